@@ -1,0 +1,11 @@
+/**
+ * The command groups, one module each. Each exports `register(program, ctx)`.
+ * Add a group here when its module lands.
+ */
+import type { Command } from 'commander'
+import type { CommandContext } from './context.js'
+
+export type Register = (program: Command, ctx: CommandContext) => void
+
+export const COMMAND_GROUPS: Array<() => Promise<{ register: Register }>> = [
+]

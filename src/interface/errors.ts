@@ -1,0 +1,115 @@
+/**
+ * Typed errors with stable codes. A code is API: scripts and operators match on it,
+ * so never rename one; add a new code instead. Each code maps to the process exit
+ * code of DESIGN.md section 8 so the CLI can exit without a table of its own.
+ */
+
+/** Exit codes of one-shot commands (DESIGN.md section 8). */
+export const EXIT = {
+  OK: 0,
+  FAILURE: 1,
+  HASH: 2,
+  TRUST: 3,
+  ROLLED_BACK: 4,
+  USAGE: 64,
+  DEFERRED: 75
+} as const
+
+export type ExitCode = typeof EXIT[keyof typeof EXIT]
+
+/** Every stable error code, with the exit code a one-shot command returns for it. */
+export const ERROR_CODES = {
+  // usage and input
+  E_USAGE: EXIT.USAGE,
+  E_INVALID_ARGUMENT: EXIT.USAGE,
+  E_FILE_NOT_FOUND: EXIT.FAILURE,
+  E_KEY_INVALID: EXIT.TRUST,
+  // bundle content (exit 2)
+  E_CHUNK_HASH_MISMATCH: EXIT.HASH,
+  E_ARTIFACT_HASH_MISMATCH: EXIT.HASH,
+  E_CHUNK_MISSING: EXIT.HASH,
+  E_SIZE_MISMATCH: EXIT.HASH,
+  // manifest and trust (exit 3)
+  E_MANIFEST_INVALID: EXIT.TRUST,
+  E_MANIFEST_TOO_LARGE: EXIT.TRUST,
+  E_SIGNATURE_INVALID: EXIT.TRUST,
+  E_SIGNATURE_UNTRUSTED: EXIT.TRUST,
+  E_SIGNATURE_THRESHOLD: EXIT.TRUST,
+  E_MANIFEST_EXPIRED: EXIT.TRUST,
+  E_VERSION_ROLLBACK: EXIT.TRUST,
+  E_PATH_ESCAPE: EXIT.TRUST,
+  E_POLICY_INVALID: EXIT.TRUST,
+  // store
+  E_DATA_DIR_IN_USE: EXIT.FAILURE,
+  E_DISK_FULL: EXIT.FAILURE,
+  E_QUOTA_EXCEEDED: EXIT.FAILURE,
+  E_BUNDLE_NOT_FOUND: EXIT.FAILURE,
+  E_STORE_CORRUPT: EXIT.HASH,
+  // wire and network
+  E_WIRE_MESSAGE_TOO_LARGE: EXIT.FAILURE,
+  E_WIRE_MALFORMED: EXIT.FAILURE,
+  E_PEER_BANNED: EXIT.FAILURE,
+  E_TIMEOUT: EXIT.FAILURE,
+  E_ABORTED: EXIT.FAILURE,
+  E_NOT_CONNECTED: EXIT.FAILURE,
+  // policy and install
+  E_DEFERRED: EXIT.DEFERRED,
+  E_INSTALL_FAILED: EXIT.ROLLED_BACK,
+  E_ROLLED_BACK: EXIT.ROLLED_BACK,
+  E_BACKEND: EXIT.FAILURE,
+  E_LEASE_DENIED: EXIT.DEFERRED,
+  // operator plane
+  E_UNAUTHORIZED: EXIT.FAILURE,
+  E_INTERNAL: EXIT.FAILURE
+} as const
+
+export type ErrorCode = keyof typeof ERROR_CODES
+
+export type ErrorMeta = Record<string, string | number | boolean | undefined>
+
+/**
+ * An error that prints as one line an operator can act on:
+ * `E_CHUNK_HASH_MISMATCH chunk 41 of artifact rootfs.img in bundle b3:9f...`.
+ */
+export class StoremeshError extends Error {
+  readonly code: ErrorCode
+  readonly meta: ErrorMeta
+
+  constructor (code: ErrorCode, message: string, meta: ErrorMeta = {}, options?: { cause?: unknown }) {
+    super(message, options)
+    this.name = 'StoremeshError'
+    this.code = code
+    this.meta = meta
+  }
+
+  get exitCode (): ExitCode {
+    return ERROR_CODES[this.code]
+  }
+
+  /** One line: the code, the message, and the metadata as key=value. */
+  toLine (): string {
+    const extra = Object.entries(this.meta)
+      .filter(([, v]) => v !== undefined)
+      .map(([k, v]) => `${k}=${String(v)}`)
+      .join(' ')
+    return extra.length > 0 ? `${this.code} ${this.message} (${extra})` : `${this.code} ${this.message}`
+  }
+
+  toJSON (): { code: ErrorCode, message: string, meta: ErrorMeta } {
+    return { code: this.code, message: this.message, meta: this.meta }
+  }
+}
+
+export function isStoremeshError (err: unknown, code?: ErrorCode): err is StoremeshError {
+  return err instanceof StoremeshError && (code === undefined || err.code === code)
+}
+
+/** Wrap any thrown value so the CLI can always print one line with a code. */
+export function toStoremeshError (err: unknown): StoremeshError {
+  if (err instanceof StoremeshError) return err
+  const e = err as NodeJS.ErrnoException
+  if (e?.code === 'ENOSPC') return new StoremeshError('E_DISK_FULL', 'no space left on device', { path: e.path }, { cause: err })
+  if (e?.code === 'ENOENT') return new StoremeshError('E_FILE_NOT_FOUND', `no such file: ${e.path ?? ''}`, {}, { cause: err })
+  if (e?.name === 'AbortError') return new StoremeshError('E_ABORTED', 'aborted', {}, { cause: err })
+  return new StoremeshError('E_INTERNAL', e?.message ?? String(err), {}, { cause: err })
+}

@@ -1,0 +1,5 @@
+/** A service with an explicit lifecycle; stop() must abort everything in flight. */
+export interface Startable {
+  start(): Promise<void>
+  stop(): Promise<void>
+}
