@@ -1,0 +1,13 @@
+/**
+ * Public face of the chunk store. Swarm, WAN, installer and operator plane import
+ * from here only.
+ */
+export { ChunkStore, openStore, toBitfield, type MissingPiece } from './store.js'
+export { StoreCore, type StoreStats } from './core.js'
+export { defaultStoreOptions, type StoreOptions } from './constants.js'
+export { PIN_REASONS, type BundleRecord, type BundleState, type PinReason } from './index-db.js'
+export type { ImportResult } from './import.js'
+export { readBundleDirManifest } from './import.js'
+export type { ArtifactStreamOptions } from './reconstruct.js'
+export type { RecoveryReport } from './recovery.js'
+export type { QuotaStats } from './quota.js'
