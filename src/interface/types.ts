@@ -104,3 +104,104 @@ export interface ChunkSink extends ChunkSource {
   /** Verifies the hash before anything is written; throws E_CHUNK_HASH_MISMATCH. */
   put(hash: string, data: Uint8Array, options?: { signal?: AbortSignal }): Promise<void>
 }
+
+// ---- policy engine (DESIGN.md section 7; src/policy/) ----
+
+/** Verdicts of the policy engine. Precedence when gates disagree: rollback > idle > refuse > defer > install. */
+export type Verdict = 'install' | 'defer' | 'refuse' | 'rollback' | 'idle'
+
+/** One gate's outcome; `gate` is a stable name such as `device.battery` or `probe.scanner`. */
+export interface GateReport {
+  gate: string
+  ok: boolean
+  detail: string
+  /** failures only: the verdict this failure asks for */
+  effect?: Exclude<Verdict, 'install'>
+}
+
+export interface Decision {
+  verdict: Verdict
+  /** every gate, in a fixed order, passing or not */
+  gates: GateReport[]
+  /** ms since epoch when the verdict may next change by the clock alone (or a fact poll); null: only new input changes it */
+  nextCheckAt: number | null
+}
+
+/** Installer states of DESIGN.md section 8 as the policy engine sees them. */
+export type InstallPhase = 'idle' | 'staged' | 'writing' | 'written' | 'verified' | 'try-boot' | 'booted-trial' |
+'committed' | 'rolled-back'
+
+/** A peripheral probe's result (`probe.<name>` gates). */
+export interface ProbeResult {
+  ok: boolean
+  detail: string
+  exitCode?: number | null
+  durationMs?: number
+}
+
+/** Install lease from the store hub: held, not asked yet, denied (cap reached) or hub unreachable. */
+export type LeaseStateName = 'held' | 'none' | 'denied' | 'unreachable'
+
+/** A local hold (operator order or an earlier rollback); matches by bundle id and/or version, or every bundle when neither is given. */
+export interface BundleHold {
+  bundleId?: string
+  version?: string
+  reason: string
+  /** ms since epoch; absent: until lifted */
+  untilMs?: number
+}
+
+/** Everything the policy gates read about a device; gathered by src/install/facts.ts or a role. */
+export interface DeviceFacts {
+  deviceId: string
+  deviceClass: string
+  labels: Record<string, string>
+  osVariant?: string
+  /** semver of the active, committed slot; absent on a fresh device */
+  installedVersion?: string
+  configVersion?: string
+  batteryPercent?: number
+  /** on mains power: the battery guardrail is met whatever the charge */
+  onMains?: boolean
+  temperatureC?: number
+  freeDiskMiB?: number
+  /** boot slots present: 2 for an A/B device */
+  slotCount?: number
+  bundle: { complete: boolean, verified: boolean, missingChunks?: number, totalChunks?: number }
+  manifestSignature: { ok: boolean, detail: string }
+  probes: Record<string, ProbeResult>
+  lease: { state: LeaseStateName, expiresAtMs?: number, retryAtMs?: number, detail?: string }
+  hubReachable?: boolean
+  /** orders and figures from the hub's wave ledger */
+  fleet: { paused?: boolean, halted?: boolean, rollbackRatio?: number, reason?: string }
+  install: { phase: InstallPhase, version?: string, sinceMs?: number }
+  health: { state: 'unknown' | 'healthy' | 'unhealthy', sinceMs?: number, detail?: string }
+  holds: BundleHold[]
+  /** why a fact is missing: fact name -> error (command failed, timed out) */
+  factErrors: Record<string, string>
+}
+
+// ---- device journal (src/install/journal.ts; read by the ledger) ----
+
+/** One journal record: every installer transition and decision, numbered for exactly-once upload. */
+export interface JournalEntry {
+  /** monotonic per device, from 1; the ledger's dedup key together with the device id */
+  seq: number
+  /** ISO 8601 UTC */
+  at: string
+  /** `transition`, `decision`, `health`, `error`, `note` */
+  kind: string
+  waveId?: string
+  bundleId?: string
+  version?: string
+  /** one install attempt (state.json installId) and its step: transitions are unique by both */
+  installId?: string
+  step?: number
+  from?: string
+  to?: string
+  event?: string
+  /** stable gate or failure name (`health.timeout`, `E_ARTIFACT_HASH_MISMATCH`) */
+  reason?: string
+  detail?: string
+  data?: Record<string, string | number | boolean | null>
+}
