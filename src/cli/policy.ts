@@ -1,0 +1,151 @@
+/**
+ * `storemesh policy sign | verify | explain`: sign a RolloutPolicy YAML with the
+ * manifest's envelope, check a signed policy against trusted keys, and show every
+ * gate of the policy engine for the device in a data directory.
+ */
+import { readFile, rename, writeFile } from 'node:fs/promises'
+import type { Command } from 'commander'
+import { readSigningKeyFile, readTrustedKeyFiles } from '../bundle/keys.js'
+import { EXIT, StoremeshError } from '../interface/errors.js'
+import type { Decision, Verdict } from '../interface/types.js'
+import { gatherDeviceInputs } from '../install/facts.js'
+import { decide } from '../policy/decide.js'
+import { decidingGates } from '../policy/evaluate.js'
+import { parsePolicyYaml } from '../policy/schema.js'
+import { decodeSignedPolicy, encodeSignedPolicy, policyIdOf, signPolicy, verifyPolicy } from '../policy/signed.js'
+import type { Register } from './commands.js'
+import { action } from './context.js'
+import { printJson, printTable } from './output.js'
+
+/** Exit codes of `policy explain`: what `device install --once` would return for the verdict. */
+export const EXPLAIN_EXIT: Readonly<Record<Verdict, number>> = {
+  install: EXIT.OK,
+  idle: EXIT.OK,
+  defer: EXIT.DEFERRED,
+  refuse: EXIT.TRUST,
+  rollback: EXIT.ROLLED_BACK
+}
+
+const EXPLAIN_HELP = `
+Data directory layout:
+  <data>/device.yaml          deviceId, deviceClass, labels, osVariant,
+                              factsFile (YAML/JSON, relative to <data>),
+                              factCommands (fact: {run, timeoutSeconds, scale}),
+                              trust: {keys: [public key files], threshold},
+                              diskPath (free disk measured here; default <data>)
+  <data>/policy.signed.json   signed policy (storemesh policy sign), or --policy
+  <data>/bundles/<id>/bundle.json  the manifest the policy names (<id> is b3:<hex>
+                              or <hex>), chunks in <id>/chunks/; or --manifest
+
+Exit codes: 0 install or idle, 75 defer, 3 refuse (trust, expiry, target, version),
+4 rollback.`
+
+/** ISO 8601 or ms since the epoch. */
+export function parseAt (s: string): number {
+  const ms = /^\d+$/.test(s) ? Number(s) : Date.parse(s)
+  if (!Number.isFinite(ms)) throw new StoremeshError('E_INVALID_ARGUMENT', `--at: not a time: ${JSON.stringify(s)} (ISO 8601 or ms since epoch)`)
+  return ms
+}
+
+function isoOrNull (ms: number | null): string | null {
+  return ms === null ? null : new Date(ms).toISOString()
+}
+
+async function writeAtomic (path: string, bytes: Uint8Array): Promise<void> {
+  const tmp = `${path}.tmp-${process.pid}`
+  await writeFile(tmp, bytes)
+  await rename(tmp, path)
+}
+
+interface SignOpts { key: string[], out: string, json: boolean }
+interface VerifyOpts { trust: string[], threshold?: string, json: boolean }
+interface ExplainOpts { data: string, at?: string, policy?: string, manifest?: string, probes: boolean, json: boolean }
+
+function printDecision (d: Decision, header: string): void {
+  process.stdout.write(header + '\n')
+  printTable(['GATE', 'OK', 'DETAIL'], d.gates.map(g => [g.gate, g.ok ? 'ok' : 'FAIL', g.detail]))
+  const next = d.nextCheckAt !== null ? `  (next check ${new Date(d.nextCheckAt).toISOString()})` : ''
+  process.stdout.write(`verdict: ${d.verdict}${next}\n`)
+  for (const g of decidingGates(d)) process.stdout.write(`  because ${g.gate}: ${g.detail}\n`)
+}
+
+export const register: Register = (program: Command, ctx) => {
+  const policy = program.command('policy').description('sign, verify and explain rollout policies')
+
+  policy.command('sign')
+    .description('validate a RolloutPolicy YAML and sign it with the manifest envelope')
+    .argument('<yaml>', 'policy YAML file')
+    .requiredOption('--key <file...>', 'private signing key file(s)')
+    .requiredOption('--out <file>', 'where to write the signed policy (JSON)')
+    .option('--json', 'machine-readable output', false)
+    .action(action(ctx, async (yamlPath: string, opts: SignOpts) => {
+      const text = await readFile(yamlPath, 'utf8')
+      const parsed = parsePolicyYaml(text, yamlPath)
+      const keys = await Promise.all(opts.key.map(readSigningKeyFile))
+      const env = signPolicy(parsed, keys)
+      await writeAtomic(opts.out, encodeSignedPolicy(env))
+      const p = env.signed.policy
+      const summary = {
+        out: opts.out, policyId: policyIdOf(env), name: p.metadata.name, wave: p.metadata.wave,
+        bundle: p.spec.bundle, signedBy: keys.map(k => k.keyid)
+      }
+      if (opts.json) printJson(summary)
+      else process.stdout.write(`signed policy ${p.metadata.name} wave ${p.metadata.wave} for ${p.spec.bundle.id} ${p.spec.bundle.version} by ${summary.signedBy.join(', ')} -> ${opts.out}\n`)
+    }))
+
+  policy.command('verify')
+    .description('check a signed policy against trusted keys (exit 3 when not trusted)')
+    .argument('<file>', 'signed policy (JSON)')
+    .requiredOption('--trust <key...>', 'trusted public key file(s)')
+    .option('--threshold <n>', 'signatures from distinct trusted keys required', '1')
+    .option('--json', 'machine-readable output', false)
+    .action(action(ctx, async (file: string, opts: VerifyOpts) => {
+      const threshold = Number(opts.threshold ?? '1')
+      if (!Number.isInteger(threshold) || threshold < 1) throw new StoremeshError('E_INVALID_ARGUMENT', `--threshold: not a positive integer: ${opts.threshold ?? ''}`)
+      const env = decodeSignedPolicy(await readFile(file))
+      const v = verifyPolicy(env, { keys: await readTrustedKeyFiles(opts.trust), threshold })
+      const p = v.policy
+      if (opts.json) {
+        printJson({ ok: true, policyId: v.policyId, name: p.metadata.name, wave: p.metadata.wave, bundle: p.spec.bundle, signedBy: v.signedBy })
+      } else {
+        process.stdout.write(`ok: policy ${p.metadata.name} wave ${p.metadata.wave} for ${p.spec.bundle.id} ${p.spec.bundle.version}, signed by ${v.signedBy.join(', ')}\n`)
+      }
+    }))
+
+  policy.command('explain')
+    .description('every policy gate for the device in a data directory, and the verdict')
+    .requiredOption('--data <dir>', 'device data directory')
+    .option('--at <time>', 'evaluate at this time (ISO 8601 or ms since epoch) instead of now')
+    .option('--policy <file>', 'signed policy (default <data>/policy.signed.json)')
+    .option('--manifest <file>', 'bundle.json of the bundle (default: found under <data>/bundles/)')
+    .option('--no-probes', 'do not run the policy\'s peripheral probes')
+    .option('--json', 'machine-readable output', false)
+    .addHelpText('after', EXPLAIN_HELP)
+    .action(action(ctx, async (opts: ExplainOpts) => {
+      const nowMs = opts.at !== undefined ? parseAt(opts.at) : Date.now()
+      const inputs = await gatherDeviceInputs(opts.data, { policyPath: opts.policy, manifestPath: opts.manifest, probes: opts.probes })
+      const { decision, bundle } = decide({ policy: inputs.policy?.policy, manifest: inputs.manifest, trust: inputs.trust, facts: inputs.facts, nowMs })
+      const p = inputs.policy?.policy
+      if (opts.json) {
+        printJson({
+          at: new Date(nowMs).toISOString(),
+          device: { id: inputs.facts.deviceId, class: inputs.facts.deviceClass },
+          policy: p !== undefined ? { id: inputs.policy?.policyId, name: p.metadata.name, wave: p.metadata.wave } : null,
+          bundle: bundle !== undefined ? { id: bundle.id, version: bundle.manifest.signed.version } : null,
+          verdict: decision.verdict,
+          nextCheckAt: isoOrNull(decision.nextCheckAt),
+          nextCheckAtMs: decision.nextCheckAt,
+          gates: decision.gates
+        })
+      } else {
+        const header = [
+          `device ${inputs.facts.deviceId} (${inputs.facts.deviceClass})`,
+          p !== undefined ? `policy ${p.metadata.name} wave ${p.metadata.wave}` : 'no policy',
+          bundle !== undefined ? `bundle ${bundle.id.slice(0, 15)}… ${bundle.manifest.signed.version}` : 'no bundle',
+          `at ${new Date(nowMs).toISOString()}`
+        ].join(' · ')
+        printDecision(decision, header)
+      }
+      return EXPLAIN_EXIT[decision.verdict]
+    }))
+}
