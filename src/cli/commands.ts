@@ -8,4 +8,7 @@ import type { CommandContext } from './context.js'
 export type Register = (program: Command, ctx: CommandContext) => void
 
 export const COMMAND_GROUPS: Array<() => Promise<{ register: Register }>> = [
+  () => import('./policy.js'),
+  () => import('./keygen.js'),
+  () => import('./bundle.js'),
 ]
