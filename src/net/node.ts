@@ -1,0 +1,164 @@
+/**
+ * One libp2p node factory for every role (DESIGN.md section 1): TCP, the fleet
+ * pre-shared key (pnet), Noise, Yamux, identify, optional mDNS that dials what it
+ * finds, an optional peer allowlist, connection limits for a 300-device store, and a
+ * persisted identity. Roles differ only in the services they pass in.
+ *
+ * The polyfill (src/polyfill.ts) must have run before this module is imported.
+ */
+import { noise } from '@chainsafe/libp2p-noise'
+import { yamux } from '@chainsafe/libp2p-yamux'
+import { identify, type Identify } from '@libp2p/identify'
+import { mdns } from '@libp2p/mdns'
+import { tcp } from '@libp2p/tcp'
+import type { Libp2p, PeerDiscovery, PeerInfo, PrivateKey, ServiceMap } from '@libp2p/interface'
+import { createLibp2p, type ServiceFactoryMap } from 'libp2p'
+import {
+  DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_INBOUND_CONNECTION_THRESHOLD, DEFAULT_LISTEN_ADDRS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_EARLY_STREAMS,
+  DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS, DEFAULT_MAX_PARALLEL_DIALS, DEFAULT_MAX_READ_BUFFER_BYTES,
+  DEFAULT_MAX_STREAM_WINDOW_BYTES, DEFAULT_MDNS_INTERVAL_MS, DEFAULT_MDNS_SERVICE_TAG
+} from './constants.js'
+import { StoremeshError } from '../interface/errors.js'
+import { allowlistGater } from './gater.js'
+import { loadOrCreatePeerKey } from './identity.js'
+import { swarmKeyProtector } from './protector.js'
+import type { SwarmKey } from './swarm-key.js'
+
+export interface MdnsOptions {
+  /** one tag per fleet or test isolates groups. @default DEFAULT_MDNS_SERVICE_TAG */
+  serviceTag?: string
+  /** @default DEFAULT_MDNS_INTERVAL_MS (10 s) */
+  intervalMs?: number
+  /** mDNS only reports peers; dial them. @default true */
+  dialOnDiscovery?: boolean
+}
+
+export interface ConnectionLimits {
+  maxConnections: number
+  /** new inbound connections per second per remote host */
+  inboundConnectionThreshold: number
+  maxIncomingPendingConnections: number
+  maxParallelDials: number
+  dialTimeoutMs: number
+}
+
+export const defaultConnectionLimits: Readonly<ConnectionLimits> = {
+  maxConnections: DEFAULT_MAX_CONNECTIONS,
+  inboundConnectionThreshold: DEFAULT_INBOUND_CONNECTION_THRESHOLD,
+  maxIncomingPendingConnections: DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS,
+  maxParallelDials: DEFAULT_MAX_PARALLEL_DIALS,
+  dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS
+}
+
+export interface NodeInit<T extends ServiceMap = ServiceMap> {
+  /**
+   * The fleet key; `null` runs an open node (tests of the refusal, labs). Required so
+   * that leaving it out is a decision, not an accident.
+   */
+  swarmKey: SwarmKey | null
+  /** @default DEFAULT_LISTEN_ADDRS (loopback only); roles pass e.g. `/ip4/0.0.0.0/tcp/4301` */
+  listen?: string[]
+  /** addresses to announce instead of the listening ones (e.g. only the store LAN's) */
+  announce?: string[]
+  /** the identity persists in `<dataDir>/peer-key.json` */
+  dataDir?: string
+  /** an explicit identity; wins over dataDir. Neither: a new one each start. */
+  privateKey?: PrivateKey
+  /** mDNS discovery; off unless given */
+  mdns?: MdnsOptions | false
+  /** only these peer ids (strings) may connect or be dialled; the Set is read live */
+  allowPeers?: ReadonlySet<string>
+  limits?: Partial<ConnectionLimits>
+  /** @default DEFAULT_MAX_STREAM_WINDOW_BYTES (256 KiB; see constants.ts for why) */
+  maxStreamWindowBytes?: number
+  /** protocol services, e.g. `{ manifest: manifestProtocol({ lookup }) }` */
+  services?: ServiceFactoryMap<T>
+  /** @default true */
+  start?: boolean
+}
+
+export type StoremeshNode<T extends ServiceMap = ServiceMap> = Libp2p<T & { identify: Identify }>
+
+/** Dials what mDNS reports, once at a time per peer, unless already connected. */
+class DiscoveryDialer {
+  node: Libp2p | undefined
+  readonly #inflight = new Set<string>()
+
+  constructor (private readonly allow: ReadonlySet<string> | undefined, private readonly dialTimeoutMs: number) {}
+
+  readonly onPeer = (evt: CustomEvent<PeerInfo>): void => {
+    const node = this.node
+    const { id, multiaddrs } = evt.detail
+    const key = id.toString()
+    if (node === undefined || node.status !== 'started' || id.equals(node.peerId)) return
+    if (this.allow !== undefined && !this.allow.has(key)) return
+    if (this.#inflight.has(key) || node.getConnections(id).length > 0 || multiaddrs.length === 0) return
+    this.#inflight.add(key)
+    const log = node.logger.forComponent('storemesh:net:mdns')
+    const addrs = multiaddrs.map(ma => ma.encapsulate(`/p2p/${key}`))
+    node.dial(addrs, { signal: AbortSignal.timeout(this.dialTimeoutMs) })
+      .then(() => { log('dialled discovered peer %p', id) })
+      .catch((err: unknown) => { log('dial to discovered peer %p failed: %e', id, err) })
+      .finally(() => { this.#inflight.delete(key) })
+  }
+}
+
+async function resolveKey (init: NodeInit<ServiceMap>): Promise<PrivateKey | undefined> {
+  if (init.privateKey !== undefined) return init.privateKey
+  if (init.dataDir !== undefined) return await loadOrCreatePeerKey(init.dataDir)
+  return undefined
+}
+
+export async function createStoremeshNode<T extends ServiceMap = ServiceMap> (init: NodeInit<T>): Promise<StoremeshNode<T>> {
+  if (init.swarmKey === undefined) {
+    throw new StoremeshError('E_INVALID_ARGUMENT', 'a swarm key is required (pass null only to run an open node on purpose)')
+  }
+  const limits: ConnectionLimits = { ...defaultConnectionLimits, ...init.limits }
+  const dialer = new DiscoveryDialer(init.allowPeers, limits.dialTimeoutMs)
+  const peerDiscovery = []
+  if (init.mdns !== undefined && init.mdns !== false) {
+    const m = init.mdns
+    const create = mdns({ serviceTag: m.serviceTag ?? DEFAULT_MDNS_SERVICE_TAG, interval: m.intervalMs ?? DEFAULT_MDNS_INTERVAL_MS })
+    peerDiscovery.push((components: Parameters<typeof create>[0]): PeerDiscovery => {
+      const discovery = create(components)
+      // the raw 'peer' event fires on every answer; libp2p's 'peer:discovery' only
+      // the first time it ever sees a peer, so a restarted peer would never be redialled
+      if (m.dialOnDiscovery !== false) discovery.addEventListener('peer', dialer.onPeer)
+      return discovery
+    })
+  }
+  const windowBytes = init.maxStreamWindowBytes ?? DEFAULT_MAX_STREAM_WINDOW_BYTES
+  const services = { ...init.services, identify: identify() } as unknown as ServiceFactoryMap<T & { identify: Identify }>
+  const node = await createLibp2p<T & { identify: Identify }>({
+    privateKey: await resolveKey(init as NodeInit<ServiceMap>),
+    addresses: {
+      listen: [...(init.listen ?? DEFAULT_LISTEN_ADDRS)],
+      ...(init.announce !== undefined ? { announce: [...init.announce] } : {})
+    },
+    transports: [tcp()],
+    connectionEncrypters: [noise()],
+    streamMuxers: [yamux({
+      maxEarlyStreams: DEFAULT_MAX_EARLY_STREAMS,
+      streamOptions: {
+        maxStreamWindowSize: windowBytes,
+        maxReadBufferLength: Math.max(DEFAULT_MAX_READ_BUFFER_BYTES, 2 * windowBytes)
+      }
+    })],
+    ...(init.swarmKey !== null ? { connectionProtector: swarmKeyProtector(init.swarmKey) } : {}),
+    connectionGater: allowlistGater(init.allowPeers),
+    connectionManager: {
+      maxConnections: limits.maxConnections,
+      inboundConnectionThreshold: limits.inboundConnectionThreshold,
+      maxIncomingPendingConnections: limits.maxIncomingPendingConnections,
+      maxParallelDials: limits.maxParallelDials,
+      dialTimeout: limits.dialTimeoutMs
+    },
+    peerDiscovery,
+    services,
+    // mDNS may report a peer during start(); the dialer must hold the node by then
+    start: false
+  })
+  dialer.node = node as unknown as Libp2p
+  if (init.start !== false) await node.start()
+  return node
+}
