@@ -62,7 +62,8 @@ export const defaultHealthConfig: HealthCheckConfig = {
 /** The policy's `spec.verification` section (DESIGN.md section 7), as far as the installer reads it. */
 export interface PolicyVerification {
   peripheralChecks?: Array<{ name: string, run: string, timeoutSeconds?: number }>
-  healthCheck?: { url?: string, command?: string, timeoutSeconds?: number }
+  /** `run` is the policy's name for a health command (DESIGN.md section 7) */
+  healthCheck?: { url?: string, run?: string, timeoutSeconds?: number }
   rollbackOnHealthLossMins?: number
 }
 
@@ -71,7 +72,7 @@ export function healthConfigFromPolicy (v: PolicyVerification | undefined, overr
   return {
     ...defaultHealthConfig,
     ...(hc?.url !== undefined ? { url: hc.url } : {}),
-    ...(hc?.command !== undefined ? { command: hc.command } : {}),
+    ...(hc?.run !== undefined ? { command: hc.run } : {}),
     ...(hc?.timeoutSeconds !== undefined ? { budgetMs: hc.timeoutSeconds * 1000 } : {}),
     ...(v?.rollbackOnHealthLossMins !== undefined ? { observeMs: v.rollbackOnHealthLossMins * 60_000 } : {}),
     probes: (v?.peripheralChecks ?? []).map(p => ({ name: p.name, run: p.run, timeoutMs: (p.timeoutSeconds ?? DEFAULT_HEALTH_ATTEMPT_TIMEOUT_MS / 1000) * 1000 })),

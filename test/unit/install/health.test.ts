@@ -105,4 +105,6 @@ t.test('policy mapping: seconds and minutes become ms; watchdog covers budget an
   t.equal(c.observeMs, 300_000)
   t.same(c.probes, [{ name: 'scanner', run: 'lsusb | grep -q scanner', timeoutMs: 5_000 }])
   t.ok(watchdogMsOf(c) > c.observeMs)
+  const cmd = healthConfigFromPolicy({ healthCheck: { run: 'systemctl is-active pos', timeoutSeconds: 10 } })
+  t.equal(cmd.command, 'systemctl is-active pos', 'the policy field `run` becomes the health command')
 })

@@ -1,0 +1,157 @@
+/**
+ * `storemesh device ...`: the device role's commands.
+ *
+ *   device install --once   one policy decision and at most one A/B install (exit 0/2/3/4/75)
+ *   device rollback --local the operator's rollback of the last install on this device
+ *   device install-status   installer state, boot slots, pinned bundles, last journal entry
+ *
+ * `device run`, the long-running agent, is registered here too, as the DEFAULT
+ * subcommand (`storemesh device --data ... --device-class ...` runs it): see the marked
+ * place in register(). The group itself takes no options so that the default
+ * subcommand receives them all.
+ */
+import type { Command } from 'commander'
+import { EXIT, StoremeshError } from '../interface/errors.js'
+import { INSTALL_CONFIG_FILE } from '../roles/device-install-config.js'
+import { readInstallStatus, type DeviceInstallStatus } from '../roles/device-install-status.js'
+import { rollbackLocal, runDeviceInstallOnce, type DeviceInstallResult } from '../roles/device-install.js'
+import type { Register } from './commands.js'
+import { action, type CommandContext } from './context.js'
+import { printJson, printTable } from './output.js'
+import { parseAt } from './policy.js'
+
+const INSTALL_HELP = `
+Data directory (besides what \`policy explain --help\` lists):
+  <data>/${INSTALL_CONFIG_FILE}   backend (default: file backend in <data>/slots), slotArtifact
+                     (default: first *.img artifact), lease {kind: none|hub}, limits
+  <data>/store/      the chunk store: the policy's bundle must be here, complete and verified
+  <data>/install/    installer state; <data>/journal/ the decision and transition journal
+
+Exit codes: 0 installed or nothing to do, 2 chunk or bundle hash failure,
+3 signature or trust failure (every refusal), 4 install failed and rolled back,
+75 deferred by a gate. One line on stdout names the deciding gate or failure.`
+
+interface InstallOpts { data: string, once?: boolean, at?: string, json: boolean }
+interface RollbackOpts { data?: string, local?: boolean, id?: string, reason: string, json: boolean }
+interface StatusOpts { data: string, json: boolean }
+
+/** SIGINT/SIGTERM abort the command's work; the installer leaves a state it resumes from. */
+async function withSignals<T> (fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const ac = new AbortController()
+  const stop = (): void => ac.abort(new StoremeshError('E_ABORTED', 'interrupted'))
+  process.once('SIGINT', stop)
+  process.once('SIGTERM', stop)
+  try {
+    return await fn(ac.signal)
+  } finally {
+    process.off('SIGINT', stop)
+    process.off('SIGTERM', stop)
+  }
+}
+
+function printResult (r: DeviceInstallResult, json: boolean): void {
+  if (!json) {
+    process.stdout.write(r.line + '\n')
+    return
+  }
+  printJson({
+    result: r.result,
+    exitCode: r.exitCode,
+    line: r.line,
+    resumed: r.resumed,
+    bundle: r.bundle ?? null,
+    waveId: r.waveId ?? null,
+    policyId: r.policyId ?? null,
+    verdict: r.decision?.verdict ?? null,
+    nextCheckAt: r.decision?.nextCheckAt != null ? new Date(r.decision.nextCheckAt).toISOString() : null,
+    gates: r.decision?.gates ?? [],
+    outcome: r.outcome ?? null
+  })
+}
+
+function printStatus (s: DeviceInstallStatus): void {
+  const rec = s.record
+  const boot = s.backend.status
+  const rows: Array<[string, string]> = [
+    ['state', s.state + (rec?.reason !== undefined ? ` (${rec.reason.code}: ${rec.reason.detail})` : '')],
+    ['bundle', rec !== undefined ? `${rec.bundleId} ${rec.version} wave ${rec.waveId}` : '-'],
+    ['slots', rec !== undefined ? `target ${rec.targetSlot}, previous ${rec.previousSlot}` : '-'],
+    ['slot a', rec?.slots.a !== undefined ? `${rec.slots.a.version} ${rec.slots.a.bundleId}` : '-'],
+    ['slot b', rec?.slots.b !== undefined ? `${rec.slots.b.version} ${rec.slots.b.bundleId}` : '-'],
+    ['boot', boot !== undefined
+      ? `${s.backend.kind}: booted ${boot.booted}, next ${boot.primary}${boot.attempts?.pending === true ? `, trial ${boot.attempts.count}/${boot.attempts.limit}` : ''}`
+      : `${s.backend.kind}: ${s.backend.error ?? 'unknown'}`],
+    ['active', s.pins.active !== undefined ? `${s.pins.active.name} ${s.pins.active.version} ${s.pins.active.id}` : s.pins.error ?? '-'],
+    ['last-known-good', s.pins.lastKnownGood !== undefined ? `${s.pins.lastKnownGood.name} ${s.pins.lastKnownGood.version} ${s.pins.lastKnownGood.id}` : s.pins.error ?? '-'],
+    ['journal', s.journal.error ?? `seq ${s.journal.lastSeq ?? 0}, acked ${s.journal.ackedSeq ?? 0}${s.journal.last !== undefined ? `; last: ${s.journal.last.kind} ${s.journal.last.reason ?? s.journal.last.to ?? ''}` : ''}`]
+  ]
+  printTable(['FIELD', 'VALUE'], rows)
+}
+
+function registerInstall (device: Command, ctx: CommandContext): void {
+  device.command('install')
+    .description('decide with the policy engine and, if every gate passes, install into the inactive slot')
+    .requiredOption('--data <dir>', 'device data directory')
+    .option('--once', 'one decision and at most one install, then exit (the only mode so far)', false)
+    .option('--at <time>', 'evaluate the policy at this time (ISO 8601 or ms since epoch) instead of now')
+    .option('--json', 'machine-readable output', false)
+    .addHelpText('after', INSTALL_HELP)
+    .action(action(ctx, async (opts: InstallOpts) => {
+      if (opts.once !== true) throw new StoremeshError('E_USAGE', 'device install needs --once (the continuous mode is `storemesh device run`)')
+      const atMs = opts.at !== undefined ? parseAt(opts.at) : undefined
+      const r = await withSignals(async signal => await runDeviceInstallOnce({ dataDir: opts.data, signal, ...(atMs !== undefined ? { atMs } : {}) }))
+      printResult(r, opts.json)
+      return r.exitCode
+    }))
+}
+
+function registerRollback (device: Command, ctx: CommandContext): void {
+  device.command('rollback')
+    .description('roll this device back to the slot it ran before the last install')
+    .option('--local', 'roll back this device (from its data directory)', false)
+    .option('--data <dir>', 'device data directory (with --local)')
+    .option('--id <device>', 'a device in the store, through its hub (not available yet)')
+    .requiredOption('--reason <text>', 'why; kept in the journal and the wave ledger')
+    .option('--json', 'machine-readable output', false)
+    .action(action(ctx, async (opts: RollbackOpts) => {
+      if (opts.local !== true || opts.data === undefined) {
+        throw new StoremeshError('E_USAGE', opts.id !== undefined
+          ? 'rollback through the hub (--id) is not available yet; run `storemesh device rollback --local --data <dir>` on the device'
+          : 'give --local --data <dir>')
+      }
+      const data = opts.data
+      const r = await withSignals(async signal => await rollbackLocal({ dataDir: data, reason: opts.reason, signal }))
+      printResult(r, opts.json)
+      // the operator asked for exactly this: a rollback carried out is success
+      return r.result === 'rolled-back' ? EXIT.OK : r.exitCode
+    }))
+}
+
+function registerStatus (device: Command, ctx: CommandContext): void {
+  device.command('install-status')
+    .description('installer state, boot slots, pinned bundles and the last journal entry')
+    .requiredOption('--data <dir>', 'device data directory')
+    .option('--json', 'machine-readable output', false)
+    .action(action(ctx, async (opts: StatusOpts) => {
+      const s = await readInstallStatus({ dataDir: opts.data })
+      if (opts.json) printJson(s)
+      else printStatus(s)
+    }))
+}
+
+export const register: Register = (program: Command, ctx) => {
+  const device = program.command('device').description('the device role: install, roll back, inspect slots')
+
+  // ---- `device run` goes here ---------------------------------------------------
+  // The long-running agent is the DEFAULT subcommand, so that
+  // `storemesh device --data <dir> --device-class pos` runs it:
+  //   device.command('run', { isDefault: true }).requiredOption('--data <dir>')...
+  // It drives the same role functions in a loop (src/roles/device-install.ts:
+  // runDeviceInstallOnce with `lease` set to its hub LeaseKeeper), sleeping until
+  // Decision.nextCheckAt. Keep options off the `device` group itself.
+  // ---------------------------------------------------------------------------------
+
+  registerInstall(device, ctx)
+  registerRollback(device, ctx)
+  registerStatus(device, ctx)
+}

@@ -1,0 +1,386 @@
+/**
+ * The device's one-shot install (`storemesh device install --once`, issue 5), as
+ * composition only: device config and facts (src/install/facts.ts), the signed policy,
+ * the manifest and chunk state from the chunk store, the policy engine's decision,
+ * the install lease, and the A/B installer streaming the slot image out of the store.
+ *
+ *   resume   an install a crash or reboot left unfinished is finished or undone first,
+ *            and that outcome is the run's result
+ *   decide   every gate, with the bundle's state from the store (a `complete` bundle is
+ *            re-read end to end once and marked `verified`); a verdict that waits only
+ *            for the hub lease asks the LeaseProvider for one and decides again
+ *   install  Installer.runOnce with the slot artifact streamed from the store and the
+ *            manifest's whole-file BLAKE3 and size; on commit the bundle is pinned
+ *            `active` and the one it replaced `last-known-good` (kept for offline rollback)
+ *
+ * Exit codes (DESIGN.md section 8): 0 installed or nothing to do, 2 chunk or bundle hash
+ * failure, 3 signature or trust failure (and every `refuse` verdict, as in `policy
+ * explain`), 4 install failed and rolled back, 75 deferred by a gate.
+ *
+ * A chunk corrupted on disk after the bundle was verified is found while the image
+ * streams (every chunk is re-hashed on read): the install fails with E_STORE_CORRUPT
+ * (exit 2), the store drops the chunk, so the bundle is `partial` again and the next
+ * run defers on `bundle.complete` until the chunk is fetched anew.
+ */
+import { join } from 'node:path'
+import { EXIT, StoremeshError, isStoremeshError, toStoremeshError, type ExitCode } from '../interface/errors.js'
+import type { Decision, DeviceFacts, Verdict } from '../interface/types.js'
+import { gatherDeviceInputs } from '../install/facts.js'
+import {
+  createBackend, installPhaseOf, Installer, isTrialState, Journal,
+  type BackendSeams, type BootBackend, type ImageSource, type InstallOutcome, type InstallRecord, type JournalEvent, type SlotName
+} from '../install/index.js'
+import { decide, type FactsInput } from '../policy/decide.js'
+import { decidingGates, waitsOnlyForLease } from '../policy/evaluate.js'
+import { openStore, type ChunkStore } from '../store/index.js'
+import { DEVICE_STORE_DIR, healthOfPolicy, loadInstallConfig, slotArtifactOf, type InstallConfig } from './device-install-config.js'
+import { leaseProviderFor, type LeaseProvider } from './lease-provider.js'
+
+/** What each verdict makes `device install --once` (and `policy explain`) exit with. */
+export const VERDICT_EXIT: Readonly<Record<Verdict, ExitCode>> = {
+  install: EXIT.OK,
+  idle: EXIT.OK,
+  defer: EXIT.DEFERRED,
+  refuse: EXIT.TRUST,
+  rollback: EXIT.ROLLED_BACK
+}
+
+const VERDICT_WORD: Readonly<Record<Exclude<Verdict, 'install'>, string>> = {
+  defer: 'deferred', refuse: 'refused', idle: 'nothing to do', rollback: 'rollback'
+}
+
+/** Journal details are cut to this (an entry has a hard size limit). */
+const MAX_DETAIL_CHARS = 2000
+
+export interface DeviceOpenOptions {
+  dataDir: string
+  signal?: AbortSignal
+  /** bootloader seams (tests; the agent's reboot hook) */
+  backendSeams?: BackendSeams
+  onProgress?: (bytesWritten: number) => void
+  /** an open chunk store (the agent's, shared with its swarm); default: `<data>/store`, opened and closed here */
+  store?: ChunkStore
+  /** an open journal (the agent's); default: `<data>/journal`, opened and closed here */
+  journal?: Journal
+}
+
+export interface DeviceInstallOptions extends DeviceOpenOptions {
+  /** evaluate the policy at this time (ms since the epoch; `--at`); default now */
+  atMs?: number
+  /** default: from install.yaml (`none`: standalone). The device agent passes its hub LeaseKeeper here. */
+  lease?: LeaseProvider
+}
+
+export type DeviceInstallResultKind = 'installed' | 'nothing' | 'deferred' | 'refused' | 'rollback' | 'rolled-back' | 'failed' | 'rebooting'
+
+export interface DeviceInstallResult {
+  result: DeviceInstallResultKind
+  exitCode: number
+  /** one line naming the deciding gate or failure */
+  line: string
+  decision?: Decision
+  bundle?: { id: string, name: string, version: string }
+  waveId?: string
+  policyId?: string
+  outcome?: InstallOutcome
+  /** the result is that of an install a previous run left unfinished */
+  resumed: boolean
+}
+
+/** The device's parts, open for one command (or for the agent's lifetime). */
+export interface DeviceHandle {
+  dataDir: string
+  config: InstallConfig
+  backend: BootBackend
+  journal: Journal
+  store: ChunkStore
+  installer: Installer
+  /** closes what openDevice opened; an injected store or journal stays open */
+  close: () => Promise<void>
+}
+
+/** Opens install.yaml, the bootloader backend, the journal, the chunk store and the installer. */
+export async function openDevice (opts: DeviceOpenOptions): Promise<DeviceHandle> {
+  const config = await loadInstallConfig(opts.dataDir)
+  const backend = createBackend(config.backend, opts.backendSeams ?? {})
+  const journal = opts.journal ?? await Journal.open(opts.dataDir)
+  let store: ChunkStore
+  try {
+    store = opts.store ?? await openStore({ dataDir: join(opts.dataDir, DEVICE_STORE_DIR) })
+  } catch (err) {
+    if (opts.journal === undefined) await journal.close().catch(() => {})
+    throw err
+  }
+  const limits = Object.fromEntries(Object.entries(config.limits).filter(([, v]) => v !== undefined))
+  const installer = new Installer({
+    dataDir: opts.dataDir,
+    backend,
+    journal,
+    limits,
+    ...(opts.onProgress !== undefined ? { onProgress: opts.onProgress } : {})
+  })
+  return {
+    dataDir: opts.dataDir, config, backend, journal, store, installer,
+    close: async () => {
+      if (opts.store === undefined) await store.stop().catch(() => {})
+      if (opts.journal === undefined) await journal.close().catch(() => {})
+    }
+  }
+}
+
+function shortId (id: string): string {
+  return id.length > 15 ? id.slice(0, 15) + '…' : id
+}
+
+/** The deciding gates: `device.battery battery 20 % < 40 %`; one detail when they all say the same. */
+function decidingText (d: Decision): string {
+  const deciding = decidingGates(d)
+  const details = [...new Set(deciding.map(g => g.detail))]
+  if (deciding.length > 1 && details.length === 1) return details[0] ?? ''
+  return deciding.map(g => `${g.gate} ${g.detail}`).join('; ')
+}
+
+/** `deferred: device.battery battery 20 % < 40 %` */
+export function decisionLine (d: Decision): string {
+  if (d.verdict === 'install') return `install: all ${d.gates.length} gates pass`
+  return `${VERDICT_WORD[d.verdict]}: ${decidingText(d)}`
+}
+
+function outcomeLine (o: InstallOutcome, rec: InstallRecord | undefined, name: string): string {
+  const what = `${name} ${o.version ?? rec?.version ?? ''}`.trim()
+  switch (o.outcome) {
+    case 'installed': return `installed ${what} into slot ${rec?.targetSlot ?? '?'}`
+    case 'nothing': return `nothing to do: ${o.detail}`
+    case 'rolled-back': return `rolled back ${what} to slot ${rec?.previousSlot ?? '?'}: ${o.reason} ${rec?.reason?.detail ?? o.detail}`
+    case 'failed': return `failed ${what}: ${o.reason} ${o.detail}`
+    case 'rebooting': return `rebooting: ${o.detail}; run again after the boot`
+  }
+}
+
+const OUTCOME_RESULT: Readonly<Record<InstallOutcome['outcome'], DeviceInstallResultKind>> = {
+  installed: 'installed', nothing: 'nothing', 'rolled-back': 'rolled-back', failed: 'failed', rebooting: 'rebooting'
+}
+
+async function appendJournal (journal: Journal, e: JournalEvent): Promise<void> {
+  await journal.append({ ...e, ...(e.detail !== undefined ? { detail: e.detail.slice(0, MAX_DETAIL_CHARS) } : {}) })
+}
+
+/** The image of a stored bundle's slot artifact; undefined when the store lacks the bundle. */
+async function imageOf (dev: DeviceHandle, bundleId: string, signal?: AbortSignal): Promise<ImageSource | undefined> {
+  if (dev.store.getBundle(bundleId) === undefined) return undefined
+  const art = slotArtifactOf(await dev.store.bundleInfo(bundleId), dev.config.slotArtifact)
+  return () => dev.store.artifactStream(bundleId, art.name, signal !== undefined ? { signal } : {})
+}
+
+/**
+ * Keeps the store's pins in step with the slots: after a commit the new bundle is
+ * `active` and the one in the other slot `last-known-good`; after a rollback the
+ * bundle in the slot now running is `active` again. A pin failure never changes the
+ * install's outcome; it is journaled.
+ */
+export async function syncPins (dev: DeviceHandle, o: InstallOutcome): Promise<void> {
+  if (o.outcome !== 'installed' && o.outcome !== 'rolled-back') return
+  const rec = await dev.installer.status()
+  if (rec === undefined) return
+  const { store } = dev
+  const held = (id: string | undefined): id is string => id !== undefined && store.getBundle(id) !== undefined
+  try {
+    const previous = rec.slots[rec.previousSlot]?.bundleId
+    if (o.outcome === 'installed') {
+      if (!held(rec.bundleId)) return
+      const cls = store.getBundle(rec.bundleId)?.deviceClass
+      const lkg = previous ?? store.listBundles().find(b => b.deviceClass === cls && b.pins.includes('active'))?.id
+      if (held(lkg) && lkg !== rec.bundleId) await store.pin(lkg, 'last-known-good')
+      await store.pin(rec.bundleId, 'active')
+    } else if (held(previous)) {
+      await store.pin(previous, 'active')
+    } else if (store.getBundle(rec.bundleId)?.pins.includes('active') === true) {
+      await store.unpin(rec.bundleId, 'active')
+    }
+  } catch (err) {
+    const e = toStoremeshError(err)
+    await appendJournal(dev.journal, { kind: 'error', waveId: rec.waveId, bundleId: rec.bundleId, version: rec.version, reason: e.code, detail: `pin after ${o.outcome}: ${e.message}` }).catch(() => {})
+  }
+}
+
+async function resultOfOutcome (dev: DeviceHandle, o: InstallOutcome, resumed: boolean): Promise<DeviceInstallResult> {
+  await syncPins(dev, o)
+  const rec = await dev.installer.status().catch(() => undefined)
+  const id = o.bundleId ?? rec?.bundleId
+  const stored = id !== undefined ? dev.store.getBundle(id) : undefined
+  const name = stored?.name ?? (id !== undefined ? shortId(id) : '')
+  const line = outcomeLine(o, rec, name)
+  return {
+    result: OUTCOME_RESULT[o.outcome],
+    exitCode: o.exitCode,
+    line: resumed ? `${line} (resumed)` : line,
+    ...(id !== undefined ? { bundle: { id, name, version: o.version ?? rec?.version ?? '' } } : {}),
+    ...(o.waveId !== undefined ? { waveId: o.waveId } : {}),
+    outcome: o,
+    resumed
+  }
+}
+
+/** Finishes or undoes what a crash left; undefined when nothing was in progress. */
+async function resumeFirst (dev: DeviceHandle, signal?: AbortSignal): Promise<DeviceInstallResult | undefined> {
+  let rec: InstallRecord | undefined
+  try {
+    rec = await dev.installer.status()
+  } catch (err) {
+    // a corrupt state file: resume() moves it aside and puts the bootloader on safe ground
+    if (!isStoremeshError(err, 'E_INSTALL_STATE_INVALID')) throw err
+  }
+  const image = rec !== undefined ? await imageOf(dev, rec.bundleId, signal) : undefined
+  const o = await dev.installer.resume({ ...(image !== undefined ? { image } : {}), ...(signal !== undefined ? { signal } : {}) })
+  return o.outcome === 'nothing' ? undefined : await resultOfOutcome(dev, o, true)
+}
+
+/** Chunk state of a bundle from the store; a `complete` bundle is verified end to end first. */
+async function bundleFacts (store: ChunkStore, id: string, signal?: AbortSignal): Promise<DeviceFacts['bundle']> {
+  let rec = store.getBundle(id)
+  if (rec === undefined) return { complete: false, verified: false }
+  // Every chunk was hashed when stored; this re-reads every artifact against its whole-file
+  // hash once. A failure here is a hash failure of this run (exit 2) and the store drops the chunk.
+  if (rec.state === 'complete') rec = await store.markVerified(id, signal !== undefined ? { signal } : {})
+  if (rec.state === 'verified') return { complete: true, verified: true, missingChunks: 0, totalChunks: rec.pieceCount }
+  const missing = (await store.missingPieces(id)).length
+  return { complete: false, verified: false, missingChunks: missing, totalChunks: rec.pieceCount }
+}
+
+/** What the installer's record says about this device, over the facts file (it is newer). */
+async function installerFacts (dev: DeviceHandle, signal?: AbortSignal): Promise<Partial<FactsInput>> {
+  const rec = await dev.installer.status()
+  const out: Partial<FactsInput> = {}
+  if (rec === undefined) return out
+  const active: SlotName = await dev.backend.activeSlot(signal !== undefined ? { signal } : {})
+  out.install = { phase: installPhaseOf(rec), version: rec.version, sinceMs: Date.parse(rec.stateEnteredAt) }
+  const running = rec.slots[active]
+  if (running !== undefined) out.installedVersion = running.version
+  return out
+}
+
+/** `storemesh device install --once`: one decision and at most one install. */
+export async function runDeviceInstallOnce (opts: DeviceInstallOptions): Promise<DeviceInstallResult> {
+  const dev = await openDevice(opts)
+  try {
+    return await installOnce(dev, opts)
+  } finally {
+    await dev.close()
+  }
+}
+
+/** One decision and at most one install on an open device (the agent calls this in its loop). */
+export async function installOnce (dev: DeviceHandle, opts: Omit<DeviceInstallOptions, 'dataDir'>): Promise<DeviceInstallResult> {
+  try {
+    const resumed = await resumeFirst(dev, opts.signal)
+    if (resumed !== undefined) return resumed
+    return await decideAndInstall(dev, opts)
+  } catch (err) {
+    const e = toStoremeshError(err)
+    await appendJournal(dev.journal, { kind: 'error', reason: e.code, detail: e.message }).catch(() => {})
+    throw err
+  }
+}
+
+async function decideAndInstall (dev: DeviceHandle, opts: Omit<DeviceInstallOptions, 'dataDir'>): Promise<DeviceInstallResult> {
+  const { signal } = opts
+  const nowMs = opts.atMs ?? Date.now()
+  const inputs = await gatherDeviceInputs(dev.dataDir, { ...(signal !== undefined ? { signal } : {}) })
+  const verified = inputs.policy
+  const policy = verified?.policy
+  const bundleId = policy?.spec.bundle.id
+  const waveId = policy !== undefined ? String(policy.metadata.wave) : undefined
+  const lease = opts.lease ?? leaseProviderFor(dev.config.lease.kind)
+  // The manifest comes from the store only: a bundle folder beside the policy is `policy explain`'s lab layout.
+  const manifest = bundleId !== undefined && dev.store.getBundle(bundleId) !== undefined
+    ? (await dev.store.bundleInfo(bundleId)).manifest
+    : undefined
+  const facts: FactsInput = {
+    ...inputs.facts,
+    bundle: bundleId !== undefined ? await bundleFacts(dev.store, bundleId, signal) : { complete: false, verified: false },
+    // the configured backend is A/B by construction; a facts file may still say otherwise
+    slotCount: inputs.facts.slotCount ?? 2,
+    lease: lease.facts(),
+    ...await installerFacts(dev, signal)
+  }
+  let { decision, bundle } = decide({ policy, manifest, trust: inputs.trust, facts, nowMs })
+  if (bundle !== undefined && waveId !== undefined && waitsOnlyForLease(decision)) {
+    facts.lease = await lease.acquire({ bundleId: bundle.id, waveId }, signal !== undefined ? { signal } : {})
+    decision = decide({ policy, manifest, trust: inputs.trust, facts, nowMs }).decision
+    // a slot the hub granted and this run will not use goes back at once
+    if (decision.verdict !== 'install') await lease.release().catch(() => {})
+  }
+  const body = bundle?.manifest.signed
+  const base = {
+    decision,
+    ...(bundle !== undefined && body !== undefined ? { bundle: { id: bundle.id, name: body.name, version: body.version } } : {}),
+    ...(waveId !== undefined ? { waveId } : {}),
+    ...(verified !== undefined ? { policyId: verified.policyId } : {}),
+    resumed: false
+  }
+  const line = decisionLine(decision)
+  await appendJournal(dev.journal, {
+    kind: 'decision',
+    ...(waveId !== undefined ? { waveId } : {}),
+    ...(bundle !== undefined ? { bundleId: bundle.id, version: body?.version } : {}),
+    reason: decidingGates(decision)[0]?.gate ?? decision.verdict,
+    detail: line,
+    data: { verdict: decision.verdict, policyId: verified?.policyId ?? null, nextCheckAt: decision.nextCheckAt }
+  })
+
+  if (decision.verdict === 'rollback') return await rollbackByPolicy(dev, base, line, signal)
+  if (decision.verdict !== 'install' || bundle === undefined || body === undefined || policy === undefined || waveId === undefined) {
+    const result = decision.verdict === 'defer' ? 'deferred' : decision.verdict === 'refuse' ? 'refused' : 'nothing'
+    return { ...base, result, exitCode: VERDICT_EXIT[decision.verdict], line }
+  }
+
+  const art = slotArtifactOf(bundle, dev.config.slotArtifact)
+  let outcome: InstallOutcome
+  try {
+    outcome = await dev.installer.runOnce({
+      bundleId: bundle.id,
+      version: body.version,
+      waveId,
+      image: () => dev.store.artifactStream(bundle.id, art.name, signal !== undefined ? { signal } : {}),
+      expected: { blake3: art.blake3, sizeBytes: art.size },
+      health: healthOfPolicy(policy),
+      ...(signal !== undefined ? { signal } : {})
+    })
+  } finally {
+    await lease.release().catch(() => {})
+  }
+  return { ...await resultOfOutcome(dev, outcome, false), ...base }
+}
+
+/**
+ * The policy asks to roll back the version this device runs (health lost, a fleet halt
+ * during a trial): undo the committed install of that bundle, if it is ours to undo.
+ */
+async function rollbackByPolicy (dev: DeviceHandle, base: Omit<DeviceInstallResult, 'result' | 'exitCode' | 'line'> & { decision: Decision }, line: string,
+  signal?: AbortSignal): Promise<DeviceInstallResult> {
+  const rec = await dev.installer.status()
+  if (rec === undefined || rec.bundleId !== base.bundle?.id || !(rec.state === 'committed' || isTrialState(rec.state))) {
+    return { ...base, result: 'rollback', exitCode: EXIT.ROLLED_BACK, line: `${line} (no install of this bundle by storemesh to roll back)` }
+  }
+  const why = decidingText(base.decision)
+  const o = await dev.installer.requestRollback(`policy: ${why}`, signal !== undefined ? { signal } : {})
+  const r = await resultOfOutcome(dev, o, false)
+  const line2 = o.outcome === 'rolled-back' ? `rolled back ${base.bundle?.name ?? ''} ${base.bundle?.version ?? ''} to slot ${rec.previousSlot}: ${why}` : r.line
+  return { ...r, ...base, line: line2 }
+}
+
+export interface RollbackLocalOptions extends DeviceOpenOptions {
+  reason: string
+}
+
+/** `storemesh device rollback --local`: the operator's rollback of the last install on this device. */
+export async function rollbackLocal (opts: RollbackLocalOptions): Promise<DeviceInstallResult> {
+  if (opts.reason.trim() === '') throw new StoremeshError('E_INVALID_ARGUMENT', '--reason must say why')
+  const dev = await openDevice(opts)
+  try {
+    const o = await dev.installer.requestRollback(opts.reason, opts.signal !== undefined ? { signal: opts.signal } : {})
+    return await resultOfOutcome(dev, o, false)
+  } finally {
+    await dev.close()
+  }
+}
