@@ -1,0 +1,89 @@
+/**
+ * Upload slots. At most `uploadSlots` regular peers plus `optimisticSlots` random ones
+ * are unchoked. Every `intervalMs` the regular slots are re-ranked — LAN peers before
+ * WAN peers, then by `score` (the swarm passes bytes they uploaded to us lately while
+ * we download, bytes we uploaded to them once we seed) — and the optimistic slot moves
+ * to another choked candidate, so newcomers with nothing to offer yet get a start.
+ * Between rotations, decide() only fills free slots: a slot is never taken away early.
+ *
+ * No timers and no I/O: the caller passes the clock and applies the result.
+ */
+
+export interface ChokerPeer {
+  id: string
+  /** wants to download from us (interested; for a super-seeder: lacks chunks we hold) */
+  candidate: boolean
+  link: 'lan' | 'wan'
+  /** higher is better; ties broken at random */
+  score: number
+}
+
+export interface ChokerInit {
+  uploadSlots: number
+  optimisticSlots: number
+  intervalMs: number
+  random?: () => number
+}
+
+export class Choker {
+  readonly #init: ChokerInit
+  readonly #random: () => number
+  #regular = new Set<string>()
+  #optimistic = new Set<string>()
+  #lastRotationMs: number | undefined
+
+  constructor (init: ChokerInit) {
+    this.#init = init
+    this.#random = init.random ?? Math.random
+  }
+
+  /** The peers to unchoke now; everyone else is choked. */
+  decide (peers: readonly ChokerPeer[], nowMs: number): Set<string> {
+    const byId = new Map(peers.map(p => [p.id, p]))
+    const keep = (set: Set<string>): Set<string> => new Set([...set].filter(id => byId.get(id)?.candidate === true))
+    const rotate = this.#lastRotationMs === undefined || nowMs - this.#lastRotationMs >= this.#init.intervalMs
+    const candidates = peers.filter(p => p.candidate)
+    // a random key per peer per call: stable sort ties become a fair shuffle
+    const tie = new Map(candidates.map(p => [p.id, this.#random()]))
+    const ranked = [...candidates].sort((a, b) =>
+      linkRank(a) - linkRank(b) || b.score - a.score || (tie.get(a.id) ?? 0) - (tie.get(b.id) ?? 0))
+
+    if (rotate) {
+      this.#lastRotationMs = nowMs
+      this.#regular = new Set(ranked.slice(0, this.#init.uploadSlots).map(p => p.id))
+      const previous = this.#optimistic
+      this.#optimistic = new Set()
+      const rest = ranked.filter(p => !this.#regular.has(p.id))
+      // prefer someone who did not just have the optimistic slot
+      const fresh = rest.filter(p => !previous.has(p.id))
+      this.#fillOptimistic(fresh.length > 0 ? fresh : rest)
+    } else {
+      this.#regular = keep(this.#regular)
+      this.#optimistic = keep(this.#optimistic)
+      for (const p of ranked) {
+        if (this.#regular.size >= this.#init.uploadSlots) break
+        if (!this.#optimistic.has(p.id)) this.#regular.add(p.id)
+      }
+      this.#fillOptimistic(ranked.filter(p => !this.#regular.has(p.id) && !this.#optimistic.has(p.id)))
+    }
+    return new Set([...this.#regular, ...this.#optimistic])
+  }
+
+  /** The peers holding the optimistic slots now (for tests and status). */
+  get optimistic (): ReadonlySet<string> {
+    return this.#optimistic
+  }
+
+  #fillOptimistic (pool: ChokerPeer[]): void {
+    const left = [...pool]
+    while (this.#optimistic.size < this.#init.optimisticSlots && left.length > 0) {
+      const i = Math.floor(this.#random() * left.length)
+      const [p] = left.splice(i, 1)
+      if (p !== undefined) this.#optimistic.add(p.id)
+    }
+  }
+}
+
+function linkRank (p: ChokerPeer): number {
+  return p.link === 'lan' ? 0 : 1
+}

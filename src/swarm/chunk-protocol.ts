@@ -1,0 +1,212 @@
+/**
+ * The libp2p side of the chunk exchange: one handler for `/storemesh/chunks/1.0.0`
+ * that routes inbound streams to the bundle swarm named by the handshake's
+ * info-hash, and the client side that opens one stream per joined bundle to every
+ * connected peer (and to each peer that connects later, through a registrar topology).
+ *
+ * Both sides may open a stream for the same bundle at once; BundleSwarm.addPeer keeps
+ * the one opened by the smaller peer id on both ends.
+ */
+import { serviceDependencies, type Connection, type Stream } from '@libp2p/interface'
+import { toNodeDuplex } from '../net/stream.js'
+import { isStoremeshError, StoremeshError } from '../interface/errors.js'
+import type { BundleInfo, Link } from '../interface/types.js'
+import { CHUNK_PROTOCOL, DEFAULT_MAX_STREAMS_PER_CONNECTION, defaultSwarmOptions, type SwarmOptions } from './constants.js'
+import { readHandshake } from './handshake.js'
+import type { ChunkProtocol, ChunkProtocolComponents, ChunkProtocolInit, JoinOptions } from './index.js'
+import { linkOfMultiaddr } from './link.js'
+import { BanList, PeerScorer } from './scoring.js'
+import { BundleSwarm } from './session.js'
+import type { ByteDuplex } from './transport.js'
+
+const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
+
+export class ChunkProtocolService implements ChunkProtocol {
+  readonly protocol: string
+  readonly bans: BanList
+  readonly scorer: PeerScorer
+  /** identify tells the registrar which peers speak our protocol (topology onConnect) */
+  readonly [serviceDependencies]: string[] = ['@libp2p/identify']
+  readonly #components: ChunkProtocolComponents
+  readonly #init: ChunkProtocolInit
+  readonly #options: SwarmOptions
+  readonly #byId = new Map<string, BundleSwarm>()
+  readonly #byInfoHash = new Map<string, BundleSwarm>()
+  readonly #joining = new Map<string, Promise<BundleSwarm>>()
+  /** `${bundleId} ${peerId}` of streams being opened: identify may report a peer many times */
+  readonly #opening = new Set<string>()
+  #abort = new AbortController()
+  #topologyId: string | undefined
+  #started = false
+
+  constructor (components: ChunkProtocolComponents, init: ChunkProtocolInit) {
+    this.#components = components
+    this.#init = init
+    this.protocol = init.protocol ?? CHUNK_PROTOCOL
+    this.#options = { ...defaultSwarmOptions, ...init.options }
+    this.bans = init.bans ?? new BanList()
+    this.scorer = new PeerScorer({ bans: this.bans, badChunkThreshold: init.badChunkThreshold })
+    this.bans.on('ban', e => { for (const s of this.#byId.values()) s.dropBanned(e.peerId) })
+  }
+
+  readonly [Symbol.toStringTag] = '@storemesh/chunks'
+
+  async start (): Promise<void> {
+    if (this.#started) return
+    this.#abort = new AbortController()
+    await this.#components.registrar.handle(this.protocol, (stream, connection) => { void this.#onStream(stream, connection) }, {
+      maxInboundStreams: DEFAULT_MAX_STREAMS_PER_CONNECTION,
+      maxOutboundStreams: DEFAULT_MAX_STREAMS_PER_CONNECTION
+    })
+    this.#topologyId = await this.#components.registrar.register(this.protocol, {
+      onConnect: (_peerId, connection) => { for (const s of this.#byId.values()) void this.#open(connection, s) }
+    })
+    this.#started = true
+  }
+
+  async stop (): Promise<void> {
+    if (!this.#started) return
+    this.#started = false
+    this.#abort.abort()
+    if (this.#topologyId !== undefined) this.#components.registrar.unregister(this.#topologyId)
+    await this.#components.registrar.unhandle(this.protocol)
+    await Promise.all([...this.#byId.values()].map(async s => { await s.stop() }))
+    this.#byId.clear()
+    this.#byInfoHash.clear()
+  }
+
+  readonly isBanned = (peerId: string): boolean => this.bans.isBanned(peerId)
+
+  swarm (bundleId: string): BundleSwarm | undefined {
+    return this.#byId.get(bundleId)
+  }
+
+  swarms (): BundleSwarm[] {
+    return [...this.#byId.values()]
+  }
+
+  async join (bundle: BundleInfo, options: JoinOptions = {}): Promise<BundleSwarm> {
+    const existing = this.#byId.get(bundle.id) ?? this.#joining.get(bundle.id)
+    if (existing !== undefined) return await existing
+    const joining = this.#join(bundle, options)
+    this.#joining.set(bundle.id, joining)
+    try {
+      return await joining
+    } finally {
+      this.#joining.delete(bundle.id)
+    }
+  }
+
+  async leave (bundleId: string): Promise<void> {
+    const s = this.#byId.get(bundleId)
+    if (s === undefined) return
+    this.#byId.delete(bundleId)
+    this.#byInfoHash.delete(hex(s.bundle.infoHash))
+    await s.stop()
+  }
+
+  noteChunkStored (hash: string): void {
+    for (const s of this.#byId.values()) s.noteChunkStored(hash)
+  }
+
+  async #join (bundle: BundleInfo, options: JoinOptions): Promise<BundleSwarm> {
+    if (!this.#started) throw new StoremeshError('E_NOT_CONNECTED', 'the chunk protocol is not started')
+    const swarm = new BundleSwarm({
+      bundle,
+      store: this.#init.store,
+      localPeerId: this.#components.peerId.toString(),
+      superseed: options.superseed,
+      options: { ...this.#options, ...options.options },
+      scorer: this.scorer,
+      uploadLimiter: this.#init.uploadLimiter
+    })
+    await swarm.start()
+    this.#byId.set(bundle.id, swarm)
+    this.#byInfoHash.set(hex(bundle.infoHash), swarm)
+    // a chunk stored for one bundle is announced in every other bundle that lists it
+    swarm.on('chunk', e => { for (const s of this.#byId.values()) if (s !== swarm) s.noteChunkStored(e.hash) })
+    for (const c of this.#components.connectionManager.getConnections()) void this.#open(c, swarm)
+    return swarm
+  }
+
+  #linkOf (connection: Connection): Link {
+    return this.#init.linkOf?.(connection) ?? linkOfMultiaddr(connection.remoteAddr.toString())
+  }
+
+  #toDuplex (stream: Stream): ByteDuplex {
+    return this.#init.toDuplex?.(stream) ?? toNodeDuplex(stream)
+  }
+
+  #peerConnection (connection: Connection, duplex: ByteDuplex): { link: Link, uploadLimiter: ReturnType<NonNullable<ChunkProtocolInit['peerUploadLimiter']>>, disconnect: () => void } {
+    const peerId = connection.remotePeer.toString()
+    const link = this.#linkOf(connection)
+    return {
+      link,
+      uploadLimiter: this.#init.peerUploadLimiter?.({ peerId, link }),
+      disconnect: () => {
+        duplex.destroy()
+        connection.close().catch((err: Error) => { connection.abort(err) })
+      }
+    }
+  }
+
+  /**
+   * Client side: one stream per bundle per peer, never two at once from our side (the
+   * remote could not tell which of two of ours is newer); failures are normal (peer
+   * left, protocol not spoken).
+   */
+  async #open (connection: Connection, swarm: BundleSwarm): Promise<void> {
+    const peerId = connection.remotePeer.toString()
+    const key = `${swarm.bundle.id} ${peerId}`
+    if (swarm.stopped || this.isBanned(peerId) || swarm.peerIds().includes(peerId) || connection.status !== 'open') return
+    if (this.#opening.has(key)) return
+    this.#opening.add(key)
+    let stream: Stream
+    try {
+      stream = await connection.newStream(this.protocol, {
+        signal: AbortSignal.any([this.#abort.signal, AbortSignal.timeout(this.#options.handshakeTimeoutMs)])
+      })
+    } catch {
+      return
+    } finally {
+      this.#opening.delete(key)
+    }
+    const duplex = this.#toDuplex(stream)
+    duplex.on('error', () => {})
+    if (swarm.stopped) { duplex.destroy(); return }
+    try {
+      swarm.addPeer({ remotePeerId: peerId, duplex, initiator: true, ...this.#peerConnection(connection, duplex) })
+    } catch {
+      duplex.destroy()
+    }
+  }
+
+  /** Handler side: route by the info-hash of the remote's handshake. */
+  async #onStream (stream: Stream, connection: Connection): Promise<void> {
+    const peerId = connection.remotePeer.toString()
+    if (this.isBanned(peerId)) {
+      stream.abort(new StoremeshError('E_PEER_BANNED', `peer ${peerId} is banned`, { peer: peerId }))
+      return
+    }
+    const duplex = this.#toDuplex(stream)
+    duplex.on('error', () => {})
+    const signal = this.#abort.signal
+    try {
+      const hs = await readHandshake(duplex, { timeoutMs: this.#options.handshakeTimeoutMs, signal })
+      const key = hex(hs.infoHash)
+      let swarm = this.#byInfoHash.get(key)
+      if (swarm === undefined && this.#init.resolveBundle !== undefined) {
+        const info = await this.#init.resolveBundle(hs.infoHash, peerId, { signal })
+        if (info !== undefined && hex(info.infoHash) === key) swarm = await this.join(info)
+      }
+      if (swarm === undefined || swarm.stopped) {
+        // unknown bundle: nothing to say on this stream
+        duplex.destroy()
+        return
+      }
+      swarm.addPeer({ remotePeerId: peerId, duplex, initiator: false, prefix: hs.prefix, ...this.#peerConnection(connection, duplex) })
+    } catch (err) {
+      if (!isStoremeshError(err, 'E_PEER_BANNED')) duplex.destroy()
+    }
+  }
+}

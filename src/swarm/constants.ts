@@ -1,0 +1,148 @@
+/**
+ * The chunk exchange `/storemesh/chunks/1.0.0` (DESIGN.md section 4): protocol id,
+ * wire limits and swarm defaults, in one place. The CLI and roles read
+ * `defaultSwarmOptions` so a flag and its default agree.
+ */
+import { formatProtocolId } from '../net/protocol-id.js'
+
+const KiB = 1024
+const MiB = 1024 * KiB
+const SECOND_MS = 1000
+
+export const CHUNK_PROTOCOL_NAME = 'chunks'
+export const CHUNK_PROTOCOL_VERSION = '1.0.0'
+/** `/storemesh/chunks/1.0.0` */
+export const CHUNK_PROTOCOL = formatProtocolId(CHUNK_PROTOCOL_NAME, CHUNK_PROTOCOL_VERSION)
+
+// --- the BitTorrent peer wire (BEP 3) -------------------------------------------
+
+export const PSTR = 'BitTorrent protocol'
+/** <pstrlen=19><pstr><8 reserved><20 info-hash><20 peer id> */
+export const HANDSHAKE_BYTES = 1 + PSTR.length + 8 + 20 + 20
+export const INFO_HASH_BYTES = 20
+export const WIRE_PEER_ID_BYTES = 20
+/** <len:4><id=7><index:4><begin:4> before a piece's data. */
+export const PIECE_HEADER_BYTES = 4 + 1 + 4 + 4
+
+/**
+ * Largest chunk on the wire: FastCDC's default maximum (DESIGN.md section 3). A piece
+ * or request above it closes the wire; a bundle with larger chunks cannot be joined.
+ * @default 1 MiB
+ */
+export const DEFAULT_MAX_CHUNK_BYTES = 1 * MiB
+/** The BEP 10 extended handshake the library sends by itself is ~20 bytes. @default 16 KiB */
+export const DEFAULT_MAX_EXTENDED_BYTES = 16 * KiB
+/**
+ * Requests a remote may queue at us before the wire is closed. Our own pipeline never
+ * asks for more than DEFAULT_PIPELINE_MAX_REQUESTS, so an honest peer stays far below.
+ * @default 256
+ */
+export const DEFAULT_MAX_QUEUED_PEER_REQUESTS = 256
+/** The remote's handshake must arrive within this. @default 10 s */
+export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 10 * SECOND_MS
+/** A peer that sends nothing for this long fails its oldest request. @default 60 s */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 60 * SECOND_MS
+/** An idle wire sends a keep-alive this often (BEP 3 peers drop a wire silent for 2 minutes). @default 55 s */
+export const KEEPALIVE_INTERVAL_MS = 55 * SECOND_MS
+/**
+ * Wire writes of one tick are coalesced into writes of at most this size (the notes:
+ * one send() per wire write gives 36 MiB/s, batched 54–82 MiB/s).
+ * @default 256 KiB
+ */
+export const DEFAULT_MAX_WRITE_BYTES = 256 * KiB
+
+// --- piece picking ---------------------------------------------------------------
+
+/**
+ * Bytes requested and not yet received, per peer. Two average chunks keep a LAN link
+ * busy across a round trip plus a store read; more only lengthens the tail.
+ * @default 2 MiB
+ */
+export const DEFAULT_PIPELINE_BYTES = 2 * MiB
+/** Always keep this many requests in flight per peer, whatever the chunk size. */
+export const DEFAULT_PIPELINE_MIN_REQUESTS = 2
+/** ... and never more than this (tiny chunks would otherwise mean thousands). */
+export const DEFAULT_PIPELINE_MAX_REQUESTS = 64
+/** In endgame a missing chunk is requested from at most this many peers at once. */
+export const DEFAULT_ENDGAME_MAX_PEERS_PER_PIECE = 3
+
+// --- choking -----------------------------------------------------------------------
+
+/** Regular upload slots. @default 4 */
+export const DEFAULT_UPLOAD_SLOTS = 4
+/** Optimistic unchoke slots on top of the regular ones. @default 1 */
+export const DEFAULT_OPTIMISTIC_SLOTS = 1
+/** Regular slots are re-ranked and the optimistic one rotated this often. @default 10 s */
+export const DEFAULT_CHOKE_INTERVAL_MS = 10 * SECOND_MS
+
+// --- super-seeding (BEP 16 style) --------------------------------------------------
+
+/** Chunks offered to one peer and not yet seen re-shared. @default 2 */
+export const DEFAULT_SUPERSEED_OFFERS_PER_PEER = 2
+/**
+ * A peer with no request at us and no new `have` for this long is stalled: it is
+ * shown every chunk that was already handed out once (normal seeding for those).
+ * @default 5 s
+ */
+export const DEFAULT_SUPERSEED_STALL_MS = 5 * SECOND_MS
+/** An offer the peer has not fetched by then goes back to the pool. @default 30 s */
+export const DEFAULT_SUPERSEED_OFFER_TIMEOUT_MS = 30 * SECOND_MS
+/** How often stalls and offer timeouts are checked. @default 1 s */
+export const DEFAULT_SUPERSEED_TICK_MS = 1 * SECOND_MS
+
+// --- scoring -----------------------------------------------------------------------
+
+/** Bad chunks (BLAKE3 mismatch) from one peer before it is banned. @default 2 */
+export const DEFAULT_BAD_CHUNK_THRESHOLD = 2
+/** How long a banned peer is refused. @default 1 hour */
+export const DEFAULT_BAN_DURATION_MS = 60 * 60 * SECOND_MS
+
+// --- libp2p --------------------------------------------------------------------------
+
+/** One stream per bundle per connection; a store rarely has more active bundles. */
+export const DEFAULT_MAX_STREAMS_PER_CONNECTION = 64
+/** A store write failed (disk full...): wait this long before requesting again. */
+export const DEFAULT_STORE_ERROR_BACKOFF_MS = 1 * SECOND_MS
+
+/** Tunables of one bundle swarm; every field documented at its constant above. */
+export interface SwarmOptions {
+  maxChunkBytes: number
+  maxExtendedBytes: number
+  maxQueuedPeerRequests: number
+  handshakeTimeoutMs: number
+  requestTimeoutMs: number
+  maxWriteBytes: number
+  pipelineBytes: number
+  pipelineMinRequests: number
+  pipelineMaxRequests: number
+  endgameMaxPeersPerPiece: number
+  uploadSlots: number
+  optimisticSlots: number
+  chokeIntervalMs: number
+  superseedOffersPerPeer: number
+  superseedStallMs: number
+  superseedOfferTimeoutMs: number
+  superseedTickMs: number
+  storeErrorBackoffMs: number
+}
+
+export const defaultSwarmOptions: Readonly<SwarmOptions> = Object.freeze({
+  maxChunkBytes: DEFAULT_MAX_CHUNK_BYTES,
+  maxExtendedBytes: DEFAULT_MAX_EXTENDED_BYTES,
+  maxQueuedPeerRequests: DEFAULT_MAX_QUEUED_PEER_REQUESTS,
+  handshakeTimeoutMs: DEFAULT_HANDSHAKE_TIMEOUT_MS,
+  requestTimeoutMs: DEFAULT_REQUEST_TIMEOUT_MS,
+  maxWriteBytes: DEFAULT_MAX_WRITE_BYTES,
+  pipelineBytes: DEFAULT_PIPELINE_BYTES,
+  pipelineMinRequests: DEFAULT_PIPELINE_MIN_REQUESTS,
+  pipelineMaxRequests: DEFAULT_PIPELINE_MAX_REQUESTS,
+  endgameMaxPeersPerPiece: DEFAULT_ENDGAME_MAX_PEERS_PER_PIECE,
+  uploadSlots: DEFAULT_UPLOAD_SLOTS,
+  optimisticSlots: DEFAULT_OPTIMISTIC_SLOTS,
+  chokeIntervalMs: DEFAULT_CHOKE_INTERVAL_MS,
+  superseedOffersPerPeer: DEFAULT_SUPERSEED_OFFERS_PER_PEER,
+  superseedStallMs: DEFAULT_SUPERSEED_STALL_MS,
+  superseedOfferTimeoutMs: DEFAULT_SUPERSEED_OFFER_TIMEOUT_MS,
+  superseedTickMs: DEFAULT_SUPERSEED_TICK_MS,
+  storeErrorBackoffMs: DEFAULT_STORE_ERROR_BACKOFF_MS
+})

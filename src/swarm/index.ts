@@ -1,0 +1,92 @@
+/**
+ * `/storemesh/chunks/1.0.0`: the BitTorrent peer wire over libp2p streams
+ * (DESIGN.md section 4; shape of js-libp2p's protocol-ping: interface, Init, factory).
+ *
+ * ```ts
+ * const bans = new BanList()
+ * const node = await createStoremeshNode({
+ *   swarmKey, services: { chunks: chunkProtocol({ store, bans }) }   // + banGater(bans) in the gater
+ * })
+ * const swarm = await node.services.chunks.join(bundleInfo, { superseed: isHub })
+ * swarm.on('progress', p => ...)
+ * await swarm.done
+ * ```
+ */
+import type { AbortOptions, Connection, PeerId, StreamHandler, StreamHandlerOptions, Topology, Stream } from '@libp2p/interface'
+import type { BundleInfo, ChunkSink, Link } from '../interface/types.js'
+import type { Startable } from '../interface/startable.js'
+import { ChunkProtocolService } from './chunk-protocol.js'
+import type { SwarmOptions } from './constants.js'
+import type { BanList, PeerScorer } from './scoring.js'
+import type { BundleSwarm } from './session.js'
+import type { ByteDuplex } from './transport.js'
+import type { AcquireBytes } from './uploader.js'
+
+export { CHUNK_PROTOCOL, defaultSwarmOptions, type SwarmOptions } from './constants.js'
+export { BanList, banGater, PeerScorer } from './scoring.js'
+export { BundleSwarm, type BundleSwarmInit, type PeerConnection, type SwarmProgress } from './session.js'
+export type { AcquireBytes } from './uploader.js'
+export type { ByteDuplex } from './transport.js'
+export { linkOfMultiaddr } from './link.js'
+
+/** The few components the protocol uses (a libp2p node fits as registrar too). */
+export interface ChunkProtocolComponents {
+  peerId: PeerId
+  registrar: {
+    handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>
+    unhandle(protocol: string, options?: AbortOptions): Promise<void>
+    register(protocol: string, topology: Topology, options?: AbortOptions): Promise<string>
+    unregister(id: string): void
+  }
+  connectionManager: {
+    getConnections(peerId?: PeerId): Connection[]
+  }
+}
+
+export interface JoinOptions {
+  /** hand each chunk out once (the store hub) */
+  superseed?: boolean
+  /** overrides of the protocol's swarm options for this bundle */
+  options?: Partial<SwarmOptions>
+}
+
+export interface ChunkProtocolInit {
+  /** the node's chunk store; chunks held for any bundle are announced for every bundle */
+  store: ChunkSink
+  /** defaults for every joined bundle */
+  options?: Partial<SwarmOptions>
+  /** shared with the node's connection gater (banGater); default: a new list */
+  bans?: BanList
+  /** @default DEFAULT_BAD_CHUNK_THRESHOLD (2) */
+  badChunkThreshold?: number
+  /** node-wide upload cap, taken before every chunk sent */
+  uploadLimiter?: AcquireBytes
+  /** per-peer upload cap (e.g. WAN token buckets), taken before the node's */
+  peerUploadLimiter?: (peer: { peerId: string, link: Link }) => AcquireBytes | undefined
+  /** @default linkOfMultiaddr(connection.remoteAddr) */
+  linkOf?: (connection: Connection) => Link
+  /** an inbound stream for a bundle we have not joined: return its info to join it (as a seeder of what we hold), or undefined to close */
+  resolveBundle?: (infoHash: Uint8Array, peerId: string, options: AbortOptions) => Promise<BundleInfo | undefined>
+  /** @default toNodeDuplex from src/net/stream.ts */
+  toDuplex?: (stream: Stream) => ByteDuplex
+  /** @default CHUNK_PROTOCOL */
+  protocol?: string
+}
+
+export interface ChunkProtocol extends Startable {
+  readonly protocol: string
+  readonly bans: BanList
+  readonly scorer: PeerScorer
+  /** Joins (or returns) the swarm of a bundle and opens streams to connected peers. */
+  join(bundle: BundleInfo, options?: JoinOptions): Promise<BundleSwarm>
+  leave(bundleId: string): Promise<void>
+  swarm(bundleId: string): BundleSwarm | undefined
+  swarms(): BundleSwarm[]
+  /** A chunk was stored by another path (WAN): announce it in every swarm that lists it. */
+  noteChunkStored(hash: string): void
+  isBanned(peerId: string): boolean
+}
+
+export function chunkProtocol (init: ChunkProtocolInit): (components: ChunkProtocolComponents) => ChunkProtocol {
+  return (components) => new ChunkProtocolService(components, init)
+}

@@ -1,0 +1,201 @@
+/**
+ * Which chunk to ask which peer for. No I/O: the swarm tells it what peers hold and
+ * what arrived, and asks for the next requests of one peer.
+ *
+ * - Rarest first, random tie-break (RarityMap): rare chunks spread before they vanish
+ *   with the peer that holds them, and peers that start together fetch different ones.
+ * - Pipelining: each peer has requests in flight up to `pipelineBytes` (at least
+ *   `pipelineMinRequests`, at most `pipelineMaxRequests`), so a link never idles for
+ *   a round trip between chunks.
+ * - Endgame: once every missing chunk that someone holds is in flight, a chunk may be
+ *   asked of up to `endgameMaxPeersPerPiece` peers, fewest-asked first; when it
+ *   arrives, setHave() returns the other peers so the swarm can cancel them.
+ * - A peer that sent a bad copy of a chunk is never asked for that chunk again.
+ */
+import { Bits } from './bits.js'
+import { RarityMap } from './rarity-map.js'
+
+export interface PickerInit {
+  pieceSizes: readonly number[]
+  pipelineBytes: number
+  pipelineMinRequests: number
+  pipelineMaxRequests: number
+  endgameMaxPeersPerPiece: number
+  random?: () => number
+}
+
+interface PeerEntry {
+  bits: Bits
+  inflight: Set<number>
+  inflightBytes: number
+  /** chunks this peer sent bad copies of */
+  excluded: Set<number>
+  /** chunks it holds that we lack */
+  wanted: number
+}
+
+export class Picker {
+  readonly rarity: RarityMap
+  readonly #init: PickerInit
+  readonly #sizes: readonly number[]
+  readonly #have: Bits
+  readonly #peers = new Map<string, PeerEntry>()
+  /** chunk -> peers it is asked of */
+  readonly #inflight = new Map<number, Set<string>>()
+
+  constructor (init: PickerInit) {
+    this.#init = init
+    this.#sizes = init.pieceSizes
+    this.#have = new Bits(init.pieceSizes.length)
+    this.rarity = new RarityMap(init.pieceSizes.length, init.random)
+  }
+
+  get numPieces (): number { return this.#sizes.length }
+  get heldCount (): number { return this.#have.count }
+  get complete (): boolean { return this.#have.complete }
+  /** our chunks as a bitfield (do not mutate) */
+  get held (): Bits { return this.#have }
+
+  has (index: number): boolean {
+    return this.#have.get(index)
+  }
+
+  /** We hold `index` now. Returns the peers it was still asked of (cancel them). */
+  setHave (index: number): string[] {
+    if (!this.#have.set(index)) return []
+    for (const p of this.#peers.values()) if (p.bits.get(index)) p.wanted--
+    const askers = this.#inflight.get(index)
+    if (askers === undefined) return []
+    this.#inflight.delete(index)
+    for (const id of askers) this.#dropInflight(id, index)
+    return [...askers]
+  }
+
+  addPeer (id: string): void {
+    if (this.#peers.has(id)) return
+    this.#peers.set(id, { bits: new Bits(this.numPieces), inflight: new Set(), inflightBytes: 0, excluded: new Set(), wanted: 0 })
+  }
+
+  /** A peer's bitfield replaces what we knew of it. */
+  peerBitfield (id: string, bits: Bits): void {
+    const p = this.#peer(id)
+    this.rarity.removeBits(p.bits)
+    p.bits = Bits.from(bits.bytes, this.numPieces)
+    this.rarity.addBits(p.bits)
+    p.wanted = 0
+    for (const i of p.bits.indices()) if (!this.#have.get(i)) p.wanted++
+  }
+
+  /** Returns true when the peer did not have it before. */
+  peerHave (id: string, index: number): boolean {
+    const p = this.#peer(id)
+    if (!p.bits.set(index)) return false
+    this.rarity.add(index)
+    if (!this.#have.get(index)) p.wanted++
+    return true
+  }
+
+  peerHas (id: string, index: number): boolean {
+    return this.#peers.get(id)?.bits.get(index) ?? false
+  }
+
+  peerBits (id: string): Bits | undefined {
+    return this.#peers.get(id)?.bits
+  }
+
+  /** The peer holds something we lack. */
+  isInteresting (id: string): boolean {
+    return (this.#peers.get(id)?.wanted ?? 0) > 0
+  }
+
+  /** Forgets a peer; returns the chunks that were asked of it (now free to ask elsewhere). */
+  removePeer (id: string): number[] {
+    const p = this.#peers.get(id)
+    if (p === undefined) return []
+    this.rarity.removeBits(p.bits)
+    const freed = [...p.inflight]
+    for (const i of freed) this.#dropInflight(id, i)
+    this.#peers.delete(id)
+    return freed
+  }
+
+  inflightCount (id: string): number {
+    return this.#peers.get(id)?.inflight.size ?? 0
+  }
+
+  inflightBytes (id: string): number {
+    return this.#peers.get(id)?.inflightBytes ?? 0
+  }
+
+  /** Every missing chunk that some peer holds is already asked of someone. */
+  get endgame (): boolean {
+    if (this.#have.complete) return false
+    for (let i = 0; i < this.numPieces; i++) {
+      if (!this.#have.get(i) && this.rarity.count(i) > 0 && !this.#inflight.has(i)) return false
+    }
+    return true
+  }
+
+  /**
+   * Chooses the next chunks to ask `id` for (up to its pipeline) and records them as
+   * in flight. The caller sends the requests (and reports failures with onFailed).
+   */
+  next (id: string): number[] {
+    const p = this.#peers.get(id)
+    if (p === undefined || p.wanted === 0) return []
+    const out: number[] = []
+    let endgame: boolean | undefined
+    while (this.#hasRoom(p)) {
+      const base = (i: number): boolean => !this.#have.get(i) && p.bits.get(i) && !p.inflight.has(i) && !p.excluded.has(i)
+      let pick = this.rarity.pick(i => base(i) && !this.#inflight.has(i))
+      if (pick === undefined) {
+        endgame ??= this.endgame
+        if (!endgame) break
+        const max = this.#init.endgameMaxPeersPerPiece
+        const asked = (i: number): number => this.#inflight.get(i)?.size ?? 0
+        pick = this.rarity.pick(i => base(i) && asked(i) < max, i => asked(i) * 65536 + this.rarity.count(i))
+        if (pick === undefined) break
+      }
+      this.#addInflight(id, p, pick)
+      out.push(pick)
+    }
+    return out
+  }
+
+  /** A request ended without a usable chunk; `exclude` when the peer sent a bad copy. */
+  onFailed (index: number, id: string, exclude = false): void {
+    const p = this.#peers.get(id)
+    if (p !== undefined && exclude) p.excluded.add(index)
+    const askers = this.#inflight.get(index)
+    if (askers?.delete(id) === true && askers.size === 0) this.#inflight.delete(index)
+    this.#dropInflight(id, index)
+  }
+
+  #hasRoom (p: PeerEntry): boolean {
+    const n = p.inflight.size
+    if (n >= this.#init.pipelineMaxRequests) return false
+    return n < this.#init.pipelineMinRequests || p.inflightBytes < this.#init.pipelineBytes
+  }
+
+  #addInflight (id: string, p: PeerEntry, index: number): void {
+    p.inflight.add(index)
+    p.inflightBytes += this.#sizes[index] ?? 0
+    let askers = this.#inflight.get(index)
+    if (askers === undefined) this.#inflight.set(index, askers = new Set())
+    askers.add(id)
+  }
+
+  #dropInflight (id: string, index: number): void {
+    const p = this.#peers.get(id)
+    if (p === undefined || !p.inflight.delete(index)) return
+    p.inflightBytes -= this.#sizes[index] ?? 0
+    const askers = this.#inflight.get(index)
+    if (askers?.delete(id) === true && askers.size === 0) this.#inflight.delete(index)
+  }
+
+  #peer (id: string): PeerEntry {
+    const p = this.#peers.get(id)
+    if (p === undefined) throw new Error(`picker: unknown peer ${id}`)
+    return p
+  }
+}

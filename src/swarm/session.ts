@@ -1,0 +1,449 @@
+/**
+ * One bundle's swarm on this node: the peer wires, the picker, the choker, optional
+ * super-seeding, have broadcasts, verification and progress.
+ *
+ * Every received chunk is BLAKE3-verified before it is stored or announced; a bad one
+ * scores its sender down (banned past the threshold) and is asked of someone else.
+ * The bitfield comes from the store, so chunks held for any bundle count. After
+ * completion the swarm keeps seeding until stop().
+ *
+ * Peers arrive as byte duplexes (addPeer), so tests use in-memory pairs and the
+ * ChunkProtocol hands in libp2p streams.
+ */
+import { EventEmitter } from 'node:events'
+import { blake3Hex } from '../bundle/hash.js'
+import { isStoremeshError, StoremeshError, toStoremeshError } from '../interface/errors.js'
+import type { BundleInfo, ChunkSink, Link } from '../interface/types.js'
+import { Bits } from './bits.js'
+import { Choker } from './choker.js'
+import { defaultSwarmOptions, type SwarmOptions } from './constants.js'
+import { wirePeerId } from './handshake.js'
+import { Picker } from './picker.js'
+import { BanList, PeerScorer } from './scoring.js'
+import { SuperSeeder } from './superseed.js'
+import type { BundleSwarmEvents, BundleSwarmInit, LinkBytes, PeerConnection, SwarmProgress } from './swarm-types.js'
+import { Uploader, type AcquireBytes } from './uploader.js'
+import { PeerWire } from './wire.js'
+
+export type { BadChunkEvent, BundleSwarmEvents, BundleSwarmInit, ChunkEvent, LinkBytes, PeerConnection, SwarmProgress } from './swarm-types.js'
+
+interface SwarmPeer {
+  id: string
+  link: Link
+  initiator: boolean
+  wire: PeerWire
+  uploader: Uploader
+  disconnect?: () => void
+  /** piece bytes in the current choke interval, for the choker's ranking */
+  recentDown: number
+  recentUp: number
+}
+
+export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
+  readonly bundle: BundleInfo
+  readonly superseed: boolean
+  readonly options: Readonly<SwarmOptions>
+  readonly scorer: PeerScorer
+  /** resolves when every chunk is held; rejects with E_ABORTED if stopped first */
+  readonly done: Promise<void>
+  readonly #store: ChunkSink
+  readonly #localPeerId: string
+  readonly #uploadLimiter: AcquireBytes | undefined
+  readonly #now: () => number
+  readonly #picker: Picker
+  readonly #choker: Choker
+  readonly #seeder: SuperSeeder | undefined
+  readonly #peers = new Map<string, SwarmPeer>()
+  readonly #storing = new Set<number>()
+  readonly #indexOf = new Map<string, number>()
+  readonly #abort = new AbortController()
+  readonly #bytes: Record<Link, LinkBytes> = { lan: { up: 0, down: 0 }, wan: { up: 0, down: 0 } }
+  #resolveDone!: () => void
+  #rejectDone!: (err: Error) => void
+  #heldBytes = 0
+  #wastedBytes = 0
+  #badChunks = 0
+  #started = false
+  #stopped = false
+  #pausedUntilMs = 0
+  #timers: NodeJS.Timeout[] = []
+  #chokeQueued = false
+  #fillQueued = false
+
+  constructor (init: BundleSwarmInit) {
+    super()
+    this.bundle = init.bundle
+    this.superseed = init.superseed === true
+    this.options = { ...defaultSwarmOptions, ...init.options }
+    this.scorer = init.scorer ?? new PeerScorer({ bans: new BanList() })
+    this.#store = init.store
+    this.#localPeerId = init.localPeerId
+    this.#uploadLimiter = init.uploadLimiter
+    this.#now = init.now ?? Date.now
+    const o = this.options
+    const big = init.bundle.pieces.findIndex(p => p.size > o.maxChunkBytes)
+    if (big >= 0) {
+      throw new StoremeshError('E_INVALID_ARGUMENT', `chunk ${big} of bundle ${init.bundle.id} is larger than the wire limit ${o.maxChunkBytes}`,
+        { bundle: init.bundle.id, index: big })
+    }
+    init.bundle.pieces.forEach((p, i) => this.#indexOf.set(p.hash, i))
+    this.#picker = new Picker({ ...o, pieceSizes: init.bundle.pieces.map(p => p.size), random: init.random })
+    this.#choker = new Choker({ uploadSlots: o.uploadSlots, optimisticSlots: o.optimisticSlots, intervalMs: o.chokeIntervalMs, random: init.random })
+    this.#seeder = this.superseed
+      ? new SuperSeeder({
+        numPieces: init.bundle.pieces.length,
+        offersPerPeer: o.superseedOffersPerPeer,
+        stallMs: o.superseedStallMs,
+        offerTimeoutMs: o.superseedOfferTimeoutMs,
+        now: this.#now,
+        random: init.random
+      })
+      : undefined
+    this.done = new Promise<void>((resolve, reject) => { this.#resolveDone = resolve; this.#rejectDone = reject })
+    // nobody awaiting done must not become an unhandled rejection at stop
+    this.done.catch(() => {})
+  }
+
+  /** Reads which chunks the store holds (for any bundle) and starts the timers. */
+  async start (): Promise<void> {
+    if (this.#started) return
+    const pieces = this.bundle.pieces
+    const BATCH = 64
+    for (let i = 0; i < pieces.length; i += BATCH) {
+      const held = await Promise.all(pieces.slice(i, i + BATCH).map(async p => await this.#store.has(p.hash)))
+      held.forEach((h, j) => { if (h) this.#markHeldQuietly(i + j) })
+    }
+    this.#started = true
+    const o = this.options
+    this.#timers.push(setInterval(() => { this.#chokeTick() }, o.chokeIntervalMs))
+    if (this.#seeder !== undefined) this.#timers.push(setInterval(() => { this.#offerAll() }, o.superseedTickMs))
+    for (const t of this.#timers) t.unref()
+    if (this.#picker.complete) this.#finish()
+  }
+
+  /** Closes every wire and stops; `done` rejects with E_ABORTED if not complete. */
+  async stop (): Promise<void> {
+    if (this.#stopped) return
+    this.#stopped = true
+    for (const t of this.#timers) clearInterval(t)
+    this.#abort.abort()
+    for (const p of [...this.#peers.values()]) p.wire.close()
+    this.#peers.clear()
+    this.#rejectDone(new StoremeshError('E_ABORTED', `swarm of ${this.bundle.id} stopped before completion`, { bundle: this.bundle.id }))
+  }
+
+  get complete (): boolean { return this.#picker.complete }
+  get stopped (): boolean { return this.#stopped }
+  /** our chunks as a bitfield (do not mutate) */
+  get held (): Bits { return this.#picker.held }
+  get endgame (): boolean { return this.#picker.endgame }
+  /** chunks shown by the super-seeder's stall fallback */
+  get superseedFallbackReveals (): number { return this.#seeder?.fallbackReveals ?? 0 }
+
+  peerIds (): string[] { return [...this.#peers.keys()] }
+
+  /** The wire of a peer, for status and tests. */
+  peerWire (peerId: string): PeerWire | undefined { return this.#peers.get(peerId)?.wire }
+
+  progress (): SwarmProgress {
+    return {
+      bundleId: this.bundle.id,
+      heldChunks: this.#picker.heldCount,
+      totalChunks: this.bundle.pieces.length,
+      heldBytes: this.#heldBytes,
+      totalBytes: this.bundle.totalBytes,
+      bytes: { lan: { ...this.#bytes.lan }, wan: { ...this.#bytes.wan } },
+      wastedBytes: this.#wastedBytes,
+      badChunks: this.#badChunks,
+      peers: this.#peers.size,
+      complete: this.#picker.complete,
+      superseed: this.superseed
+    }
+  }
+
+  /**
+   * Adds a peer connection. Throws E_PEER_BANNED for a banned peer. Of two wires to
+   * the same peer the one opened by the smaller peer id wins on both sides (a reconnect
+   * by the same side replaces the old one); the loser is closed and undefined returned.
+   */
+  addPeer (conn: PeerConnection): PeerWire | undefined {
+    if (!this.#started || this.#stopped) {
+      throw new StoremeshError('E_NOT_CONNECTED', `swarm of ${this.bundle.id} is not running`, { bundle: this.bundle.id })
+    }
+    const id = conn.remotePeerId
+    if (this.scorer.bans.isBanned(id)) {
+      conn.duplex.destroy()
+      throw new StoremeshError('E_PEER_BANNED', `peer ${id} is banned`, { peer: id })
+    }
+    const existing = this.#peers.get(id)
+    if (existing !== undefined) {
+      const opener = (initiator: boolean): string => initiator ? this.#localPeerId : id
+      const winner = this.#localPeerId < id ? this.#localPeerId : id
+      const newWins = opener(conn.initiator) === opener(existing.initiator) || opener(conn.initiator) === winner
+      if (!newWins) {
+        conn.duplex.on('error', () => {})
+        conn.duplex.destroy()
+        return undefined
+      }
+      this.#removePeer(existing)
+      existing.wire.close()
+    }
+    const wire = new PeerWire({
+      duplex: conn.duplex,
+      bundle: this.bundle,
+      localWireId: wirePeerId(this.#localPeerId),
+      remoteWireId: wirePeerId(id),
+      initiator: conn.initiator,
+      prefix: conn.prefix,
+      options: this.options
+    })
+    const peer: SwarmPeer = {
+      id,
+      link: conn.link,
+      initiator: conn.initiator,
+      wire,
+      disconnect: conn.disconnect,
+      recentDown: 0,
+      recentUp: 0,
+      uploader: new Uploader({
+        wire,
+        read: async (index, signal) => await this.#store.get((this.bundle.pieces[index] as { hash: string }).hash, { signal }),
+        limiters: [conn.uploadLimiter, this.#uploadLimiter].filter((l): l is AcquireBytes => l !== undefined),
+        signal: this.#abort.signal,
+        onSent: (_index, bytes) => {
+          this.#bytes[peer.link].up += bytes
+          peer.recentUp += bytes
+        },
+        onError: err => { this.emit('warning', err) }
+      })
+    }
+    this.#peers.set(id, peer)
+    this.#bindPeer(peer)
+    return wire
+  }
+
+  /** Closes the wire of a peer (e.g. when its connection closed). */
+  removePeer (peerId: string, err?: StoremeshError): void {
+    this.#peers.get(peerId)?.wire.close(err)
+  }
+
+  /**
+   * Another path stored a chunk (a WAN download, another bundle's swarm): announce it
+   * if it is one of ours. The caller vouches that the store verified it.
+   */
+  noteChunkStored (hash: string): void {
+    const index = this.#indexOf.get(hash)
+    if (index === undefined || this.#stopped || this.#picker.has(index) || this.#storing.has(index)) return
+    this.#markHeld(index)
+  }
+
+  #bindPeer (peer: SwarmPeer): void {
+    const { wire, id } = peer
+    wire.on('ready', () => {
+      this.#picker.addPeer(id)
+      this.#seeder?.addPeer(id)
+      // a super-seeder shows nothing up front: chunks are offered one by one
+      wire.sendBitfield(this.#seeder !== undefined ? new Bits(this.bundle.pieces.length) : this.#picker.held)
+      this.#scheduleChoke()
+      this.emit('peer:add', id)
+    })
+    wire.on('bitfield', bits => {
+      this.#picker.peerBitfield(id, bits)
+      this.#seeder?.peerBitfield(id, bits)
+      this.#updateInterest(peer)
+      this.#fill(peer)
+      this.#sendOffers(peer)
+      this.#scheduleChoke()
+    })
+    wire.on('have', index => {
+      if (!this.#picker.peerHave(id, index)) return
+      for (const q of this.#seeder?.peerHave(id, index) ?? []) {
+        const qp = this.#peers.get(q)
+        if (qp !== undefined) this.#sendOffers(qp)
+      }
+      this.#updateInterest(peer)
+      this.#fill(peer)
+      if (this.#seeder !== undefined) this.#scheduleChoke()
+    })
+    wire.on('unchoke', () => { this.#fill(peer) })
+    wire.on('interested', () => { this.#scheduleChoke() })
+    wire.on('uninterested', () => { this.#scheduleChoke() })
+    wire.on('request', req => { peer.uploader.enqueue(req) })
+    wire.on('piece', (index, data) => { void this.#onPiece(peer, index, data) })
+    wire.on('request-failed', index => {
+      this.#picker.onFailed(index, id)
+      this.#scheduleFill()
+    })
+    wire.on('late-piece', (_index, bytes) => {
+      this.#bytes[peer.link].down += bytes
+      this.#wastedBytes += bytes
+    })
+    wire.on('close', err => {
+      // a wire replaced by another to the same peer, or one that never got past the handshake, leaves quietly
+      if (this.#removePeer(peer) && wire.ready) this.emit('peer:remove', id, err)
+    })
+  }
+
+  #removePeer (peer: SwarmPeer): boolean {
+    if (this.#peers.get(peer.id) !== peer) return false
+    this.#peers.delete(peer.id)
+    this.#picker.removePeer(peer.id)
+    this.#seeder?.removePeer(peer.id)
+    this.#scheduleFill()
+    this.#scheduleChoke()
+    return true
+  }
+
+  async #onPiece (peer: SwarmPeer, index: number, data: Uint8Array): Promise<void> {
+    this.#bytes[peer.link].down += data.length
+    peer.recentDown += data.length
+    const ref = this.bundle.pieces[index] as { hash: string, size: number }
+    if (this.#picker.has(index) || this.#storing.has(index)) {
+      // an endgame duplicate that crossed our cancel
+      this.#picker.onFailed(index, peer.id)
+      this.#wastedBytes += data.length
+      return
+    }
+    if (blake3Hex(data) !== ref.hash) {
+      this.#onBadChunk(peer, index, data.length)
+      return
+    }
+    this.#storing.add(index)
+    try {
+      await this.#store.put(ref.hash, data, { signal: this.#abort.signal })
+    } catch (err) {
+      this.#storing.delete(index)
+      if (this.#stopped) return
+      this.#picker.onFailed(index, peer.id)
+      const e = toStoremeshError(err)
+      if (isStoremeshError(e, 'E_CHUNK_HASH_MISMATCH')) {
+        this.#onBadChunk(peer, index, data.length)
+        return
+      }
+      // disk full or the like: do not hammer the network while the store refuses
+      this.#pausedUntilMs = this.#now() + this.options.storeErrorBackoffMs
+      setTimeout(() => { this.#scheduleFill() }, this.options.storeErrorBackoffMs).unref()
+      this.emit('warning', e)
+      return
+    }
+    this.#storing.delete(index)
+    if (this.#stopped) return
+    this.#markHeld(index, peer)
+  }
+
+  #onBadChunk (peer: SwarmPeer, index: number, bytes: number): void {
+    const hash = (this.bundle.pieces[index] as { hash: string }).hash
+    this.#badChunks++
+    this.#wastedBytes += bytes
+    // never ask this peer for this chunk again; someone else gets asked
+    this.#picker.onFailed(index, peer.id, true)
+    const verdict = this.scorer.recordBadChunk(peer.id, `chunk ${index} of ${this.bundle.id}`)
+    this.emit('bad-chunk', { index, hash, peerId: peer.id, banned: verdict.banned })
+    if (verdict.banned) this.dropBanned(peer.id)
+    this.#scheduleFill()
+  }
+
+  /** Closes a banned peer's wire and connection (the ChunkProtocol calls it for every swarm). */
+  dropBanned (peerId: string): void {
+    const peer = this.#peers.get(peerId)
+    if (peer === undefined) return
+    peer.wire.close(new StoremeshError('E_PEER_BANNED', `peer ${peerId} is banned`, { peer: peerId, bundle: this.bundle.id }))
+    peer.disconnect?.()
+  }
+
+  /** Records a chunk found in the store at start: no broadcast, no events. */
+  #markHeldQuietly (index: number): void {
+    if (this.#picker.has(index)) return
+    this.#picker.setHave(index)
+    this.#heldBytes += this.bundle.pieces[index]?.size ?? 0
+  }
+
+  #markHeld (index: number, source?: SwarmPeer): void {
+    const ref = this.bundle.pieces[index] as { hash: string, size: number }
+    const askers = this.#picker.setHave(index)
+    this.#heldBytes += ref.size
+    for (const q of askers) if (q !== source?.id) this.#peers.get(q)?.wire.cancel(index)
+    for (const p of this.#peers.values()) {
+      // a super-seeder offers new chunks through its pool instead of announcing them
+      if (this.#seeder === undefined) p.wire.have(index)
+      else if (!p.wire.amChoking) this.#sendOffers(p)
+      this.#updateInterest(p)
+    }
+    this.emit('chunk', { index, hash: ref.hash, size: ref.size, peerId: source?.id, link: source?.link })
+    this.emit('progress', this.progress())
+    if (this.#picker.complete) this.#finish()
+    else this.#scheduleFill()
+  }
+
+  #finish (): void {
+    this.#resolveDone()
+    this.emit('done')
+  }
+
+  #updateInterest (peer: SwarmPeer): void {
+    if (this.#picker.isInteresting(peer.id)) peer.wire.interested()
+    else peer.wire.uninterested()
+  }
+
+  #fill (peer: SwarmPeer): void {
+    const w = peer.wire
+    if (this.#stopped || !w.ready || w.closed || w.peerChoking || this.#picker.complete) return
+    if (this.#now() < this.#pausedUntilMs) return
+    for (const index of this.#picker.next(peer.id)) {
+      if (!w.request(index)) this.#picker.onFailed(index, peer.id)
+    }
+  }
+
+  #scheduleFill (): void {
+    if (this.#fillQueued || this.#stopped) return
+    this.#fillQueued = true
+    setImmediate(() => {
+      this.#fillQueued = false
+      for (const p of this.#peers.values()) this.#fill(p)
+    })
+  }
+
+  #sendOffers (peer: SwarmPeer): void {
+    if (this.#seeder === undefined || !peer.wire.ready) return
+    for (const index of this.#seeder.offers(peer.id, this.#picker.held, peer.uploader.pending)) peer.wire.have(index)
+  }
+
+  #offerAll (): void {
+    for (const p of this.#peers.values()) this.#sendOffers(p)
+  }
+
+  #scheduleChoke (): void {
+    if (this.#chokeQueued || this.#stopped) return
+    this.#chokeQueued = true
+    setImmediate(() => {
+      this.#chokeQueued = false
+      this.#runChoker()
+    })
+  }
+
+  #chokeTick (): void {
+    this.#runChoker()
+    for (const p of this.#peers.values()) { p.recentDown = 0; p.recentUp = 0 }
+  }
+
+  #runChoker (): void {
+    if (this.#stopped) return
+    const n = this.bundle.pieces.length
+    const seeding = this.#picker.complete
+    const ready = [...this.#peers.values()].filter(p => p.wire.ready && !p.wire.closed)
+    const unchoke = this.#choker.decide(ready.map(p => ({
+      id: p.id,
+      // a super-seeder unchokes peers that lack chunks even before they know it has any
+      candidate: p.wire.peerInterested || (this.#seeder !== undefined && (this.#picker.peerBits(p.id)?.count ?? 0) < n),
+      link: p.link,
+      score: seeding ? p.recentUp : p.recentDown
+    })), this.#now())
+    for (const p of ready) {
+      const on = unchoke.has(p.id)
+      if (on) p.wire.unchoke()
+      else p.wire.choke()
+      this.#seeder?.setUnchoked(p.id, on)
+      if (on) this.#sendOffers(p)
+    }
+  }
+}

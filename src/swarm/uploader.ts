@@ -1,0 +1,71 @@
+/**
+ * Serves one peer's requests, one chunk at a time, as a throttled stage (after
+ * webtorrent's lib/peer.js): each chunk first takes its bytes from every rate limiter
+ * (the peer's, then the node's: the WAN token buckets, the LAN bench's cap), is read
+ * from the store, waits until the wire's duplex drained, and only then is sent — so a
+ * slow link or a tight cap never piles chunks up in memory. A request the remote
+ * cancelled (or that our choke dropped) while waiting is skipped.
+ */
+import { isStoremeshError, toStoremeshError, type StoremeshError } from '../interface/errors.js'
+import type { IncomingRequest, PeerWire } from './wire.js'
+
+/** Waits until `bytes` may be sent; rejects when `signal` aborts. */
+export type AcquireBytes = (bytes: number, options?: { signal?: AbortSignal }) => Promise<void>
+
+export interface UploaderInit {
+  wire: Pick<PeerWire, 'writable' | 'closed'>
+  /** the chunk's verified bytes, or undefined when not held */
+  read: (index: number, signal: AbortSignal) => Promise<Uint8Array | undefined>
+  limiters: AcquireBytes[]
+  signal: AbortSignal
+  onSent: (index: number, bytes: number) => void
+  onError: (err: StoremeshError) => void
+}
+
+export class Uploader {
+  readonly #init: UploaderInit
+  #queue: IncomingRequest[] = []
+  #busy = false
+
+  constructor (init: UploaderInit) {
+    this.#init = init
+  }
+
+  /** Requests queued or being served that are still live. */
+  get pending (): number {
+    return this.#queue.filter(r => r.live).length + (this.#busy ? 1 : 0)
+  }
+
+  enqueue (request: IncomingRequest): void {
+    this.#queue.push(request)
+    if (!this.#busy) void this.#run()
+  }
+
+  async #run (): Promise<void> {
+    this.#busy = true
+    const { signal } = this.#init
+    try {
+      for (;;) {
+        const req = this.#queue.shift()
+        if (req === undefined || signal.aborted || this.#init.wire.closed) break
+        if (!req.live) continue
+        try {
+          for (const acquire of this.#init.limiters) await acquire(req.size, { signal })
+          if (!req.live) continue
+          const data = await this.#init.read(req.index, signal)
+          // not held (evicted, or asked for what we never announced): the remote times out and asks elsewhere
+          if (data === undefined) continue
+          await this.#init.wire.writable(signal)
+          if (req.respond(data)) this.#init.onSent(req.index, data.length)
+        } catch (err) {
+          if (signal.aborted || this.#init.wire.closed) break
+          if (isStoremeshError(err, 'E_NOT_CONNECTED')) break
+          this.#init.onError(toStoremeshError(err))
+        }
+      }
+    } finally {
+      this.#busy = false
+      if (signal.aborted || this.#init.wire.closed) this.#queue = []
+    }
+  }
+}

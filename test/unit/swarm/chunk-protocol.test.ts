@@ -1,0 +1,89 @@
+import t from 'tap'
+import { createStoremeshNode, type StoremeshNode } from '../../../src/net/node.js'
+import { toNodeDuplex } from '../../../src/net/stream.js'
+import { BanList, banGater, chunkProtocol, CHUNK_PROTOCOL, type ChunkProtocol } from '../../../src/swarm/index.js'
+import { wirePeerId } from '../../../src/swarm/handshake.js'
+import { HANDSHAKE_BYTES, PSTR } from '../../../src/swarm/constants.js'
+import { MemoryStore } from '../../helpers/memory-store.js'
+import { chunkSizes, makeBundle, waitFor, within } from './helpers.js'
+
+type Node = StoremeshNode<{ chunks: ChunkProtocol }>
+
+async function mkNode (store: MemoryStore, bans = new BanList()): Promise<Node> {
+  return await createStoremeshNode<{ chunks: ChunkProtocol }>({
+    swarmKey: null,
+    services: { chunks: chunkProtocol({ store, bans }) }
+  })
+}
+
+const bundle = makeBundle(chunkSizes(24, 64 * 1024, 300 * 1024, 21))
+
+t.test('over real libp2p nodes: a super-seeding hub and three devices complete a bundle', async t => {
+  const hubStore = new MemoryStore(bundle.chunks)
+  const hub = await mkNode(hubStore)
+  const devices = await Promise.all([0, 1, 2].map(async () => await mkNode(new MemoryStore())))
+  t.teardown(async () => { await Promise.all([hub, ...devices].map(async n => { await n.stop() })) })
+  const hubSwarm = await hub.services.chunks.join(bundle.info, { superseed: true })
+  t.ok(hubSwarm.complete)
+  // devices join before connecting: streams open from the topology's onConnect
+  const swarms = await Promise.all(devices.map(async d => await d.services.chunks.join(bundle.info)))
+  for (const d of devices) await d.dial(hub.getMultiaddrs())
+  await devices[0]?.dial(devices[1]?.getMultiaddrs() ?? [])
+  await devices[1]?.dial(devices[2]?.getMultiaddrs() ?? [])
+  await devices[2]?.dial(devices[0]?.getMultiaddrs() ?? [])
+  await within(Promise.all(swarms.map(async s => await s.done)), 60_000, 'devices done')
+  for (const [i, s] of swarms.entries()) {
+    const p = s.progress()
+    t.equal(p.heldChunks, p.totalChunks, `device ${i} complete`)
+    t.equal(p.bytes.wan.down, 0, 'loopback counts as LAN')
+  }
+  const copies = hubSwarm.progress().bytes.lan.up / bundle.info.totalBytes
+  t.comment(`hub uploaded ${copies.toFixed(2)} copies to 3 devices`)
+  t.ok(copies <= 1.3, 'super-seeding over libp2p: about one copy')
+  // one wire per peer pair and bundle, whoever opened first
+  for (const s of swarms) t.equal(s.peerIds().length, 3, 'each device has one wire to each other node')
+})
+
+t.test('an inbound stream for an unknown bundle is closed; a banned peer is refused', async t => {
+  const hubBans = new BanList()
+  const hub = await mkNode(new MemoryStore(bundle.chunks), hubBans)
+  const dev = await mkNode(new MemoryStore())
+  t.teardown(async () => { await Promise.all([hub, dev].map(async n => { await n.stop() })) })
+  await hub.services.chunks.join(bundle.info)
+  const conn = await dev.dial(hub.getMultiaddrs())
+
+  const stream = await conn.newStream(CHUNK_PROTOCOL)
+  const duplex = toNodeDuplex(stream)
+  duplex.on('error', () => {})
+  const closed = new Promise<void>(resolve => { duplex.once('close', () => resolve()) })
+  duplex.resume()
+  const hs = new Uint8Array(HANDSHAKE_BYTES)
+  hs[0] = PSTR.length
+  hs.set(new TextEncoder().encode(PSTR), 1)
+  hs.set(new Uint8Array(20).fill(0xab), 1 + PSTR.length + 8)
+  hs.set(wirePeerId(dev.peerId.toString()), 1 + PSTR.length + 28)
+  duplex.write(hs)
+  await within(closed, 10_000, 'unknown bundle stream closed')
+  t.pass('closed')
+
+  // ban the device at the hub: its wire is dropped and a new join is refused
+  const devSwarm = await dev.services.chunks.join(bundle.info)
+  await waitFor(() => devSwarm.peerIds().length === 1, 10_000, 'device wire up')
+  hubBans.ban(dev.peerId.toString(), 'test')
+  t.ok(hub.services.chunks.isBanned(dev.peerId.toString()))
+  await waitFor(() => devSwarm.peerIds().length === 0, 10_000, 'banned wire dropped')
+  // a fresh connection attempt: the hub aborts the stream (no gater here, so the connection may open)
+  const again = await dev.dial(hub.getMultiaddrs()).catch(() => undefined)
+  if (again !== undefined) {
+    const s2 = await again.newStream(CHUNK_PROTOCOL).catch(() => undefined)
+    if (s2 !== undefined) {
+      const d2 = toNodeDuplex(s2)
+      d2.on('error', () => {})
+      d2.resume()
+      d2.write(hs)
+      await within(new Promise<void>(resolve => { d2.once('close', () => resolve()) }), 10_000, 'banned stream closed')
+    }
+  }
+  t.equal(hub.services.chunks.swarm(bundle.info.id)?.peerIds().length, 0, 'the hub holds no wire to the banned peer')
+  t.ok(banGater(hubBans).denyDialPeer(dev.peerId), 'the gater hooks refuse it too')
+})

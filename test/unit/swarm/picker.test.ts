@@ -1,0 +1,128 @@
+import t from 'tap'
+import { Bits } from '../../../src/swarm/bits.js'
+import { Picker, type PickerInit } from '../../../src/swarm/picker.js'
+import { RarityMap } from '../../../src/swarm/rarity-map.js'
+
+function bits (n: number, set: number[]): Bits {
+  const b = new Bits(n)
+  for (const i of set) b.set(i)
+  return b
+}
+
+/** A deterministic random source (LCG) so tie-breaks are reproducible. */
+function seeded (seed: number): () => number {
+  let x = seed
+  return () => { x = (x * 1103515245 + 12345) % 2147483648; return x / 2147483648 }
+}
+
+const base = (sizes: number[], over: Partial<PickerInit> = {}): Picker => new Picker({
+  pieceSizes: sizes,
+  pipelineBytes: Number.MAX_SAFE_INTEGER,
+  pipelineMinRequests: 1,
+  pipelineMaxRequests: 64,
+  endgameMaxPeersPerPiece: 3,
+  random: seeded(1),
+  ...over
+})
+
+t.test('rarest first: the chunk fewest peers hold comes first', async t => {
+  const p = base([10, 10, 10, 10])
+  for (const [id, held] of [['A', [0, 1, 2, 3]], ['B', [0, 1, 2]], ['C', [0, 1]], ['D', [0]]] as const) {
+    p.addPeer(id)
+    p.peerBitfield(id, bits(4, [...held]))
+  }
+  t.same([0, 1, 2, 3].map(i => p.rarity.count(i)), [4, 3, 2, 1])
+  t.same(p.next('A'), [3, 2, 1, 0], 'A is asked rarest first')
+  // haves update the map; a departing peer takes its counts along
+  const q = base([10, 10, 10])
+  q.addPeer('A'); q.peerBitfield('A', bits(3, [0, 1, 2]))
+  q.addPeer('B'); q.peerBitfield('B', bits(3, [0, 1]))
+  q.addPeer('C'); q.peerHave('C', 0); q.peerHave('C', 2)
+  t.same([0, 1, 2].map(i => q.rarity.count(i)), [3, 2, 2])
+  q.removePeer('B')
+  t.same([0, 1, 2].map(i => q.rarity.count(i)), [2, 1, 2])
+  t.same(q.next('A')[0], 1, 'after B left, chunk 1 is the rarest')
+})
+
+t.test('random tie-break spreads first picks over equally rare chunks', async t => {
+  const counts = new Map<number, number>()
+  const random = seeded(42)
+  for (let trial = 0; trial < 400; trial++) {
+    const p = base(Array(8).fill(10), { random, pipelineMaxRequests: 1 })
+    p.addPeer('A'); p.peerBitfield('A', bits(8, [0, 1, 2, 3, 4, 5, 6, 7]))
+    const [first] = p.next('A')
+    counts.set(first as number, (counts.get(first as number) ?? 0) + 1)
+  }
+  t.equal(counts.size, 8, 'every chunk was picked first at some point')
+  for (const [i, c] of counts) t.ok(c > 20 && c < 90, `chunk ${i} first in ${c}/400 (about 50 expected)`)
+  // and RarityMap.pick alone: uniform among minima, never a non-minimum
+  const m = new RarityMap(4, seeded(3))
+  m.add(0); m.add(0); m.add(1)
+  const seen = new Set<number>()
+  for (let i = 0; i < 100; i++) seen.add(m.pick(() => true) as number)
+  t.same([...seen].sort(), [2, 3])
+})
+
+t.test('pipelining is bounded by bytes, with a minimum and a maximum count', async t => {
+  const MiB = 1024 * 1024
+  const p = base(Array(10).fill(MiB), { pipelineBytes: 2 * MiB, pipelineMinRequests: 1, pipelineMaxRequests: 64 })
+  p.addPeer('A'); p.peerBitfield('A', bits(10, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9]))
+  const asked = p.next('A')
+  t.equal(asked.length, 2, '2 MiB of 1 MiB chunks')
+  t.same(p.next('A'), [], 'full until something arrives')
+  t.equal(p.inflightBytes('A'), 2 * MiB)
+  p.onFailed(asked[0] as number, 'A')
+  t.equal(p.next('A').length, 1, 'one slot freed, one new request')
+  const small = base(Array(200).fill(1000), { pipelineBytes: 2 * MiB, pipelineMaxRequests: 64 })
+  small.addPeer('A'); small.peerBitfield('A', bits(200, [...Array(200).keys()]))
+  t.equal(small.next('A').length, 64, 'tiny chunks stop at the count cap')
+  const big = base([3 * MiB, 3 * MiB, 3 * MiB], { pipelineBytes: 2 * MiB, pipelineMinRequests: 2 })
+  big.addPeer('A'); big.peerBitfield('A', bits(3, [0, 1, 2]))
+  t.equal(big.next('A').length, 2, 'chunks above the byte budget still get the minimum count')
+})
+
+t.test('endgame: when every missing chunk is requested, ask other peers too and cancel on arrival', async t => {
+  const p = base([10, 10, 10], { endgameMaxPeersPerPiece: 2 })
+  for (const id of ['A', 'B', 'C']) { p.addPeer(id); p.peerBitfield(id, bits(3, [0, 1, 2])) }
+  t.notOk(p.endgame)
+  t.same(p.next('A').sort(), [0, 1, 2], 'A gets everything in normal mode')
+  t.ok(p.endgame, 'all missing chunks are in flight')
+  t.same(p.next('B').sort(), [0, 1, 2], 'B duplicates them in endgame')
+  t.same(p.next('C'), [], 'at most two peers per chunk')
+  const cancel = p.setHave(1)
+  t.same(cancel.sort(), ['A', 'B'], 'both askers returned; the swarm cancels all but the sender')
+  t.same(p.next('C'), [], 'still at the cap for 0 and 2')
+  p.onFailed(0, 'A')
+  t.same(p.next('C'), [0], 'a failed duplicate frees a slot for another peer')
+})
+
+t.test('no endgame while a missing chunk that someone holds is not requested', async t => {
+  const p = base([10, 10, 10], { pipelineMaxRequests: 1 })
+  p.addPeer('A'); p.peerBitfield('A', bits(3, [0, 1, 2]))
+  p.addPeer('B'); p.peerBitfield('B', bits(3, [0]))
+  const [a] = p.next('A')
+  t.notOk(p.endgame)
+  // B only holds chunk 0; if A took it, B gets nothing (no duplicates outside endgame)
+  t.same(p.next('B'), a === 0 ? [] : [0])
+  // chunks nobody holds do not block endgame
+  const q = base([10, 10])
+  q.addPeer('A'); q.peerBitfield('A', bits(2, [0]))
+  q.next('A')
+  t.ok(q.endgame, 'chunk 1 is held by nobody, so the endgame starts')
+})
+
+t.test('a peer that sent a bad copy is never asked for that chunk again; a leaving peer frees its requests', async t => {
+  const p = base([10, 10], { endgameMaxPeersPerPiece: 1 })
+  p.addPeer('bad'); p.peerBitfield('bad', bits(2, [0, 1]))
+  p.addPeer('good'); p.peerBitfield('good', bits(2, [0, 1]))
+  t.same(p.next('bad').sort(), [0, 1])
+  p.onFailed(0, 'bad', true)
+  t.same(p.next('bad'), [], 'chunk 0 excluded for bad; chunk 1 still in flight')
+  t.same(p.next('good'), [0], 'good is asked for chunk 0')
+  t.same(p.removePeer('bad'), [1])
+  t.same(p.next('good'), [1])
+  t.ok(p.isInteresting('good'))
+  p.setHave(0); p.setHave(1)
+  t.notOk(p.isInteresting('good'))
+  t.ok(p.complete)
+})

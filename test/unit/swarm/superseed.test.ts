@@ -1,0 +1,93 @@
+import t from 'tap'
+import { Bits } from '../../../src/swarm/bits.js'
+import { SuperSeeder } from '../../../src/swarm/superseed.js'
+
+const all = (n: number): Bits => { const b = new Bits(n); for (let i = 0; i < n; i++) b.set(i); return b }
+
+function setup (n: number, peers: string[], over: { offersPerPeer?: number } = {}): { s: SuperSeeder, clock: { now: number } } {
+  const clock = { now: 0 }
+  const s = new SuperSeeder({ numPieces: n, offersPerPeer: over.offersPerPeer ?? 2, stallMs: 5000, offerTimeoutMs: 30_000, now: () => clock.now })
+  for (const p of peers) { s.addPeer(p); s.peerBitfield(p, new Bits(n)); s.setUnchoked(p, true) }
+  return { s, clock }
+}
+
+t.test('each chunk is offered to one peer only', async t => {
+  const { s } = setup(10, ['a', 'b', 'c'])
+  const held = all(10)
+  const offered = ['a', 'b', 'c'].map(p => s.offers(p, held, 0))
+  for (const o of offered) t.equal(o.length, 2)
+  t.equal(new Set(offered.flat()).size, 6, 'no chunk offered twice')
+  t.same(s.offers('a', held, 0), [], 'no more until an offer is re-shared')
+})
+
+t.test('the next chunk is revealed only when another peer shows it has the first', async t => {
+  const { s } = setup(10, ['a', 'b', 'c'], { offersPerPeer: 1 })
+  const held = all(10)
+  const [x] = s.offers('a', held, 0)
+  s.offers('b', held, 0)
+  t.same(s.peerHave('a', x as number), ['a'], 'a downloaded it: only a to revisit')
+  t.same(s.offers('a', held, 0), [], 'a holds it, but nobody else does yet')
+  t.same(s.peerHave('b', x as number).sort(), ['a', 'b'], 'b got it from a')
+  const next = s.offers('a', held, 0)
+  t.equal(next.length, 1, 'a is offered a new chunk')
+  t.not(next[0], x)
+})
+
+t.test('a single peer is released as soon as it holds its offer (nobody lacks it)', async t => {
+  const { s } = setup(4, ['solo'], { offersPerPeer: 1 })
+  const held = all(4)
+  const got: number[] = []
+  for (let i = 0; i < 4; i++) {
+    const [x] = s.offers('solo', held, 0)
+    t.ok(x !== undefined)
+    got.push(x as number)
+    s.peerHave('solo', x as number)
+  }
+  t.same(got.sort(), [0, 1, 2, 3])
+  t.equal(s.fallbackReveals, 0)
+})
+
+t.test('stalled peers fall back to normal seeding for chunks already handed out', async t => {
+  const { s, clock } = setup(4, ['a', 'b'])
+  const held = all(4)
+  const oa = s.offers('a', held, 0)
+  const ob = s.offers('b', held, 0)
+  for (const i of oa) s.peerHave('a', i)
+  for (const i of ob) s.peerHave('b', i)
+  // a and b never exchange (say, they cannot reach each other): nothing new to offer
+  t.same(s.offers('a', held, 0), [])
+  clock.now += 4999
+  t.same(s.offers('a', held, 0), [], 'not stalled yet')
+  clock.now += 1
+  t.same(s.offers('a', held, 1), [], 'a still has a request at us: not stalled')
+  t.same(s.offers('a', held, 0).sort(), [...ob].sort(), 'stalled: a is shown what b already has')
+  t.same(s.offers('b', held, 0).sort(), [...oa].sort())
+  t.equal(s.fallbackReveals, 4)
+})
+
+t.test('offers go back to the pool on choke, departure or timeout', async t => {
+  const { s, clock } = setup(6, ['a', 'b', 'c'], { offersPerPeer: 2 })
+  const held = all(6)
+  const oa = s.offers('a', held, 0)
+  s.setUnchoked('a', false)
+  t.same(s.offersOf('a'), [], 'choked: offers released')
+  s.setUnchoked('c', false)
+  const ob = s.offers('b', held, 0)
+  t.equal(ob.length, 2)
+  s.removePeer('b')
+  s.setUnchoked('c', true)
+  const oc = s.offers('c', held, 0)
+  t.equal(oc.length, 2, 'c gets offers from the freed pool')
+  clock.now += 30_000
+  t.same(s.offers('c', held, 0).filter(i => oc.includes(i)), [], 'expired offers are not re-offered to c')
+  t.equal(s.offersOf('c').length, 2, 'c got fresh ones instead')
+  t.ok(oa.length === 2)
+})
+
+t.test('only unchoked peers get offers', async t => {
+  const { s } = setup(3, ['a'])
+  s.setUnchoked('a', false)
+  t.same(s.offers('a', all(3), 0), [])
+  s.setUnchoked('a', true)
+  t.equal(s.offers('a', all(3), 0).length, 2)
+})
