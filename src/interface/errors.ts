@@ -71,6 +71,8 @@ export const ERROR_CODES = {
   E_CONFIG_INVALID: EXIT.FAILURE,
   // operator plane
   E_UNAUTHORIZED: EXIT.FAILURE,
+  /** the wave ledger's database cannot be opened or holds a record it cannot read */
+  E_LEDGER: EXIT.FAILURE,
   E_INTERNAL: EXIT.FAILURE
 } as const
 

@@ -1,0 +1,362 @@
+/**
+ * The store hub's wave ledger, a level database at `<data>/ledger`
+ * (protocols/report/SPEC.md "Hub ledger"):
+ *
+ *   e!<deviceId>!<seq>   the device's journal entry as received (the newest few per device)
+ *   d!<deviceId>         DeviceRecord: highest seq seen, pruned floor, last report
+ *   s!<waveId>!<deviceId> DeviceWaveRecord: the condensed state (src/ledger/condense.ts)
+ *   c!<waveId>           WaveCounts: devices per state, kept in the same batch as s!
+ *   o!<seq>              LedgerDelta: the outbox for the super hub, one per unacked change
+ *   r!<waveId>           StoredOrder: the halt/pause/resume order in force
+ *   m!epoch, m!outbox-next, m!outbox-acked
+ *
+ * Every accepted batch is one atomic, fsynced write, and is acked only after it: a
+ * device deletes what the hub acked, so the hub must never lose an acked entry.
+ * Entries are idempotent by (deviceId, seq); condensation is idempotent and does not
+ * depend on arrival order, so a resend after a restart changes no count.
+ *
+ * The outbox coalesces: a device that changes state again before the super hub acked
+ * the previous change replaces that outbox entry, so a week without WAN holds at most
+ * one entry per (wave, device), not one per journal event.
+ */
+import { randomBytes } from 'node:crypto'
+import { join } from 'node:path'
+import type { DeviceFacts, JournalEntry } from '../interface/types.js'
+import { Mutex } from '../store/mutex.js'
+import { classify, emptyCounts, mergeContribution, moveDevice, rollbackRatio, type DeviceWaveRecord, type WaveCounts } from './condense.js'
+import { DEFAULT_BATCH_ENTRIES, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_EVENTS_PER_DEVICE, HUB_LEDGER_DIR_NAME, MAX_ORDERS } from './constants.js'
+import { commit, del, getCounter, getRecord, openLedgerDb, put, scan, seqPart, type LedgerDb, type Op } from './db.js'
+import { entryBytes, newestOrders, type DeviceBatch, type LedgerDelta, type ReportAck, type WaveOrder } from './messages.js'
+import { checkOrder, fleetFactsOf, isHaltOrder, isPauseOrder, supersedes } from './orders.js'
+
+export interface DeviceRecord {
+  /** highest journal seq stored */
+  maxSeq: number
+  /** entries at or below this were pruned; a resend of one is a duplicate */
+  prunedThrough: number
+  lastReportMs: number
+  /** the peer the last batch came from */
+  peer?: string
+}
+
+export interface StoredOrder {
+  order: WaveOrder
+  /** `super`: from the super hub's answer; `local`: the store's own API or CLI */
+  source: 'super' | 'local'
+  receivedAtMs: number
+}
+
+export interface WaveSummary {
+  waveId: string
+  counts: WaveCounts
+  /** rolledBack / (updated + rolledBack) in this store; undefined without outcomes */
+  rollbackRatio: number | undefined
+  order?: WaveOrder
+  halted: boolean
+  paused: boolean
+}
+
+export interface DeviceWaveStatus {
+  deviceId: string
+  state: DeviceWaveRecord['state']
+  gate?: string
+  version: number
+  updatedAtMs: number
+}
+
+export interface OutboxStatus {
+  /** the next outbox seq to be handed out */
+  nextSeq: number
+  /** the super hub acknowledged everything up to here */
+  ackedSeq: number
+  /** entries waiting for the super hub */
+  pending: number
+}
+
+export interface HubLedgerOptions {
+  now?: () => number
+  /** @default DEFAULT_MAX_EVENTS_PER_DEVICE */
+  maxEventsPerDevice?: number
+  /** called after an order changed what is in force for a wave (already persisted) */
+  onOrder?: (order: WaveOrder, source: StoredOrder['source']) => void
+}
+
+export interface ReadOutboxOptions {
+  /** @default DEFAULT_BATCH_ENTRIES */
+  limit?: number
+  /** encoded bytes of the entries returned; at least one entry is returned. @default DEFAULT_MAX_BATCH_BYTES */
+  maxBytes?: number
+}
+
+const eventPrefix = (deviceId: string): string => `e!${deviceId}!`
+const eventKey = (deviceId: string, seq: number): string => eventPrefix(deviceId) + seqPart(seq)
+const deviceKey = (deviceId: string): string => `d!${deviceId}`
+const statePrefix = (waveId: string): string => `s!${waveId}!`
+const stateKey = (waveId: string, deviceId: string): string => statePrefix(waveId) + deviceId
+const countsKey = (waveId: string): string => `c!${waveId}`
+const outboxKey = (seq: number): string => `o!${seqPart(seq)}`
+const orderKey = (waveId: string): string => `r!${waveId}`
+const KEY_EPOCH = 'm!epoch'
+const KEY_OUTBOX_NEXT = 'm!outbox-next'
+const KEY_OUTBOX_ACKED = 'm!outbox-acked'
+
+export class HubLedger {
+  readonly #db: LedgerDb
+  readonly #mutex = new Mutex()
+  readonly #now: () => number
+  readonly #maxEvents: number
+  readonly #onOrder: HubLedgerOptions['onOrder']
+  readonly #orders = new Map<string, StoredOrder>()
+  #outboxNext = 1
+  #outboxAcked = 0
+  /** new with the database: lets the super hub tell a rebuilt hub from a replay */
+  readonly epoch: string
+
+  private constructor (db: LedgerDb, epoch: string, options: HubLedgerOptions) {
+    this.#db = db
+    this.epoch = epoch
+    this.#now = options.now ?? Date.now
+    this.#maxEvents = Math.max(1, options.maxEventsPerDevice ?? DEFAULT_MAX_EVENTS_PER_DEVICE)
+    this.#onOrder = options.onOrder
+  }
+
+  /** Opens `<dataDir>/ledger`; a second process gets E_DATA_DIR_IN_USE. */
+  static async open (dataDir: string, options: HubLedgerOptions = {}): Promise<HubLedger> {
+    const db = await openLedgerDb(join(dataDir, HUB_LEDGER_DIR_NAME), 'hub ledger')
+    try {
+      let epoch = await db.get(KEY_EPOCH)
+      if (epoch === undefined) {
+        epoch = randomBytes(16).toString('hex')
+        await commit(db, [put(KEY_EPOCH, epoch)])
+      }
+      const ledger = new HubLedger(db, epoch, options)
+      ledger.#outboxNext = Math.max(1, await getCounter(db, KEY_OUTBOX_NEXT))
+      ledger.#outboxAcked = await getCounter(db, KEY_OUTBOX_ACKED)
+      for await (const [, stored] of scan<StoredOrder>(db, 'r!')) ledger.#orders.set(stored.order.waveId, stored)
+      return ledger
+    } catch (err) {
+      await db.close()
+      throw err
+    }
+  }
+
+  async close (): Promise<void> {
+    await this.#mutex.run(async () => { await this.#db.close() })
+  }
+
+  /**
+   * Stores a device's batch and condenses it, in one durable write. Entries already
+   * held (same device and seq) are skipped. Answers the highest seq of the batch (all
+   * of it is stored now) and the orders in force, for the device's policy facts.
+   */
+  async acceptDeviceBatch (batch: DeviceBatch, ctx: { peer?: string } = {}): Promise<ReportAck> {
+    return await this.#mutex.run(async () => {
+      const now = this.#now()
+      const { deviceId } = batch
+      const dev: DeviceRecord = (await getRecord<DeviceRecord>(this.#db, deviceKey(deviceId))) ?? { maxSeq: 0, prunedThrough: 0, lastReportMs: now }
+      const ops: Op[] = []
+      const records = new Map<string, DeviceWaveRecord | undefined>()
+      const counts = new Map<string, WaveCounts>()
+      const events: JournalEntry[] = []
+      let next = this.#outboxNext
+      let ackedSeq = 0
+      for (const entry of batch.entries) {
+        ackedSeq = Math.max(ackedSeq, entry.seq)
+        if (await this.#isDuplicate(dev, deviceId, entry.seq)) continue
+        events.push(entry)
+        dev.maxSeq = Math.max(dev.maxSeq, entry.seq)
+        const c = classify(entry)
+        if (c === undefined) continue
+        const waveId = entry.waveId!
+        const before = records.has(waveId) ? records.get(waveId) : await getRecord<DeviceWaveRecord>(this.#db, stateKey(waveId, deviceId))
+        const { record, changed } = mergeContribution(before, c, now)
+        if (record === before) continue
+        if (changed) {
+          const cnt = counts.get(waveId) ?? (await getRecord<WaveCounts>(this.#db, countsKey(waveId))) ?? emptyCounts()
+          moveDevice(cnt, before, record)
+          counts.set(waveId, cnt)
+          if (before?.outboxSeq !== undefined && before.outboxSeq > this.#outboxAcked) ops.push(del(outboxKey(before.outboxSeq)))
+          record.outboxSeq = next
+          const delta: LedgerDelta = {
+            seq: next, waveId, deviceId, state: record.state, version: record.version, atMs: now,
+            ...(record.gate !== undefined ? { gate: record.gate } : {})
+          }
+          ops.push(put(outboxKey(next), delta))
+          next++
+        }
+        records.set(waveId, record)
+      }
+      for (const [waveId, record] of records) ops.push(put(stateKey(waveId, deviceId), record))
+      for (const [waveId, cnt] of counts) ops.push(put(countsKey(waveId), cnt))
+      ops.push(...await this.#prune(dev, deviceId))
+      // entries of this batch below the pruned floor are condensed but not kept
+      for (const e of events) if (e.seq > dev.prunedThrough) ops.push(put(eventKey(deviceId, e.seq), e))
+      dev.lastReportMs = now
+      if (ctx.peer !== undefined) dev.peer = ctx.peer
+      ops.push(put(deviceKey(deviceId), dev))
+      if (next !== this.#outboxNext) ops.push(put(KEY_OUTBOX_NEXT, String(next)))
+      await commit(this.#db, ops)
+      this.#outboxNext = next
+      return { status: 'ok', ackedSeq, orders: this.#orderList() }
+    })
+  }
+
+  async #isDuplicate (dev: DeviceRecord, deviceId: string, seq: number): Promise<boolean> {
+    if (seq <= dev.prunedThrough) return true
+    // keys only exist at or below maxSeq: anything above is new without a read
+    if (seq > dev.maxSeq) return false
+    return (await this.#db.get(eventKey(deviceId, seq))) !== undefined
+  }
+
+  /** Deletes stored raw entries beyond the newest maxEventsPerDevice and raises the floor. */
+  async #prune (dev: DeviceRecord, deviceId: string): Promise<Op[]> {
+    const floor = dev.maxSeq - this.#maxEvents
+    if (floor <= dev.prunedThrough) return []
+    const ops: Op[] = []
+    for await (const key of this.#db.keys({ gt: eventKey(deviceId, dev.prunedThrough), lte: eventKey(deviceId, floor) })) ops.push(del(key))
+    dev.prunedThrough = floor
+    return ops
+  }
+
+  // --- outbox (store hub → super hub) ----------------------------------------------------
+
+  /** Unacked outbox entries, oldest first, within the limits (at least one when any). */
+  async readOutbox (options: ReadOutboxOptions = {}): Promise<LedgerDelta[]> {
+    const limit = options.limit ?? DEFAULT_BATCH_ENTRIES
+    const maxBytes = options.maxBytes ?? DEFAULT_MAX_BATCH_BYTES
+    const out: LedgerDelta[] = []
+    let bytes = 0
+    for await (const [, delta] of scan<LedgerDelta>(this.#db, 'o!', { gt: outboxKey(this.#outboxAcked), limit })) {
+      const size = entryBytes(delta) + 1
+      if (out.length > 0 && bytes + size > maxBytes) break
+      out.push(delta)
+      bytes += size
+    }
+    return out
+  }
+
+  /**
+   * The super hub stored everything up to `seq`: delete those entries. Idempotent; a
+   * seq beyond the newest entry is clamped (the super hub may know a higher watermark).
+   */
+  async ackOutbox (seq: number): Promise<void> {
+    await this.#mutex.run(async () => {
+      const upTo = Math.min(seq, this.#outboxNext - 1)
+      if (upTo <= this.#outboxAcked) return
+      const ops: Op[] = []
+      for await (const key of this.#db.keys({ gt: outboxKey(this.#outboxAcked), lte: outboxKey(upTo) })) ops.push(del(key))
+      ops.push(put(KEY_OUTBOX_ACKED, String(upTo)))
+      await commit(this.#db, ops)
+      this.#outboxAcked = upTo
+    })
+  }
+
+  async outboxStatus (): Promise<OutboxStatus> {
+    let pending = 0
+    for await (const _ of this.#db.keys({ gt: outboxKey(this.#outboxAcked), lt: 'o!\xff' })) pending++
+    return { nextSeq: this.#outboxNext, ackedSeq: this.#outboxAcked, pending }
+  }
+
+  // --- orders ------------------------------------------------------------------------------------
+
+  /** Persists the orders that supersede those in force; returns those that did. */
+  async applyOrders (orders: readonly WaveOrder[], source: StoredOrder['source']): Promise<WaveOrder[]> {
+    const changed = await this.#mutex.run(async () => {
+      const ops: Op[] = []
+      const won = new Map<string, StoredOrder>()
+      for (const order of orders) {
+        const current = won.get(order.waveId) ?? this.#orders.get(order.waveId)
+        if (!supersedes(order, current?.order)) continue
+        won.set(order.waveId, { order, source, receivedAtMs: this.#now() })
+      }
+      for (const [waveId, stored] of won) ops.push(put(orderKey(waveId), stored))
+      await commit(this.#db, ops)
+      for (const [waveId, stored] of won) this.#orders.set(waveId, stored)
+      return [...won.values()].map(s => s.order)
+    })
+    for (const order of changed) this.#onOrder?.(order, source)
+    return changed
+  }
+
+  /** An order of the store's own operator (API, CLI). E_INVALID_ARGUMENT when malformed. */
+  async issueOrder (order: WaveOrder): Promise<boolean> {
+    return (await this.applyOrders([checkOrder(order)], 'local')).length > 0
+  }
+
+  order (waveId: string): WaveOrder | undefined {
+    return this.#orders.get(waveId)?.order
+  }
+
+  orders (): StoredOrder[] {
+    return [...this.#orders.values()]
+  }
+
+  #orderList (): WaveOrder[] {
+    return newestOrders([...this.#orders.values()].map(s => s.order), MAX_ORDERS)
+  }
+
+  /** A halt is in force for the wave (policy `fleet.halt`); read from memory, persisted on disk. */
+  isWaveHalted (waveId: string): boolean {
+    return isHaltOrder(this.order(waveId))
+  }
+
+  /** A pause is in force for the wave (policy `wave.paused`). */
+  isWavePaused (waveId: string): boolean {
+    return isPauseOrder(this.order(waveId))
+  }
+
+  /** The `fleet` facts of DeviceFacts for one wave, from the order in force. */
+  fleetFacts (waveId: string): DeviceFacts['fleet'] {
+    return fleetFactsOf(this.order(waveId))
+  }
+
+  // --- queries (API, metrics, dashboard) --------------------------------------------------------
+
+  async waveCounts (waveId: string): Promise<WaveCounts> {
+    return (await getRecord<WaveCounts>(this.#db, countsKey(waveId))) ?? emptyCounts()
+  }
+
+  /** Every wave this store saw a device state or an order for, by wave id. */
+  async waves (): Promise<WaveSummary[]> {
+    const ids = new Set<string>(this.#orders.keys())
+    const counts = new Map<string, WaveCounts>()
+    for await (const [key, c] of scan<WaveCounts>(this.#db, 'c!')) {
+      const waveId = key.slice(2)
+      ids.add(waveId)
+      counts.set(waveId, c)
+    }
+    return [...ids].sort().map(waveId => {
+      const c = counts.get(waveId) ?? emptyCounts()
+      const order = this.order(waveId)
+      return {
+        waveId, counts: c, rollbackRatio: rollbackRatio(c), halted: isHaltOrder(order), paused: isPauseOrder(order),
+        ...(order !== undefined ? { order } : {})
+      }
+    })
+  }
+
+  /** Devices of a wave with their condensed state, by device id; page with `after`. */
+  async devices (waveId: string, options: { after?: string, limit?: number } = {}): Promise<DeviceWaveStatus[]> {
+    const out: DeviceWaveStatus[] = []
+    const gt = options.after !== undefined ? stateKey(waveId, options.after) : undefined
+    for await (const [key, r] of scan<DeviceWaveRecord>(this.#db, statePrefix(waveId), { ...(gt !== undefined ? { gt } : {}), limit: options.limit ?? 1000 })) {
+      out.push({
+        deviceId: key.slice(statePrefix(waveId).length), state: r.state, version: r.version, updatedAtMs: r.updatedAtMs,
+        ...(r.gate !== undefined ? { gate: r.gate } : {})
+      })
+    }
+    return out
+  }
+
+  async device (deviceId: string): Promise<DeviceRecord | undefined> {
+    return await getRecord<DeviceRecord>(this.#db, deviceKey(deviceId))
+  }
+
+  /** The device's newest stored journal entries after `afterSeq`, oldest first. */
+  async deviceEvents (deviceId: string, options: { afterSeq?: number, limit?: number } = {}): Promise<JournalEntry[]> {
+    const out: JournalEntry[] = []
+    const gt = eventKey(deviceId, options.afterSeq ?? 0)
+    for await (const [, e] of scan<JournalEntry>(this.#db, eventPrefix(deviceId), { gt, limit: options.limit ?? 1000 })) out.push(e)
+    return out
+  }
+}

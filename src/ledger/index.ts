@@ -1,0 +1,57 @@
+/**
+ * The wave ledger, `/storemesh/report/1.0.0` (DESIGN.md sections 4 and 9,
+ * protocols/report/SPEC.md): devices report their journal to the store hub, the hub
+ * condenses it per wave and pushes the changes to its super hub, the super hub sums
+ * them across stores and halts a wave whose rollback ratio passes the policy's limit;
+ * the halt comes back down in the answers and hubs obey it offline.
+ *
+ * ```ts
+ * // store hub
+ * const ledger = await HubLedger.open(dataDir)
+ * const node = await createStoremeshNode({ swarmKey, services: { report: reportProtocol({ devices: ledger }) } })
+ * const up = new HubUplink({ hubId: 'store-0042', ledger, client: node.services.report, superHub: () => superAddr })
+ * up.start()
+ * facts.fleet = ledger.fleetFacts(waveId)                  // wave.paused / fleet.halt gates
+ * await ledger.waves()                                     // counts per wave and state, halt state
+ *
+ * // super hub
+ * const agg = await SuperLedger.open(dataDir, { haltOnRollbackRatio: policy.spec.rollout.haltOnRollbackRatio })
+ * const node = await createStoremeshNode({ swarmKey, services: { report: reportProtocol({ hubs: agg }) } })
+ *
+ * // device
+ * const up = new DeviceUplink({ deviceId, journal, client: node.services.report, hub: () => hubPeerId, onOrders })
+ * up.start(); journal.append(decisionJournalEvent(decision, { waveId })); up.kick()
+ * ```
+ */
+export {
+  REPORT_PROTOCOL, REPORT_PROTOCOL_NAME, REPORT_PROTOCOL_VERSION, HUB_LEDGER_DIR_NAME, SUPER_LEDGER_DIR_NAME,
+  MAX_REPORT_REQUEST_BYTES, MAX_REPORT_RESPONSE_BYTES, MAX_BATCH_ENTRIES, MAX_ORDERS, DEFAULT_REPORT_TIMEOUT_MS,
+  DEFAULT_HALT_ON_ROLLBACK_RATIO, DEFAULT_MAX_EVENTS_PER_DEVICE, defaultUplinkOptions, type UplinkOptions
+} from './constants.js'
+export {
+  DEVICE_WAVE_STATES, WAVE_ACTIONS, decodeReportRequest, decodeReportResponse, encodeReportRequest, encodeReportResponse,
+  parseJournalEntry, parseReportRequest, parseReportResponse, parseWaveOrder, toWireEntry,
+  type DeviceBatch, type DeviceWaveState, type HubBatch, type LedgerDelta, type ReportAck, type ReportError,
+  type ReportRequest, type ReportResponse, type WaveAction, type WaveOrder
+} from './messages.js'
+export {
+  classify, countDevice, decisionJournalEvent, emptyCounts, mergeContribution, moveDevice, rollbackRatio, UNKNOWN_GATE,
+  type Contribution, type DeviceWaveRecord, type WaveCounts
+} from './condense.js'
+export { checkOrder, fleetFactsOf, isHaltOrder, isPauseOrder, supersedes } from './orders.js'
+export {
+  HubLedger, type DeviceRecord, type DeviceWaveStatus, type HubLedgerOptions, type OutboxStatus, type ReadOutboxOptions,
+  type StoredOrder, type WaveSummary
+} from './hub-ledger.js'
+export {
+  SuperLedger, type HubRecord, type SuperDeviceRecord, type SuperLedgerOptions, type SuperOrder, type SuperWaveSummary
+} from './super-ledger.js'
+export {
+  ReportProtocol, reportProtocol, type DeviceReportSink, type HubReportSink, type ReportClient, type ReportProtocolComponents,
+  type ReportProtocolInit, type ReportRequestOptions, type ReportTarget
+} from './report-protocol.js'
+export { backoffDelayMs, Waker, type BackoffOptions } from './backoff.js'
+export {
+  DeviceUplink, HubUplink, type DeviceUplinkInit, type HubUplinkInit, type JournalSource, type OutboxSource,
+  type PushResult, type UplinkStatus
+} from './uplink.js'

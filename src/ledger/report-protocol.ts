@@ -1,0 +1,209 @@
+/**
+ * `/storemesh/report/1.0.0` (protocols/report/SPEC.md): one batch, one answer per
+ * stream. Devices send journal entries to their store hub; store hubs send condensed
+ * ledger deltas to their super hub; every answer carries the ack and the wave orders
+ * in force. One class owns the handler and the client, in the shape of js-libp2p's
+ * protocol-ping: it takes only the registrar and the connection manager, so a test can
+ * drive it over an in-memory stream pair with `handleStream()` / `requestOverStream()`.
+ *
+ * ```ts
+ * // store hub: serves devices, reports to its super hub
+ * const ledger = await HubLedger.open(dataDir)
+ * const hub = await createStoremeshNode({ swarmKey, services: { report: reportProtocol({ devices: ledger }) } })
+ * // super hub
+ * const agg = await SuperLedger.open(dataDir, { haltOnRollbackRatio: 0.05 })
+ * const sup = await createStoremeshNode({ swarmKey, services: { report: reportProtocol({ hubs: agg }) } })
+ * // device: client only
+ * const dev = await createStoremeshNode({ swarmKey, services: { report: reportProtocol() } })
+ * ```
+ */
+import type { AbortOptions, ComponentLogger, Logger, PeerId, Startable, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import { StoremeshError, isStoremeshError } from '../interface/errors.js'
+import { readBounded, writeMessage } from '../net/framing.js'
+import { DEFAULT_MAX_REPORT_STREAMS, DEFAULT_REPORT_TIMEOUT_MS, MAX_REPORT_REQUEST_BYTES, MAX_REPORT_RESPONSE_BYTES, REPORT_PROTOCOL } from './constants.js'
+import {
+  decodeReportRequest, decodeReportResponse, encodeReportRequest, encodeReportResponse,
+  type DeviceBatch, type HubBatch, type ReportAck, type ReportRequest, type ReportResponse
+} from './messages.js'
+
+export interface ReportProtocolComponents {
+  registrar: {
+    handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>
+    unhandle(protocol: string): Promise<void>
+  }
+  connectionManager: {
+    openStream(peer: PeerId | Multiaddr | Multiaddr[], protocol: string, options?: AbortOptions): Promise<Stream>
+  }
+  logger: ComponentLogger
+}
+
+/** The store hub side: a HubLedger fits. */
+export interface DeviceReportSink {
+  acceptDeviceBatch(batch: DeviceBatch, ctx: { peer?: string }): Promise<ReportAck>
+}
+
+/** The super hub side: a SuperLedger fits. */
+export interface HubReportSink {
+  acceptHubBatch(batch: HubBatch, ctx: { peer?: string }): Promise<ReportAck>
+}
+
+export interface ReportProtocolInit {
+  /** accept device batches with this (store hub); absent: device batches get `wrong-role` */
+  devices?: DeviceReportSink
+  /** accept hub batches with this (super hub); absent: hub batches get `wrong-role` */
+  hubs?: HubReportSink
+  /** @default DEFAULT_REPORT_TIMEOUT_MS, the whole exchange on either side */
+  timeoutMs?: number
+  /** @default DEFAULT_MAX_REPORT_STREAMS, per connection and direction */
+  maxStreams?: number
+}
+
+export type ReportTarget = PeerId | Multiaddr | Multiaddr[]
+
+export interface ReportRequestOptions extends AbortOptions {
+  timeoutMs?: number
+}
+
+/** What the uplinks need of the protocol; tests can fake it. */
+export interface ReportClient {
+  send(target: ReportTarget, req: ReportRequest, options?: ReportRequestOptions): Promise<ReportAck>
+}
+
+function abortedError (signal: AbortSignal, what: string, cause: unknown): StoremeshError {
+  const timedOut = (signal.reason as Error | undefined)?.name === 'TimeoutError'
+  return new StoremeshError(timedOut ? 'E_TIMEOUT' : 'E_ABORTED', `${timedOut ? 'timed out' : 'aborted'} ${what}`, {}, { cause })
+}
+
+function withTimeout (timeoutMs: number, signal?: AbortSignal): AbortSignal {
+  const t = AbortSignal.timeout(timeoutMs)
+  return signal === undefined ? t : AbortSignal.any([signal, t])
+}
+
+function describe (req: ReportRequest): string {
+  return req.type === 'device-events' ? `device ${req.deviceId} (${req.entries.length} entries)` : `hub ${req.hubId} (${req.entries.length} entries)`
+}
+
+export class ReportProtocol implements Startable, ReportClient {
+  readonly protocol = REPORT_PROTOCOL
+  readonly #components: ReportProtocolComponents
+  readonly #init: ReportProtocolInit
+  readonly #log: Logger
+  readonly #timeoutMs: number
+  #started = false
+
+  constructor (components: ReportProtocolComponents, init: ReportProtocolInit = {}) {
+    this.#components = components
+    this.#init = init
+    this.#log = components.logger.forComponent('storemesh:report')
+    this.#timeoutMs = init.timeoutMs ?? DEFAULT_REPORT_TIMEOUT_MS
+  }
+
+  readonly [Symbol.toStringTag] = 'storemesh/report'
+
+  get #serving (): boolean {
+    return this.#init.devices !== undefined || this.#init.hubs !== undefined
+  }
+
+  async start (): Promise<void> {
+    if (this.#serving) {
+      const max = this.#init.maxStreams ?? DEFAULT_MAX_REPORT_STREAMS
+      await this.#components.registrar.handle(this.protocol, (stream, connection) => {
+        void this.handleStream(stream, connection.remotePeer.toString())
+      }, { maxInboundStreams: max, maxOutboundStreams: max })
+    }
+    this.#started = true
+  }
+
+  async stop (): Promise<void> {
+    if (this.#serving) await this.#components.registrar.unhandle(this.protocol)
+    this.#started = false
+  }
+
+  isStarted (): boolean {
+    return this.#started
+  }
+
+  /**
+   * The receiving side of one stream: read one bounded batch, store it, answer,
+   * half-close. A batch that parses but breaks the schema gets a `bad-request` answer
+   * and nothing is stored; an oversize or truncated frame resets the stream. Never throws.
+   */
+  async handleStream (stream: Stream, peer?: string): Promise<void> {
+    const signal = AbortSignal.timeout(this.#timeoutMs)
+    try {
+      const bytes = await readBounded(stream, { maxBytes: MAX_REPORT_REQUEST_BYTES, signal })
+      const answer = await this.#answer(bytes, peer)
+      await writeMessage(stream, encodeReportResponse(answer), { signal })
+      await stream.close({ signal })
+    } catch (err) {
+      // readBounded/writeMessage already reset the stream on wire errors
+      this.#log('report from %s failed: %s', peer ?? 'peer', isStoremeshError(err) ? err.toLine() : String(err))
+      if (stream.status === 'open') stream.abort(err as Error)
+    }
+  }
+
+  async #answer (bytes: Uint8Array, peer: string | undefined): Promise<ReportResponse> {
+    let req: ReportRequest
+    try {
+      req = decodeReportRequest(bytes)
+    } catch (err) {
+      this.#log('malformed report from %s: %s', peer ?? 'peer', (err as Error).message)
+      return { status: 'error', reason: 'bad-request', detail: (err as Error).message }
+    }
+    const ctx = peer !== undefined ? { peer } : {}
+    try {
+      if (req.type === 'device-events') {
+        if (this.#init.devices === undefined) return { status: 'error', reason: 'wrong-role', detail: 'this peer takes no device reports' }
+        return await this.#init.devices.acceptDeviceBatch(req, ctx)
+      }
+      if (this.#init.hubs === undefined) return { status: 'error', reason: 'wrong-role', detail: 'this peer takes no hub reports' }
+      return await this.#init.hubs.acceptHubBatch(req, ctx)
+    } catch (err) {
+      this.#log.error('storing the report of %s failed: %s', describe(req), isStoremeshError(err) ? err.toLine() : String(err))
+      return { status: 'error', reason: 'ledger-error', detail: isStoremeshError(err) ? err.code : 'ledger error' }
+    }
+  }
+
+  /**
+   * One exchange. Returns the ack and orders. Throws E_NOT_CONNECTED (cannot open the
+   * stream), E_TIMEOUT / E_ABORTED, E_WIRE_* (the answer broke the framing or the schema;
+   * the stream is reset), E_PEER_ERROR (the receiver answered an error: nothing stored).
+   */
+  async send (target: ReportTarget, req: ReportRequest, options: ReportRequestOptions = {}): Promise<ReportAck> {
+    const signal = withTimeout(options.timeoutMs ?? this.#timeoutMs, options.signal)
+    let stream: Stream
+    try {
+      stream = await this.#components.connectionManager.openStream(target, this.protocol, { signal })
+    } catch (err) {
+      if (signal.aborted) throw abortedError(signal, `opening ${this.protocol}`, err)
+      throw new StoremeshError('E_NOT_CONNECTED', `cannot open ${this.protocol}: ${(err as Error).message}`, {}, { cause: err })
+    }
+    return await this.requestOverStream(stream, req, { ...options, signal })
+  }
+
+  /** The sending side over an already open stream (tests use an in-memory pair). */
+  async requestOverStream (stream: Stream, req: ReportRequest, options: ReportRequestOptions = {}): Promise<ReportAck> {
+    const signal = withTimeout(options.timeoutMs ?? this.#timeoutMs, options.signal)
+    let res: ReportResponse
+    try {
+      await writeMessage(stream, encodeReportRequest(req), { signal })
+      await stream.close({ signal })
+      res = decodeReportResponse(await readBounded(stream, { maxBytes: MAX_REPORT_RESPONSE_BYTES, signal }))
+    } catch (err) {
+      if (stream.status === 'open' || stream.status === 'closing') stream.abort(err as Error)
+      if (isStoremeshError(err)) throw err
+      if (signal.aborted) throw abortedError(signal, `reporting ${describe(req)}`, err)
+      throw new StoremeshError('E_WIRE_MALFORMED', `report exchange failed: ${(err as Error).message}`, {}, { cause: err })
+    }
+    if (res.status === 'error') {
+      throw new StoremeshError('E_PEER_ERROR', `peer answered ${res.reason} to the report of ${describe(req)}`, { reason: res.reason, detail: res.detail })
+    }
+    return res
+  }
+}
+
+/** Factory for `services: { report: reportProtocol({ devices: hubLedger }) }` and the like. */
+export function reportProtocol (init: ReportProtocolInit = {}): (components: ReportProtocolComponents) => ReportProtocol {
+  return (components) => new ReportProtocol(components, init)
+}
