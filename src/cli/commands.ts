@@ -8,7 +8,9 @@ import type { CommandContext } from './context.js'
 export type Register = (program: Command, ctx: CommandContext) => void
 
 export const COMMAND_GROUPS: Array<() => Promise<{ register: Register }>> = [
+  () => import('./demo.js'),
   () => import('./policy.js'),
   () => import('./keygen.js'),
   () => import('./bundle.js'),
+  () => import('./device.js'),
 ]
