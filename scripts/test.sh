@@ -12,6 +12,7 @@ command -v fw_setenv >/dev/null 2>&1 || need_pkgs+=(u-boot-tools)
 command -v rauc >/dev/null 2>&1 || need_pkgs+=(rauc)
 command -v dbus-daemon >/dev/null 2>&1 || need_pkgs+=(dbus-daemon)
 command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
+command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing Debian packages: ${need_pkgs[*]}"

@@ -18,7 +18,26 @@ import { rollbackLocal, runDeviceInstallOnce, type DeviceInstallResult } from '.
 import type { Register } from './commands.js'
 import { action, type CommandContext } from './context.js'
 import { printJson, printTable } from './output.js'
+import { DeviceAgent } from '../roles/device-agent.js'
+import { DEFAULT_INSTALL_INTERVAL_MS, DEFAULT_MANIFEST_POLL_MS } from '../roles/lan-constants.js'
+import { runUntilSignal } from '../roles/peer.js'
+import { addLanOptions, lanLogger, peerInitOf, printReady, type LanOpts } from './lan-options.js'
 import { parseAt } from './policy.js'
+import { ApiClient, DEFAULT_API_URL } from './api-client.js'
+import { printAction } from './wave.js'
+import type { ActionResult } from '../api/types.js'
+
+const DEVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
+
+/** `device rollback --id <device> --reason ...`: asks the hub (POST /api/devices/:id/rollback); idempotent. */
+async function rollbackThroughHub (opts: RollbackOpts): Promise<number> {
+  const id = opts.id ?? ''
+  if (!DEVICE_ID_RE.test(id)) throw new StoremeshError('E_USAGE', `--id must be a device id, got ${id.slice(0, 80)}`)
+  const client = await ApiClient.fromOptions({ ...opts, json: opts.json })
+  const r = await client.post<ActionResult>(`/api/devices/${encodeURIComponent(id)}/rollback`, { reason: opts.reason })
+  printAction(r, opts.json, `rollback of ${id} ordered: ${opts.reason}`, `rollback of ${id} was already ordered; nothing changed`)
+  return EXIT.OK
+}
 
 const INSTALL_HELP = `
 Data directory (besides what \`policy explain --help\` lists):
@@ -32,7 +51,7 @@ Exit codes: 0 installed or nothing to do, 2 chunk or bundle hash failure,
 75 deferred by a gate. One line on stdout names the deciding gate or failure.`
 
 interface InstallOpts { data: string, once?: boolean, at?: string, json: boolean }
-interface RollbackOpts { data?: string, local?: boolean, id?: string, reason: string, json: boolean }
+interface RollbackOpts { data?: string, local?: boolean, id?: string, reason: string, json: boolean, api?: string, token?: string }
 interface StatusOpts { data: string, json: boolean }
 
 /** SIGINT/SIGTERM abort the command's work; the installer leaves a state it resumes from. */
@@ -88,6 +107,48 @@ function printStatus (s: DeviceInstallStatus): void {
   printTable(['FIELD', 'VALUE'], rows)
 }
 
+interface RunOpts extends LanOpts {
+  deviceClass: string
+  install?: boolean
+  pollIntervalMs?: string
+  installIntervalMs?: string
+}
+
+/**
+ * `device run`, the long-running agent and the DEFAULT subcommand, so that
+ * `storemesh device --data <dir> --device-class pos ...` runs it.
+ */
+function registerRun (device: Command, ctx: CommandContext): void {
+  const cmd = device.command('run', { isDefault: true })
+    .description('the device agent: discover LAN peers, fetch the newest bundle for this class, keep seeding')
+  addLanOptions(cmd)
+    .requiredOption('--device-class <class>', 'this device\'s class (bundles name the class they are for)')
+    .option('--install', 'run the install decision (install.yaml, policy) once the bundle is verified', false)
+    .option('--poll-interval-ms <ms>', 'how often peers are asked for a newer manifest', String(DEFAULT_MANIFEST_POLL_MS))
+    .option('--install-interval-ms <ms>', 'how often the install decision runs', String(DEFAULT_INSTALL_INTERVAL_MS))
+    .action(action(ctx, async (opts: RunOpts) => {
+      const log = lanLogger(opts.json)
+      const num = (v: string | undefined, flag: string): number | undefined => {
+        if (v === undefined) return undefined
+        const n = Number(v)
+        if (!Number.isSafeInteger(n) || n <= 0) throw new StoremeshError('E_USAGE', `${flag} must be a positive integer, got ${v}`)
+        return n
+      }
+      const pollIntervalMs = num(opts.pollIntervalMs, '--poll-interval-ms')
+      const installIntervalMs = num(opts.installIntervalMs, '--install-interval-ms')
+      const agent = await DeviceAgent.start({
+        ...await peerInitOf(opts, log),
+        deviceClass: opts.deviceClass,
+        install: opts.install === true,
+        ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}),
+        ...(installIntervalMs !== undefined ? { installIntervalMs } : {})
+      })
+      printReady(opts.json, 'device', agent.peer.node.peerId.toString(), agent.peer.node.getMultiaddrs().map(String))
+      await runUntilSignal(async () => { await agent.stop() })
+      log('device agent stopped')
+    }))
+}
+
 function registerInstall (device: Command, ctx: CommandContext): void {
   device.command('install')
     .description('decide with the policy engine and, if every gate passes, install into the inactive slot')
@@ -109,15 +170,16 @@ function registerRollback (device: Command, ctx: CommandContext): void {
   device.command('rollback')
     .description('roll this device back to the slot it ran before the last install')
     .option('--local', 'roll back this device (from its data directory)', false)
-    .option('--data <dir>', 'device data directory (with --local)')
-    .option('--id <device>', 'a device in the store, through its hub (not available yet)')
+    .option('--data <dir>', 'device data directory (with --local); with --id: the hub data directory, for its api-token')
+    .option('--id <device>', "a device in the store, rolled back through the hub's API")
+    .option('--api <url>', `with --id: the hub API (env STOREMESH_API; default ${DEFAULT_API_URL})`)
+    .option('--token <token>', 'with --id: API bearer token (env STOREMESH_TOKEN; default: <data>/api-token)')
     .requiredOption('--reason <text>', 'why; kept in the journal and the wave ledger')
     .option('--json', 'machine-readable output', false)
     .action(action(ctx, async (opts: RollbackOpts) => {
+      if (opts.id !== undefined && opts.local !== true) return await rollbackThroughHub(opts)
       if (opts.local !== true || opts.data === undefined) {
-        throw new StoremeshError('E_USAGE', opts.id !== undefined
-          ? 'rollback through the hub (--id) is not available yet; run `storemesh device rollback --local --data <dir>` on the device'
-          : 'give --local --data <dir>')
+        throw new StoremeshError('E_USAGE', 'give --local --data <dir> (this device) or --id <device> (through the hub)')
       }
       const data = opts.data
       const r = await withSignals(async signal => await rollbackLocal({ dataDir: data, reason: opts.reason, signal }))
@@ -140,17 +202,9 @@ function registerStatus (device: Command, ctx: CommandContext): void {
 }
 
 export const register: Register = (program: Command, ctx) => {
-  const device = program.command('device').description('the device role: install, roll back, inspect slots')
+  const device = program.command('device').description('the device role: run the LAN agent (default), install, roll back, inspect slots')
 
-  // ---- `device run` goes here ---------------------------------------------------
-  // The long-running agent is the DEFAULT subcommand, so that
-  // `storemesh device --data <dir> --device-class pos` runs it:
-  //   device.command('run', { isDefault: true }).requiredOption('--data <dir>')...
-  // It drives the same role functions in a loop (src/roles/device-install.ts:
-  // runDeviceInstallOnce with `lease` set to its hub LeaseKeeper), sleeping until
-  // Decision.nextCheckAt. Keep options off the `device` group itself.
-  // ---------------------------------------------------------------------------------
-
+  registerRun(device, ctx)
   registerInstall(device, ctx)
   registerRollback(device, ctx)
   registerStatus(device, ctx)

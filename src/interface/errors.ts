@@ -73,6 +73,12 @@ export const ERROR_CODES = {
   E_UNAUTHORIZED: EXIT.FAILURE,
   /** the wave ledger's database cannot be opened or holds a record it cannot read */
   E_LEDGER: EXIT.FAILURE,
+  /** the API has no such route or resource */
+  E_NOT_FOUND: EXIT.FAILURE,
+  /** an API request body over its limit */
+  E_REQUEST_TOO_LARGE: EXIT.FAILURE,
+  /** the request contradicts the state in force (e.g. starting a wave the super hub halted) */
+  E_CONFLICT: EXIT.FAILURE,
   E_INTERNAL: EXIT.FAILURE
 } as const
 

@@ -1,0 +1,11 @@
+/**
+ * The hub's HTTP API and dashboard (DESIGN.md section 9). The hub role mounts it with
+ * its own sources and handlers; see ApiServer.
+ */
+export * from './constants.js'
+export * from './types.js'
+export { ApiServer, startApiServer, type ApiServerInit } from './server.js'
+export { apiTokenPath, bearerOf, loadOrCreateApiToken, newApiToken, readApiToken, tokenMatches } from './token.js'
+export { availabilityView, bundleView, type AvailabilityWindow } from './availability-view.js'
+export { ledgerView, pauseWave, startWave, type LedgerLike } from './ledger-adapter.js'
+export { httpStatusOf } from './http.js'

@@ -1,0 +1,110 @@
+/**
+ * The routes of the hub API. Reads are open (the server listens on loopback unless
+ * told otherwise); writes need the bearer token, checked by the server before the body
+ * is read. Every body and query is validated with zod; ids use the ledger's syntax.
+ */
+import { z } from 'zod'
+import { StoremeshError } from '../interface/errors.js'
+import type { MetricsEndpoint } from '../metrics/index.js'
+import { availabilityView } from './availability-view.js'
+import {
+  DEFAULT_CACHE_LIMIT, DEFAULT_HEATMAP_CHUNKS, DEFAULT_LEDGER_DEVICES, DEVICE_ID_RE, MAX_CACHE_LIMIT, MAX_COHORT_CHARS,
+  MAX_HEATMAP_CHUNKS, MAX_LEDGER_DEVICES, MAX_POLICY_CHARS, MAX_REASON_CHARS, WAVE_ID_RE
+} from './constants.js'
+import type { ApiHandlers, ApiSources } from './types.js'
+
+export interface RouteContext {
+  params: string[]
+  query: URLSearchParams
+  /** the parsed JSON body (writes only) */
+  body: unknown
+}
+
+export type RouteResult =
+  | { kind: 'json', status?: number, body: unknown }
+  | { kind: 'text', contentType: string, body: string }
+
+export interface Route {
+  method: 'GET' | 'POST'
+  pattern: RegExp
+  write: boolean
+  run(ctx: RouteContext): Promise<RouteResult>
+}
+
+export interface RouteDeps {
+  sources: ApiSources
+  handlers: ApiHandlers
+  metrics?: MetricsEndpoint
+  dashboardHtml: string
+  now: () => number
+}
+
+const text = (max: number): z.ZodString => z.string().trim().min(1).max(max)
+const startBody = z.object({ cohort: text(MAX_COHORT_CHARS) }).strict()
+const reasonBody = z.object({ reason: text(MAX_REASON_CHARS) }).strict()
+const prefetchBody = z.object({ policy: z.string().min(1).max(MAX_POLICY_CHARS), window: z.string().max(64).optional() }).strict()
+
+/** Parses with a schema; E_INVALID_ARGUMENT naming the first bad field. */
+function parse<T> (schema: z.ZodType<T>, value: unknown, what: string): T {
+  const r = schema.safeParse(value)
+  if (r.success) return r.data
+  const issue = r.error.issues[0]
+  const field = issue !== undefined && issue.path.length > 0 ? issue.path.join('.') : what
+  throw new StoremeshError('E_INVALID_ARGUMENT', `bad ${what}: ${field}: ${issue?.message ?? 'invalid'}`, { field })
+}
+
+function intParam (query: URLSearchParams, name: string, def: number, min: number, max: number): number {
+  const raw = query.get(name)
+  if (raw === null || raw === '') return def
+  if (!/^\d{1,9}$/.test(raw)) throw new StoremeshError('E_INVALID_ARGUMENT', `${name} must be an integer in [${min}, ${max}]`, { [name]: raw.slice(0, 20) })
+  const n = Number(raw)
+  if (n < min || n > max) throw new StoremeshError('E_INVALID_ARGUMENT', `${name} must be an integer in [${min}, ${max}]`, { [name]: n })
+  return n
+}
+
+function id (value: string | undefined, re: RegExp, what: string): string {
+  if (value === undefined || !re.test(value)) throw new StoremeshError('E_INVALID_ARGUMENT', `bad ${what} id`, { [what]: String(value).slice(0, 80) })
+  return value
+}
+
+const json = (body: unknown): RouteResult => ({ kind: 'json', body })
+
+export function buildRoutes (d: RouteDeps): Route[] {
+  const get = (pattern: RegExp, run: Route['run']): Route => ({ method: 'GET', pattern, write: false, run })
+  const post = (pattern: RegExp, run: Route['run']): Route => ({ method: 'POST', pattern, write: true, run })
+  return [
+    get(/^\/$/, async () => ({ kind: 'text', contentType: 'text/html; charset=utf-8', body: d.dashboardHtml })),
+    get(/^\/metrics$/, async () => {
+      if (d.metrics === undefined) throw new StoremeshError('E_NOT_FOUND', 'metrics are not enabled on this node')
+      return { kind: 'text', contentType: d.metrics.contentType, body: await d.metrics.text() }
+    }),
+    get(/^\/api\/status$/, async () => json(await d.sources.status())),
+    get(/^\/api\/bundles$/, async () => json({ bundles: await d.sources.bundles() })),
+    get(/^\/api\/cache$/, async ({ query }) => json(await d.sources.cache(intParam(query, 'limit', DEFAULT_CACHE_LIMIT, 1, MAX_CACHE_LIMIT)))),
+    get(/^\/api\/peers$/, async () => json({ peers: await d.sources.peers() })),
+    get(/^\/api\/ledger$/, async ({ query }) => {
+      const wave = query.get('wave') ?? undefined
+      return json(await d.sources.ledger({
+        ...(wave !== undefined ? { wave: id(wave, WAVE_ID_RE, 'wave') } : {}),
+        limit: intParam(query, 'limit', DEFAULT_LEDGER_DEVICES, 1, MAX_LEDGER_DEVICES)
+      }))
+    }),
+    get(/^\/api\/availability$/, async ({ query }) => {
+      const bundle = query.get('bundle') ?? undefined
+      if (bundle !== undefined && !/^b3:[0-9a-f]{64}$/.test(bundle)) throw new StoremeshError('E_INVALID_ARGUMENT', 'bundle must be a b3: bundle id')
+      const from = intParam(query, 'from', 0, 0, 1e9)
+      const count = intParam(query, 'count', DEFAULT_HEATMAP_CHUNKS, 1, MAX_HEATMAP_CHUNKS)
+      return json(availabilityView(await d.sources.availability.bundles(), { ...(bundle !== undefined ? { bundle } : {}), from, count }, d.now()))
+    }),
+    post(/^\/api\/waves\/([^/]+)\/start$/, async ({ params, body }) =>
+      json(await d.handlers.startWave(id(params[0], WAVE_ID_RE, 'wave'), parse(startBody, body, 'wave start')))),
+    post(/^\/api\/waves\/([^/]+)\/pause$/, async ({ params, body }) =>
+      json(await d.handlers.pauseWave(id(params[0], WAVE_ID_RE, 'wave'), parse(reasonBody, body, 'wave pause')))),
+    post(/^\/api\/devices\/([^/]+)\/rollback$/, async ({ params, body }) =>
+      json(await d.handlers.rollbackDevice(id(params[0], DEVICE_ID_RE, 'device'), parse(reasonBody, body, 'device rollback')))),
+    post(/^\/api\/prefetch$/, async ({ body }) => {
+      const b = parse(prefetchBody, body, 'prefetch')
+      return json(await d.handlers.prefetch({ policy: b.policy, ...(b.window !== undefined ? { window: b.window } : {}) }))
+    })
+  ]
+}

@@ -1,0 +1,165 @@
+/**
+ * The hub's HTTP API and dashboard (DESIGN.md section 9): node:http, bound to
+ * 127.0.0.1 unless `host` is given, reads open, every write (any method but GET/HEAD)
+ * refused with 401 `{error:{code:'E_UNAUTHORIZED'}}` unless it carries the bearer
+ * token (compared in constant time, checked before the body is read), bodies at most
+ * MAX_BODY_BYTES (413), JSON validated with zod (400).
+ *
+ * ```ts
+ * const api = new ApiServer({ token: await loadOrCreateApiToken(dataDir), sources, handlers, metrics })
+ * await api.start()            // api.url: http://127.0.0.1:7480
+ * await api.stop()
+ * ```
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
+import type { AddressInfo } from 'node:net'
+import { StoremeshError } from '../interface/errors.js'
+import type { Startable } from '../interface/startable.js'
+import type { MetricsEndpoint } from '../metrics/index.js'
+import { DEFAULT_API_HOST, DEFAULT_API_PORT, HEADERS_TIMEOUT_MS, MAX_BODY_BYTES, MAX_URL_CHARS, REQUEST_TIMEOUT_MS } from './constants.js'
+import { dashboardHtml } from './dashboard.js'
+import { readBody, sendError, sendJson, sendText } from './http.js'
+import { buildRoutes, type Route } from './routes.js'
+import { bearerOf, tokenMatches } from './token.js'
+import type { ApiHandlers, ApiSources } from './types.js'
+
+export interface ApiServerInit {
+  /** required: writes are never open */
+  token: string
+  sources: ApiSources
+  handlers: ApiHandlers
+  /** served at /metrics when given */
+  metrics?: MetricsEndpoint
+  /** @default DEFAULT_API_HOST (127.0.0.1); anything else only when the operator says so */
+  host?: string
+  /** @default DEFAULT_API_PORT (7480); 0 picks a free port */
+  port?: number
+  /** @default MAX_BODY_BYTES (64 KiB) */
+  maxBodyBytes?: number
+  now?: () => number
+  /** one line per failed request (5xx), for the role's logger */
+  onError?: (err: unknown, req: { method: string, path: string }) => void
+}
+
+export class ApiServer implements Startable {
+  readonly host: string
+  readonly #init: ApiServerInit
+  readonly #routes: Route[]
+  readonly #maxBody: number
+  #server: Server | undefined
+
+  constructor (init: ApiServerInit) {
+    if (typeof init.token !== 'string' || init.token.length < 16) {
+      throw new StoremeshError('E_INVALID_ARGUMENT', 'the API needs a bearer token of at least 16 characters')
+    }
+    this.#init = init
+    this.host = init.host ?? DEFAULT_API_HOST
+    this.#maxBody = init.maxBodyBytes ?? MAX_BODY_BYTES
+    this.#routes = buildRoutes({
+      sources: init.sources,
+      handlers: init.handlers,
+      ...(init.metrics !== undefined ? { metrics: init.metrics } : {}),
+      dashboardHtml: dashboardHtml(),
+      now: init.now ?? Date.now
+    })
+  }
+
+  async start (): Promise<void> {
+    if (this.#server !== undefined) return
+    const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS }, (req, res) => {
+      void this.#handle(req, res)
+    })
+    await new Promise<void>((resolve, reject) => {
+      server.once('error', reject)
+      server.listen(this.#init.port ?? DEFAULT_API_PORT, this.host, () => {
+        server.off('error', reject)
+        resolve()
+      })
+    })
+    this.#server = server
+  }
+
+  async stop (): Promise<void> {
+    const server = this.#server
+    if (server === undefined) return
+    this.#server = undefined
+    await new Promise<void>(resolve => {
+      server.close(() => resolve())
+      server.closeAllConnections()
+    })
+  }
+
+  /** The bound address (host and the real port when 0 was asked for). */
+  address (): AddressInfo {
+    const a = this.#server?.address()
+    if (a === null || a === undefined || typeof a === 'string') throw new StoremeshError('E_NOT_CONNECTED', 'the API server is not listening')
+    return a
+  }
+
+  get url (): string {
+    const a = this.address()
+    const host = a.family === 'IPv6' ? `[${a.address}]` : a.address
+    return `http://${host}:${a.port}`
+  }
+
+  async #handle (req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const method = req.method ?? 'GET'
+    const rawUrl = req.url ?? '/'
+    let path = '/'
+    try {
+      if (rawUrl.length > MAX_URL_CHARS) throw new StoremeshError('E_INVALID_ARGUMENT', 'URL too long')
+      const url = new URL(rawUrl, 'http://api.invalid')
+      path = url.pathname
+      const isRead = method === 'GET' || method === 'HEAD'
+      if (!isRead && !tokenMatches(bearerOf(req.headers.authorization), this.#init.token)) {
+        // the body is never read: close so an unread upload cannot linger
+        sendError(res, new StoremeshError('E_UNAUTHORIZED', 'this request needs the API bearer token'),
+          { 'www-authenticate': 'Bearer', connection: 'close' })
+        return
+      }
+      const matches = this.#routes.map(r => ({ r, m: r.pattern.exec(path) })).filter(x => x.m !== null)
+      if (matches.length === 0) throw new StoremeshError('E_NOT_FOUND', `no route ${path}`)
+      const hit = matches.find(x => x.r.method === method || (method === 'HEAD' && x.r.method === 'GET'))
+      if (hit === undefined) {
+        sendJson(res, 405, { error: { code: 'E_USAGE', message: `${method} is not allowed on ${path}`, meta: {} } },
+          { allow: [...new Set(matches.map(x => x.r.method))].join(', ') })
+        return
+      }
+      let body: unknown
+      if (hit.r.write) body = await this.#jsonBody(req)
+      const params = (hit.m as RegExpExecArray).slice(1).map(p => decodeParam(p))
+      const result = await hit.r.run({ params, query: url.searchParams, body })
+      if (result.kind === 'json') sendJson(res, result.status ?? 200, result.body)
+      else sendText(res, 200, result.contentType, result.body)
+    } catch (err) {
+      if (!(err instanceof StoremeshError) || err.code === 'E_INTERNAL') this.#init.onError?.(err, { method, path })
+      const tooLarge = err instanceof StoremeshError && err.code === 'E_REQUEST_TOO_LARGE'
+      sendError(res, err, tooLarge ? { connection: 'close' } : {})
+    }
+  }
+
+  async #jsonBody (req: IncomingMessage): Promise<unknown> {
+    const bytes = await readBody(req, this.#maxBody)
+    if (bytes.length === 0) return {}
+    try {
+      return JSON.parse(bytes.toString('utf8'))
+    } catch {
+      throw new StoremeshError('E_INVALID_ARGUMENT', 'request body is not JSON')
+    }
+  }
+}
+
+function decodeParam (p: string | undefined): string {
+  try {
+    return decodeURIComponent(p ?? '')
+  } catch {
+    throw new StoremeshError('E_INVALID_ARGUMENT', 'bad percent-encoding in the path')
+  }
+}
+
+/** Creates and starts an API server. */
+export async function startApiServer (init: ApiServerInit): Promise<ApiServer> {
+  const server = new ApiServer(init)
+  await server.start()
+  return server
+}
