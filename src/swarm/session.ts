@@ -136,6 +136,8 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   get stopped (): boolean { return this.#stopped }
   /** our chunks as a bitfield (do not mutate) */
   get held (): Bits { return this.#picker.held }
+  /** What a connected peer has announced (bitfield + haves): the metrics' availability source. */
+  peerBitfield (peerId: string): Bits | undefined { return this.#picker.peerBits(peerId) }
   get endgame (): boolean { return this.#picker.endgame }
   /** chunks shown by the super-seeder's stall fallback */
   get superseedFallbackReveals (): number { return this.#seeder?.fallbackReveals ?? 0 }
