@@ -1,0 +1,73 @@
+/**
+ * `storemesh super-hub`: run a super hub (src/roles/super-hub.ts) until SIGINT/SIGTERM.
+ * Imports every bundle folder under --bundles, then seeds store hubs over
+ * `/storemesh/wan-pull/1.0.0` under --wan-rate (or a --schedule file), --per-hub-rate
+ * and --critical priorities.
+ */
+import { readTrustedKeyFiles } from '../bundle/keys.js'
+import { StoremeshError } from '../interface/errors.js'
+import { readSwarmKeyFile } from '../net/swarm-key.js'
+import { startSuperHub } from '../roles/super-hub.js'
+import { formatRate, parseRate, readScheduleFile } from '../wan/index.js'
+import type { Register } from './commands.js'
+import { action } from './context.js'
+import { printJson } from './output.js'
+
+interface SuperHubOpts {
+  data: string
+  bundles: string
+  swarmKey: string
+  trust: string[]
+  threshold: string
+  wanRate?: string
+  perHubRate?: string
+  schedule?: string
+  listen?: string[]
+  critical?: string[]
+  json: boolean
+}
+
+export const register: Register = (program, ctx) => {
+  program.command('super-hub')
+    .description('seed store hubs over the WAN with global and per-hub limits, schedules and priorities')
+    .requiredOption('--data <dir>', 'data directory (chunk store, identity)')
+    .requiredOption('--bundles <dir>', 'folder of built bundle folders to import and seed')
+    .requiredOption('--swarm-key <file>', 'fleet pre-shared key')
+    .requiredOption('--trust <key...>', 'trusted public key file(s) for manifests')
+    .option('--threshold <n>', 'signatures from distinct trusted keys required', '1')
+    .option('--wan-rate <rate>', 'global WAN limit, e.g. 40Mbit/s or 5MiB/s (default unlimited)')
+    .option('--per-hub-rate <rate>', 'limit per store hub (default unlimited)')
+    .option('--schedule <file>', 'WAN schedule YAML (windows and rates); replaces --wan-rate')
+    .option('--listen <multiaddr...>', 'listen addresses', ['/ip4/0.0.0.0/tcp/4310'])
+    .option('--critical <peerId...>', 'peer ids of critical store hubs (served first)')
+    .option('--json', 'JSON lines', false)
+    .action(action(ctx, async (opts: SuperHubOpts) => {
+      if (opts.schedule !== undefined && opts.wanRate !== undefined) {
+        throw new StoremeshError('E_USAGE', 'give --wan-rate or --schedule, not both')
+      }
+      const threshold = Number(opts.threshold)
+      const log = (line: string): void => {
+        if (opts.json) printJson({ ts: new Date().toISOString(), msg: line })
+        else process.stdout.write(`${new Date().toISOString()} ${line}\n`)
+      }
+      const hub = await startSuperHub({
+        dataDir: opts.data,
+        bundlesDir: opts.bundles,
+        swarmKey: await readSwarmKeyFile(opts.swarmKey),
+        trust: { keys: await readTrustedKeyFiles(opts.trust), threshold },
+        ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
+        ...(opts.wanRate !== undefined ? { wanRateBytesPerSec: parseRate(opts.wanRate) } : {}),
+        ...(opts.perHubRate !== undefined ? { perHubRateBytesPerSec: parseRate(opts.perHubRate) } : {}),
+        ...(opts.schedule !== undefined ? { schedule: await readScheduleFile(opts.schedule) } : {}),
+        ...(opts.critical !== undefined ? { critical: opts.critical } : {}),
+        log
+      })
+      log(`super hub ${hub.node.peerId.toString()} seeding ${hub.imported.length} bundles at ${formatRate(hub.global.rateBytesPerSec, 'bits')}` +
+        ` on ${hub.node.getMultiaddrs().map(m => m.toString()).join(' ')}`)
+      await new Promise<void>(resolve => {
+        process.once('SIGINT', () => { resolve() })
+        process.once('SIGTERM', () => { resolve() })
+      })
+      await hub.stop()
+    }))
+}

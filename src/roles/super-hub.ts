@@ -1,0 +1,135 @@
+/**
+ * The super hub role (DESIGN.md sections 1 and 5): holds bundles in a chunk store and
+ * seeds store hubs over `/storemesh/wan-pull/1.0.0` under a global limit (following a
+ * schedule), a per-store-hub limit, and store priorities (critical store hubs first,
+ * weighted fair share among the rest, at the global limiter). Serves manifests over
+ * `/storemesh/manifest/1.0.0`. Composition only: the logic lives in wan/, net/, store/.
+ */
+import { readdir, stat } from 'node:fs/promises'
+import { join } from 'node:path'
+import type { PrivateKey } from '@libp2p/interface'
+import { encodeManifest } from '../bundle/manifest.js'
+import { bundleJsonPath } from '../bundle/layout.js'
+import type { TrustOptions } from '../interface/types.js'
+import { manifestProtocol, type ManifestLookup, type ManifestProtocol } from '../net/manifest-protocol.js'
+import { createStoremeshNode, type StoremeshNode } from '../net/node.js'
+import type { SwarmKey } from '../net/swarm-key.js'
+import { openStore, readBundleDirManifest, type ChunkStore } from '../store/index.js'
+import { constantSchedule, followSchedule, Limiter, LimiterChain, systemClock, UNLIMITED, type Clock, type Schedule, type ScheduleFollower } from '../wan/index.js'
+import { pullServer, type PullServer } from '../wan/pull-protocol.js'
+
+export interface SuperHubInit {
+  dataDir: string
+  /** every folder under it holding a bundle.json is imported at start */
+  bundlesDir?: string
+  swarmKey: SwarmKey | null
+  trust: TrustOptions
+  /** @default loopback, any port */
+  listen?: string[]
+  privateKey?: PrivateKey
+  /** global WAN limit, bytes/s (ignored when `schedule` is given). @default UNLIMITED */
+  wanRateBytesPerSec?: number
+  /** the global limit over time (windows); wins over wanRateBytesPerSec */
+  schedule?: Schedule
+  /** limit per store hub, bytes/s. @default UNLIMITED */
+  perHubRateBytesPerSec?: number
+  /** peer ids of critical store hubs (served first) */
+  critical?: string[]
+  /** relative weights of store hubs by peer id. @default 1 */
+  weights?: Record<string, number>
+  /** @default systemClock (limiters and schedule) */
+  clock?: Clock
+  onServed?: (event: { peerId: string, hash: string, bytes: number }) => void
+  log?: (line: string) => void
+}
+
+export interface SuperHub {
+  readonly node: StoremeshNode<{ manifest: ManifestProtocol, wanPull: PullServer }>
+  readonly store: ChunkStore
+  readonly global: Limiter
+  /** bundles imported at start */
+  readonly imported: string[]
+  /** the per-store-hub limiter (created on first use) */
+  hubLimiter(peerId: string): Limiter
+  stop(): Promise<void>
+}
+
+/** Imports every bundle folder under `dir` that the store does not yet hold verified. */
+export async function importBundlesUnder (store: ChunkStore, dir: string, trust: TrustOptions, log?: (line: string) => void): Promise<string[]> {
+  const out: string[] = []
+  for (const name of (await readdir(dir)).sort()) {
+    const folder = join(dir, name)
+    const isBundle = await stat(bundleJsonPath(folder)).then(s => s.isFile(), () => false)
+    if (!isBundle) continue
+    const info = await readBundleDirManifest(folder, trust)
+    if (store.getBundle(info.id)?.state !== 'verified') {
+      const r = await store.importBundleDir(folder, trust)
+      log?.(`imported ${info.id} (${info.manifest.signed.name} ${info.manifest.signed.version}) from ${folder}: ${r.chunksWritten} new chunks`)
+    }
+    out.push(info.id)
+  }
+  return out
+}
+
+export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
+  const clock = init.clock ?? systemClock
+  const store = await openStore({ dataDir: init.dataDir })
+  let follower: ScheduleFollower | undefined
+  try {
+    const imported = init.bundlesDir !== undefined ? await importBundlesUnder(store, init.bundlesDir, init.trust, init.log) : []
+    const global = new Limiter({ rateBytesPerSec: 0, name: 'global', clock })
+    follower = followSchedule({
+      schedule: init.schedule ?? constantSchedule(init.wanRateBytesPerSec ?? UNLIMITED),
+      clock,
+      apply: (c) => { global.setRate(c.rateBytesPerSec) }
+    })
+    const critical = new Set(init.critical ?? [])
+    const hubs = new Map<string, { limiter: Limiter, chain: LimiterChain }>()
+    const hubEntry = (peerId: string): { limiter: Limiter, chain: LimiterChain } => {
+      let e = hubs.get(peerId)
+      if (e === undefined) {
+        const limiter = new Limiter({
+          rateBytesPerSec: init.perHubRateBytesPerSec ?? UNLIMITED,
+          name: `hub:${peerId.slice(-8)}`,
+          clock,
+          class: critical.has(peerId) ? 'critical' : 'normal',
+          weight: init.weights?.[peerId] ?? 1
+        })
+        e = { limiter, chain: new LimiterChain([limiter, global]) }
+        hubs.set(peerId, e)
+      }
+      return e
+    }
+    const lookup: ManifestLookup = async (req) => {
+      const rec = 'bundleId' in req ? store.getBundle(req.bundleId) : store.newestForClass(req.deviceClass, { requireComplete: true })
+      if (rec === undefined || (rec.state !== 'verified' && rec.state !== 'complete')) return undefined
+      return encodeManifest((await store.bundleInfo(rec.id)).manifest)
+    }
+    const node = await createStoremeshNode({
+      swarmKey: init.swarmKey,
+      ...(init.listen !== undefined ? { listen: init.listen } : {}),
+      ...(init.privateKey !== undefined ? { privateKey: init.privateKey } : { dataDir: init.dataDir }),
+      services: {
+        manifest: manifestProtocol({ lookup }),
+        wanPull: pullServer({ source: store, limiterFor: peerId => hubEntry(peerId).chain, ...(init.onServed !== undefined ? { onServed: init.onServed } : {}) })
+      }
+    })
+    const f = follower
+    return {
+      node,
+      store,
+      global,
+      imported,
+      hubLimiter: peerId => hubEntry(peerId).limiter,
+      async stop () {
+        f.stop()
+        await node.stop()
+        await store.stop()
+      }
+    }
+  } catch (err) {
+    follower?.stop()
+    await store.stop()
+    throw err
+  }
+}

@@ -1,0 +1,38 @@
+/**
+ * Ids, limits and defaults of the WAN pull protocol (pull-protocol.ts) and of the
+ * store hub's puller (src/roles/wan-puller.ts), in one place.
+ */
+import { formatProtocolId } from '../net/protocol-id.js'
+
+export const WAN_PULL_PROTOCOL_NAME = 'wan-pull'
+export const WAN_PULL_PROTOCOL_VERSION = '1.0.0'
+/** `/storemesh/wan-pull/1.0.0` */
+export const WAN_PULL_PROTOCOL = formatProtocolId(WAN_PULL_PROTOCOL_NAME, WAN_PULL_PROTOCOL_VERSION)
+
+/** Hashes in one request: bounds the request (64 * 67 bytes of JSON) and the work one request starts. */
+export const MAX_PULL_BATCH_CHUNKS = 64
+/** The largest request frame a super hub reads. */
+export const MAX_PULL_REQUEST_BYTES = 8 * 1024
+/** A chunk larger than this is not ours (the manifest's per-chunk limit, 16 MiB). */
+export const MAX_PULL_CHUNK_BYTES = 16 * 1024 * 1024
+/** Streams one store hub may hold open to one super hub. */
+export const MAX_PULL_STREAMS = 4
+
+/**
+ * What a store hub asks one super hub for at once, in bytes: enough to keep a fast
+ * link busy across a round trip, small enough that a window closing or a hub failing
+ * strands little. @default 4 MiB
+ */
+export const DEFAULT_PULL_BATCH_BYTES = 4 * 1024 * 1024
+/** Requests outstanding per stream (the next is sent while one is answered). @default 2 */
+export const DEFAULT_PULL_PIPELINE = 2
+/** Retry after a failed super hub: jittered exponential back-off. */
+export const DEFAULT_PULL_RETRY_BASE_MS = 500
+export const DEFAULT_PULL_RETRY_MAX_MS = 30_000
+export const DEFAULT_PULL_RETRY_JITTER = 0.2
+/** How often a running puller re-reads `<data>/prefetch.json` for entries added by `hub prefetch`. */
+export const DEFAULT_PREFETCH_POLL_MS = 2_000
+/** Dial and manifest fetch deadline per attempt. */
+export const DEFAULT_PULL_CONNECT_TIMEOUT_MS = 15_000
+/** File of the pre-staging queue inside a data dir. */
+export const PREFETCH_FILE = 'prefetch.json'
