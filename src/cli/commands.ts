@@ -13,4 +13,10 @@ export const COMMAND_GROUPS: Array<() => Promise<{ register: Register }>> = [
   () => import('./keygen.js'),
   () => import('./bundle.js'),
   () => import('./device.js'),
+  () => import('./cache.js'),
+  () => import('./wave.js'),
+  () => import('./hub.js'),
+  () => import('./status.js'),
+  () => import('./super-hub.js'),
+  () => import('./hub-prefetch.js'),
 ]

@@ -17,3 +17,24 @@ export function allowlistGater (allow: ReadonlySet<string> | undefined): Connect
     denyOutboundEncryptedConnection: denied
   }
 }
+
+type DenyPeer = (peer: PeerId) => boolean | Promise<boolean>
+const PEER_HOOKS = ['denyDialPeer', 'denyInboundEncryptedConnection', 'denyOutboundEncryptedConnection'] as const
+
+/**
+ * Merges the peer-id hooks of several gaters (the allowlist, a role's ban list): a
+ * peer is refused when any of them refuses it. Only these three hooks are merged;
+ * they are the ones that see a peer id (the notes).
+ */
+export function mergePeerGaters (...gaters: ConnectionGater[]): ConnectionGater {
+  const out: ConnectionGater = {}
+  for (const hook of PEER_HOOKS) {
+    const fns = gaters.map(g => g[hook] as DenyPeer | undefined).filter((f): f is DenyPeer => f !== undefined)
+    if (fns.length === 0) continue
+    out[hook] = async (peer: PeerId) => {
+      for (const f of fns) if (await f(peer)) return true
+      return false
+    }
+  }
+  return out
+}

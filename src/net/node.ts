@@ -11,7 +11,7 @@ import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, type Identify } from '@libp2p/identify'
 import { mdns } from '@libp2p/mdns'
 import { tcp } from '@libp2p/tcp'
-import type { Libp2p, PeerDiscovery, PeerInfo, PrivateKey, ServiceMap } from '@libp2p/interface'
+import type { ConnectionGater, Libp2p, PeerDiscovery, PeerInfo, PrivateKey, ServiceMap } from '@libp2p/interface'
 import { createLibp2p, type ServiceFactoryMap } from 'libp2p'
 import {
   DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_INBOUND_CONNECTION_THRESHOLD, DEFAULT_LISTEN_ADDRS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_EARLY_STREAMS,
@@ -19,7 +19,7 @@ import {
   DEFAULT_MAX_STREAM_WINDOW_BYTES, DEFAULT_MDNS_INTERVAL_MS, DEFAULT_MDNS_SERVICE_TAG
 } from './constants.js'
 import { StoremeshError } from '../interface/errors.js'
-import { allowlistGater } from './gater.js'
+import { allowlistGater, mergePeerGaters } from './gater.js'
 import { loadOrCreatePeerKey } from './identity.js'
 import { swarmKeyProtector } from './protector.js'
 import type { SwarmKey } from './swarm-key.js'
@@ -68,6 +68,8 @@ export interface NodeInit<T extends ServiceMap = ServiceMap> {
   mdns?: MdnsOptions | false
   /** only these peer ids (strings) may connect or be dialled; the Set is read live */
   allowPeers?: ReadonlySet<string>
+  /** more peer-id hooks (a role's ban list: swarm's banGater), merged with the allowlist */
+  gater?: ConnectionGater
   limits?: Partial<ConnectionLimits>
   /** @default DEFAULT_MAX_STREAM_WINDOW_BYTES (256 KiB; see constants.ts for why) */
   maxStreamWindowBytes?: number
@@ -145,7 +147,7 @@ export async function createStoremeshNode<T extends ServiceMap = ServiceMap> (in
       }
     })],
     ...(init.swarmKey !== null ? { connectionProtector: swarmKeyProtector(init.swarmKey) } : {}),
-    connectionGater: allowlistGater(init.allowPeers),
+    connectionGater: mergePeerGaters(allowlistGater(init.allowPeers), init.gater ?? {}),
     connectionManager: {
       maxConnections: limits.maxConnections,
       inboundConnectionThreshold: limits.inboundConnectionThreshold,

@@ -1,0 +1,79 @@
+/**
+ * The options every long-running LAN role shares (`storemesh hub`, `storemesh device
+ * run`): data dir, fleet swarm key, trust keys, mDNS service tag, listen addresses,
+ * and the intervals and caps tests and the LAN bench set.
+ */
+import type { Command } from 'commander'
+import { readTrustedKeyFiles } from '../bundle/keys.js'
+import { StoremeshError } from '../interface/errors.js'
+import { DEFAULT_MDNS_SERVICE_TAG } from '../net/constants.js'
+import { readSwarmKeyFile } from '../net/swarm-key.js'
+import { DEFAULT_PEER_LISTEN_ADDRS, DEFAULT_STATUS_INTERVAL_MS } from '../roles/lan-constants.js'
+import type { PeerInit } from '../roles/peer.js'
+import { parseRate } from '../wan/rate.js'
+
+export interface LanOpts {
+  data: string
+  swarmKey: string
+  trust: string[]
+  threshold?: string
+  serviceTag?: string
+  listen?: string[]
+  mdnsIntervalMs?: string
+  statusIntervalMs?: string
+  uploadLimit?: string
+  json: boolean
+}
+
+export function addLanOptions (cmd: Command): Command {
+  return cmd
+    .requiredOption('--data <dir>', 'data directory (chunk store in <data>/store, identity, status.json)')
+    .requiredOption('--swarm-key <file>', 'the fleet pre-shared key (`storemesh keygen --swarm`)')
+    .requiredOption('--trust <key...>', 'public key file(s) trusted to sign bundles')
+    .option('--threshold <n>', 'signatures from distinct trusted keys required', '1')
+    .option('--service-tag <tag>', 'mDNS service tag (one per fleet)', DEFAULT_MDNS_SERVICE_TAG)
+    .option('--listen <multiaddr...>', `listen addresses (default ${DEFAULT_PEER_LISTEN_ADDRS.join(' ')})`)
+    .option('--mdns-interval-ms <ms>', 'mDNS query interval')
+    .option('--status-interval-ms <ms>', 'how often status.json is written', String(DEFAULT_STATUS_INTERVAL_MS))
+    .option('--upload-limit <rate>', 'cap this node\'s chunk upload (e.g. 2MiB/s, or bytes per second)')
+    .option('--json', 'print events as JSON lines', false)
+}
+
+function positiveInt (value: string | undefined, flag: string): number | undefined {
+  if (value === undefined) return undefined
+  const n = Number(value)
+  if (!Number.isSafeInteger(n) || n <= 0) throw new StoremeshError('E_USAGE', `${flag} must be a positive integer, got ${value}`)
+  return n
+}
+
+export async function peerInitOf (opts: LanOpts, log: (line: string) => void): Promise<Omit<PeerInit, 'role'>> {
+  const keys = await readTrustedKeyFiles(opts.trust)
+  const threshold = positiveInt(opts.threshold, '--threshold') ?? 1
+  const mdnsIntervalMs = positiveInt(opts.mdnsIntervalMs, '--mdns-interval-ms')
+  const statusIntervalMs = positiveInt(opts.statusIntervalMs, '--status-interval-ms')
+  return {
+    dataDir: opts.data,
+    swarmKey: await readSwarmKeyFile(opts.swarmKey),
+    trust: { keys, threshold },
+    ...(opts.serviceTag !== undefined ? { serviceTag: opts.serviceTag } : {}),
+    ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
+    ...(mdnsIntervalMs !== undefined ? { mdnsIntervalMs } : {}),
+    ...(statusIntervalMs !== undefined ? { statusIntervalMs } : {}),
+    ...(opts.uploadLimit !== undefined ? { uploadRateBytesPerSec: parseRate(opts.uploadLimit) } : {}),
+    log
+  }
+}
+
+/** Log lines go to stderr, with a time stamp; `--json` makes them JSON objects. */
+export function lanLogger (json: boolean): (line: string) => void {
+  return line => {
+    const at = new Date().toISOString()
+    process.stderr.write(json ? JSON.stringify({ at, event: 'log', line }) + '\n' : `${at} ${line}\n`)
+  }
+}
+
+/** One line on stdout once the node listens: scripts and tests wait for it. */
+export function printReady (json: boolean, role: string, peerId: string, addrs: string[]): void {
+  if (json) process.stdout.write(JSON.stringify({ event: 'ready', role, peerId, addrs }) + '\n')
+  else process.stdout.write(`${role} ready: peer ${peerId} on ${addrs.join(' ')}\n`)
+}

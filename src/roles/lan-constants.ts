@@ -1,0 +1,30 @@
+/**
+ * Defaults of the LAN roles (store hub, device agent, the peer they share), in one
+ * place; the CLI flags read the same constants so a flag and its default agree.
+ */
+import { DEVICE_STORE_DIR } from './device-install-config.js'
+
+const SECOND_MS = 1000
+
+/** Every role keeps its chunk store where the installer looks for it: `<data>/store`. */
+export const PEER_STORE_DIR = DEVICE_STORE_DIR
+/** `<data>/status.json`: the peer's last progress snapshot, read by `storemesh status`. */
+export const STATUS_FILE = 'status.json'
+/** A status file is a few KiB per bundle; anything far larger is not ours. */
+export const MAX_STATUS_FILE_BYTES = 4 * 1024 * 1024
+export const STATUS_SCHEMA = 1
+
+/** Serve the store LAN on every interface; tests pass `/ip4/127.0.0.1/tcp/0`. */
+export const DEFAULT_PEER_LISTEN_ADDRS: readonly string[] = ['/ip4/0.0.0.0/tcp/0']
+/** @default 1 s: often enough for an operator watching `storemesh status` */
+export const DEFAULT_STATUS_INTERVAL_MS = 1 * SECOND_MS
+/** The device asks its peers for a newer manifest this often. @default 10 s */
+export const DEFAULT_MANIFEST_POLL_MS = 10 * SECOND_MS
+/** One manifest question to one peer. @default 5 s */
+export const DEFAULT_MANIFEST_ASK_TIMEOUT_MS = 5 * SECOND_MS
+/** Peers asked per manifest round (hubs first). @default 8 */
+export const DEFAULT_MANIFEST_ASK_PEERS = 8
+/** A bundle that no peer could name is not asked for again before this. @default 10 s */
+export const RESOLVE_NEGATIVE_CACHE_MS = 10 * SECOND_MS
+/** The device agent runs its install decision at most this often. @default 60 s */
+export const DEFAULT_INSTALL_INTERVAL_MS = 60 * SECOND_MS

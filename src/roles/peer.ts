@@ -1,0 +1,314 @@
+/**
+ * What every LAN role shares (DESIGN.md sections 1, 2, 4): the chunk store in
+ * `<data>/store`, the persisted identity, one libp2p node (fleet swarm key, mDNS that
+ * dials what it finds) with the chunk, manifest and lease services, the ban list in
+ * the connection gater, bundle resolution for swarms we were never told about, the
+ * `<data>/status.json` snapshot, and an orderly stop. The store hub and the device
+ * agent differ only in what they join and which services answer.
+ */
+import type { PeerId } from '@libp2p/interface'
+import { encodeManifest } from '../bundle/manifest.js'
+import { isStoremeshError, StoremeshError, toStoremeshError } from '../interface/errors.js'
+import type { BundleInfo, TrustOptions } from '../interface/types.js'
+import { LEASE_PROTOCOL, leaseProtocol, type LeaseProtocol, type LeaseServer } from '../lease/index.js'
+import { manifestProtocol, type ManifestLookup, type ManifestProtocol } from '../net/manifest-protocol.js'
+import { createStoremeshNode, type StoremeshNode } from '../net/node.js'
+import type { SwarmKey } from '../net/swarm-key.js'
+import { openStore, type ChunkStore } from '../store/index.js'
+import { BanList, banGater, chunkProtocol, type AcquireBytes, type BundleSwarm, type ChunkProtocol, type SwarmOptions } from '../swarm/index.js'
+import { join } from 'node:path'
+import { Limiter } from '../wan/limiter.js'
+import { DEFAULT_PEER_LISTEN_ADDRS, DEFAULT_STATUS_INTERVAL_MS, PEER_STORE_DIR, STATUS_SCHEMA } from './lan-constants.js'
+import { writeStatusFile, type BundleStatus, type PeerStatus } from './peer-status.js'
+import { BundleResolver } from './resolve-bundle.js'
+
+export type PeerServices = { chunks: ChunkProtocol, manifest: ManifestProtocol, lease: LeaseProtocol }
+export type PeerNode = StoremeshNode<PeerServices>
+
+export interface PeerInit {
+  /** `hub` or `device`; named in the status file */
+  role: string
+  dataDir: string
+  /** the fleet key; `null` only on purpose (labs, the refusal test) */
+  swarmKey: SwarmKey | null
+  trust: TrustOptions
+  /** a device's class: asked first when resolving an unknown bundle */
+  deviceClass?: string
+  /** mDNS service tag (one per fleet, or per test) */
+  serviceTag?: string
+  /** @default the mDNS module's 10 s */
+  mdnsIntervalMs?: number
+  /** @default DEFAULT_PEER_LISTEN_ADDRS (every interface) */
+  listen?: string[]
+  announce?: string[]
+  /** node-wide upload cap (the LAN bench's token bucket); wins over uploadRateBytesPerSec */
+  uploadLimiter?: AcquireBytes
+  /** builds a token bucket (src/wan/limiter.ts) at this rate as the node-wide upload cap */
+  uploadRateBytesPerSec?: number
+  /** the hub's lease table; devices leave it out (client only) */
+  leaseAuthority?: LeaseServer
+  swarmOptions?: Partial<SwarmOptions>
+  /** @default DEFAULT_STATUS_INTERVAL_MS */
+  statusIntervalMs?: number
+  /** one line per notable event; @default silent */
+  log?: (line: string) => void
+}
+
+export class LanPeer {
+  readonly role: string
+  readonly dataDir: string
+  readonly store: ChunkStore
+  readonly node: PeerNode
+  readonly bans: BanList
+  readonly startedAt = new Date()
+  readonly #log: (line: string) => void
+  readonly #watched = new WeakSet<BundleSwarm>()
+  readonly #abort = new AbortController()
+  readonly #background = new Set<Promise<unknown>>()
+  #statusTimer: NodeJS.Timeout | undefined
+  #statusWriting: Promise<void> | undefined
+  #stopping: Promise<void> | undefined
+
+  private constructor (init: PeerInit, store: ChunkStore, node: PeerNode, bans: BanList) {
+    this.role = init.role
+    this.dataDir = init.dataDir
+    this.store = store
+    this.node = node
+    this.bans = bans
+    this.#log = init.log ?? (() => {})
+  }
+
+  static async start (init: PeerInit): Promise<LanPeer> {
+    const store = await openStore({ dataDir: join(init.dataDir, PEER_STORE_DIR) })
+    try {
+      const bans = new BanList()
+      let node: PeerNode | undefined
+      const manifest = (): ManifestProtocol => {
+        if (node === undefined) throw new StoremeshError('E_NOT_CONNECTED', 'the node is not up yet')
+        return node.services.manifest
+      }
+      let self: LanPeer | undefined
+      const resolver = new BundleResolver({
+        store,
+        manifest,
+        peers: async () => await (self?.orderedPeers() ?? Promise.resolve([])),
+        ...(init.deviceClass !== undefined ? { deviceClass: init.deviceClass } : {}),
+        ...(init.log !== undefined ? { log: init.log } : {})
+      })
+      const uploadLimiter = init.uploadLimiter ?? uploadLimiterOf(init.uploadRateBytesPerSec)
+      node = await createStoremeshNode<PeerServices>({
+        swarmKey: init.swarmKey,
+        dataDir: init.dataDir,
+        listen: [...(init.listen ?? DEFAULT_PEER_LISTEN_ADDRS)],
+        ...(init.announce !== undefined ? { announce: init.announce } : {}),
+        mdns: {
+          ...(init.serviceTag !== undefined ? { serviceTag: init.serviceTag } : {}),
+          ...(init.mdnsIntervalMs !== undefined ? { intervalMs: init.mdnsIntervalMs } : {}),
+          dialOnDiscovery: true
+        },
+        gater: banGater(bans),
+        services: {
+          chunks: chunkProtocol({
+            store,
+            bans,
+            ...(init.swarmOptions !== undefined ? { options: init.swarmOptions } : {}),
+            ...(uploadLimiter !== undefined ? { uploadLimiter } : {}),
+            resolveBundle: resolver.resolve
+          }),
+          manifest: manifestProtocol({ lookup: manifestLookup(store), trust: init.trust }),
+          lease: leaseProtocol(init.leaseAuthority !== undefined ? { authority: init.leaseAuthority } : {})
+        }
+      })
+      const peer = new LanPeer(init, store, node, bans)
+      self = peer
+      bans.on('ban', e => { peer.#log(`banned ${e.peerId}: ${e.reason}`) })
+      peer.#statusTimer = setInterval(() => { void peer.writeStatus() }, init.statusIntervalMs ?? DEFAULT_STATUS_INTERVAL_MS)
+      await peer.writeStatus()
+      return peer
+    } catch (err) {
+      await store.stop().catch(() => {})
+      throw err
+    }
+  }
+
+  get chunks (): ChunkProtocol { return this.node.services.chunks }
+  get manifest (): ManifestProtocol { return this.node.services.manifest }
+  get lease (): LeaseProtocol { return this.node.services.lease }
+  get signal (): AbortSignal { return this.#abort.signal }
+
+  /** Joins a bundle's swarm (the store must hold its record) and watches it. */
+  async join (info: BundleInfo, options: { superseed?: boolean } = {}): Promise<BundleSwarm> {
+    const swarm = await this.chunks.join(info, options)
+    this.#watch(swarm)
+    return swarm
+  }
+
+  /** Connected peers, store hubs (they answer the lease protocol) first. */
+  async orderedPeers (): Promise<PeerId[]> {
+    const seen = new Map<string, PeerId>()
+    for (const c of this.node.getConnections()) if (c.status === 'open') seen.set(c.remotePeer.toString(), c.remotePeer)
+    const ranked = await Promise.all([...seen.values()].map(async id => {
+      const protocols = await this.node.peerStore.get(id).then(p => p.protocols, () => [] as string[])
+      return { id, hub: protocols.includes(LEASE_PROTOCOL) }
+    }))
+    return ranked.sort((a, b) => Number(b.hub) - Number(a.hub)).map(r => r.id)
+  }
+
+  /** Runs work the stop must wait for (verifying a finished bundle). */
+  track<T> (p: Promise<T>): Promise<T> {
+    this.#background.add(p)
+    void p.finally(() => { this.#background.delete(p) }).catch(() => {})
+    return p
+  }
+
+  /** Every finished swarm's bundle is re-read end to end once and marked verified. */
+  #watch (swarm: BundleSwarm): void {
+    if (this.#watched.has(swarm)) return
+    this.#watched.add(swarm)
+    const id = swarm.bundle.id
+    swarm.on('bad-chunk', e => { this.#log(`bad chunk ${e.index} of ${id} from ${e.peerId}${e.banned ? ' (banned)' : ''}`) })
+    swarm.done.then(() => {
+      if (this.#abort.signal.aborted || this.store.bundleState(id) !== 'complete') return
+      void this.track(this.store.markVerified(id, { signal: this.#abort.signal }).then(() => {
+        this.#log(`bundle ${id} complete and verified`)
+        void this.writeStatus()
+      }, (err: unknown) => {
+        if (!this.#abort.signal.aborted) this.#log(`verifying ${id} failed: ${toStoremeshError(err).toLine()}`)
+      }))
+    }, () => {})
+  }
+
+  async status (running = true): Promise<PeerStatus> {
+    for (const s of this.chunks.swarms()) this.#watch(s)
+    const bundles: BundleStatus[] = []
+    for (const rec of this.store.listBundles()) {
+      const swarm = this.chunks.swarm(rec.id)
+      const base = { id: rec.id, name: rec.name, version: rec.version, deviceClass: rec.deviceClass, state: rec.state }
+      if (swarm !== undefined) {
+        const p = swarm.progress()
+        bundles.push({
+          ...base,
+          heldChunks: p.heldChunks,
+          totalChunks: p.totalChunks,
+          heldBytes: p.heldBytes,
+          totalBytes: p.totalBytes,
+          bytes: p.bytes,
+          wastedBytes: p.wastedBytes,
+          badChunks: p.badChunks,
+          peers: p.peers,
+          joined: true,
+          superseed: p.superseed
+        })
+        continue
+      }
+      let heldChunks = rec.pieceCount
+      let heldBytes = rec.totalBytes
+      if (rec.state === 'partial' || rec.state === 'evicted') {
+        const info = await this.store.bundleInfo(rec.id)
+        const held = await this.store.heldPieces(rec.id)
+        heldChunks = held.filter(Boolean).length
+        heldBytes = info.pieces.reduce((n, p, i) => n + (held[i] === true ? p.size : 0), 0)
+      }
+      bundles.push({
+        ...base,
+        heldChunks,
+        totalChunks: rec.pieceCount,
+        heldBytes,
+        totalBytes: rec.totalBytes,
+        bytes: { lan: { up: 0, down: 0 }, wan: { up: 0, down: 0 } },
+        wastedBytes: 0,
+        badChunks: 0,
+        peers: 0,
+        joined: false,
+        superseed: false
+      })
+    }
+    return {
+      schema: STATUS_SCHEMA,
+      role: this.role,
+      peerId: this.node.peerId.toString(),
+      pid: process.pid,
+      running,
+      startedAt: this.startedAt.toISOString(),
+      updatedAt: new Date().toISOString(),
+      addrs: this.node.getMultiaddrs().map(ma => ma.toString()),
+      connections: this.node.getConnections().length,
+      bans: this.bans.list().map(b => ({ peerId: b.peerId, reason: b.reason, until: new Date(b.untilMs).toISOString() })),
+      bundles
+    }
+  }
+
+  /** Writes `<data>/status.json`; one write at a time, a failure is logged, never thrown. */
+  async writeStatus (running = true): Promise<void> {
+    if (this.#statusWriting !== undefined) await this.#statusWriting
+    const p = (async () => {
+      try {
+        await writeStatusFile(this.dataDir, await this.status(running))
+      } catch (err) {
+        if (!isStoremeshError(err, 'E_STORE_CLOSED')) this.#log(`status write failed: ${toStoremeshError(err).toLine()}`)
+      }
+    })()
+    this.#statusWriting = p
+    try {
+      await p
+    } finally {
+      if (this.#statusWriting === p) this.#statusWriting = undefined
+    }
+  }
+
+  /** Stops the node (every swarm), writes the last status, closes the store. Idempotent. */
+  async stop (): Promise<void> {
+    this.#stopping ??= (async () => {
+      if (this.#statusTimer !== undefined) clearInterval(this.#statusTimer)
+      this.#abort.abort(new StoremeshError('E_ABORTED', 'peer stopping'))
+      await Promise.allSettled([...this.#background])
+      // the last snapshot with the byte counters, before the swarms are gone
+      const last = await this.status(false).catch(() => undefined)
+      await Promise.resolve(this.node.stop()).catch((err: unknown) => { this.#log(`node stop: ${toStoremeshError(err).toLine()}`) })
+      if (last !== undefined) await writeStatusFile(this.dataDir, { ...last, updatedAt: new Date().toISOString(), connections: 0 }).catch(() => {})
+      await this.store.stop()
+    })()
+    await this.#stopping
+  }
+}
+
+function uploadLimiterOf (rateBytesPerSec: number | undefined): AcquireBytes | undefined {
+  if (rateBytesPerSec === undefined || !Number.isFinite(rateBytesPerSec)) return undefined
+  const limiter = new Limiter({ rateBytesPerSec, name: 'lan-upload' })
+  return async (bytes, options) => { await limiter.acquire(bytes, options?.signal) }
+}
+
+/** The manifest service's answers come from the store: by id (any held state), or the newest complete bundle of a class. */
+export function manifestLookup (store: ChunkStore): ManifestLookup {
+  return async (req) => {
+    let id: string | undefined
+    if ('bundleId' in req) {
+      const state = store.bundleState(req.bundleId)
+      id = state !== undefined && state !== 'evicted' ? req.bundleId : undefined
+    } else {
+      id = store.newestForClass(req.deviceClass, { requireComplete: true })?.id
+    }
+    if (id === undefined) return undefined
+    return encodeManifest((await store.bundleInfo(id)).manifest)
+  }
+}
+
+/**
+ * Resolves on the first SIGINT or SIGTERM (or when `signal` aborts), after `stop`
+ * ran; a second signal while stopping exits at once.
+ */
+export async function runUntilSignal (stop: () => Promise<void>, signal?: AbortSignal): Promise<void> {
+  await new Promise<void>(resolve => {
+    const done = (): void => {
+      process.off('SIGINT', done)
+      process.off('SIGTERM', done)
+      process.once('SIGINT', () => process.exit(130))
+      process.once('SIGTERM', () => process.exit(143))
+      resolve()
+    }
+    process.once('SIGINT', done)
+    process.once('SIGTERM', done)
+    signal?.addEventListener('abort', done, { once: true })
+  })
+  await stop()
+}

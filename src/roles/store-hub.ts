@@ -1,0 +1,126 @@
+/**
+ * The store hub on the LAN (DESIGN.md section 1): imports bundle folders it is given
+ * (each verified end to end), seeds every complete bundle to the store with
+ * super-seeding, answers manifest questions from its store, and grants install leases
+ * (at most `maxConcurrentInstalls` at once, persisted in `<data>/leases.json`).
+ *
+ * The WAN side plugs in through `WanPuller` (src/roles/wan-*.ts, super-hub.ts): it is
+ * handed the hub's store and tells the hub when a chunk or a whole bundle arrived, so
+ * the LAN swarm announces WAN chunks at once and seeds a bundle the moment it is complete.
+ */
+import { join } from 'node:path'
+import { toStoremeshError } from '../interface/errors.js'
+import type { TrustOptions } from '../interface/types.js'
+import { defaultLeaseTableOptions, LEASE_STATE_FILE, LeaseTable } from '../lease/index.js'
+import type { ChunkStore, ImportResult } from '../store/index.js'
+import { LanPeer, type PeerInit } from './peer.js'
+
+/** What the hub offers a WAN puller. */
+export interface WanPullerContext {
+  store: ChunkStore
+  trust: TrustOptions
+  /** a chunk arrived over WAN (already verified and stored): announce it on the LAN */
+  noteChunkStored: (hash: string) => void
+  /** a bundle became complete in the store: verify it and seed it on the LAN */
+  onBundleComplete: (bundleId: string) => Promise<void>
+  /** aborts when the hub stops */
+  signal: AbortSignal
+}
+
+/** The WAN engineer's component (interface only here): pulls bundles from super hubs into the store. */
+export interface WanPuller {
+  start: (ctx: WanPullerContext) => Promise<void>
+  stop: () => Promise<void>
+}
+
+export interface StoreHubInit extends Omit<PeerInit, 'role' | 'leaseAuthority'> {
+  /** bundle folders (`bundle build` output) to import at start */
+  bundleDirs?: string[]
+  /** @default defaultLeaseTableOptions.maxConcurrentPerHub (5) */
+  maxConcurrentInstalls?: number
+  wan?: WanPuller
+}
+
+export class StoreHub {
+  readonly peer: LanPeer
+  readonly leases: LeaseTable
+  readonly imported: ImportResult[] = []
+  readonly #init: StoreHubInit
+  readonly #log: (line: string) => void
+
+  private constructor (init: StoreHubInit, peer: LanPeer, leases: LeaseTable) {
+    this.#init = init
+    this.peer = peer
+    this.leases = leases
+    this.#log = init.log ?? (() => {})
+  }
+
+  static async start (init: StoreHubInit): Promise<StoreHub> {
+    const leases = await LeaseTable.open({
+      maxConcurrentPerHub: init.maxConcurrentInstalls ?? defaultLeaseTableOptions.maxConcurrentPerHub,
+      statePath: join(init.dataDir, LEASE_STATE_FILE)
+    })
+    let peer: LanPeer
+    try {
+      peer = await LanPeer.start({ ...init, role: 'hub', leaseAuthority: leases })
+    } catch (err) {
+      await leases.close().catch(() => {})
+      throw err
+    }
+    const hub = new StoreHub(init, peer, leases)
+    try {
+      for (const dir of init.bundleDirs ?? []) {
+        const r = await peer.store.importBundleDir(dir, init.trust, { signal: peer.signal })
+        hub.imported.push(r)
+        hub.#log(`imported ${r.bundle.id} (${r.bundle.name} ${r.bundle.version}) from ${dir}: ${r.chunksWritten} chunks written, ${r.chunksAlreadyHeld} held`)
+      }
+      await hub.seedAll()
+      if (init.wan !== undefined) {
+        await init.wan.start({
+          store: peer.store,
+          trust: init.trust,
+          noteChunkStored: hash => { peer.chunks.noteChunkStored(hash) },
+          onBundleComplete: async id => { await hub.seed(id) },
+          signal: peer.signal
+        })
+      }
+      await peer.writeStatus()
+    } catch (err) {
+      await hub.stop().catch(() => {})
+      throw err
+    }
+    return hub
+  }
+
+  /** Seeds one complete bundle with super-seeding (verifying it first if only complete). */
+  async seed (bundleId: string): Promise<void> {
+    const store = this.peer.store
+    const state = store.bundleState(bundleId)
+    if (state === 'complete') await store.markVerified(bundleId, { signal: this.peer.signal })
+    else if (state !== 'verified') return
+    const existing = this.peer.chunks.swarm(bundleId)
+    if (existing?.superseed === true) return
+    // a swarm joined earlier (a peer asked for the bundle while it was being imported)
+    // holds a stale bitfield and does not super-seed: start it afresh
+    if (existing !== undefined) await this.peer.chunks.leave(bundleId)
+    await this.peer.join(await store.bundleInfo(bundleId), { superseed: true })
+    this.#log(`seeding ${bundleId}`)
+  }
+
+  /** Seeds every complete bundle of the store; one that fails verification is logged and skipped. */
+  async seedAll (): Promise<void> {
+    for (const rec of this.peer.store.listBundles()) {
+      try {
+        await this.seed(rec.id)
+      } catch (err) {
+        this.#log(`cannot seed ${rec.id}: ${toStoremeshError(err).toLine()}`)
+      }
+    }
+  }
+
+  async stop (): Promise<void> {
+    await this.#init.wan?.stop().catch((err: unknown) => { this.#log(`wan stop: ${toStoremeshError(err).toLine()}`) })
+    await this.peer.stop()
+    await this.leases.close()
+  }
+}
