@@ -1,0 +1,207 @@
+/**
+ * `npm run bench:bundle`: FastCDC chunking + BLAKE3 hashing against
+ * `b3sum --num-threads 1` on the same 1 GiB file, and the peak RSS of a real
+ * `bundle build` of it. Targets (issue 2): at least 0.5x b3sum, at most 200 MiB RSS.
+ *
+ * The artifact is deterministic: AES-128-CTR over zeros with the key
+ * BLAKE3("storemesh/bench/v1")[0..16] and a zero IV (incompressible, like a
+ * compressed firmware image). Every measurement runs in a child process of its own,
+ * so its peak RSS is its own; runs alternate between the contenders and the best and
+ * median of BENCH_TRIALS (default 5) are printed, since the machine may be shared.
+ * A last run builds a sparse BENCH_SPARSE_GIB (default 4) GiB artifact of zeros to show
+ * that memory stays bounded whatever the artifact's size.
+ * Environment: BENCH_SIZE_MIB (default 1024), BENCH_TRIALS, BENCH_KEEP=1 keeps the files.
+ */
+import { execFileSync, spawn } from 'node:child_process'
+import { createCipheriv } from 'node:crypto'
+import { mkdtemp, open, rm, truncate, writeFile } from 'node:fs/promises'
+import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
+import { blake3 } from '@napi-rs/blake-hash'
+import { buildBundle } from '../src/bundle/build.js'
+import { FileChunker } from '../src/bundle/file-chunker.js'
+import { generateSigningKey } from '../src/bundle/keys.js'
+
+const MIB = 1024 * 1024
+const SIZE_MIB = Number(process.env.BENCH_SIZE_MIB ?? 1024)
+/** A sparse file this large (zeros, so one unique chunk) checks that memory stays bounded. @default 4 */
+const SPARSE_GIB = Number(process.env.BENCH_SPARSE_GIB ?? 4)
+const TRIALS = Number(process.env.BENCH_TRIALS ?? 5)
+const TARGET_RATIO = 0.5
+const TARGET_RSS_MIB = 200
+const WRITE_PIECE_BYTES = 8 * MIB
+
+interface ChildResult { seconds: number, cpuSeconds: number, maxRssMiB: number, chunks: number, blake3: string }
+
+/** In a child: one measured run; prints a ChildResult as JSON. */
+async function child (mode: string, file: string, outDir: string): Promise<void> {
+  const t0 = process.hrtime.bigint()
+  const cpu0 = process.cpuUsage()
+  let chunks = 0
+  let digest = ''
+  if (mode === 'build') {
+    const info = await buildBundle({
+      artifacts: [file], keys: [generateSigningKey()], name: 'bench', version: '1.0.0', deviceClass: 'bench',
+      expiresAt: new Date(Date.now() + 86_400_000), outDir
+    })
+    chunks = info.manifest.signed.artifacts[0]?.chunks.length ?? 0
+    digest = info.manifest.signed.artifacts[0]?.blake3 ?? ''
+  } else {
+    const fc = new FileChunker({ hashThread: mode === 'chunk-2t' })
+    const r = await fc.chunkFile(file)
+    await fc.close()
+    chunks = r.chunks.length
+    digest = r.blake3
+  }
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9
+  const cpu = process.cpuUsage(cpu0)
+  const result: ChildResult = {
+    seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssMiB: process.resourceUsage().maxRSS / 1024, chunks, blake3: digest
+  }
+  process.stdout.write(JSON.stringify(result) + '\n')
+}
+
+async function runChild (mode: string, file: string, outDir: string): Promise<ChildResult> {
+  const self = fileURLToPath(import.meta.url)
+  return await new Promise((resolve, reject) => {
+    const p = spawn(process.execPath, ['--import', 'tsx', self, '--child', mode, file, outDir], { stdio: ['ignore', 'pipe', 'inherit'] })
+    let out = ''
+    p.stdout.on('data', (d: Buffer) => { out += d.toString() })
+    p.on('error', reject)
+    p.on('close', code => {
+      if (code !== 0) reject(new Error(`bench child ${mode} exited ${code}`))
+      else resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as ChildResult)
+    })
+  })
+}
+
+/** b3sum's wall time, and its CPU time from the shell's `times` (user + system of children). */
+function runB3sum (file: string): { seconds: number, cpuSeconds: number, digest: string } {
+  const t0 = process.hrtime.bigint()
+  const out = execFileSync('sh', ['-c', 'b3sum --num-threads 1 "$1"; times', 'sh', file]).toString()
+  const seconds = Number(process.hrtime.bigint() - t0) / 1e9
+  const lines = out.trim().split('\n')
+  const toS = (x: string): number => {
+    const m = /^(\d+)m([\d.]+)s$/.exec(x)
+    return m === null ? Number.NaN : Number(m[1]) * 60 + Number(m[2])
+  }
+  const [user, sys] = (lines.at(-1) ?? '').trim().split(/\s+/).map(toS)
+  return { seconds, cpuSeconds: (user ?? Number.NaN) + (sys ?? Number.NaN), digest: lines[0]?.split(/\s+/)[0] ?? '' }
+}
+
+async function writeArtifact (path: string, sizeBytes: number): Promise<void> {
+  const key = blake3(Buffer.from('storemesh/bench/v1')).subarray(0, 16)
+  const cipher = createCipheriv('aes-128-ctr', key, Buffer.alloc(16))
+  const zeros = Buffer.alloc(WRITE_PIECE_BYTES)
+  const fh = await open(path, 'w')
+  try {
+    for (let done = 0; done < sizeBytes; done += WRITE_PIECE_BYTES) {
+      const n = Math.min(WRITE_PIECE_BYTES, sizeBytes - done)
+      await fh.write(cipher.update(zeros.subarray(0, n)))
+    }
+  } finally {
+    await fh.close()
+  }
+}
+
+const best = (xs: number[]): number => Math.max(...xs)
+const median = (xs: number[]): number => {
+  const s = [...xs].sort((a, b) => a - b)
+  const m = s.length >> 1
+  return s.length % 2 === 1 ? s[m] as number : ((s[m - 1] as number) + (s[m] as number)) / 2
+}
+const f0 = (n: number): string => n.toFixed(0).padStart(8)
+
+async function main (): Promise<void> {
+  try {
+    execFileSync('b3sum', ['--version'])
+  } catch {
+    throw new Error('b3sum is not installed (Debian: apt-get install -y b3sum)')
+  }
+  const dir = await mkdtemp(join(tmpdir(), 'storemesh-bench-'))
+  const cleanup = async (): Promise<void> => {
+    if (process.env.BENCH_KEEP !== '1') await rm(dir, { recursive: true, force: true })
+  }
+  process.once('SIGINT', () => { void cleanup().then(() => process.exit(130)) })
+  try {
+    const file = join(dir, 'artifact.bin')
+    const sizeBytes = SIZE_MIB * MIB
+    process.stdout.write(`storemesh bench:bundle: ${SIZE_MIB} MiB deterministic artifact, ${TRIALS} trial(s) each\n`)
+    process.stdout.write(`machine: ${availableParallelism()} cores (${cpus()[0]?.model ?? '?'}), Node ${process.version}, ` +
+      `load average ${loadavg()[0]?.toFixed(2)}\n`)
+    await writeArtifact(file, sizeBytes)
+    runB3sum(file) // warm the page cache for everyone
+
+    const b3: number[] = []
+    const b3Cpu: number[] = []
+    const two: ChildResult[] = []
+    const one: ChildResult[] = []
+    let refDigest = ''
+    for (let i = 0; i < TRIALS; i++) {
+      const r = runB3sum(file)
+      refDigest = r.digest
+      b3.push(SIZE_MIB / r.seconds)
+      b3Cpu.push(r.cpuSeconds)
+      two.push(await runChild('chunk-2t', file, ''))
+      one.push(await runChild('chunk-1t', file, ''))
+    }
+    for (const r of [...two, ...one]) {
+      if (r.blake3 !== refDigest) throw new Error(`whole-file hash ${r.blake3} differs from b3sum's ${refDigest}`)
+    }
+    const build = await runChild('build', file, join(dir, 'bundle'))
+    await rm(join(dir, 'bundle'), { recursive: true, force: true })
+    let sparse: ChildResult | undefined
+    if (SPARSE_GIB > 0) {
+      const sparseFile = join(dir, 'sparse.bin')
+      await writeFile(sparseFile, '')
+      await truncate(sparseFile, SPARSE_GIB * 1024 * MIB)
+      sparse = await runChild('build', sparseFile, join(dir, 'sparse-bundle'))
+    }
+    const loadAfter = loadavg()[0]?.toFixed(2)
+
+    const mibps = (rs: ChildResult[]): number[] => rs.map(r => SIZE_MIB / r.seconds)
+    const cpuCol = (xs: number[], mib: number): string => {
+      const c = median(xs)
+      return `${c.toFixed(2).padStart(7)}  ${f0(mib / c)}`
+    }
+    const rows: Array<[string, number[], string, string]> = [
+      ['b3sum --num-threads 1', b3, cpuCol(b3Cpu, SIZE_MIB), ''],
+      ['chunk+hash, hash worker (default)', mibps(two), cpuCol(two.map(r => r.cpuSeconds), SIZE_MIB),
+        `${Math.max(...two.map(r => r.maxRssMiB)).toFixed(0)} MiB`],
+      ['chunk+hash, one thread', mibps(one), cpuCol(one.map(r => r.cpuSeconds), SIZE_MIB),
+        `${Math.max(...one.map(r => r.maxRssMiB)).toFixed(0)} MiB`],
+      ['bundle build (+ chunk files)', [SIZE_MIB / build.seconds], cpuCol([build.cpuSeconds], SIZE_MIB),
+        `${build.maxRssMiB.toFixed(0)} MiB`],
+      ...(sparse !== undefined
+        ? [[`bundle build, ${SPARSE_GIB} GiB sparse zeros`, [SPARSE_GIB * 1024 / sparse.seconds],
+            cpuCol([sparse.cpuSeconds], SPARSE_GIB * 1024), `${sparse.maxRssMiB.toFixed(0)} MiB`] as [string, number[], string, string]]
+        : [])
+    ]
+    process.stdout.write('\n' + 'run'.padEnd(36) + 'best MiB/s  median MiB/s   CPU s  MiB/CPU-s  peak RSS\n')
+    for (const [name, xs, cpu, rss] of rows) {
+      process.stdout.write(`${name.padEnd(36)}${f0(best(xs))}    ${f0(median(xs))}     ${cpu}   ${rss}\n`)
+    }
+    const ratioBest = best(mibps(two)) / best(b3)
+    const ratioMedian = median(mibps(two)) / median(b3)
+    const ratioOne = best(mibps(one)) / best(b3)
+    const peakRss = Math.max(build.maxRssMiB, sparse?.maxRssMiB ?? 0, ...two.map(r => r.maxRssMiB), ...one.map(r => r.maxRssMiB))
+    process.stdout.write(`\nchunks: ${two[0]?.chunks ?? 0} (mean ${(SIZE_MIB * 1024 / (two[0]?.chunks ?? 1)).toFixed(0)} KiB); ` +
+      `whole-file hash equals b3sum's: ${refDigest}\n`)
+    process.stdout.write(`ratio chunk+hash / b3sum: ${ratioBest.toFixed(2)}x best, ${ratioMedian.toFixed(2)}x median ` +
+      `(target >= ${TARGET_RATIO}x: ${ratioBest >= TARGET_RATIO ? 'met' : 'NOT met'}); one thread: ${ratioOne.toFixed(2)}x\n`)
+    process.stdout.write(`peak RSS: ${peakRss.toFixed(0)} MiB (target <= ${TARGET_RSS_MIB} MiB: ` +
+      `${peakRss <= TARGET_RSS_MIB ? 'met' : 'NOT met'})\n`)
+    const cpuRatio = (SIZE_MIB / median(one.map(r => r.cpuSeconds))) / (SIZE_MIB / median(b3Cpu))
+    process.stdout.write(`per CPU-second (less sensitive to a busy machine): one-thread chunk+hash / b3sum = ${cpuRatio.toFixed(2)}x\n`)
+    process.stdout.write(`load average at the end: ${loadAfter} (figures from a busy machine are low)\n`)
+  } finally {
+    await cleanup()
+  }
+}
+
+if (process.argv[2] === '--child') {
+  await child(process.argv[3] ?? '', process.argv[4] ?? '', process.argv[5] ?? '')
+} else {
+  await main()
+}
