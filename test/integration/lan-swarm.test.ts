@@ -28,7 +28,7 @@ t.test(`a hub and ${DEVICES} devices as processes all finish a ${BUNDLE_BYTES / 
   await waitUntil('every device verified', async () => {
     const all = await Promise.all(devices.map(async d => bundleOf(await readStatus(d.dataDir), info.id)))
     return all.every(b => b?.state === 'verified')
-  }, 100_000, [hub, ...devices])
+  }, 240_000, [hub, ...devices])
   t.comment(`${DEVICES} devices complete and verified ${((Date.now() - started) / 1000).toFixed(1)} s after start`)
 
   const hubStatus = await readStatus(hub.dataDir)
