@@ -18,5 +18,4 @@ export const COMMAND_GROUPS: Array<() => Promise<{ register: Register }>> = [
   () => import('./hub.js'),
   () => import('./status.js'),
   () => import('./super-hub.js'),
-  () => import('./hub-prefetch.js'),
 ]

@@ -79,6 +79,8 @@ export const ERROR_CODES = {
   E_REQUEST_TOO_LARGE: EXIT.FAILURE,
   /** the request contradicts the state in force (e.g. starting a wave the super hub halted) */
   E_CONFLICT: EXIT.FAILURE,
+  /** the role has no way to do this yet (e.g. a device rollback order with no order channel) */
+  E_NOT_IMPLEMENTED: EXIT.FAILURE,
   E_INTERNAL: EXIT.FAILURE
 } as const
 

@@ -13,10 +13,16 @@ import { toStoremeshError } from '../interface/errors.js'
 import type { TrustOptions } from '../interface/types.js'
 import { defaultLeaseTableOptions, LEASE_STATE_FILE, LeaseTable } from '../lease/index.js'
 import type { ChunkStore, ImportResult } from '../store/index.js'
+import type { BundleSwarm } from '../swarm/index.js'
 import { LanPeer, type PeerInit } from './peer.js'
+import { createWanPuller, type PullerNode, type WanPuller as WanPullerEngine, type WanPullerInit } from './wan-puller.js'
 
 /** What the hub offers a WAN puller. */
 export interface WanPullerContext {
+  /** the hub's libp2p node (dials the super hubs) */
+  node: PullerNode
+  /** the hub's data dir (`<data>/prefetch.json`) */
+  dataDir: string
   store: ChunkStore
   trust: TrustOptions
   /** a chunk arrived over WAN (already verified and stored): announce it on the LAN */
@@ -33,6 +39,44 @@ export interface WanPuller {
   stop: () => Promise<void>
 }
 
+/** What `--super`, `--wan-window`, `--wan-rate`, `--wan-timezone` say; the hub supplies the rest. */
+export type WanHookOptions = Omit<WanPullerInit, 'node' | 'store' | 'dataDir' | 'trust' | 'swarm'>
+
+/**
+ * Adapts wan-puller.ts (a self-contained engine built from its init) to the hub's
+ * start/stop hook: built at start from the hub's node and store, its chunks announced
+ * on the LAN, each pre-staged bundle seeded. `engine` is there once started (metrics, poke).
+ */
+export class WanHook implements WanPuller {
+  engine: WanPullerEngine | undefined
+  readonly #options: WanHookOptions
+
+  constructor (options: WanHookOptions) {
+    this.#options = options
+  }
+
+  async start (ctx: WanPullerContext): Promise<void> {
+    const log = this.#options.log ?? (() => {})
+    const engine = createWanPuller({
+      ...this.#options,
+      node: ctx.node,
+      store: ctx.store,
+      dataDir: ctx.dataDir,
+      trust: ctx.trust,
+      swarm: { noteChunkStored: ctx.noteChunkStored }
+    })
+    engine.on('prestaged', (e: { bundleId: string }) => {
+      ctx.onBundleComplete(e.bundleId).catch((err: unknown) => { log(`cannot seed pre-staged ${e.bundleId}: ${toStoremeshError(err).toLine()}`) })
+    })
+    this.engine = engine
+    await engine.start()
+  }
+
+  async stop (): Promise<void> {
+    await this.engine?.stop()
+  }
+}
+
 export interface StoreHubInit extends Omit<PeerInit, 'role' | 'leaseAuthority'> {
   /** bundle folders (`bundle build` output) to import at start */
   bundleDirs?: string[]
@@ -45,6 +89,8 @@ export class StoreHub {
   readonly peer: LanPeer
   readonly leases: LeaseTable
   readonly imported: ImportResult[] = []
+  /** called before a swarm is dropped to restart it super-seeding (the metrics keep its bytes) */
+  onRetireSwarm: ((swarm: BundleSwarm) => void) | undefined
   readonly #init: StoreHubInit
   readonly #log: (line: string) => void
 
@@ -77,6 +123,8 @@ export class StoreHub {
       await hub.seedAll()
       if (init.wan !== undefined) {
         await init.wan.start({
+          node: peer.node,
+          dataDir: init.dataDir,
           store: peer.store,
           trust: init.trust,
           noteChunkStored: hash => { peer.chunks.noteChunkStored(hash) },
@@ -102,7 +150,10 @@ export class StoreHub {
     if (existing?.superseed === true) return
     // a swarm joined earlier (a peer asked for the bundle while it was being imported)
     // holds a stale bitfield and does not super-seed: start it afresh
-    if (existing !== undefined) await this.peer.chunks.leave(bundleId)
+    if (existing !== undefined) {
+      this.onRetireSwarm?.(existing)
+      await this.peer.chunks.leave(bundleId)
+    }
     await this.peer.join(await store.bundleInfo(bundleId), { superseed: true })
     this.#log(`seeding ${bundleId}`)
   }

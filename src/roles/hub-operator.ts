@@ -1,0 +1,290 @@
+/**
+ * The store hub's operator plane (DESIGN.md section 9), composed over a running
+ * StoreHub: the wave ledger (devices report over `/storemesh/report/1.0.0`, the hub
+ * condenses and pushes to its first super hub), the Prometheus metrics on a registry of
+ * its own, and the HTTP API on loopback with a bearer token for writes.
+ *
+ * Composition only: the logic lives in ledger/, metrics/, api/; this file maps the
+ * hub's parts (store, swarms, WAN puller, lease table, bans) onto their sources.
+ */
+import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
+import { Registry } from 'prom-client'
+import {
+  ApiServer, ledgerView, loadOrCreateApiToken, pauseWave, startWave,
+  type ActionResult, type ApiHandlers, type ApiSources, type BundleView, type CacheView, type PeerView, type StatusView
+} from '../api/index.js'
+import { isStoremeshError, StoremeshError, toStoremeshError } from '../interface/errors.js'
+import type { TrustOptions } from '../interface/types.js'
+import { HubLedger, HubUplink, ReportProtocol } from '../ledger/index.js'
+import {
+  BanCounter, createMetrics, leaseSourceOf, SwarmTally, waveSourceOf,
+  type AvailabilitySource, type BundleAvailability, type StoremeshMetrics, type WanSource
+} from '../metrics/index.js'
+import { decodeSignedPolicy, verifyPolicy } from '../policy/index.js'
+import { hostTimezone } from '../wan/index.js'
+import type { StoreHub } from './store-hub.js'
+import { addPrefetch } from './wan-prefetch-queue.js'
+import type { WanPuller } from './wan-puller.js'
+
+/** the achieved WAN rate is measured over at least this interval */
+const WAN_RATE_INTERVAL_MS = 1000
+
+export interface HubOperatorInit {
+  hub: StoreHub
+  dataDir: string
+  trust: TrustOptions
+  /** the hub's name at its super hub. @default its peer id */
+  hubId?: string
+  /** the super hub the ledger is pushed to (the first --super); none: the ledger stays local */
+  superHub?: string | Multiaddr
+  /** the WAN puller once started (metrics, prefetch poke) */
+  wan?: () => WanPuller | undefined
+  /** the API; absent: no API server (metrics and ledger still run) */
+  api?: {
+    /** @default DEFAULT_API_HOST (127.0.0.1) */
+    host?: string
+    /** @default DEFAULT_API_PORT (7480); 0 picks a free port */
+    port?: number
+    /** true: a port that cannot be bound is logged and the hub runs without the API (the default port may be taken) */
+    optional?: boolean
+  }
+  log?: (line: string) => void
+}
+
+export class HubOperator {
+  readonly ledger: HubLedger
+  readonly report: ReportProtocol
+  readonly uplink: HubUplink | undefined
+  readonly metrics: StoremeshMetrics
+  readonly tally: SwarmTally
+  readonly bans: BanCounter
+  api: ApiServer | undefined
+  readonly #init: HubOperatorInit
+
+  private constructor (init: HubOperatorInit, ledger: HubLedger, report: ReportProtocol, uplink: HubUplink | undefined) {
+    this.#init = init
+    this.ledger = ledger
+    this.report = report
+    this.uplink = uplink
+    const hub = init.hub
+    const wanBytes = (): { lan: { up: number, down: number }, wan: { up: number, down: number } } => {
+      const s = init.wan?.()?.stats
+      return { lan: { up: 0, down: 0 }, wan: { up: s?.wireBytesOut ?? 0, down: s?.payloadBytes ?? 0 } }
+    }
+    this.tally = new SwarmTally(() => hub.peer.chunks.swarms(), [wanBytes])
+    hub.onRetireSwarm = swarm => { this.tally.retire(swarm) }
+    this.bans = new BanCounter(hub.peer.bans)
+    this.metrics = createMetrics(new Registry(), {
+      availability: availabilityOf(hub),
+      store: hub.peer.store,
+      traffic: this.tally,
+      ...(init.wan !== undefined ? { wan: wanSourceOf(init.wan) } : {}),
+      security: {
+        verifyFailuresTotal: () => this.tally.badChunks(),
+        peerBansTotal: () => this.bans.total,
+        peersBanned: () => hub.peer.bans.list().length
+      },
+      waves: waveSourceOf(ledger),
+      leases: leaseSourceOf(hub.leases)
+    })
+  }
+
+  static async start (init: HubOperatorInit): Promise<HubOperator> {
+    const log = init.log ?? (() => {})
+    const node = init.hub.peer.node
+    const ledger = await HubLedger.open(init.dataDir)
+    // the hub's node is built by LanPeer with its fixed services: the report handler is
+    // mounted on it afterwards, the way libp2p would (registrar + connection manager)
+    const report = new ReportProtocol({
+      registrar: { handle: async (p, h, o) => { await node.handle(p, h, o) }, unhandle: async p => { await node.unhandle(p) } },
+      connectionManager: { openStream: async (peer, protocol, options) => await node.dialProtocol(peer, protocol, options) },
+      logger: node.logger
+    }, { devices: ledger })
+    let uplink: HubUplink | undefined
+    let op: HubOperator | undefined
+    try {
+      await report.start()
+      if (init.superHub !== undefined) {
+        const target = typeof init.superHub === 'string' ? multiaddr(init.superHub) : init.superHub
+        uplink = new HubUplink({ hubId: init.hubId ?? node.peerId.toString(), ledger, client: report, superHub: () => target })
+        uplink.start()
+      }
+      op = new HubOperator(init, ledger, report, uplink)
+      if (init.api !== undefined) {
+        const api = new ApiServer({
+          token: await loadOrCreateApiToken(init.dataDir),
+          sources: op.sources(),
+          handlers: op.handlers(),
+          metrics: op.metrics,
+          ...(init.api.host !== undefined ? { host: init.api.host } : {}),
+          ...(init.api.port !== undefined ? { port: init.api.port } : {}),
+          onError: (err, req) => { log(`api ${req.method} ${req.path}: ${toStoremeshError(err).toLine()}`) }
+        })
+        try {
+          await api.start()
+          op.api = api
+        } catch (err) {
+          if (init.api.optional !== true) throw toStoremeshError(err)
+          log(`API not started (${api.host}:${init.api.port ?? 'default port'}): ${toStoremeshError(err).toLine()}; give --api-port to choose another port`)
+        }
+      }
+      return op
+    } catch (err) {
+      if (op !== undefined) await op.stop().catch(() => {})
+      else {
+        await uplink?.stop().catch(() => {})
+        await report.stop().catch(() => {})
+        await ledger.close().catch(() => {})
+      }
+      throw err
+    }
+  }
+
+  /** What the API reads. */
+  sources (): ApiSources {
+    const hub = this.#init.hub
+    const store = hub.peer.store
+    return {
+      status: async (): Promise<StatusView> => {
+        const s = await hub.peer.status()
+        const wan = this.#init.wan?.()
+        return {
+          ...s,
+          id: this.#init.hubId ?? s.peerId,
+          startedAtMs: hub.peer.startedAt.getTime(),
+          traffic: this.tally.bytes(),
+          wan: wan !== undefined ? { open: wan.open, limitBytesPerSec: wan.limiter.rateBytesPerSec, ...wan.stats } : null,
+          leases: { inUse: hub.leases.active().length, limit: hub.leases.limit },
+          uplink: this.uplink?.status() ?? null
+        }
+      },
+      bundles: async (): Promise<BundleView[]> => await Promise.all(store.listBundles().map(async rec => ({
+        id: rec.id,
+        name: rec.name,
+        version: rec.version,
+        deviceClass: rec.deviceClass,
+        state: rec.state,
+        pins: [...rec.pins],
+        pieceCount: rec.pieceCount,
+        heldChunks: hub.peer.chunks.swarm(rec.id)?.progress().heldChunks ?? (await store.heldPieces(rec.id)).filter(Boolean).length,
+        totalBytes: rec.totalBytes
+      }))),
+      cache: (limit: number): CacheView => {
+        const st = store.stats()
+        const recs = store.listBundles()
+          .map(r => ({ r, used: r.verifiedMs ?? r.addedMs }))
+          .sort((a, b) => b.used - a.used)
+        return {
+          usedBytes: st.usedBytes,
+          quotaBytes: st.quotaBytes ?? null,
+          chunkCount: st.chunkCount,
+          total: recs.length,
+          entries: recs.slice(0, limit).map(({ r, used }) => ({
+            bundleId: r.id, name: r.name, version: r.version, state: r.state, pins: [...r.pins], totalBytes: r.totalBytes, lastUsedMs: used
+          }))
+        }
+      },
+      peers: (): PeerView[] => {
+        const banned = new Set(hub.peer.bans.list().map(b => b.peerId))
+        const swarms = hub.peer.chunks.swarms()
+        const supers = new Set((this.#init.superHub !== undefined ? [String(this.#init.superHub)] : []).map(a => a.split('/p2p/')[1]))
+        const seen = new Map<string, PeerView>()
+        for (const c of hub.peer.node.getConnections()) {
+          const id = c.remotePeer.toString()
+          if (seen.has(id)) continue
+          seen.set(id, {
+            peerId: id,
+            link: supers.has(id) ? 'wan' : 'lan',
+            bundles: swarms.filter(s => s.peerIds().includes(id)).length,
+            banned: banned.has(id)
+          })
+        }
+        return [...seen.values()]
+      },
+      ledger: async q => await ledgerView(this.ledger, q),
+      availability: availabilityOf(hub)
+    }
+  }
+
+  /** What the API's writes do; each idempotent. */
+  handlers (): ApiHandlers {
+    return {
+      startWave: async (waveId, body) => await startWave(this.ledger, waveId, body.cohort),
+      pauseWave: async (waveId, body) => await pauseWave(this.ledger, waveId, body.reason),
+      rollbackDevice: async (deviceId) => {
+        // devices learn orders only per wave (report answers); there is no per-device
+        // order channel yet, so the request is refused rather than silently dropped
+        throw new StoremeshError('E_NOT_IMPLEMENTED', 'the hub has no order channel to a single device yet; run `storemesh device rollback --local` on the device', { device: deviceId })
+      },
+      prefetch: async (body): Promise<ActionResult> => {
+        const v = verifyPolicy(decodeSignedPolicy(new TextEncoder().encode(body.policy)), this.#init.trust)
+        const timezone = v.policy.spec.schedule.timezone ?? hostTimezone()
+        const { entry, added } = await addPrefetch(this.#init.dataDir, {
+          bundleId: v.policy.spec.bundle.id,
+          policyId: v.policyId,
+          ...(body.window !== undefined ? { window: body.window, timezone } : {})
+        })
+        const wan = this.#init.wan?.()
+        wan?.poke()
+        return {
+          changed: added,
+          bundleId: entry.bundleId,
+          state: entry.state,
+          ...(wan === undefined ? { detail: 'queued; this hub has no --super, so nothing pulls it until one is given' } : {})
+        }
+      }
+    }
+  }
+
+  async stop (): Promise<void> {
+    const log = this.#init.log ?? (() => {})
+    const quiet = (what: string) => (err: unknown): void => { if (!isStoremeshError(err, 'E_ABORTED')) log(`${what} stop: ${toStoremeshError(err).toLine()}`) }
+    await this.api?.stop().catch(quiet('api'))
+    await this.uplink?.stop().catch(quiet('uplink'))
+    await this.report.stop().catch(quiet('report'))
+    this.bans.close()
+    await this.ledger.close().catch(quiet('ledger'))
+  }
+}
+
+/**
+ * Availability of every bundle the hub holds: its own have-set (the swarm's, else the
+ * store's bitfield) and what each connected peer announced in the bundle's swarm.
+ */
+export function availabilityOf (hub: StoreHub): AvailabilitySource {
+  return {
+    bundles: async () => {
+      const out: BundleAvailability[] = []
+      for (const rec of hub.peer.store.listBundles()) {
+        const swarm = hub.peer.chunks.swarm(rec.id)
+        const local = swarm !== undefined ? swarm.held.bytes.slice() : await hub.peer.store.bitfield(rec.id)
+        const peers = swarm === undefined
+          ? []
+          : swarm.peerIds().flatMap(peerId => {
+            const bits = swarm.peerBitfield(peerId)
+            return bits !== undefined ? [{ peerId, bitfield: bits.bytes.slice() }] : []
+          })
+        out.push({ bundleId: rec.id, name: rec.name, version: rec.version, pieceCount: rec.pieceCount, local, peers })
+      }
+      return out
+    }
+  }
+}
+
+/** The WAN limit in force and the payload rate achieved since the last reading (>= 1 s apart). */
+function wanSourceOf (wan: () => WanPuller | undefined): WanSource {
+  let last = { atMs: Date.now(), bytes: 0 }
+  let rate = 0
+  return {
+    limitBytesPerSec: () => wan()?.limiter.rateBytesPerSec ?? 0,
+    achievedBytesPerSec: () => {
+      const bytes = wan()?.stats.payloadBytes ?? 0
+      const now = Date.now()
+      if (now - last.atMs >= WAN_RATE_INTERVAL_MS) {
+        rate = ((bytes - last.bytes) * 1000) / (now - last.atMs)
+        last = { atMs: now, bytes }
+      }
+      return rate
+    }
+  }
+}
