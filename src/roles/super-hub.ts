@@ -17,6 +17,8 @@ import type { SwarmKey } from '../net/swarm-key.js'
 import { openStore, readBundleDirManifest, type ChunkStore } from '../store/index.js'
 import { constantSchedule, followSchedule, Limiter, LimiterChain, systemClock, UNLIMITED, type Clock, type Schedule, type ScheduleFollower } from '../wan/index.js'
 import { pullServer, type PullServer } from '../wan/pull-protocol.js'
+import { SuperLedger } from '../ledger/super-ledger.js'
+import { reportProtocol, type ReportProtocol } from '../ledger/report-protocol.js'
 
 export interface SuperHubInit {
   dataDir: string
@@ -40,12 +42,16 @@ export interface SuperHubInit {
   /** @default systemClock (limiters and schedule) */
   clock?: Clock
   onServed?: (event: { peerId: string, hash: string, bytes: number }) => void
+  /** the fleet's wave ledger halts a wave past this rollback ratio. @default the ledger's (0.05) */
+  haltOnRollbackRatio?: number
   log?: (line: string) => void
 }
 
 export interface SuperHub {
-  readonly node: StoremeshNode<{ manifest: ManifestProtocol, wanPull: PullServer }>
+  readonly node: StoremeshNode<{ manifest: ManifestProtocol, wanPull: PullServer, report: ReportProtocol }>
   readonly store: ChunkStore
+  /** wave totals across store hubs, fed over /storemesh/report/1.0.0 */
+  readonly ledger: SuperLedger
   readonly global: Limiter
   /** bundles imported at start */
   readonly imported: string[]
@@ -75,6 +81,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
   const clock = init.clock ?? systemClock
   const store = await openStore({ dataDir: init.dataDir })
   let follower: ScheduleFollower | undefined
+  let ledger: SuperLedger | undefined
   try {
     const imported = init.bundlesDir !== undefined ? await importBundlesUnder(store, init.bundlesDir, init.trust, init.log) : []
     const global = new Limiter({ rateBytesPerSec: 0, name: 'global', clock })
@@ -105,30 +112,36 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       if (rec === undefined || (rec.state !== 'verified' && rec.state !== 'complete')) return undefined
       return encodeManifest((await store.bundleInfo(rec.id)).manifest)
     }
+    ledger = await SuperLedger.open(init.dataDir, init.haltOnRollbackRatio !== undefined ? { haltOnRollbackRatio: init.haltOnRollbackRatio } : {})
     const node = await createStoremeshNode({
       swarmKey: init.swarmKey,
       ...(init.listen !== undefined ? { listen: init.listen } : {}),
       ...(init.privateKey !== undefined ? { privateKey: init.privateKey } : { dataDir: init.dataDir }),
       services: {
         manifest: manifestProtocol({ lookup }),
-        wanPull: pullServer({ source: store, limiterFor: peerId => hubEntry(peerId).chain, ...(init.onServed !== undefined ? { onServed: init.onServed } : {}) })
+        wanPull: pullServer({ source: store, limiterFor: peerId => hubEntry(peerId).chain, ...(init.onServed !== undefined ? { onServed: init.onServed } : {}) }),
+        report: reportProtocol({ hubs: ledger })
       }
     })
     const f = follower
+    const l = ledger
     return {
       node,
       store,
+      ledger: l,
       global,
       imported,
       hubLimiter: peerId => hubEntry(peerId).limiter,
       async stop () {
         f.stop()
         await node.stop()
+        await l.close()
         await store.stop()
       }
     }
   } catch (err) {
     follower?.stop()
+    await ledger?.close()
     await store.stop()
     throw err
   }
