@@ -1,15 +1,18 @@
 /*
  * One connection, uncapped: the chunk wire against a raw libp2p stream, sender in a child
- * process, receiver here, both modes twice in the same run. Not a tap test.
- *   node --import tsx --import ./src/polyfill.ts test/unit/swarm/wire-throughput.bench.ts   (MIB=64)
+ * process, receiver here, both modes twice in the same run. Prints one JSON line.
+ *   node --import tsx bench/wire-throughput.ts   (env MIB=64; `npm run bench:lan` runs it at the end)
+ * Bounded: the whole run has a deadline (env DEADLINE_MS, default 300 s); senders are
+ * killed on timeout and on SIGINT.
  */
-import { fork } from 'node:child_process'
+import '../src/polyfill.js'
+import { fork, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { createStoremeshNode } from '../../../src/net/node.js'
-import { toNodeDuplex } from '../../../src/net/stream.js'
-import { chunkProtocol, type ChunkProtocol } from '../../../src/swarm/index.js'
-import { MemoryStore } from '../../helpers/memory-store.js'
-import { makeBundle } from './helpers.js'
+import { createStoremeshNode } from '../src/net/node.js'
+import { toNodeDuplex } from '../src/net/stream.js'
+import { chunkProtocol, type ChunkProtocol } from '../src/swarm/index.js'
+import { MemoryStore } from '../test/helpers/memory-store.js'
+import { makeBundle } from '../test/unit/swarm/helpers.js'
 import { multiaddr } from '@multiformats/multiaddr'
 
 const MiB = 1024 * 1024
@@ -46,11 +49,24 @@ if (role === 'sender') {
   })
   process.send?.(node.getMultiaddrs()[0]?.toString())
   process.on('message', () => { void Promise.resolve(node.stop()).then(() => process.exit(0)) })
+  // the parent died (even by SIGKILL): no one will ever ask this sender to stop
+  process.once('disconnect', () => { process.exit(0) })
 } else {
+  const senders = new Set<ChildProcess>()
+  const killAll = (): void => { for (const c of senders) c.kill('SIGKILL') }
+  const deadline = setTimeout(() => {
+    process.stderr.write('wire-throughput: deadline passed, giving up\n')
+    killAll()
+    process.exit(1)
+  }, Number(process.env.DEADLINE_MS ?? 300_000))
+  deadline.unref()
+  process.once('SIGINT', () => { killAll(); process.exit(130) })
+  process.once('SIGTERM', () => { killAll(); process.exit(143) })
   const out: Record<string, number[]> = { raw: [], wire: [] }
   let cpu = 0
   for (const mode of ['raw', 'wire', 'raw', 'wire']) {
-    const child = fork(new URL(import.meta.url).pathname, [], { env: { ...process.env, ROLE: 'sender', MODE: mode }, execArgv: ['--import', 'tsx', '--import', './src/polyfill.ts'] })
+    const child = fork(new URL(import.meta.url).pathname, [], { env: { ...process.env, ROLE: 'sender', MODE: mode }, execArgv: ['--import', 'tsx'] })
+    senders.add(child)
     const addr = await new Promise<string>(resolve => child.once('message', m => resolve(String(m))))
     const b = mode === 'wire' ? bundle() : undefined
     const node = await createStoremeshNode<{ chunks: ChunkProtocol }>({ swarmKey: null, services: { chunks: chunkProtocol({ store: new MemoryStore() }) } })
@@ -75,7 +91,9 @@ if (role === 'sender') {
     await node.stop()
     child.send('stop')
     await new Promise(resolve => child.once('exit', resolve))
+    senders.delete(child)
   }
   const best = (a: number[] = []): number => Math.max(...a)
   console.log(JSON.stringify({ MiB: total / MiB, chunkKiB: chunk / 1024, rawMiBps: out.raw, wireMiBps: out.wire, ratio: +(best(out.wire) / best(out.raw)).toFixed(2), receiverCpuSec: +cpu.toFixed(1) }))
+  clearTimeout(deadline)
 }

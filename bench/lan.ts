@@ -1,0 +1,253 @@
+/**
+ * `npm run bench:lan [-- --n 4,8,16] [--bundle-mib 64] [--rate 2MiB/s] [--wire-mib 64] [--skip-http] [--skip-wire]`
+ *
+ * For each N: a store hub and N devices, each its own process through the real CLI
+ * (`storemesh hub` / `storemesh device run`), on 127.0.0.1 with a unique mDNS service
+ * tag, every node's chunk upload capped by the same token bucket (`--upload-limit`).
+ * Printed per N: makespan (first device start -> last device complete, both read from
+ * the devices' status.json), the P2P lower bound max(F/u_hub, N*F/(u_hub + N*u_dev)),
+ * their ratio, the hub's upload in copies of the bundle, the CPU seconds of every
+ * process (to show the run is link-bound, not CPU-bound), and the same download as
+ * plain HTTP client-server from one server capped by the same Limiter rate (lan-http.ts).
+ * At the end: bench/wire-throughput.ts, one connection's chunk wire uncapped against a
+ * raw libp2p stream in the same run.
+ *
+ * Bounded: every wait has a deadline; every child is killed at the end, on failure and
+ * on SIGINT/SIGTERM; the temp directory is removed.
+ */
+import '../src/polyfill.js'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
+import { cpus, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { writeKeyFiles } from '../src/bundle/keys.js'
+import { writeSwarmKeyFile } from '../src/net/swarm-key.js'
+import { readStatusFile, type BundleStatus } from '../src/roles/peer-status.js'
+import { parseRate } from '../src/wan/rate.js'
+import { REPO_ROOT, spawnCli } from '../test/helpers/cli.js'
+import { DEVICE_CLASS, makeBundleDir } from '../test/helpers/lan-fixture.js'
+import { FIXTURE_KEY } from '../test/helpers/store-fixture.js'
+import { runHttpClientServer } from './lan-http.js'
+
+const MiB = 1024 * 1024
+const args = process.argv.slice(2)
+const opt = (name: string, def: string): string => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? (args[i + 1] ?? def) : def
+}
+const NS = opt('n', '4,8,16').split(',').map(Number)
+const BUNDLE_MIB = Number(opt('bundle-mib', '64'))
+const RATE = opt('rate', '2MiB/s')
+const RATE_BPS = parseRate(RATE)
+const WIRE_MIB = Number(opt('wire-mib', '64'))
+const SKIP_HTTP = args.includes('--skip-http')
+const SKIP_WIRE = args.includes('--skip-wire')
+const STATUS_INTERVAL_MS = 250
+const POLL_MS = 150
+const STARTUP_DEADLINE_MS = 120_000
+const STOP_GRACE_MS = 10_000
+const WIRE_DEADLINE_MS = 300_000
+const CLK_TCK = 100 // Linux USER_HZ, what /proc/<pid>/stat counts in
+
+const TARGET_RATIO = 1.3
+const TARGET_HUB_COPIES = 1.3
+const TARGET_SPEEDUP_AT_16 = 3
+const TARGET_WIRE_RATIO = 0.7
+
+interface Proc { child: ChildProcess, dataDir: string, ready: Promise<void>, exited: Promise<void>, stderr: () => string }
+
+const live = new Set<ChildProcess>()
+let root: string | undefined
+
+function killAll (): void {
+  for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
+}
+async function cleanup (): Promise<void> {
+  killAll()
+  if (root !== undefined) await rm(root, { recursive: true, force: true }).catch(() => {})
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    process.stderr.write(`\nbench:lan: ${sig}, killing ${live.size} children\n`)
+    void cleanup().finally(() => process.exit(130))
+  })
+}
+
+function track (child: ChildProcess, dataDir: string): Proc {
+  live.add(child)
+  let out = ''
+  let err = ''
+  const exited = new Promise<void>(resolve => { child.once('exit', () => { live.delete(child); resolve() }) })
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => { out += d.toString(); if (/ ready: /.test(out)) resolve() })
+    child.stderr?.on('data', (d: Buffer) => { err = (err + d.toString()).slice(-4000) })
+    void exited.then(() => { reject(new Error(`${dataDir}: exited before ready (${String(child.exitCode)}): ${err.slice(-1500)}`)) })
+  })
+  ready.catch(() => {})
+  return { child, dataDir, ready, exited, stderr: () => err }
+}
+
+async function withDeadline<T> (what: string, p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`timed out after ${ms} ms: ${what}`)) }, ms) })
+  try {
+    return await Promise.race([p, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** utime + stime of a live process, in seconds (0 once it is gone). */
+async function cpuSecOf (pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0
+  try {
+    const s = await readFile(`/proc/${pid}/stat`, 'utf8')
+    const rest = s.slice(s.lastIndexOf(')') + 2).split(' ')
+    return (Number(rest[11]) + Number(rest[12])) / CLK_TCK
+  } catch {
+    return 0
+  }
+}
+async function cpuSecOfAll (procs: Proc[]): Promise<number> {
+  return (await Promise.all(procs.map(async p => await cpuSecOf(p.child.pid)))).reduce((a, b) => a + b, 0)
+}
+
+async function bundleStatus (dataDir: string, id: string): Promise<BundleStatus & { at: number, startedAt: number } | undefined> {
+  const s = await readStatusFile(dataDir).catch(() => undefined)
+  const b = s?.bundles.find(x => x.id === id)
+  return s !== undefined && b !== undefined ? { ...b, at: Date.parse(s.updatedAt), startedAt: Date.parse(s.startedAt) } : undefined
+}
+
+async function stopAll (procs: Proc[]): Promise<void> {
+  for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM')
+  await Promise.all(procs.map(async p => {
+    await withDeadline('stop', p.exited, STOP_GRACE_MS).catch(async () => { p.child.kill('SIGKILL'); await p.exited })
+  }))
+}
+
+interface P2pRun { makespanMs: number, startSpreadMs: number, hubUpBytes: number, cpuSec: number, cpuTransferSec: number, wallSec: number }
+
+async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trustPath: string, bundleDir: string, id: string, boundMs: number }): Promise<P2pRun> {
+  const tag = `storemesh-bench-${process.pid}-${randomBytes(4).toString('hex')}`
+  const runDir = await mkdtemp(join(env.dir, `n${n}-`))
+  const common = (dataDir: string): string[] => ['--data', dataDir, '--swarm-key', env.swarmKeyPath, '--trust', env.trustPath, '--service-tag', tag,
+    '--listen', '/ip4/127.0.0.1/tcp/0', '--mdns-interval-ms', '500', '--status-interval-ms', String(STATUS_INTERVAL_MS), '--upload-limit', `${RATE_BPS}B/s`]
+  const t0 = Date.now()
+  const hubDir = join(runDir, 'hub')
+  const hub = track(spawnCli(['hub', ...common(hubDir), '--bundle', env.bundleDir]), hubDir)
+  const procs = [hub]
+  try {
+    await withDeadline('hub ready', hub.ready, STARTUP_DEADLINE_MS)
+    await withDeadline('hub seeding', (async () => {
+      while ((await bundleStatus(hubDir, env.id))?.joined !== true) await sleep(POLL_MS)
+    })(), STARTUP_DEADLINE_MS)
+    const devices: Proc[] = []
+    for (let i = 0; i < n; i++) {
+      const d = join(runDir, `dev${i}`)
+      devices.push(track(spawnCli(['device', ...common(d), '--device-class', DEVICE_CLASS, '--poll-interval-ms', '500']), d))
+    }
+    procs.push(...devices)
+    await withDeadline('every device ready', Promise.all(devices.map(async d => { await d.ready })), STARTUP_DEADLINE_MS)
+    const cpuReady = await cpuSecOfAll(procs)
+    // completion time: the first snapshot that holds every chunk (at most one status interval late)
+    const doneAt = new Map<string, number>()
+    const startedAt = new Map<string, number>()
+    const held = new Map<string, string>()
+    await withDeadline(`${n} devices complete`, (async () => {
+      while (doneAt.size < n) {
+        for (const d of devices) {
+          if (d.child.exitCode !== null) throw new Error(`${d.dataDir} exited (${d.child.exitCode}): ${d.stderr().slice(-1500)}`)
+          if (doneAt.has(d.dataDir)) continue
+          const b = await bundleStatus(d.dataDir, env.id)
+          if (b === undefined) continue
+          held.set(d.dataDir, `${b.heldChunks}/${b.totalChunks}`)
+          startedAt.set(d.dataDir, b.startedAt)
+          if (b.heldChunks === b.totalChunks) doneAt.set(d.dataDir, b.at)
+        }
+        await sleep(POLL_MS)
+      }
+    })(), STARTUP_DEADLINE_MS + 6 * env.boundMs).catch(async (err: Error) => {
+      // say how far each device got, and the hub's upload so far
+      const hubUp = (await bundleStatus(hubDir, env.id))?.bytes.lan.up ?? 0
+      throw new Error(`${err.message}; chunks held: ${devices.map(d => held.get(d.dataDir) ?? 'none').join(' ')}; hub up ${(hubUp / MiB).toFixed(1)} MiB; ` +
+        `CPU so far ${(await cpuSecOfAll(procs)).toFixed(1)} s`)
+    })
+    const cpuSec = await cpuSecOfAll(procs)
+    const wallSec = (Date.now() - t0) / 1000
+    const starts = [...startedAt.values()]
+    const first = Math.min(...starts)
+    const makespanMs = Math.max(...doneAt.values()) - first
+    await stopAll(procs)
+    // the hub's last snapshot (written at stop) has its final byte counters
+    const hubUpBytes = (await bundleStatus(hubDir, env.id))?.bytes.lan.up ?? NaN
+    return { makespanMs, startSpreadMs: Math.max(...starts) - first, hubUpBytes, cpuSec, cpuTransferSec: cpuSec - cpuReady, wallSec }
+  } finally {
+    await stopAll(procs)
+  }
+}
+
+async function runWire (): Promise<string> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'wire-throughput.ts')],
+    { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MIB: String(WIRE_MIB), DEADLINE_MS: String(WIRE_DEADLINE_MS) } })
+  const p = track(child, 'wire-throughput')
+  let out = ''
+  child.stdout?.on('data', (d: Buffer) => { out += d.toString() })
+  await withDeadline('wire-throughput', p.exited, WIRE_DEADLINE_MS + 30_000).catch(async err => { child.kill('SIGKILL'); await p.exited; throw err })
+  const line = out.trim().split('\n').pop() ?? ''
+  if (child.exitCode !== 0 || !line.startsWith('{')) throw new Error(`wire-throughput failed (${String(child.exitCode)}): ${p.stderr().slice(-1500)}`)
+  return line
+}
+
+async function sleep (ms: number): Promise<void> { await new Promise(resolve => setTimeout(resolve, ms)) }
+const sec = (ms: number): string => (ms / 1000).toFixed(1) + ' s'
+const mark = (ok: boolean): string => ok ? 'ok' : 'MISSED'
+
+async function main (): Promise<void> {
+  root = await mkdtemp(join(tmpdir(), 'storemesh-bench-lan-'))
+  const swarmKeyPath = join(root, 'swarm.key')
+  const trustPath = join(root, 'trust.pub.json')
+  await writeSwarmKeyFile(swarmKeyPath)
+  await writeKeyFiles(join(root, 'sign.key.json'), trustPath, FIXTURE_KEY)
+  const { outDir, info } = await makeBundleDir(root, 'bench-os', BUNDLE_MIB * MiB, 23)
+  const F = info.totalBytes
+  const artifact = join(root, 'bench-os.img')
+  console.log(`bench:lan  bundle ${(F / MiB).toFixed(1)} MiB in ${info.pieces.length} chunks, every node's upload capped at ${RATE} (${RATE_BPS} B/s), ` +
+    `${cpus().length} cores, N = ${NS.join(', ')}`)
+  console.log('targets: makespan <= 1.3x bound, hub upload <= 1.3 copies, >= 3x faster than client-server at N = 16, wire >= 0.7x raw\n')
+
+  for (const n of NS) {
+    const u = RATE_BPS
+    const boundMs = 1000 * Math.max(F / u, n * F / (u + n * u))
+    const p = await runP2p(n, { dir: root, swarmKeyPath, trustPath, bundleDir: outDir, id: info.id, boundMs })
+    const ratio = p.makespanMs / boundMs
+    const copies = p.hubUpBytes / F
+    console.log(`N=${n}  P2P makespan ${sec(p.makespanMs)}  bound ${sec(boundMs)}  ratio ${ratio.toFixed(2)}x (target <= ${TARGET_RATIO}: ${mark(ratio <= TARGET_RATIO)})  ` +
+      `hub upload ${copies.toFixed(2)} copies (target <= ${TARGET_HUB_COPIES}: ${mark(copies <= TARGET_HUB_COPIES)})`)
+    console.log(`      device start spread ${sec(p.startSpreadMs)}; CPU of ${n + 1} processes ${p.cpuSec.toFixed(1)} s total, ${p.cpuTransferSec.toFixed(1)} s after all were ready, ` +
+      `wall ${p.wallSec.toFixed(1)} s since the hub was spawned (${(p.cpuSec / p.wallSec / cpus().length * 100).toFixed(0)}% of ${cpus().length} cores)`)
+    if (SKIP_HTTP) continue
+    const h = await runHttpClientServer(artifact, n, u, 60_000 + 2 * 1000 * n * F / u)
+    const bad = h.received.filter(b => b !== F).length
+    if (bad > 0) throw new Error(`client-server: ${bad} of ${n} clients received a wrong byte count`)
+    const speedup = h.makespanMs / p.makespanMs
+    const target = n === 16 ? ` (target >= ${TARGET_SPEEDUP_AT_16} at N=16: ${mark(speedup >= TARGET_SPEEDUP_AT_16)})` : ''
+    console.log(`      client-server (one HTTP server, same cap, ${n} clients) makespan ${sec(h.makespanMs)} (ideal ${sec(1000 * n * F / u)}), ` +
+      `server CPU ${h.serverCpuSec.toFixed(1)} s; P2P speed-up ${speedup.toFixed(2)}x${target}\n`)
+  }
+
+  if (!SKIP_WIRE) {
+    const w = JSON.parse(await runWire()) as { MiB: number, rawMiBps: number[], wireMiBps: number[], ratio: number, receiverCpuSec: number }
+    console.log(`one connection uncapped, ${w.MiB} MiB, best of 2: raw libp2p stream ${w.rawMiBps.join(' / ')} MiB/s, chunk wire ${w.wireMiBps.join(' / ')} MiB/s, ` +
+      `ratio ${w.ratio.toFixed(2)}x (target >= ${TARGET_WIRE_RATIO}: ${mark(w.ratio >= TARGET_WIRE_RATIO)}), receiver CPU ${w.receiverCpuSec} s`)
+  }
+}
+
+try {
+  await main()
+} catch (err) {
+  process.stderr.write(`bench:lan failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
+  process.exitCode = 1
+} finally {
+  await cleanup()
+}
