@@ -300,7 +300,13 @@ class Puller extends EventEmitter implements WanPuller {
           onChunk: async ({ hash, bytes }) => {
             if (bytes === undefined) { assigner.notFound(hash, hub); return }
             this.stats.payloadBytes += bytes.byteLength
-            await this.#init.store.put(hash, bytes, { signal })
+            assigner.arrived(hash)
+            try {
+              await this.#init.store.put(hash, bytes, { signal })
+            } catch (err) {
+              assigner.storeFailed(hash)
+              throw err
+            }
             this.stats.chunksFetched++
             assigner.complete(hash)
             this.#init.swarm?.noteChunkStored(hash)

@@ -8,6 +8,8 @@ export interface PieceRef { hash: string, size: number }
 export class ChunkAssigner {
   private pending: PieceRef[]
   private readonly assigned = new Map<string, { piece: PieceRef, hub: number }>()
+  /** bytes arrived and are being stored: no longer any hub's, so a hub failure cannot resend them */
+  private readonly storing = new Map<string, PieceRef>()
   private readonly lacking = new Map<string, Set<number>>()
   private waiters: Array<() => void> = []
   completed = 0
@@ -17,12 +19,12 @@ export class ChunkAssigner {
   }
 
   get finished (): boolean {
-    return this.pending.length === 0 && this.assigned.size === 0
+    return this.pending.length === 0 && this.assigned.size === 0 && this.storing.size === 0
   }
 
   /** Nothing in flight and every pending chunk is lacking at every hub. */
   get stuck (): boolean {
-    return this.assigned.size === 0 && this.pending.length > 0 && this.pending.every(p => (this.lacking.get(p.hash)?.size ?? 0) >= this.hubs)
+    return this.assigned.size === 0 && this.storing.size === 0 && this.pending.length > 0 && this.pending.every(p => (this.lacking.get(p.hash)?.size ?? 0) >= this.hubs)
   }
 
   hasWorkFor (hub: number): boolean {
@@ -48,8 +50,28 @@ export class ChunkAssigner {
     return out
   }
 
+  /**
+   * The chunk's bytes arrived. From here its hub failing does not put it back in the
+   * queue: the store is still writing it, and fetching it again would cross the WAN twice.
+   */
+  arrived (hash: string): void {
+    const a = this.assigned.get(hash)
+    if (a === undefined) return
+    this.assigned.delete(hash)
+    this.storing.set(hash, a.piece)
+  }
+
   complete (hash: string): void {
-    if (this.assigned.delete(hash)) this.completed++
+    if (this.assigned.delete(hash) || this.storing.delete(hash)) this.completed++
+    this.notify()
+  }
+
+  /** Storing failed (verification, disk): the chunk goes back to the queue. */
+  storeFailed (hash: string): void {
+    const p = this.storing.get(hash)
+    if (p === undefined) return
+    this.storing.delete(hash)
+    this.pending.unshift(p)
     this.notify()
   }
 
