@@ -15,10 +15,12 @@
  * const res = await device.services.lease.request(hubAddr, { op: 'acquire', deviceId, bundleId, waveId })
  * ```
  */
-import type { AbortOptions, ComponentLogger, Logger, PeerId, Startable, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
-import { StoremeshError, isStoremeshError } from '../interface/errors.js'
-import { readBounded, writeMessage } from '../net/framing.js'
+import type { AbortOptions, Logger, Startable, Stream } from '@libp2p/interface'
+import { StoremeshError } from '../interface/errors.js'
+import {
+  handleOneShotProtocol, openProtocolStream, requestOverStream, serveOneRequest, withTimeout,
+  type ProtocolTarget, type RequestResponseComponents
+} from '../net/request-response.js'
 import { DEFAULT_LEASE_TIMEOUT_MS, DEFAULT_MAX_LEASE_STREAMS, LEASE_PROTOCOL, MAX_LEASE_REQUEST_BYTES, MAX_LEASE_RESPONSE_BYTES } from './constants.js'
 import type { LeaseAuthority } from './lease-table.js'
 import {
@@ -26,16 +28,7 @@ import {
   type LeaseRequest, type LeaseResponse
 } from './messages.js'
 
-export interface LeaseProtocolComponents {
-  registrar: {
-    handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>
-    unhandle(protocol: string): Promise<void>
-  }
-  connectionManager: {
-    openStream(peer: PeerId | Multiaddr | Multiaddr[], protocol: string, options?: AbortOptions): Promise<Stream>
-  }
-  logger: ComponentLogger
-}
+export type LeaseProtocolComponents = RequestResponseComponents
 
 /** The hub side: answers requests and says how full it is (for bad-request answers). */
 export interface LeaseServer extends LeaseAuthority {
@@ -52,7 +45,7 @@ export interface LeaseProtocolInit {
   maxStreams?: number
 }
 
-export type LeaseTarget = PeerId | Multiaddr | Multiaddr[]
+export type LeaseTarget = ProtocolTarget
 
 export interface LeaseRequestOptions extends AbortOptions {
   timeoutMs?: number
@@ -61,17 +54,6 @@ export interface LeaseRequestOptions extends AbortOptions {
 /** What a device needs of the protocol; LeaseKeeper takes this, tests can fake it. */
 export interface LeaseClient {
   request(hub: LeaseTarget, req: LeaseRequest, options?: LeaseRequestOptions): Promise<LeaseResponse>
-}
-
-/** E_TIMEOUT when the signal fired by its clock, E_ABORTED when a caller aborted. */
-function abortedError (signal: AbortSignal, what: string, cause: unknown): StoremeshError {
-  const timedOut = (signal.reason as Error | undefined)?.name === 'TimeoutError'
-  return new StoremeshError(timedOut ? 'E_TIMEOUT' : 'E_ABORTED', `${timedOut ? 'timed out' : 'aborted'} ${what}`, {}, { cause })
-}
-
-function withTimeout (timeoutMs: number, signal?: AbortSignal): AbortSignal {
-  const t = AbortSignal.timeout(timeoutMs)
-  return signal === undefined ? t : AbortSignal.any([signal, t])
 }
 
 export class LeaseProtocol implements Startable, LeaseClient {
@@ -94,9 +76,7 @@ export class LeaseProtocol implements Startable, LeaseClient {
   async start (): Promise<void> {
     if (this.#init.authority !== undefined) {
       const max = this.#init.maxStreams ?? DEFAULT_MAX_LEASE_STREAMS
-      await this.#components.registrar.handle(this.protocol, (stream, connection) => {
-        void this.handleStream(stream, connection.remotePeer.toString())
-      }, { maxInboundStreams: max, maxOutboundStreams: max })
+      await handleOneShotProtocol(this.#components.registrar, this.protocol, max, async (s, peer) => await this.handleStream(s, peer))
     }
     this.#started = true
   }
@@ -117,26 +97,23 @@ export class LeaseProtocol implements Startable, LeaseClient {
    */
   async handleStream (stream: Stream, peer?: string): Promise<void> {
     const authority = this.#init.authority
-    const signal = AbortSignal.timeout(this.#timeoutMs)
-    try {
-      if (authority === undefined) throw new StoremeshError('E_INTERNAL', 'no lease authority configured')
-      const bytes = await readBounded(stream, { maxBytes: MAX_LEASE_REQUEST_BYTES, signal })
-      let answer: LeaseResponse
-      let req: LeaseRequest | undefined
+    await serveOneRequest(stream, {
+      maxRequestBytes: MAX_LEASE_REQUEST_BYTES,
+      timeoutMs: this.#timeoutMs,
+      log: this.#log,
+      what: 'lease request',
+      peer,
+      assertReady: () => { if (authority === undefined) throw new StoremeshError('E_INTERNAL', 'no lease authority configured') }
+    }, async (bytes) => {
+      let req: LeaseRequest
       try {
         req = decodeLeaseRequest(bytes)
       } catch (err) {
         this.#log('malformed lease request from %s: %s', peer ?? 'peer', (err as Error).message)
-        answer = { granted: false, active: authority.activeCount, limit: authority.limit, reason: 'bad-request', detail: (err as Error).message }
+        return encodeLeaseResponse({ granted: false, active: authority!.activeCount, limit: authority!.limit, reason: 'bad-request', detail: (err as Error).message })
       }
-      if (req !== undefined) answer = await authority.respond(req, peer !== undefined ? { peer } : {})
-      await writeMessage(stream, encodeLeaseResponse(answer!), { signal })
-      await stream.close({ signal })
-    } catch (err) {
-      // readBounded/writeMessage already reset the stream on wire errors
-      this.#log('lease request from %s failed: %s', peer ?? 'peer', isStoremeshError(err) ? err.toLine() : String(err))
-      if (stream.status === 'open') stream.abort(err as Error)
-    }
+      return encodeLeaseResponse(await authority!.respond(req, peer !== undefined ? { peer } : {}))
+    })
   }
 
   /**
@@ -147,31 +124,22 @@ export class LeaseProtocol implements Startable, LeaseClient {
    */
   async request (hub: LeaseTarget, req: LeaseRequest, options: LeaseRequestOptions = {}): Promise<LeaseResponse> {
     const signal = withTimeout(options.timeoutMs ?? this.#timeoutMs, options.signal)
-    let stream: Stream
-    try {
-      stream = await this.#components.connectionManager.openStream(hub, this.protocol, { signal })
-    } catch (err) {
-      if (signal.aborted) throw abortedError(signal, `opening ${this.protocol}`, err)
-      throw new StoremeshError('E_NOT_CONNECTED', `cannot open ${this.protocol}: ${(err as Error).message}`, {}, { cause: err })
-    }
+    const stream = await openProtocolStream(this.#components.connectionManager, hub, this.protocol, signal)
     return await this.requestOverStream(stream, req, { ...options, signal })
   }
 
   /** The client side over an already open stream (tests use an in-memory pair). */
   async requestOverStream (stream: Stream, req: LeaseRequest, options: LeaseRequestOptions = {}): Promise<LeaseResponse> {
-    const signal = withTimeout(options.timeoutMs ?? this.#timeoutMs, options.signal)
-    let res: LeaseResponse
-    try {
-      await writeMessage(stream, encodeLeaseRequest(req), { signal })
-      await stream.close({ signal })
-      res = decodeLeaseResponse(await readBounded(stream, { maxBytes: MAX_LEASE_RESPONSE_BYTES, signal }))
-    } catch (err) {
-      // a malformed answer: fail closed, the stream goes too
-      if (stream.status === 'open' || stream.status === 'closing') stream.abort(err as Error)
-      if (isStoremeshError(err)) throw err
-      if (signal.aborted) throw abortedError(signal, `asking for a lease (${req.op})`, err)
-      throw new StoremeshError('E_WIRE_MALFORMED', `lease exchange failed: ${(err as Error).message}`, {}, { cause: err })
-    }
+    // a malformed answer: fail closed, the stream goes too
+    const res = await requestOverStream(stream, () => encodeLeaseRequest(req), {
+      maxResponseBytes: MAX_LEASE_RESPONSE_BYTES,
+      timeoutMs: options.timeoutMs ?? this.#timeoutMs,
+      signal: options.signal,
+      decode: decodeLeaseResponse,
+      doing: () => `asking for a lease (${req.op})`,
+      label: 'lease',
+      abortWhileClosing: true
+    })
     if (ERROR_REASONS.has(res.reason)) {
       throw new StoremeshError('E_PEER_ERROR', `hub answered ${res.reason} to lease ${req.op}`, { reason: res.reason, detail: res.detail, device: req.deviceId })
     }

@@ -17,26 +17,19 @@
  * const dev = await createStoremeshNode({ swarmKey, services: { report: reportProtocol() } })
  * ```
  */
-import type { AbortOptions, ComponentLogger, Logger, PeerId, Startable, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
-import type { Multiaddr } from '@multiformats/multiaddr'
+import type { AbortOptions, Logger, Startable, Stream } from '@libp2p/interface'
 import { StoremeshError, isStoremeshError } from '../interface/errors.js'
-import { readBounded, writeMessage } from '../net/framing.js'
+import {
+  handleOneShotProtocol, openProtocolStream, requestOverStream, serveOneRequest, withTimeout,
+  type ProtocolTarget, type RequestResponseComponents
+} from '../net/request-response.js'
 import { DEFAULT_MAX_REPORT_STREAMS, DEFAULT_REPORT_TIMEOUT_MS, MAX_REPORT_REQUEST_BYTES, MAX_REPORT_RESPONSE_BYTES, REPORT_PROTOCOL } from './constants.js'
 import {
   decodeReportRequest, decodeReportResponse, encodeReportRequest, encodeReportResponse,
   type DeviceBatch, type HubBatch, type ReportAck, type ReportRequest, type ReportResponse
 } from './messages.js'
 
-export interface ReportProtocolComponents {
-  registrar: {
-    handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>
-    unhandle(protocol: string): Promise<void>
-  }
-  connectionManager: {
-    openStream(peer: PeerId | Multiaddr | Multiaddr[], protocol: string, options?: AbortOptions): Promise<Stream>
-  }
-  logger: ComponentLogger
-}
+export type ReportProtocolComponents = RequestResponseComponents
 
 /** The store hub side: a HubLedger fits. */
 export interface DeviceReportSink {
@@ -59,7 +52,7 @@ export interface ReportProtocolInit {
   maxStreams?: number
 }
 
-export type ReportTarget = PeerId | Multiaddr | Multiaddr[]
+export type ReportTarget = ProtocolTarget
 
 export interface ReportRequestOptions extends AbortOptions {
   timeoutMs?: number
@@ -68,16 +61,6 @@ export interface ReportRequestOptions extends AbortOptions {
 /** What the uplinks need of the protocol; tests can fake it. */
 export interface ReportClient {
   send(target: ReportTarget, req: ReportRequest, options?: ReportRequestOptions): Promise<ReportAck>
-}
-
-function abortedError (signal: AbortSignal, what: string, cause: unknown): StoremeshError {
-  const timedOut = (signal.reason as Error | undefined)?.name === 'TimeoutError'
-  return new StoremeshError(timedOut ? 'E_TIMEOUT' : 'E_ABORTED', `${timedOut ? 'timed out' : 'aborted'} ${what}`, {}, { cause })
-}
-
-function withTimeout (timeoutMs: number, signal?: AbortSignal): AbortSignal {
-  const t = AbortSignal.timeout(timeoutMs)
-  return signal === undefined ? t : AbortSignal.any([signal, t])
 }
 
 function describe (req: ReportRequest): string {
@@ -108,9 +91,7 @@ export class ReportProtocol implements Startable, ReportClient {
   async start (): Promise<void> {
     if (this.#serving) {
       const max = this.#init.maxStreams ?? DEFAULT_MAX_REPORT_STREAMS
-      await this.#components.registrar.handle(this.protocol, (stream, connection) => {
-        void this.handleStream(stream, connection.remotePeer.toString())
-      }, { maxInboundStreams: max, maxOutboundStreams: max })
+      await handleOneShotProtocol(this.#components.registrar, this.protocol, max, async (s, peer) => await this.handleStream(s, peer))
     }
     this.#started = true
   }
@@ -130,17 +111,13 @@ export class ReportProtocol implements Startable, ReportClient {
    * and nothing is stored; an oversize or truncated frame resets the stream. Never throws.
    */
   async handleStream (stream: Stream, peer?: string): Promise<void> {
-    const signal = AbortSignal.timeout(this.#timeoutMs)
-    try {
-      const bytes = await readBounded(stream, { maxBytes: MAX_REPORT_REQUEST_BYTES, signal })
-      const answer = await this.#answer(bytes, peer)
-      await writeMessage(stream, encodeReportResponse(answer), { signal })
-      await stream.close({ signal })
-    } catch (err) {
-      // readBounded/writeMessage already reset the stream on wire errors
-      this.#log('report from %s failed: %s', peer ?? 'peer', isStoremeshError(err) ? err.toLine() : String(err))
-      if (stream.status === 'open') stream.abort(err as Error)
-    }
+    await serveOneRequest(stream, {
+      maxRequestBytes: MAX_REPORT_REQUEST_BYTES,
+      timeoutMs: this.#timeoutMs,
+      log: this.#log,
+      what: 'report',
+      peer
+    }, async (bytes) => encodeReportResponse(await this.#answer(bytes, peer)))
   }
 
   async #answer (bytes: Uint8Array, peer: string | undefined): Promise<ReportResponse> {
@@ -172,30 +149,21 @@ export class ReportProtocol implements Startable, ReportClient {
    */
   async send (target: ReportTarget, req: ReportRequest, options: ReportRequestOptions = {}): Promise<ReportAck> {
     const signal = withTimeout(options.timeoutMs ?? this.#timeoutMs, options.signal)
-    let stream: Stream
-    try {
-      stream = await this.#components.connectionManager.openStream(target, this.protocol, { signal })
-    } catch (err) {
-      if (signal.aborted) throw abortedError(signal, `opening ${this.protocol}`, err)
-      throw new StoremeshError('E_NOT_CONNECTED', `cannot open ${this.protocol}: ${(err as Error).message}`, {}, { cause: err })
-    }
+    const stream = await openProtocolStream(this.#components.connectionManager, target, this.protocol, signal)
     return await this.requestOverStream(stream, req, { ...options, signal })
   }
 
   /** The sending side over an already open stream (tests use an in-memory pair). */
   async requestOverStream (stream: Stream, req: ReportRequest, options: ReportRequestOptions = {}): Promise<ReportAck> {
-    const signal = withTimeout(options.timeoutMs ?? this.#timeoutMs, options.signal)
-    let res: ReportResponse
-    try {
-      await writeMessage(stream, encodeReportRequest(req), { signal })
-      await stream.close({ signal })
-      res = decodeReportResponse(await readBounded(stream, { maxBytes: MAX_REPORT_RESPONSE_BYTES, signal }))
-    } catch (err) {
-      if (stream.status === 'open' || stream.status === 'closing') stream.abort(err as Error)
-      if (isStoremeshError(err)) throw err
-      if (signal.aborted) throw abortedError(signal, `reporting ${describe(req)}`, err)
-      throw new StoremeshError('E_WIRE_MALFORMED', `report exchange failed: ${(err as Error).message}`, {}, { cause: err })
-    }
+    const res = await requestOverStream(stream, () => encodeReportRequest(req), {
+      maxResponseBytes: MAX_REPORT_RESPONSE_BYTES,
+      timeoutMs: options.timeoutMs ?? this.#timeoutMs,
+      signal: options.signal,
+      decode: decodeReportResponse,
+      doing: () => `reporting ${describe(req)}`,
+      label: 'report',
+      abortWhileClosing: true
+    })
     if (res.status === 'error') {
       throw new StoremeshError('E_PEER_ERROR', `peer answered ${res.reason} to the report of ${describe(req)}`, { reason: res.reason, detail: res.detail })
     }

@@ -9,13 +9,16 @@
  * file bytes. The client verifies the answer (schema, signatures against the trust
  * keys, expiry, and that it is what was asked for) before returning it.
  */
-import type { AbortOptions, ComponentLogger, Logger, PeerId, Startable, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
+import type { AbortOptions, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { decodeManifest, MAX_MANIFEST_BYTES } from '../bundle/manifest.js'
-import { StoremeshError, isStoremeshError } from '../interface/errors.js'
+import { StoremeshError } from '../interface/errors.js'
 import type { BundleInfo, TrustOptions } from '../interface/types.js'
-import { readBounded, writeMessage } from './framing.js'
 import { formatProtocolId } from './protocol-id.js'
+import {
+  handleOneShotProtocol, openProtocolStream, requestOverStream, serveOneRequest, withTimeout,
+  type RequestResponseComponents
+} from './request-response.js'
 
 export const MANIFEST_PROTOCOL_NAME = 'manifest'
 export const MANIFEST_PROTOCOL_VERSION = '1.0.0'
@@ -48,16 +51,7 @@ export interface LookupContext {
 /** Returns the manifest file bytes (bundle.json), or undefined when not held. */
 export type ManifestLookup = (req: ManifestRequest, ctx: LookupContext) => Promise<Uint8Array | undefined>
 
-export interface ManifestProtocolComponents {
-  registrar: {
-    handle(protocol: string, handler: StreamHandler, options?: StreamHandlerOptions): Promise<void>
-    unhandle(protocol: string): Promise<void>
-  }
-  connectionManager: {
-    openStream(peer: PeerId | Multiaddr | Multiaddr[], protocol: string, options?: AbortOptions): Promise<Stream>
-  }
-  logger: ComponentLogger
-}
+export type ManifestProtocolComponents = RequestResponseComponents
 
 export interface ManifestProtocolInit {
   /** serve requests with this; without it no handler is registered (client only) */
@@ -121,17 +115,6 @@ function describe (req: ManifestRequest): string {
   return 'bundleId' in req ? `bundle ${req.bundleId}` : `device class ${req.deviceClass}`
 }
 
-/** E_TIMEOUT when the signal fired by its clock, E_ABORTED when a caller aborted. */
-function abortedError (signal: AbortSignal, what: string, cause: unknown): StoremeshError {
-  const timedOut = (signal.reason as Error | undefined)?.name === 'TimeoutError'
-  return new StoremeshError(timedOut ? 'E_TIMEOUT' : 'E_ABORTED', `${timedOut ? 'timed out' : 'aborted'} ${what}`, {}, { cause })
-}
-
-function withTimeout (timeoutMs: number, signal?: AbortSignal): AbortSignal {
-  const t = AbortSignal.timeout(timeoutMs)
-  return signal === undefined ? t : AbortSignal.any([signal, t])
-}
-
 export class ManifestProtocol implements Startable {
   readonly protocol = MANIFEST_PROTOCOL
   readonly #components: ManifestProtocolComponents
@@ -152,9 +135,7 @@ export class ManifestProtocol implements Startable {
   async start (): Promise<void> {
     if (this.#init.lookup !== undefined) {
       const max = this.#init.maxStreams ?? DEFAULT_MAX_MANIFEST_STREAMS
-      await this.#components.registrar.handle(this.protocol, (stream, connection) => {
-        void this.handleStream(stream, connection.remotePeer.toString())
-      }, { maxInboundStreams: max, maxOutboundStreams: max })
+      await handleOneShotProtocol(this.#components.registrar, this.protocol, max, async (s, peer) => await this.handleStream(s, peer))
     }
     this.#started = true
   }
@@ -171,27 +152,22 @@ export class ManifestProtocol implements Startable {
   /** The server side of one stream: read the request, answer, half-close. Never throws. */
   async handleStream (stream: Stream, peer?: string): Promise<void> {
     const lookup = this.#init.lookup
-    const signal = AbortSignal.timeout(this.#timeoutMs)
-    try {
-      if (lookup === undefined) throw new StoremeshError('E_INTERNAL', 'no manifest lookup configured')
-      const reqBytes = await readBounded(stream, { maxBytes: MAX_MANIFEST_REQUEST_BYTES, signal })
-      let answer: Uint8Array
-      let req: ManifestRequest | undefined
+    await serveOneRequest(stream, {
+      maxRequestBytes: MAX_MANIFEST_REQUEST_BYTES,
+      timeoutMs: this.#timeoutMs,
+      log: this.#log,
+      what: 'manifest request',
+      peer,
+      assertReady: () => { if (lookup === undefined) throw new StoremeshError('E_INTERNAL', 'no manifest lookup configured') }
+    }, async (reqBytes, signal) => {
+      let req: ManifestRequest
       try {
         req = decodeManifestRequest(reqBytes)
       } catch (err) {
-        answer = response(STATUS.BAD_REQUEST, reason((err as Error).message))
+        return response(STATUS.BAD_REQUEST, reason((err as Error).message))
       }
-      if (req !== undefined) {
-        answer = await this.#answer(lookup, req, { peer, signal })
-      }
-      await writeMessage(stream, answer!, { signal })
-      await stream.close({ signal })
-    } catch (err) {
-      // readBounded/writeMessage already aborted the stream on wire errors
-      this.#log('manifest request from %s failed: %s', peer ?? 'peer', isStoremeshError(err) ? err.toLine() : String(err))
-      if (stream.status === 'open') stream.abort(err as Error)
-    }
+      return await this.#answer(lookup!, req, { peer, signal })
+    })
   }
 
   async #answer (lookup: ManifestLookup, req: ManifestRequest, ctx: LookupContext): Promise<Uint8Array> {
@@ -218,13 +194,7 @@ export class ManifestProtocol implements Startable {
    */
   async fetch (peer: PeerId | Multiaddr | Multiaddr[], req: ManifestRequest, options: FetchManifestOptions = {}): Promise<BundleInfo> {
     const signal = withTimeout(options.timeoutMs ?? this.#timeoutMs, options.signal)
-    let stream: Stream
-    try {
-      stream = await this.#components.connectionManager.openStream(peer, this.protocol, { signal })
-    } catch (err) {
-      if (signal.aborted) throw abortedError(signal, `opening ${this.protocol}`, err)
-      throw new StoremeshError('E_NOT_CONNECTED', `cannot open ${this.protocol}: ${(err as Error).message}`, {}, { cause: err })
-    }
+    const stream = await openProtocolStream(this.#components.connectionManager, peer, this.protocol, signal)
     return await this.requestOverStream(stream, req, { ...options, signal })
   }
 
@@ -232,18 +202,14 @@ export class ManifestProtocol implements Startable {
   async requestOverStream (stream: Stream, req: ManifestRequest, options: FetchManifestOptions = {}): Promise<BundleInfo> {
     const trust = options.trust ?? this.#init.trust
     if (trust === undefined) throw new StoremeshError('E_INVALID_ARGUMENT', 'fetching a manifest needs trust keys')
-    const signal = withTimeout(options.timeoutMs ?? this.#timeoutMs, options.signal)
-    try {
-      await writeMessage(stream, encodeManifestRequest(req), { signal })
-      await stream.close({ signal })
-      const answer = await readBounded(stream, { maxBytes: MAX_MANIFEST_RESPONSE_BYTES, signal })
-      return this.#verify(answer, req, trust)
-    } catch (err) {
-      if (stream.status === 'open') stream.abort(err as Error)
-      if (isStoremeshError(err)) throw err
-      if (signal.aborted) throw abortedError(signal, `asking for ${describe(req)}`, err)
-      throw new StoremeshError('E_WIRE_MALFORMED', `manifest exchange failed: ${(err as Error).message}`, {}, { cause: err })
-    }
+    return await requestOverStream(stream, () => encodeManifestRequest(req), {
+      maxResponseBytes: MAX_MANIFEST_RESPONSE_BYTES,
+      timeoutMs: options.timeoutMs ?? this.#timeoutMs,
+      signal: options.signal,
+      decode: (answer) => this.#verify(answer, req, trust),
+      doing: () => `asking for ${describe(req)}`,
+      label: 'manifest'
+    })
   }
 
   #verify (answer: Uint8Array, req: ManifestRequest, trust: TrustOptions): BundleInfo {
