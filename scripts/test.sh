@@ -25,4 +25,6 @@ fi
 
 npm run --silent typecheck
 npm run --silent build
+# the suites spawn the compiled CLI (test/helpers/cli.ts)
+export STOREMESH_TEST_CLI=dist
 npx tap 'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/lab/**/*.test.ts'
