@@ -3,6 +3,7 @@
  * strict decoders that fail closed with E_WIRE_MALFORMED, and encoders that refuse to
  * put anything on the wire the other side's decoder would refuse.
  */
+import { decodeUtf8Json, encodeBoundedJson } from '../net/json-message.js'
 import { StoremeshError } from '../interface/errors.js'
 import {
   BUNDLE_ID_RE, DEVICE_ID_RE, MAX_LEASE_DETAIL_CHARS, MAX_LEASE_REQUEST_BYTES, MAX_LEASE_RESPONSE_BYTES, MAX_WIRE_TTL_MS, WAVE_ID_RE
@@ -123,18 +124,14 @@ export function parseLeaseResponse (x: unknown): LeaseResponse {
 
 function decodeJson (bytes: Uint8Array, what: string): unknown {
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
+    return decodeUtf8Json(bytes)
   } catch {
     return malformed(what, 'not UTF-8 JSON')
   }
 }
 
 function encodeJson (x: unknown, what: string, maxBytes: number): Uint8Array {
-  const bytes = new TextEncoder().encode(JSON.stringify(x))
-  if (bytes.byteLength > maxBytes) {
-    throw new StoremeshError('E_WIRE_MESSAGE_TOO_LARGE', `lease ${what} of ${bytes.byteLength} bytes, limit ${maxBytes}`, { bytes: bytes.byteLength, maxBytes })
-  }
-  return bytes
+  return encodeBoundedJson(x, `lease ${what}`, maxBytes)
 }
 
 export function encodeLeaseRequest (req: LeaseRequest): Uint8Array {

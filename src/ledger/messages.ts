@@ -4,6 +4,7 @@
  * on the wire what the other side would refuse, and `toWireEntry()`, which trims a
  * journal entry to the wire schema so one odd entry can never stall a device's uplink.
  */
+import { decodeUtf8Json, encodeBoundedJson } from '../net/json-message.js'
 import { StoremeshError } from '../interface/errors.js'
 import type { JournalEntry } from '../interface/types.js'
 import {
@@ -288,18 +289,14 @@ export function parseReportResponse (x: unknown): ReportResponse {
 
 function decodeJson (bytes: Uint8Array, what: string): unknown {
   try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
+    return decodeUtf8Json(bytes)
   } catch {
     return malformed(what, 'not UTF-8 JSON')
   }
 }
 
 function encodeJson (x: unknown, what: string, maxBytes: number): Uint8Array {
-  const bytes = new TextEncoder().encode(JSON.stringify(x))
-  if (bytes.byteLength > maxBytes) {
-    throw new StoremeshError('E_WIRE_MESSAGE_TOO_LARGE', `report ${what} of ${bytes.byteLength} bytes, limit ${maxBytes}`, { bytes: bytes.byteLength, maxBytes })
-  }
-  return bytes
+  return encodeBoundedJson(x, `report ${what}`, maxBytes)
 }
 
 export function encodeReportRequest (req: ReportRequest): Uint8Array {
