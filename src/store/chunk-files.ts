@@ -4,7 +4,7 @@
  * the directory is fsynced, so after a crash a chunk file is either absent or whole.
  * Nothing here trusts file contents: callers verify the hash of what they read.
  */
-import { mkdir, open, readdir, rename, rm } from 'node:fs/promises'
+import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
 import { StoremeshError } from '../interface/errors.js'
 import { HASH_HEX_RE } from '../bundle/hash.js'
@@ -106,14 +106,7 @@ export class ChunkFiles {
     try {
       const { size } = await fh.stat()
       if (size > MAX_CHUNK_FILE_BYTES) return new Uint8Array(0) // fails verification: dropped as corrupt
-      const buf = Buffer.allocUnsafe(size)
-      let off = 0
-      while (off < size) {
-        const { bytesRead } = await fh.read(buf, off, size - off, off)
-        if (bytesRead === 0) break
-        off += bytesRead
-      }
-      return new Uint8Array(buf.buffer, buf.byteOffset, off)
+      return await readUpTo(fh, size)
     } finally {
       await fh.close()
     }
@@ -144,4 +137,16 @@ export class ChunkFiles {
   async removeTemp (prefix: string, name: string): Promise<void> {
     await rm(join(this.root, prefix, name), { force: true })
   }
+}
+
+/** Reads up to `size` bytes from the start of an open file; fewer if it is shorter. */
+export async function readUpTo (fh: FileHandle, size: number): Promise<Uint8Array> {
+  const buf = Buffer.allocUnsafe(size)
+  let off = 0
+  while (off < size) {
+    const { bytesRead } = await fh.read(buf, off, size - off, off)
+    if (bytesRead === 0) break
+    off += bytesRead
+  }
+  return new Uint8Array(buf.buffer, buf.byteOffset, off)
 }

@@ -13,6 +13,7 @@ import { bundleJsonPath, chunkPathIn } from '../bundle/layout.js'
 import { decodeManifest, MAX_MANIFEST_BYTES } from '../bundle/manifest.js'
 import type { BundleRecord } from './index-db.js'
 import type { ChunkRead } from './reconstruct.js'
+import { readUpTo } from './chunk-files.js'
 
 export interface ImportHost {
   addBundle(info: BundleInfo): Promise<BundleRecord>
@@ -43,14 +44,7 @@ async function readBounded (path: string, maxBytes: number, tooLarge: () => Stor
   try {
     const { size } = await fh.stat()
     if (size > maxBytes) throw tooLarge()
-    const buf = Buffer.alloc(size)
-    let off = 0
-    while (off < size) {
-      const { bytesRead } = await fh.read(buf, off, size - off, off)
-      if (bytesRead === 0) break
-      off += bytesRead
-    }
-    return new Uint8Array(buf.buffer, buf.byteOffset, off)
+    return await readUpTo(fh, size)
   } finally {
     await fh.close()
   }
