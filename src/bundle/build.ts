@@ -4,8 +4,9 @@
  * every unique chunk lands in `chunks/`; `bundle.json` is written last, so a folder
  * with a manifest is a finished one.
  */
-import { open, mkdir, rename, unlink } from 'node:fs/promises'
+import { open, mkdir } from 'node:fs/promises'
 import { basename, join } from 'node:path'
+import { writeFileAtomic } from '../interface/atomic-file.js'
 import { StoremeshError } from '../interface/errors.js'
 import type { ArtifactEntry, BundleInfo, ChunkingParams, ManifestBody, SignedManifest } from '../interface/types.js'
 import { ChunkDirWriter } from './chunk-writer.js'
@@ -96,23 +97,6 @@ export function artifactNames (paths: string[]): string[] {
   })
 }
 
-async function writeFileDurably (path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`
-  const fh = await open(tmp, 'w', 0o644)
-  try {
-    await fh.writeFile(bytes)
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-  try {
-    await rename(tmp, path)
-  } catch (err) {
-    await unlink(tmp).catch(() => {})
-    throw err
-  }
-}
-
 export async function buildBundle (opts: BuildOptions): Promise<BundleInfo> {
   const { signal } = opts
   if (opts.keys.length === 0) throw new StoremeshError('E_USAGE', 'at least one signing key is needed')
@@ -174,6 +158,6 @@ export async function buildBundle (opts: BuildOptions): Promise<BundleInfo> {
     throw new StoremeshError('E_MANIFEST_TOO_LARGE',
       `the manifest would be ${bytes.length} bytes, over the ${MAX_MANIFEST_BYTES} limit: use fewer or larger chunks`)
   }
-  await writeFileDurably(join(opts.outDir, BUNDLE_JSON), bytes)
+  await writeFileAtomic(join(opts.outDir, BUNDLE_JSON), bytes)
   return bundleInfo(env)
 }

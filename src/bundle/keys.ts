@@ -4,7 +4,8 @@
  * `type` tag so a swarm key, a public key and a private key are never confused.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
-import { readFile, writeFile, rename } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
+import { writeFileAtomic } from '../interface/atomic-file.js'
 import { StoremeshError } from '../interface/errors.js'
 import type { TrustedKey } from '../interface/types.js'
 import { blake3Bytes } from './hash.js'
@@ -66,17 +67,11 @@ export function signingKeyFromSeed (seed: Uint8Array): PrivateSigningKey {
   return fromPrivateKeyObject(createPrivateKey({ key: der, format: 'der', type: 'pkcs8' }))
 }
 
-async function writeAtomic (path: string, text: string, mode: number): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`
-  await writeFile(tmp, text, { mode })
-  await rename(tmp, path)
-}
-
 export async function writeKeyFiles (privatePath: string, publicPath: string | undefined, key: PrivateSigningKey): Promise<void> {
   const pub = { type: PUBLIC_KEY_TYPE, keyid: key.keyid, publicKey: Buffer.from(key.publicKey).toString('base64') }
   const priv = { ...pub, type: PRIVATE_KEY_TYPE, privateKey: Buffer.from(key.privatePkcs8).toString('base64') }
-  await writeAtomic(privatePath, JSON.stringify(priv, null, 2) + '\n', 0o600)
-  if (publicPath !== undefined) await writeAtomic(publicPath, JSON.stringify(pub, null, 2) + '\n', 0o644)
+  await writeFileAtomic(privatePath, JSON.stringify(priv, null, 2) + '\n', { mode: 0o600 })
+  if (publicPath !== undefined) await writeFileAtomic(publicPath, JSON.stringify(pub, null, 2) + '\n', { mode: 0o644 })
 }
 
 async function readKeyJson (path: string): Promise<Record<string, unknown>> {

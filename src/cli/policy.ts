@@ -3,9 +3,10 @@
  * manifest's envelope, check a signed policy against trusted keys, and show every
  * gate of the policy engine for the device in a data directory.
  */
-import { readFile, rename, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { readSigningKeyFile, readTrustedKeyFiles } from '../bundle/keys.js'
+import { writeFileAtomic } from '../interface/atomic-file.js'
 import { EXIT, StoremeshError } from '../interface/errors.js'
 import type { Decision, Verdict } from '../interface/types.js'
 import { gatherDeviceInputs } from '../install/facts.js'
@@ -51,12 +52,6 @@ function isoOrNull (ms: number | null): string | null {
   return ms === null ? null : new Date(ms).toISOString()
 }
 
-async function writeAtomic (path: string, bytes: Uint8Array): Promise<void> {
-  const tmp = `${path}.tmp-${process.pid}`
-  await writeFile(tmp, bytes)
-  await rename(tmp, path)
-}
-
 interface SignOpts { key: string[], out: string, json: boolean }
 interface VerifyOpts { trust: string[], threshold?: string, json: boolean }
 interface ExplainOpts { data: string, at?: string, policy?: string, manifest?: string, probes: boolean, json: boolean }
@@ -83,7 +78,7 @@ export const register: Register = (program: Command, ctx) => {
       const parsed = parsePolicyYaml(text, yamlPath)
       const keys = await Promise.all(opts.key.map(readSigningKeyFile))
       const env = signPolicy(parsed, keys)
-      await writeAtomic(opts.out, encodeSignedPolicy(env))
+      await writeFileAtomic(opts.out, encodeSignedPolicy(env))
       const p = env.signed.policy
       const summary = {
         out: opts.out, policyId: policyIdOf(env), name: p.metadata.name, wave: p.metadata.wave,

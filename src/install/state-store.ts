@@ -6,7 +6,7 @@
 import { rename } from 'node:fs/promises'
 import { dirname, join } from 'node:path'
 import { StoremeshError } from '../interface/errors.js'
-import { readFileLimited, writeFileAtomic, fsyncDir } from './atomic-file.js'
+import { readFileLimited, writeFileAtomic, fsyncDir } from '../interface/atomic-file.js'
 import { INSTALL_DIR_NAME, MAX_STATE_FILE_BYTES, STATE_FILE_NAME } from './constants.js'
 import { installRecordSchema, type InstallRecord } from './state-machine.js'
 

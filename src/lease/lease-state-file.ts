@@ -7,9 +7,8 @@
  * (`leases.json.corrupt-<ms>`) and reported as `corrupt`: the table then assumes every
  * slot may be taken until the longest lease could have expired (fail closed).
  */
-import { randomBytes } from 'node:crypto'
-import { mkdir, open, rename, rm, stat } from 'node:fs/promises'
-import { basename, dirname, join } from 'node:path'
+import { open, rename, stat } from 'node:fs/promises'
+import { writeFileAtomic } from '../interface/atomic-file.js'
 import { BUNDLE_ID_RE, DEVICE_ID_RE, MAX_LEASES, MAX_LEASE_STATE_BYTES, MAX_TRACKED_WAVES, MAX_WAVE_DEVICES, WAVE_ID_RE } from './constants.js'
 import { isLeaseId } from './messages.js'
 
@@ -142,30 +141,7 @@ export async function loadLeaseState (path: string, nowMs: number): Promise<Load
   }
 }
 
-async function fsyncDir (dir: string): Promise<void> {
-  const fh = await open(dir, 'r')
-  try {
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
-}
-
 /** Replaces the file atomically; resolves once the new content is durable. */
 export async function saveLeaseState (path: string, state: LeaseState): Promise<void> {
-  const dir = dirname(path)
-  await mkdir(dir, { recursive: true })
-  const tmp = join(dir, `.${basename(path)}.${process.pid}.${randomBytes(6).toString('hex')}.tmp`)
-  const fh = await open(tmp, 'w', 0o644)
-  try {
-    await fh.writeFile(JSON.stringify(state))
-    await fh.sync()
-    await fh.close()
-    await rename(tmp, path)
-  } catch (err) {
-    await fh.close().catch(() => {})
-    await rm(tmp, { force: true })
-    throw err
-  }
-  await fsyncDir(dir)
+  await writeFileAtomic(path, JSON.stringify(state))
 }

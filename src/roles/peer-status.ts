@@ -3,9 +3,9 @@
  * written atomically every few seconds and once more at stop, so `storemesh status`
  * works for a running peer (whose store is locked) and for a stopped one alike.
  */
-import { randomBytes } from 'node:crypto'
-import { open, readFile, rename, unlink } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { writeFileAtomic } from '../interface/atomic-file.js'
 import { StoremeshError } from '../interface/errors.js'
 import type { Link } from '../interface/types.js'
 import { MAX_STATUS_FILE_BYTES, STATUS_FILE, STATUS_SCHEMA } from './lan-constants.js'
@@ -55,20 +55,8 @@ export function statusPath (dataDir: string): string {
 
 /** temp file + rename: a reader sees the old snapshot or the new one, never half of one */
 export async function writeStatusFile (dataDir: string, status: PeerStatus): Promise<void> {
-  const path = statusPath(dataDir)
-  const tmp = `${path}.tmp-${process.pid}-${randomBytes(4).toString('hex')}`
-  const fh = await open(tmp, 'w', 0o644)
-  try {
-    await fh.writeFile(JSON.stringify(status, null, 2) + '\n')
-  } finally {
-    await fh.close()
-  }
-  try {
-    await rename(tmp, path)
-  } catch (err) {
-    await unlink(tmp).catch(() => {})
-    throw err
-  }
+  // rewritten every few seconds: not fsynced, after a power loss an older snapshot is fine
+  await writeFileAtomic(statusPath(dataDir), JSON.stringify(status, null, 2) + '\n', { durable: false })
 }
 
 /** The last snapshot, or undefined when the peer never wrote one. */

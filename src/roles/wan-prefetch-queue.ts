@@ -9,7 +9,7 @@
 import { open, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { StoremeshError } from '../interface/errors.js'
-import { writeFileAtomic } from '../install/atomic-file.js'
+import { writeFileAtomic } from '../interface/atomic-file.js'
 import { parseWindow } from '../wan/window.js'
 import { PREFETCH_FILE } from '../wan/pull-constants.js'
 

@@ -9,7 +9,7 @@
 import { join } from 'node:path'
 import { mkdir } from 'node:fs/promises'
 import { StoremeshError } from '../../interface/errors.js'
-import { readFileLimited, writeFileAtomic } from '../atomic-file.js'
+import { readFileLimited, writeFileAtomic } from '../../interface/atomic-file.js'
 import { assertNotActive, otherSlot, isSlotName, type BackendCallOptions, type BootAttempts, type BootBackend, type BootStatus, type NextBootOptions, type RebootResult, type SlotName, type SlotReadOptions } from '../backend.js'
 import { armTry, attemptsOf, bootOnce, envToVars, ENV_BOOTED, formatKeyValue, initialEnv, makePrimary, markSlotBad, parseKeyValue, varsToEnv, type BootcountEnv } from '../bootcount-env.js'
 import { DEFAULT_BOOT_LIMIT, MAX_BOOT_ENV_BYTES } from '../constants.js'
