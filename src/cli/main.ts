@@ -1,19 +1,19 @@
 import { Command, CommanderError } from 'commander'
 import { EXIT } from '../interface/errors.js'
-import { COMMAND_GROUPS } from './commands.js'
+import { COMMAND_GROUPS, groupsFor, type CommandGroup } from './commands.js'
 import type { CommandContext } from './context.js'
 import { reportError } from './output.js'
 
 export const VERSION = '0.1.0'
 
-export async function buildProgram (ctx: CommandContext): Promise<Command> {
+export async function buildProgram (ctx: CommandContext, groups: readonly CommandGroup[] = COMMAND_GROUPS): Promise<Command> {
   const program = new Command('storemesh')
     .description('Edge update distribution: signed bundles, LAN swarm, WAN seeding, offline policy, A/B installs.')
     .version(VERSION)
     .showHelpAfterError()
     .exitOverride()
-  for (const load of COMMAND_GROUPS) {
-    const mod = await load()
+  for (const group of groups) {
+    const mod = await group.load()
     mod.register(program, ctx)
   }
   return program
@@ -22,7 +22,7 @@ export async function buildProgram (ctx: CommandContext): Promise<Command> {
 /** Runs the CLI and resolves to the process exit code. */
 export async function main (argv: string[]): Promise<number> {
   const ctx: CommandContext = { exitCode: 0 }
-  const program = await buildProgram(ctx)
+  const program = await buildProgram(ctx, groupsFor(argv))
   try {
     await program.parseAsync(argv)
   } catch (err) {
