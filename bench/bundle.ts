@@ -10,17 +10,24 @@
  * median of BENCH_TRIALS (default 5) are printed, since the machine may be shared.
  * A last run builds a sparse BENCH_SPARSE_GIB (default 4) GiB artifact of zeros to show
  * that memory stays bounded whatever the artifact's size.
+ * Before that, a profile prints the CPU seconds of each part alone on the same file
+ * (reads, gear scan, chunk-id hashing, whole-file hashing, hand-offs to the worker),
+ * and each 2-thread run records its threads' CPU (Linux /proc), since wall clock on a
+ * shared machine says little about where the time goes.
  * Environment: BENCH_SIZE_MIB (default 1024), BENCH_TRIALS, BENCH_KEEP=1 keeps the files.
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { createCipheriv } from 'node:crypto'
+import { readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, open, rm, truncate, writeFile } from 'node:fs/promises'
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { blake3 } from '@napi-rs/blake-hash'
+import { Worker } from 'node:worker_threads'
+import { blake3, Blake3Hasher } from '@napi-rs/blake-hash'
 import { buildBundle } from '../src/bundle/build.js'
-import { FileChunker } from '../src/bundle/file-chunker.js'
+import { FastCdcChunker } from '../src/bundle/fastcdc.js'
+import { DEFAULT_READ_BYTES, FileChunker } from '../src/bundle/file-chunker.js'
 import { generateSigningKey } from '../src/bundle/keys.js'
 
 const MIB = 1024 * 1024
@@ -32,7 +39,93 @@ const TARGET_RATIO = 0.5
 const TARGET_RSS_MIB = 200
 const WRITE_PIECE_BYTES = 8 * MIB
 
-interface ChildResult { seconds: number, cpuSeconds: number, maxRssMiB: number, chunks: number, blake3: string }
+interface ChildResult {
+  seconds: number
+  cpuSeconds: number
+  maxRssMiB: number
+  chunks: number
+  blake3: string
+  /** CPU seconds of the main thread, the busiest other thread (the hash worker) and the rest */
+  threads?: { main: number, worker: number, rest: number }
+}
+
+/** CPU seconds of each thread of this process, by thread id (Linux; empty elsewhere). */
+function threadCpu (): Map<string, number> {
+  const m = new Map<string, number>()
+  try {
+    for (const tid of readdirSync('/proc/self/task')) {
+      const stat = readFileSync(`/proc/self/task/${tid}/stat`, 'utf8')
+      const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+      m.set(tid, (Number(f[11]) + Number(f[12])) / 100) // utime + stime in clock ticks (USER_HZ 100)
+    }
+  } catch {}
+  return m
+}
+
+function threadSplit (before: Map<string, number>, after: Map<string, number>): ChildResult['threads'] {
+  if (after.size === 0) return undefined
+  const others: number[] = []
+  let main = 0
+  for (const [tid, v] of after) {
+    const d = v - (before.get(tid) ?? 0)
+    if (tid === String(process.pid)) main = d
+    else others.push(d)
+  }
+  others.sort((a, b) => b - a)
+  return { main, worker: others[0] ?? 0, rest: others.slice(1).reduce((a, b) => a + b, 0) }
+}
+
+interface ProfileResult { parts: Array<[string, number]> }
+
+/** In a child: each part of chunk+hash alone over the file, as CPU seconds of the process. */
+async function profile (file: string): Promise<ProfileResult> {
+  const readBytes = DEFAULT_READ_BYTES
+  const chunker = new FastCdcChunker({}, { arenaBytes: readBytes })
+  const arena = chunker.arena
+  const fh = await open(file, 'r')
+  const size = (await fh.stat()).size
+  const rounds = Math.ceil(size / readBytes)
+  const cpuOf = async (fn: () => unknown): Promise<number> => {
+    const c0 = process.cpuUsage()
+    await fn()
+    const c = process.cpuUsage(c0)
+    return (c.user + c.system) / 1e6
+  }
+  const parts: Array<[string, number]> = []
+  try {
+    parts.push(['file reads (fs read into the scanner memory)', await cpuOf(async () => {
+      for (let pos = 0; pos < size; pos += readBytes) await fh.read(arena, 0, readBytes, pos)
+    })])
+    await fh.read(arena, 0, readBytes, 0)
+    const cuts: number[] = []
+    parts.push(['gear scan (WebAssembly, in memory)', await cpuOf(() => {
+      chunker.reset()
+      for (let i = 0; i < rounds; i++) chunker.push(arena, cuts)
+    })])
+    // chunk ids: hash the arena in chunks of the mean size the scan found
+    const mean = Math.max(1, Math.round(readBytes * rounds / Math.max(1, cuts.length)))
+    parts.push([`chunk-id BLAKE3 (one-shot, ${Math.round(mean / 1024)} KiB chunks)`, await cpuOf(() => {
+      for (let i = 0; i < rounds; i++) for (let o = 0; o < readBytes; o += mean) blake3(arena.subarray(o, o + mean))
+    })])
+    parts.push(['whole-file BLAKE3 (streaming)', await cpuOf(() => {
+      const h = new Blake3Hasher()
+      for (let i = 0; i < rounds; i++) h.update(arena)
+      h.digestBuffer()
+    })])
+    const w = new Worker("require('node:worker_threads').parentPort.on('message', m => require('node:worker_threads').parentPort.postMessage({ hashes: m.ranges.map(() => 'x'.repeat(64)) }))", { eval: true })
+    const ranges = Array.from({ length: 2 * Math.ceil(readBytes / mean) }, (_, i) => i * mean)
+    await new Promise<void>(resolve => { w.once('online', resolve) })
+    parts.push([`worker hand-offs (${rounds} round trips)`, await cpuOf(async () => {
+      for (let i = 0; i < rounds; i++) {
+        await new Promise(resolve => { w.once('message', resolve); w.postMessage({ op: 'slot', freshStart: 0, freshEnd: readBytes, ranges }) })
+      }
+    })])
+    await w.terminate()
+  } finally {
+    await fh.close()
+  }
+  return { parts }
+}
 
 /** In a child: one measured run; prints a ChildResult as JSON. */
 async function child (mode: string, file: string, outDir: string): Promise<void> {
@@ -40,6 +133,12 @@ async function child (mode: string, file: string, outDir: string): Promise<void>
   const cpu0 = process.cpuUsage()
   let chunks = 0
   let digest = ''
+  if (mode === 'profile') {
+    process.stdout.write(JSON.stringify(await profile(file)) + '\n')
+    return
+  }
+  const tc0 = threadCpu()
+  let threads: ChildResult['threads']
   if (mode === 'build') {
     const info = await buildBundle({
       artifacts: [file], keys: [generateSigningKey()], name: 'bench', version: '1.0.0', deviceClass: 'bench',
@@ -50,6 +149,7 @@ async function child (mode: string, file: string, outDir: string): Promise<void>
   } else {
     const fc = new FileChunker({ hashThread: mode === 'chunk-2t' })
     const r = await fc.chunkFile(file)
+    threads = threadSplit(tc0, threadCpu()) // before close(): the worker's thread is gone after it
     await fc.close()
     chunks = r.chunks.length
     digest = r.blake3
@@ -57,12 +157,17 @@ async function child (mode: string, file: string, outDir: string): Promise<void>
   const seconds = Number(process.hrtime.bigint() - t0) / 1e9
   const cpu = process.cpuUsage(cpu0)
   const result: ChildResult = {
-    seconds, cpuSeconds: (cpu.user + cpu.system) / 1e6, maxRssMiB: process.resourceUsage().maxRSS / 1024, chunks, blake3: digest
+    seconds,
+    cpuSeconds: (cpu.user + cpu.system) / 1e6,
+    maxRssMiB: process.resourceUsage().maxRSS / 1024,
+    chunks,
+    blake3: digest,
+    threads
   }
   process.stdout.write(JSON.stringify(result) + '\n')
 }
 
-async function runChild (mode: string, file: string, outDir: string): Promise<ChildResult> {
+async function runChild<T = ChildResult> (mode: string, file: string, outDir: string): Promise<T> {
   const self = fileURLToPath(import.meta.url)
   return await new Promise((resolve, reject) => {
     const p = spawn(process.execPath, ['--import', 'tsx', self, '--child', mode, file, outDir], { stdio: ['ignore', 'pipe', 'inherit'] })
@@ -71,7 +176,7 @@ async function runChild (mode: string, file: string, outDir: string): Promise<Ch
     p.on('error', reject)
     p.on('close', code => {
       if (code !== 0) reject(new Error(`bench child ${mode} exited ${code}`))
-      else resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as ChildResult)
+      else resolve(JSON.parse(out.trim().split('\n').at(-1) ?? '{}') as T)
     })
   })
 }
@@ -132,6 +237,12 @@ async function main (): Promise<void> {
       `load average ${loadavg()[0]?.toFixed(2)}\n`)
     await writeArtifact(file, sizeBytes)
     runB3sum(file) // warm the page cache for everyone
+
+    const prof = await runChild<ProfileResult>('profile', file, '')
+    process.stdout.write(`\nwhere the time goes (each part alone over the ${SIZE_MIB} MiB, CPU seconds, load ${loadavg()[0]?.toFixed(2)}):\n`)
+    for (const [name, sec] of prof.parts) {
+      process.stdout.write(`  ${name.padEnd(48)} ${sec.toFixed(3).padStart(7)} s  ${f0(SIZE_MIB / sec)} MiB/CPU-s\n`)
+    }
 
     const b3: number[] = []
     const b3Cpu: number[] = []
@@ -194,6 +305,15 @@ async function main (): Promise<void> {
       `${peakRss <= TARGET_RSS_MIB ? 'met' : 'NOT met'})\n`)
     const cpuRatio = (SIZE_MIB / median(one.map(r => r.cpuSeconds))) / (SIZE_MIB / median(b3Cpu))
     process.stdout.write(`per CPU-second (less sensitive to a busy machine): one-thread chunk+hash / b3sum = ${cpuRatio.toFixed(2)}x\n`)
+    const th = (rs: ChildResult[], k: 'main' | 'worker' | 'rest'): string => median(rs.map(r => r.threads?.[k] ?? Number.NaN)).toFixed(2)
+    if (two[0]?.threads !== undefined) {
+      process.stdout.write(`CPU seconds by thread, hash-worker runs (median): main ${th(two, 'main')}, worker ${th(two, 'worker')}, ` +
+        `others (fs reads in libuv, GC) ${th(two, 'rest')}\n`)
+    }
+    // Two cores can at best split the parts' CPU evenly; b3sum needs its CPU time on one.
+    const partsCpu = prof.parts.reduce((a, [, sec]) => a + sec, 0)
+    process.stdout.write(`ceiling from the profile: parts sum to ${partsCpu.toFixed(2)} CPU s; split perfectly over ${Math.min(2, availableParallelism())} ` +
+      `cores that is ${(Math.min(2, availableParallelism()) * median(b3Cpu) / partsCpu).toFixed(2)}x b3sum's CPU time\n`)
     process.stdout.write(`load average at the end: ${loadAfter} (figures from a busy machine are low)\n`)
   } finally {
     await cleanup()
