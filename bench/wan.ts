@@ -1,5 +1,5 @@
 /**
- * `npm run bench:wan [-- --seconds N] [--rates 1,5,20] [--image-mib 256] [--skip-rate] [--skip-delta]`
+ * `npm run bench:wan [-- --seconds N] [--rates 1,5,20] [--image-mib 256] [--chunking default,disk-image] [--skip-rate] [--skip-delta]`
  *
  * (a) Rate accuracy: a store hub (WanPuller) pulls from a super hub over loopback
  *     libp2p with its download limit at 1, 5 and 20 Mbit/s for N seconds each
@@ -7,8 +7,10 @@
  *     largest burst. Beside it: `rsync --inplace --bwlimit` on the same byte count and
  *     rate (a local copy; the destination file is sampled every 50 ms).
  * (b) Delta: a deterministic image (default 256 MiB), v2 with ~5% scattered edits and
- *     insertions, both built with FastCDC; WAN bytes for v2 after v1 against the full
- *     v2 size and against `rsync --no-whole-file --stats` literal data for the pair.
+ *     insertions, both built with FastCDC at the default chunking and at the one
+ *     recommended for disk images; WAN bytes for v2 after v1 (pull stream + manifest)
+ *     against the full v2 size and against `rsync --no-whole-file --stats` literal data
+ *     for the pair (v1 copied into a second directory, v2 synced onto it).
  */
 import '../src/polyfill.js'
 import { spawn } from 'node:child_process'
@@ -159,21 +161,34 @@ async function rsyncLiteral (root: string, v1: string, v2: string): Promise<numb
   return Number((m[1] ?? '').replace(/[,.]/g, ''))
 }
 
-async function deltaBench (root: string): Promise<void> {
-  const size = IMAGE_MIB * MiB
-  const { v1, v2, changedBytes } = images(size)
-  process.stdout.write(`(b) delta: ${IMAGE_MIB} MiB image, v2 = 64 scattered edits (half overwrites, half insertions), ${(changedBytes / MiB).toFixed(1)} MiB changed (${(100 * changedBytes / v2.length).toFixed(1)}%)\n`)
-  for (const [name, img] of [['v1', v1], ['v2', v2]] as const) {
-    await mkdir(join(root, name), { recursive: true })
-    await writeFile(join(root, name, 'image.img'), img)
-    await buildBundle({
+/**
+ * Chunking settings compared in (b): the build default (issue #2) and the setting
+ * recommended for disk images (`bundle build --min-chunk 8KiB --avg-chunk 32KiB
+ * --max-chunk 128KiB`). Smaller chunks cost a larger manifest (about 90 bytes per
+ * chunk, and MAX_MANIFEST_BYTES = 4 MiB caps an image at about 45,000 chunks: some
+ * 1.4 GiB at a 32 KiB average) and more chunk files and index entries per store.
+ */
+const CHUNKINGS: Record<string, { minBytes: number, avgBytes: number, maxBytes: number }> = {
+  default: { minBytes: 64 * 1024, avgBytes: 256 * 1024, maxBytes: 1024 * 1024 },
+  'disk-image': { minBytes: 8 * 1024, avgBytes: 32 * 1024, maxBytes: 128 * 1024 }
+}
+const CHUNKING_NAMES = opt('chunking', Object.keys(CHUNKINGS).join(',')).split(',')
+
+async function deltaRun (root: string, label: string, v1: Buffer, v2: Buffer, literal: number): Promise<void> {
+  const chunking = CHUNKINGS[label]
+  if (chunking === undefined) throw new Error(`unknown --chunking ${label} (${Object.keys(CHUNKINGS).join(', ')})`)
+  const dir = join(root, `delta-${label}`)
+  const infos = []
+  for (const name of ['v1', 'v2'] as const) {
+    infos.push(await buildBundle({
       name: 'pos-image', version: name === 'v1' ? '1.0.0' : '1.1.0', deviceClass: 'pos', expiresAt: '2099-01-01T00:00:00Z',
-      artifacts: [join(root, name, 'image.img')], keys: [FIXTURE_KEY], outDir: join(root, 'delta-bundles', name)
-    })
+      artifacts: [join(root, name, 'image.img')], keys: [FIXTURE_KEY], outDir: join(dir, 'bundles', name), chunking
+    }))
   }
-  const sup = await startSuperHub({ dataDir: join(root, 'delta-super'), bundlesDir: join(root, 'delta-bundles'), swarmKey, trust })
+  const manifestBytes = (await stat(join(dir, 'bundles', 'v2', 'bundle.json'))).size
+  const sup = await startSuperHub({ dataDir: join(dir, 'super'), bundlesDir: join(dir, 'bundles'), swarmKey, trust })
   const [id1, id2] = sup.imported as [string, string]
-  const hub = await storeHub(root, [sup.node.getMultiaddrs()[0]!.toString()], undefined)
+  const hub = await storeHub(dir, [sup.node.getMultiaddrs()[0]!.toString()], undefined)
   try {
     const staged = async (id: string): Promise<void> => {
       await new Promise<void>((resolve, reject) => {
@@ -194,15 +209,35 @@ async function deltaBench (root: string): Promise<void> {
     const wire = hub.puller.stats.wireBytes - afterV1.wireBytes
     const payload = hub.puller.stats.payloadBytes - afterV1.payloadBytes
     const chunks = hub.puller.stats.chunksFetched - afterV1.chunksFetched
-    const literal = await rsyncLiteral(root, join(root, 'v1', 'image.img'), join(root, 'v2', 'image.img'))
-    process.stdout.write(`  v1 WAN bytes ${afterV1.wireBytes} (v1 size ${v1.length})\n`)
-    process.stdout.write(`  v2 WAN bytes ${wire} (payload ${payload} in ${chunks} chunks, framing ${wire - payload})\n`)
-    process.stdout.write(`  v2 full size ${v2.length}: WAN/full = ${(100 * wire / v2.length).toFixed(2)}% (target <= 10%)\n`)
-    process.stdout.write(`  rsync --no-whole-file literal data ${literal}: WAN/rsync = ${(wire / literal).toFixed(2)}x (target <= 1.5x)\n`)
+    // the signed manifest crosses the WAN too (/storemesh/manifest/1.0.0), once per version
+    const wan = wire + manifestBytes
+    const c = (n: number): string => `${n / 1024} KiB`
+    process.stdout.write(`  chunking ${label} (min/avg/max ${c(chunking.minBytes)}/${c(chunking.avgBytes)}/${c(chunking.maxBytes)}): v2 ${infos[1]?.pieces.length} chunks, manifest ${manifestBytes} bytes
+`)
+    process.stdout.write(`    v1 WAN bytes ${afterV1.wireBytes} (v1 size ${v1.length})
+`)
+    process.stdout.write(`    v2 WAN bytes ${wan} = pull ${wire} (payload ${payload} in ${chunks} chunks, framing ${wire - payload}) + manifest ${manifestBytes}
+`)
+    process.stdout.write(`    v2 WAN/full = ${(100 * wan / v2.length).toFixed(2)}% (target <= 10%); WAN/rsync literal = ${(wan / literal).toFixed(2)}x (target <= 1.5x)
+`)
   } finally {
     await hub.close()
     await sup.stop()
+    await rm(dir, { recursive: true, force: true })
   }
+}
+
+async function deltaBench (root: string): Promise<void> {
+  const size = IMAGE_MIB * MiB
+  const { v1, v2, changedBytes } = images(size)
+  process.stdout.write(`(b) delta: ${IMAGE_MIB} MiB image, v2 = 64 scattered edits (half overwrites, half insertions), ${(changedBytes / MiB).toFixed(1)} MiB changed (${(100 * changedBytes / v2.length).toFixed(1)}%)\n`)
+  for (const [name, img] of [['v1', v1], ['v2', v2]] as const) {
+    await mkdir(join(root, name), { recursive: true })
+    await writeFile(join(root, name, 'image.img'), img)
+  }
+  const literal = await rsyncLiteral(root, join(root, 'v1', 'image.img'), join(root, 'v2', 'image.img'))
+  process.stdout.write(`  rsync --no-whole-file --stats literal data ${literal} (${(100 * literal / v2.length).toFixed(2)}% of v2)\n`)
+  for (const label of CHUNKING_NAMES) await deltaRun(root, label, v1, v2, literal)
 }
 
 const root = await mkdtemp(join(tmpdir(), 'storemesh-bench-wan-'))

@@ -67,6 +67,8 @@ export interface WanPullerInit {
   retryMaxMs?: number
   /** @default DEFAULT_PREFETCH_POLL_MS */
   pollMs?: number
+  /** give up a super hub that sends nothing for this long (its chunks go elsewhere). @default DEFAULT_PULL_IDLE_TIMEOUT_MS */
+  idleTimeoutMs?: number
   /** every WAN byte as it passes the download limiter (meters, benchmarks) */
   onWireBytes?: (bytes: number, direction: 'in' | 'out') => void
   /** one line per notable event (pre-staged, hub failed) */
@@ -104,7 +106,12 @@ class Notifier {
   async wait (signal: AbortSignal, ms?: number): Promise<void> {
     if (signal.aborted) return
     await new Promise<void>(resolve => {
-      const done = (): void => { clearTimeout(t); signal.removeEventListener('abort', done); resolve() }
+      const done = (): void => {
+        clearTimeout(t)
+        signal.removeEventListener('abort', done)
+        this.waiters = this.waiters.filter(w => w !== done)
+        resolve()
+      }
       const t = ms !== undefined ? setTimeout(done, ms) : undefined
       this.waiters.push(done)
       signal.addEventListener('abort', done, { once: true })
@@ -291,6 +298,7 @@ class Puller extends EventEmitter implements WanPuller {
         const c: PullClient = client = new PullClient(stream, {
           limiter: this.limiter,
           signal,
+          ...(this.#init.idleTimeoutMs !== undefined ? { idleTimeoutMs: this.#init.idleTimeoutMs } : {}),
           onWireBytes: (n, dir) => {
             this.stats.wireBytes += n
             if (dir === 'in') this.stats.wireBytesIn += n
@@ -327,7 +335,11 @@ class Puller extends EventEmitter implements WanPuller {
           }
           if (assigner.finished || assigner.stuck) { c.end(); await c.done; return }
           if (ended) { await c.done; throw new StoremeshError('E_NOT_CONNECTED', 'super hub ended the stream') }
-          await Promise.race([c.done.catch(() => {}), assigner.changed(signal), this.#gate.wait(signal)])
+          // the waits that lose the race are dropped, so waiters do not pile up one per chunk
+          const round = new AbortController()
+          const roundSignal = AbortSignal.any([signal, round.signal])
+          await Promise.race([c.done.catch(() => {}), assigner.changed(roundSignal), this.#gate.wait(roundSignal)])
+          round.abort()
           if (signal.aborted) { c.abort(); return }
         }
       } catch (err) {

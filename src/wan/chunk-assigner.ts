@@ -102,7 +102,11 @@ export class ChunkAssigner {
   async changed (signal: AbortSignal): Promise<void> {
     if (signal.aborted) return
     await new Promise<void>(resolve => {
-      const done = (): void => { signal.removeEventListener('abort', done); resolve() }
+      const done = (): void => {
+        signal.removeEventListener('abort', done)
+        this.waiters = this.waiters.filter(w => w !== done)
+        resolve()
+      }
       this.waiters.push(done)
       signal.addEventListener('abort', done, { once: true })
     })

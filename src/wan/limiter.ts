@@ -44,6 +44,12 @@ export interface Acquirer {
   acquire(bytes: number, signal?: AbortSignal): Promise<void>
   /** The largest slice that passes at once; callers that slice themselves use it. */
   readonly sliceBytes: number
+  /**
+   * Declares a flow that wants bytes even between its acquire() calls (a download with
+   * answers outstanding): while held, time its slices lose to a stall upstream or
+   * downstream counts toward catch-up (token-bucket.ts). Returns the release.
+   */
+  holdDemand?(): () => void
 }
 
 export interface LimiterInit extends BurstOptions {
@@ -85,6 +91,8 @@ class Core {
   readonly outer = new Set<Core>()
   cancelTimer: CancelTimer | undefined
   grantedBytes = 0
+  /** flows that declared demand (holdDemand) */
+  demandHolds = 0
   weight: number
   cls: StoreClass
 
@@ -147,11 +155,13 @@ function dequeueAt (w: Waiter, stage: number): void {
 function pumpOnce (core: Core): void {
   core.cancelTimer?.()
   core.cancelTimer = undefined
+  const now = core.clock.nowMs()
+  // a slice waiting here or above: time that passes counts toward catch-up (token-bucket.ts)
+  core.bucket.setDemand(core.holder !== undefined || core.queue.pending() > 0 || core.demandHolds > 0, now)
   // One slice at a time past each limiter: while one waits higher up, we wait too.
   if (core.holder !== undefined) return
   const head = core.queue.peek()?.item
   if (head === undefined) return
-  const now = core.clock.nowMs()
   const waitMs = core.bucket.waitMs(head.bytes, now)
   if (waitMs > 0) {
     if (waitMs !== Number.POSITIVE_INFINITY) {
@@ -246,6 +256,16 @@ function reaches (from: Core, to: Core): boolean {
   return false
 }
 
+function holdDemandOn (path: readonly Core[]): () => void {
+  for (const c of path) { c.demandHolds++; schedulePump(c) }
+  let held = true
+  return () => {
+    if (!held) return
+    held = false
+    for (const c of path) { c.demandHolds--; schedulePump(c) }
+  }
+}
+
 function sliceOf (path: readonly Core[]): number {
   let slice = Number.POSITIVE_INFINITY
   for (const c of path) slice = Math.min(slice, c.bucket.sliceBytes)
@@ -321,6 +341,10 @@ export class Limiter implements Acquirer {
   async acquire (bytes: number, signal?: AbortSignal): Promise<void> {
     await acquireThrough([this[kCore]], bytes, signal)
   }
+
+  holdDemand (): () => void {
+    return holdDemandOn([this[kCore]])
+  }
 }
 
 /**
@@ -359,5 +383,9 @@ export class LimiterChain implements Acquirer {
 
   async acquire (bytes: number, signal?: AbortSignal): Promise<void> {
     await acquireThrough(this.path, bytes, signal)
+  }
+
+  holdDemand (): () => void {
+    return holdDemandOn(this.path)
   }
 }

@@ -1,6 +1,6 @@
 /**
  * Ids, limits and defaults of the WAN pull protocol (pull-protocol.ts) and of the
- * store hub's puller (src/roles/wan-puller.ts), in one place.
+ * store hub's puller (src/roles/wan-puller.ts), in one place. Spec: protocols/wan-pull/SPEC.md.
  */
 import { formatProtocolId } from '../net/protocol-id.js'
 
@@ -32,6 +32,16 @@ export const DEFAULT_PULL_RETRY_MAX_MS = 30_000
 export const DEFAULT_PULL_RETRY_JITTER = 0.2
 /** How often a running puller re-reads `<data>/prefetch.json` for entries added by `hub prefetch`. */
 export const DEFAULT_PREFETCH_POLL_MS = 2_000
+/**
+ * A super hub that keeps the stream open but sends nothing is given up after this
+ * long: the client resets the stream (E_TIMEOUT) and the chunks it had asked for go
+ * to another super hub or back to the queue. The clock runs only while answers are
+ * outstanding and every byte that arrived has been consumed, so time spent behind
+ * the store hub's own limiter (a closed window) or its store never counts. Long
+ * enough that a loaded super hub pacing at a few KiB/s still sends within it.
+ * @default 30000
+ */
+export const DEFAULT_PULL_IDLE_TIMEOUT_MS = 30_000
 /** Dial and manifest fetch deadline per attempt. */
 export const DEFAULT_PULL_CONNECT_TIMEOUT_MS = 15_000
 /** File of the pre-staging queue inside a data dir. */

@@ -2,7 +2,7 @@
  * `/storemesh/wan-pull/1.0.0`: a store hub pulls chunks by hash from a super hub
  * (DESIGN.md section 5). Not the swarm wire, because a store hub must never fetch a
  * chunk twice over the WAN (no endgame duplicates) and decides itself which super
- * hub serves which chunk. Frames: pull-frames.ts.
+ * hub serves which chunk. Spec: protocols/wan-pull/SPEC.md; frames: pull-frames.ts.
  *
  * Super hub (PullServer): reads a request, answers each hash in order with the chunk
  * through the limiter chain `limiterFor(peer)` (per-store-hub, then global: the
@@ -20,7 +20,7 @@ import { toNodeDuplex, type StreamDuplex } from '../net/stream.js'
 import type { Acquirer } from './limiter.js'
 import { createThrottle } from './throttle.js'
 import { decodePullRequest, encodePullRequest, FrameDecoder, PULL_STATUS, responseHeader } from './pull-frames.js'
-import { MAX_PULL_CHUNK_BYTES, MAX_PULL_REQUEST_BYTES, MAX_PULL_STREAMS, WAN_PULL_PROTOCOL } from './pull-constants.js'
+import { DEFAULT_PULL_IDLE_TIMEOUT_MS, MAX_PULL_CHUNK_BYTES, MAX_PULL_REQUEST_BYTES, MAX_PULL_STREAMS, WAN_PULL_PROTOCOL } from './pull-constants.js'
 
 export interface PullServerComponents {
   registrar: {
@@ -89,11 +89,15 @@ export class PullServer {
   async handleStream (stream: Stream, peerId: string): Promise<void> {
     const duplex = toNodeDuplex(stream)
     this.#streams.add(duplex)
-    const signal = this.#controller.signal
+    // a store hub that resets the stream (e.g. its idle timeout) frees the limiter slot we wait in
+    const closed = new AbortController()
+    duplex.once('close', () => { closed.abort(new StoremeshError('E_NOT_CONNECTED', 'wan-pull stream closed')) })
+    const signal = AbortSignal.any([this.#controller.signal, closed.signal])
     const limiter = this.init.limiterFor(peerId)
     const decoder = new FrameDecoder(() => MAX_PULL_REQUEST_BYTES)
     try {
-      for await (const data of duplex) {
+      // destroyOnReturn false: a finished iterator would destroy (reset) the stream before our answers' end
+      for await (const data of duplex.iterator({ destroyOnReturn: false })) {
         for (const body of decoder.push(data as Uint8Array)) {
           for (const hash of decodePullRequest(body)) {
             const bytes = await this.init.source.get(hash, { signal })
@@ -136,6 +140,12 @@ export interface PullClientInit {
   /** Each answer, in request order; awaited before more bytes are read (back-pressure). */
   onChunk: (chunk: PulledChunk) => Promise<void>
   signal?: AbortSignal
+  /**
+   * Reset the stream (E_TIMEOUT) when the super hub sends nothing for this long while
+   * answers are outstanding and nothing that arrived is still held on our side.
+   * @default DEFAULT_PULL_IDLE_TIMEOUT_MS
+   */
+  idleTimeoutMs?: number
 }
 
 interface Pending { hash: string, size: number }
@@ -153,15 +163,24 @@ export class PullClient {
   /** answers consumed so far (index base of #expected) */
   #answered = 0
   #closed = false
+  /** bytes read off the stream / bytes the sink has finished with: a difference is held on our side */
+  #arrivedBytes = 0
+  #settledBytes = 0
+  #lastProgressMs = Date.now()
+  #idleTimer: NodeJS.Timeout | undefined
+  /** releases our demand on the download limiter (held while answers are outstanding) */
+  #releaseDemand: (() => void) | undefined
 
   constructor (stream: Stream, private readonly init: PullClientInit) {
+    const idleMs = init.idleTimeoutMs ?? DEFAULT_PULL_IDLE_TIMEOUT_MS
+    if (!(Number.isFinite(idleMs) && idleMs > 0)) throw new StoremeshError('E_INVALID_ARGUMENT', 'idleTimeoutMs must be a positive number', { idleTimeoutMs: String(idleMs) })
     this.#duplex = toNodeDuplex(stream)
     // frame n answers the n-th chunk asked for: allow exactly its size (frames are parsed before they are consumed)
     const decoder = new FrameDecoder(n => 1 + (this.#expected[n - this.#answered]?.size ?? 0))
     const sink = new Writable({
       highWaterMark: 64 * 1024,
       write: (data: Uint8Array, _enc, cb) => {
-        void this.#onData(decoder, data).then(() => { cb() }, (err: Error) => { cb(err) })
+        void this.#onData(decoder, data).then(() => { this.#settled(data.byteLength); cb() }, (err: Error) => { cb(err) })
       }
     })
     // bytes are counted as the limiter lets them through: what a meter of the link sees
@@ -173,12 +192,58 @@ export class PullClient {
     this.done = pipeline(this.#duplex, throttle, sink)
       .then(() => {
         this.#closed = true
+        this.#stopIdleTimer()
         if (this.#expected.length > 0) throw new StoremeshError('E_NOT_CONNECTED', `super hub closed the stream with ${this.#expected.length} chunks unanswered`)
       }, (err: unknown) => {
         this.#closed = true
+        this.#stopIdleTimer()
         throw toStoremeshError(err)
       })
     this.done.catch(() => {})
+    // counted before the throttle: arrival is the super hub's progress, whatever our limiter does
+    this.#duplex.on('data', (d: Uint8Array) => {
+      this.#arrivedBytes += d.byteLength
+      this.#lastProgressMs = Date.now()
+      // answers are flowing and more are owed: a stall from here on is made up afterwards,
+      // not lost (held from the first byte, not the request, so a round trip adds no burst)
+      if (this.#expected.length > 0) this.#releaseDemand ??= init.limiter.holdDemand?.()
+    })
+    this.#startIdleTimer(idleMs)
+  }
+
+  #settled (bytes: number): void {
+    this.#settledBytes += bytes
+    this.#lastProgressMs = Date.now()
+  }
+
+  /**
+   * The idle clock runs only while we wait on the super hub: answers outstanding and
+   * every byte that arrived consumed. Bytes held by our limiter (a closed window, a
+   * low rate) or a slow store restart it, so our own pacing never times a hub out.
+   */
+  #startIdleTimer (idleMs: number): void {
+    const checkMs = Math.max(10, Math.floor(idleMs / 4))
+    this.#idleTimer = setInterval(() => {
+      const now = Date.now()
+      if (this.#expected.length === 0 || this.#arrivedBytes > this.#settledBytes) { this.#lastProgressMs = now; return }
+      if (now - this.#lastProgressMs < idleMs) return
+      this.#stopIdleTimer()
+      this.abort(new StoremeshError('E_TIMEOUT', `super hub sent nothing for ${now - this.#lastProgressMs} ms with ${this.#expected.length} chunks outstanding`, {
+        idleMs: now - this.#lastProgressMs, outstanding: this.#expected.length
+      }))
+    }, checkMs)
+    this.#idleTimer.unref()
+  }
+
+  #stopIdleTimer (): void {
+    clearInterval(this.#idleTimer)
+    this.#idleTimer = undefined
+    this.#dropDemand()
+  }
+
+  #dropDemand (): void {
+    this.#releaseDemand?.()
+    this.#releaseDemand = undefined
   }
 
   /** Chunks asked for and not answered yet. */
@@ -198,6 +263,7 @@ export class PullClient {
       if (p.size > MAX_PULL_CHUNK_BYTES) throw new StoremeshError('E_INVALID_ARGUMENT', `chunk ${p.hash} of ${p.size} bytes is over the limit`)
     }
     const msg = encodePullRequest(pieces.map(p => p.hash))
+    if (this.#expected.length === 0) this.#lastProgressMs = Date.now()
     this.#expected.push(...pieces.map(p => ({ hash: p.hash, size: p.size })))
     this.init.onWireBytes?.(msg.byteLength, 'out')
     this.#duplex.write(msg)
@@ -209,6 +275,7 @@ export class PullClient {
   }
 
   abort (err?: Error): void {
+    this.#stopIdleTimer()
     this.#duplex.destroy(err ?? new StoremeshError('E_ABORTED', 'wan-pull stream aborted'))
   }
 
@@ -216,6 +283,7 @@ export class PullClient {
     for (const body of decoder.push(data)) {
       const want = this.#expected.shift()
       this.#answered++
+      if (this.#expected.length === 0) this.#dropDemand()
       if (want === undefined) throw new StoremeshError('E_WIRE_MALFORMED', 'super hub sent an answer nobody asked for')
       const status = body[0]
       if (status === PULL_STATUS.NOT_FOUND && body.byteLength === 1) {

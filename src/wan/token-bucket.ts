@@ -16,9 +16,18 @@
  * so it never deadlocks; callers cut large payloads into slices of at most
  * `sliceBytes` (a quarter of the burst; Limiter.acquire does) to keep each 100 ms close to
  * the rate.
+ *
+ * Catch-up: a bucket capped at the burst loses every token of a stall longer than
+ * the burst while a caller was waiting (the process was descheduled, the timer fired
+ * late), and the stream falls behind its rate for good. So while the owner reports
+ * demand (setDemand(true): a slice is queued), the bucket fills up to burst +
+ * `catchUpMs` at the rate, and the bytes the stall withheld pass right after it.
+ * Credit above the burst survives a gap in demand shorter than one burst time (the
+ * caller between two slices) and is dropped after a longer idle spell, so an idle
+ * flow still starts with one burst at most.
  */
 import { StoremeshError } from '../interface/errors.js'
-import { DEFAULT_BURST_MS, DEFAULT_MIN_BURST_BYTES, MS_PER_SECOND, SLICES_PER_BURST } from './constants.js'
+import { DEFAULT_BURST_MS, DEFAULT_CATCH_UP_MS, DEFAULT_MIN_BURST_BYTES, MS_PER_SECOND, SLICES_PER_BURST } from './constants.js'
 import { assertRate } from './rate.js'
 
 export interface BurstOptions {
@@ -28,6 +37,8 @@ export interface BurstOptions {
   minBurstBytes?: number
   /** A fixed burst in bytes (e.g. one chunk); overrides burstMs and minBurstBytes. */
   burstBytes?: number
+  /** Catch-up allowed past the burst while there is demand, as time at the rate; 0 turns it off. @default DEFAULT_CATCH_UP_MS */
+  catchUpMs?: number
 }
 
 /** Float slack so a waiter woken exactly on time is not sent back for a rounding error. */
@@ -38,7 +49,9 @@ export class TokenBucket {
   private burst: number
   private tokens: number
   private lastMs: number
-  private readonly burstOptions: Required<Omit<BurstOptions, 'burstBytes'>> & { burstBytes?: number }
+  private demand = false
+  private readonly catchUpMs: number
+  private readonly burstOptions: Required<Omit<BurstOptions, 'burstBytes' | 'catchUpMs'>> & { burstBytes?: number }
 
   constructor (rateBytesPerSec: number, nowMs: number, options: BurstOptions = {}) {
     assertRate(rateBytesPerSec, 'rateBytesPerSec')
@@ -48,6 +61,11 @@ export class TokenBucket {
         throw new StoremeshError('E_INVALID_ARGUMENT', `${name} must be a positive number`, { [name]: String(v) })
       }
     }
+    const catchUp = options.catchUpMs ?? DEFAULT_CATCH_UP_MS
+    if (!(Number.isFinite(catchUp) && catchUp >= 0)) {
+      throw new StoremeshError('E_INVALID_ARGUMENT', 'catchUpMs must be a number >= 0', { catchUpMs: String(catchUp) })
+    }
+    this.catchUpMs = catchUp
     this.burstOptions = {
       burstMs: options.burstMs ?? DEFAULT_BURST_MS,
       minBurstBytes: options.minBurstBytes ?? DEFAULT_MIN_BURST_BYTES,
@@ -79,6 +97,13 @@ export class TokenBucket {
   available (nowMs: number): number {
     this.refill(nowMs)
     return this.tokens
+  }
+
+  /** Whether a caller is waiting (the limiter's queue is not empty): lets the bucket catch up past the burst. */
+  setDemand (waiting: boolean, nowMs: number): void {
+    if (waiting === this.demand) return
+    this.refill(nowMs)
+    this.demand = waiting
   }
 
   /** Settles time up to `nowMs` at the old rate, then switches. 0 pauses; Infinity lifts the limit. */
@@ -118,7 +143,12 @@ export class TokenBucket {
     const elapsedMs = Math.max(0, nowMs - this.lastMs)
     this.lastMs = nowMs
     if (this.rate === 0 || this.rate === Number.POSITIVE_INFINITY || elapsedMs === 0) return
-    this.tokens = Math.min(this.burst, this.tokens + elapsedMs * this.rate / MS_PER_SECOND)
+    const earned = elapsedMs * this.rate / MS_PER_SECOND
+    let cap: number
+    if (this.demand) cap = this.burst + this.catchUpMs * this.rate / MS_PER_SECOND
+    else if (earned >= this.burst) cap = this.burst // idle for a burst time or more: credit dropped
+    else cap = Math.max(this.burst, this.tokens) // a short gap between slices: credit kept, none added past the burst
+    this.tokens = Math.min(cap, this.tokens + earned)
   }
 
   private burstFor (rate: number): number {
