@@ -24,6 +24,8 @@ interface SuperHubOpts {
   schedule?: string
   listen?: string[]
   critical?: string[]
+  haltOnRollbackRatio?: string
+  minOutcomesForHalt?: string
   json: boolean
 }
 
@@ -40,12 +42,18 @@ export const register: Register = (program, ctx) => {
     .option('--schedule <file>', 'WAN schedule YAML (windows and rates); replaces --wan-rate')
     .option('--listen <multiaddr...>', 'listen addresses', ['/ip4/0.0.0.0/tcp/4310'])
     .option('--critical <peerId...>', 'peer ids of critical store hubs (served first)')
+    .option('--halt-on-rollback-ratio <r>', 'the wave ledger halts a wave whose rollback ratio passes this (0..1; default 0.05)')
+    .option('--min-outcomes-for-halt <n>', 'devices with an outcome in a wave before that ratio may halt it (default 1)')
     .option('--json', 'JSON lines', false)
     .action(action(ctx, async (opts: SuperHubOpts) => {
       if (opts.schedule !== undefined && opts.wanRate !== undefined) {
         throw new StoremeshError('E_USAGE', 'give --wan-rate or --schedule, not both')
       }
       const threshold = Number(opts.threshold)
+      const ratio = opts.haltOnRollbackRatio !== undefined ? Number(opts.haltOnRollbackRatio) : undefined
+      if (ratio !== undefined && !(ratio >= 0 && ratio <= 1)) throw new StoremeshError('E_USAGE', `--halt-on-rollback-ratio must be in [0, 1], got ${opts.haltOnRollbackRatio ?? ''}`)
+      const minOutcomes = opts.minOutcomesForHalt !== undefined ? Number(opts.minOutcomesForHalt) : undefined
+      if (minOutcomes !== undefined && !(Number.isSafeInteger(minOutcomes) && minOutcomes >= 1)) throw new StoremeshError('E_USAGE', `--min-outcomes-for-halt must be a positive integer, got ${opts.minOutcomesForHalt ?? ''}`)
       const log = (line: string): void => {
         if (opts.json) printJson({ ts: new Date().toISOString(), msg: line })
         else process.stdout.write(`${new Date().toISOString()} ${line}\n`)
@@ -60,6 +68,8 @@ export const register: Register = (program, ctx) => {
         ...(opts.perHubRate !== undefined ? { perHubRateBytesPerSec: parseRate(opts.perHubRate) } : {}),
         ...(opts.schedule !== undefined ? { schedule: await readScheduleFile(opts.schedule) } : {}),
         ...(opts.critical !== undefined ? { critical: opts.critical } : {}),
+        ...(ratio !== undefined ? { haltOnRollbackRatio: ratio } : {}),
+        ...(minOutcomes !== undefined ? { minOutcomesForHalt: minOutcomes } : {}),
         log
       })
       log(`super hub ${hub.node.peerId.toString()} seeding ${hub.imported.length} bundles at ${formatRate(hub.global.rateBytesPerSec, 'bits')}` +

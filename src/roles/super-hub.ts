@@ -5,11 +5,13 @@
  * weighted fair share among the rest, at the global limiter). Serves manifests over
  * `/storemesh/manifest/1.0.0`. Composition only: the logic lives in wan/, net/, store/.
  */
-import { readdir, stat } from 'node:fs/promises'
+import { readFile, readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { writeFileAtomic } from '../interface/atomic-file.js'
 import type { PrivateKey } from '@libp2p/interface'
 import { encodeManifest } from '../bundle/manifest.js'
 import { bundleJsonPath } from '../bundle/layout.js'
+import { StoremeshError, toStoremeshError } from '../interface/errors.js'
 import type { TrustOptions } from '../interface/types.js'
 import { manifestProtocol, type ManifestLookup, type ManifestProtocol } from '../net/manifest-protocol.js'
 import { createStoremeshNode, type StoremeshNode } from '../net/node.js'
@@ -17,7 +19,7 @@ import type { SwarmKey } from '../net/swarm-key.js'
 import { openStore, readBundleDirManifest, type ChunkStore } from '../store/index.js'
 import { constantSchedule, followSchedule, Limiter, LimiterChain, systemClock, UNLIMITED, type Clock, type Schedule, type ScheduleFollower } from '../wan/index.js'
 import { pullServer, type PullServer } from '../wan/pull-protocol.js'
-import { SuperLedger } from '../ledger/super-ledger.js'
+import { SuperLedger, type HubRecord, type SuperWaveSummary } from '../ledger/super-ledger.js'
 import { reportProtocol, type ReportProtocol } from '../ledger/report-protocol.js'
 
 export interface SuperHubInit {
@@ -44,7 +46,42 @@ export interface SuperHubInit {
   onServed?: (event: { peerId: string, hash: string, bytes: number }) => void
   /** the fleet's wave ledger halts a wave past this rollback ratio. @default the ledger's (0.05) */
   haltOnRollbackRatio?: number
+  /** devices with an outcome before the ratio may halt a wave. @default the ledger's (1) */
+  minOutcomesForHalt?: number
+  /** how often `<data>/super-ledger.json` (the ledger's totals, read while the level db is locked) is rewritten. @default DEFAULT_LEDGER_STATUS_INTERVAL_MS */
+  ledgerStatusIntervalMs?: number
   log?: (line: string) => void
+}
+
+/** `<data>/super-ledger.json`: the SuperLedger's per-wave totals and hubs, for readers outside the process (its db is single-process). */
+export const SUPER_LEDGER_STATUS_FILE = 'super-ledger.json'
+export const DEFAULT_LEDGER_STATUS_INTERVAL_MS = 1000
+const MAX_LEDGER_STATUS_BYTES = 4 * 1024 * 1024
+
+export interface SuperLedgerStatus {
+  updatedAt: string
+  hubs: Array<HubRecord & { hubId: string }>
+  waves: SuperWaveSummary[]
+}
+
+async function writeLedgerStatus (dataDir: string, ledger: SuperLedger): Promise<void> {
+  const body: SuperLedgerStatus = { updatedAt: new Date().toISOString(), hubs: await ledger.hubs(), waves: await ledger.waves() }
+  await writeFileAtomic(join(dataDir, SUPER_LEDGER_STATUS_FILE), JSON.stringify(body, null, 2) + '\n', { durable: false })
+}
+
+/** The last totals a super hub wrote; undefined before its first write. */
+export async function readSuperLedgerStatus (dataDir: string): Promise<SuperLedgerStatus | undefined> {
+  const path = join(dataDir, SUPER_LEDGER_STATUS_FILE)
+  const size = await stat(path).then(s => s.size, () => undefined)
+  if (size === undefined) return undefined
+  if (size > MAX_LEDGER_STATUS_BYTES) throw new StoremeshError('E_CONFIG_INVALID', `${path} is larger than ${MAX_LEDGER_STATUS_BYTES} bytes`, { file: path })
+  try {
+    const x = JSON.parse(await readFile(path, 'utf8')) as Partial<SuperLedgerStatus>
+    if (!Array.isArray(x.waves) || !Array.isArray(x.hubs)) throw new Error('no waves or hubs')
+    return x as SuperLedgerStatus
+  } catch (err) {
+    throw new StoremeshError('E_CONFIG_INVALID', `${path} is not a super ledger status file`, { file: path }, { cause: err })
+  }
 }
 
 export interface SuperHub {
@@ -112,7 +149,10 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       if (rec === undefined || (rec.state !== 'verified' && rec.state !== 'complete')) return undefined
       return encodeManifest((await store.bundleInfo(rec.id)).manifest)
     }
-    ledger = await SuperLedger.open(init.dataDir, init.haltOnRollbackRatio !== undefined ? { haltOnRollbackRatio: init.haltOnRollbackRatio } : {})
+    ledger = await SuperLedger.open(init.dataDir, {
+      ...(init.haltOnRollbackRatio !== undefined ? { haltOnRollbackRatio: init.haltOnRollbackRatio } : {}),
+      ...(init.minOutcomesForHalt !== undefined ? { minOutcomesForHalt: init.minOutcomesForHalt } : {})
+    })
     const node = await createStoremeshNode({
       swarmKey: init.swarmKey,
       ...(init.listen !== undefined ? { listen: init.listen } : {}),
@@ -125,6 +165,18 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
     })
     const f = follower
     const l = ledger
+    const writeStatus = async (): Promise<void> => {
+      await writeLedgerStatus(init.dataDir, l).catch((err: unknown) => { init.log?.(`cannot write ${SUPER_LEDGER_STATUS_FILE}: ${toStoremeshError(err).toLine()}`) })
+    }
+    // one write at a time: on a slow disk a tick finding the last write busy is skipped
+    let busy = true
+    let writing: Promise<void> = writeStatus().finally(() => { busy = false })
+    const statusTimer = setInterval(() => {
+      if (busy) return
+      busy = true
+      writing = writeStatus().finally(() => { busy = false })
+    }, init.ledgerStatusIntervalMs ?? DEFAULT_LEDGER_STATUS_INTERVAL_MS)
+    statusTimer.unref()
     return {
       node,
       store,
@@ -135,6 +187,9 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       async stop () {
         f.stop()
         await node.stop()
+        clearInterval(statusTimer)
+        await writing
+        await writeStatus()
         await l.close()
         await store.stop()
       }

@@ -21,15 +21,19 @@ export interface DemoDeviceSpec {
   failHealth: boolean
   /** what the demo expects the policy to decide, for the summary */
   expect: string
+  /** the install result that outcome is (DeviceInstallResultKind) */
+  expectResult: 'installed' | 'deferred' | 'refused' | 'rolled-back'
 }
 
 export const DEMO_DEVICES: DemoDeviceSpec[] = [
-  { id: 'pos-01', region: 'us-midwest', batteryPercent: 90, failHealth: false, expect: 'installed' },
-  { id: 'pos-02', region: 'us-midwest', batteryPercent: 85, failHealth: false, expect: 'installed' },
-  { id: 'pos-03', region: 'us-midwest', batteryPercent: 15, failHealth: false, expect: 'deferred by device.battery' },
-  { id: 'pos-04', region: 'us-west', batteryPercent: 80, failHealth: false, expect: 'refused by target.match (outside the cohort)' },
-  { id: 'pos-05', region: 'us-midwest', batteryPercent: 75, failHealth: true, expect: 'rolled back by its health check' },
-  { id: 'pos-06', region: 'us-midwest', batteryPercent: 70, failHealth: false, expect: 'installed' }
+  { id: 'pos-01', region: 'us-midwest', batteryPercent: 90, failHealth: false, expect: 'installed', expectResult: 'installed' },
+  { id: 'pos-02', region: 'us-midwest', batteryPercent: 85, failHealth: false, expect: 'installed', expectResult: 'installed' },
+  { id: 'pos-03', region: 'us-midwest', batteryPercent: 15, failHealth: false, expect: 'deferred by device.battery', expectResult: 'deferred' },
+  { id: 'pos-04', region: 'us-west', batteryPercent: 80, failHealth: false, expect: 'refused by target.match (outside the cohort)', expectResult: 'refused' },
+  { id: 'pos-05', region: 'us-midwest', batteryPercent: 75, failHealth: true, expect: 'rolled back by its health check', expectResult: 'rolled-back' },
+  { id: 'pos-06', region: 'us-midwest', batteryPercent: 70, failHealth: false, expect: 'installed', expectResult: 'installed' },
+  { id: 'pos-07', region: 'us-midwest', batteryPercent: 95, failHealth: false, expect: 'installed', expectResult: 'installed' },
+  { id: 'pos-08', region: 'us-midwest', batteryPercent: 65, failHealth: false, expect: 'installed', expectResult: 'installed' }
 ]
 
 export async function writeDeviceDir (dataDir: string, spec: DemoDeviceSpec, trustKeyPath: string): Promise<void> {

@@ -1,12 +1,15 @@
 /**
- * `storemesh demo`: the store in a box. Today it shows the parts that have landed end
- * to end on real files and real processes: signed content-defined bundles v1 and v2,
- * the v2 delta, chunk stores, the offline policy engine deciding per device with a
- * stated gate, and A/B installs into file slots with a health check that rolls back.
- * The LAN swarm, WAN tier and ledger join this run as their roles land.
+ * `storemesh demo`: the store in a box (issue 7). Builds deterministic bundles v1 and
+ * v2 (v2 a small delta of v1), starts a super hub, a store hub with a WAN limit and
+ * window, and eight device agents, each the real CLI in its own process on 127.0.0.1
+ * with a fresh swarm key and an mDNS tag of its own; then runs two waves: WAN
+ * pre-staging, the LAN swarm, the policy gates per device, A/B installs into file
+ * slots with one health check failing and rolling back; v2 the same way, as a delta.
+ * The summary's figures are read from the hub's metrics and API, the peers' status
+ * files, the devices' installer state and log, and the super hub's ledger file.
  */
-import { mkdir, mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildBundle } from '../../bundle/build.js'
 import { generateSigningKey, writeKeyFiles } from '../../bundle/keys.js'
@@ -15,14 +18,17 @@ import { StoremeshError } from '../../interface/errors.js'
 import type { BundleInfo, TrustOptions } from '../../interface/types.js'
 import { parsePolicy } from '../../policy/schema.js'
 import { encodeSignedPolicy, signPolicy } from '../../policy/signed.js'
-import { openStore } from '../../store/index.js'
-import { writeFile } from 'node:fs/promises'
-import { DEMO_DEVICES, DEMO_HEALTH_COMMAND, writeDeviceDir, type DemoDeviceSpec } from './devices.js'
+import { readSuperLedgerStatus, type SuperLedgerStatus } from '../super-hub.js'
+import {
+  DEMO_HALT_ON_ROLLBACK_RATIO, DEMO_LEDGER_SETTLE_MS, DEMO_MAX_CONCURRENT_INSTALLS, DEMO_UPLOAD_RATE_BYTES_PER_SEC,
+  DEMO_WAN_RATE_BYTES_PER_SEC, DEMO_WATCH_INTERVAL_MS, DEMO_WAVES
+} from './constants.js'
+import { DEMO_DEVICES, DEMO_HEALTH_COMMAND, FACTORY_VERSION, writeDeviceDir } from './devices.js'
+import { cpuSecondsOf, HubApi } from './figures.js'
+import { waitFor } from './processes.js'
+import { runRound, type RoundBundle, type RoundFigures } from './round.js'
 import { sampleConfig, sampleImageV1, sampleImageV2, DEFAULT_SAMPLE_IMAGE_BYTES } from './sample.js'
-import { runChild } from './spawn.js'
-
-export const DEMO_INSTALL_TIMEOUT_MS = 120_000
-export const DEMO_WAVE = 142
+import { startDemoStore, type DemoStore } from './store.js'
 
 export interface DemoOptions {
   workDir?: string
@@ -32,19 +38,39 @@ export interface DemoOptions {
   signal?: AbortSignal
 }
 
-export interface DeviceOutcome {
-  id: string
-  expect: string
-  exitCode: number | null
-  result: string
-  line: string
+export interface RoundSummary extends RoundFigures {
+  bundle: RoundBundle
+  /** the bytes each device needed this round: the whole bundle, then only v2's new chunks */
+  neededBytes: number
+  /** hub LAN upload in copies of neededBytes */
+  hubCopies: number
+  /** F/w at the hub's WAN limit, F the bytes the hub lacked */
+  wanBoundMs: number
+  /** max(F/w, F/u_hub, N*F/(u_hub + N*u_dev)) for F = neededBytes at the rates the demo set */
+  p2pBoundMs: number
 }
 
 export interface DemoSummary {
   workDir: string
   bundles: Array<{ version: string, id: string, chunks: number, bytes: number }>
   delta: { v2Bytes: number, newBytes: number, newChunks: number, sharedChunks: number }
-  rounds: Array<{ version: string, devices: DeviceOutcome[] }>
+  rates: { wanBytesPerSec: number, uploadBytesPerSec: number, devices: number, maxConcurrentInstalls: number }
+  urls: { dashboard: string, metrics: string, api: string }
+  rounds: RoundSummary[]
+  /** the super hub's per-wave totals (super-ledger.json); null when no wave reached it */
+  ledger: {
+    waves: SuperLedgerStatus['waves']
+    hubs: string[]
+    haltOnRollbackRatio: number
+    /** every device of every wave reported a settled state before the demo read the file */
+    settled: boolean
+    /** the file's time stamp */
+    updatedAt: string
+  } | null
+  /** CPU seconds the store's processes used (from /proc; null where it cannot tell) and the machine's load, to read the makespan against */
+  cpu: { processSeconds: number | null, processes: number, cores: number, loadAverage1m: number }
+  /** set with --keep: the store still runs */
+  kept?: { pids: number[], stop: string }
   elapsedMs: number
 }
 
@@ -64,43 +90,53 @@ async function buildVersion (work: string, version: string, image: Uint8Array, k
   return { info, dir }
 }
 
-function policyFor (b: BundleInfo, version: string): ReturnType<typeof parsePolicy> {
+function policyFor (b: BundleInfo, version: string, wave: number): ReturnType<typeof parsePolicy> {
   return parsePolicy({
     apiVersion: 'storemesh/v1',
     kind: 'RolloutPolicy',
-    metadata: { name: 'pos-demo', wave: DEMO_WAVE },
+    metadata: { name: 'pos-demo', wave },
     spec: {
       bundle: { id: b.id, version },
       targets: { deviceClass: 'pos', labels: { region: 'us-midwest' }, percentage: 100 },
+      rollout: { maxConcurrentPerHub: DEMO_MAX_CONCURRENT_INSTALLS, haltOnRollbackRatio: DEMO_HALT_ON_ROLLBACK_RATIO },
       guardrails: { minBattery: 40, maxTemperatureC: 70, minFreeDiskMiB: 512, requireDualPartition: true, requireConfig: '>=12.4.1' },
       verification: { healthCheck: { run: DEMO_HEALTH_COMMAND, timeoutSeconds: 2 }, rollbackOnHealthLossMins: 0 }
     }
   })
 }
 
-async function importInto (dataDir: string, b: Built, trust: TrustOptions): Promise<{ written: number, bytes: number, held: number }> {
-  const store = await openStore({ dataDir: join(dataDir, 'store') })
-  try {
-    const r = await store.importBundleDir(b.dir, trust)
-    return { written: r.chunksWritten, bytes: r.bytesWritten, held: r.chunksAlreadyHeld }
-  } finally {
-    await store.stop()
+function uniqueBytes (pieces: BundleInfo['pieces'], skip: Set<string> = new Set()): { bytes: number, chunks: number } {
+  const seen = new Set<string>()
+  let bytes = 0
+  for (const p of pieces) {
+    if (skip.has(p.hash) || seen.has(p.hash)) continue
+    seen.add(p.hash)
+    bytes += p.size
   }
+  return { bytes, chunks: seen.size }
 }
 
-async function installAll (devices: Array<{ spec: DemoDeviceSpec, dataDir: string }>, signal?: AbortSignal): Promise<DeviceOutcome[]> {
-  return await Promise.all(devices.map(async ({ spec, dataDir }) => {
-    const r = await runChild(['device', 'install', '--once', '--data', dataDir, '--json'],
-      { cwd: dataDir, timeoutMs: DEMO_INSTALL_TIMEOUT_MS, ...(signal !== undefined ? { signal } : {}) })
-    let result = 'error'
-    let line = r.stderr.trim().split('\n').pop() ?? ''
-    try {
-      const j = JSON.parse(r.stdout) as { result: string, line: string }
-      result = j.result
-      line = j.line
-    } catch {}
-    return { id: spec.id, expect: spec.expect, exitCode: r.code, result, line }
-  }))
+/**
+ * The lower bound of getting F new bytes to n devices through a hub that pulls them over
+ * a WAN at w: every byte crosses the WAN once (F/w), the hub uploads every byte at least
+ * once (F/u_hub), and all uploads together carry n*F (n*F/(u_hub + n*u_dev)).
+ */
+export function p2pBoundMs (fBytes: number, n: number, rates: { wan: number, hubUp: number, devUp: number }): number {
+  return 1000 * Math.max(fBytes / rates.wan, fBytes / rates.hubUp, (n * fBytes) / (rates.hubUp + n * rates.devUp))
+}
+
+/** Waits (bounded) for the super hub's ledger to show every device of both waves settled; returns what it has then. */
+async function superLedger (store: DemoStore, waves: string[], devices: number, signal?: AbortSignal): Promise<{ status?: SuperLedgerStatus, settled: boolean }> {
+  let last: SuperLedgerStatus | undefined
+  const settled = await waitFor('the ledger at the super hub', DEMO_LEDGER_SETTLE_MS, DEMO_WATCH_INTERVAL_MS, async () => {
+    last = await readSuperLedgerStatus(store.superDir).catch(() => last)
+    const all = waves.every(w => {
+      const c = last?.waves.find(x => x.waveId === w)?.counts
+      return c !== undefined && c.total >= devices && c.pending === 0
+    })
+    return all ? true : undefined
+  }, signal !== undefined ? { signal } : {}).catch(() => false)
+  return { ...(last !== undefined ? { status: last } : {}), settled }
 }
 
 export async function runDemo (opts: DemoOptions = {}): Promise<DemoSummary> {
@@ -108,6 +144,9 @@ export async function runDemo (opts: DemoOptions = {}): Promise<DemoSummary> {
   const started = Date.now()
   const work = opts.workDir ?? await mkdtemp(join(tmpdir(), 'storemesh-demo-'))
   await mkdir(work, { recursive: true })
+  let store: DemoStore | undefined
+  let kept = false
+  let summary: DemoSummary
   try {
     log(`work dir ${work}`)
     const key = generateSigningKey()
@@ -124,39 +163,84 @@ export async function runDemo (opts: DemoOptions = {}): Promise<DemoSummary> {
       log(`built and verified pos-os ${b.info.manifest.signed.version}: ${b.info.id} (${b.info.pieces.length} chunks)`)
     }
     const v1Hashes = new Set(v1.info.pieces.map(p => p.hash))
-    const fresh = v2.info.pieces.filter(p => !v1Hashes.has(p.hash))
+    const fresh = uniqueBytes(v2.info.pieces, v1Hashes)
     const delta = {
       v2Bytes: v2.info.totalBytes,
-      newBytes: fresh.reduce((s, p) => s + p.size, 0),
-      newChunks: fresh.length,
-      sharedChunks: v2.info.pieces.length - fresh.length
+      newBytes: fresh.bytes,
+      newChunks: fresh.chunks,
+      sharedChunks: v2.info.pieces.filter(p => v1Hashes.has(p.hash)).length
     }
+    log(`v2 changes ${fresh.chunks} of ${v2.info.pieces.length} chunks (${(fresh.bytes / 1024 / 1024).toFixed(2)} MiB)`)
 
     const devices = DEMO_DEVICES.map(spec => ({ spec, dataDir: join(work, 'devices', spec.id) }))
-    const rounds: DemoSummary['rounds'] = []
-    for (const [version, built] of [['1.0.0', v1], ['1.1.0', v2]] as const) {
-      const signed = encodeSignedPolicy(signPolicy(policyFor(built.info, version), [key]))
-      for (const d of devices) {
-        if (version === '1.0.0') await writeDeviceDir(d.dataDir, d.spec, pub)
-        const imp = await importInto(d.dataDir, built, trust)
-        if (version !== '1.0.0' && d.spec.id === devices[0]?.spec.id) {
-          log(`${d.spec.id}: v2 import wrote ${imp.written} new chunks, ${imp.held} already held from v1`)
-        }
-        await writeFile(join(d.dataDir, 'policy.signed.json'), signed)
+    for (const d of devices) await writeDeviceDir(d.dataDir, d.spec, pub)
+    store = await startDemoStore({ work, bundlesDir: join(work, 'bundles'), trustKeyPath: pub }, devices,
+      { log, ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
+    const api = new HubApi(store.apiUrl, store.apiToken)
+
+    const n = devices.length
+    const rounds: RoundSummary[] = []
+    const plan: Array<{ built: Built, wave: number, needed: { bytes: number, chunks: number } }> = [
+      { built: v1, wave: DEMO_WAVES.v1, needed: uniqueBytes(v1.info.pieces) },
+      { built: v2, wave: DEMO_WAVES.v2, needed: fresh }
+    ]
+    for (const { built, wave, needed } of plan) {
+      const version = built.info.manifest.signed.version
+      const bundle: RoundBundle = {
+        id: built.info.id, version, totalBytes: built.info.totalBytes, newBytes: needed.bytes, newChunks: needed.chunks, chunks: built.info.pieces.length
       }
-      log(`wave ${DEMO_WAVE}: installing pos-os ${version} on ${devices.length} devices (separate processes)`)
-      const outcomes = await installAll(devices, opts.signal)
-      for (const o of outcomes) log(`  ${o.id}  exit ${String(o.exitCode)}  ${o.line}`)
-      rounds.push({ version, devices: outcomes })
+      const signedJson = new TextDecoder().decode(encodeSignedPolicy(signPolicy(policyFor(built.info, version, wave), [key])))
+      const r = await runRound(store, api, bundle, { waveId: String(wave), signedJson }, { log, factoryVersion: FACTORY_VERSION, ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
+      rounds.push({
+        ...r,
+        bundle,
+        neededBytes: needed.bytes,
+        hubCopies: r.hubLanUpBytes / needed.bytes,
+        wanBoundMs: 1000 * needed.bytes / DEMO_WAN_RATE_BYTES_PER_SEC,
+        p2pBoundMs: p2pBoundMs(needed.bytes, n, { wan: DEMO_WAN_RATE_BYTES_PER_SEC, hubUp: DEMO_UPLOAD_RATE_BYTES_PER_SEC, devUp: DEMO_UPLOAD_RATE_BYTES_PER_SEC })
+      })
     }
-    return {
+
+    const ledger = await superLedger(store, plan.map(p => String(p.wave)), n, opts.signal)
+    const cpuEach = await Promise.all(store.all().map(async p => await cpuSecondsOf(p.pid)))
+    summary = {
       workDir: work,
       bundles: [v1, v2].map(b => ({ version: b.info.manifest.signed.version, id: b.info.id, chunks: b.info.pieces.length, bytes: b.info.totalBytes })),
       delta,
+      rates: { wanBytesPerSec: DEMO_WAN_RATE_BYTES_PER_SEC, uploadBytesPerSec: DEMO_UPLOAD_RATE_BYTES_PER_SEC, devices: n, maxConcurrentInstalls: DEMO_MAX_CONCURRENT_INSTALLS },
+      urls: { dashboard: `${store.apiUrl}/`, metrics: `${store.apiUrl}/metrics`, api: `${store.apiUrl}/api/status` },
       rounds,
-      elapsedMs: Date.now() - started
+      cpu: {
+        processSeconds: cpuEach.every(c => c !== undefined) ? cpuEach.reduce<number>((a, c) => a + (c ?? 0), 0) : null,
+        processes: cpuEach.length,
+        cores: cpus().length,
+        loadAverage1m: loadavg()[0] ?? 0
+      },
+      ledger: ledger.status !== undefined && ledger.status.waves.length > 0
+        ? {
+            waves: ledger.status.waves,
+            hubs: ledger.status.hubs.map(h => h.hubId),
+            haltOnRollbackRatio: DEMO_HALT_ON_ROLLBACK_RATIO,
+            settled: ledger.settled,
+            updatedAt: ledger.status.updatedAt
+          }
+        : null,
+      elapsedMs: 0
+    }
+    if (opts.keep === true) {
+      const pids = store.all().map(p => p.pid)
+      const pidFile = join(work, 'store.pids')
+      await writeFile(pidFile, pids.join('\n') + '\n')
+      summary.kept = { pids, stop: `kill ${pids.join(' ')}    # or: kill $(cat ${pidFile}); then rm -rf ${work}` }
+      kept = true
     }
   } finally {
-    if (opts.keep !== true) await rm(work, { recursive: true, force: true })
+    if (!kept) {
+      await store?.stop()
+      if (opts.keep !== true) await rm(work, { recursive: true, force: true })
+    }
   }
+  // with the clean-up: what the user waits for
+  summary.elapsedMs = Date.now() - started
+  return summary
 }
