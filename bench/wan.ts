@@ -19,6 +19,7 @@ import { copyFile, mkdir, mkdtemp, rm, stat, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildBundle } from '../src/bundle/build.js'
+import { CHUNKING_PRESETS } from '../src/bundle/fastcdc.js'
 import { createStoremeshNode } from '../src/net/node.js'
 import { generateSwarmKey } from '../src/net/swarm-key.js'
 import { openStore } from '../src/store/index.js'
@@ -162,16 +163,13 @@ async function rsyncLiteral (root: string, v1: string, v2: string): Promise<numb
 }
 
 /**
- * Chunking settings compared in (b): the build default (issue #2) and the setting
- * recommended for disk images (`bundle build --min-chunk 8KiB --avg-chunk 32KiB
- * --max-chunk 128KiB`). Smaller chunks cost a larger manifest (about 90 bytes per
- * chunk, and MAX_MANIFEST_BYTES = 4 MiB caps an image at about 45,000 chunks: some
- * 1.4 GiB at a 32 KiB average) and more chunk files and index entries per store.
+ * Chunking settings compared in (b): the build default (issue #2) and the preset
+ * recommended for disk images (`bundle build --chunking disk-image`, 8/32/128 KiB).
+ * Smaller chunks cost a larger manifest (about 90 bytes per chunk, and
+ * MAX_MANIFEST_BYTES = 4 MiB caps an image at about 45,000 chunks: some 1.4 GiB at a
+ * 32 KiB average) and more chunk files and index entries per store.
  */
-const CHUNKINGS: Record<string, { minBytes: number, avgBytes: number, maxBytes: number }> = {
-  default: { minBytes: 64 * 1024, avgBytes: 256 * 1024, maxBytes: 1024 * 1024 },
-  'disk-image': { minBytes: 8 * 1024, avgBytes: 32 * 1024, maxBytes: 128 * 1024 }
-}
+const CHUNKINGS = CHUNKING_PRESETS
 const CHUNKING_NAMES = opt('chunking', Object.keys(CHUNKINGS).join(',')).split(',')
 
 async function deltaRun (root: string, label: string, v1: Buffer, v2: Buffer, literal: number): Promise<void> {

@@ -6,7 +6,7 @@
 import cliProgress from 'cli-progress'
 import type { Command } from 'commander'
 import { buildBundle } from '../bundle/build.js'
-import { DEFAULT_AVG_CHUNK_BYTES, DEFAULT_MAX_CHUNK_BYTES, DEFAULT_MIN_CHUNK_BYTES } from '../bundle/fastcdc.js'
+import { CHUNKING_PRESETS, DEFAULT_AVG_CHUNK_BYTES, DEFAULT_MAX_CHUNK_BYTES, DEFAULT_MIN_CHUNK_BYTES } from '../bundle/fastcdc.js'
 import { bundleSummary, inspectBundleDir } from '../bundle/inspect.js'
 import { readSigningKeyFile, readTrustedKeyFiles } from '../bundle/keys.js'
 import { verifyBundleDir } from '../bundle/verify.js'
@@ -72,6 +72,15 @@ function progressBar (label: string): { update: (done: number, total: number) =>
   }
 }
 
+function presetOf (name: string | undefined): Partial<typeof CHUNKING_PRESETS[string]> {
+  if (name === undefined) return {}
+  const preset = CHUNKING_PRESETS[name]
+  if (preset === undefined) {
+    throw new StoremeshError('E_USAGE', `--chunking: unknown preset ${JSON.stringify(name)} (${Object.keys(CHUNKING_PRESETS).join(', ')})`)
+  }
+  return preset
+}
+
 interface BuildCliOptions {
   key: string[]
   name: string
@@ -81,6 +90,7 @@ interface BuildCliOptions {
   osVariant?: string
   expires: string
   requiresConfig?: string
+  chunking?: string
   minChunk?: string
   avgChunk?: string
   maxChunk?: string
@@ -111,6 +121,7 @@ export const register: Register = (program: Command, ctx) => {
     .option('--os-variant <variant>', 'OS variant it targets')
     .option('--expires <duration|date>', 'expiry: a duration from now (30d, 12h) or a date', DEFAULT_EXPIRES)
     .option('--requires-config <range>', 'semver range the device config version must satisfy')
+    .option('--chunking <preset>', `chunk size preset: ${Object.keys(CHUNKING_PRESETS).join(', ')} (disk-image: 8/32/128 KiB, for large images with scattered edits); --min/--avg/--max-chunk override it`)
     .option('--min-chunk <size>', `FastCDC minimum chunk size (default ${humanBytes(DEFAULT_MIN_CHUNK_BYTES)})`)
     .option('--avg-chunk <size>', `FastCDC average chunk size, a power of two (default ${humanBytes(DEFAULT_AVG_CHUNK_BYTES)})`)
     .option('--max-chunk <size>', `FastCDC maximum chunk size (default ${humanBytes(DEFAULT_MAX_CHUNK_BYTES)})`)
@@ -136,9 +147,10 @@ export const register: Register = (program: Command, ctx) => {
           expiresAt: parseExpiry(opts.expires, nowMs),
           now: new Date(nowMs),
           chunking: {
-            minBytes: opts.minChunk !== undefined ? parseByteSize(opts.minChunk, '--min-chunk') : undefined,
-            avgBytes: opts.avgChunk !== undefined ? parseByteSize(opts.avgChunk, '--avg-chunk') : undefined,
-            maxBytes: opts.maxChunk !== undefined ? parseByteSize(opts.maxChunk, '--max-chunk') : undefined
+            ...presetOf(opts.chunking),
+            ...(opts.minChunk !== undefined ? { minBytes: parseByteSize(opts.minChunk, '--min-chunk') } : {}),
+            ...(opts.avgChunk !== undefined ? { avgBytes: parseByteSize(opts.avgChunk, '--avg-chunk') } : {}),
+            ...(opts.maxChunk !== undefined ? { maxBytes: parseByteSize(opts.maxChunk, '--max-chunk') } : {})
           },
           outDir: opts.out,
           signal: ac.signal,

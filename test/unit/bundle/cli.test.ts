@@ -141,3 +141,30 @@ t.test('expired bundles and keys of the wrong kind exit 3; bad flags exit 64', a
   t.equal(expires.code, 64, 'unreadable --expires')
   t.equal(missing.code, 64, 'missing required options')
 })
+
+t.test('--chunking presets: disk-image cuts smaller chunks, flags override it, unknown presets exit 64', async t => {
+  const dir = t.testdir()
+  const key = join(dir, 'k')
+  t.equal((await runCli(['keygen', '--out', key])).code, 0)
+  await randomFile(join(dir, 'img.bin'), 2 * 1024 * 1024)
+  const build = (i: number, ...extra: string[]): string[] => ['bundle', 'build', join(dir, 'img.bin'), '--key', key,
+    '--name', 'img', '--version', '1.0.0', '--device-class', 'pos', '--out', join(dir, `b-${i}`), ...extra]
+  const [plain, disk, mixed, unknown] = await Promise.all([
+    runCli(build(1)),
+    runCli(build(2, '--chunking', 'disk-image')),
+    runCli(build(3, '--chunking', 'disk-image', '--max-chunk', '64KiB')),
+    runCli(build(4, '--chunking', 'tiny'))
+  ])
+  for (const r of [plain, disk, mixed]) t.equal(r.code, 0, r.stderr)
+  const params = async (i: number): Promise<{ minBytes: number, avgBytes: number, maxBytes: number, chunks: number }> => {
+    const m = JSON.parse(await readFile(bundleJsonPath(join(dir, `b-${i}`)), 'utf8')) as { signed: ManifestBody }
+    return { ...m.signed.chunking, chunks: m.signed.artifacts[0]?.chunks.length ?? 0 }
+  }
+  const [p1, p2, p3] = await Promise.all([params(1), params(2), params(3)])
+  t.match(p1, { minBytes: 64 * 1024, avgBytes: 256 * 1024, maxBytes: 1024 * 1024 })
+  t.match(p2, { minBytes: 8 * 1024, avgBytes: 32 * 1024, maxBytes: 128 * 1024 })
+  t.ok(p2.chunks > 4 * p1.chunks, `disk-image: ${p2.chunks} chunks against ${p1.chunks}`)
+  t.match(p3, { minBytes: 8 * 1024, avgBytes: 32 * 1024, maxBytes: 64 * 1024 }, '--max-chunk overrides the preset')
+  t.equal(unknown.code, 64)
+  t.match(unknown.stderr, /E_USAGE --chunking: unknown preset "tiny" \(default, disk-image\)/)
+})
