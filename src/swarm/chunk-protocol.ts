@@ -5,16 +5,18 @@
  * connected peer (and to each peer that connects later, through a registrar topology).
  *
  * Both sides may open a stream for the same bundle at once; BundleSwarm.addPeer keeps
- * the one opened by the smaller peer id on both ends.
+ * the one opened by the smaller peer id on both ends. A wire lost while its connection
+ * stays up is re-opened by a sweep with back-off (reopen.ts).
  */
 import { serviceDependencies, type Connection, type Stream } from '@libp2p/interface'
 import { toNodeDuplex } from '../net/stream.js'
 import { isStoremeshError, StoremeshError } from '../interface/errors.js'
 import type { BundleInfo, Link } from '../interface/types.js'
-import { CHUNK_PROTOCOL, DEFAULT_MAX_STREAMS_PER_CONNECTION, defaultSwarmOptions, type SwarmOptions } from './constants.js'
+import { CHUNK_PROTOCOL, DEFAULT_MAX_STREAMS_PER_CONNECTION, DEFAULT_REOPEN_MAX_MS, DEFAULT_REOPEN_MIN_MS, DEFAULT_REOPEN_TICK_MS, defaultSwarmOptions, type SwarmOptions } from './constants.js'
 import { readHandshake } from './handshake.js'
 import type { ChunkProtocol, ChunkProtocolComponents, ChunkProtocolInit, JoinOptions } from './index.js'
 import { linkOfMultiaddr } from './link.js'
+import { ReopenBackoff } from './reopen.js'
 import { BanList, PeerScorer } from './scoring.js'
 import { BundleSwarm } from './session.js'
 import type { ByteDuplex } from './transport.js'
@@ -35,6 +37,8 @@ export class ChunkProtocolService implements ChunkProtocol {
   readonly #joining = new Map<string, Promise<BundleSwarm>>()
   /** `${bundleId} ${peerId}` of streams being opened: identify may report a peer many times */
   readonly #opening = new Set<string>()
+  readonly #reopen = new ReopenBackoff({ minMs: DEFAULT_REOPEN_MIN_MS, maxMs: DEFAULT_REOPEN_MAX_MS })
+  #reopenTimer: NodeJS.Timeout | undefined
   #abort = new AbortController()
   #topologyId: string | undefined
   #started = false
@@ -61,12 +65,15 @@ export class ChunkProtocolService implements ChunkProtocol {
     this.#topologyId = await this.#components.registrar.register(this.protocol, {
       onConnect: (_peerId, connection) => { for (const s of this.#byId.values()) void this.#open(connection, s) }
     })
+    this.#reopenTimer = setInterval(() => { this.#sweep() }, DEFAULT_REOPEN_TICK_MS)
+    this.#reopenTimer.unref()
     this.#started = true
   }
 
   async stop (): Promise<void> {
     if (!this.#started) return
     this.#started = false
+    clearInterval(this.#reopenTimer)
     this.#abort.abort()
     if (this.#topologyId !== undefined) this.#components.registrar.unregister(this.#topologyId)
     await this.#components.registrar.unhandle(this.protocol)
@@ -102,6 +109,7 @@ export class ChunkProtocolService implements ChunkProtocol {
     if (s === undefined) return
     this.#byId.delete(bundleId)
     this.#byInfoHash.delete(hex(s.bundle.infoHash))
+    this.#reopen.forget(`${bundleId} `)
     await s.stop()
   }
 
@@ -125,6 +133,7 @@ export class ChunkProtocolService implements ChunkProtocol {
     this.#byInfoHash.set(hex(bundle.infoHash), swarm)
     // a chunk stored for one bundle is announced in every other bundle that lists it
     swarm.on('chunk', e => { for (const s of this.#byId.values()) if (s !== swarm) s.noteChunkStored(e.hash) })
+    swarm.on('peer:add', peerId => { this.#reopen.succeeded(`${bundle.id} ${peerId}`) })
     for (const c of this.#components.connectionManager.getConnections()) void this.#open(c, swarm)
     return swarm
   }
@@ -146,6 +155,27 @@ export class ChunkProtocolService implements ChunkProtocol {
       disconnect: () => {
         duplex.destroy()
         connection.close().catch((err: Error) => { connection.abort(err) })
+      }
+    }
+  }
+
+  /** Re-opens the wires that died while their connection stayed up (reopen.ts). */
+  #sweep (): void {
+    if (!this.#started) return
+    const now = Date.now()
+    const connections = this.#components.connectionManager.getConnections()
+    for (const swarm of this.#byId.values()) {
+      if (swarm.stopped) continue
+      const joined = new Set(swarm.peerIds())
+      for (const c of connections) {
+        const peerId = c.remotePeer.toString()
+        const key = `${swarm.bundle.id} ${peerId}`
+        if (c.status !== 'open' || joined.has(peerId) || this.#opening.has(key)) continue
+        // a young connection's first stream is join()'s and onConnect()'s to open
+        if (now - c.timeline.open < DEFAULT_REOPEN_MIN_MS || !this.#reopen.due(key, now)) continue
+        this.#reopen.attempted(key, now)
+        joined.add(peerId)
+        void this.#open(c, swarm)
       }
     }
   }

@@ -101,6 +101,15 @@ export const DEFAULT_BAN_DURATION_MS = 60 * 60 * SECOND_MS
 
 /** One stream per bundle per connection; a store rarely has more active bundles. */
 export const DEFAULT_MAX_STREAMS_PER_CONNECTION = 64
+/**
+ * A connected peer without a live wire for a joined bundle is checked this often and
+ * its stream re-opened (src/swarm/reopen.ts explains why). @default 1 s
+ */
+export const DEFAULT_REOPEN_TICK_MS = 1 * SECOND_MS
+/** First re-open of a lost wire after this long, doubling per attempt. @default 1 s */
+export const DEFAULT_REOPEN_MIN_MS = 1 * SECOND_MS
+/** ... up to this (a peer that does not serve the bundle costs one stream per period). @default 30 s */
+export const DEFAULT_REOPEN_MAX_MS = 30 * SECOND_MS
 /** A store write failed (disk full...): wait this long before requesting again. */
 export const DEFAULT_STORE_ERROR_BACKOFF_MS = 1 * SECOND_MS
 

@@ -87,3 +87,24 @@ t.test('an inbound stream for an unknown bundle is closed; a banned peer is refu
   t.equal(hub.services.chunks.swarm(bundle.info.id)?.peerIds().length, 0, 'the hub holds no wire to the banned peer')
   t.ok(banGater(hubBans).denyDialPeer(dev.peerId), 'the gater hooks refuse it too')
 })
+
+t.test('a wire lost while its connection stays up is opened again (the N=16 bench stall)', async t => {
+  // before: streams were opened only at join and on connect, so a wire that died on a
+  // live connection (slow handshake on a starved machine, reset) cut the pair off for good
+  const hub = await mkNode(new MemoryStore(bundle.chunks))
+  const dev = await mkNode(new MemoryStore())
+  t.teardown(async () => { await Promise.all([hub, dev].map(async n => { await n.stop() })) })
+  const hubSwarm = await hub.services.chunks.join(bundle.info)
+  const devSwarm = await dev.services.chunks.join(bundle.info)
+  const hubId = hub.peerId.toString()
+  let cuts = 0
+  // the first wire dies as soon as it is up, before any chunk can arrive
+  devSwarm.on('peer:add', id => { if (id === hubId && cuts++ === 0) devSwarm.removePeer(id) })
+  await dev.dial(hub.getMultiaddrs())
+  await waitFor(() => cuts >= 1, 20_000, 'the first wire to come up')
+  t.equal(devSwarm.progress().heldChunks, 0, 'no chunk arrived on the first wire')
+  await within(devSwarm.done, 30_000, 'device done over a re-opened wire')
+  t.equal(dev.getConnections(hub.peerId).length, 1, 'the same single connection carried it')
+  t.ok(cuts >= 2, 'a second wire came up')
+  t.equal(hubSwarm.peerIds().length, 1, 'the hub holds one wire to the device')
+})

@@ -1,0 +1,60 @@
+/**
+ * When to open the chunk stream of a bundle to a connected peer again.
+ *
+ * A stream is opened when a bundle is joined and when a peer connects (the registrar
+ * topology). Both fire once. A wire that dies while its connection stays up — a
+ * handshake slower than the timeout on a starved machine, a reset stream, the remote
+ * had not joined the bundle yet — was never opened again, so two peers that stay
+ * connected could stop exchanging a bundle for good (the N=16 bench stall: devices cut
+ * off from the few peers that held their last chunks). The protocol now sweeps its
+ * connections and re-opens what is missing, with an exponential back-off per
+ * (bundle, peer) so that a peer that does not serve the bundle costs one stream open
+ * per `maxMs`, and a wire that came up resets the back-off.
+ *
+ * No timers and no I/O: the caller passes the clock.
+ */
+
+export interface ReopenBackoffInit {
+  /** first retry after this long @default DEFAULT_REOPEN_MIN_MS */
+  minMs: number
+  /** retries never further apart than this @default DEFAULT_REOPEN_MAX_MS */
+  maxMs: number
+}
+
+interface Entry { attempts: number, nextMs: number }
+
+export class ReopenBackoff {
+  readonly #init: ReopenBackoffInit
+  readonly #entries = new Map<string, Entry>()
+
+  constructor (init: ReopenBackoffInit) {
+    this.#init = init
+  }
+
+  /** May we try `key` now? */
+  due (key: string, nowMs: number): boolean {
+    const e = this.#entries.get(key)
+    return e === undefined || nowMs >= e.nextMs
+  }
+
+  /** An open was attempted: the next one waits minMs, then twice as long each time, up to maxMs. */
+  attempted (key: string, nowMs: number): void {
+    const attempts = (this.#entries.get(key)?.attempts ?? 0) + 1
+    const waitMs = Math.min(this.#init.maxMs, this.#init.minMs * 2 ** (attempts - 1))
+    this.#entries.set(key, { attempts, nextMs: nowMs + waitMs })
+  }
+
+  /** The wire came up: the next loss is retried soon again. */
+  succeeded (key: string): void {
+    this.#entries.delete(key)
+  }
+
+  /** Forgets every key with this prefix (a bundle left, a peer gone). */
+  forget (prefix: string): void {
+    for (const k of [...this.#entries.keys()]) if (k.startsWith(prefix)) this.#entries.delete(k)
+  }
+
+  get size (): number {
+    return this.#entries.size
+  }
+}
