@@ -167,6 +167,8 @@ export class LanPeer {
     this.#watched.add(swarm)
     const id = swarm.bundle.id
     swarm.on('bad-chunk', e => { this.#log(`bad chunk ${e.index} of ${id} from ${e.peerId}${e.banned ? ' (banned)' : ''}`) })
+    // a store that refuses chunks (E_DISK_FULL) must say so: the swarm only backs off
+    swarm.on('warning', err => { this.#log(`swarm ${id}: ${toStoremeshError(err).toLine()}`) })
     swarm.done.then(() => {
       if (this.#abort.signal.aborted || this.store.bundleState(id) !== 'complete') return
       void this.track(this.store.markVerified(id, { signal: this.#abort.signal }).then(() => {

@@ -1,0 +1,57 @@
+/**
+ * Test-only child for the lab's corrupt-peer drill: test/helpers/lan-bad-peer.ts's
+ * liar (a fleet member holding the whole bundle that serves every chunk with its first
+ * byte flipped), listening on the address it is given (its namespace's LAN address)
+ * instead of 127.0.0.1, which no other namespace can reach.
+ *
+ *   ip netns exec <ns> node --import tsx --import ./src/polyfill.ts test/lab/liar.ts \
+ *     <dataDir> <bundleDir> <swarmKeyFile> <trustFile> <serviceTag> <listenMultiaddr>
+ *
+ * Prints `{"event":"ready","peerId":...}` once seeding; stops on SIGTERM.
+ */
+import { join } from 'node:path'
+import { readTrustedKeyFiles } from '../../src/bundle/keys.js'
+import type { ChunkSink } from '../../src/interface/types.js'
+import { manifestProtocol } from '../../src/net/manifest-protocol.js'
+import { createStoremeshNode } from '../../src/net/node.js'
+import { readSwarmKeyFile } from '../../src/net/swarm-key.js'
+import { manifestLookup } from '../../src/roles/peer.js'
+import { openStore } from '../../src/store/index.js'
+import { chunkProtocol, type ChunkProtocol } from '../../src/swarm/index.js'
+
+const [dataDir, bundleDir, swarmKeyFile, trustFile, serviceTag, listen] = process.argv.slice(2) as [string, string, string, string, string, string]
+const trust = { keys: await readTrustedKeyFiles([trustFile]) }
+const store = await openStore({ dataDir: join(dataDir, 'store') })
+const { bundle } = await store.importBundleDir(bundleDir, trust)
+
+const liar: ChunkSink = {
+  has: async hash => await store.has(hash),
+  get: async (hash, options) => {
+    const bytes = await store.get(hash, options)
+    if (bytes === undefined) return undefined
+    const bad = new Uint8Array(bytes)
+    bad[0] = (bad[0] ?? 0) ^ 0xff
+    return bad
+  },
+  put: async (hash, data, options) => { await store.put(hash, data, options) }
+}
+
+const node = await createStoremeshNode<{ chunks: ChunkProtocol, manifest: ReturnType<ReturnType<typeof manifestProtocol>> }>({
+  swarmKey: await readSwarmKeyFile(swarmKeyFile),
+  listen: [listen],
+  mdns: { serviceTag, intervalMs: 500 },
+  services: {
+    chunks: chunkProtocol({ store: liar }),
+    manifest: manifestProtocol({ lookup: manifestLookup(store), trust })
+  }
+})
+await node.services.chunks.join(await store.bundleInfo(bundle.id))
+process.stdout.write(JSON.stringify({ event: 'ready', peerId: node.peerId.toString() }) + '\n')
+
+const stop = async (): Promise<void> => {
+  await node.stop()
+  await store.stop()
+  process.exit(0)
+}
+process.once('SIGTERM', () => { void stop() })
+process.once('SIGINT', () => { void stop() })
