@@ -32,3 +32,6 @@ export const MAX_REASON_CHARS = 256
 export const MAX_COHORT_CHARS = 128
 /** a prefetch carries a policy document (signed JSON or YAML) */
 export const MAX_POLICY_CHARS = 60 * 1024
+
+/** `<data>/api.json`: the URL of the running hub's API (`storemesh status --data` reads it). */
+export const API_URL_FILE = 'api.json'

@@ -4,7 +4,7 @@
  * import ledger/ (HubLedger fits).
  */
 import { StoremeshError } from '../interface/errors.js'
-import type { ActionResult, LedgerQuery, LedgerView, WaveView } from './types.js'
+import type { ActionResult, DeviceView, LedgerQuery, LedgerView, WaveView } from './types.js'
 
 interface OrderLike { waveId: string, action: 'halt' | 'pause' | 'resume', reason: string, issuedAtMs: number }
 
@@ -70,4 +70,39 @@ export async function pauseWave (ledger: LedgerLike, waveId: string, reason: str
 
 function startReason (cohort: string): string {
   return `start cohort ${cohort}`
+}
+
+/** What deviceView() reads (HubLedger fits). */
+export interface DeviceLedgerLike {
+  device(deviceId: string): Promise<{ maxSeq: number, lastReportMs: number, peer?: string } | undefined>
+  deviceOrders(deviceId: string): Promise<Array<{ order: { orderId: string, action: string, reason: string, issuedAtMs: number }, state: string, outcome?: string, detail?: string }>>
+  deviceEvents(deviceId: string, options?: { afterSeq?: number, limit?: number }): Promise<DeviceView['events']>
+  deviceWaves(deviceId: string): Promise<Array<{ waveId: string, state: string, gate?: string }>>
+}
+
+/** Events of a device shown by GET /api/devices/:id. */
+export const DEVICE_VIEW_EVENTS = 50
+
+/** One device: its record, its state per wave, its orders and newest events; undefined when unknown. */
+export async function deviceView (ledger: DeviceLedgerLike, deviceId: string): Promise<DeviceView | undefined> {
+  const rec = await ledger.device(deviceId)
+  const orders = await ledger.deviceOrders(deviceId)
+  if (rec === undefined && orders.length === 0) return undefined
+  const waves = (await ledger.deviceWaves(deviceId)).map(w => ({ waveId: w.waveId, state: w.state, ...(w.gate !== undefined ? { gate: w.gate } : {}) }))
+  const events = rec === undefined ? [] : await ledger.deviceEvents(deviceId, { afterSeq: Math.max(0, rec.maxSeq - DEVICE_VIEW_EVENTS) })
+  return {
+    deviceId,
+    lastReportMs: rec?.lastReportMs ?? null,
+    maxSeq: rec?.maxSeq ?? 0,
+    ...(rec?.peer !== undefined ? { peer: rec.peer } : {}),
+    waves,
+    orders: orders.map(o => ({ ...o.order, state: o.state, ...(o.outcome !== undefined ? { outcome: o.outcome } : {}), ...(o.detail !== undefined ? { detail: o.detail } : {}) })),
+    events: events.map(e => ({
+      seq: e.seq, at: e.at, kind: e.kind,
+      ...(e.waveId !== undefined ? { waveId: e.waveId } : {}),
+      ...(e.to !== undefined ? { to: e.to } : {}),
+      ...(e.reason !== undefined ? { reason: e.reason } : {}),
+      ...(e.detail !== undefined ? { detail: e.detail } : {})
+    }))
+  }
 }

@@ -89,6 +89,12 @@ export function buildRoutes (d: RouteDeps): Route[] {
         limit: intParam(query, 'limit', DEFAULT_LEDGER_DEVICES, 1, MAX_LEDGER_DEVICES)
       }))
     }),
+    get(/^\/api\/devices\/([^/]+)$/, async ({ params }) => {
+      const deviceId = id(params[0], DEVICE_ID_RE, 'device')
+      const view = await d.sources.device?.(deviceId)
+      if (view === undefined) throw new StoremeshError('E_NOT_FOUND', `the ledger knows no device ${deviceId}`, { device: deviceId })
+      return json(view)
+    }),
     get(/^\/api\/availability$/, async ({ query }) => {
       const bundle = query.get('bundle') ?? undefined
       if (bundle !== undefined && !/^b3:[0-9a-f]{64}$/.test(bundle)) throw new StoremeshError('E_INVALID_ARGUMENT', 'bundle must be a b3: bundle id')

@@ -83,6 +83,22 @@ export interface LedgerView {
   devices?: DeviceStateView[]
 }
 
+/** One device as the hub's ledger knows it (GET /api/devices/:id). */
+export interface DeviceView {
+  deviceId: string
+  /** ms since epoch of its last report; null when it never reported */
+  lastReportMs: number | null
+  /** highest journal seq received */
+  maxSeq: number
+  peer?: string
+  /** its state in each wave it has one in */
+  waves: Array<{ waveId: string, state: string, gate?: string }>
+  /** operator orders to it (rollback), oldest first */
+  orders: Array<{ orderId: string, action: string, reason: string, issuedAtMs: number, state: string, outcome?: string, detail?: string }>
+  /** its newest journal entries as received, oldest first */
+  events: Array<{ seq: number, at: string, kind: string, waveId?: string, to?: string, reason?: string, detail?: string }>
+}
+
 export interface LedgerQuery {
   wave?: string
   limit: number
@@ -123,6 +139,8 @@ export interface ApiSources {
   peers(): MaybePromise<PeerView[]>
   ledger(query: LedgerQuery): MaybePromise<LedgerView>
   availability: AvailabilitySource
+  /** one device; undefined (404) when the ledger knows nothing of it */
+  device?(deviceId: string): MaybePromise<DeviceView | undefined>
 }
 
 /** The answer of every write: `changed: false` when the request was already in force. */

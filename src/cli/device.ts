@@ -26,6 +26,7 @@ import { parseAt } from './policy.js'
 import { ApiClient, DEFAULT_API_URL } from './api-client.js'
 import { printAction } from './wave.js'
 import type { ActionResult } from '../api/types.js'
+import { DEFAULT_DEVICE_POLL_INTERVAL_MS } from '../ledger/constants.js'
 
 const DEVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
 
@@ -112,6 +113,8 @@ interface RunOpts extends LanOpts {
   install?: boolean
   pollIntervalMs?: string
   installIntervalMs?: string
+  deviceId?: string
+  reportIntervalMs?: string
 }
 
 /**
@@ -126,6 +129,8 @@ function registerRun (device: Command, ctx: CommandContext): void {
     .option('--install', 'run the install decision (install.yaml, policy) once the bundle is verified', false)
     .option('--poll-interval-ms <ms>', 'how often peers are asked for a newer manifest', String(DEFAULT_MANIFEST_POLL_MS))
     .option('--install-interval-ms <ms>', 'how often the install decision runs', String(DEFAULT_INSTALL_INTERVAL_MS))
+    .option('--device-id <id>', 'the id the hub\'s ledger and `device rollback --id` use (default: device.yaml\'s deviceId, else the peer id)')
+    .option('--report-interval-ms <ms>', 'how often the hub is asked for orders with nothing to report', String(DEFAULT_DEVICE_POLL_INTERVAL_MS))
     .action(action(ctx, async (opts: RunOpts) => {
       const log = lanLogger(opts.json)
       const num = (v: string | undefined, flag: string): number | undefined => {
@@ -136,12 +141,16 @@ function registerRun (device: Command, ctx: CommandContext): void {
       }
       const pollIntervalMs = num(opts.pollIntervalMs, '--poll-interval-ms')
       const installIntervalMs = num(opts.installIntervalMs, '--install-interval-ms')
+      const reportIntervalMs = num(opts.reportIntervalMs, '--report-interval-ms')
+      if (opts.deviceId !== undefined && !DEVICE_ID_RE.test(opts.deviceId)) throw new StoremeshError('E_USAGE', `--device-id must be a device id, got ${opts.deviceId.slice(0, 80)}`)
       const agent = await DeviceAgent.start({
         ...await peerInitOf(opts, log),
         deviceClass: opts.deviceClass,
         install: opts.install === true,
         ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}),
-        ...(installIntervalMs !== undefined ? { installIntervalMs } : {})
+        ...(installIntervalMs !== undefined ? { installIntervalMs } : {}),
+        ...(opts.deviceId !== undefined ? { deviceId: opts.deviceId } : {}),
+        ...(reportIntervalMs !== undefined ? { report: { pollIntervalMs: reportIntervalMs } } : {})
       })
       printReady(opts.json, 'device', agent.peer.node.peerId.toString(), agent.peer.node.getMultiaddrs().map(String))
       await runUntilSignal(async () => { await agent.stop() })

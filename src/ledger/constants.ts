@@ -13,8 +13,15 @@ const MINUTE_MS = 60 * SECOND_MS
 
 export const REPORT_PROTOCOL_NAME = 'report'
 export const REPORT_PROTOCOL_VERSION = '1.0.0'
-/** `/storemesh/report/1.0.0` */
+/** `/storemesh/report/1.0.0`: hub → super hub, and devices that know no device orders */
 export const REPORT_PROTOCOL = formatProtocolId(REPORT_PROTOCOL_NAME, REPORT_PROTOCOL_VERSION)
+/**
+ * `/storemesh/report/1.1.0`: 1.0.0 plus `deviceOrders` in the answer (SPEC.md "Device
+ * orders"). A store hub serves both; devices ask on 1.1.0; the strict 1.0.0 decoders
+ * never see the new member.
+ */
+export const REPORT_PROTOCOL_V1_1_VERSION = '1.1.0'
+export const REPORT_PROTOCOL_V1_1 = formatProtocolId(REPORT_PROTOCOL_NAME, REPORT_PROTOCOL_V1_1_VERSION)
 
 // --- wire limits (SPEC.md "Limits") -------------------------------------------------
 
@@ -26,6 +33,10 @@ export const MAX_BATCH_ENTRIES = 1000
 export const MAX_WIRE_ENTRY_BYTES = 16 * KiB
 /** Orders carried by one response: the newest ones when there are more. @default 256 */
 export const MAX_ORDERS = 256
+/** Device orders carried by one answer (1.1.0), the oldest open ones first. @default 16 */
+export const MAX_DEVICE_ORDERS = 16
+/** Device order ids: chosen by the store hub, unique per hub ledger. */
+export const ORDER_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 /** `reason` of an order, and `detail` of an error answer. @default 256 characters */
 export const MAX_REASON_CHARS = 256
 /** A response is the ack and at most MAX_ORDERS orders. @default 256 KiB */
@@ -87,6 +98,15 @@ export const DEFAULT_RETRY_JITTER_FRACTION = 0.5
  * orders. @default 30 s
  */
 export const DEFAULT_POLL_INTERVAL_MS = 30 * SECOND_MS
+/**
+ * A device asks its store hub this often with nothing to send: the answer carries the
+ * wave orders and the device's own orders (a rollback), and the LAN is cheap. @default 5 s
+ */
+export const DEFAULT_DEVICE_POLL_INTERVAL_MS = 5 * SECOND_MS
+/** Device orders whose outcome the device remembers, so a re-sent order runs once. @default 256 */
+export const DEFAULT_DEVICE_ORDERS_KEPT = 256
+/** The device's record of the orders it ran, in its data dir. */
+export const DEVICE_ORDERS_FILE = 'device-orders.json'
 /** Bytes of entries one push packs (under MAX_REPORT_REQUEST_BYTES). @default 256 KiB */
 export const DEFAULT_MAX_BATCH_BYTES = 256 * KiB
 /** Entries one push packs. @default 500 */

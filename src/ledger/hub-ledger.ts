@@ -8,6 +8,7 @@
  *   c!<waveId>           WaveCounts: devices per state, kept in the same batch as s!
  *   o!<seq>              LedgerDelta: the outbox for the super hub, one per unacked change
  *   r!<waveId>           StoredOrder: the halt/pause/resume order in force
+ *   x!<deviceId>!<orderId> DeviceOrderRecord: an order to one device (src/ledger/device-orders.ts)
  *   m!epoch, m!outbox-next, m!outbox-acked
  *
  * Every accepted batch is one atomic, fsynced write, and is acked only after it: a
@@ -26,7 +27,8 @@ import { Mutex } from '../store/mutex.js'
 import { classify, emptyCounts, mergeContribution, moveDevice, rollbackRatio, type DeviceWaveRecord, type WaveCounts } from './condense.js'
 import { DEFAULT_BATCH_ENTRIES, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_EVENTS_PER_DEVICE, HUB_LEDGER_DIR_NAME, MAX_ORDERS } from './constants.js'
 import { commit, del, getCounter, getRecord, openLedgerDb, put, scan, seqPart, type LedgerDb, type Op } from './db.js'
-import { entryBytes, newestOrders, type DeviceBatch, type LedgerDelta, type ReportAck, type WaveOrder } from './messages.js'
+import { closeOrderOps, deviceOrderRecords, isCommitEntry, openOrders, planIssue, type DeviceOrderRecord, type IssueResult } from './device-orders.js'
+import { entryBytes, newestOrders, type DeviceAction, type DeviceBatch, type LedgerDelta, type ReportAck, type WaveOrder } from './messages.js'
 import { checkOrder, fleetFactsOf, isHaltOrder, isPauseOrder, supersedes } from './orders.js'
 
 export interface DeviceRecord {
@@ -37,6 +39,8 @@ export interface DeviceRecord {
   lastReportMs: number
   /** the peer the last batch came from */
   peer?: string
+  /** journal seq of the newest install commit reported (device orders: a rollback after it is new work) */
+  lastCommitSeq?: number
 }
 
 export interface StoredOrder {
@@ -165,6 +169,7 @@ export class HubLedger {
         if (await this.#isDuplicate(dev, deviceId, entry.seq)) continue
         events.push(entry)
         dev.maxSeq = Math.max(dev.maxSeq, entry.seq)
+        if (isCommitEntry(entry)) dev.lastCommitSeq = Math.max(dev.lastCommitSeq ?? 0, entry.seq)
         const c = classify(entry)
         if (c === undefined) continue
         const waveId = entry.waveId!
@@ -188,6 +193,7 @@ export class HubLedger {
       }
       for (const [waveId, record] of records) ops.push(put(stateKey(waveId, deviceId), record))
       for (const [waveId, cnt] of counts) ops.push(put(countsKey(waveId), cnt))
+      ops.push(...await closeOrderOps(this.#db, deviceId, events, now))
       ops.push(...await this.#prune(dev, deviceId))
       // entries of this batch below the pruned floor are condensed but not kept
       for (const e of events) if (e.seq > dev.prunedThrough) ops.push(put(eventKey(deviceId, e.seq), e))
@@ -197,7 +203,8 @@ export class HubLedger {
       if (next !== this.#outboxNext) ops.push(put(KEY_OUTBOX_NEXT, String(next)))
       await commit(this.#db, ops)
       this.#outboxNext = next
-      return { status: 'ok', ackedSeq, orders: this.#orderList() }
+      const deviceOrders = openOrders(await deviceOrderRecords(this.#db, deviceId))
+      return { status: 'ok', ackedSeq, orders: this.#orderList(), ...(deviceOrders.length > 0 ? { deviceOrders } : {}) }
     })
   }
 
@@ -310,6 +317,29 @@ export class HubLedger {
     return fleetFactsOf(this.order(waveId))
   }
 
+  // --- device orders ------------------------------------------------------------------------
+
+  /**
+   * An operator's order to one device (`device rollback --id`), idempotent: a repeat
+   * while the order is open, or after it rolled the device back with no install since,
+   * changes nothing (SPEC.md "Device orders").
+   */
+  async issueDeviceOrder (want: { deviceId: string, action: DeviceAction, reason: string }): Promise<IssueResult> {
+    return await this.#mutex.run(async () => {
+      const records = await deviceOrderRecords(this.#db, want.deviceId)
+      const dev = await getRecord<DeviceRecord>(this.#db, deviceKey(want.deviceId))
+      const plan = planIssue(records, want, dev?.lastCommitSeq ?? 0, this.#now())
+      if ('existing' in plan) return plan.existing
+      await commit(this.#db, [plan.op])
+      return { changed: true, record: plan.create }
+    })
+  }
+
+  /** The device's orders, open and closed, oldest first. */
+  async deviceOrders (deviceId: string): Promise<DeviceOrderRecord[]> {
+    return await deviceOrderRecords(this.#db, deviceId)
+  }
+
   // --- queries (API, metrics, dashboard) --------------------------------------------------------
 
   async waveCounts (waveId: string): Promise<WaveCounts> {
@@ -344,6 +374,17 @@ export class HubLedger {
         deviceId: key.slice(statePrefix(waveId).length), state: r.state, version: r.version, updatedAtMs: r.updatedAtMs,
         ...(r.gate !== undefined ? { gate: r.gate } : {})
       })
+    }
+    return out
+  }
+
+  /** The device's condensed state in every wave it has one in, by wave id. */
+  async deviceWaves (deviceId: string): Promise<Array<{ waveId: string, state: DeviceWaveRecord['state'], gate?: string }>> {
+    const out: Array<{ waveId: string, state: DeviceWaveRecord['state'], gate?: string }> = []
+    for await (const [key] of scan<WaveCounts>(this.#db, 'c!')) {
+      const waveId = key.slice(2)
+      const r = await getRecord<DeviceWaveRecord>(this.#db, stateKey(waveId, deviceId))
+      if (r !== undefined) out.push({ waveId, state: r.state, ...(r.gate !== undefined ? { gate: r.gate } : {}) })
     }
     return out
   }

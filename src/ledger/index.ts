@@ -18,19 +18,24 @@
  * const agg = await SuperLedger.open(dataDir, { haltOnRollbackRatio: policy.spec.rollout.haltOnRollbackRatio })
  * const node = await createStoremeshNode({ swarmKey, services: { report: reportProtocol({ hubs: agg }) } })
  *
- * // device
- * const up = new DeviceUplink({ deviceId, journal, client: node.services.report, hub: () => hubPeerId, onOrders })
+ * // device (src/roles/device-agent.ts does this): journal up, its own orders (rollback) down
+ * const runner = await DeviceOrderRunner.open({ dataDir, deviceId, journal, execute: rollbackWithInstaller, onOutcome: () => up.kick() })
+ * const up = new DeviceUplink({ deviceId, journal, client: reportProtocolOn(node), hub: findHub, onOrders, onDeviceOrders: o => runner.offer(o) })
  * up.start(); journal.append(decisionJournalEvent(decision, { waveId })); up.kick()
+ * // store hub: an operator's order to one device, repeated in its answers until done
+ * await ledger.issueDeviceOrder({ deviceId: 'pos-17', action: 'rollback', reason: 'scanner broken' })
  * ```
  */
 export {
   REPORT_PROTOCOL, REPORT_PROTOCOL_NAME, REPORT_PROTOCOL_VERSION, HUB_LEDGER_DIR_NAME, SUPER_LEDGER_DIR_NAME,
   MAX_REPORT_REQUEST_BYTES, MAX_REPORT_RESPONSE_BYTES, MAX_BATCH_ENTRIES, MAX_ORDERS, DEFAULT_REPORT_TIMEOUT_MS,
-  DEFAULT_HALT_ON_ROLLBACK_RATIO, DEFAULT_MAX_EVENTS_PER_DEVICE, defaultUplinkOptions, type UplinkOptions
+  DEFAULT_HALT_ON_ROLLBACK_RATIO, DEFAULT_MAX_EVENTS_PER_DEVICE, defaultUplinkOptions, type UplinkOptions,
+  REPORT_PROTOCOL_V1_1, MAX_DEVICE_ORDERS, DEFAULT_DEVICE_POLL_INTERVAL_MS, DEVICE_ORDERS_FILE
 } from './constants.js'
 export {
   DEVICE_WAVE_STATES, WAVE_ACTIONS, decodeReportRequest, decodeReportResponse, encodeReportRequest, encodeReportResponse,
-  parseJournalEntry, parseReportRequest, parseReportResponse, parseWaveOrder, toWireEntry,
+  parseJournalEntry, parseReportRequest, parseReportResponse, parseWaveOrder, toWireEntry, parseDeviceOrder, DEVICE_ACTIONS,
+  type DeviceAction, type DeviceOrder,
   type DeviceBatch, type DeviceWaveState, type HubBatch, type LedgerDelta, type ReportAck, type ReportError,
   type ReportRequest, type ReportResponse, type WaveAction, type WaveOrder
 } from './messages.js'
@@ -47,7 +52,7 @@ export {
   SuperLedger, type HubRecord, type SuperDeviceRecord, type SuperLedgerOptions, type SuperOrder, type SuperWaveSummary
 } from './super-ledger.js'
 export {
-  ReportProtocol, reportProtocol, type DeviceReportSink, type HubReportSink, type ReportClient, type ReportProtocolComponents,
+  ReportProtocol, reportProtocol, reportProtocolOn, protocolFor, type ReportNode, type DeviceReportSink, type HubReportSink, type ReportClient, type ReportProtocolComponents,
   type ReportProtocolInit, type ReportRequestOptions, type ReportTarget
 } from './report-protocol.js'
 export { backoffDelayMs, Waker, type BackoffOptions } from './backoff.js'
@@ -55,3 +60,7 @@ export {
   DeviceUplink, HubUplink, type DeviceUplinkInit, type HubUplinkInit, type JournalSource, type OutboxSource,
   type PushResult, type UplinkStatus
 } from './uplink.js'
+export {
+  ORDER_ENTRY_KIND, ORDER_OUTCOMES, orderOutcomeEvent, orderOutcomeOf, type DeviceOrderRecord, type IssueResult, type OrderOutcome
+} from './device-orders.js'
+export { DeviceOrderRunner, type DeviceOrderRunnerInit, type OrderResult } from './order-runner.js'

@@ -8,8 +8,8 @@ import { decodeUtf8Json, encodeBoundedJson } from '../net/json-message.js'
 import { StoremeshError } from '../interface/errors.js'
 import type { JournalEntry } from '../interface/types.js'
 import {
-  DEVICE_ID_RE, EPOCH_RE, GATE_RE, HUB_ID_RE, KIND_RE, MAX_BATCH_ENTRIES, MAX_ENTRY_DATA_KEYS, MAX_ENTRY_TEXT_CHARS, MAX_ORDERS,
-  MAX_REASON_CHARS, MAX_REPORT_REQUEST_BYTES, MAX_REPORT_RESPONSE_BYTES, MAX_WIRE_ENTRY_BYTES, WAVE_ID_RE
+  DEVICE_ID_RE, EPOCH_RE, GATE_RE, HUB_ID_RE, KIND_RE, MAX_BATCH_ENTRIES, MAX_DEVICE_ORDERS, MAX_ENTRY_DATA_KEYS, MAX_ENTRY_TEXT_CHARS, MAX_ORDERS,
+  MAX_REASON_CHARS, MAX_REPORT_REQUEST_BYTES, MAX_REPORT_RESPONSE_BYTES, MAX_WIRE_ENTRY_BYTES, ORDER_ID_RE, WAVE_ID_RE
 } from './constants.js'
 
 export const WAVE_ACTIONS = ['halt', 'pause', 'resume'] as const
@@ -21,6 +21,23 @@ export interface WaveOrder {
   action: WaveAction
   reason: string
   /** ms since epoch, the issuer's clock */
+  issuedAtMs: number
+}
+
+export const DEVICE_ACTIONS = ['rollback'] as const
+export type DeviceAction = typeof DEVICE_ACTIONS[number]
+
+/**
+ * An order to one device (1.1.0, SPEC.md "Device orders"): the store hub repeats it in
+ * every answer to that device until the device reported its outcome (a journal entry of
+ * kind `order` naming `orderId`); the device runs each `orderId` once.
+ */
+export interface DeviceOrder {
+  orderId: string
+  deviceId: string
+  action: DeviceAction
+  reason: string
+  /** ms since epoch, the hub's clock */
   issuedAtMs: number
 }
 
@@ -76,6 +93,8 @@ export interface ReportAck {
   /** the highest seq of the sender's the receiver has durably stored (see SPEC.md "Acks") */
   ackedSeq: number
   orders: WaveOrder[]
+  /** 1.1.0 only, answers to a device: its open orders, oldest first; absent when none */
+  deviceOrders?: DeviceOrder[]
 }
 
 export interface ReportError {
@@ -253,7 +272,15 @@ export function parseReportRequest (x: unknown): ReportRequest {
 // --- responses and orders -------------------------------------------------------------------
 
 const ORDER_KEYS = new Set(['waveId', 'action', 'reason', 'issuedAtMs'])
+const DEVICE_ORDER_KEYS = new Set(['orderId', 'deviceId', 'action', 'reason', 'issuedAtMs'])
 const ACK_KEYS = new Set(['status', 'ackedSeq', 'orders'])
+const ACK_KEYS_V1_1 = new Set([...ACK_KEYS, 'deviceOrders'])
+
+/** Which answer members a version knows: 1.0.0 refuses `deviceOrders` as unknown. */
+export interface ResponseVersion {
+  /** @default true (1.1.0) */
+  deviceOrders?: boolean
+}
 const ERROR_KEYS = new Set(['status', 'reason', 'detail'])
 
 export function parseWaveOrder (x: unknown): WaveOrder {
@@ -268,14 +295,29 @@ export function parseWaveOrder (x: unknown): WaveOrder {
   }
 }
 
-export function parseReportResponse (x: unknown): ReportResponse {
+export function parseDeviceOrder (x: unknown): DeviceOrder {
+  const what = 'device order'
+  const o = asObject(x, what, DEVICE_ORDER_KEYS)
+  if (typeof o.action !== 'string' || !(DEVICE_ACTIONS as readonly string[]).includes(o.action)) malformed(what, 'action must be rollback')
+  return {
+    orderId: match(o.orderId, ORDER_ID_RE, what, 'orderId'),
+    deviceId: match(o.deviceId, DEVICE_ID_RE, what, 'deviceId'),
+    action: o.action as DeviceAction,
+    reason: text(o.reason, MAX_REASON_CHARS, what, 'reason'),
+    issuedAtMs: int(o.issuedAtMs, what, 'issuedAtMs')
+  }
+}
+
+export function parseReportResponse (x: unknown, version: ResponseVersion = {}): ReportResponse {
   if (x !== null && typeof x === 'object' && (x as { status?: unknown }).status === 'ok') {
-    const o = asObject(x, 'response', ACK_KEYS)
-    return {
+    const o = asObject(x, 'response', version.deviceOrders === false ? ACK_KEYS : ACK_KEYS_V1_1)
+    const ack: ReportAck = {
       status: 'ok',
       ackedSeq: int(o.ackedSeq, 'response', 'ackedSeq'),
       orders: list(o.orders, MAX_ORDERS, 'response', 'orders').map(parseWaveOrder)
     }
+    if (o.deviceOrders !== undefined) ack.deviceOrders = list(o.deviceOrders, MAX_DEVICE_ORDERS, 'response', 'deviceOrders').map(parseDeviceOrder)
+    return ack
   }
   if (x !== null && typeof x === 'object' && (x as { status?: unknown }).status === 'error') {
     const o = asObject(x, 'response', ERROR_KEYS)
@@ -307,16 +349,27 @@ export function decodeReportRequest (bytes: Uint8Array): ReportRequest {
   return parseReportRequest(decodeJson(bytes, 'request'))
 }
 
-/** Keeps the newest MAX_ORDERS orders and cuts a long detail, so an answer is always valid. */
-export function encodeReportResponse (res: ReportResponse): Uint8Array {
-  const out: ReportResponse = res.status === 'ok'
-    ? { ...res, orders: newestOrders(res.orders, MAX_ORDERS) }
-    : { ...res, detail: res.detail.slice(0, MAX_REASON_CHARS) }
-  return encodeJson(parseReportResponse(out), 'response', MAX_REPORT_RESPONSE_BYTES)
+/**
+ * Keeps the newest MAX_ORDERS orders, the oldest MAX_DEVICE_ORDERS device orders (none
+ * for a 1.0.0 peer, and the member only when there are any) and cuts a long detail,
+ * so an answer is always valid for the version asked.
+ */
+export function encodeReportResponse (res: ReportResponse, version: ResponseVersion = {}): Uint8Array {
+  let out: ReportResponse
+  if (res.status === 'ok') {
+    const { deviceOrders, ...ack } = res
+    out = { ...ack, orders: newestOrders(res.orders, MAX_ORDERS) }
+    if (version.deviceOrders !== false && deviceOrders !== undefined && deviceOrders.length > 0) {
+      out.deviceOrders = [...deviceOrders].sort((a, b) => a.issuedAtMs - b.issuedAtMs || a.orderId.localeCompare(b.orderId)).slice(0, MAX_DEVICE_ORDERS)
+    }
+  } else {
+    out = { ...res, detail: res.detail.slice(0, MAX_REASON_CHARS) }
+  }
+  return encodeJson(parseReportResponse(out, version), 'response', MAX_REPORT_RESPONSE_BYTES)
 }
 
-export function decodeReportResponse (bytes: Uint8Array): ReportResponse {
-  return parseReportResponse(decodeJson(bytes, 'response'))
+export function decodeReportResponse (bytes: Uint8Array, version: ResponseVersion = {}): ReportResponse {
+  return parseReportResponse(decodeJson(bytes, 'response'), version)
 }
 
 /** The `max` newest orders, newest first. */

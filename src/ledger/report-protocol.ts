@@ -23,7 +23,10 @@ import {
   handleOneShotProtocol, openProtocolStream, requestOverStream, serveOneRequest, withTimeout,
   type ProtocolTarget, type RequestResponseComponents
 } from '../net/request-response.js'
-import { DEFAULT_MAX_REPORT_STREAMS, DEFAULT_REPORT_TIMEOUT_MS, MAX_REPORT_REQUEST_BYTES, MAX_REPORT_RESPONSE_BYTES, REPORT_PROTOCOL } from './constants.js'
+import type { Libp2p } from '@libp2p/interface'
+import {
+  DEFAULT_MAX_REPORT_STREAMS, DEFAULT_REPORT_TIMEOUT_MS, MAX_REPORT_REQUEST_BYTES, MAX_REPORT_RESPONSE_BYTES, REPORT_PROTOCOL, REPORT_PROTOCOL_V1_1
+} from './constants.js'
 import {
   decodeReportRequest, decodeReportResponse, encodeReportRequest, encodeReportResponse,
   type DeviceBatch, type HubBatch, type ReportAck, type ReportRequest, type ReportResponse
@@ -56,6 +59,16 @@ export type ReportTarget = ProtocolTarget
 
 export interface ReportRequestOptions extends AbortOptions {
   timeoutMs?: number
+  /**
+   * The protocol the stream speaks. @default REPORT_PROTOCOL_V1_1 for device batches
+   * (the answer may carry device orders), REPORT_PROTOCOL for hub batches
+   */
+  protocol?: string
+}
+
+/** A device asks on 1.1.0 (its orders come back); a hub on 1.0.0, which every super hub serves. */
+export function protocolFor (req: ReportRequest): string {
+  return req.type === 'device-events' ? REPORT_PROTOCOL_V1_1 : REPORT_PROTOCOL
 }
 
 /** What the uplinks need of the protocol; tests can fake it. */
@@ -69,6 +82,8 @@ function describe (req: ReportRequest): string {
 
 export class ReportProtocol implements Startable, ReportClient {
   readonly protocol = REPORT_PROTOCOL
+  /** every id served: 1.0.0 and 1.1.0 (device orders in answers to devices) */
+  readonly protocols = [REPORT_PROTOCOL, REPORT_PROTOCOL_V1_1] as const
   readonly #components: ReportProtocolComponents
   readonly #init: ReportProtocolInit
   readonly #log: Logger
@@ -91,13 +106,15 @@ export class ReportProtocol implements Startable, ReportClient {
   async start (): Promise<void> {
     if (this.#serving) {
       const max = this.#init.maxStreams ?? DEFAULT_MAX_REPORT_STREAMS
-      await handleOneShotProtocol(this.#components.registrar, this.protocol, max, async (s, peer) => await this.handleStream(s, peer))
+      for (const protocol of this.protocols) {
+        await handleOneShotProtocol(this.#components.registrar, protocol, max, async (s, peer) => await this.handleStream(s, peer, protocol))
+      }
     }
     this.#started = true
   }
 
   async stop (): Promise<void> {
-    if (this.#serving) await this.#components.registrar.unhandle(this.protocol)
+    if (this.#serving) for (const protocol of this.protocols) await this.#components.registrar.unhandle(protocol)
     this.#started = false
   }
 
@@ -109,15 +126,17 @@ export class ReportProtocol implements Startable, ReportClient {
    * The receiving side of one stream: read one bounded batch, store it, answer,
    * half-close. A batch that parses but breaks the schema gets a `bad-request` answer
    * and nothing is stored; an oversize or truncated frame resets the stream. Never throws.
+   * On 1.0.0 (`protocol`, the default) the answer never carries device orders.
    */
-  async handleStream (stream: Stream, peer?: string): Promise<void> {
+  async handleStream (stream: Stream, peer?: string, protocol: string = REPORT_PROTOCOL): Promise<void> {
+    const version = { deviceOrders: protocol !== REPORT_PROTOCOL }
     await serveOneRequest(stream, {
       maxRequestBytes: MAX_REPORT_REQUEST_BYTES,
       timeoutMs: this.#timeoutMs,
       log: this.#log,
       what: 'report',
       peer
-    }, async (bytes) => encodeReportResponse(await this.#answer(bytes, peer)))
+    }, async (bytes) => encodeReportResponse(await this.#answer(bytes, peer), version))
   }
 
   async #answer (bytes: Uint8Array, peer: string | undefined): Promise<ReportResponse> {
@@ -149,8 +168,9 @@ export class ReportProtocol implements Startable, ReportClient {
    */
   async send (target: ReportTarget, req: ReportRequest, options: ReportRequestOptions = {}): Promise<ReportAck> {
     const signal = withTimeout(options.timeoutMs ?? this.#timeoutMs, options.signal)
-    const stream = await openProtocolStream(this.#components.connectionManager, target, this.protocol, signal)
-    return await this.requestOverStream(stream, req, { ...options, signal })
+    const protocol = options.protocol ?? protocolFor(req)
+    const stream = await openProtocolStream(this.#components.connectionManager, target, protocol, signal)
+    return await this.requestOverStream(stream, req, { ...options, protocol, signal })
   }
 
   /** The sending side over an already open stream (tests use an in-memory pair). */
@@ -159,7 +179,7 @@ export class ReportProtocol implements Startable, ReportClient {
       maxResponseBytes: MAX_REPORT_RESPONSE_BYTES,
       timeoutMs: options.timeoutMs ?? this.#timeoutMs,
       signal: options.signal,
-      decode: decodeReportResponse,
+      decode: bytes => decodeReportResponse(bytes, { deviceOrders: (options.protocol ?? protocolFor(req)) !== REPORT_PROTOCOL }),
       doing: () => `reporting ${describe(req)}`,
       label: 'report',
       abortWhileClosing: true
@@ -174,4 +194,20 @@ export class ReportProtocol implements Startable, ReportClient {
 /** Factory for `services: { report: reportProtocol({ devices: hubLedger }) }` and the like. */
 export function reportProtocol (init: ReportProtocolInit = {}): (components: ReportProtocolComponents) => ReportProtocol {
   return (components) => new ReportProtocol(components, init)
+}
+
+/** What reportProtocolOn() needs of a running libp2p node. */
+export type ReportNode = Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'logger'>
+
+/**
+ * The report service mounted on a node that is already running (the roles' LanPeer
+ * nodes are built with fixed services): the registrar and connection manager are the
+ * node's own handle/unhandle/dialProtocol. Call start() to serve (with a sink).
+ */
+export function reportProtocolOn (node: ReportNode, init: ReportProtocolInit = {}): ReportProtocol {
+  return new ReportProtocol({
+    registrar: { handle: async (p, h, o) => { await node.handle(p, h, o) }, unhandle: async p => { await node.unhandle(p) } },
+    connectionManager: { openStream: async (peer, protocol, options) => await node.dialProtocol(peer, protocol, options) },
+    logger: node.logger
+  }, init)
 }

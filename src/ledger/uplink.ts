@@ -15,8 +15,8 @@ import { StoremeshError, toStoremeshError } from '../interface/errors.js'
 import type { JournalEntry } from '../interface/types.js'
 import { Mutex } from '../store/mutex.js'
 import { backoffDelayMs, Waker } from './backoff.js'
-import { defaultUplinkOptions, MAX_BATCH_ENTRIES, MAX_REPORT_REQUEST_BYTES, type UplinkOptions } from './constants.js'
-import { entryBytes, toWireEntry, type LedgerDelta, type ReportAck, type ReportRequest, type WaveOrder } from './messages.js'
+import { DEFAULT_DEVICE_POLL_INTERVAL_MS, defaultUplinkOptions, MAX_BATCH_ENTRIES, MAX_REPORT_REQUEST_BYTES, type UplinkOptions } from './constants.js'
+import { entryBytes, toWireEntry, type DeviceOrder, type LedgerDelta, type ReportAck, type ReportRequest, type WaveOrder } from './messages.js'
 import type { ReportClient, ReportTarget } from './report-protocol.js'
 
 export interface UplinkStatus {
@@ -182,8 +182,8 @@ function ackOf (res: ReportAck, sent: ReadonlyArray<{ seq: number }>, peer: stri
   return Math.min(res.ackedSeq, last)
 }
 
-function targetOf (get: () => ReportTarget | undefined, what: string): ReportTarget {
-  const t = get()
+async function targetOf (get: () => ReportTarget | undefined | Promise<ReportTarget | undefined>, what: string): Promise<ReportTarget> {
+  const t = await get()
   if (t === undefined) throw new StoremeshError('E_NOT_CONNECTED', `no ${what} known yet`)
   return t
 }
@@ -200,22 +200,29 @@ export interface DeviceUplinkInit extends LoopInit {
   journal: JournalSource
   client: ReportClient
   /** the store hub to report to; undefined while none is known (counts as a failure) */
-  hub: () => ReportTarget | undefined
+  hub: () => ReportTarget | undefined | Promise<ReportTarget | undefined>
   /** the orders in force at the hub, after every exchange: the device's fleet facts */
   onOrders?: (orders: WaveOrder[]) => void | Promise<void>
+  /**
+   * This device's open orders (report 1.1.0), after every exchange that carried any.
+   * Hand them to a DeviceOrderRunner: the hub repeats an order until its outcome
+   * arrives, so this must not block on running it.
+   */
+  onDeviceOrders?: (orders: DeviceOrder[]) => void
 }
 
 export class DeviceUplink extends PushLoop {
   readonly #init: DeviceUplinkInit
 
+  /** `options.pollIntervalMs` defaults to DEFAULT_DEVICE_POLL_INTERVAL_MS (the LAN is cheap; orders come back sooner). */
   constructor (init: DeviceUplinkInit) {
-    super(init)
+    super({ ...init, options: { pollIntervalMs: DEFAULT_DEVICE_POLL_INTERVAL_MS, ...init.options } })
     this.#init = init
   }
 
   protected async pushOnce (signal: AbortSignal): Promise<PushResult> {
     const { journal, deviceId } = this.#init
-    const hub = targetOf(this.#init.hub, 'store hub')
+    const hub = await targetOf(this.#init.hub, 'store hub')
     const waiting = await journal.readFrom(0, { limit: this.options.batchEntries })
     const entries = pack(waiting.map(toWireEntry), this.options.maxBatchBytes)
     const req: ReportRequest = { type: 'device-events', deviceId, entries }
@@ -226,6 +233,8 @@ export class DeviceUplink extends PushLoop {
       this.noteAck(acked, entries.filter(e => e.seq <= acked).length)
     }
     await this.#init.onOrders?.(res.orders)
+    const mine = (res.deviceOrders ?? []).filter(o => o.deviceId === deviceId)
+    if (mine.length > 0) this.#init.onDeviceOrders?.(mine)
     const more = entries.length > 0 && (await journal.readFrom(0, { limit: 1 })).length > 0
     return { sent: entries.length, more }
   }
@@ -258,7 +267,7 @@ export class HubUplink extends PushLoop {
 
   protected async pushOnce (signal: AbortSignal): Promise<PushResult> {
     const { ledger, hubId } = this.#init
-    const target = targetOf(this.#init.superHub, 'super hub')
+    const target = await targetOf(this.#init.superHub, 'super hub')
     const entries = await ledger.readOutbox({ limit: this.options.batchEntries, maxBytes: this.options.maxBatchBytes })
     const req: ReportRequest = { type: 'hub-ledger', hubId, epoch: ledger.epoch, entries }
     const res = await this.#init.client.send(target, req, { signal, timeoutMs: this.options.timeoutMs })

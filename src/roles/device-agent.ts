@@ -8,13 +8,30 @@
  * With `install`, once the target bundle is verified the agent runs the one-shot
  * install path (src/roles/device-install.ts) every `installIntervalMs`, with a
  * LeaseKeeper against the store hub as its LeaseProvider.
+ *
+ * The wave ledger (protocols/report/SPEC.md): the agent holds the device journal
+ * (`<data>/journal`, where the installer writes its decisions and transitions) and a
+ * DeviceUplink sends it to the store hub over `/storemesh/report/1.1.0`, exactly once
+ * (the journal keeps every entry until the hub acked it, across restarts of either
+ * side). The hub is the connected peer that serves the report protocol (by identify's
+ * protocol list), else one that serves leases. The hub's answers carry this device's
+ * orders (an operator's rollback): a DeviceOrderRunner runs each order id once with the
+ * installer's rollback and journals the outcome, which goes up on the next push.
  */
+import { existsSync } from 'node:fs'
+import { join } from 'node:path'
 import semver from 'semver'
 import type { PeerId } from '@libp2p/interface'
 import { toStoremeshError } from '../interface/errors.js'
 import type { BundleInfo } from '../interface/types.js'
+import { DEVICE_CONFIG_FILE, loadDeviceConfig } from '../install/facts.js'
+import { isTrialState, Journal } from '../install/index.js'
 import { LEASE_PROTOCOL, LeaseKeeper } from '../lease/index.js'
-import { openDevice, installOnce, type DeviceHandle } from './device-install.js'
+import {
+  DeviceOrderRunner, DeviceUplink, REPORT_PROTOCOL, REPORT_PROTOCOL_V1_1, reportProtocolOn,
+  type DeviceOrder, type OrderResult, type UplinkOptions
+} from '../ledger/index.js'
+import { openDevice, installOnce, syncPins, type DeviceHandle } from './device-install.js'
 import { DEFAULT_INSTALL_INTERVAL_MS, DEFAULT_MANIFEST_ASK_PEERS, DEFAULT_MANIFEST_ASK_TIMEOUT_MS, DEFAULT_MANIFEST_POLL_MS } from './lan-constants.js'
 import { LanPeer, type PeerInit } from './peer.js'
 
@@ -26,6 +43,23 @@ export interface DeviceAgentInit extends Omit<PeerInit, 'role' | 'leaseAuthority
   install?: boolean
   /** @default DEFAULT_INSTALL_INTERVAL_MS */
   installIntervalMs?: number
+  /** the id the store hub's ledger and `device rollback --id` know this device by. @default device.yaml's deviceId, else the peer id */
+  deviceId?: string
+  /** the report uplink's timing (tests); @default defaultUplinkOptions with DEFAULT_DEVICE_POLL_INTERVAL_MS */
+  report?: Partial<UplinkOptions>
+}
+
+/** The device id: given, else device.yaml's (when the device is set up to install), else the peer id. */
+async function deviceIdOf (init: DeviceAgentInit, peerId: string, log: (line: string) => void): Promise<string> {
+  if (init.deviceId !== undefined) return init.deviceId
+  const path = join(init.dataDir, DEVICE_CONFIG_FILE)
+  if (!existsSync(path)) return peerId
+  try {
+    return (await loadDeviceConfig(path)).deviceId
+  } catch (err) {
+    log(`device id: ${DEVICE_CONFIG_FILE} unusable (${toStoremeshError(err).toLine()}); reporting as ${peerId}`)
+    return peerId
+  }
 }
 
 function sleep (ms: number, signal: AbortSignal): Promise<void> {
@@ -48,18 +82,45 @@ export function isNewer (a: BundleInfo, b: BundleInfo | undefined): boolean {
 export class DeviceAgent {
   readonly peer: LanPeer
   readonly keeper: LeaseKeeper
+  /** the id this device reports under */
+  readonly deviceId: string
+  readonly journal: Journal
+  readonly uplink: DeviceUplink
+  /** runs the hub's orders to this device; there once start() returned */
+  orders!: DeviceOrderRunner
   #target: BundleInfo | undefined
   #hub: PeerId | undefined
-  #device: DeviceHandle | undefined
+  #reportHub: PeerId | undefined
+  #device: Promise<DeviceHandle> | undefined
   #lastInstallMs = 0
+  #lastUplinkError: string | undefined
   #loop: Promise<void> | undefined
   readonly #init: DeviceAgentInit
   readonly #log: (line: string) => void
+  readonly #onIdentify = (e: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
+    // a store hub (re)connected: push at once, even out of a back-off wait
+    if (e.detail.protocols.includes(REPORT_PROTOCOL_V1_1) || e.detail.protocols.includes(REPORT_PROTOCOL)) this.uplink.kick({ reconnected: true })
+  }
 
-  private constructor (init: DeviceAgentInit, peer: LanPeer) {
+  private constructor (init: DeviceAgentInit, peer: LanPeer, deviceId: string, journal: Journal) {
     this.#init = init
     this.peer = peer
+    this.deviceId = deviceId
+    this.journal = journal
     this.#log = init.log ?? (() => {})
+    this.uplink = new DeviceUplink({
+      deviceId,
+      journal,
+      client: reportProtocolOn(peer.node),
+      hub: async () => await this.#findReportHub(),
+      onDeviceOrders: list => { this.orders.offer(list) },
+      ...(init.report !== undefined ? { options: init.report } : {}),
+      onError: err => {
+        const line = err.toLine()
+        if (line !== this.#lastUplinkError) this.#log(`report uplink: ${line}`)
+        this.#lastUplinkError = line
+      }
+    })
     this.keeper = new LeaseKeeper({
       deviceId: peer.node.peerId.toString(),
       client: peer.lease,
@@ -70,15 +131,31 @@ export class DeviceAgent {
 
   static async start (init: DeviceAgentInit): Promise<DeviceAgent> {
     const peer = await LanPeer.start({ ...init, role: 'device' })
-    const agent = new DeviceAgent(init, peer)
+    let journal: Journal | undefined
     try {
+      const log = init.log ?? (() => {})
+      const deviceId = await deviceIdOf(init, peer.node.peerId.toString(), log)
+      journal = await Journal.open(init.dataDir)
+      const agent = new DeviceAgent(init, peer, deviceId, journal)
+      agent.orders = await DeviceOrderRunner.open({
+        dataDir: init.dataDir,
+        deviceId,
+        journal,
+        execute: async (order, signal) => await agent.#execute(order, signal),
+        onOutcome: () => { agent.uplink.kick() },
+        log
+      })
       await agent.#resume()
+      peer.node.addEventListener('peer:identify', agent.#onIdentify)
+      agent.uplink.start()
+      agent.#loop = agent.#run()
+      log(`reporting to the store hub as device ${deviceId}`)
+      return agent
     } catch (err) {
       await peer.stop().catch(() => {})
+      await journal?.close().catch(() => {})
       throw err
     }
-    agent.#loop = agent.#run()
-    return agent
   }
 
   get target (): BundleInfo | undefined { return this.#target }
@@ -135,6 +212,57 @@ export class DeviceAgent {
     return this.#target
   }
 
+  /**
+   * The store hub to report to: the connected peer that serves the report protocol
+   * (identify's protocol list), else one that serves leases (a hub whose report handler
+   * was mounted after this device's identify); the last one used while it stays connected.
+   */
+  async #findReportHub (): Promise<PeerId | undefined> {
+    const open = new Map<string, PeerId>()
+    for (const c of this.peer.node.getConnections()) if (c.status === 'open') open.set(c.remotePeer.toString(), c.remotePeer)
+    const candidates = await Promise.all([...open.values()].map(async id => {
+      const protocols = await this.peer.node.peerStore.get(id).then(p => p.protocols, () => [] as string[])
+      const rank = protocols.includes(REPORT_PROTOCOL_V1_1) ? 2 : protocols.includes(LEASE_PROTOCOL) ? 1 : 0
+      return { id, rank, current: this.#reportHub?.equals(id) === true }
+    }))
+    const best = candidates.filter(c => c.rank > 0)
+      .sort((a, b) => b.rank - a.rank || Number(b.current) - Number(a.current) || a.id.toString().localeCompare(b.id.toString()))[0]
+    if (best !== undefined && this.#reportHub?.equals(best.id) !== true) this.#log(`reporting to store hub ${best.id.toString()}`)
+    this.#reportHub = best?.id
+    return best?.id
+  }
+
+  /** Opens the device's install parts once (install.yaml, backend, installer) over the agent's store and journal. */
+  async #openDevice (): Promise<DeviceHandle> {
+    this.#device ??= openDevice({ dataDir: this.#init.dataDir, store: this.peer.store, journal: this.journal, signal: this.peer.signal })
+    try {
+      return await this.#device
+    } catch (err) {
+      this.#device = undefined
+      throw err
+    }
+  }
+
+  /**
+   * Runs one of the hub's orders: `rollback` is the installer's operator rollback of the
+   * committed (or trial) install, then the store's pins follow the slots. Nothing to
+   * roll back is the outcome `nothing`, not a failure.
+   */
+  async #execute (order: DeviceOrder, signal: AbortSignal): Promise<OrderResult> {
+    const dev = await this.#openDevice()
+    const rec = await dev.installer.status()
+    const ids = rec !== undefined ? { waveId: rec.waveId, bundleId: rec.bundleId, version: rec.version } : {}
+    if (rec === undefined || !(rec.state === 'committed' || isTrialState(rec.state))) {
+      return { outcome: 'nothing', detail: `nothing to roll back (installer ${rec?.state ?? 'idle'})`, ...ids }
+    }
+    const o = await this.peer.track(dev.installer.requestRollback(`operator order ${order.orderId}: ${order.reason}`, { signal }))
+    await syncPins(dev, o)
+    if (o.outcome === 'rolled-back' || o.outcome === 'rebooting') {
+      return { outcome: 'done', detail: `${o.outcome === 'rolled-back' ? 'rolled back' : 'rebooting to roll back'} ${rec.version} from slot ${rec.targetSlot} to slot ${rec.previousSlot}: ${order.reason}`, ...ids }
+    }
+    return { outcome: 'failed', detail: `${o.outcome}: ${o.detail}`, ...ids }
+  }
+
   async #isHub (id: PeerId): Promise<boolean> {
     const protocols = await this.peer.node.peerStore.get(id).then(p => p.protocols, () => [] as string[])
     return protocols.includes(LEASE_PROTOCOL)
@@ -146,15 +274,25 @@ export class DeviceAgent {
     const every = this.#init.installIntervalMs ?? DEFAULT_INSTALL_INTERVAL_MS
     if (Date.now() - this.#lastInstallMs < every) return
     this.#lastInstallMs = Date.now()
-    this.#device ??= await openDevice({ dataDir: this.#init.dataDir, store: this.peer.store, signal: this.peer.signal })
-    const r = await this.peer.track(installOnce(this.#device, { lease: this.keeper, signal: this.peer.signal }))
-    this.#log(`install: ${r.line}`)
+    const dev = await this.#openDevice()
+    try {
+      const r = await this.peer.track(installOnce(dev, { lease: this.keeper, signal: this.peer.signal }))
+      this.#log(`install: ${r.line}`)
+    } finally {
+      // the round journaled its decision (and any transitions): send them now
+      this.uplink.kick()
+    }
   }
 
   async stop (): Promise<void> {
+    this.peer.node.removeEventListener('peer:identify', this.#onIdentify)
+    await this.orders.stop()
+    await this.uplink.stop()
     await this.keeper.release().catch(() => {})
     await this.peer.stop()
     await this.#loop
-    await this.#device?.close().catch(() => {})
+    const dev = await this.#device?.catch(() => undefined)
+    await dev?.close().catch(() => {})
+    await this.journal.close().catch(() => {})
   }
 }

@@ -7,15 +7,17 @@
  * Composition only: the logic lives in ledger/, metrics/, api/; this file maps the
  * hub's parts (store, swarms, WAN puller, lease table, bans) onto their sources.
  */
+import { join } from 'node:path'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { Registry } from 'prom-client'
 import {
-  ApiServer, ledgerView, loadOrCreateApiToken, pauseWave, startWave,
+  API_URL_FILE, ApiServer, deviceView, ledgerView, loadOrCreateApiToken, pauseWave, startWave,
   type ActionResult, type ApiHandlers, type ApiSources, type BundleView, type CacheView, type PeerView, type StatusView
 } from '../api/index.js'
-import { isStoremeshError, StoremeshError, toStoremeshError } from '../interface/errors.js'
+import { writeFileAtomic } from '../interface/atomic-file.js'
+import { isStoremeshError, toStoremeshError } from '../interface/errors.js'
 import type { TrustOptions } from '../interface/types.js'
-import { HubLedger, HubUplink, ReportProtocol } from '../ledger/index.js'
+import { HubLedger, HubUplink, reportProtocolOn, type ReportProtocol } from '../ledger/index.js'
 import {
   BanCounter, createMetrics, leaseSourceOf, SwarmTally, waveSourceOf,
   type AvailabilitySource, type BundleAvailability, type StoremeshMetrics, type WanSource
@@ -95,11 +97,7 @@ export class HubOperator {
     const ledger = await HubLedger.open(init.dataDir)
     // the hub's node is built by LanPeer with its fixed services: the report handler is
     // mounted on it afterwards, the way libp2p would (registrar + connection manager)
-    const report = new ReportProtocol({
-      registrar: { handle: async (p, h, o) => { await node.handle(p, h, o) }, unhandle: async p => { await node.unhandle(p) } },
-      connectionManager: { openStream: async (peer, protocol, options) => await node.dialProtocol(peer, protocol, options) },
-      logger: node.logger
-    }, { devices: ledger })
+    const report = reportProtocolOn(node, { devices: ledger })
     let uplink: HubUplink | undefined
     let op: HubOperator | undefined
     try {
@@ -123,6 +121,8 @@ export class HubOperator {
         try {
           await api.start()
           op.api = api
+          // `storemesh status --data` finds the API of the hub running on this data dir here
+          await writeFileAtomic(join(init.dataDir, API_URL_FILE), JSON.stringify({ url: api.url }) + '\n', { durable: false })
         } catch (err) {
           if (init.api.optional !== true) throw toStoremeshError(err)
           log(`API not started (${api.host}:${init.api.port ?? 'default port'}): ${toStoremeshError(err).toLine()}; give --api-port to choose another port`)
@@ -202,6 +202,7 @@ export class HubOperator {
         return [...seen.values()]
       },
       ledger: async q => await ledgerView(this.ledger, q),
+      device: async deviceId => await deviceView(this.ledger, deviceId),
       availability: availabilityOf(hub)
     }
   }
@@ -211,10 +212,21 @@ export class HubOperator {
     return {
       startWave: async (waveId, body) => await startWave(this.ledger, waveId, body.cohort),
       pauseWave: async (waveId, body) => await pauseWave(this.ledger, waveId, body.reason),
-      rollbackDevice: async (deviceId) => {
-        // devices learn orders only per wave (report answers); there is no per-device
-        // order channel yet, so the request is refused rather than silently dropped
-        throw new StoremeshError('E_NOT_IMPLEMENTED', 'the hub has no order channel to a single device yet; run `storemesh device rollback --local` on the device', { device: deviceId })
+      rollbackDevice: async (deviceId, body) => {
+        // an order in the ledger, handed to the device in its next report answer
+        // (report 1.1.0); a repeat while open, or after it did its work, changes nothing
+        const r = await this.ledger.issueDeviceOrder({ deviceId, action: 'rollback', reason: body.reason })
+        const known = (await this.ledger.device(deviceId)) !== undefined
+        return {
+          changed: r.changed,
+          device: deviceId,
+          orderId: r.record.order.orderId,
+          state: r.record.state,
+          ...(r.record.outcome !== undefined ? { outcome: r.record.outcome } : {}),
+          detail: r.detail ?? (known
+            ? 'ordered; the device runs it on its next report to this hub'
+            : 'ordered; no device with this id has reported to this hub yet, it runs when one does')
+        }
       },
       prefetch: async (body): Promise<ActionResult> => {
         const v = verifyPolicy(decodeSignedPolicy(new TextEncoder().encode(body.policy)), this.#init.trust)

@@ -1,92 +1,183 @@
 /**
- * The dashboard in headless Debian Chromium (playwright-core): its heat map cells
- * match the availability data and /metrics, the figures follow a change of the
- * sources (live polling), and a screenshot is saved. Skips when chromium is missing.
+ * The dashboard of a real store hub during a real swarm, in headless Debian Chromium
+ * (playwright-core): a hub process seeding a bundle under a slow upload cap and three
+ * device processes on 127.0.0.1 (a unique mDNS tag), so the swarm is under way while
+ * the page polls. Checked, while it runs and at the end:
+ *   - every heat-map cell equals the /api/availability answer the page rendered (the
+ *     test records the page's own responses by `atMs`);
+ *   - when two consecutive renders show the same matrix, the copies of the rarest
+ *     chunk counted from the page's cells equal `storemesh_chunk_min_copies` from
+ *     /metrics scraped between them;
+ *   - a device's row never claims more chunks than the device holds by its own
+ *     status.json (the hub learns of chunks after the device stored them), and at the
+ *     end every device row is all held, as every device says.
+ * A screenshot taken mid-swarm and one at the end go to test/integration/screenshots/.
+ * Skips when chromium is missing.
  */
 import t from 'tap'
 import { existsSync } from 'node:fs'
-import { mkdtemp } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { Registry } from 'prom-client'
-import { ApiServer } from '../../src/api/index.js'
-import { createMetrics } from '../../src/metrics/index.js'
-import { fixtureApi, fixtureBundles, fixtureSources, groundTruth, parseProm } from '../unit/api/fixture.js'
+import type { AvailabilityView } from '../../src/api/types.js'
+import { REPO_ROOT } from '../helpers/cli.js'
+import { bundleOf, lanFixture, makeBundleDir, readStatus, spawnDevice, spawnHub, STATUS_INTERVAL_MS, waitUntil, type Proc } from '../helpers/lan-fixture.js'
+import { freePort, HubApi, metricValue } from './hub-fixture.js'
 
 const CHROMIUM = '/usr/bin/chromium'
+const DEVICES = 3
+const BUNDLE_BYTES = 2 * 1024 * 1024
+const SWARM_MAX_MS = 150_000
+const SHOT_DIR = join(REPO_ROOT, 'test', 'integration', 'screenshots')
+
+interface Cell { peer: string, chunk: number, held: boolean }
+interface Snapshot { atMs: number, polls: number, cells: Cell[] }
+
+function matrixKey (cells: Cell[]): string {
+  return cells.map(c => `${c.peer}:${c.chunk}:${c.held ? 1 : 0}`).sort().join('|')
+}
+
+function minCopies (cells: Cell[], pieceCount: number): number {
+  const copies = new Array<number>(pieceCount).fill(0)
+  for (const c of cells) if (c.held) copies[c.chunk]!++
+  return pieceCount === 0 ? 0 : Math.min(...copies)
+}
 
 if (!existsSync(CHROMIUM)) {
   t.comment(`skipping: ${CHROMIUM} is missing (apt-get install chromium)`)
   t.pass('skipped: no chromium')
 } else {
-  t.test('dashboard heat map equals the availability data and the metrics', async t => {
+  t.test('the dashboard of a hub in a live swarm matches /metrics and the peers', async t => {
     const { chromium } = await import('playwright-core')
-    const bundles = fixtureBundles()
-    const api = fixtureApi(bundles)
-    const server = new ApiServer({ token: 'dashboard-test-token-0123', port: 0, ...api, metrics: createMetrics(new Registry(), fixtureSources(bundles)) })
-    await server.start()
-    t.teardown(async () => await server.stop())
+    const f = await lanFixture(t)
+    const { outDir, info } = await makeBundleDir(f.dir, 'dash-os', BUNDLE_BYTES, 41)
+    const id = info.id
+    const pieceCount = info.pieces.length
+    const port = await freePort()
+    const hubDir = join(f.dir, 'hub')
+    const hub = spawnHub(f, hubDir, ['--bundle', outDir, '--api-port', String(port), '--upload-limit', '256KiB/s'])
+    const api = new HubApi(`http://127.0.0.1:${port}`, hubDir)
+    await waitUntil('hub API up', async () => await api.up(), 60_000, [hub])
+    await waitUntil('hub seeding', async () => bundleOf(await readStatus(hubDir), id)?.superseed === true, 30_000, [hub])
+
     const browser = await chromium.launch({
       executablePath: CHROMIUM,
       args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--disable-sync', '--no-first-run'],
       timeout: 60_000
     })
     t.teardown(async () => await browser.close())
-    const page = await browser.newPage({ viewport: { width: 1100, height: 900 } })
+    const page = await browser.newPage({ viewport: { width: 1200, height: 900 } })
     const external: string[] = []
-    page.on('request', r => { if (!r.url().startsWith(server.url)) external.push(r.url()) })
-    await page.goto(server.url + '/', { timeout: 30_000 })
-    await page.waitForSelector('.cell[data-held]', { timeout: 30_000 })
+    page.on('request', r => { if (!r.url().startsWith(api.base)) external.push(r.url()) })
+    // every availability answer the page got, by its atMs: what each render showed
+    const rendered = new Map<number, AvailabilityView>()
+    page.on('response', r => {
+      if (!r.url().includes('/api/availability')) return
+      r.json().then((v: AvailabilityView) => { rendered.set(v.atMs, v) }, () => {})
+    })
+    await page.goto(api.base + '/', { timeout: 30_000 })
+    await page.waitForSelector(`.cell[data-bundle="${id}"][data-held]`, { timeout: 30_000 })
 
-    const metrics = parseProm(await (await fetch(server.url + '/metrics')).text())
-    for (const b of bundles) {
-      const cells = await page.$$eval(`.cell[data-bundle="${b.bundleId}"]`, els => els.map(e => ({
-        peer: (e as HTMLElement).dataset.peer!, chunk: Number((e as HTMLElement).dataset.chunk), held: (e as HTMLElement).dataset.held === '1'
-      })))
-      const n = b.local.length
-      const peers = Object.keys(b.peers)
-      t.equal(cells.length, n * (peers.length + 1), `${b.name}: one cell per chunk and holder`)
-      let mismatches = 0
-      for (const c of cells) {
-        const truth = c.peer === 'self' ? b.local[c.chunk] : b.peers[c.peer]?.[c.chunk]
-        if (truth !== c.held) mismatches++
-      }
-      t.equal(mismatches, 0, `${b.name}: every cell matches the have-sets`)
-      // copies per chunk from the page's cells equal min copies in /metrics
-      const copies = Array.from({ length: n }, (_, i) => cells.filter(c => c.chunk === i && c.held).length)
-      const g = groundTruth(b)
-      t.same(copies, g.copies)
-      t.equal(Math.min(...copies), metrics.get(`storemesh_chunk_min_copies{bundle="${b.bundleId}"}`), `${b.name}: min copies from the heat map = /metrics`)
-      const fig = await page.$eval(`section[data-bundle="${b.bundleId}"] [data-fig="minCopies"]`, e => Number(e.textContent))
-      t.equal(fig, g.minCopies)
-      const completeOnPage = await page.$$eval(`.progress[data-bundle="${b.bundleId}"]`, els => els.filter(e => (e as HTMLElement).dataset.held === (e as HTMLElement).dataset.total).length)
-      t.equal(completeOnPage, metrics.get(`storemesh_bundle_devices_complete{bundle="${b.bundleId}"}`), `${b.name}: complete devices`)
+    const devices: Proc[] = []
+    for (let i = 0; i < DEVICES; i++) devices.push(spawnDevice(f, join(f.dir, `dev${i}`)))
+    const all = [hub, ...devices]
+
+    const snapshot = async (): Promise<Snapshot> => await page.evaluate((bundleId) => ({
+      atMs: Number(document.body.dataset.atMs),
+      polls: Number(document.body.dataset.polls),
+      cells: Array.from(document.querySelectorAll(`.cell[data-bundle="${bundleId}"][data-held]`)).map(e => {
+        const d = (e as HTMLElement).dataset
+        return { peer: d.peer!, chunk: Number(d.chunk), held: d.held === '1' }
+      })
+    }), id)
+    const nextRender = async (after: number): Promise<Snapshot> => {
+      await page.waitForFunction(n => Number(document.body.dataset.polls) > n, after, { timeout: 30_000 })
+      return await snapshot()
     }
-    const waveRow = await page.$eval('#ledger tr[data-wave="142"]', e => ({
-      pending: Number(e.querySelector('[data-state="pending"]')!.textContent), text: e.textContent ?? ''
-    }))
-    t.equal(waveRow.pending, metrics.get('storemesh_wave_devices{state="pending",wave="142"}'))
-    t.match(waveRow.text, /paused/)
+    /** Cells that differ from the answer the page rendered (the answer may still be on its way to `rendered`). */
+    const cellMismatches = async (s: Snapshot): Promise<number | undefined> => {
+      for (let i = 0; i < 50 && !rendered.has(s.atMs); i++) await new Promise(resolve => setTimeout(resolve, 20))
+      const b = rendered.get(s.atMs)?.bundles.find(x => x.bundleId === id)
+      if (b === undefined) return undefined
+      const truth = new Map<string, boolean>()
+      for (const r of b.rows) for (let i = 0; i < b.count; i++) truth.set(`${r.peerId}:${b.from + i}`, r.have[i] === '1')
+      let bad = s.cells.length === truth.size ? 0 : Math.abs(s.cells.length - truth.size)
+      for (const c of s.cells) if (truth.get(`${c.peer}:${c.chunk}`) !== c.held) bad++
+      return bad
+    }
+    const devicesDone = async (): Promise<boolean> => {
+      for (const d of devices) if (bundleOf(await readStatus(d.dataDir), id)?.state !== 'verified') return false
+      return true
+    }
 
-    // live: a peer gets the rarest chunk of bundle B; the page follows within a few polls
-    const b = bundles[1]!
-    const g0 = groundTruth(b)
-    const rarest = g0.copies.indexOf(g0.minCopies)
-    const peer = Object.keys(b.peers).find(p => b.peers[p]![rarest] !== true)!
-    b.peers[peer]![rarest] = true
-    const sel = `.cell[data-bundle="${b.bundleId}"][data-peer="${peer}"][data-chunk="${rarest}"][data-held="1"]`
-    await page.waitForSelector(sel, { timeout: 15_000 })
-    const after = parseProm(await (await fetch(server.url + '/metrics')).text())
-    const minNow = await page.$eval(`section[data-bundle="${b.bundleId}"] [data-fig="minCopies"]`, e => Number(e.textContent))
-    t.equal(minNow, after.get(`storemesh_chunk_min_copies{bundle="${b.bundleId}"}`), 'after the change, page and /metrics agree')
-    t.equal(minNow, groundTruth(b).minCopies)
+    const problems: string[] = []
+    let renders = 0
+    let stable = 0
+    let stableMidSwarm = 0
+    let shotMid = false
+    await mkdir(SHOT_DIR, { recursive: true })
+    let s1 = await snapshot()
+    const deadline = Date.now() + SWARM_MAX_MS
+    while (Date.now() < deadline && !(await devicesDone())) {
+      for (const p of all) if (p.child.exitCode !== null) throw new Error(`${p.dataDir} exited early: ${p.stderr().slice(-1500)}`)
+      const text = await api.metricsText()
+      const s2 = await nextRender(s1.polls)
+      renders++
+      const bad = await cellMismatches(s2)
+      if (bad !== 0) problems.push(`render ${s2.polls}: ${bad ?? 'no recorded answer for'} cells differ from the answer rendered`)
+      // a device row never leads the device's own store: read the devices' status files
+      // once they were rewritten after this render (chunks only grow)
+      await new Promise(resolve => setTimeout(resolve, 3 * STATUS_INTERVAL_MS))
+      for (const d of devices) {
+        const st = await readStatus(d.dataDir)
+        if (st === undefined) continue
+        const own = bundleOf(st, id)?.heldChunks ?? 0
+        const shown = s2.cells.filter(c => c.peer === st.peerId && c.held).length
+        if (shown > own) problems.push(`render ${s2.polls}: the page shows ${shown} chunks for ${st.peerId.slice(-6)}, which holds ${own}`)
+      }
+      if (matrixKey(s1.cells) === matrixKey(s2.cells) && s1.cells.length > 0) {
+        // nothing moved between two renders: the scrape taken between them must agree
+        stable++
+        const fromPage = minCopies(s2.cells, pieceCount)
+        const metric = metricValue(text, 'storemesh_chunk_min_copies', { bundle: id })
+        if (metric !== fromPage) problems.push(`render ${s2.polls}: min copies from the heat map ${fromPage} != /metrics ${metric}`)
+        const fig = await page.$eval(`section[data-bundle="${id}"] [data-fig="minCopies"]`, e => Number(e.textContent))
+        if (fig !== fromPage) problems.push(`render ${s2.polls}: the page's min copies figure ${fig} != its cells ${fromPage}`)
+        const deviceCells = s2.cells.filter(c => c.peer !== 'self' && c.held).length
+        if (fromPage < DEVICES + 1 && deviceCells > 0) {
+          stableMidSwarm++
+          if (!shotMid) {
+            await page.screenshot({ path: join(SHOT_DIR, 'dashboard-mid-swarm.png'), fullPage: true })
+            shotMid = true
+          }
+        }
+      }
+      s1 = s2
+    }
+    t.comment(`${renders} renders during the swarm, ${stable} with a stable matrix, ${stableMidSwarm} of them mid-swarm`)
+    t.same(problems, [], 'every render agrees with the API answer, /metrics and the devices')
+    t.ok(stableMidSwarm >= 1, 'at least one exact comparison with /metrics while devices held part of the bundle')
+    await waitUntil('every device verified', devicesDone, 120_000, all)
 
-    const dir = await mkdtemp(join(tmpdir(), 'storemesh-dashboard-'))
-    const shot = join(dir, 'dashboard.png')
+    // the end: every device row all held, as every device says; min copies N + 1
+    await waitUntil('the page shows N + 1 copies of every chunk', async () => {
+      const s = await nextRender((await snapshot()).polls)
+      return minCopies(s.cells, pieceCount) === DEVICES + 1
+    }, 60_000, all)
+    const end = await snapshot()
+    t.equal(await cellMismatches(end), 0, 'the final render equals its answer')
+    for (const d of devices) {
+      const st = await readStatus(d.dataDir)
+      t.equal(bundleOf(st, id)?.heldChunks, pieceCount, `${d.dataDir.slice(-4)} holds every chunk by its own status`)
+      t.equal(end.cells.filter(c => c.peer === st?.peerId && c.held).length, pieceCount, `${d.dataDir.slice(-4)}: its row is all held`)
+    }
+    t.equal(metricValue(await api.metricsText(), 'storemesh_chunk_min_copies', { bundle: id }), DEVICES + 1, '/metrics agrees at the end')
+    const complete = await page.$$eval(`.progress[data-bundle="${id}"]`, els => els.filter(e => (e as HTMLElement).dataset.held === (e as HTMLElement).dataset.total).length)
+    t.equal(complete, DEVICES, 'every device bar is full')
+    const shot = join(SHOT_DIR, 'dashboard-end.png')
     await page.screenshot({ path: shot, fullPage: true })
     t.ok(existsSync(shot))
-    t.comment(`screenshot: ${shot}`)
-    console.log(`dashboard screenshot: ${shot}`)
+    t.ok(shotMid && existsSync(join(SHOT_DIR, 'dashboard-mid-swarm.png')), 'a mid-swarm screenshot was saved')
+    t.comment(`screenshots in ${SHOT_DIR}`)
     t.same(external, [], 'the page loads nothing from outside the hub')
   })
 }
