@@ -55,6 +55,12 @@ const TERMINAL: ReadonlySet<DeviceWaveState> = new Set(['updated', 'rolled-back'
 /** Gate names the hub records when an entry names none it can use. */
 export const UNKNOWN_GATE = 'unknown'
 
+/**
+ * Gates that only say the device is waiting its turn (its chunks are still arriving, or
+ * the store's install slots are taken): a device deferred by these alone is pending.
+ */
+const WAITING_GATES: ReadonlySet<string> = new Set(['bundle.complete', 'bundle.verified', 'hub.lease'])
+
 function gateName (...candidates: unknown[]): string {
   for (const c of candidates) if (typeof c === 'string' && GATE_RE.test(c)) return c
   return UNKNOWN_GATE
@@ -78,8 +84,13 @@ export function classify (entry: JournalEntry): Contribution | undefined {
   const verdict = entry.data?.verdict
   switch (verdict) {
     case 'defer':
-    case 'refuse':
-      return { kind: 'decision', seq, state: 'blocked', gate: gateName(entry.data?.gate, entry.reason) }
+    case 'refuse': {
+      // waiting only for its chunks or a lease is pending; any other deciding gate blocks, and names the block
+      const gates = typeof entry.data?.gates === 'string' ? entry.data.gates.split(',').filter(g => g !== '') : []
+      const blocking = gates.filter(g => !WAITING_GATES.has(g))
+      if (gates.length > 0 && blocking.length === 0) return { kind: 'decision', seq, state: 'pending' }
+      return { kind: 'decision', seq, state: 'blocked', gate: gateName(blocking[0], entry.data?.gate, entry.reason) }
+    }
     case 'install':
     case 'rollback':
       return { kind: 'decision', seq, state: 'pending' }

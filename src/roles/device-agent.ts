@@ -93,6 +93,8 @@ export class DeviceAgent {
   #reportHub: PeerId | undefined
   #device: Promise<DeviceHandle> | undefined
   #lastInstallMs = 0
+  /** the target's store state at the last install round: a round runs at once when it changes */
+  #lastRoundState: string | undefined
   #lastUplinkError: string | undefined
   #loop: Promise<void> | undefined
   readonly #init: DeviceAgentInit
@@ -270,10 +272,16 @@ export class DeviceAgent {
 
   async #maybeInstall (): Promise<void> {
     const target = this.#target
-    if (target === undefined || this.peer.store.bundleState(target.id) !== 'verified') return
+    const state = target !== undefined ? this.peer.store.bundleState(target.id) : undefined
+    // A round also runs while the bundle is still partial: the decision (deferred by
+    // bundle.complete, or blocked by device.disk on a full disk) reaches the ledger, so a
+    // device that cannot finish is listed, not missing. `complete` is skipped: the peer
+    // is verifying it right now.
+    if (state === undefined || state === 'complete' || state === 'evicted') return
     const every = this.#init.installIntervalMs ?? DEFAULT_INSTALL_INTERVAL_MS
-    if (Date.now() - this.#lastInstallMs < every) return
+    if (state === this.#lastRoundState && Date.now() - this.#lastInstallMs < every) return
     this.#lastInstallMs = Date.now()
+    this.#lastRoundState = state
     const dev = await this.#openDevice()
     try {
       const r = await this.peer.track(installOnce(dev, { lease: this.keeper, signal: this.peer.signal }))

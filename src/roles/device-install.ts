@@ -161,6 +161,9 @@ const OUTCOME_RESULT: Readonly<Record<InstallOutcome['outcome'], DeviceInstallRe
   installed: 'installed', nothing: 'nothing', 'rolled-back': 'rolled-back', failed: 'failed', rebooting: 'rebooting'
 }
 
+/** The last decision each open device journaled (see decideAndInstall). */
+const lastDecisionKey = new WeakMap<DeviceHandle, string>()
+
 async function appendJournal (journal: Journal, e: JournalEvent): Promise<void> {
   await journal.append({ ...e, ...(e.detail !== undefined ? { detail: e.detail.slice(0, MAX_DETAIL_CHARS) } : {}) })
 }
@@ -319,14 +322,27 @@ async function decideAndInstall (dev: DeviceHandle, opts: Omit<DeviceInstallOpti
     resumed: false
   }
   const line = decisionLine(decision)
-  await appendJournal(dev.journal, {
-    kind: 'decision',
-    ...(waveId !== undefined ? { waveId } : {}),
-    ...(bundle !== undefined ? { bundleId: bundle.id, version: body?.version } : {}),
-    reason: decidingGates(decision)[0]?.gate ?? decision.verdict,
-    detail: line,
-    data: { verdict: decision.verdict, policyId: verified?.policyId ?? null, nextCheckAt: decision.nextCheckAt }
-  })
+  const deciding = decidingGates(decision).map(g => g.gate)
+  // The agent decides every round; the journal (and the ledger above it) hears of a
+  // decision when its verdict or deciding gates change, not once per round.
+  const key = [waveId, bundle?.id, decision.verdict, ...deciding].join('|')
+  if (lastDecisionKey.get(dev) !== key) {
+    await appendJournal(dev.journal, {
+      kind: 'decision',
+      ...(waveId !== undefined ? { waveId } : {}),
+      ...(bundle !== undefined ? { bundleId: bundle.id, version: body?.version } : {}),
+      reason: deciding[0] ?? decision.verdict,
+      detail: line,
+      data: {
+        verdict: decision.verdict,
+        ...(deciding[0] !== undefined ? { gate: deciding[0] } : {}),
+        gates: deciding.join(',').slice(0, 1024),
+        policyId: verified?.policyId ?? null,
+        nextCheckAt: decision.nextCheckAt
+      }
+    })
+    lastDecisionKey.set(dev, key)
+  }
 
   if (decision.verdict === 'rollback') return await rollbackByPolicy(dev, base, line, signal)
   if (decision.verdict !== 'install' || bundle === undefined || body === undefined || policy === undefined || waveId === undefined) {

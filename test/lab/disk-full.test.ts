@@ -1,7 +1,8 @@
 /**
  * Drill 5 (issue 7): one device's data dir is a tmpfs far smaller than the bundle (a
  * full disk). It reports a clear E_ code (E_DISK_FULL) instead of crashing or
- * looping silently, stays cleanly on its old slot, and the other devices install.
+ * looping silently, stays cleanly on its old slot, the wave ledger lists it as blocked
+ * by `device.disk`, and the other devices install.
  */
 import t from 'tap'
 import { waitUntil } from '../helpers/lan-fixture.js'
@@ -36,9 +37,10 @@ t.test('a device whose disk is full reports E_DISK_FULL; the others are unaffect
   t.notMatch(full.stderr(), /\n\s+at .*\(.*:\d+:\d+\)/, 'no stack trace')
   t.equal(full.child.exitCode, null, 'the full device keeps running (it seeds what it holds, and retries)')
 
-  await checkLedger(t, lab, { updated: others.length, total: DEVICES }, {
-    totalTodo: 'product gap: a device that cannot store the bundle never decides, so it reports nothing and the wave ledger does not list it'
-  })
+  // the full device still decides while its chunks cannot arrive: the ledger lists it, blocked by its disk
+  await checkLedger(t, lab, { updated: others.length, total: DEVICES, blockedByGate: { 'device.disk': 1 } })
+  const view = await lab.hubGet(`/api/devices/lab-${FULL}`).then(v => JSON.stringify((JSON.parse(v) as { waves: unknown }).waves), (err: Error) => err.message)
+  t.comment(`the full device at its hub: ${view}`)
   await stopAll(lab)
   await checkSlots(t, lab, others)
   await checkSlots(t, lab, [FULL], true)

@@ -16,7 +16,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import type { Test } from 'tap'
-import { stringify } from 'yaml'
+import { parse, stringify } from 'yaml'
 import { buildBundle } from '../../src/bundle/build.js'
 import { blake3Hex } from '../../src/bundle/hash.js'
 import { writeKeyFiles } from '../../src/bundle/keys.js'
@@ -161,6 +161,12 @@ export class StoreLab {
       const tiny = this.opts.tinyDiskBytesOf?.(d.index)
       if (tiny !== undefined) await mountTinyTmpfs(this, d.dataDir, tiny)
       await this.writeDeviceDir(d, signed)
+      // on a tiny disk the device measures its free space (statfs), as a real one does
+      if (tiny !== undefined) {
+        const facts = parse(await readFile(join(d.dataDir, 'facts.yaml'), 'utf8')) as Record<string, unknown>
+        delete facts.freeDiskMiB
+        await writeFile(join(d.dataDir, 'facts.yaml'), stringify(facts))
+      }
     }
     await mkdir(this.hubDir, { recursive: true })
     await addPrefetch(this.hubDir, { bundleId: this.bundle.id })

@@ -29,6 +29,17 @@ t.test('classify maps installer states and decisions to wave states', async t =>
     { kind: 'decision', seq, state: 'blocked', gate: 'previously-rolled-back' })
   t.same(classify({ ...dec('defer'), reason: 'not a gate!', data: { verdict: 'defer' } }), { kind: 'decision', seq, state: 'blocked', gate: 'unknown' })
   t.equal(classify({ seq: ++seq, at, kind: 'transition', to: 'committed' }), undefined, 'no wave, no state')
+})
+
+t.test('a device deferred only while its chunks arrive or a lease is taken is pending; any other gate blocks it and names itself', async t => {
+  const gated = (verdict: string, gates: string): JournalEntry =>
+    ({ seq: ++seq, at, kind: 'decision', waveId: '142', reason: gates.split(',')[0], data: { verdict, gate: gates.split(',')[0] ?? '', gates } })
+  t.same(classify(gated('defer', 'bundle.complete')), { kind: 'decision', seq, state: 'pending' })
+  t.same(classify(gated('defer', 'bundle.complete,bundle.verified,hub.lease')), { kind: 'decision', seq, state: 'pending' })
+  t.same(classify(gated('defer', 'hub.lease')), { kind: 'decision', seq, state: 'pending' }, 'waiting for an install slot')
+  t.same(classify(gated('defer', 'bundle.complete,device.disk')), { kind: 'decision', seq, state: 'blocked', gate: 'device.disk' },
+    'a full disk behind the missing chunks is what the operator must see')
+  t.same(classify(gated('refuse', 'bundle.complete,target.match')), { kind: 'decision', seq, state: 'blocked', gate: 'target.match' })
   t.equal(classify({ seq: ++seq, at, kind: 'note', waveId: '142' }), undefined)
   t.equal(classify(tr('idle')), undefined)
 })
