@@ -140,7 +140,9 @@ async function stopAll (procs: Proc[]): Promise<void> {
   }))
 }
 
-interface P2pRun { makespanMs: number, startSpreadMs: number, hubUpBytes: number, cpuSec: number, cpuTransferSec: number, hubCpuTransferSec: number, wallSec: number }
+interface P2pRun { makespanMs: number, startSpreadMs: number, hubUpBytes: number, cpuSec: number, cpuTransferSec: number, hubCpuTransferSec: number, wallSec: number
+  /** devices' status.json wastedBytes, summed and the largest */
+  wastedBytes: number, worstWastedBytes: number }
 
 async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trustPath: string, bundleDir: string, id: string, boundMs: number }): Promise<P2pRun> {
   const tag = `storemesh-bench-${process.pid}-${randomBytes(4).toString('hex')}`
@@ -206,7 +208,19 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     // the hub's last snapshot (written at stop) has its final byte counters
     // (or, should its last snapshot be missing, the largest counter seen while it ran)
     const hubUpBytes = Math.max((await bundleStatus(hubDir, env.id))?.bytes.lan.up ?? 0, hubUpSeen)
-    return { makespanMs, startSpreadMs: Math.max(...starts) - first, hubUpBytes, cpuSec, cpuTransferSec: cpuSec - cpuReady, hubCpuTransferSec, wallSec }
+    // bytes devices received twice or refused (late copies after a cancel): upload capacity lost to the swarm
+    const wasted = await Promise.all(devices.map(async d => (await bundleStatus(d.dataDir, env.id))?.wastedBytes ?? 0))
+    return {
+      makespanMs,
+      startSpreadMs: Math.max(...starts) - first,
+      hubUpBytes,
+      cpuSec,
+      cpuTransferSec: cpuSec - cpuReady,
+      hubCpuTransferSec,
+      wallSec,
+      wastedBytes: wasted.reduce((a, b) => a + b, 0),
+      worstWastedBytes: Math.max(0, ...wasted)
+    }
   } finally {
     await stopAll(procs)
   }
@@ -254,6 +268,8 @@ async function main (): Promise<void> {
     const deliveredMiB = n * F / MiB
     console.log(`      CPU per MiB delivered ${(p.cpuTransferSec / deliveredMiB).toFixed(3)} s (${p.cpuTransferSec.toFixed(1)} s / ${deliveredMiB.toFixed(0)} MiB); ` +
       `hub ${p.hubCpuTransferSec.toFixed(1)} s, devices ${((p.cpuTransferSec - p.hubCpuTransferSec) / n).toFixed(1)} s each on average`)
+    console.log(`      duplicates: devices received ${(p.wastedBytes / MiB).toFixed(1)} MiB twice or refused in all ` +
+      `(${(100 * p.wastedBytes / (n * F)).toFixed(1)}% of ${deliveredMiB.toFixed(0)} MiB), worst device ${(100 * p.worstWastedBytes / F).toFixed(1)}% of the bundle`)
     if (SKIP_HTTP) continue
     const h = await runHttpClientServer(artifact, n, u, 60_000 + 2 * 1000 * n * F / u)
     const bad = h.received.filter(b => b !== F).length

@@ -276,10 +276,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
       this.#picker.onFailed(index, id)
       this.#scheduleFill()
     })
-    wire.on('late-piece', (_index, bytes) => {
-      this.#bytes[peer.link].down += bytes
-      this.#wastedBytes += bytes
-    })
+    wire.on('late-piece', (index, data) => { void this.#onPiece(peer, index, data) })
     wire.on('close', err => {
       // a wire replaced by another to the same peer, or one that never got past the handshake, leaves quietly
       if (this.#removePeer(peer) && wire.ready) this.emit('peer:remove', id, err)
@@ -301,7 +298,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     peer.recentDown += data.length
     const ref = this.bundle.pieces[index] as { hash: string, size: number }
     if (this.#picker.has(index) || this.#storing.has(index)) {
-      // an endgame duplicate that crossed our cancel
+      // an endgame copy that crossed our cancel, or a late answer to a request we withdrew
       this.#picker.onFailed(index, peer.id)
       this.#wastedBytes += data.length
       return

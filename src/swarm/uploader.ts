@@ -26,6 +26,12 @@ export class Uploader {
   readonly #init: UploaderInit
   #queue: IncomingRequest[] = []
   #busy = false
+  /**
+   * Bytes taken from the limiters for a request that was cancelled (or choked) while
+   * it waited for them: the next request spends them first. Without it every endgame
+   * cancel burned a chunk's worth of the node's upload cap for nothing.
+   */
+  #creditBytes = 0
 
   constructor (init: UploaderInit) {
     this.#init = init
@@ -50,13 +56,17 @@ export class Uploader {
         if (req === undefined || signal.aborted || this.#init.wire.closed) break
         if (!req.live) continue
         try {
-          for (const acquire of this.#init.limiters) await acquire(req.size, { signal })
-          if (!req.live) continue
+          const fromCredit = Math.min(this.#creditBytes, req.size)
+          this.#creditBytes -= fromCredit
+          const need = req.size - fromCredit
+          if (need > 0) for (const acquire of this.#init.limiters) await acquire(need, { signal })
+          if (!req.live) { this.#creditBytes += req.size; continue }
           const data = await this.#init.read(req.index, signal)
           // not held (evicted, or asked for what we never announced): the remote times out and asks elsewhere
-          if (data === undefined) continue
+          if (data === undefined) { this.#creditBytes += req.size; continue }
           await this.#init.wire.writable(signal)
           if (req.respond(data)) this.#init.onSent(req.index, data.length)
+          else this.#creditBytes += req.size
         } catch (err) {
           if (signal.aborted || this.#init.wire.closed) break
           if (isStoremeshError(err, 'E_NOT_CONNECTED')) break

@@ -60,8 +60,12 @@ export interface PeerWireEvents {
   piece: [index: number, data: Uint8Array]
   /** a request of ours ended without data (choke, timeout); not sent after close */
   'request-failed': [index: number, reason: string]
-  /** an answer to a request we cancelled: dropped, counted as wasted */
-  'late-piece': [index: number, bytes: number]
+  /**
+   * An answer to a request we withdrew (cancel, choke, timeout). The swarm still uses
+   * it when the chunk is missing: the bytes crossed the link already, and dropping
+   * them made the re-request elsewhere a duplicate.
+   */
+  'late-piece': [index: number, data: Uint8Array]
   close: [err?: StoremeshError]
 }
 
@@ -297,8 +301,12 @@ export class PeerWire extends EventEmitter<PeerWireEvents> {
       if (late > 0) {
         if (late === 1) this.#mayArrive.delete(index)
         else this.#mayArrive.set(index, late - 1)
+        if (offset !== 0 || data.length !== this.#sizes[index]) {
+          this.#fail(`late chunk ${index} arrived as ${data.length} bytes at ${offset}, expected ${String(this.#sizes[index])}`, { index })
+          return
+        }
         this.bytesDown += data.length
-        this.emit('late-piece', index, data.length)
+        this.emit('late-piece', index, data)
         return
       }
       this.#fail(`unrequested chunk ${index}`, { index })

@@ -81,22 +81,28 @@ t.test('pipelining is bounded by bytes, with a minimum and a maximum count', asy
   t.equal(big.next('A').length, 2, 'chunks above the byte budget still get the minimum count')
 })
 
-t.test('endgame: when every missing chunk is requested, ask other peers too and cancel on arrival', async t => {
+t.test('endgame: when every missing chunk is requested, idle peers ask for copies, cancelled on arrival', async t => {
   const p = base([10, 10, 10], { endgameMaxPeersPerPiece: 2 })
-  for (const id of ['A', 'B', 'C']) { p.addPeer(id); p.peerBitfield(id, bits(3, [0, 1, 2])) }
+  for (const id of ['A', 'B', 'C', 'D']) { p.addPeer(id); p.peerBitfield(id, bits(3, [0, 1, 2])) }
   t.notOk(p.endgame)
   t.same(p.next('A').sort(), [0, 1, 2], 'A gets everything in normal mode')
   t.ok(p.endgame, 'all missing chunks are in flight')
-  t.same(p.next('B').sort(), [0, 1, 2], 'B duplicates them in endgame')
-  t.same(p.next('C'), [], 'at most two peers per chunk')
-  const cancel = p.setHave(1)
+  const [b, ...moreB] = p.next('B')
+  t.equal(moreB.length, 0, 'an endgame copy only to an idle peer: one at a time')
+  t.same(p.next('B'), [], 'B is busy with its copy')
+  const [c] = p.next('C')
+  t.not(c, b, 'fewest-asked first: C copies another chunk')
+  t.equal(p.inflightCount('C'), 1)
+  const cancel = p.setHave(b as number)
   t.same(cancel.sort(), ['A', 'B'], 'both askers returned; the swarm cancels all but the sender')
-  t.same(p.next('C'), [], 'still at the cap for 0 and 2')
-  p.onFailed(0, 'A')
-  t.same(p.next('C'), [0], 'a failed duplicate frees a slot for another peer')
+  const [b2] = p.next('B')
+  t.ok(b2 !== undefined && b2 !== b && b2 !== c, 'B, idle again, copies the chunk only A has')
+  t.same(p.next('D'), [], 'at most two peers per chunk')
+  p.onFailed(b2 as number, 'A')
+  t.same(p.next('D'), [b2], 'a failed request frees a slot for another peer')
 })
 
-t.test('no endgame while a missing chunk that someone holds is not requested', async t => {
+t.test('no endgame while a missing chunk is not requested, whether or not anyone holds it', async t => {
   const p = base([10, 10, 10], { pipelineMaxRequests: 1 })
   p.addPeer('A'); p.peerBitfield('A', bits(3, [0, 1, 2]))
   p.addPeer('B'); p.peerBitfield('B', bits(3, [0]))
@@ -104,11 +110,14 @@ t.test('no endgame while a missing chunk that someone holds is not requested', a
   t.notOk(p.endgame)
   // B only holds chunk 0; if A took it, B gets nothing (no duplicates outside endgame)
   t.same(p.next('B'), a === 0 ? [] : [0])
-  // chunks nobody holds do not block endgame
+  // a super-seeder announces chunks one by one: "every announced chunk is asked" is
+  // nearly always true, and treating it as endgame sent each chunk to three peers
   const q = base([10, 10])
   q.addPeer('A'); q.peerBitfield('A', bits(2, [0]))
-  q.next('A')
-  t.ok(q.endgame, 'chunk 1 is held by nobody, so the endgame starts')
+  q.addPeer('B'); q.peerBitfield('B', bits(2, [0]))
+  t.same(q.next('A'), [0])
+  t.notOk(q.endgame, 'chunk 1 is held by nobody yet: no endgame')
+  t.same(q.next('B'), [], 'so no copy of chunk 0')
 })
 
 t.test('a peer that sent a bad copy is never asked for that chunk again; a leaving peer frees its requests', async t => {
