@@ -12,6 +12,8 @@
  * `run` is the DEFAULT subcommand (as `device run`): the group takes no options, so
  * `storemesh hub --data ...` hands every option to `run`.
  */
+import { prometheusMetrics } from '@libp2p/prometheus-metrics'
+import { Registry } from 'prom-client'
 import type { Command } from 'commander'
 import { DEFAULT_API_PORT } from '../api/constants.js'
 import { StoremeshError } from '../interface/errors.js'
@@ -84,8 +86,12 @@ function registerRun (hub: Command, ctx: CommandContext): void {
       const apiPort = intOption(opts.apiPort, '--api-port', 0, 65535)
       const wan = wanHookOf(opts, log)
       const peerInit = await peerInitOf(opts, log)
+      // libp2p's metrics beside ours on one registry: it must exist before the node.
+      // One node per process, and the global registry is left alone (STACK-NOTES).
+      const registry = new Registry()
       const hub = await StoreHub.start({
         ...peerInit,
+        metrics: prometheusMetrics({ registry, preserveExistingMetrics: true, collectDefaultMetrics: false }),
         bundleDirs: opts.bundle ?? [],
         ...(max !== undefined ? { maxConcurrentInstalls: max } : {}),
         ...(wan !== undefined ? { wan } : {})
@@ -96,6 +102,7 @@ function registerRun (hub: Command, ctx: CommandContext): void {
           hub,
           dataDir: opts.data,
           trust: peerInit.trust,
+          registry,
           ...(opts.hubId !== undefined ? { hubId: opts.hubId } : {}),
           ...(opts.super?.[0] !== undefined ? { superHub: opts.super[0] } : {}),
           ...(wan !== undefined ? { wan: () => wan.engine } : {}),

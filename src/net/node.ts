@@ -12,7 +12,7 @@ import { identify, type Identify } from '@libp2p/identify'
 import { mdns } from '@libp2p/mdns'
 import { tcp } from '@libp2p/tcp'
 import type { ConnectionGater, Libp2p, PeerDiscovery, PeerInfo, PrivateKey, ServiceMap } from '@libp2p/interface'
-import { createLibp2p, type ServiceFactoryMap } from 'libp2p'
+import { createLibp2p, type Libp2pOptions, type ServiceFactoryMap } from 'libp2p'
 import {
   DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_INBOUND_CONNECTION_THRESHOLD, DEFAULT_LISTEN_ADDRS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_EARLY_STREAMS,
   DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS, DEFAULT_MAX_PARALLEL_DIALS, DEFAULT_MAX_READ_BUFFER_BYTES,
@@ -75,6 +75,8 @@ export interface NodeInit<T extends ServiceMap = ServiceMap> {
   maxStreamWindowBytes?: number
   /** protocol services, e.g. `{ manifest: manifestProtocol({ lookup }) }` */
   services?: ServiceFactoryMap<T>
+  /** libp2p's metrics factory (e.g. @libp2p/prometheus-metrics on the role's registry) */
+  metrics?: Libp2pOptions['metrics']
   /** @default true */
   start?: boolean
 }
@@ -105,6 +107,70 @@ class DiscoveryDialer {
   }
 }
 
+/**
+ * Once a node has peers, its own mDNS queries back off: interval, 2x, 4x ... up to
+ * this. Every node answers every query and every answer is multicast to every node, so
+ * one round of queries costs O(N^2) answers per node (about 1 ms of CPU each when
+ * merged into the peer store) — at N=16 more than two cores have. A newcomer's own
+ * queries still find everyone at once (their answers reach it whatever our interval),
+ * and a node that lost every connection goes back to the base interval.
+ */
+export const MDNS_MAX_BACKOFF_INTERVAL_MS = 120_000
+
+/** The fields of @libp2p/mdns's MulticastDNS we drive (public in its JS, private in its types). */
+interface MdnsInternals {
+  mdns?: { query(q: { questions: Array<{ name: string, type: 'PTR' }> }): void }
+  serviceTag: string
+  _queryInterval: NodeJS.Timeout | null
+  start(): Promise<void>
+  stop(): Promise<void>
+}
+
+/**
+ * Takes over the module's fixed query interval (adaptive back-off above) and drops
+ * answers from peers we are already connected to before libp2p merges them into the
+ * peer store: their addresses are known from the connection, and the merge is the
+ * per-answer CPU cost. A restarted peer has no connection, so it still gets through.
+ */
+function tameMdns (discovery: PeerDiscovery, node: () => Libp2p | undefined, baseIntervalMs: number): void {
+  const m = discovery as unknown as MdnsInternals
+  const connected = (evt: Event): boolean => {
+    const n = node()
+    const id = (evt as CustomEvent<PeerInfo>).detail?.id
+    return n !== undefined && id !== undefined && n.getConnections(id).length > 0
+  }
+  const dispatch = discovery.dispatchEvent.bind(discovery)
+  discovery.dispatchEvent = (evt: Event): boolean => evt.type === 'peer' && connected(evt) ? true : dispatch(evt)
+
+  let delayMs = baseIntervalMs
+  let timer: NodeJS.Timeout | undefined
+  const tick = (): void => {
+    timer = undefined
+    if (m.mdns === undefined) return
+    const hasPeers = (node()?.getConnections().length ?? 0) > 0
+    if (hasPeers) delayMs = Math.min(MDNS_MAX_BACKOFF_INTERVAL_MS, Math.max(baseIntervalMs, delayMs * 2))
+    else delayMs = baseIntervalMs
+    m.mdns.query({ questions: [{ name: m.serviceTag, type: 'PTR' }] })
+    timer = setTimeout(tick, delayMs)
+    timer.unref()
+  }
+  const start = m.start.bind(m)
+  const stop = m.stop.bind(m)
+  m.start = async () => {
+    await start()
+    // the module queried once already and set a fixed interval: ours replaces it
+    if (m._queryInterval !== null) clearInterval(m._queryInterval)
+    m._queryInterval = null
+    delayMs = baseIntervalMs
+    if (timer === undefined) { timer = setTimeout(tick, delayMs); timer.unref() }
+  }
+  m.stop = async () => {
+    clearTimeout(timer)
+    timer = undefined
+    await stop()
+  }
+}
+
 async function resolveKey (init: NodeInit<ServiceMap>): Promise<PrivateKey | undefined> {
   if (init.privateKey !== undefined) return init.privateKey
   if (init.dataDir !== undefined) return await loadOrCreatePeerKey(init.dataDir)
@@ -120,9 +186,11 @@ export async function createStoremeshNode<T extends ServiceMap = ServiceMap> (in
   const peerDiscovery = []
   if (init.mdns !== undefined && init.mdns !== false) {
     const m = init.mdns
-    const create = mdns({ serviceTag: m.serviceTag ?? DEFAULT_MDNS_SERVICE_TAG, interval: m.intervalMs ?? DEFAULT_MDNS_INTERVAL_MS })
+    const intervalMs = m.intervalMs ?? DEFAULT_MDNS_INTERVAL_MS
+    const create = mdns({ serviceTag: m.serviceTag ?? DEFAULT_MDNS_SERVICE_TAG, interval: intervalMs })
     peerDiscovery.push((components: Parameters<typeof create>[0]): PeerDiscovery => {
       const discovery = create(components)
+      tameMdns(discovery, () => dialer.node, intervalMs)
       // the raw 'peer' event fires on every answer; libp2p's 'peer:discovery' only
       // the first time it ever sees a peer, so a restarted peer would never be redialled
       if (m.dialOnDiscovery !== false) discovery.addEventListener('peer', dialer.onPeer)
@@ -148,6 +216,7 @@ export async function createStoremeshNode<T extends ServiceMap = ServiceMap> (in
     })],
     ...(init.swarmKey !== null ? { connectionProtector: swarmKeyProtector(init.swarmKey) } : {}),
     connectionGater: mergePeerGaters(allowlistGater(init.allowPeers), init.gater ?? {}),
+    ...(init.metrics !== undefined ? { metrics: init.metrics } : {}),
     connectionManager: {
       maxConnections: limits.maxConnections,
       inboundConnectionThreshold: limits.inboundConnectionThreshold,

@@ -50,6 +50,11 @@ export interface HubOperatorInit {
     /** true: a port that cannot be bound is logged and the hub runs without the API (the default port may be taken) */
     optional?: boolean
   }
+  /**
+   * The registry /metrics serves; the hub's libp2p node registers its own metrics on it
+   * (so it exists before the node). @default a new one
+   */
+  registry?: Registry
   log?: (line: string) => void
 }
 
@@ -76,7 +81,7 @@ export class HubOperator {
     this.tally = new SwarmTally(() => hub.peer.chunks.swarms(), [wanBytes])
     hub.onRetireSwarm = swarm => { this.tally.retire(swarm) }
     this.bans = new BanCounter(hub.peer.bans)
-    this.metrics = createMetrics(new Registry(), {
+    this.metrics = createMetrics(init.registry ?? new Registry(), {
       availability: availabilityOf(hub),
       store: hub.peer.store,
       traffic: this.tally,

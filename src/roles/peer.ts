@@ -12,7 +12,7 @@ import { isStoremeshError, StoremeshError, toStoremeshError } from '../interface
 import type { BundleInfo, TrustOptions } from '../interface/types.js'
 import { LEASE_PROTOCOL, leaseProtocol, type LeaseProtocol, type LeaseServer } from '../lease/index.js'
 import { manifestProtocol, type ManifestLookup, type ManifestProtocol } from '../net/manifest-protocol.js'
-import { createStoremeshNode, type StoremeshNode } from '../net/node.js'
+import { createStoremeshNode, type NodeInit, type StoremeshNode } from '../net/node.js'
 import type { SwarmKey } from '../net/swarm-key.js'
 import { openStore, type ChunkStore } from '../store/index.js'
 import { BanList, banGater, chunkProtocol, type AcquireBytes, type BundleSwarm, type ChunkProtocol, type SwarmOptions } from '../swarm/index.js'
@@ -50,6 +50,8 @@ export interface PeerInit {
   swarmOptions?: Partial<SwarmOptions>
   /** @default DEFAULT_STATUS_INTERVAL_MS */
   statusIntervalMs?: number
+  /** libp2p's own metrics (the hub: @libp2p/prometheus-metrics on its registry) */
+  metrics?: NodeInit['metrics']
   /** one line per notable event; @default silent */
   log?: (line: string) => void
 }
@@ -107,6 +109,7 @@ export class LanPeer {
           dialOnDiscovery: true
         },
         gater: banGater(bans),
+        ...(init.metrics !== undefined ? { metrics: init.metrics } : {}),
         services: {
           chunks: chunkProtocol({
             store,

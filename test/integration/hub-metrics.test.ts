@@ -130,6 +130,10 @@ t.test('hub metrics match the availability matrix during a swarm and the devices
   t.equal(metricValue(text, 'storemesh_bundle_peers', { bundle: id }), end?.rows.filter(r => r.self !== true).length, 'peers = device rows once settled')
   t.ok((metricValue(text, 'storemesh_bytes_total', { link: 'lan', direction: 'up' }) ?? 0) > 0, 'the hub uploaded over the LAN')
   t.equal(metricValue(text, 'storemesh_lease_limit'), 5, 'lease limit exported')
+  // libp2p's own metrics on the same registry, without peer ids (unbounded label values)
+  t.match(text, /^libp2p_[a-z_]+\{?.*$/m, 'libp2p metrics beside ours')
+  t.match(text, /^storemesh_[a-z_]+/m)
+  for (const pid of peerIds) if (pid !== undefined) t.notOk(text.includes(pid), `no peer id in /metrics (${pid.slice(-6)})`)
 
   // the SRE's CLI on the same API: `storemesh hub cache list --limit 5`
   const cache = await runCli(['hub', 'cache', 'list', '--limit', '5', '--api', api.base, '--json'], { timeoutMs: 60_000 })
