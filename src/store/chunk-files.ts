@@ -6,6 +6,7 @@
  */
 import { mkdir, open, readdir, rename, rm, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
+import { fsyncDir } from '../interface/atomic-file.js'
 import { StoremeshError } from '../interface/errors.js'
 import { HASH_HEX_RE } from '../bundle/hash.js'
 import { FANOUT_PREFIXES, MAX_CHUNK_FILE_BYTES, TEMP_PREFIX } from './constants.js'
@@ -24,15 +25,6 @@ export function mapDiskError (err: unknown, path?: string): unknown {
     return new StoremeshError('E_DISK_FULL', `disk full while writing ${path ?? 'the store'}`, { path }, { cause: err })
   }
   return err
-}
-
-export async function fsyncDir (dir: string): Promise<void> {
-  const fh = await open(dir, 'r')
-  try {
-    await fh.sync()
-  } finally {
-    await fh.close()
-  }
 }
 
 /**

@@ -4,7 +4,10 @@
  * down, ban it, and fetch the chunks from someone else.
  *
  *   node --import tsx --import ./src/polyfill.ts test/helpers/lan-bad-peer.ts \
- *     <dataDir> <bundleDir> <swarmKeyFile> <trustFile> <serviceTag>
+ *     <dataDir> <bundleDir> <swarmKeyFile> <trustFile> <serviceTag> [listenMultiaddr]
+ *
+ * The listen address defaults to 127.0.0.1; the lab's corrupt-peer drill gives its
+ * namespace's LAN address, since no other namespace can reach the loopback.
  *
  * Prints `{"event":"ready","peerId":...}` once seeding; stops on SIGTERM.
  */
@@ -18,7 +21,7 @@ import { manifestLookup } from '../../src/roles/peer.js'
 import { openStore } from '../../src/store/index.js'
 import { chunkProtocol, type ChunkProtocol } from '../../src/swarm/index.js'
 
-const [dataDir, bundleDir, swarmKeyFile, trustFile, serviceTag] = process.argv.slice(2) as [string, string, string, string, string]
+const [dataDir, bundleDir, swarmKeyFile, trustFile, serviceTag, listen = '/ip4/127.0.0.1/tcp/0'] = process.argv.slice(2) as [string, string, string, string, string, string?]
 const trust = { keys: await readTrustedKeyFiles([trustFile]) }
 const store = await openStore({ dataDir: join(dataDir, 'store') })
 const { bundle } = await store.importBundleDir(bundleDir, trust)
@@ -39,7 +42,7 @@ const liar: ChunkSink = {
 
 const node = await createStoremeshNode<{ chunks: ChunkProtocol, manifest: ReturnType<ReturnType<typeof manifestProtocol>> }>({
   swarmKey: await readSwarmKeyFile(swarmKeyFile),
-  listen: ['/ip4/127.0.0.1/tcp/0'],
+  listen: [listen],
   mdns: { serviceTag, intervalMs: 500 },
   services: {
     chunks: chunkProtocol({ store: liar }),
