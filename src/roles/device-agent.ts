@@ -32,6 +32,7 @@ import {
   type DeviceOrder, type OrderResult, type UplinkOptions
 } from '../ledger/index.js'
 import { openDevice, installOnce, syncPins, type DeviceHandle } from './device-install.js'
+import { WaveOrderBook } from './wave-order-book.js'
 import { DEFAULT_INSTALL_INTERVAL_MS, DEFAULT_MANIFEST_ASK_PEERS, DEFAULT_MANIFEST_ASK_TIMEOUT_MS, DEFAULT_MANIFEST_POLL_MS } from './lan-constants.js'
 import { LanPeer, type PeerInit } from './peer.js'
 
@@ -88,6 +89,8 @@ export class DeviceAgent {
   readonly uplink: DeviceUplink
   /** runs the hub's orders to this device; there once start() returned */
   orders!: DeviceOrderRunner
+  /** the hub's wave orders (halt, pause): the policy's fleet facts; there once start() returned */
+  waveOrders!: WaveOrderBook
   #target: BundleInfo | undefined
   #hub: PeerId | undefined
   #reportHub: PeerId | undefined
@@ -116,6 +119,7 @@ export class DeviceAgent {
       client: reportProtocolOn(peer.node),
       hub: async () => await this.#findReportHub(),
       onDeviceOrders: list => { this.orders.offer(list) },
+      onOrders: async list => { await this.waveOrders.replace(list) },
       ...(init.report !== undefined ? { options: init.report } : {}),
       onError: err => {
         const line = err.toLine()
@@ -139,6 +143,7 @@ export class DeviceAgent {
       const deviceId = await deviceIdOf(init, peer.node.peerId.toString(), log)
       journal = await Journal.open(init.dataDir)
       const agent = new DeviceAgent(init, peer, deviceId, journal)
+      agent.waveOrders = await WaveOrderBook.open(init.dataDir)
       agent.orders = await DeviceOrderRunner.open({
         dataDir: init.dataDir,
         deviceId,
@@ -284,7 +289,7 @@ export class DeviceAgent {
     this.#lastRoundState = state
     const dev = await this.#openDevice()
     try {
-      const r = await this.peer.track(installOnce(dev, { lease: this.keeper, signal: this.peer.signal }))
+      const r = await this.peer.track(installOnce(dev, { lease: this.keeper, fleet: waveId => this.waveOrders.fleet(waveId), signal: this.peer.signal }))
       this.#log(`install: ${r.line}`)
     } finally {
       // the round journaled its decision (and any transitions): send them now

@@ -69,6 +69,8 @@ export interface DeviceInstallOptions extends DeviceOpenOptions {
   atMs?: number
   /** default: from install.yaml (`none`: standalone). The device agent passes its hub LeaseKeeper here. */
   lease?: LeaseProvider
+  /** the wave's fleet facts from the store hub's orders (the agent's WaveOrderBook); win over the facts file */
+  fleet?: (waveId: string) => DeviceFacts['fleet'] | undefined
 }
 
 export type DeviceInstallResultKind = 'installed' | 'nothing' | 'deferred' | 'refused' | 'rollback' | 'rolled-back' | 'failed' | 'rebooting'
@@ -306,6 +308,8 @@ async function decideAndInstall (dev: DeviceHandle, opts: Omit<DeviceInstallOpti
     lease: lease.facts(),
     ...await installerFacts(dev, signal)
   }
+  const fleet = waveId !== undefined ? opts.fleet?.(waveId) : undefined
+  if (fleet !== undefined) facts.fleet = fleet
   let { decision, bundle } = decide({ policy, manifest, trust: inputs.trust, facts, nowMs })
   if (bundle !== undefined && waveId !== undefined && waitsOnlyForLease(decision)) {
     facts.lease = await lease.acquire({ bundleId: bundle.id, waveId }, signal !== undefined ? { signal } : {})

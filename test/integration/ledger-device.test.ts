@@ -144,4 +144,15 @@ t.test('devices report to the hub by themselves; a rollback ordered through the 
   t.equal(after.events.filter(e => e.kind === 'order').length, 1, 'one order outcome reported')
   const runs = JSON.parse(await readFile(join(dirs[0]!, 'device-orders.json'), 'utf8')) as { orders: unknown[] }
   t.equal(runs.orders.length, 1, 'the device ran one order')
+
+  // a wave paused at the hub reaches the device agents, kept on disk as their fleet facts
+  const pause = await runCli(['wave', 'pause', '--wave', WAVE, '--reason', 'store closed', '--api', api.base, '--data', hubDir, '--json'], { timeoutMs: 60_000 })
+  t.equal(pause.code, 0, `wave pause exits 0 ${pause.stderr.slice(-400)}`)
+  const ordersOf = async (dir: string): Promise<Array<{ waveId: string, action: string }>> =>
+    JSON.parse(await readFile(join(dir, 'wave-orders.json'), 'utf8').catch(() => '[]')) as Array<{ waveId: string, action: string }>
+  await waitUntil('both devices hold the pause', async () => {
+    const held = await Promise.all(dirs.map(async d => await ordersOf(d)))
+    return held.every(list => list.some(o => o.waveId === WAVE && o.action === 'pause'))
+  }, WAIT_MS, all())
+  t.pass('the pause reached both device agents and is on their disks')
 })
