@@ -54,7 +54,10 @@ if (!existsSync(CHROMIUM)) {
     const pieceCount = info.pieces.length
     const port = await freePort()
     const hubDir = join(f.dir, 'hub')
-    const hub = spawnHub(f, hubDir, ['--bundle', outDir, '--api-port', String(port), '--upload-limit', '256KiB/s'])
+    // One 256 KiB chunk from the hub every ~4 s: the devices pass each one on within a
+    // fraction of that, so the matrix rests between arrivals and the page renders the
+    // swarm part-way, stable, more than once (at 256 KiB/s it moved at every render).
+    const hub = spawnHub(f, hubDir, ['--bundle', outDir, '--api-port', String(port), '--upload-limit', '64KiB/s'])
     const api = new HubApi(`http://127.0.0.1:${port}`, hubDir)
     await waitUntil('hub API up', async () => await api.up(), 60_000, [hub])
     await waitUntil('hub seeding', async () => bundleOf(await readStatus(hubDir), id)?.superseed === true, 30_000, [hub])
