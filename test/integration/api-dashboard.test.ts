@@ -30,7 +30,8 @@ const SWARM_MAX_MS = 150_000
 const SHOT_DIR = join(REPO_ROOT, 'test', 'integration', 'screenshots')
 
 interface Cell { peer: string, chunk: number, held: boolean }
-interface Snapshot { atMs: number, polls: number, cells: Cell[] }
+/** one render, read in one evaluate: cells and the min-copies figure of the same poll */
+interface Snapshot { atMs: number, polls: number, cells: Cell[], minCopiesFig: number }
 
 function matrixKey (cells: Cell[]): string {
   return cells.map(c => `${c.peer}:${c.chunk}:${c.held ? 1 : 0}`).sort().join('|')
@@ -87,6 +88,7 @@ if (!existsSync(CHROMIUM)) {
     const snapshot = async (): Promise<Snapshot> => await page.evaluate((bundleId) => ({
       atMs: Number(document.body.dataset.atMs),
       polls: Number(document.body.dataset.polls),
+      minCopiesFig: Number(document.querySelector(`section[data-bundle="${bundleId}"] [data-fig="minCopies"]`)?.textContent),
       cells: Array.from(document.querySelectorAll(`.cell[data-bundle="${bundleId}"][data-held]`)).map(e => {
         const d = (e as HTMLElement).dataset
         return { peer: d.peer!, chunk: Number(d.chunk), held: d.held === '1' }
@@ -143,7 +145,8 @@ if (!existsSync(CHROMIUM)) {
         const fromPage = minCopies(s2.cells, pieceCount)
         const metric = metricValue(text, 'storemesh_chunk_min_copies', { bundle: id })
         if (metric !== fromPage) problems.push(`render ${s2.polls}: min copies from the heat map ${fromPage} != /metrics ${metric}`)
-        const fig = await page.$eval(`section[data-bundle="${id}"] [data-fig="minCopies"]`, e => Number(e.textContent))
+        // read with the cells: a later read may already show the next poll
+        const fig = s2.minCopiesFig
         if (fig !== fromPage) problems.push(`render ${s2.polls}: the page's min copies figure ${fig} != its cells ${fromPage}`)
         const deviceCells = s2.cells.filter(c => c.peer !== 'self' && c.held).length
         if (fromPage < DEVICES + 1 && deviceCells > 0) {
