@@ -7,8 +7,9 @@
  * (`leases.json.corrupt-<ms>`) and reported as `corrupt`: the table then assumes every
  * slot may be taken until the longest lease could have expired (fail closed).
  */
-import { open, rename, stat } from 'node:fs/promises'
-import { writeFileAtomic } from '../interface/atomic-file.js'
+import { rename } from 'node:fs/promises'
+import { readFileLimited, writeFileAtomic } from '../interface/atomic-file.js'
+import { isStoremeshError } from '../interface/errors.js'
 import { BUNDLE_ID_RE, DEVICE_ID_RE, MAX_LEASES, MAX_LEASE_STATE_BYTES, MAX_TRACKED_WAVES, MAX_WAVE_DEVICES, WAVE_ID_RE } from './constants.js'
 import { isLeaseId } from './messages.js'
 
@@ -96,24 +97,13 @@ export function parseLeaseState (x: unknown): LeaseState {
   return state
 }
 
+/** The shared size-limited read; over the limit is a corrupt table here (moved aside), not a hard error. */
 async function readLimited (path: string): Promise<Buffer | undefined> {
-  let size: number
   try {
-    size = (await stat(path)).size
+    return await readFileLimited(path, MAX_LEASE_STATE_BYTES)
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
+    if (isStoremeshError(err, 'E_INSTALL_STATE_INVALID')) throw new Corrupt(`over ${MAX_LEASE_STATE_BYTES} bytes`)
     throw err
-  }
-  if (size > MAX_LEASE_STATE_BYTES) throw new Corrupt(`${size} bytes, limit ${MAX_LEASE_STATE_BYTES}`)
-  const fh = await open(path, 'r')
-  try {
-    // read one byte past the limit: the file may have grown since stat()
-    const buf = Buffer.alloc(MAX_LEASE_STATE_BYTES + 1)
-    const { bytesRead } = await fh.read(buf, 0, buf.length, 0)
-    if (bytesRead > MAX_LEASE_STATE_BYTES) throw new Corrupt(`over ${MAX_LEASE_STATE_BYTES} bytes`)
-    return buf.subarray(0, bytesRead)
-  } finally {
-    await fh.close()
   }
 }
 
