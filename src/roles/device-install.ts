@@ -34,6 +34,7 @@ import { decide, type FactsInput } from '../policy/decide.js'
 import { decidingGates, waitsOnlyForLease } from '../policy/evaluate.js'
 import { openStore, type ChunkStore } from '../store/index.js'
 import { DEVICE_STORE_DIR, healthOfPolicy, loadInstallConfig, slotArtifactOf, type InstallConfig } from './device-install-config.js'
+import { decidingText, decisionLine, outcomeLine } from './device-install-lines.js'
 import { leaseProviderFor, type LeaseProvider } from './lease-provider.js'
 
 /** What each verdict makes `device install --once` (and `policy explain`) exit with. */
@@ -43,10 +44,6 @@ export const VERDICT_EXIT: Readonly<Record<Verdict, ExitCode>> = {
   defer: EXIT.DEFERRED,
   refuse: EXIT.TRUST,
   rollback: EXIT.ROLLED_BACK
-}
-
-const VERDICT_WORD: Readonly<Record<Exclude<Verdict, 'install'>, string>> = {
-  defer: 'deferred', refuse: 'refused', idle: 'nothing to do', rollback: 'rollback'
 }
 
 /** Journal details are cut to this (an entry has a hard size limit). */
@@ -132,31 +129,6 @@ export async function openDevice (opts: DeviceOpenOptions): Promise<DeviceHandle
 
 function shortId (id: string): string {
   return id.length > 15 ? id.slice(0, 15) + '…' : id
-}
-
-/** The deciding gates: `device.battery battery 20 % < 40 %`; one detail when they all say the same. */
-function decidingText (d: Decision): string {
-  const deciding = decidingGates(d)
-  const details = [...new Set(deciding.map(g => g.detail))]
-  if (deciding.length > 1 && details.length === 1) return details[0] ?? ''
-  return deciding.map(g => `${g.gate} ${g.detail}`).join('; ')
-}
-
-/** `deferred: device.battery battery 20 % < 40 %` */
-export function decisionLine (d: Decision): string {
-  if (d.verdict === 'install') return `install: all ${d.gates.length} gates pass`
-  return `${VERDICT_WORD[d.verdict]}: ${decidingText(d)}`
-}
-
-function outcomeLine (o: InstallOutcome, rec: InstallRecord | undefined, name: string): string {
-  const what = `${name} ${o.version ?? rec?.version ?? ''}`.trim()
-  switch (o.outcome) {
-    case 'installed': return `installed ${what} into slot ${rec?.targetSlot ?? '?'}`
-    case 'nothing': return `nothing to do: ${o.detail}`
-    case 'rolled-back': return `rolled back ${what} to slot ${rec?.previousSlot ?? '?'}: ${o.reason} ${rec?.reason?.detail ?? o.detail}`
-    case 'failed': return `failed ${what}: ${o.reason} ${o.detail}`
-    case 'rebooting': return `rebooting: ${o.detail}; run again after the boot`
-  }
 }
 
 const OUTCOME_RESULT: Readonly<Record<InstallOutcome['outcome'], DeviceInstallResultKind>> = {
@@ -273,6 +245,8 @@ export async function runDeviceInstallOnce (opts: DeviceInstallOptions): Promise
     await dev.close()
   }
 }
+
+export { decisionLine }
 
 /** One decision and at most one install on an open device (the agent calls this in its loop). */
 export async function installOnce (dev: DeviceHandle, opts: Omit<DeviceInstallOptions, 'dataDir'>): Promise<DeviceInstallResult> {
