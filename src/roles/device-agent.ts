@@ -28,9 +28,10 @@ import { DEVICE_CONFIG_FILE, loadDeviceConfig } from '../install/facts.js'
 import { isTrialState, Journal } from '../install/index.js'
 import { LEASE_PROTOCOL, LeaseKeeper } from '../lease/index.js'
 import {
-  DeviceOrderRunner, DeviceUplink, REPORT_PROTOCOL, REPORT_PROTOCOL_V1_1, reportProtocolOn,
+  DeviceOrderRunner, DeviceUplink, REPORT_PROTOCOL, REPORT_PROTOCOL_V1_1, reportProtocolOn, Waker,
   type DeviceOrder, type OrderResult, type UplinkOptions
 } from '../ledger/index.js'
+import { MANIFEST_PROTOCOL } from '../net/manifest-protocol.js'
 import { openDevice, installOnce, syncPins, type DeviceHandle } from './device-install.js'
 import { WaveOrderBook } from './wave-order-book.js'
 import { DEFAULT_INSTALL_INTERVAL_MS, DEFAULT_MANIFEST_ASK_PEERS, DEFAULT_MANIFEST_ASK_TIMEOUT_MS, DEFAULT_MANIFEST_POLL_MS } from './lan-constants.js'
@@ -63,15 +64,6 @@ async function deviceIdOf (init: DeviceAgentInit, peerId: string, log: (line: st
   }
 }
 
-function sleep (ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise(resolve => {
-    if (signal.aborted) { resolve(); return }
-    const done = (): void => { clearTimeout(timer); signal.removeEventListener('abort', done); resolve() }
-    const timer = setTimeout(done, ms)
-    signal.addEventListener('abort', done, { once: true })
-  })
-}
-
 /** Whether `a` should replace `b` as the device's target: a higher version, or the same one signed later. */
 export function isNewer (a: BundleInfo, b: BundleInfo | undefined): boolean {
   if (b === undefined) return true
@@ -99,12 +91,17 @@ export class DeviceAgent {
   /** the target's store state at the last install round: a round runs at once when it changes */
   #lastRoundState: string | undefined
   #lastUplinkError: string | undefined
+  /** the manifest poll's sleep, cut short when a peer that serves manifests is identified */
+  readonly #pollWaker = new Waker()
   #loop: Promise<void> | undefined
   readonly #init: DeviceAgentInit
   readonly #log: (line: string) => void
   readonly #onIdentify = (e: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
     // a store hub (re)connected: push at once, even out of a back-off wait
     if (e.detail.protocols.includes(REPORT_PROTOCOL_V1_1) || e.detail.protocols.includes(REPORT_PROTOCOL)) this.uplink.kick({ reconnected: true })
+    // a peer that serves manifests may know a newer bundle: ask now, not at the next poll
+    // (a seed that appears in a waiting store is used within a round trip, not a poll interval)
+    if (e.detail.protocols.includes(MANIFEST_PROTOCOL)) this.#pollWaker.wake()
   }
 
   private constructor (init: DeviceAgentInit, peer: LanPeer, deviceId: string, journal: Journal) {
@@ -189,7 +186,7 @@ export class DeviceAgent {
       } catch (err) {
         if (!signal.aborted) this.#log(`agent round failed: ${toStoremeshError(err).toLine()}`)
       }
-      await sleep(pollMs, signal)
+      await this.#pollWaker.wait(pollMs, signal)
     }
   }
 
