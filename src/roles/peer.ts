@@ -15,7 +15,7 @@ import { manifestProtocol, type ManifestLookup, type ManifestProtocol } from '..
 import { createStoremeshNode, type NodeInit, type StoremeshNode } from '../net/node.js'
 import type { SwarmKey } from '../net/swarm-key.js'
 import { openStore, type ChunkStore } from '../store/index.js'
-import { BanList, banGater, chunkProtocol, type AcquireBytes, type BundleSwarm, type ChunkProtocol, type SwarmOptions } from '../swarm/index.js'
+import { BanList, banGater, chunkProtocol, UploadTurns, type AcquireBytes, type BundleSwarm, type ChunkProtocol, type SwarmOptions } from '../swarm/index.js'
 import { join } from 'node:path'
 import { Limiter } from '../wan/limiter.js'
 import { DEFAULT_PEER_LISTEN_ADDRS, DEFAULT_STATUS_INTERVAL_MS, PEER_STORE_DIR, STATUS_SCHEMA } from './lan-constants.js'
@@ -280,7 +280,7 @@ export class LanPeer {
 function uploadLimiterOf (rateBytesPerSec: number | undefined): AcquireBytes | undefined {
   if (rateBytesPerSec === undefined || !Number.isFinite(rateBytesPerSec)) return undefined
   const limiter = new Limiter({ rateBytesPerSec, name: 'lan-upload' })
-  return async (bytes, options) => { await limiter.acquire(bytes, options?.signal) }
+  return new UploadTurns(async (bytes, options) => { await limiter.acquire(bytes, options?.signal) }).acquire
 }
 
 /** The manifest service's answers come from the store: by id (any held state), or the newest complete bundle of a class. */

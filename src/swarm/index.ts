@@ -26,6 +26,8 @@ export { CHUNK_PROTOCOL, defaultSwarmOptions, type SwarmOptions } from './consta
 export { BanList, banGater, PeerScorer } from './scoring.js'
 export { BundleSwarm, type BundleSwarmInit, type PeerConnection, type SwarmProgress } from './session.js'
 export type { AcquireBytes } from './uploader.js'
+export type { AcquireOptions } from './uploader.js'
+export { UploadTurns } from './upload-turns.js'
 export type { ByteDuplex } from './transport.js'
 export { linkOfMultiaddr } from './link.js'
 

@@ -9,14 +9,26 @@
 import { isStoremeshError, toStoremeshError, type StoremeshError } from '../interface/errors.js'
 import type { IncomingRequest, PeerWire } from './wire.js'
 
+export interface AcquireOptions {
+  signal?: AbortSignal
+  /**
+   * How many of our peers already hold the chunk these bytes are for, read when the
+   * chunk's turn is decided (upload-turns.ts serves the rarest first); limiters that
+   * only meter bytes ignore it.
+   */
+  holders?: () => number
+}
+
 /** Waits until `bytes` may be sent; rejects when `signal` aborts. */
-export type AcquireBytes = (bytes: number, options?: { signal?: AbortSignal }) => Promise<void>
+export type AcquireBytes = (bytes: number, options?: AcquireOptions) => Promise<void>
 
 export interface UploaderInit {
   wire: Pick<PeerWire, 'writable' | 'closed'>
   /** the chunk's verified bytes, or undefined when not held */
   read: (index: number, signal: AbortSignal) => Promise<Uint8Array | undefined>
   limiters: AcquireBytes[]
+  /** how many of our peers hold chunk `index` (see AcquireOptions.holders) */
+  holders?: (index: number) => number
   signal: AbortSignal
   onSent: (index: number, bytes: number) => void
   onError: (err: StoremeshError) => void
@@ -59,7 +71,9 @@ export class Uploader {
           const fromCredit = Math.min(this.#creditBytes, req.size)
           this.#creditBytes -= fromCredit
           const need = req.size - fromCredit
-          if (need > 0) for (const acquire of this.#init.limiters) await acquire(need, { signal })
+          const holders = this.#init.holders
+          const options = holders === undefined ? { signal } : { signal, holders: () => holders(req.index) }
+          if (need > 0) for (const acquire of this.#init.limiters) await acquire(need, options)
           if (!req.live) { this.#creditBytes += req.size; continue }
           const data = await this.#init.read(req.index, signal)
           // not held (evicted, or asked for what we never announced): the remote times out and asks elsewhere

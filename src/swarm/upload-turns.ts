@@ -1,0 +1,103 @@
+/**
+ * Turns at a node-wide upload cap: chunks take their bytes one whole chunk at a time,
+ * the chunk fewest of our peers hold first (first come among equals; one passed over
+ * more often than MIN_TURNS_PASSED and the queue's length goes next), instead of sharing the rate slice by slice.
+ *
+ * Why whole chunks: five peers served in parallel at a cap u each get their chunk
+ * after 5c/u; served in turn they get them after c/u, 2c/u, ... 5c/u, and the first
+ * can pass its chunk on four chunk-times sooner. In a swarm a chunk is worth most
+ * the moment it can be re-shared (BitTorrent's 16 KiB blocks make the opposite trade,
+ * for fairness between strangers; a store's devices are not strangers).
+ * Why rarest first: a chunk only one neighbour holds is the swarm's bottleneck; a
+ * request for it must not wait behind requests for chunks half the store can serve.
+ *
+ * Only the wait for tokens is turn-based: the store read and the write of a chunk
+ * overlap the next chunk's wait, so the cap stays busy.
+ */
+import type { AcquireBytes, AcquireOptions } from './uploader.js'
+
+/**
+ * A chunk passed over this many times, or more times than there are chunks waiting,
+ * goes next however common it is: rarest first must not starve a requester, whose
+ * picker counts on this request and asks nobody else for the chunk meanwhile.
+ */
+export const MIN_TURNS_PASSED = 2
+
+interface Waiter {
+  passed: number
+  holders: () => number
+  grant: () => void
+}
+
+export class UploadTurns {
+  readonly #acquire: AcquireBytes
+  readonly #waiting: Waiter[] = []
+  #busy = false
+
+  /** `acquire`: the cap itself (a token bucket that meters bytes). */
+  constructor (acquire: AcquireBytes) {
+    this.#acquire = acquire
+  }
+
+  /** Waiting chunks (for tests and status). */
+  get waiting (): number {
+    return this.#waiting.length
+  }
+
+  readonly acquire: AcquireBytes = async (bytes: number, options: AcquireOptions = {}): Promise<void> => {
+    const { signal } = options
+    signal?.throwIfAborted()
+    await this.#turn(options.holders ?? (() => 0), signal)
+    try {
+      await this.#acquire(bytes, signal === undefined ? {} : { signal })
+    } finally {
+      this.#busy = false
+      this.#next()
+    }
+  }
+
+  async #turn (holders: () => number, signal: AbortSignal | undefined): Promise<void> {
+    if (!this.#busy && this.#waiting.length === 0) {
+      this.#busy = true
+      return
+    }
+    await new Promise<void>((resolve, reject) => {
+      const waiter: Waiter = {
+        passed: 0,
+        holders,
+        grant: () => {
+          signal?.removeEventListener('abort', onAbort)
+          resolve()
+        }
+      }
+      const onAbort = (): void => {
+        const i = this.#waiting.indexOf(waiter)
+        if (i >= 0) this.#waiting.splice(i, 1)
+        reject(signal?.reason)
+      }
+      signal?.addEventListener('abort', onAbort, { once: true })
+      this.#waiting.push(waiter)
+    })
+  }
+
+  #next (): void {
+    if (this.#busy || this.#waiting.length === 0) return
+    // holders are read now: a chunk that became common while it waited goes back in line
+    let best = 0
+    let bestKey = Infinity
+    for (let i = 0; i < this.#waiting.length; i++) {
+      const w = this.#waiting[i] as Waiter
+      // the queue is in arrival order, so the first overdue waiter is the oldest one
+      const key = w.passed >= Math.max(MIN_TURNS_PASSED, this.#waiting.length) ? -1 : w.holders()
+      if (key < bestKey) {
+        best = i
+        bestKey = key
+        if (key < 0) break
+      }
+    }
+    const [w] = this.#waiting.splice(best, 1)
+    for (const other of this.#waiting) other.passed++
+    this.#busy = true
+    w?.grant()
+  }
+}

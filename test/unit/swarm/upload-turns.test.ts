@@ -1,0 +1,105 @@
+import t from 'tap'
+import { MIN_TURNS_PASSED, UploadTurns } from '../../../src/swarm/upload-turns.js'
+
+/** A cap whose grants the test releases by hand, in the order they were asked for. */
+function manualCap (): { acquire: (bytes: number) => Promise<void>, release: () => void, asked: number[] } {
+  const waiting: Array<() => void> = []
+  const asked: number[] = []
+  return {
+    asked,
+    acquire: async (bytes: number) => { asked.push(bytes); await new Promise<void>(resolve => { waiting.push(resolve) }) },
+    release: () => { waiting.shift()?.() }
+  }
+}
+
+const tick = async (): Promise<void> => { await new Promise(resolve => setImmediate(resolve)) }
+
+t.test('one chunk at a time: the next waits until the first has all its bytes', async t => {
+  const cap = manualCap()
+  const turns = new UploadTurns(cap.acquire)
+  const done: number[] = []
+  const a = turns.acquire(100).then(() => done.push(100))
+  const b = turns.acquire(200).then(() => done.push(200))
+  await tick()
+  t.same(cap.asked, [100], 'only the first chunk asks the cap')
+  t.equal(turns.waiting, 1)
+  cap.release()
+  await a
+  await tick()
+  t.same(cap.asked, [100, 200], 'the second asks once the first is through')
+  cap.release()
+  await b
+  t.same(done, [100, 200])
+})
+
+t.test('the chunk fewest peers hold goes first, first come among equals', async t => {
+  const cap = manualCap()
+  const turns = new UploadTurns(cap.acquire)
+  const holders = new Map([[1, 5], [2, 0], [3, 2], [4, 0]])
+  const order: number[] = []
+  const first = turns.acquire(10, { holders: () => 9 })
+  const rest = [1, 2, 3, 4].map(async bytes => { await turns.acquire(bytes, { holders: () => holders.get(bytes) ?? 0 }); order.push(bytes) })
+  await tick()
+  cap.release() // the first one
+  await first
+  for (let i = 0; i < 4; i++) { await tick(); cap.release() }
+  await Promise.all(rest)
+  // 2 and 4 tie and keep their arrival order; then 1 has been passed over twice, as
+  // often as chunks still wait, so it goes before the rarer 3
+  t.same(order, [2, 4, 1, 3], 'rarest first, first come among equals, nobody passed over for long')
+})
+
+t.test('holders are read when the turn is decided, and a passed-over chunk is not starved', async t => {
+  const cap = manualCap()
+  const turns = new UploadTurns(cap.acquire)
+  const order: string[] = []
+  void turns.acquire(1) // holds the turn
+  await tick()
+  let commonHolders = 9
+  const common = turns.acquire(2, { holders: () => commonHolders }).then(() => order.push('common'))
+  const rare = [0, 1, 2, 3].map(async i => { await turns.acquire(3, { holders: () => 0 }); order.push(`rare${i}`) })
+  await tick()
+  for (let i = 0; i < 6; i++) { cap.release(); await tick() }
+  await Promise.all([common, ...rare])
+  const at = order.indexOf('common')
+  t.ok(at <= Math.max(MIN_TURNS_PASSED, 5), `the common chunk went after at most the queue's length of rarer ones (position ${at})`)
+  t.equal(order.length, 5)
+  // a chunk that became rare while it waited goes first
+  const order2: string[] = []
+  void turns.acquire(1)
+  await tick()
+  commonHolders = 9
+  const x = turns.acquire(2, { holders: () => commonHolders }).then(() => order2.push('x'))
+  const y = turns.acquire(2, { holders: () => 5 }).then(() => order2.push('y'))
+  commonHolders = 1
+  for (let i = 0; i < 3; i++) { cap.release(); await tick() }
+  await Promise.all([x, y])
+  t.same(order2, ['x', 'y'], 'x had 9 holders when it arrived but 1 when the turn came')
+})
+
+t.test('an aborted waiter leaves the line and the next one goes', async t => {
+  const cap = manualCap()
+  const turns = new UploadTurns(cap.acquire)
+  const first = turns.acquire(1)
+  const ac = new AbortController()
+  const aborted = turns.acquire(2, { signal: ac.signal })
+  const third = turns.acquire(3)
+  await tick()
+  ac.abort(new Error('cancelled'))
+  await t.rejects(aborted, /cancelled/)
+  t.equal(turns.waiting, 1)
+  cap.release()
+  await first
+  await tick()
+  t.same(cap.asked, [1, 3], 'the aborted one never asked the cap')
+  cap.release()
+  await third
+})
+
+t.test('a cap that fails releases the turn', async t => {
+  let calls = 0
+  const turns = new UploadTurns(async () => { if (calls++ === 0) throw new Error('cap broke') })
+  await t.rejects(turns.acquire(1), /cap broke/)
+  await turns.acquire(2)
+  t.equal(calls, 2)
+})
