@@ -58,18 +58,33 @@ export const DEFAULT_MAX_WRITE_BYTES = 256 * KiB
  * busy across a round trip plus a store read; more only lengthens the tail.
  * @default 2 MiB
  */
-export const DEFAULT_PIPELINE_BYTES = 2 * MiB
+export const DEFAULT_PIPELINE_BYTES = 512 * KiB
 /** Always keep this many requests in flight per peer, whatever the chunk size. */
 export const DEFAULT_PIPELINE_MIN_REQUESTS = 2
 /** ... and never more than this (tiny chunks would otherwise mean thousands). */
 export const DEFAULT_PIPELINE_MAX_REQUESTS = 64
 /** In endgame a missing chunk is requested from at most this many peers at once. */
 export const DEFAULT_ENDGAME_MAX_PEERS_PER_PIECE = 3
+/**
+ * A chunk asked of one peer and not here after this long may be asked of an idle
+ * holder too (picker.ts); twice as often the swarm looks for such idle links.
+ * About a chunk and a half at 256 KiB/s: on an uncapped LAN it never fires.
+ * @default 1.5 s
+ */
+export const DEFAULT_REASK_AFTER_MS = 1500
 
 // --- choking -----------------------------------------------------------------------
 
-/** Regular upload slots. @default 4 */
-export const DEFAULT_UPLOAD_SLOTS = 4
+/**
+ * Regular upload slots. BitTorrent's 4 shares a TCP link fairly between strangers; a
+ * store's devices are not strangers, and a node's upload goes out one whole chunk at
+ * a time anyway (upload-turns.ts), so slots only bound how many peers may queue a
+ * request here. More of them let a chunk that only this node holds reach the store
+ * sooner: at 16 devices, 4 slots left devices idle for their first 10-17 s because
+ * nobody holding data had unchoked them (bench:lan).
+ * @default 8
+ */
+export const DEFAULT_UPLOAD_SLOTS = 8
 /** Optimistic unchoke slots on top of the regular ones. @default 1 */
 export const DEFAULT_OPTIMISTIC_SLOTS = 1
 /** Regular slots are re-ranked and the optimistic one rotated this often. @default 10 s */
@@ -79,12 +94,18 @@ export const DEFAULT_CHOKE_INTERVAL_MS = 10 * SECOND_MS
 
 /** Chunks offered to one peer and not yet seen re-shared. @default 2 */
 export const DEFAULT_SUPERSEED_OFFERS_PER_PEER = 2
+/** Offers not yet downloaded, over all peers (superseed.ts says why so few). @default 3 */
+export const DEFAULT_SUPERSEED_MAX_IN_TRANSIT = 3
 /**
  * A peer with no request at us and no new `have` for this long is stalled: it is
  * shown every chunk that was already handed out once (normal seeding for those).
- * @default 5 s
+ * Longer than a store's tail at a low cap: at 256 KiB/s a chunk takes a second per
+ * hop, and near the end a device may wait several seconds while its peers pass the
+ * last chunks around; revealing them then makes the hub send copies the devices were
+ * about to swap (bench:lan, N = 8: 1.14 copies at 5 s).
+ * @default 15 s
  */
-export const DEFAULT_SUPERSEED_STALL_MS = 5 * SECOND_MS
+export const DEFAULT_SUPERSEED_STALL_MS = 15 * SECOND_MS
 /** An offer the peer has not fetched by then goes back to the pool. @default 30 s */
 export const DEFAULT_SUPERSEED_OFFER_TIMEOUT_MS = 30 * SECOND_MS
 /** How often stalls and offer timeouts are checked. @default 1 s */
@@ -125,10 +146,12 @@ export interface SwarmOptions {
   pipelineMinRequests: number
   pipelineMaxRequests: number
   endgameMaxPeersPerPiece: number
+  reaskAfterMs: number
   uploadSlots: number
   optimisticSlots: number
   chokeIntervalMs: number
   superseedOffersPerPeer: number
+  superseedMaxInTransit: number
   superseedStallMs: number
   superseedOfferTimeoutMs: number
   superseedTickMs: number
@@ -146,10 +169,12 @@ export const defaultSwarmOptions: Readonly<SwarmOptions> = Object.freeze({
   pipelineMinRequests: DEFAULT_PIPELINE_MIN_REQUESTS,
   pipelineMaxRequests: DEFAULT_PIPELINE_MAX_REQUESTS,
   endgameMaxPeersPerPiece: DEFAULT_ENDGAME_MAX_PEERS_PER_PIECE,
+  reaskAfterMs: DEFAULT_REASK_AFTER_MS,
   uploadSlots: DEFAULT_UPLOAD_SLOTS,
   optimisticSlots: DEFAULT_OPTIMISTIC_SLOTS,
   chokeIntervalMs: DEFAULT_CHOKE_INTERVAL_MS,
   superseedOffersPerPeer: DEFAULT_SUPERSEED_OFFERS_PER_PEER,
+  superseedMaxInTransit: DEFAULT_SUPERSEED_MAX_IN_TRANSIT,
   superseedStallMs: DEFAULT_SUPERSEED_STALL_MS,
   superseedOfferTimeoutMs: DEFAULT_SUPERSEED_OFFER_TIMEOUT_MS,
   superseedTickMs: DEFAULT_SUPERSEED_TICK_MS,

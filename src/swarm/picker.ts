@@ -14,6 +14,11 @@
  *   chunk, not only those someone announced: a super-seeding hub announces chunks
  *   one by one, so "every announced chunk is asked" held nearly all the time and each
  *   chunk went to three peers (40–47% of the LAN bytes were duplicates in the demo).
+ * - Re-asking: a chunk asked of one peer and still not here after `reaskAfterMs` may
+ *   also be asked of an idle peer that holds it (at most `endgameMaxPeersPerPiece`
+ *   askers, the first copy cancels the rest, as in endgame). When a fresh chunk appears
+ *   at one peer every neighbour asks that peer for it; at a tight cap they wait in its
+ *   queue while the neighbours it already served hold the chunk too and sit idle.
  * - A peer that sent a bad copy of a chunk is never asked for that chunk again.
  */
 import { Bits } from './bits.js'
@@ -25,6 +30,9 @@ export interface PickerInit {
   pipelineMinRequests: number
   pipelineMaxRequests: number
   endgameMaxPeersPerPiece: number
+  /** a chunk in flight this long may be asked of an idle holder too */
+  reaskAfterMs: number
+  now?: () => number
   random?: () => number
 }
 
@@ -46,9 +54,13 @@ export class Picker {
   readonly #peers = new Map<string, PeerEntry>()
   /** chunk -> peers it is asked of */
   readonly #inflight = new Map<number, Set<string>>()
+  /** chunk -> when it was first asked of anyone (ms) */
+  readonly #askedAt = new Map<number, number>()
+  readonly #now: () => number
 
   constructor (init: PickerInit) {
     this.#init = init
+    this.#now = init.now ?? Date.now
     this.#sizes = init.pieceSizes
     this.#have = new Bits(init.pieceSizes.length)
     this.rarity = new RarityMap(init.pieceSizes.length, init.random)
@@ -71,6 +83,7 @@ export class Picker {
     const askers = this.#inflight.get(index)
     if (askers === undefined) return []
     this.#inflight.delete(index)
+    this.#askedAt.delete(index)
     for (const id of askers) this.#dropInflight(id, index)
     return [...askers]
   }
@@ -151,13 +164,15 @@ export class Picker {
       const base = (i: number): boolean => !this.#have.get(i) && p.bits.get(i) && !p.inflight.has(i) && !p.excluded.has(i)
       let pick = this.rarity.pick(i => base(i) && !this.#inflight.has(i))
       if (pick === undefined) {
-        endgame ??= this.endgame
         // a copy only to an idle link: the rest of a pipeline of copies would queue
         // behind the upload caps and be served before our cancel lands
-        if (!endgame || p.inflight.size > 0) break
+        if (p.inflight.size > 0) break
+        endgame ??= this.endgame
         const max = this.#init.endgameMaxPeersPerPiece
         const asked = (i: number): number => this.#inflight.get(i)?.size ?? 0
-        pick = this.rarity.pick(i => base(i) && asked(i) < max, i => asked(i) * 65536 + this.rarity.count(i))
+        const staleBefore = this.#now() - this.#init.reaskAfterMs
+        const may = endgame ? () => true : (i: number) => (this.#askedAt.get(i) ?? Infinity) <= staleBefore
+        pick = this.rarity.pick(i => base(i) && asked(i) < max && may(i), i => asked(i) * 65536 + this.rarity.count(i))
         if (pick === undefined) break
       }
       this.#addInflight(id, p, pick)
@@ -171,7 +186,7 @@ export class Picker {
     const p = this.#peers.get(id)
     if (p !== undefined && exclude) p.excluded.add(index)
     const askers = this.#inflight.get(index)
-    if (askers?.delete(id) === true && askers.size === 0) this.#inflight.delete(index)
+    if (askers?.delete(id) === true && askers.size === 0) this.#forget(index)
     this.#dropInflight(id, index)
   }
 
@@ -185,7 +200,10 @@ export class Picker {
     p.inflight.add(index)
     p.inflightBytes += this.#sizes[index] ?? 0
     let askers = this.#inflight.get(index)
-    if (askers === undefined) this.#inflight.set(index, askers = new Set())
+    if (askers === undefined) {
+      this.#inflight.set(index, askers = new Set())
+      this.#askedAt.set(index, this.#now())
+    }
     askers.add(id)
   }
 
@@ -194,7 +212,12 @@ export class Picker {
     if (p === undefined || !p.inflight.delete(index)) return
     p.inflightBytes -= this.#sizes[index] ?? 0
     const askers = this.#inflight.get(index)
-    if (askers?.delete(id) === true && askers.size === 0) this.#inflight.delete(index)
+    if (askers?.delete(id) === true && askers.size === 0) this.#forget(index)
+  }
+
+  #forget (index: number): void {
+    this.#inflight.delete(index)
+    this.#askedAt.delete(index)
   }
 
   #peer (id: string): PeerEntry {

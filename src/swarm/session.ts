@@ -87,12 +87,17 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
         { bundle: init.bundle.id, index: big })
     }
     init.bundle.pieces.forEach((p, i) => this.#indexOf.set(p.hash, i))
-    this.#picker = new Picker({ ...o, pieceSizes: init.bundle.pieces.map(p => p.size), random: init.random })
-    this.#choker = new Choker({ uploadSlots: o.uploadSlots, optimisticSlots: o.optimisticSlots, intervalMs: o.chokeIntervalMs, random: init.random })
+    this.#picker = new Picker({ ...o, pieceSizes: init.bundle.pieces.map(p => p.size), now: this.#now, random: init.random })
+    // A super-seeder keeps every peer unchoked: its offers (a few chunks per peer, each
+    // sent once) already ration its upload, and rotating slots would take back offers a
+    // peer has asked for and hand them to another, so the chunk goes out twice.
+    const uploadSlots = this.superseed ? Number.MAX_SAFE_INTEGER : o.uploadSlots
+    this.#choker = new Choker({ uploadSlots, optimisticSlots: o.optimisticSlots, intervalMs: o.chokeIntervalMs, random: init.random })
     this.#seeder = this.superseed
       ? new SuperSeeder({
         numPieces: init.bundle.pieces.length,
         offersPerPeer: o.superseedOffersPerPeer,
+        maxInTransit: o.superseedMaxInTransit,
         stallMs: o.superseedStallMs,
         offerTimeoutMs: o.superseedOfferTimeoutMs,
         now: this.#now,
@@ -116,6 +121,8 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     this.#started = true
     const o = this.options
     this.#timers.push(setInterval(() => { this.#chokeTick() }, o.chokeIntervalMs))
+    // requests that waited past reaskAfterMs become askable of idle holders (picker.ts)
+    this.#timers.push(setInterval(() => { if (!this.#picker.complete) this.#scheduleFill() }, Math.max(100, o.reaskAfterMs / 2)))
     if (this.#seeder !== undefined) this.#timers.push(setInterval(() => { this.#offerAll() }, o.superseedTickMs))
     for (const t of this.#timers) t.unref()
     if (this.#picker.complete) this.#finish()
@@ -211,6 +218,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
         wire,
         read: async (index, signal) => await this.#store.get((this.bundle.pieces[index] as { hash: string }).hash, { signal }),
         limiters: [conn.uploadLimiter, this.#uploadLimiter].filter((l): l is AcquireBytes => l !== undefined),
+        holders: index => this.#picker.rarity.count(index),
         signal: this.#abort.signal,
         onSent: (_index, bytes) => {
           this.#bytes[peer.link].up += bytes

@@ -6,7 +6,9 @@
  * `offersPerPeer` chunks that no peer holds and no other peer has been offered. An
  * offer is released — and the peer offered a new chunk — once the chunk is seen at
  * another peer (its `have`: the first peer re-shared it), or once the peer holds it and
- * no connected peer lacks it (nobody to re-share to, e.g. a single device).
+ * no connected peer lacks it (nobody to re-share to, e.g. a single device). At most
+ * `maxInTransit` offers wait to be downloaded at once, and a free one goes to the
+ * peer the hub has shown the fewest chunks: every device becomes a source early.
  *
  * It cannot deadlock at the end:
  * - an offer the peer did not fetch within `offerTimeoutMs`, or made to a peer that is
@@ -23,6 +25,13 @@ import { RarityMap } from './rarity-map.js'
 export interface SuperSeederInit {
   numPieces: number
   offersPerPeer: number
+  /**
+   * Offers not yet downloaded, over all peers. The hub sends one chunk at a time, so
+   * a few keep its upload busy; more only make each wait in its queue (at 16 peers
+   * x 2 offers a chunk waited up to 30 s there and some devices got nothing from the
+   * hub for their first 14 s). @default Infinity
+   */
+  maxInTransit?: number
   stallMs: number
   offerTimeoutMs: number
   now: () => number
@@ -87,6 +96,8 @@ export class SuperSeeder {
     this.#holders.add(index)
     p.lastProgressMs = this.#init.now()
     const owner = this.#offeredTo.get(index)
+    // an offer downloaded frees an in-transit slot: the hungriest peer takes it
+    if (owner === id && this.#init.maxInTransit !== undefined) return [...this.#peers.keys()]
     return owner !== undefined && owner !== id ? [owner, id] : [id]
   }
 
@@ -111,7 +122,7 @@ export class SuperSeeder {
       if (this.#reshared(p, i) || (!p.bits.get(i) && now - at >= this.#init.offerTimeoutMs)) this.#release(p, i)
     }
     const out: number[] = []
-    while (p.unchoked && p.offers.size < this.#init.offersPerPeer) {
+    while (p.unchoked && p.offers.size < this.#init.offersPerPeer && this.#mayOfferTo(p)) {
       const i = this.#holders.pick(j => held.get(j) && !p.bits.get(j) && !p.revealed.get(j) &&
         !this.#offeredTo.has(j) && this.#holders.count(j) === 0)
       if (i === undefined) break
@@ -132,6 +143,26 @@ export class SuperSeeder {
       p.lastProgressMs = now
     }
     return out
+  }
+
+  /** Offers not yet downloaded by the peer they were made to. */
+  get inTransit (): number {
+    let n = 0
+    for (const [i, owner] of this.#offeredTo) if (this.#peers.get(owner)?.bits.get(i) === false) n++
+    return n
+  }
+
+  /** Under the in-transit cap, and no hungrier peer (shown fewer chunks, nothing in transit) waits. */
+  #mayOfferTo (p: SeedPeer): boolean {
+    const max = this.#init.maxInTransit ?? Infinity
+    if (max === Infinity) return true
+    if (this.inTransit >= max) return false
+    const shown = p.revealed.count
+    for (const q of this.#peers.values()) {
+      if (q === p || !q.unchoked || q.bits.complete || q.revealed.count >= shown) continue
+      if (![...q.offers.keys()].some(i => !q.bits.get(i))) return false
+    }
+    return true
   }
 
   /** Outstanding offers of a peer (for tests and status). */

@@ -21,6 +21,7 @@ const base = (sizes: number[], over: Partial<PickerInit> = {}): Picker => new Pi
   pipelineMinRequests: 1,
   pipelineMaxRequests: 64,
   endgameMaxPeersPerPiece: 3,
+  reaskAfterMs: 1000,
   random: seeded(1),
   ...over
 })
@@ -134,4 +135,36 @@ t.test('a peer that sent a bad copy is never asked for that chunk again; a leavi
   p.setHave(0); p.setHave(1)
   t.notOk(p.isInteresting('good'))
   t.ok(p.complete)
+})
+
+t.test('re-asking: a chunk stuck at one peer is asked of an idle holder once it waited reaskAfterMs', async t => {
+  const clock = { ms: 0 }
+  // chunks 0 and 1: only 0 is asked, so this is not endgame
+  const p = base([10, 10], { pipelineMinRequests: 1, pipelineMaxRequests: 1, now: () => clock.ms })
+  for (const id of ['A', 'B']) p.addPeer(id)
+  p.peerBitfield('A', bits(2, [0]))
+  t.same(p.next('A'), [0], 'asked of A first')
+  t.notOk(p.endgame, 'chunk 1 is missing and nobody has it: no endgame')
+  p.peerBitfield('B', bits(2, [0]))
+  t.same(p.next('B'), [], 'B idle, but the request at A is fresh')
+  clock.ms = 999
+  t.same(p.next('B'), [], 'still fresh just before reaskAfterMs')
+  clock.ms = 1000
+  t.same(p.next('B'), [0], 'asked of idle B too once it waited reaskAfterMs')
+  t.same(p.setHave(0).sort(), ['A', 'B'], 'the first copy returns both askers, to cancel the other')
+  t.same(p.next('B'), [], 'nothing left that B holds')
+})
+
+t.test('re-asking only uses an idle link and forgets the wait once a chunk is no longer asked', async t => {
+  const clock = { ms: 0 }
+  const p = base([10, 10, 10], { pipelineMinRequests: 2, pipelineMaxRequests: 2, now: () => clock.ms })
+  for (const id of ['A', 'B']) p.addPeer(id)
+  p.peerBitfield('A', bits(3, [0]))
+  p.peerBitfield('B', bits(3, [0, 1]))
+  t.same(p.next('A'), [0])
+  t.same(p.next('B'), [1], 'B gets its own fresh chunk')
+  clock.ms = 5000
+  t.same(p.next('B'), [], 'B has a request in flight: no copies on a busy link')
+  p.onFailed(0, 'A')
+  t.same(p.next('B'), [0], 'a failed request frees the chunk: asked of B as a fresh one')
 })

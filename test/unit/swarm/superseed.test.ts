@@ -91,3 +91,24 @@ t.test('only unchoked peers get offers', async t => {
   s.setUnchoked('a', true)
   t.equal(s.offers('a', all(3), 0).length, 2)
 })
+
+t.test('maxInTransit: few offers wait to be downloaded, and a free one goes to the peer shown the fewest', async t => {
+  const clock = { now: 0 }
+  const n = 20
+  const s = new SuperSeeder({ numPieces: n, offersPerPeer: 2, maxInTransit: 2, stallMs: 5000, offerTimeoutMs: 30_000, now: () => clock.now })
+  const peers = ['a', 'b', 'c', 'd']
+  for (const p of peers) { s.addPeer(p); s.peerBitfield(p, new Bits(n)); s.setUnchoked(p, true) }
+  const held = all(n)
+  const first = peers.map(p => s.offers(p, held, 0))
+  t.equal(first.flat().length, 2, 'two offers in transit over all peers')
+  t.equal(s.inTransit, 2)
+  const [x] = first[0] as number[]
+  const wake = s.peerHave('a', x as number)
+  t.same(wake.sort(), peers, 'a downloaded: every peer may take the free slot')
+  t.equal(s.inTransit, 1)
+  t.same(s.offers('a', held, 0), [], 'a was shown chunks already; a peer shown none waits')
+  const next = peers.map(p => [p, s.offers(p, held, 0)] as const).filter(([, o]) => o.length > 0)
+  t.equal(next.length, 1, 'one new offer')
+  t.not(next[0]?.[0], 'a', 'to a hungrier peer')
+  t.equal(s.inTransit, 2)
+})
