@@ -11,24 +11,28 @@
  * A last run builds a sparse BENCH_SPARSE_GIB (default 4) GiB artifact of zeros to show
  * that memory stays bounded whatever the artifact's size.
  * Before that, a profile prints the CPU seconds of each part alone on the same file
- * (reads, gear scan, chunk-id hashing, whole-file hashing, hand-offs to the worker),
+ * (reads, gear scan, chunk-id hashing, whole-file hashing, the worker's job ring),
  * and each 2-thread run records its threads' CPU (Linux /proc), since wall clock on a
  * shared machine says little about where the time goes.
- * Environment: BENCH_SIZE_MIB (default 1024), BENCH_TRIALS, BENCH_KEEP=1 keeps the files.
+ * Environment: BENCH_SIZE_MIB (default 1024), BENCH_TRIALS, BENCH_KEEP=1 keeps the files,
+ * BENCH_READ_MIB and BENCH_SLOTS try other chunker read sizes and slot counts.
  */
 import { execFileSync, spawn } from 'node:child_process'
 import { createCipheriv } from 'node:crypto'
 import { readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, open, rm, truncate, writeFile } from 'node:fs/promises'
 import { availableParallelism, cpus, loadavg, tmpdir } from 'node:os'
+import { performance } from 'node:perf_hooks'
 import { join } from 'node:path'
 import { fileURLToPath } from 'node:url'
-import { Worker } from 'node:worker_threads'
 import { blake3, Blake3Hasher } from '@napi-rs/blake-hash'
 import { buildBundle } from '../src/bundle/build.js'
 import { FastCdcChunker } from '../src/bundle/fastcdc.js'
+import type { HashStats } from '../src/bundle/hash-jobs.js'
 import { DEFAULT_READ_BYTES, FileChunker } from '../src/bundle/file-chunker.js'
+import { WASM_PAGE_BYTES } from '../src/bundle/gear-wasm.js'
 import { generateSigningKey } from '../src/bundle/keys.js'
+import { WorkerSlotHasher } from '../src/bundle/slot-hasher.js'
 
 const MIB = 1024 * 1024
 const SIZE_MIB = Number(process.env.BENCH_SIZE_MIB ?? 1024)
@@ -47,6 +51,10 @@ interface ChildResult {
   blake3: string
   /** CPU seconds of the main thread, the busiest other thread (the hash worker) and the rest */
   threads?: { main: number, worker: number, rest: number }
+  /** chunk ids hashed, how many of them the main thread took over from the worker, the worker's idle time */
+  hashStats?: HashStats
+  /** seconds the main thread's event loop sat idle (waiting for reads or hashes) */
+  mainIdleSeconds?: number
 }
 
 /** CPU seconds of each thread of this process, by thread id (Linux; empty elsewhere). */
@@ -73,6 +81,16 @@ function threadSplit (before: Map<string, number>, after: Map<string, number>): 
   }
   others.sort((a, b) => b - a)
   return { main, worker: others[0] ?? 0, rest: others.slice(1).reduce((a, b) => a + b, 0) }
+}
+
+/** BENCH_READ_MIB and BENCH_SLOTS override the chunker's read size and slot count (tuning runs). */
+function chunkerTuning (): { readBytes?: number, slots?: number } {
+  const readMiB = Number(process.env.BENCH_READ_MIB ?? Number.NaN)
+  const slots = Number(process.env.BENCH_SLOTS ?? Number.NaN)
+  return {
+    ...(readMiB > 0 ? { readBytes: Math.round(readMiB * MIB) } : {}),
+    ...(slots > 0 ? { slots } : {})
+  }
 }
 
 interface ProfileResult { parts: Array<[string, number]> }
@@ -112,15 +130,17 @@ async function profile (file: string): Promise<ProfileResult> {
       for (let i = 0; i < rounds; i++) h.update(arena)
       h.digestBuffer()
     })])
-    const w = new Worker("require('node:worker_threads').parentPort.on('message', m => require('node:worker_threads').parentPort.postMessage({ hashes: m.ranges.map(() => 'x'.repeat(64)) }))", { eval: true })
-    const ranges = Array.from({ length: 2 * Math.ceil(readBytes / mean) }, (_, i) => i * mean)
-    await new Promise<void>(resolve => { w.once('online', resolve) })
-    parts.push([`worker hand-offs (${rounds} round trips)`, await cpuOf(async () => {
-      for (let i = 0; i < rounds; i++) {
-        await new Promise(resolve => { w.once('message', resolve); w.postMessage({ op: 'slot', freshStart: 0, freshEnd: readBytes, ranges }) })
-      }
-    })])
-    await w.terminate()
+    // the job rings alone: as many chunk jobs as the file has, each an empty range
+    const ring = new WorkerSlotHasher(new SharedArrayBuffer(WASM_PAGE_BYTES), 256, 4)
+    const perRound = Math.ceil(readBytes / mean)
+    try {
+      await ring.hashChunks([0, 0]) // the worker's start-up is not the ring's cost
+      parts.push([`job ring (${rounds * perRound} empty chunk jobs)`, await cpuOf(async () => {
+        for (let i = 0; i < rounds; i++) await ring.hashChunks(new Array<number>(2 * perRound).fill(0))
+      })])
+    } finally {
+      await ring.close()
+    }
   } finally {
     await fh.close()
   }
@@ -139,6 +159,8 @@ async function child (mode: string, file: string, outDir: string): Promise<void>
   }
   const tc0 = threadCpu()
   let threads: ChildResult['threads']
+  let hashStats: ChildResult['hashStats']
+  let mainIdleSeconds: number | undefined
   if (mode === 'build') {
     const info = await buildBundle({
       artifacts: [file], keys: [generateSigningKey()], name: 'bench', version: '1.0.0', deviceClass: 'bench',
@@ -147,9 +169,12 @@ async function child (mode: string, file: string, outDir: string): Promise<void>
     chunks = info.manifest.signed.artifacts[0]?.chunks.length ?? 0
     digest = info.manifest.signed.artifacts[0]?.blake3 ?? ''
   } else {
-    const fc = new FileChunker({ hashThread: mode === 'chunk-2t' })
+    const fc = new FileChunker({ hashThread: mode === 'chunk-2t', ...chunkerTuning() })
+    const elu0 = performance.eventLoopUtilization()
     const r = await fc.chunkFile(file)
+    mainIdleSeconds = performance.eventLoopUtilization(elu0).idle / 1000
     threads = threadSplit(tc0, threadCpu()) // before close(): the worker's thread is gone after it
+    hashStats = fc.hashStats
     await fc.close()
     chunks = r.chunks.length
     digest = r.blake3
@@ -162,7 +187,9 @@ async function child (mode: string, file: string, outDir: string): Promise<void>
     maxRssMiB: process.resourceUsage().maxRSS / 1024,
     chunks,
     blake3: digest,
-    threads
+    threads,
+    hashStats,
+    mainIdleSeconds
   }
   process.stdout.write(JSON.stringify(result) + '\n')
 }
@@ -310,6 +337,12 @@ async function main (): Promise<void> {
       process.stdout.write(`CPU seconds by thread, hash-worker runs (median): main ${th(two, 'main')}, worker ${th(two, 'worker')}, ` +
         `others (fs reads in libuv, GC) ${th(two, 'rest')}\n`)
     }
+    const onMain = two.map(r => r.hashStats === undefined ? Number.NaN : r.hashStats.chunksOnMain / r.hashStats.chunks)
+    process.stdout.write(`chunk ids hashed on the main thread (taken over from the worker, median): ${(100 * median(onMain)).toFixed(0)}%; ` +
+      'the worker hashes the rest and the whole file\n')
+    const idle = (xs: Array<number | undefined>): string => median(xs.map(x => x ?? Number.NaN)).toFixed(2)
+    process.stdout.write(`idle seconds, hash-worker runs (median): main event loop ${idle(two.map(r => r.mainIdleSeconds))}, ` +
+      `worker ${idle(two.map(r => r.hashStats?.workerIdleSeconds))} (its start-up included); one-thread runs: main ${idle(one.map(r => r.mainIdleSeconds))}\n`)
     // Two cores can at best split the parts' CPU evenly; b3sum needs its CPU time on one.
     const partsCpu = prof.parts.reduce((a, [, sec]) => a + sec, 0)
     process.stdout.write(`ceiling from the profile: parts sum to ${partsCpu.toFixed(2)} CPU s; split perfectly over ${Math.min(2, availableParallelism())} ` +

@@ -4,25 +4,29 @@
  * memory (no copies), each slot is scanned for cuts, every chunk is hashed where it
  * lies, and the unfinished chunk at a slot's end (less than maxBytes) is carried to
  * the front of the next slot. Memory in use is `slots * (maxBytes + readBytes)` plus
- * a megabyte, whatever the file's size (about 28 MiB at the defaults).
+ * a megabyte, whatever the file's size (about 30 MiB at the defaults).
  *
- * Pipeline: the read of slot k+1 (libuv thread pool) and the BLAKE3 work of slot k
- * (slot-hasher.ts, a worker thread when there is a second core) overlap the scan of
- * slot k on this thread; a slot is reused only once its hashing and the onChunk
- * promises of its chunks (e.g. chunk file writes) have settled.
+ * Pipeline: the reads of the next slots (libuv thread pool) overlap the scan of slot
+ * k on this thread. With a worker (slot-hasher.ts, hash-jobs.ts), a slot's fresh
+ * bytes go to the worker's whole-file hash as soon as its read lands (reads run up
+ * to slots - 2 ahead), and after the scan its chunks become jobs that the worker
+ * claims one by one and this thread takes over where the worker falls behind, so
+ * neither waits for the other while there is work. Chunks are still announced in
+ * file order; a slot is reused only once its hashing and the onChunk promises of its
+ * chunks (e.g. chunk file writes) have settled.
  */
 import { open } from 'node:fs/promises'
 import { availableParallelism } from 'node:os'
 import { StoremeshError } from '../interface/errors.js'
 import type { ChunkingParams, ChunkRef } from '../interface/types.js'
 import { chunkingParams, FastCdcChunker } from './fastcdc.js'
-import { blake3Hex } from './hash.js'
+import type { HashStats } from './hash-jobs.js'
 import { InlineSlotHasher, WorkerSlotHasher, type SlotHasher } from './slot-hasher.js'
 
-/** @default 8 MiB per read: large enough that syscalls and calls into WebAssembly are noise. */
-export const DEFAULT_READ_BYTES = 8 * 1024 * 1024
-/** @default 3 slots: one being read and scanned, two whose hashing or chunk writes finish. */
-export const DEFAULT_SLOTS = 3
+/** @default 4 MiB per read: large enough that syscalls and calls into WebAssembly are noise. */
+export const DEFAULT_READ_BYTES = 4 * 1024 * 1024
+/** @default 6 slots: one being read, one scanned, the rest give the hashing and chunk writes slack. */
+export const DEFAULT_SLOTS = 6
 /** Files smaller than this hash inline: starting a worker costs more than it saves. */
 export const WORKER_MIN_FILE_BYTES = 32 * 1024 * 1024
 
@@ -49,6 +53,8 @@ export interface FileChunkerOptions {
   slots?: number
   /** Hash whole files in a worker thread: 'auto' does so on a machine with 2+ cores. @default 'auto' */
   hashThread?: boolean | 'auto'
+  /** Smaller files hash on this thread even when hashThread is on. @default WORKER_MIN_FILE_BYTES */
+  workerMinFileBytes?: number
 }
 
 export interface ChunkFileOptions {
@@ -58,6 +64,13 @@ export interface ChunkFileOptions {
   signal?: AbortSignal
 }
 
+interface SlotRead {
+  /** bytes read (fewer than readBytes at the end of the file) */
+  n: number
+  /** settles once the whole-file hash no longer reads them */
+  whole: Promise<void>
+}
+
 export class FileChunker {
   readonly params: ChunkingParams
   private readonly chunker: FastCdcChunker
@@ -65,6 +78,7 @@ export class FileChunker {
   private readonly slots: number
   private readonly slotBytes: number
   private readonly useWorker: boolean
+  private readonly workerMinFileBytes: number
   private readonly inline: InlineSlotHasher
   private worker: WorkerSlotHasher | undefined
 
@@ -79,6 +93,7 @@ export class FileChunker {
     }
     const hashThread = options.hashThread ?? 'auto'
     this.useWorker = hashThread === 'auto' ? availableParallelism() > 1 : hashThread
+    this.workerMinFileBytes = options.workerMinFileBytes ?? WORKER_MIN_FILE_BYTES
     this.params = chunkingParams(options.chunking)
     this.slotBytes = this.params.maxBytes + this.readBytes
     this.chunker = new FastCdcChunker(this.params, { arenaBytes: this.slots * this.slotBytes, shared: this.useWorker })
@@ -88,8 +103,11 @@ export class FileChunker {
   }
 
   private hasherFor (sizeBytes: number): SlotHasher {
-    if (!this.useWorker || sizeBytes < WORKER_MIN_FILE_BYTES) return this.inline
-    this.worker ??= new WorkerSlotHasher(this.chunker.memoryBuffer as SharedArrayBuffer)
+    if (!this.useWorker || sizeBytes < this.workerMinFileBytes) return this.inline
+    // Every chunk but a file's last is at least minBytes long, and a slot is read
+    // into again only once all its jobs are done: this bounds the jobs in flight.
+    const chunksPerSlot = Math.floor(this.slotBytes / this.params.minBytes) + 1
+    this.worker ??= new WorkerSlotHasher(this.chunker.memoryBuffer as SharedArrayBuffer, this.slots * chunksPerSlot, this.slots + 1)
     return this.worker
   }
 
@@ -99,7 +117,8 @@ export class FileChunker {
     signal?.throwIfAborted()
     const fh = await open(path, 'r')
     const released: Array<Promise<unknown>> = new Array(this.slots).fill(Promise.resolve())
-    let nextRead: Promise<number> = Promise.resolve(0)
+    /** reads issued and not yet taken by the loop, in file order */
+    const reads: Array<Promise<SlotRead>> = []
     let emitChain: Promise<void> = Promise.resolve()
     try {
       const st = await fh.stat()
@@ -112,38 +131,57 @@ export class FileChunker {
       const { maxBytes } = this.params
       const readBytes = this.readBytes
       // Each slot is [carry area: maxBytes][fresh area: readBytes]. Reads always land in
-      // the fresh area, so the next read can start before this slot's carry is known.
+      // the fresh area, so later reads can start before this slot's carry is known.
       const freshOf = (slot: number): number => arenaStart + slot * this.slotBytes + maxBytes
-      const readSlot = async (slot: number, position: number): Promise<number> => {
-        await released[slot]
-        let n = 0
-        while (n < readBytes) {
-          const { bytesRead } = await fh.read(mem, freshOf(slot) + n, readBytes - n, position + n)
-          if (bytesRead === 0) break
-          n += bytesRead
-        }
-        return n
+      // Read i goes to slot i % slots once that slot's last user (read i - slots) has
+      // released it, and its bytes join the whole-file hash as soon as it lands (in file
+      // order), so the worker hashes ahead of the scan. At most slots - 1 reads may run
+      // ahead (the carry is copied out of slot k before read k + slots may overwrite
+      // it); slots - 2 leaves the emit chain and the hashing of older slots some slack.
+      const readAhead = Math.max(1, this.slots - 2)
+      let issued = 0
+      let lastRead: Promise<unknown> = Promise.resolve()
+      const issueRead = (): void => {
+        const slot = issued % this.slots
+        const position = issued * readBytes
+        const previous = lastRead
+        const read = (async (): Promise<SlotRead> => {
+          await released[slot]
+          let n = 0
+          while (n < readBytes) {
+            const { bytesRead } = await fh.read(mem, freshOf(slot) + n, readBytes - n, position + n)
+            if (bytesRead === 0) break
+            n += bytesRead
+          }
+          await previous
+          const whole = hasher.addWhole(freshOf(slot), freshOf(slot) + n)
+          whole.catch(() => {}) // awaited before the slot is reused
+          return { n, whole }
+        })()
+        read.catch(() => {}) // awaited in turn by the loop
+        lastRead = read
+        reads.push(read)
+        issued++
       }
       let carryStart = 0
       let carryLen = 0
       let fileOffset = 0
       this.chunker.reset()
-      nextRead = readSlot(0, 0)
+      issueRead()
 
       for (let k = 0; ; k++) {
         signal?.throwIfAborted()
         const slot = k % this.slots
-        const n = await nextRead
+        const { n, whole } = await (reads.shift() as Promise<SlotRead>)
         const eof = n < readBytes
         const freshStart = freshOf(slot)
         const freshEnd = freshStart + n
         // The unfinished chunk of the previous slot goes just before the fresh bytes,
-        // before the next read may reuse that slot (with 2 slots it does).
+        // before a later read may reuse that slot.
         if (carryLen > 0) mem.copyWithin(freshStart - carryLen, carryStart, carryStart + carryLen)
-        if (!eof) {
-          nextRead = readSlot((k + 1) % this.slots, fileOffset + n)
-          nextRead.catch(() => {}) // awaited next round
-        }
+        // Past the expected end, only the next read (a growing file, or the empty read
+        // that tells a file of whole reads has ended).
+        while (!eof && issued <= k + readAhead && (issued === k + 1 || issued * readBytes <= st.size)) issueRead()
         fileOffset += n
         cuts.length = 0
         this.chunker.push(mem.subarray(freshStart, freshEnd), cuts)
@@ -164,17 +202,10 @@ export class FileChunker {
         carryStart = chunkStart
         carryLen = eof ? 0 : rest
 
-        // Hashing may finish later (worker); chunks are still announced in file order.
-        // With a worker, this thread takes the chunk ids of every other slot: the scan
-        // costs about half a BLAKE3 pass, so that splits the work evenly.
-        let hashed: Promise<string[]>
-        if (hasher !== this.inline && k % 2 === 1) {
-          const ids: string[] = []
-          for (let i = 0; i < ranges.length; i += 2) ids.push(blake3Hex(mem.subarray(ranges[i], ranges[i + 1])))
-          hashed = hasher.hashSlot(freshStart, freshEnd, []).then(() => ids)
-        } else {
-          hashed = hasher.hashSlot(freshStart, freshEnd, ranges)
-        }
+        // Publishes the chunks as jobs and hashes those the worker has not claimed; the
+        // ids may come later, but chunks are still announced in file order.
+        const hashed = hasher.hashChunks(ranges)
+        hashed.catch(() => {}) // awaited in order by the emit chain
         const emitted = emitChain.then(async () => {
           const hashes = await hashed
           const writes: Array<Promise<void>> = []
@@ -190,21 +221,22 @@ export class FileChunker {
         })
         emitChain = emitted.then(() => {})
         emitChain.catch(() => {}) // awaited at the end; this only marks it handled meanwhile
-        const done = emitted.then(async writes => await Promise.all(writes))
+        const done = Promise.all([emitted.then(async writes => await Promise.all(writes)), whole])
         done.catch(() => {}) // awaited before the slot is reused
         released[slot] = done
         onBytes?.(n)
         if (eof) break
       }
       await emitChain
-      await Promise.all(released)
+      // reads issued past a file that shrank while we read it land before the digest
+      await Promise.all([...released, ...reads])
       const blake3 = await hasher.digest()
       return { size: fileOffset, blake3, chunks }
     } catch (err) {
       this.chunker.reset()
       await this.inline.digest() // drop what it had of this file
       // Writes still in flight read our memory: let them settle before it is reused.
-      await Promise.allSettled([...released, nextRead, emitChain])
+      await Promise.allSettled([...released, ...reads, emitChain])
       if (this.worker !== undefined) {
         await this.worker.close()
         this.worker = undefined
@@ -214,6 +246,11 @@ export class FileChunker {
     } finally {
       await fh.close()
     }
+  }
+
+  /** Chunks hashed with the hash worker since it started, how many on this thread, its idle time. */
+  get hashStats (): HashStats | undefined {
+    return this.worker?.stats
   }
 
   async close (): Promise<void> {
