@@ -12,7 +12,7 @@ import { join } from 'node:path'
 import type { Test } from 'tap'
 import { buildBundle } from '../../src/bundle/build.js'
 import { writeKeyFiles } from '../../src/bundle/keys.js'
-import type { BundleInfo } from '../../src/interface/types.js'
+import type { BundleInfo, ChunkingParams } from '../../src/interface/types.js'
 import { writeSwarmKeyFile } from '../../src/net/swarm-key.js'
 import { readStatusFile, type BundleStatus, type PeerStatus } from '../../src/roles/peer-status.js'
 import { spawnCli } from './cli.js'
@@ -53,7 +53,8 @@ export async function lanFixture (t: Test): Promise<LanFixture> {
 }
 
 /** Builds a one-artifact bundle of `sizeBytes` deterministic bytes into `<dir>/<name>`. */
-export async function makeBundleDir (dir: string, name: string, sizeBytes: number, seed: number, version = '1.0.0'): Promise<{ outDir: string, info: BundleInfo }> {
+export async function makeBundleDir (dir: string, name: string, sizeBytes: number, seed: number, version = '1.0.0',
+  chunking?: Partial<Omit<ChunkingParams, 'algorithm'>>): Promise<{ outDir: string, info: BundleInfo }> {
   const art = join(dir, `${name}.img`)
   await writeFile(art, seededBytes(sizeBytes, seed))
   const outDir = join(dir, name)
@@ -64,7 +65,8 @@ export async function makeBundleDir (dir: string, name: string, sizeBytes: numbe
     name,
     version,
     deviceClass: DEVICE_CLASS,
-    expiresAt: new Date(Date.now() + 24 * 3600_000)
+    expiresAt: new Date(Date.now() + 24 * 3600_000),
+    ...(chunking !== undefined ? { chunking } : {})
   })
   return { outDir, info }
 }
