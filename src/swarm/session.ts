@@ -1,6 +1,7 @@
 /**
- * One bundle's swarm on this node: the peer wires, the picker, the choker, optional
- * super-seeding, have broadcasts, verification and progress.
+ * One bundle's swarm on this node: the peer wires, the picker, have broadcasts,
+ * verification and progress; who is unchoked and what a super-seeder shows is
+ * unchoking.ts.
  *
  * Every received chunk is BLAKE3-verified before it is stored or announced; a bad one
  * scores its sender down (banned past the threshold) and is asked of someone else.
@@ -15,13 +16,12 @@ import { blake3Hex } from '../bundle/hash.js'
 import { isStoremeshError, StoremeshError, toStoremeshError } from '../interface/errors.js'
 import type { BundleInfo, ChunkSink, Link } from '../interface/types.js'
 import { Bits } from './bits.js'
-import { Choker } from './choker.js'
 import { defaultSwarmOptions, type SwarmOptions } from './constants.js'
 import { wirePeerId } from './handshake.js'
 import { Picker } from './picker.js'
 import { BanList, PeerScorer } from './scoring.js'
-import { SuperSeeder } from './superseed.js'
 import type { BundleSwarmEvents, BundleSwarmInit, LinkBytes, PeerConnection, SwarmProgress } from './swarm-types.js'
+import { Unchoking } from './unchoking.js'
 import { Uploader, type AcquireBytes } from './uploader.js'
 import { PeerWire } from './wire.js'
 
@@ -51,8 +51,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   readonly #uploadLimiter: AcquireBytes | undefined
   readonly #now: () => number
   readonly #picker: Picker
-  readonly #choker: Choker
-  readonly #seeder: SuperSeeder | undefined
+  readonly #unchoking: Unchoking
   readonly #peers = new Map<string, SwarmPeer>()
   readonly #storing = new Set<number>()
   readonly #indexOf = new Map<string, number>()
@@ -67,7 +66,6 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   #stopped = false
   #pausedUntilMs = 0
   #timers: NodeJS.Timeout[] = []
-  #chokeQueued = false
   #fillQueued = false
 
   constructor (init: BundleSwarmInit) {
@@ -88,22 +86,16 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     }
     init.bundle.pieces.forEach((p, i) => this.#indexOf.set(p.hash, i))
     this.#picker = new Picker({ ...o, pieceSizes: init.bundle.pieces.map(p => p.size), now: this.#now, random: init.random })
-    // A super-seeder keeps every peer unchoked: its offers (a few chunks per peer, each
-    // sent once) already ration its upload, and rotating slots would take back offers a
-    // peer has asked for and hand them to another, so the chunk goes out twice.
-    const uploadSlots = this.superseed ? Number.MAX_SAFE_INTEGER : o.uploadSlots
-    this.#choker = new Choker({ uploadSlots, optimisticSlots: o.optimisticSlots, intervalMs: o.chokeIntervalMs, random: init.random })
-    this.#seeder = this.superseed
-      ? new SuperSeeder({
-        numPieces: init.bundle.pieces.length,
-        offersPerPeer: o.superseedOffersPerPeer,
-        maxInTransit: o.superseedMaxInTransit,
-        stallMs: o.superseedStallMs,
-        offerTimeoutMs: o.superseedOfferTimeoutMs,
-        now: this.#now,
-        random: init.random
-      })
-      : undefined
+    this.#unchoking = new Unchoking({
+      options: o,
+      superseed: this.superseed,
+      picker: this.#picker,
+      peers: () => this.#peers.values(),
+      peer: id => this.#peers.get(id),
+      stopped: () => this.#stopped,
+      now: this.#now,
+      random: init.random
+    })
     this.done = new Promise<void>((resolve, reject) => { this.#resolveDone = resolve; this.#rejectDone = reject })
     // nobody awaiting done must not become an unhandled rejection at stop
     this.done.catch(() => {})
@@ -120,10 +112,10 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     }
     this.#started = true
     const o = this.options
-    this.#timers.push(setInterval(() => { this.#chokeTick() }, o.chokeIntervalMs))
+    this.#timers.push(setInterval(() => { this.#unchoking.tick() }, o.chokeIntervalMs))
     // requests that waited past reaskAfterMs become askable of idle holders (picker.ts)
     this.#timers.push(setInterval(() => { if (!this.#picker.complete) this.#scheduleFill() }, Math.max(100, o.reaskAfterMs / 2)))
-    if (this.#seeder !== undefined) this.#timers.push(setInterval(() => { this.#offerAll() }, o.superseedTickMs))
+    if (this.superseed) this.#timers.push(setInterval(() => { this.#unchoking.offerAll() }, o.superseedTickMs))
     for (const t of this.#timers) t.unref()
     if (this.#picker.complete) this.#finish()
   }
@@ -147,7 +139,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   peerBitfield (peerId: string): Bits | undefined { return this.#picker.peerBits(peerId) }
   get endgame (): boolean { return this.#picker.endgame }
   /** chunks shown by the super-seeder's stall fallback */
-  get superseedFallbackReveals (): number { return this.#seeder?.fallbackReveals ?? 0 }
+  get superseedFallbackReveals (): number { return this.#unchoking.seeder?.fallbackReveals ?? 0 }
 
   peerIds (): string[] { return [...this.#peers.keys()] }
 
@@ -251,33 +243,26 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     const { wire, id } = peer
     wire.on('ready', () => {
       this.#picker.addPeer(id)
-      this.#seeder?.addPeer(id)
       // a super-seeder shows nothing up front: chunks are offered one by one
-      wire.sendBitfield(this.#seeder !== undefined ? new Bits(this.bundle.pieces.length) : this.#picker.held)
-      this.#scheduleChoke()
+      wire.sendBitfield(this.superseed ? new Bits(this.bundle.pieces.length) : this.#picker.held)
+      this.#unchoking.addPeer(id)
       this.emit('peer:add', id)
     })
     wire.on('bitfield', bits => {
       this.#picker.peerBitfield(id, bits)
-      this.#seeder?.peerBitfield(id, bits)
       this.#updateInterest(peer)
       this.#fill(peer)
-      this.#sendOffers(peer)
-      this.#scheduleChoke()
+      this.#unchoking.peerBitfield(peer)
     })
     wire.on('have', index => {
       if (!this.#picker.peerHave(id, index)) return
-      for (const q of this.#seeder?.peerHave(id, index) ?? []) {
-        const qp = this.#peers.get(q)
-        if (qp !== undefined) this.#sendOffers(qp)
-      }
+      this.#unchoking.peerHave(id, index)
       this.#updateInterest(peer)
       this.#fill(peer)
-      if (this.#seeder !== undefined) this.#scheduleChoke()
     })
     wire.on('unchoke', () => { this.#fill(peer) })
-    wire.on('interested', () => { this.#scheduleChoke() })
-    wire.on('uninterested', () => { this.#scheduleChoke() })
+    wire.on('interested', () => { this.#unchoking.schedule() })
+    wire.on('uninterested', () => { this.#unchoking.schedule() })
     wire.on('request', req => { peer.uploader.enqueue(req) })
     wire.on('piece', (index, data) => { void this.#onPiece(peer, index, data) })
     wire.on('request-failed', index => {
@@ -295,9 +280,8 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     if (this.#peers.get(peer.id) !== peer) return false
     this.#peers.delete(peer.id)
     this.#picker.removePeer(peer.id)
-    this.#seeder?.removePeer(peer.id)
+    this.#unchoking.removePeer(peer.id)
     this.#scheduleFill()
-    this.#scheduleChoke()
     return true
   }
 
@@ -372,8 +356,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     for (const q of askers) if (q !== source?.id) this.#peers.get(q)?.wire.cancel(index)
     for (const p of this.#peers.values()) {
       // a super-seeder offers new chunks through its pool instead of announcing them
-      if (this.#seeder === undefined) p.wire.have(index)
-      else if (!p.wire.amChoking) this.#sendOffers(p)
+      this.#unchoking.announce(p, index)
       this.#updateInterest(p)
     }
     this.emit('chunk', { index, hash: ref.hash, size: ref.size, peerId: source?.id, link: source?.link })
@@ -408,49 +391,5 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
       this.#fillQueued = false
       for (const p of this.#peers.values()) this.#fill(p)
     })
-  }
-
-  #sendOffers (peer: SwarmPeer): void {
-    if (this.#seeder === undefined || !peer.wire.ready) return
-    for (const index of this.#seeder.offers(peer.id, this.#picker.held, peer.uploader.pending)) peer.wire.have(index)
-  }
-
-  #offerAll (): void {
-    for (const p of this.#peers.values()) this.#sendOffers(p)
-  }
-
-  #scheduleChoke (): void {
-    if (this.#chokeQueued || this.#stopped) return
-    this.#chokeQueued = true
-    setImmediate(() => {
-      this.#chokeQueued = false
-      this.#runChoker()
-    })
-  }
-
-  #chokeTick (): void {
-    this.#runChoker()
-    for (const p of this.#peers.values()) { p.recentDown = 0; p.recentUp = 0 }
-  }
-
-  #runChoker (): void {
-    if (this.#stopped) return
-    const n = this.bundle.pieces.length
-    const seeding = this.#picker.complete
-    const ready = [...this.#peers.values()].filter(p => p.wire.ready && !p.wire.closed)
-    const unchoke = this.#choker.decide(ready.map(p => ({
-      id: p.id,
-      // a super-seeder unchokes peers that lack chunks even before they know it has any
-      candidate: p.wire.peerInterested || (this.#seeder !== undefined && (this.#picker.peerBits(p.id)?.count ?? 0) < n),
-      link: p.link,
-      score: seeding ? p.recentUp : p.recentDown
-    })), this.#now())
-    for (const p of ready) {
-      const on = unchoke.has(p.id)
-      if (on) p.wire.unchoke()
-      else p.wire.choke()
-      this.#seeder?.setUnchoked(p.id, on)
-      if (on) this.#sendOffers(p)
-    }
   }
 }
