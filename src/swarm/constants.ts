@@ -54,11 +54,14 @@ export const DEFAULT_MAX_WRITE_BYTES = 256 * KiB
 // --- piece picking ---------------------------------------------------------------
 
 /**
- * Bytes requested and not yet received, per peer. Two average chunks keep a LAN link
- * busy across a round trip plus a store read; more only lengthens the tail.
+ * Bytes requested and not yet received, per peer: about eight average chunks, what
+ * one uncapped connection needs in flight to keep pace with a raw stream (bench:lan's
+ * wire figure fell from 0.65-0.68x to 0.49-0.61x at 512 KiB). At a tight cap the
+ * queue this builds at an uploader is worked off rarest first (upload-turns.ts), and
+ * a chunk stuck in it is re-asked of an idle holder (DEFAULT_REASK_AFTER_MS).
  * @default 2 MiB
  */
-export const DEFAULT_PIPELINE_BYTES = 512 * KiB
+export const DEFAULT_PIPELINE_BYTES = 2 * MiB
 /** Always keep this many requests in flight per peer, whatever the chunk size. */
 export const DEFAULT_PIPELINE_MIN_REQUESTS = 2
 /** ... and never more than this (tiny chunks would otherwise mean thousands). */
