@@ -162,10 +162,9 @@ async function cpuSecOfAll (procs: Proc[]): Promise<number> {
   return (await Promise.all(procs.map(async p => await cpuSecOf(p.child.pid)))).reduce((a, b) => a + b, 0)
 }
 
-async function bundleStatus (dataDir: string, id: string): Promise<BundleStatus & { at: number, startedAt: number } | undefined> {
+async function bundleStatus (dataDir: string, id: string): Promise<BundleStatus | undefined> {
   const s = await readStatusFile(dataDir).catch(() => undefined)
-  const b = s?.bundles.find(x => x.id === id)
-  return s !== undefined && b !== undefined ? { ...b, at: Date.parse(s.updatedAt), startedAt: Date.parse(s.startedAt) } : undefined
+  return s?.bundles.find(x => x.id === id)
 }
 
 async function stopAll (procs: Proc[]): Promise<void> {

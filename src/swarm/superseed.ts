@@ -148,7 +148,7 @@ export class SuperSeeder {
   /** Offers not yet downloaded by the peer they were made to. */
   get inTransit (): number {
     let n = 0
-    for (const [i, owner] of this.#offeredTo) if (this.#peers.get(owner)?.bits.get(i) === false) n++
+    for (const p of this.#peers.values()) n += inTransitOf(p)
     return n
   }
 
@@ -160,7 +160,7 @@ export class SuperSeeder {
     const shown = p.revealed.count
     for (const q of this.#peers.values()) {
       if (q === p || !q.unchoked || q.bits.complete || q.revealed.count >= shown) continue
-      if (![...q.offers.keys()].some(i => !q.bits.get(i))) return false
+      if (inTransitOf(q) === 0) return false
     }
     return true
   }
@@ -181,4 +181,11 @@ export class SuperSeeder {
     p.offers.delete(i)
     this.#offeredTo.delete(i)
   }
+}
+
+/** A peer's offers it has not downloaded yet. */
+function inTransitOf (p: SeedPeer): number {
+  let n = 0
+  for (const i of p.offers.keys()) if (!p.bits.get(i)) n++
+  return n
 }
