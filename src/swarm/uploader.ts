@@ -17,10 +17,19 @@ export interface AcquireOptions {
    * only meter bytes ignore it.
    */
   holders?: () => number
+  /**
+   * False once the request these bytes are for was cancelled (its requester got the
+   * chunk elsewhere): a limiter that queues turns (upload-turns.ts) drops it from the
+   * queue and resolves to false without taking any bytes.
+   */
+  live?: () => boolean
 }
 
-/** Waits until `bytes` may be sent; rejects when `signal` aborts. */
-export type AcquireBytes = (bytes: number, options?: AcquireOptions) => Promise<void>
+/**
+ * Waits until `bytes` may be sent; rejects when `signal` aborts. Resolves to false
+ * when it took nothing because `live` turned false first.
+ */
+export type AcquireBytes = (bytes: number, options?: AcquireOptions) => Promise<boolean | undefined | void>
 
 export interface UploaderInit {
   wire: Pick<PeerWire, 'writable' | 'closed'>
@@ -72,9 +81,16 @@ export class Uploader {
           this.#creditBytes -= fromCredit
           const need = req.size - fromCredit
           const holders = this.#init.holders
-          const options = holders === undefined ? { signal } : { signal, holders: () => holders(req.index) }
-          if (need > 0) for (const acquire of this.#init.limiters) await acquire(need, options)
-          if (!req.live) { this.#creditBytes += req.size; continue }
+          const options: AcquireOptions = { signal, live: () => req.live }
+          if (holders !== undefined) options.holders = () => holders(req.index)
+          let taken = false
+          if (need > 0) {
+            for (const acquire of this.#init.limiters) {
+              if (await acquire(need, options) === false) break
+              taken = true
+            }
+          }
+          if (!req.live) { if (taken || need === 0) this.#creditBytes += req.size; continue }
           const data = await this.#init.read(req.index, signal)
           // not held (evicted, or asked for what we never announced): the remote times out and asks elsewhere
           if (data === undefined) { this.#creditBytes += req.size; continue }

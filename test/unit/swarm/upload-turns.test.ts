@@ -103,3 +103,28 @@ t.test('a cap that fails releases the turn', async t => {
   await turns.acquire(2)
   t.equal(calls, 2)
 })
+
+t.test('a request cancelled while it waited leaves without a turn and takes no bytes', async t => {
+  const cap = manualCap()
+  const turns = new UploadTurns(cap.acquire)
+  const first = turns.acquire(1)
+  let liveB = true
+  const b = turns.acquire(2, { live: () => liveB })
+  const c = turns.acquire(3, { live: () => true })
+  await tick()
+  t.equal(turns.waiting, 2)
+  liveB = false // its requester got the chunk elsewhere
+  cap.release()
+  t.equal(await first, true, 'the first took its bytes')
+  t.equal(await b, false, 'the cancelled one resolves false')
+  await tick()
+  t.same(cap.asked, [1, 3], 'the cancelled one never asked the cap; the next live one did')
+  t.equal(turns.waiting, 0)
+  cap.release()
+  t.equal(await c, true)
+  // with nobody in line the turn is granted at once; liveness is the caller's to check after
+  const alone = turns.acquire(4, { live: () => false })
+  await tick()
+  cap.release()
+  t.equal(await alone, true)
+})

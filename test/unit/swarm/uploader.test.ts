@@ -1,0 +1,83 @@
+import t from 'tap'
+import { UploadTurns } from '../../../src/swarm/upload-turns.js'
+import { Uploader } from '../../../src/swarm/uploader.js'
+import type { IncomingRequest } from '../../../src/swarm/wire.js'
+
+/** A cap whose grants the test releases by hand, in the order they were asked for. */
+function manualCap (): { acquire: (bytes: number) => Promise<void>, release: () => void, asked: number[] } {
+  const waiting: Array<() => void> = []
+  const asked: number[] = []
+  return {
+    asked,
+    acquire: async (bytes: number) => { asked.push(bytes); await new Promise<void>(resolve => { waiting.push(resolve) }) },
+    release: () => { waiting.shift()?.() }
+  }
+}
+
+const tick = async (): Promise<void> => { for (let i = 0; i < 5; i++) await new Promise(resolve => setImmediate(resolve)) }
+
+function request (index: number, size: number, sent: number[]): IncomingRequest & { cancel: () => void } {
+  let live = true
+  return {
+    index,
+    size,
+    get live () { return live },
+    respond: () => { if (!live) return false; live = false; sent.push(index); return true },
+    cancel: () => { live = false }
+  }
+}
+
+function uploader (limiters: Array<(bytes: number, o?: object) => Promise<unknown>>, sent: number[]): Uploader {
+  return new Uploader({
+    wire: { writable: async () => {}, closed: false },
+    read: async () => new Uint8Array(100),
+    limiters: limiters as never,
+    signal: new AbortController().signal,
+    onSent: () => {},
+    onError: err => { throw err }
+  })
+}
+
+t.test('a request cancelled while it waits for its turn costs the cap nothing, and earns no credit', async t => {
+  const cap = manualCap()
+  const turns = new UploadTurns(cap.acquire)
+  const sent: number[] = []
+  const a = uploader([turns.acquire], sent)
+  const b = uploader([turns.acquire], sent)
+  const first = request(1, 100, sent)
+  const doomed = request(2, 100, sent)
+  a.enqueue(first)
+  await tick()
+  b.enqueue(doomed) // waits behind the first chunk's turn
+  await tick()
+  doomed.cancel() // its requester got chunk 2 elsewhere
+  cap.release()
+  await tick()
+  t.same(sent, [1])
+  t.same(cap.asked, [100], 'the cancelled request never took the cap\'s bytes')
+  // b's next request pays in full: nothing was credited for the skipped one
+  const next = request(3, 100, sent)
+  b.enqueue(next)
+  await tick()
+  t.same(cap.asked, [100, 100], 'the next request asks the cap for all its bytes')
+  cap.release()
+  await tick()
+  t.same(sent, [1, 3])
+})
+
+t.test('a request cancelled after it took its bytes leaves them as credit for the next one', async t => {
+  const cap = manualCap()
+  const sent: number[] = []
+  const u = uploader([cap.acquire], sent)
+  const r1 = request(1, 100, sent)
+  u.enqueue(r1)
+  await tick()
+  r1.cancel() // while the cap metered its bytes
+  cap.release()
+  await tick()
+  const r2 = request(2, 100, sent)
+  u.enqueue(r2)
+  await tick()
+  t.same(cap.asked, [100], 'the second request was paid by the first one\'s credit')
+  t.same(sent, [2])
+})
