@@ -122,9 +122,32 @@ t.test('a request cancelled while it waited leaves without a turn and takes no b
   t.equal(turns.waiting, 0)
   cap.release()
   t.equal(await c, true)
-  // with nobody in line the turn is granted at once; liveness is the caller's to check after
+  // with nobody in line the turn is granted at once; dead by the time the cap granted
+  // its bytes, it keeps them for the next turn
   const alone = turns.acquire(4, { live: () => false })
   await tick()
   cap.release()
-  t.equal(await alone, true)
+  t.equal(await alone, false)
+  t.equal(turns.prepaidBytes, 4)
+})
+
+t.test('a request cancelled during its turn hands the bytes the cap granted to the next one', async t => {
+  const cap = manualCap()
+  const turns = new UploadTurns(cap.acquire)
+  let liveA = true
+  const a = turns.acquire(100, { live: () => liveA })
+  const b = turns.acquire(60, { live: () => true })
+  const c = turns.acquire(70, { live: () => true })
+  await tick()
+  t.same(cap.asked, [100])
+  liveA = false // cancelled while the cap metered its bytes
+  cap.release()
+  t.equal(await a, false, 'the cancelled one resolves false: it took nothing')
+  t.equal(await b, true, 'the next one is paid from what the cap already granted')
+  t.equal(turns.prepaidBytes, 40)
+  await tick()
+  t.same(cap.asked, [100, 30], 'the one after asks the cap only for what is not prepaid')
+  cap.release()
+  t.equal(await c, true)
+  t.equal(turns.prepaidBytes, 0)
 })
