@@ -2,6 +2,8 @@
  * One connection, uncapped: the chunk wire against a raw libp2p stream, sender in a child
  * process, receiver here, both modes twice in the same run. Prints one JSON line.
  *   node --import tsx bench/wire-throughput.ts   (env MIB=64; `npm run bench:lan` runs it at the end)
+ * SENDER_PROF_DIR=<dir> writes a V8 CPU profile of every sender there (the receiver
+ * is profiled with node's own --cpu-prof).
  * Bounded: the whole run has a deadline (env DEADLINE_MS, default 300 s); senders are
  * killed on timeout and on SIGINT.
  */
@@ -65,7 +67,7 @@ if (role === 'sender') {
   const out: Record<string, number[]> = { raw: [], wire: [] }
   let cpu = 0
   for (const mode of ['raw', 'wire', 'raw', 'wire']) {
-    const child = fork(new URL(import.meta.url).pathname, [], { env: { ...process.env, ROLE: 'sender', MODE: mode }, execArgv: ['--import', 'tsx'] })
+    const child = fork(new URL(import.meta.url).pathname, [], { env: { ...process.env, ROLE: 'sender', MODE: mode }, execArgv: ['--import', 'tsx', ...(process.env.SENDER_PROF_DIR !== undefined ? ['--cpu-prof', `--cpu-prof-dir=${process.env.SENDER_PROF_DIR}`] : [])] })
     senders.add(child)
     const addr = await new Promise<string>(resolve => child.once('message', m => resolve(String(m))))
     const b = mode === 'wire' ? bundle() : undefined
