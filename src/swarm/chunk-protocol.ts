@@ -12,6 +12,7 @@ import { serviceDependencies, type Connection, type Stream } from '@libp2p/inter
 import { toNodeDuplex } from '../net/stream.js'
 import { isStoremeshError, StoremeshError } from '../interface/errors.js'
 import type { BundleInfo, Link } from '../interface/types.js'
+import { lifetimeAbortController } from '../interface/startable.js'
 import { CHUNK_PROTOCOL, DEFAULT_MAX_STREAMS_PER_CONNECTION, DEFAULT_REOPEN_MAX_MS, DEFAULT_REOPEN_MIN_MS, DEFAULT_REOPEN_TICK_MS, defaultSwarmOptions, type SwarmOptions } from './constants.js'
 import { readHandshake } from './handshake.js'
 import type { ChunkProtocol, ChunkProtocolComponents, ChunkProtocolInit, JoinOptions } from './index.js'
@@ -39,7 +40,7 @@ export class ChunkProtocolService implements ChunkProtocol {
   readonly #opening = new Set<string>()
   readonly #reopen = new ReopenBackoff({ minMs: DEFAULT_REOPEN_MIN_MS, maxMs: DEFAULT_REOPEN_MAX_MS })
   #reopenTimer: NodeJS.Timeout | undefined
-  #abort = new AbortController()
+  #abort = lifetimeAbortController()
   #topologyId: string | undefined
   #started = false
 
@@ -57,7 +58,7 @@ export class ChunkProtocolService implements ChunkProtocol {
 
   async start (): Promise<void> {
     if (this.#started) return
-    this.#abort = new AbortController()
+    this.#abort = lifetimeAbortController()
     await this.#components.registrar.handle(this.protocol, (stream, connection) => { void this.#onStream(stream, connection) }, {
       maxInboundStreams: DEFAULT_MAX_STREAMS_PER_CONNECTION,
       maxOutboundStreams: DEFAULT_MAX_STREAMS_PER_CONNECTION

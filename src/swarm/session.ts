@@ -15,6 +15,7 @@ import { EventEmitter } from 'node:events'
 import { blake3Hex } from '../bundle/hash.js'
 import { isStoremeshError, StoremeshError, toStoremeshError } from '../interface/errors.js'
 import type { BundleInfo, ChunkSink, Link } from '../interface/types.js'
+import { lifetimeAbortController } from '../interface/startable.js'
 import { Bits } from './bits.js'
 import { defaultSwarmOptions, type SwarmOptions } from './constants.js'
 import { wirePeerId } from './handshake.js'
@@ -55,7 +56,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   readonly #peers = new Map<string, SwarmPeer>()
   readonly #storing = new Set<number>()
   readonly #indexOf = new Map<string, number>()
-  readonly #abort = new AbortController()
+  readonly #abort = lifetimeAbortController()
   readonly #bytes: Record<Link, LinkBytes> = { lan: { up: 0, down: 0 }, wan: { up: 0, down: 0 } }
   #resolveDone!: () => void
   #rejectDone!: (err: Error) => void
