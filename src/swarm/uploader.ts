@@ -90,7 +90,8 @@ export class Uploader {
               taken = true
             }
           }
-          if (!req.live) { if (taken || need === 0) this.#creditBytes += req.size; continue }
+          // what this request had paid (credit, and the limiters' bytes unless skipped) pays the next
+          if (!req.live) { this.#creditBytes += taken || need === 0 ? req.size : fromCredit; continue }
           const data = await this.#init.read(req.index, signal)
           // not held (evicted, or asked for what we never announced): the remote times out and asks elsewhere
           if (data === undefined) { this.#creditBytes += req.size; continue }

@@ -81,3 +81,34 @@ t.test('a request cancelled after it took its bytes leaves them as credit for th
   t.same(cap.asked, [100], 'the second request was paid by the first one\'s credit')
   t.same(sent, [2])
 })
+
+t.test('credit a skipped request had drawn on is kept for the next one', async t => {
+  // a limiter the test answers by hand: true (bytes taken) or false (skipped, nothing taken)
+  const asked: number[] = []
+  const answers: Array<(took: boolean) => void> = []
+  const limiter = async (bytes: number): Promise<boolean> => {
+    asked.push(bytes)
+    return await new Promise<boolean>(resolve => { answers.push(resolve) })
+  }
+  const sent: number[] = []
+  const u = uploader([limiter], sent)
+  const r1 = request(1, 40, sent)
+  u.enqueue(r1)
+  await tick()
+  r1.cancel()
+  answers.shift()?.(true) // r1 paid 40 and was cancelled: 40 of credit
+  await tick()
+  const r2 = request(2, 100, sent)
+  u.enqueue(r2)
+  await tick()
+  r2.cancel()
+  answers.shift()?.(false) // r2 drew the 40 of credit, asked for 60, was skipped
+  await tick()
+  const r3 = request(3, 100, sent)
+  u.enqueue(r3)
+  await tick()
+  t.same(asked, [40, 60, 60], 'r3 still had the 40 of credit r2 had drawn on')
+  answers.shift()?.(true)
+  await tick()
+  t.same(sent, [3])
+})
