@@ -141,3 +141,19 @@ export function connect (a: TestNode, b: TestNode, link: 'lan' | 'wan' = 'lan'):
   a.swarm.addPeer({ remotePeerId: b.id, duplex: da, link, initiator: true })
   b.swarm.addPeer({ remotePeerId: a.id, duplex: db, link, initiator: false })
 }
+
+/** A cap whose grants the test releases by hand, in the order they were asked for. */
+export function manualCap (): { acquire: (bytes: number) => Promise<void>, release: () => void, asked: number[] } {
+  const waiting: Array<() => void> = []
+  const asked: number[] = []
+  return {
+    asked,
+    acquire: async (bytes: number) => { asked.push(bytes); await new Promise<void>(resolve => { waiting.push(resolve) }) },
+    release: () => { waiting.shift()?.() }
+  }
+}
+
+/** Lets `turns` turns of the event loop pass (promise chains settle in between). */
+export async function ticks (turns = 1): Promise<void> {
+  for (let i = 0; i < turns; i++) await new Promise(resolve => setImmediate(resolve))
+}

@@ -1,18 +1,8 @@
 import t from 'tap'
 import { MIN_TURNS_PASSED, UploadTurns } from '../../../src/swarm/upload-turns.js'
+import { manualCap, ticks } from './helpers.js'
 
-/** A cap whose grants the test releases by hand, in the order they were asked for. */
-function manualCap (): { acquire: (bytes: number) => Promise<void>, release: () => void, asked: number[] } {
-  const waiting: Array<() => void> = []
-  const asked: number[] = []
-  return {
-    asked,
-    acquire: async (bytes: number) => { asked.push(bytes); await new Promise<void>(resolve => { waiting.push(resolve) }) },
-    release: () => { waiting.shift()?.() }
-  }
-}
-
-const tick = async (): Promise<void> => { await new Promise(resolve => setImmediate(resolve)) }
+const tick = async (): Promise<void> => { await ticks() }
 
 t.test('one chunk at a time: the next waits until the first has all its bytes', async t => {
   const cap = manualCap()

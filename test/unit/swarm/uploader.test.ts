@@ -2,19 +2,9 @@ import t from 'tap'
 import { UploadTurns } from '../../../src/swarm/upload-turns.js'
 import { Uploader } from '../../../src/swarm/uploader.js'
 import type { IncomingRequest } from '../../../src/swarm/wire.js'
+import { manualCap, ticks } from './helpers.js'
 
-/** A cap whose grants the test releases by hand, in the order they were asked for. */
-function manualCap (): { acquire: (bytes: number) => Promise<void>, release: () => void, asked: number[] } {
-  const waiting: Array<() => void> = []
-  const asked: number[] = []
-  return {
-    asked,
-    acquire: async (bytes: number) => { asked.push(bytes); await new Promise<void>(resolve => { waiting.push(resolve) }) },
-    release: () => { waiting.shift()?.() }
-  }
-}
-
-const tick = async (): Promise<void> => { for (let i = 0; i < 5; i++) await new Promise(resolve => setImmediate(resolve)) }
+const tick = async (): Promise<void> => { await ticks(5) }
 
 function request (index: number, size: number, sent: number[]): IncomingRequest & { cancel: () => void } {
   let live = true
