@@ -1,15 +1,6 @@
 /**
  * The store hub's wave ledger, a level database at `<data>/ledger`
- * (protocols/report/SPEC.md "Hub ledger"):
- *
- *   e!<deviceId>!<seq>   the device's journal entry as received (the newest few per device)
- *   d!<deviceId>         DeviceRecord: highest seq seen, pruned floor, last report
- *   s!<waveId>!<deviceId> DeviceWaveRecord: the condensed state (src/ledger/condense.ts)
- *   c!<waveId>           WaveCounts: devices per state, kept in the same batch as s!
- *   o!<seq>              LedgerDelta: the outbox for the super hub, one per unacked change
- *   r!<waveId>           StoredOrder: the halt/pause/resume order in force
- *   x!<deviceId>!<orderId> DeviceOrderRecord: an order to one device (src/ledger/device-orders.ts)
- *   m!epoch, m!outbox-next, m!outbox-acked
+ * (protocols/report/SPEC.md "Hub ledger"; its keys are laid out in hub-ledger-keys.ts).
  *
  * Every accepted batch is one atomic, fsynced write, and is acked only after it: a
  * device deletes what the hub acked, so the hub must never lose an acked entry.
@@ -29,6 +20,7 @@ import { DEFAULT_BATCH_ENTRIES, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_EVENTS_PER_
 import { commit, del, getCounter, getRecord, openLedgerDb, put, scan, seqPart, type LedgerDb, type Op } from './db.js'
 import { closeOrderOps, deviceOrderRecords, isCommitEntry, openOrders, planIssue, type DeviceOrderRecord, type IssueResult } from './device-orders.js'
 import { entryBytes, newestOrders, type DeviceAction, type DeviceBatch, type LedgerDelta, type ReportAck, type WaveOrder } from './messages.js'
+import { eventPrefix, eventKey, deviceKey, statePrefix, stateKey, countsKey, outboxKey, orderKey, KEY_EPOCH, KEY_OUTBOX_NEXT, KEY_OUTBOX_ACKED } from './hub-ledger-keys.js'
 import { checkOrder, fleetFactsOf, isHaltOrder, isPauseOrder, supersedes } from './orders.js'
 
 export interface DeviceRecord {
@@ -92,17 +84,6 @@ export interface ReadOutboxOptions {
   maxBytes?: number
 }
 
-const eventPrefix = (deviceId: string): string => `e!${deviceId}!`
-const eventKey = (deviceId: string, seq: number): string => eventPrefix(deviceId) + seqPart(seq)
-const deviceKey = (deviceId: string): string => `d!${deviceId}`
-const statePrefix = (waveId: string): string => `s!${waveId}!`
-const stateKey = (waveId: string, deviceId: string): string => statePrefix(waveId) + deviceId
-const countsKey = (waveId: string): string => `c!${waveId}`
-const outboxKey = (seq: number): string => `o!${seqPart(seq)}`
-const orderKey = (waveId: string): string => `r!${waveId}`
-const KEY_EPOCH = 'm!epoch'
-const KEY_OUTBOX_NEXT = 'm!outbox-next'
-const KEY_OUTBOX_ACKED = 'm!outbox-acked'
 
 export class HubLedger {
   readonly #db: LedgerDb
