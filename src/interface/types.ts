@@ -103,6 +103,12 @@ export interface ChunkSource {
 export interface ChunkSink extends ChunkSource {
   /** Verifies the hash before anything is written; throws E_CHUNK_HASH_MISMATCH. */
   put(hash: string, data: Uint8Array, options?: { signal?: AbortSignal }): Promise<void>
+  /**
+   * Stores `data` that the caller hashed to `hash` just before, without hashing it
+   * again (a second BLAKE3 pass over every received chunk). Resolves true when it
+   * was written, false when the chunk was already held.
+   */
+  putVerified?(hash: string, data: Uint8Array, signal?: AbortSignal): Promise<boolean>
 }
 
 // ---- policy engine (DESIGN.md section 7; src/policy/) ----

@@ -302,7 +302,10 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     }
     this.#storing.add(index)
     try {
-      await this.#store.put(ref.hash, data, { signal: this.#abort.signal })
+      const store = this.#store
+      // just hashed above: a store that can skip its own check does
+      if (store.putVerified !== undefined) await store.putVerified(ref.hash, data, this.#abort.signal)
+      else await store.put(ref.hash, data, { signal: this.#abort.signal })
     } catch (err) {
       this.#storing.delete(index)
       if (this.#stopped) return

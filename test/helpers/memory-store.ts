@@ -11,6 +11,8 @@ export class MemoryStore implements ChunkSink {
   readonly chunks = new Map<string, Uint8Array>()
   /** put() calls that stored a chunk */
   puts = 0
+  /** putVerified() calls that stored a chunk the caller had hashed */
+  verifiedPuts = 0
   /** put() calls refused for a hash mismatch: must stay 0 behind a swarm */
   rejectedPuts = 0
   /** serve corrupted bytes from get() (the stored copy stays intact) */
@@ -41,6 +43,15 @@ export class MemoryStore implements ChunkSink {
     }
     this.puts++
     this.chunks.set(hash, Uint8Array.from(data))
+  }
+
+  /** The caller hashed `data` (the swarm does); verifyAll() still checks what was kept. */
+  async putVerified (hash: string, data: Uint8Array, signal?: AbortSignal): Promise<boolean> {
+    signal?.throwIfAborted()
+    if (this.chunks.has(hash)) return false
+    this.verifiedPuts++
+    this.chunks.set(hash, Uint8Array.from(data))
+    return true
   }
 
   /** Every stored chunk re-hashes to its key. */

@@ -48,6 +48,29 @@ t.test('two peers exchange a multi-chunk bundle', async t => {
   await seed.swarm.stop(); await leech.swarm.stop()
 })
 
+t.test('each received chunk is hashed once: by the swarm, then stored with putVerified when the store has it', async t => {
+  const bundle = makeBundle(chunkSizes(12, 1000, 100_000, 5))
+  const seed = await node('v-seed', bundle, 'all')
+  const leech = await node('v-leech', bundle, 'none')
+  connect(leech, seed)
+  await within(leech.swarm.done, 20_000, 'leecher done')
+  t.equal(leech.store.verifiedPuts, bundle.info.pieces.length, 'every chunk went in through putVerified')
+  t.equal(leech.store.puts, 0, 'and none through put(), which would hash it again')
+  t.ok(leech.store.verifyAll())
+
+  // a sink without putVerified (the ChunkSink minimum) still gets every chunk, through put()
+  const plain = new MemoryStore()
+  const sink = { has: plain.has.bind(plain), get: plain.get.bind(plain), put: plain.put.bind(plain) }
+  const other = new BundleSwarm({ bundle: bundle.info, store: sink, localPeerId: 'v-plain' })
+  await other.start()
+  live.push(other)
+  connect({ id: 'v-plain', swarm: other, store: plain }, seed)
+  await within(other.done, 20_000, 'plain-sink leecher done')
+  t.equal(plain.puts, bundle.info.pieces.length)
+  t.equal(plain.verifiedPuts, 0)
+  t.equal(plain.rejectedPuts, 0)
+})
+
 t.test('one seed and five leechers all complete and every chunk verifies', async t => {
   const bundle = makeBundle(chunkSizes(40, 2000, 150_000, 11))
   const seed = await node('p-seed', bundle, 'all')
