@@ -48,14 +48,18 @@ export class Uploader {
   #queue: IncomingRequest[] = []
   #busy = false
   /**
-   * Bytes taken from the limiters for a request that was cancelled (or choked) while
-   * it waited for them: the next request spends them first. Without it every endgame
-   * cancel burned a chunk's worth of the node's upload cap for nothing.
+   * Bytes each limiter metered for a request that was then not sent (cancelled or
+   * choked while it waited, or no longer held): the next request spends them at that
+   * limiter first. Without it every endgame cancel burned a chunk's worth of the
+   * node's upload cap for nothing. One balance per limiter: a request dropped at the
+   * node's turns after the peer's limiter had metered it is credit at the peer's
+   * limiter only, or the next chunk would pass the node's cap unmetered.
    */
-  #creditBytes = 0
+  readonly #creditBytes: number[]
 
   constructor (init: UploaderInit) {
     this.#init = init
+    this.#creditBytes = init.limiters.map(() => 0)
   }
 
   /** Requests queued or being served that are still live. */
@@ -77,27 +81,15 @@ export class Uploader {
         if (req === undefined || signal.aborted || this.#init.wire.closed) break
         if (!req.live) continue
         try {
-          const fromCredit = Math.min(this.#creditBytes, req.size)
-          this.#creditBytes -= fromCredit
-          const need = req.size - fromCredit
-          const holders = this.#init.holders
-          const options: AcquireOptions = { signal, live: () => req.live }
-          if (holders !== undefined) options.holders = () => holders(req.index)
-          let taken = false
-          if (need > 0) {
-            for (const acquire of this.#init.limiters) {
-              if (await acquire(need, options) === false) break
-              taken = true
-            }
-          }
-          // what this request had paid (credit, and the limiters' bytes unless skipped) pays the next
-          if (!req.live) { this.#creditBytes += taken || need === 0 ? req.size : fromCredit; continue }
+          const paid = await this.#pay(req)
+          // what this request paid (credit it drew on, and the bytes it was metered) pays the next
+          if (paid === undefined || !req.live) { this.#refund(paid); continue }
           const data = await this.#init.read(req.index, signal)
           // not held (evicted, or asked for what we never announced): the remote times out and asks elsewhere
-          if (data === undefined) { this.#creditBytes += req.size; continue }
+          if (data === undefined) { this.#refund(paid); continue }
           await this.#init.wire.writable(signal)
           if (req.respond(data)) this.#init.onSent(req.index, data.length)
-          else this.#creditBytes += req.size
+          else this.#refund(paid)
         } catch (err) {
           if (signal.aborted || this.#init.wire.closed) break
           if (isStoremeshError(err, 'E_NOT_CONNECTED')) break
@@ -108,5 +100,41 @@ export class Uploader {
       this.#busy = false
       if (signal.aborted || this.#init.wire.closed) this.#queue = []
     }
+  }
+
+  /**
+   * Takes the request's bytes from each limiter in turn, from its credit first.
+   * Resolves to what each limiter was paid, or to undefined when one dropped the
+   * request (having taken nothing); the credit drawn on is then already returned.
+   */
+  async #pay (req: IncomingRequest): Promise<number[] | undefined> {
+    const { limiters, signal, holders } = this.#init
+    const options: AcquireOptions = { signal, live: () => req.live }
+    if (holders !== undefined) options.holders = () => holders(req.index)
+    const paid = limiters.map(() => 0)
+    for (let i = 0; i < limiters.length; i++) {
+      const fromCredit = Math.min(this.#creditBytes[i] ?? 0, req.size)
+      this.#creditBytes[i] = (this.#creditBytes[i] ?? 0) - fromCredit
+      paid[i] = fromCredit
+      if (fromCredit === req.size) continue
+      let took: boolean | undefined | void
+      try {
+        took = await (limiters[i] as AcquireBytes)(req.size - fromCredit, options)
+      } catch (err) {
+        this.#refund(paid)
+        throw err
+      }
+      if (took === false) {
+        this.#refund(paid)
+        return undefined
+      }
+      paid[i] = req.size
+    }
+    return paid
+  }
+
+  #refund (paid: number[] | undefined): void {
+    if (paid === undefined) return
+    paid.forEach((bytes, i) => { this.#creditBytes[i] = (this.#creditBytes[i] ?? 0) + bytes })
   }
 }

@@ -102,3 +102,50 @@ t.test('credit a skipped request had drawn on is kept for the next one', async t
   await tick()
   t.same(sent, [3])
 })
+
+t.test('a request dropped at the node\'s turns is credit at the limiters that metered it, not at the node\'s cap', async t => {
+  // the peer's own limiter (a WAN connection's bucket) meters first, then the node's turns
+  const peerAsked: number[] = []
+  const peer = async (bytes: number): Promise<boolean> => { peerAsked.push(bytes); return true }
+  const cap = manualCap()
+  const turns = new UploadTurns(cap.acquire)
+  const sent: number[] = []
+  const other = uploader([turns.acquire], sent)
+  const u = uploader([peer, turns.acquire], sent)
+
+  // 1. cancelled during its turn: the turns keep the cap's bytes as their own prepaid
+  const r1 = request(1, 100, sent)
+  u.enqueue(r1)
+  await tick()
+  r1.cancel()
+  cap.release()
+  await tick()
+  t.equal(turns.prepaidBytes, 100, 'the turns hold what the cap metered for r1')
+  const r2 = request(2, 100, sent)
+  u.enqueue(r2)
+  await tick()
+  t.same(peerAsked, [100], 'r2 is paid at the peer\'s limiter by r1\'s credit')
+  t.same(cap.asked, [100], 'and at the node by the turns\' prepaid bytes')
+  t.equal(turns.prepaidBytes, 0, 'which r2 spent: the node\'s cap was not passed')
+  t.same(sent, [2])
+
+  // 2. cancelled while it waited for a turn: the node took nothing, so nothing is owed there
+  const busy = request(3, 100, sent)
+  other.enqueue(busy)
+  await tick()
+  const r4 = request(4, 100, sent)
+  u.enqueue(r4)
+  await tick()
+  t.same(peerAsked, [100, 100], 'r4 was metered at the peer\'s limiter')
+  r4.cancel()
+  cap.release() // the busy chunk's bytes
+  await tick()
+  const r5 = request(5, 100, sent)
+  u.enqueue(r5)
+  await tick()
+  t.same(peerAsked, [100, 100], 'r5 is paid at the peer\'s limiter by r4\'s credit')
+  t.same(cap.asked, [100, 100, 100], 'but asks the node\'s cap for all its bytes')
+  cap.release()
+  await tick()
+  t.same(sent, [2, 3, 5])
+})
