@@ -4,6 +4,7 @@
  * shared Limiter at the same rate as a swarm node's `--upload-limit`, so the server's
  * total upload is capped exactly like a hub's. Clients discard the bytes and count them.
  */
+import { setMaxListeners } from 'node:events'
 import { createReadStream } from 'node:fs'
 import { stat } from 'node:fs/promises'
 import { createServer, get, type Server } from 'node:http'
@@ -66,6 +67,8 @@ async function download (url: string, signal: AbortSignal): Promise<number> {
 /** N concurrent downloads of `path`; rejects when `deadlineMs` passes first. */
 export async function runHttpClientServer (path: string, clients: number, rateBytesPerSec: number, deadlineMs: number): Promise<HttpRun> {
   const ac = new AbortController()
+  // every client's request and every response's pacing listens to it: 2N listeners, not a leak
+  setMaxListeners(2 * clients + 2, ac.signal)
   const timer = setTimeout(() => { ac.abort(new Error(`client-server run passed its ${deadlineMs} ms deadline`)) }, deadlineMs)
   const limiter = new Limiter({ rateBytesPerSec, name: 'http-upload' })
   const server = serve(path, limiter, ac.signal)
