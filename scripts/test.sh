@@ -23,8 +23,16 @@ if [ ${#need_pkgs[@]} -gt 0 ]; then
   fi
 fi
 
-npm run --silent typecheck
+# Type-checks src, test and bench and compiles them into .test-build/ in one pass:
+# tap runs the suites as JavaScript (.taprc-compiled), so none of the ~120 test
+# processes and the helpers they spawn loads tsx's loader (0.4 s and 0.7 CPU-s less
+# each). One file still runs from source: `npx tap test/unit/x.test.ts`.
+rm -rf .test-build
+npx tsc -p tsconfig.json --outDir .test-build
+mkdir -p .test-build/src/api
+cp src/api/dashboard.html .test-build/src/api/dashboard.html
 npm run --silent build
 # the suites spawn the compiled CLI (test/helpers/cli.ts)
 export STOREMESH_TEST_CLI=dist
-npx tap 'test/unit/**/*.test.ts' 'test/integration/**/*.test.ts' 'test/lab/**/*.test.ts'
+TAP_RCFILE="$PWD/.taprc-compiled" npx tap \
+  '.test-build/test/unit/**/*.test.js' '.test-build/test/integration/**/*.test.js' '.test-build/test/lab/**/*.test.js'

@@ -7,7 +7,7 @@ import t from 'tap'
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { openStore } from '../../src/store/index.js'
-import { REPO_ROOT } from '../helpers/cli.js'
+import { REPO_ROOT, scriptArgs } from '../helpers/cli.js'
 import {
   adopt, bundleOf, lanFixture, makeBundleDir, readStatus, spawnDevice, spawnHub, stopProc, waitUntil
 } from '../helpers/lan-fixture.js'
@@ -21,7 +21,7 @@ t.test('a peer serving corrupted chunks is banned; honest peers store only good 
   const hub = spawnHub(f, join(f.dir, 'hub'), ['--bundle', outDir, '--upload-limit', '1MiB/s'])
 
   const badDir = join(f.dir, 'bad')
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', './src/polyfill.ts', join(REPO_ROOT, 'test', 'helpers', 'lan-bad-peer.ts'),
+  const child = spawn(process.execPath, [...scriptArgs('test/helpers/lan-bad-peer.ts', { polyfill: true }),
     badDir, outDir, f.swarmKeyPath, f.trustPath, f.serviceTag], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   const bad = adopt(f, child, badDir)
   await waitUntil('liar ready', async () => bad.stdout().includes('"ready"'), 60_000, [bad])

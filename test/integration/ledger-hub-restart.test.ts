@@ -11,10 +11,10 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { HubLedger } from '../../src/ledger/hub-ledger.js'
 import { writeSwarmKeyFile } from '../../src/net/swarm-key.js'
-import { REPO_ROOT } from '../helpers/cli.js'
+import { REPO_ROOT, scriptArgs } from '../helpers/cli.js'
 import { freePort, plannedAddr, startDevice, startSuper, tempDir, until, waveHistory, type Device, type Outcome } from './ledger-fixture.js'
 
-const CHILD = join(REPO_ROOT, 'test', 'integration', 'ledger-hub-child.ts')
+const CHILD = 'test/integration/ledger-hub-child.ts'
 const CHILD_TIMEOUT_MS = 90_000
 const WAVES = ['142', '143']
 const OUTCOMES: Outcome[] = ['committed', 'rolled-back', 'committed', 'blocked', 'committed', 'committed']
@@ -31,7 +31,7 @@ interface HubProcess {
 }
 
 function spawnHub (args: string[]): HubProcess {
-  const child = spawn(process.execPath, ['--import', 'tsx', '--import', './src/polyfill.ts', CHILD, ...args],
+  const child = spawn(process.execPath, [...scriptArgs(CHILD, { polyfill: true }), ...args],
     { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
   const guard = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS)
   const exited = new Promise<[number | null, NodeJS.Signals | null]>(resolve => child.once('exit', (c, s) => { clearTimeout(guard); resolve([c, s]) }))

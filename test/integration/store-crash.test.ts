@@ -13,10 +13,10 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { blake3Hex } from '../../src/bundle/hash.js'
 import { openStore } from '../../src/store/index.js'
-import { REPO_ROOT } from '../helpers/cli.js'
+import { REPO_ROOT, scriptArgs } from '../helpers/cli.js'
 import { simpleBundle, tempDir } from '../helpers/store-fixture.js'
 
-const WRITER = join(REPO_ROOT, 'test', 'helpers', 'store-writer.ts')
+const WRITER = 'test/helpers/store-writer.ts'
 const SEED = 42
 const CHUNK_COUNT = 160
 const CHUNK_BYTES = 128 * 1024
@@ -40,7 +40,7 @@ interface Run {
 /** Runs the writer; with `killAfterPuts`, SIGKILLs it shortly after that many puts. */
 async function runWriter (dataDir: string, killAfterPuts?: number): Promise<Run> {
   const child: ChildProcess = spawn(process.execPath,
-    ['--import', 'tsx', WRITER, dataDir, 'write', String(SEED), String(CHUNK_COUNT), String(CHUNK_BYTES), String(CONCURRENCY)],
+    [...scriptArgs(WRITER), dataDir, 'write', String(SEED), String(CHUNK_COUNT), String(CHUNK_BYTES), String(CONCURRENCY)],
     { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
   const exited = new Promise<[number | null, NodeJS.Signals | null]>(resolve => child.once('exit', (c, s) => resolve([c, s])))
   const guard = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS)

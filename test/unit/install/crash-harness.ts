@@ -8,15 +8,14 @@ import type { Test } from 'tap'
 import { spawn } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { mkdir, readFile, writeFile } from 'node:fs/promises'
-import { dirname, join } from 'node:path'
-import { fileURLToPath } from 'node:url'
+import { join } from 'node:path'
 import { blake3 } from '@napi-rs/blake-hash'
 import { FileBackend } from '../../../src/install/backends/file.js'
 import { Journal } from '../../../src/install/journal.js'
 import { StateStore } from '../../../src/install/state-store.js'
-import { REPO_ROOT } from '../../helpers/cli.js'
+import { REPO_ROOT, scriptArgs } from '../../helpers/cli.js'
 
-const CHILD = join(dirname(fileURLToPath(import.meta.url)), 'crash-child.ts')
+const CHILD = 'test/unit/install/crash-child.ts'
 const CHILD_TIMEOUT_MS = 60_000
 const hex = (b: Uint8Array): string => blake3(b).toString('hex')
 
@@ -24,7 +23,7 @@ interface ChildResult { code: number | null, signal: string | null, stdout: stri
 
 /** Runs the child; with stopAt, SIGKILLs it as soon as it reports reaching that state. */
 async function runChild (args: string[], stopAt?: string): Promise<ChildResult> {
-  const child = spawn(process.execPath, ['--import', 'tsx', CHILD, ...args, ...(stopAt !== undefined ? ['--stop-at', stopAt] : [])], {
+  const child = spawn(process.execPath, [...scriptArgs(CHILD), ...args, ...(stopAt !== undefined ? ['--stop-at', stopAt] : [])], {
     cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe']
   })
   let stdout = ''

@@ -2,6 +2,8 @@ import t from 'tap'
 import { Registry } from 'prom-client'
 import { boundGates, boundWaves, createMetrics, BanCounter, leaseSourceOf, SwarmTally, waveSourceOf } from '../../../src/metrics/index.js'
 import { EventEmitter } from 'node:events'
+import { join } from 'node:path'
+import { REPO_ROOT } from '../../helpers/cli.js'
 import { fixtureBundles, fixtureSources, groundTruth, parseProm } from '../api/fixture.js'
 
 t.test('availability metrics equal the ground truth of the bitfields', async t => {
@@ -112,7 +114,7 @@ t.test('adapters', async t => {
 t.test('the Grafana dashboard only queries metrics that exist', async t => {
   const { readFile } = await import('node:fs/promises')
   const { METRIC_NAMES } = await import('../../../src/metrics/index.js')
-  const dash = JSON.parse(await readFile(new URL('../../../docker/grafana/storemesh-dashboard.json', import.meta.url), 'utf8'))
+  const dash = JSON.parse(await readFile(join(REPO_ROOT, 'docker', 'grafana', 'storemesh-dashboard.json'), 'utf8'))
   const known = new Set<string>(Object.values(METRIC_NAMES))
   const used = new Set<string>()
   for (const p of dash.panels) for (const target of p.targets) for (const m of String(target.expr).matchAll(/storemesh_[a-z_]+/g)) used.add(m[0])

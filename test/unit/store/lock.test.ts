@@ -1,17 +1,16 @@
 import t from 'tap'
 import { spawn } from 'node:child_process'
-import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { openStore } from '../../../src/store/index.js'
-import { REPO_ROOT } from '../../helpers/cli.js'
+import { REPO_ROOT, scriptArgs } from '../../helpers/cli.js'
 import { tempDir } from '../../helpers/store-fixture.js'
 
-const WRITER = join(REPO_ROOT, 'test', 'helpers', 'store-writer.ts')
+const WRITER = 'test/helpers/store-writer.ts'
 const CHILD_TIMEOUT_MS = 60_000
 
 /** Runs the helper to completion (bounded) and returns its JSON lines. */
 async function runHelper (args: string[]): Promise<Array<Record<string, unknown>>> {
-  const child = spawn(process.execPath, ['--import', 'tsx', WRITER, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, [...scriptArgs(WRITER), ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
   const exited = new Promise(resolve => child.once('exit', resolve))
   const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS)
   const lines: Array<Record<string, unknown>> = []
@@ -32,7 +31,7 @@ t.test('another process opening a data dir in use gets E_DATA_DIR_IN_USE', async
 
 t.test('this process gets E_DATA_DIR_IN_USE while a child holds the dir; free after it dies', async t => {
   const dataDir = await tempDir(t)
-  const child = spawn(process.execPath, ['--import', 'tsx', WRITER, dataDir, 'hold'], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] })
+  const child = spawn(process.execPath, [...scriptArgs(WRITER), dataDir, 'hold'], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'inherit'] })
   const timer = setTimeout(() => child.kill('SIGKILL'), CHILD_TIMEOUT_MS)
   t.teardown(() => { clearTimeout(timer); child.kill('SIGKILL') })
   const rl = createInterface({ input: child.stdout! })
