@@ -161,6 +161,11 @@ t.test('Dockerfile: multi-stage, npm install (not ci), non-root runtime user, CL
   }
 })
 
+t.test('.dockerignore keeps the host\'s node_modules and build output out of the build context', async t => {
+  const ignored = (await readFile(join(REPO_ROOT, '.dockerignore'), 'utf8')).split('\n').map(l => l.trim())
+  for (const path of ['node_modules', 'dist', '.test-build', '.git']) t.ok(ignored.includes(path), `${path} is ignored`)
+})
+
 t.test('entrypoint.sh is valid sh', async t => {
   await t.resolves(run('sh', ['-n', join(DOCKER, 'entrypoint.sh')]))
 })
