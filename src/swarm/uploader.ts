@@ -82,8 +82,9 @@ export class Uploader {
         if (!req.live) continue
         try {
           const paid = await this.#pay(req)
+          if (paid === undefined) continue
           // what this request paid (credit it drew on, and the bytes it was metered) pays the next
-          if (paid === undefined || !req.live) { this.#refund(paid); continue }
+          if (!req.live) { this.#refund(paid); continue }
           const data = await this.#init.read(req.index, signal)
           // not held (evicted, or asked for what we never announced): the remote times out and asks elsewhere
           if (data === undefined) { this.#refund(paid); continue }
@@ -112,14 +113,14 @@ export class Uploader {
     const options: AcquireOptions = { signal, live: () => req.live }
     if (holders !== undefined) options.holders = () => holders(req.index)
     const paid = limiters.map(() => 0)
-    for (let i = 0; i < limiters.length; i++) {
-      const fromCredit = Math.min(this.#creditBytes[i] ?? 0, req.size)
-      this.#creditBytes[i] = (this.#creditBytes[i] ?? 0) - fromCredit
+    for (const [i, acquire] of limiters.entries()) {
+      const fromCredit = Math.min(this.#creditBytes[i], req.size)
+      this.#creditBytes[i] -= fromCredit
       paid[i] = fromCredit
       if (fromCredit === req.size) continue
       let took: boolean | undefined | void
       try {
-        took = await (limiters[i] as AcquireBytes)(req.size - fromCredit, options)
+        took = await acquire(req.size - fromCredit, options)
       } catch (err) {
         this.#refund(paid)
         throw err
@@ -133,8 +134,7 @@ export class Uploader {
     return paid
   }
 
-  #refund (paid: number[] | undefined): void {
-    if (paid === undefined) return
-    paid.forEach((bytes, i) => { this.#creditBytes[i] = (this.#creditBytes[i] ?? 0) + bytes })
+  #refund (paid: number[]): void {
+    paid.forEach((bytes, i) => { this.#creditBytes[i] += bytes })
   }
 }
