@@ -25,8 +25,8 @@ import {
 import { decodeSignedPolicy, verifyPolicy } from '../policy/index.js'
 import { hostTimezone } from '../wan/index.js'
 import type { StoreHub } from './store-hub.js'
-import { addPrefetch } from './wan-prefetch-queue.js'
-import type { WanPuller } from './wan-puller.js'
+import { addPrefetch } from '../wan/prefetch-queue.js'
+import type { WanPuller } from '../wan/puller.js'
 
 /** the achieved WAN rate is measured over at least this interval */
 const WAN_RATE_INTERVAL_MS = 1000

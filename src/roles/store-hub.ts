@@ -15,7 +15,7 @@ import { defaultLeaseTableOptions, LEASE_STATE_FILE, LeaseTable } from '../lease
 import type { ChunkStore, ImportResult } from '../store/index.js'
 import type { BundleSwarm } from '../swarm/index.js'
 import { LanPeer, type PeerInit } from './peer.js'
-import { createWanPuller, type PullerNode, type WanPuller as WanPullerEngine, type WanPullerInit } from './wan-puller.js'
+import { createWanPuller, type PullerNode, type WanPuller as WanPullerEngine, type WanPullerInit } from '../wan/puller.js'
 
 /** What the hub offers a WAN puller. */
 export interface WanPullerContext {
@@ -43,7 +43,7 @@ export interface WanPuller {
 export type WanHookOptions = Omit<WanPullerInit, 'node' | 'store' | 'dataDir' | 'trust' | 'swarm'>
 
 /**
- * Adapts wan-puller.ts (a self-contained engine built from its init) to the hub's
+ * Adapts wan/puller.ts (a self-contained engine built from its init) to the hub's
  * start/stop hook: built at start from the hub's node and store, its chunks announced
  * on the LAN, each pre-staged bundle seeded. `engine` is there once started (metrics, poke).
  */

@@ -1,6 +1,6 @@
 /**
  * Ids, limits and defaults of the WAN pull protocol (pull-protocol.ts) and of the
- * store hub's puller (src/roles/wan-puller.ts), in one place. Spec: protocols/wan-pull/SPEC.md.
+ * store hub's puller (src/wan/puller.ts), in one place. Spec: protocols/wan-pull/SPEC.md.
  */
 import { formatProtocolId } from '../net/protocol-id.js'
 

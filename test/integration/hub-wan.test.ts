@@ -9,7 +9,7 @@
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { addPrefetch, readPrefetchQueue } from '../../src/roles/wan-prefetch-queue.js'
+import { addPrefetch, readPrefetchQueue } from '../../src/wan/prefetch-queue.js'
 import { adopt, bundleOf, lanFixture, makeBundleDir, readStatus, spawnDevice, spawnHub, waitUntil } from '../helpers/lan-fixture.js'
 import { spawnCli } from '../helpers/cli.js'
 import { freePort, HubApi, metricValue } from './hub-fixture.js'

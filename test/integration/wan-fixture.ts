@@ -10,8 +10,8 @@ import { createStoremeshNode, type StoremeshNode } from '../../src/net/node.js'
 import { generateSwarmKey } from '../../src/net/swarm-key.js'
 import { openStore, type ChunkStore } from '../../src/store/index.js'
 import { startSuperHub, type SuperHub, type SuperHubInit } from '../../src/roles/super-hub.js'
-import { createWanPuller, type WanPuller, type WanPullerInit } from '../../src/roles/wan-puller.js'
-import { addPrefetch } from '../../src/roles/wan-prefetch-queue.js'
+import { createWanPuller, type WanPuller, type WanPullerInit } from '../../src/wan/puller.js'
+import { addPrefetch } from '../../src/wan/prefetch-queue.js'
 import { FIXTURE_TRUST, tempDir, writeBundleDir, type FixtureBundle } from '../helpers/store-fixture.js'
 
 export const swarmKey = generateSwarmKey()

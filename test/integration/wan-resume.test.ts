@@ -5,7 +5,7 @@
 import t from 'tap'
 import { simpleBundle } from '../helpers/store-fixture.js'
 import { nextEvent, storeHubFixture, superFixture, until } from './wan-fixture.js'
-import type { PrestagedEvent } from '../../src/roles/wan-puller.js'
+import type { PrestagedEvent } from '../../src/wan/puller.js'
 
 const CHUNK = 64 * 1024
 const CHUNKS = 48

@@ -7,7 +7,7 @@
 import t, { type Test } from 'tap'
 import { simpleBundle, type FixtureBundle } from '../helpers/store-fixture.js'
 import { nextEvent, storeHubFixture, superFixture, until, type StoreHubFixture } from './wan-fixture.js'
-import type { PrestagedEvent } from '../../src/roles/wan-puller.js'
+import type { PrestagedEvent } from '../../src/wan/puller.js'
 import type { StoremeshError } from '../../src/interface/errors.js'
 import { UNLIMITED } from '../../src/wan/index.js'
 
