@@ -2,7 +2,7 @@
 import type { Register } from './commands.js'
 import { action } from './context.js'
 import { formatTable, humanBytes, printJson } from './output.js'
-import { runDemo, type DemoSummary, type RoundSummary } from '../roles/demo/run.js'
+import { runDemo, type DemoSummary, type RoundSummary } from '../demo/run.js'
 
 const sec = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
 const rate = (bytesPerSec: number): string => `${humanBytes(bytesPerSec)}/s`

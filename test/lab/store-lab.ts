@@ -3,7 +3,7 @@
  * in the super-hub namespace holding a signed bundle, `storemesh hub --super ...` in
  * the store-hub namespace with the bundle queued for WAN pre-staging (listening on the
  * store bridge and on the WAN veth), and `storemesh device run --install` in each
- * device namespace with demo-style data dirs (src/roles/demo/devices.ts): device.yaml,
+ * device namespace with demo-style data dirs (src/demo/devices.ts): device.yaml,
  * facts, the trust key, a factory image in slot A, a signed policy, `lease: hub`.
  * Discovery is real mDNS across the bridge, with a service tag of this run's own.
  *
@@ -24,8 +24,8 @@ import type { BundleInfo } from '../../src/interface/types.js'
 import { writeSwarmKeyFile } from '../../src/net/swarm-key.js'
 import { parsePolicy } from '../../src/policy/schema.js'
 import { encodeSignedPolicy, signPolicy } from '../../src/policy/signed.js'
-import { DEMO_DEVICES, FACTORY_IMAGE_BYTES, writeDeviceDir, type DemoDeviceSpec } from '../../src/roles/demo/devices.js'
-import { fillSeeded, sampleImageV1 } from '../../src/roles/demo/sample.js'
+import { DEMO_DEVICES, FACTORY_IMAGE_BYTES, writeDeviceDir, type DemoDeviceSpec } from '../../src/demo/devices.js'
+import { fillSeeded, sampleImageV1 } from '../../src/demo/sample.js'
 import { addPrefetch } from '../../src/wan/prefetch-queue.js'
 import { cliCommand, REPO_ROOT } from '../helpers/cli.js'
 import { adopt, bundleOf, readStatus, waitUntil, type LanFixture, type Proc } from '../helpers/lan-fixture.js'

@@ -8,7 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { open, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
-import { StoremeshError } from '../../interface/errors.js'
+import { StoremeshError } from '../interface/errors.js'
 import { cliArgv } from './spawn.js'
 
 /** Lines kept per process: enough for every install decision of a demo run. */

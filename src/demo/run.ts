@@ -11,14 +11,14 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { buildBundle } from '../../bundle/build.js'
-import { generateSigningKey, writeKeyFiles } from '../../bundle/keys.js'
-import { verifyBundleDir } from '../../bundle/verify.js'
-import { StoremeshError } from '../../interface/errors.js'
-import type { BundleInfo, TrustOptions } from '../../interface/types.js'
-import { parsePolicy } from '../../policy/schema.js'
-import { encodeSignedPolicy, signPolicy } from '../../policy/signed.js'
-import { readSuperLedgerStatus, type SuperLedgerStatus } from '../super-hub.js'
+import { buildBundle } from '../bundle/build.js'
+import { generateSigningKey, writeKeyFiles } from '../bundle/keys.js'
+import { verifyBundleDir } from '../bundle/verify.js'
+import { StoremeshError } from '../interface/errors.js'
+import type { BundleInfo, TrustOptions } from '../interface/types.js'
+import { parsePolicy } from '../policy/schema.js'
+import { encodeSignedPolicy, signPolicy } from '../policy/signed.js'
+import { readSuperLedgerStatus, type SuperLedgerStatus } from '../roles/super-hub.js'
 import {
   DEMO_HALT_ON_ROLLBACK_RATIO, DEMO_LEDGER_SETTLE_MS, DEMO_MAX_CONCURRENT_INSTALLS, DEMO_UPLOAD_RATE_BYTES_PER_SEC,
   DEMO_WAN_RATE_BYTES_PER_SEC, DEMO_WATCH_INTERVAL_MS, DEMO_WAVES

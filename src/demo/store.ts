@@ -7,8 +7,8 @@
 import { randomBytes } from 'node:crypto'
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { StoremeshError } from '../../interface/errors.js'
-import { writeSwarmKeyFile } from '../../net/swarm-key.js'
+import { StoremeshError } from '../interface/errors.js'
+import { writeSwarmKeyFile } from '../net/swarm-key.js'
 import {
   DEMO_HALT_ON_ROLLBACK_RATIO, DEMO_HUB_ID, DEMO_INSTALL_INTERVAL_MS, DEMO_MAX_CONCURRENT_INSTALLS, DEMO_MDNS_INTERVAL_MS,
   DEMO_MIN_OUTCOMES_FOR_HALT, DEMO_POLL_INTERVAL_MS, DEMO_START_TIMEOUT_MS, DEMO_STATUS_INTERVAL_MS, DEMO_STOP_GRACE_MS,

@@ -5,10 +5,10 @@
  * super-ledger.json. Nothing here is computed from what the demo expects.
  */
 import { readFile } from 'node:fs/promises'
-import { StoremeshError } from '../../interface/errors.js'
-import { createBackend, StateStore } from '../../install/index.js'
-import { loadInstallConfig } from '../device-install-config.js'
-import { readStatusFile, type BundleStatus } from '../peer-status.js'
+import { StoremeshError } from '../interface/errors.js'
+import { createBackend, StateStore } from '../install/index.js'
+import { loadInstallConfig } from '../roles/device-install-config.js'
+import { readStatusFile, type BundleStatus } from '../roles/peer-status.js'
 import { DEMO_HTTP_TIMEOUT_MS } from './constants.js'
 import type { LogLine } from './processes.js'
 

@@ -9,7 +9,7 @@
  */
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { SIGNED_POLICY_FILE } from '../../install/facts.js'
+import { SIGNED_POLICY_FILE } from '../install/facts.js'
 import { DEMO_ROUND_TIMEOUT_MS, DEMO_STATUS_INTERVAL_MS, DEMO_WATCH_INTERVAL_MS } from './constants.js'
 import { bundleStatusOf, bytesOf, installerStateOf, outcomeOfLine, type InstallOutcomeLine, type HubApi } from './figures.js'
 import { waitFor } from './processes.js'
