@@ -18,7 +18,7 @@ import { StoremeshError } from '../interface/errors.js'
 import type { BundleInfo, TrustOptions } from '../interface/types.js'
 import { parsePolicy } from '../policy/schema.js'
 import { encodeSignedPolicy, signPolicy } from '../policy/signed.js'
-import { readSuperLedgerStatus, type SuperLedgerStatus } from '../roles/super-hub.js'
+import { readSuperLedgerStatus, type SuperLedgerStatus } from '../ledger/super-ledger-status.js'
 import {
   DEMO_HALT_ON_ROLLBACK_RATIO, DEMO_LEDGER_SETTLE_MS, DEMO_MAX_CONCURRENT_INSTALLS, DEMO_UPLOAD_RATE_BYTES_PER_SEC,
   DEMO_WAN_RATE_BYTES_PER_SEC, DEMO_WATCH_INTERVAL_MS, DEMO_WAVES

@@ -3,23 +3,19 @@
  * seeds store hubs over `/storemesh/wan-pull/1.0.0` under a global limit (following a
  * schedule), a per-store-hub limit, and store priorities (critical store hubs first,
  * weighted fair share among the rest, at the global limiter). Serves manifests over
- * `/storemesh/manifest/1.0.0`. Composition only: the logic lives in wan/, net/, store/.
+ * `/storemesh/manifest/1.0.0`. Composition only: the logic lives in wan/, net/, store/, ledger/.
  */
-import { readFile, readdir, stat } from 'node:fs/promises'
-import { join } from 'node:path'
-import { writeFileAtomic } from '../interface/atomic-file.js'
 import type { PrivateKey } from '@libp2p/interface'
 import { encodeManifest } from '../bundle/manifest.js'
-import { bundleJsonPath } from '../bundle/layout.js'
-import { StoremeshError, toStoremeshError } from '../interface/errors.js'
 import type { TrustOptions } from '../interface/types.js'
 import { manifestProtocol, type ManifestLookup, type ManifestProtocol } from '../net/manifest-protocol.js'
 import { createStoremeshNode, type StoremeshNode } from '../net/node.js'
 import type { SwarmKey } from '../net/swarm-key.js'
-import { openStore, readBundleDirManifest, type ChunkStore } from '../store/index.js'
+import { importBundlesUnder, openStore, type ChunkStore } from '../store/index.js'
 import { constantSchedule, followSchedule, Limiter, LimiterChain, systemClock, UNLIMITED, type Clock, type Schedule, type ScheduleFollower } from '../wan/index.js'
 import { pullServer, type PullServer } from '../wan/pull-protocol.js'
-import { SuperLedger, type HubRecord, type SuperWaveSummary } from '../ledger/super-ledger.js'
+import { SuperLedger } from '../ledger/super-ledger.js'
+import { SuperLedgerStatusWriter } from '../ledger/super-ledger-status.js'
 import { reportProtocol, type ReportProtocol } from '../ledger/report-protocol.js'
 
 export interface SuperHubInit {
@@ -53,37 +49,6 @@ export interface SuperHubInit {
   log?: (line: string) => void
 }
 
-/** `<data>/super-ledger.json`: the SuperLedger's per-wave totals and hubs, for readers outside the process (its db is single-process). */
-export const SUPER_LEDGER_STATUS_FILE = 'super-ledger.json'
-export const DEFAULT_LEDGER_STATUS_INTERVAL_MS = 1000
-const MAX_LEDGER_STATUS_BYTES = 4 * 1024 * 1024
-
-export interface SuperLedgerStatus {
-  updatedAt: string
-  hubs: Array<HubRecord & { hubId: string }>
-  waves: SuperWaveSummary[]
-}
-
-async function writeLedgerStatus (dataDir: string, ledger: SuperLedger): Promise<void> {
-  const body: SuperLedgerStatus = { updatedAt: new Date().toISOString(), hubs: await ledger.hubs(), waves: await ledger.waves() }
-  await writeFileAtomic(join(dataDir, SUPER_LEDGER_STATUS_FILE), JSON.stringify(body, null, 2) + '\n', { durable: false })
-}
-
-/** The last totals a super hub wrote; undefined before its first write. */
-export async function readSuperLedgerStatus (dataDir: string): Promise<SuperLedgerStatus | undefined> {
-  const path = join(dataDir, SUPER_LEDGER_STATUS_FILE)
-  const size = await stat(path).then(s => s.size, () => undefined)
-  if (size === undefined) return undefined
-  if (size > MAX_LEDGER_STATUS_BYTES) throw new StoremeshError('E_CONFIG_INVALID', `${path} is larger than ${MAX_LEDGER_STATUS_BYTES} bytes`, { file: path })
-  try {
-    const x = JSON.parse(await readFile(path, 'utf8')) as Partial<SuperLedgerStatus>
-    if (!Array.isArray(x.waves) || !Array.isArray(x.hubs)) throw new Error('no waves or hubs')
-    return x as SuperLedgerStatus
-  } catch (err) {
-    throw new StoremeshError('E_CONFIG_INVALID', `${path} is not a super ledger status file`, { file: path }, { cause: err })
-  }
-}
-
 export interface SuperHub {
   readonly node: StoremeshNode<{ manifest: ManifestProtocol, wanPull: PullServer, report: ReportProtocol }>
   readonly store: ChunkStore
@@ -95,23 +60,6 @@ export interface SuperHub {
   /** the per-store-hub limiter (created on first use) */
   hubLimiter(peerId: string): Limiter
   stop(): Promise<void>
-}
-
-/** Imports every bundle folder under `dir` that the store does not yet hold verified. */
-export async function importBundlesUnder (store: ChunkStore, dir: string, trust: TrustOptions, log?: (line: string) => void): Promise<string[]> {
-  const out: string[] = []
-  for (const name of (await readdir(dir)).sort()) {
-    const folder = join(dir, name)
-    const isBundle = await stat(bundleJsonPath(folder)).then(s => s.isFile(), () => false)
-    if (!isBundle) continue
-    const info = await readBundleDirManifest(folder, trust)
-    if (store.getBundle(info.id)?.state !== 'verified') {
-      const r = await store.importBundleDir(folder, trust)
-      log?.(`imported ${info.id} (${info.manifest.signed.name} ${info.manifest.signed.version}) from ${folder}: ${r.chunksWritten} new chunks`)
-    }
-    out.push(info.id)
-  }
-  return out
 }
 
 export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
@@ -165,18 +113,12 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
     })
     const f = follower
     const l = ledger
-    const writeStatus = async (): Promise<void> => {
-      await writeLedgerStatus(init.dataDir, l).catch((err: unknown) => { init.log?.(`cannot write ${SUPER_LEDGER_STATUS_FILE}: ${toStoremeshError(err).toLine()}`) })
-    }
-    // one write at a time: on a slow disk a tick finding the last write busy is skipped
-    let busy = true
-    let writing: Promise<void> = writeStatus().finally(() => { busy = false })
-    const statusTimer = setInterval(() => {
-      if (busy) return
-      busy = true
-      writing = writeStatus().finally(() => { busy = false })
-    }, init.ledgerStatusIntervalMs ?? DEFAULT_LEDGER_STATUS_INTERVAL_MS)
-    statusTimer.unref()
+    const status = new SuperLedgerStatusWriter({
+      dataDir: init.dataDir,
+      ledger: l,
+      ...(init.ledgerStatusIntervalMs !== undefined ? { intervalMs: init.ledgerStatusIntervalMs } : {}),
+      ...(init.log !== undefined ? { log: init.log } : {})
+    })
     return {
       node,
       store,
@@ -187,9 +129,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       async stop () {
         f.stop()
         await node.stop()
-        clearInterval(statusTimer)
-        await writing
-        await writeStatus()
+        await status.stop()
         await l.close()
         await store.stop()
       }
