@@ -7,14 +7,13 @@
  * agent differ only in what they join and which services answer.
  */
 import type { PeerId } from '@libp2p/interface'
-import { encodeManifest } from '../bundle/manifest.js'
 import { isStoremeshError, StoremeshError, toStoremeshError } from '../interface/errors.js'
 import type { BundleInfo, TrustOptions } from '../interface/types.js'
 import { LEASE_PROTOCOL, leaseProtocol, type LeaseProtocol, type LeaseServer } from '../lease/index.js'
-import { manifestProtocol, type ManifestLookup, type ManifestProtocol } from '../net/manifest-protocol.js'
+import { manifestProtocol, type ManifestProtocol } from '../net/manifest-protocol.js'
 import { createStoremeshNode, type NodeInit, type StoremeshNode } from '../net/node.js'
 import type { SwarmKey } from '../net/swarm-key.js'
-import { openStore, type ChunkStore } from '../store/index.js'
+import { openStore, storeManifestLookup, type ChunkStore } from '../store/index.js'
 import { BanList, banGater, chunkProtocol, UploadTurns, type AcquireBytes, type BundleSwarm, type ChunkProtocol, type SwarmOptions } from '../swarm/index.js'
 import { join } from 'node:path'
 import { Limiter } from '../wan/limiter.js'
@@ -118,7 +117,7 @@ export class LanPeer {
             ...(uploadLimiter !== undefined ? { uploadLimiter } : {}),
             resolveBundle: resolver.resolve
           }),
-          manifest: manifestProtocol({ lookup: manifestLookup(store), trust: init.trust }),
+          manifest: manifestProtocol({ lookup: storeManifestLookup(store), trust: init.trust }),
           lease: leaseProtocol(init.leaseAuthority !== undefined ? { authority: init.leaseAuthority } : {})
         }
       })
@@ -281,21 +280,6 @@ function uploadLimiterOf (rateBytesPerSec: number | undefined): AcquireBytes | u
   if (rateBytesPerSec === undefined || !Number.isFinite(rateBytesPerSec)) return undefined
   const limiter = new Limiter({ rateBytesPerSec, name: 'lan-upload' })
   return new UploadTurns(async (bytes, options) => { await limiter.acquire(bytes, options?.signal) }).acquire
-}
-
-/** The manifest service's answers come from the store: by id (any held state), or the newest complete bundle of a class. */
-export function manifestLookup (store: ChunkStore): ManifestLookup {
-  return async (req) => {
-    let id: string | undefined
-    if ('bundleId' in req) {
-      const state = store.bundleState(req.bundleId)
-      id = state !== undefined && state !== 'evicted' ? req.bundleId : undefined
-    } else {
-      id = store.newestForClass(req.deviceClass, { requireComplete: true })?.id
-    }
-    if (id === undefined) return undefined
-    return encodeManifest((await store.bundleInfo(id)).manifest)
-  }
 }
 
 /**

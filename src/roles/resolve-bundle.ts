@@ -11,10 +11,9 @@
  */
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
-import { infoHashOf } from '../bundle/manifest.js'
 import type { BundleInfo } from '../interface/types.js'
 import type { ManifestProtocol } from '../net/manifest-protocol.js'
-import type { ChunkStore } from '../store/index.js'
+import { heldBundleByInfoHash, isHeld, type ChunkStore } from '../store/index.js'
 import { DEFAULT_MANIFEST_ASK_PEERS, DEFAULT_MANIFEST_ASK_TIMEOUT_MS, RESOLVE_NEGATIVE_CACHE_MS } from './lan-constants.js'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
@@ -55,9 +54,8 @@ export class BundleResolver {
 
   async #resolve (key: string, asking: string, signal?: AbortSignal): Promise<BundleInfo | undefined> {
     const { store } = this.#init
-    for (const rec of store.listBundles()) {
-      if (rec.state !== 'evicted' && hex(infoHashOf(rec.id)) === key) return await store.bundleInfo(rec.id)
-    }
+    const held = await heldBundleByInfoHash(store, Buffer.from(key, 'hex'))
+    if (held !== undefined) return held
     const classes = [...new Set([this.#init.deviceClass, ...store.listBundles().map(r => r.deviceClass)])]
       .filter((c): c is string => c !== undefined)
     const askingId = peerIdFromString(asking)
@@ -73,8 +71,7 @@ export class BundleResolver {
           continue
         }
         if (hex(info.infoHash) !== key) continue
-        const state = store.bundleState(info.id)
-        if (state === undefined || state === 'evicted') await store.addBundle(info)
+        if (!isHeld(store.bundleState(info.id))) await store.addBundle(info)
         this.#init.log?.(`learned bundle ${info.id} (${info.manifest.signed.name} ${info.manifest.signed.version}) from ${peer.toString()}`)
         return info
       }

@@ -6,12 +6,11 @@
  * `/storemesh/manifest/1.0.0`. Composition only: the logic lives in wan/, net/, store/, ledger/.
  */
 import type { PrivateKey } from '@libp2p/interface'
-import { encodeManifest } from '../bundle/manifest.js'
 import type { TrustOptions } from '../interface/types.js'
-import { manifestProtocol, type ManifestLookup, type ManifestProtocol } from '../net/manifest-protocol.js'
+import { manifestProtocol, type ManifestProtocol } from '../net/manifest-protocol.js'
 import { createStoremeshNode, type StoremeshNode } from '../net/node.js'
 import type { SwarmKey } from '../net/swarm-key.js'
-import { importBundlesUnder, openStore, type ChunkStore } from '../store/index.js'
+import { importBundlesUnder, openStore, storeManifestLookup, type ChunkStore } from '../store/index.js'
 import { constantSchedule, followSchedule, Limiter, LimiterChain, systemClock, UNLIMITED, type Clock, type Schedule, type ScheduleFollower } from '../wan/index.js'
 import { pullServer, type PullServer } from '../wan/pull-protocol.js'
 import { SuperLedger } from '../ledger/super-ledger.js'
@@ -92,11 +91,6 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       }
       return e
     }
-    const lookup: ManifestLookup = async (req) => {
-      const rec = 'bundleId' in req ? store.getBundle(req.bundleId) : store.newestForClass(req.deviceClass, { requireComplete: true })
-      if (rec === undefined || (rec.state !== 'verified' && rec.state !== 'complete')) return undefined
-      return encodeManifest((await store.bundleInfo(rec.id)).manifest)
-    }
     ledger = await SuperLedger.open(init.dataDir, {
       ...(init.haltOnRollbackRatio !== undefined ? { haltOnRollbackRatio: init.haltOnRollbackRatio } : {}),
       ...(init.minOutcomesForHalt !== undefined ? { minOutcomesForHalt: init.minOutcomesForHalt } : {})
@@ -106,7 +100,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       ...(init.listen !== undefined ? { listen: init.listen } : {}),
       ...(init.privateKey !== undefined ? { privateKey: init.privateKey } : { dataDir: init.dataDir }),
       services: {
-        manifest: manifestProtocol({ lookup }),
+        manifest: manifestProtocol({ lookup: storeManifestLookup(store) }),
         wanPull: pullServer({ source: store, limiterFor: peerId => hubEntry(peerId).chain, ...(init.onServed !== undefined ? { onServed: init.onServed } : {}) }),
         report: reportProtocol({ hubs: ledger })
       }

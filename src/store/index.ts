@@ -9,6 +9,7 @@ export { PIN_REASONS, type BundleRecord, type BundleState, type PinReason } from
 export type { ImportResult } from './import.js'
 export { readBundleDirManifest } from './import.js'
 export { importBundlesUnder } from './import-folder.js'
+export { heldBundleByInfoHash, isHeld, isServable, servableManifest, storeManifestLookup, type ManifestQuery } from './manifest-lookup.js'
 export type { ArtifactStreamOptions } from './reconstruct.js'
 export type { RecoveryReport } from './recovery.js'
 export type { QuotaStats } from './quota.js'

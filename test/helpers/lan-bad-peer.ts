@@ -17,8 +17,7 @@ import type { ChunkSink } from '../../src/interface/types.js'
 import { manifestProtocol } from '../../src/net/manifest-protocol.js'
 import { createStoremeshNode } from '../../src/net/node.js'
 import { readSwarmKeyFile } from '../../src/net/swarm-key.js'
-import { manifestLookup } from '../../src/roles/peer.js'
-import { openStore } from '../../src/store/index.js'
+import { openStore, storeManifestLookup } from '../../src/store/index.js'
 import { chunkProtocol, type ChunkProtocol } from '../../src/swarm/index.js'
 
 const [dataDir, bundleDir, swarmKeyFile, trustFile, serviceTag, listen = '/ip4/127.0.0.1/tcp/0'] = process.argv.slice(2) as [string, string, string, string, string, string?]
@@ -46,7 +45,7 @@ const node = await createStoremeshNode<{ chunks: ChunkProtocol, manifest: Return
   mdns: { serviceTag, intervalMs: 500 },
   services: {
     chunks: chunkProtocol({ store: liar }),
-    manifest: manifestProtocol({ lookup: manifestLookup(store), trust })
+    manifest: manifestProtocol({ lookup: storeManifestLookup(store), trust })
   }
 })
 await node.services.chunks.join(info)
