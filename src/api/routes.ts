@@ -5,6 +5,7 @@
  */
 import { z } from 'zod'
 import { StoremeshError } from '../interface/errors.js'
+import { isBundleId } from '../interface/ids.js'
 import type { MetricsEndpoint } from '../metrics/index.js'
 import { availabilityView } from './availability-view.js'
 import {
@@ -97,7 +98,7 @@ export function buildRoutes (d: RouteDeps): Route[] {
     }),
     get(/^\/api\/availability$/, async ({ query }) => {
       const bundle = query.get('bundle') ?? undefined
-      if (bundle !== undefined && !/^b3:[0-9a-f]{64}$/.test(bundle)) throw new StoremeshError('E_INVALID_ARGUMENT', 'bundle must be a b3: bundle id')
+      if (bundle !== undefined && !isBundleId(bundle)) throw new StoremeshError('E_INVALID_ARGUMENT', 'bundle must be a b3: bundle id')
       const from = intParam(query, 'from', 0, 0, 1e9)
       const count = intParam(query, 'count', DEFAULT_HEATMAP_CHUNKS, 1, MAX_HEATMAP_CHUNKS)
       return json(availabilityView(await d.sources.availability.bundles(), { ...(bundle !== undefined ? { bundle } : {}), from, count }, d.now()))

@@ -1,8 +1,8 @@
 /** BLAKE3-256 through the native @napi-rs/blake-hash binding (several GiB/s). */
 import { blake3, Blake3Hasher } from '@napi-rs/blake-hash'
 
-export const HASH_BYTES = 32
-export const HASH_HEX_RE = /^[0-9a-f]{64}$/
+// the ids' spelling lives in interface/ids.ts; re-exported for the bundle code's callers
+export { BUNDLE_ID_PREFIX, BUNDLE_ID_RE, HASH_BYTES, HASH_HEX_RE, isBundleId, isHashHex } from '../interface/ids.js'
 
 export function blake3Bytes (bytes: Uint8Array): Uint8Array {
   return new Uint8Array(blake3(bytes))
@@ -25,6 +25,3 @@ export class StreamHasher {
   }
 }
 
-export function isHashHex (s: unknown): s is string {
-  return typeof s === 'string' && HASH_HEX_RE.test(s)
-}

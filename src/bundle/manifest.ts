@@ -9,7 +9,7 @@ import { StoremeshError } from '../interface/errors.js'
 import type { BundleInfo, ChunkRef, ManifestBody, SignedManifest, TrustOptions } from '../interface/types.js'
 import { canonicalize } from './canonical.js'
 import { assertEnvelopeShape, verifyEnvelope } from './envelope.js'
-import { blake3Bytes, HASH_HEX_RE } from './hash.js'
+import { blake3Bytes, BUNDLE_ID_PREFIX, HASH_HEX_RE } from './hash.js'
 
 export const MANIFEST_TYPE = 'storemesh/bundle'
 export const SPEC_VERSION = 1
@@ -18,7 +18,7 @@ export const MAX_MANIFEST_BYTES = 4 * 1024 * 1024
 export const MAX_ARTIFACTS = 256
 export const MAX_CHUNK_BYTES_LIMIT = 16 * 1024 * 1024
 export const INFO_HASH_BYTES = 20
-export const BUNDLE_ID_PREFIX = 'b3:'
+export { BUNDLE_ID_PREFIX }
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 

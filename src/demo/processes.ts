@@ -8,6 +8,7 @@
 import { spawn, type ChildProcess } from 'node:child_process'
 import { open, type FileHandle } from 'node:fs/promises'
 import { join } from 'node:path'
+import { sleep } from '../interface/abort.js'
 import { StoremeshError } from '../interface/errors.js'
 import { cliArgv } from './spawn.js'
 
@@ -168,6 +169,6 @@ export async function waitFor<T> (what: string, timeoutMs: number, intervalMs: n
       const more = opts.detail?.() ?? ''
       throw new StoremeshError('E_TIMEOUT', `timed out after ${Math.round(timeoutMs / 1000)} s waiting for ${what}${more !== '' ? `: ${more}` : ''}`)
     }
-    await new Promise(resolve => setTimeout(resolve, intervalMs))
+    await sleep(intervalMs)
   }
 }

@@ -9,6 +9,7 @@
  */
 import { randomUUID } from 'node:crypto'
 import { ERROR_CODES, EXIT, StoremeshError, type ExitCode } from '../interface/errors.js'
+import { isHashHex } from '../interface/ids.js'
 import type { InstallPhase } from '../interface/types.js'
 import { otherSlot, type BootBackend } from './backend.js'
 import { DEFAULT_MAX_BOOT_ATTEMPTS, DEFAULT_MAX_WRITE_ATTEMPTS } from './constants.js'
@@ -156,7 +157,7 @@ export class Installer {
   }
 
   private async runOnceLocked (req: InstallRequest): Promise<InstallOutcome> {
-    if (!/^[0-9a-f]{64}$/.test(req.expected.blake3) || !Number.isSafeInteger(req.expected.sizeBytes) || req.expected.sizeBytes < 0) {
+    if (!isHashHex(req.expected.blake3) || !Number.isSafeInteger(req.expected.sizeBytes) || req.expected.sizeBytes < 0) {
       throw new StoremeshError('E_INVALID_ARGUMENT', 'install request: expected.blake3 must be 64 hex characters and expected.sizeBytes a byte count', { bundleId: req.bundleId })
     }
     let rec = await this.load(req.signal)

@@ -3,12 +3,9 @@
  * labs and tests): stream an image in from byte zero and fsync; stream a prefix back.
  */
 import { open, stat } from 'node:fs/promises'
-import { StoremeshError } from '../interface/errors.js'
+import { abortError, throwIfAborted } from '../interface/abort.js'
 import { SLOT_READ_CHUNK_BYTES } from './constants.js'
 
-function abortError (): StoremeshError {
-  return new StoremeshError('E_ABORTED', 'slot write aborted')
-}
 
 /**
  * Writes `source` to `path` from offset 0 and fsyncs. A regular file is truncated
@@ -30,7 +27,7 @@ export async function writeSlotPath (
   let bytes = 0
   try {
     for await (const chunk of source) {
-      if (options.signal?.aborted === true) throw abortError()
+      if (options.signal?.aborted === true) throw abortError(options.signal, 'slot write')
       let off = 0
       while (off < chunk.byteLength) {
         const { bytesWritten } = await fh.write(chunk, off, chunk.byteLength - off, bytes + off)
@@ -55,7 +52,7 @@ export async function * readSlotPath (
   try {
     let pos = 0
     while (pos < bytes) {
-      if (options.signal?.aborted === true) throw new StoremeshError('E_ABORTED', 'slot read aborted')
+      throwIfAborted(options.signal, 'slot read')
       const want = Math.min(SLOT_READ_CHUNK_BYTES, bytes - pos)
       const buf = new Uint8Array(want)
       const { bytesRead } = await fh.read(buf, 0, want, pos)

@@ -12,6 +12,7 @@
  */
 import { z } from 'zod'
 import { StoremeshError } from '../interface/errors.js'
+import { HASH_HEX_RE } from '../interface/ids.js'
 import { SLOT_NAMES } from './constants.js'
 
 export const INSTALL_STATES = [
@@ -109,7 +110,7 @@ export function isTerminalState (state: InstallState): boolean {
 // ---- the persisted record ------------------------------------------------------
 
 const slotSchema = z.enum(SLOT_NAMES)
-const hashSchema = z.string().regex(/^[0-9a-f]{64}$/)
+const hashSchema = z.string().regex(HASH_HEX_RE)
 const boundedString = z.string().max(1024)
 
 export const healthConfigSchema = z.strictObject({

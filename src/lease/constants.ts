@@ -27,7 +27,7 @@ export const MAX_LEASE_DETAIL_CHARS = 256
 export const DEVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
 /** Wave ids: the policy's `metadata.wave`, as text (`142`, `pos-q4-142`). */
 export const WAVE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
-export const BUNDLE_ID_RE = /^b3:[0-9a-f]{64}$/
+export { BUNDLE_ID_RE } from '../interface/ids.js'
 /** The largest `ttlMs` a request may carry; the hub clamps it further. @default 24 h */
 export const MAX_WIRE_TTL_MS = 24 * HOUR_MS
 

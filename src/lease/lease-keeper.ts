@@ -14,6 +14,7 @@
  * `ttlMs`, so its idea of the expiry is never later than the hub's (clocks differ).
  */
 import type { DeviceFacts } from '../interface/types.js'
+import { abortError, sleep } from '../interface/abort.js'
 import { StoremeshError, isStoremeshError } from '../interface/errors.js'
 import { defaultLeaseKeeperOptions, DEFAULT_MIN_RETRY_AFTER_MS, MIN_RENEW_DELAY_MS, type LeaseKeeperOptions } from './constants.js'
 import type { LeaseClient, LeaseTarget } from './lease-protocol.js'
@@ -54,20 +55,6 @@ interface Held {
   ttlMs: number
   /** device clock */
   expiresAtMs: number
-}
-
-function sleep (ms: number, signal?: AbortSignal): Promise<void> {
-  return new Promise((resolve, reject) => {
-    if (signal?.aborted === true) { reject(signal.reason); return }
-    const onAbort = (): void => { clearTimeout(timer); reject(signal?.reason) }
-    const timer = setTimeout(() => { signal?.removeEventListener('abort', onAbort); resolve() }, ms)
-    signal?.addEventListener('abort', onAbort, { once: true })
-  })
-}
-
-function abortError (signal: AbortSignal, what: string): StoremeshError {
-  const timedOut = (signal.reason as Error | undefined)?.name === 'TimeoutError'
-  return new StoremeshError(timedOut ? 'E_TIMEOUT' : 'E_ABORTED', `${timedOut ? 'timed out' : 'aborted'} ${what}`, {}, { cause: signal.reason })
 }
 
 export class LeaseKeeper {
@@ -148,7 +135,7 @@ export class LeaseKeeper {
         ? Math.max(0, f.retryAtMs - this.#now())
         : DEFAULT_MIN_RETRY_AFTER_MS * 2 ** Math.min(attempt - 1, 16)
       try {
-        await sleep(Math.min(this.#opts.maxRetryDelayMs, base), signal)
+        await sleep(Math.min(this.#opts.maxRetryDelayMs, base), signal !== undefined ? { signal } : {})
       } catch {
         throw abortError(signal!, 'waiting for an install lease')
       }

@@ -7,6 +7,7 @@
  */
 import semver from 'semver'
 import { z } from 'zod'
+import { BUNDLE_ID_RE } from '../interface/ids.js'
 import {
   DEFAULT_BATCH_DELAY_MINUTES, DEFAULT_HALT_ON_ROLLBACK_RATIO, DEFAULT_HEALTH_TIMEOUT_SECONDS,
   DEFAULT_MAX_CONCURRENT_PER_HUB, DEFAULT_OFFLINE_ROLLBACK_ALLOWED, DEFAULT_PERCENTAGE, DEFAULT_PRESTAGE_HOURS,
@@ -21,7 +22,6 @@ const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 /** Probe names become gate names (`probe.<name>`), so they stay short and plain. */
 const PROBE_NAME_RE = /^[A-Za-z0-9][A-Za-z0-9_-]{0,62}$/
 const LABEL_KEY_RE = /^[A-Za-z0-9][A-Za-z0-9._/-]{0,62}$/
-const BUNDLE_ID_RE = /^b3:[0-9a-f]{64}$/
 
 const name = z.string().regex(NAME_RE, 'letters, digits, ".", "_", "-"; at most 128')
 const semverVersion = z.string().max(64).refine(v => semver.valid(v) !== null, 'not a semver version (e.g. 3.8.2)')

@@ -3,6 +3,7 @@
  * take a Clock so that tests drive time by hand (ManualClock) and never sleep, and so
  * that no assertion depends on how busy the machine is.
  */
+import { abortError, throwIfAborted } from '../interface/abort.js'
 import { StoremeshError } from '../interface/errors.js'
 
 /** Cancels a timer; calling it after the timer fired or twice is harmless. */
@@ -125,7 +126,7 @@ export async function sleep (clock: Clock, ms: number, signal?: AbortSignal): Pr
   await new Promise<void>((resolve, reject) => {
     const onAbort = (): void => {
       cancel()
-      reject(abortedError(signal))
+      reject(abortError(signal))
     }
     const cancel = clock.setTimer(() => {
       signal?.removeEventListener('abort', onAbort)
@@ -135,10 +136,3 @@ export async function sleep (clock: Clock, ms: number, signal?: AbortSignal): Pr
   })
 }
 
-export function abortedError (signal?: AbortSignal): StoremeshError {
-  return new StoremeshError('E_ABORTED', 'aborted', {}, { cause: signal?.reason })
-}
-
-export function throwIfAborted (signal?: AbortSignal): void {
-  if (signal?.aborted === true) throw abortedError(signal)
-}

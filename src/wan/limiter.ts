@@ -30,7 +30,8 @@
  * [a, b] and [b, a] (or a longer cycle) could deadlock, so LimiterChain refuses it.
  */
 import { StoremeshError } from '../interface/errors.js'
-import { abortedError, systemClock, throwIfAborted } from './clock.js'
+import { abortError, throwIfAborted } from '../interface/abort.js'
+import { systemClock } from './clock.js'
 import type { CancelTimer, Clock } from './clock.js'
 import { DEFAULT_STORE_WEIGHT } from './constants.js'
 import { checkClass, checkWeight, FairScheduler } from './priority.js'
@@ -227,7 +228,7 @@ async function acquireSlice (path: readonly Core[], bytes: number, signal?: Abor
       dequeueAt(w, w.stage)
       for (let i = 0; i < w.stage; i++) (path[i] as Core).holder = undefined
       for (let i = 0; i <= w.stage; i++) schedulePump(path[i] as Core)
-      reject(abortedError(signal))
+      reject(abortError(signal))
     }
     const w: Waiter = {
       bytes,

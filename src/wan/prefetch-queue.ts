@@ -8,7 +8,9 @@
  */
 import { open, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
+import { sleep } from '../interface/abort.js'
 import { StoremeshError } from '../interface/errors.js'
+import { BUNDLE_ID_RE } from '../interface/ids.js'
 import { writeFileAtomic } from '../interface/atomic-file.js'
 import { parseWindow } from './window.js'
 import { PREFETCH_FILE } from './pull-constants.js'
@@ -31,7 +33,6 @@ const MAX_QUEUE_FILE_BYTES = 1024 * 1024
 const MAX_ENTRIES = 1024
 const LOCK_STALE_MS = 30_000
 const LOCK_WAIT_MS = 10_000
-const BUNDLE_ID_RE = /^b3:[0-9a-f]{64}$/
 
 export function prefetchPath (dataDir: string): string {
   return join(dataDir, PREFETCH_FILE)
@@ -80,7 +81,7 @@ async function withLock<T> (dataDir: string, fn: () => Promise<T>): Promise<T> {
       const age = await stat(lock).then(s => Date.now() - s.mtimeMs, () => 0)
       if (age > LOCK_STALE_MS) { await rm(lock, { force: true }); continue }
       if (Date.now() > deadline) throw new StoremeshError('E_TIMEOUT', `${lock} is held by another process`, { path: lock })
-      await new Promise(resolve => setTimeout(resolve, 20))
+      await sleep(20)
     }
   }
   try {

@@ -4,7 +4,8 @@
  * sleep: it wakes at least every `maxSleepMs` and recomputes from the clock, so a
  * wall-clock step or a late timer costs at most that much. Works on any Clock.
  */
-import { abortedError, MAX_TIMER_DELAY_MS, systemClock } from './clock.js'
+import { abortError } from '../interface/abort.js'
+import { MAX_TIMER_DELAY_MS, systemClock } from './clock.js'
 import type { CancelTimer, Clock } from './clock.js'
 import { DEFAULT_SCHEDULE_MAX_SLEEP_MS } from './constants.js'
 import { nextChange, rateAt, windowAt } from './schedule.js'
@@ -75,7 +76,7 @@ export function followSchedule (init: FollowScheduleInit): ScheduleFollower {
     init.signal?.removeEventListener('abort', stop)
   }
 
-  if (init.signal?.aborted === true) throw abortedError(init.signal)
+  if (init.signal?.aborted === true) throw abortError(init.signal)
   init.signal?.addEventListener('abort', stop, { once: true })
   tick()
 

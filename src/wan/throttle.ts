@@ -9,7 +9,7 @@
 import { Transform } from 'node:stream'
 import type { TransformCallback } from 'node:stream'
 import { StoremeshError } from '../interface/errors.js'
-import { abortedError } from './clock.js'
+import { abortError } from '../interface/abort.js'
 import type { Acquirer } from './limiter.js'
 
 export interface ThrottleOptions {
@@ -60,7 +60,7 @@ export class ThrottleStream extends Transform {
     super()
     this.options = options
     const outer = options.signal
-    const onAbort = (): void => { this.destroy(abortedError(outer)) }
+    const onAbort = (): void => { this.destroy(abortError(outer)) }
     if (outer?.aborted === true) queueMicrotask(onAbort)
     else outer?.addEventListener('abort', onAbort, { once: true })
     this.unlink = () => outer?.removeEventListener('abort', onAbort)
