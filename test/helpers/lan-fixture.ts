@@ -17,6 +17,7 @@ import { writeSwarmKeyFile } from '../../src/net/swarm-key.js'
 import { readStatusFile, type BundleStatus, type PeerStatus } from '../../src/roles/peer-status.js'
 import { spawnCli } from './cli.js'
 import { FIXTURE_KEY, FIXTURE_TRUST, seededBytes } from './store-fixture.js'
+import { waitFor } from '../support/poll.js'
 
 export { FIXTURE_TRUST }
 export const DEVICE_CLASS = 'pos-tablet'
@@ -118,16 +119,15 @@ export function bundleOf (s: PeerStatus | undefined, id: string): BundleStatus |
 
 /** Polls until `cond` holds, at most `maxMs`; throws naming what was awaited (with the processes' stderr). */
 export async function waitUntil (what: string, cond: () => Promise<boolean>, maxMs: number, procs: Proc[] = []): Promise<void> {
-  const deadline = Date.now() + maxMs
-  while (Date.now() < deadline) {
-    if (await cond()) return
-    for (const p of procs) {
-      if (p.child.exitCode !== null) throw new Error(`${what}: a process exited early (${p.child.exitCode}): ${p.stderr().slice(-2000)}`)
-    }
-    await new Promise(resolve => setTimeout(resolve, 200))
-  }
-  const tails = procs.map(p => `--- ${p.dataDir}\n${p.stderr().slice(-1500)}`).join('\n')
-  throw new Error(`timed out after ${maxMs} ms waiting for ${what}\n${tails}`)
+  await waitFor(cond, maxMs, what, {
+    stepMs: 200,
+    failFast: () => {
+      for (const p of procs) {
+        if (p.child.exitCode !== null) throw new Error(`${what}: a process exited early (${p.child.exitCode}): ${p.stderr().slice(-2000)}`)
+      }
+    },
+    detail: () => procs.map(p => `--- ${p.dataDir}\n${p.stderr().slice(-1500)}`).join('\n')
+  })
 }
 
 /** SIGTERM, then SIGKILL if the process has not exited within `graceMs`. */

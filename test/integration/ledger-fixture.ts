@@ -48,16 +48,6 @@ export async function plannedAddr (dataDir: string, port: number): Promise<Multi
   return multiaddr(`/ip4/127.0.0.1/tcp/${port}/p2p/${peerIdFromPrivateKey(key).toString()}`)
 }
 
-/** Polls `cond` until it holds or `ms` pass. Returns whether it held. */
-export async function until (cond: () => boolean | Promise<boolean>, ms = 30_000, stepMs = 20): Promise<boolean> {
-  const end = Date.now() + ms
-  while (Date.now() < end) {
-    if (await cond()) return true
-    await new Promise(r => setTimeout(r, stepMs))
-  }
-  return await cond()
-}
-
 export type Outcome = 'committed' | 'rolled-back' | 'blocked'
 
 /** What a device journals in one wave, ending in `outcome`. */

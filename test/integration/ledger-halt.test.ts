@@ -8,7 +8,8 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { generateSwarmKey } from '../../src/net/swarm-key.js'
-import { journalHistory, startDevice, startHub, startSuper, tempDir, until, WAVE, type Device, type Hub, type Super } from './ledger-fixture.js'
+import { journalHistory, startDevice, startHub, startSuper, tempDir, WAVE, type Device, type Hub, type Super } from './ledger-fixture.js'
+import { until } from '../support/poll.js'
 
 const swarmKey = generateSwarmKey()
 const LIMIT = 0.2

@@ -12,7 +12,8 @@ import { createInterface } from 'node:readline'
 import { HubLedger } from '../../src/ledger/hub-ledger.js'
 import { writeSwarmKeyFile } from '../../src/net/swarm-key.js'
 import { REPO_ROOT, scriptArgs } from '../helpers/cli.js'
-import { freePort, plannedAddr, startDevice, startSuper, tempDir, until, waveHistory, type Device, type Outcome } from './ledger-fixture.js'
+import { freePort, plannedAddr, startDevice, startSuper, tempDir, waveHistory, type Device, type Outcome } from './ledger-fixture.js'
+import { until } from '../support/poll.js'
 
 const CHILD = 'test/integration/ledger-hub-child.ts'
 const CHILD_TIMEOUT_MS = 90_000

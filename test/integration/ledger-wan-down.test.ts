@@ -8,9 +8,10 @@ import t from 'tap'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { generateSwarmKey } from '../../src/net/swarm-key.js'
 import {
-  freePort, journalHistory, plannedAddr, startDevice, startHub, startSuper, tempDir, until, WAVE,
+  freePort, journalHistory, plannedAddr, startDevice, startHub, startSuper, tempDir, WAVE,
   type Device, type Outcome, type Super
 } from './ledger-fixture.js'
+import { until } from '../support/poll.js'
 
 const swarmKey = generateSwarmKey()
 const OUTCOMES: Outcome[] = ['committed', 'committed', 'rolled-back', 'committed', 'blocked', 'committed', 'rolled-back', 'blocked']

@@ -8,6 +8,7 @@ import { join } from 'node:path'
 import { createStoremeshNode, type NodeInit, type StoremeshNode } from '../../src/net/node.js'
 import { PEER_KEY_FILE } from '../../src/net/constants.js'
 import { generateSwarmKey } from '../../src/net/swarm-key.js'
+import { until } from '../support/poll.js'
 
 const fleetKey = generateSwarmKey()
 const DIAL_MS = 5_000
@@ -18,11 +19,6 @@ async function node (t: Test, init: Partial<NodeInit> = {}): Promise<StoremeshNo
   const n = await createStoremeshNode({ swarmKey: fleetKey, ...init })
   t.teardown(async () => { await n.stop() })
   return n
-}
-
-async function waitFor (cond: () => boolean, maxMs = 5_000): Promise<boolean> {
-  for (let waited = 0; waited < maxMs && !cond(); waited += 20) await new Promise(r => setTimeout(r, 20))
-  return cond()
 }
 
 async function dial (from: StoremeshNode, to: StoremeshNode, ms = DIAL_MS): Promise<void> {
@@ -42,7 +38,7 @@ t.test('two nodes with the same swarm key connect and open streams', async t => 
   s.send(new TextEncoder().encode('hello fleet'))
   t.equal(await echoed, 'hello fleet')
   t.equal(b.getConnections(a.peerId).length, 1)
-  t.ok(await waitFor(() => a.getConnections(b.peerId).length === 1), 'both sides see the connection')
+  t.ok(await until(() => a.getConnections(b.peerId).length === 1), 'both sides see the connection')
 })
 
 t.test('a node with another swarm key cannot connect, either way', async t => {
@@ -69,11 +65,11 @@ t.test('the allowlist denies unknown peers, inbound and outbound', async t => {
   const allow = new Set([friend.peerId.toString()])
   const hub = await node(t, { allowPeers: allow })
   await dial(friend, hub)
-  t.ok(await waitFor(() => hub.getConnections(friend.peerId).length === 1), 'a listed peer connects')
+  t.ok(await until(() => hub.getConnections(friend.peerId).length === 1), 'a listed peer connects')
   // the dialler's own upgrade may finish before the hub's gater runs, so its dial can
   // resolve; what counts is that the hub never holds the connection and it dies
   await dial(unknown, hub).catch(() => {})
-  t.ok(await waitFor(() => unknown.getConnections(hub.peerId).length === 0), 'an unlisted peer is refused after Noise')
+  t.ok(await until(() => unknown.getConnections(hub.peerId).length === 0), 'an unlisted peer is refused after Noise')
   t.equal(hub.getConnections(unknown.peerId).length, 0, 'the hub holds no connection to it')
   await t.rejects(hub.dial(unknown.peerId, { signal: AbortSignal.timeout(DIAL_MS) }), 'the hub never dials an unlisted peer id')
   await t.rejects(dial(hub, unknown), 'nor an unlisted peer behind an address')
@@ -81,7 +77,7 @@ t.test('the allowlist denies unknown peers, inbound and outbound', async t => {
   // the set is read live
   allow.add(unknown.peerId.toString())
   await dial(unknown, hub)
-  t.ok(await waitFor(() => hub.getConnections(unknown.peerId).length === 1), 'added at run time, then admitted')
+  t.ok(await until(() => hub.getConnections(unknown.peerId).length === 1), 'added at run time, then admitted')
 })
 
 t.test('a burst of 12 peers dialling one node from one host all get in', async t => {
@@ -90,7 +86,7 @@ t.test('a burst of 12 peers dialling one node from one host all get in', async t
   const results = await Promise.allSettled(peers.map(async p => { await dial(p, hub) }))
   const failed = results.filter(r => r.status === 'rejected')
   t.equal(failed.length, 0, `libp2p's default of 5 per second per host would refuse some (${failed.length} failed)`)
-  t.ok(await waitFor(() => hub.getConnections().length === 12), 'the hub holds all 12')
+  t.ok(await until(() => hub.getConnections().length === 12), 'the hub holds all 12')
 })
 
 t.test('the peer identity persists in the data dir', async t => {

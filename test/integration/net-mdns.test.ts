@@ -7,6 +7,7 @@ import t, { type Test } from 'tap'
 import { randomBytes } from 'node:crypto'
 import { createStoremeshNode, type NodeInit, type StoremeshNode } from '../../src/net/node.js'
 import { generateSwarmKey } from '../../src/net/swarm-key.js'
+import { until } from '../support/poll.js'
 
 const swarmKey = generateSwarmKey()
 const tag = (): string => `storemesh-test-${process.pid}-${randomBytes(4).toString('hex')}`
@@ -18,20 +19,12 @@ async function node (t: Test, init: Partial<NodeInit>): Promise<StoremeshNode> {
   return n
 }
 
-async function waitFor (cond: () => boolean, maxMs: number): Promise<boolean> {
-  for (let waited = 0; waited < maxMs; waited += 50) {
-    if (cond()) return true
-    await new Promise(r => setTimeout(r, 50))
-  }
-  return cond()
-}
-
 t.test('two nodes with one service tag discover and connect; another tag stays apart', async t => {
   const shared = tag()
   const a = await node(t, { mdns: { serviceTag: shared, intervalMs: INTERVAL_MS } })
   const b = await node(t, { mdns: { serviceTag: shared, intervalMs: INTERVAL_MS } })
   const other = await node(t, { mdns: { serviceTag: tag(), intervalMs: INTERVAL_MS } })
-  const linked = await waitFor(() => a.getConnections(b.peerId).length > 0 && b.getConnections(a.peerId).length > 0, 20_000)
+  const linked = await until(() => a.getConnections(b.peerId).length > 0 && b.getConnections(a.peerId).length > 0, 20_000)
   t.ok(linked, 'a and b connected through mDNS alone (no explicit dial)')
   // give the stranger several query rounds to (wrongly) show up
   await new Promise(r => setTimeout(r, 4 * INTERVAL_MS))
@@ -46,7 +39,7 @@ t.test('mDNS without dialOnDiscovery reports but does not dial', async t => {
   let discovered = false
   a.addEventListener('peer:discovery', (evt) => { if (evt.detail.id.equals(b.peerId)) discovered = true })
   b.addEventListener('peer:discovery', (evt) => { if (evt.detail.id.equals(a.peerId)) discovered = true })
-  t.ok(await waitFor(() => discovered, 20_000), 'discovered')
+  t.ok(await until(() => discovered, 20_000), 'discovered')
   await new Promise(r => setTimeout(r, 2 * INTERVAL_MS))
   t.equal(a.getConnections().length + b.getConnections().length, 0, 'no connection without the dialler')
 })
@@ -56,12 +49,12 @@ t.test('a restarted peer with the same identity is found and dialled again', asy
   const dir = t.testdir()
   const a = await node(t, { mdns: { serviceTag: shared, intervalMs: INTERVAL_MS } })
   const b1 = await createStoremeshNode({ swarmKey, dataDir: dir, mdns: { serviceTag: shared, intervalMs: INTERVAL_MS } })
-  t.ok(await waitFor(() => a.getConnections(b1.peerId).length > 0, 20_000), 'first contact')
+  t.ok(await until(() => a.getConnections(b1.peerId).length > 0, 20_000), 'first contact')
   await b1.stop()
-  t.ok(await waitFor(() => a.getConnections(b1.peerId).length === 0, 10_000), 'a saw b go away')
+  t.ok(await until(() => a.getConnections(b1.peerId).length === 0, 10_000), 'a saw b go away')
   // b2 does not dial: only a can reconnect, and a's peer store already knows b, so
   // libp2p's 'peer:discovery' stays silent; the dialler must act on mDNS answers itself
   const b2 = await node(t, { dataDir: dir, mdns: { serviceTag: shared, intervalMs: INTERVAL_MS, dialOnDiscovery: false } })
   t.ok(b2.peerId.equals(b1.peerId), 'same peer id after restart')
-  t.ok(await waitFor(() => a.getConnections(b2.peerId).length > 0, 20_000), 'a dialled the restarted peer again')
+  t.ok(await until(() => a.getConnections(b2.peerId).length > 0, 20_000), 'a dialled the restarted peer again')
 })

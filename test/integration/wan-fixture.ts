@@ -95,15 +95,6 @@ export async function storeHubFixture (t: T, supers: string[], init: Partial<Wan
   }
 }
 
-/** Resolves when `pred` is true; polls every 20 ms; fails after `ms`. */
-export async function until (pred: () => boolean | Promise<boolean>, ms: number, what: string): Promise<void> {
-  const end = Date.now() + ms
-  while (!(await pred())) {
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 20))
-  }
-}
-
 export async function nextEvent<E> (emitter: { once: (ev: string, fn: (e: E) => void) => unknown }, ev: string, ms: number): Promise<E> {
   return await new Promise<E>((resolve, reject) => {
     const timer = setTimeout(() => { reject(new Error(`no ${ev} within ${ms} ms`)) }, ms)

@@ -4,8 +4,9 @@
  */
 import t from 'tap'
 import { simpleBundle } from '../helpers/store-fixture.js'
-import { nextEvent, storeHubFixture, superFixture, until } from './wan-fixture.js'
+import { nextEvent, storeHubFixture, superFixture } from './wan-fixture.js'
 import type { PrestagedEvent } from '../../src/wan/puller.js'
+import { waitFor } from '../support/poll.js'
 
 const CHUNK = 64 * 1024
 const CHUNKS = 48
@@ -17,10 +18,10 @@ t.test('a cut transfer resumes from the chunks held', async t => {
   const hub = await storeHubFixture(t, [sup.addr], { batchBytes: 256 * 1024 })
   await hub.puller.start()
   await hub.prefetch(bundle.info.id)
-  await until(() => hub.puller.stats.chunksFetched >= 8, 20_000, '8 chunks before the cut')
+  await waitFor(() => hub.puller.stats.chunksFetched >= 8, 20_000, '8 chunks before the cut')
   await sup.stop()
   // the puller notices (stream reset) and settles: nothing more arrives
-  await until(async () => (await hub.store.missingPieces(bundle.info.id)).length > 0 && hub.puller.stats.chunksFetched < CHUNKS, 5_000, 'cut')
+  await waitFor(async () => (await hub.store.missingPieces(bundle.info.id)).length > 0 && hub.puller.stats.chunksFetched < CHUNKS, 5_000, 'cut')
   await new Promise(resolve => setTimeout(resolve, 300))
   const missing = await hub.store.missingPieces(bundle.info.id)
   t.ok(missing.length > 0 && missing.length < CHUNKS, `cut midway: ${missing.length} of ${CHUNKS} chunks missing`)

@@ -6,10 +6,11 @@
  */
 import t, { type Test } from 'tap'
 import { simpleBundle, type FixtureBundle } from '../helpers/store-fixture.js'
-import { nextEvent, storeHubFixture, superFixture, until, type StoreHubFixture } from './wan-fixture.js'
+import { nextEvent, storeHubFixture, superFixture, type StoreHubFixture } from './wan-fixture.js'
 import type { PrestagedEvent } from '../../src/wan/puller.js'
 import type { StoremeshError } from '../../src/interface/errors.js'
 import { UNLIMITED } from '../../src/wan/index.js'
+import { waitFor } from '../support/poll.js'
 
 const CHUNK = 64 * 1024
 const CHUNKS = 32
@@ -34,12 +35,12 @@ t.test('a stalled super hub is timed out and its chunks fetched from the other, 
   const a = await superFixture(t, [bundle], { wanRateBytesPerSec: 128 * 1024 })
   const b = await superFixture(t, [bundle], { perHubRateBytesPerSec: 512 * 1024 })
   const { hub, errors, staged } = await startPulling(t, [a.addr, b.addr], bundle)
-  await until(() => a.served.size >= 1, 20_000, 'super hub A served a chunk')
+  await waitFor(() => a.served.size >= 1, 20_000, 'super hub A served a chunk')
   // let A start its next chunk (64 KiB take ~500 ms at its rate) so the stall most likely cuts one mid-body
   await new Promise(resolve => setTimeout(resolve, 200))
   a.hub?.global.setRate(0) // A stalls: connected, requests read, not a byte more
   const stalledAt = Date.now()
-  await until(() => errors.some(e => e.superIndex === 0 && e.error.code === 'E_TIMEOUT'), 30_000, 'the idle timeout on A')
+  await waitFor(() => errors.some(e => e.superIndex === 0 && e.error.code === 'E_TIMEOUT'), 30_000, 'the idle timeout on A')
   t.pass(`A timed out after ${Date.now() - stalledAt} ms without bytes (idle timeout ${IDLE_MS} ms)`)
   const ev = await staged
   t.equal(ev.bundleId, bundle.info.id, 'pre-staged without A')
@@ -60,9 +61,9 @@ t.test('a lone super hub that stalls is retried and finishes once it sends again
   const bundle = simpleBundle(22, 16, CHUNK)
   const a = await superFixture(t, [bundle], { wanRateBytesPerSec: 256 * 1024 })
   const { hub, errors, staged } = await startPulling(t, [a.addr], bundle)
-  await until(() => a.served.size >= 2, 20_000, 'two chunks served')
+  await waitFor(() => a.served.size >= 2, 20_000, 'two chunks served')
   a.hub?.global.setRate(0)
-  await until(() => errors.some(e => e.error.code === 'E_TIMEOUT'), 30_000, 'the idle timeout')
+  await waitFor(() => errors.some(e => e.error.code === 'E_TIMEOUT'), 30_000, 'the idle timeout')
   t.ok(errors.filter(e => e.error.code === 'E_TIMEOUT').every(e => e.reassigned > 0), 'the stalled chunks were released for a retry')
   a.hub?.global.setRate(UNLIMITED)
   await staged

@@ -2,7 +2,8 @@
 import t from 'tap'
 import { ManualClock } from '../../src/wan/index.js'
 import { simpleBundle } from '../helpers/store-fixture.js'
-import { nextEvent, storeHubFixture, superFixture, until } from './wan-fixture.js'
+import { nextEvent, storeHubFixture, superFixture } from './wan-fixture.js'
+import { waitFor } from '../support/poll.js'
 
 const CHUNK = 64 * 1024
 const CHUNKS = 48
@@ -16,7 +17,7 @@ t.test('window close pauses, next window resumes and finishes', async t => {
   await hub.puller.start()
   t.ok(hub.puller.open, 'window open at 00:30')
   await hub.prefetch(bundle.info.id)
-  await until(() => hub.puller.stats.chunksFetched >= 6, 20_000, 'chunks inside the window')
+  await waitFor(() => hub.puller.stats.chunksFetched >= 6, 20_000, 'chunks inside the window')
   await clock.advanceAsync(3 * 60 * MINUTE) // 03:30: the window closes
   t.notOk(hub.puller.open, 'window closed at 03:30')
   await new Promise(resolve => setTimeout(resolve, 300))

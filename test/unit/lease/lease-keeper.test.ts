@@ -6,6 +6,7 @@ import { LeaseTable } from '../../../src/lease/lease-table.js'
 import type { LeaseRequest, LeaseResponse } from '../../../src/lease/messages.js'
 import { hubLease } from '../../../src/policy/gates-device.js'
 import type { GateContext } from '../../../src/policy/gate.js'
+import { until } from '../../support/poll.js'
 
 const REF = { bundleId: 'b3:' + 'd'.repeat(64), waveId: '142' }
 const TTL_MS = 300
@@ -34,16 +35,6 @@ function table (limit = 1): LeaseTable {
 
 function keeper (hub: FakeHub, deviceId: string, extra: Partial<ConstructorParameters<typeof LeaseKeeper>[0]> = {}): LeaseKeeper {
   return new LeaseKeeper({ deviceId, client: hub, hub: [], ttlMs: TTL_MS, ...extra })
-}
-
-/** Bounded wait for a condition; never asserts on elapsed time. */
-async function until (cond: () => boolean, maxMs = 5_000): Promise<boolean> {
-  const end = Date.now() + maxMs
-  while (!cond()) {
-    if (Date.now() > end) return false
-    await new Promise(resolve => setTimeout(resolve, 10))
-  }
-  return true
 }
 
 function gate (lease: LeaseFacts, nowMs = Date.now()) {

@@ -15,18 +15,10 @@ import { decodeReportResponse, encodeReportResponse, type DeviceOrder, type Repo
 import { DeviceOrderRunner, type OrderResult } from '../../../src/ledger/order-runner.js'
 import type { ReportClient } from '../../../src/ledger/report-protocol.js'
 import { DeviceUplink } from '../../../src/ledger/uplink.js'
+import { until } from '../../support/poll.js'
 
 const at = '2025-01-01T00:00:00.000Z'
 const ORDER: DeviceOrder = { orderId: 'o1-abcd', deviceId: 'pos-17', action: 'rollback', reason: 'scanner broken', issuedAtMs: 1000 }
-
-async function until (cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<boolean> {
-  const end = Date.now() + ms
-  while (Date.now() < end) {
-    if (await cond()) return true
-    await new Promise(resolve => setTimeout(resolve, 5))
-  }
-  return false
-}
 
 t.test('deviceOrders travels on 1.1.0 only', async t => {
   const ack: ReportAck = { status: 'ok', ackedSeq: 3, orders: [], deviceOrders: [ORDER] }

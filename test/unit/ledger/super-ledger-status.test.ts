@@ -6,6 +6,7 @@ import { SuperLedger } from '../../../src/ledger/super-ledger.js'
 import {
   readSuperLedgerStatus, SUPER_LEDGER_STATUS_FILE, SuperLedgerStatusWriter, writeSuperLedgerStatus
 } from '../../../src/ledger/super-ledger-status.js'
+import { until } from '../../support/poll.js'
 
 const EPOCH = '1'.repeat(32)
 
@@ -31,9 +32,7 @@ t.test('the writer writes at once, on its interval, and the last totals on stop'
   t.teardown(async () => { await ledger.close() })
   const writer = new SuperLedgerStatusWriter({ dataDir: dir, ledger, intervalMs: 10 })
   await ledger.acceptHubBatch(batch('store-1', 'pos-1', 1))
-  const deadline = Date.now() + 5000
-  while ((await readSuperLedgerStatus(dir))?.hubs.length !== 1 && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 10))
-  t.equal((await readSuperLedgerStatus(dir))?.hubs.length, 1, 'a tick wrote the new hub')
+  t.ok(await until(async () => (await readSuperLedgerStatus(dir))?.hubs.length === 1), 'a tick wrote the new hub')
   await ledger.acceptHubBatch(batch('store-2', 'pos-2', 1))
   await writer.stop()
   t.same((await readSuperLedgerStatus(dir))?.hubs.map(h => h.hubId), ['store-1', 'store-2'], 'stop wrote the last totals')

@@ -7,19 +7,10 @@ import type { ReportAck, ReportRequest, WaveOrder } from '../../../src/ledger/me
 import type { ReportClient } from '../../../src/ledger/report-protocol.js'
 import { SuperLedger } from '../../../src/ledger/super-ledger.js'
 import { DeviceUplink, HubUplink } from '../../../src/ledger/uplink.js'
+import { until } from '../../support/poll.js'
 
 const FAST = { retryBaseMs: 2, retryMaxMs: 20, pollIntervalMs: 10_000, timeoutMs: 5_000 }
 const TARGET = [] as never
-
-/** Waits until `cond` holds, at most `ms`; fails the test otherwise. */
-async function until (cond: () => boolean | Promise<boolean>, ms = 10_000): Promise<boolean> {
-  const end = Date.now() + ms
-  while (Date.now() < end) {
-    if (await cond()) return true
-    await new Promise(r => setTimeout(r, 5))
-  }
-  return false
-}
 
 t.test('back-off grows, caps and jitters within bounds', async t => {
   const o = { baseMs: 100, maxMs: 1000, jitterFraction: 0.5 }

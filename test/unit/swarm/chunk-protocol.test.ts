@@ -5,7 +5,8 @@ import { BanList, banGater, chunkProtocol, CHUNK_PROTOCOL, type ChunkProtocol } 
 import { wirePeerId } from '../../../src/swarm/handshake.js'
 import { HANDSHAKE_BYTES, PSTR } from '../../../src/swarm/constants.js'
 import { MemoryStore } from '../../helpers/memory-store.js'
-import { chunkSizes, makeBundle, waitFor, within } from './helpers.js'
+import { chunkSizes, makeBundle, within } from './helpers.js'
+import { waitFor } from '../../support/poll.js'
 
 type Node = StoremeshNode<{ chunks: ChunkProtocol }>
 

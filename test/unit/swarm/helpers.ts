@@ -84,15 +84,6 @@ export function chunkSizes (count: number, minBytes: number, maxBytes: number, s
   })
 }
 
-/** Polls `cond` until true; throws after `timeoutMs` so no test waits forever. */
-export async function waitFor (cond: () => boolean, timeoutMs = 10_000, what = 'condition'): Promise<void> {
-  const start = Date.now()
-  while (!cond()) {
-    if (Date.now() - start > timeoutMs) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}`)
-    await new Promise(resolve => setTimeout(resolve, 5))
-  }
-}
-
 /** Rejects after `ms`: every awaited promise in a test is raced against one. */
 export async function within<T> (p: Promise<T>, ms: number, what: string): Promise<T> {
   let timer: NodeJS.Timeout | undefined
