@@ -10,13 +10,13 @@ import { mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import type { Test } from 'tap'
-import { buildBundle } from '../../src/bundle/build.js'
 import { writeKeyFiles } from '../../src/bundle/keys.js'
 import type { BundleInfo, ChunkingParams } from '../../src/interface/types.js'
 import { writeSwarmKeyFile } from '../../src/net/swarm-key.js'
 import { readStatusFile, type BundleStatus, type PeerStatus } from '../../src/roles/peer-status.js'
 import { spawnCli } from './cli.js'
 import { FIXTURE_KEY, FIXTURE_TRUST, seededBytes } from './store-fixture.js'
+import { buildSeededBundle } from '../support/bundles.js'
 import { waitFor } from '../support/poll.js'
 
 export { FIXTURE_TRUST }
@@ -56,17 +56,14 @@ export async function lanFixture (t: Test): Promise<LanFixture> {
 /** Builds a one-artifact bundle of `sizeBytes` deterministic bytes into `<dir>/<name>`. */
 export async function makeBundleDir (dir: string, name: string, sizeBytes: number, seed: number, version = '1.0.0',
   chunking?: Partial<Omit<ChunkingParams, 'algorithm'>>): Promise<{ outDir: string, info: BundleInfo }> {
-  const art = join(dir, `${name}.img`)
-  await writeFile(art, seededBytes(sizeBytes, seed))
   const outDir = join(dir, name)
-  const info = await buildBundle({
-    artifacts: [art],
-    keys: [FIXTURE_KEY],
+  const info = await buildSeededBundle({
+    artifacts: [{ name: `${name}.img`, bytes: seededBytes(sizeBytes, seed) }],
+    srcDir: dir,
     outDir,
     name,
     version,
     deviceClass: DEVICE_CLASS,
-    expiresAt: new Date(Date.now() + 24 * 3600_000),
     ...(chunking !== undefined ? { chunking } : {})
   })
   return { outDir, info }

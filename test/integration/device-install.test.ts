@@ -9,7 +9,6 @@ import { createServer, type Server } from 'node:http'
 import { mkdir, readFile, writeFile, copyFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
-import { buildBundle } from '../../src/bundle/build.js'
 import { blake3Hex } from '../../src/bundle/hash.js'
 import { generateSigningKey, writeKeyFiles, type PrivateSigningKey } from '../../src/bundle/keys.js'
 import type { BundleInfo, TrustOptions } from '../../src/interface/types.js'
@@ -19,6 +18,7 @@ import { encodeSignedPolicy, signPolicy } from '../../src/policy/signed.js'
 import { openStore } from '../../src/store/index.js'
 import { runCli, type CliResult } from '../helpers/cli.js'
 import { seededBytes, tempDir } from '../helpers/store-fixture.js'
+import { buildSeededBundle } from '../support/bundles.js'
 
 const FACTORY_A = seededBytes(200_000, 1)
 const IMAGE_BYTES = 700_000
@@ -56,15 +56,11 @@ async function writeFacts (data: string, over: Record<string, unknown>): Promise
 /** Builds a one-image bundle signed by `signer` and imports it into the device's store. */
 async function addBundle (env: Env, version: string, seed: number, signer: PrivateSigningKey = env.release): Promise<{ info: BundleInfo, image: Uint8Array }> {
   const image = seededBytes(IMAGE_BYTES, seed)
-  const src = join(env.root, `src-${version}-${seed}`)
-  await mkdir(src, { recursive: true })
-  await writeFile(join(src, 'rootfs.img'), image)
-  await writeFile(join(src, 'notes.txt'), `release notes ${version}\n`)
   const out = join(env.root, `bundle-${version}-${seed}`)
-  const info = await buildBundle({
-    artifacts: [join(src, 'notes.txt'), join(src, 'rootfs.img')],
-    keys: [signer], outDir: out, name: 'pos-os', version, deviceClass: 'pos',
-    expiresAt: new Date(Date.now() + 30 * 86_400_000)
+  const info = await buildSeededBundle({
+    artifacts: [{ name: 'notes.txt', bytes: `release notes ${version}\n` }, { name: 'rootfs.img', bytes: image }],
+    srcDir: join(env.root, `src-${version}-${seed}`),
+    outDir: out, keys: [signer], name: 'pos-os', version, deviceClass: 'pos', expiresInMs: 30 * 86_400_000
   })
   const store = await openStore({ dataDir: join(env.data, 'store') })
   try {

@@ -2,16 +2,12 @@
  * Fixtures for the policy tests: a policy, manifest and device facts on which every
  * gate passes at T0, so a table row changes one thing and watches one gate.
  */
-import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import { blake3Hex } from '../../../src/bundle/hash.js'
-import { signEnvelope } from '../../../src/bundle/envelope.js'
-import { bundleIdOf } from '../../../src/bundle/manifest.js'
-import { chunkPathIn } from '../../../src/bundle/layout.js'
 import type { SigningKey } from '../../../src/bundle/keys.js'
 import type { DeviceFacts, ManifestBody, SignedManifest } from '../../../src/interface/types.js'
 import type { ManifestInput } from '../../../src/policy/evaluate.js'
 import { parsePolicy, type RolloutPolicy } from '../../../src/policy/schema.js'
+import { signedBundle, writeBundleDir } from '../../support/bundles.js'
 
 export const BUNDLE_ID = 'b3:' + 'ab'.repeat(32)
 /** Tue 2026-03-10 03:00 CDT: inside the base window `Tue 02:00-04:00` America/Chicago. */
@@ -98,24 +94,11 @@ export function makeFacts (over: Partial<DeviceFacts> = {}): DeviceFacts {
 
 /** A real, signed bundle folder: bundle.json and its chunks. Returns its id and folder. */
 export async function writeBundle (dir: string, keys: SigningKey[], over: Partial<ManifestBody> = {}): Promise<{ id: string, dir: string, env: SignedManifest, chunks: Array<{ hash: string, bytes: Uint8Array }> }> {
-  const chunks = [0, 1, 2].map(i => {
-    const bytes = new Uint8Array(1000 + i).fill(i + 1)
-    return { hash: blake3Hex(bytes), bytes }
-  })
-  const whole = Buffer.concat(chunks.map(c => c.bytes))
-  const body = manifestBody({
-    artifacts: [{ name: 'rootfs.img', size: whole.length, blake3: blake3Hex(whole), chunks: chunks.map(c => ({ hash: c.hash, size: c.bytes.length })) }],
-    ...over
-  })
-  const env = signEnvelope(body, keys)
-  const id = bundleIdOf(env)
-  const bdir = join(dir, 'bundles', id)
-  await mkdir(bdir, { recursive: true })
-  await writeFile(join(bdir, 'bundle.json'), JSON.stringify(env))
-  for (const c of chunks) {
-    const p = chunkPathIn(bdir, c.hash)
-    await mkdir(join(p, '..'), { recursive: true })
-    await writeFile(p, c.bytes)
-  }
-  return { id, dir: bdir, env, chunks }
+  const pieces = [0, 1, 2].map(i => new Uint8Array(1000 + i).fill(i + 1))
+  // the base body's fields, its artifact replaced by these chunks; `over` still wins
+  const { artifacts: _, ...base } = manifestBody()
+  const fx = signedBundle({ artifacts: [{ name: 'rootfs.img', chunks: pieces }], keys, body: { ...base, ...over } })
+  const bdir = join(dir, 'bundles', fx.info.id)
+  await writeBundleDir(bdir, fx)
+  return { id: fx.info.id, dir: bdir, env: fx.info.manifest, chunks: [...fx.chunks].map(([hash, bytes]) => ({ hash, bytes })) }
 }

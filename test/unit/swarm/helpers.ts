@@ -4,11 +4,9 @@
  */
 import { randomBytes } from 'node:crypto'
 import { Duplex } from 'node:stream'
-import { blake3Hex } from '../../../src/bundle/hash.js'
-import { signEnvelope } from '../../../src/bundle/envelope.js'
 import { generateSigningKey } from '../../../src/bundle/keys.js'
-import { bundleInfo } from '../../../src/bundle/manifest.js'
-import type { BundleInfo, ManifestBody } from '../../../src/interface/types.js'
+import type { BundleInfo } from '../../../src/interface/types.js'
+import { signedBundle } from '../../support/bundles.js'
 
 /**
  * Two Node Duplexes wired back to back. Bytes are delivered on a later turn of the
@@ -59,20 +57,12 @@ const key = generateSigningKey()
 /** A signed bundle of one artifact whose chunks have the given sizes (random content). */
 export function makeBundle (sizes: number[], name = 'test-os', version = '1.0.0', reuse: Uint8Array[] = []): TestBundle {
   const chunks = sizes.map((s, i) => reuse[i] ?? new Uint8Array(randomBytes(s)))
-  const refs = chunks.map(c => ({ hash: blake3Hex(c), size: c.length }))
-  const total = chunks.reduce((s, c) => s + c.length, 0)
-  const body: ManifestBody = {
-    type: 'storemesh/bundle',
-    specVersion: 1,
-    name,
-    version,
-    deviceClass: 'pos',
-    created: '2026-01-01T00:00:00.000Z',
-    expires: '2099-01-01T00:00:00.000Z',
-    chunking: { algorithm: 'fastcdc', minBytes: 1024, avgBytes: 65536, maxBytes: 1048576 },
-    artifacts: [{ name: 'rootfs.img', size: total, blake3: 'a'.repeat(64), chunks: refs }]
-  }
-  return { info: bundleInfo(signEnvelope(body, [key])), chunks }
+  const { info } = signedBundle({
+    artifacts: [{ name: 'rootfs.img', chunks }],
+    keys: [key],
+    body: { name, version, chunking: { algorithm: 'fastcdc', minBytes: 1024, avgBytes: 65536, maxBytes: 1048576 } }
+  })
+  return { info, chunks }
 }
 
 /** Sizes between min and max bytes, from a cheap deterministic sequence. */
