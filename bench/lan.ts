@@ -40,6 +40,7 @@ import { cliCommand, REPO_ROOT } from '../test/helpers/cli.js'
 import { DEVICE_CLASS, makeBundleDir } from '../test/helpers/lan-fixture.js'
 import { FIXTURE_KEY } from '../test/helpers/store-fixture.js'
 import { runHttpClientServer } from './lan-http.js'
+import { sleep } from '../src/interface/abort.js'
 
 const MiB = 1024 * 1024
 const args = process.argv.slice(2)
@@ -284,7 +285,6 @@ async function runWire (): Promise<string> {
   return line
 }
 
-async function sleep (ms: number): Promise<void> { await new Promise(resolve => setTimeout(resolve, ms)) }
 const sec = (ms: number): string => (ms / 1000).toFixed(1) + ' s'
 const mark = (ok: boolean): string => ok ? 'ok' : 'MISSED'
 

@@ -15,6 +15,7 @@ import { LeaseKeeper } from '../../src/lease/lease-keeper.js'
 import { leaseProtocol, type LeaseProtocol } from '../../src/lease/lease-protocol.js'
 import { LeaseTable, type LeaseEvent, type LeaseTableInit } from '../../src/lease/lease-table.js'
 import { decodeLeaseResponse } from '../../src/lease/messages.js'
+import { sleep } from '../../src/interface/abort.js'
 
 type LeaseNode = StoremeshNode<{ lease: LeaseProtocol }>
 
@@ -38,7 +39,6 @@ async function device (t: Test): Promise<LeaseNode> {
   return node
 }
 
-const sleep = async (ms: number): Promise<void> => { await new Promise(resolve => setTimeout(resolve, ms)) }
 
 t.test('ten devices race for four leases: never more than four installs at once', async t => {
   const LIMIT = 4

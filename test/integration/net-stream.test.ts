@@ -8,6 +8,7 @@ import type { Stream } from '@libp2p/interface'
 import { createStoremeshNode, type NodeInit } from '../../src/net/node.js'
 import { generateSwarmKey } from '../../src/net/swarm-key.js'
 import { toNodeDuplex, type StreamDuplex } from '../../src/net/stream.js'
+import { sleep } from '../../src/interface/abort.js'
 
 const MiB = 1024 * 1024
 const PROTO = '/storemesh/test-bulk/1.0.0'
@@ -28,7 +29,6 @@ async function writeAll (d: StreamDuplex, total: number, chunkBytes: number): Pr
   await once(d, 'finish')
 }
 
-const sleep = async (ms: number): Promise<void> => { await new Promise(r => setTimeout(r, ms)) }
 
 t.test('64 MiB to a slow reader: the receiver buffers a bounded amount', async t => {
   const server = await node(t)
