@@ -27,7 +27,7 @@ import { startSuperHub, type SuperHub } from '../src/roles/super-hub.js'
 import { createWanPuller, type WanPuller } from '../src/wan/puller.js'
 import { addPrefetch } from '../src/wan/prefetch-queue.js'
 import { formatRate, RateMeter, type RateReport } from '../src/wan/index.js'
-import { FIXTURE_KEY, FIXTURE_TRUST, simpleBundle, writeBundleDir } from '../test/helpers/store-fixture.js'
+import { FIXTURE_KEY, FIXTURE_TRUST, simpleBundle, writeBundleDir } from '../test/support/store-fixture.js'
 
 const MiB = 1024 * 1024
 const args = process.argv.slice(2)

@@ -32,7 +32,7 @@ npx tsc -p tsconfig.json --outDir .test-build
 mkdir -p .test-build/src/api
 cp src/api/dashboard.html .test-build/src/api/dashboard.html
 npm run --silent build
-# the suites spawn the compiled CLI (test/helpers/cli.ts)
+# the suites spawn the compiled CLI (test/support/cli.ts)
 export STOREMESH_TEST_CLI=dist
 TAP_RCFILE="$PWD/.taprc-compiled" npx tap \
   '.test-build/test/unit/**/*.test.js' '.test-build/test/integration/**/*.test.js' '.test-build/test/lab/**/*.test.js'

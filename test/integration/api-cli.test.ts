@@ -6,7 +6,7 @@
 import t from 'tap'
 import { ApiServer, loadOrCreateApiToken, ledgerView, pauseWave, startWave } from '../../src/api/index.js'
 import { HubLedger } from '../../src/ledger/index.js'
-import { runCli } from '../helpers/cli.js'
+import { runCli } from '../support/cli.js'
 import { fixtureApi } from '../unit/api/fixture.js'
 
 t.test('CLI on the hub API', async t => {

@@ -6,7 +6,7 @@
  * (non-zero, consistent), never asserted against a time.
  */
 import t from 'tap'
-import { runCli } from '../helpers/cli.js'
+import { runCli } from '../support/cli.js'
 
 interface Device { id: string, result: string, expectResult: string, gate: string, line: string, installer: string, runs: string, lanDownBytes: number }
 interface Round {

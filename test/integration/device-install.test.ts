@@ -16,8 +16,8 @@ import { Journal } from '../../src/install/index.js'
 import { parsePolicy } from '../../src/policy/schema.js'
 import { encodeSignedPolicy, signPolicy } from '../../src/policy/signed.js'
 import { openStore } from '../../src/store/index.js'
-import { runCli, type CliResult } from '../helpers/cli.js'
-import { seededBytes, tempDir } from '../helpers/store-fixture.js'
+import { runCli, type CliResult } from '../support/cli.js'
+import { seededBytes, tempDir } from '../support/store-fixture.js'
 import { buildSeededBundle } from '../support/bundles.js'
 
 const FACTORY_A = seededBytes(200_000, 1)

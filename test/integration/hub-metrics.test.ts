@@ -10,8 +10,8 @@
 import { join } from 'node:path'
 import t from 'tap'
 import type { AvailabilityBundleView, AvailabilityView } from '../../src/api/types.js'
-import { runCli } from '../helpers/cli.js'
-import { bundleOf, lanFixture, makeBundleDir, readStatus, spawnDevice, spawnHub, waitUntil, type Proc } from '../helpers/lan-fixture.js'
+import { runCli } from '../support/cli.js'
+import { bundleOf, lanFixture, makeBundleDir, readStatus, spawnDevice, spawnHub, waitUntil, type Proc } from '../support/lan-fixture.js'
 import { freePort, HubApi, metricValue } from './hub-fixture.js'
 
 const DEVICES = 3

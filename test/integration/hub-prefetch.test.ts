@@ -13,9 +13,9 @@ import { loadOrCreatePeerKey } from '../../src/net/identity.js'
 import { parsePolicy } from '../../src/policy/schema.js'
 import { encodeSignedPolicy, signPolicy } from '../../src/policy/signed.js'
 import { readPrefetchQueue } from '../../src/wan/prefetch-queue.js'
-import { runCli, spawnCli } from '../helpers/cli.js'
-import { adopt, bundleOf, lanFixture, makeBundleDir, readStatus, spawnHub, waitUntil, DEVICE_CLASS, type LanFixture, type Proc } from '../helpers/lan-fixture.js'
-import { FIXTURE_KEY } from '../helpers/store-fixture.js'
+import { runCli, spawnCli } from '../support/cli.js'
+import { adopt, bundleOf, lanFixture, makeBundleDir, readStatus, spawnHub, waitUntil, DEVICE_CLASS, type LanFixture, type Proc } from '../support/lan-fixture.js'
+import { FIXTURE_KEY } from '../support/store-fixture.js'
 import { freePort } from './hub-fixture.js'
 
 const BUNDLE_BYTES = 2 * 1024 * 1024

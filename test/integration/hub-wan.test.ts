@@ -10,8 +10,8 @@ import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { addPrefetch, readPrefetchQueue } from '../../src/wan/prefetch-queue.js'
-import { adopt, bundleOf, lanFixture, makeBundleDir, readStatus, spawnDevice, spawnHub, waitUntil } from '../helpers/lan-fixture.js'
-import { spawnCli } from '../helpers/cli.js'
+import { adopt, bundleOf, lanFixture, makeBundleDir, readStatus, spawnDevice, spawnHub, waitUntil } from '../support/lan-fixture.js'
+import { spawnCli } from '../support/cli.js'
 import { freePort, HubApi, metricValue } from './hub-fixture.js'
 
 const BUNDLE_BYTES = 3 * 1024 * 1024

@@ -1,5 +1,5 @@
 /**
- * A fleet member that serves corrupted chunks (test/helpers/lan-bad-peer.ts) among a
+ * A fleet member that serves corrupted chunks (test/support/lan-bad-peer.ts) among a
  * hub and two honest devices, all separate processes on real mDNS: the devices score
  * it down and ban it, finish from honest peers, and no honest store holds a bad chunk.
  */
@@ -7,10 +7,10 @@ import t from 'tap'
 import { spawn } from 'node:child_process'
 import { join } from 'node:path'
 import { openStore } from '../../src/store/index.js'
-import { REPO_ROOT, scriptArgs } from '../helpers/cli.js'
+import { REPO_ROOT, scriptArgs } from '../support/cli.js'
 import {
   adopt, bundleOf, lanFixture, makeBundleDir, readStatus, spawnDevice, spawnHub, stopProc, waitUntil
-} from '../helpers/lan-fixture.js'
+} from '../support/lan-fixture.js'
 
 const MiB = 1024 * 1024
 
@@ -21,7 +21,7 @@ t.test('a peer serving corrupted chunks is banned; honest peers store only good 
   const hub = spawnHub(f, join(f.dir, 'hub'), ['--bundle', outDir, '--upload-limit', '1MiB/s'])
 
   const badDir = join(f.dir, 'bad')
-  const child = spawn(process.execPath, [...scriptArgs('test/helpers/lan-bad-peer.ts', { polyfill: true }),
+  const child = spawn(process.execPath, [...scriptArgs('test/support/lan-bad-peer.ts', { polyfill: true }),
     badDir, outDir, f.swarmKeyPath, f.trustPath, f.serviceTag], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   const bad = adopt(f, child, badDir)
   await waitUntil('liar ready', async () => bad.stdout().includes('"ready"'), 60_000, [bad])

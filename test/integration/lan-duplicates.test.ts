@@ -10,7 +10,7 @@ import t from 'tap'
 import { createStoremeshNode, type StoremeshNode } from '../../src/net/node.js'
 import { chunkProtocol, type ChunkProtocol } from '../../src/swarm/index.js'
 import { Limiter } from '../../src/wan/limiter.js'
-import { MemoryStore } from '../helpers/memory-store.js'
+import { MemoryStore } from '../support/memory-store.js'
 import { chunkSizes, makeBundle, within } from '../unit/swarm/helpers.js'
 
 type Node = StoremeshNode<{ chunks: ChunkProtocol }>

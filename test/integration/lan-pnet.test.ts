@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createStoremeshNode } from '../../src/net/node.js'
 import { generateSwarmKey, readSwarmKeyFile, type SwarmKey } from '../../src/net/swarm-key.js'
-import { lanFixture, readStatus, spawnHub, stopProc, waitUntil } from '../helpers/lan-fixture.js'
+import { lanFixture, readStatus, spawnHub, stopProc, waitUntil } from '../support/lan-fixture.js'
 
 t.test('a node without the swarm key cannot connect to a hub', async t => {
   const f = await lanFixture(t)

@@ -8,7 +8,7 @@ import { join } from 'node:path'
 import { openStore } from '../../src/store/index.js'
 import {
   bundleOf, lanFixture, makeBundleDir, readStatus, spawnDevice, spawnHub, stopProc, waitUntil
-} from '../helpers/lan-fixture.js'
+} from '../support/lan-fixture.js'
 
 const MiB = 1024 * 1024
 

@@ -7,10 +7,10 @@
 import t from 'tap'
 import { join } from 'node:path'
 import { openStore } from '../../src/store/index.js'
-import { runCli } from '../helpers/cli.js'
+import { runCli } from '../support/cli.js'
 import {
   bundleOf, lanFixture, makeBundleDir, readStatus, spawnDevice, spawnHub, stopProc, waitUntil, type Proc
-} from '../helpers/lan-fixture.js'
+} from '../support/lan-fixture.js'
 
 const MiB = 1024 * 1024
 const BUNDLE_BYTES = Number(process.env.STOREMESH_LAN_TEST_MIB ?? 32) * MiB

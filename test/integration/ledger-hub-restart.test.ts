@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { HubLedger } from '../../src/ledger/hub-ledger.js'
 import { writeSwarmKeyFile } from '../../src/net/swarm-key.js'
-import { REPO_ROOT, scriptArgs } from '../helpers/cli.js'
+import { REPO_ROOT, scriptArgs } from '../support/cli.js'
 import { freePort, plannedAddr, startDevice, startSuper, tempDir, waveHistory, type Device, type Outcome } from './ledger-fixture.js'
 import { until } from '../support/poll.js'
 

@@ -5,7 +5,7 @@
 import t from 'tap'
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { runCli } from '../helpers/cli.js'
+import { runCli } from '../support/cli.js'
 import { createStoremeshNode } from '../../src/net/node.js'
 import { readSwarmKeyFile, swarmKeyFingerprint } from '../../src/net/swarm-key.js'
 

@@ -13,10 +13,10 @@ import { join } from 'node:path'
 import { createInterface } from 'node:readline'
 import { blake3Hex } from '../../src/bundle/hash.js'
 import { openStore } from '../../src/store/index.js'
-import { REPO_ROOT, scriptArgs } from '../helpers/cli.js'
-import { simpleBundle, tempDir } from '../helpers/store-fixture.js'
+import { REPO_ROOT, scriptArgs } from '../support/cli.js'
+import { simpleBundle, tempDir } from '../support/store-fixture.js'
 
-const WRITER = 'test/helpers/store-writer.ts'
+const WRITER = 'test/support/store-writer.ts'
 const SEED = 42
 const CHUNK_COUNT = 160
 const CHUNK_BYTES = 128 * 1024

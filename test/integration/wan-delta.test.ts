@@ -1,6 +1,6 @@
 /** v2 after v1: only the chunks v1 did not hold cross the WAN (delta by construction). */
 import t from 'tap'
-import { makeBundle, seededBytes } from '../helpers/store-fixture.js'
+import { makeBundle, seededBytes } from '../support/store-fixture.js'
 import { nextEvent, storeHubFixture, superFixture } from './wan-fixture.js'
 
 const CHUNK = 64 * 1024

@@ -1,7 +1,7 @@
 /**
  * Shared set-up of the WAN tests: a super hub (real store, real libp2p node on
  * 127.0.0.1 with a fixed identity so it can be restarted on the same address) and
- * store hubs (store + node + WanPuller). Bundles come from test/helpers/store-fixture.ts.
+ * store hubs (store + node + WanPuller). Bundles come from test/support/store-fixture.ts.
  */
 import { generateKeyPair } from '@libp2p/crypto/keys'
 import type { PrivateKey } from '@libp2p/interface'
@@ -12,7 +12,7 @@ import { openStore, type ChunkStore } from '../../src/store/index.js'
 import { startSuperHub, type SuperHub, type SuperHubInit } from '../../src/roles/super-hub.js'
 import { createWanPuller, type WanPuller, type WanPullerInit } from '../../src/wan/puller.js'
 import { addPrefetch } from '../../src/wan/prefetch-queue.js'
-import { FIXTURE_TRUST, tempDir, writeBundleDir, type FixtureBundle } from '../helpers/store-fixture.js'
+import { FIXTURE_TRUST, tempDir, writeBundleDir, type FixtureBundle } from '../support/store-fixture.js'
 
 export const swarmKey = generateSwarmKey()
 export const trust = FIXTURE_TRUST

@@ -1,6 +1,6 @@
 /** Two super hubs seed one store hub: each chunk crosses the WAN once. */
 import t from 'tap'
-import { simpleBundle } from '../helpers/store-fixture.js'
+import { simpleBundle } from '../support/store-fixture.js'
 import { nextEvent, storeHubFixture, superFixture } from './wan-fixture.js'
 
 t.test('with two super hubs no chunk crosses the WAN twice', async t => {

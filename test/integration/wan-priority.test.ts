@@ -5,7 +5,7 @@
  * a loaded machine): the check is on what each got while both were pulling.
  */
 import t from 'tap'
-import { simpleBundle } from '../helpers/store-fixture.js'
+import { simpleBundle } from '../support/store-fixture.js'
 import { nextEvent, storeHubFixture, superFixture } from './wan-fixture.js'
 import type { PrestagedEvent } from '../../src/wan/puller.js'
 

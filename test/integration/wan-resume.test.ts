@@ -3,7 +3,7 @@
  * WAN bytes after the cut are exactly the missing chunks' bytes plus bounded framing.
  */
 import t from 'tap'
-import { simpleBundle } from '../helpers/store-fixture.js'
+import { simpleBundle } from '../support/store-fixture.js'
 import { nextEvent, storeHubFixture, superFixture } from './wan-fixture.js'
 import type { PrestagedEvent } from '../../src/wan/puller.js'
 import { waitFor } from '../support/poll.js'

@@ -5,7 +5,7 @@
  * again. The chunk cut mid-body is fetched again whole and counted once.
  */
 import t, { type Test } from 'tap'
-import { simpleBundle, type FixtureBundle } from '../helpers/store-fixture.js'
+import { simpleBundle, type FixtureBundle } from '../support/store-fixture.js'
 import { nextEvent, storeHubFixture, superFixture, type StoreHubFixture } from './wan-fixture.js'
 import type { PrestagedEvent } from '../../src/wan/puller.js'
 import type { StoremeshError } from '../../src/interface/errors.js'

@@ -1,7 +1,7 @@
 /** A closing window pauses the transfer; the next window finishes it (ManualClock drives the schedule). */
 import t from 'tap'
 import { ManualClock } from '../../src/wan/index.js'
-import { simpleBundle } from '../helpers/store-fixture.js'
+import { simpleBundle } from '../support/store-fixture.js'
 import { nextEvent, storeHubFixture, superFixture } from './wan-fixture.js'
 import { waitFor } from '../support/poll.js'
 

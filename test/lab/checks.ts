@@ -6,7 +6,7 @@
 import type { Test } from 'tap'
 import type { LedgerView, WaveView } from '../../src/api/types.js'
 import { readSuperLedgerStatus, type SuperLedgerStatus } from '../../src/ledger/super-ledger-status.js'
-import { stopProc, waitUntil } from '../helpers/lan-fixture.js'
+import { stopProc, waitUntil } from '../support/lan-fixture.js'
 import { auditStore, LAB_WAVE, slotOutcome, type StoreLab } from './store-lab.js'
 
 export interface LedgerCounts {

@@ -1,13 +1,13 @@
 /**
  * Drill 4 (issue 7): a fleet member on the store LAN (right swarm key, same mDNS tag,
  * its own namespace on the bridge) serves every chunk with one byte flipped
- * (test/helpers/lan-bad-peer.ts, listening on its namespace's address). The honest devices score it down and ban it, fetch from honest
+ * (test/support/lan-bad-peer.ts, listening on its namespace's address). The honest devices score it down and ban it, fetch from honest
  * peers, install, and no honest store (hub or device) holds a bad chunk.
  */
 import t from 'tap'
 import { join } from 'node:path'
-import { adopt, bundleOf, readStatus, waitUntil } from '../helpers/lan-fixture.js'
-import { REPO_ROOT, scriptArgs } from '../helpers/cli.js'
+import { adopt, bundleOf, readStatus, waitUntil } from '../support/lan-fixture.js'
+import { REPO_ROOT, scriptArgs } from '../support/cli.js'
 import { checkLedger, checkSlots, checkStores, stopAll } from './checks.js'
 import { deviceAddr } from './netns.js'
 import { START_TIMEOUT_MS, StoreLab } from './store-lab.js'
@@ -22,7 +22,7 @@ t.test('a device serving corrupt chunks is banned; no honest store holds a bad c
   const { bundle } = lab
   const liarNs = lab.devices[LIAR]
   if (liarNs === undefined) throw new Error('no liar namespace')
-  const child = lab.net.spawnIn(liarNs.ns, process.execPath, [...scriptArgs('test/helpers/lan-bad-peer.ts', { polyfill: true }),
+  const child = lab.net.spawnIn(liarNs.ns, process.execPath, [...scriptArgs('test/support/lan-bad-peer.ts', { polyfill: true }),
     join(lab.f.dir, 'liar'), join(lab.bundlesDir, 'lab-os-1.0.0'), lab.f.swarmKeyPath, lab.f.trustPath, lab.f.serviceTag, `/ip4/${deviceAddr(LIAR)}/tcp/0`],
   { cwd: REPO_ROOT })
   const liar = adopt(lab.f, child, join(lab.f.dir, 'liar'))

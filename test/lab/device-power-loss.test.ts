@@ -8,7 +8,7 @@
  * length to be caught in even on a fast machine; the installer state is polled often.
  */
 import t from 'tap'
-import { waitUntil } from '../helpers/lan-fixture.js'
+import { waitUntil } from '../support/lan-fixture.js'
 import { checkLedger, checkSlots, checkStores, stopAll } from './checks.js'
 import { installRecord, START_TIMEOUT_MS, StoreLab } from './store-lab.js'
 

@@ -5,7 +5,7 @@
  * by `device.disk`, and the other devices install.
  */
 import t from 'tap'
-import { waitUntil } from '../helpers/lan-fixture.js'
+import { waitUntil } from '../support/lan-fixture.js'
 import { checkLedger, checkSlots, checkStores, stopAll } from './checks.js'
 import { START_TIMEOUT_MS, StoreLab } from './store-lab.js'
 

@@ -6,7 +6,7 @@
  * counts each device once.
  */
 import t from 'tap'
-import { bundleOf, readStatus, waitUntil } from '../helpers/lan-fixture.js'
+import { bundleOf, readStatus, waitUntil } from '../support/lan-fixture.js'
 import { checkLedger, checkSlots, checkStores, stopAll } from './checks.js'
 import { installRecord, START_TIMEOUT_MS, StoreLab } from './store-lab.js'
 

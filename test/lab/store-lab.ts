@@ -27,9 +27,9 @@ import { encodeSignedPolicy, signPolicy } from '../../src/policy/signed.js'
 import { DEMO_DEVICES, FACTORY_IMAGE_BYTES, writeDeviceDir, type DemoDeviceSpec } from '../../src/demo/devices.js'
 import { fillSeeded, sampleImageV1 } from '../../src/demo/sample.js'
 import { addPrefetch } from '../../src/wan/prefetch-queue.js'
-import { cliCommand, REPO_ROOT } from '../helpers/cli.js'
-import { adopt, bundleOf, readStatus, waitUntil, type LanFixture, type Proc } from '../helpers/lan-fixture.js'
-import { FIXTURE_KEY } from '../helpers/store-fixture.js'
+import { cliCommand, REPO_ROOT } from '../support/cli.js'
+import { adopt, bundleOf, readStatus, waitUntil, type LanFixture, type Proc } from '../support/lan-fixture.js'
+import { FIXTURE_KEY } from '../support/store-fixture.js'
 import { deviceAddr, HUB_LAN_ADDR, HUB_WAN_ADDR, LabNet, labSkipReason, removeStaleLabNamespaces, SUPER_WAN_ADDR } from './netns.js'
 
 const run = promisify(execFile)

@@ -6,7 +6,7 @@
  * hub was missing, each chunk crossed the WAN once, and every device installs.
  */
 import t from 'tap'
-import { bundleOf, readStatus, waitUntil } from '../helpers/lan-fixture.js'
+import { bundleOf, readStatus, waitUntil } from '../support/lan-fixture.js'
 import { metricValue } from '../integration/hub-fixture.js'
 import { checkLedger, checkSlots, checkStores, stopAll } from './checks.js'
 import { START_TIMEOUT_MS, StoreLab } from './store-lab.js'

@@ -10,7 +10,7 @@ import { buildBundle } from '../../../src/bundle/build.js'
 import { readSigningKeyFile } from '../../../src/bundle/keys.js'
 import { bundleJsonPath, chunkPathIn } from '../../../src/bundle/layout.js'
 import type { ManifestBody } from '../../../src/interface/types.js'
-import { runCli } from '../../helpers/cli.js'
+import { runCli } from '../../support/cli.js'
 import { randomFile } from './fixture.js'
 
 const DAY_MS = 86_400_000

@@ -4,7 +4,7 @@
  */
 import { writeFileSync } from 'node:fs'
 import { join } from 'node:path'
-import { REPO_ROOT } from '../../helpers/cli.js'
+import { REPO_ROOT } from '../../support/cli.js'
 import { computeVectors } from './vectors-lib.js'
 
 const path = join(REPO_ROOT, 'protocols', 'bundle', 'vectors.json')

@@ -7,7 +7,7 @@ import { blake3Hex } from '../../../src/bundle/hash.js'
 import { signingKeyFromSeed } from '../../../src/bundle/keys.js'
 import { bundleJsonPath } from '../../../src/bundle/layout.js'
 import { decodeManifest } from '../../../src/bundle/manifest.js'
-import { REPO_ROOT } from '../../helpers/cli.js'
+import { REPO_ROOT } from '../../support/cli.js'
 import { computeVectors, fixtureBytes, VECTOR_CREATED, VECTOR_KEY_SEED, type VectorCase } from './vectors-lib.js'
 
 const VECTORS_PATH = join(REPO_ROOT, 'protocols', 'bundle', 'vectors.json')

@@ -1,5 +1,5 @@
 import t from 'tap'
-import { runCli } from '../../helpers/cli.js'
+import { runCli } from '../../support/cli.js'
 
 t.test('--help and --version exit 0', async t => {
   const help = await runCli(['--help'])

@@ -2,7 +2,7 @@
  * The deploy files (docker/, systemd/) cannot be run here (no Docker engine, no root
  * systemd), so this checks what can be checked without them: every storemesh command
  * they run uses subcommands and flags the real CLI accepts (its --help, through
- * test/helpers/cli.ts), the compose topology keeps devices off the WAN, the image runs
+ * test/support/cli.ts), the compose topology keeps devices off the WAN, the image runs
  * as a non-root user, the entrypoint is valid sh, and `systemd-analyze verify` accepts
  * the units when it exists.
  */
@@ -12,7 +12,7 @@ import { chmod, copyFile, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { parse } from 'yaml'
-import { REPO_ROOT, runCli } from '../../helpers/cli.js'
+import { REPO_ROOT, runCli } from '../../support/cli.js'
 
 const run = promisify(execFile)
 const DOCKER = join(REPO_ROOT, 'docker')

@@ -13,7 +13,7 @@ import { blake3 } from '@napi-rs/blake-hash'
 import { FileBackend } from '../../../src/install/backends/file.js'
 import { Journal } from '../../../src/install/journal.js'
 import { StateStore } from '../../../src/install/state-store.js'
-import { REPO_ROOT, scriptArgs } from '../../helpers/cli.js'
+import { REPO_ROOT, scriptArgs } from '../../support/cli.js'
 
 const CHILD = 'test/unit/install/crash-child.ts'
 const CHILD_TIMEOUT_MS = 60_000

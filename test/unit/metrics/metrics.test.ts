@@ -3,7 +3,7 @@ import { Registry } from 'prom-client'
 import { boundGates, boundWaves, createMetrics, BanCounter, leaseSourceOf, SwarmTally, waveSourceOf } from '../../../src/metrics/index.js'
 import { EventEmitter } from 'node:events'
 import { join } from 'node:path'
-import { REPO_ROOT } from '../../helpers/cli.js'
+import { REPO_ROOT } from '../../support/cli.js'
 import { fixtureBundles, fixtureSources, groundTruth, parseProm } from '../api/fixture.js'
 
 t.test('availability metrics equal the ground truth of the bitfields', async t => {

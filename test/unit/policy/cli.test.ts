@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
 import { generateSigningKey, writeKeyFiles } from '../../../src/bundle/keys.js'
-import { runCli } from '../../helpers/cli.js'
+import { runCli } from '../../support/cli.js'
 import { GATE_NAMES } from '../../../src/policy/evaluate.js'
 import { basePolicyInput, T0, WINDOW_CLOSE, writeBundle } from './fixtures.js'
 

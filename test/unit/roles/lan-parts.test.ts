@@ -6,7 +6,7 @@ import { mergePeerGaters, allowlistGater } from '../../../src/net/gater.js'
 import { banGater, BanList } from '../../../src/swarm/index.js'
 import { isNewer } from '../../../src/roles/device-agent.js'
 import { readStatusFile, writeStatusFile, type PeerStatus } from '../../../src/roles/peer-status.js'
-import { makeBundle, seededBytes } from '../../helpers/store-fixture.js'
+import { makeBundle, seededBytes } from '../../support/store-fixture.js'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 

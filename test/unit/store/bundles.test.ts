@@ -4,7 +4,7 @@ import { join } from 'node:path'
 import { generateSigningKey } from '../../../src/bundle/keys.js'
 import { chunkPathIn } from '../../../src/bundle/layout.js'
 import { openStore } from '../../../src/store/index.js'
-import { FIXTURE_TRUST, makeBundle, seededBytes, simpleBundle, writeBundleDir, tempDir } from '../../helpers/store-fixture.js'
+import { FIXTURE_TRUST, makeBundle, seededBytes, simpleBundle, writeBundleDir, tempDir } from '../../support/store-fixture.js'
 
 t.test('a bundle goes partial -> complete as its chunks arrive; state survives reopen', async t => {
   const dataDir = await tempDir(t)

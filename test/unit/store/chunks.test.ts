@@ -3,7 +3,7 @@ import { readdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { blake3Hex } from '../../../src/bundle/hash.js'
 import { openStore } from '../../../src/store/index.js'
-import { seededBytes, simpleBundle, tempDir } from '../../helpers/store-fixture.js'
+import { seededBytes, simpleBundle, tempDir } from '../../support/store-fixture.js'
 
 async function filesUnder (dir: string): Promise<string[]> {
   const out: string[] = []

@@ -7,7 +7,7 @@ import { readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { buildBundle } from '../../../src/bundle/build.js'
 import { openStore } from '../../../src/store/index.js'
-import { FIXTURE_KEY, FIXTURE_TRUST, seededBytes, tempDir } from '../../helpers/store-fixture.js'
+import { FIXTURE_KEY, FIXTURE_TRUST, seededBytes, tempDir } from '../../support/store-fixture.js'
 
 const CHUNKING = { minBytes: 16 * 1024, avgBytes: 64 * 1024, maxBytes: 256 * 1024 }
 

@@ -2,10 +2,10 @@ import t from 'tap'
 import { spawn } from 'node:child_process'
 import { createInterface } from 'node:readline'
 import { openStore } from '../../../src/store/index.js'
-import { REPO_ROOT, scriptArgs } from '../../helpers/cli.js'
-import { tempDir } from '../../helpers/store-fixture.js'
+import { REPO_ROOT, scriptArgs } from '../../support/cli.js'
+import { tempDir } from '../../support/store-fixture.js'
 
-const WRITER = 'test/helpers/store-writer.ts'
+const WRITER = 'test/support/store-writer.ts'
 const CHILD_TIMEOUT_MS = 60_000
 
 /** Runs the helper to completion (bounded) and returns its JSON lines. */

@@ -2,7 +2,7 @@ import t from 'tap'
 import { decodeManifest, infoHashOf } from '../../../src/bundle/manifest.js'
 import { openStore, type ChunkStore } from '../../../src/store/index.js'
 import { heldBundleByInfoHash, servableManifest, storeManifestLookup } from '../../../src/store/manifest-lookup.js'
-import { FIXTURE_TRUST, simpleBundle, tempDir, type FixtureBundle } from '../../helpers/store-fixture.js'
+import { FIXTURE_TRUST, simpleBundle, tempDir, type FixtureBundle } from '../../support/store-fixture.js'
 
 const CHUNK = 1000
 

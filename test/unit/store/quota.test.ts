@@ -6,7 +6,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { blake3Hex } from '../../../src/bundle/hash.js'
 import { openStore, type ChunkStore, type StoreOptions } from '../../../src/store/index.js'
-import { seededBytes, simpleBundle, tempDir, type FixtureBundle } from '../../helpers/store-fixture.js'
+import { seededBytes, simpleBundle, tempDir, type FixtureBundle } from '../../support/store-fixture.js'
 
 const CHUNK = 1000
 

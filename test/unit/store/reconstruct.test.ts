@@ -6,7 +6,7 @@ import { signEnvelope } from '../../../src/bundle/envelope.js'
 import { blake3Hex } from '../../../src/bundle/hash.js'
 import { bundleInfo } from '../../../src/bundle/manifest.js'
 import { openStore, type ChunkStore } from '../../../src/store/index.js'
-import { FIXTURE_KEY, makeBundle, seededBytes, type FixtureBundle, tempDir } from '../../helpers/store-fixture.js'
+import { FIXTURE_KEY, makeBundle, seededBytes, type FixtureBundle, tempDir } from '../../support/store-fixture.js'
 
 async function collect (it: AsyncIterable<Uint8Array>): Promise<Buffer> {
   const parts: Buffer[] = []

@@ -4,7 +4,7 @@ import { toNodeDuplex } from '../../../src/net/stream.js'
 import { BanList, banGater, chunkProtocol, CHUNK_PROTOCOL, type ChunkProtocol } from '../../../src/swarm/index.js'
 import { wirePeerId } from '../../../src/swarm/handshake.js'
 import { HANDSHAKE_BYTES, PSTR } from '../../../src/swarm/constants.js'
-import { MemoryStore } from '../../helpers/memory-store.js'
+import { MemoryStore } from '../../support/memory-store.js'
 import { chunkSizes, makeBundle, within } from './helpers.js'
 import { waitFor } from '../../support/poll.js'
 

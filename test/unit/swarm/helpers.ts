@@ -111,7 +111,7 @@ export function tokenBucket (bytesPerSecond: number): (bytes: number, options?: 
 export interface TestNode {
   id: string
   swarm: import('../../../src/swarm/session.js').BundleSwarm
-  store: import('../../helpers/memory-store.js').MemoryStore
+  store: import('../../support/memory-store.js').MemoryStore
 }
 
 /** Connects two swarms with an in-memory pair; `a` opens (sends the handshake first). */

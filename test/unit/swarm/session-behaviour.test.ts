@@ -1,7 +1,7 @@
 import t from 'tap'
 import { blake3Hex } from '../../../src/bundle/hash.js'
 import { BundleSwarm, type BundleSwarmInit } from '../../../src/swarm/session.js'
-import { MemoryStore } from '../../helpers/memory-store.js'
+import { MemoryStore } from '../../support/memory-store.js'
 import { chunkSizes, connect, duplexPair, makeBundle, within, type TestBundle, type TestNode } from './helpers.js'
 import { waitFor } from '../../support/poll.js'
 

@@ -2,7 +2,7 @@ import t, { type Test } from 'tap'
 import { blake3Hex } from '../../../src/bundle/hash.js'
 import { BanList, PeerScorer } from '../../../src/swarm/scoring.js'
 import { BundleSwarm, type BundleSwarmInit } from '../../../src/swarm/session.js'
-import { MemoryStore } from '../../helpers/memory-store.js'
+import { MemoryStore } from '../../support/memory-store.js'
 import { chunkSizes, connect, makeBundle, tokenBucket, within, type TestBundle, type TestNode } from './helpers.js'
 
 /** every swarm a test starts is stopped after it, pass or fail */

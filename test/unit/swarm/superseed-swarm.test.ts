@@ -1,6 +1,6 @@
 import t from 'tap'
 import { BundleSwarm } from '../../../src/swarm/session.js'
-import { MemoryStore } from '../../helpers/memory-store.js'
+import { MemoryStore } from '../../support/memory-store.js'
 import { chunkSizes, connect, makeBundle, within, type TestBundle, type TestNode } from './helpers.js'
 
 /** every swarm a test starts is stopped after it, pass or fail */

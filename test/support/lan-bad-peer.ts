@@ -3,7 +3,7 @@
  * bundle and serves every chunk with one byte flipped. Honest peers must score it
  * down, ban it, and fetch the chunks from someone else.
  *
- *   node --import tsx --import ./src/polyfill.ts test/helpers/lan-bad-peer.ts \
+ *   node --import tsx --import ./src/polyfill.ts test/support/lan-bad-peer.ts \
  *     <dataDir> <bundleDir> <swarmKeyFile> <trustFile> <serviceTag> [listenMultiaddr]
  *
  * The listen address defaults to 127.0.0.1; the lab's corrupt-peer drill gives its

@@ -16,8 +16,8 @@ import { writeSwarmKeyFile } from '../../src/net/swarm-key.js'
 import { readStatusFile, type BundleStatus, type PeerStatus } from '../../src/roles/peer-status.js'
 import { spawnCli } from './cli.js'
 import { FIXTURE_KEY, FIXTURE_TRUST, seededBytes } from './store-fixture.js'
-import { buildSeededBundle } from '../support/bundles.js'
-import { waitFor } from '../support/poll.js'
+import { buildSeededBundle } from './bundles.js'
+import { waitFor } from './poll.js'
 
 export { FIXTURE_TRUST }
 export const DEVICE_CLASS = 'pos-tablet'

@@ -6,7 +6,7 @@
 export {
   FIXTURE_KEY, FIXTURE_TRUST, makeBundle, seededBytes, signedBundle, simpleBundle, writeBundleDir,
   type FixtureArtifact, type FixtureBundle, type FixtureOptions
-} from '../support/bundles.js'
+} from './bundles.js'
 
 /** A fresh temp dir removed at teardown (t.testdir() returns one dir per test, wiped on each call). */
 export async function tempDir (t: { teardown: (fn: () => Promise<void>) => void }, prefix = 'storemesh-store-'): Promise<string> {

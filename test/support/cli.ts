@@ -36,7 +36,7 @@ export interface CliResult {
 
 /**
  * Node's argv for a TypeScript script of the repository (`rel` from its root, e.g.
- * `test/helpers/store-writer.ts`) run in a child: through tsx from source, or its
+ * `test/support/store-writer.ts`) run in a child: through tsx from source, or its
  * compiled copy when the suites run compiled. `polyfill` loads src/polyfill first,
  * as every libp2p process needs (STACK-NOTES).
  */
