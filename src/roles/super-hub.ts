@@ -13,14 +13,14 @@ import { encodeManifest } from '../bundle/manifest.js'
 import { bundleJsonPath } from '../bundle/layout.js'
 import { StoremeshError, toStoremeshError } from '../interface/errors.js'
 import type { TrustOptions } from '../interface/types.js'
-import { manifestProtocol, type ManifestLookup, type ManifestProtocol } from '../net/manifest-protocol.js'
+import { manifestProtocol, type ManifestLookup, type ManifestProtocol } from '../net/manifest/index.js'
 import { createStoremeshNode, type StoremeshNode } from '../net/node.js'
 import type { SwarmKey } from '../net/swarm-key.js'
 import { openStore, readBundleDirManifest, type ChunkStore } from '../store/index.js'
 import { constantSchedule, followSchedule, Limiter, LimiterChain, systemClock, UNLIMITED, type Clock, type Schedule, type ScheduleFollower } from '../wan/index.js'
 import { pullServer, type PullServer } from '../wan/pull-protocol.js'
 import { SuperLedger, type HubRecord, type SuperWaveSummary } from '../ledger/super-ledger.js'
-import { reportProtocol, type ReportProtocol } from '../ledger/report-protocol.js'
+import { reportProtocol, type ReportProtocol } from '../ledger/report/index.js'
 
 export interface SuperHubInit {
   dataDir: string

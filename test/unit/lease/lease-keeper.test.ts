@@ -1,9 +1,9 @@
 import t from 'tap'
 import { StoremeshError } from '../../../src/interface/errors.js'
 import { LeaseKeeper, type LeaseFacts } from '../../../src/lease/lease-keeper.js'
-import type { LeaseClient } from '../../../src/lease/lease-protocol.js'
+import type { LeaseClient } from '../../../src/lease/protocol/index.js'
 import { LeaseTable } from '../../../src/lease/lease-table.js'
-import type { LeaseRequest, LeaseResponse } from '../../../src/lease/messages.js'
+import type { LeaseRequest, LeaseResponse } from '../../../src/lease/protocol/index.js'
 import { hubLease } from '../../../src/policy/gates-device.js'
 import type { GateContext } from '../../../src/policy/gate.js'
 
