@@ -26,12 +26,17 @@ export interface JsonMessageOptions {
 /** Unknown member names are the peer's text: cut before they reach a log or an answer. */
 const MAX_NAME_CHARS = 32
 
+/** The issue's path, cut: record keys are the peer's text too. */
+function fieldOf (issue: z.core.$ZodIssue): string {
+  return issue.path.map(String).join('.').slice(0, 2 * MAX_NAME_CHARS)
+}
+
 function describe (issue: z.core.$ZodIssue): string {
-  const field = issue.path.map(String).join('.')
+  const field = fieldOf(issue)
   const why = issue.code === 'unrecognized_keys'
     ? `unknown member ${JSON.stringify(String(issue.keys[0] ?? '').slice(0, MAX_NAME_CHARS))}`
     : issue.message
-  return field === '' ? why : `${field.slice(0, 2 * MAX_NAME_CHARS)}: ${why}`
+  return field === '' ? why : `${field}: ${why}`
 }
 
 /** Checks a decoded value against `schema`; E_WIRE_MALFORMED names the first problem. */
@@ -40,7 +45,7 @@ export function parseWireMessage<S extends z.ZodType> (schema: S, value: unknown
   if (r.success) return r.data
   const first = r.error.issues[0]
   throw new StoremeshError('E_WIRE_MALFORMED', `bad ${label}: ${first === undefined ? 'invalid' : describe(first)}`,
-    { message: label, field: first?.path.map(String).join('.') ?? '' })
+    { message: label, field: first === undefined ? '' : fieldOf(first) })
 }
 
 /** Bytes from the wire to a typed message, or a typed error (see the file comment). */
