@@ -14,9 +14,12 @@
  * it-pipe 3 does not take a libp2p 3 stream (STACK-NOTES), so `messageDuplex()` is the
  * adapter, with the traps the notes list avoided:
  * - its source reads exactly what the decoder asks for (the prefix a byte at a time,
- *   then the whole body), through `byteStream`, so bytes behind a message stay on the
- *   stream for the next read and a reader holds at most one message and one window;
- *   EOF is the stream's readable end, never `remoteCloseWrite` alone;
+ *   then the whole body, told by the decoder's `onLength`), through `byteStream`, so
+ *   bytes behind a message stay on the stream for the next read; what a peer sends
+ *   beyond the message, its prefix and one window aborts the stream (byteStream's
+ *   `maxBufferSize`); EOF is the stream's readable end, never `remoteCloseWrite` alone.
+ *   (`lp.decode.fromReader` does the same in principle, but resets its read size to
+ *   one byte after every chunk: a 4 MiB manifest would be read a byte at a time.)
  * - its sink waits for the `drain` event every time send() returns false (not
  *   `onDrain()`, which only waits the first time), and for nothing else.
  *
