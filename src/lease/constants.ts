@@ -1,42 +1,14 @@
 /**
- * `/storemesh/lease/1.0.0` (protocols/lease/SPEC.md): the protocol id, wire limits and
- * the lease defaults of hub and device, in one place. The roles and the CLI read
- * `defaultLeaseTableOptions` / `defaultLeaseKeeperOptions`, so a flag and its default agree.
+ * Install leases (protocols/lease/SPEC.md): the lease defaults of hub and device, in
+ * one place. The roles and the CLI read `defaultLeaseTableOptions` /
+ * `defaultLeaseKeeperOptions`, so a flag and its default agree. The protocol id and the
+ * wire limits are in protocol/constants.ts.
  */
-import { formatProtocolId } from '../net/protocol-id.js'
+import { DEFAULT_LEASE_TIMEOUT_MS } from './protocol/constants.js'
 
 const KiB = 1024
 const SECOND_MS = 1000
 const MINUTE_MS = 60 * SECOND_MS
-const HOUR_MS = 60 * MINUTE_MS
-
-export const LEASE_PROTOCOL_NAME = 'lease'
-export const LEASE_PROTOCOL_VERSION = '1.0.0'
-/** `/storemesh/lease/1.0.0` */
-export const LEASE_PROTOCOL = formatProtocolId(LEASE_PROTOCOL_NAME, LEASE_PROTOCOL_VERSION)
-
-// --- wire limits (SPEC.md "Limits") -------------------------------------------------
-
-/** A request is a small JSON object; anything larger resets the stream. @default 4 KiB */
-export const MAX_LEASE_REQUEST_BYTES = 4 * KiB
-/** A response is a small JSON object too. @default 4 KiB */
-export const MAX_LEASE_RESPONSE_BYTES = 4 * KiB
-/** `detail` in a response is for logs; longer text is cut. */
-export const MAX_LEASE_DETAIL_CHARS = 256
-/** Device ids: a label an operator types (`pos-17`), a serial number, or a peer id. */
-export const DEVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
-/** Wave ids: the policy's `metadata.wave`, as text (`142`, `pos-q4-142`). */
-export const WAVE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
-export { BUNDLE_ID_RE } from '../interface/ids.js'
-/** The largest `ttlMs` a request may carry; the hub clamps it further. @default 24 h */
-export const MAX_WIRE_TTL_MS = 24 * HOUR_MS
-
-// --- the exchange ---------------------------------------------------------------------
-
-/** The whole exchange (open, request, response) on both sides. @default 10 s */
-export const DEFAULT_LEASE_TIMEOUT_MS = 10 * SECOND_MS
-/** Streams per connection and direction: one exchange at a time is normal. @default 4 */
-export const DEFAULT_MAX_LEASE_STREAMS = 4
 
 // --- hub side: the lease table ----------------------------------------------------------
 

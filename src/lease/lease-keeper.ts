@@ -17,8 +17,7 @@ import type { DeviceFacts } from '../interface/types.js'
 import { abortError, sleep } from '../interface/abort.js'
 import { StoremeshError, isStoremeshError } from '../interface/errors.js'
 import { defaultLeaseKeeperOptions, DEFAULT_MIN_RETRY_AFTER_MS, MIN_RENEW_DELAY_MS, type LeaseKeeperOptions } from './constants.js'
-import type { LeaseClient, LeaseTarget } from './lease-protocol.js'
-import type { LeaseOp, LeaseResponse } from './messages.js'
+import type { LeaseClient, LeaseOp, LeaseResponse, LeaseTarget } from './protocol/index.js'
 
 /** What the `hub.lease` gate reads (DeviceFacts.lease). */
 export type LeaseFacts = DeviceFacts['lease']

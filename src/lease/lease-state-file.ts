@@ -10,8 +10,9 @@
 import { rename } from 'node:fs/promises'
 import { readFileLimited, writeFileAtomic } from '../interface/atomic-file.js'
 import { isStoremeshError } from '../interface/errors.js'
-import { BUNDLE_ID_RE, DEVICE_ID_RE, MAX_LEASES, MAX_LEASE_STATE_BYTES, MAX_TRACKED_WAVES, MAX_WAVE_DEVICES, WAVE_ID_RE } from './constants.js'
-import { isLeaseId } from './messages.js'
+import { MAX_LEASES, MAX_LEASE_STATE_BYTES, MAX_TRACKED_WAVES, MAX_WAVE_DEVICES } from './constants.js'
+import { BUNDLE_ID_RE, DEVICE_ID_RE, WAVE_ID_RE } from './protocol/constants.js'
+import { isLeaseId } from './protocol/messages.js'
 
 export const LEASE_STATE_VERSION = 1
 

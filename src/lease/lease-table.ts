@@ -16,7 +16,7 @@ import { randomBytes } from 'node:crypto'
 import { StoremeshError } from '../interface/errors.js'
 import { defaultLeaseTableOptions, MAX_LEASES, MAX_TRACKED_WAVES, MAX_WAVE_DEVICES, type LeaseTableOptions } from './constants.js'
 import { loadLeaseState, saveLeaseState, LEASE_STATE_VERSION, type LeaseRecord, type LeaseState } from './lease-state-file.js'
-import type { LeaseReason, LeaseRequest, LeaseResponse } from './messages.js'
+import type { LeaseAuthority, LeaseContext, LeaseReason, LeaseRequest, LeaseResponse } from './protocol/index.js'
 
 export type { LeaseRecord } from './lease-state-file.js'
 
@@ -46,15 +46,6 @@ export interface LeaseEvent {
 }
 
 /** Who asks: the remote peer id when the request came over libp2p. */
-export interface LeaseContext {
-  peer?: string
-}
-
-/** What the protocol handler needs from the hub: one answer per request. */
-export interface LeaseAuthority {
-  respond(req: LeaseRequest, ctx?: LeaseContext): Promise<LeaseResponse>
-}
-
 /** How the table came up: `corrupt` means it is waiting out the longest lease. */
 export interface LeaseTableRecovery {
   loaded: 'missing' | 'ok' | 'corrupt'

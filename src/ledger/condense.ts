@@ -13,8 +13,8 @@
  * twice changes nothing: duplicates and reorderings cannot move a count.
  */
 import type { Decision, JournalEntry } from '../interface/types.js'
-import { GATE_RE } from './constants.js'
-import type { DeviceWaveState } from './messages.js'
+import { GATE_RE } from './report/constants.js'
+import type { DeviceWaveState } from './report/messages.js'
 
 export interface Contribution {
   kind: 'install' | 'decision'

@@ -11,9 +11,9 @@
  */
 import { randomBytes } from 'node:crypto'
 import type { JournalEntry } from '../interface/types.js'
-import { MAX_REASON_CHARS, ORDER_ID_RE } from './constants.js'
+import { MAX_REASON_CHARS, ORDER_ID_RE } from './report/constants.js'
 import { getRecord, put, scan, type LedgerDb, type Op } from './db.js'
-import type { DeviceAction, DeviceOrder } from './messages.js'
+import type { DeviceAction, DeviceOrder } from './report/messages.js'
 
 /** The journal entry kind a device writes for an order's outcome. */
 export const ORDER_ENTRY_KIND = 'order'

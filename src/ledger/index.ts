@@ -27,18 +27,20 @@
  * ```
  */
 export {
-  REPORT_PROTOCOL, REPORT_PROTOCOL_NAME, REPORT_PROTOCOL_VERSION, HUB_LEDGER_DIR_NAME, SUPER_LEDGER_DIR_NAME,
-  MAX_REPORT_REQUEST_BYTES, MAX_REPORT_RESPONSE_BYTES, MAX_BATCH_ENTRIES, MAX_ORDERS, DEFAULT_REPORT_TIMEOUT_MS,
-  DEFAULT_HALT_ON_ROLLBACK_RATIO, DEFAULT_MAX_EVENTS_PER_DEVICE, defaultUplinkOptions, type UplinkOptions,
-  REPORT_PROTOCOL_V1_1, MAX_DEVICE_ORDERS, DEFAULT_DEVICE_POLL_INTERVAL_MS, DEVICE_ORDERS_FILE
+  HUB_LEDGER_DIR_NAME, SUPER_LEDGER_DIR_NAME, DEFAULT_HALT_ON_ROLLBACK_RATIO, DEFAULT_MAX_EVENTS_PER_DEVICE, defaultUplinkOptions,
+  type UplinkOptions, DEFAULT_DEVICE_POLL_INTERVAL_MS, DEVICE_ORDERS_FILE
 } from './constants.js'
 export {
+  REPORT_PROTOCOL, REPORT_PROTOCOL_NAME, REPORT_PROTOCOL_VERSION, REPORT_PROTOCOL_V1_1, MAX_REPORT_REQUEST_BYTES, MAX_REPORT_RESPONSE_BYTES,
+  MAX_BATCH_ENTRIES, MAX_ORDERS, MAX_DEVICE_ORDERS, DEFAULT_REPORT_TIMEOUT_MS,
   DEVICE_WAVE_STATES, WAVE_ACTIONS, decodeReportRequest, decodeReportResponse, encodeReportRequest, encodeReportResponse,
   parseJournalEntry, parseReportRequest, parseReportResponse, parseWaveOrder, toWireEntry, parseDeviceOrder, DEVICE_ACTIONS,
   type DeviceAction, type DeviceOrder,
   type DeviceBatch, type DeviceWaveState, type HubBatch, type LedgerDelta, type ReportAck, type ReportError,
-  type ReportRequest, type ReportResponse, type WaveAction, type WaveOrder
-} from './messages.js'
+  type ReportRequest, type ReportResponse, type WaveAction, type WaveOrder,
+  ReportProtocol, reportProtocol, reportProtocolOn, protocolFor, type ReportNode, type DeviceReportSink, type HubReportSink, type ReportClient,
+  type ReportProtocolComponents, type ReportProtocolInit, type ReportRequestOptions, type ReportTarget
+} from './report/index.js'
 export {
   classify, countDevice, decisionJournalEvent, emptyCounts, mergeContribution, moveDevice, rollbackRatio, UNKNOWN_GATE,
   type Contribution, type DeviceWaveRecord, type WaveCounts
@@ -51,10 +53,6 @@ export {
 export {
   SuperLedger, type HubRecord, type SuperDeviceRecord, type SuperLedgerOptions, type SuperOrder, type SuperWaveSummary
 } from './super-ledger.js'
-export {
-  ReportProtocol, reportProtocol, reportProtocolOn, protocolFor, type ReportNode, type DeviceReportSink, type HubReportSink, type ReportClient, type ReportProtocolComponents,
-  type ReportProtocolInit, type ReportRequestOptions, type ReportTarget
-} from './report-protocol.js'
 export { backoffDelayMs, Waker, type BackoffOptions } from './backoff.js'
 export {
   DeviceUplink, HubUplink, type DeviceUplinkInit, type HubUplinkInit, type JournalSource, type OutboxSource,

@@ -17,9 +17,10 @@ import { join } from 'node:path'
 import { readFileLimited, writeFileAtomic } from '../interface/atomic-file.js'
 import { toStoremeshError } from '../interface/errors.js'
 import type { JournalEntry } from '../interface/types.js'
-import { DEFAULT_DEVICE_ORDERS_KEPT, DEVICE_ORDERS_FILE, ORDER_ID_RE } from './constants.js'
+import { DEFAULT_DEVICE_ORDERS_KEPT, DEVICE_ORDERS_FILE } from './constants.js'
 import { orderOutcomeEvent, type OrderOutcome } from './device-orders.js'
-import type { DeviceOrder } from './messages.js'
+import { ORDER_ID_RE } from './report/constants.js'
+import type { DeviceOrder } from './report/messages.js'
 
 const FILE_SCHEMA = 'storemesh/device-orders/1'
 const MAX_FILE_BYTES = 256 * 1024

@@ -9,8 +9,8 @@
  */
 import { StoremeshError } from '../interface/errors.js'
 import type { DeviceFacts } from '../interface/types.js'
-import { MAX_REASON_CHARS } from './constants.js'
-import { parseWaveOrder, type WaveAction, type WaveOrder } from './messages.js'
+import { MAX_REASON_CHARS } from './report/constants.js'
+import { parseWaveOrder, type WaveAction, type WaveOrder } from './report/messages.js'
 
 /** Equal times resolve to the stronger order, so every hub picks the same one. */
 const ACTION_RANK: Readonly<Record<WaveAction, number>> = { resume: 0, pause: 1, halt: 2 }

@@ -22,9 +22,10 @@ import { join } from 'node:path'
 import { StoremeshError } from '../interface/errors.js'
 import { Mutex } from '../store/mutex.js'
 import { emptyCounts, moveDevice, rollbackRatio, type WaveCounts } from './condense.js'
-import { DEFAULT_HALT_ON_ROLLBACK_RATIO, DEFAULT_MIN_OUTCOMES_FOR_HALT, MAX_ORDERS, SUPER_LEDGER_DIR_NAME } from './constants.js'
+import { DEFAULT_HALT_ON_ROLLBACK_RATIO, DEFAULT_MIN_OUTCOMES_FOR_HALT, SUPER_LEDGER_DIR_NAME } from './constants.js'
+import { MAX_ORDERS } from './report/constants.js'
 import { commit, getRecord, openLedgerDb, put, scan, type LedgerDb, type Op } from './db.js'
-import { newestOrders, type DeviceWaveState, type HubBatch, type ReportAck, type WaveOrder } from './messages.js'
+import { newestOrders, type DeviceWaveState, type HubBatch, type ReportAck, type WaveOrder } from './report/messages.js'
 import { checkOrder, isHaltOrder, isPauseOrder, supersedes } from './orders.js'
 
 export interface HubRecord {

@@ -15,9 +15,11 @@ import { StoremeshError, toStoremeshError } from '../interface/errors.js'
 import type { JournalEntry } from '../interface/types.js'
 import { Mutex } from '../store/mutex.js'
 import { backoffDelayMs, Waker } from './backoff.js'
-import { DEFAULT_DEVICE_POLL_INTERVAL_MS, defaultUplinkOptions, MAX_BATCH_ENTRIES, MAX_REPORT_REQUEST_BYTES, type UplinkOptions } from './constants.js'
-import { entryBytes, toWireEntry, type DeviceOrder, type LedgerDelta, type ReportAck, type ReportRequest, type WaveOrder } from './messages.js'
-import type { ReportClient, ReportTarget } from './report-protocol.js'
+import { DEFAULT_DEVICE_POLL_INTERVAL_MS, defaultUplinkOptions, type UplinkOptions } from './constants.js'
+import { MAX_BATCH_ENTRIES, MAX_REPORT_REQUEST_BYTES } from './report/constants.js'
+import {
+  entryBytes, toWireEntry, type DeviceOrder, type LedgerDelta, type ReportAck, type ReportClient, type ReportRequest, type ReportTarget, type WaveOrder
+} from './report/index.js'
 
 export interface UplinkStatus {
   running: boolean

@@ -2,22 +2,23 @@
  * The shared mechanics of the small one-request-one-response control protocols
  * (manifest, lease, report): per stream, one bounded length-prefixed request, one
  * bounded answer, then half-close. Each protocol keeps its own messages, limits, error
- * codes and wording; this module only opens, frames, bounds, times out and cleans up.
+ * codes and wording; this module only opens, frames (length-prefixed.ts: it-pipe and
+ * it-length-prefixed), bounds both directions, times out and cleans up.
  *
  * ```ts
  * // server: in start()
  * await handleOneShotProtocol(registrar, protocol, maxStreams, (s, peer) => this.handleStream(s, peer))
  * // server: one stream
- * await serveOneRequest(stream, { maxRequestBytes, timeoutMs, log, what: 'lease request', peer }, async (bytes) => answerBytes)
+ * await serveOneRequest(stream, { maxRequestBytes, maxResponseBytes, timeoutMs, log, what: 'lease request', peer }, async (bytes) => answerBytes)
  * // client
  * const stream = await openProtocolStream(connectionManager, peer, protocol, signal)
- * const res = await requestOverStream(stream, requestBytes, { maxResponseBytes, timeoutMs, signal, decode, doing, label })
+ * const res = await requestOverStream(stream, requestBytes, { maxRequestBytes, maxResponseBytes, timeoutMs, signal, decode, doing, label })
  * ```
  */
 import type { AbortOptions, ComponentLogger, Logger, PeerId, Stream, StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { StoremeshError, isStoremeshError } from '../interface/errors.js'
-import { readBounded, writeMessage } from './framing.js'
+import { readBounded, writeMessage } from './length-prefixed.js'
 
 export type ProtocolTarget = PeerId | Multiaddr | Multiaddr[]
 
@@ -72,6 +73,8 @@ export async function openProtocolStream (
 }
 
 export interface RequestOverStreamOptions<T> {
+  /** the largest request the spec lets us send, in bytes */
+  maxRequestBytes: number
   /** the largest answer accepted, in bytes */
   maxResponseBytes: number
   /** the whole exchange; combined with `signal` */
@@ -98,7 +101,7 @@ export async function requestOverStream<T> (
   const signal = withTimeout(options.timeoutMs, options.signal)
   try {
     // a thunk lets the encoder's own throw reset the stream like any other failure
-    await writeMessage(stream, typeof request === 'function' ? request() : request, { signal })
+    await writeMessage(stream, typeof request === 'function' ? request() : request, { maxBytes: options.maxRequestBytes, signal })
     await stream.close({ signal })
     return options.decode(await readBounded(stream, { maxBytes: options.maxResponseBytes, signal }))
   } catch (err) {
@@ -112,6 +115,8 @@ export async function requestOverStream<T> (
 export interface ServeOneRequestOptions {
   /** the largest request accepted, in bytes */
   maxRequestBytes: number
+  /** the largest answer the spec lets us send, in bytes */
+  maxResponseBytes: number
   /** the whole exchange */
   timeoutMs: number
   log: Logger
@@ -136,7 +141,7 @@ export async function serveOneRequest (stream: Stream, options: ServeOneRequestO
     options.assertReady?.()
     const request = await readBounded(stream, { maxBytes: options.maxRequestBytes, signal })
     const answer = await handler(request, signal)
-    await writeMessage(stream, answer, { signal })
+    await writeMessage(stream, answer, { maxBytes: options.maxResponseBytes, signal })
     await stream.close({ signal })
   } catch (err) {
     // readBounded/writeMessage already reset the stream on wire errors

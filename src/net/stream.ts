@@ -32,7 +32,7 @@ import { WriteBatcher } from './batcher.js'
 import { DEFAULT_BATCH_BYTES, DEFAULT_READABLE_HIGH_WATER_BYTES, DEFAULT_WRITABLE_HIGH_WATER_BYTES } from './constants.js'
 
 export { WriteBatcher, type WriteBatcherInit } from './batcher.js'
-export { readBounded, writeMessage, type BoundedReadOptions } from './framing.js'
+export { readBounded, writeMessage, type BoundedReadOptions } from './length-prefixed.js'
 
 export interface NodeDuplexInit {
   /** @default DEFAULT_READABLE_HIGH_WATER_BYTES (256 KiB) */

@@ -31,7 +31,7 @@ import {
   DeviceOrderRunner, DeviceUplink, REPORT_PROTOCOL, REPORT_PROTOCOL_V1_1, reportProtocolOn, Waker,
   type DeviceOrder, type OrderResult, type UplinkOptions
 } from '../ledger/index.js'
-import { MANIFEST_PROTOCOL } from '../net/manifest-protocol.js'
+import { MANIFEST_PROTOCOL } from '../net/manifest/index.js'
 import { openDevice, installOnce, syncPins, type DeviceHandle } from './device-install.js'
 import { WaveOrderBook } from './wave-order-book.js'
 import { DEFAULT_INSTALL_INTERVAL_MS, DEFAULT_MANIFEST_ASK_PEERS, DEFAULT_MANIFEST_ASK_TIMEOUT_MS, DEFAULT_MANIFEST_POLL_MS } from './lan-constants.js'

@@ -12,7 +12,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import type { BundleInfo } from '../interface/types.js'
-import type { ManifestProtocol } from '../net/manifest-protocol.js'
+import type { ManifestProtocol } from '../net/manifest/index.js'
 import { heldBundleByInfoHash, isHeld, type ChunkStore } from '../store/index.js'
 import { DEFAULT_MANIFEST_ASK_PEERS, DEFAULT_MANIFEST_ASK_TIMEOUT_MS, RESOLVE_NEGATIVE_CACHE_MS } from './lan-constants.js'
 

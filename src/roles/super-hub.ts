@@ -7,7 +7,7 @@
  */
 import type { PrivateKey } from '@libp2p/interface'
 import type { TrustOptions } from '../interface/types.js'
-import { manifestProtocol, type ManifestProtocol } from '../net/manifest-protocol.js'
+import { manifestProtocol, type ManifestProtocol } from '../net/manifest/index.js'
 import { createStoremeshNode, type StoremeshNode } from '../net/node.js'
 import type { SwarmKey } from '../net/swarm-key.js'
 import { importBundlesUnder, openStore, storeManifestLookup, type ChunkStore } from '../store/index.js'
@@ -15,7 +15,7 @@ import { constantSchedule, followSchedule, Limiter, LimiterChain, systemClock, U
 import { pullServer, type PullServer } from '../wan/pull-protocol.js'
 import { SuperLedger } from '../ledger/super-ledger.js'
 import { SuperLedgerStatusWriter } from '../ledger/super-ledger-status.js'
-import { reportProtocol, type ReportProtocol } from '../ledger/report-protocol.js'
+import { reportProtocol, type ReportProtocol } from '../ledger/report/index.js'
 
 export interface SuperHubInit {
   dataDir: string

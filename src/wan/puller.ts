@@ -18,7 +18,7 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { AbortOptions, ComponentLogger, PeerId, Stream } from '@libp2p/interface'
 import { StoremeshError, isStoremeshError, toStoremeshError } from '../interface/errors.js'
 import type { BundleInfo, TrustOptions } from '../interface/types.js'
-import { ManifestProtocol } from '../net/manifest-protocol.js'
+import { ManifestProtocol } from '../net/manifest/index.js'
 import type { ChunkStore } from '../store/index.js'
 import { backoffDelayMs } from '../ledger/backoff.js'
 import {

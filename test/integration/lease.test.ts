@@ -7,14 +7,14 @@
 import t, { type Test } from 'tap'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { join } from 'node:path'
-import { readBounded, writeMessage } from '../../src/net/framing.js'
+import { readBounded, writeMessage } from '../../src/net/length-prefixed.js'
 import { createStoremeshNode, type StoremeshNode } from '../../src/net/node.js'
 import { generateSwarmKey } from '../../src/net/swarm-key.js'
-import { LEASE_PROTOCOL } from '../../src/lease/constants.js'
+import { LEASE_PROTOCOL } from '../../src/lease/protocol/index.js'
 import { LeaseKeeper } from '../../src/lease/lease-keeper.js'
-import { leaseProtocol, type LeaseProtocol } from '../../src/lease/lease-protocol.js'
+import { leaseProtocol, type LeaseProtocol } from '../../src/lease/protocol/index.js'
 import { LeaseTable, type LeaseEvent, type LeaseTableInit } from '../../src/lease/lease-table.js'
-import { decodeLeaseResponse } from '../../src/lease/messages.js'
+import { decodeLeaseResponse } from '../../src/lease/protocol/index.js'
 import { sleep } from '../../src/interface/abort.js'
 
 type LeaseNode = StoremeshNode<{ lease: LeaseProtocol }>

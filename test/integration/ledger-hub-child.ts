@@ -7,8 +7,8 @@
  */
 import { multiaddr } from '@multiformats/multiaddr'
 import { HubLedger } from '../../src/ledger/hub-ledger.js'
-import type { DeviceBatch } from '../../src/ledger/messages.js'
-import { reportProtocol } from '../../src/ledger/report-protocol.js'
+import type { DeviceBatch } from '../../src/ledger/report/index.js'
+import { reportProtocol } from '../../src/ledger/report/index.js'
 import { HubUplink } from '../../src/ledger/uplink.js'
 import { createStoremeshNode } from '../../src/net/node.js'
 import { readSwarmKeyFile } from '../../src/net/swarm-key.js'

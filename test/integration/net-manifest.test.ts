@@ -7,8 +7,9 @@ import { signEnvelope } from '../../src/bundle/envelope.js'
 import { generateSigningKey } from '../../src/bundle/keys.js'
 import { bundleIdOf, encodeManifest } from '../../src/bundle/manifest.js'
 import type { ManifestBody, TrustOptions } from '../../src/interface/types.js'
-import { encodeVarint, readBounded } from '../../src/net/framing.js'
-import { MANIFEST_PROTOCOL, manifestProtocol, type ManifestLookup } from '../../src/net/manifest-protocol.js'
+import * as varint from 'uint8-varint'
+import { readBounded } from '../../src/net/length-prefixed.js'
+import { MANIFEST_PROTOCOL, manifestProtocol, type ManifestLookup } from '../../src/net/manifest/index.js'
 import { createStoremeshNode } from '../../src/net/node.js'
 import { generateSwarmKey } from '../../src/net/swarm-key.js'
 
@@ -70,7 +71,7 @@ t.test('an oversize reply from a real peer is rejected and the stream reset', as
     void (async () => {
       await readBounded(stream, { maxBytes: 1024 })
       // announce 64 MiB and start streaming junk: the client must stop at the prefix
-      stream.send(encodeVarint(64 * 1024 * 1024))
+      stream.send(varint.encode(64 * 1024 * 1024))
       for (let i = 0; i < 64 && stream.status === 'open'; i++) {
         if (!stream.send(new Uint8Array(64 * 1024))) await new Promise(r => stream.addEventListener('drain', r, { once: true }))
       }

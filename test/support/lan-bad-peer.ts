@@ -14,7 +14,7 @@
 import { join } from 'node:path'
 import { readTrustedKeyFiles } from '../../src/bundle/keys.js'
 import type { ChunkSink } from '../../src/interface/types.js'
-import { manifestProtocol } from '../../src/net/manifest-protocol.js'
+import { manifestProtocol } from '../../src/net/manifest/index.js'
 import { createStoremeshNode } from '../../src/net/node.js'
 import { readSwarmKeyFile } from '../../src/net/swarm-key.js'
 import { openStore, storeManifestLookup } from '../../src/store/index.js'

@@ -1,13 +1,14 @@
 import t from 'tap'
 import { streamPair } from '@libp2p/utils'
 import type { ComponentLogger, Stream } from '@libp2p/interface'
-import { encodeVarint, readBounded, writeMessage } from '../../../src/net/framing.js'
-import { LEASE_PROTOCOL, MAX_LEASE_REQUEST_BYTES } from '../../../src/lease/constants.js'
-import { LeaseProtocol, type LeaseProtocolComponents } from '../../../src/lease/lease-protocol.js'
+import * as varint from 'uint8-varint'
+import { readBounded, writeMessage } from '../../../src/net/length-prefixed.js'
+import { LEASE_PROTOCOL, MAX_LEASE_REQUEST_BYTES } from '../../../src/lease/protocol/index.js'
+import { LeaseProtocol, type LeaseProtocolComponents } from '../../../src/lease/protocol/index.js'
 import { LeaseTable } from '../../../src/lease/lease-table.js'
 import {
   decodeLeaseRequest, decodeLeaseResponse, encodeLeaseRequest, encodeLeaseResponse, type LeaseRequest
-} from '../../../src/lease/messages.js'
+} from '../../../src/lease/protocol/index.js'
 
 const quiet = Object.assign(() => {}, { error: () => {}, trace: () => {}, enabled: false }) as unknown as ReturnType<ComponentLogger['forComponent']>
 ;(quiet as unknown as { newScope: () => unknown }).newScope = () => quiet
@@ -68,7 +69,7 @@ t.test('the test vectors of SPEC.md', async t => {
   const res = encodeLeaseResponse({ granted: false, active: 0, limit: 4, reason: 'not-held' })
   t.equal(new TextDecoder().decode(res), '{"granted":false,"active":0,"limit":4,"reason":"not-held"}')
   t.equal(res.byteLength, 0x3a)
-  t.equal(Buffer.from(encodeVarint(res.byteLength)).toString('hex'), '3a')
+  t.equal(Buffer.from(varint.encode(res.byteLength)).toString('hex'), '3a')
 })
 
 t.test('acquire, renew and release over an in-memory stream pair', async t => {
@@ -137,7 +138,7 @@ t.test('an oversize request is cut off at its length prefix', async t => {
   const proto = new LeaseProtocol(components, { authority: table, timeoutMs: 5_000 })
   const [client, server] = await streamPair({ protocol: LEASE_PROTOCOL })
   const served = proto.handleStream(server, 'peer-a')
-  client.send(encodeVarint(MAX_LEASE_REQUEST_BYTES + 1))
+  client.send(varint.encode(MAX_LEASE_REQUEST_BYTES + 1))
   client.send(new Uint8Array(1024))
   await served
   t.equal(server.status, 'aborted')
@@ -149,7 +150,7 @@ t.test('an oversize answer is cut off too', async t => {
   const [client, server] = await streamPair({ protocol: LEASE_PROTOCOL })
   const hostile = (async (s: Stream) => {
     await readBounded(s, { maxBytes: 4096 })
-    s.send(encodeVarint(1024 * 1024))
+    s.send(varint.encode(1024 * 1024))
     s.send(new Uint8Array(8192))
   })(server)
   await t.rejects(proto.requestOverStream(client, acquire('pos-1')), { code: 'E_WIRE_MESSAGE_TOO_LARGE' })

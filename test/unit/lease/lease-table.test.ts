@@ -2,7 +2,7 @@ import t from 'tap'
 import { readFile, readdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { LeaseTable, type LeaseEvent, type LeaseTableInit } from '../../../src/lease/lease-table.js'
-import type { LeaseRequest } from '../../../src/lease/messages.js'
+import type { LeaseRequest } from '../../../src/lease/protocol/index.js'
 
 const BUNDLE = 'b3:' + 'a'.repeat(64)
 const SEC = 1000

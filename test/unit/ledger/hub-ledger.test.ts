@@ -1,7 +1,7 @@
 import t from 'tap'
 import type { JournalEntry } from '../../../src/interface/types.js'
 import { HubLedger } from '../../../src/ledger/hub-ledger.js'
-import type { DeviceBatch } from '../../../src/ledger/messages.js'
+import type { DeviceBatch } from '../../../src/ledger/report/index.js'
 
 const at = '2025-01-01T00:00:00.000Z'
 

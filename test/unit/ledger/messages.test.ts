@@ -1,10 +1,11 @@
 import t from 'tap'
+import * as varint from 'uint8-varint'
 import type { JournalEntry } from '../../../src/interface/types.js'
-import { MAX_BATCH_ENTRIES, MAX_ORDERS, MAX_WIRE_ENTRY_BYTES } from '../../../src/ledger/constants.js'
+import { MAX_BATCH_ENTRIES, MAX_ORDERS, MAX_WIRE_ENTRY_BYTES } from '../../../src/ledger/report/index.js'
 import {
   decodeReportRequest, decodeReportResponse, encodeReportRequest, encodeReportResponse, parseJournalEntry, toWireEntry,
   type DeviceBatch, type HubBatch, type ReportAck, type WaveOrder
-} from '../../../src/ledger/messages.js'
+} from '../../../src/ledger/report/index.js'
 import { checkOrder, fleetFactsOf, supersedes } from '../../../src/ledger/orders.js'
 
 const enc = (x: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(x))
@@ -122,8 +123,7 @@ t.test('orders: the newest wins, ties go to the stronger', async t => {
 })
 
 t.test('SPEC.md test vectors', async t => {
-  const { encodeVarint } = await import('../../../src/net/framing.js')
-  const frame = (b: Uint8Array): string => Buffer.concat([encodeVarint(b.byteLength), b]).subarray(0, 10).toString('hex')
+  const frame = (b: Uint8Array): string => Buffer.concat([varint.encode(b.byteLength), b]).subarray(0, 10).toString('hex')
   const poll = encodeReportRequest({ type: 'device-events', deviceId: 'pos-17', entries: [] })
   t.equal(poll.byteLength, 57)
   t.equal(frame(poll).slice(0, 16), '397b227479706522')

@@ -1,11 +1,12 @@
 import t from 'tap'
 import { streamPair } from '@libp2p/utils'
 import type { ComponentLogger } from '@libp2p/interface'
-import { encodeVarint, readBounded, writeMessage } from '../../../src/net/framing.js'
-import { MAX_REPORT_REQUEST_BYTES, REPORT_PROTOCOL } from '../../../src/ledger/constants.js'
+import * as varint from 'uint8-varint'
+import { readBounded, writeMessage } from '../../../src/net/length-prefixed.js'
+import { MAX_REPORT_REQUEST_BYTES, REPORT_PROTOCOL } from '../../../src/ledger/report/index.js'
 import { HubLedger } from '../../../src/ledger/hub-ledger.js'
-import { decodeReportResponse, type ReportRequest } from '../../../src/ledger/messages.js'
-import { ReportProtocol, type ReportProtocolComponents, type ReportProtocolInit } from '../../../src/ledger/report-protocol.js'
+import { decodeReportResponse, type ReportRequest } from '../../../src/ledger/report/index.js'
+import { ReportProtocol, type ReportProtocolComponents, type ReportProtocolInit } from '../../../src/ledger/report/index.js'
 import { SuperLedger } from '../../../src/ledger/super-ledger.js'
 
 const quiet = Object.assign(() => {}, { error: () => {}, trace: () => {}, enabled: false }) as unknown as ReturnType<ComponentLogger['forComponent']>
@@ -71,7 +72,7 @@ t.test('an oversize frame resets the stream before the body is read', async t =>
   const [client, server] = await streamPair({ protocol: REPORT_PROTOCOL })
   const proto = new ReportProtocol(components, { devices: hub, timeoutMs: 5_000 })
   const served = proto.handleStream(server, 'test-peer')
-  client.send(encodeVarint(MAX_REPORT_REQUEST_BYTES + 1))
+  client.send(varint.encode(MAX_REPORT_REQUEST_BYTES + 1))
   await served
   t.not(server.status, 'open')
   await t.rejects(readBounded(client, { maxBytes: 1024, timeoutMs: 2_000 }))

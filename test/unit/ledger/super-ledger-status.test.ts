@@ -1,7 +1,7 @@
 import t from 'tap'
 import { writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
-import type { HubBatch } from '../../../src/ledger/messages.js'
+import type { HubBatch } from '../../../src/ledger/report/index.js'
 import { SuperLedger } from '../../../src/ledger/super-ledger.js'
 import {
   readSuperLedgerStatus, SUPER_LEDGER_STATUS_FILE, SuperLedgerStatusWriter, writeSuperLedgerStatus

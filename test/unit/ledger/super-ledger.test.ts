@@ -1,6 +1,6 @@
 import t from 'tap'
 import { join } from 'node:path'
-import type { HubBatch, LedgerDelta } from '../../../src/ledger/messages.js'
+import type { HubBatch, LedgerDelta } from '../../../src/ledger/report/index.js'
 import { SuperLedger } from '../../../src/ledger/super-ledger.js'
 
 const E1 = '1'.repeat(32)

@@ -2,7 +2,7 @@ import t from 'tap'
 import { streamPair } from '@libp2p/utils'
 import * as varint from 'uint8-varint'
 import { encodeVarint, readBounded, writeMessage } from '../../../src/net/framing.js'
-import { encodeManifestRequest } from '../../../src/net/manifest-protocol.js'
+import { encodeManifestRequest } from '../../../src/net/manifest/index.js'
 
 t.test('messages round-trip and leave following bytes on the stream', async t => {
   const [a, b] = await streamPair()

@@ -5,11 +5,12 @@ import { signEnvelope } from '../../../src/bundle/envelope.js'
 import { generateSigningKey, type PrivateSigningKey } from '../../../src/bundle/keys.js'
 import { bundleIdOf, encodeManifest, MAX_MANIFEST_BYTES } from '../../../src/bundle/manifest.js'
 import type { ManifestBody, TrustOptions } from '../../../src/interface/types.js'
-import { encodeVarint, readBounded, writeMessage } from '../../../src/net/framing.js'
+import * as varint from 'uint8-varint'
+import { readBounded, writeMessage } from '../../../src/net/length-prefixed.js'
 import {
   decodeManifestRequest, encodeManifestRequest, MANIFEST_PROTOCOL, ManifestProtocol, STATUS,
   type ManifestLookup, type ManifestProtocolComponents
-} from '../../../src/net/manifest-protocol.js'
+} from '../../../src/net/manifest/index.js'
 
 const quiet = Object.assign(() => {}, { error: () => {}, trace: () => {}, enabled: false }) as unknown as ReturnType<ComponentLogger['forComponent']>
 ;(quiet as unknown as { newScope: () => unknown }).newScope = () => quiet
@@ -99,7 +100,7 @@ t.test('an oversize reply is rejected from its length prefix', async t => {
   // a hostile server: reads the request, announces 5 MiB and starts sending
   const hostile = (async (s: Stream) => {
     await readBounded(s, { maxBytes: 1024 })
-    s.send(encodeVarint(5 * 1024 * 1024))
+    s.send(varint.encode(5 * 1024 * 1024))
     s.send(new Uint8Array(64 * 1024))
   })(server)
   const proto = new ManifestProtocol(components, { trust, timeoutMs: 5_000 })

@@ -17,63 +17,21 @@
  * const dev = await createStoremeshNode({ swarmKey, services: { report: reportProtocol() } })
  * ```
  */
-import type { AbortOptions, Logger, Startable, Stream } from '@libp2p/interface'
-import { StoremeshError, isStoremeshError } from '../interface/errors.js'
-import {
-  handleOneShotProtocol, openProtocolStream, requestOverStream, serveOneRequest, withTimeout,
-  type ProtocolTarget, type RequestResponseComponents
-} from '../net/request-response.js'
-import type { Libp2p } from '@libp2p/interface'
+import type { Logger, Startable, Stream } from '@libp2p/interface'
+import { StoremeshError, isStoremeshError } from '../../interface/errors.js'
+import { handleOneShotProtocol, openProtocolStream, requestOverStream, serveOneRequest, withTimeout } from '../../net/request-response.js'
 import {
   DEFAULT_MAX_REPORT_STREAMS, DEFAULT_REPORT_TIMEOUT_MS, MAX_REPORT_REQUEST_BYTES, MAX_REPORT_RESPONSE_BYTES, REPORT_PROTOCOL, REPORT_PROTOCOL_V1_1
 } from './constants.js'
+import type { ReportClient, ReportProtocolComponents, ReportProtocolInit, ReportRequestOptions, ReportTarget } from './index.js'
 import {
   decodeReportRequest, decodeReportResponse, encodeReportRequest, encodeReportResponse,
-  type DeviceBatch, type HubBatch, type ReportAck, type ReportRequest, type ReportResponse
+  type ReportAck, type ReportRequest, type ReportResponse
 } from './messages.js'
-
-export type ReportProtocolComponents = RequestResponseComponents
-
-/** The store hub side: a HubLedger fits. */
-export interface DeviceReportSink {
-  acceptDeviceBatch(batch: DeviceBatch, ctx: { peer?: string }): Promise<ReportAck>
-}
-
-/** The super hub side: a SuperLedger fits. */
-export interface HubReportSink {
-  acceptHubBatch(batch: HubBatch, ctx: { peer?: string }): Promise<ReportAck>
-}
-
-export interface ReportProtocolInit {
-  /** accept device batches with this (store hub); absent: device batches get `wrong-role` */
-  devices?: DeviceReportSink
-  /** accept hub batches with this (super hub); absent: hub batches get `wrong-role` */
-  hubs?: HubReportSink
-  /** @default DEFAULT_REPORT_TIMEOUT_MS, the whole exchange on either side */
-  timeoutMs?: number
-  /** @default DEFAULT_MAX_REPORT_STREAMS, per connection and direction */
-  maxStreams?: number
-}
-
-export type ReportTarget = ProtocolTarget
-
-export interface ReportRequestOptions extends AbortOptions {
-  timeoutMs?: number
-  /**
-   * The protocol the stream speaks. @default REPORT_PROTOCOL_V1_1 for device batches
-   * (the answer may carry device orders), REPORT_PROTOCOL for hub batches
-   */
-  protocol?: string
-}
 
 /** A device asks on 1.1.0 (its orders come back); a hub on 1.0.0, which every super hub serves. */
 export function protocolFor (req: ReportRequest): string {
   return req.type === 'device-events' ? REPORT_PROTOCOL_V1_1 : REPORT_PROTOCOL
-}
-
-/** What the uplinks need of the protocol; tests can fake it. */
-export interface ReportClient {
-  send(target: ReportTarget, req: ReportRequest, options?: ReportRequestOptions): Promise<ReportAck>
 }
 
 function describe (req: ReportRequest): string {
@@ -132,6 +90,7 @@ export class ReportProtocol implements Startable, ReportClient {
     const version = { deviceOrders: protocol !== REPORT_PROTOCOL }
     await serveOneRequest(stream, {
       maxRequestBytes: MAX_REPORT_REQUEST_BYTES,
+      maxResponseBytes: MAX_REPORT_RESPONSE_BYTES,
       timeoutMs: this.#timeoutMs,
       log: this.#log,
       what: 'report',
@@ -176,6 +135,7 @@ export class ReportProtocol implements Startable, ReportClient {
   /** The sending side over an already open stream (tests use an in-memory pair). */
   async requestOverStream (stream: Stream, req: ReportRequest, options: ReportRequestOptions = {}): Promise<ReportAck> {
     const res = await requestOverStream(stream, () => encodeReportRequest(req), {
+      maxRequestBytes: MAX_REPORT_REQUEST_BYTES,
       maxResponseBytes: MAX_REPORT_RESPONSE_BYTES,
       timeoutMs: options.timeoutMs ?? this.#timeoutMs,
       signal: options.signal,
@@ -189,25 +149,4 @@ export class ReportProtocol implements Startable, ReportClient {
     }
     return res
   }
-}
-
-/** Factory for `services: { report: reportProtocol({ devices: hubLedger }) }` and the like. */
-export function reportProtocol (init: ReportProtocolInit = {}): (components: ReportProtocolComponents) => ReportProtocol {
-  return (components) => new ReportProtocol(components, init)
-}
-
-/** What reportProtocolOn() needs of a running libp2p node. */
-export type ReportNode = Pick<Libp2p, 'handle' | 'unhandle' | 'dialProtocol' | 'logger'>
-
-/**
- * The report service mounted on a node that is already running (the roles' LanPeer
- * nodes are built with fixed services): the registrar and connection manager are the
- * node's own handle/unhandle/dialProtocol. Call start() to serve (with a sink).
- */
-export function reportProtocolOn (node: ReportNode, init: ReportProtocolInit = {}): ReportProtocol {
-  return new ReportProtocol({
-    registrar: { handle: async (p, h, o) => { await node.handle(p, h, o) }, unhandle: async p => { await node.unhandle(p) } },
-    connectionManager: { openStream: async (peer, protocol, options) => await node.dialProtocol(peer, protocol, options) },
-    logger: node.logger
-  }, init)
 }

@@ -15,46 +15,15 @@
  * const res = await device.services.lease.request(hubAddr, { op: 'acquire', deviceId, bundleId, waveId })
  * ```
  */
-import type { AbortOptions, Logger, Startable, Stream } from '@libp2p/interface'
-import { StoremeshError } from '../interface/errors.js'
-import {
-  handleOneShotProtocol, openProtocolStream, requestOverStream, serveOneRequest, withTimeout,
-  type ProtocolTarget, type RequestResponseComponents
-} from '../net/request-response.js'
+import type { Logger, Startable, Stream } from '@libp2p/interface'
+import { StoremeshError } from '../../interface/errors.js'
+import { handleOneShotProtocol, openProtocolStream, requestOverStream, serveOneRequest, withTimeout } from '../../net/request-response.js'
 import { DEFAULT_LEASE_TIMEOUT_MS, DEFAULT_MAX_LEASE_STREAMS, LEASE_PROTOCOL, MAX_LEASE_REQUEST_BYTES, MAX_LEASE_RESPONSE_BYTES } from './constants.js'
-import type { LeaseAuthority } from './lease-table.js'
+import type { LeaseClient, LeaseProtocolComponents, LeaseProtocolInit, LeaseRequestOptions, LeaseTarget } from './index.js'
 import {
   decodeLeaseRequest, decodeLeaseResponse, encodeLeaseRequest, encodeLeaseResponse, ERROR_REASONS,
   type LeaseRequest, type LeaseResponse
 } from './messages.js'
-
-export type LeaseProtocolComponents = RequestResponseComponents
-
-/** The hub side: answers requests and says how full it is (for bad-request answers). */
-export interface LeaseServer extends LeaseAuthority {
-  readonly activeCount: number
-  readonly limit: number
-}
-
-export interface LeaseProtocolInit {
-  /** serve requests with this (the hub's LeaseTable); absent: client only, no handler */
-  authority?: LeaseServer
-  /** @default DEFAULT_LEASE_TIMEOUT_MS, the whole exchange on either side */
-  timeoutMs?: number
-  /** @default DEFAULT_MAX_LEASE_STREAMS, per connection and direction */
-  maxStreams?: number
-}
-
-export type LeaseTarget = ProtocolTarget
-
-export interface LeaseRequestOptions extends AbortOptions {
-  timeoutMs?: number
-}
-
-/** What a device needs of the protocol; LeaseKeeper takes this, tests can fake it. */
-export interface LeaseClient {
-  request(hub: LeaseTarget, req: LeaseRequest, options?: LeaseRequestOptions): Promise<LeaseResponse>
-}
 
 export class LeaseProtocol implements Startable, LeaseClient {
   readonly protocol = LEASE_PROTOCOL
@@ -99,6 +68,7 @@ export class LeaseProtocol implements Startable, LeaseClient {
     const authority = this.#init.authority
     await serveOneRequest(stream, {
       maxRequestBytes: MAX_LEASE_REQUEST_BYTES,
+      maxResponseBytes: MAX_LEASE_RESPONSE_BYTES,
       timeoutMs: this.#timeoutMs,
       log: this.#log,
       what: 'lease request',
@@ -132,6 +102,7 @@ export class LeaseProtocol implements Startable, LeaseClient {
   async requestOverStream (stream: Stream, req: LeaseRequest, options: LeaseRequestOptions = {}): Promise<LeaseResponse> {
     // a malformed answer: fail closed, the stream goes too
     const res = await requestOverStream(stream, () => encodeLeaseRequest(req), {
+      maxRequestBytes: MAX_LEASE_REQUEST_BYTES,
       maxResponseBytes: MAX_LEASE_RESPONSE_BYTES,
       timeoutMs: options.timeoutMs ?? this.#timeoutMs,
       signal: options.signal,
@@ -145,9 +116,4 @@ export class LeaseProtocol implements Startable, LeaseClient {
     }
     return res
   }
-}
-
-/** Factory for `services: { lease: leaseProtocol({ authority: table }) }` (hub) or `leaseProtocol()` (device). */
-export function leaseProtocol (init: LeaseProtocolInit = {}): (components: LeaseProtocolComponents) => LeaseProtocol {
-  return (components) => new LeaseProtocol(components, init)
 }

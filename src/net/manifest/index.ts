@@ -1,0 +1,72 @@
+/**
+ * `/storemesh/manifest/1.0.0` (DESIGN.md section 4, protocols/manifest/SPEC.md): ask a
+ * peer for the signed manifest of a bundle id, or the newest one for a device class
+ * (shape of js-libp2p's protocol-ping: interface, Init, factory).
+ *
+ * ```ts
+ * // serving side (store hub, super hub, any peer with a store)
+ * const node = await createStoremeshNode({ swarmKey, services: { manifest: manifestProtocol({ lookup, trust }) } })
+ * // asking side: the answer is verified against the trust keys before it is returned
+ * const info = await node.services.manifest.fetch(hubAddr, { deviceClass: 'pos' })
+ * ```
+ *
+ * Where to look: constants.ts (id, limits, status bytes), messages.ts (the request's
+ * zod schema and the response's status byte), manifest-protocol.ts (the class, handler
+ * and client). The framing is src/net/length-prefixed.ts, the one-shot exchange
+ * src/net/request-response.ts, shared by lease and report.
+ */
+import type { AbortOptions, PeerId } from '@libp2p/interface'
+import type { Multiaddr } from '@multiformats/multiaddr'
+import type { BundleInfo, TrustOptions } from '../../interface/types.js'
+import type { RequestResponseComponents } from '../request-response.js'
+import { ManifestProtocol } from './manifest-protocol.js'
+import type { ManifestRequest } from './messages.js'
+
+export {
+  MANIFEST_PROTOCOL, MANIFEST_PROTOCOL_NAME, MANIFEST_PROTOCOL_VERSION, MAX_MANIFEST_REQUEST_BYTES, MAX_MANIFEST_RESPONSE_BYTES,
+  MAX_REASON_BYTES, DEFAULT_MANIFEST_TIMEOUT_MS, DEFAULT_MAX_MANIFEST_STREAMS, STATUS, type Status
+} from './constants.js'
+export {
+  decodeManifestRequest, decodeManifestResponse, encodeManifestRequest, encodeManifestResponse, manifestRequestSchema, parseManifestRequest,
+  type ManifestRequest, type ManifestResponse
+} from './messages.js'
+export { ManifestProtocol } from './manifest-protocol.js'
+
+export interface LookupContext {
+  /** the asking peer, as a string */
+  peer?: string
+  signal: AbortSignal
+}
+
+/** Returns the manifest file bytes (bundle.json), or undefined when not held. */
+export type ManifestLookup = (req: ManifestRequest, ctx: LookupContext) => Promise<Uint8Array | undefined>
+
+/** The registrar, connection manager and logger; a libp2p node's components fit. */
+export type ManifestProtocolComponents = RequestResponseComponents
+
+export interface ManifestProtocolInit {
+  /** serve requests with this; without it no handler is registered (client only) */
+  lookup?: ManifestLookup
+  /** the default trust for fetch(); a call may pass its own */
+  trust?: TrustOptions
+  /** @default DEFAULT_MANIFEST_TIMEOUT_MS */
+  timeoutMs?: number
+  /** @default DEFAULT_MAX_MANIFEST_STREAMS, per connection and direction */
+  maxStreams?: number
+}
+
+export interface FetchManifestOptions extends AbortOptions {
+  trust?: TrustOptions
+  timeoutMs?: number
+}
+
+/** What a peer that asks for manifests needs (ManifestProtocol is one). */
+export interface ManifestClient {
+  /** Asks `peer` and returns the manifest verified against the trust keys (see ManifestProtocol.fetch). */
+  fetch(peer: PeerId | Multiaddr | Multiaddr[], req: ManifestRequest, options?: FetchManifestOptions): Promise<BundleInfo>
+}
+
+/** Factory for `services: { manifest: manifestProtocol({ lookup, trust }) }`. */
+export function manifestProtocol (init: ManifestProtocolInit = {}): (components: ManifestProtocolComponents) => ManifestProtocol {
+  return (components) => new ManifestProtocol(components, init)
+}
