@@ -18,7 +18,7 @@ import { createStoremeshNode, type StoremeshNode } from '../net/node.js'
 import type { SwarmKey } from '../net/swarm-key.js'
 import { openStore, readBundleDirManifest, type ChunkStore } from '../store/index.js'
 import { constantSchedule, followSchedule, Limiter, LimiterChain, systemClock, UNLIMITED, type Clock, type Schedule, type ScheduleFollower } from '../wan/index.js'
-import { pullServer, type PullServer } from '../wan/pull-protocol.js'
+import { pullServer, type PullServer } from '../wan/pull/index.js'
 import { SuperLedger, type HubRecord, type SuperWaveSummary } from '../ledger/super-ledger.js'
 import { reportProtocol, type ReportProtocol } from '../ledger/report-protocol.js'
 

@@ -11,7 +11,7 @@ import { join } from 'node:path'
 import { StoremeshError } from '../interface/errors.js'
 import { writeFileAtomic } from '../interface/atomic-file.js'
 import { parseWindow } from '../wan/window.js'
-import { PREFETCH_FILE } from '../wan/pull-constants.js'
+import { PREFETCH_FILE } from '../wan/pull/constants.js'
 
 export interface PrefetchEntry {
   bundleId: string
