@@ -1,109 +1,32 @@
 /**
- * A bounded decoder in front of bittorrent-protocol's parser. The library trusts the
- * 4-byte length prefix (a remote could make it buffer 4 GiB) and re-concatenates its
- * buffer on every write (quadratic for a 1 MiB piece in 64 KiB reads). This guard
- * checks every frame against the bundle and our limits before the library sees it,
- * fails closed with a typed error, and hands the library whole frames only.
+ * A bounded framer in front of bittorrent-protocol's parser, kept because the library
+ * needs it. Checked against bittorrent-protocol 5.0.9 (node_modules/bittorrent-protocol/index.js):
  *
- * Accepted after the 68-byte handshake: keep-alive, choke, unchoke, interested,
- * not interested, have, one bitfield, request, piece, cancel, and BEP 10 extended
- * messages (the library sends an extended handshake by itself). Everything else —
- * port, the fast extension (never negotiated), unknown ids — is malformed.
+ * - `_onMessageLength` trusts any uint32 length prefix and waits for that many bytes:
+ *   a remote could make a wire buffer up to 4 GiB. There is no option to bound it.
+ * - `_write` concatenates everything buffered into one buffer on every write, so a
+ *   1 MiB piece arriving in 64 KiB reads costs about 8.5 MiB of copies (quadratic).
+ *   Handed whole frames only, it concatenates nothing.
+ * - `_onMessage` dispatches port (9) and the fast extension (0x0D-0x11) and emits
+ *   unknown ids, and `_onHave`, `_onBitField` and `_onRequest` take any index, length
+ *   and bitfield size; the fast-extension ids are refused only once dispatched.
+ *
+ * So every frame is checked against the bundle and our limits (messages.ts) as soon
+ * as its length prefix is read, before its payload is buffered; a violation fails
+ * closed with a typed error (E_WIRE_MESSAGE_TOO_LARGE / E_WIRE_MALFORMED), and the
+ * library sees whole, valid frames only. Not it-length-prefixed: the BitTorrent wire
+ * has a fixed 4-byte big-endian prefix, a 68-byte handshake without one, and the
+ * library must receive the prefix too.
  */
 import { StoremeshError } from '../interface/errors.js'
-import { Bits } from './bits.js'
 import { HANDSHAKE_BYTES, PSTR } from './constants.js'
-
-export const MSG = {
-  CHOKE: 0,
-  UNCHOKE: 1,
-  INTERESTED: 2,
-  UNINTERESTED: 3,
-  HAVE: 4,
-  BITFIELD: 5,
-  REQUEST: 6,
-  PIECE: 7,
-  CANCEL: 8,
-  EXTENDED: 20
-} as const
-
-export interface FrameLimits {
-  numPieces: number
-  maxChunkBytes: number
-  maxExtendedBytes: number
-}
+import { MSG, checkMessage, maxFrameBody, parseHandshake, readUint32, type FrameLimits } from './messages.js'
 
 const PSTR_BYTES = new TextEncoder().encode(PSTR)
 const LENGTH_BYTES = 4
 
-function malformed (message: string, meta: Record<string, string | number> = {}): StoremeshError {
-  return new StoremeshError('E_WIRE_MALFORMED', message, meta)
-}
-
-export function readUint32 (buf: Uint8Array, at: number): number {
-  return ((buf[at] ?? 0) * 2 ** 24) + ((buf[at + 1] ?? 0) << 16) + ((buf[at + 2] ?? 0) << 8) + (buf[at + 3] ?? 0)
-}
-
-function checkIndex (body: Uint8Array, limits: FrameLimits, name: string): void {
-  const index = readUint32(body, 1)
-  if (index >= limits.numPieces) {
-    throw malformed(`${name} for chunk ${index} of a bundle with ${limits.numPieces}`, { index, pieces: limits.numPieces })
-  }
-}
-
-/** Largest frame body (id + payload) we ever accept: a piece of the largest chunk. */
-export function maxFrameBody (limits: FrameLimits): number {
-  return Math.max(1 + 8 + limits.maxChunkBytes, 2 + limits.maxExtendedBytes, 1 + Bits.byteLengthFor(limits.numPieces))
-}
-
-/** Checks one message body (id + payload) against the rules of its id. */
-export function checkMessage (body: Uint8Array, limits: FrameLimits, seenBitfield: boolean): void {
-  const id = body[0]
-  const len = body.length
-  const exact = (n: number, name: string): void => {
-    if (len !== n) throw malformed(`${name} message of ${len} bytes, expected ${n}`, { id: id ?? -1 })
-  }
-  switch (id) {
-    case MSG.CHOKE: case MSG.UNCHOKE: case MSG.INTERESTED: case MSG.UNINTERESTED:
-      return exact(1, 'state')
-    case MSG.HAVE:
-      exact(5, 'have')
-      return checkIndex(body, limits, 'have')
-    case MSG.BITFIELD: {
-      const expected = 1 + Bits.byteLengthFor(limits.numPieces)
-      if (seenBitfield) throw malformed('second bitfield')
-      exact(expected, 'bitfield')
-      if (!Bits.spareBitsClear(body.subarray(1), limits.numPieces)) throw malformed('bitfield has spare bits set')
-      return
-    }
-    case MSG.REQUEST: case MSG.CANCEL: {
-      const name = id === MSG.REQUEST ? 'request' : 'cancel'
-      exact(13, name)
-      checkIndex(body, limits, name)
-      const length = readUint32(body, 9)
-      if (length > limits.maxChunkBytes) {
-        throw malformed(`${name} for ${length} bytes exceeds the chunk limit ${limits.maxChunkBytes}`, { bytes: length, limit: limits.maxChunkBytes })
-      }
-      return
-    }
-    case MSG.PIECE:
-      if (len <= 9) throw malformed('empty piece')
-      checkIndex(body, limits, 'piece')
-      if (len - 9 > limits.maxChunkBytes) {
-        throw new StoremeshError('E_WIRE_MESSAGE_TOO_LARGE', `piece of ${len - 9} bytes exceeds ${limits.maxChunkBytes}`,
-          { bytes: len - 9, limit: limits.maxChunkBytes })
-      }
-      return
-    case MSG.EXTENDED:
-      if (len < 2) throw malformed('empty extended message')
-      if (len - 2 > limits.maxExtendedBytes) {
-        throw new StoremeshError('E_WIRE_MESSAGE_TOO_LARGE', `extended message of ${len - 2} bytes exceeds ${limits.maxExtendedBytes}`,
-          { bytes: len - 2, limit: limits.maxExtendedBytes })
-      }
-      return
-    default:
-      throw malformed(`unexpected message id ${String(id)}`, { id: id ?? -1 })
-  }
+function malformed (message: string): StoremeshError {
+  return new StoremeshError('E_WIRE_MALFORMED', message)
 }
 
 /**
@@ -154,9 +77,7 @@ export class FrameGuard {
         if (this.#peek(1)[0] !== PSTR_BYTES.length) throw malformed('not a BitTorrent handshake')
         if (this.#buffered < HANDSHAKE_BYTES) return
         const hs = this.#take(HANDSHAKE_BYTES)
-        for (let i = 0; i < PSTR_BYTES.length; i++) {
-          if (hs[1 + i] !== PSTR_BYTES[i]) throw malformed('not a BitTorrent handshake')
-        }
+        parseHandshake(hs)
         this.#handshakeDone = true
         this.#onFrame(hs)
         continue

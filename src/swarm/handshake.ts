@@ -1,12 +1,13 @@
 /**
  * The BitTorrent handshake as a router sees it: an inbound stream is routed to its
  * bundle swarm by the info-hash in the first 68 bytes, read here with a size bound
- * and a timeout, and handed on with those bytes as a prefix. Also the 20-byte wire
- * peer id derived from a libp2p peer id.
+ * and a timeout (parsed by messages.ts), and handed on with those bytes as a prefix.
+ * Also the 20-byte wire peer id derived from a libp2p peer id.
  */
 import { blake3Bytes } from '../bundle/hash.js'
 import { StoremeshError } from '../interface/errors.js'
-import { HANDSHAKE_BYTES, INFO_HASH_BYTES, PSTR, WIRE_PEER_ID_BYTES } from './constants.js'
+import { HANDSHAKE_BYTES, PSTR, WIRE_PEER_ID_BYTES } from './constants.js'
+import { parseHandshake, type Handshake } from './messages.js'
 import type { ByteDuplex } from './transport.js'
 
 const PEER_ID_CONTEXT = 'storemesh/chunks wire peer id v1:'
@@ -14,27 +15,6 @@ const PEER_ID_CONTEXT = 'storemesh/chunks wire peer id v1:'
 /** BitTorrent needs a 20-byte peer id; ours is a hash of the libp2p peer id (Noise-authenticated). */
 export function wirePeerId (libp2pPeerId: string): Uint8Array {
   return blake3Bytes(new TextEncoder().encode(PEER_ID_CONTEXT + libp2pPeerId)).slice(0, WIRE_PEER_ID_BYTES)
-}
-
-export interface Handshake {
-  infoHash: Uint8Array
-  peerId: Uint8Array
-}
-
-/** Parses the 68-byte handshake; anything else is E_WIRE_MALFORMED. */
-export function parseHandshake (bytes: Uint8Array): Handshake {
-  const pstr = new TextEncoder().encode(PSTR)
-  if (bytes.length < HANDSHAKE_BYTES || bytes[0] !== pstr.length) {
-    throw new StoremeshError('E_WIRE_MALFORMED', 'not a BitTorrent handshake')
-  }
-  for (let i = 0; i < pstr.length; i++) {
-    if (bytes[1 + i] !== pstr[i]) throw new StoremeshError('E_WIRE_MALFORMED', 'not a BitTorrent handshake')
-  }
-  const at = 1 + pstr.length + 8
-  return {
-    infoHash: bytes.slice(at, at + INFO_HASH_BYTES),
-    peerId: bytes.slice(at + INFO_HASH_BYTES, at + INFO_HASH_BYTES + WIRE_PEER_ID_BYTES)
-  }
 }
 
 export interface ReadHandshakeOptions {

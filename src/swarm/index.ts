@@ -1,6 +1,18 @@
 /**
  * `/storemesh/chunks/1.0.0`: the BitTorrent peer wire over libp2p streams
- * (DESIGN.md section 4; shape of js-libp2p's protocol-ping: interface, Init, factory).
+ * (DESIGN.md section 4; spec protocols/chunks/SPEC.md; shape of js-libp2p's
+ * protocol-ping: interface, Init, factory). Where to look:
+ *
+ * - `index.ts`          this file: the public interface, the Init, the factory
+ * - `constants.ts`      protocol id, wire limits and swarm defaults (`defaultSwarmOptions`)
+ * - `messages.ts`       the wire's messages and handshake: what a remote may send, checked
+ * - `chunk-protocol.ts` the one class owning the handler and the client side (ChunkProtocolService)
+ * - `frame-guard.ts`    the bounded framer bittorrent-protocol needs in front of it (its header says why)
+ * - `handshake.ts`, `wire.ts`, `transport.ts`  one peer wire: routing by info-hash, the
+ *                       library's Wire with our rules, coalesced writes
+ * - `session.ts`, `unchoking.ts`  one bundle's swarm; the algorithms each alone:
+ *                       `picker.ts`, `rarity-map.ts`, `choker.ts`, `superseed.ts`, `upload-turns.ts`,
+ *                       `uploader.ts`, `scoring.ts`, `reopen.ts`, `bits.ts`, `link.ts`
  *
  * ```ts
  * const bans = new BanList()

@@ -13,7 +13,7 @@ import { StoremeshError } from '../interface/errors.js'
 import { BUNDLE_ID_RE } from '../interface/ids.js'
 import { writeFileAtomic } from '../interface/atomic-file.js'
 import { parseWindow } from './window.js'
-import { PREFETCH_FILE } from './pull-constants.js'
+import { PREFETCH_FILE } from './pull/constants.js'
 
 export interface PrefetchEntry {
   bundleId: string

@@ -26,11 +26,11 @@ import {
   type Clock, type Schedule, type ScheduleFollower
 } from './index.js'
 import { ChunkAssigner } from './chunk-assigner.js'
-import { PullClient } from './pull-protocol.js'
+import { PullClient } from './pull/index.js'
 import {
   DEFAULT_PREFETCH_POLL_MS, DEFAULT_PULL_BATCH_BYTES, DEFAULT_PULL_CONNECT_TIMEOUT_MS, DEFAULT_PULL_PIPELINE,
   DEFAULT_PULL_RETRY_BASE_MS, DEFAULT_PULL_RETRY_JITTER, DEFAULT_PULL_RETRY_MAX_MS, MAX_PULL_BATCH_CHUNKS, WAN_PULL_PROTOCOL
-} from './pull-constants.js'
+} from './pull/constants.js'
 import { markPrefetchStaged, readPrefetchQueue, type PrefetchEntry } from './prefetch-queue.js'
 
 /** What the puller needs of a libp2p node. */

@@ -9,8 +9,8 @@ import { streamPair } from '@libp2p/utils'
 import { blake3Hex } from '../../../src/bundle/hash.js'
 import { isStoremeshError } from '../../../src/interface/errors.js'
 import { Limiter } from '../../../src/wan/limiter.js'
-import { PullClient, PullServer, type PulledChunk } from '../../../src/wan/pull-protocol.js'
-import { WAN_PULL_PROTOCOL } from '../../../src/wan/pull-constants.js'
+import { PullClient, PullServer, type PulledChunk } from '../../../src/wan/pull/index.js'
+import { WAN_PULL_PROTOCOL } from '../../../src/wan/pull/constants.js'
 
 const CHUNK = 32 * 1024
 

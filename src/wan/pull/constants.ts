@@ -1,22 +1,33 @@
 /**
  * Ids, limits and defaults of the WAN pull protocol (pull-protocol.ts) and of the
- * store hub's puller (src/wan/puller.ts), in one place. Spec: protocols/wan-pull/SPEC.md.
+ * store hub's puller (src/wan/puller.ts), in one place. Spec: protocols/wan-pull/SPEC.md
+ * (each limit names the section that fixes it).
  */
-import { formatProtocolId } from '../net/protocol-id.js'
+import { formatProtocolId } from '../../net/protocol-id.js'
 
 export const WAN_PULL_PROTOCOL_NAME = 'wan-pull'
 export const WAN_PULL_PROTOCOL_VERSION = '1.0.0'
 /** `/storemesh/wan-pull/1.0.0` */
 export const WAN_PULL_PROTOCOL = formatProtocolId(WAN_PULL_PROTOCOL_NAME, WAN_PULL_PROTOCOL_VERSION)
 
-/** Hashes in one request: bounds the request (64 * 67 bytes of JSON) and the work one request starts. */
+/** Hashes in one request: bounds the request (64 * 67 bytes of JSON) and the work one request starts (SPEC "Request"). */
 export const MAX_PULL_BATCH_CHUNKS = 64
-/** The largest request frame a super hub reads. */
+/** The largest request frame a super hub reads (SPEC "Request"). */
 export const MAX_PULL_REQUEST_BYTES = 8 * 1024
-/** A chunk larger than this is not ours (the manifest's per-chunk limit, 16 MiB). */
+/** A chunk larger than this is not ours (the manifest's per-chunk limit, 16 MiB; SPEC "Answer"). */
 export const MAX_PULL_CHUNK_BYTES = 16 * 1024 * 1024
-/** Streams one store hub may hold open to one super hub. */
+/** The largest answer frame: the status byte and the largest chunk (SPEC "Answer"). */
+export const MAX_PULL_ANSWER_BYTES = 1 + MAX_PULL_CHUNK_BYTES
+/** A length prefix holds at most this many bytes, minimally encoded (SPEC "Framing"). */
+export const MAX_PULL_PREFIX_BYTES = 8
+/** Streams one store hub may hold open to one super hub (SPEC "Transport"). */
 export const MAX_PULL_STREAMS = 4
+/**
+ * The super hub writes at most this much per write, each slice after the limiter
+ * granted it (SPEC "Pacing"); far below pnet's ~640 KiB single-write failure
+ * (STACK-NOTES) whatever the limiter's slice.
+ */
+export const MAX_PULL_WRITE_BYTES = 64 * 1024
 
 /**
  * What a store hub asks one super hub for at once, in bytes: enough to keep a fast
