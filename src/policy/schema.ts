@@ -14,7 +14,7 @@ import {
   DEFAULT_TIMEZONE, MAX_COMMAND_CHARS, MAX_POLICY_YAML_BYTES, MAX_PROBES, MAX_TARGET_LABELS,
   POLICY_API_VERSION, POLICY_KIND
 } from './constants.js'
-import { isValidTimezone, parseWindow } from './window.js'
+import { isValidTimezone, parseWindow } from '../time/index.js'
 import { parseValueWith, parseYamlWith } from './yaml-schema.js'
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
@@ -33,7 +33,7 @@ const windowExpr = z.string().max(256).superRefine((w, ctx) => {
   try {
     parseWindow(w)
   } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^maintenance window "[^"]*": /, '') })
+    ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^time window "(?:[^"\\]|\\.)*": /, '') })
   }
 })
 

@@ -10,7 +10,7 @@ import { open, readFile, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { StoremeshError } from '../interface/errors.js'
 import { writeFileAtomic } from '../interface/atomic-file.js'
-import { parseWindow } from '../wan/window.js'
+import { parseWindow } from '../time/index.js'
 import { PREFETCH_FILE } from '../wan/pull-constants.js'
 
 export interface PrefetchEntry {

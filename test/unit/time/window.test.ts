@@ -6,7 +6,7 @@
  */
 import t from 'tap'
 import { DateTime } from 'luxon'
-import { nextOpen, parseWindow, windowState } from '../../../src/policy/window.js'
+import { nextOpen, parseWindow, windowState } from '../../../src/time/window.js'
 
 const Z = (s: string): number => Date.parse(s)
 const iso = (ms: number): string => new Date(ms).toISOString()
@@ -78,7 +78,7 @@ t.test('parse: days and minutes', async t => {
   t.same(parseWindow('Sat 22:00-00:00').rules[0]?.endMin, 1440)
 })
 
-t.test('parse: bad windows are E_POLICY_INVALID naming the problem', async t => {
+t.test('parse: bad windows are E_INVALID_ARGUMENT naming the problem (a policy reports them as E_POLICY_INVALID)', async t => {
   const bad: Array<[string, RegExp]> = [
     ['Tux 01:00-02:00', /unknown day "Tux"/],
     ['25:00-01:00', /bad time 25:00/],
@@ -91,9 +91,9 @@ t.test('parse: bad windows are E_POLICY_INVALID naming the problem', async t => 
     ['Mon-Tue-Wed 01:00-02:00', /bad day range/]
   ]
   for (const [w, re] of bad) {
-    t.throws(() => parseWindow(w), { code: 'E_POLICY_INVALID', message: re }, w)
+    t.throws(() => parseWindow(w), { code: 'E_INVALID_ARGUMENT', message: re }, w)
   }
-  t.throws(() => windowState('Mon 01:00-02:00', 'Mars/Olympus', 0), { code: 'E_POLICY_INVALID' })
+  t.throws(() => windowState('Mon 01:00-02:00', 'Mars/Olympus', 0), { code: 'E_INVALID_ARGUMENT' })
 })
 
 t.test('cross-check with luxon: Mon-Fri 09:00-17:00 in America/Chicago all through 2026', async t => {
