@@ -28,7 +28,7 @@ export function registerPrefetch (hub: Command, ctx: CommandContext): void {
     .requiredOption('--policy <file>', 'signed rollout policy naming the bundle')
     .requiredOption('--trust <key...>', 'trusted public key file(s)')
     .option('--threshold <n>', 'signatures from distinct trusted keys required', '1')
-    .option('--window <window>', 'pull only inside this window, e.g. 00:30-03:30 or "Mon-Fri 00:30-03:30"')
+    .option('--window <window>', 'pull only inside this window, e.g. 00:30-03:30 or "Mon-Fri 00:30-03:30; Sat,Sun 00:00-06:00" (README "Time windows")')
     .option('--timezone <zone>', 'IANA zone of the window (default: the policy\'s, else the host\'s)')
     .option('--json', 'JSON output', false)
     .action(action(ctx, async (opts: PrefetchOpts) => {

@@ -12,13 +12,14 @@
  *   - { when: "Mon-Fri 00:30-03:30", rate: 40Mbit/s }
  *   - { when: "Sat,Sun 00:00-06:00", rate: 10MiB/s }
  * ```
+ * `when` takes the window grammar of src/time/window.ts (README "Time windows").
  */
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { StoremeshError } from '../interface/errors.js'
 import { MAX_SCHEDULE_FILE_BYTES, MAX_SCHEDULE_WINDOWS, MS_PER_DAY, NEXT_CHANGE_HORIZON_MS } from './constants.js'
 import { parseRate } from './rate.js'
-import { isOpen, parseWindow, windowEdges, zoneOf } from '../time/index.js'
+import { isOpen, MAX_WINDOW_TEXT_CHARS, parseWindow, windowEdges, zoneOf } from '../time/index.js'
 import type { TimeWindow } from '../time/index.js'
 
 export interface ScheduleWindow {
@@ -76,7 +77,7 @@ const scheduleSchema = z.object({
   kind: z.literal('WanSchedule').optional(),
   timezone: z.string().max(64).optional(),
   defaultRate: rateField,
-  windows: z.array(z.object({ when: z.string().max(100), rate: rateField }).strict()).max(MAX_SCHEDULE_WINDOWS)
+  windows: z.array(z.object({ when: z.string().max(MAX_WINDOW_TEXT_CHARS), rate: rateField }).strict()).max(MAX_SCHEDULE_WINDOWS)
 }).strict()
 
 export interface ParseScheduleOptions {
