@@ -2,14 +2,18 @@
  * `storemesh hub prefetch --data <dir> --policy <signed policy> --trust <key>... [--window 00:30-03:30]`:
  * queue the policy's bundle for WAN pre-staging in `<data>/prefetch.json`. Idempotent,
  * needs no network (accepted while the WAN is down); the running or next store hub
- * picks it up. Attaches to the `hub` command group if another module created it.
+ * picks it up. Creates the data directory when it does not exist yet, so it can be
+ * queued before the hub ever ran. The window and its zone are checked here (src/time/,
+ * the grammar every window uses) before anything is written. Attaches to the `hub`
+ * command group if another module created it.
  */
-import { readFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { readTrustedKeyFiles } from '../bundle/keys.js'
 import { toStoremeshError } from '../interface/errors.js'
 import { decodeSignedPolicy, verifyPolicy } from '../policy/index.js'
 import { addPrefetch } from '../wan/prefetch-queue.js'
+import { parseWindow, zoneOf } from '../time/index.js'
 import { hostTimezone } from '../wan/index.js'
 import type { Register } from './commands.js'
 import { action, type CommandContext } from './context.js'
@@ -24,7 +28,7 @@ export function registerPrefetch (hub: Command, ctx: CommandContext): void {
     .requiredOption('--policy <file>', 'signed rollout policy naming the bundle')
     .requiredOption('--trust <key...>', 'trusted public key file(s)')
     .option('--threshold <n>', 'signatures from distinct trusted keys required', '1')
-    .option('--window <window>', 'pull only inside this window, e.g. 00:30-03:30 or "Mon-Fri 00:30-03:30"')
+    .option('--window <window>', 'pull only inside this window, e.g. 00:30-03:30 or "Mon-Fri 00:30-03:30; Sat,Sun 00:00-06:00" (README "Time windows")')
     .option('--timezone <zone>', 'IANA zone of the window (default: the policy\'s, else the host\'s)')
     .option('--json', 'JSON output', false)
     .action(action(ctx, async (opts: PrefetchOpts) => {
@@ -36,7 +40,13 @@ export function registerPrefetch (hub: Command, ctx: CommandContext): void {
       }
       const v = verifyPolicy(decodeSignedPolicy(bytes), { keys: await readTrustedKeyFiles(opts.trust), threshold: Number(opts.threshold) })
       const bundle = v.policy.spec.bundle
-      const timezone = opts.timezone ?? v.policy.spec.schedule.timezone ?? hostTimezone()
+      const timezone = zoneOf(opts.timezone ?? v.policy.spec.schedule.timezone ?? hostTimezone()).name
+      if (opts.window !== undefined) parseWindow(opts.window)
+      try {
+        await mkdir(opts.data, { recursive: true })
+      } catch (err) {
+        throw toStoremeshError(err)
+      }
       const { entry, added } = await addPrefetch(opts.data, {
         bundleId: bundle.id,
         policyId: v.policyId,

@@ -73,7 +73,7 @@ function registerRun (hub: Command, ctx: CommandContext): void {
     .option('--bundle <dir...>', 'bundle folders (`bundle build` output) to import and seed')
     .option('--max-concurrent-installs <n>', 'install leases granted at once (the policy\'s maxConcurrentPerHub)')
     .option('--super <multiaddr...>', 'super hubs to pull queued bundles from (full multiaddrs with /p2p/<id>); the first also receives the wave ledger')
-    .option('--wan-window <window>', 'pull only inside this window, e.g. 00:30-03:30 (default: always)')
+    .option('--wan-window <window>', 'pull only inside this window, e.g. 00:30-03:30 or "Mon-Fri 00:30-03:30; Sat,Sun 00:00-06:00" (README "Time windows"; default: always)')
     .option('--wan-rate <rate>', 'WAN download limit inside the window, e.g. 40Mbit or 5MiB/s (default unlimited)')
     .option('--wan-timezone <zone>', 'IANA zone of --wan-window (default: the host\'s)')
     .option('--hub-id <name>', 'this hub\'s name at its super hub (default: its peer id)')

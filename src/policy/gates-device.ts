@@ -12,7 +12,7 @@ import {
   DEFAULT_FACTS_RECHECK_MS, DEFAULT_HEALTH_TIMEOUT_SECONDS, DEFAULT_LEASE_RETRY_MS, DEFAULT_ORDERS_RECHECK_MS, MINUTE_MS
 } from './constants.js'
 import { fail, iso, pass, type Effect, type GateContext, type GateOutcome } from './gate.js'
-import { windowState } from './window.js'
+import { windowState } from '../time/index.js'
 
 function localTime (ms: number, tz: string): string {
   return DateTime.fromMillis(ms, { zone: tz, locale: 'en-US' }).toFormat('ccc yyyy-MM-dd HH:mm ZZ')

@@ -4,6 +4,5 @@ export { parsePolicy, parsePolicyYaml, rolloutPolicySchema, type PeripheralCheck
 export { decodeSignedPolicy, encodeSignedPolicy, policyIdOf, signPolicy, verifyPolicy, type PolicyBody, type SignedPolicy, type VerifiedPolicy } from './signed.js'
 export { decidingGates, evaluate, GATE_NAMES, summarize, VERDICT_RANK, waitsOnlyForLease, type ManifestInput } from './evaluate.js'
 export { decide, type DecideInputs, type DecideResult, type FactsInput } from './decide.js'
-export { isValidTimezone, nextOpen, parseWindow, windowOpenings, windowState, type MaintenanceWindow, type WindowRule, type WindowState } from './window.js'
 export { admittedBuckets, isAdmitted, waveBucket } from './wave.js'
 export { parseValueWith, parseYamlWith, type FieldIssue } from './yaml-schema.js'

@@ -15,7 +15,7 @@ import {
   DEFAULT_TIMEZONE, MAX_COMMAND_CHARS, MAX_POLICY_YAML_BYTES, MAX_PROBES, MAX_TARGET_LABELS,
   POLICY_API_VERSION, POLICY_KIND
 } from './constants.js'
-import { isValidTimezone, parseWindow } from './window.js'
+import { isValidTimezone, MAX_WINDOW_TEXT_CHARS, parseWindow } from '../time/index.js'
 import { parseValueWith, parseYamlWith } from './yaml-schema.js'
 
 const NAME_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
@@ -29,11 +29,11 @@ const semverRange = z.string().max(256).refine(r => semver.validRange(r) !== nul
 const labelValue = z.string().max(128)
 const seconds = (max: number): z.ZodNumber => z.number().positive().max(max)
 
-const windowExpr = z.string().max(256).superRefine((w, ctx) => {
+const windowExpr = z.string().max(MAX_WINDOW_TEXT_CHARS).superRefine((w, ctx) => {
   try {
     parseWindow(w)
   } catch (err) {
-    ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^maintenance window "[^"]*": /, '') })
+    ctx.addIssue({ code: 'custom', message: (err as Error).message.replace(/^time window "(?:[^"\\]|\\.)*": /, '') })
   }
 })
 

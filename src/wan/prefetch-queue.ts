@@ -12,7 +12,7 @@ import { sleep } from '../interface/abort.js'
 import { StoremeshError } from '../interface/errors.js'
 import { BUNDLE_ID_RE } from '../interface/ids.js'
 import { writeFileAtomic } from '../interface/atomic-file.js'
-import { parseWindow } from './window.js'
+import { parseWindow } from '../time/index.js'
 import { PREFETCH_FILE } from './pull/constants.js'
 
 export interface PrefetchEntry {

@@ -12,15 +12,15 @@
  *   - { when: "Mon-Fri 00:30-03:30", rate: 40Mbit/s }
  *   - { when: "Sat,Sun 00:00-06:00", rate: 10MiB/s }
  * ```
+ * `when` takes the window grammar of src/time/window.ts (README "Time windows").
  */
-import type { IANAZone } from 'luxon'
 import { parse as parseYaml } from 'yaml'
 import { z } from 'zod'
 import { StoremeshError } from '../interface/errors.js'
 import { MAX_SCHEDULE_FILE_BYTES, MAX_SCHEDULE_WINDOWS, MS_PER_DAY, NEXT_CHANGE_HORIZON_MS } from './constants.js'
 import { parseRate } from './rate.js'
-import { isOpenAtLocal, localTimeOf, parseWindow, zoneOf } from './window.js'
-import type { LocalTime, TimeWindow } from './window.js'
+import { isOpen, MAX_WINDOW_TEXT_CHARS, parseWindow, windowEdges, zoneOf } from '../time/index.js'
+import type { TimeWindow } from '../time/index.js'
 
 export interface ScheduleWindow {
   when: TimeWindow
@@ -35,20 +35,12 @@ export interface Schedule {
 
 /** The rate in force at `nowMs`: the first open window's, else the default. */
 export function rateAt (schedule: Schedule, nowMs: number): number {
-  return rateAtLocal(schedule, localTimeOf(nowMs, zoneOf(schedule.timezone)))
-}
-
-function rateAtLocal (schedule: Schedule, local: LocalTime): number {
-  for (const w of schedule.windows) {
-    if (isOpenAtLocal(w.when, local)) return w.rateBytesPerSec
-  }
-  return schedule.defaultRateBytesPerSec
+  return windowAt(schedule, nowMs)?.rateBytesPerSec ?? schedule.defaultRateBytesPerSec
 }
 
 /** The window in force at `nowMs`, or undefined outside every window. */
 export function windowAt (schedule: Schedule, nowMs: number): ScheduleWindow | undefined {
-  const local = localTimeOf(nowMs, zoneOf(schedule.timezone))
-  return schedule.windows.find(w => isOpenAtLocal(w.when, local))
+  return schedule.windows.find(w => isOpen(w.when, schedule.timezone, nowMs))
 }
 
 /**
@@ -56,75 +48,24 @@ export function windowAt (schedule: Schedule, nowMs: number): ScheduleWindow | u
  * scheduler can sleep until a window opens or closes; undefined when the rate never
  * changes (no windows, or every window at the default rate).
  *
- * The rate can change only where the local wall clock reaches a window's start or
- * end or midnight (weekdays), or jumps (a DST change). Those candidate instants are
- * listed for the next NEXT_CHANGE_HORIZON_MS and tried in order.
+ * The rate can change only where a window opens or closes (src/time/window.ts says
+ * when, DST included). Those instants are listed a day at a time for the next
+ * NEXT_CHANGE_HORIZON_MS and tried in order.
  */
 export function nextChange (schedule: Schedule, nowMs: number): number | undefined {
-  const zone = zoneOf(schedule.timezone)
-  const current = rateAtLocal(schedule, localTimeOf(nowMs, zone))
+  const current = rateAt(schedule, nowMs)
   if (schedule.windows.every(w => w.rateBytesPerSec === current) && schedule.defaultRateBytesPerSec === current) return undefined
   // A day at a time: the next change is nearly always within the first.
   for (let from = nowMs; from < nowMs + NEXT_CHANGE_HORIZON_MS; from += MS_PER_DAY) {
-    for (const at of candidateInstants(schedule, zone, from, from + MS_PER_DAY)) {
-      if (rateAtLocal(schedule, localTimeOf(at, zone)) !== current) return at
+    const edges = new Set<number>()
+    for (const w of schedule.windows) {
+      for (const at of windowEdges(w.when, schedule.timezone, from, from + MS_PER_DAY)) edges.add(at)
+    }
+    for (const at of [...edges].sort((a, b) => a - b)) {
+      if (rateAt(schedule, at) !== current) return at
     }
   }
   return undefined
-}
-
-function candidateInstants (schedule: Schedule, zone: IANAZone, fromMs: number, toMs: number): number[] {
-  const marks = new Set<number>([0])
-  for (const w of schedule.windows) {
-    marks.add(w.when.startMs % MS_PER_DAY)
-    marks.add(w.when.endMs % MS_PER_DAY)
-  }
-  const out = new Set<number>()
-  // Local dates as "wall time read as UTC"; one day either side covers any offset.
-  const firstDay = Math.floor((fromMs + zone.offset(fromMs) * 60_000) / MS_PER_DAY) * MS_PER_DAY - MS_PER_DAY
-  for (let day = firstDay; day <= toMs + MS_PER_DAY; day += MS_PER_DAY) {
-    for (const mark of marks) {
-      for (const at of instantsOfWallTime(zone, day + mark)) {
-        if (at > fromMs && at <= toMs) out.add(at)
-      }
-    }
-  }
-  for (const at of offsetChanges(zone, fromMs, toMs)) out.add(at)
-  return [...out].sort((a, b) => a - b)
-}
-
-/**
- * The instants whose local wall time in `zone` is `wallMs` (wall time read as UTC):
- * none in a spring-forward gap, two in a fall-back overlap, else one.
- */
-export function instantsOfWallTime (zone: IANAZone, wallMs: number): number[] {
-  const out: number[] = []
-  for (const probe of [wallMs - MS_PER_DAY, wallMs, wallMs + MS_PER_DAY]) {
-    const offsetMin = zone.offset(probe)
-    const at = wallMs - offsetMin * 60_000
-    if (zone.offset(at) === offsetMin && !out.includes(at)) out.push(at)
-  }
-  return out.sort((a, b) => a - b)
-}
-
-/** Instants in (fromMs, toMs] where the zone's UTC offset changes (DST), to the millisecond. */
-export function offsetChanges (zone: IANAZone, fromMs: number, toMs: number): number[] {
-  const out: number[] = []
-  for (let a = fromMs; a < toMs; a += MS_PER_DAY) {
-    const b = Math.min(a + MS_PER_DAY, toMs)
-    if (zone.offset(a) === zone.offset(b)) continue
-    // Zones change offset at most once within a day; find the first instant of the new one.
-    let lo = a
-    let hi = b
-    const before = zone.offset(a)
-    while (hi - lo > 1) {
-      const mid = Math.floor((lo + hi) / 2)
-      if (zone.offset(mid) === before) lo = mid
-      else hi = mid
-    }
-    out.push(hi)
-  }
-  return out
 }
 
 // --- building and parsing ----------------------------------------------------
@@ -136,7 +77,7 @@ const scheduleSchema = z.object({
   kind: z.literal('WanSchedule').optional(),
   timezone: z.string().max(64).optional(),
   defaultRate: rateField,
-  windows: z.array(z.object({ when: z.string().max(100), rate: rateField }).strict()).max(MAX_SCHEDULE_WINDOWS)
+  windows: z.array(z.object({ when: z.string().max(MAX_WINDOW_TEXT_CHARS), rate: rateField }).strict()).max(MAX_SCHEDULE_WINDOWS)
 }).strict()
 
 export interface ParseScheduleOptions {

@@ -2,21 +2,21 @@ import t from 'tap'
 import { parseRate } from '../../../src/wan/rate.js'
 import { nextChange, parseSchedule, parseScheduleYaml, rateAt, singleWindowSchedule, constantSchedule, windowAt } from '../../../src/wan/schedule.js'
 import type { Schedule } from '../../../src/wan/schedule.js'
-import { formatWindow, isOpen, parseWindow } from '../../../src/wan/window.js'
+import { formatWindow, isOpen, parseWindow } from '../../../src/time/window.js'
 
 const Z = (iso: string): number => Date.parse(iso)
 const MIN = 60_000
 
 t.test('parses windows with weekdays and midnight crossing', async t => {
   const w = parseWindow('Mon-Fri 00:30-03:30')
-  t.same(w.days, [1, 2, 3, 4, 5])
-  t.equal(w.startMs, 30 * MIN)
-  t.equal(w.endMs, 210 * MIN)
-  t.same(parseWindow('Sat,Sun 00:00-06:00').days, [6, 7])
-  t.same(parseWindow('Fri-Mon 23:00-01:00').days, [1, 5, 6, 7], 'ranges wrap the week')
-  t.same(parseWindow('sat, SUNDAY 1:00-2:00').days, [6, 7], 'names are case-insensitive, full names and spaces allowed')
-  t.same(parseWindow('22:00-04:00').days, [1, 2, 3, 4, 5, 6, 7], 'no weekdays means every day')
-  t.equal(parseWindow('00:00-24:00').endMs, 24 * 60 * MIN)
+  t.same(w.rules[0]?.days, [1, 2, 3, 4, 5])
+  t.equal(w.rules[0]?.startMin, 30)
+  t.equal(w.rules[0]?.endMin, 210)
+  t.same(parseWindow('Sat,Sun 00:00-06:00').rules[0]?.days, [6, 7])
+  t.same(parseWindow('Fri-Mon 23:00-01:00').rules[0]?.days, [1, 5, 6, 7], 'ranges wrap the week')
+  t.same(parseWindow('sat, SUNDAY 1:00-2:00').rules[0]?.days, [6, 7], 'names are case-insensitive, full names and spaces allowed')
+  t.same(parseWindow('22:00-04:00').rules[0]?.days, [1, 2, 3, 4, 5, 6, 7], 'no weekdays means every day')
+  t.equal(parseWindow('00:00-24:00').rules[0]?.endMin, 24 * 60)
   t.equal(formatWindow(parseWindow('Mon-Wed 00:30-03:30')), 'Mon,Tue,Wed 00:30-03:30')
   t.equal(formatWindow(parseWindow('22:00-04:00')), '22:00-04:00')
   for (const bad of ['', '00:30', '25:00-03:00', '00:60-01:00', '24:00-01:00', '01:00-01:00', 'Mon-Fro 00:30-03:30',
@@ -56,8 +56,11 @@ t.test('America/Chicago: spring forward and fall back', async t => {
   t.equal(nextChange(s, Z('2024-11-03T05:30:00Z')), Z('2024-11-03T09:30:00Z'), 'fall: closes 03:30 CST, 4 h later')
 
   const gap = singleWindowSchedule({ window: '02:00-03:00', rate: '1MiB/s', timezone: tz })
-  t.equal(nextChange(gap, Z('2024-03-10T05:00:00Z')), Z('2024-03-11T07:00:00Z'), 'a window inside the skipped hour does not open that day; next day 02:00 CDT')
-  t.equal(rateAt(gap, Z('2024-03-10T08:00:00Z')), 0, '03:00 CDT is the end, not inside')
+  // The one DST rule (src/time/window.ts): a window wholly inside the skipped hour opens
+  // at the end of the gap for its nominal length; it is not lost for the day.
+  t.equal(nextChange(gap, Z('2024-03-10T05:00:00Z')), Z('2024-03-10T08:00:00Z'), 'a window inside the skipped hour opens at the end of the gap, 03:00 CDT')
+  t.equal(rateAt(gap, Z('2024-03-10T08:00:00Z')), 1024 * 1024, '03:00 CDT is inside: the window runs its nominal hour from there')
+  t.equal(nextChange(gap, Z('2024-03-10T08:00:00Z')), Z('2024-03-10T09:00:00Z'), 'and closes an hour later, 04:00 CDT')
 
   const twice = singleWindowSchedule({ window: '01:00-01:30', rate: '1MiB/s', timezone: tz })
   const seen: number[] = []
@@ -65,7 +68,9 @@ t.test('America/Chicago: spring forward and fall back', async t => {
     at = nextChange(twice, at)
     if (at !== undefined) seen.push(at)
   }
-  t.same(seen, ['06:00', '06:30', '07:00', '07:30'].map(h => Z(`2024-11-03T${h}:00Z`)), 'the repeated hour opens the window twice')
+  // The one DST rule: open from the first 01:00 (CDT) to the last 01:30 (CST), once.
+  t.same(seen, ['2024-11-03T06:00', '2024-11-03T07:30', '2024-11-04T07:00', '2024-11-04T07:30'].map(h => Z(`${h}:00Z`)),
+    'the repeated hour does not open the window twice: one opening of 1.5 real hours, then the next day')
 })
 
 t.test('Europe/Berlin: a window across each change', async t => {

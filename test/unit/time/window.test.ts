@@ -6,7 +6,7 @@
  */
 import t from 'tap'
 import { DateTime } from 'luxon'
-import { nextOpen, parseWindow, windowState } from '../../../src/policy/window.js'
+import { formatWindow, nextOpen, parseWindow, windowState } from '../../../src/time/window.js'
 
 const Z = (s: string): number => Date.parse(s)
 const iso = (ms: number): string => new Date(ms).toISOString()
@@ -78,7 +78,24 @@ t.test('parse: days and minutes', async t => {
   t.same(parseWindow('Sat 22:00-00:00').rules[0]?.endMin, 1440)
 })
 
-t.test('parse: bad windows are E_POLICY_INVALID naming the problem', async t => {
+t.test('parse: one grammar, the union of the WAN\'s and the policy\'s', async t => {
+  const days = (w: string): number[] | undefined => parseWindow(w).rules[0]?.days
+  t.same(days('Sat,Sun 00:00-06:00'), [6, 7], 'day lists (WAN)')
+  t.same(days('sat, SUNDAY 1:00-2:00'), [6, 7], 'spaces after commas, any case (WAN)')
+  t.same(days('Mon - Fri 00:30-03:30'), [1, 2, 3, 4, 5], 'spaces around a range')
+  t.same(days('weekends,Mon 10:00-11:00'), [1, 6, 7], 'an alias inside a list')
+  for (const all of ['* 01:00-02:00', 'everyday 01:00-02:00', 'Daily 01:00-02:00', 'Mon-Sun 01:00-02:00', 'Tue-Mon 01:00-02:00']) {
+    t.same(days(all), [1, 2, 3, 4, 5, 6, 7], all)
+  }
+  t.equal(parseWindow('22:00-00:00').rules[0]?.endMin, 1440, 'an end of 00:00 is midnight')
+  t.equal(formatWindow(parseWindow('weekdays 01:00-05:00;Sat,Sun 00:00-08:00')), 'Mon,Tue,Wed,Thu,Fri 01:00-05:00; Sat,Sun 00:00-08:00')
+  t.equal(parseWindow('  Tue 02:00-04:00 ').text, 'Tue 02:00-04:00', 'text is kept trimmed for messages')
+  for (const bad of ['Mon,,Tue 01:00-02:00', '00:30-03:30 Mon', 'weekdays-Sun 01:00-02:00', '1:2-3:4', 'x'.repeat(300)]) {
+    t.throws(() => parseWindow(bad), { code: 'E_INVALID_ARGUMENT' }, bad.slice(0, 30))
+  }
+})
+
+t.test('parse: bad windows are E_INVALID_ARGUMENT naming the problem (a policy reports them as E_POLICY_INVALID)', async t => {
   const bad: Array<[string, RegExp]> = [
     ['Tux 01:00-02:00', /unknown day "Tux"/],
     ['25:00-01:00', /bad time 25:00/],
@@ -91,9 +108,9 @@ t.test('parse: bad windows are E_POLICY_INVALID naming the problem', async t => 
     ['Mon-Tue-Wed 01:00-02:00', /bad day range/]
   ]
   for (const [w, re] of bad) {
-    t.throws(() => parseWindow(w), { code: 'E_POLICY_INVALID', message: re }, w)
+    t.throws(() => parseWindow(w), { code: 'E_INVALID_ARGUMENT', message: re }, w)
   }
-  t.throws(() => windowState('Mon 01:00-02:00', 'Mars/Olympus', 0), { code: 'E_POLICY_INVALID' })
+  t.throws(() => windowState('Mon 01:00-02:00', 'Mars/Olympus', 0), { code: 'E_INVALID_ARGUMENT' })
 })
 
 t.test('cross-check with luxon: Mon-Fri 09:00-17:00 in America/Chicago all through 2026', async t => {
