@@ -4,19 +4,15 @@
  * gate of the policy engine for the device in a data directory.
  */
 import { readFile } from 'node:fs/promises'
-import { join } from 'node:path'
 import type { Command } from 'commander'
 import { readSigningKeyFile, readTrustedKeyFiles } from '../bundle/keys.js'
 import { writeFileAtomic } from '../interface/atomic-file.js'
 import { StoremeshError, VERDICT_EXIT } from '../interface/errors.js'
 import type { Decision } from '../interface/types.js'
-import { createBackend } from '../install/index.js'
 import { decidingGates } from '../policy/evaluate.js'
 import { parsePolicyYaml } from '../policy/schema.js'
 import { decodeSignedPolicy, encodeSignedPolicy, policyIdOf, signPolicy, verifyPolicy } from '../policy/signed.js'
-import { collectDecisionInputs, decideDevice, isDeviceDir, type DecisionInputs, type DeviceParts } from '../roles/device-decision.js'
-import { DEVICE_STORE_DIR, loadInstallConfig } from '../roles/device-install-config.js'
-import { openStore } from '../store/index.js'
+import { collectDecisionInputs, decideDevice, isDeviceDir, openDecisionParts, type DecisionInputs, type OpenedParts } from '../roles/device-decision.js'
 import type { Register } from './commands.js'
 import { action } from './context.js'
 import { printJson, printTable } from './output.js'
@@ -74,20 +70,18 @@ function printDecision (d: Decision, header: string): void {
  * `device install --once` (the same collector, store, installer state, lease source
  * and order book); on a lab folder, from the bundle folder and the facts file.
  */
-async function explainDevice (opts: ExplainOpts, nowMs: number): Promise<{ inputs: DecisionInputs, decision: Decision }> {
+async function explainDevice (opts: ExplainOpts, nowMs: number): Promise<{ inputs: DecisionInputs, decision: Decision, unfinished?: OpenedParts['unfinished'] }> {
   const collectOpts = { atMs: nowMs, policyPath: opts.policy, manifestPath: opts.manifest, probes: opts.probes }
   if (opts.manifest !== undefined || !await isDeviceDir(opts.data)) {
     const inputs = await collectDecisionInputs({ dataDir: opts.data }, collectOpts)
     return { inputs, decision: await decideDevice(inputs) }
   }
-  const config = await loadInstallConfig(opts.data)
-  const store = await openStore({ dataDir: join(opts.data, DEVICE_STORE_DIR) })
+  const parts = await openDecisionParts(opts.data)
   try {
-    const device: DeviceParts = { config, store, backend: createBackend(config.backend) }
-    const inputs = await collectDecisionInputs({ dataDir: opts.data, device }, collectOpts)
-    return { inputs, decision: await decideDevice(inputs) }
+    const inputs = await collectDecisionInputs({ dataDir: opts.data, device: parts.device }, collectOpts)
+    return { inputs, decision: await decideDevice(inputs), unfinished: parts.unfinished }
   } finally {
-    await store.stop().catch(() => {})
+    await parts.close()
   }
 }
 
@@ -145,7 +139,7 @@ export const register: Register = (program: Command, ctx) => {
     .addHelpText('after', EXPLAIN_HELP)
     .action(action(ctx, async (opts: ExplainOpts) => {
       const nowMs = opts.at !== undefined ? parseAt(opts.at) : Date.now()
-      const { inputs, decision } = await explainDevice(opts, nowMs)
+      const { inputs, decision, unfinished } = await explainDevice(opts, nowMs)
       const bundle = inputs.bundle?.info
       const p = inputs.policy?.policy
       if (opts.json) {
@@ -157,7 +151,8 @@ export const register: Register = (program: Command, ctx) => {
           verdict: decision.verdict,
           nextCheckAt: isoOrNull(decision.nextCheckAt),
           nextCheckAtMs: decision.nextCheckAt,
-          gates: decision.gates
+          gates: decision.gates,
+          unfinishedInstall: unfinished ?? null
         })
       } else {
         const header = [
@@ -167,6 +162,9 @@ export const register: Register = (program: Command, ctx) => {
           `at ${new Date(nowMs).toISOString()}`
         ].join(' · ')
         printDecision(decision, header)
+        if (unfinished !== undefined) {
+          process.stdout.write(`note: the install of ${unfinished.bundleId.slice(0, 15)}… ${unfinished.version} stopped in state ${unfinished.state}; the next install run resumes it before deciding\n`)
+        }
       }
       return VERDICT_EXIT[decision.verdict]
     }))

@@ -25,14 +25,14 @@
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { gatherDeviceInputs, readBundleFolder, type DeviceConfig, type StatfsFn } from '../install/facts.js'
-import { installPhaseOf, StateStore, type BootBackend, type InstallRecord, type SlotName } from '../install/index.js'
+import { createBackend, installPhaseOf, isTerminalState, StateStore, type BootBackend, type InstallRecord, type SlotName } from '../install/index.js'
 import type { ExecFn } from '../install/probes.js'
 import { decide, verifiedBundleOf, type FactsInput, type VerifiedBundle } from '../policy/decide.js'
 import { waitsOnlyForLease } from '../policy/evaluate.js'
 import type { VerifiedPolicy } from '../policy/signed.js'
-import type { ChunkStore } from '../store/index.js'
+import { openStore, type ChunkStore } from '../store/index.js'
 import type { Decision, DeviceFacts, TrustOptions } from '../interface/types.js'
-import { DEVICE_STORE_DIR, type InstallConfig } from './device-install-config.js'
+import { DEVICE_STORE_DIR, loadInstallConfig, type InstallConfig } from './device-install-config.js'
 import { leaseProviderFor, type LeaseFacts, type LeaseProvider } from './lease-provider.js'
 import { WaveOrderBook } from './wave-order-book.js'
 
@@ -90,6 +90,34 @@ export async function isDeviceDir (dataDir: string): Promise<boolean> {
     return (await stat(join(dataDir, DEVICE_STORE_DIR))).isDirectory()
   } catch {
     return false
+  }
+}
+
+/** The device's parts opened read-mostly for a decision without an install (`policy explain`). */
+export interface OpenedParts {
+  device: DeviceParts
+  /** an install a crash or reboot left unfinished: `device install --once` and the agent resume it before they decide */
+  unfinished?: { state: string, bundleId: string, version: string } | undefined
+  close: () => Promise<void>
+}
+
+/**
+ * Opens install.yaml, the bootloader backend and the chunk store of a device directory,
+ * without the journal or the installer: nothing is journaled and nothing installed. The
+ * store is a single-process database, so this fails with E_DATA_DIR_IN_USE while the
+ * agent runs.
+ */
+export async function openDecisionParts (dataDir: string): Promise<OpenedParts> {
+  const config = await loadInstallConfig(dataDir)
+  const rec = await new StateStore(dataDir).load().catch(() => undefined)
+  const unfinished = rec !== undefined && !(isTerminalState(rec.state) && rec.settled)
+    ? { state: rec.state, bundleId: rec.bundleId, version: rec.version }
+    : undefined
+  const store = await openStore({ dataDir: join(dataDir, DEVICE_STORE_DIR) })
+  return {
+    device: { config, store, backend: createBackend(config.backend) },
+    unfinished,
+    close: async () => { await store.stop().catch(() => {}) }
   }
 }
 
