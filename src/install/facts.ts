@@ -3,9 +3,12 @@
  * (`<data>/device.yaml`), a facts file (YAML or JSON, written by the device's own
  * agent or by hand in a lab), fact commands with timeouts, free disk from statfs, the
  * bundle folder's chunks, and peripheral probes. Everything that touches the system
- * is injectable (exec, statfs) so tests run without the real device.
+ * is injectable (exec, statfs) so tests run without the real device. The one caller
+ * that composes these with the chunk store, the installer, the lease and the wave
+ * orders is src/roles/device-decision.ts.
  *
- * Data directory layout read by `storemesh policy explain --data <dir>`:
+ * Lab layout read by `storemesh policy explain --data <dir>` (an installed device's
+ * directory has a chunk store in `<data>/store` instead of the bundle folders):
  *   <data>/device.yaml            deviceId, deviceClass, labels, factsFile, factCommands, trust
  *   <data>/policy.signed.json     the signed rollout policy (`storemesh policy sign`)
  *   <data>/bundles/<id>/bundle.json and chunks/  the bundle named by the policy
