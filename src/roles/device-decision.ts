@@ -197,7 +197,8 @@ export async function collectDecisionInputs (sources: DecisionSources, opts: Col
  * The decision on collected inputs. A verdict that waits only for the hub lease asks
  * the lease source for one and decides again on the same verified bundle (nothing is
  * parsed or verified twice); a slot granted that this decision will not use goes back
- * at once. The caller releases a lease an `install` verdict holds when the install ends.
+ * at once; `inputs.facts.lease` then holds the answer. The caller releases a lease an
+ * `install` verdict holds when the install ends.
  */
 export async function decideDevice (inputs: DecisionInputs, opts: { signal?: AbortSignal | undefined } = {}): Promise<Decision> {
   const { policy, bundle, facts, nowMs, waveId, lease } = inputs
