@@ -7,25 +7,15 @@ import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { readSigningKeyFile, readTrustedKeyFiles } from '../bundle/keys.js'
 import { writeFileAtomic } from '../interface/atomic-file.js'
-import { EXIT, StoremeshError } from '../interface/errors.js'
-import type { Decision, Verdict } from '../interface/types.js'
-import { gatherDeviceInputs } from '../install/facts.js'
-import { decide } from '../policy/decide.js'
+import { StoremeshError, VERDICT_EXIT } from '../interface/errors.js'
+import type { Decision } from '../interface/types.js'
 import { decidingGates } from '../policy/evaluate.js'
 import { parsePolicyYaml } from '../policy/schema.js'
 import { decodeSignedPolicy, encodeSignedPolicy, policyIdOf, signPolicy, verifyPolicy } from '../policy/signed.js'
+import { collectDecisionInputs, decideDevice, isDeviceDir, openDecisionParts, type DecisionInputs, type OpenedParts } from '../roles/device-decision.js'
 import type { Register } from './commands.js'
 import { action } from './context.js'
 import { printJson, printTable } from './output.js'
-
-/** Exit codes of `policy explain`: what `device install --once` would return for the verdict. */
-export const EXPLAIN_EXIT: Readonly<Record<Verdict, number>> = {
-  install: EXIT.OK,
-  idle: EXIT.OK,
-  defer: EXIT.DEFERRED,
-  refuse: EXIT.TRUST,
-  rollback: EXIT.ROLLED_BACK
-}
 
 const EXPLAIN_HELP = `
 Data directory layout:
@@ -35,11 +25,22 @@ Data directory layout:
                               trust: {keys: [public key files], threshold},
                               diskPath (free disk measured here; default <data>)
   <data>/policy.signed.json   signed policy (storemesh policy sign), or --policy
+
+An installed device's directory (it has <data>/store/) is explained with the
+inputs \`device install --once\` and the device agent decide on: the bundle from
+the chunk store (a complete one is verified first, as the install does), the
+installer's state and active slot, install.yaml's lease (lease: hub cannot be
+asked from here: hub.lease says unreachable, as the agent sees it with no hub in
+reach) and the wave orders the agent last heard (<data>/wave-orders.json).
+The chunk store is a single-process database: stop the agent first.
+
+Otherwise (a lab folder, or with --manifest) the bundle is a folder:
   <data>/bundles/<id>/bundle.json  the manifest the policy names (<id> is b3:<hex>
                               or <hex>), chunks in <id>/chunks/; or --manifest
+and the lease and installer state come from the facts file.
 
-Exit codes: 0 install or idle, 75 defer, 3 refuse (trust, expiry, target, version),
-4 rollback.`
+Exit codes (those of device install --once for the verdict): 0 install or idle,
+75 defer, 3 refuse (trust, expiry, target, version), 4 rollback.`
 
 /** ISO 8601 or ms since the epoch. */
 export function parseAt (s: string): number {
@@ -62,6 +63,26 @@ function printDecision (d: Decision, header: string): void {
   const next = d.nextCheckAt !== null ? `  (next check ${new Date(d.nextCheckAt).toISOString()})` : ''
   process.stdout.write(`verdict: ${d.verdict}${next}\n`)
   for (const g of decidingGates(d)) process.stdout.write(`  because ${g.gate}: ${g.detail}\n`)
+}
+
+/**
+ * The decision `policy explain` prints: on an installed device, that of its next
+ * `device install --once` (the same collector, store, installer state, lease source
+ * and order book); on a lab folder, from the bundle folder and the facts file.
+ */
+async function explainDevice (opts: ExplainOpts, nowMs: number): Promise<{ inputs: DecisionInputs, decision: Decision, unfinished?: OpenedParts['unfinished'] }> {
+  const collectOpts = { atMs: nowMs, policyPath: opts.policy, manifestPath: opts.manifest, probes: opts.probes }
+  if (opts.manifest !== undefined || !await isDeviceDir(opts.data)) {
+    const inputs = await collectDecisionInputs({ dataDir: opts.data }, collectOpts)
+    return { inputs, decision: await decideDevice(inputs) }
+  }
+  const parts = await openDecisionParts(opts.data)
+  try {
+    const inputs = await collectDecisionInputs({ dataDir: opts.data, device: parts.device }, collectOpts)
+    return { inputs, decision: await decideDevice(inputs), unfinished: parts.unfinished }
+  } finally {
+    await parts.close()
+  }
 }
 
 export const register: Register = (program: Command, ctx) => {
@@ -118,8 +139,8 @@ export const register: Register = (program: Command, ctx) => {
     .addHelpText('after', EXPLAIN_HELP)
     .action(action(ctx, async (opts: ExplainOpts) => {
       const nowMs = opts.at !== undefined ? parseAt(opts.at) : Date.now()
-      const inputs = await gatherDeviceInputs(opts.data, { policyPath: opts.policy, manifestPath: opts.manifest, probes: opts.probes })
-      const { decision, bundle } = decide({ policy: inputs.policy?.policy, manifest: inputs.manifest, trust: inputs.trust, facts: inputs.facts, nowMs })
+      const { inputs, decision, unfinished } = await explainDevice(opts, nowMs)
+      const bundle = inputs.bundle?.info
       const p = inputs.policy?.policy
       if (opts.json) {
         printJson({
@@ -130,7 +151,8 @@ export const register: Register = (program: Command, ctx) => {
           verdict: decision.verdict,
           nextCheckAt: isoOrNull(decision.nextCheckAt),
           nextCheckAtMs: decision.nextCheckAt,
-          gates: decision.gates
+          gates: decision.gates,
+          unfinishedInstall: unfinished ?? null
         })
       } else {
         const header = [
@@ -140,7 +162,10 @@ export const register: Register = (program: Command, ctx) => {
           `at ${new Date(nowMs).toISOString()}`
         ].join(' · ')
         printDecision(decision, header)
+        if (unfinished !== undefined) {
+          process.stdout.write(`note: the install of ${unfinished.bundleId.slice(0, 15)}… ${unfinished.version} stopped in state ${unfinished.state}; the next install run resumes it before deciding\n`)
+        }
       }
-      return EXPLAIN_EXIT[decision.verdict]
+      return VERDICT_EXIT[decision.verdict]
     }))
 }

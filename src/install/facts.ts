@@ -3,9 +3,12 @@
  * (`<data>/device.yaml`), a facts file (YAML or JSON, written by the device's own
  * agent or by hand in a lab), fact commands with timeouts, free disk from statfs, the
  * bundle folder's chunks, and peripheral probes. Everything that touches the system
- * is injectable (exec, statfs) so tests run without the real device.
+ * is injectable (exec, statfs) so tests run without the real device. The one caller
+ * that composes these with the chunk store, the installer, the lease and the wave
+ * orders is src/roles/device-decision.ts.
  *
- * Data directory layout read by `storemesh policy explain --data <dir>`:
+ * Lab layout read by `storemesh policy explain --data <dir>` (an installed device's
+ * directory has a chunk store in `<data>/store` instead of the bundle folders):
  *   <data>/device.yaml            deviceId, deviceClass, labels, factsFile, factCommands, trust
  *   <data>/policy.signed.json     the signed rollout policy (`storemesh policy sign`)
  *   <data>/bundles/<id>/bundle.json and chunks/  the bundle named by the policy
@@ -14,15 +17,14 @@
 import { readFile, stat, statfs } from 'node:fs/promises'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { z } from 'zod'
-import { parseManifestJson, parseManifestBody, uniqueChunks } from '../bundle/manifest.js'
-import { assertEnvelopeShape } from '../bundle/envelope.js'
+import { parseManifestJson } from '../bundle/manifest.js'
 import { blake3Hex } from '../bundle/hash.js'
 import { readTrustedKeyFiles } from '../bundle/keys.js'
 import { bundleJsonPath, chunkPathIn } from '../bundle/layout.js'
 import { StoremeshError } from '../interface/errors.js'
 import type { ChunkRef, DeviceFacts, TrustOptions } from '../interface/types.js'
 import { decodeSignedPolicy, verifyPolicy, type VerifiedPolicy } from '../policy/signed.js'
-import type { FactsInput } from '../policy/decide.js'
+import { verifiedBundleFromJson, type FactsInput, type VerifiedBundle } from '../policy/decide.js'
 import { parseYamlWith } from '../policy/yaml-schema.js'
 import { describeExec, runProbes, shellExec, type ExecFn } from './probes.js'
 
@@ -323,31 +325,30 @@ export async function findBundleJson (dataDir: string, bundleId: string): Promis
 }
 
 export interface GatherOptions {
-  exec?: ExecFn
-  statfs?: StatfsFn
-  signal?: AbortSignal
+  exec?: ExecFn | undefined
+  statfs?: StatfsFn | undefined
   /** default `<data>/policy.signed.json` */
-  policyPath?: string
-  /** default: the policy's bundle under `<data>/bundles/` */
-  manifestPath?: string
+  policyPath?: string | undefined
   /** run the policy's peripheral probes (default true) */
-  probes?: boolean
+  probes?: boolean | undefined
+  signal?: AbortSignal | undefined
 }
 
 export interface DeviceInputs {
   config: DeviceConfig
   trust: TrustOptions
   /** undefined when there is no policy file */
-  policy?: VerifiedPolicy
-  /** the signed manifest as read, unverified (decide() checks it) */
-  manifest?: unknown
-  manifestPath?: string
-  facts: FactsInput
+  policy?: VerifiedPolicy | undefined
+  /** facts of the device; `bundle` only when the facts file gives it (the caller knows where chunks live) */
+  facts: CollectedFacts
 }
 
 /**
- * Everything `decide()` needs for the device in a data directory. Throws E_SIGNATURE_*
- * when the policy is not trusted, E_CONFIG_INVALID for a bad device.yaml or facts file.
+ * The device's config, trust, signed policy and facts (probes run) from a data
+ * directory; the bundle and its chunk state come from where the caller keeps bundles
+ * (src/roles/device-decision.ts: the chunk store, or a lab folder via readBundleFolder).
+ * Throws E_SIGNATURE_* when the policy is not trusted, E_CONFIG_INVALID for a bad
+ * device.yaml or facts file.
  */
 export async function gatherDeviceInputs (dataDir: string, opts: GatherOptions = {}): Promise<DeviceInputs> {
   const config = await loadDeviceConfig(join(dataDir, DEVICE_CONFIG_FILE))
@@ -355,22 +356,43 @@ export async function gatherDeviceInputs (dataDir: string, opts: GatherOptions =
   const policyPath = opts.policyPath ?? join(dataDir, SIGNED_POLICY_FILE)
   const policyEnv = await readJsonIfPresent(policyPath, decodeSignedPolicy, opts.policyPath !== undefined)
   const policy = policyEnv !== undefined ? verifyPolicy(policyEnv, trust) : undefined
-  const manifestPath = opts.manifestPath ?? (policy !== undefined ? await findBundleJson(dataDir, policy.policy.spec.bundle.id) : undefined)
-  const manifest = manifestPath !== undefined ? await readJsonIfPresent(manifestPath, parseManifestJson, opts.manifestPath !== undefined) : undefined
-  const collected = await collectFacts(config, { dataDir, exec: opts.exec, statfs: opts.statfs, signal: opts.signal })
-  let bundle = collected.bundle
-  if (bundle === undefined) {
-    if (manifest !== undefined && manifestPath !== undefined) {
-      assertEnvelopeShape(manifest)
-      bundle = await checkBundleFolder(dirname(resolve(manifestPath)), uniqueChunks(parseManifestBody(manifest.signed)), { signal: opts.signal })
-    } else {
-      bundle = { complete: false, verified: false }
-    }
-  }
-  let probes = collected.probes
+  const facts = await collectFacts(config, { dataDir, exec: opts.exec, statfs: opts.statfs, signal: opts.signal })
   if (policy !== undefined && opts.probes !== false) {
     const live = await runProbes(policy.policy.spec.verification.peripheralChecks, { exec: opts.exec, signal: opts.signal, cwd: dataDir })
-    probes = { ...probes, ...live }
+    facts.probes = { ...facts.probes, ...live }
   }
-  return { config, trust, policy, manifest, manifestPath, facts: { ...collected, bundle, probes } }
+  return { config, trust, policy, facts }
+}
+
+export interface BundleFolder {
+  /** parsed, hashed and signature-checked once */
+  bundle: VerifiedBundle
+  manifestPath: string
+  /** chunk presence beside the manifest; undefined when not asked for */
+  state?: DeviceFacts['bundle'] | undefined
+}
+
+export interface ReadBundleFolderOptions {
+  /** a bundle.json the operator named (must exist); default: the policy's bundle under `<data>/bundles/` */
+  manifestPath?: string | undefined
+  /** check the chunks beside the manifest (default true) */
+  checkChunks?: boolean | undefined
+  signal?: AbortSignal | undefined
+}
+
+/**
+ * The lab layout of `policy explain`: the bundle the policy names as a folder
+ * (`<data>/bundles/<id>/bundle.json` and chunks/), or the bundle.json named. undefined
+ * when there is none.
+ */
+export async function readBundleFolder (dataDir: string, bundleId: string | undefined, trust: TrustOptions,
+  opts: ReadBundleFolderOptions = {}): Promise<BundleFolder | undefined> {
+  const manifestPath = opts.manifestPath ?? (bundleId !== undefined ? await findBundleJson(dataDir, bundleId) : undefined)
+  if (manifestPath === undefined) return undefined
+  const raw = await readJsonIfPresent(manifestPath, parseManifestJson, opts.manifestPath !== undefined)
+  if (raw === undefined) return undefined
+  const bundle = verifiedBundleFromJson(raw, trust)
+  if (opts.checkChunks === false) return { bundle, manifestPath }
+  const state = await checkBundleFolder(dirname(resolve(manifestPath)), bundle.info.pieces, { signal: opts.signal })
+  return { bundle, manifestPath, state }
 }

@@ -3,6 +3,7 @@
  * so never rename one; add a new code instead. Each code maps to the process exit
  * code of DESIGN.md section 8 so the CLI can exit without a table of its own.
  */
+import type { Verdict } from './types.js'
 
 /** Exit codes of one-shot commands (DESIGN.md section 8). */
 export const EXIT = {
@@ -16,6 +17,20 @@ export const EXIT = {
 } as const
 
 export type ExitCode = typeof EXIT[keyof typeof EXIT]
+
+/**
+ * What a policy verdict makes a one-shot command exit with: `device install --once`
+ * (when it does not install) and `policy explain` read this one table, so explain
+ * exits with what the install would. Every refusal is a trust-class exit (3), as
+ * DESIGN.md section 8 lists expiry, target and version refusals with signatures.
+ */
+export const VERDICT_EXIT: Readonly<Record<Verdict, ExitCode>> = {
+  install: EXIT.OK,
+  idle: EXIT.OK,
+  defer: EXIT.DEFERRED,
+  refuse: EXIT.TRUST,
+  rollback: EXIT.ROLLED_BACK
+}
 
 /** Every stable error code, with the exit code a one-shot command returns for it. */
 export const ERROR_CODES = {

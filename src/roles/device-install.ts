@@ -1,8 +1,8 @@
 /**
  * The device's one-shot install (`storemesh device install --once`, issue 5), as
- * composition only: device config and facts (src/install/facts.ts), the signed policy,
- * the manifest and chunk state from the chunk store, the policy engine's decision,
- * the install lease, and the A/B installer streaming the slot image out of the store.
+ * composition only: the decision inputs and the decision of src/roles/device-decision.ts
+ * (the same ones `policy explain` prints), the install lease, and the A/B installer
+ * streaming the slot image out of the store.
  *
  *   resume   an install a crash or reboot left unfinished is finished or undone first,
  *            and that outcome is the run's result
@@ -14,8 +14,9 @@
  *            `active` and the one it replaced `last-known-good` (kept for offline rollback)
  *
  * Exit codes (DESIGN.md section 8): 0 installed or nothing to do, 2 chunk or bundle hash
- * failure, 3 signature or trust failure (and every `refuse` verdict, as in `policy
- * explain`), 4 install failed and rolled back, 75 deferred by a gate.
+ * failure, 3 signature or trust failure (and every `refuse` verdict), 4 install failed
+ * and rolled back, 75 deferred by a gate; a verdict's code is VERDICT_EXIT of
+ * src/interface/errors.ts, the table `policy explain` exits with too.
  *
  * A chunk corrupted on disk after the bundle was verified is found while the image
  * streams (every chunk is re-hashed on read): the install fails with E_STORE_CORRUPT
@@ -23,28 +24,18 @@
  * run defers on `bundle.complete` until the chunk is fetched anew.
  */
 import { join } from 'node:path'
-import { EXIT, StoremeshError, isStoremeshError, toStoremeshError, type ExitCode } from '../interface/errors.js'
-import type { Decision, DeviceFacts, Verdict } from '../interface/types.js'
-import { gatherDeviceInputs } from '../install/facts.js'
+import { EXIT, StoremeshError, VERDICT_EXIT, isStoremeshError, toStoremeshError } from '../interface/errors.js'
+import type { Decision, DeviceFacts } from '../interface/types.js'
 import {
-  createBackend, installPhaseOf, Installer, isTrialState, Journal,
-  type BackendSeams, type BootBackend, type ImageSource, type InstallOutcome, type InstallRecord, type JournalEvent, type SlotName
+  createBackend, Installer, isTrialState, Journal,
+  type BackendSeams, type BootBackend, type ImageSource, type InstallOutcome, type InstallRecord, type JournalEvent
 } from '../install/index.js'
-import { decide, type FactsInput } from '../policy/decide.js'
-import { decidingGates, waitsOnlyForLease } from '../policy/evaluate.js'
+import { decidingGates } from '../policy/evaluate.js'
 import { openStore, type ChunkStore } from '../store/index.js'
 import { DEVICE_STORE_DIR, healthOfPolicy, loadInstallConfig, slotArtifactOf, type InstallConfig } from './device-install-config.js'
 import { decidingText, decisionLine, outcomeLine } from './device-install-lines.js'
-import { leaseProviderFor, type LeaseProvider } from './lease-provider.js'
-
-/** What each verdict makes `device install --once` (and `policy explain`) exit with. */
-export const VERDICT_EXIT: Readonly<Record<Verdict, ExitCode>> = {
-  install: EXIT.OK,
-  idle: EXIT.OK,
-  defer: EXIT.DEFERRED,
-  refuse: EXIT.TRUST,
-  rollback: EXIT.ROLLED_BACK
-}
+import { collectDecisionInputs, decideDevice } from './device-decision.js'
+import type { LeaseProvider } from './lease-provider.js'
 
 /** Journal details are cut to this (an entry has a hard size limit). */
 const MAX_DETAIL_CHARS = 2000
@@ -212,30 +203,6 @@ async function resumeFirst (dev: DeviceHandle, signal?: AbortSignal): Promise<De
   return o.outcome === 'nothing' ? undefined : await resultOfOutcome(dev, o, true)
 }
 
-/** Chunk state of a bundle from the store; a `complete` bundle is verified end to end first. */
-async function bundleFacts (store: ChunkStore, id: string, signal?: AbortSignal): Promise<DeviceFacts['bundle']> {
-  let rec = store.getBundle(id)
-  if (rec === undefined) return { complete: false, verified: false }
-  // Every chunk was hashed when stored; this re-reads every artifact against its whole-file
-  // hash once. A failure here is a hash failure of this run (exit 2) and the store drops the chunk.
-  if (rec.state === 'complete') rec = await store.markVerified(id, signal !== undefined ? { signal } : {})
-  if (rec.state === 'verified') return { complete: true, verified: true, missingChunks: 0, totalChunks: rec.pieceCount }
-  const missing = (await store.missingPieces(id)).length
-  return { complete: false, verified: false, missingChunks: missing, totalChunks: rec.pieceCount }
-}
-
-/** What the installer's record says about this device, over the facts file (it is newer). */
-async function installerFacts (dev: DeviceHandle, signal?: AbortSignal): Promise<Partial<FactsInput>> {
-  const rec = await dev.installer.status()
-  const out: Partial<FactsInput> = {}
-  if (rec === undefined) return out
-  const active: SlotName = await dev.backend.activeSlot(signal !== undefined ? { signal } : {})
-  out.install = { phase: installPhaseOf(rec), version: rec.version, sinceMs: Date.parse(rec.stateEnteredAt) }
-  const running = rec.slots[active]
-  if (running !== undefined) out.installedVersion = running.version
-  return out
-}
-
 /** `storemesh device install --once`: one decision and at most one install. */
 export async function runDeviceInstallOnce (opts: DeviceInstallOptions): Promise<DeviceInstallResult> {
   const dev = await openDevice(opts)
@@ -263,34 +230,11 @@ export async function installOnce (dev: DeviceHandle, opts: Omit<DeviceInstallOp
 
 async function decideAndInstall (dev: DeviceHandle, opts: Omit<DeviceInstallOptions, 'dataDir'>): Promise<DeviceInstallResult> {
   const { signal } = opts
-  const nowMs = opts.atMs ?? Date.now()
-  const inputs = await gatherDeviceInputs(dev.dataDir, { ...(signal !== undefined ? { signal } : {}) })
-  const verified = inputs.policy
+  const inputs = await collectDecisionInputs({ dataDir: dev.dataDir, device: dev, lease: opts.lease, fleet: opts.fleet }, { atMs: opts.atMs, signal })
+  const { policy: verified, waveId, lease } = inputs
   const policy = verified?.policy
-  const bundleId = policy?.spec.bundle.id
-  const waveId = policy !== undefined ? String(policy.metadata.wave) : undefined
-  const lease = opts.lease ?? leaseProviderFor(dev.config.lease.kind)
-  // The manifest comes from the store only: a bundle folder beside the policy is `policy explain`'s lab layout.
-  const manifest = bundleId !== undefined && dev.store.getBundle(bundleId) !== undefined
-    ? (await dev.store.bundleInfo(bundleId)).manifest
-    : undefined
-  const facts: FactsInput = {
-    ...inputs.facts,
-    bundle: bundleId !== undefined ? await bundleFacts(dev.store, bundleId, signal) : { complete: false, verified: false },
-    // the configured backend is A/B by construction; a facts file may still say otherwise
-    slotCount: inputs.facts.slotCount ?? 2,
-    lease: lease.facts(),
-    ...await installerFacts(dev, signal)
-  }
-  const fleet = waveId !== undefined ? opts.fleet?.(waveId) : undefined
-  if (fleet !== undefined) facts.fleet = fleet
-  let { decision, bundle } = decide({ policy, manifest, trust: inputs.trust, facts, nowMs })
-  if (bundle !== undefined && waveId !== undefined && waitsOnlyForLease(decision)) {
-    facts.lease = await lease.acquire({ bundleId: bundle.id, waveId }, signal !== undefined ? { signal } : {})
-    decision = decide({ policy, manifest, trust: inputs.trust, facts, nowMs }).decision
-    // a slot the hub granted and this run will not use goes back at once
-    if (decision.verdict !== 'install') await lease.release().catch(() => {})
-  }
+  const bundle = inputs.bundle?.info
+  const decision = await decideDevice(inputs, { signal })
   const body = bundle?.manifest.signed
   const base = {
     decision,

@@ -52,12 +52,16 @@ export function unavailableLease (detail: string): LeaseProvider {
   return { facts, acquire: async () => facts(), release: async () => {} }
 }
 
-/** The provider the one-shot install uses for a lease kind (the agent injects its own). */
+/**
+ * The provider the one-shot commands (`device install --once`, `policy explain` on a
+ * device) use for a lease kind; the agent injects its LeaseKeeper. With `hub` the gate
+ * reads `unreachable`, which is what the agent's keeper reports when no hub answers.
+ */
 export function leaseProviderFor (kind: LeaseKind): LeaseProvider {
   switch (kind) {
     case 'none':
       return noLease()
     case 'hub':
-      return unavailableLease('no hub lease client in the one-shot install; the device agent (`storemesh device run`) supplies one')
+      return unavailableLease('a one-shot command cannot ask the store hub for a lease; the device agent (`storemesh device run`) asks it once every other gate passes')
   }
 }

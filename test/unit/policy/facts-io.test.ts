@@ -12,8 +12,8 @@ import {
   checkBundleFolder, collectFacts, gatherDeviceInputs, parseDeviceConfig, parseFactOutput, type StatfsFn
 } from '../../../src/install/facts.js'
 import type { ExecFn } from '../../../src/install/probes.js'
-import { decide } from '../../../src/policy/decide.js'
 import { encodeSignedPolicy, signPolicy } from '../../../src/policy/signed.js'
+import { collectDecisionInputs, decideDevice } from '../../../src/roles/device-decision.js'
 import { makePolicy, T0, writeBundle } from './fixtures.js'
 
 const statfs: StatfsFn = async () => ({ bavail: 4096, bsize: 1024 * 1024 })
@@ -137,11 +137,12 @@ t.test('a whole data directory gathered and decided', async t => {
   await writeFile(join(dir, 'device.yaml'), CONFIG)
   await writeFile(join(dir, 'facts.yaml'), FACTS.replace('batteryPercent: 10', 'batteryPercent: 90'))
   const exec = fakeExec({ thermal: { stdout: '41000' }, config: { stdout: '12.5.0' }, slots: { stdout: '2' }, 'probe-scanner': { stdout: 'ok' } })
-  const inputs = await gatherDeviceInputs(dir, { exec, statfs })
+  const inputs = await collectDecisionInputs({ dataDir: dir }, { exec, statfs, atMs: T0 })
   t.equal(inputs.policy?.policy.spec.bundle.id, b.id)
+  t.equal(inputs.bundle?.info.id, b.id, 'the lab bundle folder, parsed once')
   t.same(inputs.facts.bundle, { complete: true, verified: true, missingChunks: 0, totalChunks: 3 })
   t.same(inputs.facts.probes.scanner, { ok: true, detail: 'exit 0: ok', exitCode: 0, durationMs: 0 })
-  const { decision } = decide({ policy: inputs.policy?.policy, manifest: inputs.manifest, trust: inputs.trust, facts: inputs.facts, nowMs: T0 })
+  const decision = await decideDevice(inputs)
   // The battery command fails (not in fakeExec): the file's 90 stands in, and the failure is recorded.
   t.equal(inputs.facts.batteryPercent, 90)
   t.equal(inputs.facts.factErrors.batteryPercent, 'command exit 127: not found')
@@ -150,10 +151,10 @@ t.test('a whole data directory gathered and decided', async t => {
   t.equal(decision.nextCheckAt, Date.parse('2026-03-10T08:30:00Z'), 'until the lease from the facts file ends')
 
   await rm(join(dir, 'policy.signed.json'))
-  const none = await gatherDeviceInputs(dir, { exec, statfs })
+  const none = await collectDecisionInputs({ dataDir: dir }, { exec, statfs, atMs: T0 })
   t.equal(none.policy, undefined)
-  t.equal(none.manifest, undefined)
-  t.equal(decide({ policy: none.policy?.policy, manifest: none.manifest, trust: none.trust, facts: none.facts, nowMs: T0 }).decision.verdict, 'idle', 'no policy: nothing to do')
+  t.equal(none.bundle, undefined)
+  t.equal((await decideDevice(none)).verdict, 'idle', 'no policy: nothing to do')
 
   const untrusted = generateSigningKey()
   await writeFile(join(dir, 'policy.signed.json'), encodeSignedPolicy(signPolicy(policy, [untrusted])))

@@ -6,9 +6,9 @@ import t from 'tap'
 import { signEnvelope } from '../../../src/bundle/envelope.js'
 import { generateSigningKey } from '../../../src/bundle/keys.js'
 import { MAX_SIGNED_POLICY_BYTES, POLICY_TYPE } from '../../../src/policy/constants.js'
-import { decide } from '../../../src/policy/decide.js'
+import { decide, verifiedBundleFromJson, verifiedBundleOf } from '../../../src/policy/decide.js'
 import { decodeSignedPolicy, encodeSignedPolicy, signPolicy, verifyPolicy } from '../../../src/policy/signed.js'
-import { bundleIdOf } from '../../../src/bundle/manifest.js'
+import { bundleIdOf, bundleInfo } from '../../../src/bundle/manifest.js'
 import { makeFacts, makePolicy, manifestBody, T0 } from './fixtures.js'
 
 const key = generateSigningKey()
@@ -70,24 +70,40 @@ t.test('decide(): the manifest signature is a gate, not an exception', async t =
   const policy = makePolicy(p => { p.spec.bundle.id = id })
   const facts = (({ manifestSignature, ...rest }) => rest)(makeFacts())
 
-  const good = decide({ policy, manifest: JSON.parse(JSON.stringify(env)), trust, facts, nowMs: T0 })
-  t.equal(good.bundle?.id, id)
-  t.equal(good.decision.verdict, 'install')
-  t.match(good.decision.gates.find(g => g.gate === 'manifest.signature')?.detail, /signed by/)
+  const read = verifiedBundleFromJson(JSON.parse(JSON.stringify(env)), trust)
+  t.equal(read.info.id, id)
+  const good = decide({ policy, bundle: read, facts, nowMs: T0 })
+  t.equal(good.verdict, 'install')
+  t.match(good.gates.find(g => g.gate === 'manifest.signature')?.detail, /signed by/)
 
-  const foreign = decide({ policy: makePolicy(p => { p.spec.bundle.id = bundleIdOf(signEnvelope(manifestBody(), [stranger])) }), manifest: signEnvelope(manifestBody(), [stranger]), trust, facts, nowMs: T0 })
-  t.equal(foreign.decision.verdict, 'refuse')
-  t.same(foreign.decision.gates.filter(g => !g.ok).map(g => g.gate), ['manifest.signature'])
-  t.match(foreign.decision.gates.find(g => g.gate === 'manifest.signature')?.detail, /E_SIGNATURE_UNTRUSTED/)
+  const foreignEnv = signEnvelope(manifestBody(), [stranger])
+  const foreign = decide({ policy: makePolicy(p => { p.spec.bundle.id = bundleIdOf(foreignEnv) }), bundle: verifiedBundleFromJson(foreignEnv, trust), facts, nowMs: T0 })
+  t.equal(foreign.verdict, 'refuse')
+  t.same(foreign.gates.filter(g => !g.ok).map(g => g.gate), ['manifest.signature'])
+  t.match(foreign.gates.find(g => g.gate === 'manifest.signature')?.detail, /E_SIGNATURE_UNTRUSTED/)
 
   const edited = JSON.parse(JSON.stringify(env))
   edited.signed.version = '3.8.3'
-  const e = decide({ policy, manifest: edited, trust, facts, nowMs: T0 })
-  t.equal(e.decision.verdict, 'refuse')
-  t.match(e.decision.gates.find(g => g.gate === 'manifest.signature')?.detail, /E_SIGNATURE_INVALID/)
-  t.equal(e.decision.gates.find(g => g.gate === 'target.match')?.ok, false, 'the edited body no longer has the id the policy names')
+  const e = decide({ policy, bundle: verifiedBundleFromJson(edited, trust), facts, nowMs: T0 })
+  t.equal(e.verdict, 'refuse')
+  t.match(e.gates.find(g => g.gate === 'manifest.signature')?.detail, /E_SIGNATURE_INVALID/)
+  t.equal(e.gates.find(g => g.gate === 'target.match')?.ok, false, 'the edited body no longer has the id the policy names')
 
-  t.throws(() => decide({ policy, manifest: { signed: { type: 'storemesh/bundle' }, signatures: [] }, trust, facts, nowMs: T0 }), { code: 'E_MANIFEST_INVALID' })
-  const none = decide({ policy, manifest: undefined, trust, facts, nowMs: T0 })
-  t.equal(none.decision.verdict, 'idle')
+  t.throws(() => verifiedBundleFromJson({ signed: { type: 'storemesh/bundle' }, signatures: [] }, trust), { code: 'E_MANIFEST_INVALID' })
+  const none = decide({ policy, bundle: undefined, facts, nowMs: T0 })
+  t.equal(none.verdict, 'idle')
+})
+
+t.test('decide() takes the verified bundle as it is: no parse, hash or signature check of its own', async t => {
+  const env = signEnvelope(manifestBody(), [key])
+  const policy = makePolicy(p => { p.spec.bundle.id = bundleIdOf(env) })
+  const facts = (({ manifestSignature, ...rest }) => rest)(makeFacts())
+  const verified = verifiedBundleOf(bundleInfo(env), trust)
+  // Signatures edited after the one check: decide() must not look at them again
+  const bundle = { ...verified, info: { ...verified.info, manifest: { ...env, signatures: [] } } }
+  const d = decide({ policy, bundle, facts, nowMs: T0 })
+  t.equal(d.verdict, 'install', 'the signature result given is the one used')
+  const refused = decide({ policy, bundle: { ...verified, signature: { ok: false, detail: 'E_SIGNATURE_UNTRUSTED given' } }, facts, nowMs: T0 })
+  t.equal(refused.verdict, 'refuse')
+  t.equal(refused.gates.find(g => g.gate === 'manifest.signature')?.detail, 'E_SIGNATURE_UNTRUSTED given')
 })

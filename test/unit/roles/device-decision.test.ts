@@ -1,0 +1,135 @@
+/**
+ * The one collector of a device's decision inputs (src/roles/device-decision.ts) on a
+ * real data directory and a real chunk store: where each input comes from (store or lab
+ * folder, live lease and order book or what the agent persisted), the manifest taken
+ * from the store as it is (never parsed again), and the lease asked for only when it
+ * alone holds the install back.
+ */
+import t, { type Test } from 'tap'
+import { mkdir, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { stringify } from 'yaml'
+import { writeKeyFiles } from '../../../src/bundle/keys.js'
+import type { DeviceFacts } from '../../../src/interface/types.js'
+import { createBackend } from '../../../src/install/index.js'
+import { decidingGates } from '../../../src/policy/evaluate.js'
+import { parsePolicy } from '../../../src/policy/schema.js'
+import { encodeSignedPolicy, signPolicy } from '../../../src/policy/signed.js'
+import { collectDecisionInputs, decideDevice, isDeviceDir, openDecisionParts, type DeviceParts } from '../../../src/roles/device-decision.js'
+import { loadInstallConfig } from '../../../src/roles/device-install-config.js'
+import type { LeaseProvider } from '../../../src/roles/lease-provider.js'
+import { WAVE_ORDERS_FILE } from '../../../src/roles/wave-order-book.js'
+import { openStore, type ChunkStore } from '../../../src/store/index.js'
+import { basePolicyInput } from '../policy/fixtures.js'
+import { FIXTURE_KEY, simpleBundle, tempDir, writeBundleDir, type FixtureBundle } from '../../support/store-fixture.js'
+
+const AT = Date.parse('2026-01-05T12:00:00Z')
+const BUNDLE = simpleBundle(11, 4, 4096, { version: '1.0.0' })
+
+type LeaseFacts = DeviceFacts['lease']
+
+/** A lease source that answers `answer` and counts what it was asked. */
+function recordingLease (answer: LeaseFacts): LeaseProvider & { acquired: number, released: number } {
+  const l = {
+    acquired: 0,
+    released: 0,
+    facts: (): LeaseFacts => ({ state: 'none' }),
+    acquire: async (): Promise<LeaseFacts> => { l.acquired++; return { ...answer } },
+    release: async (): Promise<void> => { l.released++ }
+  }
+  return l
+}
+
+async function deviceDir (t: Test, facts: Record<string, unknown> = {}): Promise<string> {
+  const data = await tempDir(t, 'storemesh-decision-')
+  await writeKeyFiles(join(data, '..', `${data.split('/').pop() ?? 'd'}.key.json`), join(data, 'release.pub.json'), FIXTURE_KEY)
+  await writeFile(join(data, 'device.yaml'), stringify({
+    deviceId: 'pos-17', deviceClass: 'pos', labels: { region: 'us-midwest' }, factsFile: 'facts.yaml', trust: { keys: ['release.pub.json'] }
+  }))
+  await writeFile(join(data, 'facts.yaml'), stringify({
+    installedVersion: '0.9.0', configVersion: '12.5.0', batteryPercent: 80, temperatureC: 40, freeDiskMiB: 4096, slotCount: 2, ...facts
+  }))
+  const input = basePolicyInput()
+  input.spec.bundle = { id: BUNDLE.info.id, version: '1.0.0' }
+  delete input.spec.schedule
+  input.spec.verification.peripheralChecks = []
+  await writeFile(join(data, 'policy.signed.json'), encodeSignedPolicy(signPolicy(parsePolicy(input), [FIXTURE_KEY])))
+  return data
+}
+
+async function withStore (t: Test, data: string, bundle: FixtureBundle = BUNDLE): Promise<{ store: ChunkStore, device: DeviceParts }> {
+  const src = join(data, '..', `${data.split('/').pop() ?? 'd'}-bundle`)
+  await writeBundleDir(src, bundle)
+  const store = await openStore({ dataDir: join(data, 'store') })
+  t.teardown(async () => await store.stop())
+  await store.importBundleDir(src, { keys: [{ keyid: FIXTURE_KEY.keyid, publicKey: FIXTURE_KEY.publicKey }] })
+  const config = await loadInstallConfig(data)
+  await mkdir(join(data, 'slots'), { recursive: true })
+  return { store, device: { config, store, backend: createBackend(config.backend) } }
+}
+
+t.test('device layout: the store\'s manifest as it is, and the lease asked for only when it alone is missing', async t => {
+  const data = await deviceDir(t)
+  const { store, device } = await withStore(t, data)
+  t.equal(await isDeviceDir(data), true)
+  const lease = recordingLease({ state: 'held', detail: 'granted' })
+  const inputs = await collectDecisionInputs({ dataDir: data, device, lease }, { atMs: AT })
+  t.equal(inputs.bundle?.info, await store.bundleInfo(BUNDLE.info.id), 'the very BundleInfo the store holds: not parsed or hashed again')
+  t.same(inputs.bundle?.signature.ok, true)
+  t.same(inputs.facts.bundle, { complete: true, verified: true, missingChunks: 0, totalChunks: 4 }, 'a complete bundle is verified first')
+  t.equal(inputs.facts.lease.state, 'none', 'the lease as the source says before asking')
+  const d = await decideDevice(inputs)
+  t.equal(d.verdict, 'install')
+  t.equal(lease.acquired, 1, 'asked once')
+  t.equal(lease.released, 0, 'an install keeps its lease; the caller releases it')
+
+  const denied = recordingLease({ state: 'denied', detail: 'all 5 slots in use' })
+  const d2 = await decideDevice(await collectDecisionInputs({ dataDir: data, device, lease: denied }, { atMs: AT }))
+  t.equal(d2.verdict, 'defer')
+  t.same(decidingGates(d2).map(g => g.gate), ['hub.lease'])
+  t.equal(denied.released, 1, 'a slot this decision will not use goes back')
+
+  const notOnly = recordingLease({ state: 'held' })
+  await writeFile(join(data, 'facts.yaml'), stringify({ installedVersion: '0.9.0', configVersion: '12.5.0', batteryPercent: 5, temperatureC: 40, freeDiskMiB: 4096 }))
+  const d3 = await decideDevice(await collectDecisionInputs({ dataDir: data, device, lease: notOnly }, { atMs: AT }))
+  t.same(decidingGates(d3).map(g => g.gate), ['device.battery', 'hub.lease'])
+  t.equal(notOnly.acquired, 0, 'no lease is asked for while another gate holds the install back')
+})
+
+t.test('device layout defaults: install.yaml\'s lease, the order book the agent persisted, the live book over it', async t => {
+  const data = await deviceDir(t)
+  await writeFile(join(data, 'install.yaml'), stringify({ lease: { kind: 'hub' } }))
+  const { device } = await withStore(t, data)
+  const hub = await decideDevice(await collectDecisionInputs({ dataDir: data, device }, { atMs: AT }))
+  t.same(decidingGates(hub).map(g => [g.gate, g.detail]), [['hub.lease', 'store hub unreachable: a one-shot command cannot ask the store hub for a lease; the device agent (`storemesh device run`) asks it once every other gate passes']])
+
+  await writeFile(join(data, 'install.yaml'), stringify({ lease: { kind: 'none' } }))
+  await writeFile(join(data, WAVE_ORDERS_FILE), JSON.stringify([{ waveId: '142', action: 'pause', reason: 'weekend', issuedAtMs: AT }]))
+  const parts = { ...device, config: await loadInstallConfig(data) }
+  const paused = await decideDevice(await collectDecisionInputs({ dataDir: data, device: parts }, { atMs: AT }))
+  t.same(decidingGates(paused).map(g => [g.gate, g.detail]), [['wave.paused', 'wave 142 paused: weekend']])
+
+  const live = await decideDevice(await collectDecisionInputs({ dataDir: data, device: parts, fleet: () => ({ paused: false, halted: false }) }, { atMs: AT }))
+  t.equal(live.verdict, 'install', 'the agent\'s live order book wins over the file')
+})
+
+t.test('lab layout: the bundle folder and the facts file\'s lease; nothing of a device opened', async t => {
+  const data = await deviceDir(t, { lease: { state: 'denied', retryAt: AT + 60_000 } })
+  await writeBundleDir(join(data, 'bundles', BUNDLE.info.id), BUNDLE)
+  t.equal(await isDeviceDir(data), false)
+  const inputs = await collectDecisionInputs({ dataDir: data }, { atMs: AT })
+  t.equal(inputs.bundle?.info.id, BUNDLE.info.id)
+  t.match(inputs.manifestPath, /bundle\.json$/)
+  const d = await decideDevice(inputs)
+  t.same(decidingGates(d).map(g => g.gate), ['hub.lease'])
+  t.equal(d.nextCheckAt, AT + 60_000, 'the retry time the facts file gives')
+})
+
+t.test('openDecisionParts names an install a crash left unfinished', async t => {
+  const data = await deviceDir(t)
+  await mkdir(join(data, 'store'), { recursive: true })
+  const parts = await openDecisionParts(data)
+  t.teardown(parts.close)
+  t.equal(parts.unfinished, undefined, 'no installer state: nothing to resume')
+  t.equal(parts.device.config.lease.kind, 'none')
+})
