@@ -8,11 +8,14 @@ need_pkgs=()
 command -v b3sum >/dev/null 2>&1 || need_pkgs+=(b3sum)
 command -v rsync >/dev/null 2>&1 || need_pkgs+=(rsync)
 command -v grub-editenv >/dev/null 2>&1 || need_pkgs+=(grub-common)
-command -v fw_setenv >/dev/null 2>&1 || need_pkgs+=(u-boot-tools)
+# Debian 12 ships fw_printenv/fw_setenv (libubootenv) in libubootenv-tool, not u-boot-tools
+command -v fw_setenv >/dev/null 2>&1 || need_pkgs+=(libubootenv-tool)
 command -v rauc >/dev/null 2>&1 || need_pkgs+=(rauc)
 command -v dbus-daemon >/dev/null 2>&1 || need_pkgs+=(dbus-daemon)
 command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
+# systemd-analyze verify/security check the units in systemd/ (test/unit/deploy)
+command -v systemd-analyze >/dev/null 2>&1 || need_pkgs+=(systemd)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing Debian packages: ${need_pkgs[*]}"
