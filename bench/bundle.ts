@@ -3,6 +3,12 @@
  * `b3sum --num-threads 1` on the same 1 GiB file, and the peak RSS of a real
  * `bundle build` of it. Targets (issue 2): at least 0.5x b3sum, at most 200 MiB RSS.
  *
+ * The headline compares work per CPU-second: our CPU seconds per GiB (every thread of
+ * the default run, the hash worker included) against b3sum's, both medians of the
+ * same alternating trials. A wall-clock ratio of our two threads against b3sum's one
+ * says more about the thread count and the machine's load than about the code; it is
+ * printed beside the headline, not as it.
+ *
  * The artifact is deterministic: AES-128-CTR over zeros with the key
  * BLAKE3("storemesh/bench/v1")[0..16] and a zero IV (incompressible, like a
  * compressed firmware image). Every measurement runs in a child process of its own,
@@ -326,12 +332,20 @@ async function main (): Promise<void> {
     const peakRss = Math.max(build.maxRssMiB, sparse?.maxRssMiB ?? 0, ...two.map(r => r.maxRssMiB), ...one.map(r => r.maxRssMiB))
     process.stdout.write(`\nchunks: ${two[0]?.chunks ?? 0} (mean ${(SIZE_MIB * 1024 / (two[0]?.chunks ?? 1)).toFixed(0)} KiB); ` +
       `whole-file hash equals b3sum's: ${refDigest}\n`)
-    process.stdout.write(`ratio chunk+hash / b3sum: ${ratioBest.toFixed(2)}x best, ${ratioMedian.toFixed(2)}x median ` +
-      `(target >= ${TARGET_RATIO}x: ${ratioBest >= TARGET_RATIO ? 'met' : 'NOT met'}); one thread: ${ratioOne.toFixed(2)}x\n`)
+    // the headline: CPU seconds per GiB, ours (all threads) against b3sum's, same trials
+    const gib = SIZE_MIB / 1024
+    const b3CpuPerGiB = median(b3Cpu) / gib
+    const twoCpuPerGiB = median(two.map(r => r.cpuSeconds)) / gib
+    const oneCpuPerGiB = median(one.map(r => r.cpuSeconds)) / gib
+    const cpuRatio = b3CpuPerGiB / twoCpuPerGiB
+    const cpuRatioOne = b3CpuPerGiB / oneCpuPerGiB
+    process.stdout.write(`headline, per CPU-second: chunk+hash ${twoCpuPerGiB.toFixed(2)} CPU-s/GiB (hash worker, default; all threads) ` +
+      `against b3sum's ${b3CpuPerGiB.toFixed(2)} CPU-s/GiB in the same run: ${cpuRatio.toFixed(2)}x b3sum's throughput per CPU-second ` +
+      `(target >= ${TARGET_RATIO}x: ${cpuRatio >= TARGET_RATIO ? 'met' : 'NOT met'}); one thread: ${oneCpuPerGiB.toFixed(2)} CPU-s/GiB, ${cpuRatioOne.toFixed(2)}x\n`)
+    process.stdout.write(`wall clock beside it (our 2 threads against b3sum --num-threads 1; depends on the machine's load): ` +
+      `${ratioBest.toFixed(2)}x best, ${ratioMedian.toFixed(2)}x median; one thread: ${ratioOne.toFixed(2)}x best\n`)
     process.stdout.write(`peak RSS: ${peakRss.toFixed(0)} MiB (target <= ${TARGET_RSS_MIB} MiB: ` +
       `${peakRss <= TARGET_RSS_MIB ? 'met' : 'NOT met'})\n`)
-    const cpuRatio = (SIZE_MIB / median(one.map(r => r.cpuSeconds))) / (SIZE_MIB / median(b3Cpu))
-    process.stdout.write(`per CPU-second (less sensitive to a busy machine): one-thread chunk+hash / b3sum = ${cpuRatio.toFixed(2)}x\n`)
     const th = (rs: ChildResult[], k: 'main' | 'worker' | 'rest'): string => median(rs.map(r => r.threads?.[k] ?? Number.NaN)).toFixed(2)
     if (two[0]?.threads !== undefined) {
       process.stdout.write(`CPU seconds by thread, hash-worker runs (median): main ${th(two, 'main')}, worker ${th(two, 'worker')}, ` +

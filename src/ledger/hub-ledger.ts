@@ -240,6 +240,11 @@ export class HubLedger {
     })
   }
 
+  /** The seq the next outbox entry gets: it moves when a change for the super hub was queued. */
+  get outboxNextSeq (): number {
+    return this.#outboxNext
+  }
+
   async outboxStatus (): Promise<OutboxStatus> {
     let pending = 0
     for await (const _ of this.#db.keys({ gt: outboxKey(this.#outboxAcked), lt: 'o!\xff' })) pending++

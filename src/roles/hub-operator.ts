@@ -17,7 +17,7 @@ import {
 import { writeFileAtomic } from '../interface/atomic-file.js'
 import { isStoremeshError, toStoremeshError } from '../interface/errors.js'
 import type { TrustOptions } from '../interface/types.js'
-import { HubLedger, HubUplink, reportProtocolOn, type ReportProtocol } from '../ledger/index.js'
+import { HubLedger, HubUplink, reportProtocolOn, type DeviceReportSink, type ReportProtocol } from '../ledger/index.js'
 import {
   BanCounter, createMetrics, leaseSourceOf, SwarmTally, waveSourceOf,
   type AvailabilitySource, type BundleAvailability, type StoremeshMetrics, type WanSource
@@ -102,8 +102,19 @@ export class HubOperator {
     const ledger = await HubLedger.open(init.dataDir)
     // the hub's node is built by LanPeer with its fixed services: the report handler is
     // mounted on it afterwards, the way libp2p would (registrar + connection manager)
-    const report = reportProtocolOn(node, { devices: ledger })
     let uplink: HubUplink | undefined
+    // A device's new state goes up to the super hub at once, not at the uplink's next
+    // poll (30 s): the fleet's wave totals, and the halts a rollback ratio triggers,
+    // lagged the store by up to a poll. Kicks while an exchange runs fold into one more.
+    const devices: DeviceReportSink = {
+      acceptDeviceBatch: async (batch, ctx) => {
+        const before = ledger.outboxNextSeq
+        const ack = await ledger.acceptDeviceBatch(batch, ctx)
+        if (ledger.outboxNextSeq !== before) uplink?.kick()
+        return ack
+      }
+    }
+    const report = reportProtocolOn(node, { devices })
     let op: HubOperator | undefined
     try {
       await report.start()

@@ -3,7 +3,10 @@
  * eight device agents): every device ends as its facts say it must, with the deciding
  * gate named; the hub pulls v1 over the WAN and then only v2's new chunks; the LAN
  * carries more than the WAN; the hub uploads about one copy; the figures are measured
- * (non-zero, consistent), never asserted against a time.
+ * (non-zero, consistent), never asserted against a time. The super hub's ledger must
+ * hold, for each wave, exactly the demo's known outcomes: five updated, one rolled
+ * back, two blocked (one by device.battery, one by target.match), nothing pending or
+ * failed, from the one store hub; a demo whose ledger never arrived fails here.
  */
 import t from 'tap'
 import { runCli } from '../support/cli.js'
@@ -22,12 +25,39 @@ interface Round {
   p2pBoundMs: number
   devices: Device[]
 }
+interface WaveCounts {
+  updated: number
+  rolledBack: number
+  failed: number
+  pending: number
+  blocked: number
+  total: number
+  blockedByGate: Record<string, number>
+  failedByReason: Record<string, number>
+}
 interface Summary {
   workDir: string
   delta: { v2Bytes: number, newBytes: number, newChunks: number, sharedChunks: number }
   urls: { dashboard: string, metrics: string }
   rounds: Round[]
-  ledger: { waves: Array<{ waveId: string, counts: { total: number, updated: number, rolledBack: number } }> } | null
+  ledger: {
+    waves: Array<{ waveId: string, counts: WaveCounts, halted: boolean, paused: boolean }>
+    hubs: string[]
+    settled: boolean
+  } | null
+}
+
+const INSTALLED = ['pos-01', 'pos-02', 'pos-06', 'pos-07', 'pos-08']
+/** What the super hub must hold for each wave: DEMO_DEVICES' facts decide it (src/demo/devices.ts). */
+const EXPECTED_COUNTS: WaveCounts = {
+  updated: INSTALLED.length,
+  rolledBack: 1, // pos-05: its health check fails
+  failed: 0,
+  pending: 0,
+  blocked: 2,
+  total: 8,
+  blockedByGate: { 'device.battery': 1, 'target.match': 1 }, // pos-03, pos-04
+  failedByReason: {}
 }
 
 t.test('the store in a box: WAN pre-staging, LAN swarm, gates and A/B installs per device, then the v2 delta', async t => {
@@ -40,12 +70,12 @@ t.test('the store in a box: WAN pre-staging, LAN swarm, gates and A/B installs p
   for (const round of s.rounds) {
     t.equal(round.devices.length, 8, `${round.version}: eight devices`)
     const by = Object.fromEntries(round.devices.map(d => [d.id, d]))
-    for (const id of ['pos-01', 'pos-02', 'pos-06', 'pos-07', 'pos-08']) {
-      t.match(by[id], { result: 'installed', installer: 'committed', runs: new RegExp(`^${round.version.replace(/\./g, '\\.')} in slot`) }, `${round.version} ${id}`)
+    for (const id of INSTALLED) {
+      t.match(by[id], { result: 'installed', installer: 'committed', gate: /^all gates pass; health\.check healthy$/, runs: new RegExp(`^${round.version.replace(/\./g, '\\.')} in slot`) }, `${round.version} ${id}`)
     }
-    t.match(by['pos-03'], { result: 'deferred', gate: 'device.battery' }, `${round.version} pos-03 deferred by battery`)
-    t.match(by['pos-04'], { result: 'refused', gate: 'target.match' }, `${round.version} pos-04 outside the cohort`)
-    t.match(by['pos-05'], { result: 'rolled-back', gate: 'health.check', runs: /factory/ }, `${round.version} pos-05 rolled back`)
+    t.match(by['pos-03'], { result: 'deferred', gate: /^device\.battery$/ }, `${round.version} pos-03 deferred by battery`)
+    t.match(by['pos-04'], { result: 'refused', gate: /^target\.match$/ }, `${round.version} pos-04 outside the cohort`)
+    t.match(by['pos-05'], { result: 'rolled-back', gate: /^health\.check$/, runs: /factory/ }, `${round.version} pos-05 rolled back`)
     for (const d of round.devices) t.equal(d.result, d.expectResult, `${round.version} ${d.id} as expected`)
     t.ok(round.wanDownBytes >= round.neededBytes, `${round.version}: the hub pulled what it lacked (${round.wanDownBytes} >= ${round.neededBytes})`)
     t.ok(round.devicesLanDownBytes >= 8 * round.neededBytes, `${round.version}: every device received the new bytes over the LAN`)
@@ -56,9 +86,15 @@ t.test('the store in a box: WAN pre-staging, LAN swarm, gates and A/B installs p
   t.ok(v2.wanDownBytes < v1.wanDownBytes / 2, `v2 over the WAN is a delta: ${v2.wanDownBytes} of ${v1.wanDownBytes} bytes`)
   t.ok(v2.wanChunks >= s.delta.newChunks && v2.wanChunks < v1.wanChunks, `the hub pulled v2's ${s.delta.newChunks} new chunks, not the bundle (${v2.wanChunks} of ${v1.wanChunks})`)
   t.ok(s.delta.sharedChunks > 0, 'v2 reuses v1 chunks')
-  if (s.ledger === null) {
-    t.pass('no device reports reached the super hub (the summary says "ledger: not reported")')
-  } else {
-    for (const w of s.ledger.waves) t.ok(w.counts.total <= 8 && w.counts.updated <= 5, `wave ${w.waveId}: totals within the store (${JSON.stringify(w.counts)})`)
+  // the ledger: device -> store hub -> super hub, exact per state and per deciding gate
+  t.not(s.ledger, null, 'the device reports reached the super hub')
+  if (s.ledger === null) return
+  t.equal(s.ledger.settled, true, 'every device of both waves had settled at the super hub before the demo read it')
+  t.same(s.ledger.hubs, ['demo-store-0042'], 'one store hub reported')
+  t.same(s.ledger.waves.map(w => w.waveId).sort(), s.rounds.map(r => r.waveId).sort(), 'one ledger wave per round')
+  for (const round of s.rounds) {
+    const w = s.ledger.waves.find(x => x.waveId === round.waveId)
+    t.strictSame(w?.counts, EXPECTED_COUNTS, `wave ${round.waveId} (${round.version}): the ledger counts the demo's outcomes exactly`)
+    t.match(w, { halted: false, paused: false }, `wave ${round.waveId}: one rollback in six outcomes does not halt it`)
   }
 })

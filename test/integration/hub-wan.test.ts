@@ -16,12 +16,14 @@ import { freePort, HubApi, metricValue } from './hub-fixture.js'
 
 const BUNDLE_BYTES = 3 * 1024 * 1024
 
-t.test('a store hub pulls a queued bundle from a super hub inside its window and seeds it to a device', async t => {
-  const now = new Date()
-  if (now.getUTCHours() === 23 && now.getUTCMinutes() >= 55) {
-    t.comment('skipped: the whole-day window 00:00-23:59 UTC is about to close')
-    return
-  }
+// the hub's WAN window below is the whole day 00:00-23:59 UTC: too close to its end, the run would outlast it
+const started = new Date()
+const windowClosing = started.getUTCHours() === 23 && started.getUTCMinutes() >= 55
+  ? 'the whole-day WAN window 00:00-23:59 UTC is about to close'
+  : false
+if (windowClosing !== false) t.comment(`skipping: ${windowClosing}`)
+
+t.test('a store hub pulls a queued bundle from a super hub inside its window and seeds it to a device', { skip: windowClosing }, async t => {
   const f = await lanFixture(t)
   const bundlesDir = join(f.dir, 'bundles')
   await mkdir(bundlesDir, { recursive: true })

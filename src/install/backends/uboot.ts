@@ -1,6 +1,6 @@
 /**
  * The `uboot` backend: U-Boot's environment through `fw_printenv` / `fw_setenv`
- * (Debian's u-boot-tools, libubootenv), with the boot-count semantics of
+ * (Debian 12's libubootenv-tool, libubootenv), with the boot-count semantics of
  * bootcount-env.ts. Several variables change in one `fw_setenv -s` script, so an
  * arm or a commit is one environment write. The booted slot comes from the kernel
  * command line (`storemesh.slot=${storemesh_slot}` in bootargs). Slots are device paths.

@@ -3,21 +3,29 @@
  * systemd), so this checks what can be checked without them: every storemesh command
  * they run uses subcommands and flags the real CLI accepts (its --help, through
  * test/support/cli.ts), the compose topology keeps devices off the WAN, the image runs
- * as a non-root user, the entrypoint is valid sh, and `systemd-analyze verify` accepts
- * the units when it exists.
+ * as a non-root user, the entrypoint is valid sh, `systemd-analyze verify` accepts
+ * the units and `systemd-analyze security --offline` reads the privileges the units
+ * claim (scripts/test.sh installs systemd; elsewhere those two skip with the reason),
+ * and the device's privileges outside the unit do what systemd/README.md says: the
+ * polkit rule allows the storemesh user a reboot and nothing else, and the udev rule
+ * grants the group the unit names.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { execFile } from 'node:child_process'
-import { chmod, copyFile, readFile, stat, writeFile } from 'node:fs/promises'
+import { chmod, readFile, stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { promisify } from 'node:util'
 import { parse } from 'yaml'
+import { DEFAULT_REBOOT_COMMAND } from '../../../src/install/backends/tool.js'
 import { REPO_ROOT, runCli } from '../../support/cli.js'
 
 const run = promisify(execFile)
 const DOCKER = join(REPO_ROOT, 'docker')
 const SYSTEMD = join(REPO_ROOT, 'systemd')
-const UNITS = ['storemesh-hub.service', 'storemesh-device.service']
+const UNITS = ['storemesh-hub.service', 'storemesh-device.service', 'storemesh-super-hub.service']
+const DEVICE_UNIT = 'storemesh-device.service'
+const POLKIT_RULE = '50-storemesh-reboot.rules'
+const UDEV_RULE = '60-storemesh-boot.rules'
 const IMAGE = 'storemesh:local'
 const HELP_TIMEOUT_MS = 60_000
 const HELP_CONCURRENCY = 3
@@ -93,6 +101,9 @@ t.test('every storemesh command in compose, entrypoint.sh and the units uses rea
   for (const need of ['super-hub', 'hub run', 'device run', 'keygen', 'bundle build', 'policy sign', 'hub prefetch']) {
     t.ok(subs.includes(need), `some deploy file runs storemesh ${need}`)
   }
+  t.same(uses.filter(u => u.where.endsWith('.service')).map(u => `${u.where}: ${u.sub.join(' ')}`).sort(), [
+    'storemesh-device.service: device run', 'storemesh-hub.service: hub run', 'storemesh-super-hub.service: super-hub'
+  ], 'one unit per role')
   const help = new Map<string, string>()
   for (let i = 0; i < subs.length; i += HELP_CONCURRENCY) {
     await Promise.all(subs.slice(i, i + HELP_CONCURRENCY).map(async sub => {
@@ -172,7 +183,8 @@ t.test('entrypoint.sh is valid sh', async t => {
 
 t.test('systemd units: journald, graceful SIGTERM, hardening', async t => {
   for (const [unit, text] of Object.entries(unitTexts)) {
-    for (const line of ['Type=simple', 'User=storemesh', 'StateDirectory=storemesh', 'Restart=on-failure', 'KillSignal=SIGTERM',
+    t.ok(unitValues(text, 'StateDirectory').includes('storemesh'), `${unit}: StateDirectory=storemesh`)
+    for (const line of ['Type=simple', 'User=storemesh', 'Restart=on-failure', 'KillSignal=SIGTERM',
       'StandardOutput=journal', 'NoNewPrivileges=yes', 'ProtectSystem=strict', 'ReadWritePaths=/var/lib/storemesh']) {
       t.match(text, new RegExp(`^${line}$`, 'm'), `${unit}: ${line}`)
     }
@@ -180,27 +192,116 @@ t.test('systemd units: journald, graceful SIGTERM, hardening', async t => {
   }
 })
 
-t.test('systemd-analyze verify accepts the units', async t => {
-  const found = await run('systemd-analyze', ['--version']).then(() => true, () => false)
-  if (!found) {
-    t.comment('skip: systemd-analyze is not installed on this machine')
-    t.pass('skipped: systemd-analyze not found')
-    return
+/** The values of every `key=` line of a unit, in order (a repeated key adds values; empty resets). */
+function unitValues (text: string, key: string): string[] {
+  let out: string[] = []
+  for (const m of text.matchAll(new RegExp(`^${key}=(.*)$`, 'gm'))) {
+    const v = (m[1] as string).trim()
+    out = v === '' ? [] : [...out, ...v.split(/\s+/)]
   }
-  // verify checks that ExecStart's binary exists: point it at a stub in a temp dir
+  return out
+}
+
+t.test('device unit: no capability, no disk group; slots, boot environment and D-Bus as systemd/README.md says', async t => {
+  const text = unitTexts[DEVICE_UNIT] as string
+  t.same(unitValues(text, 'CapabilityBoundingSet'), [], 'empty capability bounding set')
+  t.same(unitValues(text, 'AmbientCapabilities'), [], 'no ambient capabilities')
+  t.match(text, /^NoNewPrivileges=yes$/m)
+  t.same(unitValues(text, 'User'), ['storemesh'], 'the unprivileged user')
+  t.same(unitValues(text, 'SupplementaryGroups'), ['storemesh-boot'], 'the slots group, not disk')
+  t.ok(unitValues(text, 'ReadWritePaths').includes('-/boot/grub/grubenv'), 'the GRUB environment block is writable (when present)')
+  const allowed: string[] = text.match(/^DeviceAllow=.*$/gm) ?? []
+  for (const dev of ['block-sd', 'block-mmc', 'block-virtblk', 'char-mtd']) t.ok(allowed.includes(`DeviceAllow=${dev} rw`), `DeviceAllow=${dev} rw`)
+  t.match(text, /^DevicePolicy=closed$/m, 'no other device')
+  t.ok(unitValues(text, 'RestrictAddressFamilies').includes('AF_UNIX'), 'AF_UNIX: the system D-Bus (logind, RAUC)')
+  t.notMatch(text, /^(PrivateDevices|PrivateNetwork|ProtectClock)=yes$/m, 'nothing that hides the slot devices or the network')
+})
+
+t.test('super hub unit: a network service with no device and no capability', async t => {
+  const text = unitTexts['storemesh-super-hub.service'] as string
+  t.match(text, /^PrivateDevices=yes$/m)
+  t.same(unitValues(text, 'CapabilityBoundingSet'), [])
+  t.same(unitValues(text, 'StateDirectory'), ['storemesh', 'storemesh-bundles'], 'data dir and the bundles folder it imports, both created by systemd')
+  t.match(text, /--bundles \/var\/lib\/storemesh-bundles /, 'imports the StateDirectory bundles folder')
+  t.match(text, /--listen \/ip4\/0\.0\.0\.0\/tcp\/4310 /, 'listens where the store hubs dial (an unprivileged port)')
+})
+
+t.test('the polkit rule allows the storemesh user a reboot and nothing else', async t => {
+  // the reboot the backends run: a request to logind, which polkit answers
+  t.same(DEFAULT_REBOOT_COMMAND, ['systemctl', 'reboot'], 'the default reboot command asks logind')
+  const source = await readFile(join(SYSTEMD, POLKIT_RULE), 'utf8')
+  const Result = { YES: 'yes', NO: 'no', NOT_HANDLED: null } as const
+  type Rule = (action: { id: string }, subject: { user: string }) => unknown
+  const rules: Rule[] = []
+  // the rule file is JavaScript that polkitd runs: run it here against a stand-in of its API
+  new Function('polkit', source)({ Result, addRule: (r: Rule) => rules.push(r) })
+  t.equal(rules.length, 1, 'one rule')
+  const answer = (id: string, user: string): unknown => rules[0]?.({ id }, { user })
+  t.equal(answer('org.freedesktop.login1.reboot', 'storemesh'), 'yes')
+  t.equal(answer('org.freedesktop.login1.reboot-multiple-sessions', 'storemesh'), 'yes', 'also while someone is logged in')
+  for (const id of ['org.freedesktop.login1.reboot-ignore-inhibit', 'org.freedesktop.login1.power-off', 'org.freedesktop.login1.halt',
+    'org.freedesktop.systemd1.manage-units', 'org.freedesktop.login1.set-reboot-to-firmware-setup']) {
+    t.equal(answer(id, 'storemesh'), null, `not ${id}`)
+  }
+  t.equal(answer('org.freedesktop.login1.reboot', 'nobody'), null, 'no other user')
+})
+
+t.test('the udev rule grants the group the device unit names, read-write for the group only', async t => {
+  const lines = (await readFile(join(SYSTEMD, UDEV_RULE), 'utf8')).split('\n').map(l => l.trim()).filter(l => l !== '' && !l.startsWith('#'))
+  const group = unitValues(unitTexts[DEVICE_UNIT] as string, 'SupplementaryGroups')[0]
+  t.ok(lines.length >= 2, 'slot partitions and the U-Boot environment')
+  for (const line of lines) {
+    // udev syntax: comma-separated KEY=="match" and KEY="assign" pairs
+    const pairs = line.split(/,\s*/)
+    t.ok(pairs.every(p => /^[A-Z_]+(\{[A-Za-z_]+\})?(==|!=|=|\+=|:=)"[^"]*"$/.test(p)), `well-formed: ${line}`)
+    t.ok(pairs.some(p => /^SUBSYSTEM=="(block|mtd)"$/.test(p)), 'matches block or mtd devices only')
+    t.ok(pairs.includes(`GROUP="${group ?? ''}"`), `grants group ${group ?? '?'}`)
+    t.ok(pairs.includes('MODE="0660"'), 'read-write for owner and group, nothing for others')
+  }
+  t.ok(lines.some(l => l.includes('ENV{DEVTYPE}=="partition"')), 'slots are partitions, never the whole disk')
+})
+
+const systemdAnalyzeMissing = await run('systemd-analyze', ['--version']).then(() => undefined, () => 'systemd-analyze is not installed (apt-get install systemd)')
+if (systemdAnalyzeMissing !== undefined) t.comment(`skipping the systemd-analyze checks: ${systemdAnalyzeMissing}`)
+
+/** The units in a temp dir, ExecStart pointing at a stub (verify checks that the binary exists). */
+async function unitsWithStub (t: Test): Promise<string[]> {
   const dir = t.testdir({})
   const stub = join(dir, 'storemesh')
   await writeFile(stub, '#!/bin/sh\n')
   await chmod(stub, 0o755)
-  for (const unit of UNITS) {
-    await copyFile(join(SYSTEMD, unit), join(dir, unit))
-    await writeFile(join(dir, unit), (unitTexts[unit] as string).replaceAll('/usr/bin/storemesh', stub))
-  }
-  const r = await run('systemd-analyze', ['verify', ...UNITS.map(u => join(dir, u))]).then(
+  return await Promise.all(UNITS.map(async unit => {
+    const path = join(dir, unit)
+    await writeFile(path, (unitTexts[unit] as string).replaceAll('/usr/bin/storemesh', stub))
+    return path
+  }))
+}
+
+t.test('systemd-analyze verify accepts the units', { skip: systemdAnalyzeMissing ?? false }, async t => {
+  const paths = await unitsWithStub(t)
+  const r = await run('systemd-analyze', ['verify', ...paths]).then(
     ok => ({ code: 0, out: ok.stdout + ok.stderr }),
     (err: { code?: number, stdout?: string, stderr?: string }) => ({ code: err.code ?? 1, out: (err.stdout ?? '') + (err.stderr ?? '') }))
   // verify exits 0 on unknown keys and bad values ("..., ignoring"): any line about our units is a failure
   const ours = r.out.split('\n').filter(l => UNITS.some(u => l.includes(u)))
   t.same(ours, [], 'no warnings about the units')
   t.equal(r.code, 0, 'systemd-analyze verify exits 0')
+})
+
+t.test('systemd-analyze security reads the privileges the units claim', { skip: systemdAnalyzeMissing ?? false }, async t => {
+  const paths = await unitsWithStub(t)
+  // what systemd itself makes of the settings, not our reading of the text
+  const common = ['UserOrDynamicUser', 'NoNewPrivileges', 'AmbientCapabilities', 'ProtectSystem', 'ProtectHome', 'PrivateTmp',
+    'CapabilityBoundingSet_CAP_SYS_BOOT', 'CapabilityBoundingSet_CAP_SYS_ADMIN', 'CapabilityBoundingSet_CAP_SYS_RAWIO',
+    'CapabilityBoundingSet_CAP_DAC_FOWNER_IPC_OWNER', 'CapabilityBoundingSet_CAP_SET_UID_GID_PCAP', 'CapabilityBoundingSet_CAP_MKNOD']
+  const want: Record<string, string[]> = {
+    'storemesh-hub.service': [...common, 'PrivateDevices'],
+    'storemesh-super-hub.service': [...common, 'PrivateDevices'],
+    [DEVICE_UNIT]: common
+  }
+  for (const [i, unit] of UNITS.entries()) {
+    const { stdout } = await run('systemd-analyze', ['security', '--offline=yes', '--json=short', paths[i] as string])
+    const checks = new Map((JSON.parse(stdout) as Array<{ json_field: string, set: boolean }>).map(c => [c.json_field, c.set]))
+    for (const field of want[unit] ?? []) t.equal(checks.get(field), true, `${unit}: ${field}`)
+  }
 })

@@ -15,7 +15,7 @@ import { DEFAULT_BOOT_LIMIT } from '../../../src/install/constants.js'
 /** undefined when the tool runs; else the reason to skip. */
 export function toolMissing (cmd: string, args: string[] = ['--version']): string | undefined {
   const r = spawnSync(cmd, args, { stdio: 'ignore' })
-  if (r.error !== undefined) return `${cmd} not installed (${(r.error as NodeJS.ErrnoException).code ?? r.error.message}); apt-get install ${cmd === 'grub-editenv' ? 'grub-common' : cmd.startsWith('fw_') ? 'u-boot-tools' : cmd}`
+  if (r.error !== undefined) return `${cmd} not installed (${(r.error as NodeJS.ErrnoException).code ?? r.error.message}); apt-get install ${cmd === 'grub-editenv' ? 'grub-common' : cmd.startsWith('fw_') ? 'libubootenv-tool' : cmd}`
   return undefined
 }
 
