@@ -4,7 +4,7 @@
  * built on the same error).
  *
  * A signal that fired from AbortSignal.timeout() (reason named `TimeoutError`) is
- * E_TIMEOUT, any other is E_ABORTED, as net/framing.ts reads them; the reason stays
+ * E_TIMEOUT, any other is E_ABORTED, as net/length-prefixed.ts reads them; the reason stays
  * the error's cause, so a stop that aborts with its own StoremeshError is still seen.
  */
 import { StoremeshError } from './errors.js'

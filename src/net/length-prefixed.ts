@@ -26,7 +26,7 @@
  * One guard stays ours: it-length-prefixed's default length decoder reads a
  * non-minimal varint (`85 00` = 5 in two bytes) and then consumes only the bytes of
  * the minimal form (one), so the `00` would become the first body byte and the framing
- * would slip silently. The specs require minimal encoding, so `strictVarintLength`
+ * would slip silently. The specs require minimal encoding, so `strictLengthDecoder`
  * refuses it (E_WIRE_MALFORMED). The prefix's length is bounded by the library
  * (`maxLengthLength`, the bytes `maxBytes` needs), so a varint that never ends is
  * refused after a few bytes.
@@ -86,23 +86,34 @@ export function varintLength (n: number): number {
 }
 
 /**
- * it-length-prefixed's `lengthDecoder`: a LEB128 varint that must be minimally encoded.
- * A RangeError means "not complete yet" to the library, which then bounds the prefix.
+ * it-length-prefixed's `lengthDecoder`, the one every storemesh protocol reads lengths
+ * with: a LEB128 varint that must be minimally encoded, of at most `maxPrefixBytes`,
+ * whose value may not pass `maxBytes()` (asked per prefix, so a protocol can tighten
+ * the limit per frame). The checks run per byte, in the specs' order: a prefix too
+ * long, a zero continuation byte (not minimal), a length already over the limit. A
+ * prefix not complete yet throws a RangeError, which the library takes as "wait for
+ * more bytes"; anything else ends the decoding.
  */
-export const strictVarintLength: lp.LengthDecoderFunction = Object.assign((data: LengthBytes): number => {
-  let length = 0
-  for (let i = 0; i < data.byteLength && i < MAX_VARINT_BYTES; i++) {
-    const b = data.get(i)
-    if (i > 0 && b === 0) throw new StoremeshError('E_WIRE_MALFORMED', 'length prefix is not minimally encoded')
-    length += (b & 0x7f) * 2 ** (7 * i)
-    if ((b & 0x80) === 0) {
-      strictVarintLength.bytes = i + 1
-      return length
+export function strictLengthDecoder (maxBytes: () => number, maxPrefixBytes: number = MAX_VARINT_BYTES): lp.LengthDecoderFunction {
+  const read = (buf: LengthBytes): number => {
+    const max = maxBytes()
+    let length = 0
+    for (let i = 0; ; i++) {
+      if (i >= buf.byteLength) throw new RangeError('length prefix not complete yet')
+      if (i >= maxPrefixBytes) throw new StoremeshError('E_WIRE_MESSAGE_TOO_LARGE', 'length prefix too long')
+      const b = buf.get(i)
+      if (i > 0 && b === 0) throw new StoremeshError('E_WIRE_MALFORMED', 'length prefix is not minimally encoded')
+      length += (b & 0x7f) * 2 ** (7 * i)
+      if (length > max) throw new StoremeshError('E_WIRE_MESSAGE_TOO_LARGE', `frame of ${length}+ bytes, limit ${max}`, { bytes: length, maxBytes: max })
+      if ((b & 0x80) === 0) {
+        decoder.bytes = i + 1
+        return length
+      }
     }
   }
-  if (data.byteLength >= MAX_VARINT_BYTES) throw new StoremeshError('E_WIRE_MESSAGE_TOO_LARGE', 'length prefix too long')
-  throw new RangeError('length prefix not complete')
-}, { bytes: 0 })
+  const decoder: lp.LengthDecoderFunction = Object.assign(read, { bytes: 0 })
+  return decoder
+}
 
 /** Resolves on the stream's next `drain` event; rejects on close or abort. */
 async function drained (stream: Stream, signal: AbortSignal): Promise<void> {
@@ -213,7 +224,7 @@ export async function readBounded (stream: Stream, options: BoundedReadOptions):
       (source) => lp.decode(source, {
         maxDataLength: maxBytes,
         maxLengthLength: Math.min(varintLength(maxBytes), MAX_VARINT_BYTES),
-        lengthDecoder: strictVarintLength,
+        lengthDecoder: strictLengthDecoder(() => maxBytes),
         onLength: duplex.expect
       }),
       async (messages) => {

@@ -19,7 +19,7 @@ import type { BundleInfo } from '../interface/types.js'
 import type { BundleState } from './index-db.js'
 import type { ChunkStore } from './store.js'
 
-/** What the manifest protocol asks (net/manifest-protocol.ts `ManifestRequest`). */
+/** What the manifest protocol asks (net/manifest/messages.ts `ManifestRequest`). */
 export type ManifestQuery = { bundleId: string } | { deviceClass: string }
 
 /** Every chunk of the bundle is in the store. */

@@ -8,7 +8,8 @@
  *            a status byte, then the chunk's bytes when the status is OK
  *
  * Frames are read with it-length-prefixed, `maxDataLength` the protocol's ceiling,
- * through a length decoder of our own (`strictLengthDecoder`): the library's default
+ * through the length decoder every protocol shares (net/length-prefixed.ts
+ * `strictLengthDecoder`): the library's default
  * decoder accepts a non-minimal varint and then consumes only as many bytes as the
  * minimal encoding of the value would take (`0x80 0x00` reads as length 0 and leaves
  * the `0x00` as the next frame), so a peer could desynchronise the framing; ours
@@ -19,47 +20,17 @@
  * `endedMidFrame(err)` tells it apart, because a store hub may treat it as an end).
  */
 import * as lp from 'it-length-prefixed'
-import type { LengthDecoderFunction } from 'it-length-prefixed'
 import * as varint from 'uint8-varint'
 import { z } from 'zod'
 import { HASH_HEX_RE } from '../../bundle/hash.js'
 import { StoremeshError, isStoremeshError } from '../../interface/errors.js'
+import { strictLengthDecoder } from '../../net/length-prefixed.js'
 import { MAX_PULL_ANSWER_BYTES, MAX_PULL_BATCH_CHUNKS, MAX_PULL_PREFIX_BYTES, MAX_PULL_REQUEST_BYTES } from './constants.js'
 
 /** The first byte of an answer (SPEC "Answer"). */
 export const PULL_STATUS = { OK: 0, NOT_FOUND: 1 } as const
 
 // ---- frames -------------------------------------------------------------------------
-
-type FrameList = Parameters<LengthDecoderFunction>[0]
-
-/**
- * it-length-prefixed's `lengthDecoder`: reads the varint of `buf` strictly. A prefix
- * not complete yet throws a RangeError, which the library takes as "wait for more
- * bytes"; anything else it throws ends the decoding. The checks run per byte, in the
- * spec's order: a prefix over MAX_PULL_PREFIX_BYTES, a trailing zero continuation
- * byte (not minimal), a length already over `maxBytes()`.
- */
-export function strictLengthDecoder (maxBytes: () => number): LengthDecoderFunction {
-  const read = (buf: FrameList): number => {
-    const max = maxBytes()
-    let length = 0
-    for (let i = 0; ; i++) {
-      if (i >= buf.byteLength) throw new RangeError('length prefix not complete yet')
-      if (i >= MAX_PULL_PREFIX_BYTES) throw new StoremeshError('E_WIRE_MESSAGE_TOO_LARGE', 'length prefix too long')
-      const b = buf.get(i)
-      if (i > 0 && b === 0) throw new StoremeshError('E_WIRE_MALFORMED', 'length prefix is not minimally encoded')
-      length += (b & 0x7f) * 2 ** (7 * i)
-      if (length > max) throw new StoremeshError('E_WIRE_MESSAGE_TOO_LARGE', `frame of ${length}+ bytes, limit ${max}`, { bytes: length, maxBytes: max })
-      if ((b & 0x80) === 0) {
-        decoder.bytes = i + 1
-        return length
-      }
-    }
-  }
-  const decoder: LengthDecoderFunction = Object.assign(read, { bytes: 0 })
-  return decoder
-}
 
 export interface DecodeFramesOptions {
   /** The protocol's ceiling for every frame (it-length-prefixed's `maxDataLength`). */
@@ -105,7 +76,7 @@ export async function * decodeFrames (source: AsyncIterable<Uint8Array> | Iterab
     const frames = lp.decode(source, {
       maxDataLength,
       maxLengthLength: MAX_PULL_PREFIX_BYTES,
-      lengthDecoder: strictLengthDecoder(limit),
+      lengthDecoder: strictLengthDecoder(limit, MAX_PULL_PREFIX_BYTES),
       onLength: () => { ordinal++ }
     })
     // one copy only when a frame spans several reads, as a hand framer would make

@@ -1,12 +1,12 @@
 import t from 'tap'
 import * as varint from 'uint8-varint'
-import type { JournalEntry } from '../../../src/interface/types.js'
-import { MAX_BATCH_ENTRIES, MAX_ORDERS, MAX_WIRE_ENTRY_BYTES } from '../../../src/ledger/report/index.js'
+import type { JournalEntry } from '../../../../src/interface/types.js'
+import { MAX_BATCH_ENTRIES, MAX_ORDERS, MAX_WIRE_ENTRY_BYTES } from '../../../../src/ledger/report/index.js'
 import {
   decodeReportRequest, decodeReportResponse, encodeReportRequest, encodeReportResponse, parseJournalEntry, toWireEntry,
   type DeviceBatch, type HubBatch, type ReportAck, type WaveOrder
-} from '../../../src/ledger/report/index.js'
-import { checkOrder, fleetFactsOf, supersedes } from '../../../src/ledger/orders.js'
+} from '../../../../src/ledger/report/index.js'
+import { checkOrder, fleetFactsOf, supersedes } from '../../../../src/ledger/orders.js'
 
 const enc = (x: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(x))
 const at = '2025-01-01T00:00:00.000Z'

@@ -1,16 +1,16 @@
 import t from 'tap'
 import { streamPair } from '@libp2p/utils'
 import type { ComponentLogger, Stream } from '@libp2p/interface'
-import { signEnvelope } from '../../../src/bundle/envelope.js'
-import { generateSigningKey, type PrivateSigningKey } from '../../../src/bundle/keys.js'
-import { bundleIdOf, encodeManifest, MAX_MANIFEST_BYTES } from '../../../src/bundle/manifest.js'
-import type { ManifestBody, TrustOptions } from '../../../src/interface/types.js'
+import { signEnvelope } from '../../../../src/bundle/envelope.js'
+import { generateSigningKey, type PrivateSigningKey } from '../../../../src/bundle/keys.js'
+import { bundleIdOf, encodeManifest, MAX_MANIFEST_BYTES } from '../../../../src/bundle/manifest.js'
+import type { ManifestBody, TrustOptions } from '../../../../src/interface/types.js'
 import * as varint from 'uint8-varint'
-import { readBounded, writeMessage } from '../../../src/net/length-prefixed.js'
+import { readBounded, writeMessage } from '../../../../src/net/length-prefixed.js'
 import {
   decodeManifestRequest, encodeManifestRequest, MANIFEST_PROTOCOL, ManifestProtocol, STATUS,
   type ManifestLookup, type ManifestProtocolComponents
-} from '../../../src/net/manifest/index.js'
+} from '../../../../src/net/manifest/index.js'
 
 const quiet = Object.assign(() => {}, { error: () => {}, trace: () => {}, enabled: false }) as unknown as ReturnType<ComponentLogger['forComponent']>
 ;(quiet as unknown as { newScope: () => unknown }).newScope = () => quiet

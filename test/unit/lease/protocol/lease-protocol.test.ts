@@ -2,13 +2,13 @@ import t from 'tap'
 import { streamPair } from '@libp2p/utils'
 import type { ComponentLogger, Stream } from '@libp2p/interface'
 import * as varint from 'uint8-varint'
-import { readBounded, writeMessage } from '../../../src/net/length-prefixed.js'
-import { LEASE_PROTOCOL, MAX_LEASE_REQUEST_BYTES } from '../../../src/lease/protocol/index.js'
-import { LeaseProtocol, type LeaseProtocolComponents } from '../../../src/lease/protocol/index.js'
-import { LeaseTable } from '../../../src/lease/lease-table.js'
+import { readBounded, writeMessage } from '../../../../src/net/length-prefixed.js'
+import { LEASE_PROTOCOL, MAX_LEASE_REQUEST_BYTES } from '../../../../src/lease/protocol/index.js'
+import { LeaseProtocol, type LeaseProtocolComponents } from '../../../../src/lease/protocol/index.js'
+import { LeaseTable } from '../../../../src/lease/lease-table.js'
 import {
   decodeLeaseRequest, decodeLeaseResponse, encodeLeaseRequest, encodeLeaseResponse, type LeaseRequest
-} from '../../../src/lease/protocol/index.js'
+} from '../../../../src/lease/protocol/index.js'
 
 const quiet = Object.assign(() => {}, { error: () => {}, trace: () => {}, enabled: false }) as unknown as ReturnType<ComponentLogger['forComponent']>
 ;(quiet as unknown as { newScope: () => unknown }).newScope = () => quiet

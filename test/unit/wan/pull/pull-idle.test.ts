@@ -6,11 +6,11 @@
  */
 import t from 'tap'
 import { streamPair } from '@libp2p/utils'
-import { blake3Hex } from '../../../src/bundle/hash.js'
-import { isStoremeshError } from '../../../src/interface/errors.js'
-import { Limiter } from '../../../src/wan/limiter.js'
-import { PullClient, PullServer, type PulledChunk } from '../../../src/wan/pull/index.js'
-import { WAN_PULL_PROTOCOL } from '../../../src/wan/pull/constants.js'
+import { blake3Hex } from '../../../../src/bundle/hash.js'
+import { isStoremeshError } from '../../../../src/interface/errors.js'
+import { Limiter } from '../../../../src/wan/limiter.js'
+import { PullClient, PullServer, type PulledChunk } from '../../../../src/wan/pull/index.js'
+import { WAN_PULL_PROTOCOL } from '../../../../src/wan/pull/constants.js'
 
 const CHUNK = 32 * 1024
 

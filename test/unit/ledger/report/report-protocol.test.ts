@@ -2,12 +2,12 @@ import t from 'tap'
 import { streamPair } from '@libp2p/utils'
 import type { ComponentLogger } from '@libp2p/interface'
 import * as varint from 'uint8-varint'
-import { readBounded, writeMessage } from '../../../src/net/length-prefixed.js'
-import { MAX_REPORT_REQUEST_BYTES, REPORT_PROTOCOL } from '../../../src/ledger/report/index.js'
-import { HubLedger } from '../../../src/ledger/hub-ledger.js'
-import { decodeReportResponse, type ReportRequest } from '../../../src/ledger/report/index.js'
-import { ReportProtocol, type ReportProtocolComponents, type ReportProtocolInit } from '../../../src/ledger/report/index.js'
-import { SuperLedger } from '../../../src/ledger/super-ledger.js'
+import { readBounded, writeMessage } from '../../../../src/net/length-prefixed.js'
+import { MAX_REPORT_REQUEST_BYTES, REPORT_PROTOCOL } from '../../../../src/ledger/report/index.js'
+import { HubLedger } from '../../../../src/ledger/hub-ledger.js'
+import { decodeReportResponse, type ReportRequest } from '../../../../src/ledger/report/index.js'
+import { ReportProtocol, type ReportProtocolComponents, type ReportProtocolInit } from '../../../../src/ledger/report/index.js'
+import { SuperLedger } from '../../../../src/ledger/super-ledger.js'
 
 const quiet = Object.assign(() => {}, { error: () => {}, trace: () => {}, enabled: false }) as unknown as ReturnType<ComponentLogger['forComponent']>
 ;(quiet as unknown as { newScope: () => unknown }).newScope = () => quiet
