@@ -12,6 +12,7 @@
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
 import { infoHashOf } from '../bundle/manifest.js'
+import type { Log } from '../interface/log.js'
 import type { BundleInfo } from '../interface/types.js'
 import type { ManifestProtocol } from '../net/manifest-protocol.js'
 import type { ChunkStore } from '../store/index.js'
@@ -26,7 +27,7 @@ export interface BundleResolverInit {
   peers: () => Promise<PeerId[]>
   /** the device's own class, asked first */
   deviceClass?: string
-  log?: (line: string) => void
+  log?: Log
   now?: () => number
 }
 
@@ -75,7 +76,7 @@ export class BundleResolver {
         if (hex(info.infoHash) !== key) continue
         const state = store.bundleState(info.id)
         if (state === undefined || state === 'evicted') await store.addBundle(info)
-        this.#init.log?.(`learned bundle ${info.id} (${info.manifest.signed.name} ${info.manifest.signed.version}) from ${peer.toString()}`)
+        this.#init.log?.info({ bundle: info.id, peer: peer.toString() }, `learned bundle ${info.id} (${info.manifest.signed.name} ${info.manifest.signed.version}) from ${peer.toString()}`)
         return info
       }
     }

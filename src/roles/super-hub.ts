@@ -12,6 +12,7 @@ import type { PrivateKey } from '@libp2p/interface'
 import { encodeManifest } from '../bundle/manifest.js'
 import { bundleJsonPath } from '../bundle/layout.js'
 import { StoremeshError, toStoremeshError } from '../interface/errors.js'
+import type { Log } from '../interface/log.js'
 import type { TrustOptions } from '../interface/types.js'
 import { manifestProtocol, type ManifestLookup, type ManifestProtocol } from '../net/manifest-protocol.js'
 import { createStoremeshNode, type StoremeshNode } from '../net/node.js'
@@ -50,7 +51,8 @@ export interface SuperHubInit {
   minOutcomesForHalt?: number
   /** how often `<data>/super-ledger.json` (the ledger's totals, read while the level db is locked) is rewritten. @default DEFAULT_LEDGER_STATUS_INTERVAL_MS */
   ledgerStatusIntervalMs?: number
-  log?: (line: string) => void
+  /** the process logger, without a component (imports log under `store`, the ledger file under `ledger`) */
+  log?: Log
 }
 
 /** `<data>/super-ledger.json`: the SuperLedger's per-wave totals and hubs, for readers outside the process (its db is single-process). */
@@ -98,7 +100,7 @@ export interface SuperHub {
 }
 
 /** Imports every bundle folder under `dir` that the store does not yet hold verified. */
-export async function importBundlesUnder (store: ChunkStore, dir: string, trust: TrustOptions, log?: (line: string) => void): Promise<string[]> {
+export async function importBundlesUnder (store: ChunkStore, dir: string, trust: TrustOptions, log?: Log): Promise<string[]> {
   const out: string[] = []
   for (const name of (await readdir(dir)).sort()) {
     const folder = join(dir, name)
@@ -107,7 +109,7 @@ export async function importBundlesUnder (store: ChunkStore, dir: string, trust:
     const info = await readBundleDirManifest(folder, trust)
     if (store.getBundle(info.id)?.state !== 'verified') {
       const r = await store.importBundleDir(folder, trust)
-      log?.(`imported ${info.id} (${info.manifest.signed.name} ${info.manifest.signed.version}) from ${folder}: ${r.chunksWritten} new chunks`)
+      log?.info({ bundle: info.id }, `imported ${info.id} (${info.manifest.signed.name} ${info.manifest.signed.version}) from ${folder}: ${r.chunksWritten} new chunks`)
     }
     out.push(info.id)
   }
@@ -120,7 +122,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
   let follower: ScheduleFollower | undefined
   let ledger: SuperLedger | undefined
   try {
-    const imported = init.bundlesDir !== undefined ? await importBundlesUnder(store, init.bundlesDir, init.trust, init.log) : []
+    const imported = init.bundlesDir !== undefined ? await importBundlesUnder(store, init.bundlesDir, init.trust, init.log?.child({ component: 'store' })) : []
     const global = new Limiter({ rateBytesPerSec: 0, name: 'global', clock })
     follower = followSchedule({
       schedule: init.schedule ?? constantSchedule(init.wanRateBytesPerSec ?? UNLIMITED),
@@ -166,7 +168,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
     const f = follower
     const l = ledger
     const writeStatus = async (): Promise<void> => {
-      await writeLedgerStatus(init.dataDir, l).catch((err: unknown) => { init.log?.(`cannot write ${SUPER_LEDGER_STATUS_FILE}: ${toStoremeshError(err).toLine()}`) })
+      await writeLedgerStatus(init.dataDir, l).catch((err: unknown) => { init.log?.child({ component: 'ledger' }).warn(`cannot write ${SUPER_LEDGER_STATUS_FILE}: ${toStoremeshError(err).toLine()}`) })
     }
     // one write at a time: on a slow disk a tick finding the last write busy is skipped
     let busy = true
