@@ -119,7 +119,7 @@ function registerRun (device: Command, ctx: CommandContext): void {
     .option('--device-id <id>', 'the id the hub\'s ledger and `device rollback --id` use (default: device.yaml\'s deviceId, else the peer id)')
     .option('--report-interval-ms <ms>', 'how often the hub is asked for orders with nothing to report', String(DEFAULT_DEVICE_POLL_INTERVAL_MS))
     .action(action(ctx, async (opts: RunOpts) => {
-      const logger = loggerOf(opts, 'device')
+      const logger = await loggerOf(opts, 'device')
       const num = (v: string | undefined, flag: string): number | undefined => {
         if (v === undefined) return undefined
         const n = Number(v)

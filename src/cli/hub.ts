@@ -83,7 +83,7 @@ function registerRun (hub: Command, ctx: CommandContext): void {
     .option('--api-host <host>', 'listen for the API on this address instead of 127.0.0.1 (writes still need the token)')
     .option('--no-api', 'run without the HTTP API')
     .action(action(ctx, async (opts: HubOpts) => {
-      const logger = loggerOf(opts, 'hub')
+      const logger = await loggerOf(opts, 'hub')
       const log = logger.child({ component: 'hub' })
       const max = intOption(opts.maxConcurrentInstalls, '--max-concurrent-installs', 0)
       const apiPort = intOption(opts.apiPort, '--api-port', 0, 65535)

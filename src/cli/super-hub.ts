@@ -59,7 +59,7 @@ export const register: Register = (program, ctx) => {
       const minOutcomes = opts.minOutcomesForHalt !== undefined ? Number(opts.minOutcomesForHalt) : undefined
       if (minOutcomes !== undefined && !(Number.isSafeInteger(minOutcomes) && minOutcomes >= 1)) throw new StoremeshError('E_USAGE', `--min-outcomes-for-halt must be a positive integer, got ${opts.minOutcomesForHalt ?? ''}`)
       // on stdout, as before: the demo and the lab read the `seeding ... on <addrs>` line there
-      const logger = loggerOf(opts, 'super-hub', process.stdout)
+      const logger = await loggerOf(opts, 'super-hub', process.stdout)
       const hub = await startSuperHub({
         dataDir: opts.data,
         bundlesDir: opts.bundles,
