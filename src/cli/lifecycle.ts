@@ -1,8 +1,8 @@
 /**
  * The one place the CLI handles SIGINT and SIGTERM. The first signal aborts the
  * command's AbortSignal (reason: E_ABORTED naming the signal) so it winds down in
- * order: an install leaves a state it resumes from, a build removes its temporary
- * files, a daemon stops its node and flushes its status. A second signal while that
+ * order: an install leaves a state it resumes from, a build stops between chunks, a
+ * daemon stops its node and writes its last status. A second signal while that
  * runs exits at once with 128 + the signal's number, for an operator whose stop hangs.
  * The listeners go when the command's work settles, so main() can run again in one
  * process (the unit tests do) and Node's default handling is back.
@@ -37,24 +37,12 @@ export async function withShutdownSignal<T> (fn: (signal: AbortSignal) => Promis
 }
 
 /**
- * A daemon's main: waits for the first SIGINT or SIGTERM (or `options.signal`), then
- * runs `stop`; a second signal during the stop exits at once.
+ * A daemon's main: waits for the first SIGINT or SIGTERM, then runs `stop`; a second
+ * signal during the stop exits at once.
  */
-export async function runUntilSignal (stop: () => Promise<void>, options: { signal?: AbortSignal } = {}): Promise<void> {
+export async function runUntilSignal (stop: () => Promise<void>): Promise<void> {
   await withShutdownSignal(async shutdown => {
-    await new Promise<void>(resolve => {
-      if (shutdown.aborted || options.signal?.aborted === true) {
-        resolve()
-        return
-      }
-      const done = (): void => {
-        shutdown.removeEventListener('abort', done)
-        options.signal?.removeEventListener('abort', done)
-        resolve()
-      }
-      shutdown.addEventListener('abort', done, { once: true })
-      options.signal?.addEventListener('abort', done, { once: true })
-    })
+    if (!shutdown.aborted) await new Promise(resolve => { shutdown.addEventListener('abort', resolve, { once: true }) })
     await stop()
   })
 }
