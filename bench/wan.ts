@@ -26,6 +26,7 @@ import { openStore } from '../src/store/index.js'
 import { startSuperHub, type SuperHub } from '../src/roles/super-hub.js'
 import { createWanPuller, type WanPuller } from '../src/wan/puller.js'
 import { addPrefetch } from '../src/wan/prefetch-queue.js'
+import { createLogger } from '../src/log/index.js'
 import { formatRate, RateMeter, type RateReport } from '../src/wan/index.js'
 import { FIXTURE_KEY, FIXTURE_TRUST, simpleBundle, writeBundleDir } from '../test/support/store-fixture.js'
 
@@ -52,7 +53,7 @@ async function storeHub (root: string, supers: string[], rate: number | undefine
   const store = await openStore({ dataDir })
   const node = await createStoremeshNode({ swarmKey, dataDir })
   const puller = createWanPuller({
-    node, store, dataDir, supers, trust, pollMs: 100, log: (l: string) => { if (process.env.WAN_BENCH_LOG === '1') process.stderr.write(l + '\n') },
+    node, store, dataDir, supers, trust, pollMs: 100, ...(process.env.WAN_BENCH_LOG === '1' ? { log: createLogger({ role: 'wan-bench' }).child({ component: 'wan' }) } : {}),
     ...(rate !== undefined ? { rateBytesPerSec: rate } : {}),
     ...(onBytes !== undefined ? { onWireBytes: (n: number, dir: string) => { if (dir === 'in') onBytes(n) } } : {})
   })

@@ -13,6 +13,7 @@ import { verifyBundleDir } from '../bundle/verify.js'
 import { EXIT, StoremeshError } from '../interface/errors.js'
 import type { Register } from './commands.js'
 import { action } from './context.js'
+import { withShutdownSignal } from './lifecycle.js'
 import { formatTable, humanBytes, printJson } from './output.js'
 
 /** @default 30 days: long enough for a staged rollout, short enough that a leaked bundle dies. */
@@ -131,11 +132,8 @@ export const register: Register = (program: Command, ctx) => {
       const keys = await Promise.all(opts.key.map(readSigningKeyFile))
       const nowMs = Date.now()
       const bar = progressBar('build')
-      const ac = new AbortController()
-      const onSigint = (): void => ac.abort()
-      process.once('SIGINT', onSigint)
       try {
-        const info = await buildBundle({
+        const info = await withShutdownSignal(async signal => await buildBundle({
           artifacts,
           keys,
           name: opts.name,
@@ -153,15 +151,14 @@ export const register: Register = (program: Command, ctx) => {
             ...(opts.maxChunk !== undefined ? { maxBytes: parseByteSize(opts.maxChunk, '--max-chunk') } : {})
           },
           outDir: opts.out,
-          signal: ac.signal,
+          signal,
           onProgress: p => bar.update(p.doneBytes, p.totalBytes)
-        })
+        }))
         bar.stop()
         if (opts.json === true) printJson(bundleSummary(info))
         else process.stdout.write(`${info.id}\n`)
       } finally {
         bar.stop()
-        process.off('SIGINT', onSigint)
       }
     }))
 

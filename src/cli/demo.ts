@@ -1,6 +1,7 @@
 /** `storemesh demo`: the store in a box on its embedded defaults (README's main command). */
 import type { Register } from './commands.js'
 import { action } from './context.js'
+import { withShutdownSignal } from './lifecycle.js'
 import { formatTable, humanBytes, printJson } from './output.js'
 import { runDemo, type DemoSummary, type RoundSummary } from '../demo/run.js'
 
@@ -76,25 +77,16 @@ export const register: Register = (program, ctx) => {
     .action(action(ctx, async (opts: { dir?: string, keep?: boolean, imageMib: string, json?: boolean }) => {
       const startedMs = Date.now()
       const mib = Number(opts.imageMib)
-      const ac = new AbortController()
-      const stop = (): void => { ac.abort() }
-      process.once('SIGINT', stop)
-      process.once('SIGTERM', stop)
-      try {
-        const summary = await runDemo({
-          ...(opts.dir !== undefined ? { workDir: opts.dir } : {}),
-          keep: opts.keep === true,
-          imageBytes: Math.max(1, Number.isFinite(mib) ? mib : 24) * 1024 * 1024,
-          signal: ac.signal,
-          log: opts.json === true ? () => {} : line => { process.stdout.write(`[${sec(Date.now() - startedMs).padStart(7)}] ${line}\n`) }
-        })
-        if (opts.json === true) printJson(summary)
-        else printSummary(summary)
-        const unexpected = summary.rounds.flatMap(r => r.devices).filter(d => d.result !== d.expectResult)
-        return unexpected.length > 0 ? 1 : 0
-      } finally {
-        process.off('SIGINT', stop)
-        process.off('SIGTERM', stop)
-      }
+      const summary = await withShutdownSignal(async signal => await runDemo({
+        ...(opts.dir !== undefined ? { workDir: opts.dir } : {}),
+        keep: opts.keep === true,
+        imageBytes: Math.max(1, Number.isFinite(mib) ? mib : 24) * 1024 * 1024,
+        signal,
+        log: opts.json === true ? () => {} : line => { process.stdout.write(`[${sec(Date.now() - startedMs).padStart(7)}] ${line}\n`) }
+      }))
+      if (opts.json === true) printJson(summary)
+      else printSummary(summary)
+      const unexpected = summary.rounds.flatMap(r => r.devices).filter(d => d.result !== d.expectResult)
+      return unexpected.length > 0 ? 1 : 0
     }))
 }

@@ -20,8 +20,9 @@ import { action, type CommandContext } from './context.js'
 import { printJson, printTable } from './output.js'
 import { DeviceAgent } from '../roles/device-agent.js'
 import { DEFAULT_INSTALL_INTERVAL_MS, DEFAULT_MANIFEST_POLL_MS } from '../roles/lan-constants.js'
-import { runUntilSignal } from '../roles/peer.js'
-import { addLanOptions, lanLogger, peerInitOf, printReady, type LanOpts } from './lan-options.js'
+import { addLanOptions, peerInitOf, printReady, type LanOpts } from './lan-options.js'
+import { runUntilSignal, withShutdownSignal } from './lifecycle.js'
+import { loggerOf } from './log-options.js'
 import { parseAt } from './policy.js'
 import { ApiClient, DEFAULT_API_URL } from './api-client.js'
 import { printAction } from './wave.js'
@@ -54,20 +55,6 @@ Exit codes: 0 installed or nothing to do, 2 chunk or bundle hash failure,
 interface InstallOpts { data: string, once?: boolean, at?: string, json: boolean }
 interface RollbackOpts { data?: string, local?: boolean, id?: string, reason: string, json: boolean, api?: string, token?: string }
 interface StatusOpts { data: string, json: boolean }
-
-/** SIGINT/SIGTERM abort the command's work; the installer leaves a state it resumes from. */
-async function withSignals<T> (fn: (signal: AbortSignal) => Promise<T>): Promise<T> {
-  const ac = new AbortController()
-  const stop = (): void => ac.abort(new StoremeshError('E_ABORTED', 'interrupted'))
-  process.once('SIGINT', stop)
-  process.once('SIGTERM', stop)
-  try {
-    return await fn(ac.signal)
-  } finally {
-    process.off('SIGINT', stop)
-    process.off('SIGTERM', stop)
-  }
-}
 
 function printResult (r: DeviceInstallResult, json: boolean): void {
   if (!json) {
@@ -132,7 +119,7 @@ function registerRun (device: Command, ctx: CommandContext): void {
     .option('--device-id <id>', 'the id the hub\'s ledger and `device rollback --id` use (default: device.yaml\'s deviceId, else the peer id)')
     .option('--report-interval-ms <ms>', 'how often the hub is asked for orders with nothing to report', String(DEFAULT_DEVICE_POLL_INTERVAL_MS))
     .action(action(ctx, async (opts: RunOpts) => {
-      const log = lanLogger(opts.json)
+      const logger = await loggerOf(opts, 'device')
       const num = (v: string | undefined, flag: string): number | undefined => {
         if (v === undefined) return undefined
         const n = Number(v)
@@ -144,7 +131,7 @@ function registerRun (device: Command, ctx: CommandContext): void {
       const reportIntervalMs = num(opts.reportIntervalMs, '--report-interval-ms')
       if (opts.deviceId !== undefined && !DEVICE_ID_RE.test(opts.deviceId)) throw new StoremeshError('E_USAGE', `--device-id must be a device id, got ${opts.deviceId.slice(0, 80)}`)
       const agent = await DeviceAgent.start({
-        ...await peerInitOf(opts, log),
+        ...await peerInitOf(opts, logger),
         deviceClass: opts.deviceClass,
         install: opts.install === true,
         ...(pollIntervalMs !== undefined ? { pollIntervalMs } : {}),
@@ -154,7 +141,7 @@ function registerRun (device: Command, ctx: CommandContext): void {
       })
       printReady(opts.json, 'device', agent.peer.node.peerId.toString(), agent.peer.node.getMultiaddrs().map(String))
       await runUntilSignal(async () => { await agent.stop() })
-      log('device agent stopped')
+      logger.child({ component: 'device' }).info('device agent stopped')
     }))
 }
 
@@ -169,7 +156,7 @@ function registerInstall (device: Command, ctx: CommandContext): void {
     .action(action(ctx, async (opts: InstallOpts) => {
       if (opts.once !== true) throw new StoremeshError('E_USAGE', 'device install needs --once (the continuous mode is `storemesh device run`)')
       const atMs = opts.at !== undefined ? parseAt(opts.at) : undefined
-      const r = await withSignals(async signal => await runDeviceInstallOnce({ dataDir: opts.data, signal, ...(atMs !== undefined ? { atMs } : {}) }))
+      const r = await withShutdownSignal(async signal => await runDeviceInstallOnce({ dataDir: opts.data, signal, ...(atMs !== undefined ? { atMs } : {}) }))
       printResult(r, opts.json)
       return r.exitCode
     }))
@@ -191,7 +178,7 @@ function registerRollback (device: Command, ctx: CommandContext): void {
         throw new StoremeshError('E_USAGE', 'give --local --data <dir> (this device) or --id <device> (through the hub)')
       }
       const data = opts.data
-      const r = await withSignals(async signal => await rollbackLocal({ dataDir: data, reason: opts.reason, signal }))
+      const r = await withShutdownSignal(async signal => await rollbackLocal({ dataDir: data, reason: opts.reason, signal }))
       printResult(r, opts.json)
       // the operator asked for exactly this: a rollback carried out is success
       return r.result === 'rolled-back' ? EXIT.OK : r.exitCode

@@ -17,15 +17,17 @@ import { Registry } from 'prom-client'
 import type { Command } from 'commander'
 import { DEFAULT_API_PORT } from '../api/constants.js'
 import { StoremeshError } from '../interface/errors.js'
+import type { Log } from '../interface/log.js'
 import { HubOperator } from '../roles/hub-operator.js'
-import { runUntilSignal } from '../roles/peer.js'
 import { StoreHub, WanHook } from '../roles/store-hub.js'
 import { hostTimezone, parseRate } from '../wan/index.js'
 import { registerCacheCommands } from './cache.js'
 import type { Register } from './commands.js'
 import { action, type CommandContext } from './context.js'
 import { registerPrefetch } from './hub-prefetch.js'
-import { addLanOptions, lanLogger, peerInitOf, printReady, type LanOpts } from './lan-options.js'
+import { addLanOptions, peerInitOf, printReady, type LanOpts } from './lan-options.js'
+import { runUntilSignal } from './lifecycle.js'
+import { loggerOf } from './log-options.js'
 
 interface HubOpts extends LanOpts {
   bundle?: string[]
@@ -47,7 +49,7 @@ function intOption (raw: string | undefined, flag: string, min: number, max = Nu
   return n
 }
 
-function wanHookOf (opts: HubOpts, log: (line: string) => void): WanHook | undefined {
+function wanHookOf (opts: HubOpts, log: Log): WanHook | undefined {
   const supers = opts.super ?? []
   if (supers.length === 0) {
     if (opts.wanWindow !== undefined || opts.wanRate !== undefined || opts.wanTimezone !== undefined) {
@@ -81,11 +83,12 @@ function registerRun (hub: Command, ctx: CommandContext): void {
     .option('--api-host <host>', 'listen for the API on this address instead of 127.0.0.1 (writes still need the token)')
     .option('--no-api', 'run without the HTTP API')
     .action(action(ctx, async (opts: HubOpts) => {
-      const log = lanLogger(opts.json)
+      const logger = await loggerOf(opts, 'hub')
+      const log = logger.child({ component: 'hub' })
       const max = intOption(opts.maxConcurrentInstalls, '--max-concurrent-installs', 0)
       const apiPort = intOption(opts.apiPort, '--api-port', 0, 65535)
-      const wan = wanHookOf(opts, log)
-      const peerInit = await peerInitOf(opts, log)
+      const wan = wanHookOf(opts, logger.child({ component: 'wan' }))
+      const peerInit = await peerInitOf(opts, logger)
       // libp2p's metrics beside ours on one registry: it must exist before the node.
       // One node per process, and the global registry is left alone (STACK-NOTES).
       const registry = new Registry()
@@ -110,7 +113,7 @@ function registerRun (hub: Command, ctx: CommandContext): void {
           ...(opts.api
             ? { api: { ...(apiPort !== undefined ? { port: apiPort } : {}), ...(opts.apiHost !== undefined ? { host: opts.apiHost } : {}), optional: apiPort === undefined } }
             : {}),
-          log
+          log: logger
         })
       } catch (err) {
         await hub.stop().catch(() => {})
@@ -119,14 +122,14 @@ function registerRun (hub: Command, ctx: CommandContext): void {
       if (operator.api !== undefined) {
         const url = operator.api.url
         if (opts.json) process.stdout.write(JSON.stringify({ event: 'api', url }) + '\n')
-        log(`API on ${url} (token in ${opts.data}/api-token)`)
+        logger.child({ component: 'api' }).info(`API on ${url} (token in ${opts.data}/api-token)`)
       }
       printReady(opts.json, 'hub', hub.peer.node.peerId.toString(), hub.peer.node.getMultiaddrs().map(String))
       await runUntilSignal(async () => {
         await operator.stop()
         await hub.stop()
       })
-      log('hub stopped')
+      log.info('hub stopped')
     }))
 }
 

@@ -1,18 +1,21 @@
 /**
  * The options every long-running LAN role shares (`storemesh hub`, `storemesh device
  * run`): data dir, fleet swarm key, trust keys, mDNS service tag, listen addresses,
- * and the intervals and caps tests and the LAN bench set.
+ * the intervals and caps tests and the LAN bench set, and the log flags (log-options.ts).
+ * Log lines go to stderr, the `ready` event to stdout.
  */
 import type { Command } from 'commander'
 import { readTrustedKeyFiles } from '../bundle/keys.js'
 import { StoremeshError } from '../interface/errors.js'
+import type { Log } from '../interface/log.js'
 import { DEFAULT_MDNS_SERVICE_TAG } from '../net/constants.js'
 import { readSwarmKeyFile } from '../net/swarm-key.js'
 import { DEFAULT_PEER_LISTEN_ADDRS, DEFAULT_STATUS_INTERVAL_MS } from '../roles/lan-constants.js'
 import type { PeerInit } from '../roles/peer.js'
 import { parseRate } from '../wan/rate.js'
+import { addLogOptions, type LogOpts } from './log-options.js'
 
-export interface LanOpts {
+export interface LanOpts extends LogOpts {
   data: string
   swarmKey: string
   trust: string[]
@@ -26,7 +29,7 @@ export interface LanOpts {
 }
 
 export function addLanOptions (cmd: Command): Command {
-  return cmd
+  return addLogOptions(cmd
     .requiredOption('--data <dir>', 'data directory (chunk store in <data>/store, identity, status.json)')
     .requiredOption('--swarm-key <file>', 'the fleet pre-shared key (`storemesh keygen --swarm`)')
     .requiredOption('--trust <key...>', 'public key file(s) trusted to sign bundles')
@@ -36,7 +39,7 @@ export function addLanOptions (cmd: Command): Command {
     .option('--mdns-interval-ms <ms>', 'mDNS query interval')
     .option('--status-interval-ms <ms>', 'how often status.json is written', String(DEFAULT_STATUS_INTERVAL_MS))
     .option('--upload-limit <rate>', 'cap this node\'s chunk upload (e.g. 2MiB/s, or bytes per second)')
-    .option('--json', 'print events as JSON lines', false)
+    .option('--json', 'print events (stdout) and logs (stderr) as JSON lines', false))
 }
 
 function positiveInt (value: string | undefined, flag: string): number | undefined {
@@ -46,7 +49,7 @@ function positiveInt (value: string | undefined, flag: string): number | undefin
   return n
 }
 
-export async function peerInitOf (opts: LanOpts, log: (line: string) => void): Promise<Omit<PeerInit, 'role'>> {
+export async function peerInitOf (opts: LanOpts, log: Log): Promise<Omit<PeerInit, 'role'>> {
   const keys = await readTrustedKeyFiles(opts.trust)
   const threshold = positiveInt(opts.threshold, '--threshold') ?? 1
   const mdnsIntervalMs = positiveInt(opts.mdnsIntervalMs, '--mdns-interval-ms')
@@ -61,14 +64,6 @@ export async function peerInitOf (opts: LanOpts, log: (line: string) => void): P
     ...(statusIntervalMs !== undefined ? { statusIntervalMs } : {}),
     ...(opts.uploadLimit !== undefined ? { uploadRateBytesPerSec: parseRate(opts.uploadLimit) } : {}),
     log
-  }
-}
-
-/** Log lines go to stderr, with a time stamp; `--json` makes them JSON objects. */
-export function lanLogger (json: boolean): (line: string) => void {
-  return line => {
-    const at = new Date().toISOString()
-    process.stderr.write(json ? JSON.stringify({ at, event: 'log', line }) + '\n' : `${at} ${line}\n`)
   }
 }
 

@@ -11,7 +11,8 @@ import { startSuperHub } from '../roles/super-hub.js'
 import { formatRate, parseRate, readScheduleFile } from '../wan/index.js'
 import type { Register } from './commands.js'
 import { action } from './context.js'
-import { printJson } from './output.js'
+import { runUntilSignal } from './lifecycle.js'
+import { addLogOptions, loggerOf } from './log-options.js'
 
 interface SuperHubOpts {
   data: string
@@ -27,10 +28,12 @@ interface SuperHubOpts {
   haltOnRollbackRatio?: string
   minOutcomesForHalt?: string
   json: boolean
+  logLevel?: string
+  logFormat?: string
 }
 
 export const register: Register = (program, ctx) => {
-  program.command('super-hub')
+  const cmd = program.command('super-hub')
     .description('seed store hubs over the WAN with global and per-hub limits, schedules and priorities')
     .requiredOption('--data <dir>', 'data directory (chunk store, identity)')
     .requiredOption('--bundles <dir>', 'folder of built bundle folders to import and seed')
@@ -44,7 +47,8 @@ export const register: Register = (program, ctx) => {
     .option('--critical <peerId...>', 'peer ids of critical store hubs (served first)')
     .option('--halt-on-rollback-ratio <r>', 'the wave ledger halts a wave whose rollback ratio passes this (0..1; default 0.05)')
     .option('--min-outcomes-for-halt <n>', 'devices with an outcome in a wave before that ratio may halt it (default 1)')
-    .option('--json', 'JSON lines', false)
+    .option('--json', 'logs as JSON lines (stdout)', false)
+  addLogOptions(cmd)
     .action(action(ctx, async (opts: SuperHubOpts) => {
       if (opts.schedule !== undefined && opts.wanRate !== undefined) {
         throw new StoremeshError('E_USAGE', 'give --wan-rate or --schedule, not both')
@@ -54,10 +58,8 @@ export const register: Register = (program, ctx) => {
       if (ratio !== undefined && !(ratio >= 0 && ratio <= 1)) throw new StoremeshError('E_USAGE', `--halt-on-rollback-ratio must be in [0, 1], got ${opts.haltOnRollbackRatio ?? ''}`)
       const minOutcomes = opts.minOutcomesForHalt !== undefined ? Number(opts.minOutcomesForHalt) : undefined
       if (minOutcomes !== undefined && !(Number.isSafeInteger(minOutcomes) && minOutcomes >= 1)) throw new StoremeshError('E_USAGE', `--min-outcomes-for-halt must be a positive integer, got ${opts.minOutcomesForHalt ?? ''}`)
-      const log = (line: string): void => {
-        if (opts.json) printJson({ ts: new Date().toISOString(), msg: line })
-        else process.stdout.write(`${new Date().toISOString()} ${line}\n`)
-      }
+      // on stdout, as before: the demo and the lab read the `seeding ... on <addrs>` line there
+      const logger = await loggerOf(opts, 'super-hub', process.stdout)
       const hub = await startSuperHub({
         dataDir: opts.data,
         bundlesDir: opts.bundles,
@@ -70,14 +72,10 @@ export const register: Register = (program, ctx) => {
         ...(opts.critical !== undefined ? { critical: opts.critical } : {}),
         ...(ratio !== undefined ? { haltOnRollbackRatio: ratio } : {}),
         ...(minOutcomes !== undefined ? { minOutcomesForHalt: minOutcomes } : {}),
-        log
+        log: logger
       })
-      log(`super hub ${hub.node.peerId.toString()} seeding ${hub.imported.length} bundles at ${formatRate(hub.global.rateBytesPerSec, 'bits')}` +
+      logger.child({ component: 'super-hub' }).info(`super hub ${hub.node.peerId.toString()} seeding ${hub.imported.length} bundles at ${formatRate(hub.global.rateBytesPerSec, 'bits')}` +
         ` on ${hub.node.getMultiaddrs().map(m => m.toString()).join(' ')}`)
-      await new Promise<void>(resolve => {
-        process.once('SIGINT', () => { resolve() })
-        process.once('SIGTERM', () => { resolve() })
-      })
-      await hub.stop()
+      await runUntilSignal(async () => { await hub.stop() })
     }))
 }

@@ -16,6 +16,7 @@
 import type { DeviceFacts } from '../interface/types.js'
 import { abortError, sleep } from '../interface/abort.js'
 import { StoremeshError, isStoremeshError } from '../interface/errors.js'
+import type { Log } from '../interface/log.js'
 import { defaultLeaseKeeperOptions, DEFAULT_MIN_RETRY_AFTER_MS, MIN_RENEW_DELAY_MS, type LeaseKeeperOptions } from './constants.js'
 import type { LeaseClient, LeaseOp, LeaseResponse, LeaseTarget } from './protocol/index.js'
 
@@ -40,7 +41,7 @@ export interface LeaseKeeperInit extends Partial<LeaseKeeperOptions> {
   /** every change of facts(); must not throw */
   onChange?: (facts: LeaseFacts) => void
   /** one line per notable event (renewal failed, lease lost); @default silent */
-  log?: (line: string) => void
+  log?: Log
 }
 
 export interface WaitForLeaseOptions {
@@ -161,7 +162,7 @@ export class LeaseKeeper {
     } catch (err) {
       this.#reachable = !this.#unreachableError(err)
       this.#set({ state: 'none', detail: `release not confirmed (${this.#why(err)}); the hub frees the slot when the lease expires` })
-      if (had !== undefined) this.#init.log?.(`lease ${had.leaseId.slice(0, 8)}: release failed: ${this.#why(err)}`)
+      if (had !== undefined) this.#init.log?.warn(`lease ${had.leaseId.slice(0, 8)}: release failed: ${this.#why(err)}`)
     }
   }
 
@@ -228,7 +229,7 @@ export class LeaseKeeper {
     if (res.granted) {
       const ttlMs = res.ttlMs ?? 0
       if (this.#held !== undefined && this.#held.leaseId !== res.leaseId) {
-        this.#init.log?.(`lease ${this.#held.leaseId.slice(0, 8)} was lost; the hub granted ${res.leaseId!.slice(0, 8)}`)
+        this.#init.log?.warn(`lease ${this.#held.leaseId.slice(0, 8)} was lost; the hub granted ${res.leaseId!.slice(0, 8)}`)
       }
       this.#held = { leaseId: res.leaseId!, ttlMs, expiresAtMs: sentAtMs + ttlMs }
       this.#keep = true
@@ -241,7 +242,7 @@ export class LeaseKeeper {
     const retry = res.retryAfterMs ?? (res.reason === 'not-held' ? 0 : DEFAULT_MIN_RETRY_AFTER_MS)
     const jittered = Math.min(this.#opts.maxRetryDelayMs, Math.round(retry * (1 + this.#random() * this.#opts.retryJitterFraction)))
     const lost = this.#held !== undefined ? `lease lost during install (${res.reason}); ` : ''
-    if (this.#held !== undefined) this.#init.log?.(`lease ${this.#held.leaseId.slice(0, 8)}: ${op} denied: ${res.reason}`)
+    if (this.#held !== undefined) this.#init.log?.warn(`lease ${this.#held.leaseId.slice(0, 8)}: ${op} denied: ${res.reason}`)
     this.#held = undefined
     this.#set({ state: 'denied', retryAtMs: this.#now() + jittered, detail: `${lost}${res.reason}: ${res.active}/${res.limit} slots in use` })
     // while installing, keep asking: a slot that frees up lets the device hold one again
@@ -255,7 +256,7 @@ export class LeaseKeeper {
     const why = this.#why(err)
     if (held !== undefined && held.expiresAtMs > this.#now()) {
       // the slot is still ours on the hub's books: keep reporting it, try again sooner
-      this.#init.log?.(`lease ${held.leaseId.slice(0, 8)}: ${op} failed: ${why}`)
+      this.#init.log?.warn(`lease ${held.leaseId.slice(0, 8)}: ${op} failed: ${why}`)
       this.#set({ state: 'held', expiresAtMs: held.expiresAtMs, detail: `renewal failed (${why}); held until it expires` })
       this.#schedule(held.ttlMs * this.#opts.renewRetryFraction)
       return

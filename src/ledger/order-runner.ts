@@ -16,6 +16,7 @@
 import { join } from 'node:path'
 import { readFileLimited, writeFileAtomic } from '../interface/atomic-file.js'
 import { toStoremeshError } from '../interface/errors.js'
+import { silentLog, type Log } from '../interface/log.js'
 import type { JournalEntry } from '../interface/types.js'
 import { DEFAULT_DEVICE_ORDERS_KEPT, DEVICE_ORDERS_FILE } from './constants.js'
 import { orderOutcomeEvent, type OrderOutcome } from './device-orders.js'
@@ -52,7 +53,7 @@ export interface DeviceOrderRunnerInit {
   /** @default DEFAULT_DEVICE_ORDERS_KEPT */
   keep?: number
   now?: () => number
-  log?: (line: string) => void
+  log?: Log
 }
 
 export class DeviceOrderRunner {
@@ -82,7 +83,7 @@ export class DeviceOrderRunner {
         }
       }
     } catch (err) {
-      init.log?.(`device orders: cannot read ${r.#path}, starting empty: ${toStoremeshError(err).toLine()}`)
+      init.log?.warn(`device orders: cannot read ${r.#path}, starting empty: ${toStoremeshError(err).toLine()}`)
     }
     return r
   }
@@ -120,7 +121,7 @@ export class DeviceOrderRunner {
   }
 
   async #drain (): Promise<void> {
-    const log = this.#init.log ?? (() => {})
+    const log = this.#init.log ?? silentLog
     while (this.#queue.length > 0 && !this.#abort.signal.aborted) {
       const order = this.#queue.shift()!
       if (this.#seen.get(order.orderId)?.state === 'done') continue
@@ -129,7 +130,7 @@ export class DeviceOrderRunner {
         await this.#runOne(order)
       } catch (err) {
         // journal or file write failed: the order stays open at the hub and comes back
-        log(`device order ${order.orderId}: ${toStoremeshError(err).toLine()}`)
+        log.warn(`device order ${order.orderId}: ${toStoremeshError(err).toLine()}`)
       } finally {
         this.#current = undefined
       }
@@ -137,14 +138,14 @@ export class DeviceOrderRunner {
   }
 
   async #runOne (order: DeviceOrder): Promise<void> {
-    const log = this.#init.log ?? (() => {})
+    const log = this.#init.log ?? silentLog
     const now = this.#init.now ?? Date.now
     let result: OrderResult
     if (this.#seen.get(order.orderId)?.state === 'accepted') {
       result = { outcome: 'interrupted', detail: `order ${order.orderId} was started before a restart; not run again (the installer resumes what it began)` }
     } else {
       await this.#record({ orderId: order.orderId, state: 'accepted', atMs: now() })
-      log(`device order ${order.orderId}: ${order.action} (${order.reason})`)
+      log.info(`device order ${order.orderId}: ${order.action} (${order.reason})`)
       try {
         result = await this.#init.execute(order, this.#abort.signal)
       } catch (err) {
@@ -158,7 +159,7 @@ export class DeviceOrderRunner {
     }
     await this.#init.journal.append(orderOutcomeEvent(order, result.outcome, result.detail, ids))
     await this.#record({ orderId: order.orderId, state: 'done', outcome: result.outcome, atMs: now() })
-    log(`device order ${order.orderId}: ${result.outcome}: ${result.detail}`)
+    log.info({ wave: result.waveId, bundle: result.bundleId }, `device order ${order.orderId}: ${result.outcome}: ${result.detail}`)
     this.#init.onOutcome?.(order, result)
   }
 

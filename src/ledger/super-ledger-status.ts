@@ -4,6 +4,7 @@
  * single-process: `storemesh demo` and the lab read this file while the super hub
  * holds the db's lock).
  */
+import type { Log } from '../interface/log.js'
 import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeFileAtomic } from '../interface/atomic-file.js'
@@ -48,7 +49,7 @@ export interface SuperLedgerStatusWriterInit {
   /** @default DEFAULT_LEDGER_STATUS_INTERVAL_MS */
   intervalMs?: number
   /** a failed write is logged and retried on the next tick, never thrown */
-  log?: (line: string) => void
+  log?: Log
 }
 
 /**
@@ -82,7 +83,7 @@ export class SuperLedgerStatusWriter {
 
   async #write (): Promise<void> {
     await writeSuperLedgerStatus(this.#init.dataDir, this.#init.ledger).catch((err: unknown) => {
-      this.#init.log?.(`cannot write ${SUPER_LEDGER_STATUS_FILE}: ${toStoremeshError(err).toLine()}`)
+      this.#init.log?.warn(`cannot write ${SUPER_LEDGER_STATUS_FILE}: ${toStoremeshError(err).toLine()}`)
     })
   }
 }

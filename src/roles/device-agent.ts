@@ -23,6 +23,7 @@ import { join } from 'node:path'
 import semver from 'semver'
 import type { PeerId } from '@libp2p/interface'
 import { toStoremeshError } from '../interface/errors.js'
+import { silentLog, type Log } from '../interface/log.js'
 import type { BundleInfo } from '../interface/types.js'
 import { DEVICE_CONFIG_FILE, loadDeviceConfig } from '../install/facts.js'
 import { isTrialState, Journal } from '../install/index.js'
@@ -52,14 +53,14 @@ export interface DeviceAgentInit extends Omit<PeerInit, 'role' | 'leaseAuthority
 }
 
 /** The device id: given, else device.yaml's (when the device is set up to install), else the peer id. */
-async function deviceIdOf (init: DeviceAgentInit, peerId: string, log: (line: string) => void): Promise<string> {
+async function deviceIdOf (init: DeviceAgentInit, peerId: string, log: Log): Promise<string> {
   if (init.deviceId !== undefined) return init.deviceId
   const path = join(init.dataDir, DEVICE_CONFIG_FILE)
   if (!existsSync(path)) return peerId
   try {
     return (await loadDeviceConfig(path)).deviceId
   } catch (err) {
-    log(`device id: ${DEVICE_CONFIG_FILE} unusable (${toStoremeshError(err).toLine()}); reporting as ${peerId}`)
+    log.warn(`device id: ${DEVICE_CONFIG_FILE} unusable (${toStoremeshError(err).toLine()}); reporting as ${peerId}`)
     return peerId
   }
 }
@@ -95,7 +96,11 @@ export class DeviceAgent {
   readonly #pollWaker = new Waker()
   #loop: Promise<void> | undefined
   readonly #init: DeviceAgentInit
-  readonly #log: (line: string) => void
+  /** the agent's own lines, and per part: fetching under `swarm`, the uplink and orders under `ledger`, installs under `install` */
+  readonly #log: Log
+  readonly #swarmLog: Log
+  readonly #ledgerLog: Log
+  readonly #installLog: Log
   readonly #onIdentify = (e: CustomEvent<{ peerId: PeerId, protocols: string[] }>): void => {
     // a store hub (re)connected: push at once, even out of a back-off wait
     if (e.detail.protocols.includes(REPORT_PROTOCOL_V1_1) || e.detail.protocols.includes(REPORT_PROTOCOL)) this.uplink.kick({ reconnected: true })
@@ -109,7 +114,11 @@ export class DeviceAgent {
     this.peer = peer
     this.deviceId = deviceId
     this.journal = journal
-    this.#log = init.log ?? (() => {})
+    const log = init.log ?? silentLog
+    this.#log = log.child({ component: 'device' })
+    this.#swarmLog = log.child({ component: 'swarm' })
+    this.#ledgerLog = log.child({ component: 'ledger' })
+    this.#installLog = log.child({ component: 'install' })
     this.uplink = new DeviceUplink({
       deviceId,
       journal,
@@ -120,7 +129,7 @@ export class DeviceAgent {
       ...(init.report !== undefined ? { options: init.report } : {}),
       onError: err => {
         const line = err.toLine()
-        if (line !== this.#lastUplinkError) this.#log(`report uplink: ${line}`)
+        if (line !== this.#lastUplinkError) this.#ledgerLog.warn(`report uplink: ${line}`)
         this.#lastUplinkError = line
       }
     })
@@ -128,7 +137,7 @@ export class DeviceAgent {
       deviceId: peer.node.peerId.toString(),
       client: peer.lease,
       hub: () => this.#hub,
-      log: this.#log
+      log: log.child({ component: 'lease' })
     })
   }
 
@@ -136,8 +145,8 @@ export class DeviceAgent {
     const peer = await LanPeer.start({ ...init, role: 'device' })
     let journal: Journal | undefined
     try {
-      const log = init.log ?? (() => {})
-      const deviceId = await deviceIdOf(init, peer.node.peerId.toString(), log)
+      const log = init.log ?? silentLog
+      const deviceId = await deviceIdOf(init, peer.node.peerId.toString(), log.child({ component: 'device' }))
       journal = await Journal.open(init.dataDir)
       const agent = new DeviceAgent(init, peer, deviceId, journal)
       agent.waveOrders = await WaveOrderBook.open(init.dataDir)
@@ -147,13 +156,13 @@ export class DeviceAgent {
         journal,
         execute: async (order, signal) => await agent.#execute(order, signal),
         onOutcome: () => { agent.uplink.kick() },
-        log
+        log: agent.#ledgerLog
       })
       await agent.#resume()
       peer.node.addEventListener('peer:identify', agent.#onIdentify)
       agent.uplink.start()
       agent.#loop = agent.#run()
-      log(`reporting to the store hub as device ${deviceId}`)
+      agent.#ledgerLog.info({ device: deviceId }, `reporting to the store hub as device ${deviceId}`)
       return agent
     } catch (err) {
       await peer.stop().catch(() => {})
@@ -173,7 +182,7 @@ export class DeviceAgent {
     if (rec === undefined) return
     this.#target = await store.bundleInfo(rec.id)
     await this.peer.join(this.#target)
-    this.#log(`resumed ${rec.id} (${rec.name} ${rec.version}, ${rec.state})`)
+    this.#swarmLog.info({ bundle: rec.id }, `resumed ${rec.id} (${rec.name} ${rec.version}, ${rec.state})`)
   }
 
   async #run (): Promise<void> {
@@ -184,7 +193,7 @@ export class DeviceAgent {
         await this.checkForNewer()
         if (this.#init.install === true) await this.#maybeInstall()
       } catch (err) {
-        if (!signal.aborted) this.#log(`agent round failed: ${toStoremeshError(err).toLine()}`)
+        if (!signal.aborted) this.#log.warn(`agent round failed: ${toStoremeshError(err).toLine()}`)
       }
       await this.#pollWaker.wait(pollMs, signal)
     }
@@ -208,7 +217,7 @@ export class DeviceAgent {
         if (state === undefined || state === 'evicted') await this.peer.store.addBundle(info)
         this.#target = info
         await this.peer.join(info)
-        this.#log(`fetching ${info.id} (${info.manifest.signed.name} ${info.manifest.signed.version}) for class ${this.#init.deviceClass}`)
+        this.#swarmLog.info({ bundle: info.id }, `fetching ${info.id} (${info.manifest.signed.name} ${info.manifest.signed.version}) for class ${this.#init.deviceClass}`)
       }
       // the first answer settles it: peers come hubs first
       return this.#target
@@ -231,7 +240,7 @@ export class DeviceAgent {
     }))
     const best = candidates.filter(c => c.rank > 0)
       .sort((a, b) => b.rank - a.rank || Number(b.current) - Number(a.current) || a.id.toString().localeCompare(b.id.toString()))[0]
-    if (best !== undefined && this.#reportHub?.equals(best.id) !== true) this.#log(`reporting to store hub ${best.id.toString()}`)
+    if (best !== undefined && this.#reportHub?.equals(best.id) !== true) this.#ledgerLog.info({ peer: best.id.toString() }, `reporting to store hub ${best.id.toString()}`)
     this.#reportHub = best?.id
     return best?.id
   }
@@ -287,7 +296,7 @@ export class DeviceAgent {
     const dev = await this.#openDevice()
     try {
       const r = await this.peer.track(installOnce(dev, { lease: this.keeper, fleet: waveId => this.waveOrders.fleet(waveId), signal: this.peer.signal }))
-      this.#log(`install: ${r.line}`)
+      this.#installLog.info({ bundle: r.bundle?.id, wave: r.waveId }, `install: ${r.line}`)
     } finally {
       // the round journaled its decision (and any transitions): send them now
       this.uplink.kick()

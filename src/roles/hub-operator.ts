@@ -16,6 +16,7 @@ import {
 } from '../api/index.js'
 import { writeFileAtomic } from '../interface/atomic-file.js'
 import { isStoremeshError, toStoremeshError } from '../interface/errors.js'
+import { silentLog, type Log } from '../interface/log.js'
 import type { TrustOptions } from '../interface/types.js'
 import { HubLedger, HubUplink, reportProtocolOn, type DeviceReportSink, type ReportProtocol } from '../ledger/index.js'
 import {
@@ -55,7 +56,8 @@ export interface HubOperatorInit {
    * (so it exists before the node). @default a new one
    */
   registry?: Registry
-  log?: (line: string) => void
+  /** the process logger, without a component (the operator names `api` and `ledger`). @default silentLog */
+  log?: Log
 }
 
 export class HubOperator {
@@ -97,7 +99,7 @@ export class HubOperator {
   }
 
   static async start (init: HubOperatorInit): Promise<HubOperator> {
-    const log = init.log ?? (() => {})
+    const log = (init.log ?? silentLog).child({ component: 'api' })
     const node = init.hub.peer.node
     const ledger = await HubLedger.open(init.dataDir)
     // the hub's node is built by LanPeer with its fixed services: the report handler is
@@ -132,7 +134,7 @@ export class HubOperator {
           metrics: op.metrics,
           ...(init.api.host !== undefined ? { host: init.api.host } : {}),
           ...(init.api.port !== undefined ? { port: init.api.port } : {}),
-          onError: (err, req) => { log(`api ${req.method} ${req.path}: ${toStoremeshError(err).toLine()}`) }
+          onError: (err, req) => { log.warn(`api ${req.method} ${req.path}: ${toStoremeshError(err).toLine()}`) }
         })
         try {
           await api.start()
@@ -141,7 +143,7 @@ export class HubOperator {
           await writeFileAtomic(join(init.dataDir, API_URL_FILE), JSON.stringify({ url: api.url }) + '\n', { durable: false })
         } catch (err) {
           if (init.api.optional !== true) throw toStoremeshError(err)
-          log(`API not started (${api.host}:${init.api.port ?? 'default port'}): ${toStoremeshError(err).toLine()}; give --api-port to choose another port`)
+          log.warn(`API not started (${api.host}:${init.api.port ?? 'default port'}): ${toStoremeshError(err).toLine()}; give --api-port to choose another port`)
         }
       }
       return op
@@ -265,13 +267,15 @@ export class HubOperator {
   }
 
   async stop (): Promise<void> {
-    const log = this.#init.log ?? (() => {})
-    const quiet = (what: string) => (err: unknown): void => { if (!isStoremeshError(err, 'E_ABORTED')) log(`${what} stop: ${toStoremeshError(err).toLine()}`) }
-    await this.api?.stop().catch(quiet('api'))
-    await this.uplink?.stop().catch(quiet('uplink'))
-    await this.report.stop().catch(quiet('report'))
+    const log = this.#init.log ?? silentLog
+    const quiet = (what: string, component: string) => (err: unknown): void => {
+      if (!isStoremeshError(err, 'E_ABORTED')) log.child({ component }).warn(`${what} stop: ${toStoremeshError(err).toLine()}`)
+    }
+    await this.api?.stop().catch(quiet('api', 'api'))
+    await this.uplink?.stop().catch(quiet('uplink', 'ledger'))
+    await this.report.stop().catch(quiet('report', 'ledger'))
     this.bans.close()
-    await this.ledger.close().catch(quiet('ledger'))
+    await this.ledger.close().catch(quiet('ledger', 'ledger'))
   }
 }
 

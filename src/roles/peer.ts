@@ -8,6 +8,7 @@
  */
 import type { PeerId } from '@libp2p/interface'
 import { isStoremeshError, StoremeshError, toStoremeshError } from '../interface/errors.js'
+import { silentLog, type Log } from '../interface/log.js'
 import type { BundleInfo, TrustOptions } from '../interface/types.js'
 import { LEASE_PROTOCOL, leaseProtocol, type LeaseProtocol, type LeaseServer } from '../lease/index.js'
 import { manifestProtocol, type ManifestProtocol } from '../net/manifest/index.js'
@@ -51,8 +52,8 @@ export interface PeerInit {
   statusIntervalMs?: number
   /** libp2p's own metrics (the hub: @libp2p/prometheus-metrics on its registry) */
   metrics?: NodeInit['metrics']
-  /** one line per notable event; @default silent */
-  log?: (line: string) => void
+  /** the process logger, without a component: the peer and what it builds name theirs. @default silentLog */
+  log?: Log
 }
 
 export class LanPeer {
@@ -62,7 +63,10 @@ export class LanPeer {
   readonly node: PeerNode
   readonly bans: BanList
   readonly startedAt = new Date()
-  readonly #log: (line: string) => void
+  /** the role's own lines (status file, stop) */
+  readonly #log: Log
+  /** swarm events: bans, bad chunks, finished bundles */
+  readonly #swarmLog: Log
   readonly #watched = new WeakSet<BundleSwarm>()
   readonly #abort = new AbortController()
   readonly #background = new Set<Promise<unknown>>()
@@ -76,7 +80,9 @@ export class LanPeer {
     this.store = store
     this.node = node
     this.bans = bans
-    this.#log = init.log ?? (() => {})
+    const log = init.log ?? silentLog
+    this.#log = log.child({ component: init.role })
+    this.#swarmLog = log.child({ component: 'swarm' })
   }
 
   static async start (init: PeerInit): Promise<LanPeer> {
@@ -94,7 +100,7 @@ export class LanPeer {
         manifest,
         peers: async () => await (self?.orderedPeers() ?? Promise.resolve([])),
         ...(init.deviceClass !== undefined ? { deviceClass: init.deviceClass } : {}),
-        ...(init.log !== undefined ? { log: init.log } : {})
+        ...(init.log !== undefined ? { log: init.log.child({ component: 'swarm' }) } : {})
       })
       const uploadLimiter = init.uploadLimiter ?? uploadLimiterOf(init.uploadRateBytesPerSec)
       node = await createStoremeshNode<PeerServices>({
@@ -123,7 +129,7 @@ export class LanPeer {
       })
       const peer = new LanPeer(init, store, node, bans)
       self = peer
-      bans.on('ban', e => { peer.#log(`banned ${e.peerId}: ${e.reason}`) })
+      bans.on('ban', e => { peer.#swarmLog.warn({ peer: e.peerId }, `banned ${e.peerId}: ${e.reason}`) })
       peer.#statusTimer = setInterval(() => { void peer.writeStatus() }, init.statusIntervalMs ?? DEFAULT_STATUS_INTERVAL_MS)
       await peer.writeStatus()
       return peer
@@ -168,16 +174,16 @@ export class LanPeer {
     if (this.#watched.has(swarm)) return
     this.#watched.add(swarm)
     const id = swarm.bundle.id
-    swarm.on('bad-chunk', e => { this.#log(`bad chunk ${e.index} of ${id} from ${e.peerId}${e.banned ? ' (banned)' : ''}`) })
+    swarm.on('bad-chunk', e => { this.#swarmLog.warn({ bundle: id, peer: e.peerId }, `bad chunk ${e.index} of ${id} from ${e.peerId}${e.banned ? ' (banned)' : ''}`) })
     // a store that refuses chunks (E_DISK_FULL) must say so: the swarm only backs off
-    swarm.on('warning', err => { this.#log(`swarm ${id}: ${toStoremeshError(err).toLine()}`) })
+    swarm.on('warning', err => { this.#swarmLog.warn({ bundle: id }, `swarm ${id}: ${toStoremeshError(err).toLine()}`) })
     swarm.done.then(() => {
       if (this.#abort.signal.aborted || this.store.bundleState(id) !== 'complete') return
       void this.track(this.store.markVerified(id, { signal: this.#abort.signal }).then(() => {
-        this.#log(`bundle ${id} complete and verified`)
+        this.#swarmLog.info({ bundle: id }, `bundle ${id} complete and verified`)
         void this.writeStatus()
       }, (err: unknown) => {
-        if (!this.#abort.signal.aborted) this.#log(`verifying ${id} failed: ${toStoremeshError(err).toLine()}`)
+        if (!this.#abort.signal.aborted) this.#swarmLog.error({ bundle: id }, `verifying ${id} failed: ${toStoremeshError(err).toLine()}`)
       }))
     }, () => {})
   }
@@ -249,7 +255,7 @@ export class LanPeer {
       try {
         await writeStatusFile(this.dataDir, await this.status(running))
       } catch (err) {
-        if (!isStoremeshError(err, 'E_STORE_CLOSED')) this.#log(`status write failed: ${toStoremeshError(err).toLine()}`)
+        if (!isStoremeshError(err, 'E_STORE_CLOSED')) this.#log.warn(`status write failed: ${toStoremeshError(err).toLine()}`)
       }
     })()
     this.#statusWriting = p
@@ -268,7 +274,7 @@ export class LanPeer {
       await Promise.allSettled([...this.#background])
       // the last snapshot with the byte counters, before the swarms are gone
       const last = await this.status(false).catch(() => undefined)
-      await Promise.resolve(this.node.stop()).catch((err: unknown) => { this.#log(`node stop: ${toStoremeshError(err).toLine()}`) })
+      await Promise.resolve(this.node.stop()).catch((err: unknown) => { this.#log.warn(`node stop: ${toStoremeshError(err).toLine()}`) })
       if (last !== undefined) await writeStatusFile(this.dataDir, { ...last, updatedAt: new Date().toISOString(), connections: 0 }).catch(() => {})
       await this.store.stop()
     })()
@@ -280,24 +286,4 @@ function uploadLimiterOf (rateBytesPerSec: number | undefined): AcquireBytes | u
   if (rateBytesPerSec === undefined || !Number.isFinite(rateBytesPerSec)) return undefined
   const limiter = new Limiter({ rateBytesPerSec, name: 'lan-upload' })
   return new UploadTurns(async (bytes, options) => { await limiter.acquire(bytes, options?.signal) }).acquire
-}
-
-/**
- * Resolves on the first SIGINT or SIGTERM (or when `signal` aborts), after `stop`
- * ran; a second signal while stopping exits at once.
- */
-export async function runUntilSignal (stop: () => Promise<void>, signal?: AbortSignal): Promise<void> {
-  await new Promise<void>(resolve => {
-    const done = (): void => {
-      process.off('SIGINT', done)
-      process.off('SIGTERM', done)
-      process.once('SIGINT', () => process.exit(130))
-      process.once('SIGTERM', () => process.exit(143))
-      resolve()
-    }
-    process.once('SIGINT', done)
-    process.once('SIGTERM', done)
-    signal?.addEventListener('abort', done, { once: true })
-  })
-  await stop()
 }

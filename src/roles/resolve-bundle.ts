@@ -11,6 +11,7 @@
  */
 import type { PeerId } from '@libp2p/interface'
 import { peerIdFromString } from '@libp2p/peer-id'
+import type { Log } from '../interface/log.js'
 import type { BundleInfo } from '../interface/types.js'
 import type { ManifestProtocol } from '../net/manifest/index.js'
 import { heldBundleByInfoHash, isHeld, type ChunkStore } from '../store/index.js'
@@ -25,7 +26,7 @@ export interface BundleResolverInit {
   peers: () => Promise<PeerId[]>
   /** the device's own class, asked first */
   deviceClass?: string
-  log?: (line: string) => void
+  log?: Log
   now?: () => number
 }
 
@@ -72,7 +73,7 @@ export class BundleResolver {
         }
         if (hex(info.infoHash) !== key) continue
         if (!isHeld(store.bundleState(info.id))) await store.addBundle(info)
-        this.#init.log?.(`learned bundle ${info.id} (${info.manifest.signed.name} ${info.manifest.signed.version}) from ${peer.toString()}`)
+        this.#init.log?.info({ bundle: info.id, peer: peer.toString() }, `learned bundle ${info.id} (${info.manifest.signed.name} ${info.manifest.signed.version}) from ${peer.toString()}`)
         return info
       }
     }

@@ -10,6 +10,7 @@
  */
 import { join } from 'node:path'
 import { toStoremeshError } from '../interface/errors.js'
+import { silentLog, type Log } from '../interface/log.js'
 import type { TrustOptions } from '../interface/types.js'
 import { defaultLeaseTableOptions, LEASE_STATE_FILE, LeaseTable } from '../lease/index.js'
 import type { ChunkStore, ImportResult } from '../store/index.js'
@@ -56,7 +57,7 @@ export class WanHook implements WanPuller {
   }
 
   async start (ctx: WanPullerContext): Promise<void> {
-    const log = this.#options.log ?? (() => {})
+    const log = this.#options.log ?? silentLog
     const engine = createWanPuller({
       ...this.#options,
       node: ctx.node,
@@ -66,7 +67,7 @@ export class WanHook implements WanPuller {
       swarm: { noteChunkStored: ctx.noteChunkStored }
     })
     engine.on('prestaged', (e: { bundleId: string }) => {
-      ctx.onBundleComplete(e.bundleId).catch((err: unknown) => { log(`cannot seed pre-staged ${e.bundleId}: ${toStoremeshError(err).toLine()}`) })
+      ctx.onBundleComplete(e.bundleId).catch((err: unknown) => { log.warn({ bundle: e.bundleId }, `cannot seed pre-staged ${e.bundleId}: ${toStoremeshError(err).toLine()}`) })
     })
     this.engine = engine
     await engine.start()
@@ -92,13 +93,19 @@ export class StoreHub {
   /** called before a swarm is dropped to restart it super-seeding (the metrics keep its bytes) */
   onRetireSwarm: ((swarm: BundleSwarm) => void) | undefined
   readonly #init: StoreHubInit
-  readonly #log: (line: string) => void
+  /** the hub's own lines; imports under `store`, seeding under `swarm` */
+  readonly #log: Log
+  readonly #storeLog: Log
+  readonly #swarmLog: Log
 
   private constructor (init: StoreHubInit, peer: LanPeer, leases: LeaseTable) {
     this.#init = init
     this.peer = peer
     this.leases = leases
-    this.#log = init.log ?? (() => {})
+    const log = init.log ?? silentLog
+    this.#log = log.child({ component: 'hub' })
+    this.#storeLog = log.child({ component: 'store' })
+    this.#swarmLog = log.child({ component: 'swarm' })
   }
 
   static async start (init: StoreHubInit): Promise<StoreHub> {
@@ -118,7 +125,7 @@ export class StoreHub {
       for (const dir of init.bundleDirs ?? []) {
         const r = await peer.store.importBundleDir(dir, init.trust, { signal: peer.signal })
         hub.imported.push(r)
-        hub.#log(`imported ${r.bundle.id} (${r.bundle.name} ${r.bundle.version}) from ${dir}: ${r.chunksWritten} chunks written, ${r.chunksAlreadyHeld} held`)
+        hub.#storeLog.info({ bundle: r.bundle.id }, `imported ${r.bundle.id} (${r.bundle.name} ${r.bundle.version}) from ${dir}: ${r.chunksWritten} chunks written, ${r.chunksAlreadyHeld} held`)
       }
       await hub.seedAll()
       if (init.wan !== undefined) {
@@ -155,7 +162,7 @@ export class StoreHub {
       await this.peer.chunks.leave(bundleId)
     }
     await this.peer.join(await store.bundleInfo(bundleId), { superseed: true })
-    this.#log(`seeding ${bundleId}`)
+    this.#swarmLog.info({ bundle: bundleId }, `seeding ${bundleId}`)
   }
 
   /** Seeds every complete bundle of the store; one that fails verification is logged and skipped. */
@@ -164,13 +171,13 @@ export class StoreHub {
       try {
         await this.seed(rec.id)
       } catch (err) {
-        this.#log(`cannot seed ${rec.id}: ${toStoremeshError(err).toLine()}`)
+        this.#swarmLog.warn({ bundle: rec.id }, `cannot seed ${rec.id}: ${toStoremeshError(err).toLine()}`)
       }
     }
   }
 
   async stop (): Promise<void> {
-    await this.#init.wan?.stop().catch((err: unknown) => { this.#log(`wan stop: ${toStoremeshError(err).toLine()}`) })
+    await this.#init.wan?.stop().catch((err: unknown) => { this.#log.warn(`wan stop: ${toStoremeshError(err).toLine()}`) })
     await this.peer.stop()
     await this.leases.close()
   }

@@ -6,6 +6,7 @@
  * `/storemesh/manifest/1.0.0`. Composition only: the logic lives in wan/, net/, store/, ledger/.
  */
 import type { PrivateKey } from '@libp2p/interface'
+import type { Log } from '../interface/log.js'
 import type { TrustOptions } from '../interface/types.js'
 import { manifestProtocol, type ManifestProtocol } from '../net/manifest/index.js'
 import { createStoremeshNode, type StoremeshNode } from '../net/node.js'
@@ -45,7 +46,8 @@ export interface SuperHubInit {
   minOutcomesForHalt?: number
   /** how often `<data>/super-ledger.json` (the ledger's totals, read while the level db is locked) is rewritten. @default DEFAULT_LEDGER_STATUS_INTERVAL_MS */
   ledgerStatusIntervalMs?: number
-  log?: (line: string) => void
+  /** the process logger, without a component (imports log under `store`, the ledger file under `ledger`) */
+  log?: Log
 }
 
 export interface SuperHub {
@@ -67,7 +69,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
   let follower: ScheduleFollower | undefined
   let ledger: SuperLedger | undefined
   try {
-    const imported = init.bundlesDir !== undefined ? await importBundlesUnder(store, init.bundlesDir, init.trust, init.log) : []
+    const imported = init.bundlesDir !== undefined ? await importBundlesUnder(store, init.bundlesDir, init.trust, init.log?.child({ component: 'store' })) : []
     const global = new Limiter({ rateBytesPerSec: 0, name: 'global', clock })
     follower = followSchedule({
       schedule: init.schedule ?? constantSchedule(init.wanRateBytesPerSec ?? UNLIMITED),
@@ -111,7 +113,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       dataDir: init.dataDir,
       ledger: l,
       ...(init.ledgerStatusIntervalMs !== undefined ? { intervalMs: init.ledgerStatusIntervalMs } : {}),
-      ...(init.log !== undefined ? { log: init.log } : {})
+      ...(init.log !== undefined ? { log: init.log.child({ component: 'ledger' }) } : {})
     })
     return {
       node,

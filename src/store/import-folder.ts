@@ -3,6 +3,7 @@
  * each folder holding a bundle.json is verified and imported unless the store already
  * holds that bundle verified, so a restart does not re-read what it has.
  */
+import type { Log } from '../interface/log.js'
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { TrustOptions } from '../interface/types.js'
@@ -11,7 +12,7 @@ import { readBundleDirManifest } from './import.js'
 import type { ChunkStore } from './store.js'
 
 /** Returns the ids of every bundle found, imported now or held already, in folder-name order. */
-export async function importBundlesUnder (store: ChunkStore, dir: string, trust: TrustOptions, log?: (line: string) => void): Promise<string[]> {
+export async function importBundlesUnder (store: ChunkStore, dir: string, trust: TrustOptions, log?: Log): Promise<string[]> {
   const out: string[] = []
   for (const name of (await readdir(dir)).sort()) {
     const folder = join(dir, name)
@@ -20,7 +21,7 @@ export async function importBundlesUnder (store: ChunkStore, dir: string, trust:
     const info = await readBundleDirManifest(folder, trust)
     if (store.getBundle(info.id)?.state !== 'verified') {
       const r = await store.importBundleDir(folder, trust)
-      log?.(`imported ${info.id} (${info.manifest.signed.name} ${info.manifest.signed.version}) from ${folder}: ${r.chunksWritten} new chunks`)
+      log?.info({ bundle: info.id }, `imported ${info.id} (${info.manifest.signed.name} ${info.manifest.signed.version}) from ${folder}: ${r.chunksWritten} new chunks`)
     }
     out.push(info.id)
   }

@@ -17,6 +17,7 @@ import { EventEmitter } from 'node:events'
 import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import type { AbortOptions, ComponentLogger, PeerId, Stream } from '@libp2p/interface'
 import { StoremeshError, isStoremeshError, toStoremeshError } from '../interface/errors.js'
+import type { Log } from '../interface/log.js'
 import type { BundleInfo, TrustOptions } from '../interface/types.js'
 import { ManifestProtocol } from '../net/manifest/index.js'
 import type { ChunkStore } from '../store/index.js'
@@ -71,8 +72,8 @@ export interface WanPullerInit {
   idleTimeoutMs?: number
   /** every WAN byte as it passes the download limiter (meters, benchmarks) */
   onWireBytes?: (bytes: number, direction: 'in' | 'out') => void
-  /** one line per notable event (pre-staged, hub failed) */
-  log?: (line: string) => void
+  /** one line per notable event (pre-staged, hub failed), under the component its builder named */
+  log?: Log
 }
 
 export interface WanStats {
@@ -180,10 +181,6 @@ class Puller extends EventEmitter implements WanPuller {
     this.#work.notify()
   }
 
-  #log (line: string): void {
-    this.#init.log?.(line)
-  }
-
   async #run (signal: AbortSignal): Promise<void> {
     let failures = 0
     while (!signal.aborted) {
@@ -191,7 +188,7 @@ class Puller extends EventEmitter implements WanPuller {
       try {
         next = (await readPrefetchQueue(this.#init.dataDir)).find(e => e.state === 'queued')
       } catch (err) {
-        this.#log(`prefetch queue unreadable: ${toStoremeshError(err).toLine()}`)
+        this.#init.log?.warn(`prefetch queue unreadable: ${toStoremeshError(err).toLine()}`)
       }
       if (next === undefined) {
         await this.#work.wait(signal, this.#init.pollMs ?? DEFAULT_PREFETCH_POLL_MS)
@@ -204,7 +201,7 @@ class Puller extends EventEmitter implements WanPuller {
         if (signal.aborted) return
         failures++
         const e = toStoremeshError(err)
-        this.#log(`pre-staging ${next.bundleId} failed, retrying: ${e.toLine()}`)
+        this.#init.log?.warn({ bundle: next.bundleId }, `pre-staging ${next.bundleId} failed, retrying: ${e.toLine()}`)
         this.emit('stage-error', { bundleId: next.bundleId, error: e })
         await this.#work.wait(signal, this.#backoff(failures))
       }
@@ -271,7 +268,7 @@ class Puller extends EventEmitter implements WanPuller {
         payloadBytes: this.stats.payloadBytes - before.bytes,
         atMs: Date.now()
       }
-      this.#log(`pre-staged ${info.id} (${info.manifest.signed.name} ${info.manifest.signed.version}): complete and verified, ${ev.chunksFetched} chunks / ${ev.payloadBytes} bytes over WAN`)
+      this.#init.log?.info({ bundle: info.id }, `pre-staged ${info.id} (${info.manifest.signed.name} ${info.manifest.signed.version}): complete and verified, ${ev.chunksFetched} chunks / ${ev.payloadBytes} bytes over WAN`)
       this.emit('prestaged', ev)
     } finally {
       entryFollower?.stop()
@@ -348,7 +345,7 @@ class Puller extends EventEmitter implements WanPuller {
         if (signal.aborted) return
         failures++
         const e = isStoremeshError(err) ? err : toStoremeshError(err)
-        this.#log(`super hub ${addr.toString()} failed (${back} chunks reassigned): ${e.toLine()}`)
+        this.#init.log?.warn({ bundle: bundleId }, `super hub ${addr.toString()} failed (${back} chunks reassigned): ${e.toLine()}`)
         this.emit('super-error', { superIndex: hub, error: e, reassigned: back })
         // back off, but stop waiting when the other hubs finished the bundle
         const until = Date.now() + this.#backoff(failures)

@@ -5,6 +5,7 @@ import type { LeaseClient } from '../../../src/lease/protocol/index.js'
 import { LeaseTable } from '../../../src/lease/lease-table.js'
 import type { LeaseRequest, LeaseResponse } from '../../../src/lease/protocol/index.js'
 import { hubLease } from '../../../src/policy/gates-device.js'
+import { captureLog } from '../../support/log-capture.js'
 import type { GateContext } from '../../../src/policy/gate.js'
 import { until } from '../../support/poll.js'
 
@@ -91,9 +92,9 @@ t.test('waitForLease is bounded: maxAttempts and the signal', async t => {
 
 t.test('losing the hub mid-install never stops the install', async t => {
   const hub = new FakeHub(table())
-  const logs: string[] = []
+  const logs = captureLog()
   // a longer TTL leaves a wide window between the failed renewal (TTL/3) and the lapse
-  const k = keeper(hub, 'pos-1', { log: l => logs.push(l), ttlMs: 1_500 })
+  const k = keeper(hub, 'pos-1', { log: logs.log.child({ component: 'lease' }), ttlMs: 1_500 })
   const seen: Array<{ facts: LeaseFacts, atMs: number }> = []
   const result = await k.withLease(REF, async () => {
     hub.down = true
@@ -109,7 +110,7 @@ t.test('losing the hub mid-install never stops the install', async t => {
   t.equal(gate(seen[0]!.facts, seen[0]!.atMs).ok, true, 'while time is left the gate still passes')
   t.match(gate(seen[1]!.facts, seen[1]!.atMs), { ok: false, detail: /unreachable/ })
   t.match(k.facts(), { state: 'none', detail: /release not confirmed/ }, 'release did not throw')
-  t.ok(logs.some(l => /failed/.test(l)))
+  t.ok(logs.records.some(l => l.level === 'warn' && l.component === 'lease' && /failed/.test(l.line)), 'the failed renewal is a warning of the lease component')
   hub.down = false
   t.equal(hub.table.active().length, 0, 'the hub freed the slot by expiry')
 })

@@ -1,0 +1,34 @@
+/**
+ * Child process for lifecycle.test.ts: runs src/cli/lifecycle.ts for real and prints
+ * one JSON line per step on stdout. argv[2]:
+ *   abort  withShutdownSignal: prints the abort reason and the signal listeners it left
+ *   stop   runUntilSignal with a stop that finishes
+ *   hang   runUntilSignal with a stop that never finishes (a second signal must exit)
+ */
+import { runUntilSignal, withShutdownSignal } from '../../../src/cli/lifecycle.js'
+
+const say = (o: Record<string, unknown>): void => { process.stdout.write(JSON.stringify(o) + '\n') }
+// counted against those already there (a loader such as tsx, or the test runner's hooks, may add its own)
+const base = { SIGINT: process.listenerCount('SIGINT'), SIGTERM: process.listenerCount('SIGTERM') }
+const listeners = (): Record<string, number> => ({ SIGINT: process.listenerCount('SIGINT') - base.SIGINT, SIGTERM: process.listenerCount('SIGTERM') - base.SIGTERM })
+// signal listeners do not keep the event loop alive; this does, until the end
+const alive = setInterval(() => {}, 1000)
+
+const mode = process.argv[2]
+if (mode === 'abort') {
+  const reason = await withShutdownSignal(async signal => {
+    say({ step: 'ready', listeners: listeners() })
+    await new Promise(resolve => { signal.addEventListener('abort', resolve, { once: true }) })
+    return signal.reason as { code?: string, message?: string }
+  })
+  say({ step: 'aborted', code: reason.code, message: reason.message, listeners: listeners() })
+} else if (mode === 'stop' || mode === 'hang') {
+  const ready = setImmediate(() => { say({ step: 'ready' }) })
+  await runUntilSignal(async () => {
+    say({ step: 'stopping' })
+    if (mode === 'hang') await new Promise(() => {})
+  })
+  clearImmediate(ready)
+  say({ step: 'stopped', listeners: listeners() })
+}
+clearInterval(alive)
