@@ -6,7 +6,7 @@
  */
 import t, { type Test } from 'tap'
 import { createServer, type Server } from 'node:http'
-import { mkdir, readFile, writeFile, copyFile, readdir } from 'node:fs/promises'
+import { mkdir, readFile, writeFile, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
 import { blake3Hex } from '../../src/bundle/hash.js'
