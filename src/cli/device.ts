@@ -41,12 +41,21 @@ async function rollbackThroughHub (opts: RollbackOpts): Promise<number> {
   return EXIT.OK
 }
 
+/** The one lease rule (src/roles/lease-provider.ts leaseProviderFor), said the same way under `install` and `run`. */
+const LEASE_HELP = `
+The install lease: ${INSTALL_CONFIG_FILE}'s lease.kind decides for \`device run --install\`,
+\`device install --once\` and \`policy explain --data <dir>\` alike.
+  lease: {kind: none}   (the default) standalone: no store hub lease is asked; hub.lease passes
+  lease: {kind: hub}    the agent asks its store hub for an install slot once every other
+                        gate passes; a one-shot command cannot, so it defers on hub.lease`
+
 const INSTALL_HELP = `
 Data directory (besides what \`policy explain --help\` lists):
   <data>/${INSTALL_CONFIG_FILE}   backend (default: file backend in <data>/slots), slotArtifact
                      (default: first *.img artifact), lease {kind: none|hub}, limits
   <data>/store/      the chunk store: the policy's bundle must be here, complete and verified
   <data>/install/    installer state; <data>/journal/ the decision and transition journal
+${LEASE_HELP}
 
 Exit codes: 0 installed or nothing to do, 2 chunk or bundle hash failure,
 3 signature or trust failure (every refusal), 4 install failed and rolled back,
@@ -114,6 +123,7 @@ function registerRun (device: Command, ctx: CommandContext): void {
   addLanOptions(cmd)
     .requiredOption('--device-class <class>', 'this device\'s class (bundles name the class they are for)')
     .option('--install', 'run the install decision (install.yaml, policy) once the bundle is verified', false)
+    .addHelpText('after', LEASE_HELP)
     .option('--poll-interval-ms <ms>', 'how often peers are asked for a newer manifest', String(DEFAULT_MANIFEST_POLL_MS))
     .option('--install-interval-ms <ms>', 'how often the install decision runs', String(DEFAULT_INSTALL_INTERVAL_MS))
     .option('--device-id <id>', 'the id the hub\'s ledger and `device rollback --id` use (default: device.yaml\'s deviceId, else the peer id)')

@@ -2,10 +2,13 @@
  * The demo store's devices: each a data dir with device.yaml, a facts file, the
  * release trust key, a factory image in slot A and the `file` bootloader backend.
  * Their facts differ so that the policy gates decide differently, with a reason.
+ * install.yaml says `lease: {kind: hub}`: the demo's devices take the store hub's
+ * install slots (the lease figures of the summary), which a standalone device would not.
  */
 import { copyFile, mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
+import { INSTALL_CONFIG_FILE } from '../roles/device-install-config.js'
 import { fillSeeded } from './sample.js'
 
 export const FACTORY_VERSION = '0.9.0'
@@ -46,6 +49,7 @@ export async function writeDeviceDir (dataDir: string, spec: DemoDeviceSpec, tru
     factsFile: 'facts.yaml',
     trust: { keys: ['release.pub.json'] }
   }))
+  await writeFile(join(dataDir, INSTALL_CONFIG_FILE), stringify({ backend: { kind: 'file', dir: 'slots' }, lease: { kind: 'hub' } }))
   await writeFile(join(dataDir, 'facts.yaml'), stringify({
     installedVersion: FACTORY_VERSION,
     configVersion: '12.5.0',

@@ -6,8 +6,10 @@
  * the swarm of the bundle it was fetching and announces the chunks it already holds.
  *
  * With `install`, once the target bundle is verified the agent runs the one-shot
- * install path (src/roles/device-install.ts) every `installIntervalMs`, with a
- * LeaseKeeper against the store hub as its LeaseProvider.
+ * install path (src/roles/device-install.ts) every `installIntervalMs`. install.yaml's
+ * `lease.kind` decides the lease, as for `device install --once` and `policy explain`
+ * (leaseProviderFor): `hub`, the agent's LeaseKeeper against the store hub; `none` (the
+ * default), standalone: the keeper is never asked.
  *
  * The wave ledger (protocols/report/SPEC.md): the agent holds the device journal
  * (`<data>/journal`, where the installer writes its decisions and transitions) and a
@@ -295,6 +297,7 @@ export class DeviceAgent {
     this.#lastRoundState = state
     const dev = await this.#openDevice()
     try {
+      // the keeper is offered, not imposed: install.yaml's lease.kind decides whether it is asked
       const r = await this.peer.track(installOnce(dev, { lease: this.keeper, fleet: waveId => this.waveOrders.fleet(waveId), signal: this.peer.signal }))
       this.#installLog.info({ bundle: r.bundle?.id, wave: r.waveId }, `install: ${r.line}`)
     } finally {

@@ -14,10 +14,11 @@
  *   installer slot  the installer's state file and the backend's active slot
  *   fleet orders    the agent's WaveOrderBook, else `<data>/wave-orders.json` (what the
  *                   agent last heard from its hub: a paused wave stays paused offline)
- *   lease           the agent's LeaseKeeper, else install.yaml's one-shot provider (none:
- *                   standalone, held; hub: a one-shot command cannot reach the hub, so
- *                   the gate says unreachable, as the agent does with no hub in reach);
- *                   in the lab layout, the facts file's lease
+ *   lease           install.yaml's `lease.kind`, for every caller (leaseProviderFor):
+ *                   none: standalone, held, and the agent's LeaseKeeper is not asked;
+ *                   hub: the agent's LeaseKeeper, or for a one-shot command, which cannot
+ *                   reach the hub, unreachable (as the agent's keeper with no hub in
+ *                   reach); in the lab layout, the facts file's lease
  *
  * Why here: it does I/O, so not in policy/ (pure); it composes the store, the
  * installer, the lease and the order book, which only roles/ may do.
@@ -49,7 +50,10 @@ export interface DecisionSources {
   dataDir: string
   /** the device layout; undefined: the lab layout of `policy explain` (bundle folders, facts file only) */
   device?: DeviceParts | undefined
-  /** the agent's LeaseKeeper; default: install.yaml's one-shot provider (device layout) or the facts file's lease (lab) */
+  /**
+   * the agent's LeaseKeeper. Device layout: used only when install.yaml says `lease: {kind: hub}`
+   * (with `none` no lease is asked); lab layout: used in place of the facts file's lease
+   */
   lease?: LeaseProvider | undefined
   /** the agent's WaveOrderBook; default: the one it persisted in `<data>/wave-orders.json` */
   fleet?: ((waveId: string) => DeviceFacts['fleet'] | undefined) | undefined
@@ -177,7 +181,7 @@ export async function collectDecisionInputs (sources: DecisionSources, opts: Col
     // the configured backend is A/B by construction; a facts file may still say otherwise
     facts.slotCount = gathered.facts.slotCount ?? 2
     Object.assign(facts, await installerFacts(device, dataDir, signal))
-    lease = sources.lease ?? leaseProviderFor(device.config.lease.kind)
+    lease = leaseProviderFor(device.config.lease.kind, sources.lease)
   } else {
     const folder = await readBundleFolder(dataDir, bundleId, trust, { manifestPath: opts.manifestPath, checkChunks: gathered.facts.bundle === undefined, signal })
     bundle = folder?.bundle

@@ -8,6 +8,14 @@
  *   lease: { kind: none }                 # none (standalone) | hub (the agent's lease client)
  *   limits: { maxBootAttempts: 3, maxWriteAttempts: 3 }
  *
+ * `lease.kind` is the one lease rule (leaseProviderFor, src/roles/lease-provider.ts):
+ * the agent (`device run --install`), `device install --once` and `policy explain
+ * --data <dir>` all follow it. `none`, the default for an absent key, is a standalone
+ * device: nothing asks a hub, not even an agent that has one in reach, and `hub.lease`
+ * passes. `hub`: the agent asks its store hub's LeaseKeeper; a one-shot command cannot
+ * reach the hub and defers on `hub.lease`. A device that runs under a store hub and
+ * should take the hub's install slots says `lease: { kind: hub }` here.
+ *
  * Why a file of its own and not a section of device.yaml: device.yaml is validated
  * strictly by src/install/facts.ts (an unknown key is an error), and that schema has
  * no install section yet. Moving these keys under `install:` there is a schema change

@@ -55,7 +55,7 @@ export interface DeviceOpenOptions {
 export interface DeviceInstallOptions extends DeviceOpenOptions {
   /** evaluate the policy at this time (ms since the epoch; `--at`); default now */
   atMs?: number
-  /** default: from install.yaml (`none`: standalone). The device agent passes its hub LeaseKeeper here. */
+  /** the device agent's hub LeaseKeeper: used only when install.yaml says `lease: {kind: hub}` (leaseProviderFor) */
   lease?: LeaseProvider
   /** the wave's fleet facts from the store hub's orders (the agent's WaveOrderBook); win over the facts file */
   fleet?: (waveId: string) => DeviceFacts['fleet'] | undefined

@@ -29,7 +29,7 @@ export interface LeaseProvider {
   release: () => Promise<void>
 }
 
-/** The `lease` section of install.yaml: which provider the one-shot install builds. */
+/** The `lease` section of install.yaml: whether installs need the store hub's lease. */
 export type LeaseKind = 'none' | 'hub'
 
 const STANDALONE: LeaseFacts = { state: 'held', detail: 'standalone device: no store hub lease needed' }
@@ -53,15 +53,19 @@ export function unavailableLease (detail: string): LeaseProvider {
 }
 
 /**
- * The provider the one-shot commands (`device install --once`, `policy explain` on a
- * device) use for a lease kind; the agent injects its LeaseKeeper. With `hub` the gate
- * reads `unreachable`, which is what the agent's keeper reports when no hub answers.
+ * The one lease rule (issue 15, "One decision"): install.yaml's `lease.kind` decides
+ * for `device install --once`, `policy explain --data <device dir>` and the agent alike.
+ *   none  standalone: no lease is asked, whatever client the caller holds; `hub.lease`
+ *         passes as "standalone device: no store hub lease needed"
+ *   hub   the caller's hub client (the agent's LeaseKeeper against its store hub); a
+ *         one-shot command has none, so the gate reads `unreachable`, which is what the
+ *         agent's keeper reports while no hub answers
  */
-export function leaseProviderFor (kind: LeaseKind): LeaseProvider {
+export function leaseProviderFor (kind: LeaseKind, hubClient?: LeaseProvider): LeaseProvider {
   switch (kind) {
     case 'none':
       return noLease()
     case 'hub':
-      return unavailableLease('a one-shot command cannot ask the store hub for a lease; the device agent (`storemesh device run`) asks it once every other gate passes')
+      return hubClient ?? unavailableLease('a one-shot command cannot ask the store hub for a lease; the device agent (`storemesh device run`) asks it once every other gate passes')
   }
 }

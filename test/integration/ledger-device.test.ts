@@ -36,12 +36,14 @@ async function healthServer (t: Test): Promise<string> {
   return `http://127.0.0.1:${addr.port}/health`
 }
 
-/** A device data dir set up to install: device.yaml, facts, a factory slot a, the signed policy. */
+/** A device data dir set up to install: device.yaml, install.yaml (hub lease), facts, a factory slot a, the signed policy. */
 async function deviceDir (f: LanFixture, deviceId: string, info: BundleInfo, healthUrl: string): Promise<string> {
   const data = join(f.dir, deviceId)
   await mkdir(join(data, 'slots'), { recursive: true })
   await copyFile(f.trustPath, join(data, 'release.pub.json'))
   await writeFile(join(data, 'device.yaml'), stringify({ deviceId, deviceClass: DEVICE_CLASS, factsFile: 'facts.yaml', trust: { keys: ['release.pub.json'] } }))
+  // under a store hub: take its install slots (install.yaml's default is a standalone device)
+  await writeFile(join(data, 'install.yaml'), stringify({ lease: { kind: 'hub' } }))
   await writeFile(join(data, 'facts.yaml'), stringify({ installedVersion: '0.9.0', batteryPercent: 80, temperatureC: 40, freeDiskMiB: 4096, slotCount: 2 }))
   await writeFile(join(data, 'slots', 'slot-a.img'), seededBytes(100_000, 99))
   const policy = parsePolicy({

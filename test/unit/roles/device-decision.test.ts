@@ -12,7 +12,11 @@ import { stringify } from 'yaml'
 import { writeKeyFiles } from '../../../src/bundle/keys.js'
 import type { DeviceFacts } from '../../../src/interface/types.js'
 import { createBackend } from '../../../src/install/index.js'
+import { LeaseKeeper } from '../../../src/lease/lease-keeper.js'
+import { LeaseTable } from '../../../src/lease/lease-table.js'
+import type { LeaseClient, LeaseRequest, LeaseResponse } from '../../../src/lease/protocol/index.js'
 import { decidingGates } from '../../../src/policy/evaluate.js'
+import type { GateReport } from '../../../src/interface/types.js'
 import { parsePolicy } from '../../../src/policy/schema.js'
 import { encodeSignedPolicy, signPolicy } from '../../../src/policy/signed.js'
 import { collectDecisionInputs, decideDevice, isDeviceDir, openDecisionParts, type DeviceParts } from '../../../src/roles/device-decision.js'
@@ -70,6 +74,7 @@ async function withStore (t: Test, data: string, bundle: FixtureBundle = BUNDLE)
 
 t.test('device layout: the store\'s manifest as it is, and the lease asked for only when it alone is missing', async t => {
   const data = await deviceDir(t)
+  await writeFile(join(data, 'install.yaml'), stringify({ lease: { kind: 'hub' } }))
   const { store, device } = await withStore(t, data)
   t.equal(await isDeviceDir(data), true)
   const lease = recordingLease({ state: 'held', detail: 'granted' })
@@ -111,6 +116,63 @@ t.test('device layout defaults: install.yaml\'s lease, the order book the agent 
 
   const live = await decideDevice(await collectDecisionInputs({ dataDir: data, device: parts, fleet: () => ({ paused: false, halted: false }) }, { atMs: AT }))
   t.equal(live.verdict, 'install', 'the agent\'s live order book wins over the file')
+})
+
+/** The store hub's lease table with the libp2p hop left out (as in lease-keeper.test.ts): counts what reached it. */
+class TableHub implements LeaseClient {
+  requests: LeaseRequest[] = []
+  readonly table = new LeaseTable({ maxConcurrentPerHub: 5 })
+  async request (_hub: unknown, req: LeaseRequest): Promise<LeaseResponse> {
+    this.requests.push(req)
+    return await this.table.respond(req, { peer: req.deviceId })
+  }
+}
+
+/** The agent's LeaseKeeper (device-agent.ts builds it the same way): `hub` found on the LAN, or none yet. */
+function agentKeeper (t: Test, client: TableHub, hubInReach: boolean): LeaseKeeper {
+  const keeper = new LeaseKeeper({ deviceId: 'peer-of-pos-17', client, hub: () => hubInReach ? [] : undefined })
+  t.teardown(async () => { await keeper.release() })
+  return keeper
+}
+
+const leaseGate = (gates: GateReport[]): GateReport | undefined => gates.find(g => g.gate === 'hub.lease')
+const otherGates = (gates: GateReport[]): GateReport[] => gates.filter(g => g.gate !== 'hub.lease')
+
+t.test('install.yaml\'s lease.kind decides for the agent as for explain: none asks no hub, hub asks the agent\'s keeper', async t => {
+  const data = await deviceDir(t)
+  const { device } = await withStore(t, data)
+
+  // no install.yaml: `none`. The agent's keeper, with a hub in reach, is not asked; explain shows the agent's very gates
+  t.equal(device.config.lease.kind, 'none', 'an absent key is a standalone device')
+  const explainNone = await decideDevice(await collectDecisionInputs({ dataDir: data, device }, { atMs: AT }))
+  const hub = new TableHub()
+  const agentNone = await decideDevice(await collectDecisionInputs({ dataDir: data, device, lease: agentKeeper(t, hub, true) }, { atMs: AT }))
+  t.equal(agentNone.verdict, 'install')
+  t.same(agentNone.gates, explainNone.gates, 'explain prints exactly the gates the agent applies')
+  t.match(leaseGate(agentNone.gates), { gate: 'hub.lease', ok: true, detail: 'lease held: standalone device: no store hub lease needed' }, 'not required, as the one-shot none provider says')
+  t.equal(hub.requests.length, 0, 'lease: none asks the hub nothing, though the agent has one in reach')
+
+  // lease: hub. Explain (no client) defers on hub.lease as the agent does while no hub is in reach
+  await writeFile(join(data, 'install.yaml'), stringify({ lease: { kind: 'hub' } }))
+  const parts = { ...device, config: await loadInstallConfig(data) }
+  const explainHub = await decideDevice(await collectDecisionInputs({ dataDir: data, device: parts }, { atMs: AT }))
+  const noHubYet = await decideDevice(await collectDecisionInputs({ dataDir: data, device: parts, lease: agentKeeper(t, hub, false) }, { atMs: AT }))
+  for (const [who, d] of [['explain', explainHub], ['the agent with no hub in reach', noHubYet]] as const) {
+    t.equal(d.verdict, 'defer', `${who}: defer`)
+    t.same(decidingGates(d).map(g => g.gate), ['hub.lease'], `${who}: hub.lease alone decides`)
+    t.match(leaseGate(d.gates), { ok: false, effect: 'defer', detail: /^store hub unreachable: / }, `${who}: the hub is unreachable`)
+  }
+  t.same(otherGates(explainHub.gates), otherGates(noHubYet.gates), 'every other gate as the agent applies it')
+  t.equal(hub.requests.length, 0, 'no hub in reach: nothing was sent')
+
+  // lease: hub with the hub in reach: the agent asks it and holds the slot
+  const keeper = agentKeeper(t, hub, true)
+  const agentHub = await decideDevice(await collectDecisionInputs({ dataDir: data, device: parts, lease: keeper }, { atMs: AT }))
+  t.equal(agentHub.verdict, 'install')
+  t.same(hub.requests.map(r => [r.op, r.deviceId, r.waveId]), [['acquire', 'peer-of-pos-17', '142']], 'the agent asked its hub once')
+  t.equal(hub.table.activeCount, 1, 'and holds the slot')
+  t.match(leaseGate(agentHub.gates), { ok: true, detail: /^lease held until .*1\/5 slots in use/ })
+  t.same(otherGates(agentHub.gates), otherGates(explainHub.gates), 'explain and the agent differ on hub.lease only')
 })
 
 t.test('lab layout: the bundle folder and the facts file\'s lease; nothing of a device opened', async t => {
