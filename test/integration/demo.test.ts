@@ -9,6 +9,7 @@
  * failed, from the one store hub; a demo whose ledger never arrived fails here.
  */
 import t from 'tap'
+import type { WaveCounts } from '../../src/ledger/condense.js'
 import { runCli } from '../support/cli.js'
 
 interface Device { id: string, result: string, expectResult: string, gate: string, line: string, installer: string, runs: string, lanDownBytes: number }
@@ -24,16 +25,6 @@ interface Round {
   makespanMs: number
   p2pBoundMs: number
   devices: Device[]
-}
-interface WaveCounts {
-  updated: number
-  rolledBack: number
-  failed: number
-  pending: number
-  blocked: number
-  total: number
-  blockedByGate: Record<string, number>
-  failedByReason: Record<string, number>
 }
 interface Summary {
   workDir: string

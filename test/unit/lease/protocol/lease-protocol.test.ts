@@ -1,6 +1,7 @@
 import t from 'tap'
+import { stubProtocolComponents } from '../../../support/protocol-components.js'
 import { streamPair } from '@libp2p/utils'
-import type { ComponentLogger, Stream } from '@libp2p/interface'
+import type { Stream } from '@libp2p/interface'
 import * as varint from 'uint8-varint'
 import { readBounded, writeMessage } from '../../../../src/net/length-prefixed.js'
 import { LEASE_PROTOCOL, MAX_LEASE_REQUEST_BYTES } from '../../../../src/lease/protocol/index.js'
@@ -10,13 +11,7 @@ import {
   decodeLeaseRequest, decodeLeaseResponse, encodeLeaseRequest, encodeLeaseResponse, type LeaseRequest
 } from '../../../../src/lease/protocol/index.js'
 
-const quiet = Object.assign(() => {}, { error: () => {}, trace: () => {}, enabled: false }) as unknown as ReturnType<ComponentLogger['forComponent']>
-;(quiet as unknown as { newScope: () => unknown }).newScope = () => quiet
-const components = {
-  registrar: { handle: async () => {}, unhandle: async () => {} },
-  connectionManager: { openStream: async () => { throw new Error('unused') } },
-  logger: { forComponent: () => quiet }
-} as unknown as LeaseProtocolComponents
+const components = stubProtocolComponents<LeaseProtocolComponents>()
 
 const BUNDLE = 'b3:' + 'c'.repeat(64)
 const enc = (x: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(x))

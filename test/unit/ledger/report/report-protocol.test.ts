@@ -1,6 +1,6 @@
 import t from 'tap'
+import { stubProtocolComponents } from '../../../support/protocol-components.js'
 import { streamPair } from '@libp2p/utils'
-import type { ComponentLogger } from '@libp2p/interface'
 import * as varint from 'uint8-varint'
 import { readBounded, writeMessage } from '../../../../src/net/length-prefixed.js'
 import { MAX_REPORT_REQUEST_BYTES, REPORT_PROTOCOL } from '../../../../src/ledger/report/index.js'
@@ -9,13 +9,7 @@ import { decodeReportResponse, type ReportRequest } from '../../../../src/ledger
 import { ReportProtocol, type ReportProtocolComponents, type ReportProtocolInit } from '../../../../src/ledger/report/index.js'
 import { SuperLedger } from '../../../../src/ledger/super-ledger.js'
 
-const quiet = Object.assign(() => {}, { error: () => {}, trace: () => {}, enabled: false }) as unknown as ReturnType<ComponentLogger['forComponent']>
-;(quiet as unknown as { newScope: () => unknown }).newScope = () => quiet
-const components = {
-  registrar: { handle: async () => {}, unhandle: async () => {} },
-  connectionManager: { openStream: async () => { throw new Error('unused') } },
-  logger: { forComponent: () => quiet }
-} as unknown as ReportProtocolComponents
+const components = stubProtocolComponents<ReportProtocolComponents>()
 
 const at = '2025-01-01T00:00:00.000Z'
 const enc = (x: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(x))

@@ -1,6 +1,7 @@
 import t from 'tap'
+import { stubProtocolComponents } from '../../../support/protocol-components.js'
 import { streamPair } from '@libp2p/utils'
-import type { ComponentLogger, Stream } from '@libp2p/interface'
+import type { Stream } from '@libp2p/interface'
 import { signEnvelope } from '../../../../src/bundle/envelope.js'
 import { generateSigningKey, type PrivateSigningKey } from '../../../../src/bundle/keys.js'
 import { bundleIdOf, encodeManifest, MAX_MANIFEST_BYTES } from '../../../../src/bundle/manifest.js'
@@ -12,13 +13,7 @@ import {
   type ManifestLookup, type ManifestProtocolComponents
 } from '../../../../src/net/manifest/index.js'
 
-const quiet = Object.assign(() => {}, { error: () => {}, trace: () => {}, enabled: false }) as unknown as ReturnType<ComponentLogger['forComponent']>
-;(quiet as unknown as { newScope: () => unknown }).newScope = () => quiet
-const components = {
-  registrar: { handle: async () => {}, unhandle: async () => {} },
-  connectionManager: { openStream: async () => { throw new Error('unused') } },
-  logger: { forComponent: () => quiet }
-} as unknown as ManifestProtocolComponents
+const components = stubProtocolComponents<ManifestProtocolComponents>()
 
 function body (deviceClass = 'pos', version = '1.2.3'): ManifestBody {
   return {
