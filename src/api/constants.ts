@@ -26,8 +26,7 @@ export const MAX_HEATMAP_PEERS = 256
 export const MAX_HEATMAP_BUNDLES = 16
 
 /** Path ids: the ledger's wave and device id syntax (src/ledger/constants.ts). */
-export const WAVE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
-export const DEVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
+export { DEVICE_ID_RE, WAVE_ID_RE } from '../interface/ids.js'
 export const MAX_REASON_CHARS = 256
 export const MAX_COHORT_CHARS = 128
 /** a prefetch carries a policy document (signed JSON or YAML) */

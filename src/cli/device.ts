@@ -28,8 +28,8 @@ import { ApiClient, DEFAULT_API_URL } from './api-client.js'
 import { printAction } from './wave.js'
 import type { ActionResult } from '../api/types.js'
 import { DEFAULT_DEVICE_POLL_INTERVAL_MS } from '../ledger/constants.js'
+import { DEVICE_ID_RE } from '../interface/ids.js'
 
-const DEVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
 
 /** `device rollback --id <device> --reason ...`: asks the hub (POST /api/devices/:id/rollback); idempotent. */
 async function rollbackThroughHub (opts: RollbackOpts): Promise<number> {

@@ -18,3 +18,11 @@ export function isHashHex (s: unknown): s is string {
 export function isBundleId (s: unknown): s is string {
   return typeof s === 'string' && BUNDLE_ID_RE.test(s)
 }
+
+/**
+ * Device ids: a label an operator types (`pos-17`), a serial number, or a peer id.
+ * One spelling for the wire (lease, report), the API paths and the CLI.
+ */
+export const DEVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
+/** Wave ids: the policy's `metadata.wave`, as text (`142`, `pos-q4-142`). */
+export const WAVE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/

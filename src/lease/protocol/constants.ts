@@ -22,11 +22,7 @@ export const MAX_LEASE_REQUEST_BYTES = 4 * KiB
 export const MAX_LEASE_RESPONSE_BYTES = 4 * KiB
 /** `detail` in a response is for logs; longer text is cut. */
 export const MAX_LEASE_DETAIL_CHARS = 256
-/** Device ids: a label an operator types (`pos-17`), a serial number, or a peer id. */
-export const DEVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
-/** Wave ids: the policy's `metadata.wave`, as text (`142`, `pos-q4-142`). */
-export const WAVE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
-export { BUNDLE_ID_RE } from '../../interface/ids.js'
+export { BUNDLE_ID_RE, DEVICE_ID_RE, WAVE_ID_RE } from '../../interface/ids.js'
 /** Lease ids: 32 lower-case hex characters. */
 export const LEASE_ID_RE = /^[0-9a-f]{32}$/
 /** Reason codes, known or not (SPEC.md "Reasons"). */

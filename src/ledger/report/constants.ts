@@ -4,6 +4,7 @@
  * carry, and the exchange defaults. The ledgers' and uplinks' defaults are in
  * src/ledger/constants.ts.
  */
+import { DEVICE_ID_RE } from '../../interface/ids.js'
 import { formatProtocolId } from '../../net/protocol-id.js'
 
 const KiB = 1024
@@ -45,12 +46,9 @@ export const MAX_ENTRY_TEXT_CHARS = 4096
 /** Members of an entry's `data` object. @default 32 */
 export const MAX_ENTRY_DATA_KEYS = 32
 
-/** Device ids: a label an operator types (`pos-17`), a serial number, or a peer id. */
-export const DEVICE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/
+export { DEVICE_ID_RE, WAVE_ID_RE } from '../../interface/ids.js'
 /** Hub ids: the same alphabet (a store label or the hub's peer id). */
 export const HUB_ID_RE = DEVICE_ID_RE
-/** Wave ids: the policy's `metadata.wave`, as text (`142`, `pos-q4-142`). */
-export const WAVE_ID_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,63}$/
 /** Gate names (`device.battery`, `probe.scanner`) and failure names (`E_ARTIFACT_HASH_MISMATCH`). */
 export const GATE_RE = /^[A-Za-z0-9][A-Za-z0-9_.:-]{0,63}$/
 /** A hub ledger's epoch: 32 hex characters, new when its database is new. */
