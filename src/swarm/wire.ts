@@ -85,6 +85,8 @@ export class PeerWire extends EventEmitter<PeerWireEvents> {
   /** undefined when the options carry no budgets (unit tests of the bare wire) */
   readonly #budget: WireBudget | undefined
   #handshakeFramed = false
+  /** inside the constructor: nobody listens for 'close' yet */
+  #constructing = true
   readonly #init: PeerWireInit
   readonly #sizes: number[]
   /** our requests in flight: index -> size */
@@ -127,6 +129,7 @@ export class PeerWire extends EventEmitter<PeerWireEvents> {
     this.#handshakeTimer.unref()
     if (init.initiator) this.#sendHandshake()
     if (init.prefix !== undefined && init.prefix.length > 0) this.#onBytes(init.prefix)
+    this.#constructing = false
   }
 
   get ready (): boolean { return this.#ready }
@@ -227,7 +230,10 @@ export class PeerWire extends EventEmitter<PeerWireEvents> {
       const e = err as StoremeshError
       // every refusal of the guard or a budget names its violation for the peer's score
       const violation = e.meta?.violation ?? (e.code === 'E_WIRE_MESSAGE_TOO_LARGE' ? 'oversized-frame' : 'malformed-frame')
-      this.close(new StoremeshError(e.code, e.message, { bundle: this.#init.bundle.id, ...e.meta, violation }, { cause: e.cause }))
+      const closing = new StoremeshError(e.code, e.message, { bundle: this.#init.bundle.id, ...e.meta, violation }, { cause: e.cause })
+      // a violation in the prefix is found before the owner could listen: report it a turn later
+      if (this.#constructing) queueMicrotask(() => { this.close(closing) })
+      else this.close(closing)
     }
   }
 
