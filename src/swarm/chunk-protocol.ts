@@ -50,7 +50,13 @@ export class ChunkProtocolService implements ChunkProtocol {
     this.protocol = init.protocol ?? CHUNK_PROTOCOL
     this.#options = { ...defaultSwarmOptions, ...init.options }
     this.bans = init.bans ?? new BanList()
-    this.bans.on('ban', e => { for (const s of this.#byId.values()) s.dropBanned(e.peerId) })
+    this.bans.on('ban', e => {
+      for (const s of this.#byId.values()) s.dropBanned(e.peerId)
+      // also a connection with no wire left (its last one closed for the violation that banned it)
+      for (const c of this.#components.connectionManager.getConnections()) {
+        if (c.remotePeer.toString() === e.peerId) c.close().catch((err: Error) => { c.abort(err) })
+      }
+    })
     this.scorer = new PeerScorer({ bans: this.bans, badChunkThreshold: init.badChunkThreshold })
   }
 

@@ -27,7 +27,7 @@ import { BanList, PeerScorer } from './scoring.js'
 import type { BundleSwarmEvents, BundleSwarmInit, LinkBytes, PeerConnection, SwarmProgress } from './swarm-types.js'
 import { Unchoking } from './unchoking.js'
 import { Uploader, type AcquireBytes } from './uploader.js'
-import { violationOf } from './violations.js'
+import { LENIENT_VIOLATIONS, violationOf } from './violations.js'
 import { PeerWire } from './wire.js'
 
 export type { BadChunkEvent, BundleSwarmEvents, BundleSwarmInit, ChunkEvent, LinkBytes, PeerConnection, SwarmProgress, ViolationSwarmEvent } from './swarm-types.js'
@@ -353,7 +353,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   #onViolation (peer: SwarmPeer, violation: NonNullable<ReturnType<typeof violationOf>>, err: StoremeshError): void {
     const verdict = this.scorer.recordViolation(peer.id, violation, `${err.message} (bundle ${this.bundle.id})`)
     this.emit('violation', { peerId: peer.id, violation, message: err.message, banned: verdict.banned })
-    peer.disconnect?.()
+    if (!LENIENT_VIOLATIONS.has(violation)) peer.disconnect?.()
   }
 
   /** Closes a banned peer's wire and connection (the ChunkProtocol calls it for every swarm). */

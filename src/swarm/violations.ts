@@ -28,6 +28,11 @@ export const VIOLATION_WEIGHTS = {
   'unsolicited-piece': 5,
   /** a piece of another length (or offset) than its chunk: wrong-length or truncated */
   'wrong-length-piece': 5,
+  /**
+   * the stream ended inside a piece frame. Light: an honest peer that stops or leaves
+   * the bundle mid-upload does it too; a peer cutting pieces on purpose is banned at the fifth.
+   */
+  'truncated-piece': 2,
   /** a request of another length than its chunk, or for a chunk it already asked */
   'bad-request': 5,
   /** a second bitfield */
@@ -43,6 +48,12 @@ export const VIOLATION_WEIGHTS = {
 } as const
 
 export type ViolationCode = keyof typeof VIOLATION_WEIGHTS
+
+/**
+ * Violations an honest peer may commit by accident (see each): scored, but its
+ * connection is kept (it carries leases and reports too). Every other one closes it.
+ */
+export const LENIENT_VIOLATIONS: ReadonlySet<ViolationCode> = new Set(['truncated-piece'])
 
 export const VIOLATION_CODES = Object.keys(VIOLATION_WEIGHTS) as ViolationCode[]
 

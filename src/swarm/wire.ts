@@ -20,6 +20,7 @@ import type { BundleInfo } from '../interface/types.js'
 import { Bits } from './bits.js'
 import { KEEPALIVE_INTERVAL_MS, type SwarmOptions } from './constants.js'
 import { FrameGuard } from './frame-guard.js'
+import { MSG } from './messages.js'
 import { WireTransport, type ByteDuplex } from './transport.js'
 import type { ViolationCode } from './violations.js'
 import { WireBudget } from './wire-budget.js'
@@ -121,7 +122,14 @@ export class PeerWire extends EventEmitter<PeerWireEvents> {
     this.#bindWire()
     this.#transport = new WireTransport(init.duplex, o.maxWriteBytes, {
       onData: chunk => { this.#onBytes(chunk) },
-      onClose: err => { this.close(err === undefined ? undefined : new StoremeshError('E_NOT_CONNECTED', 'peer stream failed', {}, { cause: err })) }
+      onClose: err => {
+        // the remote ended its stream inside a piece: a truncated piece (scored lightly: an honest peer that stops mid-upload does it too)
+        if (!this.#closed && this.#ready && this.#guard.pendingFrameId === MSG.PIECE) {
+          this.#fail(`stream ended inside a piece (${this.#guard.bufferedBytes} bytes of it)`, {}, 'truncated-piece')
+          return
+        }
+        this.close(err === undefined ? undefined : new StoremeshError('E_NOT_CONNECTED', 'peer stream failed', {}, { cause: err }))
+      }
     })
     this.#handshakeTimer = setTimeout(() => {
       this.close(new StoremeshError('E_TIMEOUT', `no handshake within ${o.handshakeTimeoutMs} ms`, { bundle: init.bundle.id }))

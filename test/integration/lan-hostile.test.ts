@@ -31,7 +31,8 @@ const EXPECTED: Record<HostileMode, string> = {
   have: 'have-flood',
   extended: 'extended-flood',
   unsolicited: 'unsolicited-piece',
-  'wrong-length': 'wrong-length-piece'
+  'wrong-length': 'wrong-length-piece',
+  truncated: 'truncated-piece'
 }
 
 for (const mode of Object.keys(EXPECTED) as HostileMode[]) {

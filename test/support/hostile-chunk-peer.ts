@@ -9,6 +9,8 @@
  * - `extended`:   BEP 10 extended messages of 8 KiB each
  * - `unsolicited`: pieces nobody asked for (the right bytes of chunk 0)
  * - `wrong-length`: claims every chunk, unchokes, and answers each request with half the chunk
+ * - `truncated`:  the same, but the piece frame announces the whole chunk and the stream
+ *                 ends after half of it
  *
  * Like the attacks measured in issue #20, it reopens a stream as soon as one is
  * closed and redials a closed connection, until the victim refuses it; `refusedAt`
@@ -25,7 +27,7 @@ import { wirePeerId } from '../../src/swarm/handshake.js'
 import { MSG } from '../../src/swarm/messages.js'
 import { Bits } from '../../src/swarm/bits.js'
 
-export type HostileMode = 'keepalive' | 'have' | 'extended' | 'unsolicited' | 'wrong-length'
+export type HostileMode = 'keepalive' | 'have' | 'extended' | 'unsolicited' | 'wrong-length' | 'truncated'
 
 export interface HostileInit {
   mode: HostileMode
@@ -179,10 +181,21 @@ export class HostileChunkPeer {
             await write(piece(index, data.subarray(0, Math.max(1, data.length >> 1))))
           }
           break
+        case 'truncated': {
+          if (i++ === 0) await write(Buffer.concat([frame(MSG.BITFIELD, all.bytes), frame(MSG.UNCHOKE)]))
+          const index = requests.shift()
+          if (index !== undefined) {
+            const whole = piece(index, chunks[index] as Uint8Array)
+            await write(whole.subarray(0, whole.length >> 1))
+            duplex.end()
+            await done
+          }
+          break
+        }
       }
       // yield to the event loop so the victim's answers and close arrive
       await new Promise(resolve => setImmediate(resolve))
-      if (mode === 'wrong-length' || mode === 'unsolicited') await new Promise(resolve => setTimeout(resolve, 10))
+      if (mode === 'wrong-length' || mode === 'unsolicited' || mode === 'truncated') await new Promise(resolve => setTimeout(resolve, 10))
     }
     duplex.destroy()
     await done
