@@ -74,6 +74,8 @@ for (const mode of Object.keys(EXPECTED) as HostileMode[]) {
     await within(swarm.done, 60_000, 'honest download')
     t.equal(swarm.progress().heldChunks, bundle.info.pieces.length, 'download complete')
     t.notOk(bans.isBanned(hub.peerId.toString()), 'the hub is not banned')
+    t.equal(device.services.chunks.scorer.score(hub.peerId.toString()), 0, 'the honest hub committed no violation')
+    t.equal(hub.services.chunks.scorer.violationCounts.size, 0, 'nor did the device, seen from the hub')
     // re-hash every stored chunk against the manifest's piece list
     const expected = new Set(bundle.info.pieces.map(p => p.hash))
     let good = 0
