@@ -184,6 +184,12 @@ export const defaultWireBudgets: Readonly<WireBudgets> = Object.freeze({
 /** Bad chunks (BLAKE3 mismatch) from one peer before it is banned. @default 2 */
 export const DEFAULT_BAD_CHUNK_THRESHOLD = 2
 /**
+ * A ban earned with bad chunks lasts at least this whatever the offence (a chunk that
+ * fails BLAKE3 is an outright lie and costs a whole chunk of bandwidth); the ladder
+ * below still lengthens it from the fourth offence. @default 1 hour
+ */
+export const DEFAULT_BAD_CHUNK_BAN_MS = 60 * 60 * SECOND_MS
+/**
  * Misbehaviour points (violations.ts weights) at which a peer is banned: one clear
  * abuse (10) or two ambiguous faults (5 each). @default 10
  */

@@ -9,7 +9,7 @@
  * `quietMs` without a violation.
  *
  * Bans escalate: each ban of the same identity lasts longer (DEFAULT_BAN_LADDER_MS:
- * 1 min, 10 min, 1 h, 24 h), and offences are remembered for `offenceMemoryMs` after
+ * 1 min, 10 min, 1 h, 24 h; one earned with bad chunks at least 1 h), and offences are remembered for `offenceMemoryMs` after
  * the last ban ends. Scores and bans attach to `keyOf(peerId)`: the peer id itself
  * today, the certified device id once identities are on, so a new peer id does not
  * start clean. The list can be saved and restored (ban-file.ts) so a restart does not
@@ -18,7 +18,7 @@
 import { EventEmitter } from 'node:events'
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import {
-  DEFAULT_BAD_CHUNK_THRESHOLD, DEFAULT_BAN_LADDER_MS, DEFAULT_MAX_BAN_RECORDS, DEFAULT_OFFENCE_MEMORY_MS,
+  DEFAULT_BAD_CHUNK_BAN_MS, DEFAULT_BAD_CHUNK_THRESHOLD, DEFAULT_BAN_LADDER_MS, DEFAULT_MAX_BAN_RECORDS, DEFAULT_OFFENCE_MEMORY_MS,
   DEFAULT_VIOLATION_BAN_SCORE, DEFAULT_VIOLATION_QUIET_MS
 } from './constants.js'
 import { VIOLATION_WEIGHTS, type ViolationCode } from './violations.js'
@@ -62,6 +62,8 @@ export interface BanListEvents {
 
 export class BanList extends EventEmitter<BanListEvents> {
   readonly banLadderMs: readonly number[]
+  /** banDurationMs was given: every ban lasts exactly that */
+  readonly #fixed: boolean
   readonly offenceMemoryMs: number
   readonly maxRecords: number
   readonly keyOf: (peerId: string) => string
@@ -71,6 +73,7 @@ export class BanList extends EventEmitter<BanListEvents> {
   constructor (init: BanListInit = {}) {
     super()
     this.banLadderMs = init.banDurationMs !== undefined ? [init.banDurationMs] : (init.banLadderMs ?? DEFAULT_BAN_LADDER_MS)
+    this.#fixed = init.banDurationMs !== undefined
     this.offenceMemoryMs = init.offenceMemoryMs ?? DEFAULT_OFFENCE_MEMORY_MS
     this.maxRecords = init.maxRecords ?? DEFAULT_MAX_BAN_RECORDS
     this.keyOf = init.keyOf ?? (peerId => peerId)
@@ -83,14 +86,18 @@ export class BanList extends EventEmitter<BanListEvents> {
     return ladder[Math.min(Math.max(offence, 1), ladder.length) - 1] ?? 0
   }
 
-  /** Bans a peer's identity for the next rung of its ladder (or `durationMs`). */
-  ban (peerId: string, reason: string, durationMs?: number): BanEntry {
+  /**
+   * Bans a peer's identity for the next rung of its ladder (or `durationMs`), at least
+   * `minDurationMs` (unless the list has one fixed duration).
+   */
+  ban (peerId: string, reason: string, durationMs?: number, options: { minDurationMs?: number } = {}): BanEntry {
     const now = this.#now()
     const key = this.keyOf(peerId)
     const prev = this.#records.get(key)
     const remembered = prev !== undefined && now - prev.untilMs < this.offenceMemoryMs
     const offence = remembered ? prev.offence + 1 : 1
-    const record: BanRecord = { key, peerId, untilMs: now + (durationMs ?? this.durationFor(offence)), reason, offence, sinceMs: now }
+    const floor = this.#fixed ? 0 : (options.minDurationMs ?? 0)
+    const record: BanRecord = { key, peerId, untilMs: now + Math.max(durationMs ?? this.durationFor(offence), floor), reason, offence, sinceMs: now }
     this.#records.delete(key)
     this.#records.set(key, record)
     this.#prune(now)
@@ -163,6 +170,8 @@ export interface PeerScorerInit {
   bans: BanList
   /** bad chunks that ban on their own; sets the weight of 'bad-chunk' @default DEFAULT_BAD_CHUNK_THRESHOLD (2) */
   badChunkThreshold?: number | undefined
+  /** a ban earned by bad chunks lasts at least this @default DEFAULT_BAD_CHUNK_BAN_MS (1 hour) */
+  badChunkBanMs?: number
   /** @default DEFAULT_VIOLATION_BAN_SCORE (10) */
   banScore?: number
   /** @default DEFAULT_VIOLATION_QUIET_MS (10 min) */
@@ -198,6 +207,7 @@ export class PeerScorer extends EventEmitter<PeerScorerEvents> {
   readonly bans: BanList
   readonly badChunkThreshold: number
   readonly banScore: number
+  readonly badChunkBanMs: number
   readonly quietMs: number
   readonly #now: () => number
   readonly #scores = new Map<string, Score>()
@@ -209,6 +219,7 @@ export class PeerScorer extends EventEmitter<PeerScorerEvents> {
     this.bans = init.bans
     this.badChunkThreshold = init.badChunkThreshold ?? DEFAULT_BAD_CHUNK_THRESHOLD
     this.banScore = init.banScore ?? DEFAULT_VIOLATION_BAN_SCORE
+    this.badChunkBanMs = init.badChunkBanMs ?? DEFAULT_BAD_CHUNK_BAN_MS
     this.quietMs = init.quietMs ?? DEFAULT_VIOLATION_QUIET_MS
     this.#now = init.now ?? Date.now
   }
@@ -223,11 +234,13 @@ export class PeerScorer extends EventEmitter<PeerScorerEvents> {
     let banned = false
     // a peer already banned (another wire's violation racing) is not banned twice
     if (s.points >= this.banScore && !this.bans.isBanned(peerId)) {
-      const reason = violation === 'bad-chunk' && s.badChunks >= this.badChunkThreshold
+      const byBadChunks = violation === 'bad-chunk' && s.badChunks >= this.badChunkThreshold
+      const reason = byBadChunks
         ? `${s.badChunks} chunks failed BLAKE3 verification (last: ${detail})`
         : `misbehaviour score ${s.points} (last: ${violation}: ${detail})`
       this.#scores.delete(this.bans.keyOf(peerId))
-      this.bans.ban(peerId, reason)
+      // a peer serving chunks that fail BLAKE3 is lying outright: never less than before the ladder (1 h)
+      this.bans.ban(peerId, reason, undefined, s.badChunks > 0 ? { minDurationMs: this.badChunkBanMs } : {})
       banned = true
     }
     const verdict = { score: banned ? 0 : s.points, banned }

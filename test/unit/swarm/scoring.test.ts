@@ -110,3 +110,18 @@ t.test('records round-trip through restore; the list stays bounded', async t => 
   t.equal(a.records().length, 3, 'at most maxRecords')
   t.same(a.records().map(r => r.key), ['q7', 'q8', 'q9'], 'the newest kept')
 })
+
+t.test('a ban earned with bad chunks lasts at least an hour, even as a first offence', async t => {
+  let now = 0
+  const bans = new BanList({ now: () => now })
+  const s = new PeerScorer({ bans, now: () => now })
+  s.recordBadChunk('liar', 'chunk 1')
+  s.recordBadChunk('liar', 'chunk 2')
+  t.equal(bans.list()[0]?.untilMs, 60 * 60_000, '1 h, not the ladder\'s first minute')
+  s.recordViolation('flooder', 'have-flood', 'x')
+  t.equal(bans.list().find(b => b.peerId === 'flooder')?.untilMs, 60_000, 'a flood starts at the first rung')
+  now = 60 * 60_000
+  s.recordBadChunk('liar', 'chunk 3')
+  s.recordBadChunk('liar', 'chunk 4')
+  t.equal(bans.list().find(b => b.peerId === 'liar')?.offence, 2)
+})
