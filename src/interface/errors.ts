@@ -65,6 +65,8 @@ export const ERROR_CODES = {
   E_WIRE_MESSAGE_TOO_LARGE: EXIT.FAILURE,
   E_WIRE_MALFORMED: EXIT.FAILURE,
   E_PEER_BANNED: EXIT.FAILURE,
+  /** a peer sent more of a message class than its budget on the chunk wire (src/swarm/wire-budget.ts) */
+  E_PEER_OVER_BUDGET: EXIT.FAILURE,
   E_TIMEOUT: EXIT.FAILURE,
   E_ABORTED: EXIT.FAILURE,
   E_NOT_CONNECTED: EXIT.FAILURE,

@@ -13,6 +13,8 @@ export const METRIC_PREFIX = 'storemesh_'
 export const MAX_BUNDLE_SERIES = 64
 export const MAX_WAVE_SERIES = 32
 export const MAX_GATE_SERIES = 64
+/** chunk-wire violation codes (src/swarm/violations.ts has 14) */
+export const MAX_VIOLATION_SERIES = 32
 export const OTHER_LABEL = 'other'
 
 export const METRIC_NAMES = {
@@ -35,6 +37,7 @@ export const METRIC_NAMES = {
   verifyFailuresTotal: 'storemesh_verify_failures_total',
   peerBansTotal: 'storemesh_peer_bans_total',
   peersBanned: 'storemesh_peers_banned',
+  peerViolationsTotal: 'storemesh_peer_violations_total',
   gateFailuresTotal: 'storemesh_gate_failures_total',
   waveDevices: 'storemesh_wave_devices',
   waveHalted: 'storemesh_wave_halted',

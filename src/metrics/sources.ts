@@ -61,6 +61,8 @@ export interface SecuritySource {
   peerBansTotal(): MaybePromise<number>
   /** bans in force now */
   peersBanned?(): MaybePromise<number>
+  /** chunk-wire protocol violations by stable code (PeerScorer.violationCounts) */
+  peerViolationsTotal?(): MaybePromise<Record<string, number>>
 }
 
 /** Policy gate failures by stable gate name, cumulative. */

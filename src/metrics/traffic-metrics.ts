@@ -1,10 +1,12 @@
 /**
  * Bytes by link and direction, the WAN limit and achieved rate, verify failures and
- * bans. Labels: `link` (wan, lan) and `direction` (up, down); never a peer id.
+ * bans, protocol violations. Labels: `link` (wan, lan), `direction` (up, down) and
+ * `violation` (a stable code, bounded); never a peer id.
  */
 import type { Registry } from 'prom-client'
 import { count, perScrape, scrapedCounter, scrapedGauge, type SourceErrors } from './collect.js'
-import { METRIC_NAMES as N } from './constants.js'
+import { MAX_VIOLATION_SERIES, METRIC_NAMES as N } from './constants.js'
+import { boundGates } from './rollout-metrics.js'
 import type { SecuritySource, TrafficSource, WanSource } from './sources.js'
 
 const LINKS = ['lan', 'wan'] as const
@@ -47,10 +49,19 @@ export function createSecurityMetrics (registry: Registry, source: SecuritySourc
     const v = await read()
     if (v !== undefined) c.inc(count(v.verify))
   })
-  scrapedCounter(registry, N.peerBansTotal, 'Peers banned for bad chunks.', [], async c => {
+  scrapedCounter(registry, N.peerBansTotal, 'Peers banned for bad chunks or protocol violations.', [], async c => {
     const v = await read()
     if (v !== undefined) c.inc(count(v.bans))
   })
+  const violations = source.peerViolationsTotal
+  if (violations !== undefined) {
+    scrapedCounter(registry, N.peerViolationsTotal, 'Chunk-wire protocol violations by peers, by stable violation code.', ['violation'], async c => {
+      await errors.guard('security', async () => {
+        // codes are a fixed set; the bound only guards against a source bug
+        for (const [violation, n] of Object.entries(boundGates(await violations(), MAX_VIOLATION_SERIES))) c.inc({ violation }, n)
+      })
+    })
+  }
   if (source.peersBanned !== undefined) {
     scrapedGauge(registry, N.peersBanned, 'Peers banned now.', [], async g => {
       const v = await read()

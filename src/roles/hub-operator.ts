@@ -91,7 +91,8 @@ export class HubOperator {
       security: {
         verifyFailuresTotal: () => this.tally.badChunks(),
         peerBansTotal: () => this.bans.total,
-        peersBanned: () => hub.peer.bans.list().length
+        peersBanned: () => hub.peer.bans.list().length,
+        peerViolationsTotal: () => Object.fromEntries(hub.peer.chunks.scorer.violationCounts)
       },
       waves: waveSourceOf(ledger),
       leases: leaseSourceOf(hub.leases)

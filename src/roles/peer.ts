@@ -15,7 +15,7 @@ import { manifestProtocol, type ManifestProtocol } from '../net/manifest/index.j
 import { createStoremeshNode, type NodeInit, type StoremeshNode } from '../net/node.js'
 import type { SwarmKey } from '../net/swarm-key.js'
 import { openStore, storeManifestLookup, type ChunkStore } from '../store/index.js'
-import { BanList, banGater, chunkProtocol, UploadTurns, type AcquireBytes, type BundleSwarm, type ChunkProtocol, type SwarmOptions } from '../swarm/index.js'
+import { BAN_FILE_NAME, BanFile, BanList, banGater, chunkProtocol, UploadTurns, type AcquireBytes, type BundleSwarm, type ChunkProtocol, type SwarmOptions } from '../swarm/index.js'
 import { join } from 'node:path'
 import { Limiter } from '../wan/limiter.js'
 import { DEFAULT_PEER_LISTEN_ADDRS, DEFAULT_STATUS_INTERVAL_MS, PEER_STORE_DIR, STATUS_SCHEMA } from './lan-constants.js'
@@ -62,6 +62,8 @@ export class LanPeer {
   readonly store: ChunkStore
   readonly node: PeerNode
   readonly bans: BanList
+  /** `<data>/bans.json`: bans and offences survive a restart */
+  readonly #banFile: BanFile
   readonly startedAt = new Date()
   /** the role's own lines (status file, stop) */
   readonly #log: Log
@@ -74,12 +76,13 @@ export class LanPeer {
   #statusWriting: Promise<void> | undefined
   #stopping: Promise<void> | undefined
 
-  private constructor (init: PeerInit, store: ChunkStore, node: PeerNode, bans: BanList) {
+  private constructor (init: PeerInit, store: ChunkStore, node: PeerNode, bans: BanList, banFile: BanFile) {
     this.role = init.role
     this.dataDir = init.dataDir
     this.store = store
     this.node = node
     this.bans = bans
+    this.#banFile = banFile
     const log = init.log ?? silentLog
     this.#log = log.child({ component: init.role })
     this.#swarmLog = log.child({ component: 'swarm' })
@@ -89,6 +92,13 @@ export class LanPeer {
     const store = await openStore({ dataDir: join(init.dataDir, PEER_STORE_DIR) })
     try {
       const bans = new BanList()
+      const banFile = new BanFile({
+        bans,
+        path: join(init.dataDir, BAN_FILE_NAME),
+        onError: err => { (init.log ?? silentLog).child({ component: 'swarm' }).warn(`ban list file: ${err.toLine()}`) }
+      })
+      // before the node starts, so its gater refuses peers banned before a restart
+      await banFile.start()
       let node: PeerNode | undefined
       const manifest = (): ManifestProtocol => {
         if (node === undefined) throw new StoremeshError('E_NOT_CONNECTED', 'the node is not up yet')
@@ -127,7 +137,7 @@ export class LanPeer {
           lease: leaseProtocol(init.leaseAuthority !== undefined ? { authority: init.leaseAuthority } : {})
         }
       })
-      const peer = new LanPeer(init, store, node, bans)
+      const peer = new LanPeer(init, store, node, bans, banFile)
       self = peer
       bans.on('ban', e => { peer.#swarmLog.warn({ peer: e.peerId }, `banned ${e.peerId}: ${e.reason}`) })
       peer.#statusTimer = setInterval(() => { void peer.writeStatus() }, init.statusIntervalMs ?? DEFAULT_STATUS_INTERVAL_MS)
@@ -175,6 +185,9 @@ export class LanPeer {
     this.#watched.add(swarm)
     const id = swarm.bundle.id
     swarm.on('bad-chunk', e => { this.#swarmLog.warn({ bundle: id, peer: e.peerId }, `bad chunk ${e.index} of ${id} from ${e.peerId}${e.banned ? ' (banned)' : ''}`) })
+    swarm.on('violation', e => {
+      this.#swarmLog.warn({ bundle: id, peer: e.peerId, violation: e.violation }, `protocol violation ${e.violation} by ${e.peerId}: ${e.message}${e.banned ? ' (banned)' : ''}`)
+    })
     // a store that refuses chunks (E_DISK_FULL) must say so: the swarm only backs off
     swarm.on('warning', err => { this.#swarmLog.warn({ bundle: id }, `swarm ${id}: ${toStoremeshError(err).toLine()}`) })
     swarm.done.then(() => {
@@ -276,6 +289,7 @@ export class LanPeer {
       const last = await this.status(false).catch(() => undefined)
       await Promise.resolve(this.node.stop()).catch((err: unknown) => { this.#log.warn(`node stop: ${toStoremeshError(err).toLine()}`) })
       if (last !== undefined) await writeStatusFile(this.dataDir, { ...last, updatedAt: new Date().toISOString(), connections: 0 }).catch(() => {})
+      await this.#banFile.stop()
       await this.store.stop()
     })()
     await this.#stopping

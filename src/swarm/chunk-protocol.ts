@@ -50,8 +50,14 @@ export class ChunkProtocolService implements ChunkProtocol {
     this.protocol = init.protocol ?? CHUNK_PROTOCOL
     this.#options = { ...defaultSwarmOptions, ...init.options }
     this.bans = init.bans ?? new BanList()
+    this.bans.on('ban', e => {
+      for (const s of this.#byId.values()) s.dropBanned(e.peerId)
+      // also a connection with no wire left (its last one closed for the violation that banned it)
+      for (const c of this.#components.connectionManager.getConnections()) {
+        if (c.remotePeer.toString() === e.peerId) c.close().catch((err: Error) => { c.abort(err) })
+      }
+    })
     this.scorer = new PeerScorer({ bans: this.bans, badChunkThreshold: init.badChunkThreshold })
-    this.bans.on('ban', e => { for (const s of this.#byId.values()) s.dropBanned(e.peerId) })
   }
 
   readonly [Symbol.toStringTag] = '@storemesh/chunks'
@@ -64,7 +70,7 @@ export class ChunkProtocolService implements ChunkProtocol {
       maxOutboundStreams: DEFAULT_MAX_STREAMS_PER_CONNECTION
     })
     this.#topologyId = await this.#components.registrar.register(this.protocol, {
-      onConnect: (_peerId, connection) => { for (const s of this.#byId.values()) void this.#open(connection, s) }
+      onConnect: (_peerId, connection) => { for (const s of this.#byId.values()) this.#openUnlessHeld(connection, s) }
     })
     this.#reopenTimer = setInterval(() => { this.#sweep() }, DEFAULT_REOPEN_TICK_MS)
     this.#reopenTimer.unref()
@@ -134,8 +140,10 @@ export class ChunkProtocolService implements ChunkProtocol {
     this.#byInfoHash.set(hex(bundle.infoHash), swarm)
     // a chunk stored for one bundle is announced in every other bundle that lists it
     swarm.on('chunk', e => { for (const s of this.#byId.values()) if (s !== swarm) s.noteChunkStored(e.hash) })
-    swarm.on('peer:add', peerId => { this.#reopen.succeeded(`${bundle.id} ${peerId}`) })
-    for (const c of this.#components.connectionManager.getConnections()) void this.#open(c, swarm)
+    swarm.on('peer:add', peerId => { this.#reopen.succeeded(`${bundle.id} ${peerId}`, Date.now()) })
+    // a violating peer's re-opens climb one back-off until it has been quiet (reopen.ts)
+    swarm.on('violation', e => { this.#reopen.violated(`${bundle.id} ${e.peerId}`, Date.now()) })
+    for (const c of this.#components.connectionManager.getConnections()) this.#openUnlessHeld(c, swarm)
     return swarm
   }
 
@@ -158,6 +166,12 @@ export class ChunkProtocolService implements ChunkProtocol {
         connection.close().catch((err: Error) => { connection.abort(err) })
       }
     }
+  }
+
+  /** The join and reconnect paths: a peer that violated lately waits for its back-off (the sweep opens then). */
+  #openUnlessHeld (connection: Connection, swarm: BundleSwarm): void {
+    if (this.#reopen.held(`${swarm.bundle.id} ${connection.remotePeer.toString()}`, Date.now())) return
+    void this.#open(connection, swarm)
   }
 
   /** Re-opens the wires that died while their connection stayed up (reopen.ts). */

@@ -114,12 +114,105 @@ export const DEFAULT_SUPERSEED_OFFER_TIMEOUT_MS = 30 * SECOND_MS
 /** How often stalls and offer timeouts are checked. @default 1 s */
 export const DEFAULT_SUPERSEED_TICK_MS = 1 * SECOND_MS
 
+// --- per-peer budgets (wire-budget.ts; SPEC.md "Budgets and violations") ----------
+
+/**
+ * One message class's budget on one wire: `burst` at once (plus `burstPerPiece` for
+ * every chunk of the bundle, for classes an honest peer sends once per chunk), then
+ * `ratePerSec` on average. A GCRA (rate-budget.ts).
+ */
+export interface MessageBudget {
+  ratePerSec: number
+  burst: number
+  burstPerPiece: number
+}
+
+/**
+ * Keep-alives: an honest wire sends one every KEEPALIVE_INTERVAL_MS (55 s). A budget
+ * of one per 10 s with a burst of 5 is 5.5 times that, and stops a flood at its 6th frame.
+ * @default 0.1/s, burst 5
+ */
+export const DEFAULT_KEEPALIVE_BUDGET: Readonly<MessageBudget> = Object.freeze({ ratePerSec: 0.1, burst: 5, burstPerPiece: 0 })
+/**
+ * `have`: an honest peer announces each chunk it stores once per wire, and a
+ * super-seeder may offer a chunk again (offer timeout, stall reveal): at most about
+ * two per chunk of the bundle over a wire's life, whatever the link speed. Twice the
+ * bundle's chunk count plus 16 at once, then 10/s for long-lived seeding wires.
+ * @default 10/s, burst 16 + 2 per chunk
+ */
+export const DEFAULT_HAVE_BUDGET: Readonly<MessageBudget> = Object.freeze({ ratePerSec: 10, burst: 16, burstPerPiece: 2 })
+/**
+ * BEP 10 extended messages: the library sends one extended handshake per wire and we
+ * use no extension. @default 0.1/s, burst 4
+ */
+export const DEFAULT_EXTENDED_BUDGET: Readonly<MessageBudget> = Object.freeze({ ratePerSec: 0.1, burst: 4, burstPerPiece: 0 })
+/**
+ * Requests that arrive while we choke the peer: an honest pipeline has at most
+ * DEFAULT_PIPELINE_MAX_REQUESTS (64) in flight when our choke crosses them, and a
+ * choke comes at most once per DEFAULT_CHOKE_INTERVAL_MS. Twice a full pipeline at
+ * once, then 16/s. @default 16/s, burst 128
+ */
+export const DEFAULT_CHOKED_REQUEST_BUDGET: Readonly<MessageBudget> = Object.freeze({ ratePerSec: 16, burst: 2 * DEFAULT_PIPELINE_MAX_REQUESTS, burstPerPiece: 0 })
+/**
+ * Bytes of every frame but pieces (have, request, cancel, state, bitfield, extended,
+ * keep-alive): an honest peer downloading 100 MB/s in 256 KiB chunks sends ~400
+ * requests and ~400 haves a second, about 10 KiB/s. 64 KiB/s sustained; at once
+ * 256 KiB plus the bitfield and two have frames (9 bytes) per chunk, so a large
+ * bundle's stall reveal fits. @default 64 KiB/s, burst 256 KiB + 19 B per chunk
+ */
+export const DEFAULT_NON_PIECE_BYTES_BUDGET: Readonly<MessageBudget> = Object.freeze({ ratePerSec: 64 * KiB, burst: 256 * KiB, burstPerPiece: 2 * 9 + 1 })
+
+/** Every budget of one wire; `bitfield` needs none (a second one is malformed) nor unsolicited pieces (none is allowed). */
+export interface WireBudgets {
+  keepAlive: MessageBudget
+  have: MessageBudget
+  extended: MessageBudget
+  chokedRequest: MessageBudget
+  nonPieceBytes: MessageBudget
+}
+
+export const defaultWireBudgets: Readonly<WireBudgets> = Object.freeze({
+  keepAlive: DEFAULT_KEEPALIVE_BUDGET,
+  have: DEFAULT_HAVE_BUDGET,
+  extended: DEFAULT_EXTENDED_BUDGET,
+  chokedRequest: DEFAULT_CHOKED_REQUEST_BUDGET,
+  nonPieceBytes: DEFAULT_NON_PIECE_BYTES_BUDGET
+})
+
 // --- scoring -----------------------------------------------------------------------
 
 /** Bad chunks (BLAKE3 mismatch) from one peer before it is banned. @default 2 */
 export const DEFAULT_BAD_CHUNK_THRESHOLD = 2
-/** How long a banned peer is refused. @default 1 hour */
-export const DEFAULT_BAN_DURATION_MS = 60 * 60 * SECOND_MS
+/**
+ * A ban earned with bad chunks lasts at least this whatever the offence (a chunk that
+ * fails BLAKE3 is an outright lie and costs a whole chunk of bandwidth); the ladder
+ * below still lengthens it from the fourth offence. @default 1 hour
+ */
+export const DEFAULT_BAD_CHUNK_BAN_MS = 60 * 60 * SECOND_MS
+/**
+ * Misbehaviour points (violations.ts weights) at which a peer is banned: one clear
+ * abuse (10) or two ambiguous faults (5 each). @default 10
+ */
+export const DEFAULT_VIOLATION_BAN_SCORE = 10
+/**
+ * A peer's score is forgotten after this long without a violation, and a violating
+ * peer's stream re-open back-off (reopen.ts) is reset only after it. @default 10 min
+ */
+export const DEFAULT_VIOLATION_QUIET_MS = 10 * 60 * SECOND_MS
+/**
+ * Ban durations by offence: the first ban lasts 1 min, the second 10 min, then 1 h,
+ * then 24 h for every further one. Short first: a one-off fault costs little; a peer
+ * that keeps coming back loses a day per offence.
+ */
+export const DEFAULT_BAN_LADDER_MS: readonly number[] = Object.freeze([60 * SECOND_MS, 10 * 60 * SECOND_MS, 60 * 60 * SECOND_MS, 24 * 60 * 60 * SECOND_MS])
+/** A peer's offences are forgotten this long after its last ban ends. @default 7 days */
+export const DEFAULT_OFFENCE_MEMORY_MS = 7 * 24 * 60 * 60 * SECOND_MS
+/** Ban records kept (and persisted); past it the oldest inactive ones go first. @default 4096 */
+export const DEFAULT_MAX_BAN_RECORDS = 4096
+/** The persisted ban list, in the peer's data dir (ban-file.ts). */
+export const BAN_FILE_NAME = 'bans.json'
+/** A ban file over this is refused (4096 records of ~200 bytes, with room). @default 4 MiB */
+export const MAX_BAN_FILE_BYTES = 4 * MiB
 
 // --- libp2p --------------------------------------------------------------------------
 
@@ -159,6 +252,7 @@ export interface SwarmOptions {
   superseedOfferTimeoutMs: number
   superseedTickMs: number
   storeErrorBackoffMs: number
+  wireBudgets: WireBudgets
 }
 
 export const defaultSwarmOptions: Readonly<SwarmOptions> = Object.freeze({
@@ -181,5 +275,6 @@ export const defaultSwarmOptions: Readonly<SwarmOptions> = Object.freeze({
   superseedStallMs: DEFAULT_SUPERSEED_STALL_MS,
   superseedOfferTimeoutMs: DEFAULT_SUPERSEED_OFFER_TIMEOUT_MS,
   superseedTickMs: DEFAULT_SUPERSEED_TICK_MS,
-  storeErrorBackoffMs: DEFAULT_STORE_ERROR_BACKOFF_MS
+  storeErrorBackoffMs: DEFAULT_STORE_ERROR_BACKOFF_MS,
+  wireBudgets: defaultWireBudgets
 })

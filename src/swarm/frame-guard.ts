@@ -55,6 +55,15 @@ export class FrameGuard {
     return this.#buffered
   }
 
+  /**
+   * The id of a frame begun and not complete (length prefix and id read), if any:
+   * every whole frame is passed on at once, so a stream that ends now cut this one.
+   */
+  get pendingFrameId (): number | undefined {
+    if (!this.#handshakeDone || this.#failed !== undefined || this.#buffered < LENGTH_BYTES + 1) return undefined
+    return this.#peek(LENGTH_BYTES + 1)[LENGTH_BYTES]
+  }
+
   push (data: Uint8Array): void {
     if (this.#failed !== undefined) throw this.#failed
     if (data.length === 0) return

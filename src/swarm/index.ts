@@ -13,6 +13,9 @@
  * - `session.ts`, `unchoking.ts`  one bundle's swarm; the algorithms each alone:
  *                       `picker.ts`, `rarity-map.ts`, `choker.ts`, `superseed.ts`, `upload-turns.ts`,
  *                       `uploader.ts`, `scoring.ts`, `reopen.ts`, `bits.ts`, `link.ts`
+ * - `wire-budget.ts`, `rate-budget.ts`, `violations.ts`  per-peer budgets on the wire
+ *                       (a GCRA per message class) and the violation codes and weights;
+ *                       `ban-file.ts` keeps the ban list across restarts
  *
  * ```ts
  * const bans = new BanList()
@@ -35,7 +38,10 @@ import type { ByteDuplex } from './transport.js'
 import type { AcquireBytes } from './uploader.js'
 
 export { CHUNK_PROTOCOL, defaultSwarmOptions, type SwarmOptions } from './constants.js'
-export { BanList, banGater, PeerScorer } from './scoring.js'
+export { BanList, banGater, PeerScorer, type BanEntry, type BanRecord, type ViolationEvent } from './scoring.js'
+export { BanFile, BAN_FILE_SCHEMA } from './ban-file.js'
+export { BAN_FILE_NAME } from './constants.js'
+export { VIOLATION_CODES, VIOLATION_WEIGHTS, type ViolationCode } from './violations.js'
 export { BundleSwarm, type BundleSwarmInit, type PeerConnection, type SwarmProgress } from './session.js'
 export type { AcquireBytes } from './uploader.js'
 export type { AcquireOptions } from './uploader.js'

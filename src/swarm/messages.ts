@@ -73,7 +73,7 @@ export function checkMessage (body: Uint8Array, limits: FrameLimits, seenBitfiel
       return checkIndex(body, limits, 'have')
     case MSG.BITFIELD: {
       const expected = 1 + Bits.byteLengthFor(limits.numPieces)
-      if (seenBitfield) throw malformed('second bitfield')
+      if (seenBitfield) throw malformed('second bitfield', { violation: 'bitfield-repeat' })
       exact(expected, 'bitfield')
       if (!Bits.spareBitsClear(body.subarray(1), limits.numPieces)) throw malformed('bitfield has spare bits set')
       return

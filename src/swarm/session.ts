@@ -5,6 +5,9 @@
  *
  * Every received chunk is BLAKE3-verified before it is stored or announced; a bad one
  * scores its sender down (banned past the threshold) and is asked of someone else.
+ * A wire closed for a protocol violation (over a budget, a wrong-length or
+ * unsolicited piece, a malformed frame: violations.ts) scores its peer down too, and
+ * the peer's connection is closed, not only the stream.
  * The bitfield comes from the store, so chunks held for any bundle count. After
  * completion the swarm keeps seeding until stop().
  *
@@ -24,9 +27,10 @@ import { BanList, PeerScorer } from './scoring.js'
 import type { BundleSwarmEvents, BundleSwarmInit, LinkBytes, PeerConnection, SwarmProgress } from './swarm-types.js'
 import { Unchoking } from './unchoking.js'
 import { Uploader, type AcquireBytes } from './uploader.js'
+import { LENIENT_VIOLATIONS, violationOf } from './violations.js'
 import { PeerWire } from './wire.js'
 
-export type { BadChunkEvent, BundleSwarmEvents, BundleSwarmInit, ChunkEvent, LinkBytes, PeerConnection, SwarmProgress } from './swarm-types.js'
+export type { BadChunkEvent, BundleSwarmEvents, BundleSwarmInit, ChunkEvent, LinkBytes, PeerConnection, SwarmProgress, ViolationSwarmEvent } from './swarm-types.js'
 
 interface SwarmPeer {
   id: string
@@ -197,7 +201,8 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
       remoteWireId: wirePeerId(id),
       initiator: conn.initiator,
       prefix: conn.prefix,
-      options: this.options
+      options: this.options,
+      now: this.#now
     })
     const peer: SwarmPeer = {
       id,
@@ -274,6 +279,8 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     wire.on('close', err => {
       // a wire replaced by another to the same peer, or one that never got past the handshake, leaves quietly
       if (this.#removePeer(peer) && wire.ready) this.emit('peer:remove', id, err)
+      const violation = violationOf(err)
+      if (violation !== undefined && err !== undefined && !this.#stopped) this.#onViolation(peer, violation, err)
     })
   }
 
@@ -336,6 +343,17 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     this.emit('bad-chunk', { index, hash, peerId: peer.id, banned: verdict.banned })
     if (verdict.banned) this.dropBanned(peer.id)
     this.#scheduleFill()
+  }
+
+  /**
+   * The wire closed for a protocol violation: score the peer and close its connection
+   * too (its stream is already reset), so a hostile peer has to dial again (the
+   * gater refuses it once banned) and our reopen back-off (reopen.ts) does not reset.
+   */
+  #onViolation (peer: SwarmPeer, violation: NonNullable<ReturnType<typeof violationOf>>, err: StoremeshError): void {
+    const verdict = this.scorer.recordViolation(peer.id, violation, `${err.message} (bundle ${this.bundle.id})`)
+    this.emit('violation', { peerId: peer.id, violation, message: err.message, banned: verdict.banned })
+    if (!LENIENT_VIOLATIONS.has(violation)) peer.disconnect?.()
   }
 
   /** Closes a banned peer's wire and connection (the ChunkProtocol calls it for every swarm). */

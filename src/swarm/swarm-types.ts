@@ -8,6 +8,7 @@ import type { SwarmOptions } from './constants.js'
 import type { PeerScorer } from './scoring.js'
 import type { ByteDuplex } from './transport.js'
 import type { AcquireBytes } from './uploader.js'
+import type { ViolationCode } from './violations.js'
 
 export interface PeerConnection {
   /** the remote's libp2p peer id (authenticated by Noise) */
@@ -59,11 +60,14 @@ export interface SwarmProgress {
 
 export interface ChunkEvent { index: number, hash: string, size: number, peerId?: string, link?: Link }
 export interface BadChunkEvent { index: number, hash: string, peerId: string, banned: boolean }
+/** A wire closed for a protocol violation (violations.ts); `banned`: this one banned the peer. */
+export interface ViolationSwarmEvent { peerId: string, violation: ViolationCode, message: string, banned: boolean }
 
 export interface BundleSwarmEvents {
   progress: [progress: SwarmProgress]
   chunk: [event: ChunkEvent]
   'bad-chunk': [event: BadChunkEvent]
+  violation: [event: ViolationSwarmEvent]
   /** a wire to this peer completed its handshake */
   'peer:add': [peerId: string]
   /** that wire closed (not when another wire to the same peer replaced it) */

@@ -5,10 +5,12 @@
  * - A piece is a whole chunk: `request(index, 0, chunk.size)`; pieces differ in size.
  * - The handshake carries the bundle's info-hash and a 20-byte peer id derived from the
  *   libp2p peer id; a different info-hash or peer id closes the wire.
- * - Every inbound frame passes the FrameGuard first; requests and pieces must match the
- *   chunk's size, pieces must answer a request of ours (or one we withdrew or lost to a choke), and
- *   too many queued requests close the wire. Violations close it with E_WIRE_MALFORMED
- *   or E_WIRE_MESSAGE_TOO_LARGE: fail closed.
+ * - Every inbound frame passes the FrameGuard first, then the per-peer budgets
+ *   (wire-budget.ts); requests and pieces must match the chunk's size, pieces must
+ *   answer a request of ours (or one we withdrew or lost to a choke), and too many
+ *   queued requests close the wire. Violations close it with E_WIRE_MALFORMED,
+ *   E_WIRE_MESSAGE_TOO_LARGE or E_PEER_OVER_BUDGET: fail closed. The closing error's
+ *   `meta.violation` names the violation (violations.ts) for the peer's score.
  * - Outbound writes are coalesced per tick by the WireTransport.
  */
 import { EventEmitter } from 'node:events'
@@ -18,10 +20,14 @@ import type { BundleInfo } from '../interface/types.js'
 import { Bits } from './bits.js'
 import { KEEPALIVE_INTERVAL_MS, type SwarmOptions } from './constants.js'
 import { FrameGuard } from './frame-guard.js'
+import { MSG } from './messages.js'
 import { WireTransport, type ByteDuplex } from './transport.js'
+import type { ViolationCode } from './violations.js'
+import { WireBudget } from './wire-budget.js'
 
 export type PeerWireOptions = Pick<SwarmOptions,
-'maxChunkBytes' | 'maxExtendedBytes' | 'maxQueuedPeerRequests' | 'handshakeTimeoutMs' | 'requestTimeoutMs' | 'maxWriteBytes'>
+'maxChunkBytes' | 'maxExtendedBytes' | 'maxQueuedPeerRequests' | 'handshakeTimeoutMs' | 'requestTimeoutMs' | 'maxWriteBytes'> &
+Partial<Pick<SwarmOptions, 'wireBudgets'>>
 
 export interface PeerWireInit {
   duplex: ByteDuplex
@@ -35,6 +41,8 @@ export interface PeerWireInit {
   /** bytes already read from the duplex (a router read the handshake) */
   prefix?: Uint8Array
   options: PeerWireOptions
+  /** the budgets' clock @default Date.now */
+  now?: () => number
 }
 
 /** A request from the remote, answered at most once while it is still live. */
@@ -75,6 +83,11 @@ export class PeerWire extends EventEmitter<PeerWireEvents> {
   readonly #wire = new Wire()
   readonly #transport: WireTransport
   readonly #guard: FrameGuard
+  /** undefined when the options carry no budgets (unit tests of the bare wire) */
+  readonly #budget: WireBudget | undefined
+  #handshakeFramed = false
+  /** inside the constructor: nobody listens for 'close' yet */
+  #constructing = true
   readonly #init: PeerWireInit
   readonly #sizes: number[]
   /** our requests in flight: index -> size */
@@ -101,12 +114,22 @@ export class PeerWire extends EventEmitter<PeerWireEvents> {
     this.#init = init
     this.#sizes = init.bundle.pieces.map(p => p.size)
     const o = init.options
+    this.#budget = o.wireBudgets === undefined
+      ? undefined
+      : new WireBudget({ budgets: o.wireBudgets, numPieces: this.#sizes.length, ...(init.now !== undefined ? { now: init.now } : {}) })
     this.#guard = new FrameGuard({ numPieces: this.#sizes.length, maxChunkBytes: o.maxChunkBytes, maxExtendedBytes: o.maxExtendedBytes },
-      frame => { if (!this.#closed) this.#wire.write(frame) })
+      frame => { this.#onFrame(frame) })
     this.#bindWire()
     this.#transport = new WireTransport(init.duplex, o.maxWriteBytes, {
       onData: chunk => { this.#onBytes(chunk) },
-      onClose: err => { this.close(err === undefined ? undefined : new StoremeshError('E_NOT_CONNECTED', 'peer stream failed', {}, { cause: err })) }
+      onClose: err => {
+        // the remote ended its stream inside a piece: a truncated piece (scored lightly: an honest peer that stops mid-upload does it too)
+        if (!this.#closed && this.#ready && this.#guard.pendingFrameId === MSG.PIECE) {
+          this.#fail(`stream ended inside a piece (${this.#guard.bufferedBytes} bytes of it)`, {}, 'truncated-piece')
+          return
+        }
+        this.close(err === undefined ? undefined : new StoremeshError('E_NOT_CONNECTED', 'peer stream failed', {}, { cause: err }))
+      }
     })
     this.#handshakeTimer = setTimeout(() => {
       this.close(new StoremeshError('E_TIMEOUT', `no handshake within ${o.handshakeTimeoutMs} ms`, { bundle: init.bundle.id }))
@@ -114,6 +137,7 @@ export class PeerWire extends EventEmitter<PeerWireEvents> {
     this.#handshakeTimer.unref()
     if (init.initiator) this.#sendHandshake()
     if (init.prefix !== undefined && init.prefix.length > 0) this.#onBytes(init.prefix)
+    this.#constructing = false
   }
 
   get ready (): boolean { return this.#ready }
@@ -211,12 +235,35 @@ export class PeerWire extends EventEmitter<PeerWireEvents> {
     try {
       this.#guard.push(chunk)
     } catch (err) {
-      this.close(err as StoremeshError)
+      const e = err as StoremeshError
+      // every refusal of the guard or a budget names its violation for the peer's score
+      const violation = e.meta?.violation ?? (e.code === 'E_WIRE_MESSAGE_TOO_LARGE' ? 'oversized-frame' : 'malformed-frame')
+      const closing = new StoremeshError(e.code, e.message, { bundle: this.#init.bundle.id, ...e.meta, violation }, { cause: e.cause })
+      // a violation in the prefix is found before the owner could listen: report it a turn later
+      if (this.#constructing) queueMicrotask(() => { this.close(closing) })
+      else this.close(closing)
     }
   }
 
-  #fail (message: string, meta: Record<string, number | string> = {}): void {
-    this.close(new StoremeshError('E_WIRE_MALFORMED', message, { bundle: this.#init.bundle.id, ...meta }))
+  /** A whole frame the guard passed: charge the budgets, then hand it to the library. */
+  #onFrame (frame: Uint8Array): void {
+    if (this.#closed) return
+    // the guard's first frame is the 68-byte handshake, which has no length prefix
+    if (!this.#handshakeFramed) {
+      this.#handshakeFramed = true
+    } else if (this.#budget !== undefined) {
+      const over = this.#budget.admit(frame, this.#wire.amChoking)
+      if (over !== undefined) {
+        // thrown through the guard: it stops at this frame and refuses the rest
+        throw new StoremeshError('E_PEER_OVER_BUDGET', `${over.violation}: over ${over.burst} at once or ${over.ratePerSec}/s`,
+          { violation: over.violation, bundle: this.#init.bundle.id })
+      }
+    }
+    this.#wire.write(frame)
+  }
+
+  #fail (message: string, meta: Record<string, number | string> = {}, violation: ViolationCode = 'malformed-frame'): void {
+    this.close(new StoremeshError('E_WIRE_MALFORMED', message, { bundle: this.#init.bundle.id, ...meta, violation }))
   }
 
   #bindWire (): void {
@@ -239,14 +286,14 @@ export class PeerWire extends EventEmitter<PeerWireEvents> {
 
   #onHandshake (infoHashHex: string, peerIdHex: string): void {
     if (this.#closed) return
-    if (this.#ready) { this.#fail('second handshake'); return }
+    if (this.#ready) { this.#fail('second handshake', {}, 'bad-handshake'); return }
     if (infoHashHex !== hex(this.#init.bundle.infoHash)) {
-      this.#fail('handshake for another bundle', { infoHash: infoHashHex })
+      this.#fail('handshake for another bundle', { infoHash: infoHashHex }, 'bad-handshake')
       return
     }
     const expected = this.#init.remoteWireId
     if (expected !== undefined && peerIdHex !== hex(expected)) {
-      this.#fail('handshake peer id does not match the connection', { wirePeerId: peerIdHex })
+      this.#fail('handshake peer id does not match the connection', { wirePeerId: peerIdHex }, 'bad-handshake')
       return
     }
     this.#sendHandshake()
@@ -263,16 +310,16 @@ export class PeerWire extends EventEmitter<PeerWireEvents> {
     if (!this.#usable()) return
     const size = this.#sizes[index]
     if (offset !== 0 || length !== size) {
-      this.#fail(`request for ${length} bytes at ${offset} of chunk ${index}, which is ${String(size)} bytes`, { index })
+      this.#fail(`request for ${length} bytes at ${offset} of chunk ${index}, which is ${String(size)} bytes`, { index }, 'bad-request')
       return
     }
     const queued = this.#wire.peerRequests
     if (queued.length > this.#init.options.maxQueuedPeerRequests) {
-      this.#fail(`more than ${this.#init.options.maxQueuedPeerRequests} queued requests`)
+      this.#fail(`more than ${this.#init.options.maxQueuedPeerRequests} queued requests`, {}, 'request-flood')
       return
     }
     if (queued.filter(r => r.piece === index).length > 1) {
-      this.#fail(`chunk ${index} requested twice`, { index })
+      this.#fail(`chunk ${index} requested twice`, { index }, 'bad-request')
       return
     }
     // the library pushed this request's entry just before emitting: track that very entry
@@ -302,18 +349,18 @@ export class PeerWire extends EventEmitter<PeerWireEvents> {
         if (late === 1) this.#mayArrive.delete(index)
         else this.#mayArrive.set(index, late - 1)
         if (offset !== 0 || data.length !== this.#sizes[index]) {
-          this.#fail(`late chunk ${index} arrived as ${data.length} bytes at ${offset}, expected ${String(this.#sizes[index])}`, { index })
+          this.#fail(`late chunk ${index} arrived as ${data.length} bytes at ${offset}, expected ${String(this.#sizes[index])}`, { index }, 'wrong-length-piece')
           return
         }
         this.bytesDown += data.length
         this.emit('late-piece', index, data)
         return
       }
-      this.#fail(`unrequested chunk ${index}`, { index })
+      this.#fail(`unrequested chunk ${index}`, { index }, 'unsolicited-piece')
       return
     }
     if (offset !== 0 || data.length !== size) {
-      this.#fail(`chunk ${index} arrived as ${data.length} bytes at ${offset}, expected ${size}`, { index })
+      this.#fail(`chunk ${index} arrived as ${data.length} bytes at ${offset}, expected ${size}`, { index }, 'wrong-length-piece')
       return
     }
     this.#forget(index)

@@ -75,6 +75,20 @@ t.test('a failing source leaves its metrics empty and is counted', async t => {
   t.equal(v.get('storemesh_metrics_source_errors_total{source="availability"}'), 1, 'one error per scrape, not per gauge')
 })
 
+t.test('protocol violations by stable code, bounded, never a peer id', async t => {
+  const counts = new Map<string, number>([['keepalive-flood', 2], ['wrong-length-piece', 5]])
+  const m = createMetrics(new Registry(), {
+    security: { verifyFailuresTotal: () => 0, peerBansTotal: () => 2, peerViolationsTotal: () => Object.fromEntries(counts) }
+  })
+  let v = parseProm(await m.text())
+  t.equal(v.get('storemesh_peer_violations_total{violation="keepalive-flood"}'), 2)
+  t.equal(v.get('storemesh_peer_violations_total{violation="wrong-length-piece"}'), 5)
+  t.equal(v.get('storemesh_peer_bans_total'), 2)
+  for (let i = 0; i < 100; i++) counts.set(`bogus-${i}`, 1)
+  v = parseProm(await m.text())
+  t.ok([...v.keys()].filter(k => k.startsWith('storemesh_peer_violations_total')).length <= 32, 'at most 32 series')
+})
+
 t.test('label bounds', async t => {
   const many: Record<string, number> = {}
   for (let i = 0; i < 100; i++) many[`probe.p${i}`] = i + 1

@@ -43,6 +43,7 @@ t.test('over real libp2p nodes: a super-seeding hub and three devices complete a
   t.ok(copies <= 1.3, 'super-seeding over libp2p: about one copy')
   // one wire per peer pair and bundle, whoever opened first
   for (const s of swarms) t.equal(s.peerIds().length, 3, 'each device has one wire to each other node')
+  for (const n of [hub, ...devices]) t.equal(n.services.chunks.scorer.violationCounts.size, 0, 'honest nodes commit no violation')
 })
 
 t.test('an inbound stream for an unknown bundle is closed; a banned peer is refused', async t => {

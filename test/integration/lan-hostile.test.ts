@@ -1,0 +1,89 @@
+/**
+ * Hostile peers on the chunk wire (issue #20: floods and forgiven violations), with
+ * real libp2p nodes on loopback under one fleet key: a hub capped at 1 MiB/s, one
+ * honest device, and an attacker (test/support/hostile-chunk-peer.ts) that dials the
+ * device and abuses its chunk streams, reopening them as fast as they are closed.
+ *
+ * For each attack: the device bans the attacker within 10 s and drops its connection,
+ * the honest download completes, and every chunk the device stores re-hashes to the
+ * manifest. No bound on speed (shared machines are noisy) beyond that 10 s.
+ */
+import t from 'tap'
+import { blake3Hex } from '../../src/bundle/hash.js'
+import { createStoremeshNode, type StoremeshNode } from '../../src/net/node.js'
+import { generateSwarmKey } from '../../src/net/swarm-key.js'
+import { BanList, banGater, chunkProtocol, UploadTurns, type ChunkProtocol } from '../../src/swarm/index.js'
+import { Limiter } from '../../src/wan/limiter.js'
+import { HostileChunkPeer, type HostileMode } from '../support/hostile-chunk-peer.js'
+import { MemoryStore } from '../support/memory-store.js'
+import { waitFor } from '../support/poll.js'
+import { chunkSizes, makeBundle, within } from '../unit/swarm/helpers.js'
+
+type Node = StoremeshNode<{ chunks: ChunkProtocol }>
+
+const BAN_WITHIN_MS = 10_000
+const HUB_RATE_BYTES_PER_SEC = 1024 * 1024
+// ~3 MiB: about 3 s from the capped hub, long enough for every attack to land mid-download
+const bundle = makeBundle(chunkSizes(16, 128 * 1024, 256 * 1024, 20))
+
+const EXPECTED: Record<HostileMode, string> = {
+  keepalive: 'keepalive-flood',
+  have: 'have-flood',
+  extended: 'extended-flood',
+  unsolicited: 'unsolicited-piece',
+  'wrong-length': 'wrong-length-piece',
+  truncated: 'truncated-piece'
+}
+
+for (const mode of Object.keys(EXPECTED) as HostileMode[]) {
+  t.test(`${mode} attack: the attacker is banned within 10 s, the honest download completes, no corrupt chunk`, async t => {
+    const swarmKey = generateSwarmKey()
+    const limiter = new Limiter({ rateBytesPerSec: HUB_RATE_BYTES_PER_SEC, name: 'hub-upload' })
+    const hub: Node = await createStoremeshNode({
+      swarmKey,
+      services: {
+        chunks: chunkProtocol({
+          store: new MemoryStore(bundle.chunks),
+          uploadLimiter: new UploadTurns(async (bytes, options) => { await limiter.acquire(bytes, options?.signal) }).acquire
+        })
+      }
+    })
+    const bans = new BanList()
+    const store = new MemoryStore()
+    const device: Node = await createStoremeshNode({ swarmKey, gater: banGater(bans), services: { chunks: chunkProtocol({ store, bans }) } })
+    const attacker = await HostileChunkPeer.create({ mode, bundle: bundle.info, chunks: bundle.chunks, swarmKey })
+    t.teardown(async () => { await Promise.all([attacker.stop(), hub.stop(), device.stop()]) })
+
+    await hub.services.chunks.join(bundle.info, { superseed: true })
+    const swarm = await device.services.chunks.join(bundle.info)
+    const violations: string[] = []
+    swarm.on('violation', e => { if (e.peerId === attacker.peerId) violations.push(e.violation) })
+    await device.dial(hub.getMultiaddrs())
+    attacker.attack(device.getMultiaddrs())
+
+    await within(waitFor(() => bans.isBanned(attacker.peerId), BAN_WITHIN_MS + 5000, 'attacker banned'), BAN_WITHIN_MS + 6000, 'ban')
+    const bannedAfterMs = Date.now() - (attacker.startedAt ?? 0)
+    t.comment(`${mode}: banned after ${bannedAfterMs} ms, ${attacker.streams} streams, ${attacker.bytesSent} bytes sent; violations ${violations.join(', ')}`)
+    t.ok(bannedAfterMs <= BAN_WITHIN_MS, `banned within ${BAN_WITHIN_MS} ms (${bannedAfterMs} ms)`)
+    t.equal(violations[0], EXPECTED[mode], `the violation is ${EXPECTED[mode]}`)
+    t.ok(violations.every(v => v === EXPECTED[mode]), 'and only that one')
+    t.match(bans.list().find(b => b.peerId === attacker.peerId)?.reason ?? '', EXPECTED[mode])
+    await waitFor(() => device.getConnections(attacker.node.peerId).length === 0, 5000, 'attacker disconnected')
+    t.pass('the attacker has no connection to the device')
+
+    await within(swarm.done, 60_000, 'honest download')
+    t.equal(swarm.progress().heldChunks, bundle.info.pieces.length, 'download complete')
+    t.notOk(bans.isBanned(hub.peerId.toString()), 'the hub is not banned')
+    t.equal(device.services.chunks.scorer.score(hub.peerId.toString()), 0, 'the honest hub committed no violation')
+    t.equal(hub.services.chunks.scorer.violationCounts.size, 0, 'nor did the device, seen from the hub')
+    // re-hash every stored chunk against the manifest's piece list
+    const expected = new Set(bundle.info.pieces.map(p => p.hash))
+    let good = 0
+    for (const [hash, data] of store.chunks) {
+      if (expected.has(hash) && blake3Hex(data) === hash) good++
+      else t.fail(`corrupt or foreign chunk ${hash}`)
+    }
+    t.equal(good, bundle.info.pieces.length, 'every stored chunk re-hashes to the manifest')
+    t.equal(store.rejectedPuts, 0, 'no corrupt chunk ever reached the store')
+  })
+}
