@@ -48,6 +48,8 @@ export interface HubOperatorInit {
     host?: string
     /** @default DEFAULT_API_PORT (7480); 0 picks a free port */
     port?: number
+    /** names clients reach the API by besides its address and localhost (Host check). @default [] */
+    hostNames?: readonly string[]
     /** true: a port that cannot be bound is logged and the hub runs without the API (the default port may be taken) */
     optional?: boolean
   }
@@ -134,6 +136,7 @@ export class HubOperator {
           metrics: op.metrics,
           ...(init.api.host !== undefined ? { host: init.api.host } : {}),
           ...(init.api.port !== undefined ? { port: init.api.port } : {}),
+          ...(init.api.hostNames !== undefined ? { hostNames: init.api.hostNames } : {}),
           onError: (err, req) => { log.warn(`api ${req.method} ${req.path}: ${toStoremeshError(err).toLine()}`) }
         })
         try {
