@@ -61,6 +61,8 @@ export interface SecuritySource {
   peerBansTotal(): MaybePromise<number>
   /** bans in force now */
   peersBanned?(): MaybePromise<number>
+  /** peers a super-seeding hub found claiming chunks they never served (swarm/superseed.ts) */
+  superseedHoardersTotal?(): MaybePromise<number>
 }
 
 /** Policy gate failures by stable gate name, cumulative. */

@@ -93,7 +93,8 @@ export class HubOperator {
       security: {
         verifyFailuresTotal: () => this.tally.badChunks(),
         peerBansTotal: () => this.bans.total,
-        peersBanned: () => hub.peer.bans.list().length
+        peersBanned: () => hub.peer.bans.list().length,
+        superseedHoardersTotal: () => this.tally.hoarders()
       },
       waves: waveSourceOf(ledger),
       leases: leaseSourceOf(hub.leases)

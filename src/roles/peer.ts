@@ -207,7 +207,8 @@ export class LanPeer {
           badChunks: p.badChunks,
           peers: p.peers,
           joined: true,
-          superseed: p.superseed
+          superseed: p.superseed,
+          ...(p.superseed ? { superseedFallbackReveals: swarm.superseedFallbackReveals, hoarders: swarm.superseedHoarders } : {})
         })
         continue
       }
