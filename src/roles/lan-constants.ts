@@ -24,6 +24,13 @@ export const DEFAULT_MANIFEST_POLL_MS = 10 * SECOND_MS
 export const DEFAULT_MANIFEST_ASK_TIMEOUT_MS = 5 * SECOND_MS
 /** Peers asked per manifest round (hubs first). @default 8 */
 export const DEFAULT_MANIFEST_ASK_PEERS = 8
+/**
+ * A manifest round takes answers for this long after the first one, then joins the
+ * newest: long enough for the store hub on a loaded LAN, short enough that a device
+ * starts fetching at once (issue #20: the first answer settled it, and a peer posing
+ * as a hub that answered first made the device fetch an older bundle). @default 1.5 s
+ */
+export const MANIFEST_ANSWER_WINDOW_MS = 1500
 /** A bundle that no peer could name is not asked for again before this. @default 10 s */
 export const RESOLVE_NEGATIVE_CACHE_MS = 10 * SECOND_MS
 /** The device agent runs its install decision at most this often. @default 60 s */
