@@ -80,6 +80,8 @@ export class SuperSeeder {
   /** how many connected peers claim each chunk */
   readonly #claims: RarityMap
   readonly #peers = new Map<string, SeedPeer>()
+  /** peers not proven yet */
+  #unproven = 0
   /** chunk -> the peer it is currently offered to */
   readonly #offeredTo = new Map<number, string>()
   /** chunks shown to peers by the stall fallback (for tests and status) */
@@ -108,6 +110,7 @@ export class SuperSeeder {
       lastProgressMs: this.#init.now(),
       unchoked: false
     })
+    this.#unproven++
   }
 
   removePeer (id: string): void {
@@ -115,6 +118,7 @@ export class SuperSeeder {
     if (p === undefined) return
     this.#holders.removeBits(p.counted)
     this.#claims.removeBits(p.bits)
+    if (!p.proven) this.#unproven--
     for (const i of p.offers.keys()) this.#offeredTo.delete(i)
     this.#peers.delete(id)
   }
@@ -162,8 +166,9 @@ export class SuperSeeder {
     this.#claims.add(index)
     if ((p.proven || p.sent.get(index)) && p.counted.set(index)) this.#holders.add(index)
     else this.#noteUnproven(p)
-    // it did not get this chunk from us: whoever it could only have got it from served it
-    if (!p.sent.get(index)) this.#creditSource(id, index)
+    // it did not get this chunk from us: whoever it could only have got it from served
+    // it (worth a look only while some other peer is unproven)
+    if (!p.sent.get(index) && this.#unproven - (p.proven ? 0 : 1) > 0) this.#creditSource(id, index)
     p.lastProgressMs = this.#init.now()
     const owner = this.#offeredTo.get(index)
     // an offer downloaded frees an in-transit slot: the hungriest peer takes it
@@ -267,6 +272,7 @@ export class SuperSeeder {
   #prove (p: SeedPeer): void {
     if (p.proven) return
     p.proven = true
+    this.#unproven--
     p.hoarder = false
     p.unprovenSinceMs = undefined
     this.#recount(p)

@@ -174,4 +174,13 @@ t.test('a peer is proven when its chunk turns up at a peer we never sent it to',
   for (const p of ['b', 'r']) { s3.addPeer(p); s3.peerBitfield(p, p === 'b' ? new Bits(2) : all(2)); s3.setUnchoked(p, true) }
   s3.peerHave('b', 0)
   t.ok(s3.isProven('r'), 'the only other claimer served it (a resumed device)')
+  // the plain case: two devices, a re-shares what the hub sent it
+  const s4 = new SuperSeeder({ numPieces: 4, offersPerPeer: 1, stallMs: 5000, offerTimeoutMs: 30_000, now: () => 0 })
+  for (const p of ['a', 'b']) { s4.addPeer(p); s4.peerBitfield(p, new Bits(4)); s4.setUnchoked(p, true) }
+  const [y] = s4.offers('a', all(4), 0)
+  s4.peerSent('a', y as number)
+  s4.peerHave('a', y as number)
+  s4.peerHave('b', y as number)
+  t.ok(s4.isProven('a'), 'a served b')
+  t.notOk(s4.isProven('b'))
 })
