@@ -11,8 +11,31 @@ export const API_TOKEN_BYTES = 32
 /** Request bodies are small JSON objects; anything larger is refused with 413. */
 export const MAX_BODY_BYTES = 64 * 1024
 export const MAX_URL_CHARS = 2048
+/**
+ * A whole request (headers and body) must arrive within this; bodies are small JSON.
+ * @default 30 s
+ */
 export const REQUEST_TIMEOUT_MS = 30_000
+/**
+ * The headers must arrive within this: a client that trickles them (slowloris) is cut
+ * off instead of holding a socket. @default 10 s
+ */
 export const HEADERS_TIMEOUT_MS = 10_000
+/**
+ * An idle kept-alive connection is closed after this (Node's default, set explicitly so
+ * a change of Node version does not change it). @default 5 s
+ */
+export const KEEP_ALIVE_TIMEOUT_MS = 5_000
+/**
+ * How often Node looks for requests over the two timeouts above. Its default (30 s)
+ * would let a slow-header connection live 40 s instead of 10. @default 1 s
+ */
+export const TIMEOUT_CHECK_INTERVAL_MS = 1_000
+/**
+ * Host header values the API always answers to (besides its bind address and the
+ * names from `--api-host-name`), without the port: see host-check.ts.
+ */
+export const LOOPBACK_HOST_NAMES: readonly string[] = ['localhost', '127.0.0.1', '[::1]']
 
 export const DEFAULT_CACHE_LIMIT = 20
 export const MAX_CACHE_LIMIT = 1000

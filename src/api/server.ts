@@ -3,7 +3,9 @@
  * 127.0.0.1 unless `host` is given, reads open, every write (any method but GET/HEAD)
  * refused with 401 `{error:{code:'E_UNAUTHORIZED'}}` unless it carries the bearer
  * token (compared in constant time, checked before the body is read), bodies at most
- * MAX_BODY_BYTES (413), JSON validated with zod (400).
+ * MAX_BODY_BYTES (413), JSON validated with zod (400). A Host header that names none of
+ * the server's names is refused with 421 E_MISDIRECTED_REQUEST (host-check.ts: DNS
+ * rebinding), and slow or idle connections are cut off (the timeouts in constants.ts).
  *
  * ```ts
  * const api = new ApiServer({ token: await loadOrCreateApiToken(dataDir), sources, handlers, metrics })
@@ -16,8 +18,12 @@ import type { AddressInfo } from 'node:net'
 import { StoremeshError } from '../interface/errors.js'
 import type { Startable } from '../interface/startable.js'
 import type { MetricsEndpoint } from '../metrics/index.js'
-import { DEFAULT_API_HOST, DEFAULT_API_PORT, HEADERS_TIMEOUT_MS, MAX_BODY_BYTES, MAX_URL_CHARS, REQUEST_TIMEOUT_MS } from './constants.js'
+import {
+  DEFAULT_API_HOST, DEFAULT_API_PORT, HEADERS_TIMEOUT_MS, KEEP_ALIVE_TIMEOUT_MS, MAX_BODY_BYTES, MAX_URL_CHARS,
+  REQUEST_TIMEOUT_MS, TIMEOUT_CHECK_INTERVAL_MS
+} from './constants.js'
 import { dashboardHtml } from './dashboard.js'
+import { allowedHostNames, hostAllowed } from './host-check.js'
 import { readBody, sendError, sendJson, sendText } from './http.js'
 import { buildRoutes, type Route } from './routes.js'
 import { bearerOf, tokenMatches } from './token.js'
@@ -36,9 +42,32 @@ export interface ApiServerInit {
   port?: number
   /** @default MAX_BODY_BYTES (64 KiB) */
   maxBodyBytes?: number
+  /**
+   * Host names (besides the bind address and the loopback names) clients reach the API
+   * by, e.g. `hub-17.store.lan`: requests naming any other host are refused.
+   * @default []
+   */
+  hostNames?: readonly string[]
+  /** the connection timeouts; tests shorten them. @default apiTimeouts */
+  timeouts?: Partial<ApiTimeouts>
   now?: () => number
   /** one line per failed request (5xx), for the role's logger */
   onError?: (err: unknown, req: { method: string, path: string }) => void
+}
+
+/** Node's server timeouts, set explicitly (constants.ts says why each). */
+export interface ApiTimeouts {
+  requestTimeoutMs: number
+  headersTimeoutMs: number
+  keepAliveTimeoutMs: number
+  checkIntervalMs: number
+}
+
+export const apiTimeouts: Readonly<ApiTimeouts> = {
+  requestTimeoutMs: REQUEST_TIMEOUT_MS,
+  headersTimeoutMs: HEADERS_TIMEOUT_MS,
+  keepAliveTimeoutMs: KEEP_ALIVE_TIMEOUT_MS,
+  checkIntervalMs: TIMEOUT_CHECK_INTERVAL_MS
 }
 
 export class ApiServer implements Startable {
@@ -47,6 +76,7 @@ export class ApiServer implements Startable {
   readonly #routes: Route[]
   readonly #maxBody: number
   #server: Server | undefined
+  #hosts: { names: Set<string>, port: number } | undefined
 
   constructor (init: ApiServerInit) {
     if (typeof init.token !== 'string' || init.token.length < 16) {
@@ -66,7 +96,13 @@ export class ApiServer implements Startable {
 
   async start (): Promise<void> {
     if (this.#server !== undefined) return
-    const server = createServer({ requestTimeout: REQUEST_TIMEOUT_MS, headersTimeout: HEADERS_TIMEOUT_MS }, (req, res) => {
+    const to = { ...apiTimeouts, ...this.#init.timeouts }
+    const server = createServer({
+      requestTimeout: to.requestTimeoutMs,
+      headersTimeout: to.headersTimeoutMs,
+      keepAliveTimeout: to.keepAliveTimeoutMs,
+      connectionsCheckingInterval: to.checkIntervalMs
+    }, (req, res) => {
       void this.#handle(req, res)
     })
     await new Promise<void>((resolve, reject) => {
@@ -77,6 +113,8 @@ export class ApiServer implements Startable {
       })
     })
     this.#server = server
+    const bound = this.address()
+    this.#hosts = { names: allowedHostNames({ bindHost: this.host, names: this.#init.hostNames ?? [] }), port: bound.port }
   }
 
   async stop (): Promise<void> {
@@ -107,6 +145,12 @@ export class ApiServer implements Startable {
     const rawUrl = req.url ?? '/'
     let path = '/'
     try {
+      const hosts = this.#hosts
+      if (hosts === undefined || !hostAllowed(req.headers.host, hosts.names, hosts.port)) {
+        sendError(res, new StoremeshError('E_MISDIRECTED_REQUEST', 'this API does not answer to that Host',
+          { host: String(req.headers.host ?? '').slice(0, 100) }), { connection: 'close' })
+        return
+      }
       if (rawUrl.length > MAX_URL_CHARS) throw new StoremeshError('E_INVALID_ARGUMENT', 'URL too long')
       const url = new URL(rawUrl, 'http://api.invalid')
       path = url.pathname

@@ -38,6 +38,7 @@ interface HubOpts extends LanOpts {
   wanTimezone?: string
   apiPort?: string
   apiHost?: string
+  apiHostName?: string[]
   api: boolean
   hubId?: string
 }
@@ -81,6 +82,7 @@ function registerRun (hub: Command, ctx: CommandContext): void {
     .option('--hub-id <name>', 'this hub\'s name at its super hub (default: its peer id)')
     .option('--api-port <port>', `HTTP API and /metrics port (default ${DEFAULT_API_PORT}; 0 picks a free one)`)
     .option('--api-host <host>', 'listen for the API on this address instead of 127.0.0.1 (writes still need the token)')
+    .option('--api-host-name <name...>', 'names browsers and clients reach the API by (Host header), besides its address, localhost, 127.0.0.1 and [::1]')
     .option('--no-api', 'run without the HTTP API')
     .action(action(ctx, async (opts: HubOpts) => {
       const logger = await loggerOf(opts, 'hub')
@@ -111,7 +113,7 @@ function registerRun (hub: Command, ctx: CommandContext): void {
           ...(wan !== undefined ? { wan: () => wan.engine } : {}),
           // the default port may be taken (another hub on this host): the hub runs on without the API then
           ...(opts.api
-            ? { api: { ...(apiPort !== undefined ? { port: apiPort } : {}), ...(opts.apiHost !== undefined ? { host: opts.apiHost } : {}), optional: apiPort === undefined } }
+            ? { api: { ...(apiPort !== undefined ? { port: apiPort } : {}), ...(opts.apiHost !== undefined ? { host: opts.apiHost } : {}), ...(opts.apiHostName !== undefined ? { hostNames: opts.apiHostName } : {}), optional: apiPort === undefined } }
             : {}),
           log: logger
         })

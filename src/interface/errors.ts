@@ -94,6 +94,8 @@ export const ERROR_CODES = {
   E_NOT_FOUND: EXIT.FAILURE,
   /** an API request body over its limit */
   E_REQUEST_TOO_LARGE: EXIT.FAILURE,
+  /** an API request whose Host header names none of the server's names (DNS rebinding) */
+  E_MISDIRECTED_REQUEST: EXIT.FAILURE,
   /** the request contradicts the state in force (e.g. starting a wave the super hub halted) */
   E_CONFLICT: EXIT.FAILURE,
   /** the role has no way to do this yet (e.g. a device rollback order with no order channel) */

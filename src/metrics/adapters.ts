@@ -48,7 +48,11 @@ export class BanCounter {
 }
 
 type LinkBytes = Record<Link, { up: number, down: number }>
-interface ProgressLike { progress(): { bytes: LinkBytes, badChunks: number } }
+interface ProgressLike {
+  progress(): { bytes: LinkBytes, badChunks: number }
+  /** a super-seeding swarm's hoarders (swarm/superseed.ts) */
+  readonly superseedHoarders?: number
+}
 
 /**
  * Cumulative bytes and bad chunks over swarms that come and go: live swarms are read
@@ -57,6 +61,7 @@ interface ProgressLike { progress(): { bytes: LinkBytes, badChunks: number } }
 export class SwarmTally implements TrafficSource {
   readonly #retired: LinkBytes = { lan: { up: 0, down: 0 }, wan: { up: 0, down: 0 } }
   #retiredBad = 0
+  #retiredHoarders = 0
   readonly #live: () => Iterable<ProgressLike>
   readonly #extra: Array<() => LinkBytes>
 
@@ -71,6 +76,7 @@ export class SwarmTally implements TrafficSource {
     const p = swarm.progress()
     addInto(this.#retired, p.bytes)
     this.#retiredBad += p.badChunks
+    this.#retiredHoarders += swarm.superseedHoarders ?? 0
   }
 
   bytes (): LinkBytes {
@@ -83,6 +89,13 @@ export class SwarmTally implements TrafficSource {
   badChunks (): number {
     let n = this.#retiredBad
     for (const s of this.#live()) n += s.progress().badChunks
+    return n
+  }
+
+  /** Peers super-seeding swarms found hoarding, over live and retired swarms. */
+  hoarders (): number {
+    let n = this.#retiredHoarders
+    for (const s of this.#live()) n += s.superseedHoarders ?? 0
     return n
   }
 }

@@ -63,6 +63,8 @@ export interface SecuritySource {
   peersBanned?(): MaybePromise<number>
   /** chunk-wire protocol violations by stable code (PeerScorer.violationCounts) */
   peerViolationsTotal?(): MaybePromise<Record<string, number>>
+  /** peers a super-seeding hub found claiming chunks they never served (swarm/superseed.ts) */
+  superseedHoardersTotal?(): MaybePromise<number>
 }
 
 /** Policy gate failures by stable gate name, cumulative. */

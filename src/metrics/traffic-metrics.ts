@@ -68,4 +68,10 @@ export function createSecurityMetrics (registry: Registry, source: SecuritySourc
       if (v?.banned !== undefined) g.set(count(v.banned))
     })
   }
+  const hoarders = source.superseedHoardersTotal?.bind(source)
+  if (hoarders !== undefined) {
+    scrapedCounter(registry, N.superseedHoardersTotal, 'Peers found claiming chunks they never served; their claims are ignored by super-seeding.', [], async c => {
+      await errors.guard('security', async () => { c.inc(count(await hoarders())) })
+    })
+  }
 }

@@ -47,9 +47,24 @@ export const PNET_MAX_WRITE_BYTES = 64 * KiB
 /** The nonce exchange of pnet; its own default of 1 s fails on a loaded 2-core box. */
 export const DEFAULT_PNET_TIMEOUT_MS = 5_000
 
-/** Connection limits for one store: 300 devices, a hub, and headroom for restarts. */
+/**
+ * Connection and stream limits derive from the store's expected size (protocols/chunks/
+ * SPEC.md "Limits"): 300 devices, a hub, and headroom for restarts.
+ */
 export const STORE_DEVICES = 300
+/**
+ * Bundles a store swarms on at once: device classes times versions in flight, with
+ * room for a hub that still seeds the previous ones. @default 32
+ */
+export const STORE_ACTIVE_BUNDLES = 32
 export const DEFAULT_MAX_CONNECTIONS = STORE_DEVICES + 100
+/**
+ * Connections one peer may hold to us. Two happen honestly (both sides dialled at
+ * once after mDNS) and a restarted peer's new one may overlap its dead one; past this
+ * the oldest is closed (connection-cap.ts), so one key holder cannot multiply its
+ * per-connection stream allowance. @default 4
+ */
+export const DEFAULT_MAX_CONNECTIONS_PER_PEER = 4
 /** libp2p's default is 5 per second per host, which loses half of 10 dials on loopback. */
 export const DEFAULT_INBOUND_CONNECTION_THRESHOLD = STORE_DEVICES
 export const DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS = 128

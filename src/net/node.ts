@@ -14,11 +14,12 @@ import { tcp } from '@libp2p/tcp'
 import type { ConnectionGater, Libp2p, PeerDiscovery, PeerInfo, PrivateKey, ServiceMap } from '@libp2p/interface'
 import { createLibp2p, type Libp2pOptions, type ServiceFactoryMap } from 'libp2p'
 import {
-  DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_INBOUND_CONNECTION_THRESHOLD, DEFAULT_LISTEN_ADDRS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_EARLY_STREAMS,
+  DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_INBOUND_CONNECTION_THRESHOLD, DEFAULT_LISTEN_ADDRS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_PEER, DEFAULT_MAX_EARLY_STREAMS,
   DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS, DEFAULT_MAX_PARALLEL_DIALS, DEFAULT_MAX_READ_BUFFER_BYTES,
   DEFAULT_MAX_STREAM_WINDOW_BYTES, DEFAULT_MDNS_INTERVAL_MS, DEFAULT_MDNS_SERVICE_TAG
 } from './constants.js'
 import { StoremeshError } from '../interface/errors.js'
+import { capConnectionsPerPeer } from './connection-cap.js'
 import { allowlistGater, mergePeerGaters } from './gater.js'
 import { loadOrCreatePeerKey } from './identity.js'
 import { swarmKeyProtector } from './protector.js'
@@ -35,6 +36,8 @@ export interface MdnsOptions {
 
 export interface ConnectionLimits {
   maxConnections: number
+  /** connections one remote peer may hold; the oldest beyond are closed (connection-cap.ts) */
+  maxConnectionsPerPeer: number
   /** new inbound connections per second per remote host */
   inboundConnectionThreshold: number
   maxIncomingPendingConnections: number
@@ -44,6 +47,7 @@ export interface ConnectionLimits {
 
 export const defaultConnectionLimits: Readonly<ConnectionLimits> = {
   maxConnections: DEFAULT_MAX_CONNECTIONS,
+  maxConnectionsPerPeer: DEFAULT_MAX_CONNECTIONS_PER_PEER,
   inboundConnectionThreshold: DEFAULT_INBOUND_CONNECTION_THRESHOLD,
   maxIncomingPendingConnections: DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS,
   maxParallelDials: DEFAULT_MAX_PARALLEL_DIALS,
@@ -230,6 +234,7 @@ export async function createStoremeshNode<T extends ServiceMap = ServiceMap> (in
     start: false
   })
   dialer.node = node as unknown as Libp2p
+  capConnectionsPerPeer(node, limits.maxConnectionsPerPeer)
   if (init.start !== false) await node.start()
   return node
 }

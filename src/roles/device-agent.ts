@@ -37,7 +37,11 @@ import {
 import { MANIFEST_PROTOCOL } from '../net/manifest/index.js'
 import { openDevice, installOnce, syncPins, type DeviceHandle } from './device-install.js'
 import { WaveOrderBook } from './wave-order-book.js'
-import { DEFAULT_INSTALL_INTERVAL_MS, DEFAULT_MANIFEST_ASK_PEERS, DEFAULT_MANIFEST_ASK_TIMEOUT_MS, DEFAULT_MANIFEST_POLL_MS } from './lan-constants.js'
+import {
+  DEFAULT_INSTALL_INTERVAL_MS, DEFAULT_MANIFEST_ASK_PEERS, DEFAULT_MANIFEST_ASK_TIMEOUT_MS, DEFAULT_MANIFEST_POLL_MS,
+  MANIFEST_ANSWER_WINDOW_MS
+} from './lan-constants.js'
+import { collectManifestAnswers, newestAnswer } from './manifest-round.js'
 import { LanPeer, type PeerInit } from './peer.js'
 
 export interface DeviceAgentInit extends Omit<PeerInit, 'role' | 'leaseAuthority' | 'deviceClass'> {
@@ -67,13 +71,7 @@ async function deviceIdOf (init: DeviceAgentInit, peerId: string, log: Log): Pro
   }
 }
 
-/** Whether `a` should replace `b` as the device's target: a higher version, or the same one signed later. */
-export function isNewer (a: BundleInfo, b: BundleInfo | undefined): boolean {
-  if (b === undefined) return true
-  if (a.id === b.id) return false
-  const c = semver.compare(a.manifest.signed.version, b.manifest.signed.version)
-  return c > 0 || (c === 0 && a.manifest.signed.created > b.manifest.signed.created)
-}
+export { isNewer } from './manifest-round.js'
 
 export class DeviceAgent {
   readonly peer: LanPeer
@@ -201,28 +199,32 @@ export class DeviceAgent {
     }
   }
 
-  /** Asks connected peers, hubs first, for the newest manifest of our class; joins it when newer. */
+  /**
+   * Asks connected peers (hubs first, at most DEFAULT_MANIFEST_ASK_PEERS) for the newest
+   * manifest of our class, takes answers for MANIFEST_ANSWER_WINDOW_MS after the first,
+   * and joins the newest valid one when it is newer than the target: an older bundle
+   * that answered first is never fetched (manifest-round.ts).
+   */
   async checkForNewer (): Promise<BundleInfo | undefined> {
     const signal = this.peer.signal
     const peers = (await this.peer.orderedPeers()).slice(0, DEFAULT_MANIFEST_ASK_PEERS)
+    const deviceClass = this.#init.deviceClass
+    const answers = await collectManifestAnswers(peers, async (id, s) =>
+      await this.peer.manifest.fetch(id, { deviceClass }, { signal: s, timeoutMs: DEFAULT_MANIFEST_ASK_TIMEOUT_MS }),
+    { windowMs: MANIFEST_ANSWER_WINDOW_MS, signal })
+    if (signal.aborted) return this.#target
+    // the lease hub: the first hub that answered (peers come hubs first)
     for (const id of peers) {
-      let info: BundleInfo
-      try {
-        info = await this.peer.manifest.fetch(id, { deviceClass: this.#init.deviceClass }, { signal, timeoutMs: DEFAULT_MANIFEST_ASK_TIMEOUT_MS })
-      } catch {
-        continue
-      }
-      const hub = await this.#isHub(id)
-      if (hub) this.#hub = id
-      if (isNewer(info, this.#target)) {
-        const state = this.peer.store.bundleState(info.id)
-        if (state === undefined || state === 'evicted') await this.peer.store.addBundle(info)
-        this.#target = info
-        await this.peer.join(info)
-        this.#swarmLog.info({ bundle: info.id }, `fetching ${info.id} (${info.manifest.signed.name} ${info.manifest.signed.version}) for class ${this.#init.deviceClass}`)
-      }
-      // the first answer settles it: peers come hubs first
-      return this.#target
+      if (answers.some(a => a.peer.equals(id)) && await this.#isHub(id)) { this.#hub = id; break }
+    }
+    const best = newestAnswer(answers, deviceClass, this.#target)
+    if (best !== undefined) {
+      const info = best.info
+      const state = this.peer.store.bundleState(info.id)
+      if (state === undefined || state === 'evicted') await this.peer.store.addBundle(info)
+      this.#target = info
+      await this.peer.join(info)
+      this.#swarmLog.info({ bundle: info.id, peer: best.peer.toString() }, `fetching ${info.id} (${info.manifest.signed.name} ${info.manifest.signed.version}) for class ${deviceClass}`)
     }
     return this.#target
   }

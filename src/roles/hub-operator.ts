@@ -48,6 +48,8 @@ export interface HubOperatorInit {
     host?: string
     /** @default DEFAULT_API_PORT (7480); 0 picks a free port */
     port?: number
+    /** names clients reach the API by besides its address and localhost (Host check). @default [] */
+    hostNames?: readonly string[]
     /** true: a port that cannot be bound is logged and the hub runs without the API (the default port may be taken) */
     optional?: boolean
   }
@@ -92,7 +94,8 @@ export class HubOperator {
         verifyFailuresTotal: () => this.tally.badChunks(),
         peerBansTotal: () => this.bans.total,
         peersBanned: () => hub.peer.bans.list().length,
-        peerViolationsTotal: () => Object.fromEntries(hub.peer.chunks.scorer.violationCounts)
+        peerViolationsTotal: () => Object.fromEntries(hub.peer.chunks.scorer.violationCounts),
+        superseedHoardersTotal: () => this.tally.hoarders()
       },
       waves: waveSourceOf(ledger),
       leases: leaseSourceOf(hub.leases)
@@ -135,6 +138,7 @@ export class HubOperator {
           metrics: op.metrics,
           ...(init.api.host !== undefined ? { host: init.api.host } : {}),
           ...(init.api.port !== undefined ? { port: init.api.port } : {}),
+          ...(init.api.hostNames !== undefined ? { hostNames: init.api.hostNames } : {}),
           onError: (err, req) => { log.warn(`api ${req.method} ${req.path}: ${toStoremeshError(err).toLine()}`) }
         })
         try {

@@ -31,6 +31,9 @@ export interface BundleStatus {
   /** in a swarm in this process (else the figures come from the store alone) */
   joined: boolean
   superseed: boolean
+  /** a super-seeding hub: chunks shown by the stall fallback, peers found hoarding (swarm/superseed.ts) */
+  superseedFallbackReveals?: number
+  hoarders?: number
 }
 
 export interface BanStatus { peerId: string, reason: string, until: string }

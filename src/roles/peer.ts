@@ -108,7 +108,7 @@ export class LanPeer {
       const resolver = new BundleResolver({
         store,
         manifest,
-        peers: async () => await (self?.orderedPeers() ?? Promise.resolve([])),
+        hubs: async () => await (self?.hubPeers() ?? Promise.resolve([])),
         ...(init.deviceClass !== undefined ? { deviceClass: init.deviceClass } : {}),
         ...(init.log !== undefined ? { log: init.log.child({ component: 'swarm' }) } : {})
       })
@@ -163,13 +163,22 @@ export class LanPeer {
 
   /** Connected peers, store hubs (they answer the lease protocol) first. */
   async orderedPeers (): Promise<PeerId[]> {
+    const ranked = await this.#rankedPeers()
+    return ranked.sort((a, b) => Number(b.hub) - Number(a.hub)).map(r => r.id)
+  }
+
+  /** Connected peers identified as a store hub (identify lists the lease protocol). */
+  async hubPeers (): Promise<PeerId[]> {
+    return (await this.#rankedPeers()).filter(r => r.hub).map(r => r.id)
+  }
+
+  async #rankedPeers (): Promise<Array<{ id: PeerId, hub: boolean }>> {
     const seen = new Map<string, PeerId>()
     for (const c of this.node.getConnections()) if (c.status === 'open') seen.set(c.remotePeer.toString(), c.remotePeer)
-    const ranked = await Promise.all([...seen.values()].map(async id => {
+    return await Promise.all([...seen.values()].map(async id => {
       const protocols = await this.node.peerStore.get(id).then(p => p.protocols, () => [] as string[])
       return { id, hub: protocols.includes(LEASE_PROTOCOL) }
     }))
-    return ranked.sort((a, b) => Number(b.hub) - Number(a.hub)).map(r => r.id)
   }
 
   /** Runs work the stop must wait for (verifying a finished bundle). */
@@ -220,7 +229,8 @@ export class LanPeer {
           badChunks: p.badChunks,
           peers: p.peers,
           joined: true,
-          superseed: p.superseed
+          superseed: p.superseed,
+          ...(p.superseed ? { superseedFallbackReveals: swarm.superseedFallbackReveals, hoarders: swarm.superseedHoarders } : {})
         })
         continue
       }

@@ -13,7 +13,10 @@ import { toNodeDuplex } from '../net/stream.js'
 import { isStoremeshError, StoremeshError } from '../interface/errors.js'
 import type { BundleInfo, Link } from '../interface/types.js'
 import { lifetimeAbortController } from '../interface/startable.js'
-import { CHUNK_PROTOCOL, DEFAULT_MAX_STREAMS_PER_CONNECTION, DEFAULT_REOPEN_MAX_MS, DEFAULT_REOPEN_MIN_MS, DEFAULT_REOPEN_TICK_MS, defaultSwarmOptions, type SwarmOptions } from './constants.js'
+import {
+  CHUNK_PROTOCOL, DEFAULT_MAX_PENDING_STREAMS, DEFAULT_MAX_PENDING_STREAMS_PER_PEER, DEFAULT_MAX_STREAMS_PER_CONNECTION, DEFAULT_REOPEN_MAX_MS, DEFAULT_REOPEN_MIN_MS, DEFAULT_REOPEN_TICK_MS, defaultSwarmOptions,
+  type SwarmOptions
+} from './constants.js'
 import { readHandshake } from './handshake.js'
 import type { ChunkProtocol, ChunkProtocolComponents, ChunkProtocolInit, JoinOptions } from './index.js'
 import { linkOfMultiaddr } from './link.js'
@@ -43,6 +46,11 @@ export class ChunkProtocolService implements ChunkProtocol {
   #abort = lifetimeAbortController()
   #topologyId: string | undefined
   #started = false
+  /** inbound streams in their handshake or being resolved, per peer and in all */
+  readonly #pending = new Map<string, number>()
+  #pendingTotal = 0
+  /** inbound streams refused for being over those caps (for tests and status) */
+  refusedStreams = 0
 
   constructor (components: ChunkProtocolComponents, init: ChunkProtocolInit) {
     this.#components = components
@@ -233,6 +241,24 @@ export class ChunkProtocolService implements ChunkProtocol {
       stream.abort(new StoremeshError('E_PEER_BANNED', `peer ${peerId} is banned`, { peer: peerId }))
       return
     }
+    const pending = this.#pending.get(peerId) ?? 0
+    if (pending >= DEFAULT_MAX_PENDING_STREAMS_PER_PEER || this.#pendingTotal >= DEFAULT_MAX_PENDING_STREAMS) {
+      // the opener's reopen back-off (reopen.ts) tries again later
+      this.refusedStreams++
+      stream.abort(new StoremeshError('E_ABORTED', `peer ${peerId} has ${pending} chunk streams in their handshake already`, { peer: peerId }))
+      return
+    }
+    this.#pending.set(peerId, pending + 1)
+    this.#pendingTotal++
+    let settled = false
+    const settle = (): void => {
+      if (settled) return
+      settled = true
+      this.#pendingTotal--
+      const n = (this.#pending.get(peerId) ?? 1) - 1
+      if (n <= 0) this.#pending.delete(peerId)
+      else this.#pending.set(peerId, n)
+    }
     const duplex = this.#toDuplex(stream)
     duplex.on('error', () => {})
     const signal = this.#abort.signal
@@ -249,9 +275,12 @@ export class ChunkProtocolService implements ChunkProtocol {
         duplex.destroy()
         return
       }
+      settle()
       swarm.addPeer({ remotePeerId: peerId, duplex, initiator: false, prefix: hs.prefix, ...this.#peerConnection(connection, duplex) })
     } catch (err) {
       if (!isStoremeshError(err, 'E_PEER_BANNED')) duplex.destroy()
+    } finally {
+      settle()
     }
   }
 }

@@ -3,6 +3,7 @@
  * wire limits and swarm defaults, in one place. The CLI and roles read
  * `defaultSwarmOptions` so a flag and its default agree.
  */
+import { STORE_ACTIVE_BUNDLES, STORE_DEVICES } from '../net/constants.js'
 import { formatProtocolId } from '../net/protocol-id.js'
 
 const KiB = 1024
@@ -216,8 +217,20 @@ export const MAX_BAN_FILE_BYTES = 4 * MiB
 
 // --- libp2p --------------------------------------------------------------------------
 
-/** One stream per bundle per connection; a store rarely has more active bundles. */
-export const DEFAULT_MAX_STREAMS_PER_CONNECTION = 64
+/**
+ * Chunk streams per connection and direction (the handler's maxInboundStreams): one
+ * per bundle both peers swarm on, twice over since a re-opened stream may overlap
+ * the one it replaces. @default 2 * STORE_ACTIVE_BUNDLES (64)
+ */
+export const DEFAULT_MAX_STREAMS_PER_CONNECTION = 2 * STORE_ACTIVE_BUNDLES
+/**
+ * Inbound chunk streams of one peer still in their handshake or being resolved: an
+ * honest peer opens one per bundle when it connects; a peer naming random info-hashes
+ * waits its turn instead of holding hundreds open (issue #20). @default 8
+ */
+export const DEFAULT_MAX_PENDING_STREAMS_PER_PEER = 8
+/** The same over all peers: every device of a store connecting at once. @default STORE_DEVICES */
+export const DEFAULT_MAX_PENDING_STREAMS = STORE_DEVICES
 /**
  * A connected peer without a live wire for a joined bundle is checked this often and
  * its stream re-opened (src/swarm/reopen.ts explains why). @default 1 s

@@ -105,6 +105,8 @@ export interface ChunkProtocol extends Startable {
   /** A chunk was stored by another path (WAN): announce it in every swarm that lists it. */
   noteChunkStored(hash: string): void
   isBanned(peerId: string): boolean
+  /** inbound streams refused because their peer (or all peers) had too many in their handshake */
+  readonly refusedStreams: number
 }
 
 export function chunkProtocol (init: ChunkProtocolInit): (components: ChunkProtocolComponents) => ChunkProtocol {

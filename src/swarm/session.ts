@@ -145,6 +145,8 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   get endgame (): boolean { return this.#picker.endgame }
   /** chunks shown by the super-seeder's stall fallback */
   get superseedFallbackReveals (): number { return this.#unchoking.seeder?.fallbackReveals ?? 0 }
+  /** peers the super-seeder found claiming chunks they never served (superseed.ts) */
+  get superseedHoarders (): number { return this.#unchoking.seeder?.hoarders ?? 0 }
 
   peerIds (): string[] { return [...this.#peers.keys()] }
 
@@ -218,9 +220,10 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
         limiters: [conn.uploadLimiter, this.#uploadLimiter].filter((l): l is AcquireBytes => l !== undefined),
         holders: index => this.#picker.rarity.count(index),
         signal: this.#abort.signal,
-        onSent: (_index, bytes) => {
+        onSent: (index, bytes) => {
           this.#bytes[peer.link].up += bytes
           peer.recentUp += bytes
+          this.#unchoking.peerSent(peer.id, index)
         },
         onError: err => { this.emit('warning', err) }
       })
@@ -330,6 +333,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     }
     this.#storing.delete(index)
     if (this.#stopped) return
+    this.#unchoking.peerServed(peer.id)
     this.#markHeld(index, peer)
   }
 

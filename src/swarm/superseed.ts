@@ -17,6 +17,17 @@
  *   shown every chunk it lacks that was already handed out once (normal seeding for
  *   those), so a chunk whose only holder is slow or gone is still served.
  *
+ * Claims are not taken on trust (issue #20: one peer with a full bitfield that never
+ * served froze every offer until the stall reveal). "Someone already holds it" counts
+ * only credible holders: a peer's claim of a chunk we uploaded to it, or any claim of a
+ * proven peer — one that served us a verified chunk, or whose chunk turned up at
+ * another peer that never got it from us and could only have got it from it (the one
+ * peer we sent it to, or its only other claimer). Everything a peer claims still
+ * counts as "nobody lacks it" and for the stall fallback. A peer that claims chunks we
+ * never sent it and is not proven within `proveWithinMs` is a hoarder: its claims stay
+ * ignored and `hoarders` counts it (a metric). A pair of colluding liars, one vouching
+ * for the other, can still get one of them proven; the stall fallback bounds that.
+ *
  * No I/O and no timers: the swarm feeds it events and a clock and sends the haves.
  */
 import { Bits } from './bits.js'
@@ -34,12 +45,26 @@ export interface SuperSeederInit {
   maxInTransit?: number
   stallMs: number
   offerTimeoutMs: number
+  /**
+   * A peer claiming chunks we never sent it that is not proven (see above) within this
+   * is counted as a hoarder. @default 2 * stallMs
+   */
+  proveWithinMs?: number
   now: () => number
   random?: () => number
 }
 
 interface SeedPeer {
+  /** what it claims (bitfield + haves) */
   bits: Bits
+  /** the part of `bits` counted in #holders: all of it once proven, else what we sent it */
+  counted: Bits
+  /** chunks we uploaded to it */
+  sent: Bits
+  proven: boolean
+  hoarder: boolean
+  /** since when it has claimed a chunk we never sent it while unproven (ms), or undefined */
+  unprovenSinceMs: number | undefined
   /** every chunk we ever showed it */
   revealed: Bits
   /** outstanding offers: chunk -> offered at (ms) */
@@ -50,29 +75,50 @@ interface SeedPeer {
 
 export class SuperSeeder {
   readonly #init: SuperSeederInit
-  /** how many connected peers hold each chunk */
+  /** how many connected peers credibly hold each chunk (see above) */
   readonly #holders: RarityMap
+  /** how many connected peers claim each chunk */
+  readonly #claims: RarityMap
   readonly #peers = new Map<string, SeedPeer>()
+  /** peers not proven yet */
+  #unproven = 0
   /** chunk -> the peer it is currently offered to */
   readonly #offeredTo = new Map<number, string>()
   /** chunks shown to peers by the stall fallback (for tests and status) */
   fallbackReveals = 0
+  /** peers found hoarding: claims never backed by serving (for metrics) */
+  hoarders = 0
 
   constructor (init: SuperSeederInit) {
     this.#init = init
     this.#holders = new RarityMap(init.numPieces, init.random)
+    this.#claims = new RarityMap(init.numPieces)
   }
 
   addPeer (id: string): void {
     if (this.#peers.has(id)) return
     const n = this.#init.numPieces
-    this.#peers.set(id, { bits: new Bits(n), revealed: new Bits(n), offers: new Map(), lastProgressMs: this.#init.now(), unchoked: false })
+    this.#peers.set(id, {
+      bits: new Bits(n),
+      counted: new Bits(n),
+      sent: new Bits(n),
+      proven: false,
+      hoarder: false,
+      unprovenSinceMs: undefined,
+      revealed: new Bits(n),
+      offers: new Map(),
+      lastProgressMs: this.#init.now(),
+      unchoked: false
+    })
+    this.#unproven++
   }
 
   removePeer (id: string): void {
     const p = this.#peers.get(id)
     if (p === undefined) return
-    this.#holders.removeBits(p.bits)
+    this.#holders.removeBits(p.counted)
+    this.#claims.removeBits(p.bits)
+    if (!p.proven) this.#unproven--
     for (const i of p.offers.keys()) this.#offeredTo.delete(i)
     this.#peers.delete(id)
   }
@@ -80,10 +126,34 @@ export class SuperSeeder {
   peerBitfield (id: string, bits: Bits): void {
     const p = this.#peers.get(id)
     if (p === undefined) return
-    this.#holders.removeBits(p.bits)
+    this.#claims.removeBits(p.bits)
     p.bits = Bits.from(bits.bytes, this.#init.numPieces)
-    this.#holders.addBits(p.bits)
+    this.#claims.addBits(p.bits)
+    this.#recount(p)
     p.lastProgressMs = this.#init.now()
+  }
+
+  /** We uploaded chunk `index` to the peer: its claim of it is credible. */
+  peerSent (id: string, index: number): void {
+    const p = this.#peers.get(id)
+    if (p === undefined || !p.sent.set(index)) return
+    if (p.bits.get(index) && p.counted.set(index)) this.#holders.add(index)
+  }
+
+  /** The peer served us a verified chunk: all its claims count from now on. */
+  peerServed (id: string): void {
+    const p = this.#peers.get(id)
+    if (p !== undefined) this.#prove(p)
+  }
+
+  /** Whether the peer's claims count (for tests and status). */
+  isProven (id: string): boolean {
+    return this.#peers.get(id)?.proven ?? false
+  }
+
+  /** Whether the peer was found hoarding (for tests and status). */
+  isHoarder (id: string): boolean {
+    return this.#peers.get(id)?.hoarder ?? false
   }
 
   /**
@@ -93,7 +163,12 @@ export class SuperSeeder {
   peerHave (id: string, index: number): string[] {
     const p = this.#peers.get(id)
     if (p === undefined || !p.bits.set(index)) return []
-    this.#holders.add(index)
+    this.#claims.add(index)
+    if ((p.proven || p.sent.get(index)) && p.counted.set(index)) this.#holders.add(index)
+    else this.#noteUnproven(p)
+    // it did not get this chunk from us: whoever it could only have got it from served
+    // it (worth a look only while some other peer is unproven)
+    if (!p.sent.get(index) && this.#unproven - (p.proven ? 0 : 1) > 0) this.#creditSource(id, index)
     p.lastProgressMs = this.#init.now()
     const owner = this.#offeredTo.get(index)
     // an offer downloaded frees an in-transit slot: the hungriest peer takes it
@@ -121,6 +196,7 @@ export class SuperSeeder {
     for (const [i, at] of [...p.offers]) {
       if (this.#reshared(p, i) || (!p.bits.get(i) && now - at >= this.#init.offerTimeoutMs)) this.#release(p, i)
     }
+    this.#checkHoarding(p, now)
     const out: number[] = []
     while (p.unchoked && p.offers.size < this.#init.offersPerPeer && this.#mayOfferTo(p)) {
       const i = this.#holders.pick(j => held.get(j) && !p.bits.get(j) && !p.revealed.get(j) &&
@@ -133,7 +209,8 @@ export class SuperSeeder {
     }
     if (out.length === 0 && pendingRequests === 0 && now - p.lastProgressMs >= this.#init.stallMs) {
       for (const i of held.indices()) {
-        if (!p.bits.get(i) && !p.revealed.get(i) && this.#holders.count(i) > 0) {
+        // claims, credible or not: the fallback shows what someone says it has
+        if (!p.bits.get(i) && !p.revealed.get(i) && this.#claims.count(i) > 0) {
           p.revealed.set(i)
           out.push(i)
         }
@@ -170,11 +247,59 @@ export class SuperSeeder {
     return [...(this.#peers.get(id)?.offers.keys() ?? [])]
   }
 
-  /** Seen at a peer other than the one offered it, or it holds it and nobody lacks it. */
+  /**
+   * Seen at a peer other than the one offered it while someone credibly holds it, or
+   * it holds it and nobody lacks it. A liar's claim alone releases nothing: the chunk
+   * must be credibly held (by the offered peer, say, once we sent it).
+   */
   #reshared (p: SeedPeer, i: number): boolean {
-    const holders = this.#holders.count(i)
+    const claims = this.#claims.count(i)
     const mine = p.bits.get(i) ? 1 : 0
-    return holders - mine > 0 || (mine === 1 && holders === this.#peers.size)
+    return (claims - mine > 0 && this.#holders.count(i) > 0) || (mine === 1 && claims === this.#peers.size)
+  }
+
+  /** `counted` from scratch: all its claims once proven, else those we sent it. */
+  #recount (p: SeedPeer): void {
+    this.#holders.removeBits(p.counted)
+    p.counted = Bits.from(p.bits.bytes, this.#init.numPieces)
+    if (!p.proven) {
+      for (const i of p.bits.indices()) if (!p.sent.get(i)) p.counted.clear(i)
+    }
+    this.#holders.addBits(p.counted)
+    if (!p.proven && p.counted.count < p.bits.count) this.#noteUnproven(p)
+  }
+
+  #prove (p: SeedPeer): void {
+    if (p.proven) return
+    p.proven = true
+    this.#unproven--
+    p.hoarder = false
+    p.unprovenSinceMs = undefined
+    this.#recount(p)
+  }
+
+  #noteUnproven (p: SeedPeer): void {
+    if (!p.proven && p.unprovenSinceMs === undefined) p.unprovenSinceMs = this.#init.now()
+  }
+
+  /**
+   * `id` announced a chunk we never sent it. The peer it came from is the one other
+   * claimer we sent it to, or else the only other claimer; with several candidates
+   * nobody is credited (a hoarder's claim must not ride on an honest peer's upload).
+   */
+  #creditSource (id: string, i: number): void {
+    const others = [...this.#peers.entries()].filter(([q, qp]) => q !== id && qp.bits.get(i))
+    const fromUs = others.filter(([, qp]) => qp.sent.get(i))
+    const source = fromUs.length === 1 ? fromUs[0] : others.length === 1 ? others[0] : undefined
+    if (source !== undefined) this.#prove(source[1])
+  }
+
+  /** An unproven peer claiming chunks we never sent it for proveWithinMs is a hoarder. */
+  #checkHoarding (p: SeedPeer, now: number): void {
+    if (p.proven || p.hoarder || p.unprovenSinceMs === undefined) return
+    if (now - p.unprovenSinceMs < (this.#init.proveWithinMs ?? 2 * this.#init.stallMs)) return
+    p.hoarder = true
+    this.hoarders++
   }
 
   #release (p: SeedPeer, i: number): void {

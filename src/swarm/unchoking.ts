@@ -89,6 +89,16 @@ export class Unchoking {
     this.schedule()
   }
 
+  /** We uploaded a chunk to a peer: its claim of that chunk is credible (superseed.ts). */
+  peerSent (id: string, index: number): void {
+    this.seeder?.peerSent(id, index)
+  }
+
+  /** A peer served us a verified chunk: its claims count from now on (superseed.ts). */
+  peerServed (id: string): void {
+    this.seeder?.peerServed(id)
+  }
+
   /** We hold a new chunk: announce it (a super-seeder offers instead). */
   announce (peer: UnchokePeer, index: number): void {
     if (this.seeder === undefined) peer.wire.have(index)

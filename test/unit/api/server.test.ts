@@ -176,3 +176,75 @@ t.test('token file and comparison', async t => {
   t.notOk(tokenMatches(tok.slice(1), tok))
   t.throws(() => new ApiServer({ token: '', port: 0, ...fixtureApi() }), { code: 'E_INVALID_ARGUMENT' })
 })
+
+/** One raw request with a Host header of our choosing (fetch will not let us set it). */
+async function withHost (url: string, path: string, host: string | undefined): Promise<{ status: number, json: any }> {
+  return await new Promise((resolve, reject) => {
+    const u = new URL(url)
+    const req = request({ host: u.hostname, port: u.port, path, method: 'GET', setHost: false, headers: host !== undefined ? { host } : {} }, res => {
+      const parts: Buffer[] = []
+      res.on('data', (c: Buffer) => parts.push(c))
+      res.on('end', () => {
+        let json: any
+        try { json = JSON.parse(Buffer.concat(parts).toString('utf8')) } catch {}
+        resolve({ status: res.statusCode ?? 0, json })
+      })
+    })
+    req.on('error', reject)
+    req.end()
+  })
+}
+
+t.test('a Host header naming another server is refused with 421 (DNS rebinding)', async t => {
+  const { server, api } = await startServer(t, { hostNames: ['hub-17.store.lan'] })
+  const port = server.address().port
+  for (const host of [`127.0.0.1:${port}`, `localhost:${port}`, `LOCALHOST:${port}`, `[::1]:${port}`, `hub-17.store.lan:${port}`]) {
+    t.equal((await withHost(server.url, '/api/status', host)).status, 200, `answers to ${host}`)
+  }
+  for (const host of [`evil.example:${port}`, 'evil.example', `127.0.0.1:${port + 1}`, '127.0.0.1', `localhost.evil.example:${port}`, `hub-17.store.lan.evil:${port}`]) {
+    const r = await withHost(server.url, '/api/status', host)
+    t.equal(r.status, 421, `refuses ${host}`)
+    t.equal(r.json?.error?.code, 'E_MISDIRECTED_REQUEST')
+  }
+  // HTTP/1.1 without Host: Node itself refuses it (requireHostHeader) before we see it
+  t.equal((await withHost(server.url, '/api/status', undefined)).status, 400, 'no Host: refused')
+  // a write with the right token but a foreign Host runs nothing
+  const w = await new Promise<number>((resolve, reject) => {
+    const req = request({ host: '127.0.0.1', port, path: '/api/waves/1/start', method: 'POST', setHost: false, headers: { host: `evil.example:${port}`, authorization: `Bearer ${TOKEN}`, 'content-type': 'application/json' } }, res => { res.resume(); resolve(res.statusCode ?? 0) })
+    req.on('error', reject)
+    req.end('{"cohort":"x"}')
+  })
+  t.equal(w, 421)
+  t.equal(api.calls.length, 0, 'no handler ran')
+})
+
+t.test('a connection that trickles its headers is closed; an idle kept-alive one too', async t => {
+  const { createConnection } = await import('node:net')
+  const { server } = await startServer(t, { timeouts: { headersTimeoutMs: 500, keepAliveTimeoutMs: 500, checkIntervalMs: 100 } })
+  const port = server.address().port
+  const open = async (): Promise<{ closedAfterMs: Promise<number>, sock: import('node:net').Socket, data: Buffer[] }> => {
+    const sock = createConnection({ host: '127.0.0.1', port })
+    await new Promise<void>((resolve, reject) => { sock.once('connect', resolve); sock.once('error', reject) })
+    const started = Date.now()
+    const data: Buffer[] = []
+    sock.on('data', (c: Buffer) => data.push(c))
+    sock.on('error', () => {})
+    const closedAfterMs = new Promise<number>(resolve => sock.once('close', () => resolve(Date.now() - started)))
+    return { closedAfterMs, sock, data }
+  }
+  // slowloris: one header line every 200 ms, never the blank line
+  const slow = await open()
+  let n = 0
+  slow.sock.write(`GET /api/status HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\n`)
+  const drip = setInterval(() => { if (!slow.sock.destroyed) slow.sock.write(`x-drip-${n++}: 1\r\n`) }, 200)
+  const slowMs = await Promise.race([slow.closedAfterMs, new Promise<number>(resolve => setTimeout(() => resolve(-1), 15_000))])
+  clearInterval(drip)
+  t.ok(slowMs > 0, `closed after ${slowMs} ms although it kept sending`)
+  t.match(Buffer.concat(slow.data).toString('latin1'), /^(HTTP\/1\.1 408|)/, 'at most a 408, never an answer')
+  // idle after one answered request on a kept-alive connection
+  const idle = await open()
+  idle.sock.write(`GET /api/status HTTP/1.1\r\nHost: 127.0.0.1:${port}\r\nConnection: keep-alive\r\n\r\n`)
+  const idleMs = await Promise.race([idle.closedAfterMs, new Promise<number>(resolve => setTimeout(() => resolve(-1), 15_000))])
+  t.ok(idleMs > 0, `idle connection closed after ${idleMs} ms`)
+  t.match(Buffer.concat(idle.data).toString('latin1'), /^HTTP\/1\.1 200/, 'the request was answered first')
+})

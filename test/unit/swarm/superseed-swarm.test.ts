@@ -54,3 +54,33 @@ t.test('super-seeding with a single device does not stall: offers are released w
   t.equal(seed.swarm.superseedFallbackReveals, 0, 'finished without the stall fallback')
   await Promise.all([seed, ...nodes].map(async n => await n.swarm.stop()))
 })
+
+/** A store that says it holds every chunk and never hands one out: a hoarder. */
+class HoardingStore extends MemoryStore {
+  override async get (_hash: string, options: { signal?: AbortSignal } = {}): Promise<Uint8Array | undefined> {
+    return await new Promise((_resolve, reject) => {
+      options.signal?.addEventListener('abort', () => { reject(options.signal?.reason) }, { once: true })
+    })
+  }
+}
+
+t.test('super-seeding: a hoarder with a full bitfield that never serves does not freeze the offers', async t => {
+  const bundle = makeBundle(chunkSizes(16, 1000, 40_000, 5))
+  const mk = async (id: string, store: MemoryStore, superseed = false): Promise<TestNode> => {
+    const swarm = new BundleSwarm({ bundle: bundle.info, store, localPeerId: id, superseed })
+    await swarm.start()
+    live.push(swarm)
+    return { id, store, swarm }
+  }
+  const hub = await mk('hub', new MemoryStore(bundle.chunks), true)
+  const hoarder = await mk('hoarder', new HoardingStore(bundle.chunks))
+  const dev = await mk('dev', new MemoryStore())
+  connect(hub, hoarder)
+  connect(dev, hoarder)
+  connect(hub, dev)
+  // the stall reveal comes after 15 s: done well before it means the offers flowed
+  await within(dev.swarm.done, 60_000, 'the honest device completes')
+  t.ok(dev.store.verifyAll(), 'its chunks verify')
+  t.equal(hub.swarm.superseedFallbackReveals, 0, 'the hub never needed its stall fallback: offers went on despite the hoarder')
+  t.equal(hub.swarm.progress().bytes.lan.up, bundle.info.totalBytes, 'the hub sent exactly one copy')
+})

@@ -112,3 +112,75 @@ t.test('maxInTransit: few offers wait to be downloaded, and a free one goes to t
   t.not(next[0]?.[0], 'a', 'to a hungrier peer')
   t.equal(s.inTransit, 2)
 })
+
+t.test('a hoarder with a full bitfield does not stop offers; its claims count only once it served', async t => {
+  const clock = { now: 0 }
+  const n = 6
+  const s = new SuperSeeder({ numPieces: n, offersPerPeer: 1, stallMs: 5000, offerTimeoutMs: 30_000, proveWithinMs: 10_000, now: () => clock.now })
+  for (const p of ['a', 'h']) { s.addPeer(p); s.setUnchoked(p, true) }
+  s.peerBitfield('a', new Bits(n))
+  s.peerBitfield('h', all(n))
+  const held = all(n)
+  const got: number[] = []
+  for (let k = 0; k < n; k++) {
+    const [x] = s.offers('a', held, 0)
+    t.ok(x !== undefined, `offer ${k} made although h claims everything`)
+    s.peerSent('a', x as number)
+    s.peerHave('a', x as number)
+    got.push(x as number)
+  }
+  t.same(got.sort(), [0, 1, 2, 3, 4, 5], 'a was offered every chunk, one at a time')
+  t.equal(s.fallbackReveals, 0, 'no stall fallback needed')
+  t.notOk(s.isHoarder('h'), 'not yet: it has had no time to serve')
+  clock.now += 10_000
+  s.offers('h', held, 0)
+  t.ok(s.isHoarder('h'), 'claimed and never served within proveWithinMs: a hoarder')
+  t.equal(s.hoarders, 1)
+  s.offers('h', held, 0)
+  t.equal(s.hoarders, 1, 'counted once')
+  t.notOk(s.isHoarder('a'), 'a claims only what we sent it')
+})
+
+t.test('without the rule: the same hoarder, had its claims counted, would freeze the offers', async t => {
+  // the control: a peer proven by serving us has its claims counted, and then nothing is offered
+  const s = new SuperSeeder({ numPieces: 4, offersPerPeer: 1, stallMs: 5000, offerTimeoutMs: 30_000, now: () => 0 })
+  for (const p of ['a', 'h']) { s.addPeer(p); s.setUnchoked(p, true) }
+  s.peerBitfield('a', new Bits(4))
+  s.peerBitfield('h', all(4))
+  s.peerServed('h')
+  t.ok(s.isProven('h'))
+  t.same(s.offers('a', all(4), 0), [], 'a credible holder of everything: nothing to offer')
+})
+
+t.test('a peer is proven when its chunk turns up at a peer we never sent it to', async t => {
+  const s = new SuperSeeder({ numPieces: 6, offersPerPeer: 1, stallMs: 5000, offerTimeoutMs: 30_000, now: () => 0 })
+  for (const p of ['a', 'b', 'h']) { s.addPeer(p); s.peerBitfield(p, new Bits(6)); s.setUnchoked(p, true) }
+  s.peerBitfield('h', all(6))
+  const [x] = s.offers('a', all(6), 0)
+  s.peerSent('a', x as number)
+  s.peerHave('a', x as number)
+  t.notOk(s.isProven('a'))
+  s.peerHave('b', x as number)
+  t.ok(s.isProven('a'), 'b got it from a: the one peer we sent it to')
+  t.notOk(s.isProven('h'), 'h claims it too, but we sent it to a')
+  // b's own unsent claim with two other claimers and none sent by us proves nobody
+  const s2 = new SuperSeeder({ numPieces: 2, offersPerPeer: 1, stallMs: 5000, offerTimeoutMs: 30_000, now: () => 0 })
+  for (const p of ['b', 'h1', 'h2']) { s2.addPeer(p); s2.peerBitfield(p, p === 'b' ? new Bits(2) : all(2)); s2.setUnchoked(p, true) }
+  s2.peerHave('b', 0)
+  t.notOk(s2.isProven('h1') || s2.isProven('h2'), 'ambiguous: nobody credited')
+  s2.peerHave('b', 1)
+  s2.removePeer('h2')
+  const s3 = new SuperSeeder({ numPieces: 2, offersPerPeer: 1, stallMs: 5000, offerTimeoutMs: 30_000, now: () => 0 })
+  for (const p of ['b', 'r']) { s3.addPeer(p); s3.peerBitfield(p, p === 'b' ? new Bits(2) : all(2)); s3.setUnchoked(p, true) }
+  s3.peerHave('b', 0)
+  t.ok(s3.isProven('r'), 'the only other claimer served it (a resumed device)')
+  // the plain case: two devices, a re-shares what the hub sent it
+  const s4 = new SuperSeeder({ numPieces: 4, offersPerPeer: 1, stallMs: 5000, offerTimeoutMs: 30_000, now: () => 0 })
+  for (const p of ['a', 'b']) { s4.addPeer(p); s4.peerBitfield(p, new Bits(4)); s4.setUnchoked(p, true) }
+  const [y] = s4.offers('a', all(4), 0)
+  s4.peerSent('a', y as number)
+  s4.peerHave('a', y as number)
+  s4.peerHave('b', y as number)
+  t.ok(s4.isProven('a'), 'a served b')
+  t.notOk(s4.isProven('b'))
+})
