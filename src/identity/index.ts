@@ -22,3 +22,7 @@ export {
 export {
   REFUSAL_REASONS, refusalReasonOf, verifyCertificate, type RefusalReason, type VerifiedIdentity, type VerifyCertificateOptions
 } from './verify.js'
+export {
+  certificatePath, loadNodeCertificate, readBoundedFile, readCertificateFile, readRevocationListFile, revocationListPath,
+  writeCertificateFile, writeRevocationListFile
+} from './files.js'
