@@ -52,3 +52,8 @@ export const CERTIFICATE_FILE = 'node-certificate.json'
 export const REVOCATION_LIST_FILE = 'revocations.json'
 
 export const UNITS = { KiB, SECOND_MS, MINUTE_MS, DAY_MS } as const
+
+/** A peer refused for its certificate is denied at the gater for this long. @default 10 min */
+export const DEFAULT_REFUSAL_MEMORY_MS = 10 * MINUTE_MS
+/** Refused peers remembered at once; the oldest is forgotten first. @default 4096 */
+export const DEFAULT_MAX_REFUSED_PEERS = 4096

@@ -26,3 +26,6 @@ export {
   certificatePath, loadNodeCertificate, readBoundedFile, readCertificateFile, readRevocationListFile, revocationListPath,
   writeCertificateFile, writeRevocationListFile
 } from './files.js'
+export {
+  identityGater, missingCertificateError, PeerIdentities, type PeerIdentitiesEvents, type PeerIdentitiesInit, type RefusalEvent
+} from './peer-identities.js'

@@ -35,6 +35,7 @@ export const METRIC_NAMES = {
   verifyFailuresTotal: 'storemesh_verify_failures_total',
   peerBansTotal: 'storemesh_peer_bans_total',
   peersBanned: 'storemesh_peers_banned',
+  peerRefusalsTotal: 'storemesh_peer_refusals_total',
   gateFailuresTotal: 'storemesh_gate_failures_total',
   waveDevices: 'storemesh_wave_devices',
   waveHalted: 'storemesh_wave_halted',
