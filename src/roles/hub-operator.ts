@@ -94,7 +94,8 @@ export class HubOperator {
         peersBanned: () => hub.peer.bans.list().length
       },
       waves: waveSourceOf(ledger),
-      leases: leaseSourceOf(hub.leases)
+      leases: leaseSourceOf(hub.leases),
+      ...(hub.peer.identities !== undefined ? { identity: { peerRefusalsTotal: () => hub.peer.identities?.refusalCounts() ?? {} } } : {})
     })
   }
 
