@@ -120,6 +120,17 @@ export class PeerIdentities extends EventEmitter<PeerIdentitiesEvents> {
     return !this.requireCertificates || this.identityOf(peerId) !== undefined
   }
 
+  /**
+   * The device id a peer may act for in leases and reports: its certificate's; `null`
+   * (none) for an uncertified peer when certificates are required; `undefined` (any, as
+   * before identities) for an uncertified peer otherwise.
+   */
+  boundDeviceId (peerId: string): string | null | undefined {
+    const who = this.identityOf(peerId)
+    if (who !== undefined) return who.deviceId
+    return this.requireCertificates || this.isDenied(peerId) ? null : undefined
+  }
+
   /** Refused recently, or revoked by peer id: the gater denies its connections. */
   isDenied (peerId: string): boolean {
     if (this.#revoked.peerIds.has(peerId)) return true

@@ -117,7 +117,8 @@ export class HubOperator {
         return ack
       }
     }
-    const report = reportProtocolOn(node, { devices })
+    const identities = init.hub.peer.identities
+    const report = reportProtocolOn(node, { devices, ...(identities !== undefined ? { deviceIdOf: (id: string) => identities.boundDeviceId(id) } : {}) })
     let op: HubOperator | undefined
     try {
       await report.start()

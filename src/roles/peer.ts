@@ -132,7 +132,10 @@ export class LanPeer {
             ...(identity !== undefined ? { isAllowed: identity.isAllowed } : {})
           }),
           manifest: manifestProtocol({ lookup: storeManifestLookup(store), trust: init.trust }),
-          lease: leaseProtocol(init.leaseAuthority !== undefined ? { authority: init.leaseAuthority } : {}),
+          lease: leaseProtocol({
+            ...(init.leaseAuthority !== undefined ? { authority: init.leaseAuthority } : {}),
+            ...(identity !== undefined ? { deviceIdOf: (id: string) => identity.identities.boundDeviceId(id) } : {})
+          }),
           ...(identity !== undefined ? { identity: identity.service } : {})
         }
       })
