@@ -28,6 +28,8 @@ export interface PeerIdentityOptions {
   roles?: readonly NodeRole[]
   /** @default DEFAULT_PRESENT_TIMEOUT_MS */
   presentTimeoutMs?: number
+  /** @default DEFAULT_REFRESH_INTERVAL_MS */
+  refreshIntervalMs?: number
 }
 
 export interface PeerIdentityKit {
@@ -82,7 +84,10 @@ export async function startPeerIdentity (dataDir: string, options: PeerIdentityO
       identities,
       log,
       ...(certificate !== undefined ? { certificate } : {}),
-      ...(options.presentTimeoutMs !== undefined ? { presentTimeoutMs: options.presentTimeoutMs } : {})
+      ...(options.presentTimeoutMs !== undefined ? { presentTimeoutMs: options.presentTimeoutMs } : {}),
+      ...(options.refreshIntervalMs !== undefined ? { refreshIntervalMs: options.refreshIntervalMs } : {}),
+      // an operator's `identity revoke --list <data>/revocations.json` is picked up at the next refresh
+      readRevocations: async () => await readRevocationListFile(listPath)
     }),
     certificate
   }

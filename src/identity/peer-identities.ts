@@ -163,6 +163,12 @@ export class PeerIdentities extends EventEmitter<PeerIdentitiesEvents> {
     return out
   }
 
+  /** Verified peers whose certificate has expired since (to refuse them). */
+  expiredPeers (): VerifiedIdentity[] {
+    const nowMs = this.#now()
+    return [...this.#verified.values()].filter(w => w.expiresAtMs <= nowMs)
+  }
+
   /** Verified peers connected now. */
   get verifiedCount (): number { return this.#verified.size }
 }

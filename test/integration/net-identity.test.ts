@@ -57,7 +57,7 @@ function certFor (peerId: string, o: { deviceId?: string, role?: NodeRole, expir
   }, [o.signer ?? enrolment])
 }
 
-async function start (t: Test, o: { key?: { key: PrivateKey, peerId: string }, cert?: (peerId: string) => NodeCertificate | undefined, ids?: Partial<PeerIdentitiesInit>, noIdentity?: boolean } = {}): Promise<Peer> {
+async function start (t: Test, o: { key?: { key: PrivateKey, peerId: string }, cert?: (peerId: string) => NodeCertificate | undefined, ids?: Partial<PeerIdentitiesInit>, noIdentity?: boolean, refreshMs?: number } = {}): Promise<Peer> {
   const { key, peerId } = o.key ?? await peerKey()
   const ids = new PeerIdentities({ trust, ...o.ids })
   const logs = captureLog({ level: 'debug' })
@@ -68,7 +68,7 @@ async function start (t: Test, o: { key?: { key: PrivateKey, peerId: string }, c
     gater: identityGater(ids),
     services: o.noIdentity === true
       ? {} as never
-      : { identity: identityProtocol({ identities: ids, log: logs.log, presentTimeoutMs: PRESENT_MS, ...(certificate !== undefined ? { certificate } : {}) }) }
+      : { identity: identityProtocol({ identities: ids, log: logs.log, presentTimeoutMs: PRESENT_MS, refreshIntervalMs: o.refreshMs ?? 0, ...(certificate !== undefined ? { certificate } : {}) }) }
   })
   t.teardown(async () => { await node.stop() })
   return { node, ids, logs, peerId }
@@ -197,4 +197,21 @@ t.test('a revocation list travels with the answer and refuses a connected peer',
   const old = signRevocationList({ version: 1, serials: [], peerIds: [] }, [enrolment])
   t.notOk(a.node.services.identity.adoptRevocations(old), 'another list under the same version changes nothing')
   t.equal(a.ids.revocationVersion, 1)
+})
+
+t.test('a revocation reaches connected peers at the next refresh, without reconnecting', async t => {
+  const hub = await start(t, { cert: id => certFor(id, { deviceId: 'hub-1', role: 'hub' }) })
+  const a = await start(t, { cert: id => certFor(id, { deviceId: 'pos-a' }), refreshMs: 300 })
+  const b = await start(t, { cert: id => certFor(id, { deviceId: 'pos-b' }) })
+  await connect(a, hub)
+  await connect(a, b)
+  t.ok(await until(() => a.ids.identityOf(hub.peerId) !== undefined && a.ids.identityOf(b.peerId) !== undefined, 10_000), 'a verified both')
+  const list = signRevocationList({ version: 4, serials: [], peerIds: [b.peerId] }, [enrolment])
+  t.ok(hub.node.services.identity.adoptRevocations(list), 'the hub takes the list (from its super hub, here by hand)')
+  const t0 = Date.now()
+  t.ok(await until(() => a.ids.revocationVersion === 4, 5_000), 'a asked its hub and holds the list')
+  t.ok(await until(() => a.node.getConnections(b.node.peerId).length === 0, 5_000), 'a dropped b')
+  t.ok(Date.now() - t0 < 3_000, 'within a few refresh intervals')
+  t.equal(a.ids.refusalCounts().revoked, 1)
+  t.equal(a.node.getConnections(hub.node.peerId).length, 1, 'the hub connection stays')
 })

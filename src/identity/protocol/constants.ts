@@ -27,3 +27,9 @@ export const DEFAULT_IDENTITY_TIMEOUT_MS = 10 * SECOND_MS
 export const DEFAULT_PRESENT_TIMEOUT_MS = 10 * SECOND_MS
 /** Streams per connection and direction: one exchange per connection is normal. @default 2 */
 export const DEFAULT_MAX_IDENTITY_STREAMS = 2
+/**
+ * How often a node re-checks its peers: certificates that expired during a connection
+ * are refused, and hubs are asked for a newer revocation list, so a revocation reaches
+ * every peer within a few of these. The hub uplink's report interval. @default 30 s
+ */
+export const DEFAULT_REFRESH_INTERVAL_MS = 30 * SECOND_MS

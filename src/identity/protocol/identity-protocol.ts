@@ -16,8 +16,8 @@ import type { RevocationList } from '../revocation.js'
 import { missingCertificateError, type PeerIdentities } from '../peer-identities.js'
 import type { VerifiedIdentity } from '../verify.js'
 import {
-  DEFAULT_IDENTITY_TIMEOUT_MS, DEFAULT_MAX_IDENTITY_STREAMS, DEFAULT_PRESENT_TIMEOUT_MS, IDENTITY_PROTOCOL, MAX_IDENTITY_REQUEST_BYTES,
-  MAX_IDENTITY_RESPONSE_BYTES
+  DEFAULT_IDENTITY_TIMEOUT_MS, DEFAULT_MAX_IDENTITY_STREAMS, DEFAULT_PRESENT_TIMEOUT_MS, DEFAULT_REFRESH_INTERVAL_MS, IDENTITY_PROTOCOL,
+  MAX_IDENTITY_REQUEST_BYTES, MAX_IDENTITY_RESPONSE_BYTES
 } from './constants.js'
 import type { IdentityProtocolComponents, IdentityProtocolInit } from './index.js'
 import { decodeIdentityRequest, decodeIdentityResponse, encodeIdentityRequest, encodeIdentityResponse, type IdentityResponse } from './messages.js'
@@ -35,6 +35,8 @@ export class IdentityProtocol implements Startable {
   readonly #deadlines = new Map<string, NodeJS.Timeout>()
   #abort = new AbortController()
   #topologyId: string | undefined
+  #refreshTimer: NodeJS.Timeout | undefined
+  #refreshing: Promise<void> | undefined
   #started = false
 
   constructor (components: IdentityProtocolComponents, init: IdentityProtocolInit) {
@@ -61,11 +63,18 @@ export class IdentityProtocol implements Startable {
       this.#components.events.addEventListener('connection:open', this.#onOpen)
       this.#components.events.addEventListener('connection:close', this.#onClose)
     }
+    const everyMs = this.#init.refreshIntervalMs ?? DEFAULT_REFRESH_INTERVAL_MS
+    if (everyMs > 0) {
+      this.#refreshTimer = setInterval(() => { this.#refreshing ??= this.refresh().finally(() => { this.#refreshing = undefined }) }, everyMs)
+      this.#refreshTimer.unref()
+    }
     this.#started = true
   }
 
   async stop (): Promise<void> {
     this.#abort.abort(new StoremeshError('E_ABORTED', 'the identity protocol stopped'))
+    clearInterval(this.#refreshTimer)
+    this.#refreshTimer = undefined
     this.#components.events.removeEventListener('connection:open', this.#onOpen)
     this.#components.events.removeEventListener('connection:close', this.#onClose)
     for (const t of this.#deadlines.values()) clearTimeout(t)
@@ -101,6 +110,38 @@ export class IdentityProtocol implements Startable {
     const after = this.identities.revocationVersion
     if (after !== before) this.#log.info({ version: after }, `revocation list version ${after} in force`)
     return after !== before
+  }
+
+  /**
+   * One round of the periodic re-check: refuse peers whose certificate expired while
+   * connected, adopt a list dropped into the data dir, and ask our hubs (lists flow
+   * down: super hub → hub → devices) whether they hold a newer list. Never throws.
+   */
+  async refresh (): Promise<void> {
+    for (const who of this.identities.expiredPeers()) {
+      this.#refuseById(who.peerId, new StoremeshError('E_CERT_EXPIRED', `certificate ${who.serial} of device ${who.deviceId} expired while connected`,
+        { serial: who.serial, device: who.deviceId }))
+    }
+    if (this.#init.readRevocations !== undefined) {
+      try {
+        const list = await this.#init.readRevocations()
+        if (list !== undefined) this.adoptRevocations(list)
+      } catch (err) {
+        this.#log.warn(`cannot read the revocation list: ${toStoremeshError(err).toLine()}`)
+      }
+    }
+    const upstream = this.#components.connectionManager.getConnections().filter(c => {
+      const role = this.identities.identityOf(c.remotePeer.toString())?.role
+      return c.status === 'open' && (role === 'hub' || role === 'super-hub')
+    })
+    await Promise.all(upstream.map(async c => {
+      try {
+        const res = await this.#ask(c)
+        if (res.revocations !== undefined) this.adoptRevocations(res.revocations)
+      } catch (err) {
+        this.#debug('refresh from %p failed: %s', c.remotePeer, toStoremeshError(err).toLine())
+      }
+    }))
   }
 
   /** Our side of one stream: read `{want}`, answer with our certificate (and a newer list). Never throws. */

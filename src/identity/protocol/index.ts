@@ -25,7 +25,7 @@ import { IdentityProtocol } from './identity-protocol.js'
 
 export {
   IDENTITY_PROTOCOL, IDENTITY_PROTOCOL_NAME, IDENTITY_PROTOCOL_VERSION, MAX_IDENTITY_REQUEST_BYTES, MAX_IDENTITY_RESPONSE_BYTES,
-  DEFAULT_IDENTITY_TIMEOUT_MS, DEFAULT_PRESENT_TIMEOUT_MS, DEFAULT_MAX_IDENTITY_STREAMS
+  DEFAULT_IDENTITY_TIMEOUT_MS, DEFAULT_PRESENT_TIMEOUT_MS, DEFAULT_MAX_IDENTITY_STREAMS, DEFAULT_REFRESH_INTERVAL_MS
 } from './constants.js'
 export {
   decodeIdentityRequest, decodeIdentityResponse, encodeIdentityRequest, encodeIdentityResponse, identityRequestSchema,
@@ -59,6 +59,10 @@ export interface IdentityProtocolInit {
   presentTimeoutMs?: number
   /** @default DEFAULT_MAX_IDENTITY_STREAMS */
   maxStreams?: number
+  /** @default DEFAULT_REFRESH_INTERVAL_MS; 0: never */
+  refreshIntervalMs?: number
+  /** read at each refresh: a list an operator dropped in (the super hub's `<data>/revocations.json`) */
+  readRevocations?: () => Promise<unknown>
 }
 
 /** Factory for `services: { identity: identityProtocol({ identities, certificate }) }`. */
