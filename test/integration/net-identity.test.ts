@@ -15,7 +15,8 @@ import {
   identityGater, issueCertificate, PeerIdentities, signRevocationList, type NodeCertificate, type NodeRole, type PeerIdentitiesInit,
   type RevocationList
 } from '../../src/identity/index.js'
-import { identityProtocol, type IdentityProtocol } from '../../src/identity/protocol/index.js'
+import { IDENTITY_PROTOCOL, identityProtocol, type IdentityProtocol } from '../../src/identity/protocol/index.js'
+import { writeMessage } from '../../src/net/length-prefixed.js'
 import { createMetrics } from '../../src/metrics/index.js'
 import { createStoremeshNode, type StoremeshNode } from '../../src/net/node.js'
 import { generateSwarmKey } from '../../src/net/swarm-key.js'
@@ -214,4 +215,20 @@ t.test('a revocation reaches connected peers at the next refresh, without reconn
   t.ok(Date.now() - t0 < 3_000, 'within a few refresh intervals')
   t.equal(a.ids.refusalCounts().revoked, 1)
   t.equal(a.node.getConnections(hub.node.peerId).length, 1, 'the hub connection stays')
+})
+
+t.test('a garbage answer is refused as invalid; a reset stream is no certificate', async t => {
+  const hub = await start(t, { cert: id => certFor(id, { role: 'hub' }) })
+  const liar = await start(t, { noIdentity: true })
+  await liar.node.handle(IDENTITY_PROTOCOL, (stream) => {
+    void writeMessage(stream, new TextEncoder().encode('{"certificate":5}')).then(async () => { await stream.close() }, () => {})
+  })
+  await expectRefused(t, hub, liar, 'E_CERT_INVALID', 'invalid')
+
+  const rude = await start(t, { noIdentity: true })
+  await rude.node.handle(IDENTITY_PROTOCOL, (stream) => { stream.abort(new Error('go away')) })
+  await connect(rude, hub)
+  await new Promise(resolve => setTimeout(resolve, 1_000))
+  t.equal(hub.node.getConnections(rude.node.peerId).length, 1, 'not refused: certificates are not required')
+  t.equal(hub.ids.refusalCounts().invalid, 1, 'only the liar counted')
 })

@@ -22,6 +22,11 @@ import {
 import type { IdentityProtocolComponents, IdentityProtocolInit } from './index.js'
 import { decodeIdentityRequest, decodeIdentityResponse, encodeIdentityRequest, encodeIdentityResponse, type IdentityResponse } from './messages.js'
 
+/** An answer that arrived and broke the limit or the schema: the peer's fault, not the network's. */
+function isGarbage (e: StoremeshError): boolean {
+  return e.code === 'E_WIRE_MESSAGE_TOO_LARGE' || (e.code === 'E_WIRE_MALFORMED' && e.meta.message === 'identity response')
+}
+
 export class IdentityProtocol implements Startable {
   readonly protocol = IDENTITY_PROTOCOL
   readonly identities: PeerIdentities
@@ -179,8 +184,9 @@ export class IdentityProtocol implements Startable {
       } catch (err) {
         if (this.#abort.signal.aborted) return undefined
         const e = toStoremeshError(err)
-        // garbage on our protocol is a bad certificate; a timeout or a closed connection is none
-        if (e.code.startsWith('E_WIRE_')) this.#refuse(connection.remotePeer, new StoremeshError('E_CERT_INVALID', `bad identity answer: ${e.message}`, { peer }))
+        // garbage in the answer is a bad certificate; a timeout, a reset stream or a closed
+        // connection (the peer refusing us) is none
+        if (isGarbage(e)) this.#refuse(connection.remotePeer, new StoremeshError('E_CERT_INVALID', `bad identity answer: ${e.message}`, { peer }))
         else if (this.identities.requireCertificates) this.#refuse(connection.remotePeer, missingCertificateError(peer, e.toLine()))
         else this.#debug('no certificate from %p: %s', connection.remotePeer, e.toLine())
         return undefined
