@@ -131,6 +131,18 @@ export class PeerIdentities extends EventEmitter<PeerIdentitiesEvents> {
     return this.requireCertificates || this.isDenied(peerId) ? null : undefined
   }
 
+  /**
+   * The hub ids a peer may send a store's hub batches as (a super hub asks): for a peer
+   * certified as a hub, its peer id, device id and store id; `null` (none) for any
+   * other certified role, or for an uncertified peer when certificates are required;
+   * `undefined` (any) for an uncertified peer otherwise.
+   */
+  boundHubIds (peerId: string): readonly string[] | null | undefined {
+    const who = this.identityOf(peerId)
+    if (who !== undefined) return who.role === 'hub' ? [who.peerId, who.deviceId, who.storeId] : null
+    return this.requireCertificates || this.isDenied(peerId) ? null : undefined
+  }
+
   /** Refused recently, or revoked by peer id: the gater denies its connections. */
   isDenied (peerId: string): boolean {
     if (this.#revoked.peerIds.has(peerId)) return true

@@ -110,7 +110,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
         ...(identity !== undefined ? { identity: identity.service } : {}),
         manifest: manifestProtocol({ lookup: storeManifestLookup(store) }),
         wanPull: pullServer({ source: store, limiterFor: peerId => hubEntry(peerId).chain, ...(init.onServed !== undefined ? { onServed: init.onServed } : {}) }),
-        report: reportProtocol({ hubs: ledger })
+        report: reportProtocol({ hubs: ledger, ...(identity !== undefined ? { hubIdsOf: (id: string) => identity.identities.boundHubIds(id) } : {}) })
       }
     })
     const f = follower

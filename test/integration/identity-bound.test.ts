@@ -14,6 +14,7 @@ import { identityGater, issueCertificate, PeerIdentities } from '../../src/ident
 import { identityProtocol, type IdentityProtocol } from '../../src/identity/protocol/index.js'
 import { LeaseTable, leaseProtocol, type LeaseProtocol } from '../../src/lease/index.js'
 import { HubLedger } from '../../src/ledger/hub-ledger.js'
+import { SuperLedger } from '../../src/ledger/super-ledger.js'
 import { reportProtocol, type ReportProtocol } from '../../src/ledger/report/index.js'
 import { createStoremeshNode, type StoremeshNode } from '../../src/net/node.js'
 import { generateSwarmKey } from '../../src/net/swarm-key.js'
@@ -28,12 +29,12 @@ const at = '2025-01-01T00:00:00.000Z'
 type Services = { lease: LeaseProtocol, identity: IdentityProtocol, report: ReportProtocol }
 type Node = StoremeshNode<Services>
 
-async function mk (t: Test, o: { deviceId?: string, require?: boolean, hub?: { table: LeaseTable, ledger: HubLedger } }): Promise<{ node: Node, ids: PeerIdentities }> {
+async function mk (t: Test, o: { deviceId?: string, role?: 'hub' | 'device' | 'super-hub', require?: boolean, hub?: { table: LeaseTable, ledger: HubLedger }, superLedger?: SuperLedger }): Promise<{ node: Node, ids: PeerIdentities }> {
   const key = await generateKeyPair('Ed25519')
   const peerId = peerIdFromPrivateKey(key).toString()
   const ids = new PeerIdentities({ trust, requireCertificates: o.require === true })
   const certificate = o.deviceId !== undefined
-    ? issueCertificate({ peerId, deviceId: o.deviceId, storeId: 's', role: o.hub !== undefined ? 'hub' : 'device', deviceClass: 'pos', expiresAt: new Date(Date.now() + 86_400_000) }, [enrolment])
+    ? issueCertificate({ peerId, deviceId: o.deviceId, storeId: 's', role: o.role ?? (o.hub !== undefined ? 'hub' : 'device'), deviceClass: 'pos', expiresAt: new Date(Date.now() + 86_400_000) }, [enrolment])
     : undefined
   const deviceIdOf = (id: string): string | null | undefined => ids.boundDeviceId(id)
   const node = await createStoremeshNode<Services>({
@@ -43,7 +44,9 @@ async function mk (t: Test, o: { deviceId?: string, require?: boolean, hub?: { t
     services: {
       identity: identityProtocol({ identities: ids, ...(certificate !== undefined ? { certificate } : {}) }),
       lease: leaseProtocol(o.hub !== undefined ? { authority: o.hub.table, deviceIdOf } : {}),
-      report: reportProtocol(o.hub !== undefined ? { devices: o.hub.ledger, deviceIdOf } : {})
+      report: reportProtocol(o.hub !== undefined
+        ? { devices: o.hub.ledger, deviceIdOf }
+        : o.superLedger !== undefined ? { hubs: o.superLedger, hubIdsOf: id => ids.boundHubIds(id) } : {})
     }
   })
   t.teardown(async () => { await node.stop() })
@@ -97,4 +100,22 @@ t.test('certificates not required: an uncertified device acts as before; require
   t.ok(await until(() => strict.ids.refusalCounts().missing === 1, 10_000), 'refused for having no certificate')
   t.equal(strict.ids.boundDeviceId(bare2.node.peerId.toString()), null, 'bound to no device')
   t.equal(strict.table.activeCount, 0)
+})
+
+t.test('a super hub takes a store\'s hub batches only from that store\'s certified hub', async t => {
+  const ledger = await SuperLedger.open(t.testdir())
+  t.teardown(async () => { await ledger.close() })
+  const sup = await mk(t, { deviceId: 'super-1', role: 'super-hub', superLedger: ledger })
+  const hub = await mk(t, { deviceId: 'hub-1', role: 'hub' })
+  const dev = await mk(t, { deviceId: 'pos-1' })
+  for (const n of [hub, dev]) await n.node.dial(sup.node.getMultiaddrs())
+  t.ok(await until(() => sup.ids.verifiedCount === 2, 10_000), 'the super hub verified both')
+  const batch = (hubId: string): { type: 'hub-ledger', hubId: string, epoch: string, entries: [] } => ({ type: 'hub-ledger', hubId, epoch: 'e'.repeat(32), entries: [] })
+  const addrs = sup.node.getMultiaddrs()
+  t.equal((await hub.node.services.report.send(addrs, batch('hub-1'))).status, 'ok', 'as its certified device id')
+  t.equal((await hub.node.services.report.send(addrs, batch('s'))).status, 'ok', 'as its store id')
+  t.equal((await hub.node.services.report.send(addrs, batch(hub.node.peerId.toString()))).status, 'ok', 'as its peer id (the default hub id)')
+  await t.rejects(hub.node.services.report.send(addrs, batch('hub-2')), { code: 'E_PEER_ERROR', meta: { reason: 'bad-request' } }, 'another store\'s hub id')
+  await t.rejects(dev.node.services.report.send(addrs, batch('hub-1')), { code: 'E_PEER_ERROR', meta: { reason: 'bad-request' } }, 'a device posing as the hub')
+  t.same((await ledger.hubs()).map(h => h.hubId).sort(), ['hub-1', hub.node.peerId.toString(), 's'].sort(), 'nothing stored under a forged hub id')
 })

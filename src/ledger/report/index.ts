@@ -66,6 +66,12 @@ export interface ReportProtocolInit {
    * for another device id gets `bad-request` (E_CERT_MISMATCH in the detail). Absent: any.
    */
   deviceIdOf?: (peerId: string) => string | null | undefined
+  /**
+   * Node identity (PeerIdentities.boundHubIds): the hub ids the sending peer may report
+   * as, `null` for none, `undefined` for any. A hub batch under another hub id gets
+   * `bad-request` (E_CERT_MISMATCH in the detail). Absent: any.
+   */
+  hubIdsOf?: (peerId: string) => readonly string[] | null | undefined
 }
 
 export type ReportTarget = ProtocolTarget
