@@ -50,6 +50,17 @@ async function make (t: Test, o: { seed?: boolean, certified?: boolean, speaksId
   return { node, store, ids }
 }
 
+/** `p`, or a rejection after `ms` (the timer does not hold the process open). */
+async function within<T> (p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const late = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`not done in ${ms} ms`)) }, ms) })
+  try {
+    return await Promise.race([p, late])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
 /** The hub seeds, the device joins and dials it. */
 async function download (hub: Made, device: Made): Promise<{ swarm: Awaited<ReturnType<ChunkProtocol['join']>> }> {
   const hubSwarm = await hub.node.services.chunks.join(bundle.info)
@@ -76,7 +87,7 @@ t.test('the same device completes from a certified hub', async t => {
   const hub = await make(t, { seed: true, certified: true })
   const device = await make(t, { require: true })
   const { swarm } = await download(hub, device)
-  await Promise.race([swarm.done, new Promise((_resolve, reject) => setTimeout(() => { reject(new Error('not done in 30 s')) }, 30_000))])
+  await within(swarm.done, 30_000)
   t.equal(device.store.chunks.size, bundle.chunks.size, 'every chunk stored')
   t.ok(device.ids.identityOf(hub.node.peerId.toString()) !== undefined, 'the hub was verified')
 })
@@ -85,6 +96,6 @@ t.test('without the mode, an uncertified hub is served as before', async t => {
   const hub = await make(t, { seed: true, speaksIdentity: false })
   const device = await make(t, {})
   const { swarm } = await download(hub, device)
-  await Promise.race([swarm.done, new Promise((_resolve, reject) => setTimeout(() => { reject(new Error('not done in 30 s')) }, 30_000))])
+  await within(swarm.done, 30_000)
   t.equal(device.store.chunks.size, bundle.chunks.size)
 })
