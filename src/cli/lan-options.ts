@@ -7,6 +7,7 @@
 import type { Command } from 'commander'
 import { readTrustedKeyFiles } from '../bundle/keys.js'
 import { StoremeshError } from '../interface/errors.js'
+import type { PeerIdentityOptions } from '../identity/node-identity.js'
 import type { Log } from '../interface/log.js'
 import { DEFAULT_MDNS_SERVICE_TAG } from '../net/constants.js'
 import { readSwarmKeyFile } from '../net/swarm-key.js'
@@ -25,6 +26,8 @@ export interface LanOpts extends LogOpts {
   mdnsIntervalMs?: string
   statusIntervalMs?: string
   uploadLimit?: string
+  enrolmentTrust?: string[]
+  requireCertificates?: boolean
   json: boolean
 }
 
@@ -39,6 +42,8 @@ export function addLanOptions (cmd: Command): Command {
     .option('--mdns-interval-ms <ms>', 'mDNS query interval')
     .option('--status-interval-ms <ms>', 'how often status.json is written', String(DEFAULT_STATUS_INTERVAL_MS))
     .option('--upload-limit <rate>', 'cap this node\'s chunk upload (e.g. 2MiB/s, or bytes per second)')
+    .option('--enrolment-trust <key...>', 'enrolment public key file(s): present <data>/node-certificate.json and verify peers\' (protocols/identity/SPEC.md)')
+    .option('--require-certificates', 'refuse peers without a valid certificate (needs --enrolment-trust)')
     .option('--json', 'print events (stdout) and logs (stderr) as JSON lines', false))
 }
 
@@ -63,8 +68,18 @@ export async function peerInitOf (opts: LanOpts, log: Log): Promise<Omit<PeerIni
     ...(mdnsIntervalMs !== undefined ? { mdnsIntervalMs } : {}),
     ...(statusIntervalMs !== undefined ? { statusIntervalMs } : {}),
     ...(opts.uploadLimit !== undefined ? { uploadRateBytesPerSec: parseRate(opts.uploadLimit) } : {}),
+    ...await identityOptionsOf(opts),
     log
   }
+}
+
+/** `--enrolment-trust` and `--require-certificates` as the `identity` of a PeerInit (off without them). */
+export async function identityOptionsOf (opts: { enrolmentTrust?: string[], requireCertificates?: boolean }): Promise<{ identity?: PeerIdentityOptions }> {
+  if (opts.enrolmentTrust === undefined) {
+    if (opts.requireCertificates === true) throw new StoremeshError('E_USAGE', '--require-certificates needs --enrolment-trust')
+    return {}
+  }
+  return { identity: { trust: await readTrustedKeyFiles(opts.enrolmentTrust), requireCertificates: opts.requireCertificates === true } }
 }
 
 /** One line on stdout once the node listens: scripts and tests wait for it. */

@@ -12,6 +12,7 @@ import { formatRate, parseRate, readScheduleFile } from '../wan/index.js'
 import type { Register } from './commands.js'
 import { action } from './context.js'
 import { runUntilSignal } from './lifecycle.js'
+import { identityOptionsOf } from './lan-options.js'
 import { addLogOptions, loggerOf } from './log-options.js'
 
 interface SuperHubOpts {
@@ -27,6 +28,8 @@ interface SuperHubOpts {
   critical?: string[]
   haltOnRollbackRatio?: string
   minOutcomesForHalt?: string
+  enrolmentTrust?: string[]
+  requireCertificates?: boolean
   json: boolean
   logLevel?: string
   logFormat?: string
@@ -47,6 +50,8 @@ export const register: Register = (program, ctx) => {
     .option('--critical <peerId...>', 'peer ids of critical store hubs (served first)')
     .option('--halt-on-rollback-ratio <r>', 'the wave ledger halts a wave whose rollback ratio passes this (0..1; default 0.05)')
     .option('--min-outcomes-for-halt <n>', 'devices with an outcome in a wave before that ratio may halt it (default 1)')
+    .option('--enrolment-trust <key...>', 'enrolment public key file(s): present <data>/node-certificate.json and verify hubs\' (protocols/identity/SPEC.md)')
+    .option('--require-certificates', 'refuse peers without a valid certificate (needs --enrolment-trust)')
     .option('--json', 'logs as JSON lines (stdout)', false)
   addLogOptions(cmd)
     .action(action(ctx, async (opts: SuperHubOpts) => {
@@ -72,6 +77,7 @@ export const register: Register = (program, ctx) => {
         ...(opts.critical !== undefined ? { critical: opts.critical } : {}),
         ...(ratio !== undefined ? { haltOnRollbackRatio: ratio } : {}),
         ...(minOutcomes !== undefined ? { minOutcomesForHalt: minOutcomes } : {}),
+        ...await identityOptionsOf(opts),
         log: logger
       })
       logger.child({ component: 'super-hub' }).info(`super hub ${hub.node.peerId.toString()} seeding ${hub.imported.length} bundles at ${formatRate(hub.global.rateBytesPerSec, 'bits')}` +

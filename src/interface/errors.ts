@@ -54,6 +54,25 @@ export const ERROR_CODES = {
   E_VERSION_ROLLBACK: EXIT.TRUST,
   E_PATH_ESCAPE: EXIT.TRUST,
   E_POLICY_INVALID: EXIT.TRUST,
+  // node identity (src/identity/, protocols/identity/SPEC.md; exit 3)
+  /** a certificate or revocation list that is not well formed (bytes, JSON, members, limits) */
+  E_CERT_INVALID: EXIT.TRUST,
+  /** a certificate not signed by a trusted enrolment key, or edited after signing */
+  E_CERT_SIGNATURE: EXIT.TRUST,
+  /** a certificate whose expiry has passed */
+  E_CERT_EXPIRED: EXIT.TRUST,
+  /** a certificate issued in the future (past the allowed clock skew) */
+  E_CERT_NOT_YET_VALID: EXIT.TRUST,
+  /** a certificate whose serial or peer id is on the revocation list */
+  E_CERT_REVOKED: EXIT.TRUST,
+  /** a certificate bound to another peer id (or another store, or role) than the one presenting it */
+  E_CERT_MISMATCH: EXIT.TRUST,
+  /** a peer that presented no certificate where one is required */
+  E_CERT_MISSING: EXIT.TRUST,
+  /** a revocation list that is malformed or not signed by a trusted enrolment key */
+  E_REVOCATION_INVALID: EXIT.TRUST,
+  /** a revocation list older than the one in force */
+  E_REVOCATION_ROLLBACK: EXIT.TRUST,
   // store
   E_DATA_DIR_IN_USE: EXIT.FAILURE,
   E_DISK_FULL: EXIT.FAILURE,

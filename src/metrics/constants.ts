@@ -39,6 +39,7 @@ export const METRIC_NAMES = {
   peersBanned: 'storemesh_peers_banned',
   peerViolationsTotal: 'storemesh_peer_violations_total',
   superseedHoardersTotal: 'storemesh_superseed_hoarders_total',
+  peerRefusalsTotal: 'storemesh_peer_refusals_total',
   gateFailuresTotal: 'storemesh_gate_failures_total',
   waveDevices: 'storemesh_wave_devices',
   waveHalted: 'storemesh_wave_halted',

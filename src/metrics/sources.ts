@@ -67,6 +67,12 @@ export interface SecuritySource {
   superseedHoardersTotal?(): MaybePromise<number>
 }
 
+/** Peers refused for their certificate (src/identity/ PeerIdentities.refusalCounts), cumulative. */
+export interface IdentitySource {
+  /** by reason: invalid, signature, expired, not-yet-valid, revoked, mismatch, missing */
+  peerRefusalsTotal(): MaybePromise<Record<string, number>>
+}
+
 /** Policy gate failures by stable gate name, cumulative. */
 export interface GateSource {
   gateFailuresTotal(): MaybePromise<Record<string, number>>
@@ -97,6 +103,7 @@ export interface MetricsSources {
   traffic?: TrafficSource
   wan?: WanSource
   security?: SecuritySource
+  identity?: IdentitySource
   gates?: GateSource
   waves?: WaveSource
   leases?: LeaseSource

@@ -98,7 +98,8 @@ export class HubOperator {
         superseedHoardersTotal: () => this.tally.hoarders()
       },
       waves: waveSourceOf(ledger),
-      leases: leaseSourceOf(hub.leases)
+      leases: leaseSourceOf(hub.leases),
+      ...(hub.peer.identities !== undefined ? { identity: { peerRefusalsTotal: () => hub.peer.identities?.refusalCounts() ?? {} } } : {})
     })
   }
 
@@ -120,7 +121,8 @@ export class HubOperator {
         return ack
       }
     }
-    const report = reportProtocolOn(node, { devices })
+    const identities = init.hub.peer.identities
+    const report = reportProtocolOn(node, { devices, ...(identities !== undefined ? { deviceIdOf: (id: string) => identities.boundDeviceId(id) } : {}) })
     let op: HubOperator | undefined
     try {
       await report.start()

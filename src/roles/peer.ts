@@ -13,6 +13,10 @@ import type { BundleInfo, TrustOptions } from '../interface/types.js'
 import { LEASE_PROTOCOL, leaseProtocol, type LeaseProtocol, type LeaseServer } from '../lease/index.js'
 import { manifestProtocol, type ManifestProtocol } from '../net/manifest/index.js'
 import { createStoremeshNode, type NodeInit, type StoremeshNode } from '../net/node.js'
+import { mergePeerGaters } from '../net/gater.js'
+import { startPeerIdentity, type PeerIdentityOptions } from '../identity/node-identity.js'
+import type { PeerIdentities } from '../identity/index.js'
+import type { IdentityProtocol } from '../identity/protocol/index.js'
 import type { SwarmKey } from '../net/swarm-key.js'
 import { openStore, storeManifestLookup, type ChunkStore } from '../store/index.js'
 import { BAN_FILE_NAME, BanFile, BanList, banGater, chunkProtocol, UploadTurns, type AcquireBytes, type BundleSwarm, type ChunkProtocol, type SwarmOptions } from '../swarm/index.js'
@@ -22,7 +26,7 @@ import { DEFAULT_PEER_LISTEN_ADDRS, DEFAULT_STATUS_INTERVAL_MS, PEER_STORE_DIR, 
 import { writeStatusFile, type BundleStatus, type PeerStatus } from './peer-status.js'
 import { BundleResolver } from './resolve-bundle.js'
 
-export type PeerServices = { chunks: ChunkProtocol, manifest: ManifestProtocol, lease: LeaseProtocol }
+export type PeerServices = { chunks: ChunkProtocol, manifest: ManifestProtocol, lease: LeaseProtocol, identity?: IdentityProtocol }
 export type PeerNode = StoremeshNode<PeerServices>
 
 export interface PeerInit {
@@ -54,6 +58,8 @@ export interface PeerInit {
   metrics?: NodeInit['metrics']
   /** the process logger, without a component: the peer and what it builds name theirs. @default silentLog */
   log?: Log
+  /** node certificates (protocols/identity/SPEC.md): present ours, verify theirs; absent: off */
+  identity?: PeerIdentityOptions
 }
 
 export class LanPeer {
@@ -113,6 +119,7 @@ export class LanPeer {
         ...(init.log !== undefined ? { log: init.log.child({ component: 'swarm' }) } : {})
       })
       const uploadLimiter = init.uploadLimiter ?? uploadLimiterOf(init.uploadRateBytesPerSec)
+      const identity = init.identity !== undefined ? await startPeerIdentity(init.dataDir, init.identity, init.log) : undefined
       node = await createStoremeshNode<PeerServices>({
         swarmKey: init.swarmKey,
         dataDir: init.dataDir,
@@ -123,7 +130,7 @@ export class LanPeer {
           ...(init.mdnsIntervalMs !== undefined ? { intervalMs: init.mdnsIntervalMs } : {}),
           dialOnDiscovery: true
         },
-        gater: banGater(bans),
+        gater: identity !== undefined ? mergePeerGaters(banGater(bans), identity.gater) : banGater(bans),
         ...(init.metrics !== undefined ? { metrics: init.metrics } : {}),
         services: {
           chunks: chunkProtocol({
@@ -131,10 +138,15 @@ export class LanPeer {
             bans,
             ...(init.swarmOptions !== undefined ? { options: init.swarmOptions } : {}),
             ...(uploadLimiter !== undefined ? { uploadLimiter } : {}),
-            resolveBundle: resolver.resolve
+            resolveBundle: resolver.resolve,
+            ...(identity !== undefined ? { isAllowed: identity.isAllowed } : {})
           }),
           manifest: manifestProtocol({ lookup: storeManifestLookup(store), trust: init.trust }),
-          lease: leaseProtocol(init.leaseAuthority !== undefined ? { authority: init.leaseAuthority } : {})
+          lease: leaseProtocol({
+            ...(init.leaseAuthority !== undefined ? { authority: init.leaseAuthority } : {}),
+            ...(identity !== undefined ? { deviceIdOf: (id: string) => identity.identities.boundDeviceId(id) } : {})
+          }),
+          ...(identity !== undefined ? { identity: identity.service } : {})
         }
       })
       const peer = new LanPeer(init, store, node, bans, banFile)
@@ -152,6 +164,8 @@ export class LanPeer {
   get chunks (): ChunkProtocol { return this.node.services.chunks }
   get manifest (): ManifestProtocol { return this.node.services.manifest }
   get lease (): LeaseProtocol { return this.node.services.lease }
+  /** who each connected peer is, when certificates are on */
+  get identities (): PeerIdentities | undefined { return this.node.services.identity?.identities }
   get signal (): AbortSignal { return this.#abort.signal }
 
   /** Joins a bundle's swarm (the store must hold its record) and watches it. */

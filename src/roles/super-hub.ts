@@ -7,6 +7,7 @@
  */
 import type { PrivateKey } from '@libp2p/interface'
 import type { Log } from '../interface/log.js'
+import { startPeerIdentity, type PeerIdentityOptions } from '../identity/node-identity.js'
 import type { TrustOptions } from '../interface/types.js'
 import { manifestProtocol, type ManifestProtocol } from '../net/manifest/index.js'
 import { createStoremeshNode, type StoremeshNode } from '../net/node.js'
@@ -24,6 +25,8 @@ export interface SuperHubInit {
   bundlesDir?: string
   swarmKey: SwarmKey | null
   trust: TrustOptions
+  /** node certificates (protocols/identity/SPEC.md): present ours, verify the hubs'; absent: off */
+  identity?: PeerIdentityOptions
   /** @default loopback, any port */
   listen?: string[]
   privateKey?: PrivateKey
@@ -97,14 +100,17 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       ...(init.haltOnRollbackRatio !== undefined ? { haltOnRollbackRatio: init.haltOnRollbackRatio } : {}),
       ...(init.minOutcomesForHalt !== undefined ? { minOutcomesForHalt: init.minOutcomesForHalt } : {})
     })
+    const identity = init.identity !== undefined ? await startPeerIdentity(init.dataDir, init.identity, init.log, init.privateKey) : undefined
     const node = await createStoremeshNode({
       swarmKey: init.swarmKey,
       ...(init.listen !== undefined ? { listen: init.listen } : {}),
       ...(init.privateKey !== undefined ? { privateKey: init.privateKey } : { dataDir: init.dataDir }),
+      ...(identity !== undefined ? { gater: identity.gater } : {}),
       services: {
+        ...(identity !== undefined ? { identity: identity.service } : {}),
         manifest: manifestProtocol({ lookup: storeManifestLookup(store) }),
         wanPull: pullServer({ source: store, limiterFor: peerId => hubEntry(peerId).chain, ...(init.onServed !== undefined ? { onServed: init.onServed } : {}) }),
-        report: reportProtocol({ hubs: ledger })
+        report: reportProtocol({ hubs: ledger, ...(identity !== undefined ? { hubIdsOf: (id: string) => identity.identities.boundHubIds(id) } : {}) })
       }
     })
     const f = follower

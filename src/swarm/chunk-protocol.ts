@@ -141,7 +141,8 @@ export class ChunkProtocolService implements ChunkProtocol {
       superseed: options.superseed,
       options: { ...this.#options, ...options.options },
       scorer: this.scorer,
-      uploadLimiter: this.#init.uploadLimiter
+      uploadLimiter: this.#init.uploadLimiter,
+      isAllowed: this.#init.isAllowed
     })
     await swarm.start()
     this.#byId.set(bundle.id, swarm)

@@ -83,6 +83,8 @@ export interface ChunkProtocolInit {
   uploadLimiter?: AcquireBytes
   /** per-peer upload cap (e.g. WAN token buckets), taken before the node's */
   peerUploadLimiter?: (peer: { peerId: string, link: Link }) => AcquireBytes | undefined
+  /** pieces from peers this refuses are never stored (src/identity/ PeerIdentities.isAllowed) */
+  isAllowed?: (peerId: string) => boolean
   /** @default linkOfMultiaddr(connection.remoteAddr) */
   linkOf?: (connection: Connection) => Link
   /** an inbound stream for a bundle we have not joined: return its info to join it (as a seeder of what we hold), or undefined to close */

@@ -54,6 +54,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   readonly #store: ChunkSink
   readonly #localPeerId: string
   readonly #uploadLimiter: AcquireBytes | undefined
+  readonly #isAllowed: (peerId: string) => boolean
   readonly #now: () => number
   readonly #picker: Picker
   readonly #unchoking: Unchoking
@@ -82,6 +83,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     this.#store = init.store
     this.#localPeerId = init.localPeerId
     this.#uploadLimiter = init.uploadLimiter
+    this.#isAllowed = init.isAllowed ?? (() => true)
     this.#now = init.now ?? Date.now
     const o = this.options
     const big = init.bundle.pieces.findIndex(p => p.size > o.maxChunkBytes)
@@ -297,6 +299,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   }
 
   async #onPiece (peer: SwarmPeer, index: number, data: Uint8Array): Promise<void> {
+    if (!this.#isAllowed(peer.id)) { this.#picker.onFailed(index, peer.id); return }
     this.#bytes[peer.link].down += data.length
     peer.recentDown += data.length
     const ref = this.bundle.pieces[index] as { hash: string, size: number }

@@ -36,6 +36,8 @@ export interface BundleSwarmInit {
   scorer?: PeerScorer
   /** node-wide upload cap, applied to every chunk sent */
   uploadLimiter?: AcquireBytes
+  /** pieces from a peer this refuses are dropped, never stored (certificates required: src/identity/) */
+  isAllowed?: (peerId: string) => boolean
   now?: () => number
   random?: () => number
 }

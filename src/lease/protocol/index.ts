@@ -56,6 +56,12 @@ export interface LeaseProtocolInit {
   timeoutMs?: number
   /** @default DEFAULT_MAX_LEASE_STREAMS, per connection and direction */
   maxStreams?: number
+  /**
+   * Node identity (src/identity/ PeerIdentities.boundDeviceId): the device id the asking
+   * peer is certified for, `null` for none, `undefined` for any. A request for another
+   * device id is denied `wrong-peer`. Absent: any (no identities).
+   */
+  deviceIdOf?: (peerId: string) => string | null | undefined
 }
 
 export type LeaseTarget = ProtocolTarget

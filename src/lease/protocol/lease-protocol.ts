@@ -82,6 +82,12 @@ export class LeaseProtocol implements Startable, LeaseClient {
         this.#log('malformed lease request from %s: %s', peer ?? 'peer', (err as Error).message)
         return encodeLeaseResponse({ granted: false, active: authority!.activeCount, limit: authority!.limit, reason: 'bad-request', detail: (err as Error).message })
       }
+      const bound = peer !== undefined ? this.#init.deviceIdOf?.(peer) : undefined
+      if (bound !== undefined && bound !== req.deviceId) {
+        // a stolen or rogue key holder takes no lease in another device's name (protocols/identity/SPEC.md section 8)
+        this.#log('lease %s for %s refused: %s is certified for %s', req.op, req.deviceId, peer ?? 'peer', bound ?? 'no device')
+        return encodeLeaseResponse({ granted: false, active: authority!.activeCount, limit: authority!.limit, reason: 'wrong-peer', detail: `E_CERT_MISMATCH this peer is certified for ${bound ?? 'no device'}` })
+      }
       return encodeLeaseResponse(await authority!.respond(req, peer !== undefined ? { peer } : {}))
     })
   }

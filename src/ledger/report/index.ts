@@ -60,6 +60,18 @@ export interface ReportProtocolInit {
   timeoutMs?: number
   /** @default DEFAULT_MAX_REPORT_STREAMS, per connection and direction */
   maxStreams?: number
+  /**
+   * Node identity (src/identity/ PeerIdentities.boundDeviceId): the device id the
+   * sending peer is certified for, `null` for none, `undefined` for any. A device batch
+   * for another device id gets `bad-request` (E_CERT_MISMATCH in the detail). Absent: any.
+   */
+  deviceIdOf?: (peerId: string) => string | null | undefined
+  /**
+   * Node identity (PeerIdentities.boundHubIds): the hub ids the sending peer may report
+   * as, `null` for none, `undefined` for any. A hub batch under another hub id gets
+   * `bad-request` (E_CERT_MISMATCH in the detail). Absent: any.
+   */
+  hubIdsOf?: (peerId: string) => readonly string[] | null | undefined
 }
 
 export type ReportTarget = ProtocolTarget

@@ -1,0 +1,22 @@
+/**
+ * `storemesh_peer_refusals_total{reason}` (protocols/identity/SPEC.md section 5): peers
+ * refused for their certificate, by the bounded reason label of the refusal's stable
+ * code. Never a peer id as a label.
+ */
+import type { Registry } from 'prom-client'
+import { count, scrapedCounter, type SourceErrors } from './collect.js'
+import { METRIC_NAMES as N, OTHER_LABEL } from './constants.js'
+import type { IdentitySource } from './sources.js'
+
+/** Reasons are our own words; anything else is folded so a bug cannot grow the label set. */
+const REASON_RE = /^[a-z][a-z-]{0,23}$/
+
+export function createIdentityMetrics (registry: Registry, source: IdentitySource, errors: SourceErrors): void {
+  scrapedCounter(registry, N.peerRefusalsTotal, 'Peers refused for their certificate, by reason (invalid, signature, expired, not-yet-valid, revoked, mismatch, missing).', ['reason'], async c => {
+    await errors.guard('identity', async () => {
+      for (const [reason, n] of Object.entries(await source.peerRefusalsTotal())) {
+        c.inc({ reason: REASON_RE.test(reason) ? reason : OTHER_LABEL }, count(n))
+      }
+    })
+  })
+}
