@@ -97,7 +97,10 @@ export class LanPeer {
   static async start (init: PeerInit): Promise<LanPeer> {
     const store = await openStore({ dataDir: join(init.dataDir, PEER_STORE_DIR) })
     try {
-      const bans = new BanList()
+      // With certificates on, bans attach to the certified device, not to the peer id:
+      // a stolen tablet that makes itself a new peer key does not start clean.
+      let identities: PeerIdentities | undefined
+      const bans = new BanList({ keyOf: peerId => banKeyOf(peerId, identities) })
       const banFile = new BanFile({
         bans,
         path: join(init.dataDir, BAN_FILE_NAME),
@@ -120,6 +123,7 @@ export class LanPeer {
       })
       const uploadLimiter = init.uploadLimiter ?? uploadLimiterOf(init.uploadRateBytesPerSec)
       const identity = init.identity !== undefined ? await startPeerIdentity(init.dataDir, init.identity, init.log) : undefined
+      identities = identity?.identities
       node = await createStoremeshNode<PeerServices>({
         swarmKey: init.swarmKey,
         dataDir: init.dataDir,
@@ -150,6 +154,14 @@ export class LanPeer {
         }
       })
       const peer = new LanPeer(init, store, node, bans, banFile)
+      const started = node
+      // a banned device that comes back under a new peer id is known only once its certificate is
+      identities?.on('verified', who => {
+        if (!bans.isBanned(who.peerId)) return
+        for (const c of started.getConnections()) {
+          if (c.remotePeer.toString() === who.peerId) c.close().catch((err: Error) => { c.abort(err) })
+        }
+      })
       self = peer
       bans.on('ban', e => { peer.#swarmLog.warn({ peer: e.peerId }, `banned ${e.peerId}: ${e.reason}`) })
       peer.#statusTimer = setInterval(() => { void peer.writeStatus() }, init.statusIntervalMs ?? DEFAULT_STATUS_INTERVAL_MS)
@@ -324,4 +336,10 @@ function uploadLimiterOf (rateBytesPerSec: number | undefined): AcquireBytes | u
   if (rateBytesPerSec === undefined || !Number.isFinite(rateBytesPerSec)) return undefined
   const limiter = new Limiter({ rateBytesPerSec, name: 'lan-upload' })
   return new UploadTurns(async (bytes, options) => { await limiter.acquire(bytes, options?.signal) }).acquire
+}
+
+/** The key a ban attaches to: the certified store and device when the peer presented a certificate, else its peer id. */
+export function banKeyOf (peerId: string, identities: Pick<PeerIdentities, 'identityOf'> | undefined): string {
+  const who = identities?.identityOf(peerId)
+  return who !== undefined ? `device:${who.storeId}/${who.deviceId}` : peerId
 }

@@ -59,10 +59,16 @@ export class ChunkProtocolService implements ChunkProtocol {
     this.#options = { ...defaultSwarmOptions, ...init.options }
     this.bans = init.bans ?? new BanList()
     this.bans.on('ban', e => {
-      for (const s of this.#byId.values()) s.dropBanned(e.peerId)
+      // every peer id of the banned identity (one certified device may have dialled with several)
+      const banned = new Set([e.peerId])
+      for (const c of this.#components.connectionManager.getConnections()) {
+        const id = c.remotePeer.toString()
+        if (this.bans.keyOf(id) === e.key) banned.add(id)
+      }
+      for (const s of this.#byId.values()) for (const id of banned) s.dropBanned(id)
       // also a connection with no wire left (its last one closed for the violation that banned it)
       for (const c of this.#components.connectionManager.getConnections()) {
-        if (c.remotePeer.toString() === e.peerId) c.close().catch((err: Error) => { c.abort(err) })
+        if (banned.has(c.remotePeer.toString())) c.close().catch((err: Error) => { c.abort(err) })
       }
     })
     this.scorer = new PeerScorer({ bans: this.bans, badChunkThreshold: init.badChunkThreshold })
