@@ -143,7 +143,9 @@ if (!existsSync(CHROMIUM)) {
     const deadline = Date.now() + SWARM_MAX_MS
     while (Date.now() < deadline && !(await devicesDone())) {
       for (const p of all) if (p.child.exitCode !== null) throw new Error(`${p.dataDir} exited early: ${p.stderr().slice(-1500)}`)
+      const scrapeStartMs = Date.now()
       const text = await api.metricsText()
+      const scrapeEndMs = Date.now()
       const s2 = await nextRender(s1.polls)
       renders++
       const bad = await cellMismatches(s2)
@@ -158,7 +160,10 @@ if (!existsSync(CHROMIUM)) {
         const shown = s2.cells.filter(c => c.peer === st.peerId && c.held).length
         if (shown > own) problems.push(`render ${s2.polls}: the page shows ${shown} chunks for ${st.peerId.slice(-6)}, which holds ${own}`)
       }
-      if (matrixKey(s1.cells) === matrixKey(s2.cells) && s1.cells.length > 0) {
+      // the page polls on its own timer: the render after the scrape may have been answered
+      // before it, so only a pair of answers that brackets the scrape says what it saw
+      const bracketed = s1.atMs <= scrapeStartMs && s2.atMs >= scrapeEndMs
+      if (matrixKey(s1.cells) === matrixKey(s2.cells) && s1.cells.length > 0 && bracketed) {
         // nothing moved between two renders: the scrape taken between them must agree
         stable++
         const fromPage = minCopies(s2.cells, pieceCount)

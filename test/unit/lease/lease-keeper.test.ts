@@ -112,7 +112,8 @@ t.test('losing the hub mid-install never stops the install', async t => {
   t.match(k.facts(), { state: 'none', detail: /release not confirmed/ }, 'release did not throw')
   t.ok(logs.records.some(l => l.level === 'warn' && l.component === 'lease' && /failed/.test(l.line)), 'the failed renewal is a warning of the lease component')
   hub.down = false
-  t.equal(hub.table.active().length, 0, 'the hub freed the slot by expiry')
+  // the hub's own clock ends the lease: at most a TTL after the device gave up on it
+  t.ok(await until(() => hub.table.active().length === 0, 3_000), 'the hub freed the slot by expiry')
 })
 
 t.test('a lease the hub lost is asked for again while installing', async t => {
