@@ -1,6 +1,6 @@
 /**
  * `npm run bench:lan [-- --n 4,8,16] [--bundle-mib 8] [--rate 256KiB/s] [--avg-chunk-kib 256] [--wire-mib 64] [--skip-http] [--skip-wire] [--cpu-prof <dir>] [--logs <dir>] [--cli-dist <dir>]
- *   [--mdns-interval-ms 10000] [--poll-interval-ms 10000] [--idle-ms 5000]`
+ *   [--mdns-interval-ms 10000] [--poll-interval-ms 10000] [--report-interval-ms <ms>] [--idle-ms 5000]`
  *
  * `--idle-ms 60000` measures the issue's idle target (0.2% of a core per process over 60 s)
  * once every device is complete; `--n 1 --bundle-mib 1 --skip-http --skip-wire --idle-ms 60000`
@@ -71,6 +71,8 @@ const SKIP_WIRE = args.includes('--skip-wire')
 const MDNS_INTERVAL_MS = opt('mdns-interval-ms', '10000')
 /** the product's default: a device asks a peer that appears (the hub) at once, so polling adds nothing */
 const POLL_INTERVAL_MS = opt('poll-interval-ms', '10000')
+/** a device's `--report-interval-ms` (its orders poll of the hub); empty: the product's default */
+const REPORT_INTERVAL_MS = opt('report-interval-ms', '')
 /**
  * After every device completed: how long to sample the swarm's idle CPU (what 17
  * processes cost doing nothing). The issue's idle target is measured over 60 s
@@ -219,7 +221,8 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     const devices: Proc[] = []
     for (let i = 0; i < n; i++) {
       const d = join(runDir, `dev${i}`)
-      devices.push(track(cli(['device', ...common(d), '--device-class', DEVICE_CLASS, '--poll-interval-ms', POLL_INTERVAL_MS], i === 0 ? 'dev0' : undefined), d))
+      devices.push(track(cli(['device', ...common(d), '--device-class', DEVICE_CLASS, '--poll-interval-ms', POLL_INTERVAL_MS,
+        ...(REPORT_INTERVAL_MS !== '' ? ['--report-interval-ms', REPORT_INTERVAL_MS] : [])], i === 0 ? 'dev0' : undefined), d))
     }
     procs.push(...devices)
     await withDeadline('every device ready', Promise.all(devices.map(async d => { await d.ready })), STARTUP_DEADLINE_MS)
