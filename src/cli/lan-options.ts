@@ -40,7 +40,7 @@ export function addLanOptions (cmd: Command): Command {
     .option('--service-tag <tag>', 'mDNS service tag (one per fleet)', DEFAULT_MDNS_SERVICE_TAG)
     .option('--listen <multiaddr...>', `listen addresses (default ${DEFAULT_PEER_LISTEN_ADDRS.join(' ')})`)
     .option('--mdns-interval-ms <ms>', 'mDNS query interval')
-    .option('--status-interval-ms <ms>', 'how often status.json is written', String(DEFAULT_STATUS_INTERVAL_MS))
+    .option('--status-interval-ms <ms>', 'how often status.json is checked and, when it changed, rewritten', String(DEFAULT_STATUS_INTERVAL_MS))
     .option('--upload-limit <rate>', 'cap this node\'s chunk upload (e.g. 2MiB/s, or bytes per second)')
     .option('--enrolment-trust <key...>', 'enrolment public key file(s): present <data>/node-certificate.json and verify peers\' (protocols/identity/SPEC.md)')
     .option('--require-certificates', 'refuse peers without a valid certificate (needs --enrolment-trust)')

@@ -16,8 +16,13 @@ export const STATUS_SCHEMA = 1
 
 /** Serve the store LAN on every interface; tests pass `/ip4/127.0.0.1/tcp/0`. */
 export const DEFAULT_PEER_LISTEN_ADDRS: readonly string[] = ['/ip4/0.0.0.0/tcp/0']
-/** @default 1 s: often enough for an operator watching `storemesh status` */
-export const DEFAULT_STATUS_INTERVAL_MS = 1 * SECOND_MS
+/**
+ * status.json is compared this often and rewritten only when it changed, so at most
+ * this often (issue #19: an idle agent writes nothing, a busy one wears the flash at
+ * one small write per tick). @default 3 s: an operator watching `storemesh status`
+ * sees progress a few seconds old; a finished bundle is written at once.
+ */
+export const DEFAULT_STATUS_INTERVAL_MS = 3 * SECOND_MS
 /** The device asks its peers for a newer manifest this often. @default 10 s */
 export const DEFAULT_MANIFEST_POLL_MS = 10 * SECOND_MS
 /** One manifest question to one peer. @default 5 s */

@@ -1,7 +1,8 @@
 /**
  * `<data>/status.json`: what a LAN peer (hub or device) last knew about its bundles,
- * written atomically every few seconds and once more at stop, so `storemesh status`
- * works for a running peer (whose store is locked) and for a stopped one alike.
+ * written atomically when it changed (checked every few seconds) and once more at
+ * stop, so `storemesh status` works for a running peer (whose store is locked) and for
+ * a stopped one alike.
  */
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -58,7 +59,7 @@ export function statusPath (dataDir: string): string {
 
 /** temp file + rename: a reader sees the old snapshot or the new one, never half of one */
 export async function writeStatusFile (dataDir: string, status: PeerStatus): Promise<void> {
-  // rewritten every few seconds: not fsynced, after a power loss an older snapshot is fine
+  // rewritten whenever the figures change: not fsynced, after a power loss an older snapshot is fine
   await writeFileAtomic(statusPath(dataDir), JSON.stringify(status, null, 2) + '\n', { durable: false })
 }
 

@@ -80,6 +80,8 @@ export class LanPeer {
   readonly #background = new Set<Promise<unknown>>()
   #statusTimer: NodeJS.Timeout | undefined
   #statusWriting: Promise<void> | undefined
+  /** the last snapshot written, without its updatedAt: an unchanged one is not written again */
+  #statusWritten: string | undefined
   #stopping: Promise<void> | undefined
 
   private constructor (init: PeerInit, store: ChunkStore, node: PeerNode, bans: BanList, banFile: BanFile) {
@@ -164,7 +166,9 @@ export class LanPeer {
       })
       self = peer
       bans.on('ban', e => { peer.#swarmLog.warn({ peer: e.peerId }, `banned ${e.peerId}: ${e.reason}`) })
+      // an idle peer's snapshot does not change: the tick compares and writes nothing
       peer.#statusTimer = setInterval(() => { void peer.writeStatus() }, init.statusIntervalMs ?? DEFAULT_STATUS_INTERVAL_MS)
+      peer.#statusTimer.unref()
       await peer.writeStatus()
       return peer
     } catch (err) {
@@ -297,12 +301,22 @@ export class LanPeer {
     }
   }
 
-  /** Writes `<data>/status.json`; one write at a time, a failure is logged, never thrown. */
+  /**
+   * Writes `<data>/status.json` when the snapshot differs from the last one written
+   * (updatedAt aside, so it says when the figures last changed): an idle peer neither
+   * spends CPU on the write nor wears the flash. One write at a time; a failure is
+   * logged, never thrown, and the next call tries again.
+   */
   async writeStatus (running = true): Promise<void> {
     if (this.#statusWriting !== undefined) await this.#statusWriting
     const p = (async () => {
       try {
-        await writeStatusFile(this.dataDir, await this.status(running))
+        const status = await this.status(running)
+        const figures = statusFigures(status)
+        if (figures === this.#statusWritten) return
+        this.#statusWritten = undefined
+        await writeStatusFile(this.dataDir, status)
+        this.#statusWritten = figures
       } catch (err) {
         if (!isStoremeshError(err, 'E_STORE_CLOSED')) this.#log.warn(`status write failed: ${toStoremeshError(err).toLine()}`)
       }
@@ -330,6 +344,11 @@ export class LanPeer {
     })()
     await this.#stopping
   }
+}
+
+/** A snapshot's content, compared to skip unchanged writes: everything but its time. */
+function statusFigures (status: PeerStatus): string {
+  return JSON.stringify({ ...status, updatedAt: '' })
 }
 
 function uploadLimiterOf (rateBytesPerSec: number | undefined): AcquireBytes | undefined {
