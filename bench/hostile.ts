@@ -242,7 +242,7 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
       }
       if (attack !== undefined && bannedAt === undefined) {
         const ban = (await status(victimDir))?.bans.find(b => attackerIds.includes(b.peerId))
-        if (ban !== undefined) { bannedAt = Date.now(); banReason = ban.reason }
+        if (ban !== undefined) { bannedAt = Date.now(); banReason = /last: ([a-z-]+)/.exec(ban.reason)?.[1] ?? ban.reason.slice(0, 60) }
       }
       if (attack?.startsWith('hoarders') === true) {
         const h = (await status(hubDir))?.bundles.find(b => b.id === env.id)?.hoarders ?? 0
