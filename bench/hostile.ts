@@ -330,7 +330,10 @@ async function main (): Promise<void> {
         (r.refusedMs !== undefined ? `, first refused after ${sec(r.refusedMs)}` : '') +
         ` (target ${sec(TARGET_BAN_MS)}: ${mark(firstOut <= TARGET_BAN_MS)})`
       const st = r.attackerStats
-      if (st !== undefined) ban += `; ${String(st.streams)} streams, ${(Number(st.bytesSent) / MiB).toFixed(1)} MiB sent`
+      if (st !== undefined) {
+        const closed = typeof st.closedAtMs === 'number' && typeof st.startedAtMs === 'number' ? `, first stream closed by the victim after ${sec(st.closedAtMs - st.startedAtMs)}` : ''
+        ban += `; ${String(st.streams)} streams${closed}, ${(Number(st.bytesSent) / MiB).toFixed(1)} MiB sent`
+      }
     }
     console.log(`${attack.padEnd(16)} time ${sec(r.timeMs)} ${tr.toFixed(2)}x (${mark(tr <= TARGET_TIME_RATIO)})  CPU ${r.cpuSec.toFixed(1)} s ${(r.cpuSec / base.cpuSec).toFixed(2)}x  ` +
       `peak RSS ${mib(r.peakRssBytes)} ${rr.toFixed(2)}x (${mark(rr <= TARGET_RSS_RATIO)})  ${storeLine(r, env.pieces)}`)

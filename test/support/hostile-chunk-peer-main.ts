@@ -50,7 +50,7 @@ if (attack.startsWith('hoarders')) {
   }
   const peer = await HostileChunkPeer.create({ mode: attack as HostileMode, bundle: info, chunks, swarmKey })
   stops.push(async () => { await peer.stop() })
-  stats = () => ({ streams: peer.streams, bytesSent: peer.bytesSent, refusedAtMs: peer.refusedAt })
+  stats = () => ({ streams: peer.streams, bytesSent: peer.bytesSent, refusedAtMs: peer.refusedAt, closedAtMs: peer.closedAt, startedAtMs: peer.startedAt })
   say({ event: 'ready', peerIds: [peer.peerId] })
   const lines = createInterface({ input: process.stdin })
   lines.once('line', () => {

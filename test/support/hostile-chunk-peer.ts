@@ -75,6 +75,8 @@ export class HostileChunkPeer {
   bytesSent = 0
   /** when a dial or a stream was first refused (ms since epoch) */
   refusedAt: number | undefined
+  /** when the victim first ended one of our streams (ms since epoch) */
+  closedAt: number | undefined
   startedAt: number | undefined
 
   private constructor (node: StoremeshNode, init: HostileInit) {
@@ -126,7 +128,11 @@ export class HostileChunkPeer {
     const n = bundle.pieces.length
     let closed = false
     const done = new Promise<void>(resolve => {
-      const end = (): void => { closed = true; resolve() }
+      const end = (): void => {
+        if (!closed && !this.#stopped) this.closedAt ??= Date.now()
+        closed = true
+        resolve()
+      }
       duplex.on('close', end)
       duplex.on('error', end)
       duplex.on('end', end)
