@@ -11,11 +11,14 @@
  * - `wrong-length`: claims every chunk, unchokes, and answers each request with half the chunk
  * - `truncated`:  the same, but the piece frame announces the whole chunk and the stream
  *                 ends after half of it
+ * - `huge-length`: after the handshake, a frame whose length prefix says 2 GiB
+ * - `random-infohash`: each stream's handshake names a random info-hash (an unknown bundle)
  *
  * Like the attacks measured in issue #20, it reopens a stream as soon as one is
  * closed and redials a closed connection, until the victim refuses it; `refusedAt`
  * is when that first happened.
  */
+import { randomBytes } from 'node:crypto'
 import type { Connection, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import type { BundleInfo } from '../../src/interface/types.js'
@@ -27,7 +30,9 @@ import { wirePeerId } from '../../src/swarm/handshake.js'
 import { MSG } from '../../src/swarm/messages.js'
 import { Bits } from '../../src/swarm/bits.js'
 
-export type HostileMode = 'keepalive' | 'have' | 'extended' | 'unsolicited' | 'wrong-length' | 'truncated'
+export type HostileMode = 'keepalive' | 'have' | 'extended' | 'unsolicited' | 'wrong-length' | 'truncated' | 'huge-length' | 'random-infohash'
+
+export const HOSTILE_MODES: readonly HostileMode[] = ['keepalive', 'have', 'extended', 'unsolicited', 'wrong-length', 'truncated', 'huge-length', 'random-infohash']
 
 export interface HostileInit {
   mode: HostileMode
@@ -70,6 +75,8 @@ export class HostileChunkPeer {
   bytesSent = 0
   /** when a dial or a stream was first refused (ms since epoch) */
   refusedAt: number | undefined
+  /** when the victim first ended one of our streams (ms since epoch) */
+  closedAt: number | undefined
   startedAt: number | undefined
 
   private constructor (node: StoremeshNode, init: HostileInit) {
@@ -121,7 +128,11 @@ export class HostileChunkPeer {
     const n = bundle.pieces.length
     let closed = false
     const done = new Promise<void>(resolve => {
-      const end = (): void => { closed = true; resolve() }
+      const end = (): void => {
+        if (!closed && !this.#stopped) this.closedAt ??= Date.now()
+        closed = true
+        resolve()
+      }
       duplex.on('close', end)
       duplex.on('error', end)
       duplex.on('end', end)
@@ -134,7 +145,7 @@ export class HostileChunkPeer {
     const hs = new Uint8Array(HANDSHAKE_BYTES)
     hs[0] = PSTR.length
     hs.set(new TextEncoder().encode(PSTR), 1)
-    hs.set(bundle.infoHash, 1 + PSTR.length + 8)
+    hs.set(mode === 'random-infohash' ? randomBytes(bundle.infoHash.length) : bundle.infoHash, 1 + PSTR.length + 8)
     hs.set(wirePeerId(this.peerId), 1 + PSTR.length + 28)
 
     // the victim's requests, for the wrong-length attack: a minimal frame reader
@@ -192,6 +203,17 @@ export class HostileChunkPeer {
           }
           break
         }
+        case 'huge-length':
+          // a 2 GiB length prefix, then some of its "payload": a victim that buffered up to the prefix would hold it all
+          await write(Buffer.concat([u32(0x80000000), new Uint8Array(64 * 1024)]))
+          await Promise.race([done, new Promise(resolve => setTimeout(resolve, 5000))])
+          closed = true
+          break
+        case 'random-infohash':
+          // nothing more to say: wait for the victim to refuse the unknown bundle (or give up on it)
+          await Promise.race([done, new Promise(resolve => setTimeout(resolve, 5000))])
+          closed = true
+          break
       }
       // yield to the event loop so the victim's answers and close arrive
       await new Promise(resolve => setImmediate(resolve))

@@ -1,0 +1,353 @@
+/**
+ * `npm run bench:hostile [-- --attacks keepalive,have,...] [--bundle-mib 6] [--rate 256KiB/s] [--victim device|hub] [--logs <dir>]`
+ *
+ * Issue #20, item 8: what each attack on the chunk wire costs an honest device. One
+ * store hub with its upload capped at --rate, one honest device, each its own process
+ * through the real CLI on 127.0.0.1 (as bench/lan.ts spawns them), and for each attack
+ * an attacker process (test/support/hostile-chunk-peer-main.ts) dialling the victim
+ * (the device by default: it is the one that requests, so the piece attacks land) once
+ * the device has joined the bundle. First a run without attacker, then one per attack.
+ *
+ * Printed per attack, against the no-attack run of the same invocation: the device's
+ * completion time (hub ready -> "complete and verified" in its log), its CPU seconds
+ * over that time and its peak RSS (VmHWM), as ratios with the issue's targets (1.5x
+ * time, 1.3x RSS); how long after the first abusive byte the victim's status.json
+ * listed the attacker among its bans, and when the attacker's first dial or stream
+ * was refused; for the hoarders, how many the hub's super-seeding flagged; and the
+ * device's store re-hashed against the manifest after it stopped.
+ *
+ * Bounded: every wait has a deadline; every child is killed at the end, on failure and
+ * on SIGINT/SIGTERM; the temp directory is removed.
+ */
+import '../src/polyfill.js'
+import { spawn, type ChildProcess } from 'node:child_process'
+import { randomBytes } from 'node:crypto'
+import { appendFileSync } from 'node:fs'
+import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { cpus, loadavg, tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { writeKeyFiles } from '../src/bundle/keys.js'
+import { sleep } from '../src/interface/abort.js'
+import { writeSwarmKeyFile } from '../src/net/swarm-key.js'
+import { readStatusFile, type PeerStatus } from '../src/roles/peer-status.js'
+import { openStore } from '../src/store/index.js'
+import { parseRate } from '../src/wan/rate.js'
+import { cliCommand, REPO_ROOT, scriptArgs } from '../test/support/cli.js'
+import { DEVICE_CLASS, makeBundleDir } from '../test/support/lan-fixture.js'
+import { FIXTURE_KEY } from '../test/support/store-fixture.js'
+
+const MiB = 1024 * 1024
+const args = process.argv.slice(2)
+const opt = (name: string, def: string): string => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? (args[i + 1] ?? def) : def
+}
+const ALL_ATTACKS = ['keepalive', 'have', 'extended', 'unsolicited', 'wrong-length', 'truncated', 'huge-length', 'hoarders', 'random-infohash']
+const ATTACKS = opt('attacks', ALL_ATTACKS.join(',')).split(',').filter(a => a !== '')
+const BUNDLE_MIB = Number(opt('bundle-mib', '6'))
+const RATE = opt('rate', '256KiB/s')
+const RATE_BPS = parseRate(RATE)
+const VICTIM = opt('victim', 'device')
+const LOGS_DIR = args.includes('--logs') ? opt('logs', '') : ''
+const STATUS_INTERVAL_MS = 300
+/** the device asks for its class's newest bundle this often: short, so its first ask does not add up to 10 s (the default) of noise to the completion time */
+const DEVICE_POLL_MS = 1000
+const POLL_MS = 100
+const STARTUP_DEADLINE_MS = 120_000
+const STOP_GRACE_MS = 10_000
+/** after the attack starts: how long to wait for a ban once the device completed */
+const BAN_WAIT_MS = 15_000
+const CLK_TCK = 100 // Linux USER_HZ, what /proc/<pid>/stat counts in
+
+const TARGET_TIME_RATIO = 1.5
+const TARGET_RSS_RATIO = 1.3
+const TARGET_BAN_MS = 10_000
+
+for (const a of ATTACKS) if (!ALL_ATTACKS.includes(a) && !a.startsWith('hoarders:')) throw new Error(`unknown attack ${a}; one of ${ALL_ATTACKS.join(', ')}`)
+if (VICTIM !== 'device' && VICTIM !== 'hub') throw new Error('--victim is device or hub')
+
+interface Proc { child: ChildProcess, name: string, ready: Promise<void>, exited: Promise<void>, stderr: () => string, lines: string[], verifiedAt: Map<string, number> }
+
+const live = new Set<ChildProcess>()
+let root: string | undefined
+
+async function cleanup (): Promise<void> {
+  for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
+  if (root !== undefined) await rm(root, { recursive: true, force: true }).catch(() => {})
+}
+for (const sig of ['SIGINT', 'SIGTERM'] as const) {
+  process.once(sig, () => {
+    process.stderr.write(`\nbench:hostile: ${sig}, killing ${live.size} children\n`)
+    void cleanup().finally(() => process.exit(130))
+  })
+}
+
+/** `readyOn`: what on stdout says the process is up (the CLI's ` ready: `, the attacker's JSON ready event). */
+function track (child: ChildProcess, name: string, readyOn: RegExp): Proc {
+  live.add(child)
+  let out = ''
+  let err = ''
+  let partial = ''
+  const lines: string[] = []
+  const verifiedAt = new Map<string, number>()
+  const exited = new Promise<void>(resolve => { child.once('exit', () => { live.delete(child); resolve() }) })
+  const ready = new Promise<void>((resolve, reject) => {
+    child.stdout?.on('data', (d: Buffer) => {
+      out += d.toString()
+      const ls = out.split('\n')
+      out = ls.pop() ?? ''
+      lines.push(...ls)
+      if (lines.some(l => readyOn.test(l))) resolve()
+    })
+    void exited.then(() => { reject(new Error(`${name}: exited before ready (${String(child.exitCode)}): ${err.slice(-1500)}`)) })
+  })
+  ready.catch(() => {})
+  const logFile = LOGS_DIR !== '' ? join(LOGS_DIR, name + '.log') : undefined
+  child.stderr?.on('data', (d: Buffer) => {
+    if (logFile !== undefined) appendFileSync(logFile, d)
+    err = (err + d.toString()).slice(-4000)
+    const ls = (partial + d.toString()).split('\n')
+    partial = ls.pop() ?? ''
+    for (const line of ls) {
+      const m = /^(\S+) bundle (b3:[0-9a-f]{64}) complete and verified/.exec(line)
+      if (m?.[1] !== undefined && m[2] !== undefined && !verifiedAt.has(m[2])) verifiedAt.set(m[2], Date.parse(m[1]))
+    }
+  })
+  return { child, name, ready, exited, stderr: () => err, lines, verifiedAt }
+}
+
+async function withDeadline<T> (what: string, p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`timed out after ${ms} ms: ${what}`)) }, ms) })
+  try {
+    return await Promise.race([p, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+async function until (what: string, cond: () => Promise<boolean>, ms: number, procs: Proc[]): Promise<void> {
+  const end = Date.now() + ms
+  while (!await cond()) {
+    for (const p of procs) if (p.child.exitCode !== null) throw new Error(`${what}: ${p.name} exited (${p.child.exitCode}): ${p.stderr().slice(-1500)}`)
+    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what}`)
+    await sleep(POLL_MS)
+  }
+}
+
+/** utime + stime of a live process, in seconds (0 once it is gone). */
+async function cpuSecOf (pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0
+  const s = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
+  if (s === '') return 0
+  const rest = s.slice(s.lastIndexOf(')') + 2).split(' ')
+  return (Number(rest[11]) + Number(rest[12])) / CLK_TCK
+}
+
+/** Peak resident set (VmHWM) of a live process, in bytes. */
+async function peakRssOf (pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0
+  const s = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
+  return Number(/VmHWM:\s+(\d+) kB/.exec(s)?.[1] ?? 0) * 1024
+}
+
+const status = async (dataDir: string): Promise<PeerStatus | undefined> => await readStatusFile(dataDir).catch(() => undefined)
+
+async function stop (p: Proc): Promise<void> {
+  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM')
+  await withDeadline('stop', p.exited, STOP_GRACE_MS).catch(async () => { p.child.kill('SIGKILL'); await p.exited })
+}
+
+interface Env { dir: string, swarmKeyPath: string, trustPath: string, bundleDir: string, id: string, pieces: number }
+interface Run {
+  timeMs: number, cpuSec: number, peakRssBytes: number
+  /** attack start -> the victim's status.json lists an attacker among its bans */
+  bannedMs?: number, banReason?: string
+  /** attack start -> the attacker's first dial or stream refused */
+  refusedMs?: number
+  attackerStats?: Record<string, unknown>
+  /** hoarders flagged by the hub's super-seeding, and when the first was */
+  hoarders?: number, hoardersMs?: number
+  store: { checked: number, corrupt: number, held: number }
+}
+
+async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
+  const label = attack ?? 'no-attack'
+  const runDir = await mkdtemp(join(env.dir, `${label}-`))
+  const tag = `storemesh-hostile-${process.pid}-${randomBytes(4).toString('hex')}`
+  const common = (dataDir: string): string[] => ['--data', dataDir, '--swarm-key', env.swarmKeyPath, '--trust', env.trustPath, '--service-tag', tag,
+    '--listen', '/ip4/127.0.0.1/tcp/0', '--mdns-interval-ms', '1000', '--status-interval-ms', String(STATUS_INTERVAL_MS)]
+  const cli = (argv: string[]): ChildProcess => {
+    const [cmd, full] = cliCommand(argv)
+    return spawn(cmd, full, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+  }
+  const devDir = join(runDir, 'dev')
+  const hubDir = join(runDir, 'hub')
+  const procs: Proc[] = []
+  try {
+    const device = track(cli(['device', ...common(devDir), '--device-class', DEVICE_CLASS, '--poll-interval-ms', String(DEVICE_POLL_MS)]), `${label}-dev`, / ready: /)
+    procs.push(device)
+    await withDeadline('device ready', device.ready, STARTUP_DEADLINE_MS)
+    let attacker: Proc | undefined
+    let attackerIds: string[] = []
+    const hub = track(cli(['hub', ...common(hubDir), '--bundle', env.bundleDir, '--upload-limit', `${RATE_BPS}B/s`]), `${label}-hub`, / ready: /)
+    const victimAddr = async (): Promise<string> => {
+      const dir = VICTIM === 'hub' ? hubDir : devDir
+      let addr: string | undefined
+      await until(`${VICTIM} address`, async () => {
+        const s = await status(dir)
+        const a = s?.addrs.find(x => x.startsWith('/ip4/127.0.0.1/tcp/'))
+        if (s !== undefined && a !== undefined) addr = a.includes('/p2p/') ? a : `${a}/p2p/${s.peerId}`
+        return addr !== undefined
+      }, STARTUP_DEADLINE_MS, procs)
+      return addr as string
+    }
+    const spawnAttacker = async (): Promise<void> => {
+      if (attack === undefined) return
+      const target = attack.startsWith('hoarders') ? '/ip4/127.0.0.1/tcp/1' : await victimAddr()
+      const child = spawn(process.execPath, [...scriptArgs('test/support/hostile-chunk-peer-main.ts', { polyfill: true }),
+        attack, join(runDir, 'attacker'), env.bundleDir, env.swarmKeyPath, env.trustPath, target, tag], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
+      attacker = track(child, `${label}-attacker`, /"event":"ready"/)
+      procs.push(attacker)
+      await withDeadline('attacker ready', attacker.ready, STARTUP_DEADLINE_MS)
+      attackerIds = (JSON.parse(attacker.lines.find(l => l.includes('"ready"')) ?? '{}') as { peerIds?: string[] }).peerIds ?? []
+    }
+    // the device (and the hoarders) are up before the hub, so the download starts with the hub's ready;
+    // a victim hub needs its address first, so its attacker comes after it
+    if (VICTIM === 'device') await spawnAttacker()
+    procs.push(hub)
+    await withDeadline('hub ready', hub.ready, STARTUP_DEADLINE_MS)
+    const seedAt = Date.now()
+    const cpuAtSeed = await cpuSecOf(device.child.pid)
+    if (VICTIM === 'hub') await spawnAttacker()
+
+    // the attack starts once the device has joined the bundle (it names the bundle's info-hash)
+    await until('device joined the bundle', async () => (await status(devDir))?.bundles.some(b => b.id === env.id) === true, STARTUP_DEADLINE_MS, procs)
+    let goAt = Date.now()
+    if (attacker !== undefined && !attack?.startsWith('hoarders')) {
+      attacker.child.stdin?.write('go\n')
+    } else if (attack?.startsWith('hoarders') === true) {
+      goAt = seedAt // they claim the bundle from the moment the hub is there
+    }
+
+    let doneAt: number | undefined
+    let cpuSec = 0
+    let bannedAt: number | undefined
+    let banReason: string | undefined
+    let hoarders = 0
+    let hoardersAt: number | undefined
+    const victimDir = VICTIM === 'hub' ? hubDir : devDir
+    await until('device complete (and the attacker banned)', async () => {
+      if (doneAt === undefined) {
+        doneAt = device.verifiedAt.get(env.id)
+        if (doneAt !== undefined) cpuSec = await cpuSecOf(device.child.pid) - cpuAtSeed
+      }
+      if (attack !== undefined && bannedAt === undefined) {
+        const ban = (await status(victimDir))?.bans.find(b => attackerIds.includes(b.peerId))
+        if (ban !== undefined) { bannedAt = Date.now(); banReason = /last: ([a-z-]+)/.exec(ban.reason)?.[1] ?? ban.reason.slice(0, 60) }
+      }
+      if (attack?.startsWith('hoarders') === true) {
+        const h = (await status(hubDir))?.bundles.find(b => b.id === env.id)?.hoarders ?? 0
+        if (h > 0 && hoardersAt === undefined) hoardersAt = Date.now()
+        hoarders = Math.max(hoarders, h)
+      }
+      if (doneAt === undefined) return false
+      if (attack === undefined || attack.startsWith('hoarders')) return true
+      return bannedAt !== undefined || Date.now() - goAt > BAN_WAIT_MS
+    }, STARTUP_DEADLINE_MS + 20 * 1000 * BUNDLE_MIB * MiB / RATE_BPS, procs)
+    const peakRssBytes = await peakRssOf(device.child.pid)
+
+    let attackerStats: Record<string, unknown> | undefined
+    let refusedMs: number | undefined
+    if (attacker !== undefined) {
+      await stop(attacker)
+      const events = attacker.lines.filter(l => l.startsWith('{')).map(l => JSON.parse(l) as Record<string, unknown>)
+      const startedAt = events.find(e => e.event === 'attacking')?.atMs as number | undefined
+      const refusedAt = events.find(e => e.event === 'refused')?.atMs as number | undefined
+      if (startedAt !== undefined && refusedAt !== undefined) refusedMs = refusedAt - startedAt
+      attackerStats = events.find(e => e.event === 'stats')
+      if (startedAt !== undefined) goAt = startedAt
+    }
+    for (const p of [hub, device]) await stop(p)
+
+    // re-hash every chunk the device holds; one that fails is counted (and dropped) by verifyChunks
+    const store = await openStore({ dataDir: join(devDir, 'store') })
+    let storeCheck: Run['store']
+    try {
+      const { checked, dropped } = await store.verifyChunks()
+      storeCheck = { checked, corrupt: dropped, held: (await store.heldPieces(env.id)).filter(Boolean).length }
+    } finally {
+      await store.stop()
+    }
+    return {
+      timeMs: (doneAt as number) - seedAt,
+      cpuSec,
+      peakRssBytes,
+      ...(bannedAt !== undefined ? { bannedMs: bannedAt - goAt, banReason } : {}),
+      ...(refusedMs !== undefined ? { refusedMs } : {}),
+      ...(attackerStats !== undefined ? { attackerStats } : {}),
+      ...(attack?.startsWith('hoarders') === true ? { hoarders, ...(hoardersAt !== undefined ? { hoardersMs: hoardersAt - seedAt } : {}) } : {}),
+      store: storeCheck
+    }
+  } finally {
+    for (const p of procs) await stop(p)
+  }
+}
+
+const sec = (ms: number): string => (ms / 1000).toFixed(1) + ' s'
+const mark = (ok: boolean): string => ok ? 'ok' : 'MISSED'
+const mib = (b: number): string => (b / MiB).toFixed(0) + ' MiB'
+
+function storeLine (r: Run, pieces: number): string {
+  const s = r.store
+  return `store ${s.held}/${pieces} chunks held, ${s.checked} re-hashed, ${s.corrupt} corrupt${s.corrupt === 0 && s.held === pieces ? '' : ' MISSED'}`
+}
+
+async function main (): Promise<void> {
+  root = await mkdtemp(join(tmpdir(), 'storemesh-bench-hostile-'))
+  if (LOGS_DIR !== '') await mkdir(LOGS_DIR, { recursive: true })
+  const swarmKeyPath = join(root, 'swarm.key')
+  const trustPath = join(root, 'trust.pub.json')
+  await writeSwarmKeyFile(swarmKeyPath)
+  await writeKeyFiles(join(root, 'sign.key.json'), trustPath, FIXTURE_KEY)
+  const { outDir, info } = await makeBundleDir(root, 'bench-os', BUNDLE_MIB * MiB, 29, '1.0.0')
+  const env: Env = { dir: root, swarmKeyPath, trustPath, bundleDir: outDir, id: info.id, pieces: info.pieces.length }
+  console.log(`bench:hostile  bundle ${(info.totalBytes / MiB).toFixed(1)} MiB in ${info.pieces.length} chunks, hub upload capped at ${RATE}, ` +
+    `one honest device, attacker on the ${VICTIM}; ${cpus().length} cores, load ${loadavg().map(x => x.toFixed(1)).join(' ')}`)
+  console.log(`targets: time <= ${TARGET_TIME_RATIO}x and peak RSS <= ${TARGET_RSS_RATIO}x the no-attack run, attacker banned or refused within ${sec(TARGET_BAN_MS)}, no corrupt chunk\n`)
+
+  const base = await runOnce(undefined, env)
+  console.log(`no-attack        time ${sec(base.timeMs)} (F/u ${sec(1000 * info.totalBytes / RATE_BPS)})  CPU ${base.cpuSec.toFixed(1)} s  peak RSS ${mib(base.peakRssBytes)}  ${storeLine(base, env.pieces)}`)
+  for (const attack of ATTACKS) {
+    const r = await runOnce(attack, env).catch((err: Error) => err)
+    if (r instanceof Error) { console.log(`${attack.padEnd(16)} FAILED: ${r.message.slice(0, 600)}`); continue }
+    const tr = r.timeMs / base.timeMs
+    const rr = r.peakRssBytes / base.peakRssBytes
+    let ban: string
+    if (attack.startsWith('hoarders')) {
+      ban = `hub flagged ${r.hoarders ?? 0} hoarders${r.hoardersMs !== undefined ? ` (first ${sec(r.hoardersMs)} after hub ready)` : ''}`
+    } else {
+      const firstOut = Math.min(r.bannedMs ?? Infinity, r.refusedMs ?? Infinity)
+      ban = (r.bannedMs !== undefined ? `banned after ${sec(r.bannedMs)} (${r.banReason ?? '?'})` : 'not banned') +
+        (r.refusedMs !== undefined ? `, first refused after ${sec(r.refusedMs)}` : '') +
+        ` (target ${sec(TARGET_BAN_MS)}: ${mark(firstOut <= TARGET_BAN_MS)})`
+      const st = r.attackerStats
+      if (st !== undefined) {
+        const closed = typeof st.closedAtMs === 'number' && typeof st.startedAtMs === 'number' ? `, first stream closed by the victim after ${sec(st.closedAtMs - st.startedAtMs)}` : ''
+        ban += `; ${String(st.streams)} streams${closed}, ${(Number(st.bytesSent) / MiB).toFixed(1)} MiB sent`
+      }
+    }
+    console.log(`${attack.padEnd(16)} time ${sec(r.timeMs)} ${tr.toFixed(2)}x (${mark(tr <= TARGET_TIME_RATIO)})  CPU ${r.cpuSec.toFixed(1)} s ${(r.cpuSec / base.cpuSec).toFixed(2)}x  ` +
+      `peak RSS ${mib(r.peakRssBytes)} ${rr.toFixed(2)}x (${mark(rr <= TARGET_RSS_RATIO)})  ${storeLine(r, env.pieces)}`)
+    console.log(`${''.padEnd(16)} ${ban}; load ${loadavg()[0]?.toFixed(1)}`)
+  }
+}
+
+try {
+  await main()
+} catch (err) {
+  process.stderr.write(`bench:hostile failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
+  process.exitCode = 1
+} finally {
+  await cleanup()
+}

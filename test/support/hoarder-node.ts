@@ -1,0 +1,35 @@
+/**
+ * A hoarder: a fleet member (right swarm key, same mDNS tag) whose chunk sink says it
+ * holds every chunk of the store and never completes a read (each waits until its
+ * request is dropped). Used by the lan-hoarder.ts child and by the hoarders attack of
+ * hostile-chunk-peer-main.ts (bench:hostile).
+ */
+import type { ChunkSink, BundleInfo } from '../../src/interface/types.js'
+import { createStoremeshNode, type StoremeshNode } from '../../src/net/node.js'
+import type { SwarmKey } from '../../src/net/swarm-key.js'
+import type { ChunkStore } from '../../src/store/index.js'
+import { chunkProtocol, type ChunkProtocol } from '../../src/swarm/index.js'
+
+export function hoardingSink (store: ChunkStore): ChunkSink {
+  return {
+    has: async hash => await store.has(hash),
+    get: async (_hash, options) => await new Promise<Uint8Array | undefined>((_resolve, reject) => {
+      options?.signal?.addEventListener('abort', () => { reject(options.signal?.reason) }, { once: true })
+    }),
+    put: async (hash, data, options) => { await store.put(hash, data, options) }
+  }
+}
+
+export interface HoarderInit { store: ChunkStore, info: BundleInfo, swarmKey: SwarmKey | null, serviceTag: string, listen?: string, mdnsIntervalMs?: number }
+
+/** Starts a hoarding node that has joined `info`'s swarm. */
+export async function startHoarder (init: HoarderInit): Promise<StoremeshNode<{ chunks: ChunkProtocol }>> {
+  const node = await createStoremeshNode<{ chunks: ChunkProtocol }>({
+    swarmKey: init.swarmKey,
+    listen: [init.listen ?? '/ip4/127.0.0.1/tcp/0'],
+    mdns: { serviceTag: init.serviceTag, intervalMs: init.mdnsIntervalMs ?? 500 },
+    services: { chunks: chunkProtocol({ store: hoardingSink(init.store) }) }
+  })
+  await node.services.chunks.join(init.info)
+  return node
+}

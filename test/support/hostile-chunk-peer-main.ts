@@ -1,0 +1,75 @@
+/**
+ * The attackers of test/support/hostile-chunk-peer.ts and hoarder-node.ts as a process
+ * of their own (bench:hostile spawns one per attack):
+ *
+ *   node --import tsx --import ./src/polyfill.ts test/support/hostile-chunk-peer-main.ts \
+ *     <attack> <dataDir> <bundleDir> <swarmKeyFile> <trustFile> <victimMultiaddr> <serviceTag>
+ *
+ * <attack> is a HostileMode, or `hoarders[:N]` (N hoarding peers, 20 by default, that
+ * join the bundle's swarm over mDNS at once). The bundle directory gives the info and
+ * the chunk bytes (imported into <dataDir>/store).
+ *
+ * stdout, one JSON line each: `{"event":"ready","peerIds":[...]}` once the nodes exist;
+ * a HostileMode attack then waits for a line `go` on stdin and prints
+ * `{"event":"attacking","atMs"}`, `{"event":"refused","atMs"}` when the victim first
+ * refused a dial or a stream, and on SIGTERM `{"event":"stats",...}` before exiting.
+ */
+import { createInterface } from 'node:readline'
+import { join } from 'node:path'
+import { multiaddr } from '@multiformats/multiaddr'
+import { readTrustedKeyFiles } from '../../src/bundle/keys.js'
+import { readSwarmKeyFile } from '../../src/net/swarm-key.js'
+import { openStore } from '../../src/store/index.js'
+import { HOSTILE_MODES, HostileChunkPeer, type HostileMode } from './hostile-chunk-peer.js'
+import { startHoarder } from './hoarder-node.js'
+
+const [attack, dataDir, bundleDir, swarmKeyFile, trustFile, victim, serviceTag] = process.argv.slice(2) as [string, string, string, string, string, string, string]
+const say = (x: Record<string, unknown>): void => { process.stdout.write(JSON.stringify(x) + '\n') }
+
+const trust = { keys: await readTrustedKeyFiles([trustFile]) }
+const store = await openStore({ dataDir: join(dataDir, 'store') })
+const { bundle } = await store.importBundleDir(bundleDir, trust)
+const info = await store.bundleInfo(bundle.id)
+const swarmKey = await readSwarmKeyFile(swarmKeyFile)
+const stops: Array<() => Promise<void>> = []
+let stats: () => Record<string, unknown> = () => ({})
+
+if (attack.startsWith('hoarders')) {
+  const n = Number(attack.split(':')[1] ?? 20)
+  const nodes = []
+  for (let i = 0; i < n; i++) nodes.push(await startHoarder({ store, info, swarmKey, serviceTag }))
+  for (const node of nodes) stops.push(async () => { await node.stop() })
+  say({ event: 'ready', peerIds: nodes.map(x => x.peerId.toString()) })
+} else {
+  if (!(HOSTILE_MODES as readonly string[]).includes(attack)) throw new Error(`unknown attack ${attack}; one of ${HOSTILE_MODES.join(', ')}, hoarders[:N]`)
+  const chunks: Uint8Array[] = []
+  for (const p of info.pieces) {
+    const bytes = await store.get(p.hash)
+    if (bytes === undefined) throw new Error(`chunk ${p.hash} missing from the imported bundle`)
+    chunks.push(bytes)
+  }
+  const peer = await HostileChunkPeer.create({ mode: attack as HostileMode, bundle: info, chunks, swarmKey })
+  stops.push(async () => { await peer.stop() })
+  stats = () => ({ streams: peer.streams, bytesSent: peer.bytesSent, refusedAtMs: peer.refusedAt, closedAtMs: peer.closedAt, startedAtMs: peer.startedAt })
+  say({ event: 'ready', peerIds: [peer.peerId] })
+  const lines = createInterface({ input: process.stdin })
+  lines.once('line', () => {
+    peer.attack([multiaddr(victim)])
+    say({ event: 'attacking', atMs: peer.startedAt })
+    const timer = setInterval(() => {
+      if (peer.refusedAt === undefined) return
+      say({ event: 'refused', atMs: peer.refusedAt })
+      clearInterval(timer)
+    }, 50)
+    timer.unref()
+  })
+}
+
+const stop = async (): Promise<void> => {
+  say({ event: 'stats', ...stats() })
+  for (const s of stops) await s().catch(() => {})
+  await store.stop()
+  process.exit(0)
+}
+process.once('SIGTERM', () => { void stop() })
+process.once('SIGINT', () => { void stop() })
