@@ -23,7 +23,7 @@ import '../src/polyfill.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { appendFileSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { writeKeyFiles } from '../src/bundle/keys.js'
@@ -35,6 +35,7 @@ import { parseRate } from '../src/wan/rate.js'
 import { cliCommand, REPO_ROOT, scriptArgs } from '../test/support/cli.js'
 import { DEVICE_CLASS, makeBundleDir } from '../test/support/lan-fixture.js'
 import { FIXTURE_KEY } from '../test/support/store-fixture.js'
+import { cpuSecOf, peakRssOf, stopChild, withDeadline } from './support/proc.js'
 
 const MiB = 1024 * 1024
 const args = process.argv.slice(2)
@@ -57,7 +58,6 @@ const STARTUP_DEADLINE_MS = 120_000
 const STOP_GRACE_MS = 10_000
 /** after the attack starts: how long to wait for a ban once the device completed */
 const BAN_WAIT_MS = 15_000
-const CLK_TCK = 100 // Linux USER_HZ, what /proc/<pid>/stat counts in
 
 const TARGET_TIME_RATIO = 1.5
 const TARGET_RSS_RATIO = 1.3
@@ -116,16 +116,6 @@ function track (child: ChildProcess, name: string, readyOn: RegExp): Proc {
   return { child, name, ready, exited, stderr: () => err, lines, verifiedAt }
 }
 
-async function withDeadline<T> (what: string, p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`timed out after ${ms} ms: ${what}`)) }, ms) })
-  try {
-    return await Promise.race([p, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
 async function until (what: string, cond: () => Promise<boolean>, ms: number, procs: Proc[]): Promise<void> {
   const end = Date.now() + ms
   while (!await cond()) {
@@ -135,27 +125,10 @@ async function until (what: string, cond: () => Promise<boolean>, ms: number, pr
   }
 }
 
-/** utime + stime of a live process, in seconds (0 once it is gone). */
-async function cpuSecOf (pid: number | undefined): Promise<number> {
-  if (pid === undefined) return 0
-  const s = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
-  if (s === '') return 0
-  const rest = s.slice(s.lastIndexOf(')') + 2).split(' ')
-  return (Number(rest[11]) + Number(rest[12])) / CLK_TCK
-}
-
-/** Peak resident set (VmHWM) of a live process, in bytes. */
-async function peakRssOf (pid: number | undefined): Promise<number> {
-  if (pid === undefined) return 0
-  const s = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
-  return Number(/VmHWM:\s+(\d+) kB/.exec(s)?.[1] ?? 0) * 1024
-}
-
 const status = async (dataDir: string): Promise<PeerStatus | undefined> => await readStatusFile(dataDir).catch(() => undefined)
 
 async function stop (p: Proc): Promise<void> {
-  if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM')
-  await withDeadline('stop', p.exited, STOP_GRACE_MS).catch(async () => { p.child.kill('SIGKILL'); await p.exited })
+  await stopChild(p.child, p.exited, STOP_GRACE_MS)
 }
 
 interface Env { dir: string, swarmKeyPath: string, trustPath: string, bundleDir: string, id: string, pieces: number }

@@ -33,7 +33,7 @@ import '../src/polyfill.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
 import { appendFileSync } from 'node:fs'
-import { mkdir, mkdtemp, readFile, rm } from 'node:fs/promises'
+import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { writeKeyFiles } from '../src/bundle/keys.js'
@@ -45,6 +45,7 @@ import { DEVICE_CLASS, makeBundleDir } from '../test/support/lan-fixture.js'
 import { FIXTURE_KEY } from '../test/support/store-fixture.js'
 import { runHttpClientServer } from './lan-http.js'
 import { sleep } from '../src/interface/abort.js'
+import { cpuSecOf, stopChild, withDeadline } from './support/proc.js'
 
 const MiB = 1024 * 1024
 const args = process.argv.slice(2)
@@ -91,7 +92,6 @@ const POLL_MS = 150
 const STARTUP_DEADLINE_MS = 300_000
 const STOP_GRACE_MS = 10_000
 const WIRE_DEADLINE_MS = 300_000
-const CLK_TCK = 100 // Linux USER_HZ, what /proc/<pid>/stat counts in
 
 const TARGET_RATIO = 1.3
 const TARGET_HUB_COPIES = 1.3
@@ -151,27 +151,6 @@ function track (child: ChildProcess, dataDir: string): Proc {
   return { child, dataDir, ready, exited, stderr: () => err, verifiedAt }
 }
 
-async function withDeadline<T> (what: string, p: Promise<T>, ms: number): Promise<T> {
-  let timer: NodeJS.Timeout | undefined
-  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`timed out after ${ms} ms: ${what}`)) }, ms) })
-  try {
-    return await Promise.race([p, timeout])
-  } finally {
-    clearTimeout(timer)
-  }
-}
-
-/** utime + stime of a live process, in seconds (0 once it is gone). */
-async function cpuSecOf (pid: number | undefined): Promise<number> {
-  if (pid === undefined) return 0
-  try {
-    const s = await readFile(`/proc/${pid}/stat`, 'utf8')
-    const rest = s.slice(s.lastIndexOf(')') + 2).split(' ')
-    return (Number(rest[11]) + Number(rest[12])) / CLK_TCK
-  } catch {
-    return 0
-  }
-}
 async function cpuSecOfAll (procs: Proc[]): Promise<number> {
   return (await Promise.all(procs.map(async p => await cpuSecOf(p.child.pid)))).reduce((a, b) => a + b, 0)
 }
@@ -183,9 +162,7 @@ async function bundleStatus (dataDir: string, id: string): Promise<BundleStatus 
 
 async function stopAll (procs: Proc[]): Promise<void> {
   for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM')
-  await Promise.all(procs.map(async p => {
-    await withDeadline('stop', p.exited, STOP_GRACE_MS).catch(async () => { p.child.kill('SIGKILL'); await p.exited })
-  }))
+  await Promise.all(procs.map(async p => { await stopChild(p.child, p.exited, STOP_GRACE_MS) }))
 }
 
 interface P2pRun { makespanMs: number, startSpreadMs: number

@@ -1,0 +1,42 @@
+/**
+ * What the process benchmarks (bench/lan.ts, bench/hostile.ts) read of their children:
+ * CPU time and peak RSS from /proc, and a bounded wait. Linux only, as the benches are.
+ */
+import type { ChildProcess } from 'node:child_process'
+import { readFile } from 'node:fs/promises'
+
+/** Linux USER_HZ: what /proc/<pid>/stat counts CPU in. */
+export const CLK_TCK = 100
+
+/** `p`, or a rejection naming `what` after `ms`; the timer never outlives the race. */
+export async function withDeadline<T> (what: string, p: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined
+  const timeout = new Promise<never>((_resolve, reject) => { timer = setTimeout(() => { reject(new Error(`timed out after ${ms} ms: ${what}`)) }, ms) })
+  try {
+    return await Promise.race([p, timeout])
+  } finally {
+    clearTimeout(timer)
+  }
+}
+
+/** utime + stime of a live process, in seconds (0 once it is gone). */
+export async function cpuSecOf (pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0
+  const s = await readFile(`/proc/${pid}/stat`, 'utf8').catch(() => '')
+  if (s === '') return 0
+  const rest = s.slice(s.lastIndexOf(')') + 2).split(' ')
+  return (Number(rest[11]) + Number(rest[12])) / CLK_TCK
+}
+
+/** Peak resident set (VmHWM) of a live process, in bytes (0 once it is gone). */
+export async function peakRssOf (pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0
+  const s = await readFile(`/proc/${pid}/status`, 'utf8').catch(() => '')
+  return Number(/VmHWM:\s+(\d+) kB/.exec(s)?.[1] ?? 0) * 1024
+}
+
+/** SIGTERM, then SIGKILL if the child has not exited within `graceMs`. */
+export async function stopChild (child: ChildProcess, exited: Promise<void>, graceMs: number): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
+  await withDeadline('stop', exited, graceMs).catch(async () => { child.kill('SIGKILL'); await exited })
+}
