@@ -5,18 +5,7 @@ import {
   decodeRevocationList, encodeRevocationList, extendRevocationList, MAX_REVOKED_ENTRIES, newerRevocationList, signRevocationList,
   verifyRevocationList
 } from '../../../src/identity/index.js'
-import { isStoremeshError } from '../../../src/interface/errors.js'
-import { enrolmentKey, newPeerId, trustOf } from './fixture.js'
-
-function codeOf (fn: () => unknown): string {
-  try {
-    fn()
-    return 'ok'
-  } catch (err) {
-    if (!isStoremeshError(err)) throw err
-    return err.code
-  }
-}
+import { enrolmentKey, newPeerId, trustOf, codeOf } from './fixture.js'
 
 const S1 = '11'.repeat(16)
 const S2 = '22'.repeat(16)

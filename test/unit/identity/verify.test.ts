@@ -5,8 +5,8 @@ import {
   decodeCertificate, encodeCertificate, issueCertificate, refusalReasonOf, revocationSetOf, signRevocationList, verifyCertificate,
   type CertificateFields
 } from '../../../src/identity/index.js'
-import { isStoremeshError, StoremeshError } from '../../../src/interface/errors.js'
-import { DAY_MS, enrolmentKey, newPeerId, trustOf } from './fixture.js'
+import { StoremeshError } from '../../../src/interface/errors.js'
+import { DAY_MS, enrolmentKey, newPeerId, trustOf, codeOf } from './fixture.js'
 
 const NOW = Date.parse('2026-03-01T12:00:00.000Z')
 
@@ -18,16 +18,6 @@ async function setup (): Promise<{ key: ReturnType<typeof enrolmentKey>, peerId:
     issuedAt: new Date(NOW - DAY_MS), expiresAt: new Date(NOW + 30 * DAY_MS)
   }
   return { key, peerId, fields }
-}
-
-function codeOf (fn: () => unknown): string {
-  try {
-    fn()
-    return 'ok'
-  } catch (err) {
-    if (!isStoremeshError(err)) throw err
-    return err.code
-  }
 }
 
 t.test('a good certificate gives the bound identity', async t => {

@@ -1,21 +1,11 @@
 import t from 'tap'
+import { codeOf } from '../fixture.js'
 import {
   decodeIdentityRequest, decodeIdentityResponse, encodeIdentityRequest, encodeIdentityResponse, MAX_IDENTITY_REQUEST_BYTES,
   MAX_IDENTITY_RESPONSE_BYTES
 } from '../../../../src/identity/protocol/index.js'
-import { isStoremeshError } from '../../../../src/interface/errors.js'
 
 const enc = (x: unknown): Uint8Array => new TextEncoder().encode(typeof x === 'string' ? x : JSON.stringify(x))
-
-function codeOf (fn: () => unknown): string {
-  try {
-    fn()
-    return 'ok'
-  } catch (err) {
-    if (!isStoremeshError(err)) throw err
-    return err.code
-  }
-}
 
 t.test('requests: exactly want and an optional list version', async t => {
   t.same(decodeIdentityRequest(encodeIdentityRequest({ want: 'certificate', revocationsVersion: 3 })), { want: 'certificate', revocationsVersion: 3 })
