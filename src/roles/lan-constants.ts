@@ -36,24 +36,7 @@ export const DEFAULT_MANIFEST_ASK_PEERS = 8
  * as a hub that answered first made the device fetch an older bundle). @default 1.5 s
  */
 export const MANIFEST_ANSWER_WINDOW_MS = 1500
-/**
- * A bundle that no hub could name is not asked for again before this; a hub's newest
- * manifest of a class is reused as long (resolve-bundle.ts). @default 10 s
- */
+/** A bundle that no peer could name is not asked for again before this. @default 10 s */
 export const RESOLVE_NEGATIVE_CACHE_MS = 10 * SECOND_MS
-/**
- * Misses (and hub answers) remembered at most: a few KiB, however many random
- * info-hashes a peer sends (issue #20). @default 1024
- */
-export const RESOLVE_MAX_MISSES = 1024
-/**
- * Unknown info-hashes one peer may make us look up on the network at once; a hub
- * opens one stream per bundle it seeds, so a burst of a few is honest. @default 8
- */
-export const RESOLVE_UNKNOWN_BURST = 8
-/** One more lookup of an unknown info-hash per peer this often. @default 2 s */
-export const RESOLVE_UNKNOWN_REFILL_MS = 2 * SECOND_MS
-/** Peers whose lookup budget is tracked at most (the store's size with headroom). @default 1024 */
-export const RESOLVE_MAX_TRACKED_PEERS = 1024
 /** The device agent runs its install decision at most this often. @default 60 s */
 export const DEFAULT_INSTALL_INTERVAL_MS = 60 * SECOND_MS

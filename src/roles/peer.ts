@@ -119,7 +119,7 @@ export class LanPeer {
       const resolver = new BundleResolver({
         store,
         manifest,
-        hubs: async () => await (self?.hubPeers() ?? Promise.resolve([])),
+        peers: async () => await (self?.orderedPeers() ?? Promise.resolve([])),
         ...(init.deviceClass !== undefined ? { deviceClass: init.deviceClass } : {}),
         ...(init.log !== undefined ? { log: init.log.child({ component: 'swarm' }) } : {})
       })
@@ -193,22 +193,13 @@ export class LanPeer {
 
   /** Connected peers, store hubs (they answer the lease protocol) first. */
   async orderedPeers (): Promise<PeerId[]> {
-    const ranked = await this.#rankedPeers()
-    return ranked.sort((a, b) => Number(b.hub) - Number(a.hub)).map(r => r.id)
-  }
-
-  /** Connected peers identified as a store hub (identify lists the lease protocol). */
-  async hubPeers (): Promise<PeerId[]> {
-    return (await this.#rankedPeers()).filter(r => r.hub).map(r => r.id)
-  }
-
-  async #rankedPeers (): Promise<Array<{ id: PeerId, hub: boolean }>> {
     const seen = new Map<string, PeerId>()
     for (const c of this.node.getConnections()) if (c.status === 'open') seen.set(c.remotePeer.toString(), c.remotePeer)
-    return await Promise.all([...seen.values()].map(async id => {
+    const ranked = await Promise.all([...seen.values()].map(async id => {
       const protocols = await this.node.peerStore.get(id).then(p => p.protocols, () => [] as string[])
       return { id, hub: protocols.includes(LEASE_PROTOCOL) }
     }))
+    return ranked.sort((a, b) => Number(b.hub) - Number(a.hub)).map(r => r.id)
   }
 
   /** Runs work the stop must wait for (verifying a finished bundle). */
