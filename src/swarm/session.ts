@@ -12,7 +12,8 @@
  * completion the swarm keeps seeding until stop().
  *
  * Peers arrive as byte duplexes (addPeer), so tests use in-memory pairs and the
- * ChunkProtocol hands in libp2p streams.
+ * ChunkProtocol hands in libp2p streams; a peer's wire and uploader are built in
+ * swarm-peer.ts.
  */
 import { EventEmitter } from 'node:events'
 import { blake3Hex } from '../bundle/hash.js'
@@ -21,28 +22,17 @@ import type { BundleInfo, ChunkSink, Link } from '../interface/types.js'
 import { lifetimeAbortController } from '../interface/startable.js'
 import { Bits } from './bits.js'
 import { defaultSwarmOptions, type SwarmOptions } from './constants.js'
-import { wirePeerId } from './handshake.js'
 import { Picker } from './picker.js'
 import { BanList, PeerScorer } from './scoring.js'
 import type { BundleSwarmEvents, BundleSwarmInit, LinkBytes, PeerConnection, SwarmProgress } from './swarm-types.js'
 import { Unchoking } from './unchoking.js'
-import { Uploader, type AcquireBytes } from './uploader.js'
+import type { AcquireBytes } from './uploader.js'
 import { LENIENT_VIOLATIONS, violationOf } from './violations.js'
-import { PeerWire } from './wire.js'
+import type { PeerWire } from './wire.js'
+import { createSwarmPeer, newWireWins, type SwarmPeer } from './swarm-peer.js'
 
 export type { BadChunkEvent, BundleSwarmEvents, BundleSwarmInit, ChunkEvent, LinkBytes, PeerConnection, SwarmProgress, ViolationSwarmEvent } from './swarm-types.js'
 
-interface SwarmPeer {
-  id: string
-  link: Link
-  initiator: boolean
-  wire: PeerWire
-  uploader: Uploader
-  disconnect?: () => void
-  /** piece bytes in the current choke interval, for the choker's ranking */
-  recentDown: number
-  recentUp: number
-}
 
 export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   readonly bundle: BundleInfo
@@ -173,8 +163,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
 
   /**
    * Adds a peer connection. Throws E_PEER_BANNED for a banned peer. Of two wires to
-   * the same peer the one opened by the smaller peer id wins on both sides (a reconnect
-   * by the same side replaces the old one); the loser is closed and undefined returned.
+   * the same peer one wins (newWireWins); the loser is closed and undefined returned.
    */
   addPeer (conn: PeerConnection): PeerWire | undefined {
     if (!this.#started || this.#stopped) {
@@ -187,10 +176,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     }
     const existing = this.#peers.get(id)
     if (existing !== undefined) {
-      const opener = (initiator: boolean): string => initiator ? this.#localPeerId : id
-      const winner = this.#localPeerId < id ? this.#localPeerId : id
-      const newWins = opener(conn.initiator) === opener(existing.initiator) || opener(conn.initiator) === winner
-      if (!newWins) {
+      if (!newWireWins(this.#localPeerId, id, conn.initiator, existing.initiator)) {
         conn.duplex.on('error', () => {})
         conn.duplex.destroy()
         return undefined
@@ -198,41 +184,25 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
       this.#removePeer(existing)
       existing.wire.close()
     }
-    const wire = new PeerWire({
-      duplex: conn.duplex,
+    const peer = createSwarmPeer(conn, {
       bundle: this.bundle,
-      localWireId: wirePeerId(this.#localPeerId),
-      remoteWireId: wirePeerId(id),
-      initiator: conn.initiator,
-      prefix: conn.prefix,
+      localPeerId: this.#localPeerId,
       options: this.options,
-      now: this.#now
+      now: this.#now,
+      uploadLimiter: this.#uploadLimiter,
+      read: async (index, signal) => await this.#store.get((this.bundle.pieces[index] as { hash: string }).hash, { signal }),
+      holders: index => this.#picker.rarity.count(index),
+      signal: this.#abort.signal,
+      onSent: (p, index, bytes) => {
+        this.#bytes[p.link].up += bytes
+        p.recentUp += bytes
+        this.#unchoking.peerSent(p.id, index)
+      },
+      onError: err => { this.emit('warning', err) }
     })
-    const peer: SwarmPeer = {
-      id,
-      link: conn.link,
-      initiator: conn.initiator,
-      wire,
-      disconnect: conn.disconnect,
-      recentDown: 0,
-      recentUp: 0,
-      uploader: new Uploader({
-        wire,
-        read: async (index, signal) => await this.#store.get((this.bundle.pieces[index] as { hash: string }).hash, { signal }),
-        limiters: [conn.uploadLimiter, this.#uploadLimiter].filter((l): l is AcquireBytes => l !== undefined),
-        holders: index => this.#picker.rarity.count(index),
-        signal: this.#abort.signal,
-        onSent: (index, bytes) => {
-          this.#bytes[peer.link].up += bytes
-          peer.recentUp += bytes
-          this.#unchoking.peerSent(peer.id, index)
-        },
-        onError: err => { this.emit('warning', err) }
-      })
-    }
     this.#peers.set(id, peer)
     this.#bindPeer(peer)
-    return wire
+    return peer.wire
   }
 
   /** Closes the wire of a peer (e.g. when its connection closed). */

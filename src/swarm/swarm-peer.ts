@@ -1,0 +1,79 @@
+/**
+ * One peer of a bundle's swarm: its wire and its uploader, built from the connection
+ * the ChunkProtocol (or a test) hands in, and the rule for two wires to one peer.
+ */
+import type { BundleInfo, Link } from '../interface/types.js'
+import type { SwarmOptions } from './constants.js'
+import { wirePeerId } from './handshake.js'
+import type { PeerConnection } from './swarm-types.js'
+import { Uploader, type AcquireBytes, type UploaderInit } from './uploader.js'
+import { PeerWire } from './wire.js'
+
+export interface SwarmPeer {
+  id: string
+  link: Link
+  initiator: boolean
+  wire: PeerWire
+  uploader: Uploader
+  disconnect?: () => void
+  /** piece bytes in the current choke interval, for the choker's ranking */
+  recentDown: number
+  recentUp: number
+}
+
+/**
+ * Of two wires to the same peer, the one opened by the smaller peer id wins on both
+ * sides, so both keep the same one; a reconnect by the same side replaces the old one.
+ */
+export function newWireWins (localPeerId: string, remotePeerId: string, newInitiator: boolean, existingInitiator: boolean): boolean {
+  const opener = (initiator: boolean): string => initiator ? localPeerId : remotePeerId
+  const winner = localPeerId < remotePeerId ? localPeerId : remotePeerId
+  return opener(newInitiator) === opener(existingInitiator) || opener(newInitiator) === winner
+}
+
+export interface SwarmPeerDeps {
+  bundle: BundleInfo
+  localPeerId: string
+  options: SwarmOptions
+  now: () => number
+  /** the node's own upload cap, after the connection's */
+  uploadLimiter: AcquireBytes | undefined
+  read: UploaderInit['read']
+  holders: NonNullable<UploaderInit['holders']>
+  signal: AbortSignal
+  onSent: (peer: SwarmPeer, index: number, bytes: number) => void
+  onError: UploaderInit['onError']
+}
+
+export function createSwarmPeer (conn: PeerConnection, deps: SwarmPeerDeps): SwarmPeer {
+  const id = conn.remotePeerId
+  const wire = new PeerWire({
+    duplex: conn.duplex,
+    bundle: deps.bundle,
+    localWireId: wirePeerId(deps.localPeerId),
+    remoteWireId: wirePeerId(id),
+    initiator: conn.initiator,
+    prefix: conn.prefix,
+    options: deps.options,
+    now: deps.now
+  })
+  const peer: SwarmPeer = {
+    id,
+    link: conn.link,
+    initiator: conn.initiator,
+    wire,
+    disconnect: conn.disconnect,
+    recentDown: 0,
+    recentUp: 0,
+    uploader: new Uploader({
+      wire,
+      read: deps.read,
+      limiters: [conn.uploadLimiter, deps.uploadLimiter].filter((l): l is AcquireBytes => l !== undefined),
+      holders: deps.holders,
+      signal: deps.signal,
+      onSent: (index, bytes) => { deps.onSent(peer, index, bytes) },
+      onError: deps.onError
+    })
+  }
+  return peer
+}
