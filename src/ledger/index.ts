@@ -53,7 +53,7 @@ export {
 export {
   SuperLedger, type HubRecord, type SuperDeviceRecord, type SuperLedgerOptions, type SuperOrder, type SuperWaveSummary
 } from './super-ledger.js'
-export { backoffDelayMs, Waker, type BackoffOptions } from './backoff.js'
+export { backoffDelayMs, Waker, type BackoffOptions } from '../interface/backoff.js'
 export {
   DeviceUplink, HubUplink, type DeviceUplinkInit, type HubUplinkInit, type JournalSource, type OutboxSource,
   type PushResult, type UplinkStatus

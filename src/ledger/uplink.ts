@@ -14,7 +14,7 @@
 import { StoremeshError, toStoremeshError } from '../interface/errors.js'
 import type { JournalEntry } from '../interface/types.js'
 import { Mutex } from '../store/mutex.js'
-import { backoffDelayMs, Waker } from './backoff.js'
+import { backoffDelayMs, Waker } from '../interface/backoff.js'
 import { DEFAULT_DEVICE_POLL_INTERVAL_MS, defaultUplinkOptions, type UplinkOptions } from './constants.js'
 import { MAX_BATCH_ENTRIES, MAX_REPORT_REQUEST_BYTES } from './report/constants.js'
 import {

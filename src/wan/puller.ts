@@ -21,7 +21,7 @@ import type { Log } from '../interface/log.js'
 import type { BundleInfo, TrustOptions } from '../interface/types.js'
 import { ManifestProtocol } from '../net/manifest/index.js'
 import type { ChunkStore } from '../store/index.js'
-import { backoffDelayMs } from '../ledger/backoff.js'
+import { backoffDelayMs } from '../interface/backoff.js'
 import {
   constantSchedule, followSchedule, hostTimezone, Limiter, singleWindowSchedule, systemClock, UNLIMITED,
   type Clock, type Schedule, type ScheduleFollower

@@ -1,7 +1,7 @@
 import t from 'tap'
 import { Journal } from '../../../src/install/journal.js'
 import { StoremeshError } from '../../../src/interface/errors.js'
-import { backoffDelayMs, Waker } from '../../../src/ledger/backoff.js'
+import { backoffDelayMs, Waker } from '../../../src/interface/backoff.js'
 import { HubLedger } from '../../../src/ledger/hub-ledger.js'
 import type { ReportAck, ReportRequest, WaveOrder } from '../../../src/ledger/report/index.js'
 import type { ReportClient } from '../../../src/ledger/report/index.js'
