@@ -7,7 +7,7 @@
  * Each is a loop that pushes whenever the peer answers: after a success it sends the
  * rest at once, then asks again every `pollIntervalMs` even with nothing to send (the
  * answer carries halt and pause orders); after a failure it waits a jittered
- * exponential back-off (src/ledger/backoff.ts). Nothing lives only in memory: the
+ * exponential back-off (src/interface/backoff.ts). Nothing lives only in memory: the
  * source (journal or outbox) keeps every entry until the receiver acked it, so an
  * outage or a restart of either side only delays entries, never loses them.
  */
