@@ -76,6 +76,8 @@ export interface HubLedgerOptions {
   maxEventsPerDevice?: number
   /** called after an order changed what is in force for a wave (already persisted) */
   onOrder?: (order: WaveOrder, source: StoredOrder['source']) => void
+  /** called after a change for the super hub was queued in the outbox (already persisted): the uplink pushes it at once */
+  onOutbox?: () => void
 }
 
 export interface ReadOutboxOptions {
@@ -92,6 +94,7 @@ export class HubLedger {
   readonly #now: () => number
   readonly #maxEvents: number
   readonly #onOrder: HubLedgerOptions['onOrder']
+  readonly #onOutbox: HubLedgerOptions['onOutbox']
   readonly #orders = new Map<string, StoredOrder>()
   #outboxNext = 1
   #outboxAcked = 0
@@ -104,6 +107,7 @@ export class HubLedger {
     this.#now = options.now ?? Date.now
     this.#maxEvents = Math.max(1, options.maxEventsPerDevice ?? DEFAULT_MAX_EVENTS_PER_DEVICE)
     this.#onOrder = options.onOrder
+    this.#onOutbox = options.onOutbox
   }
 
   /** Opens `<dataDir>/ledger`; a second process gets E_DATA_DIR_IN_USE. */
@@ -184,7 +188,9 @@ export class HubLedger {
       ops.push(put(deviceKey(deviceId), dev))
       if (next !== this.#outboxNext) ops.push(put(KEY_OUTBOX_NEXT, String(next)))
       await commit(this.#db, ops)
+      const queued = next !== this.#outboxNext
       this.#outboxNext = next
+      if (queued) this.#onOutbox?.()
       const deviceOrders = openOrders(await deviceOrderRecords(this.#db, deviceId))
       return { status: 'ok', ackedSeq, orders: this.#orderList(), ...(deviceOrders.length > 0 ? { deviceOrders } : {}) }
     })
@@ -238,11 +244,6 @@ export class HubLedger {
       await commit(this.#db, ops)
       this.#outboxAcked = upTo
     })
-  }
-
-  /** The seq the next outbox entry gets: it moves when a change for the super hub was queued. */
-  get outboxNextSeq (): number {
-    return this.#outboxNext
   }
 
   async outboxStatus (): Promise<OutboxStatus> {

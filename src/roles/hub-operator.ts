@@ -18,7 +18,7 @@ import { writeFileAtomic } from '../interface/atomic-file.js'
 import { isStoremeshError, toStoremeshError } from '../interface/errors.js'
 import { silentLog, type Log } from '../interface/log.js'
 import type { TrustOptions } from '../interface/types.js'
-import { HubLedger, HubUplink, reportProtocolOn, type DeviceReportSink, type ReportProtocol } from '../ledger/index.js'
+import { HubLedger, HubUplink, reportProtocolOn, type ReportProtocol } from '../ledger/index.js'
 import {
   BanCounter, createMetrics, leaseSourceOf, SwarmTally, waveSourceOf,
   type AvailabilitySource, type BundleAvailability, type StoremeshMetrics, type WanSource
@@ -106,23 +106,15 @@ export class HubOperator {
   static async start (init: HubOperatorInit): Promise<HubOperator> {
     const log = (init.log ?? silentLog).child({ component: 'api' })
     const node = init.hub.peer.node
-    const ledger = await HubLedger.open(init.dataDir)
-    // the hub's node is built by LanPeer with its fixed services: the report handler is
-    // mounted on it afterwards, the way libp2p would (registrar + connection manager)
     let uplink: HubUplink | undefined
     // A device's new state goes up to the super hub at once, not at the uplink's next
     // poll (30 s): the fleet's wave totals, and the halts a rollback ratio triggers,
     // lagged the store by up to a poll. Kicks while an exchange runs fold into one more.
-    const devices: DeviceReportSink = {
-      acceptDeviceBatch: async (batch, ctx) => {
-        const before = ledger.outboxNextSeq
-        const ack = await ledger.acceptDeviceBatch(batch, ctx)
-        if (ledger.outboxNextSeq !== before) uplink?.kick()
-        return ack
-      }
-    }
+    const ledger = await HubLedger.open(init.dataDir, { onOutbox: () => { uplink?.kick() } })
+    // the hub's node is built by LanPeer with its fixed services: the report handler is
+    // mounted on it afterwards, the way libp2p would (registrar + connection manager)
     const identities = init.hub.peer.identities
-    const report = reportProtocolOn(node, { devices, ...(identities !== undefined ? { deviceIdOf: (id: string) => identities.boundDeviceId(id) } : {}) })
+    const report = reportProtocolOn(node, { devices: ledger, ...(identities !== undefined ? { deviceIdOf: (id: string) => identities.boundDeviceId(id) } : {}) })
     let op: HubOperator | undefined
     try {
       await report.start()
