@@ -18,6 +18,7 @@
  * closed and redials a closed connection, until the victim refuses it; `refusedAt`
  * is when that first happened.
  */
+import { btFrame } from './bt-frame.js'
 import { randomBytes } from 'node:crypto'
 import type { Connection, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -42,15 +43,6 @@ export interface HostileInit {
   swarmKey: SwarmKey | null
 }
 
-function frame (id: number | undefined, payload: Uint8Array = new Uint8Array(0)): Uint8Array {
-  if (id === undefined) return new Uint8Array(4)
-  const f = new Uint8Array(5 + payload.length)
-  new DataView(f.buffer).setUint32(0, 1 + payload.length)
-  f[4] = id
-  f.set(payload, 5)
-  return f
-}
-
 function u32 (...values: number[]): Uint8Array {
   const b = new Uint8Array(4 * values.length)
   const v = new DataView(b.buffer)
@@ -62,7 +54,7 @@ function piece (index: number, data: Uint8Array): Uint8Array {
   const p = new Uint8Array(8 + data.length)
   p.set(u32(index, 0))
   p.set(data, 8)
-  return frame(MSG.PIECE, p)
+  return btFrame(MSG.PIECE, p)
 }
 
 export class HostileChunkPeer {
@@ -174,26 +166,26 @@ export class HostileChunkPeer {
     while (!closed && !this.#stopped) {
       switch (mode) {
         case 'keepalive':
-          await write(Buffer.concat(Array.from({ length: 256 }, () => frame(undefined))))
+          await write(Buffer.concat(Array.from({ length: 256 }, () => btFrame(undefined))))
           break
         case 'have':
-          await write(Buffer.concat(Array.from({ length: 256 }, () => frame(MSG.HAVE, u32(i++ % n)))))
+          await write(Buffer.concat(Array.from({ length: 256 }, () => btFrame(MSG.HAVE, u32(i++ % n)))))
           break
         case 'extended':
-          await write(frame(MSG.EXTENDED, Uint8Array.from([1, ...new Uint8Array(8 * 1024)])))
+          await write(btFrame(MSG.EXTENDED, Uint8Array.from([1, ...new Uint8Array(8 * 1024)])))
           break
         case 'unsolicited':
           await write(piece(0, chunks[0] as Uint8Array))
           break
         case 'wrong-length':
-          if (i++ === 0) await write(Buffer.concat([frame(MSG.BITFIELD, all.bytes), frame(MSG.UNCHOKE)]))
+          if (i++ === 0) await write(Buffer.concat([btFrame(MSG.BITFIELD, all.bytes), btFrame(MSG.UNCHOKE)]))
           for (const index of requests.splice(0)) {
             const data = chunks[index] as Uint8Array
             await write(piece(index, data.subarray(0, Math.max(1, data.length >> 1))))
           }
           break
         case 'truncated': {
-          if (i++ === 0) await write(Buffer.concat([frame(MSG.BITFIELD, all.bytes), frame(MSG.UNCHOKE)]))
+          if (i++ === 0) await write(Buffer.concat([btFrame(MSG.BITFIELD, all.bytes), btFrame(MSG.UNCHOKE)]))
           const index = requests.shift()
           if (index !== undefined) {
             const whole = piece(index, chunks[index] as Uint8Array)

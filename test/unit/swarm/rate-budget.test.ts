@@ -1,4 +1,5 @@
 import t from 'tap'
+import { btFrame } from '../../support/bt-frame.js'
 import { RateBudget } from '../../../src/swarm/rate-budget.js'
 import { WireBudget } from '../../../src/swarm/wire-budget.js'
 import { defaultWireBudgets, KEEPALIVE_INTERVAL_MS } from '../../../src/swarm/constants.js'
@@ -25,29 +26,21 @@ t.test('GCRA: byte costs, and invalid limits are refused', async t => {
   t.throws(() => new RateBudget({ ratePerSec: 1, burst: 0.5 }, 0), { code: 'E_INVALID_ARGUMENT' })
 })
 
-function frame (id: number | undefined, payloadBytes = 0): Uint8Array {
-  if (id === undefined) return new Uint8Array(4)
-  const f = new Uint8Array(5 + payloadBytes)
-  new DataView(f.buffer).setUint32(0, 1 + payloadBytes)
-  f[4] = id
-  return f
-}
-
 t.test('wire budget: what an honest peer sends over an hour passes', async t => {
   let now = 0
   const pieces = 400
   const w = new WireBudget({ budgets: defaultWireBudgets, numPieces: pieces, now: () => now })
-  t.equal(w.admit(frame(MSG.EXTENDED, 20), false), undefined, 'the extended handshake')
-  t.equal(w.admit(frame(MSG.BITFIELD, Math.ceil(pieces / 8)), false), undefined, 'one bitfield')
+  t.equal(w.admit(btFrame(MSG.EXTENDED, 20), false), undefined, 'the extended handshake')
+  t.equal(w.admit(btFrame(MSG.BITFIELD, Math.ceil(pieces / 8)), false), undefined, 'one bitfield')
   // every chunk announced, and re-offered once by a super-seeder, at once
   let refused = 0
-  for (let i = 0; i < 2 * pieces; i++) if (w.admit(frame(MSG.HAVE, 4), false) !== undefined) refused++
+  for (let i = 0; i < 2 * pieces; i++) if (w.admit(btFrame(MSG.HAVE, 4), false) !== undefined) refused++
   t.equal(refused, 0, 'two haves per chunk at once')
   // a full pipeline crossing our choke
-  for (let i = 0; i < 64; i++) if (w.admit(frame(MSG.REQUEST, 12), true) !== undefined) t.fail('choked request refused')
+  for (let i = 0; i < 64; i++) if (w.admit(btFrame(MSG.REQUEST, 12), true) !== undefined) t.fail('choked request refused')
   for (; now < 60 * 60 * 1000; now += KEEPALIVE_INTERVAL_MS) {
-    if (w.admit(frame(undefined), false) !== undefined) t.fail(`keep-alive refused at ${now}`)
-    for (let i = 0; i < 100; i++) if (w.admit(frame(MSG.REQUEST, 12), false) !== undefined) t.fail('request refused')
+    if (w.admit(btFrame(undefined), false) !== undefined) t.fail(`keep-alive refused at ${now}`)
+    for (let i = 0; i < 100; i++) if (w.admit(btFrame(MSG.REQUEST, 12), false) !== undefined) t.fail('request refused')
   }
   t.pass('an hour of keep-alives and requests')
 })
@@ -57,7 +50,7 @@ t.test('wire budget: each flood is refused with its violation', async t => {
   const flood = (id: number | undefined, payload: number, choked = false): string | undefined => {
     const w = new WireBudget({ budgets: defaultWireBudgets, numPieces: 20, now: () => now })
     for (let i = 0; i < 100_000; i++) {
-      const over = w.admit(frame(id, payload), choked)
+      const over = w.admit(btFrame(id, payload), choked)
       if (over !== undefined) return over.violation
     }
     return undefined
@@ -69,6 +62,6 @@ t.test('wire budget: each flood is refused with its violation', async t => {
   t.equal(flood(MSG.INTERESTED, 0), 'non-piece-flood', 'state messages count against the byte budget')
   t.equal(flood(MSG.PIECE, 100), undefined, 'pieces are not budgeted here (only answers to our requests pass the wire)')
   const w = new WireBudget({ budgets: defaultWireBudgets, numPieces: 20, now: () => now })
-  for (let i = 0; i < 5; i++) t.equal(w.admit(frame(undefined), false), undefined, `keep-alive ${i + 1} of the burst`)
-  t.equal(w.admit(frame(undefined), false)?.violation, 'keepalive-flood', 'the sixth at once')
+  for (let i = 0; i < 5; i++) t.equal(w.admit(btFrame(undefined), false), undefined, `keep-alive ${i + 1} of the burst`)
+  t.equal(w.admit(btFrame(undefined), false)?.violation, 'keepalive-flood', 'the sixth at once')
 })

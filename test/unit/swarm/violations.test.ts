@@ -2,6 +2,7 @@
  * Every protocol violation a raw remote commits closes its wire with a stable
  * violation code, scores it, and bans it at the threshold (in-memory duplex pairs).
  */
+import { btFrame } from '../../support/bt-frame.js'
 import t from 'tap'
 import type { Duplex } from 'node:stream'
 import { HANDSHAKE_BYTES, PSTR } from '../../../src/swarm/constants.js'
@@ -22,15 +23,6 @@ function handshake (peer: string): Uint8Array {
   hs.set(bundle.info.infoHash, 1 + PSTR.length + 8)
   hs.set(wirePeerId(peer), 1 + PSTR.length + 28)
   return hs
-}
-
-function frame (id: number | undefined, payload: number[] = []): Uint8Array {
-  if (id === undefined) return new Uint8Array(4)
-  const f = new Uint8Array(5 + payload.length)
-  new DataView(f.buffer).setUint32(0, 1 + payload.length)
-  f[4] = id
-  f.set(payload, 5)
-  return f
 }
 
 async function victim (): Promise<{ swarm: BundleSwarm, scorer: PeerScorer, events: ViolationEvent[], attach: (peer: string) => Duplex }> {
@@ -60,12 +52,12 @@ const cases: Array<{ name: string, bytes: Uint8Array[], violation: string, banne
   // a piece frame announcing 40000 bytes, and the stream ends after 13 of them
   { name: 'a stream ending inside a piece', bytes: [Uint8Array.from([0, 0, 0x9c, 0x49, MSG.PIECE, 0, 0, 0, 0, 0, 0, 0, 0, 1, 2, 3, 4])], violation: 'truncated-piece', banned: false, end: true },
   { name: 'a 2 GiB length prefix', bytes: [Uint8Array.from([0x80, 0, 0, 0, MSG.PIECE])], violation: 'oversized-frame', banned: true },
-  { name: 'an unknown message id', bytes: [frame(9, [0, 0])], violation: 'malformed-frame', banned: false },
-  { name: 'a second bitfield', bytes: [frame(MSG.BITFIELD, [0]), frame(MSG.BITFIELD, [0])], violation: 'bitfield-repeat', banned: false },
-  { name: 'a keep-alive flood', bytes: Array.from({ length: 50 }, () => frame(undefined)), violation: 'keepalive-flood', banned: true },
-  { name: 'an unsolicited piece', bytes: [frame(MSG.PIECE, [0, 0, 0, 1, 0, 0, 0, 0, 7, 7, 7])], violation: 'unsolicited-piece', banned: false },
+  { name: 'an unknown message id', bytes: [btFrame(9, [0, 0])], violation: 'malformed-frame', banned: false },
+  { name: 'a second bitfield', bytes: [btFrame(MSG.BITFIELD, [0]), btFrame(MSG.BITFIELD, [0])], violation: 'bitfield-repeat', banned: false },
+  { name: 'a keep-alive flood', bytes: Array.from({ length: 50 }, () => btFrame(undefined)), violation: 'keepalive-flood', banned: true },
+  { name: 'an unsolicited piece', bytes: [btFrame(MSG.PIECE, [0, 0, 0, 1, 0, 0, 0, 0, 7, 7, 7])], violation: 'unsolicited-piece', banned: false },
   // 40000 bytes (chunk 0's size) asked 200 times while we choke: past a full pipeline twice over
-  { name: 'requests while choked, repeatedly', bytes: Array.from({ length: 200 }, () => frame(MSG.REQUEST, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x9c, 0x40])), violation: 'choked-request-flood', banned: true }
+  { name: 'requests while choked, repeatedly', bytes: Array.from({ length: 200 }, () => btFrame(MSG.REQUEST, [0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0x9c, 0x40])), violation: 'choked-request-flood', banned: true }
 ]
 
 for (const c of cases) {
