@@ -16,6 +16,10 @@ command -v ip >/dev/null 2>&1 || need_pkgs+=(iproute2)
 command -v chromium >/dev/null 2>&1 || need_pkgs+=(chromium)
 # systemd-analyze verify/security check the units in systemd/ (test/unit/deploy)
 command -v systemd-analyze >/dev/null 2>&1 || need_pkgs+=(systemd)
+# the fleet ledger's tests start a throw-away PostgreSQL server (initdb + pg_ctl in a temp dir)
+ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need_pkgs+=(postgresql)
+# the origin tests serve a published origin from a real nginx on a loopback port
+command -v nginx >/dev/null 2>&1 || [ -x /usr/sbin/nginx ] || need_pkgs+=(nginx)
 if [ ${#need_pkgs[@]} -gt 0 ]; then
   if [ "$(id -u)" = "0" ] && command -v apt-get >/dev/null 2>&1; then
     echo "installing Debian packages: ${need_pkgs[*]}"
