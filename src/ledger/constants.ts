@@ -48,6 +48,16 @@ export const DEFAULT_POLL_INTERVAL_MS = 30 * SECOND_MS
  * wave orders and the device's own orders (a rollback), and the LAN is cheap. @default 5 s
  */
 export const DEFAULT_DEVICE_POLL_INTERVAL_MS = 5 * SECOND_MS
+/**
+ * A device whose polls bring nothing new (no entries to send, the same orders) asks less
+ * often, doubling up to this many poll intervals and at most
+ * DEFAULT_DEVICE_IDLE_POLL_MAX_MS; anything new, or a kick, brings it back to the poll
+ * interval. An idle agent then opens one report stream per half minute instead of one
+ * per 5 s (issue #19: idle CPU), and an order still arrives within that half minute.
+ */
+export const DEVICE_IDLE_POLL_FACTOR = 6
+/** @default 30 s */
+export const DEFAULT_DEVICE_IDLE_POLL_MAX_MS = 30 * SECOND_MS
 /** Device orders whose outcome the device remembers, so a re-sent order runs once. @default 256 */
 export const DEFAULT_DEVICE_ORDERS_KEPT = 256
 /** The device's record of the orders it ran, in its data dir. */
@@ -66,6 +76,12 @@ export interface UplinkOptions {
   retryJitterFraction: number
   /** @default DEFAULT_POLL_INTERVAL_MS */
   pollIntervalMs: number
+  /**
+   * Polls that bring nothing new double their wait up to this; equal to
+   * `pollIntervalMs` (the hub uplink's default) keeps the poll steady.
+   * @default pollIntervalMs
+   */
+  idlePollMaxMs: number
   /** @default DEFAULT_MAX_BATCH_BYTES */
   maxBatchBytes: number
   /** @default DEFAULT_BATCH_ENTRIES */
@@ -79,6 +95,7 @@ export const defaultUplinkOptions: Readonly<UplinkOptions> = {
   retryMaxMs: DEFAULT_RETRY_MAX_MS,
   retryJitterFraction: DEFAULT_RETRY_JITTER_FRACTION,
   pollIntervalMs: DEFAULT_POLL_INTERVAL_MS,
+  idlePollMaxMs: DEFAULT_POLL_INTERVAL_MS,
   maxBatchBytes: DEFAULT_MAX_BATCH_BYTES,
   batchEntries: DEFAULT_BATCH_ENTRIES,
   timeoutMs: DEFAULT_REPORT_TIMEOUT_MS

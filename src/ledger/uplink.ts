@@ -6,7 +6,8 @@
  *
  * Each is a loop that pushes whenever the peer answers: after a success it sends the
  * rest at once, then asks again every `pollIntervalMs` even with nothing to send (the
- * answer carries halt and pause orders); after a failure it waits a jittered
+ * answer carries halt and pause orders), less often while the answers bring nothing new
+ * (`idlePollMaxMs`); after a failure it waits a jittered
  * exponential back-off (src/interface/backoff.ts). Nothing lives only in memory: the
  * source (journal or outbox) keeps every entry until the receiver acked it, so an
  * outage or a restart of either side only delays entries, never loses them.
@@ -15,7 +16,7 @@ import { StoremeshError, toStoremeshError } from '../interface/errors.js'
 import type { JournalEntry } from '../interface/types.js'
 import { Mutex } from '../store/mutex.js'
 import { backoffDelayMs, Waker } from '../interface/backoff.js'
-import { DEFAULT_DEVICE_POLL_INTERVAL_MS, defaultUplinkOptions, type UplinkOptions } from './constants.js'
+import { DEFAULT_DEVICE_IDLE_POLL_MAX_MS, DEFAULT_DEVICE_POLL_INTERVAL_MS, DEVICE_IDLE_POLL_FACTOR, defaultUplinkOptions, type UplinkOptions } from './constants.js'
 import { MAX_BATCH_ENTRIES, MAX_REPORT_REQUEST_BYTES } from './report/constants.js'
 import {
   entryBytes, toWireEntry, type DeviceOrder, type LedgerDelta, type ReportAck, type ReportClient, type ReportRequest, type ReportTarget, type WaveOrder
@@ -38,6 +39,8 @@ export interface PushResult {
   sent: number
   /** more is waiting: push again at once */
   more: boolean
+  /** the answer carried something new (orders that changed); idle polls slow down only without it */
+  changed?: boolean
 }
 
 interface LoopInit {
@@ -61,7 +64,8 @@ abstract class PushLoop {
   readonly #status: UplinkStatus = { running: false, consecutiveFailures: 0, lastAckedSeq: 0, entriesAcked: 0 }
 
   constructor (init: LoopInit) {
-    this.options = { ...defaultUplinkOptions, ...init.options }
+    this.options = { ...defaultUplinkOptions, idlePollMaxMs: init.options?.pollIntervalMs ?? defaultUplinkOptions.pollIntervalMs, ...init.options }
+    this.options.idlePollMaxMs = Math.max(this.options.idlePollMaxMs, this.options.pollIntervalMs)
     this.options.maxBatchBytes = Math.min(this.options.maxBatchBytes, MAX_REPORT_REQUEST_BYTES - 4096)
     this.options.batchEntries = Math.max(1, Math.min(this.options.batchEntries, MAX_BATCH_ENTRIES))
     this.#random = init.random ?? Math.random
@@ -143,11 +147,17 @@ abstract class PushLoop {
   }
 
   async #run (signal: AbortSignal): Promise<void> {
+    // consecutive exchanges that sent nothing and learned nothing: after two, each
+    // doubles the wait, up to idlePollMaxMs
+    let idleStreak = 0
     while (!signal.aborted) {
       let more = false
       try {
-        more = (await this.#exchange(signal)).more
+        const r = await this.#exchange(signal)
+        more = r.more
+        idleStreak = r.sent > 0 || r.changed === true ? 0 : Math.min(idleStreak + 1, 32)
       } catch {
+        idleStreak = 0
         if (signal.aborted) break
         const delay = backoffDelayMs(this.#status.consecutiveFailures, {
           baseMs: this.options.retryBaseMs, maxMs: this.options.retryMaxMs, jitterFraction: this.options.retryJitterFraction
@@ -155,7 +165,11 @@ abstract class PushLoop {
         await this.#waker.wait(delay, signal, { backoff: true })
         continue
       }
-      if (!more) await this.#waker.wait(this.options.pollIntervalMs, signal)
+      if (more) continue
+      const { pollIntervalMs, idlePollMaxMs } = this.options
+      const waitMs = Math.min(idlePollMaxMs, pollIntervalMs * 2 ** Math.max(0, idleStreak - 2))
+      // a kick (new work, a reconnect) ends the wait and restarts the pace
+      if (await this.#waker.wait(waitMs, signal) === 'woken') idleStreak = 0
     }
   }
 }
@@ -216,9 +230,17 @@ export interface DeviceUplinkInit extends LoopInit {
 export class DeviceUplink extends PushLoop {
   readonly #init: DeviceUplinkInit
 
-  /** `options.pollIntervalMs` defaults to DEFAULT_DEVICE_POLL_INTERVAL_MS (the LAN is cheap; orders come back sooner). */
+  #ordersKey = ''
+
+  /**
+   * `options.pollIntervalMs` defaults to DEFAULT_DEVICE_POLL_INTERVAL_MS (the LAN is
+   * cheap; orders come back sooner); idle polls slow down to DEVICE_IDLE_POLL_FACTOR
+   * intervals, at most DEFAULT_DEVICE_IDLE_POLL_MAX_MS.
+   */
   constructor (init: DeviceUplinkInit) {
-    super({ ...init, options: { pollIntervalMs: DEFAULT_DEVICE_POLL_INTERVAL_MS, ...init.options } })
+    const pollIntervalMs = init.options?.pollIntervalMs ?? DEFAULT_DEVICE_POLL_INTERVAL_MS
+    const idlePollMaxMs = Math.max(pollIntervalMs, Math.min(pollIntervalMs * DEVICE_IDLE_POLL_FACTOR, DEFAULT_DEVICE_IDLE_POLL_MAX_MS))
+    super({ ...init, options: { pollIntervalMs, idlePollMaxMs, ...init.options } })
     this.#init = init
   }
 
@@ -238,7 +260,10 @@ export class DeviceUplink extends PushLoop {
     const mine = (res.deviceOrders ?? []).filter(o => o.deviceId === deviceId)
     if (mine.length > 0) this.#init.onDeviceOrders?.(mine)
     const more = entries.length > 0 && (await journal.readFrom(0, { limit: 1 })).length > 0
-    return { sent: entries.length, more }
+    const ordersKey = JSON.stringify(res.orders)
+    const changed = ordersKey !== this.#ordersKey || mine.length > 0
+    this.#ordersKey = ordersKey
+    return { sent: entries.length, more, changed }
   }
 }
 

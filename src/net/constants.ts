@@ -14,6 +14,17 @@ export const DEFAULT_MDNS_SERVICE_TAG = '_storemesh._udp.local'
 /** @default 10 s, the mDNS module's own default query interval */
 export const DEFAULT_MDNS_INTERVAL_MS = 10_000
 
+/**
+ * libp2p's connection monitor opens a ping stream on every connection each interval
+ * (its default is 10 s). In a store every device holds a connection to every other, so
+ * at 10 s an idle agent with 16 peers opened and answered about 3 streams a second,
+ * most of its idle CPU (issue #19). Dead peers on a LAN are found sooner by TCP resets
+ * and yamux's 30 s keep-alive frames; the ping only has to catch a silent half-open
+ * connection, and a minute is soon enough for that.
+ * @default 60 s
+ */
+export const CONNECTION_PING_INTERVAL_MS = 60_000
+
 /** File name of the persisted peer identity inside a data dir. */
 export const PEER_KEY_FILE = 'peer-key.json'
 

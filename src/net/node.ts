@@ -16,7 +16,7 @@ import { createLibp2p, type Libp2pOptions, type ServiceFactoryMap } from 'libp2p
 import {
   DEFAULT_DIAL_TIMEOUT_MS, DEFAULT_INBOUND_CONNECTION_THRESHOLD, DEFAULT_LISTEN_ADDRS, DEFAULT_MAX_CONNECTIONS, DEFAULT_MAX_CONNECTIONS_PER_PEER, DEFAULT_MAX_EARLY_STREAMS,
   DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS, DEFAULT_MAX_PARALLEL_DIALS, DEFAULT_MAX_READ_BUFFER_BYTES,
-  DEFAULT_MAX_STREAM_WINDOW_BYTES, DEFAULT_MDNS_INTERVAL_MS, DEFAULT_MDNS_SERVICE_TAG
+  DEFAULT_MAX_STREAM_WINDOW_BYTES, DEFAULT_MDNS_INTERVAL_MS, DEFAULT_MDNS_SERVICE_TAG, CONNECTION_PING_INTERVAL_MS
 } from './constants.js'
 import { StoremeshError } from '../interface/errors.js'
 import { capConnectionsPerPeer } from './connection-cap.js'
@@ -43,6 +43,8 @@ export interface ConnectionLimits {
   maxIncomingPendingConnections: number
   maxParallelDials: number
   dialTimeoutMs: number
+  /** libp2p's connection monitor: each connection pinged this often, aborted when it fails */
+  pingIntervalMs: number
 }
 
 export const defaultConnectionLimits: Readonly<ConnectionLimits> = {
@@ -51,7 +53,8 @@ export const defaultConnectionLimits: Readonly<ConnectionLimits> = {
   inboundConnectionThreshold: DEFAULT_INBOUND_CONNECTION_THRESHOLD,
   maxIncomingPendingConnections: DEFAULT_MAX_INCOMING_PENDING_CONNECTIONS,
   maxParallelDials: DEFAULT_MAX_PARALLEL_DIALS,
-  dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS
+  dialTimeoutMs: DEFAULT_DIAL_TIMEOUT_MS,
+  pingIntervalMs: CONNECTION_PING_INTERVAL_MS
 }
 
 export interface NodeInit<T extends ServiceMap = ServiceMap> {
@@ -126,6 +129,8 @@ interface MdnsInternals {
   mdns?: { query(q: { questions: Array<{ name: string, type: 'PTR' }> }): void }
   serviceTag: string
   _queryInterval: NodeJS.Timeout | null
+  /** bound in the constructor, subscribed in start() */
+  _onMdnsQuery: (query: { questions?: Array<{ name?: string }> }) => void
   start(): Promise<void>
   stop(): Promise<void>
 }
@@ -135,9 +140,15 @@ interface MdnsInternals {
  * answers from peers we are already connected to before libp2p merges them into the
  * peer store: their addresses are known from the connection, and the merge is the
  * per-answer CPU cost. A restarted peer has no connection, so it still gets through.
+ * Queries for other services are dropped before the module reads our addresses: it
+ * builds every listen multiaddr for each query on the LAN, then checks the name, which
+ * made printers' and phones' queries (and other fleets' tags) most of an idle agent's
+ * CPU. The module answers only when the first question names our tag; so do we.
  */
 function tameMdns (discovery: PeerDiscovery, node: () => Libp2p | undefined, baseIntervalMs: number): void {
   const m = discovery as unknown as MdnsInternals
+  const onQuery = m._onMdnsQuery
+  m._onMdnsQuery = query => { if (query.questions?.[0]?.name === m.serviceTag) onQuery(query) }
   const connected = (evt: Event): boolean => {
     const n = node()
     const id = (evt as CustomEvent<PeerInfo>).detail?.id
@@ -228,6 +239,7 @@ export async function createStoremeshNode<T extends ServiceMap = ServiceMap> (in
       maxParallelDials: limits.maxParallelDials,
       dialTimeout: limits.dialTimeoutMs
     },
+    connectionMonitor: { pingInterval: limits.pingIntervalMs },
     peerDiscovery,
     services,
     // mDNS may report a peer during start(); the dialer must hold the node by then

@@ -38,7 +38,7 @@ import { MANIFEST_PROTOCOL } from '../net/manifest/index.js'
 import { openDevice, installOnce, syncPins, type DeviceHandle } from './device-install.js'
 import { WaveOrderBook } from './wave-order-book.js'
 import {
-  DEFAULT_INSTALL_INTERVAL_MS, DEFAULT_MANIFEST_ASK_PEERS, DEFAULT_MANIFEST_ASK_TIMEOUT_MS, DEFAULT_MANIFEST_POLL_MS,
+  DEFAULT_INSTALL_INTERVAL_MS, DEFAULT_MANIFEST_ASK_PEERS, DEFAULT_MANIFEST_IDLE_POLL_MAX_MS, MANIFEST_IDLE_POLL_FACTOR, DEFAULT_MANIFEST_ASK_TIMEOUT_MS, DEFAULT_MANIFEST_POLL_MS,
   MANIFEST_ANSWER_WINDOW_MS
 } from './lan-constants.js'
 import { collectManifestAnswers, newestAnswer } from './manifest-round.js'
@@ -94,6 +94,8 @@ export class DeviceAgent {
   #lastUplinkError: string | undefined
   /** the manifest poll's sleep, cut short when a peer that serves manifests is identified */
   readonly #pollWaker = new Waker()
+  /** the hub's wave orders at the last report answer, to wake the poll when they change */
+  #ordersKey: string | undefined
   #loop: Promise<void> | undefined
   readonly #init: DeviceAgentInit
   /** the agent's own lines, and per part: fetching under `swarm`, the uplink and orders under `ledger`, installs under `install` */
@@ -125,7 +127,13 @@ export class DeviceAgent {
       client: reportProtocolOn(peer.node),
       hub: async () => await this.#findReportHub(),
       onDeviceOrders: list => { this.orders.offer(list) },
-      onOrders: async list => { await this.waveOrders.replace(list) },
+      onOrders: async list => {
+        // new orders may name a bundle the hub just got: ask for manifests now
+        const key = JSON.stringify(list)
+        if (this.#ordersKey !== undefined && key !== this.#ordersKey) this.#pollWaker.wake()
+        this.#ordersKey = key
+        await this.waveOrders.replace(list)
+      },
       ...(init.report !== undefined ? { options: init.report } : {}),
       onError: err => {
         const line = err.toLine()
@@ -188,14 +196,23 @@ export class DeviceAgent {
   async #run (): Promise<void> {
     const signal = this.peer.signal
     const pollMs = this.#init.pollIntervalMs ?? DEFAULT_MANIFEST_POLL_MS
+    let idleMaxMs = Math.max(pollMs, Math.min(pollMs * MANIFEST_IDLE_POLL_FACTOR, DEFAULT_MANIFEST_IDLE_POLL_MAX_MS))
+    // install rounds ride on this loop: never sleep past the next one
+    if (this.#init.install === true) idleMaxMs = Math.max(pollMs, Math.min(idleMaxMs, this.#init.installIntervalMs ?? DEFAULT_INSTALL_INTERVAL_MS))
+    let idleStreak = 0
     while (!signal.aborted) {
+      const before = this.#target?.id
       try {
         await this.checkForNewer()
         if (this.#init.install === true) await this.#maybeInstall()
       } catch (err) {
         if (!signal.aborted) this.#log.warn(`agent round failed: ${toStoremeshError(err).toLine()}`)
       }
-      await this.#pollWaker.wait(pollMs, signal)
+      const target = this.#target
+      const settled = target === undefined || this.peer.store.bundleState(target.id) === 'verified'
+      idleStreak = settled && target?.id === before ? Math.min(idleStreak + 1, 32) : 0
+      const waitMs = Math.min(idleMaxMs, pollMs * 2 ** Math.max(0, idleStreak - 2))
+      if (await this.#pollWaker.wait(waitMs, signal) === 'woken') idleStreak = 0
     }
   }
 

@@ -30,6 +30,17 @@ export const DEFAULT_MANIFEST_ASK_TIMEOUT_MS = 5 * SECOND_MS
 /** Peers asked per manifest round (hubs first). @default 8 */
 export const DEFAULT_MANIFEST_ASK_PEERS = 8
 /**
+ * A device whose target is verified (or that has none) and whose manifest rounds find
+ * nothing newer asks less often: after two such rounds each doubles the wait, up to
+ * this many poll intervals and at most DEFAULT_MANIFEST_IDLE_POLL_MAX_MS. A round asks
+ * up to DEFAULT_MANIFEST_ASK_PEERS peers over fresh streams, so a steady 10 s poll was
+ * a large part of an idle agent's CPU (issue #19). A peer that starts serving
+ * manifests, or a change in the hub's orders, wakes the poll at once.
+ */
+export const MANIFEST_IDLE_POLL_FACTOR = 6
+/** @default 60 s */
+export const DEFAULT_MANIFEST_IDLE_POLL_MAX_MS = 60 * SECOND_MS
+/**
  * A manifest round takes answers for this long after the first one, then joins the
  * newest: long enough for the store hub on a loaded LAN, short enough that a device
  * starts fetching at once (issue #20: the first answer settled it, and a peer posing

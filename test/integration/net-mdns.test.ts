@@ -58,3 +58,27 @@ t.test('a restarted peer with the same identity is found and dialled again', asy
   t.ok(b2.peerId.equals(b1.peerId), 'same peer id after restart')
   t.ok(await until(() => a.getConnections(b2.peerId).length > 0, 20_000), 'a dialled the restarted peer again')
 })
+
+t.test('a query for another service never makes a node build its address list', async t => {
+  const ours = tag()
+  // a queries once at start (and answers that query itself), then not for a minute
+  const a = await node(t, { mdns: { serviceTag: ours, intervalMs: 60_000 } })
+  // the module read every listen address for each query on the LAN before checking
+  // its name (net/node.ts tameMdns): count the reads made on behalf of a query
+  const am = (a as unknown as { components: { addressManager: { getAddresses: () => unknown[] } } }).components.addressManager
+  const getAddresses = am.getAddresses.bind(am)
+  let forQueries = 0
+  am.getAddresses = () => {
+    if (new Error().stack?.includes('_onMdnsQuery') === true) forQueries++
+    return getAddresses()
+  }
+  await new Promise(r => setTimeout(r, INTERVAL_MS))
+  const own = forQueries
+  const stranger = await node(t, { mdns: { serviceTag: tag(), intervalMs: INTERVAL_MS } })
+  await new Promise(r => setTimeout(r, 4 * INTERVAL_MS))
+  t.equal(forQueries - own, 0, 'queries for another tag were dropped before the address list was built')
+  t.equal(stranger.getConnections().length, 0)
+  const b = await node(t, { mdns: { serviceTag: ours, intervalMs: INTERVAL_MS } })
+  t.ok(await until(() => a.getConnections(b.peerId).length > 0, 20_000), 'a query for our tag is still answered: a and b connect')
+  t.ok(forQueries > own, 'and answering it read the addresses')
+})

@@ -135,3 +135,34 @@ t.test('stop aborts an exchange in flight; flush throws the failure', async t =>
   await t.rejects(failing.flush(), { code: 'E_NOT_CONNECTED' })
   t.equal(failing.status().consecutiveFailures, 1)
 })
+
+t.test('device uplink: polls that bring nothing new slow down to idlePollMaxMs; new orders or a kick restore the pace', async t => {
+  const dir = t.testdir()
+  const journal = await Journal.open(dir)
+  t.teardown(async () => { await journal.close() })
+  let orders: WaveOrder[] = []
+  const at: number[] = []
+  const client: ReportClient = {
+    async send (): Promise<ReportAck> {
+      at.push(Date.now())
+      return { ackedSeq: 0, orders } as unknown as ReportAck
+    }
+  }
+  const POLL_MS = 40
+  const up = new DeviceUplink({ deviceId: 'pos-1', journal, client, hub: () => TARGET, options: { ...FAST, pollIntervalMs: POLL_MS, idlePollMaxMs: 8 * POLL_MS } })
+  up.start()
+  t.teardown(async () => { await up.stop() })
+  // 40, 40, 80, 160, 320, 320...: a steady poll would ask ~40 times in 1.6 s
+  await new Promise(r => setTimeout(r, 40 * POLL_MS))
+  const idle = at.length
+  t.ok(idle >= 5 && idle <= 12, `${idle} exchanges in ${40 * POLL_MS} ms while nothing changed`)
+  const gaps = at.slice(1).map((x, i) => x - at[i]!)
+  t.ok(Math.max(...gaps) >= 4 * POLL_MS, `the wait grew (largest gap ${Math.max(...gaps)} ms)`)
+  t.ok(Math.max(...gaps) < 8 * POLL_MS + 200, 'and stayed near idlePollMaxMs')
+  // an order changes: the next answer resets the pace
+  orders = [{ waveId: '142', action: 'pause', reason: 'test', issuedAtMs: 1 }]
+  up.kick()
+  const kicked = at.length
+  await new Promise(r => setTimeout(r, 6 * POLL_MS))
+  t.ok(at.length >= kicked + 2, 'a kick asks at once and the changed orders bring back the poll interval')
+})
