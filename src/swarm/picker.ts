@@ -57,13 +57,15 @@ export class Picker {
   /** chunk -> when it was first asked of anyone (ms) */
   readonly #askedAt = new Map<number, number>()
   readonly #now: () => number
+  readonly #random: () => number
 
   constructor (init: PickerInit) {
     this.#init = init
     this.#now = init.now ?? Date.now
+    this.#random = init.random ?? Math.random
     this.#sizes = init.pieceSizes
     this.#have = new Bits(init.pieceSizes.length)
-    this.rarity = new RarityMap(init.pieceSizes.length, init.random)
+    this.rarity = new RarityMap(init.pieceSizes.length, init.random, { trackWanted: true })
   }
 
   get numPieces (): number { return this.#sizes.length }
@@ -79,6 +81,7 @@ export class Picker {
   /** We hold `index` now. Returns the peers it was still asked of (cancel them). */
   setHave (index: number): string[] {
     if (!this.#have.set(index)) return []
+    this.rarity.setHeld(index)
     for (const p of this.#peers.values()) if (p.bits.get(index)) p.wanted--
     const askers = this.#inflight.get(index)
     if (askers === undefined) return []
@@ -162,7 +165,8 @@ export class Picker {
     let endgame: boolean | undefined
     while (this.#hasRoom(p)) {
       const base = (i: number): boolean => !this.#have.get(i) && p.bits.get(i) && !p.inflight.has(i) && !p.excluded.has(i)
-      let pick = this.rarity.pick(i => base(i) && !this.#inflight.has(i))
+      // the rarest chunk no one is asked for: sublinear in the bundle's chunk count
+      let pick = this.rarity.pickWanted(i => base(i) && !this.#inflight.has(i))
       if (pick === undefined) {
         // a copy only to an idle link: the rest of a pipeline of copies would queue
         // behind the upload caps and be served before our cancel lands
@@ -172,7 +176,9 @@ export class Picker {
         const asked = (i: number): number => this.#inflight.get(i)?.size ?? 0
         const staleBefore = this.#now() - this.#init.reaskAfterMs
         const may = endgame ? () => true : (i: number) => (this.#askedAt.get(i) ?? Infinity) <= staleBefore
-        pick = this.rarity.pick(i => base(i) && asked(i) < max && may(i), i => asked(i) * 65536 + this.rarity.count(i))
+        // a second copy: only chunks in flight qualify (a re-ask needs askedAt; in
+        // endgame every missing chunk is in flight), so scan those, not the bundle
+        pick = pickAmong(this.#inflight.keys(), i => base(i) && asked(i) < max && may(i), i => asked(i) * 65536 + this.rarity.count(i), this.#random)
         if (pick === undefined) break
       }
       this.#addInflight(id, p, pick)
@@ -225,4 +231,23 @@ export class Picker {
     if (p === undefined) throw new Error(`picker: unknown peer ${id}`)
     return p
   }
+}
+
+/** The candidate among `indices` with the lowest key, ties broken uniformly at random. */
+function pickAmong (indices: Iterable<number>, isCandidate: (i: number) => boolean, key: (i: number) => number, random: () => number): number | undefined {
+  let best: number | undefined
+  let bestKey = Infinity
+  let ties = 0
+  for (const i of indices) {
+    if (!isCandidate(i)) continue
+    const k = key(i)
+    if (k < bestKey) {
+      best = i
+      bestKey = k
+      ties = 1
+    } else if (k === bestKey && random() * ++ties < 1) {
+      best = i
+    }
+  }
+  return best
 }

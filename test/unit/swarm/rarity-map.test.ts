@@ -1,0 +1,66 @@
+/**
+ * The wanted-chunk buckets behind the picker (rarity-map.ts): pickWanted() must name
+ * a candidate of the lowest count, exactly as the full scan does, whatever sequence of
+ * bitfields, haves, departures and arrivals led there.
+ */
+import t from 'tap'
+import fc from 'fast-check'
+import { Bits } from '../../../src/swarm/bits.js'
+import { RarityMap } from '../../../src/swarm/rarity-map.js'
+
+const N = 64
+
+type Op = { kind: 'add' | 'remove' | 'held', i: number } | { kind: 'bits' | 'unbits', set: number[] }
+
+const op: fc.Arbitrary<Op> = fc.oneof(
+  fc.record({ kind: fc.constantFrom('add' as const, 'remove' as const, 'held' as const), i: fc.integer({ min: 0, max: N - 1 }) }),
+  fc.record({ kind: fc.constantFrom('bits' as const, 'unbits' as const), set: fc.array(fc.integer({ min: 0, max: N - 1 }), { maxLength: N }) })
+)
+
+t.test('pickWanted picks a candidate of the lowest count among wanted chunks, or none when there is none', async t => {
+  fc.assert(fc.property(fc.array(op, { maxLength: 120 }), fc.array(fc.boolean(), { minLength: N, maxLength: N }), fc.integer(), (ops, candidate, seed) => {
+    let x = seed >>> 0
+    const random = (): number => { x = (x * 1664525 + 1013904223) >>> 0; return x / 2 ** 32 }
+    const m = new RarityMap(N, random, { trackWanted: true })
+    const held = new Set<number>()
+    for (const o of ops) {
+      if (!('set' in o)) {
+        if (o.kind === 'add') m.add(o.i)
+        else if (o.kind === 'remove') m.remove(o.i)
+        else { m.setHeld(o.i); held.add(o.i) }
+      } else {
+        const b = new Bits(N)
+        for (const i of o.set) b.set(i)
+        if (o.kind === 'bits') m.addBits(b); else m.removeBits(b)
+      }
+    }
+    // a chunk no peer holds is never a pick (no one could send it)
+    const isCandidate = (i: number): boolean => candidate[i] === true && !held.has(i) && m.count(i) > 0
+    const got = m.pickWanted(i => candidate[i] === true)
+    const expected = m.pick(isCandidate)
+    if (expected === undefined) return got === undefined
+    return got !== undefined && isCandidate(got) && m.count(got) === m.count(expected)
+  }), { numRuns: 500, seed: 19 })
+})
+
+t.test('equally rare chunks are spread: different random starts pick different chunks', async t => {
+  const seen = new Set<number>()
+  for (let s = 0; s < 40; s++) {
+    const m = new RarityMap(16, mulberry32(s), { trackWanted: true })
+    for (let i = 0; i < 16; i++) m.add(i)
+    const p = m.pickWanted(() => true)
+    if (p !== undefined) seen.add(p)
+  }
+  t.ok(seen.size >= 8, `first picks of 40 swarms spread over ${seen.size} of 16 chunks`)
+})
+
+function mulberry32 (seed: number): () => number {
+  let a = seed >>> 0
+  return () => {
+    a = (a + 0x6D2B79F5) >>> 0
+    let x = a
+    x = Math.imul(x ^ (x >>> 15), x | 1)
+    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
+    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32
+  }
+}
