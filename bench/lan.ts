@@ -45,7 +45,7 @@ import { DEVICE_CLASS, makeBundleDir } from '../test/support/lan-fixture.js'
 import { FIXTURE_KEY } from '../test/support/store-fixture.js'
 import { runHttpClientServer } from './lan-http.js'
 import { sleep } from '../src/interface/abort.js'
-import { cpuSecOf, stopChild, withDeadline } from './support/proc.js'
+import { cpuSecOf, peakRssOf, stopChild, withDeadline } from './support/proc.js'
 
 const MiB = 1024 * 1024
 const args = process.argv.slice(2)
@@ -108,6 +108,9 @@ const TARGET_SPEEDUP_AT_16 = 3
 const TARGET_WIRE_RATIO = 0.7
 /** issue #19: an idle agent holding a complete bundle, in % of one core, per process */
 const TARGET_IDLE_CORE_PCT = 0.2
+/** issue #19: peak RSS of a device receiving a 1 GiB bundle, and of the hub serving it to 16 */
+const TARGET_DEVICE_RSS_MIB = 80
+const TARGET_HUB_RSS_MIB = 150
 
 interface Proc { child: ChildProcess, dataDir: string, ready: Promise<void>, exited: Promise<void>, stderr: () => string
   /** when this process printed that a bundle was complete and verified (ms since epoch, by bundle id) */
@@ -178,7 +181,9 @@ async function stopAll (procs: Proc[]): Promise<void> {
 interface P2pRun { makespanMs: number, startSpreadMs: number
   /** from the hub's ready until it had uploaded one copy of the bundle (undefined: it never did) */
   hubCopyMs: number | undefined
-  hubUpBytes: number, cpuSec: number, cpuTransferSec: number, hubCpuTransferSec: number, wallSec: number
+  hubUpBytes: number, cpuSec: number,
+  /** peak RSS (VmHWM) of the hub and of the largest device, read before the stop, bytes */
+  hubPeakRssBytes: number, devicePeakRssBytes: number, cpuTransferSec: number, hubCpuTransferSec: number, wallSec: number
   /** CPU seconds of all processes over IDLE_SAMPLE_MS once every device held the bundle */
   idleCpuSec: number
   /** the same for the hub alone, and for the busiest device */
@@ -258,6 +263,9 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     const hubIdleCpuSec = idleEach[procs.indexOf(hub)] ?? 0
     const worstDeviceIdleCpuSec = Math.max(0, ...idleEach.filter((_c, i) => procs[i] !== hub))
     const makespanMs = Math.max(...doneAt.values()) - seedAt
+    const rss = await Promise.all(procs.map(async p => await peakRssOf(p.child.pid)))
+    const hubPeakRssBytes = rss[procs.indexOf(hub)] ?? 0
+    const devicePeakRssBytes = Math.max(0, ...rss.filter((_r, i) => procs[i] !== hub))
     await stopAll(procs)
     // the hub's last snapshot (written at stop) has its final byte counters
     // (or, should its last snapshot be missing, the largest counter seen while it ran)
@@ -269,6 +277,8 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
       startSpreadMs,
       hubCopyMs: hubCopyAt === 0 ? undefined : hubCopyAt - seedAt,
       hubUpBytes,
+      hubPeakRssBytes,
+      devicePeakRssBytes,
       cpuSec,
       cpuTransferSec: cpuSec - cpuReady,
       hubCpuTransferSec,
@@ -334,6 +344,11 @@ async function main (): Promise<void> {
     const idleWorst = Math.max(p.hubIdleCpuSec, p.worstDeviceIdleCpuSec)
     console.log(`      idle over ${sec(IDLE_SAMPLE_MS)}${IDLE_SETTLE_MS > 0 ? ` from ${sec(IDLE_SETTLE_MS)} after completion` : ''}: hub ${idlePct(p.hubIdleCpuSec)}, busiest device ${idlePct(p.worstDeviceIdleCpuSec)} of a core ` +
       `(target <= ${TARGET_IDLE_CORE_PCT}% per process: ${mark(100 * idleWorst / (IDLE_SAMPLE_MS / 1000) <= TARGET_IDLE_CORE_PCT)})`)
+    const hubRssMiB = p.hubPeakRssBytes / MiB
+    const devRssMiB = p.devicePeakRssBytes / MiB
+    console.log(`      peak RSS: hub ${hubRssMiB.toFixed(0)} MiB (target <= ${TARGET_HUB_RSS_MIB} serving 16 devices 1 GiB: ${mark(hubRssMiB <= TARGET_HUB_RSS_MIB)}), ` +
+      `largest device ${devRssMiB.toFixed(0)} MiB (target <= ${TARGET_DEVICE_RSS_MIB} receiving 1 GiB: ${mark(devRssMiB <= TARGET_DEVICE_RSS_MIB)}); ` +
+      `the targets are stated for --bundle-mib 1024 --n 16`)
     console.log(`      duplicates: devices received ${(p.wastedBytes / MiB).toFixed(1)} MiB twice or refused in all ` +
       `(${(100 * p.wastedBytes / (n * F)).toFixed(1)}% of ${deliveredMiB.toFixed(0)} MiB), worst device ${(100 * p.worstWastedBytes / F).toFixed(1)}% of the bundle`)
     if (SKIP_HTTP) continue
