@@ -5,8 +5,8 @@
 import { readFileSync } from 'node:fs'
 import { StoremeshError } from '../interface/errors.js'
 
-// beside this module in dist/api/, from the bundle (dist/storemesh.mjs), or the sources
-const CANDIDATES = ['./dashboard.html', './api/dashboard.html', '../../src/api/dashboard.html']
+// beside this module in dist/api/, from the bundle (dist/storemesh.mjs, dist/chunks/), or the sources
+const CANDIDATES = ['./dashboard.html', './api/dashboard.html', '../api/dashboard.html', '../../src/api/dashboard.html']
 let cached: string | undefined
 
 export function dashboardHtml (): string {
