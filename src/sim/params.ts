@@ -106,7 +106,7 @@ function bad (name: string, msg: string): StoremeshError {
 }
 
 export function kebab (name: string): string {
-  return name.replace(/[A-Z]/g, c => '-' + c.toLowerCase())
+  return name.replace(/([MK])iB/g, '$1ib').replace(/[A-Z]/g, c => '-' + c.toLowerCase())
 }
 
 /** Defaults overlaid with `given`; every value checked against its range. */
