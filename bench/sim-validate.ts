@@ -51,7 +51,8 @@ async function runBenchLan (): Promise<string> {
   let out = ''
   child.stdout.on('data', (d: Buffer) => { out += d.toString(); process.stdout.write(`  | ${d.toString().replace(/\n(?=.)/g, '\n  | ')}`) })
   const code = await new Promise<number | null>(resolve => child.once('exit', resolve))
-  if (code !== 0) throw new Error(`bench:lan exited ${String(code)}`)
+  // a partial run still compares the N it measured; the missing ones are reported
+  if (code !== 0) console.log(`bench:lan exited ${String(code)} (its error is above)`)
   return out
 }
 

@@ -308,6 +308,8 @@ class LanSwarm {
   }
 
   received (d: Node, from: Node, index: number, bytes: number): void {
+    // a banned peer's wire is closed: what it still had on the way never arrives
+    if (d.banned.has(from.idx)) return
     d.recentDown.set(from.idx, (d.recentDown.get(from.idx) ?? 0) + bytes)
     if (d.picker.has(index)) {
       d.picker.onFailed(index, from.id)
