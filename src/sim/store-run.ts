@@ -180,8 +180,14 @@ export class StoreRun {
       const before = this.orders
       this.orders = this.fleet.report(this, batch)
       this.reportsSent++
-      if (before.openWave !== this.orders.openWave || before.halted.size !== this.orders.halted.size) {
-        for (const d of this.devices) d.wake()
+      // a device polls its orders; only one whose decision waits on them can decide otherwise
+      // (evaluate() is pure and every other wait already has its timer)
+      const waveOpened = before.openWave !== this.orders.openWave
+      const halted = this.orders.halted
+      if (waveOpened || before.halted.size !== halted.size) {
+        for (const d of this.devices) {
+          if ((waveOpened && this.store.wave <= this.orders.openWave && d.decidingGate === 'wave.paused') || (halted.has(d.dev.cls.name) && !before.halted.has(d.dev.cls.name))) d.wake()
+        }
       }
     }
     if (this.devices.every(d => d.terminal) && this.#unreported.length === 0) return
