@@ -65,6 +65,7 @@ export function runFleet (p: SimParams, hooks: FleetHooks = {}): FleetRaw {
   const fidelityStores = stores.slice(0, Math.min(p.fidelityStores, stores.length))
   let fidelityEvents = 0
   for (const s of fidelityStores) {
+    if (s.index > 0 && s.index % 10 === 0) hooks.onPhase?.(`  full fidelity: ${s.index} of ${fidelityStores.length} stores done`)
     const o = runFidelity(s, p)
     fidelityEvents += o.events
     lanOutcomes.set(s.index, o)

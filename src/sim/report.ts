@@ -54,7 +54,11 @@ export function buildReport (raw: FleetRaw, centre: Centre): Record<string, unkn
   const storemeshPeak = raw.wan.peakBps()
   const lanMs = runs.map(r => r.lan?.makespanMs ?? NaN)
   const fid = [...raw.lanOutcomes.entries()].filter(([, o]) => o.fidelity).map(([i, o]) => ({ s: stores[i] as (typeof stores)[number], o }))
-  const storeDone = runs.map(r => r.devices.every(d => d.terminal) ? Math.max(...r.devices.map(d => d.doneMs)) - SIM_START_MS : NaN)
+  const haltedClasses = new Set(raw.halts.map(h => h.cls))
+  // a store is done when every device has an outcome or waits on a fleet halt of its class
+  const storeDone = runs.map(r => r.devices.every(d => d.terminal || haltedClasses.has(d.dev.cls.name)) && r.devices.some(d => d.terminal)
+    ? Math.max(...r.devices.filter(d => d.terminal).map(d => d.doneMs)) - SIM_START_MS
+    : NaN)
   const fleetDone = devices.every(d => d.terminal || bad.has(d.dev.cls.name)) ? Math.max(...devices.filter(d => d.terminal).map(d => d.doneMs)) - SIM_START_MS : NaN
   const successHealthy = healthy.length === 0 ? NaN : committedHealthy / healthy.length
   const maxDevices = Math.max(...stores.map(s => s.devices.length))
@@ -113,6 +117,7 @@ export function buildReport (raw: FleetRaw, centre: Centre): Record<string, unkn
       simulatedHours: round((raw.endMs - SIM_START_MS) / HOUR_MS, 2),
       waveOpenHours: raw.waveOpenMs.map(t => round((t - SIM_START_MS) / HOUR_MS, 2)),
       storeMakespanHours: quantiles(storeDone.map(x => x / HOUR_MS)),
+      storesNotDone: storeDone.filter(x => !Number.isFinite(x)).length,
       fleetMakespanHours: round(fleetDone / HOUR_MS, 2)
     },
     install: {
