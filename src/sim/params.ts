@@ -155,9 +155,10 @@ export const derived = {
 /**
  * Bytes the run will hold at its peak: per device and per store state, plus the
  * largest full-fidelity swarm (each node's picker keeps a bitfield per peer, so it
- * grows with devices squared times chunks). Measured figures, rounded up: a device's
- * record and its policy facts (~1.5 KiB), a store with its lease table, schedule and
- * outage list (~8 KiB), the process itself (~150 MiB).
+ * grows with devices squared times chunks). Rounded-up allowances, not measurements:
+ * a device's record, its timers and decisions (1.5 KiB), a store with its lease table,
+ * schedule and outage list (8 KiB), the process itself (150 MiB). bench/sim.ts prints
+ * the estimate beside the measured peak RSS of each run.
  */
 export function memoryEstimateBytes (p: SimParams): number {
   const meanDevices = (p.devicesMin + p.devicesMax) / 2
