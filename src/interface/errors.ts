@@ -37,6 +37,10 @@ export const ERROR_CODES = {
   // usage and input
   E_USAGE: EXIT.USAGE,
   E_INVALID_ARGUMENT: EXIT.USAGE,
+  /** a fleet simulator parameter outside its range (src/sim/params.ts) */
+  E_SIM_PARAM: EXIT.USAGE,
+  /** a fleet simulation whose memory estimate exceeds the limit, refused before it starts */
+  E_SIM_MEMORY: EXIT.USAGE,
   E_FILE_NOT_FOUND: EXIT.FAILURE,
   E_KEY_INVALID: EXIT.TRUST,
   // bundle content (exit 2)

@@ -25,6 +25,37 @@ import type { AcquireBytes, AcquireOptions } from './uploader.js'
  */
 export const MIN_TURNS_PASSED = 2
 
+/** What nextTurn() reads of a waiting chunk. */
+export interface TurnCandidate {
+  /** times it was passed over */
+  passed: number
+  /** how many of our peers hold its chunk, read now */
+  holders: () => number
+}
+
+/**
+ * Which waiter (index into `waiting`, in arrival order, non-empty) takes the next turn:
+ * the fewest holders, first come among equals, an overdue one first. Pure, so the fleet
+ * simulator (src/sim/) takes its turns by the same rule. The caller bumps `passed` of
+ * the others.
+ */
+export function nextTurn (waiting: readonly TurnCandidate[]): number {
+  // holders are read now: a chunk that became common while it waited goes back in line
+  let best = 0
+  let bestKey = Infinity
+  for (let i = 0; i < waiting.length; i++) {
+    const w = waiting[i] as TurnCandidate
+    // the queue is in arrival order, so the first overdue waiter is the oldest one
+    const key = w.passed >= Math.max(MIN_TURNS_PASSED, waiting.length) ? -1 : w.holders()
+    if (key < bestKey) {
+      best = i
+      bestKey = key
+      if (key < 0) break
+    }
+  }
+  return best
+}
+
 interface Waiter {
   passed: number
   holders: () => number
@@ -119,20 +150,7 @@ export class UploadTurns {
       }
     }
     if (this.#waiting.length === 0) return
-    // holders are read now: a chunk that became common while it waited goes back in line
-    let best = 0
-    let bestKey = Infinity
-    for (let i = 0; i < this.#waiting.length; i++) {
-      const w = this.#waiting[i] as Waiter
-      // the queue is in arrival order, so the first overdue waiter is the oldest one
-      const key = w.passed >= Math.max(MIN_TURNS_PASSED, this.#waiting.length) ? -1 : w.holders()
-      if (key < bestKey) {
-        best = i
-        bestKey = key
-        if (key < 0) break
-      }
-    }
-    const [w] = this.#waiting.splice(best, 1)
+    const [w] = this.#waiting.splice(nextTurn(this.#waiting), 1)
     for (const other of this.#waiting) other.passed++
     this.#busy = true
     w?.grant(true)

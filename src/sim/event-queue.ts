@@ -1,0 +1,95 @@
+/**
+ * The discrete-event core: a binary heap of events on simulated milliseconds, ties in
+ * the order they were scheduled, so a run is a pure function of its inputs. No
+ * timers, no sleeps, no Date.now: time moves only when the next event is taken.
+ *
+ * SimClock implements the WAN tier's Clock seam (src/wan/clock.ts), so engines that
+ * take a Clock run on simulated time unchanged.
+ */
+import type { CancelTimer, Clock } from '../wan/clock.js'
+
+interface Entry { atMs: number, seq: number, fn: () => void, live: boolean }
+
+export class EventQueue implements Clock {
+  #heap: Entry[] = []
+  #seq = 0
+  #nowMs: number
+  /** events run so far (the benchmark's events per second) */
+  processed = 0
+
+  constructor (startMs = 0) {
+    this.#nowMs = startMs
+  }
+
+  nowMs (): number {
+    return this.#nowMs
+  }
+
+  /** Bound, for engines that take `now: () => number`. */
+  readonly now = (): number => this.#nowMs
+
+  get size (): number {
+    return this.#heap.length
+  }
+
+  /** Runs `fn` at `atMs` (not before now). */
+  at (atMs: number, fn: () => void): CancelTimer {
+    const e: Entry = { atMs: Math.max(atMs, this.#nowMs), seq: this.#seq++, fn, live: true }
+    this.#push(e)
+    return () => { e.live = false }
+  }
+
+  /** Clock: runs `fn` after `delayMs`. */
+  setTimer (fn: () => void, delayMs: number): CancelTimer {
+    return this.at(this.#nowMs + Math.max(0, delayMs), fn)
+  }
+
+  /** Runs events in time order until none is left, `untilMs` passes, or `stop()` says so. */
+  run (untilMs = Infinity, stop: () => boolean = () => false): void {
+    while (this.#heap.length > 0) {
+      const top = this.#heap[0] as Entry
+      if (top.atMs > untilMs) break
+      this.#pop()
+      if (!top.live) continue
+      this.#nowMs = top.atMs
+      this.processed++
+      top.fn()
+      if (stop()) break
+    }
+    if (untilMs !== Infinity && this.#nowMs < untilMs && this.#heap.length === 0) this.#nowMs = untilMs
+  }
+
+  #less (a: Entry, b: Entry): boolean {
+    return a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq)
+  }
+
+  #push (e: Entry): void {
+    const h = this.#heap
+    h.push(e)
+    let i = h.length - 1
+    while (i > 0) {
+      const p = (i - 1) >> 1
+      if (!this.#less(h[i] as Entry, h[p] as Entry)) break
+      ;[h[i], h[p]] = [h[p] as Entry, h[i] as Entry]
+      i = p
+    }
+  }
+
+  #pop (): void {
+    const h = this.#heap
+    const last = h.pop() as Entry
+    if (h.length === 0) return
+    h[0] = last
+    let i = 0
+    for (;;) {
+      const l = 2 * i + 1
+      const r = l + 1
+      let m = i
+      if (l < h.length && this.#less(h[l] as Entry, h[m] as Entry)) m = l
+      if (r < h.length && this.#less(h[r] as Entry, h[m] as Entry)) m = r
+      if (m === i) break
+      ;[h[i], h[m]] = [h[m] as Entry, h[i] as Entry]
+      i = m
+    }
+  }
+}

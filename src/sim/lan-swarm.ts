@@ -1,0 +1,435 @@
+/**
+ * One store's LAN swarm at full fidelity, on simulated time: every chunk transfer goes
+ * through the product's own decisions, imported, not re-implemented:
+ * - each node's Picker (rarest first, pipelining, endgame, re-asking; src/swarm/picker.ts),
+ * - the hub's SuperSeeder offers (superseed.ts) and each device's Choker (choker.ts),
+ * - each node's upload turns (upload-turns.ts nextTurn: one whole chunk at a time at
+ *   the node's cap, the chunk fewest of its peers hold first),
+ * - bad chunks scored and banned by the PeerScorer (scoring.ts).
+ *
+ * What is modelled, not run: the wire (a message arrives `latencyMs` after it is sent),
+ * the upload cap (a chunk of s bytes holds the uploader for s/u), a device's download
+ * (one chunk at a time at its download rate after it arrives), and the session's
+ * timers at their product intervals (choke rotation, the fill tick, the super-seed
+ * tick). Mirrors session.ts: a chunk that arrives fills every peer's pipeline again,
+ * a have fills the pipeline to its sender, a cancel during a turn hands the granted
+ * bytes to the next turn (upload-turns.ts prepaid bytes).
+ *
+ * A corrupt peer claims every chunk and serves bad copies; it is not one of the N.
+ */
+import { Bits } from '../swarm/bits.js'
+import { Choker } from '../swarm/choker.js'
+import { defaultSwarmOptions, type SwarmOptions } from '../swarm/constants.js'
+import { Picker } from '../swarm/picker.js'
+import { BanList, PeerScorer } from '../swarm/scoring.js'
+import { SuperSeeder } from '../swarm/superseed.js'
+import { nextTurn } from '../swarm/upload-turns.js'
+import { EventQueue } from './event-queue.js'
+import type { Rng } from './rng.js'
+
+export interface LanSwarmInit {
+  pieceSizes: readonly number[]
+  hubUpBytesPerSec: number
+  /** one entry per device */
+  deviceUpBytesPerSec: readonly number[]
+  deviceDownBytesPerSec: readonly number[]
+  /** one-way message latency on the LAN */
+  latencyMs: number
+  /** from the hub holding the bundle until it is connected to every device (discovery, dial, handshake) */
+  connectMs: number
+  corruptPeers: number
+  rng: Rng
+  options?: Partial<SwarmOptions>
+  /** give up (a bug or a stuck swarm): the result says incomplete */
+  horizonMs?: number
+}
+
+export interface LanSwarmResult {
+  /** hub connected-at-zero -> last honest device complete (ms), Infinity when not all completed */
+  makespanMs: number
+  doneMs: number[]
+  hubUpBytes: number
+  /** every byte uploaded on the LAN (hub and devices) */
+  lanBytes: number
+  /** copies received twice or bad */
+  wastedBytes: number
+  badChunks: number
+  bans: number
+  events: number
+}
+
+interface Req { from: number, index: number, passed: number, live: boolean, holders: () => number }
+
+interface Node {
+  idx: number
+  id: string
+  picker: Picker
+  upBps: number
+  downBps: number
+  downFreeAtMs: number
+  queue: Req[]
+  serving: Req | undefined
+  prepaidBytes: number
+  upBytes: number
+  /** peers that unchoke this node (it may request from them) */
+  unchokedBy: Set<number>
+  /** peers this node unchokes */
+  unchoking: Set<number>
+  choker: Choker | undefined
+  recentDown: Map<number, number>
+  recentUp: Map<number, number>
+  scorer: PeerScorer
+  banned: Set<number>
+  doneMs: number
+  corrupt: boolean
+}
+
+const HUB = 0
+/**
+ * The product re-runs a choker once per event-loop turn (setImmediate), so every
+ * message read in one turn shares one run; a node busy with a chunk every few ms
+ * batches about this long. (Per simulated instant instead ran the hub's choker on
+ * every `have` of a 300-device store, most of the model's time.)
+ */
+const CHOKER_BATCH_MS = 10
+const HORIZON_DEFAULT_MS = 30 * 24 * 3600_000
+
+export function simulateLanSwarm (init: LanSwarmInit): LanSwarmResult {
+  return new LanSwarm(init).run()
+}
+
+class LanSwarm {
+  readonly q = new EventQueue(0)
+  readonly o: SwarmOptions
+  readonly nodes: Node[] = []
+  readonly seeder: SuperSeeder
+  readonly hubChoker: Choker
+  readonly n: number
+  readonly sizes: readonly number[]
+  fillQueued = new Set<number>()
+  chokeQueued = new Set<number>()
+  hubQueued = false
+  wastedBytes = 0
+  badChunks = 0
+  bans = 0
+  remaining: number
+
+  constructor (readonly init: LanSwarmInit) {
+    this.o = { ...defaultSwarmOptions, ...init.options }
+    this.sizes = init.pieceSizes
+    this.n = init.deviceUpBytesPerSec.length
+    this.remaining = this.n
+    const random = init.rng.random
+    const now = this.q.now
+    const total = 1 + this.n + init.corruptPeers
+    for (let i = 0; i < total; i++) {
+      const device = i >= 1 && i <= this.n
+      const corrupt = i > this.n
+      const picker = new Picker({ ...this.o, pieceSizes: this.sizes, now, random })
+      this.nodes.push({
+        idx: i,
+        id: i === HUB ? 'hub' : corrupt ? `x${i}` : `d${i}`,
+        picker,
+        upBps: i === HUB ? init.hubUpBytesPerSec : device ? (init.deviceUpBytesPerSec[i - 1] as number) : (init.deviceUpBytesPerSec[0] ?? init.hubUpBytesPerSec),
+        downBps: device ? (init.deviceDownBytesPerSec[i - 1] as number) : Infinity,
+        downFreeAtMs: 0,
+        queue: [],
+        serving: undefined,
+        prepaidBytes: 0,
+        upBytes: 0,
+        unchokedBy: new Set(),
+        unchoking: new Set(),
+        choker: device ? new Choker({ uploadSlots: this.o.uploadSlots, optimisticSlots: this.o.optimisticSlots, intervalMs: this.o.chokeIntervalMs, random }) : undefined,
+        recentDown: new Map(),
+        recentUp: new Map(),
+        scorer: new PeerScorer({ bans: new BanList({ now }), now }),
+        banned: new Set(),
+        doneMs: device ? Infinity : 0,
+        corrupt
+      })
+      if (!device) for (let c = 0; c < this.sizes.length; c++) picker.setHave(c)
+    }
+    this.seeder = new SuperSeeder({
+      numPieces: this.sizes.length,
+      offersPerPeer: this.o.superseedOffersPerPeer,
+      maxInTransit: this.o.superseedMaxInTransit,
+      stallMs: this.o.superseedStallMs,
+      offerTimeoutMs: this.o.superseedOfferTimeoutMs,
+      now,
+      random
+    })
+    this.hubChoker = new Choker({ uploadSlots: Number.MAX_SAFE_INTEGER, optimisticSlots: this.o.optimisticSlots, intervalMs: this.o.chokeIntervalMs, random })
+  }
+
+  #devices: Node[] | undefined
+
+  get devices (): Node[] {
+    this.#devices ??= this.nodes.slice(1, 1 + this.n)
+    return this.#devices
+  }
+
+  run (): LanSwarmResult {
+    const horizon = this.init.horizonMs ?? HORIZON_DEFAULT_MS
+    this.q.at(this.init.connectMs, () => { this.connect() })
+    this.q.run(horizon, () => this.remaining === 0)
+    const doneMs = this.devices.map(d => d.doneMs)
+    return {
+      makespanMs: Math.max(0, ...doneMs),
+      doneMs,
+      hubUpBytes: (this.nodes[HUB] as Node).upBytes,
+      lanBytes: this.nodes.reduce((a, x) => a + x.upBytes, 0),
+      wastedBytes: this.wastedBytes,
+      badChunks: this.badChunks,
+      bans: this.bans,
+      events: this.q.processed
+    }
+  }
+
+  connect (): void {
+    const full = new Bits(this.sizes.length)
+    for (let c = 0; c < this.sizes.length; c++) full.set(c)
+    for (const a of this.nodes) {
+      for (const b of this.nodes) {
+        if (a === b || (a.idx === HUB && b.corrupt) || (a.corrupt && b.idx === HUB)) continue
+        a.picker.addPeer(b.id)
+        // a corrupt peer claims everything; the super-seeding hub shows nothing up front
+        if (b.corrupt) a.picker.peerBitfield(b.id, full)
+      }
+      if (a.idx !== HUB && !a.corrupt) this.seeder.addPeer(a.id)
+    }
+    for (const c of this.nodes.filter(x => x.corrupt)) {
+      // it unchokes everyone: a liar wants to be asked
+      for (const d of this.devices) { c.unchoking.add(d.idx); d.unchokedBy.add(c.idx) }
+    }
+    this.runHubChoker()
+    for (const d of this.devices) this.queueChoke(d)
+    const tick = (): void => {
+      this.offerAll()
+      this.q.setTimer(tick, this.o.superseedTickMs)
+    }
+    this.q.setTimer(tick, this.o.superseedTickMs)
+    const chokeTick = (): void => {
+      for (const d of this.devices) { this.runChoker(d); d.recentDown.clear(); d.recentUp.clear() }
+      this.runHubChoker()
+      this.q.setTimer(chokeTick, this.o.chokeIntervalMs)
+    }
+    this.q.setTimer(chokeTick, this.o.chokeIntervalMs)
+    const fillTick = (): void => {
+      for (const d of this.devices) if (!d.picker.complete) this.queueFill(d)
+      this.q.setTimer(fillTick, Math.max(100, this.o.reaskAfterMs / 2))
+    }
+    this.q.setTimer(fillTick, Math.max(100, this.o.reaskAfterMs / 2))
+  }
+
+  // ---- messages --------------------------------------------------------------
+
+  send (fn: () => void): void {
+    this.q.setTimer(fn, this.init.latencyMs)
+  }
+
+  /** `to` learns that `from` holds `index`. */
+  onHave (to: Node, from: Node, index: number): void {
+    if (to.idx === HUB) {
+      if (!to.picker.peerHave(from.id, index)) return
+      for (const id of this.seeder.peerHave(from.id, index)) this.sendOffersTo(this.byId(id))
+      this.queueHubChoker()
+      return
+    }
+    if (to.corrupt || to.banned.has(from.idx)) return
+    const wasInterested = to.picker.isInteresting(from.id)
+    if (!to.picker.peerHave(from.id, index)) return
+    // the wire sends `interested` only on a change, and only that re-runs the choker
+    if (!wasInterested) this.queueChoke(from)
+    this.fill(to, from)
+  }
+
+  byId (id: string): Node {
+    return this.nodes[id === 'hub' ? HUB : Number(id.slice(1))] as Node
+  }
+
+  // ---- requests and uploads ----------------------------------------------------
+
+  fill (d: Node, peer: Node): void {
+    if (d.picker.complete || !d.unchokedBy.has(peer.idx) || d.banned.has(peer.idx)) return
+    for (const index of d.picker.next(peer.id)) {
+      this.send(() => { this.enqueue(peer, d, index) })
+    }
+  }
+
+  queueFill (d: Node): void {
+    if (this.fillQueued.has(d.idx)) return
+    this.fillQueued.add(d.idx)
+    this.q.setTimer(() => {
+      this.fillQueued.delete(d.idx)
+      for (const p of d.unchokedBy) this.fill(d, this.nodes[p] as Node)
+    }, 0)
+  }
+
+  enqueue (up: Node, from: Node, index: number): void {
+    if (!up.unchoking.has(from.idx)) { this.send(() => { this.requestFailed(from, up, index) }); return }
+    up.queue.push({ from: from.idx, index, passed: 0, live: true, holders: () => up.picker.rarity.count(index) })
+    this.serveNext(up)
+  }
+
+  serveNext (up: Node): void {
+    if (up.serving !== undefined) return
+    for (let i = up.queue.length - 1; i >= 0; i--) if (!(up.queue[i] as Req).live) up.queue.splice(i, 1)
+    if (up.queue.length === 0) return
+    const [req] = up.queue.splice(nextTurn(up.queue), 1) as [Req]
+    for (const other of up.queue) other.passed++
+    up.serving = req
+    const bytes = this.sizes[req.index] as number
+    const prepaid = Math.min(up.prepaidBytes, bytes)
+    up.prepaidBytes -= prepaid
+    this.q.setTimer(() => { this.served(up, req, bytes) }, 1000 * (bytes - prepaid) / up.upBps)
+  }
+
+  served (up: Node, req: Req, bytes: number): void {
+    up.serving = undefined
+    if (!req.live) {
+      up.prepaidBytes += bytes
+    } else {
+      up.upBytes += bytes
+      up.recentUp.set(req.from, (up.recentUp.get(req.from) ?? 0) + bytes)
+      const to = this.nodes[req.from] as Node
+      if (up.idx === HUB) this.seeder.peerSent(to.id, req.index)
+      this.send(() => { this.arrive(to, up, req.index, bytes) })
+    }
+    this.serveNext(up)
+    if (up.idx === HUB) this.sendOffersTo(this.nodes[req.from] as Node)
+  }
+
+  /** A piece reaches `d`'s socket; it is read at d's download rate, one at a time. */
+  arrive (d: Node, from: Node, index: number, bytes: number): void {
+    const start = Math.max(this.q.nowMs(), d.downFreeAtMs)
+    d.downFreeAtMs = start + (Number.isFinite(d.downBps) ? 1000 * bytes / d.downBps : 0)
+    if (d.downFreeAtMs <= this.q.nowMs()) this.received(d, from, index, bytes)
+    else this.q.at(d.downFreeAtMs, () => { this.received(d, from, index, bytes) })
+  }
+
+  received (d: Node, from: Node, index: number, bytes: number): void {
+    // a banned peer's wire is closed: what it still had on the way never arrives
+    if (d.banned.has(from.idx)) return
+    d.recentDown.set(from.idx, (d.recentDown.get(from.idx) ?? 0) + bytes)
+    if (d.picker.has(index)) {
+      d.picker.onFailed(index, from.id)
+      this.wastedBytes += bytes
+      return
+    }
+    if (from.corrupt) {
+      this.badChunks++
+      this.wastedBytes += bytes
+      d.picker.onFailed(index, from.id, true)
+      if (d.scorer.recordBadChunk(from.id, `chunk ${index}`).banned) this.ban(d, from)
+      this.queueFill(d)
+      return
+    }
+    if (from.idx !== HUB) this.seeder.peerServed(from.id)
+    const askers = d.picker.setHave(index)
+    for (const a of askers) {
+      if (a === from.id) continue
+      const up = this.byId(a)
+      this.send(() => { this.cancel(up, d, index) })
+    }
+    this.send(() => { for (const p of this.nodes) if (p !== d && !p.corrupt) this.onHave(p, d, index) })
+    if (d.picker.complete) {
+      d.doneMs = this.q.nowMs()
+      this.remaining--
+      this.queueHubChoker()
+      for (const e of this.devices) if (e !== d) this.queueChoke(e)
+    } else {
+      this.queueFill(d)
+    }
+  }
+
+  cancel (up: Node, from: Node, index: number): void {
+    if (up.serving?.from === from.idx && up.serving.index === index) up.serving.live = false
+    for (const r of up.queue) if (r.from === from.idx && r.index === index) r.live = false
+  }
+
+  requestFailed (d: Node, up: Node, index: number): void {
+    d.picker.onFailed(index, up.id)
+    this.queueFill(d)
+  }
+
+  ban (d: Node, bad: Node): void {
+    if (d.banned.has(bad.idx)) return
+    d.banned.add(bad.idx)
+    this.bans++
+    d.unchokedBy.delete(bad.idx)
+    d.picker.removePeer(bad.id)
+    this.queueFill(d)
+  }
+
+  // ---- choking and offers ------------------------------------------------------
+
+  queueChoke (d: Node): void {
+    if (d.idx === HUB || d.corrupt || this.chokeQueued.has(d.idx)) return
+    this.chokeQueued.add(d.idx)
+    this.q.setTimer(() => { this.chokeQueued.delete(d.idx); this.runChoker(d) }, CHOKER_BATCH_MS)
+  }
+
+  runChoker (d: Node): void {
+    const seeding = d.picker.complete
+    const peers = this.devices.filter(e => e !== d).map(e => ({
+      id: e.id,
+      candidate: !e.banned.has(d.idx) && e.picker.isInteresting(d.id),
+      link: 'lan' as const,
+      score: seeding ? (d.recentUp.get(e.idx) ?? 0) : (d.recentDown.get(e.idx) ?? 0)
+    }))
+    const on = (d.choker as Choker).decide(peers, this.q.nowMs())
+    for (const e of this.devices) if (e !== d) this.setUnchoke(d, e, on.has(e.id))
+  }
+
+  queueHubChoker (): void {
+    if (this.hubQueued) return
+    this.hubQueued = true
+    this.q.setTimer(() => { this.hubQueued = false; this.runHubChoker() }, CHOKER_BATCH_MS)
+  }
+
+  runHubChoker (): void {
+    const hub = this.nodes[HUB] as Node
+    const n = this.sizes.length
+    const on = this.hubChoker.decide(this.devices.map(e => ({
+      id: e.id,
+      candidate: e.picker.isInteresting(hub.id) || (hub.picker.peerBits(e.id)?.count ?? 0) < n,
+      link: 'lan' as const,
+      score: hub.recentUp.get(e.idx) ?? 0
+    })), this.q.nowMs())
+    for (const e of this.devices) {
+      const u = on.has(e.id)
+      this.setUnchoke(hub, e, u)
+      this.seeder.setUnchoked(e.id, u)
+      if (u) this.sendOffersTo(e)
+    }
+  }
+
+  setUnchoke (up: Node, e: Node, on: boolean): void {
+    if (up.unchoking.has(e.idx) === on) return
+    if (on) {
+      up.unchoking.add(e.idx)
+      this.send(() => { e.unchokedBy.add(up.idx); this.fill(e, up) })
+    } else {
+      up.unchoking.delete(e.idx)
+      // requests it had waiting here fail (a choke drops the queue, as the wire does)
+      for (const r of up.queue) {
+        if (r.from === e.idx && r.live) { r.live = false; const i = r.index; this.send(() => { this.requestFailed(e, up, i) }) }
+      }
+      this.send(() => { e.unchokedBy.delete(up.idx) })
+    }
+  }
+
+  sendOffersTo (e: Node): void {
+    if (e.idx === HUB || e.corrupt) return
+    const hub = this.nodes[HUB] as Node
+    if (!hub.unchoking.has(e.idx)) return
+    const pending = hub.queue.filter(r => r.from === e.idx && r.live).length + (hub.serving?.from === e.idx ? 1 : 0)
+    for (const index of this.seeder.offers(e.id, hub.picker.held, pending)) {
+      this.send(() => { this.onHave(e, hub, index) })
+    }
+  }
+
+  offerAll (): void {
+    for (const e of this.devices) this.sendOffersTo(e)
+  }
+}

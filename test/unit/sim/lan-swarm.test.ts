@@ -1,0 +1,40 @@
+import t from 'tap'
+import { simulateLanSwarm, type LanSwarmInit } from '../../../src/sim/lan-swarm.js'
+import { Rng } from '../../../src/sim/rng.js'
+
+const KiB = 1024
+const store = (n: number, extra: Partial<LanSwarmInit> = {}): LanSwarmInit => ({
+  pieceSizes: Array.from({ length: 24 }, () => 256 * KiB),
+  hubUpBytesPerSec: 256 * KiB,
+  deviceUpBytesPerSec: Array(n).fill(256 * KiB),
+  deviceDownBytesPerSec: Array(n).fill(Infinity),
+  latencyMs: 1,
+  connectMs: 0,
+  corruptPeers: 0,
+  rng: new Rng(3),
+  ...extra
+})
+
+t.test('every device completes near the P2P bound and the super-seeding hub uploads about one copy', async t => {
+  for (const n of [1, 4, 12]) {
+    const r = simulateLanSwarm(store(n))
+    const F = 24 * 256 * KiB
+    const boundMs = 1000 * Math.max(F / (256 * KiB), n * F / (256 * KiB * (n + 1)))
+    t.equal(r.doneMs.filter(Number.isFinite).length, n, `N=${n}: all complete`)
+    t.ok(r.makespanMs >= boundMs, `N=${n}: no faster than the bound (${r.makespanMs} >= ${boundMs})`)
+    t.ok(r.makespanMs <= 1.5 * boundMs, `N=${n}: within 1.5x the bound (${r.makespanMs})`)
+    t.ok(r.hubUpBytes / F <= 1.3, `N=${n}: hub uploads ${r.hubUpBytes / F} copies`)
+  }
+})
+
+t.test('a peer serving bad chunks is banned and everyone still completes', async t => {
+  const r = simulateLanSwarm(store(6, { corruptPeers: 1 }))
+  t.equal(r.doneMs.filter(Number.isFinite).length, 6)
+  t.ok(r.badChunks > 0, `${r.badChunks} bad chunks seen`)
+  t.ok(r.bans > 0, `${r.bans} devices banned it`)
+  t.ok(r.badChunks <= 2 * 6, 'the peer scorer bans after its threshold, so at most two per device')
+})
+
+t.test('the same seed gives the same run', async t => {
+  t.same(simulateLanSwarm(store(8)), simulateLanSwarm(store(8)))
+})
