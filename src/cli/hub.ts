@@ -3,6 +3,7 @@
  *
  *   hub run (default)   `storemesh hub --data <dir> --swarm-key <file> --trust <key>... [--bundle <dir>...]
  *                       [--super <multiaddr>... --wan-window 00:30-03:30 --wan-rate 40Mbit [--wan-timezone <zone>]]
+ *                       [--policy <signed policy>...] [--max-concurrent-installs <n>]
  *                       [--api-port 7480] [--api-host <host>]`: seeds bundles on the store LAN, answers
  *                       manifests, grants install leases, pulls queued bundles from super hubs inside
  *                       the window, keeps the wave ledger and serves the API and /metrics until SIGINT/SIGTERM
@@ -16,7 +17,9 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { Registry } from 'prom-client'
 import type { Command } from 'commander'
 import { DEFAULT_API_PORT } from '../api/constants.js'
-import { StoremeshError } from '../interface/errors.js'
+import { readFile } from 'node:fs/promises'
+import { StoremeshError, toStoremeshError } from '../interface/errors.js'
+import { decodeSignedPolicy } from '../policy/index.js'
 import type { Log } from '../interface/log.js'
 import { HubOperator } from '../roles/hub-operator.js'
 import { StoreHub, WanHook } from '../roles/store-hub.js'
@@ -32,6 +35,7 @@ import { loggerOf } from './log-options.js'
 interface HubOpts extends LanOpts {
   bundle?: string[]
   maxConcurrentInstalls?: string
+  policy?: string[]
   super?: string[]
   wanWindow?: string
   wanRate?: string
@@ -69,12 +73,21 @@ function wanHookOf (opts: HubOpts, log: Log): WanHook | undefined {
   })
 }
 
+async function readPolicyFile (path: string): Promise<unknown> {
+  try {
+    return decodeSignedPolicy(await readFile(path))
+  } catch (err) {
+    throw toStoremeshError(err)
+  }
+}
+
 function registerRun (hub: Command, ctx: CommandContext): void {
   const cmd = hub.command('run', { isDefault: true })
     .description('run the store hub: seed bundles on the store LAN, pull from super hubs, keep the wave ledger, serve the API')
   addLanOptions(cmd)
     .option('--bundle <dir...>', 'bundle folders (`bundle build` output) to import and seed')
-    .option('--max-concurrent-installs <n>', 'install leases granted at once (the policy\'s maxConcurrentPerHub)')
+    .option('--policy <file...>', 'signed rollout policies: their maxConcurrentPerHub sets the lease limit (kept in <data>/rollout-policies; docs/fleet-waves.md)')
+    .option('--max-concurrent-installs <n>', 'install leases granted at once: tightens the signed policy\'s maxConcurrentPerHub, never loosens it (a larger figure is refused)')
     .option('--super <multiaddr...>', 'super hubs to pull queued bundles from (full multiaddrs with /p2p/<id>); the first also receives the wave ledger')
     .option('--wan-window <window>', 'pull only inside this window, e.g. 00:30-03:30 or "Mon-Fri 00:30-03:30; Sat,Sun 00:00-06:00" (README "Time windows"; default: always)')
     .option('--wan-rate <rate>', 'WAN download limit inside the window, e.g. 40Mbit or 5MiB/s (default unlimited)')
@@ -90,6 +103,7 @@ function registerRun (hub: Command, ctx: CommandContext): void {
       const max = intOption(opts.maxConcurrentInstalls, '--max-concurrent-installs', 0)
       const apiPort = intOption(opts.apiPort, '--api-port', 0, 65535)
       const wan = wanHookOf(opts, logger.child({ component: 'wan' }))
+      const policies = await Promise.all((opts.policy ?? []).map(readPolicyFile))
       const peerInit = await peerInitOf(opts, logger)
       // libp2p's metrics beside ours on one registry: it must exist before the node.
       // One node per process, and the global registry is left alone (STACK-NOTES).
@@ -99,6 +113,7 @@ function registerRun (hub: Command, ctx: CommandContext): void {
         metrics: prometheusMetrics({ registry, preserveExistingMetrics: true, collectDefaultMetrics: false }),
         bundleDirs: opts.bundle ?? [],
         ...(max !== undefined ? { maxConcurrentInstalls: max } : {}),
+        rolloutPolicies: policies,
         ...(wan !== undefined ? { wan } : {})
       })
       let operator: HubOperator

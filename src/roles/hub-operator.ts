@@ -246,7 +246,10 @@ export class HubOperator {
         }
       },
       prefetch: async (body): Promise<ActionResult> => {
-        const v = verifyPolicy(decodeSignedPolicy(new TextEncoder().encode(body.policy)), this.#init.trust)
+        const env = decodeSignedPolicy(new TextEncoder().encode(body.policy))
+        const v = verifyPolicy(env, this.#init.trust)
+        // the policy's maxConcurrentPerHub becomes the lease limit; refused (E_POLICY_CONFLICT) before anything is queued when the flag would loosen it
+        await this.#init.hub.rollout.apply(env)
         const timezone = v.policy.spec.schedule.timezone ?? hostTimezone()
         const { entry, added } = await addPrefetch(this.#init.dataDir, {
           bundleId: v.policy.spec.bundle.id,
