@@ -145,7 +145,7 @@ export function rolloutLines (s: PeerStatus): string {
   if (r === undefined) return ''
   const m = r.maxConcurrentPerHub
   const from = m.source === 'policy'
-    ? `from the signed policy ${m.policyName ?? ''} wave ${m.wave ?? ''}`
+    ? `from the signed policy ${m.policyName ?? ''} wave ${m.wave ?? ''}${m.flagOverridden === true ? ` (--max-concurrent-installs ${m.flag ?? ''} is looser and set aside)` : ''}`
     : m.source === 'flag'
       ? `from --max-concurrent-installs ${m.flag ?? ''}${m.policyName !== undefined ? `, tighter than the signed policy ${m.policyName} wave ${m.wave ?? ''}` : ' (no signed policy)'}`
       : 'the default (no signed policy, no flag)'

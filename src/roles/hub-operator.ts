@@ -248,7 +248,7 @@ export class HubOperator {
       prefetch: async (body): Promise<ActionResult> => {
         const env = decodeSignedPolicy(new TextEncoder().encode(body.policy))
         const v = verifyPolicy(env, this.#init.trust)
-        // the policy's maxConcurrentPerHub becomes the lease limit; refused (E_POLICY_CONFLICT) before anything is queued when the flag would loosen it
+        // the policy's maxConcurrentPerHub becomes the lease limit when it is the tightest (a looser --max-concurrent-installs is set aside)
         await this.#init.hub.rollout.apply(env)
         const timezone = v.policy.spec.schedule.timezone ?? hostTimezone()
         const { entry, added } = await addPrefetch(this.#init.dataDir, {

@@ -2,7 +2,9 @@
  * The store hub's share of the signed rollout policy (docs/fleet-waves.md): the
  * policy's `rollout.maxConcurrentPerHub` sets the hub's lease limit, and the hub's
  * `--max-concurrent-installs` flag may only tighten it (src/control/waves/
- * effective-rollout.ts; a looser flag is refused with E_POLICY_CONFLICT). Policies
+ * effective-rollout.ts). A looser flag is refused with E_POLICY_CONFLICT at start,
+ * against `--policy` and the kept policies alike; a policy that reaches the running hub
+ * later wins over a looser flag (it tightens; the status names the flag set aside). Policies
  * come from `storemesh hub --policy` and from prefetch requests to the running hub's
  * API; each is verified with the hub's trust and kept in `<data>/rollout-policies/`,
  * one per policy name (the highest wave wins), so a restarted hub keeps the limit the
@@ -14,7 +16,7 @@
  */
 import { mkdir, readdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { effectiveField, tightestPolicy, type RolloutSource } from '../control/waves/index.js'
+import { effectiveField, tightestPolicy, type ConflictMode, type RolloutSource } from '../control/waves/index.js'
 import { readFileLimited, writeFileAtomic } from '../interface/atomic-file.js'
 import { StoremeshError, toStoremeshError } from '../interface/errors.js'
 import { silentLog, type Log } from '../interface/log.js'
@@ -38,6 +40,8 @@ export interface AppliedValue {
   wave?: number
   /** the flag as given, when given */
   flag?: number
+  /** the flag was looser than a policy that reached the running hub, and set aside */
+  flagOverridden?: boolean
 }
 
 /** What `storemesh status` and GET /api/status show under `rollout`. */
@@ -92,7 +96,7 @@ export class HubRollout {
     return r
   }
 
-  /** A signed policy handed to the running hub (prefetch): verified, checked against the flag, kept, applied. */
+  /** A signed policy handed to the running hub (prefetch): verified, kept, applied; it wins over a looser flag. */
   async apply (env: unknown): Promise<{ changed: boolean, applied: AppliedValue, policyId: string }> {
     const v = verifyPolicy(env, this.#init.trust)
     const name = v.policy.metadata.name
@@ -103,8 +107,7 @@ export class HubRollout {
     const next = new Map(this.#policies)
     next.set(name, { ...v, env: env as SignedPolicy })
     if (next.size > MAX_ROLLOUT_POLICIES) throw new StoremeshError('E_INVALID_ARGUMENT', `the hub keeps at most ${MAX_ROLLOUT_POLICIES} rollout policies`)
-    // computed before anything changes: a refused policy leaves the hub as it was
-    const applied = this.#compute([...next.values()])
+    const applied = this.#compute([...next.values()], 'tighten')
     await this.#save(env as SignedPolicy, name)
     this.#policies.set(name, next.get(name)!)
     const before = this.#applied.value
@@ -135,17 +138,18 @@ export class HubRollout {
     if (old === undefined || old.policy.metadata.wave <= v.policy.metadata.wave) this.#policies.set(v.policy.metadata.name, { ...v, env })
   }
 
-  /** The tightest policy's figure against the flag; throws E_POLICY_CONFLICT. */
-  #compute (policies: ReadonlyArray<VerifiedPolicy & { env: SignedPolicy }>): AppliedValue {
+  /** The tightest policy's figure against the flag; `refuse` throws E_POLICY_CONFLICT for a looser flag. */
+  #compute (policies: ReadonlyArray<VerifiedPolicy & { env: SignedPolicy }>, mode: ConflictMode = 'refuse'): AppliedValue {
     const flag = this.#init.maxConcurrentFlag
     const tightest = tightestPolicy('maxConcurrentPerHub', policies.map(p => p.policy))
     const from = policies.find(p => p.policy === tightest)
-    const e = effectiveField('maxConcurrentPerHub', tightest, flag, FLAG_NAME)
+    const e = effectiveField('maxConcurrentPerHub', tightest, flag, FLAG_NAME, mode)
     return {
       value: e.value as number,
       source: e.source,
       ...(from !== undefined ? { policyId: from.policyId, policyName: from.policy.metadata.name, wave: from.policy.metadata.wave } : {}),
-      ...(flag !== undefined ? { flag } : {})
+      ...(flag !== undefined ? { flag } : {}),
+      ...(e.overriddenFlag !== undefined ? { flagOverridden: true } : {})
     }
   }
 

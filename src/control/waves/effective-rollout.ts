@@ -3,9 +3,11 @@
  * The policy is what the release owner signed, so a flag may make a wave safer and
  * never riskier: a flag that is tighter than the policy applies (source `flag`), one
  * that equals it changes nothing (source `policy`), and one that would loosen it is
- * refused with E_POLICY_CONFLICT at the moment both meet (a hub or super hub start, a
- * policy handed to a running hub). Refusing, rather than quietly using the policy's
- * figure, makes an operator who believes a flag is in force find out at once.
+ *   - `refuse` (where the operator typed both: a hub or super hub start): refused with
+ *     E_POLICY_CONFLICT, so an operator who believes a flag is in force finds out at once;
+ *   - `tighten` (a signed policy that reaches a running role later): the policy's figure
+ *     applies (source `policy`, `overriddenFlag` set), because a stale flag must not
+ *     block a release owner's tighter policy.
  * With no signed policy at hand the flag applies, else the policy schema's default.
  * Pure: no I/O, no clock. The table is in docs/fleet-waves.md.
  */
@@ -22,7 +24,12 @@ export type RolloutSource = 'policy' | 'flag' | 'default'
 export interface Effective<T> {
   value: T
   source: RolloutSource
+  /** `tighten` mode: a flag looser than the policy, set aside */
+  overriddenFlag?: number
 }
+
+/** What a flag looser than the policy meets; see the header. */
+export type ConflictMode = 'refuse' | 'tighten'
 
 /** Which way a figure tightens: `lower` (fewer devices, a lower ratio) or `higher` (a longer wait). */
 type Tightens = 'lower' | 'higher'
@@ -63,7 +70,7 @@ function tighter (rule: FieldRule, a: number, b: number): boolean {
  * One field: the flag when it is tighter than the policy, the policy's figure otherwise;
  * a looser flag throws E_POLICY_CONFLICT naming both figures.
  */
-export function effectiveField (field: RolloutField, policy: RolloutPolicy | undefined, flag: number | undefined, flagName: string = field): Effective<number | undefined> {
+export function effectiveField (field: RolloutField, policy: RolloutPolicy | undefined, flag: number | undefined, flagName: string = field, mode: ConflictMode = 'refuse'): Effective<number | undefined> {
   const rule: FieldRule = ROLLOUT_FIELDS[field]
   if (flag !== undefined && !Number.isFinite(flag)) {
     throw new StoremeshError('E_INVALID_ARGUMENT', `${flagName} must be a number, got ${String(flag)}`)
@@ -76,6 +83,7 @@ export function effectiveField (field: RolloutField, policy: RolloutPolicy | und
   if (flag === undefined) return { value: signed, source: 'policy' }
   if (signed === undefined || tighter(rule, flag, signed)) return { value: flag, source: 'flag' }
   if (flag === signed) return { value: signed, source: 'policy' }
+  if (mode === 'tighten') return { value: signed, source: 'policy', overriddenFlag: flag }
   throw new StoremeshError('E_POLICY_CONFLICT',
     `${flagName} ${flag} would loosen the signed policy's ${rule.path} ${signed} (policy ${policy.metadata.name} wave ${policy.metadata.wave}); ` +
     `a flag may only tighten it (${rule.tightens === 'lower' ? 'lower' : 'higher'})`,
@@ -83,10 +91,10 @@ export function effectiveField (field: RolloutField, policy: RolloutPolicy | und
 }
 
 /** Every field at once; `flagNames` maps a field to the flag the operator typed, for the refusal. */
-export function effectiveRollout (policy: RolloutPolicy | undefined, flags: RolloutFlags = {}, flagNames: Partial<Record<RolloutField, string>> = {}): EffectiveRollout {
+export function effectiveRollout (policy: RolloutPolicy | undefined, flags: RolloutFlags = {}, flagNames: Partial<Record<RolloutField, string>> = {}, mode: ConflictMode = 'refuse'): EffectiveRollout {
   const out: Partial<Record<RolloutField, Effective<number | undefined>>> = {}
   for (const field of Object.keys(ROLLOUT_FIELDS) as RolloutField[]) {
-    out[field] = effectiveField(field, policy, flags[field], flagNames[field])
+    out[field] = effectiveField(field, policy, flags[field], flagNames[field], mode)
   }
   return out as EffectiveRollout
 }

@@ -9,7 +9,7 @@
  */
 export * from './constants.js'
 export { effectiveField, effectiveRollout, ROLLOUT_FIELDS, tightestPolicy } from './effective-rollout.js'
-export type { Effective, EffectiveRollout, RolloutField, RolloutFlags, RolloutSource } from './effective-rollout.js'
+export type { ConflictMode, Effective, EffectiveRollout, RolloutField, RolloutFlags, RolloutSource } from './effective-rollout.js'
 export { haltVerdict } from './halt.js'
 export type { HaltRule, HaltVerdict, OutcomeTotals } from './halt.js'
 export { planWave, storeSettled, waveTotals } from './plan.js'

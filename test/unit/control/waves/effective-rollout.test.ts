@@ -40,6 +40,12 @@ t.test('a looser flag is refused with E_POLICY_CONFLICT naming the flag and both
     { code: 'E_POLICY_CONFLICT', message: /--max-concurrent-installs 9 would loosen the signed policy's spec\.rollout\.maxConcurrentPerHub 5/ })
 })
 
+t.test('tighten mode: a looser flag is set aside and the policy\'s figure applies', async t => {
+  t.same(effectiveField('maxConcurrentPerHub', policy(), 9, '--max-concurrent-installs', 'tighten'), { value: 5, source: 'policy', overriddenFlag: 9 })
+  t.same(effectiveField('batchDelayMinutes', policy(), 1, 'x', 'tighten'), { value: 15, source: 'policy', overriddenFlag: 1 })
+  t.same(effectiveField('maxConcurrentPerHub', policy(), 2, 'x', 'tighten'), { value: 2, source: 'flag' }, 'a tighter flag still applies')
+})
+
 t.test('no hubBudget in the policy: no limit, and any flag tightens', async t => {
   const p = policy({}, { hubBudget: undefined })
   t.same(effectiveField('hubBudget', p, undefined), { value: undefined, source: 'policy' })
