@@ -17,9 +17,7 @@ import { prometheusMetrics } from '@libp2p/prometheus-metrics'
 import { Registry } from 'prom-client'
 import type { Command } from 'commander'
 import { DEFAULT_API_PORT } from '../api/constants.js'
-import { readFile } from 'node:fs/promises'
-import { StoremeshError, toStoremeshError } from '../interface/errors.js'
-import { decodeSignedPolicy } from '../policy/index.js'
+import { StoremeshError } from '../interface/errors.js'
 import type { Log } from '../interface/log.js'
 import { HubOperator } from '../roles/hub-operator.js'
 import { StoreHub, WanHook } from '../roles/store-hub.js'
@@ -28,6 +26,7 @@ import { registerCacheCommands } from './cache.js'
 import type { Register } from './commands.js'
 import { action, type CommandContext } from './context.js'
 import { registerPrefetch } from './hub-prefetch.js'
+import { readPolicyFiles } from './policy-file.js'
 import { addLanOptions, peerInitOf, printReady, type LanOpts } from './lan-options.js'
 import { runUntilSignal } from './lifecycle.js'
 import { loggerOf } from './log-options.js'
@@ -73,14 +72,6 @@ function wanHookOf (opts: HubOpts, log: Log): WanHook | undefined {
   })
 }
 
-async function readPolicyFile (path: string): Promise<unknown> {
-  try {
-    return decodeSignedPolicy(await readFile(path))
-  } catch (err) {
-    throw toStoremeshError(err)
-  }
-}
-
 function registerRun (hub: Command, ctx: CommandContext): void {
   const cmd = hub.command('run', { isDefault: true })
     .description('run the store hub: seed bundles on the store LAN, pull from super hubs, keep the wave ledger, serve the API')
@@ -103,7 +94,7 @@ function registerRun (hub: Command, ctx: CommandContext): void {
       const max = intOption(opts.maxConcurrentInstalls, '--max-concurrent-installs', 0)
       const apiPort = intOption(opts.apiPort, '--api-port', 0, 65535)
       const wan = wanHookOf(opts, logger.child({ component: 'wan' }))
-      const policies = await Promise.all((opts.policy ?? []).map(readPolicyFile))
+      const policies = await readPolicyFiles(opts.policy)
       const peerInit = await peerInitOf(opts, logger)
       // libp2p's metrics beside ours on one registry: it must exist before the node.
       // One node per process, and the global registry is left alone (STACK-NOTES).
