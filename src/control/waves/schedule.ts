@@ -35,6 +35,18 @@ export function prestageAtMs (w: StoreWindow, prestageHours: number, fromMs: num
   return Math.max(fromMs, installOpensAtMs(w, fromMs) - prestageHours * HOUR_MS)
 }
 
+/**
+ * A store hub's own pre-staging time for a signed policy (the hub's prefetch queue):
+ * `prestageHours` before the policy's window in the policy's zone, which is the window
+ * the store's devices obey (`schedule.window` gate). Undefined when that is now or past,
+ * or the policy has no window: pull at once.
+ */
+export function policyPrestageAtMs (schedule: { maintenanceWindow?: string | undefined, timezone: string, prestageHours: number }, nowMs: number): number | undefined {
+  if (schedule.maintenanceWindow === undefined) return undefined
+  const at = prestageAtMs({ maintenanceWindow: schedule.maintenanceWindow, timezone: schedule.timezone }, schedule.prestageHours, nowMs)
+  return at > nowMs ? at : undefined
+}
+
 /** When the batch after one that was healthy at `healthyAtMs` may start. */
 export function nextBatchAtMs (healthyAtMs: number, batchDelayMinutes: number): number {
   return healthyAtMs + batchDelayMinutes * MINUTE_MS

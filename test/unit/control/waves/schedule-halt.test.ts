@@ -1,6 +1,6 @@
-/** Prestage times per store window and zone, batch delays, and the halt rule with its minimum of outcomes. */
+/** Prestage times per store window and zone (and a hub's own, from its policy), batch delays, and the halt rule with its minimum of outcomes. */
 import t from 'tap'
-import { haltVerdict, installOpensAtMs, nextBatchAtMs, prestageAtMs, storeWindow } from '../../../../src/control/waves/index.js'
+import { haltVerdict, installOpensAtMs, nextBatchAtMs, policyPrestageAtMs, prestageAtMs, storeWindow } from '../../../../src/control/waves/index.js'
 import { CHICAGO_OPENS, HOUR, MIN, T0 } from './fixtures.js'
 
 t.test('pre-staging starts prestageHours before each store\'s own window, in its own zone', async t => {
@@ -38,4 +38,11 @@ t.test('halt: over the ratio only after minOutcomesForHalt outcomes; a resume re
   t.match(haltVerdict({ updated: 3, rolledBack: 2 }, rule, 2), { halt: false, detail: /accepted by the operator/ })
   t.match(haltVerdict({ updated: 3, rolledBack: 3 }, rule, 2), { halt: true })
   t.match(haltVerdict({ updated: 0, rolledBack: 1 }, { haltOnRollbackRatio: 0.05, minOutcomesForHalt: 1 }), { halt: true }, 'the default minimum: the first rollback halts')
+})
+
+t.test('a hub\'s own pre-staging time for a signed policy: prestageHours before the policy window, undefined when due', async t => {
+  const schedule = { maintenanceWindow: 'Tue 02:00-04:00', timezone: 'America/Chicago', prestageHours: 12 }
+  t.equal(policyPrestageAtMs(schedule, T0), CHICAGO_OPENS - 12 * HOUR)
+  t.equal(policyPrestageAtMs({ ...schedule, prestageHours: 48 }, T0), undefined, 'already inside the 48 h')
+  t.equal(policyPrestageAtMs({ timezone: 'UTC', prestageHours: 12 }, T0), undefined, 'no window: at once')
 })
