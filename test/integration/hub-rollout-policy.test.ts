@@ -2,11 +2,13 @@
  * The store hub's lease limit follows the signed policy (docs/fleet-waves.md): a hub
  * started with `--policy` (maxConcurrentPerHub 3) and `--max-concurrent-installs 2`
  * grants 2 (the flag tightens); a tighter policy prefetched through the API lowers the
- * limit to 1 (the signed policy wins over the flag it reached later); a flag that would loosen the policy is refused at start with
- * E_POLICY_CONFLICT, also against the policies the hub kept from its last run; and
- * `storemesh status` shows the value with its source.
+ * limit to 1 (the signed policy wins over the flag it reached later); a flag that
+ * would loosen the policy is refused at start with E_POLICY_CONFLICT, also against
+ * the policies the hub kept from its last run; and
+ * `storemesh status` shows the value with its source. The super hub refuses a looser
+ * `--halt-on-rollback-ratio` the same way.
  */
-import { writeFile } from 'node:fs/promises'
+import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { encodeSignedPolicy, parsePolicy, signPolicy } from '../../src/policy/index.js'
@@ -63,4 +65,15 @@ t.test('the hub lease limit follows the signed policy; the flag only tightens', 
   const again = await runCli(['hub', ...commonArgs(f, hubDir), '--max-concurrent-installs', '2', '--no-api'])
   t.equal(again.code, 64)
   t.match(again.stderr, /E_POLICY_CONFLICT --max-concurrent-installs 2 would loosen the signed policy's spec\.rollout\.maxConcurrentPerHub 1 \(policy kiosk-q4 wave 7\)/)
+})
+
+t.test('the super hub refuses a --halt-on-rollback-ratio looser than the wave\'s signed policy', async t => {
+  const f = await lanFixture(t)
+  const policyPath = join(f.dir, 'pos-q4.policy.json')
+  await writeFile(policyPath, signedPolicyText('pos-q4', 3))
+  await mkdir(join(f.dir, 'bundles'))
+  const r = await runCli(['super-hub', '--data', join(f.dir, 'super'), '--bundles', join(f.dir, 'bundles'), '--swarm-key', f.swarmKeyPath,
+    '--trust', f.trustPath, '--listen', '/ip4/127.0.0.1/tcp/0', '--policy', policyPath, '--halt-on-rollback-ratio', '0.5'])
+  t.equal(r.code, 64, r.stderr)
+  t.match(r.stderr, /E_POLICY_CONFLICT --halt-on-rollback-ratio 0\.5 would loosen the signed policy's spec\.rollout\.haltOnRollbackRatio 0\.05 \(policy pos-q4 wave 7\)/)
 })
