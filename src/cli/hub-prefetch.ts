@@ -12,6 +12,7 @@ import type { Command } from 'commander'
 import { readTrustedKeyFiles } from '../bundle/keys.js'
 import { toStoremeshError } from '../interface/errors.js'
 import { decodeSignedPolicy, verifyPolicy } from '../policy/index.js'
+import { policyPrestageAtMs } from '../control/waves/index.js'
 import { addPrefetch } from '../wan/prefetch-queue.js'
 import { parseWindow, zoneOf } from '../time/index.js'
 import { hostTimezone } from '../wan/index.js'
@@ -47,13 +48,19 @@ export function registerPrefetch (hub: Command, ctx: CommandContext): void {
       } catch (err) {
         throw toStoremeshError(err)
       }
+      // pre-staging starts the policy's prestageHours before its maintenance window (docs/fleet-waves.md)
+      const notBeforeMs = policyPrestageAtMs(v.policy.spec.schedule, Date.now())
       const { entry, added } = await addPrefetch(opts.data, {
         bundleId: bundle.id,
         policyId: v.policyId,
+        ...(notBeforeMs !== undefined ? { notBeforeMs } : {}),
         ...(opts.window !== undefined ? { window: opts.window, timezone } : {})
       })
       if (opts.json) printJson({ added, entry })
-      else process.stdout.write(`${added ? 'queued' : 'already queued'}: ${bundle.id} (${bundle.version}) ${entry.state}${entry.window !== undefined ? ` in window ${entry.window} ${entry.timezone ?? ''}` : ''}\n`)
+      else {
+        process.stdout.write(`${added ? 'queued' : 'already queued'}: ${bundle.id} (${bundle.version}) ${entry.state}${entry.window !== undefined ? ` in window ${entry.window} ${entry.timezone ?? ''}` : ''}` +
+          `${entry.notBeforeMs !== undefined ? `, pre-staging from ${new Date(entry.notBeforeMs).toISOString()} (prestageHours ${v.policy.spec.schedule.prestageHours} before the window ${v.policy.spec.schedule.maintenanceWindow ?? ''} ${v.policy.spec.schedule.timezone})` : ''}\n`)
+      }
     }))
 }
 

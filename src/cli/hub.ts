@@ -3,6 +3,7 @@
  *
  *   hub run (default)   `storemesh hub --data <dir> --swarm-key <file> --trust <key>... [--bundle <dir>...]
  *                       [--super <multiaddr>... --wan-window 00:30-03:30 --wan-rate 40Mbit [--wan-timezone <zone>]]
+ *                       [--policy <signed policy>...] [--max-concurrent-installs <n>]
  *                       [--api-port 7480] [--api-host <host>]`: seeds bundles on the store LAN, answers
  *                       manifests, grants install leases, pulls queued bundles from super hubs inside
  *                       the window, keeps the wave ledger and serves the API and /metrics until SIGINT/SIGTERM
@@ -25,6 +26,7 @@ import { registerCacheCommands } from './cache.js'
 import type { Register } from './commands.js'
 import { action, type CommandContext } from './context.js'
 import { registerPrefetch } from './hub-prefetch.js'
+import { readPolicyFiles } from './policy-file.js'
 import { addLanOptions, peerInitOf, printReady, type LanOpts } from './lan-options.js'
 import { runUntilSignal } from './lifecycle.js'
 import { loggerOf } from './log-options.js'
@@ -32,6 +34,7 @@ import { loggerOf } from './log-options.js'
 interface HubOpts extends LanOpts {
   bundle?: string[]
   maxConcurrentInstalls?: string
+  policy?: string[]
   super?: string[]
   wanWindow?: string
   wanRate?: string
@@ -74,7 +77,8 @@ function registerRun (hub: Command, ctx: CommandContext): void {
     .description('run the store hub: seed bundles on the store LAN, pull from super hubs, keep the wave ledger, serve the API')
   addLanOptions(cmd)
     .option('--bundle <dir...>', 'bundle folders (`bundle build` output) to import and seed')
-    .option('--max-concurrent-installs <n>', 'install leases granted at once (the policy\'s maxConcurrentPerHub)')
+    .option('--policy <file...>', 'signed rollout policies: their maxConcurrentPerHub sets the lease limit (kept in <data>/rollout-policies; docs/fleet-waves.md)')
+    .option('--max-concurrent-installs <n>', 'install leases granted at once: tightens the signed policy\'s maxConcurrentPerHub, never loosens it (a larger figure is refused)')
     .option('--super <multiaddr...>', 'super hubs to pull queued bundles from (full multiaddrs with /p2p/<id>); the first also receives the wave ledger')
     .option('--wan-window <window>', 'pull only inside this window, e.g. 00:30-03:30 or "Mon-Fri 00:30-03:30; Sat,Sun 00:00-06:00" (README "Time windows"; default: always)')
     .option('--wan-rate <rate>', 'WAN download limit inside the window, e.g. 40Mbit or 5MiB/s (default unlimited)')
@@ -90,6 +94,7 @@ function registerRun (hub: Command, ctx: CommandContext): void {
       const max = intOption(opts.maxConcurrentInstalls, '--max-concurrent-installs', 0)
       const apiPort = intOption(opts.apiPort, '--api-port', 0, 65535)
       const wan = wanHookOf(opts, logger.child({ component: 'wan' }))
+      const policies = await readPolicyFiles(opts.policy)
       const peerInit = await peerInitOf(opts, logger)
       // libp2p's metrics beside ours on one registry: it must exist before the node.
       // One node per process, and the global registry is left alone (STACK-NOTES).
@@ -99,6 +104,7 @@ function registerRun (hub: Command, ctx: CommandContext): void {
         metrics: prometheusMetrics({ registry, preserveExistingMetrics: true, collectDefaultMetrics: false }),
         bundleDirs: opts.bundle ?? [],
         ...(max !== undefined ? { maxConcurrentInstalls: max } : {}),
+        rolloutPolicies: policies,
         ...(wan !== undefined ? { wan } : {})
       })
       let operator: HubOperator

@@ -136,7 +136,21 @@ export function statusTable (s: PeerStatus): string {
     `${humanBytes(b.bytes.wan.up)} / ${humanBytes(b.bytes.wan.down)}`,
     b.joined ? `${b.state}${b.superseed ? ' superseed' : ''}, ${b.peers} peers` : b.state
   ])
-  return head + '\n' + formatTable(['BUNDLE', 'VERSION', 'CHUNKS', 'DONE', 'LAN UP/DOWN', 'WAN UP/DOWN', 'STATE'], rows)
+  return head + '\n' + formatTable(['BUNDLE', 'VERSION', 'CHUNKS', 'DONE', 'LAN UP/DOWN', 'WAN UP/DOWN', 'STATE'], rows) + rolloutLines(s)
+}
+
+/** A hub's applied rollout values and where each came from (docs/fleet-waves.md). */
+export function rolloutLines (s: PeerStatus): string {
+  const r = s.rollout
+  if (r === undefined) return ''
+  const m = r.maxConcurrentPerHub
+  const from = m.source === 'policy'
+    ? `from the signed policy ${m.policyName ?? ''} wave ${m.wave ?? ''}${m.flagOverridden === true ? ` (--max-concurrent-installs ${m.flag ?? ''} is looser and set aside)` : ''}`
+    : m.source === 'flag'
+      ? `from --max-concurrent-installs ${m.flag ?? ''}${m.policyName !== undefined ? `, tighter than the signed policy ${m.policyName} wave ${m.wave ?? ''}` : ' (no signed policy)'}`
+      : 'the default (no signed policy, no flag)'
+  const policies = r.policies.map(p => `${p.name} wave ${p.wave} (${p.policyId.slice(0, 15)}…: maxConcurrentPerHub ${p.maxConcurrentPerHub}, prestageHours ${p.prestageHours})`)
+  return `\ninstall leases at once: ${m.value}, ${from}` + (policies.length > 0 ? `\nrollout policies: ${policies.join('; ')}` : '')
 }
 
 export const register: Register = (program, ctx) => {

@@ -11,6 +11,7 @@ import { startSuperHub } from '../roles/super-hub.js'
 import { formatRate, parseRate, readScheduleFile } from '../wan/index.js'
 import type { Register } from './commands.js'
 import { action } from './context.js'
+import { readPolicyFiles } from './policy-file.js'
 import { runUntilSignal } from './lifecycle.js'
 import { identityOptionsOf } from './lan-options.js'
 import { addLogOptions, loggerOf } from './log-options.js'
@@ -27,6 +28,7 @@ interface SuperHubOpts {
   listen?: string[]
   critical?: string[]
   haltOnRollbackRatio?: string
+  policy?: string[]
   minOutcomesForHalt?: string
   enrolmentTrust?: string[]
   requireCertificates?: boolean
@@ -48,8 +50,9 @@ export const register: Register = (program, ctx) => {
     .option('--schedule <file>', 'WAN schedule YAML (windows and rates); replaces --wan-rate')
     .option('--listen <multiaddr...>', 'listen addresses', ['/ip4/0.0.0.0/tcp/4310'])
     .option('--critical <peerId...>', 'peer ids of critical store hubs (served first)')
-    .option('--halt-on-rollback-ratio <r>', 'the wave ledger halts a wave whose rollback ratio passes this (0..1; default 0.05)')
-    .option('--min-outcomes-for-halt <n>', 'devices with an outcome in a wave before that ratio may halt it (default 1)')
+    .option('--policy <file...>', 'signed rollout policies: each wave\'s haltOnRollbackRatio and minOutcomesForHalt (docs/fleet-waves.md)')
+    .option('--halt-on-rollback-ratio <r>', 'halt a wave whose rollback ratio passes this (0..1): tightens the signed policy\'s figure, never loosens it (default: the policy\'s, else 0.05)')
+    .option('--min-outcomes-for-halt <n>', 'devices with an outcome in a wave before that ratio may halt it: tightens the policy\'s figure (default: the policy\'s, else 1)')
     .option('--enrolment-trust <key...>', 'enrolment public key file(s): present <data>/node-certificate.json and verify hubs\' (protocols/identity/SPEC.md)')
     .option('--require-certificates', 'refuse peers without a valid certificate (needs --enrolment-trust)')
     .option('--json', 'logs as JSON lines (stdout)', false)
@@ -77,6 +80,7 @@ export const register: Register = (program, ctx) => {
         ...(opts.critical !== undefined ? { critical: opts.critical } : {}),
         ...(ratio !== undefined ? { haltOnRollbackRatio: ratio } : {}),
         ...(minOutcomes !== undefined ? { minOutcomesForHalt: minOutcomes } : {}),
+        policies: await readPolicyFiles(opts.policy),
         ...await identityOptionsOf(opts),
         log: logger
       })

@@ -121,6 +121,10 @@ export const ERROR_CODES = {
   E_MISDIRECTED_REQUEST: EXIT.FAILURE,
   /** the request contradicts the state in force (e.g. starting a wave the super hub halted) */
   E_CONFLICT: EXIT.FAILURE,
+  /** a flag that would loosen a value of the signed policy (a flag may only tighten; docs/fleet-waves.md) */
+  E_POLICY_CONFLICT: EXIT.USAGE,
+  /** a wave event or order names a store that is not in the wave's plan */
+  E_WAVE_UNKNOWN_STORE: EXIT.FAILURE,
   /** the role has no way to do this yet (e.g. a device rollback order with no order channel) */
   E_NOT_IMPLEMENTED: EXIT.FAILURE,
   E_INTERNAL: EXIT.FAILURE

@@ -38,7 +38,7 @@ export const LEASE_STATE_FILE = 'leases.json'
  * (src/net/constants.ts STORE_DEVICES), so this is a bound, not a setting.
  */
 export const MAX_LEASES = 1_000
-/** Waves whose granted devices are remembered for `hubBudget`; the oldest are forgotten. */
+/** Waves whose granted devices are remembered for a wave budget; the oldest are forgotten. */
 export const MAX_TRACKED_WAVES = 16
 /** Devices remembered per wave; past it a wave with a budget admits no one new (fail closed). */
 export const MAX_WAVE_DEVICES = 1_000

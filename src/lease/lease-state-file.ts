@@ -29,7 +29,7 @@ export interface LeaseRecord {
   renewals: number
 }
 
-/** Devices granted a lease in one wave, for the policy's `targets.hubBudget`. */
+/** Devices granted a lease in one wave, for a wave budget (LeaseTableInit.waveBudget). */
 export interface WaveRecord {
   waveId: string
   firstGrantMs: number

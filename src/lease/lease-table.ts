@@ -25,7 +25,11 @@ export interface LeaseTableInit extends Partial<LeaseTableOptions> {
   statePath?: string
   /** @default Date.now */
   now?: () => number
-  /** the policy's `targets.hubBudget` for a wave: devices granted a lease in it at most */
+  /**
+   * distinct devices granted a lease in a wave at most. Not the policy's `targets.hubBudget`
+   * (stores installing at once, the control plane's batches: docs/fleet-waves.md); no
+   * policy field feeds it today, so the store hub passes none.
+   */
   waveBudget?: (waveId: string) => number | undefined
   /** for metrics, logs and tests; called synchronously, must not throw */
   onEvent?: (event: LeaseEvent) => void
@@ -151,7 +155,7 @@ export class LeaseTable implements LeaseAuthority {
     return this.#leases.size
   }
 
-  /** Devices granted a lease in a wave (what `hubBudget` counts). */
+  /** Devices granted a lease in a wave (what a wave budget counts). */
   waveDevices (waveId: string): number {
     return this.#waves.get(waveId)?.devices.size ?? 0
   }

@@ -27,7 +27,7 @@ export const DEFAULT_MAX_EVENTS_PER_DEVICE = 1000
  * same figure; the roles pass the policy's value in). @default 0.05
  */
 export const DEFAULT_HALT_ON_ROLLBACK_RATIO = 0.05
-/** Devices with an outcome (updated + rolled back) before a ratio can halt a wave. @default 1 */
+/** Devices with an outcome (updated + rolled back) before a ratio can halt a wave: the policy's `rollout.minOutcomesForHalt` default. @default 1 */
 export const DEFAULT_MIN_OUTCOMES_FOR_HALT = 1
 
 // --- uplinks -------------------------------------------------------------------------------

@@ -56,6 +56,10 @@ export interface SuperWaveSummary {
   rollbackRatio: number | undefined
   /** the limit in force for this wave */
   haltOnRollbackRatio: number
+  /** outcomes before that limit may halt the wave */
+  minOutcomesForHalt: number
+  /** where the two figures came from (the super hub's signed policies and flags; docs/fleet-waves.md) */
+  rule?: Record<string, unknown>
   order?: WaveOrder
   halted: boolean
   paused: boolean
@@ -67,8 +71,10 @@ export interface SuperLedgerOptions {
    * per wave (undefined: the default). @default DEFAULT_HALT_ON_ROLLBACK_RATIO
    */
   haltOnRollbackRatio?: number | ((waveId: string) => number | undefined)
-  /** devices with an outcome before a ratio may halt. @default DEFAULT_MIN_OUTCOMES_FOR_HALT */
-  minOutcomesForHalt?: number
+  /** devices with an outcome before a ratio may halt: one figure, or per wave. @default DEFAULT_MIN_OUTCOMES_FOR_HALT */
+  minOutcomesForHalt?: number | ((waveId: string) => number | undefined)
+  /** shown with each wave's summary: where its figures came from */
+  describeRule?: (waveId: string) => Record<string, unknown>
   now?: () => number
   /** called after an order came into force (already persisted) */
   onOrder?: (order: WaveOrder, source: SuperOrder['source']) => void
@@ -90,7 +96,8 @@ export class SuperLedger {
   readonly #mutex = new Mutex()
   readonly #now: () => number
   readonly #threshold: (waveId: string) => number
-  readonly #minOutcomes: number
+  readonly #minOutcomes: (waveId: string) => number
+  readonly #describeRule: SuperLedgerOptions['describeRule']
   readonly #onOrder: SuperLedgerOptions['onOrder']
   readonly #orders = new Map<string, SuperOrder>()
 
@@ -104,7 +111,11 @@ export class SuperLedger {
     } else {
       this.#threshold = (waveId) => checkRatio(t(waveId) ?? DEFAULT_HALT_ON_ROLLBACK_RATIO, `haltOnRollbackRatio of wave ${waveId}`)
     }
-    this.#minOutcomes = Math.max(1, options.minOutcomesForHalt ?? DEFAULT_MIN_OUTCOMES_FOR_HALT)
+    const m = options.minOutcomesForHalt
+    this.#minOutcomes = typeof m === 'function'
+      ? (waveId) => Math.max(1, m(waveId) ?? DEFAULT_MIN_OUTCOMES_FOR_HALT)
+      : () => Math.max(1, m ?? DEFAULT_MIN_OUTCOMES_FOR_HALT)
+    this.#describeRule = options.describeRule
     this.#onOrder = options.onOrder
   }
 
@@ -178,7 +189,7 @@ export class SuperLedger {
       const ratio = rollbackRatio(c)
       const limit = this.#threshold(waveId)
       const current = this.#orders.get(waveId)?.order
-      if (ratio === undefined || c.updated + c.rolledBack < this.#minOutcomes || ratio <= limit || isHaltOrder(current)) continue
+      if (ratio === undefined || c.updated + c.rolledBack < this.#minOutcomes(waveId) || ratio <= limit || isHaltOrder(current)) continue
       const order: WaveOrder = {
         waveId,
         action: 'halt',
@@ -243,7 +254,8 @@ export class SuperLedger {
       const c = counts.get(waveId) ?? emptyCounts()
       const order = this.order(waveId)
       return {
-        waveId, counts: c, rollbackRatio: rollbackRatio(c), haltOnRollbackRatio: this.#threshold(waveId),
+        waveId, counts: c, rollbackRatio: rollbackRatio(c), haltOnRollbackRatio: this.#threshold(waveId), minOutcomesForHalt: this.#minOutcomes(waveId),
+        ...(this.#describeRule !== undefined ? { rule: this.#describeRule(waveId) } : {}),
         halted: isHaltOrder(order), paused: isPauseOrder(order), ...(order !== undefined ? { order } : {})
       }
     })

@@ -25,6 +25,13 @@ export const DEFAULT_PRESTAGE_HOURS = 24
 export const DEFAULT_MAX_CONCURRENT_PER_HUB = 5
 export const DEFAULT_BATCH_DELAY_MINUTES = 0
 export const DEFAULT_HALT_ON_ROLLBACK_RATIO = 0.05
+/**
+ * Devices with an outcome (updated + rolled back) across the wave before its rollback
+ * ratio may halt it. 1 keeps the behaviour of policies signed before the field existed
+ * (the first rollback over the ratio halts); a fleet sets about 1 / haltOnRollbackRatio
+ * so one early rollback in a large wave does not stop it. Also the super ledger's default.
+ */
+export const DEFAULT_MIN_OUTCOMES_FOR_HALT = 1
 /** A/B is what makes an install safe, so it is required unless the policy says otherwise. */
 export const DEFAULT_REQUIRE_DUAL_PARTITION = true
 export const DEFAULT_PROBE_TIMEOUT_SECONDS = 10

@@ -10,7 +10,7 @@ import { z } from 'zod'
 import { BUNDLE_ID_RE } from '../interface/ids.js'
 import {
   DEFAULT_BATCH_DELAY_MINUTES, DEFAULT_HALT_ON_ROLLBACK_RATIO, DEFAULT_HEALTH_TIMEOUT_SECONDS,
-  DEFAULT_MAX_CONCURRENT_PER_HUB, DEFAULT_OFFLINE_ROLLBACK_ALLOWED, DEFAULT_PERCENTAGE, DEFAULT_PRESTAGE_HOURS,
+  DEFAULT_MAX_CONCURRENT_PER_HUB, DEFAULT_MIN_OUTCOMES_FOR_HALT, DEFAULT_OFFLINE_ROLLBACK_ALLOWED, DEFAULT_PERCENTAGE, DEFAULT_PRESTAGE_HOURS,
   DEFAULT_PROBE_TIMEOUT_SECONDS, DEFAULT_REQUIRE_DUAL_PARTITION, DEFAULT_ROLLBACK_ON_HEALTH_LOSS_MINS,
   DEFAULT_TIMEZONE, MAX_COMMAND_CHARS, MAX_POLICY_YAML_BYTES, MAX_PROBES, MAX_TARGET_LABELS,
   POLICY_API_VERSION, POLICY_KIND
@@ -69,20 +69,25 @@ export const rolloutPolicySchema = z.strictObject({
         .refine(l => Object.keys(l).length <= MAX_TARGET_LABELS, `at most ${MAX_TARGET_LABELS} labels`)
         .default({}),
       percentage: z.number().min(0).max(100).default(DEFAULT_PERCENTAGE),
-      /** devices per store hub in this wave; enforced by the hub when it grants leases */
+      /**
+       * store hubs installing at once (a batch of the fleet wave, src/control/waves/);
+       * absent: every store of the wave in one batch. docs/fleet-waves.md
+       */
       hubBudget: z.number().int().min(1).optional()
     }).prefault({}),
     schedule: z.strictObject({
       /** absent: any time */
       maintenanceWindow: windowExpr.optional(),
       timezone: z.string().max(64).refine(isValidTimezone, 'not an IANA time zone (e.g. America/Chicago)').default(DEFAULT_TIMEZONE),
-      /** used by WAN seeding: the bundle should be complete on the hub this long before the window */
+      /** WAN pre-staging of a store starts this long before its maintenance window opens (docs/fleet-waves.md) */
       prestageHours: z.number().min(0).max(24 * 90).default(DEFAULT_PRESTAGE_HOURS)
     }).prefault({}),
     rollout: z.strictObject({
       maxConcurrentPerHub: z.number().int().min(1).max(10_000).default(DEFAULT_MAX_CONCURRENT_PER_HUB),
       batchDelayMinutes: z.number().min(0).max(7 * 24 * 60).default(DEFAULT_BATCH_DELAY_MINUTES),
-      haltOnRollbackRatio: z.number().min(0).max(1).default(DEFAULT_HALT_ON_ROLLBACK_RATIO)
+      haltOnRollbackRatio: z.number().min(0).max(1).default(DEFAULT_HALT_ON_ROLLBACK_RATIO),
+      /** outcomes across the wave before haltOnRollbackRatio may halt it; absent in older policies, which stay valid */
+      minOutcomesForHalt: z.number().int().min(1).max(10_000_000).default(DEFAULT_MIN_OUTCOMES_FOR_HALT)
     }).prefault({}),
     guardrails: z.strictObject({
       minBattery: z.number().min(0).max(100).optional(),

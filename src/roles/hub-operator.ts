@@ -23,6 +23,7 @@ import {
   BanCounter, createMetrics, leaseSourceOf, SwarmTally, waveSourceOf,
   type AvailabilitySource, type BundleAvailability, type StoremeshMetrics, type WanSource
 } from '../metrics/index.js'
+import { policyPrestageAtMs } from '../control/waves/index.js'
 import { decodeSignedPolicy, verifyPolicy } from '../policy/index.js'
 import { hostTimezone } from '../wan/index.js'
 import type { StoreHub } from './store-hub.js'
@@ -246,11 +247,16 @@ export class HubOperator {
         }
       },
       prefetch: async (body): Promise<ActionResult> => {
-        const v = verifyPolicy(decodeSignedPolicy(new TextEncoder().encode(body.policy)), this.#init.trust)
+        const env = decodeSignedPolicy(new TextEncoder().encode(body.policy))
+        const v = verifyPolicy(env, this.#init.trust)
+        // the policy's maxConcurrentPerHub becomes the lease limit when it is the tightest (a looser --max-concurrent-installs is set aside)
+        await this.#init.hub.rollout.apply(env)
         const timezone = v.policy.spec.schedule.timezone ?? hostTimezone()
+        const notBeforeMs = policyPrestageAtMs(v.policy.spec.schedule, Date.now())
         const { entry, added } = await addPrefetch(this.#init.dataDir, {
           bundleId: v.policy.spec.bundle.id,
           policyId: v.policyId,
+          ...(notBeforeMs !== undefined ? { notBeforeMs } : {}),
           ...(body.window !== undefined ? { window: body.window, timezone } : {})
         })
         const wan = this.#init.wan?.()

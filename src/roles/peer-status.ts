@@ -9,6 +9,7 @@ import { join } from 'node:path'
 import { writeFileAtomic } from '../interface/atomic-file.js'
 import { StoremeshError } from '../interface/errors.js'
 import type { Link } from '../interface/types.js'
+import type { HubRolloutView } from './hub-rollout.js'
 import { MAX_STATUS_FILE_BYTES, STATUS_FILE, STATUS_SCHEMA } from './lan-constants.js'
 
 export interface LinkBytesStatus { up: number, down: number }
@@ -51,6 +52,8 @@ export interface PeerStatus {
   connections: number
   bans: BanStatus[]
   bundles: BundleStatus[]
+  /** a store hub: the rollout values it applies and where each came from (docs/fleet-waves.md) */
+  rollout?: HubRolloutView
 }
 
 export function statusPath (dataDir: string): string {

@@ -71,6 +71,8 @@ export class LanPeer {
   /** `<data>/bans.json`: bans and offences survive a restart */
   readonly #banFile: BanFile
   readonly startedAt = new Date()
+  /** role-specific parts of the status snapshot (the store hub's rollout values) */
+  statusExtras: (() => Pick<PeerStatus, 'rollout'>) | undefined
   /** the role's own lines (status file, stop) */
   readonly #log: Log
   /** swarm events: bans, bad chunks, finished bundles */
@@ -288,7 +290,8 @@ export class LanPeer {
       addrs: this.node.getMultiaddrs().map(ma => ma.toString()),
       connections: this.node.getConnections().length,
       bans: this.bans.list().map(b => ({ peerId: b.peerId, reason: b.reason, until: new Date(b.untilMs).toISOString() })),
-      bundles
+      bundles,
+      ...this.statusExtras?.()
     }
   }
 

@@ -2,7 +2,8 @@
  * The store hub on the LAN (DESIGN.md section 1): imports bundle folders it is given
  * (each verified end to end), seeds every complete bundle to the store with
  * super-seeding, answers manifest questions from its store, and grants install leases
- * (at most `maxConcurrentInstalls` at once, persisted in `<data>/leases.json`).
+ * (persisted in `<data>/leases.json`): at most the signed policy's `maxConcurrentPerHub`
+ * at once, which `maxConcurrentInstalls` (the flag) may only tighten (hub-rollout.ts).
  *
  * The WAN side plugs in through `WanPuller` (src/roles/wan-*.ts, super-hub.ts): it is
  * handed the hub's store and tells the hub when a chunk or a whole bundle arrived, so
@@ -15,6 +16,7 @@ import type { TrustOptions } from '../interface/types.js'
 import { defaultLeaseTableOptions, LEASE_STATE_FILE, LeaseTable } from '../lease/index.js'
 import type { ChunkStore, ImportResult } from '../store/index.js'
 import type { BundleSwarm } from '../swarm/index.js'
+import { HubRollout } from './hub-rollout.js'
 import { LanPeer, type PeerInit } from './peer.js'
 import { createWanPuller, type PullerNode, type WanPuller as WanPullerEngine, type WanPullerInit } from '../wan/puller.js'
 
@@ -81,14 +83,22 @@ export class WanHook implements WanPuller {
 export interface StoreHubInit extends Omit<PeerInit, 'role' | 'leaseAuthority'> {
   /** bundle folders (`bundle build` output) to import at start */
   bundleDirs?: string[]
-  /** @default defaultLeaseTableOptions.maxConcurrentPerHub (5) */
+  /**
+   * `--max-concurrent-installs`: tightens the signed policy's maxConcurrentPerHub, never
+   * loosens it (E_POLICY_CONFLICT). With no policy it is the limit.
+   * @default the policy's, else defaultLeaseTableOptions.maxConcurrentPerHub (5)
+   */
   maxConcurrentInstalls?: number
+  /** signed rollout policies (`--policy`, unverified envelopes): their maxConcurrentPerHub sets the lease limit */
+  rolloutPolicies?: unknown[]
   wan?: WanPuller
 }
 
 export class StoreHub {
   readonly peer: LanPeer
   readonly leases: LeaseTable
+  /** the signed policies' share of the hub: the lease limit and where it came from */
+  readonly rollout: HubRollout
   readonly imported: ImportResult[] = []
   /** called before a swarm is dropped to restart it super-seeding (the metrics keep its bytes) */
   onRetireSwarm: ((swarm: BundleSwarm) => void) | undefined
@@ -98,10 +108,12 @@ export class StoreHub {
   readonly #storeLog: Log
   readonly #swarmLog: Log
 
-  private constructor (init: StoreHubInit, peer: LanPeer, leases: LeaseTable) {
+  private constructor (init: StoreHubInit, peer: LanPeer, leases: LeaseTable, rollout: HubRollout) {
     this.#init = init
     this.peer = peer
     this.leases = leases
+    this.rollout = rollout
+    peer.statusExtras = () => ({ rollout: rollout.view() })
     const log = init.log ?? silentLog
     this.#log = log.child({ component: 'hub' })
     this.#storeLog = log.child({ component: 'store' })
@@ -114,13 +126,22 @@ export class StoreHub {
       statePath: join(init.dataDir, LEASE_STATE_FILE)
     })
     let peer: LanPeer
+    let rollout: HubRollout
     try {
+      // before the LAN: no lease is granted under a limit the signed policy does not allow
+      rollout = await HubRollout.open({
+        dataDir: init.dataDir,
+        trust: init.trust,
+        leases,
+        maxConcurrentFlag: init.maxConcurrentInstalls,
+        log: (init.log ?? silentLog).child({ component: 'lease' })
+      }, init.rolloutPolicies ?? [])
       peer = await LanPeer.start({ ...init, role: 'hub', leaseAuthority: leases })
     } catch (err) {
       await leases.close().catch(() => {})
       throw err
     }
-    const hub = new StoreHub(init, peer, leases)
+    const hub = new StoreHub(init, peer, leases, rollout)
     try {
       for (const dir of init.bundleDirs ?? []) {
         const r = await peer.store.importBundleDir(dir, init.trust, { signal: peer.signal })

@@ -18,6 +18,7 @@ import { pullServer, type PullServer } from '../wan/pull/index.js'
 import { SuperLedger } from '../ledger/super-ledger.js'
 import { SuperLedgerStatusWriter } from '../ledger/super-ledger-status.js'
 import { reportProtocol, type ReportProtocol } from '../ledger/report/index.js'
+import { superHubRollout } from './super-hub-rollout.js'
 
 export interface SuperHubInit {
   dataDir: string
@@ -43,10 +44,15 @@ export interface SuperHubInit {
   /** @default systemClock (limiters and schedule) */
   clock?: Clock
   onServed?: (event: { peerId: string, hash: string, bytes: number }) => void
-  /** the fleet's wave ledger halts a wave past this rollback ratio. @default the ledger's (0.05) */
+  /**
+   * `--halt-on-rollback-ratio`: tightens each wave's signed policy figure, never loosens
+   * it (E_POLICY_CONFLICT); a wave with no policy here takes it. @default the policy's, else 0.05
+   */
   haltOnRollbackRatio?: number
-  /** devices with an outcome before the ratio may halt a wave. @default the ledger's (1) */
+  /** `--min-outcomes-for-halt`, the same way. @default the policy's, else 1 */
   minOutcomesForHalt?: number
+  /** signed rollout policies (`--policy`, unverified envelopes): each wave's halt rule */
+  policies?: unknown[]
   /** how often `<data>/super-ledger.json` (the ledger's totals, read while the level db is locked) is rewritten. @default DEFAULT_LEDGER_STATUS_INTERVAL_MS */
   ledgerStatusIntervalMs?: number
   /** the process logger, without a component (imports log under `store`, the ledger file under `ledger`) */
@@ -96,9 +102,11 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       }
       return e
     }
+    const rollout = superHubRollout(init.policies ?? [], init.trust, { haltOnRollbackRatio: init.haltOnRollbackRatio, minOutcomesForHalt: init.minOutcomesForHalt })
     ledger = await SuperLedger.open(init.dataDir, {
-      ...(init.haltOnRollbackRatio !== undefined ? { haltOnRollbackRatio: init.haltOnRollbackRatio } : {}),
-      ...(init.minOutcomesForHalt !== undefined ? { minOutcomesForHalt: init.minOutcomesForHalt } : {})
+      haltOnRollbackRatio: waveId => rollout.ruleOf(waveId).haltOnRollbackRatio.value,
+      minOutcomesForHalt: waveId => rollout.ruleOf(waveId).minOutcomesForHalt.value,
+      describeRule: waveId => ({ ...rollout.ruleOf(waveId) })
     })
     const identity = init.identity !== undefined ? await startPeerIdentity(init.dataDir, init.identity, init.log, init.privateKey) : undefined
     const node = await createStoremeshNode({

@@ -22,6 +22,11 @@ export interface PrefetchEntry {
   /** pull only inside this window (store-local time), e.g. `00:30-03:30` */
   window?: string
   timezone?: string
+  /**
+   * not pulled before this instant: the signed policy's `prestageHours` before its
+   * maintenance window (docs/fleet-waves.md); absent: at once
+   */
+  notBeforeMs?: number
   addedMs: number
   state: 'queued' | 'staged'
   stagedMs?: number
@@ -48,7 +53,8 @@ function parseQueue (text: string, path: string): PrefetchEntry[] {
   const entries = (x as Partial<QueueFile> | null)?.entries
   if (!Array.isArray(entries) || entries.length > MAX_ENTRIES) throw new StoremeshError('E_CONFIG_INVALID', `${path} has no valid entries list`, { path })
   for (const e of entries as PrefetchEntry[]) {
-    if (typeof e?.bundleId !== 'string' || !BUNDLE_ID_RE.test(e.bundleId) || (e.state !== 'queued' && e.state !== 'staged')) {
+    if (typeof e?.bundleId !== 'string' || !BUNDLE_ID_RE.test(e.bundleId) || (e.state !== 'queued' && e.state !== 'staged') ||
+      (e.notBeforeMs !== undefined && !Number.isFinite(e.notBeforeMs))) {
       throw new StoremeshError('E_CONFIG_INVALID', `${path} holds an invalid entry`, { path })
     }
   }
@@ -106,7 +112,20 @@ export interface AddPrefetch {
   policyId?: string
   window?: string
   timezone?: string
+  /** see PrefetchEntry.notBeforeMs; a repeat add replaces it (a newer policy's schedule) */
+  notBeforeMs?: number
   nowMs?: number
+}
+
+/** The first queued entry due at nowMs, and when the next one not yet due becomes due. */
+export function nextDue (entries: readonly PrefetchEntry[], nowMs: number): { due?: PrefetchEntry, wakeAtMs?: number } {
+  let wakeAtMs: number | undefined
+  for (const e of entries) {
+    if (e.state !== 'queued') continue
+    if (e.notBeforeMs === undefined || e.notBeforeMs <= nowMs) return { due: e }
+    if (wakeAtMs === undefined || e.notBeforeMs < wakeAtMs) wakeAtMs = e.notBeforeMs
+  }
+  return wakeAtMs !== undefined ? { wakeAtMs } : {}
 }
 
 /** Queues a bundle; a second add of the same bundle only updates its window. Returns the entry and whether it was new. */
@@ -120,6 +139,7 @@ export async function addPrefetch (dataDir: string, add: AddPrefetch): Promise<{
       if (add.window !== undefined) old.window = add.window
       if (add.timezone !== undefined) old.timezone = add.timezone
       if (add.policyId !== undefined) old.policyId = add.policyId
+      if (add.notBeforeMs !== undefined) old.notBeforeMs = add.notBeforeMs
       result = { entry: old, added: false }
       return entries
     }
@@ -129,6 +149,7 @@ export async function addPrefetch (dataDir: string, add: AddPrefetch): Promise<{
       ...(add.policyId !== undefined ? { policyId: add.policyId } : {}),
       ...(add.window !== undefined ? { window: add.window } : {}),
       ...(add.timezone !== undefined ? { timezone: add.timezone } : {}),
+      ...(add.notBeforeMs !== undefined ? { notBeforeMs: add.notBeforeMs } : {}),
       addedMs: add.nowMs ?? Date.now(),
       state: 'queued'
     }

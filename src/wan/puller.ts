@@ -32,7 +32,7 @@ import {
   DEFAULT_PREFETCH_POLL_MS, DEFAULT_PULL_BATCH_BYTES, DEFAULT_PULL_CONNECT_TIMEOUT_MS, DEFAULT_PULL_PIPELINE,
   DEFAULT_PULL_RETRY_BASE_MS, DEFAULT_PULL_RETRY_JITTER, DEFAULT_PULL_RETRY_MAX_MS, MAX_PULL_BATCH_CHUNKS, WAN_PULL_PROTOCOL
 } from './pull/constants.js'
-import { markPrefetchStaged, readPrefetchQueue, type PrefetchEntry } from './prefetch-queue.js'
+import { markPrefetchStaged, nextDue, readPrefetchQueue, type PrefetchEntry } from './prefetch-queue.js'
 
 /** What the puller needs of a libp2p node. */
 export interface PullerNode {
@@ -185,13 +185,18 @@ class Puller extends EventEmitter implements WanPuller {
     let failures = 0
     while (!signal.aborted) {
       let next: PrefetchEntry | undefined
+      let pollMs = this.#init.pollMs ?? DEFAULT_PREFETCH_POLL_MS
       try {
-        next = (await readPrefetchQueue(this.#init.dataDir)).find(e => e.state === 'queued')
+        const now = (this.#init.clock ?? systemClock).nowMs()
+        // an entry whose pre-staging time (policy prestageHours before its window) has not come waits
+        const { due, wakeAtMs } = nextDue(await readPrefetchQueue(this.#init.dataDir), now)
+        next = due
+        if (wakeAtMs !== undefined) pollMs = Math.min(pollMs, Math.max(0, wakeAtMs - now))
       } catch (err) {
         this.#init.log?.warn(`prefetch queue unreadable: ${toStoremeshError(err).toLine()}`)
       }
       if (next === undefined) {
-        await this.#work.wait(signal, this.#init.pollMs ?? DEFAULT_PREFETCH_POLL_MS)
+        await this.#work.wait(signal, pollMs)
         continue
       }
       try {

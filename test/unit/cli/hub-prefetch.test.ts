@@ -1,7 +1,8 @@
 /**
  * `storemesh hub prefetch` through the real CLI on a hub directory that does not exist
  * yet (issue 15, section 7): it is created, a second run is a no-op, and a bad window
- * or zone is refused before anything is written.
+ * or zone is refused before anything is written. The entry waits for the policy's
+ * prestageHours before its maintenance window (docs/fleet-waves.md).
  */
 import { stat, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
@@ -10,6 +11,7 @@ import { generateSigningKey, writeKeyFiles } from '../../../src/bundle/keys.js'
 import { parsePolicy } from '../../../src/policy/schema.js'
 import { encodeSignedPolicy, signPolicy } from '../../../src/policy/signed.js'
 import { readPrefetchQueue } from '../../../src/wan/prefetch-queue.js'
+import { isOpen, nextOpen } from '../../../src/time/index.js'
 import { runCli } from '../../support/cli.js'
 import { basePolicyInput, BUNDLE_ID } from '../policy/fixtures.js'
 
@@ -46,4 +48,14 @@ t.test('hub prefetch creates a missing data directory, idempotently, and checks 
   t.equal(queue.length, 1)
   t.equal(queue[0]?.window, 'weekdays 00:30-03:30; Sat,Sun 00:00-06:00')
   t.notOk(await exists(join(hubDir, 'prefetch.json.lock')), 'the lock is released')
+  // the base policy: Tue 02:00-04:00 America/Chicago, prestageHours 48
+  const e = queue[0]!
+  const H48 = 48 * 3_600_000
+  if (e.notBeforeMs !== undefined) {
+    const opens = e.notBeforeMs + H48
+    t.ok(isOpen('Tue 02:00-04:00', 'America/Chicago', opens) && !isOpen('Tue 02:00-04:00', 'America/Chicago', opens - 1), 'pre-staging starts 48 h before an opening of the window')
+    t.ok(e.notBeforeMs > e.addedMs, 'and after the entry was queued')
+  } else {
+    t.ok(nextOpen('Tue 02:00-04:00', 'America/Chicago', e.addedMs) - H48 <= e.addedMs + 60_000, 'no wait: the window opens within 48 h')
+  }
 })
