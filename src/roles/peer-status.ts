@@ -20,6 +20,8 @@ export interface BundleStatus {
   deviceClass: string
   /** the store's state: partial, complete, verified, evicted */
   state: string
+  /** why the store keeps it from eviction: active, installing, last-known-good, manual */
+  pins?: string[]
   heldChunks: number
   totalChunks: number
   heldBytes: number
@@ -37,6 +39,16 @@ export interface BundleStatus {
   hoarders?: number
 }
 
+/** The chunk store as a whole: its quota and whether downloads are paused for space. */
+export interface StoreStatus {
+  /** null: no quota */
+  quotaBytes: number | null
+  usedBytes: number
+  chunkCount: number
+  /** set while puts are refused (disk full or quota reached); downloads resume by themselves when space frees */
+  paused: { reason: string, since: string, detail: string } | null
+}
+
 export interface BanStatus { peerId: string, reason: string, until: string }
 
 export interface PeerStatus {
@@ -51,6 +63,7 @@ export interface PeerStatus {
   connections: number
   bans: BanStatus[]
   bundles: BundleStatus[]
+  store?: StoreStatus
 }
 
 export function statusPath (dataDir: string): string {
