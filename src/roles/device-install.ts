@@ -167,8 +167,11 @@ export async function syncPins (dev: DeviceHandle, o: InstallOutcome): Promise<v
       if (held(lkg) && lkg !== rec.bundleId) await store.pin(lkg, 'last-known-good')
       await store.pin(rec.bundleId, 'active')
     } else if (o.outcome === 'rolled-back') {
-      if (held(previous)) await store.pin(previous, 'active')
-      else if (store.getBundle(rec.bundleId)?.pins.includes('active') === true) await store.unpin(rec.bundleId, 'active')
+      if (held(previous)) {
+        await store.pin(previous, 'active')
+        // it runs now; the other slot holds the version that failed, nothing to return to
+        if (store.getBundle(previous)?.pins.includes('last-known-good') === true) await store.unpin(previous, 'last-known-good')
+      } else if (store.getBundle(rec.bundleId)?.pins.includes('active') === true) await store.unpin(rec.bundleId, 'active')
     }
     if (store.getBundle(rec.bundleId)?.pins.includes('installing') === true) await store.unpin(rec.bundleId, 'installing')
     if (o.outcome === 'installed') {
