@@ -69,7 +69,7 @@ async function list (opts: CacheOpts): Promise<void> {
 async function gc (opts: CacheOpts): Promise<void> {
   const run = await withStore(opts.data, async store => await cleanupDevice(store, { dryRun: opts.dryRun === true })).catch((err: unknown) => {
     if (isStoremeshError(err, 'E_DATA_DIR_IN_USE')) {
-      throw new StoremeshError('E_DATA_DIR_IN_USE', `the device agent runs on ${opts.data}: it cleans up by itself after every commit; stop it to run gc by hand`, { dataDir: opts.data })
+      throw new StoremeshError('E_DATA_DIR_IN_USE', `the store under ${opts.data} is held by another storemesh process (a running device agent cleans up by itself after every commit); stop it to run gc by hand`, { dataDir: opts.data })
     }
     throw err
   })

@@ -18,6 +18,7 @@ import { encodeSignedPolicy, signPolicy } from '../../src/policy/signed.js'
 import { rollbackLocal, runDeviceInstallOnce } from '../../src/roles/device-install.js'
 import { distinctBytes, openStore, type ChunkStore } from '../../src/store/index.js'
 import { buildSeededBundle } from '../support/bundles.js'
+import { runCli } from '../support/cli.js'
 import { seededBytes, tempDir } from '../support/store-fixture.js'
 
 const IMAGE_BYTES = 600_000
@@ -117,4 +118,13 @@ t.test('three versions through a quota: ends with the running one and the last-k
     t.same(held(s).filter(h => h.startsWith('3.8.3')), ['3.8.3:active'], 'the rolled-back-to version is the active bundle again')
     t.ok(s.getBundle(v3.info.id), 'the rolled-back version stays until a later commit cleans up')
   })
+
+  // the same through the CLI: the list shows the pins; gc finds nothing older than the running version
+  // one after the other: each opens the store, which one process holds at a time
+  const list = await runCli(['device', 'cache', 'list', '--data', env.data, '--json'])
+  const gc = await runCli(['device', 'cache', 'gc', '--data', env.data, '--dry-run'])
+  t.equal(list.code, 0, list.stderr)
+  t.same(JSON.parse(list.stdout).bundles.map((b: { version: string, pins: string[] }) => `${b.version}:${b.pins.join(',')}`).sort(), ['3.8.3:active', '3.8.4:'])
+  t.equal(gc.code, 0, gc.stderr)
+  t.equal(gc.stdout, 'nothing older than the last-known-good\n')
 })
