@@ -23,6 +23,12 @@ export const outboxKey = (seq: number): string => `o!${seqPart(seq)}`
 export const orderKey = (waveId: string): string => `r!${waveId}`
 export const WAVE_BUNDLE_PREFIX = 'w!'
 export const waveBundleKey = (waveId: string, bundleId: string): string => `${WAVE_BUNDLE_PREFIX}${waveId}!${bundleId}`
+/** The (wave, bundle) of a `w!` key; bundle ids hold no `!` (isBundleId), wave ids may. */
+export function parseWaveBundleKey (key: string): { waveId: string, bundleId: string } | undefined {
+  const rest = key.slice(WAVE_BUNDLE_PREFIX.length)
+  const cut = rest.lastIndexOf('!')
+  return cut > 0 ? { waveId: rest.slice(0, cut), bundleId: rest.slice(cut + 1) } : undefined
+}
 export const KEY_EPOCH = 'm!epoch'
 export const KEY_OUTBOX_NEXT = 'm!outbox-next'
 export const KEY_OUTBOX_ACKED = 'm!outbox-acked'

@@ -22,7 +22,7 @@ import { MAX_ORDERS } from './report/constants.js'
 import { commit, del, getCounter, getRecord, openLedgerDb, put, scan, type LedgerDb, type Op } from './db.js'
 import { closeOrderOps, deviceOrderRecords, isCommitEntry, openOrders, planIssue, type DeviceOrderRecord, type IssueResult } from './device-orders.js'
 import { entryBytes, newestOrders, type DeviceAction, type DeviceBatch, type LedgerDelta, type ReportAck, type WaveOrder } from './report/messages.js'
-import { eventPrefix, eventKey, deviceKey, statePrefix, stateKey, countsKey, outboxKey, orderKey, waveBundleKey, WAVE_BUNDLE_PREFIX, KEY_EPOCH, KEY_OUTBOX_NEXT, KEY_OUTBOX_ACKED } from './hub-ledger-keys.js'
+import { eventPrefix, eventKey, deviceKey, statePrefix, stateKey, countsKey, outboxKey, orderKey, parseWaveBundleKey, waveBundleKey, WAVE_BUNDLE_PREFIX, KEY_EPOCH, KEY_OUTBOX_NEXT, KEY_OUTBOX_ACKED } from './hub-ledger-keys.js'
 import { checkOrder, fleetFactsOf, isHaltOrder, isPauseOrder, supersedes } from './orders.js'
 
 export interface DeviceRecord {
@@ -387,12 +387,8 @@ export class HubLedger {
   async waveBundles (): Promise<Map<string, string[]>> {
     const out = new Map<string, string[]>()
     for await (const [key] of scan<boolean>(this.#db, WAVE_BUNDLE_PREFIX)) {
-      const rest = key.slice(WAVE_BUNDLE_PREFIX.length)
-      const cut = rest.lastIndexOf('!')
-      if (cut <= 0) continue
-      const waveId = rest.slice(0, cut)
-      const bundleId = rest.slice(cut + 1)
-      out.set(bundleId, [...(out.get(bundleId) ?? []), waveId])
+      const k = parseWaveBundleKey(key)
+      if (k !== undefined) out.set(k.bundleId, [...(out.get(k.bundleId) ?? []), k.waveId])
     }
     return out
   }
