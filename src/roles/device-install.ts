@@ -27,7 +27,7 @@ import { join } from 'node:path'
 import { EXIT, StoremeshError, VERDICT_EXIT, isStoremeshError, toStoremeshError } from '../interface/errors.js'
 import type { Decision, DeviceFacts } from '../interface/types.js'
 import {
-  createBackend, Installer, isTrialState, Journal,
+  createBackend, Installer, isTerminalState, isTrialState, Journal,
   type BackendSeams, type BootBackend, type ImageSource, type InstallOutcome, type InstallRecord, type JournalEvent
 } from '../install/index.js'
 import { decidingGates } from '../policy/evaluate.js'
@@ -184,6 +184,13 @@ export async function syncPins (dev: DeviceHandle, o: InstallOutcome): Promise<v
   }
 }
 
+/** An install that threw: the `installing` pin stays only while a resume will go on with it. */
+async function unpinUnlessResumable (dev: DeviceHandle, bundleId: string): Promise<void> {
+  const rec = await dev.installer.status().catch(() => undefined)
+  if (rec !== undefined && rec.bundleId === bundleId && !isTerminalState(rec.state)) return
+  await dev.store.unpin(bundleId, 'installing').catch(() => {})
+}
+
 /** Pins the bundle about to be written: its chunks stay until the install ends. */
 async function pinInstalling (dev: DeviceHandle, bundleId: string): Promise<void> {
   try {
@@ -308,6 +315,9 @@ async function decideAndInstall (dev: DeviceHandle, opts: Omit<DeviceInstallOpti
       health: healthOfPolicy(policy),
       ...(signal !== undefined ? { signal } : {})
     })
+  } catch (err) {
+    await unpinUnlessResumable(dev, bundle.id)
+    throw err
   } finally {
     await lease.release().catch(() => {})
   }
