@@ -43,6 +43,9 @@ export interface RouteDeps {
 const text = (max: number): z.ZodString => z.string().trim().min(1).max(max)
 const startBody = z.object({ cohort: text(MAX_COHORT_CHARS) }).strict()
 const reasonBody = z.object({ reason: text(MAX_REASON_CHARS) }).strict()
+const bundleRef = z.string().refine(isBundleId, 'must be a b3: bundle id')
+const pinBody = z.object({ bundle: bundleRef }).strict()
+const evictBody = z.object({ bundle: bundleRef.optional(), dryRun: z.boolean().optional() }).strict()
 const prefetchBody = z.object({ policy: z.string().min(1).max(MAX_POLICY_CHARS), window: z.string().max(64).optional() }).strict()
 
 /** Parses with a schema; E_INVALID_ARGUMENT naming the first bad field. */
@@ -109,6 +112,17 @@ export function buildRoutes (d: RouteDeps): Route[] {
       json(await d.handlers.pauseWave(id(params[0], WAVE_ID_RE, 'wave'), parse(reasonBody, body, 'wave pause')))),
     post(/^\/api\/devices\/([^/]+)\/rollback$/, async ({ params, body }) =>
       json(await d.handlers.rollbackDevice(id(params[0], DEVICE_ID_RE, 'device'), parse(reasonBody, body, 'device rollback')))),
+    post(/^\/api\/cache\/(pin|unpin)$/, async ({ params, body }) => {
+      const b = parse(pinBody, body, `cache ${params[0] ?? ''}`)
+      const run = params[0] === 'pin' ? d.handlers.cachePin : d.handlers.cacheUnpin
+      if (run === undefined) throw new StoremeshError('E_NOT_FOUND', 'this node has no cache pins')
+      return json(await run({ bundle: b.bundle }))
+    }),
+    post(/^\/api\/cache\/evict$/, async ({ body }) => {
+      const b = parse(evictBody, body, 'cache evict')
+      if (d.handlers.cacheEvict === undefined) throw new StoremeshError('E_NOT_FOUND', 'this node has no cache eviction')
+      return json(await d.handlers.cacheEvict({ ...(b.bundle !== undefined ? { bundle: b.bundle } : {}), ...(b.dryRun !== undefined ? { dryRun: b.dryRun } : {}) }))
+    }),
     post(/^\/api\/prefetch$/, async ({ body }) => {
       const b = parse(prefetchBody, body, 'prefetch')
       return json(await d.handlers.prefetch({ policy: b.policy, ...(b.window !== undefined ? { window: b.window } : {}) }))

@@ -50,6 +50,16 @@ export interface CacheView {
   entries: CacheEntryView[]
   /** bundles in the cache in all */
   total: number
+  /** downloads paused for lack of space (disk full or quota reached); absent or null: not paused */
+  paused?: { reason: string, sinceMs: number, detail: string } | null
+}
+
+/** What `hub cache evict` did (or, dry, would do). */
+export interface EvictionView {
+  dryRun: boolean
+  evicted: Array<{ bundleId: string, name: string, version: string, chunks: number, bytes: number }>
+  /** bundles the rules would evict but a pin keeps */
+  kept: Array<{ bundleId: string, name: string, version: string, pins: string[] }>
 }
 
 export interface PeerView {
@@ -155,4 +165,8 @@ export interface ApiHandlers {
   pauseWave(waveId: string, body: { reason: string }): Promise<ActionResult>
   rollbackDevice(deviceId: string, body: { reason: string }): Promise<ActionResult>
   prefetch(body: { policy: string, window?: string }): Promise<ActionResult>
+  /** `hub cache pin`: a manual pin (absent: 404 on a role without a store lifecycle) */
+  cachePin?(body: { bundle: string }): Promise<ActionResult>
+  cacheUnpin?(body: { bundle: string }): Promise<ActionResult>
+  cacheEvict?(body: { bundle?: string, dryRun?: boolean }): Promise<EvictionView>
 }

@@ -4,6 +4,7 @@
  *   device install --once   one policy decision and at most one A/B install (exit 0/2/3/4/75)
  *   device rollback --local the operator's rollback of the last install on this device
  *   device install-status   installer state, boot slots, pinned bundles, last journal entry
+ *   device cache list|gc    the store's bundles; evict versions older than the last-known-good (device-cache.ts)
  *
  * `device run`, the long-running agent, is registered here too, as the DEFAULT
  * subcommand (`storemesh device --data ... --device-class ...` runs it): see the marked
@@ -29,6 +30,7 @@ import { printAction } from './wave.js'
 import type { ActionResult } from '../api/types.js'
 import { DEFAULT_DEVICE_POLL_INTERVAL_MS } from '../ledger/constants.js'
 import { DEVICE_ID_RE } from '../interface/ids.js'
+import { registerDeviceCache } from './device-cache.js'
 
 
 /** `device rollback --id <device> --reason ...`: asks the hub (POST /api/devices/:id/rollback); idempotent. */
@@ -214,4 +216,5 @@ export const register: Register = (program: Command, ctx) => {
   registerInstall(device, ctx)
   registerRollback(device, ctx)
   registerStatus(device, ctx)
+  registerDeviceCache(device, ctx)
 }

@@ -14,6 +14,7 @@ import { readSwarmKeyFile } from '../net/swarm-key.js'
 import { DEFAULT_PEER_LISTEN_ADDRS, DEFAULT_STATUS_INTERVAL_MS } from '../roles/lan-constants.js'
 import type { PeerInit } from '../roles/peer.js'
 import { parseRate } from '../wan/rate.js'
+import { DEFAULT_STORE_QUOTA, parseQuotaSpec } from '../store/index.js'
 import { addLogOptions, type LogOpts } from './log-options.js'
 
 export interface LanOpts extends LogOpts {
@@ -28,6 +29,7 @@ export interface LanOpts extends LogOpts {
   uploadLimit?: string
   enrolmentTrust?: string[]
   requireCertificates?: boolean
+  storeQuota: string
   json: boolean
 }
 
@@ -44,6 +46,7 @@ export function addLanOptions (cmd: Command): Command {
     .option('--upload-limit <rate>', 'cap this node\'s chunk upload (e.g. 2MiB/s, or bytes per second)')
     .option('--enrolment-trust <key...>', 'enrolment public key file(s): present <data>/node-certificate.json and verify peers\' (protocols/identity/SPEC.md)')
     .option('--require-certificates', 'refuse peers without a valid certificate (needs --enrolment-trust)')
+    .option('--store-quota <bytes|N%>', 'disk quota of the chunk store: a size (20GiB, 500MB, bytes) or a share of its filesystem (80%); refused at start when smaller than a bundle', DEFAULT_STORE_QUOTA)
     .option('--json', 'print events (stdout) and logs (stderr) as JSON lines', false))
 }
 
@@ -69,6 +72,7 @@ export async function peerInitOf (opts: LanOpts, log: Log): Promise<Omit<PeerIni
     ...(statusIntervalMs !== undefined ? { statusIntervalMs } : {}),
     ...(opts.uploadLimit !== undefined ? { uploadRateBytesPerSec: parseRate(opts.uploadLimit) } : {}),
     ...await identityOptionsOf(opts),
+    storeQuota: parseQuotaSpec(opts.storeQuota ?? DEFAULT_STORE_QUOTA),
     log
   }
 }

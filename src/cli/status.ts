@@ -136,7 +136,10 @@ export function statusTable (s: PeerStatus): string {
     `${humanBytes(b.bytes.wan.up)} / ${humanBytes(b.bytes.wan.down)}`,
     b.joined ? `${b.state}${b.superseed ? ' superseed' : ''}, ${b.peers} peers` : b.state
   ])
-  return head + '\n' + formatTable(['BUNDLE', 'VERSION', 'CHUNKS', 'DONE', 'LAN UP/DOWN', 'WAN UP/DOWN', 'STATE'], rows) + rolloutLines(s)
+  const table = head + '\n' + formatTable(['BUNDLE', 'VERSION', 'CHUNKS', 'DONE', 'LAN UP/DOWN', 'WAN UP/DOWN', 'STATE'], rows) + rolloutLines(s)
+  const paused = s.store?.paused
+  // the one thing an operator must act on (free space, unpin): said under the table, not hidden in --json
+  return paused == null ? table : `${table}\ndownloads PAUSED (${paused.reason}) since ${paused.since}: ${paused.detail}`
 }
 
 /** A hub's applied rollout values and where each came from (docs/fleet-waves.md). */

@@ -81,6 +81,10 @@ export const ERROR_CODES = {
   E_DATA_DIR_IN_USE: EXIT.FAILURE,
   E_DISK_FULL: EXIT.FAILURE,
   E_QUOTA_EXCEEDED: EXIT.FAILURE,
+  /** the store quota cannot hold one bundle (refused at start, with both sizes) */
+  E_QUOTA_TOO_SMALL: EXIT.USAGE,
+  /** a pinned bundle (running, installing, last-known-good or pinned by hand) cannot be evicted */
+  E_BUNDLE_PINNED: EXIT.FAILURE,
   E_BUNDLE_NOT_FOUND: EXIT.FAILURE,
   E_STORE_CORRUPT: EXIT.HASH,
   E_STORE_CLOSED: EXIT.FAILURE,

@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto'
 import { join } from 'node:path'
 import type { DeviceFacts, JournalEntry } from '../interface/types.js'
+import { isBundleId } from '../interface/ids.js'
 import { Mutex } from '../store/mutex.js'
 import { classify, emptyCounts, mergeContribution, moveDevice, rollbackRatio, type DeviceWaveRecord, type WaveCounts } from './condense.js'
 import { DEFAULT_BATCH_ENTRIES, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_EVENTS_PER_DEVICE, HUB_LEDGER_DIR_NAME } from './constants.js'
@@ -21,7 +22,7 @@ import { MAX_ORDERS } from './report/constants.js'
 import { commit, del, getCounter, getRecord, openLedgerDb, put, scan, type LedgerDb, type Op } from './db.js'
 import { closeOrderOps, deviceOrderRecords, isCommitEntry, openOrders, planIssue, type DeviceOrderRecord, type IssueResult } from './device-orders.js'
 import { entryBytes, newestOrders, type DeviceAction, type DeviceBatch, type LedgerDelta, type ReportAck, type WaveOrder } from './report/messages.js'
-import { eventPrefix, eventKey, deviceKey, statePrefix, stateKey, countsKey, outboxKey, orderKey, KEY_EPOCH, KEY_OUTBOX_NEXT, KEY_OUTBOX_ACKED } from './hub-ledger-keys.js'
+import { eventPrefix, eventKey, deviceKey, statePrefix, stateKey, countsKey, outboxKey, orderKey, parseWaveBundleKey, waveBundleKey, WAVE_BUNDLE_PREFIX, KEY_EPOCH, KEY_OUTBOX_NEXT, KEY_OUTBOX_ACKED } from './hub-ledger-keys.js'
 import { checkOrder, fleetFactsOf, isHaltOrder, isPauseOrder, supersedes } from './orders.js'
 
 export interface DeviceRecord {
@@ -148,6 +149,7 @@ export class HubLedger {
       const records = new Map<string, DeviceWaveRecord | undefined>()
       const counts = new Map<string, WaveCounts>()
       const events: JournalEntry[] = []
+      const waveBundles = new Set<string>()
       let next = this.#outboxNext
       let ackedSeq = 0
       for (const entry of batch.entries) {
@@ -159,6 +161,10 @@ export class HubLedger {
         const c = classify(entry)
         if (c === undefined) continue
         const waveId = entry.waveId!
+        if (entry.bundleId !== undefined && isBundleId(entry.bundleId) && !waveBundles.has(`${waveId}!${entry.bundleId}`)) {
+          waveBundles.add(`${waveId}!${entry.bundleId}`)
+          ops.push(put(waveBundleKey(waveId, entry.bundleId), true))
+        }
         const before = records.has(waveId) ? records.get(waveId) : await getRecord<DeviceWaveRecord>(this.#db, stateKey(waveId, deviceId))
         const { record, changed } = mergeContribution(before, c, now)
         if (record === before) continue
@@ -373,6 +379,16 @@ export class HubLedger {
       const waveId = key.slice(2)
       const r = await getRecord<DeviceWaveRecord>(this.#db, stateKey(waveId, deviceId))
       if (r !== undefined) out.push({ waveId, state: r.state, ...(r.gate !== undefined ? { gate: r.gate } : {}) })
+    }
+    return out
+  }
+
+  /** The bundles devices reported about in each wave: bundle id to its wave ids. */
+  async waveBundles (): Promise<Map<string, string[]>> {
+    const out = new Map<string, string[]>()
+    for await (const [key] of scan<boolean>(this.#db, WAVE_BUNDLE_PREFIX)) {
+      const k = parseWaveBundleKey(key)
+      if (k !== undefined) out.set(k.bundleId, [...(out.get(k.bundleId) ?? []), k.waveId])
     }
     return out
   }

@@ -9,6 +9,7 @@
  *   storemesh_chunk_rarest_chunks      chunks at min copies (store-wide)
  *   storemesh_bundle_devices_complete  peers whose have-set is complete
  */
+import { STORE_PAUSE_REASONS } from '../store/index.js'
 import type { Registry } from 'prom-client'
 import { availabilityOf, heldCount } from './availability.js'
 import { count, perScrape, scrapedCounter, scrapedGauge, type SourceErrors } from './collect.js'
@@ -87,6 +88,12 @@ export function createStoreMetrics (registry: Registry, source: StoreStatsSource
   scrapedGauge(registry, N.storeChunks, 'Chunks in the store.', [], async g => {
     const s = await read()
     if (s !== undefined) g.set(s.chunkCount)
+  })
+  scrapedGauge(registry, N.storePaused, 'Downloads into the store are paused for lack of space (1), by reason: disk-full or quota.', ['reason'], async g => {
+    const s = await read()
+    if (s === undefined) return
+    // every reason always exported, 0 or 1, so an alert needs no absent() clause
+    for (const reason of STORE_PAUSE_REASONS) g.set({ reason }, s.paused?.reason === reason ? 1 : 0)
   })
   scrapedCounter(registry, N.storeEvictedChunksTotal, 'Chunks evicted by the quota.', [], async c => {
     const s = await read()

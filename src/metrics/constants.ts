@@ -31,6 +31,7 @@ export const METRIC_NAMES = {
   storeChunks: 'storemesh_store_chunks',
   storeEvictedChunksTotal: 'storemesh_store_evicted_chunks_total',
   storeEvictedBytesTotal: 'storemesh_store_evicted_bytes_total',
+  storePaused: 'storemesh_store_paused',
   bytesTotal: 'storemesh_bytes_total',
   wanLimit: 'storemesh_wan_limit_bytes_per_second',
   wanAchieved: 'storemesh_wan_achieved_bytes_per_second',

@@ -37,7 +37,11 @@ export interface AvailabilitySource {
 
 /** The chunk store (ChunkStore.stats() fits). */
 export interface StoreStatsSource {
-  stats(): { usedBytes: number, quotaBytes: number | undefined, chunkCount: number, evictedChunks: number, evictedBytes: number, bundles: number }
+  stats(): {
+    usedBytes: number, quotaBytes: number | undefined, chunkCount: number, evictedChunks: number, evictedBytes: number, bundles: number
+    /** downloads paused for lack of space: `disk-full` or `quota` */
+    paused?: { reason: string } | undefined
+  }
 }
 
 /** Chunk payload bytes moved, cumulative, by link and direction. */

@@ -268,7 +268,11 @@ export class DeviceAgent {
 
   /** Opens the device's install parts once (install.yaml, backend, installer) over the agent's store and journal. */
   async #openDevice (): Promise<DeviceHandle> {
-    this.#device ??= openDevice({ dataDir: this.#init.dataDir, store: this.peer.store, journal: this.journal, signal: this.peer.signal })
+    this.#device ??= openDevice({
+      dataDir: this.#init.dataDir, store: this.peer.store, journal: this.journal, signal: this.peer.signal,
+      // the clean-up after a commit takes old versions: their swarms end first
+      beforeEvict: async id => { await this.peer.chunks.leave(id) }
+    })
     try {
       return await this.#device
     } catch (err) {

@@ -27,7 +27,7 @@ import { join } from 'node:path'
 import { EXIT, StoremeshError, VERDICT_EXIT, isStoremeshError, toStoremeshError } from '../interface/errors.js'
 import type { Decision, DeviceFacts } from '../interface/types.js'
 import {
-  createBackend, Installer, isTrialState, Journal,
+  createBackend, Installer, isTerminalState, isTrialState, Journal,
   type BackendSeams, type BootBackend, type ImageSource, type InstallOutcome, type InstallRecord, type JournalEvent
 } from '../install/index.js'
 import { decidingGates } from '../policy/evaluate.js'
@@ -35,6 +35,7 @@ import { openStore, type ChunkStore } from '../store/index.js'
 import { DEVICE_STORE_DIR, healthOfPolicy, loadInstallConfig, slotArtifactOf, type InstallConfig } from './device-install-config.js'
 import { decidingText, decisionLine, outcomeLine } from './device-install-lines.js'
 import { collectDecisionInputs, decideDevice } from './device-decision.js'
+import { cleanupDevice, type BeforeEvict } from './store-lifecycle.js'
 import type { LeaseProvider } from './lease-provider.js'
 
 /** Journal details are cut to this (an entry has a hard size limit). */
@@ -50,6 +51,8 @@ export interface DeviceOpenOptions {
   store?: ChunkStore
   /** an open journal (the agent's); default: `<data>/journal`, opened and closed here */
   journal?: Journal
+  /** called before the clean-up after a commit evicts a bundle (the agent leaves its swarm) */
+  beforeEvict?: BeforeEvict
 }
 
 export interface DeviceInstallOptions extends DeviceOpenOptions {
@@ -85,6 +88,7 @@ export interface DeviceHandle {
   journal: Journal
   store: ChunkStore
   installer: Installer
+  beforeEvict?: BeforeEvict
   /** closes what openDevice opened; an injected store or journal stays open */
   close: () => Promise<void>
 }
@@ -111,6 +115,7 @@ export async function openDevice (opts: DeviceOpenOptions): Promise<DeviceHandle
   })
   return {
     dataDir: opts.dataDir, config, backend, journal, store, installer,
+    ...(opts.beforeEvict !== undefined ? { beforeEvict: opts.beforeEvict } : {}),
     close: async () => {
       if (opts.store === undefined) await store.stop().catch(() => {})
       if (opts.journal === undefined) await journal.close().catch(() => {})
@@ -142,32 +147,57 @@ async function imageOf (dev: DeviceHandle, bundleId: string, signal?: AbortSigna
 
 /**
  * Keeps the store's pins in step with the slots: after a commit the new bundle is
- * `active` and the one in the other slot `last-known-good`; after a rollback the
- * bundle in the slot now running is `active` again. A pin failure never changes the
- * install's outcome; it is journaled.
+ * `active` and the one in the other slot `last-known-good`, and versions older than
+ * that are evicted (the device's clean-up); after a rollback the bundle in the slot now
+ * running is `active` again. The `installing` pin ends with the install. A pin or
+ * clean-up failure never changes the install's outcome; it is journaled.
  */
 export async function syncPins (dev: DeviceHandle, o: InstallOutcome): Promise<void> {
-  if (o.outcome !== 'installed' && o.outcome !== 'rolled-back') return
+  if (o.outcome === 'nothing' || o.outcome === 'rebooting') return
   const rec = await dev.installer.status()
   if (rec === undefined) return
   const { store } = dev
   const held = (id: string | undefined): id is string => id !== undefined && store.getBundle(id) !== undefined
+  let step = 'pin'
   try {
     const previous = rec.slots[rec.previousSlot]?.bundleId
-    if (o.outcome === 'installed') {
-      if (!held(rec.bundleId)) return
+    if (o.outcome === 'installed' && held(rec.bundleId)) {
       const cls = store.getBundle(rec.bundleId)?.deviceClass
       const lkg = previous ?? store.listBundles().find(b => b.deviceClass === cls && b.pins.includes('active'))?.id
       if (held(lkg) && lkg !== rec.bundleId) await store.pin(lkg, 'last-known-good')
       await store.pin(rec.bundleId, 'active')
-    } else if (held(previous)) {
-      await store.pin(previous, 'active')
-    } else if (store.getBundle(rec.bundleId)?.pins.includes('active') === true) {
-      await store.unpin(rec.bundleId, 'active')
+    } else if (o.outcome === 'rolled-back') {
+      if (held(previous)) {
+        await store.pin(previous, 'active')
+        // it runs now; the other slot holds the version that failed, nothing to return to
+        if (store.getBundle(previous)?.pins.includes('last-known-good') === true) await store.unpin(previous, 'last-known-good')
+      } else if (store.getBundle(rec.bundleId)?.pins.includes('active') === true) await store.unpin(rec.bundleId, 'active')
+    }
+    if (store.getBundle(rec.bundleId)?.pins.includes('installing') === true) await store.unpin(rec.bundleId, 'installing')
+    if (o.outcome === 'installed') {
+      step = 'clean-up'
+      await cleanupDevice(store, { ...(dev.beforeEvict !== undefined ? { beforeEvict: dev.beforeEvict } : {}) })
     }
   } catch (err) {
     const e = toStoremeshError(err)
-    await appendJournal(dev.journal, { kind: 'error', waveId: rec.waveId, bundleId: rec.bundleId, version: rec.version, reason: e.code, detail: `pin after ${o.outcome}: ${e.message}` }).catch(() => {})
+    await appendJournal(dev.journal, { kind: 'error', waveId: rec.waveId, bundleId: rec.bundleId, version: rec.version, reason: e.code, detail: `${step} after ${o.outcome}: ${e.message}` }).catch(() => {})
+  }
+}
+
+/** An install that threw: the `installing` pin stays only while a resume will go on with it. */
+async function unpinUnlessResumable (dev: DeviceHandle, bundleId: string): Promise<void> {
+  const rec = await dev.installer.status().catch(() => undefined)
+  if (rec !== undefined && rec.bundleId === bundleId && !isTerminalState(rec.state)) return
+  await dev.store.unpin(bundleId, 'installing').catch(() => {})
+}
+
+/** Pins the bundle about to be written: its chunks stay until the install ends. */
+async function pinInstalling (dev: DeviceHandle, bundleId: string): Promise<void> {
+  try {
+    await dev.store.pin(bundleId, 'installing')
+  } catch (err) {
+    const e = toStoremeshError(err)
+    await appendJournal(dev.journal, { kind: 'error', bundleId, reason: e.code, detail: `pin before install: ${e.message}` }).catch(() => {})
   }
 }
 
@@ -274,6 +304,7 @@ async function decideAndInstall (dev: DeviceHandle, opts: Omit<DeviceInstallOpti
 
   const art = slotArtifactOf(bundle, dev.config.slotArtifact)
   let outcome: InstallOutcome
+  await pinInstalling(dev, bundle.id)
   try {
     outcome = await dev.installer.runOnce({
       bundleId: bundle.id,
@@ -284,6 +315,9 @@ async function decideAndInstall (dev: DeviceHandle, opts: Omit<DeviceInstallOpti
       health: healthOfPolicy(policy),
       ...(signal !== undefined ? { signal } : {})
     })
+  } catch (err) {
+    await unpinUnlessResumable(dev, bundle.id)
+    throw err
   } finally {
     await lease.release().catch(() => {})
   }

@@ -12,10 +12,10 @@ import { multiaddr, type Multiaddr } from '@multiformats/multiaddr'
 import { Registry } from 'prom-client'
 import {
   API_URL_FILE, ApiServer, deviceView, ledgerView, loadOrCreateApiToken, pauseWave, startWave,
-  type ActionResult, type ApiHandlers, type ApiSources, type BundleView, type CacheView, type PeerView, type StatusView
+  type ActionResult, type ApiHandlers, type ApiSources, type BundleView, type CacheView, type EvictionView, type PeerView, type StatusView
 } from '../api/index.js'
 import { writeFileAtomic } from '../interface/atomic-file.js'
-import { isStoremeshError, toStoremeshError } from '../interface/errors.js'
+import { isStoremeshError, StoremeshError, toStoremeshError } from '../interface/errors.js'
 import { silentLog, type Log } from '../interface/log.js'
 import type { TrustOptions } from '../interface/types.js'
 import { HubLedger, HubUplink, reportProtocolOn, type ReportProtocol } from '../ledger/index.js'
@@ -27,6 +27,7 @@ import { policyPrestageAtMs } from '../control/waves/index.js'
 import { decodeSignedPolicy, verifyPolicy } from '../policy/index.js'
 import { hostTimezone } from '../wan/index.js'
 import type { StoreHub } from './store-hub.js'
+import { HubLifecycle } from './store-lifecycle.js'
 import { addPrefetch } from '../wan/prefetch-queue.js'
 import type { WanPuller } from '../wan/puller.js'
 
@@ -61,6 +62,8 @@ export interface HubOperatorInit {
   registry?: Registry
   /** the process logger, without a component (the operator names `api` and `ledger`). @default silentLog */
   log?: Log
+  /** how often pins and the ledger are checked for eviction. @default DEFAULT_LIFECYCLE_INTERVAL_MS */
+  lifecycleIntervalMs?: number
 }
 
 export class HubOperator {
@@ -70,6 +73,8 @@ export class HubOperator {
   readonly metrics: StoremeshMetrics
   readonly tally: SwarmTally
   readonly bans: BanCounter
+  /** pins and eviction after waves (store-lifecycle.ts) */
+  readonly lifecycle: HubLifecycle
   api: ApiServer | undefined
   readonly #init: HubOperatorInit
 
@@ -86,6 +91,13 @@ export class HubOperator {
     this.tally = new SwarmTally(() => hub.peer.chunks.swarms(), [wanBytes])
     hub.onRetireSwarm = swarm => { this.tally.retire(swarm) }
     this.bans = new BanCounter(hub.peer.bans)
+    this.lifecycle = new HubLifecycle({
+      store: hub.peer.store,
+      ledger,
+      beforeEvict: async id => { await hub.peer.chunks.leave(id) },
+      ...(init.lifecycleIntervalMs !== undefined ? { intervalMs: init.lifecycleIntervalMs } : {}),
+      ...(init.log !== undefined ? { log: init.log } : {})
+    })
     this.metrics = createMetrics(init.registry ?? new Registry(), {
       availability: availabilityOf(hub),
       store: hub.peer.store,
@@ -125,6 +137,7 @@ export class HubOperator {
         uplink.start()
       }
       op = new HubOperator(init, ledger, report, uplink)
+      op.lifecycle.start()
       if (init.api !== undefined) {
         const api = new ApiServer({
           token: await loadOrCreateApiToken(init.dataDir),
@@ -197,6 +210,7 @@ export class HubOperator {
           quotaBytes: st.quotaBytes ?? null,
           chunkCount: st.chunkCount,
           total: recs.length,
+          paused: st.paused !== undefined ? { reason: st.paused.reason, sinceMs: st.paused.sinceMs, detail: st.paused.detail } : null,
           entries: recs.slice(0, limit).map(({ r, used }) => ({
             bundleId: r.id, name: r.name, version: r.version, state: r.state, pins: [...r.pins], totalBytes: r.totalBytes, lastUsedMs: used
           }))
@@ -227,7 +241,33 @@ export class HubOperator {
 
   /** What the API's writes do; each idempotent. */
   handlers (): ApiHandlers {
+    const store = this.#init.hub.peer.store
     return {
+      cachePin: async ({ bundle }) => {
+        const before = store.getBundle(bundle)?.pins.includes('manual') === true
+        const rec = await store.pin(bundle, 'manual')
+        return { changed: !before, bundleId: rec.id, pins: [...rec.pins] }
+      },
+      cacheUnpin: async ({ bundle }) => {
+        const before = store.getBundle(bundle)?.pins.includes('manual') === true
+        const rec = before ? await store.unpin(bundle, 'manual') : store.getBundle(bundle)
+        if (rec === undefined) throw new StoremeshError('E_BUNDLE_NOT_FOUND', `bundle ${bundle} is not in the store`, { bundle })
+        const auto = rec.pins.filter(p => p !== 'manual')
+        return {
+          changed: before,
+          bundleId: rec.id,
+          pins: [...rec.pins],
+          ...(auto.length > 0 ? { detail: `still pinned by the hub itself (${auto.join(', ')}): the newest bundle of its class and the one below it stay` } : {})
+        }
+      },
+      cacheEvict: async ({ bundle, dryRun }): Promise<EvictionView> => {
+        const run = await this.lifecycle.evict({ ...(bundle !== undefined ? { bundle } : {}), ...(dryRun !== undefined ? { dryRun } : {}) })
+        return {
+          dryRun: run.dryRun,
+          evicted: run.evicted.map(e => ({ bundleId: e.bundle.id, name: e.bundle.name, version: e.bundle.version, chunks: e.chunks, bytes: e.bytes })),
+          kept: run.kept.map(k => ({ bundleId: k.id, name: k.name, version: k.version, pins: k.pins }))
+        }
+      },
       startWave: async (waveId, body) => await startWave(this.ledger, waveId, body.cohort),
       pauseWave: async (waveId, body) => await pauseWave(this.ledger, waveId, body.reason),
       rollbackDevice: async (deviceId, body) => {
@@ -277,6 +317,7 @@ export class HubOperator {
       if (!isStoremeshError(err, 'E_ABORTED')) log.child({ component }).warn(`${what} stop: ${toStoremeshError(err).toLine()}`)
     }
     await this.api?.stop().catch(quiet('api', 'api'))
+    await this.lifecycle.stop()
     await this.uplink?.stop().catch(quiet('uplink', 'ledger'))
     await this.report.stop().catch(quiet('report', 'ledger'))
     this.bans.close()

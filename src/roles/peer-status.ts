@@ -21,6 +21,8 @@ export interface BundleStatus {
   deviceClass: string
   /** the store's state: partial, complete, verified, evicted */
   state: string
+  /** why the store keeps it from eviction: active, installing, last-known-good, manual */
+  pins?: string[]
   heldChunks: number
   totalChunks: number
   heldBytes: number
@@ -36,6 +38,16 @@ export interface BundleStatus {
   /** a super-seeding hub: chunks shown by the stall fallback, peers found hoarding (swarm/superseed.ts) */
   superseedFallbackReveals?: number
   hoarders?: number
+}
+
+/** The chunk store as a whole: its quota and whether downloads are paused for space. */
+export interface StoreStatus {
+  /** null: no quota */
+  quotaBytes: number | null
+  usedBytes: number
+  chunkCount: number
+  /** set while puts are refused (disk full or quota reached); downloads resume by themselves when space frees */
+  paused: { reason: string, since: string, detail: string } | null
 }
 
 export interface BanStatus { peerId: string, reason: string, until: string }
@@ -54,6 +66,7 @@ export interface PeerStatus {
   bundles: BundleStatus[]
   /** a store hub: the rollout values it applies and where each came from (docs/fleet-waves.md) */
   rollout?: HubRolloutView
+  store?: StoreStatus
 }
 
 export function statusPath (dataDir: string): string {

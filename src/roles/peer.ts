@@ -18,7 +18,7 @@ import { startPeerIdentity, type PeerIdentityOptions } from '../identity/node-id
 import type { PeerIdentities } from '../identity/index.js'
 import type { IdentityProtocol } from '../identity/protocol/index.js'
 import type { SwarmKey } from '../net/swarm-key.js'
-import { openStore, storeManifestLookup, type ChunkStore } from '../store/index.js'
+import { openStore, resolveQuotaBytes, storeManifestLookup, type ChunkStore, type QuotaSpec } from '../store/index.js'
 import { BAN_FILE_NAME, BanFile, BanList, banGater, chunkProtocol, UploadTurns, type AcquireBytes, type BundleSwarm, type ChunkProtocol, type SwarmOptions } from '../swarm/index.js'
 import { join } from 'node:path'
 import { Limiter } from '../wan/limiter.js'
@@ -60,6 +60,8 @@ export interface PeerInit {
   log?: Log
   /** node certificates (protocols/identity/SPEC.md): present ours, verify theirs; absent: off */
   identity?: PeerIdentityOptions
+  /** the chunk store's disk quota (`--store-quota`: bytes or a share of the filesystem); absent: none */
+  storeQuota?: QuotaSpec
 }
 
 export class LanPeer {
@@ -99,7 +101,9 @@ export class LanPeer {
   }
 
   static async start (init: PeerInit): Promise<LanPeer> {
-    const store = await openStore({ dataDir: join(init.dataDir, PEER_STORE_DIR) })
+    const storeDir = join(init.dataDir, PEER_STORE_DIR)
+    const quotaBytes = init.storeQuota !== undefined ? await resolveQuotaBytes(init.storeQuota, storeDir) : undefined
+    const store = await openStore({ dataDir: storeDir, ...(quotaBytes !== undefined ? { quotaBytes } : {}) })
     try {
       // With certificates on, bans attach to the certified device, not to the peer id:
       // a stolen tablet that makes itself a new peer key does not start clean.
@@ -238,7 +242,7 @@ export class LanPeer {
     const bundles: BundleStatus[] = []
     for (const rec of this.store.listBundles()) {
       const swarm = this.chunks.swarm(rec.id)
-      const base = { id: rec.id, name: rec.name, version: rec.version, deviceClass: rec.deviceClass, state: rec.state }
+      const base = { id: rec.id, name: rec.name, version: rec.version, deviceClass: rec.deviceClass, state: rec.state, pins: [...rec.pins] }
       if (swarm !== undefined) {
         const p = swarm.progress()
         bundles.push({
@@ -279,6 +283,7 @@ export class LanPeer {
         superseed: false
       })
     }
+    const st = this.store.stats()
     return {
       schema: STATUS_SCHEMA,
       role: this.role,
@@ -291,6 +296,12 @@ export class LanPeer {
       connections: this.node.getConnections().length,
       bans: this.bans.list().map(b => ({ peerId: b.peerId, reason: b.reason, until: new Date(b.untilMs).toISOString() })),
       bundles,
+      store: {
+        quotaBytes: st.quotaBytes ?? null,
+        usedBytes: st.usedBytes,
+        chunkCount: st.chunkCount,
+        paused: st.paused !== undefined ? { reason: st.paused.reason, since: new Date(st.paused.sinceMs).toISOString(), detail: st.paused.detail } : null
+      },
       ...this.statusExtras?.()
     }
   }

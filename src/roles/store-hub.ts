@@ -14,7 +14,7 @@ import { toStoremeshError } from '../interface/errors.js'
 import { silentLog, type Log } from '../interface/log.js'
 import type { TrustOptions } from '../interface/types.js'
 import { defaultLeaseTableOptions, LEASE_STATE_FILE, LeaseTable } from '../lease/index.js'
-import type { ChunkStore, ImportResult } from '../store/index.js'
+import { assertQuotaHolds, distinctBytes, readBundleDirManifest, type ChunkStore, type ImportResult } from '../store/index.js'
 import type { BundleSwarm } from '../swarm/index.js'
 import { HubRollout } from './hub-rollout.js'
 import { LanPeer, type PeerInit } from './peer.js'
@@ -143,6 +143,7 @@ export class StoreHub {
     }
     const hub = new StoreHub(init, peer, leases, rollout)
     try {
+      await assertBundleDirsFit(peer.store, init.bundleDirs ?? [], init.trust)
       for (const dir of init.bundleDirs ?? []) {
         const r = await peer.store.importBundleDir(dir, init.trust, { signal: peer.signal })
         hub.imported.push(r)
@@ -202,4 +203,17 @@ export class StoreHub {
     await this.peer.stop()
     await this.leases.close()
   }
+}
+
+/** A quota that cannot hold a bundle the hub is told to import is refused at start (E_QUOTA_TOO_SMALL). */
+async function assertBundleDirsFit (store: ChunkStore, dirs: readonly string[], trust: TrustOptions): Promise<void> {
+  const quotaBytes = store.stats().quotaBytes
+  if (quotaBytes === undefined || dirs.length === 0) return
+  const sized = []
+  for (const dir of dirs) {
+    const info = await readBundleDirManifest(dir, trust)
+    const s = info.manifest.signed
+    sized.push({ id: info.id, name: s.name, version: s.version, bytes: distinctBytes(info.pieces) })
+  }
+  assertQuotaHolds(quotaBytes, sized)
 }

@@ -10,7 +10,7 @@ import { StoremeshError } from '../interface/errors.js'
 import type { BundleInfo, SignedManifest } from '../interface/types.js'
 import { assertEnvelopeShape } from '../bundle/envelope.js'
 import { bundleIdOf, bundleInfo, encodeManifest, parseManifestBody, parseManifestJson } from '../bundle/manifest.js'
-import type { BundleRecord, IndexBatch, IndexDb, PinReason } from './index-db.js'
+import { EXCLUSIVE_PIN_REASONS, type BundleRecord, type IndexBatch, type IndexDb, type PinReason } from './index-db.js'
 
 /** Parsed manifests kept in memory; a manifest can list tens of thousands of chunks. */
 export const INFO_CACHE_ENTRIES = 8
@@ -235,15 +235,15 @@ export class BundleTable {
   }
 
   /**
-   * Pins are exclusive per device class and reason: pinning bundle B as the class's
-   * `active` (or `last-known-good`) bundle takes that pin off whichever bundle of the
-   * same class held it, in the same batch.
+   * Pins `active`, `installing` and `last-known-good` are exclusive per device class:
+   * pinning bundle B as the class's `active` bundle takes that pin off whichever bundle
+   * of the same class held it, in the same batch. `manual` pins add up.
    */
   planPin (batch: IndexBatch, id: string, reason: PinReason): Apply {
     const rec = this.require(id)
     const changed: BundleRecord[] = []
     for (const other of this.records.values()) {
-      if (other.id !== id && other.deviceClass === rec.deviceClass && other.pins.includes(reason)) {
+      if (EXCLUSIVE_PIN_REASONS.has(reason) && other.id !== id && other.deviceClass === rec.deviceClass && other.pins.includes(reason)) {
         changed.push({ ...other, pins: other.pins.filter(p => p !== reason) })
       }
     }
@@ -263,7 +263,7 @@ export class BundleTable {
   async planRemove (batch: IndexBatch, id: string): Promise<Apply> {
     const rec = this.require(id)
     if (rec.pins.length > 0) {
-      throw new StoremeshError('E_INVALID_ARGUMENT', `bundle ${id} is pinned (${rec.pins.join(', ')}); unpin it first`, { bundle: id })
+      throw new StoremeshError('E_BUNDLE_PINNED', `bundle ${id} (${rec.name} ${rec.version}) is pinned (${rec.pins.join(', ')}); unpin it first`, { bundle: id, pins: rec.pins.join(',') })
     }
     const info = await this.info(id)
     for (const p of info.pieces) batch.delRef(p.hash, id)

@@ -11,7 +11,7 @@
  */
 import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
-import { StoremeshError } from '../interface/errors.js'
+import { isStoremeshError, StoremeshError } from '../interface/errors.js'
 import type { ChunkSink } from '../interface/types.js'
 import type { Startable } from '../interface/startable.js'
 import { blake3Hex, isHashHex } from '../bundle/hash.js'
@@ -32,6 +32,26 @@ export interface StoreStats extends QuotaStats {
   chunkCount: number
   corruptDropped: number
   bundles: number
+  /** downloads into this store are paused (the disk or the quota is full); undefined: not paused */
+  paused: StorePause | undefined
+}
+
+/** Why puts are being refused, and since when; the next put that fits clears it. */
+export interface StorePause {
+  reason: StorePauseReason
+  sinceMs: number
+  /** the last refusal, one line (E_DISK_FULL ... or E_QUOTA_EXCEEDED ...) */
+  detail: string
+}
+
+export type StorePauseReason = 'disk-full' | 'quota'
+export const STORE_PAUSE_REASONS: readonly StorePauseReason[] = ['disk-full', 'quota']
+
+/** The pause reason of a refused put, or undefined when the refusal is not about space. */
+function pauseReasonOf (err: unknown): StorePauseReason | undefined {
+  if (isStoremeshError(err, 'E_DISK_FULL')) return 'disk-full'
+  if (isStoremeshError(err, 'E_QUOTA_EXCEEDED')) return 'quota'
+  return undefined
 }
 
 function assertHash (hash: string): void {
@@ -53,6 +73,7 @@ export class StoreCore implements ChunkSink, Startable {
   private phase: 'new' | 'opening' | 'open' | 'closing' | 'closed' = 'new'
   private chunkCount = 0
   private corruptDropped = 0
+  private pause: StorePause | undefined
   /** What startup recovery found and fixed (undefined before start()). */
   recovery: RecoveryReport | undefined
 
@@ -180,6 +201,30 @@ export class StoreCore implements ChunkSink, Startable {
     if (data.length > MAX_CHUNK_FILE_BYTES) {
       throw new StoremeshError('E_INVALID_ARGUMENT', `chunk of ${data.length} bytes exceeds ${MAX_CHUNK_FILE_BYTES}`, { hash })
     }
+    try {
+      const written = await this.putLocked(hash, data, signal)
+      this.pause = undefined
+      return written
+    } catch (err) {
+      this.notePutRefused(err)
+      throw err
+    }
+  }
+
+  /** A put refused for lack of space pauses downloads (status, metric) until one fits again. */
+  private notePutRefused (err: unknown): void {
+    const reason = pauseReasonOf(err)
+    if (reason === undefined) return
+    const detail = (err as StoremeshError).toLine()
+    this.pause = { reason, sinceMs: this.pause?.reason === reason ? this.pause.sinceMs : this.opts.nowMs(), detail }
+  }
+
+  /** Whether downloads are paused for lack of space, and why. */
+  paused (): StorePause | undefined {
+    return this.pause
+  }
+
+  private async putLocked (hash: string, data: Uint8Array, signal?: AbortSignal): Promise<boolean> {
     return await this.track(async () => await this.hashLocks.run(hash, async () => {
       const { index, bundles, quota } = this.parts()
       // Per-chunk path: check both signals rather than combining them with AbortSignal.any.
@@ -258,15 +303,19 @@ export class StoreCore implements ChunkSink, Startable {
     })
   }
 
-  /** Quota callback: removes one unpinned chunk; 0 when it must stay, 'busy' when locked. */
-  private async evictChunk (hash: string): Promise<number | 'busy'> {
-    if (this.hashLocks.isLocked(hash)) return 'busy'
+  /**
+   * Quota callback: removes one unpinned chunk; 0 when it must stay, 'busy' when locked.
+   * `unreferenced`: only a chunk no bundle lists (what a bundle eviction leaves behind).
+   */
+  protected async evictChunk (hash: string, options: { unreferenced?: boolean } = {}): Promise<number | 'busy'> {
+    if (this.hashLocks.isLocked(hash) && options.unreferenced !== true) return 'busy'
     return await this.hashLocks.run(hash, async () => {
       const { index, bundles, quota } = this.parts()
       const freed = await this.mutate(async batch => {
         const rec = await index.getChunk(hash)
         if (rec === undefined) return { apply: () => {}, result: 0 }
         const refs = await index.bundlesOfChunk(hash)
+        if (options.unreferenced === true && refs.length > 0) return { apply: () => {}, result: 0 }
         if (!bundles.evictable(refs, this.opts.evictIncomplete)) return { apply: () => {}, result: 0 }
         batch.delChunk(hash, rec)
         return { apply: bundles.planChunkRemoved(batch, hash, refs, 'evicted'), result: rec.size }
@@ -298,7 +347,7 @@ export class StoreCore implements ChunkSink, Startable {
 
   stats (): StoreStats {
     const { quota, bundles } = this.parts()
-    return { ...quota.stats(), chunkCount: this.chunkCount, corruptDropped: this.corruptDropped, bundles: bundles.list().length }
+    return { ...quota.stats(), chunkCount: this.chunkCount, corruptDropped: this.corruptDropped, bundles: bundles.list().length, paused: this.pause }
   }
 
   /** Evicts unpinned chunks until at most `targetBytes` are used (operator `cache trim`). */

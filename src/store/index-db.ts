@@ -16,8 +16,15 @@ import { Level } from 'level'
 import { StoremeshError } from '../interface/errors.js'
 
 export type BundleState = 'partial' | 'complete' | 'verified' | 'evicted'
-export type PinReason = 'active' | 'last-known-good'
-export const PIN_REASONS: readonly PinReason[] = ['active', 'last-known-good']
+/**
+ * Why a bundle is kept from eviction. `active` (the running version), `installing`
+ * (being written to the inactive slot) and `last-known-good` (what a rollback returns
+ * to) are exclusive per device class; `manual` (an operator's `hub cache pin`) is not.
+ */
+export type PinReason = 'active' | 'installing' | 'last-known-good' | 'manual'
+export const PIN_REASONS: readonly PinReason[] = ['active', 'installing', 'last-known-good', 'manual']
+/** Pin reasons held by at most one bundle of a device class at a time. */
+export const EXCLUSIVE_PIN_REASONS: ReadonlySet<PinReason> = new Set(['active', 'installing', 'last-known-good'])
 
 export interface ChunkRecord {
   size: number

@@ -12,6 +12,16 @@ import { StoreCore } from './core.js'
 import { importBundleDir, type ImportResult } from './import.js'
 import type { BundleRecord, BundleState, PinReason } from './index-db.js'
 import { artifactChunks, artifactReadable, exportArtifact, type ArtifactStreamOptions } from './reconstruct.js'
+import { assertQuotaHolds, distinctBytes, type SizedBundle } from './quota-spec.js'
+
+/** What evicting a bundle freed (or, on a dry run, would free). */
+export interface BundleEviction {
+  bundle: BundleRecord
+  /** chunks no other bundle lists: removed with the bundle */
+  chunks: number
+  bytes: number
+  dryRun: boolean
+}
 
 export interface MissingPiece {
   /** index in BundleInfo.pieces (the swarm's piece index) */
@@ -122,6 +132,58 @@ export class ChunkStore extends StoreCore {
     return this.parts().bundles.require(id)
   }
 
+  /** Distinct chunk bytes of a bundle: what it takes in the store when complete. */
+  async bundleBytes (id: string): Promise<number> {
+    return distinctBytes((await this.bundleInfo(id)).pieces)
+  }
+
+  /** Every bundle still wanted (not evicted) with its distinct chunk bytes. */
+  async sizedBundles (): Promise<SizedBundle[]> {
+    const out: SizedBundle[] = []
+    for (const r of this.listBundles()) {
+      if (r.state !== 'evicted') out.push({ id: r.id, name: r.name, version: r.version, bytes: await this.bundleBytes(r.id) })
+    }
+    return out
+  }
+
+  /**
+   * Evicts a whole bundle: forgets it and removes the chunks no other bundle lists
+   * (chunks shared with a kept bundle stay). A pinned bundle is refused with
+   * E_BUNDLE_PINNED: nothing the installer may roll back to is ever evicted.
+   * `dryRun` answers what would be freed and changes nothing.
+   */
+  async evictBundle (id: string, options: { dryRun?: boolean } = {}): Promise<BundleEviction> {
+    const rec = this.parts().bundles.require(id)
+    if (rec.pins.length > 0) {
+      throw new StoremeshError('E_BUNDLE_PINNED', `bundle ${id} (${rec.name} ${rec.version}) is pinned (${rec.pins.join(', ')}); unpin it first`,
+        { bundle: id, pins: rec.pins.join(',') })
+    }
+    const info = await this.bundleInfo(id)
+    const hashes = [...new Set(info.pieces.map(p => p.hash))]
+    const dryRun = options.dryRun === true
+    if (dryRun) {
+      return await this.track(async () => {
+        const { index } = this.parts()
+        let chunks = 0
+        let bytes = 0
+        for (const hash of hashes) {
+          const c = await index.getChunk(hash)
+          const refs = await index.bundlesOfChunk(hash)
+          if (c !== undefined && refs.every(r => r === id)) { chunks++; bytes += c.size }
+        }
+        return { bundle: rec, chunks, bytes, dryRun }
+      })
+    }
+    await this.removeBundle(id)
+    let chunks = 0
+    let bytes = 0
+    for (const hash of hashes) {
+      const freed = await this.track(async () => await this.evictChunk(hash, { unreferenced: true }))
+      if (typeof freed === 'number' && freed > 0) { chunks++; bytes += freed }
+    }
+    return { bundle: rec, chunks, bytes, dryRun }
+  }
+
   // ---- reconstruction -------------------------------------------------------------
 
   /** The artifact's bytes in order, each chunk verified; whole-file mismatch throws at the end. */
@@ -147,5 +209,14 @@ export class ChunkStore extends StoreCore {
 export async function openStore (options: StoreOptions): Promise<ChunkStore> {
   const store = new ChunkStore(options)
   await store.start()
+  if (options.quotaBytes !== undefined) {
+    try {
+      // a quota that cannot hold a bundle it must keep is refused now, not after days of churn
+      assertQuotaHolds(options.quotaBytes, await store.sizedBundles())
+    } catch (err) {
+      await store.stop().catch(() => {})
+      throw err
+    }
+  }
   return store
 }

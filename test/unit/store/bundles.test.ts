@@ -132,7 +132,7 @@ t.test('pins are exclusive per device class and reason; unpin and remove', async
   store = await openStore({ dataDir })
   t.same(store.listBundles().map(r => `${r.deviceClass}@${r.version}:${r.pins.join(',')}`).sort(),
     ['kiosk@1.0.0:active', 'pos@1.0.0:last-known-good', 'pos@2.0.0:active'], 'pins survive a reopen')
-  await t.rejects(store.removeBundle(a.info.id), { code: 'E_INVALID_ARGUMENT' })
+  await t.rejects(store.removeBundle(a.info.id), { code: 'E_BUNDLE_PINNED' }, 'a pinned bundle is refused with its own code')
   await store.unpin(a.info.id)
   await store.removeBundle(a.info.id)
   t.equal(store.getBundle(a.info.id), undefined)
