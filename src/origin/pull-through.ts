@@ -160,8 +160,12 @@ export class PullThrough implements ChunkSource {
     try {
       index = await this.#index(deviceClass)
     } catch (err) {
-      // origin down: answer from what the cache holds whole, as a super hub with a folder would
-      this.#init.log?.warn({ deviceClass }, `origin index of ${deviceClass} unreadable, answering from the cache: ${toStoremeshError(err).toLine()}`)
+      // origin down or a replayed older index: the last index read stands; without one,
+      // answer from what the cache holds whole, as a super hub with a folder would
+      this.#init.log?.warn({ deviceClass }, `origin index of ${deviceClass} unreadable, answering from the last one read or the cache: ${toStoremeshError(err).toLine()}`)
+      const last = this.#indexes.get(deviceClass)?.body
+      const entry = last !== undefined ? newestEntry(last, this.#now()) : undefined
+      if (entry !== undefined) return await this.#manifestById(entry.id)
       const bytes = await servableManifest(this.#init.store, { deviceClass })
       return bytes !== undefined ? decodeManifest(bytes, this.#init.trust) : undefined
     }
