@@ -38,6 +38,10 @@ export const DEFAULT_ORIGIN_RETRY_MAX_MS = 5_000
 export const DEFAULT_ORIGIN_RETRY_JITTER = 0.2
 /** A class query re-reads the origin's index at most this often (new releases appear within it). @default 30 s */
 export const DEFAULT_INDEX_TTL_MS = 30_000
+/** A chunk the origin answered 404 for is not asked again for this long. @default 10 s */
+export const DEFAULT_NOT_FOUND_TTL_MS = 10_000
+/** Hashes remembered as missing at most (oldest forgotten first): bounds the memory a store hub can make us spend. */
+export const MAX_NOT_FOUND_ENTRIES = 10_000
 /** Chunks fetched from the origin at once by one super hub (further misses queue). @default 16 */
 export const DEFAULT_ORIGIN_CONCURRENCY = 16
 /**

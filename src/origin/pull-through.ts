@@ -4,8 +4,10 @@
  * answered from the local chunk store when it holds the object and from the origin
  * when not.
  *
- * - Chunks: only hashes of a bundle whose manifest we read (so a store hub cannot make
- *   us fetch arbitrary names); concurrent requests for one chunk share one origin read;
+ * - Chunks: any hash a store hub asks for (it may have read the manifest from another
+ *   super hub), sized by the manifests we read when we have one; an origin 404 for a
+ *   hash is remembered for a while so a store hub cannot make us ask again and again;
+ *   concurrent requests for one chunk share one origin read;
  *   every chunk's BLAKE3 is checked before it is stored or served, a corrupt one is
  *   counted and read again (the fetcher's bounded retries). The store is opened with a
  *   quota and least-recently-used eviction (store/quota.ts): the cache stays bounded,
@@ -23,7 +25,7 @@ import { StoremeshError, isStoremeshError, toStoremeshError } from '../interface
 import type { Log } from '../interface/log.js'
 import type { BundleInfo, ChunkSource, TrustOptions } from '../interface/types.js'
 import { servableManifest, type ChunkStore, type ManifestQuery } from '../store/index.js'
-import { DEFAULT_INDEX_TTL_MS, DEFAULT_ORIGIN_CONCURRENCY, MAX_INDEX_BYTES, MAX_ORIGIN_CHUNK_BYTES, MAX_ORIGIN_MANIFEST_BYTES } from './constants.js'
+import { DEFAULT_INDEX_TTL_MS, DEFAULT_NOT_FOUND_TTL_MS, DEFAULT_ORIGIN_CONCURRENCY, MAX_NOT_FOUND_ENTRIES, MAX_INDEX_BYTES, MAX_ORIGIN_CHUNK_BYTES, MAX_ORIGIN_MANIFEST_BYTES } from './constants.js'
 import type { OriginFetcher } from './fetcher.js'
 import { chunkKey, indexKey, manifestKey } from './layout.js'
 import { decodeIndex, newestEntry, type OriginIndexBody } from './origin-index.js'
@@ -66,6 +68,8 @@ export class PullThrough implements ChunkSource {
 
   readonly #init: PullThroughInit
   readonly #sizes = new Map<string, number>()
+  /** hash → when the origin said 404 (insertion order: oldest first) */
+  readonly #notFound = new Map<string, number>()
   readonly #chunkReads = new Map<string, Promise<Uint8Array | undefined>>()
   readonly #manifestReads = new Map<string, Promise<BundleInfo | undefined>>()
   readonly #indexes = new Map<string, { body: OriginIndexBody, readMs: number }>()
@@ -94,16 +98,21 @@ export class PullThrough implements ChunkSource {
     return this.#init.nowMs?.() ?? Date.now()
   }
 
+  /** Whether we would try to serve it: every hash is fetched on demand unless the origin just said it has none. */
   async has (hash: string): Promise<boolean> {
-    return this.#sizes.has(hash) || await this.#init.store.has(hash)
+    return !this.#notFound.has(hash) || await this.#init.store.has(hash)
   }
 
   /** Verified bytes from the cache or the origin; undefined when the chunk is not ours or the origin failed. */
   async get (hash: string, options: { signal?: AbortSignal } = {}): Promise<Uint8Array | undefined> {
     const held = await this.#init.store.get(hash, options)
     if (held !== undefined) { this.stats.cacheHits++; return held }
+    const missingSinceMs = this.#notFound.get(hash)
+    if (missingSinceMs !== undefined) {
+      if (this.#now() - missingSinceMs < DEFAULT_NOT_FOUND_TTL_MS) return undefined
+      this.#notFound.delete(hash)
+    }
     const size = this.#sizes.get(hash)
-    if (size === undefined) return undefined
     let read = this.#chunkReads.get(hash)
     if (read !== undefined) this.stats.coalesced++
     else {
@@ -113,11 +122,11 @@ export class PullThrough implements ChunkSource {
     return await raceSignal(read, options.signal)
   }
 
-  async #readChunk (hash: string, size: number): Promise<Uint8Array | undefined> {
+  async #readChunk (hash: string, size: number | undefined): Promise<Uint8Array | undefined> {
     const signal = this.#controller.signal
     const bytes = await this.#slots.run(async () => await this.#init.fetcher.fetch(chunkKey(hash), {
       maxBytes: MAX_ORIGIN_CHUNK_BYTES,
-      expectedBytes: size,
+      ...(size !== undefined ? { expectedBytes: size } : {}),
       signal,
       check: (b) => {
         if (blake3Hex(b) !== hash) {
@@ -127,6 +136,7 @@ export class PullThrough implements ChunkSource {
       }
     }), signal).catch((err: unknown) => {
       const e = toStoremeshError(err)
+      if (e.code === 'E_ORIGIN_NOT_FOUND') this.#rememberNotFound(hash)
       if (e.code !== 'E_ABORTED') {
         this.stats.chunksUnavailable++
         this.#init.log?.warn({ hash, code: e.code }, `origin chunk ${hash} unavailable: ${e.toLine()}`)
@@ -142,6 +152,15 @@ export class PullThrough implements ChunkSource {
       if (e.code !== 'E_STORE_CLOSED' && e.code !== 'E_ABORTED') this.#init.log?.warn({ hash, code: e.code }, `chunk ${hash} served but not cached: ${e.toLine()}`)
     })
     return bytes
+  }
+
+  #rememberNotFound (hash: string): void {
+    this.#notFound.set(hash, this.#now())
+    while (this.#notFound.size > MAX_NOT_FOUND_ENTRIES) {
+      const oldest = this.#notFound.keys().next().value
+      if (oldest === undefined) break
+      this.#notFound.delete(oldest)
+    }
   }
 
   /** Counts a failed try (the fetcher's onFailure). */
