@@ -114,6 +114,9 @@ export class PullThrough implements ChunkSource {
     }
     const size = this.#sizes.get(hash)
     let read = this.#chunkReads.get(hash)
+    // a read that finished while we looked in the store has stored the chunk: look again, then join or start
+    if (read === undefined && await this.#init.store.has(hash)) return await this.get(hash, options)
+    read ??= this.#chunkReads.get(hash)
     if (read !== undefined) this.stats.coalesced++
     else {
       read = this.#readChunk(hash, size).finally(() => { this.#chunkReads.delete(hash) })
