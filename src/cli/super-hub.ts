@@ -16,7 +16,7 @@ import { runUntilSignal } from './lifecycle.js'
 import { identityOptionsOf } from './lan-options.js'
 import { addLogOptions, loggerOf } from './log-options.js'
 import { parseByteSize } from './bundle.js'
-import { DEFAULT_ORIGIN_CACHE_QUOTA_BYTES } from '../origin/index.js'
+import { assertCacheQuota, DEFAULT_ORIGIN_CACHE_QUOTA_BYTES } from '../origin/index.js'
 import { humanBytes } from './output.js'
 
 interface SuperHubOpts {
@@ -68,6 +68,9 @@ export const register: Register = (program, ctx) => {
       }
       if (opts.bundles === undefined && opts.origin === undefined) throw new StoremeshError('E_USAGE', 'give --bundles <dir>, --origin <url>, or both')
       if (opts.cacheQuota !== undefined && opts.origin === undefined) throw new StoremeshError('E_USAGE', '--cache-quota needs --origin')
+      const cacheQuotaBytes = opts.cacheQuota !== undefined ? parseByteSize(opts.cacheQuota, '--cache-quota') : undefined
+      // refused before anything starts, with both sizes in the message
+      if (cacheQuotaBytes !== undefined) assertCacheQuota(cacheQuotaBytes)
       const threshold = Number(opts.threshold)
       const ratio = opts.haltOnRollbackRatio !== undefined ? Number(opts.haltOnRollbackRatio) : undefined
       if (ratio !== undefined && !(ratio >= 0 && ratio <= 1)) throw new StoremeshError('E_USAGE', `--halt-on-rollback-ratio must be in [0, 1], got ${opts.haltOnRollbackRatio ?? ''}`)
@@ -78,7 +81,7 @@ export const register: Register = (program, ctx) => {
       const hub = await startSuperHub({
         dataDir: opts.data,
         ...(opts.bundles !== undefined ? { bundlesDir: opts.bundles } : {}),
-        ...(opts.origin !== undefined ? { origin: { url: opts.origin, ...(opts.cacheQuota !== undefined ? { cacheQuotaBytes: parseByteSize(opts.cacheQuota, '--cache-quota') } : {}) } } : {}),
+        ...(opts.origin !== undefined ? { origin: { url: opts.origin, ...(cacheQuotaBytes !== undefined ? { cacheQuotaBytes } : {}) } } : {}),
         swarmKey: await readSwarmKeyFile(opts.swarmKey),
         trust: { keys: await readTrustedKeyFiles(opts.trust), threshold },
         ...(opts.listen !== undefined ? { listen: opts.listen } : {}),

@@ -44,6 +44,12 @@ t.test('a store hub finishes from the second super hub when the first is SIGKILL
   const origin = join(f.dir, 'origin')
   const pub = await runCli(['bundle', 'publish', outDir, '--origin', origin, '--key', join(f.dir, 'sign.key.json'), '--trust', f.trustPath])
   t.equal(pub.code, 0, `published: ${pub.stdout}${pub.stderr}`)
+  const again = await runCli(['bundle', 'publish', outDir, '--origin', origin, '--key', join(f.dir, 'sign.key.json'), '--json'])
+  t.match(JSON.parse(again.stdout), { chunksWritten: 0, manifestWritten: false, indexWritten: false }, 'publishing again writes nothing')
+  const small = await runCli(['super-hub', '--data', join(f.dir, 'super-small'), '--origin', 'file:///nowhere', '--cache-quota', '1MiB',
+    '--swarm-key', f.swarmKeyPath, '--trust', f.trustPath])
+  t.match(small.stderr, /E_INVALID_ARGUMENT .*1048576 bytes .*\(16777216 bytes\)/, 'a cache quota below one largest chunk is refused at start, with both sizes')
+  t.not(small.code, 0)
   const nginx = await startNginx(t, origin)
   const a = await superHub(f, join(f.dir, 'super-a'), nginx.url)
   const b = await superHub(f, join(f.dir, 'super-b'), nginx.url)
