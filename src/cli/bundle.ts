@@ -1,5 +1,6 @@
 /**
- * `storemesh bundle build | verify | inspect` (protocols/bundle/SPEC.md).
+ * `storemesh bundle build | verify | inspect | publish` (protocols/bundle/SPEC.md;
+ * publish: bundle-publish.ts, protocols/origin/SPEC.md).
  * Exit codes: 0 good, 2 a chunk or artifact hash/size problem, 3 a signature, trust,
  * expiry or manifest problem (DESIGN.md section 8).
  */
@@ -15,6 +16,7 @@ import type { Register } from './commands.js'
 import { action } from './context.js'
 import { withShutdownSignal } from './lifecycle.js'
 import { formatTable, humanBytes, printJson } from './output.js'
+import { addPublishCommand } from './bundle-publish.js'
 
 /** @default 30 days: long enough for a staged rollout, short enough that a leaked bundle dies. */
 export const DEFAULT_EXPIRES = '30d'
@@ -32,9 +34,9 @@ export function parseExpiry (s: string, nowMs: number): Date {
   return new Date(ms)
 }
 
-const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2 }
+const BYTE_UNITS: Record<string, number> = { '': 1, b: 1, k: 1024, kb: 1024, kib: 1024, m: 1024 ** 2, mb: 1024 ** 2, mib: 1024 ** 2, g: 1024 ** 3, gb: 1024 ** 3, gib: 1024 ** 3 }
 
-/** `65536`, `64k`, `64KiB`, `1M`, `1MiB` (binary units). */
+/** `65536`, `64k`, `64KiB`, `1M`, `1MiB`, `8GiB` (binary units). */
 export function parseByteSize (s: string, flag: string): number {
   const m = /^(\d+)\s*([a-z]*)$/i.exec(s.trim())
   const unit = BYTE_UNITS[(m?.[2] ?? 'x').toLowerCase()]
@@ -192,6 +194,8 @@ export const register: Register = (program: Command, ctx) => {
       process.stdout.write(`ok ${r.info.id} ${b.name} ${b.version}: ${b.artifacts.length} artifact(s), ` +
         `${r.checkedChunks} chunks, ${humanBytes(r.checkedBytes)} verified\n`)
     }))
+
+  addPublishCommand(bundle, ctx)
 
   bundle.command('inspect')
     .description('show what a bundle folder holds (no signature or chunk checks: see verify)')

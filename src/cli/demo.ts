@@ -16,6 +16,8 @@ function roundLines (r: RoundSummary, s: DemoSummary): string[] {
       `${humanBytes(d.lanDownBytes)} (${humanBytes(d.wastedBytes)})`])))
   for (const d of r.devices) if (d.result !== 'installed') out.push(`  ${d.id}: ${d.line}`)
   const fromPeers = Math.max(0, r.devicesLanDownBytes - r.hubLanUpBytes)
+  out.push(`  origin: the super hub read ${humanBytes(r.originChunkBytes)} of chunks from the origin = ${(r.originChunkBytes / r.neededBytes).toFixed(2)} copies of ` +
+    `the ${humanBytes(r.neededBytes)} this bundle needed (${humanBytes(r.originBytes)} with manifests and index); WAN to the store hub ${humanBytes(r.wanDownBytes)}`)
   out.push(`  WAN: the hub pulled ${humanBytes(r.wanDownBytes)} (${r.wanChunks} chunks) in ${sec(r.wanStageMs)}; at ${rate(s.rates.wanBytesPerSec)} that takes at least ${sec(r.wanBoundMs)}`)
   out.push(`  LAN: devices received ${humanBytes(r.devicesLanDownBytes)} (${humanBytes(r.devicesWastedBytes)} of it duplicates): ` +
     `${humanBytes(r.hubLanUpBytes)} from the hub = ${r.hubCopies.toFixed(2)} copies, ${humanBytes(fromPeers)} from each other`)
@@ -45,7 +47,9 @@ function printSummary (s: DemoSummary): void {
   for (const b of s.bundles) out.push(`bundle pos-os ${b.version}  ${b.id}  ${b.chunks} chunks  ${humanBytes(b.bytes)}`)
   const pct = (100 * s.delta.newBytes / s.delta.v2Bytes).toFixed(1)
   out.push(`v2 delta: ${s.delta.newChunks} new chunks, ${humanBytes(s.delta.newBytes)} of ${humanBytes(s.delta.v2Bytes)} (${pct}%); ${s.delta.sharedChunks} chunks reused from v1`)
-  out.push(`store: super hub -> store hub (WAN limit ${rate(s.rates.wanBytesPerSec)}) -> ${s.rates.devices} devices; every LAN node uploads at most ${rate(s.rates.uploadBytesPerSec)}; ` +
+  out.push(`origin: ${s.origin.url} (bundle publish); the super hub pulls through from it, ${humanBytes(s.origin.bytes)} read in all` +
+    `${s.origin.corruptRefused > 0 ? `, ${s.origin.corruptRefused} corrupt chunks refused` : ''}`)
+  out.push(`store: origin -> super hub -> store hub (WAN limit ${rate(s.rates.wanBytesPerSec)}) -> ${s.rates.devices} devices; every LAN node uploads at most ${rate(s.rates.uploadBytesPerSec)}; ` +
     `${s.rates.maxConcurrentInstalls} install leases at once`)
   for (const r of s.rounds) out.push(...roundLines(r, s))
   const wan = s.rounds.reduce((a, r) => a + r.wanDownBytes, 0)

@@ -1,6 +1,7 @@
 /**
  * `storemesh super-hub`: run a super hub (src/roles/super-hub.ts) until SIGINT/SIGTERM.
- * Imports every bundle folder under --bundles, then seeds store hubs over
+ * Imports every bundle folder under --bundles and/or pulls through from --origin
+ * (src/origin/, protocols/origin/SPEC.md), then seeds store hubs over
  * `/storemesh/wan-pull/1.0.0` under --wan-rate (or a --schedule file), --per-hub-rate
  * and --critical priorities.
  */
@@ -15,10 +16,15 @@ import { readPolicyFiles } from './policy-file.js'
 import { runUntilSignal } from './lifecycle.js'
 import { identityOptionsOf } from './lan-options.js'
 import { addLogOptions, loggerOf } from './log-options.js'
+import { parseByteSize } from './bundle.js'
+import { assertCacheQuota, DEFAULT_ORIGIN_CACHE_QUOTA_BYTES } from '../origin/index.js'
+import { humanBytes } from './output.js'
 
 interface SuperHubOpts {
   data: string
-  bundles: string
+  bundles?: string
+  origin?: string
+  cacheQuota?: string
   swarmKey: string
   trust: string[]
   threshold: string
@@ -41,7 +47,9 @@ export const register: Register = (program, ctx) => {
   const cmd = program.command('super-hub')
     .description('seed store hubs over the WAN with global and per-hub limits, schedules and priorities')
     .requiredOption('--data <dir>', 'data directory (chunk store, identity)')
-    .requiredOption('--bundles <dir>', 'folder of built bundle folders to import and seed')
+    .option('--bundles <dir>', 'folder of built bundle folders to import and seed')
+    .option('--origin <url>', 'pull bundles through from an origin (`bundle publish` layout): http(s)://… or file://…')
+    .option('--cache-quota <size>', `byte quota of the --origin cache, least recently used chunks evicted (default ${humanBytes(DEFAULT_ORIGIN_CACHE_QUOTA_BYTES)})`)
     .requiredOption('--swarm-key <file>', 'fleet pre-shared key')
     .requiredOption('--trust <key...>', 'trusted public key file(s) for manifests')
     .option('--threshold <n>', 'signatures from distinct trusted keys required', '1')
@@ -61,6 +69,11 @@ export const register: Register = (program, ctx) => {
       if (opts.schedule !== undefined && opts.wanRate !== undefined) {
         throw new StoremeshError('E_USAGE', 'give --wan-rate or --schedule, not both')
       }
+      if (opts.bundles === undefined && opts.origin === undefined) throw new StoremeshError('E_USAGE', 'give --bundles <dir>, --origin <url>, or both')
+      if (opts.cacheQuota !== undefined && opts.origin === undefined) throw new StoremeshError('E_USAGE', '--cache-quota needs --origin')
+      const cacheQuotaBytes = opts.cacheQuota !== undefined ? parseByteSize(opts.cacheQuota, '--cache-quota') : undefined
+      // refused before anything starts, with both sizes in the message
+      if (cacheQuotaBytes !== undefined) assertCacheQuota(cacheQuotaBytes)
       const threshold = Number(opts.threshold)
       const ratio = opts.haltOnRollbackRatio !== undefined ? Number(opts.haltOnRollbackRatio) : undefined
       if (ratio !== undefined && !(ratio >= 0 && ratio <= 1)) throw new StoremeshError('E_USAGE', `--halt-on-rollback-ratio must be in [0, 1], got ${opts.haltOnRollbackRatio ?? ''}`)
@@ -70,7 +83,8 @@ export const register: Register = (program, ctx) => {
       const logger = await loggerOf(opts, 'super-hub', process.stdout)
       const hub = await startSuperHub({
         dataDir: opts.data,
-        bundlesDir: opts.bundles,
+        ...(opts.bundles !== undefined ? { bundlesDir: opts.bundles } : {}),
+        ...(opts.origin !== undefined ? { origin: { url: opts.origin, ...(cacheQuotaBytes !== undefined ? { cacheQuotaBytes } : {}) } } : {}),
         swarmKey: await readSwarmKeyFile(opts.swarmKey),
         trust: { keys: await readTrustedKeyFiles(opts.trust), threshold },
         ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
@@ -84,7 +98,7 @@ export const register: Register = (program, ctx) => {
         ...await identityOptionsOf(opts),
         log: logger
       })
-      logger.child({ component: 'super-hub' }).info(`super hub ${hub.node.peerId.toString()} seeding ${hub.imported.length} bundles at ${formatRate(hub.global.rateBytesPerSec, 'bits')}` +
+      logger.child({ component: 'super-hub' }).info(`super hub ${hub.node.peerId.toString()} seeding ${hub.imported.length} bundles${hub.origin !== undefined ? ` and ${hub.origin.status().origin}` : ''} at ${formatRate(hub.global.rateBytesPerSec, 'bits')}` +
         ` on ${hub.node.getMultiaddrs().map(m => m.toString()).join(' ')}`)
       await runUntilSignal(async () => { await hub.stop() })
     }))

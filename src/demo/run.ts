@@ -1,16 +1,18 @@
 /**
  * `storemesh demo`: the store in a box (issue 7). Builds deterministic bundles v1 and
- * v2 (v2 a small delta of v1), starts a super hub, a store hub with a WAN limit and
+ * v2 (v2 a small delta of v1), publishes them to an origin folder, starts a super hub
+ * that pulls through from it, a store hub with a WAN limit and
  * window, and eight device agents, each the real CLI in its own process on 127.0.0.1
  * with a fresh swarm key and an mDNS tag of its own; then runs two waves: WAN
  * pre-staging, the LAN swarm, the policy gates per device, A/B installs into file
  * slots with one health check failing and rolling back; v2 the same way, as a delta.
  * The summary's figures are read from the hub's metrics and API, the peers' status
- * files, the devices' installer state and log, and the super hub's ledger file.
+ * files, the devices' installer state and log, and the super hub's ledger and origin files.
  */
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { pathToFileURL } from 'node:url'
 import { buildBundle } from '../bundle/build.js'
 import { generateSigningKey, writeKeyFiles } from '../bundle/keys.js'
 import { verifyBundleDir } from '../bundle/verify.js'
@@ -29,6 +31,7 @@ import { waitFor } from './processes.js'
 import { runRound, type RoundBundle, type RoundFigures } from './round.js'
 import { sampleConfig, sampleImageV1, sampleImageV2, DEFAULT_SAMPLE_IMAGE_BYTES } from './sample.js'
 import { startDemoStore, type DemoStore } from './store.js'
+import { publishBundle, readOriginStatus, type OriginStatus } from '../origin/index.js'
 
 export interface DemoOptions {
   workDir?: string
@@ -48,6 +51,10 @@ export interface RoundSummary extends RoundFigures {
   wanBoundMs: number
   /** max(F/w, F/u_hub, N*F/(u_hub + N*u_dev)) for F = neededBytes at the rates the demo set */
   p2pBoundMs: number
+  /** chunk bytes the super hub read from the origin this round (<data>/origin.json) */
+  originChunkBytes: number
+  /** every byte it read from the origin this round: chunks, manifests, index */
+  originBytes: number
 }
 
 export interface DemoSummary {
@@ -57,6 +64,8 @@ export interface DemoSummary {
   rates: { wanBytesPerSec: number, uploadBytesPerSec: number, devices: number, maxConcurrentInstalls: number }
   urls: { dashboard: string, metrics: string, api: string }
   rounds: RoundSummary[]
+  /** the origin the super hub pulled through from, and what it read in all */
+  origin: { url: string, bytes: number, chunkBytes: number, corruptRefused: number }
   /** the super hub's per-wave totals (super-ledger.json); null when no wave reached it */
   ledger: {
     waves: SuperLedgerStatus['waves']
@@ -126,6 +135,17 @@ export function p2pBoundMs (fBytes: number, n: number, rates: { wan: number, hub
 }
 
 /** Waits (bounded) for the super hub's ledger to show every device of both waves settled; returns what it has then. */
+/** The super hub's origin counters once written after `afterMs` (it rewrites them every second); bounded. */
+async function originStatusAfter (store: DemoStore, afterMs: number, signal?: AbortSignal): Promise<OriginStatus> {
+  let last: OriginStatus | undefined
+  await waitFor('the super hub\'s origin counters', DEMO_LEDGER_SETTLE_MS, DEMO_WATCH_INTERVAL_MS, async () => {
+    last = await readOriginStatus(store.superDir).catch(() => last)
+    return last !== undefined && Date.parse(last.updatedAt) > afterMs ? true : undefined
+  }, signal !== undefined ? { signal } : {}).catch(() => undefined)
+  if (last === undefined) throw new StoremeshError('E_INTERNAL', `the super hub wrote no origin counters in ${store.superDir}`)
+  return last
+}
+
 async function superLedger (store: DemoStore, waves: string[], devices: number, signal?: AbortSignal): Promise<{ status?: SuperLedgerStatus, settled: boolean }> {
   let last: SuperLedgerStatus | undefined
   const settled = await waitFor('the ledger at the super hub', DEMO_LEDGER_SETTLE_MS, DEMO_WATCH_INTERVAL_MS, async () => {
@@ -172,9 +192,16 @@ export async function runDemo (opts: DemoOptions = {}): Promise<DemoSummary> {
     }
     log(`v2 changes ${fresh.chunks} of ${v2.info.pieces.length} chunks (${(fresh.bytes / 1024 / 1024).toFixed(2)} MiB)`)
 
+    const origin = join(work, 'origin')
+    for (const b of [v1, v2]) {
+      const p = await publishBundle(b.dir, origin, { keys: [key], trust })
+      log(`published pos-os ${b.info.manifest.signed.version} to the origin ${origin}: ${p.chunksWritten} chunks written, ${p.chunksPresent} already there`)
+    }
+    const originUrl = pathToFileURL(origin).href
+
     const devices = DEMO_DEVICES.map(spec => ({ spec, dataDir: join(work, 'devices', spec.id) }))
     for (const d of devices) await writeDeviceDir(d.dataDir, d.spec, pub)
-    store = await startDemoStore({ work, bundlesDir: join(work, 'bundles'), trustKeyPath: pub }, devices,
+    store = await startDemoStore({ work, originUrl, trustKeyPath: pub }, devices,
       { log, ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
     const api = new HubApi(store.apiUrl, store.apiToken)
 
@@ -190,9 +217,13 @@ export async function runDemo (opts: DemoOptions = {}): Promise<DemoSummary> {
         id: built.info.id, version, totalBytes: built.info.totalBytes, newBytes: needed.bytes, newChunks: needed.chunks, chunks: built.info.pieces.length
       }
       const signedJson = new TextDecoder().decode(encodeSignedPolicy(signPolicy(policyFor(built.info, version, wave), [key])))
+      const originBefore = await originStatusAfter(store, 0, opts.signal)
       const r = await runRound(store, api, bundle, { waveId: String(wave), signedJson }, { log, factoryVersion: FACTORY_VERSION, ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
+      const originAfter = await originStatusAfter(store, Date.now(), opts.signal)
       rounds.push({
         ...r,
+        originChunkBytes: originAfter.chunkBytesFetched - originBefore.chunkBytesFetched,
+        originBytes: originAfter.originBytes - originBefore.originBytes,
         bundle,
         neededBytes: needed.bytes,
         hubCopies: r.hubLanUpBytes / needed.bytes,
@@ -201,6 +232,7 @@ export async function runDemo (opts: DemoOptions = {}): Promise<DemoSummary> {
       })
     }
 
+    const originEnd = await originStatusAfter(store, 0, opts.signal)
     const ledger = await superLedger(store, plan.map(p => String(p.wave)), n, opts.signal)
     const cpuEach = await Promise.all(store.all().map(async p => await cpuSecondsOf(p.pid)))
     summary = {
@@ -210,6 +242,7 @@ export async function runDemo (opts: DemoOptions = {}): Promise<DemoSummary> {
       rates: { wanBytesPerSec: DEMO_WAN_RATE_BYTES_PER_SEC, uploadBytesPerSec: DEMO_UPLOAD_RATE_BYTES_PER_SEC, devices: n, maxConcurrentInstalls: DEMO_MAX_CONCURRENT_INSTALLS },
       urls: { dashboard: `${store.apiUrl}/`, metrics: `${store.apiUrl}/metrics`, api: `${store.apiUrl}/api/status` },
       rounds,
+      origin: { url: originUrl, bytes: originEnd.originBytes, chunkBytes: originEnd.chunkBytesFetched, corruptRefused: originEnd.corruptRefused },
       cpu: {
         processSeconds: cpuEach.every(c => c !== undefined) ? cpuEach.reduce<number>((a, c) => a + (c ?? 0), 0) : null,
         processes: cpuEach.length,

@@ -1,5 +1,6 @@
 /**
- * The store in a box: a super hub seeding the built bundles over the WAN, a store hub
+ * The store in a box: a super hub pulling the published bundles through from an origin
+ * folder (`file://`, protocols/origin/SPEC.md) and seeding them over the WAN, a store hub
  * pulling them under a WAN limit inside a window that covers now, and the devices,
  * each the real CLI in its own process on 127.0.0.1, sharing a fresh swarm key and an
  * mDNS service tag no other run uses.
@@ -22,7 +23,8 @@ const MINUTE_MS = 60_000
 
 export interface DemoStorePaths {
   work: string
-  bundlesDir: string
+  /** the origin the bundles were published to (`file://…`); the super hub pulls through from it */
+  originUrl: string
   trustKeyPath: string
 }
 
@@ -85,7 +87,7 @@ export async function startDemoStore (paths: DemoStorePaths, devices: Array<{ sp
   const stopAll = async (): Promise<void> => { await Promise.all(procs.map(async p => { await p.stop(DEMO_STOP_GRACE_MS) })) }
   try {
     const superDir = join(work, 'super-hub')
-    const superHub = await RoleProcess.start('super-hub', ['super-hub', '--data', superDir, '--bundles', paths.bundlesDir,
+    const superHub = await RoleProcess.start('super-hub', ['super-hub', '--data', superDir, '--origin', paths.originUrl,
       '--swarm-key', swarmKeyPath, ...trust, '--listen', LOOPBACK_LISTEN,
       '--halt-on-rollback-ratio', String(DEMO_HALT_ON_ROLLBACK_RATIO), '--min-outcomes-for-halt', String(DEMO_MIN_OUTCOMES_FOR_HALT)],
     { cwd: work, dataDir: superDir, logDir })
@@ -104,7 +106,7 @@ export async function startDemoStore (paths: DemoStorePaths, devices: Array<{ sp
       exitedEarly(superHub)
       return superAddrOf(superHub)
     }, waitOpts(superHub))
-    log(`super hub ${superAddr} (pid ${superHub.pid}) seeds ${paths.bundlesDir}`)
+    log(`super hub ${superAddr} (pid ${superHub.pid}) pulls through from ${paths.originUrl}`)
 
     const hubDir = join(work, 'hub')
     const wanWindow = windowAroundNow()

@@ -99,6 +99,17 @@ export const ERROR_CODES = {
   E_NOT_CONNECTED: EXIT.FAILURE,
   /** the remote peer answered a request with an error status */
   E_PEER_ERROR: EXIT.FAILURE,
+  // HTTP/file origin a super hub pulls through from (src/origin/, protocols/origin/SPEC.md)
+  /** the origin has no such object (HTTP 404 or a missing file) */
+  E_ORIGIN_NOT_FOUND: EXIT.FAILURE,
+  /** the origin answered with another error status (5xx, 403, ...) */
+  E_ORIGIN_HTTP: EXIT.FAILURE,
+  /** the origin's body ended before its declared or expected length */
+  E_ORIGIN_TRUNCATED: EXIT.FAILURE,
+  /** the origin sent no byte for longer than the stall timeout, or no answer within the request timeout */
+  E_ORIGIN_STALLED: EXIT.FAILURE,
+  /** the origin could not be reached (refused, reset, DNS) */
+  E_ORIGIN_UNREACHABLE: EXIT.FAILURE,
   // policy and install
   E_DEFERRED: EXIT.DEFERRED,
   E_INSTALL_FAILED: EXIT.ROLLED_BACK,

@@ -3,7 +3,10 @@
  * seeds store hubs over `/storemesh/wan-pull/1.0.0` under a global limit (following a
  * schedule), a per-store-hub limit, and store priorities (critical store hubs first,
  * weighted fair share among the rest, at the global limiter). Serves manifests over
- * `/storemesh/manifest/1.0.0`. Composition only: the logic lives in wan/, net/, store/, ledger/.
+ * `/storemesh/manifest/1.0.0`. With an `origin` it pulls through from it instead
+ * (src/origin/): manifests and chunks fetched on demand, verified, cached under a
+ * quota with least-recently-used eviction. Composition only: the logic lives in wan/,
+ * net/, store/, ledger/, origin/.
  */
 import type { PrivateKey } from '@libp2p/interface'
 import type { Log } from '../interface/log.js'
@@ -19,11 +22,20 @@ import { SuperLedger } from '../ledger/super-ledger.js'
 import { SuperLedgerStatusWriter } from '../ledger/super-ledger-status.js'
 import { reportProtocol, type ReportProtocol } from '../ledger/report/index.js'
 import { superHubRollout } from './super-hub-rollout.js'
+import { assertCacheQuota, DEFAULT_ORIGIN_CACHE_QUOTA_BYTES, startOriginPull, type OriginPull, type OriginPullInit } from '../origin/index.js'
+
+/** Where a super hub pulls through from (src/origin/index.ts). */
+export type SuperHubOriginInit = Omit<OriginPullInit, 'store' | 'trust' | 'dataDir' | 'log'> & {
+  /** the cache's byte quota (LRU eviction). @default DEFAULT_ORIGIN_CACHE_QUOTA_BYTES */
+  cacheQuotaBytes?: number
+}
 
 export interface SuperHubInit {
   dataDir: string
   /** every folder under it holding a bundle.json is imported at start */
   bundlesDir?: string
+  /** pull bundles through from an origin (`bundle publish` layout) */
+  origin?: SuperHubOriginInit
   swarmKey: SwarmKey | null
   trust: TrustOptions
   /** node certificates (protocols/identity/SPEC.md): present ours, verify the hubs'; absent: off */
@@ -67,6 +79,8 @@ export interface SuperHub {
   readonly global: Limiter
   /** bundles imported at start */
   readonly imported: string[]
+  /** the pull-through, when started with an origin */
+  readonly origin: OriginPull | undefined
   /** the per-store-hub limiter (created on first use) */
   hubLimiter(peerId: string): Limiter
   stop(): Promise<void>
@@ -74,10 +88,21 @@ export interface SuperHub {
 
 export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
   const clock = init.clock ?? systemClock
-  const store = await openStore({ dataDir: init.dataDir })
+  const quotaBytes = init.origin !== undefined ? init.origin.cacheQuotaBytes ?? DEFAULT_ORIGIN_CACHE_QUOTA_BYTES : undefined
+  if (quotaBytes !== undefined) assertCacheQuota(quotaBytes)
+  // a pull-through cache holds bundles partially by design: their chunks may be evicted
+  const store = await openStore({ dataDir: init.dataDir, ...(quotaBytes !== undefined ? { quotaBytes, evictIncomplete: true } : {}) })
   let follower: ScheduleFollower | undefined
   let ledger: SuperLedger | undefined
+  let origin: OriginPull | undefined
   try {
+    origin = init.origin !== undefined
+      ? await startOriginPull({
+        ...init.origin, store, trust: init.trust, dataDir: init.dataDir,
+        ...(init.log !== undefined ? { log: init.log.child({ component: 'origin' }) } : {})
+      })
+      : undefined
+    const pull = origin?.pull
     const imported = init.bundlesDir !== undefined ? await importBundlesUnder(store, init.bundlesDir, init.trust, init.log?.child({ component: 'store' })) : []
     const global = new Limiter({ rateBytesPerSec: 0, name: 'global', clock })
     follower = followSchedule({
@@ -116,13 +141,14 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       ...(identity !== undefined ? { gater: identity.gater } : {}),
       services: {
         ...(identity !== undefined ? { identity: identity.service } : {}),
-        manifest: manifestProtocol({ lookup: storeManifestLookup(store) }),
-        wanPull: pullServer({ source: store, limiterFor: peerId => hubEntry(peerId).chain, ...(init.onServed !== undefined ? { onServed: init.onServed } : {}) }),
+        manifest: manifestProtocol({ lookup: pull !== undefined ? async (q) => await pull.lookup(q) : storeManifestLookup(store) }),
+        wanPull: pullServer({ source: pull ?? store, limiterFor: peerId => hubEntry(peerId).chain, ...(init.onServed !== undefined ? { onServed: init.onServed } : {}) }),
         report: reportProtocol({ hubs: ledger, ...(identity !== undefined ? { hubIdsOf: (id: string) => identity.identities.boundHubIds(id) } : {}) })
       }
     })
     const f = follower
     const l = ledger
+    const o = origin
     const status = new SuperLedgerStatusWriter({
       dataDir: init.dataDir,
       ledger: l,
@@ -135,10 +161,12 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       ledger: l,
       global,
       imported,
+      origin: o,
       hubLimiter: peerId => hubEntry(peerId).limiter,
       async stop () {
         f.stop()
         await node.stop()
+        await o?.stop()
         await status.stop()
         await l.close()
         await store.stop()
@@ -146,6 +174,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
     }
   } catch (err) {
     follower?.stop()
+    await origin?.stop()
     await ledger?.close()
     await store.stop()
     throw err

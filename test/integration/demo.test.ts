@@ -6,7 +6,9 @@
  * (non-zero, consistent), never asserted against a time. The super hub's ledger must
  * hold, for each wave, exactly the demo's known outcomes: five updated, one rolled
  * back, two blocked (one by device.battery, one by target.match), nothing pending or
- * failed, from the one store hub; a demo whose ledger never arrived fails here.
+ * failed, from the one store hub; a demo whose ledger never arrived fails here. The
+ * super hub pulls the published bundles through from an origin folder: it reads one
+ * copy of each round's new chunks from it, whatever the devices do.
  */
 import t from 'tap'
 import type { WaveCounts } from '../../src/ledger/condense.js'
@@ -24,6 +26,8 @@ interface Round {
   devicesLanDownBytes: number
   makespanMs: number
   p2pBoundMs: number
+  originChunkBytes: number
+  originBytes: number
   devices: Device[]
 }
 interface Summary {
@@ -31,6 +35,7 @@ interface Summary {
   delta: { v2Bytes: number, newBytes: number, newChunks: number, sharedChunks: number }
   urls: { dashboard: string, metrics: string }
   rounds: Round[]
+  origin: { url: string, bytes: number, chunkBytes: number, corruptRefused: number }
   ledger: {
     waves: Array<{ waveId: string, counts: WaveCounts, halted: boolean, paused: boolean }>
     hubs: string[]
@@ -72,7 +77,11 @@ t.test('the store in a box: WAN pre-staging, LAN swarm, gates and A/B installs p
     t.ok(round.devicesLanDownBytes >= 8 * round.neededBytes, `${round.version}: every device received the new bytes over the LAN`)
     t.ok(round.hubLanUpBytes > 0 && round.hubLanUpBytes < round.devicesLanDownBytes, `${round.version}: devices also fetched from each other`)
     t.ok(round.makespanMs > 0 && round.p2pBoundMs > 0, `${round.version}: makespan and bound measured`)
+    t.equal(round.originChunkBytes, round.neededBytes, `${round.version}: the super hub read one copy of the new chunks from the origin (${round.originChunkBytes} bytes)`)
+    t.ok(round.originBytes > round.originChunkBytes, `${round.version}: and the manifest (${round.originBytes} bytes in all)`)
   }
+  t.match(s.origin, { url: /^file:\/\//, corruptRefused: 0 }, 'pulled through from the published origin folder')
+  t.equal(s.origin.chunkBytes, s.rounds.reduce((a, r) => a + r.originChunkBytes, 0), 'every origin chunk byte belongs to a round')
   const [v1, v2] = s.rounds as [Round, Round]
   t.ok(v2.wanDownBytes < v1.wanDownBytes / 2, `v2 over the WAN is a delta: ${v2.wanDownBytes} of ${v1.wanDownBytes} bytes`)
   t.ok(v2.wanChunks >= s.delta.newChunks && v2.wanChunks < v1.wanChunks, `the hub pulled v2's ${s.delta.newChunks} new chunks, not the bundle (${v2.wanChunks} of ${v1.wanChunks})`)

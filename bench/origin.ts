@@ -1,0 +1,252 @@
+/**
+ * `npm run bench:origin [-- --bundle-mib 32] [--clients 50] [--pipeline 2]`
+ *
+ * One super hub pulling through from a real nginx (the published origin on a loopback
+ * port) serves `--clients` store-hub clients at once over `/storemesh/wan-pull/1.0.0`,
+ * each fetching and verifying every chunk of one bundle. Beside it, in the same run:
+ * the same number of clients fetching every chunk straight from nginx over HTTP (and
+ * verifying them). Prints:
+ *
+ * - throughput of both (bytes delivered to clients per second) and their ratio;
+ * - origin bytes per bundle: what the super hub read from nginx, in copies of the
+ *   bundle (target 1.0 per super hub, whatever the number of clients);
+ * - the super hub's peak RSS (VmHWM; target 200 MiB or less on a 1 GiB bundle).
+ *
+ * The default bundle (32 MiB) runs in a couple of minutes on an idle 2-core machine; the issue's figure is
+ * `npm run bench:origin -- --bundle-mib 1024`. The super hub runs as its own process
+ * (the CLI), so its RSS is its own; the clients share this process.
+ */
+import '../src/polyfill.js'
+import { once } from 'node:events'
+import { open, mkdtemp, rm, mkdir } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
+import { buildBundle } from '../src/bundle/build.js'
+import { blake3Hex } from '../src/bundle/hash.js'
+import { writeKeyFiles } from '../src/bundle/keys.js'
+import type { BundleInfo } from '../src/interface/types.js'
+import { createStoremeshNode, type StoremeshNode } from '../src/net/node.js'
+import { readSwarmKeyFile, writeSwarmKeyFile } from '../src/net/swarm-key.js'
+import { chunkKey, publishBundle, readOriginStatus } from '../src/origin/index.js'
+import { Limiter, UNLIMITED } from '../src/wan/index.js'
+import { MAX_PULL_BATCH_CHUNKS, PullClient, WAN_PULL_PROTOCOL } from '../src/wan/pull/index.js'
+import { fillSeeded } from '../src/demo/sample.js'
+import { spawn } from 'node:child_process'
+import { existsSync } from 'node:fs'
+import { fileURLToPath } from 'node:url'
+import { cliCommand } from '../test/support/cli.js'
+import { FIXTURE_KEY } from '../test/support/bundles.js'
+import { startNginx } from '../test/support/nginx.js'
+import { peakRssOf, stopChild, withDeadline } from './support/proc.js'
+
+const MiB = 1024 * 1024
+const args = process.argv.slice(2)
+const opt = (name: string, def: string): string => {
+  const i = args.indexOf(`--${name}`)
+  return i >= 0 ? (args[i + 1] ?? def) : def
+}
+const BUNDLE_MIB = Number(opt('bundle-mib', '32'))
+const CLIENTS = Number(opt('clients', '50'))
+/** chunks each client has in flight (both paths alike) */
+const PIPELINE = Number(opt('pipeline', '2'))
+const WRITE_PIECE_BYTES = 16 * MiB
+const RUN_DEADLINE_MS = 60 * 60_000
+
+const teardowns: Array<() => Promise<void>> = []
+const t = { teardown: (fn: () => Promise<void>) => { teardowns.push(fn) } }
+
+async function writeImage (path: string, bytes: number): Promise<void> {
+  const fh = await open(path, 'w')
+  try {
+    for (let off = 0, i = 0; off < bytes; off += WRITE_PIECE_BYTES, i++) {
+      await fh.write(fillSeeded(new Uint8Array(Math.min(WRITE_PIECE_BYTES, bytes - off)), 7 + i))
+    }
+  } finally {
+    await fh.close()
+  }
+}
+
+function checked (hash: string, bytes: Uint8Array | undefined): number {
+  if (bytes === undefined || blake3Hex(bytes) !== hash) throw new Error(`chunk ${hash} missing or corrupt`)
+  return bytes.byteLength
+}
+
+/** One client straight from nginx: every chunk, PIPELINE at a time, verified. */
+async function directClient (base: string, pieces: BundleInfo['pieces']): Promise<number> {
+  let next = 0
+  let bytes = 0
+  const worker = async (): Promise<void> => {
+    while (next < pieces.length) {
+      const p = pieces[next++]!
+      const res = await fetch(base + chunkKey(p.hash))
+      if (!res.ok) throw new Error(`nginx answered ${res.status} for ${p.hash}`)
+      const body = new Uint8Array(await res.arrayBuffer())
+      bytes += checked(p.hash, body)
+    }
+  }
+  await Promise.all(Array.from({ length: PIPELINE }, worker))
+  return bytes
+}
+
+/** Streams reset under load and retried (what a store hub's puller does too); printed beside the figures. */
+let streamRetries = 0
+const MAX_STREAM_ATTEMPTS = 20
+
+/** One store-hub client of the super hub: wan-pull streams, PIPELINE batches in flight, every chunk verified and dropped; a failed stream is retried for the chunks still missing. */
+async function superClient (node: StoremeshNode, addr: string, pieces: BundleInfo['pieces']): Promise<number> {
+  const { multiaddr } = await import('@multiformats/multiaddr')
+  const got = new Set<string>()
+  let bytes = 0
+  for (let attempt = 1; got.size < pieces.length; attempt++) {
+    const todo = pieces.filter(p => !got.has(p.hash))
+    try {
+      bytes += await pullOnce(node, multiaddr(addr), todo, got)
+    } catch (err) {
+      bytes += (err as { deliveredBytes?: number }).deliveredBytes ?? 0
+      if (attempt >= MAX_STREAM_ATTEMPTS) throw err
+      streamRetries++
+      await new Promise(resolve => setTimeout(resolve, 250))
+    }
+  }
+  return bytes
+}
+
+async function pullOnce (node: StoremeshNode, addr: Parameters<StoremeshNode['dialProtocol']>[0], pieces: BundleInfo['pieces'], got: Set<string>): Promise<number> {
+  const stream = await node.dialProtocol(addr, WAN_PULL_PROTOCOL)
+  let bytes = 0
+  let next = 0
+  let batchesOut = 0
+  const batchSizes: number[] = []
+  let client: PullClient | undefined
+  let answeredInBatch = 0
+  const refill = (): void => {
+    while (client !== undefined && batchesOut < PIPELINE && next < pieces.length) {
+      const batch = pieces.slice(next, next + MAX_PULL_BATCH_CHUNKS)
+      next += batch.length
+      batchesOut++
+      batchSizes.push(batch.length)
+      client.request(batch)
+    }
+    if (next >= pieces.length) client?.end()
+  }
+  client = new PullClient(stream, {
+    limiter: new Limiter({ rateBytesPerSec: UNLIMITED, name: 'bench' }),
+    onChunk: async ({ hash, bytes: b }) => {
+      bytes += checked(hash, b)
+      got.add(hash)
+      if (++answeredInBatch === batchSizes[0]) { batchSizes.shift(); answeredInBatch = 0; batchesOut--; refill() }
+    }
+  })
+  refill()
+  try {
+    await client.done
+  } catch (err) {
+    // the bytes that arrived whole count: the retry asks only for the rest
+    (err as { deliveredBytes?: number }).deliveredBytes = bytes
+    throw err
+  }
+  return bytes
+}
+
+async function main (): Promise<void> {
+  const root = await mkdtemp(join(tmpdir(), 'bench-origin-'))
+  teardowns.unshift(async () => { await rm(root, { recursive: true, force: true }) })
+  try {
+    process.stdout.write(`bench:origin  bundle ${BUNDLE_MIB} MiB, ${CLIENTS} clients, ${PIPELINE} requests in flight each\n`)
+    const src = join(root, 'src')
+    await mkdir(src, { recursive: true })
+    await writeImage(join(src, 'rootfs.img'), BUNDLE_MIB * MiB)
+    const info = await buildBundle({
+      artifacts: [join(src, 'rootfs.img')], keys: [FIXTURE_KEY], outDir: join(root, 'bundle'), name: 'bench-os', version: '1.0.0',
+      deviceClass: 'pos', expiresAt: new Date(Date.now() + 86_400_000)
+    })
+    await rm(src, { recursive: true, force: true })
+    const origin = join(root, 'origin')
+    await publishBundle(join(root, 'bundle'), origin, { keys: [FIXTURE_KEY] })
+    await rm(join(root, 'bundle'), { recursive: true, force: true })
+    process.stdout.write(`bundle ${info.id}: ${info.pieces.length} chunks, ${(info.totalBytes / MiB).toFixed(1)} MiB, published to ${origin}\n`)
+    const nginx = await startNginx(t, origin, { workers: 1 })
+
+    // (a) straight from nginx
+    let startMs = Date.now()
+    const direct = await withDeadline('direct clients', Promise.all(Array.from({ length: CLIENTS }, async () => await directClient(nginx.url, info.pieces))), RUN_DEADLINE_MS)
+    const directMs = Date.now() - startMs
+    const directBytes = direct.reduce((a, b) => a + b, 0)
+
+    // (b) through one super hub
+    const swarmKeyPath = join(root, 'swarm.key')
+    await writeSwarmKeyFile(swarmKeyPath)
+    const trustPath = join(root, 'trust.pub.json')
+    await writeKeyFiles(join(root, 'sign.key.json'), trustPath, FIXTURE_KEY)
+    const superDir = join(root, 'super')
+    // the bundled CLI when built (what a super hub runs), else from source through tsx (more memory)
+    const dist = fileURLToPath(new URL('../dist/storemesh.mjs', import.meta.url))
+    const superArgs = ['super-hub', '--data', superDir, '--origin', nginx.url, '--swarm-key', swarmKeyPath, '--trust', trustPath,
+      '--listen', '/ip4/127.0.0.1/tcp/0', '--json']
+    const [cmd, argv] = existsSync(dist) ? [process.execPath, [dist, ...superArgs]] : cliCommand(superArgs)
+    process.stdout.write(`super hub: ${existsSync(dist) ? 'dist/storemesh.mjs' : 'src through tsx (npm run build first for the bundled CLI)'}\n`)
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
+    const exited = once(child, 'exit').then(() => {})
+    teardowns.unshift(async () => { await stopChild(child, exited, 15_000) })
+    let out = ''
+    child.stdout?.on('data', (d: Buffer) => { out += d.toString() })
+    child.stderr?.on('data', (d: Buffer) => { out += d.toString() })
+    let addr = ''
+    await withDeadline('super hub listening', (async () => {
+      for (;;) {
+        const m = /super hub (\S+) seeding .* on (\/ip4\/127\.0\.0\.1\/tcp\/\d+[^\s"]*)/.exec(out)
+        if (m !== null) { addr = m[2]!.includes('/p2p/') ? m[2]! : `${m[2]!}/p2p/${m[1]!}`; return }
+        if (child.exitCode !== null) throw new Error(`super hub exited: ${out}`)
+        await new Promise(resolve => setTimeout(resolve, 100))
+      }
+    })(), 60_000)
+    const idleRss = await peakRssOf(child.pid)
+    const swarmKey = await readSwarmKeyFile(swarmKeyPath)
+    const nodes = await Promise.all(Array.from({ length: CLIENTS }, async () => await createStoremeshNode({ swarmKey, listen: [] })))
+    teardowns.unshift(async () => { await Promise.all(nodes.map(async n => { await n.stop() })) })
+    // connected before the clock starts, as store hubs are (50 handshakes at once time out on a loaded 2-core box)
+    const { multiaddr } = await import('@multiformats/multiaddr')
+    for (const n of nodes) {
+      for (let attempt = 1; ; attempt++) {
+        try { await n.dial(multiaddr(addr)); break } catch (err) {
+          if (attempt >= MAX_STREAM_ATTEMPTS) throw err
+          await new Promise(resolve => setTimeout(resolve, 250))
+        }
+      }
+    }
+    startMs = Date.now()
+    const via = await withDeadline('super hub clients', Promise.all(nodes.map(async n => await superClient(n, addr, info.pieces))), RUN_DEADLINE_MS)
+    const viaMs = Date.now() - startMs
+    const viaBytes = via.reduce((a, b) => a + b, 0)
+    const peakRss = await peakRssOf(child.pid)
+    const problems = out.split('\n').filter(l => /"level":(40|50)|E_[A-Z_]+/.test(l))
+    if (problems.length > 0) process.stdout.write(`super hub logged ${problems.length} warnings; the first: ${problems.slice(0, 3).join('\n')}\n`)
+    const doneMs = Date.now()
+    let status = await readOriginStatus(superDir)
+    for (let i = 0; i < 50 && (status === undefined || Date.parse(status.updatedAt) <= doneMs); i++) {
+      await new Promise(resolve => setTimeout(resolve, 100))
+      status = await readOriginStatus(superDir)
+    }
+    if (status === undefined) throw new Error('the super hub wrote no origin.json')
+
+    const rate = (bytes: number, ms: number): number => bytes / (ms / 1000)
+    const directRate = rate(directBytes, directMs)
+    const viaRate = rate(viaBytes, viaMs)
+    process.stdout.write([
+      '',
+      `direct from nginx : ${CLIENTS} clients, ${(directBytes / MiB).toFixed(0)} MiB in ${(directMs / 1000).toFixed(1)} s = ${(directRate / MiB).toFixed(1)} MiB/s`,
+      `through super hub : ${CLIENTS} clients, ${(viaBytes / MiB).toFixed(0)} MiB in ${(viaMs / 1000).toFixed(1)} s = ${(viaRate / MiB).toFixed(1)} MiB/s`,
+      `throughput ratio  : super hub / direct = ${(viaRate / directRate).toFixed(2)}` +
+        `${streamRetries > 0 ? ` (${streamRetries} client streams reset under load and resumed for their missing chunks)` : ''}`,
+      `origin bytes      : ${(status.chunkBytesFetched / MiB).toFixed(1)} MiB of chunks = ${(status.chunkBytesFetched / info.totalBytes).toFixed(3)} copies of the bundle ` +
+        `(target 1.0 per super hub); ${(status.originBytes / MiB).toFixed(1)} MiB with manifest and retries; direct clients read ${(directBytes / info.totalBytes).toFixed(0)} copies`,
+      `super hub peak RSS: ${(peakRss / MiB).toFixed(0)} MiB, ${(idleRss / MiB).toFixed(0)} MiB of it before the first client (target <= 200 MiB on a 1 GiB bundle; this bundle ${(info.totalBytes / MiB).toFixed(0)} MiB); ` +
+        `cache ${(status.cacheUsedBytes / MiB).toFixed(0)} MiB on disk, ${status.coalesced} coalesced requests, ${status.cacheHits} cache hits`,
+      ''
+    ].join('\n'))
+  } finally {
+    for (const fn of teardowns) await fn().catch(() => {})
+  }
+}
+
+await main()

@@ -1,0 +1,55 @@
+/**
+ * The test vectors of protocols/origin/SPEC.md, computed: a two-version bundle of a
+ * fixed key published into a temp origin; every object's key and BLAKE3, and the
+ * second index in full. make-vectors.ts writes them, vectors.test.ts compares.
+ */
+import { mkdtemp, readFile, readdir, rm } from 'node:fs/promises'
+import { tmpdir } from 'node:os'
+import { join, relative } from 'node:path'
+import { signingKeyFromSeed } from '../../../src/bundle/keys.js'
+import { blake3Hex } from '../../../src/bundle/hash.js'
+import { publishBundle } from '../../../src/origin/index.js'
+import { signedBundle, writeBundleDir } from '../../support/bundles.js'
+
+export const VECTOR_SEED_HEX = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f'
+
+export interface OriginVectors {
+  description: string
+  key: { seedHex: string, keyid: string }
+  bundles: Array<{ version: string, id: string }>
+  /** every file of the origin after both publishes: key → BLAKE3 of its bytes */
+  objects: Record<string, string>
+  /** `index/pos.json` as published, byte for byte */
+  index: string
+}
+
+export async function computeOriginVectors (): Promise<OriginVectors> {
+  const key = signingKeyFromSeed(new Uint8Array(Buffer.from(VECTOR_SEED_HEX, 'hex')))
+  const enc = new TextEncoder()
+  const chunk = (s: string): Uint8Array => enc.encode(s)
+  const v1 = signedBundle({ keys: [key], artifacts: [{ name: 'app.bin', chunks: [chunk('storemesh origin vector chunk A'), chunk('storemesh origin vector chunk B')] }], body: { version: '1.0.0' } })
+  const v2 = signedBundle({ keys: [key], artifacts: [{ name: 'app.bin', chunks: [chunk('storemesh origin vector chunk A'), chunk('storemesh origin vector chunk C')] }], body: { version: '1.1.0' } })
+  const root = await mkdtemp(join(tmpdir(), 'origin-vectors-'))
+  try {
+    const origin = join(root, 'origin')
+    for (const [i, b] of [v1, v2].entries()) {
+      await writeBundleDir(join(root, `b${i}`), b)
+      await publishBundle(join(root, `b${i}`), origin, { keys: [key] })
+    }
+    const objects: Record<string, string> = {}
+    for (const e of (await readdir(origin, { recursive: true, withFileTypes: true })).filter(e => e.isFile())) {
+      const path = join(e.parentPath, e.name)
+      objects[relative(origin, path)] = blake3Hex(await readFile(path))
+    }
+    const sorted = Object.fromEntries(Object.entries(objects).sort(([a], [b]) => a.localeCompare(b)))
+    return {
+      description: 'Test vectors of protocols/origin/SPEC.md; regenerate with `node --import tsx test/unit/origin/make-vectors.ts`.',
+      key: { seedHex: VECTOR_SEED_HEX, keyid: key.keyid },
+      bundles: [{ version: '1.0.0', id: v1.info.id }, { version: '1.1.0', id: v2.info.id }],
+      objects: sorted,
+      index: await readFile(join(origin, 'index', 'pos.json'), 'utf8')
+    }
+  } finally {
+    await rm(root, { recursive: true, force: true })
+  }
+}

@@ -1,0 +1,16 @@
+/** protocols/origin/vectors.json matches what publish writes, and its index verifies. */
+import t from 'tap'
+import { readFile } from 'node:fs/promises'
+import { decodeIndex } from '../../../src/origin/index.js'
+import { signingKeyFromSeed } from '../../../src/bundle/keys.js'
+import { computeOriginVectors, VECTOR_SEED_HEX, type OriginVectors } from './vectors-lib.js'
+
+t.test('publish reproduces the spec vectors byte for byte', async t => {
+  const stored = JSON.parse(await readFile(new URL('../../../protocols/origin/vectors.json', import.meta.url), 'utf8')) as OriginVectors
+  t.same(await computeOriginVectors(), stored)
+  const key = signingKeyFromSeed(new Uint8Array(Buffer.from(VECTOR_SEED_HEX, 'hex')))
+  const index = decodeIndex(new TextEncoder().encode(stored.index), { keys: [{ keyid: key.keyid, publicKey: key.publicKey }] }, 'pos')
+  t.same(index.bundles.map(b => b.id), [stored.bundles[1]!.id, stored.bundles[0]!.id], 'newest first')
+  t.equal(index.version, 2)
+  t.equal(Object.keys(stored.objects).filter(k => k.startsWith('chunks/')).length, 3, 'three distinct chunks: A shared by both versions')
+})
