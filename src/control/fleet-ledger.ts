@@ -115,21 +115,37 @@ export class FleetLedger {
 
   /**
    * Opens the database and migrates it. A server that cannot be reached
-   * (E_DB_UNAVAILABLE) is retried in the background when `waitForDb` is false (the
-   * super hub: it serves chunks meanwhile); any other failure throws.
+   * (E_DB_UNAVAILABLE) is retried in the background unless `waitForDb`; any other
+   * failure throws. With `background` nothing is awaited: the first open runs behind
+   * (the super hub serves chunks meanwhile; reports wait as when the database is down),
+   * and every failure is retried; ready() resolves once it is open.
    */
-  static async open (options: FleetLedgerOptions, open: { waitForDb?: boolean } = {}): Promise<FleetLedger> {
+  static async open (options: FleetLedgerOptions, open: { waitForDb?: boolean, background?: boolean } = {}): Promise<FleetLedger> {
     if (typeof options.haltOnRollbackRatio === 'number') checkRatio(options.haltOnRollbackRatio, 'haltOnRollbackRatio')
     const ledger = new FleetLedger(options)
-    try {
-      await ledger.#connect()
-    } catch (err) {
-      if (open.waitForDb === true || !isStoremeshError(err, 'E_DB_UNAVAILABLE')) throw err
-      ledger.#down(err)
-      ledger.#opening = ledger.#reconnectLoop()
+    if (open.background === true) {
+      ledger.#health = { ...ledger.#health, up: false, error: 'opening', sinceMs: ledger.#now() }
+      ledger.#opening = ledger.#connect().catch((err: unknown) => {
+        ledger.#down(err)
+        return ledger.#reconnectLoop()
+      })
+    } else {
+      try {
+        await ledger.#connect()
+      } catch (err) {
+        if (open.waitForDb === true || !isStoremeshError(err, 'E_DB_UNAVAILABLE')) throw err
+        ledger.#down(err)
+        ledger.#opening = ledger.#reconnectLoop()
+      }
     }
     ledger.#startProbe()
     return ledger
+  }
+
+  /** Resolves once the database is open (at once when it is), or when the ledger closes. */
+  async ready (): Promise<boolean> {
+    await this.#opening
+    return this.#db !== undefined
   }
 
   /** Over a database already open and migrated (tests share one PGlite per file). */
@@ -163,6 +179,7 @@ export class FleetLedger {
         await this.#connect()
         this.#log.info(`fleet database ${this.#health.where} is up`)
       } catch (err) {
+        if (!isStoremeshError(err, 'E_DB_UNAVAILABLE')) this.#log.error(`opening the fleet database: ${toStoremeshError(err).toLine()}`)
         this.#down(err)
       }
     }
@@ -186,7 +203,7 @@ export class FleetLedger {
 
   #down (err: unknown): void {
     const error = (err as Error).message ?? String(err)
-    if (this.#health.up) this.#log.warn(`fleet database ${this.#health.where} is down: ${error}; hub reports stay unacknowledged until it is back`)
+    if (this.#health.up || this.#health.error === 'opening') this.#log.warn(`fleet database ${this.#health.where} is down: ${error}; hub reports stay unacknowledged until it is back`)
     this.#health = { kind: this.#health.kind, where: this.#health.where, up: false, error, sinceMs: this.#health.up ? this.#now() : this.#health.sinceMs }
   }
 

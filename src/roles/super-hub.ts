@@ -5,6 +5,7 @@
  * weighted fair share among the rest, at the global limiter). Serves manifests over
  * `/storemesh/manifest/1.0.0`. Composition only: the logic lives in wan/, net/, store/, ledger/.
  */
+import { hostname } from 'node:os'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Log } from '../interface/log.js'
 import { startPeerIdentity, type PeerIdentityOptions } from '../identity/node-identity.js'
@@ -15,7 +16,9 @@ import type { SwarmKey } from '../net/swarm-key.js'
 import { importBundlesUnder, openStore, storeManifestLookup, type ChunkStore } from '../store/index.js'
 import { constantSchedule, followSchedule, Limiter, LimiterChain, systemClock, UNLIMITED, type Clock, type Schedule, type ScheduleFollower } from '../wan/index.js'
 import { pullServer, type PullServer } from '../wan/pull/index.js'
-import { SuperLedger } from '../ledger/super-ledger.js'
+import { FleetLedger } from '../control/fleet-ledger.js'
+import type { HubAdmission } from '../control/fleet-ingest.js'
+import { statusSourceOf } from '../control/status-view.js'
 import { SuperLedgerStatusWriter } from '../ledger/super-ledger-status.js'
 import { reportProtocol, type ReportProtocol } from '../ledger/report/index.js'
 
@@ -47,7 +50,16 @@ export interface SuperHubInit {
   haltOnRollbackRatio?: number
   /** devices with an outcome before the ratio may halt a wave. @default the ledger's (1) */
   minOutcomesForHalt?: number
-  /** how often `<data>/super-ledger.json` (the ledger's totals, read while the level db is locked) is rewritten. @default DEFAULT_LEDGER_STATUS_INTERVAL_MS */
+  /**
+   * The fleet ledger's database (src/control/, docs/fleet.md): `postgres://…`, shared by
+   * every super hub of the fleet. @default PGlite under `<data>/fleet-db` (this process only)
+   */
+  fleetDbUrl?: string
+  /** `registered`: only hubs added with `storemesh fleet hub add` or certified for their id may report. @default 'open' */
+  hubAdmission?: HubAdmission
+  /** this super hub's name in the fleet ledger (which super hub took a report). @default the host name */
+  name?: string
+  /** how often `<data>/super-ledger.json` (the ledger's totals, for readers outside the process) is rewritten. @default DEFAULT_LEDGER_STATUS_INTERVAL_MS */
   ledgerStatusIntervalMs?: number
   /** the process logger, without a component (imports log under `store`, the ledger file under `ledger`) */
   log?: Log
@@ -56,8 +68,8 @@ export interface SuperHubInit {
 export interface SuperHub {
   readonly node: StoremeshNode<{ manifest: ManifestProtocol, wanPull: PullServer, report: ReportProtocol }>
   readonly store: ChunkStore
-  /** wave totals across store hubs, fed over /storemesh/report/1.0.0 */
-  readonly ledger: SuperLedger
+  /** the fleet ledger (waves, outcomes, orders), fed over /storemesh/report/1.0.0 */
+  readonly ledger: FleetLedger
   readonly global: Limiter
   /** bundles imported at start */
   readonly imported: string[]
@@ -70,7 +82,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
   const clock = init.clock ?? systemClock
   const store = await openStore({ dataDir: init.dataDir })
   let follower: ScheduleFollower | undefined
-  let ledger: SuperLedger | undefined
+  let ledger: FleetLedger | undefined
   try {
     const imported = init.bundlesDir !== undefined ? await importBundlesUnder(store, init.bundlesDir, init.trust, init.log?.child({ component: 'store' })) : []
     const global = new Limiter({ rateBytesPerSec: 0, name: 'global', clock })
@@ -96,11 +108,18 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       }
       return e
     }
-    ledger = await SuperLedger.open(init.dataDir, {
-      ...(init.haltOnRollbackRatio !== undefined ? { haltOnRollbackRatio: init.haltOnRollbackRatio } : {}),
-      ...(init.minOutcomesForHalt !== undefined ? { minOutcomesForHalt: init.minOutcomesForHalt } : {})
-    })
     const identity = init.identity !== undefined ? await startPeerIdentity(init.dataDir, init.identity, init.log, init.privateKey) : undefined
+    // opened behind: chunks are served at once; reports wait (unacknowledged, resent) until the database is open
+    ledger = await FleetLedger.open({
+      dataDir: init.dataDir,
+      ...(init.fleetDbUrl !== undefined ? { dbUrl: init.fleetDbUrl } : {}),
+      ...(init.hubAdmission !== undefined ? { admission: init.hubAdmission } : {}),
+      via: init.name ?? hostname(),
+      ...(identity !== undefined ? { hubIdsOf: (peer: string) => identity.identities.boundHubIds(peer) } : {}),
+      ...(init.haltOnRollbackRatio !== undefined ? { haltOnRollbackRatio: init.haltOnRollbackRatio } : {}),
+      ...(init.minOutcomesForHalt !== undefined ? { minOutcomesForHalt: init.minOutcomesForHalt } : {}),
+      ...(init.log !== undefined ? { log: init.log.child({ component: 'fleet' }) } : {})
+    }, { background: true })
     const node = await createStoremeshNode({
       swarmKey: init.swarmKey,
       ...(init.listen !== undefined ? { listen: init.listen } : {}),
@@ -117,7 +136,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
     const l = ledger
     const status = new SuperLedgerStatusWriter({
       dataDir: init.dataDir,
-      ledger: l,
+      ledger: statusSourceOf(l),
       ...(init.ledgerStatusIntervalMs !== undefined ? { intervalMs: init.ledgerStatusIntervalMs } : {}),
       ...(init.log !== undefined ? { log: init.log.child({ component: 'ledger' }) } : {})
     })
