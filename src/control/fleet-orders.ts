@@ -85,6 +85,9 @@ export function orderOfRow (r: Record<string, unknown>): FleetOrder {
   return o
 }
 
+/** Per wave, its newest wave order (the one in force). */
+export const IN_FORCE_SQL = `SELECT DISTINCT ON (wave_id) ${ORDER_COLUMNS} FROM orders WHERE kind = 'wave' ORDER BY wave_id, issued_ms DESC, ${RANK_SQL} DESC`
+
 /** The wave order in force per wave (all waves, or those named), newest first. */
 export async function ordersInForce (q: SqlQueryable, waves?: readonly string[]): Promise<FleetOrder[]> {
   const rows = await q.query(`SELECT DISTINCT ON (wave_id) ${ORDER_COLUMNS} FROM orders

@@ -1,13 +1,14 @@
 /**
  * Read side of the fleet ledger: what `storemesh fleet status` prints and the super
  * hub's status file carries. Per wave: state, batches, stores by state, devices by
- * outcome (wave_counts), the order in force and every halt with its reason. Orders
+ * outcome (wave_hub_counts summed), the order in force and every halt with its reason. Orders
  * still pending: a wave order some store of its wave has not yet been handed, and
  * bundle and device orders no store acknowledged.
  */
 import { emptyCounts, rollbackRatio, type WaveCounts } from '../ledger/condense.js'
 import { num, optNum, optStr, type SqlQueryable } from './db/sql.js'
 import { ordersInForce, orderOfRow, type FleetOrder } from './fleet-orders.js'
+import { waveTotalsOf } from './wave-totals.js'
 
 export interface FleetBatchStatus {
   batchNo: number
@@ -68,11 +69,6 @@ export interface StatusDefaults {
   minOutcomesForHalt: number
 }
 
-function countsOf (v: unknown): WaveCounts {
-  if (v === null || v === undefined) return emptyCounts()
-  return typeof v === 'string' ? JSON.parse(v) as WaveCounts : v as WaveCounts
-}
-
 export async function fleetHubs (q: SqlQueryable): Promise<FleetHub[]> {
   const rows = await q.query('SELECT hub_id, epoch, acked_seq, last_report_ms, peer, admitted_by FROM hubs ORDER BY hub_id')
   return rows.map(r => {
@@ -88,9 +84,10 @@ export async function fleetHubs (q: SqlQueryable): Promise<FleetHub[]> {
 export async function fleetWaves (q: SqlQueryable, defaults: StatusDefaults, only?: string): Promise<FleetWaveStatus[]> {
   const params = only !== undefined ? [only] : []
   const where = only !== undefined ? 'WHERE w.wave_id = $1' : ''
-  const waves = await q.query(`SELECT w.*, c.counts FROM waves w LEFT JOIN wave_counts c USING (wave_id) ${where} ORDER BY w.wave_id`, params)
+  const waves = await q.query(`SELECT w.* FROM waves w ${where} ORDER BY w.wave_id`, params)
   if (waves.length === 0) return []
   const ids = waves.map(w => String(w.wave_id))
+  const totals = await waveTotalsOf(q, ids)
   const inForce = new Map((await ordersInForce(q, ids)).map(o => [o.waveId!, o]))
   const waveOrders = (await q.query(`SELECT * FROM orders WHERE kind = 'wave' AND wave_id = ANY($1::text[]) ORDER BY issued_ms`, [ids])).map(orderOfRow)
   const batches = await q.query(`SELECT b.*, (SELECT count(*) FROM wave_stores s WHERE s.wave_id = b.wave_id AND s.batch_no = b.batch_no) AS stores
@@ -98,7 +95,7 @@ export async function fleetWaves (q: SqlQueryable, defaults: StatusDefaults, onl
   const stores = await q.query('SELECT wave_id, state, count(*) AS n FROM wave_stores WHERE wave_id = ANY($1::text[]) GROUP BY wave_id, state', [ids])
   return waves.map(w => {
     const waveId = String(w.wave_id)
-    const counts = countsOf(w.counts)
+    const counts = totals.get(waveId) ?? emptyCounts()
     const order = inForce.get(waveId)
     const mine = waveOrders.filter(o => o.waveId === waveId)
     const halts: FleetHalt[] = mine.filter(o => o.action === 'halt').map(h => ({

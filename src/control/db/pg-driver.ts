@@ -9,8 +9,8 @@ import type { SqlDb, SqlQueryable, SqlRow } from './sql.js'
 export const PG_CONNECT_TIMEOUT_MS = 5_000
 /** No statement of ours should run this long; a stuck one fails rather than holding a report. @default 30 s */
 export const PG_STATEMENT_TIMEOUT_MS = 30_000
-/** Connections per process: reports from many hubs are ingested side by side. @default 8 */
-export const PG_POOL_MAX = 8
+/** Connections per process: reports from many hubs are ingested side by side, each waiting on round trips and its commit. @default 16 */
+export const PG_POOL_MAX = 16
 
 interface PgClientLike {
   query(sql: string, params?: unknown[]): Promise<{ rows: SqlRow[] }>

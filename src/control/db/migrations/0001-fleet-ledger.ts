@@ -5,7 +5,7 @@
  *
  * The wave logic (src/control/waves/) owns waves.state, batches and wave_stores.state
  * through the WaveStore seam (src/control/wave-store.ts); the report ingest owns hubs,
- * hub_reports, device_outcomes and wave_counts; orders and order_acks are shared.
+ * hub_reports, device_outcomes and wave_hub_counts; orders and order_acks are shared.
  */
 export const FLEET_LEDGER_V1 = `
 CREATE TABLE hubs (
@@ -85,11 +85,34 @@ CREATE TABLE device_outcomes (
 );
 CREATE INDEX device_outcomes_by_hub ON device_outcomes (wave_id, hub_id);
 
--- devices per state (and per gate / failure) of a wave, moved in the transaction that moves device_outcomes
-CREATE TABLE wave_counts (
-  wave_id  text PRIMARY KEY,
-  counts   jsonb NOT NULL
+-- devices per state of a wave, one row per store hub: a report moves only its own hub's row
+-- (held under that hub's lock), so reports of one wave from many stores never wait on each other;
+-- a wave's totals are the sum of its rows
+CREATE TABLE wave_hub_counts (
+  wave_id      text NOT NULL,
+  hub_id       text NOT NULL,
+  updated      integer NOT NULL DEFAULT 0,
+  rolled_back  integer NOT NULL DEFAULT 0,
+  failed       integer NOT NULL DEFAULT 0,
+  pending      integer NOT NULL DEFAULT 0,
+  blocked      integer NOT NULL DEFAULT 0,
+  total        integer NOT NULL DEFAULT 0,
+  -- blocked devices per gate, failed devices per reason: {"device.battery": 3}
+  by_gate      jsonb NOT NULL DEFAULT '{}',
+  by_failure   jsonb NOT NULL DEFAULT '{}',
+  PRIMARY KEY (wave_id, hub_id)
 );
+
+-- {"a": 1} + {"a": 2, "b": -1} = {"a": 3, "b": -1}; keys that come to 0 are dropped
+CREATE FUNCTION storemesh_jsonb_add (x jsonb, y jsonb) RETURNS jsonb LANGUAGE sql IMMUTABLE AS $fn$
+  SELECT coalesce(jsonb_object_agg(k, n), '{}'::jsonb) FROM (
+    SELECT k, sum(n) AS n FROM (
+      SELECT key AS k, value::text::numeric AS n FROM jsonb_each(x)
+      UNION ALL
+      SELECT key, value::text::numeric FROM jsonb_each(y)
+    ) parts GROUP BY k
+  ) sums WHERE n <> 0
+$fn$;
 
 CREATE TABLE orders (
   order_id    text PRIMARY KEY,
