@@ -16,7 +16,7 @@
  */
 import '../src/polyfill.js'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { tmpdir } from 'node:os'
+import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { reportProtocol, type HubBatch, type ReportProtocol } from '../src/ledger/report/index.js'
 import { createStoremeshNode, type StoremeshNode } from '../src/net/node.js'
@@ -154,7 +154,8 @@ try {
   const lite = runs.find(r => r.driver === 'pglite')
   const server = runs.find(r => r.driver === 'postgres')
   if (lite !== undefined && server !== undefined) process.stdout.write(`postgres / pglite ingest ratio: ${(server.outcomesPerSec / lite.outcomesPerSec).toFixed(2)}\n`)
-  process.stdout.write(`peak RSS (whole process): ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MiB\n`)
+  const ru = process.resourceUsage()
+  process.stdout.write(`peak RSS (whole process): ${(ru.maxRSS / 1024).toFixed(0)} MiB; CPU ${((ru.userCPUTime + ru.systemCPUTime) / 1e6).toFixed(1)} s; load average ${loadavg().map(x => x.toFixed(1)).join(' ')}\n`)
 } finally {
   await pg?.close()
   await rm(dir, { recursive: true, force: true })
