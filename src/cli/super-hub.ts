@@ -34,6 +34,7 @@ interface SuperHubOpts {
   db?: string
   hubAdmission: string
   name?: string
+  metricsPort?: string
   json: boolean
   logLevel?: string
   logFormat?: string
@@ -59,6 +60,7 @@ export const register: Register = (program, ctx) => {
     .option('--db <url>', 'fleet ledger on a PostgreSQL server (postgres://…), shared by several super hubs; default: embedded PGlite under <data>/fleet-db')
     .option('--hub-admission <mode>', 'open: a hub\'s first report admits it; registered: only hubs added with `storemesh fleet hub add` or certified for their id', 'open')
     .option('--name <name>', 'this super hub\'s name in the fleet ledger (default: the host name)')
+    .option('--metrics-port <port>', 'serve the fleet /metrics on 127.0.0.1 at this port')
     .option('--json', 'logs as JSON lines (stdout)', false)
   addLogOptions(cmd)
     .action(action(ctx, async (opts: SuperHubOpts) => {
@@ -72,6 +74,8 @@ export const register: Register = (program, ctx) => {
       if (minOutcomes !== undefined && !(Number.isSafeInteger(minOutcomes) && minOutcomes >= 1)) throw new StoremeshError('E_USAGE', `--min-outcomes-for-halt must be a positive integer, got ${opts.minOutcomesForHalt ?? ''}`)
       if (opts.hubAdmission !== 'open' && opts.hubAdmission !== 'registered') throw new StoremeshError('E_USAGE', `--hub-admission must be open or registered, got ${opts.hubAdmission}`)
       if (opts.db !== undefined) checkDbUrl(opts.db)
+      const metricsPort = opts.metricsPort !== undefined ? Number(opts.metricsPort) : undefined
+      if (metricsPort !== undefined && !(Number.isSafeInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) throw new StoremeshError('E_USAGE', `--metrics-port must be a port number, got ${opts.metricsPort ?? ''}`)
       // on stdout, as before: the demo and the lab read the `seeding ... on <addrs>` line there
       const logger = await loggerOf(opts, 'super-hub', process.stdout)
       const hub = await startSuperHub({
@@ -88,6 +92,7 @@ export const register: Register = (program, ctx) => {
         ...(minOutcomes !== undefined ? { minOutcomesForHalt: minOutcomes } : {}),
         ...(opts.db !== undefined ? { fleetDbUrl: opts.db } : {}),
         hubAdmission: opts.hubAdmission,
+        ...(metricsPort !== undefined ? { metricsPort } : {}),
         ...(opts.name !== undefined ? { name: opts.name } : {}),
         ...await identityOptionsOf(opts),
         log: logger

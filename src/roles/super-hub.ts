@@ -19,6 +19,7 @@ import { pullServer, type PullServer } from '../wan/pull/index.js'
 import { FleetLedger } from '../control/fleet-ledger.js'
 import type { HubAdmission } from '../control/fleet-ingest.js'
 import { statusSourceOf } from '../control/status-view.js'
+import { startFleetMetricsServer, type FleetMetricsServer } from '../control/metrics-server.js'
 import { SuperLedgerStatusWriter } from '../ledger/super-ledger-status.js'
 import { reportProtocol, type ReportProtocol } from '../ledger/report/index.js'
 
@@ -59,6 +60,8 @@ export interface SuperHubInit {
   hubAdmission?: HubAdmission
   /** this super hub's name in the fleet ledger (which super hub took a report). @default the host name */
   name?: string
+  /** serve the fleet's `/metrics` on 127.0.0.1 at this port (0: any free one); absent: not served */
+  metricsPort?: number
   /** how often `<data>/super-ledger.json` (the ledger's totals, for readers outside the process) is rewritten. @default DEFAULT_LEDGER_STATUS_INTERVAL_MS */
   ledgerStatusIntervalMs?: number
   /** the process logger, without a component (imports log under `store`, the ledger file under `ledger`) */
@@ -71,6 +74,8 @@ export interface SuperHub {
   /** the fleet ledger (waves, outcomes, orders), fed over /storemesh/report/1.0.0 */
   readonly ledger: FleetLedger
   readonly global: Limiter
+  /** the fleet `/metrics` server, when metricsPort was given */
+  readonly metrics?: FleetMetricsServer
   /** bundles imported at start */
   readonly imported: string[]
   /** the per-store-hub limiter (created on first use) */
@@ -134,6 +139,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
     })
     const f = follower
     const l = ledger
+    const metrics = init.metricsPort !== undefined ? await startFleetMetricsServer(l, init.metricsPort).catch(async (err: unknown) => { await node.stop(); throw err }) : undefined
     const status = new SuperLedgerStatusWriter({
       dataDir: init.dataDir,
       ledger: statusSourceOf(l),
@@ -146,9 +152,11 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       ledger: l,
       global,
       imported,
+      ...(metrics !== undefined ? { metrics } : {}),
       hubLimiter: peerId => hubEntry(peerId).limiter,
       async stop () {
         f.stop()
+        await metrics?.close()
         await node.stop()
         await status.stop()
         await l.close()

@@ -33,10 +33,15 @@ t.test('two super hubs on one PostgreSQL: exactly once, fleet orders, database d
   const pg = await startPostgres()
   t.teardown(async () => { await pg.close() })
   const url = await pg.createDatabase('fleet')
-  const start = async (name: string): Promise<SuperHub> => await startSuperHub({
-    dataDir: join(dir, name), swarmKey, trust: { keys: [] }, listen: ['/ip4/127.0.0.1/tcp/0'], fleetDbUrl: url, name, ledgerStatusIntervalMs: 200, haltOnRollbackRatio: 1
+  const start = async (name: string, metricsPort?: number): Promise<SuperHub> => await startSuperHub({
+    dataDir: join(dir, name), swarmKey, trust: { keys: [] }, listen: ['/ip4/127.0.0.1/tcp/0'], fleetDbUrl: url, name, ledgerStatusIntervalMs: 200, haltOnRollbackRatio: 1,
+    ...(metricsPort !== undefined ? { metricsPort } : {})
   })
-  const a = await start('super-a')
+  const a = await start('super-a', 0)
+  const metrics = async (path = '/metrics'): Promise<{ status: number, text: string }> => {
+    const res = await fetch(`http://127.0.0.1:${a.metrics!.port}${path}`)
+    return { status: res.status, text: await res.text() }
+  }
   t.teardown(async () => { await a.stop() })
   const b = await start('super-b')
   t.teardown(async () => { await b.stop() })
@@ -69,12 +74,20 @@ t.test('two super hubs on one PostgreSQL: exactly once, fleet orders, database d
   t.match(s.waves.find(w => w.waveId === '142'), { halted: true, halts: [{ reason: 'scanner firmware', issuedBy: 'ci' }], storesByState: { halted: 1 } })
   const human = await fleet('status', '--wave', '142')
   t.match(human.stdout, /wave 142: halted/)
+  const up = (await metrics()).text
+  t.match(up, /^storemesh_fleet_db_up 1$/m, '/metrics: the database is up')
+  t.match(up, /^storemesh_fleet_devices\{wave="142",state="updated"\} 2$/m, '/metrics: devices by outcome, each once')
+  t.match(up, /^storemesh_fleet_stores\{wave="142",state="halted"\} 1$/m, '/metrics: stores by wave state')
+  t.match(up, /^storemesh_fleet_reports_total\{result="replayed"\} 0$/m, 'super-a took no replay (super-b did)')
+  t.notMatch(up, /store-7|pos-1/, 'no store or device label')
+  t.equal((await metrics('/api')).status, 404)
 
   await pg.stopServer()
   const next = batch([entry(4, 'pos-4', 'updated')])
   await t.rejects(send(a, next), { code: 'E_PEER_ERROR' }, 'database down: the report is not acknowledged')
   t.ok(await until(async () => (await readSuperLedgerStatus(join(dir, 'super-a')))?.fleetDb?.up === false, 20_000), 'the status file says the database is down')
   t.equal(a.ledger.health().up, false)
+  t.match((await metrics()).text, /^storemesh_fleet_db_up 0$/m, '/metrics says the database is down')
   await pg.startServer()
   t.equal((await send(a, next)).ackedSeq, 4, 'the resend is applied once the database is back')
   t.same(await b.ledger.waveTotals('142').then(c => c.total), 4)
