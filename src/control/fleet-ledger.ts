@@ -90,6 +90,8 @@ export class FleetLedger {
   /** false for a ledger over() a database its caller owns */
   #ownsDb = true
   #opening: Promise<void> | undefined
+  /** open({ lazy }): nothing opened until the first report, order or ready() */
+  #lazy = false
   #health: FleetDbHealth
   #probe: NodeJS.Timeout | undefined
   /** the wave orders last read, for the synchronous order() / isWaveHalted() */
@@ -120,15 +122,13 @@ export class FleetLedger {
    * (the super hub serves chunks meanwhile; reports wait as when the database is down),
    * and every failure is retried; ready() resolves once it is open.
    */
-  static async open (options: FleetLedgerOptions, open: { waitForDb?: boolean, background?: boolean } = {}): Promise<FleetLedger> {
+  static async open (options: FleetLedgerOptions, open: { waitForDb?: boolean, background?: boolean, lazy?: boolean } = {}): Promise<FleetLedger> {
     if (typeof options.haltOnRollbackRatio === 'number') checkRatio(options.haltOnRollbackRatio, 'haltOnRollbackRatio')
     const ledger = new FleetLedger(options)
-    if (open.background === true) {
-      ledger.#health = { ...ledger.#health, up: false, error: 'opening', sinceMs: ledger.#now() }
-      ledger.#opening = ledger.#connect().catch((err: unknown) => {
-        ledger.#down(err)
-        return ledger.#reconnectLoop()
-      })
+    if (open.background === true || open.lazy === true) {
+      ledger.#health = { ...ledger.#health, up: false, error: open.lazy === true ? 'not opened yet (opens at the first report or order)' : 'opening', sinceMs: ledger.#now() }
+      if (open.lazy === true) ledger.#lazy = true
+      else ledger.#openBehind()
     } else {
       try {
         await ledger.#connect()
@@ -142,8 +142,18 @@ export class FleetLedger {
     return ledger
   }
 
-  /** Resolves once the database is open (at once when it is), or when the ledger closes. */
+  #openBehind (): void {
+    this.#lazy = false
+    this.#health = { ...this.#health, error: 'opening' }
+    this.#opening = this.#connect().catch(async (err: unknown) => {
+      this.#down(err)
+      await this.#reconnectLoop()
+    })
+  }
+
+  /** Resolves once the database is open (at once when it is), or when the ledger closes; opens a lazy one. */
   async ready (): Promise<boolean> {
+    if (this.#lazy) this.#openBehind()
     await this.#opening
     return this.#db !== undefined
   }
@@ -208,7 +218,8 @@ export class FleetLedger {
   }
 
   /** Runs fn on the database; a lost server becomes E_DB_UNAVAILABLE and marks it down. */
-  async #run<T> (what: string, fn: (db: SqlDb) => Promise<T>): Promise<T> {
+  async #run<T> (what: string, fn: (db: SqlDb) => Promise<T>, options: { opens?: boolean } = {}): Promise<T> {
+    if (this.#lazy && options.opens === true) this.#openBehind()
     const db = this.#db
     if (db === undefined) throw new StoremeshError('E_DB_UNAVAILABLE', `the fleet database ${this.#health.where} is not reachable (${this.#health.error ?? 'not open'})`)
     try {
@@ -254,7 +265,7 @@ export class FleetLedger {
         ...(ctx.peer !== undefined ? { peer: ctx.peer } : {}),
         haltOnRollbackRatio: this.#threshold,
         minOutcomesForHalt: this.#minOutcomes
-      })))
+      })), { opens: true })
     } catch (err) {
       this.counters.reportsRefused++
       throw err
@@ -274,7 +285,7 @@ export class FleetLedger {
 
   /** An operator's order; idempotent (fleet-orders.ts). E_WAVE_UNKNOWN, E_STORE_UNKNOWN, E_DEVICE_UNKNOWN, E_CONFLICT, E_INVALID_ARGUMENT. */
   async issue (request: OrderRequest): Promise<IssueResult> {
-    const out = await this.#run('issuing an order', async db => await db.transaction(async tx => await issueFleetOrder(tx, request, this.#now())))
+    const out = await this.#run('issuing an order', async db => await db.transaction(async tx => await issueFleetOrder(tx, request, this.#now())), { opens: true })
     if (out.created && out.order.kind === 'wave') await this.#run('reading orders', async db => await this.#refreshOrders(db))
     return out
   }

@@ -114,7 +114,8 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       return e
     }
     const identity = init.identity !== undefined ? await startPeerIdentity(init.dataDir, init.identity, init.log, init.privateKey) : undefined
-    // opened behind: chunks are served at once; reports wait (unacknowledged, resent) until the database is open
+    // opened behind: chunks are served at once; reports wait (unacknowledged, resent) until the database is open.
+    // The embedded one (seconds of CPU, hundreds of MiB) only once a hub reports: a super hub that only seeds never loads it
     ledger = await FleetLedger.open({
       dataDir: init.dataDir,
       ...(init.fleetDbUrl !== undefined ? { dbUrl: init.fleetDbUrl } : {}),
@@ -124,7 +125,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       ...(init.haltOnRollbackRatio !== undefined ? { haltOnRollbackRatio: init.haltOnRollbackRatio } : {}),
       ...(init.minOutcomesForHalt !== undefined ? { minOutcomesForHalt: init.minOutcomesForHalt } : {}),
       ...(init.log !== undefined ? { log: init.log.child({ component: 'fleet' }) } : {})
-    }, { background: true })
+    }, init.fleetDbUrl !== undefined ? { background: true } : { lazy: true })
     const node = await createStoremeshNode({
       swarmKey: init.swarmKey,
       ...(init.listen !== undefined ? { listen: init.listen } : {}),
