@@ -23,7 +23,8 @@ await build({
   platform: 'node',
   format: 'esm',
   target: 'node20',
-  external: ['@napi-rs/blake-hash', 'classic-level'],
+  // PGlite finds its WASM and data files next to its own module; pg has an optional native part
+  external: ['@napi-rs/blake-hash', 'classic-level', '@electric-sql/pglite', 'pg'],
   // CommonJS dependencies inside an ES module bundle still call require()
   banner: { js: "import { createRequire as __storemeshRequire } from 'node:module'; const require = __storemeshRequire(import.meta.url);" },
   logLevel: 'warning'

@@ -29,7 +29,8 @@ export const COMMAND_GROUPS: CommandGroup[] = [
   { command: 'wave', load: async () => await import('./wave.js') },
   { command: 'hub', load: async () => await import('./hub.js') },
   { command: 'status', load: async () => await import('./status.js') },
-  { command: 'super-hub', load: async () => await import('./super-hub.js') }
+  { command: 'super-hub', load: async () => await import('./super-hub.js') },
+  { command: 'fleet', load: async () => await import('./fleet.js') }
 ]
 
 /** The groups to load for argv (node, script, args...): the named one, else all. */

@@ -9,6 +9,7 @@ import { readTrustedKeyFiles } from '../bundle/keys.js'
 import { StoremeshError } from '../interface/errors.js'
 import { readSwarmKeyFile } from '../net/swarm-key.js'
 import { startSuperHub } from '../roles/super-hub.js'
+import { checkDbUrl } from '../control/db/open.js'
 import { formatRate, parseRate, readScheduleFile } from '../wan/index.js'
 import type { Register } from './commands.js'
 import { action } from './context.js'
@@ -38,6 +39,10 @@ interface SuperHubOpts {
   minOutcomesForHalt?: string
   enrolmentTrust?: string[]
   requireCertificates?: boolean
+  db?: string
+  hubAdmission: string
+  name?: string
+  metricsPort?: string
   json: boolean
   logLevel?: string
   logFormat?: string
@@ -63,6 +68,10 @@ export const register: Register = (program, ctx) => {
     .option('--min-outcomes-for-halt <n>', 'devices with an outcome in a wave before that ratio may halt it: tightens the policy\'s figure (default: the policy\'s, else 1)')
     .option('--enrolment-trust <key...>', 'enrolment public key file(s): present <data>/node-certificate.json and verify hubs\' (protocols/identity/SPEC.md)')
     .option('--require-certificates', 'refuse peers without a valid certificate (needs --enrolment-trust)')
+    .option('--db <url>', 'fleet ledger on a PostgreSQL server (postgres://…), shared by several super hubs; default: embedded PGlite under <data>/fleet-db')
+    .option('--hub-admission <mode>', 'open: a hub\'s first report admits it; registered: only hubs added with `storemesh fleet hub add` or certified for their id', 'open')
+    .option('--name <name>', 'this super hub\'s name in the fleet ledger (default: the host name)')
+    .option('--metrics-port <port>', 'serve the fleet /metrics on 127.0.0.1 at this port')
     .option('--json', 'logs as JSON lines (stdout)', false)
   addLogOptions(cmd)
     .action(action(ctx, async (opts: SuperHubOpts) => {
@@ -79,6 +88,10 @@ export const register: Register = (program, ctx) => {
       if (ratio !== undefined && !(ratio >= 0 && ratio <= 1)) throw new StoremeshError('E_USAGE', `--halt-on-rollback-ratio must be in [0, 1], got ${opts.haltOnRollbackRatio ?? ''}`)
       const minOutcomes = opts.minOutcomesForHalt !== undefined ? Number(opts.minOutcomesForHalt) : undefined
       if (minOutcomes !== undefined && !(Number.isSafeInteger(minOutcomes) && minOutcomes >= 1)) throw new StoremeshError('E_USAGE', `--min-outcomes-for-halt must be a positive integer, got ${opts.minOutcomesForHalt ?? ''}`)
+      if (opts.hubAdmission !== 'open' && opts.hubAdmission !== 'registered') throw new StoremeshError('E_USAGE', `--hub-admission must be open or registered, got ${opts.hubAdmission}`)
+      if (opts.db !== undefined) checkDbUrl(opts.db)
+      const metricsPort = opts.metricsPort !== undefined ? Number(opts.metricsPort) : undefined
+      if (metricsPort !== undefined && !(Number.isSafeInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) throw new StoremeshError('E_USAGE', `--metrics-port must be a port number, got ${opts.metricsPort ?? ''}`)
       // on stdout, as before: the demo and the lab read the `seeding ... on <addrs>` line there
       const logger = await loggerOf(opts, 'super-hub', process.stdout)
       const hub = await startSuperHub({
@@ -95,6 +108,10 @@ export const register: Register = (program, ctx) => {
         ...(ratio !== undefined ? { haltOnRollbackRatio: ratio } : {}),
         ...(minOutcomes !== undefined ? { minOutcomesForHalt: minOutcomes } : {}),
         policies: await readPolicyFiles(opts.policy),
+        ...(opts.db !== undefined ? { fleetDbUrl: opts.db } : {}),
+        hubAdmission: opts.hubAdmission,
+        ...(metricsPort !== undefined ? { metricsPort } : {}),
+        ...(opts.name !== undefined ? { name: opts.name } : {}),
         ...await identityOptionsOf(opts),
         log: logger
       })

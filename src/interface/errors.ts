@@ -142,6 +142,17 @@ export const ERROR_CODES = {
   E_WAVE_UNKNOWN_STORE: EXIT.FAILURE,
   /** the role has no way to do this yet (e.g. a device rollback order with no order channel) */
   E_NOT_IMPLEMENTED: EXIT.FAILURE,
+  // fleet ledger (src/control/)
+  /** the fleet database cannot be reached (server down, connection lost): reports stay unacknowledged */
+  E_DB_UNAVAILABLE: EXIT.FAILURE,
+  /** a report from a hub the fleet does not know (not registered, not certified) */
+  E_HUB_UNKNOWN: EXIT.FAILURE,
+  /** an order or query for a wave the fleet ledger has no record of */
+  E_WAVE_UNKNOWN: EXIT.FAILURE,
+  /** an order for a store (hub id) the fleet ledger has no record of */
+  E_STORE_UNKNOWN: EXIT.FAILURE,
+  /** an order for a device no store reported */
+  E_DEVICE_UNKNOWN: EXIT.FAILURE,
   E_INTERNAL: EXIT.FAILURE
 } as const
 

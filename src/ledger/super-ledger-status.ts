@@ -16,15 +16,30 @@ export const DEFAULT_LEDGER_STATUS_INTERVAL_MS = 1000
 /** The totals of a few thousand hubs and waves; anything far larger is not ours. */
 const MAX_LEDGER_STATUS_BYTES = 4 * 1024 * 1024
 
+/** The fleet database behind the ledger (src/control/): whether it answers, and since when. */
+export interface FleetDbStatus {
+  kind: string
+  where: string
+  up: boolean
+  error?: string
+  sinceMs: number
+}
+
 export interface SuperLedgerStatus {
   updatedAt: string
   hubs: Array<HubRecord & { hubId: string }>
   waves: SuperWaveSummary[]
+  /** present when the ledger is the fleet database (src/control/) */
+  fleetDb?: FleetDbStatus
 }
 
+/** What the status is read from: the level SuperLedger, or the fleet ledger's view (src/control/status-view.ts). */
+export type SuperLedgerStatusSource = Pick<SuperLedger, 'hubs' | 'waves'> & { health?: () => FleetDbStatus }
+
 /** Writes the ledger's totals now (not fsynced: the next tick rewrites it, the db is the record). */
-export async function writeSuperLedgerStatus (dataDir: string, ledger: Pick<SuperLedger, 'hubs' | 'waves'>): Promise<void> {
+export async function writeSuperLedgerStatus (dataDir: string, ledger: SuperLedgerStatusSource): Promise<void> {
   const body: SuperLedgerStatus = { updatedAt: new Date().toISOString(), hubs: await ledger.hubs(), waves: await ledger.waves() }
+  if (ledger.health !== undefined) body.fleetDb = ledger.health()
   await writeFileAtomic(join(dataDir, SUPER_LEDGER_STATUS_FILE), JSON.stringify(body, null, 2) + '\n', { durable: false })
 }
 
@@ -45,7 +60,7 @@ export async function readSuperLedgerStatus (dataDir: string): Promise<SuperLedg
 
 export interface SuperLedgerStatusWriterInit {
   dataDir: string
-  ledger: Pick<SuperLedger, 'hubs' | 'waves'>
+  ledger: SuperLedgerStatusSource
   /** @default DEFAULT_LEDGER_STATUS_INTERVAL_MS */
   intervalMs?: number
   /** a failed write is logged and retried on the next tick, never thrown */

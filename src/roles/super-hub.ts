@@ -8,6 +8,7 @@
  * quota with least-recently-used eviction. Composition only: the logic lives in wan/,
  * net/, store/, ledger/, origin/.
  */
+import { hostname } from 'node:os'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Log } from '../interface/log.js'
 import { startPeerIdentity, type PeerIdentityOptions } from '../identity/node-identity.js'
@@ -18,7 +19,10 @@ import type { SwarmKey } from '../net/swarm-key.js'
 import { importBundlesUnder, openStore, storeManifestLookup, type ChunkStore } from '../store/index.js'
 import { constantSchedule, followSchedule, Limiter, LimiterChain, systemClock, UNLIMITED, type Clock, type Schedule, type ScheduleFollower } from '../wan/index.js'
 import { pullServer, type PullServer } from '../wan/pull/index.js'
-import { SuperLedger } from '../ledger/super-ledger.js'
+import { FleetLedger } from '../control/fleet-ledger.js'
+import type { HubAdmission } from '../control/fleet-ingest.js'
+import { statusSourceOf } from '../control/status-view.js'
+import { startFleetMetricsServer, type FleetMetricsServer } from '../control/metrics-server.js'
 import { SuperLedgerStatusWriter } from '../ledger/super-ledger-status.js'
 import { reportProtocol, type ReportProtocol } from '../ledger/report/index.js'
 import { superHubRollout } from './super-hub-rollout.js'
@@ -65,7 +69,18 @@ export interface SuperHubInit {
   minOutcomesForHalt?: number
   /** signed rollout policies (`--policy`, unverified envelopes): each wave's halt rule */
   policies?: unknown[]
-  /** how often `<data>/super-ledger.json` (the ledger's totals, read while the level db is locked) is rewritten. @default DEFAULT_LEDGER_STATUS_INTERVAL_MS */
+  /**
+   * The fleet ledger's database (src/control/, docs/fleet.md): `postgres://…`, shared by
+   * every super hub of the fleet. @default PGlite under `<data>/fleet-db` (this process only)
+   */
+  fleetDbUrl?: string
+  /** `registered`: only hubs added with `storemesh fleet hub add` or certified for their id may report. @default 'open' */
+  hubAdmission?: HubAdmission
+  /** this super hub's name in the fleet ledger (which super hub took a report). @default the host name */
+  name?: string
+  /** serve the fleet's `/metrics` on 127.0.0.1 at this port (0: any free one); absent: not served */
+  metricsPort?: number
+  /** how often `<data>/super-ledger.json` (the ledger's totals, for readers outside the process) is rewritten. @default DEFAULT_LEDGER_STATUS_INTERVAL_MS */
   ledgerStatusIntervalMs?: number
   /** the process logger, without a component (imports log under `store`, the ledger file under `ledger`) */
   log?: Log
@@ -74,9 +89,11 @@ export interface SuperHubInit {
 export interface SuperHub {
   readonly node: StoremeshNode<{ manifest: ManifestProtocol, wanPull: PullServer, report: ReportProtocol }>
   readonly store: ChunkStore
-  /** wave totals across store hubs, fed over /storemesh/report/1.0.0 */
-  readonly ledger: SuperLedger
+  /** the fleet ledger (waves, outcomes, orders), fed over /storemesh/report/1.0.0 */
+  readonly ledger: FleetLedger
   readonly global: Limiter
+  /** the fleet `/metrics` server, when metricsPort was given */
+  readonly metrics?: FleetMetricsServer
   /** bundles imported at start */
   readonly imported: string[]
   /** the pull-through, when started with an origin */
@@ -93,7 +110,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
   // a pull-through cache holds bundles partially by design: their chunks may be evicted
   const store = await openStore({ dataDir: init.dataDir, ...(quotaBytes !== undefined ? { quotaBytes, evictIncomplete: true } : {}) })
   let follower: ScheduleFollower | undefined
-  let ledger: SuperLedger | undefined
+  let ledger: FleetLedger | undefined
   let origin: OriginPull | undefined
   try {
     origin = init.origin !== undefined
@@ -128,12 +145,20 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       return e
     }
     const rollout = superHubRollout(init.policies ?? [], init.trust, { haltOnRollbackRatio: init.haltOnRollbackRatio, minOutcomesForHalt: init.minOutcomesForHalt })
-    ledger = await SuperLedger.open(init.dataDir, {
-      haltOnRollbackRatio: waveId => rollout.ruleOf(waveId).haltOnRollbackRatio.value,
-      minOutcomesForHalt: waveId => rollout.ruleOf(waveId).minOutcomesForHalt.value,
-      describeRule: waveId => ({ ...rollout.ruleOf(waveId) })
-    })
     const identity = init.identity !== undefined ? await startPeerIdentity(init.dataDir, init.identity, init.log, init.privateKey) : undefined
+    // opened behind: chunks are served at once; reports wait (unacknowledged, resent) until the database is open.
+    // The embedded one (seconds of CPU, hundreds of MiB) only once a hub reports: a super hub that only seeds never loads it
+    ledger = await FleetLedger.open({
+      dataDir: init.dataDir,
+      ...(init.fleetDbUrl !== undefined ? { dbUrl: init.fleetDbUrl } : {}),
+      ...(init.hubAdmission !== undefined ? { admission: init.hubAdmission } : {}),
+      via: init.name ?? hostname(),
+      ...(identity !== undefined ? { hubIdsOf: (peer: string) => identity.identities.boundHubIds(peer) } : {}),
+      // each wave's signed policy figure, tightened by the flags (super-hub-rollout.ts)
+      haltOnRollbackRatio: (waveId: string) => rollout.ruleOf(waveId).haltOnRollbackRatio.value,
+      minOutcomesForHalt: (waveId: string) => rollout.ruleOf(waveId).minOutcomesForHalt.value,
+      ...(init.log !== undefined ? { log: init.log.child({ component: 'fleet' }) } : {})
+    }, init.fleetDbUrl !== undefined ? { background: true } : { lazy: true })
     const node = await createStoremeshNode({
       swarmKey: init.swarmKey,
       ...(init.listen !== undefined ? { listen: init.listen } : {}),
@@ -149,9 +174,10 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
     const f = follower
     const l = ledger
     const o = origin
+    const metrics = init.metricsPort !== undefined ? await startFleetMetricsServer(l, init.metricsPort).catch(async (err: unknown) => { await node.stop(); throw err }) : undefined
     const status = new SuperLedgerStatusWriter({
       dataDir: init.dataDir,
-      ledger: l,
+      ledger: statusSourceOf(l, waveId => ({ ...rollout.ruleOf(waveId) })),
       ...(init.ledgerStatusIntervalMs !== undefined ? { intervalMs: init.ledgerStatusIntervalMs } : {}),
       ...(init.log !== undefined ? { log: init.log.child({ component: 'ledger' }) } : {})
     })
@@ -162,9 +188,11 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       global,
       imported,
       origin: o,
+      ...(metrics !== undefined ? { metrics } : {}),
       hubLimiter: peerId => hubEntry(peerId).limiter,
       async stop () {
         f.stop()
+        await metrics?.close()
         await node.stop()
         await o?.stop()
         await status.stop()

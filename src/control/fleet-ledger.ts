@@ -1,0 +1,360 @@
+/**
+ * The fleet ledger: the super hub's record of every store's and device's wave outcome
+ * and of the fleet's orders, in PostgreSQL (docs/fleet.md). It takes hub reports over
+ * `/storemesh/report/1.0.0` (a HubReportSink, like the level SuperLedger it replaces
+ * in the super hub) and operators' orders (`storemesh fleet …`).
+ *
+ * The database may be away (a server restarting, a network cut): the ledger then
+ * answers every report with E_DB_UNAVAILABLE, so the report protocol answers
+ * `ledger-error`, the hub keeps its outbox and sends again; nothing is lost, and
+ * health() says so for the status file and `storemesh_fleet_db_up`. A server that is
+ * not there at start is retried in the background with back-off.
+ */
+import { StoremeshError, isStoremeshError, toStoremeshError } from '../interface/errors.js'
+import { backoffDelayMs } from '../interface/backoff.js'
+import { silentLog, type Log } from '../interface/log.js'
+import { emptyCounts, type WaveCounts } from '../ledger/condense.js'
+import { DEFAULT_HALT_ON_ROLLBACK_RATIO, DEFAULT_MIN_OUTCOMES_FOR_HALT } from '../ledger/constants.js'
+import { MAX_ORDERS } from '../ledger/report/constants.js'
+import { newestOrders, type HubBatch, type ReportAck, type WaveOrder } from '../ledger/report/messages.js'
+import { openFleetDb } from './db/open.js'
+import { isConnectionError, type SqlDb, type SqlDriverKind, type SqlQueryable } from './db/sql.js'
+import { ingestHubBatch, type HubAdmission } from './fleet-ingest.js'
+import { issueFleetOrder, ordersInForce, toWaveOrder, type FleetOrder, type IssueResult, type OrderRequest } from './fleet-orders.js'
+import { fleetHubs, fleetWaves, heldBundles, pendingOrders, waveDevices, type DeviceOutcome, type FleetHub, type FleetWaveStatus, type PendingOrder } from './fleet-status.js'
+
+/** Re-probing a database that went away: from 0.5 s up to 15 s between tries. */
+const DB_RETRY = { baseMs: 500, maxMs: 15_000, jitterFraction: 0.2 }
+/** How often an idle ledger checks its server is still there (health, metrics). @default 5 s */
+export const DB_PROBE_INTERVAL_MS = 5_000
+
+export interface FleetLedgerOptions {
+  /** `postgres://…`; absent: PGlite under `<dataDir>/fleet-db` */
+  dbUrl?: string
+  dataDir?: string
+  /** this super hub's name in hub_reports.via and auto-halts' issued_by. @default `control` */
+  via?: string
+  /** `registered`: a hub must be added (fleet hub add) or certified. @default 'open' (first report admits) */
+  admission?: HubAdmission
+  /** the hub ids the sending peer's certificate names (PeerIdentities.boundHubIds); undefined: no certificates */
+  hubIdsOf?: (peer: string) => readonly string[] | null | undefined
+  /** a wave's limit when its row names none. @default DEFAULT_HALT_ON_ROLLBACK_RATIO */
+  haltOnRollbackRatio?: number | ((waveId: string) => number | undefined)
+  /** a wave's minimum when its row names none (a number, or per wave from its signed policy). @default DEFAULT_MIN_OUTCOMES_FOR_HALT */
+  minOutcomesForHalt?: number | ((waveId: string) => number | undefined)
+  now?: () => number
+  /** after a halt of ours came into force (committed) */
+  onOrder?: (order: FleetOrder) => void
+  log?: Log
+}
+
+export interface FleetDbHealth {
+  kind: SqlDriverKind
+  where: string
+  up: boolean
+  /** the last failure, while down */
+  error?: string
+  /** since when it has been in this state */
+  sinceMs: number
+}
+
+export interface FleetCounters {
+  reportsApplied: number
+  reportsReplayed: number
+  reportsRefused: number
+  outcomesIngested: number
+}
+
+export interface FleetStatus {
+  db: FleetDbHealth
+  hubs: FleetHub[]
+  waves: FleetWaveStatus[]
+  pendingOrders: PendingOrder[]
+  heldBundles: FleetOrder[]
+}
+
+function checkRatio (r: number, what: string): number {
+  if (!Number.isFinite(r) || r < 0 || r > 1) throw new StoremeshError('E_INVALID_ARGUMENT', `${what} must be in [0, 1], got ${r}`)
+  return r
+}
+
+export class FleetLedger {
+  readonly #o: FleetLedgerOptions
+  readonly #log: Log
+  readonly #now: () => number
+  readonly #threshold: (waveId: string) => number
+  readonly #minOutcomes: (waveId: string) => number
+  readonly #kind: SqlDriverKind
+  readonly #closing = new AbortController()
+  #db: SqlDb | undefined
+  /** false for a ledger over() a database its caller owns */
+  #ownsDb = true
+  #opening: Promise<void> | undefined
+  /** open({ lazy }): nothing opened until the first report, order or ready() */
+  #lazy = false
+  #health: FleetDbHealth
+  #probe: NodeJS.Timeout | undefined
+  /** the wave orders last read, for the synchronous order() / isWaveHalted() */
+  #orders = new Map<string, FleetOrder>()
+  readonly counters: FleetCounters = { reportsApplied: 0, reportsReplayed: 0, reportsRefused: 0, outcomesIngested: 0 }
+
+  private constructor (options: FleetLedgerOptions, db?: SqlDb) {
+    this.#o = options
+    this.#log = options.log ?? silentLog
+    this.#now = options.now ?? Date.now
+    const t = options.haltOnRollbackRatio ?? DEFAULT_HALT_ON_ROLLBACK_RATIO
+    if (typeof t === 'number') {
+      const fixed = checkRatio(t, 'haltOnRollbackRatio')
+      this.#threshold = () => fixed
+    } else {
+      this.#threshold = (waveId) => checkRatio(t(waveId) ?? DEFAULT_HALT_ON_ROLLBACK_RATIO, `haltOnRollbackRatio of wave ${waveId}`)
+    }
+    const m = options.minOutcomesForHalt
+    this.#minOutcomes = typeof m === 'function'
+      ? (waveId) => Math.max(1, m(waveId) ?? DEFAULT_MIN_OUTCOMES_FOR_HALT)
+      : () => Math.max(1, m ?? DEFAULT_MIN_OUTCOMES_FOR_HALT)
+    this.#kind = db?.kind ?? (options.dbUrl !== undefined ? 'postgres' : 'pglite')
+    this.#db = db
+    this.#health = { kind: this.#kind, where: db?.where ?? (options.dbUrl !== undefined ? 'postgres' : `${options.dataDir ?? '.'}/fleet-db`), up: db !== undefined, sinceMs: this.#now() }
+  }
+
+  /**
+   * Opens the database and migrates it. A server that cannot be reached
+   * (E_DB_UNAVAILABLE) is retried in the background unless `waitForDb`; any other
+   * failure throws. With `background` nothing is awaited: the first open runs behind
+   * (the super hub serves chunks meanwhile; reports wait as when the database is down),
+   * and every failure is retried; ready() resolves once it is open.
+   */
+  static async open (options: FleetLedgerOptions, open: { waitForDb?: boolean, background?: boolean, lazy?: boolean } = {}): Promise<FleetLedger> {
+    if (typeof options.haltOnRollbackRatio === 'number') checkRatio(options.haltOnRollbackRatio, 'haltOnRollbackRatio')
+    const ledger = new FleetLedger(options)
+    if (open.background === true || open.lazy === true) {
+      ledger.#health = { ...ledger.#health, up: false, error: open.lazy === true ? 'not opened yet (opens at the first report or order)' : 'opening', sinceMs: ledger.#now() }
+      if (open.lazy === true) ledger.#lazy = true
+      else ledger.#openBehind()
+    } else {
+      try {
+        await ledger.#connect()
+      } catch (err) {
+        if (open.waitForDb === true || !isStoremeshError(err, 'E_DB_UNAVAILABLE')) throw err
+        ledger.#down(err)
+        ledger.#opening = ledger.#reconnectLoop()
+      }
+    }
+    ledger.#startProbe()
+    return ledger
+  }
+
+  #openBehind (): void {
+    this.#lazy = false
+    this.#health = { ...this.#health, error: 'opening' }
+    this.#opening = this.#connect().catch(async (err: unknown) => {
+      this.#down(err)
+      await this.#reconnectLoop()
+    })
+  }
+
+  /** Resolves once the database is open (at once when it is), or when the ledger closes; opens a lazy one. */
+  async ready (): Promise<boolean> {
+    if (this.#lazy) this.#openBehind()
+    await this.#opening
+    return this.#db !== undefined
+  }
+
+  /** Over a database already open and migrated (tests share one PGlite per file). */
+  static async over (db: SqlDb, options: FleetLedgerOptions = {}): Promise<FleetLedger> {
+    const ledger = new FleetLedger(options, db)
+    ledger.#ownsDb = false
+    await ledger.#refreshOrders(db)
+    return ledger
+  }
+
+  async #connect (): Promise<void> {
+    const db = await openFleetDb({
+      ...(this.#o.dbUrl !== undefined ? { url: this.#o.dbUrl } : {}),
+      ...(this.#o.dataDir !== undefined ? { dataDir: this.#o.dataDir } : {}),
+      log: (msg) => { this.#log.warn(msg) }
+    })
+    if (this.#closing.signal.aborted) {
+      await db.close()
+      return
+    }
+    this.#db = db
+    this.#health = { kind: db.kind, where: db.where, up: true, sinceMs: this.#now() }
+    await this.#refreshOrders(db)
+  }
+
+  async #reconnectLoop (): Promise<void> {
+    for (let failures = 1; this.#db === undefined && !this.#closing.signal.aborted; failures++) {
+      await new Promise(resolve => setTimeout(resolve, backoffDelayMs(failures, DB_RETRY)).unref())
+      if (this.#closing.signal.aborted) return
+      try {
+        await this.#connect()
+        this.#log.info(`fleet database ${this.#health.where} is up`)
+      } catch (err) {
+        if (!isStoremeshError(err, 'E_DB_UNAVAILABLE')) this.#log.error(`opening the fleet database: ${toStoremeshError(err).toLine()}`)
+        this.#down(err)
+      }
+    }
+  }
+
+  #startProbe (): void {
+    if (this.#kind !== 'postgres') return
+    this.#probe = setInterval(() => {
+      const db = this.#db
+      if (db === undefined) return
+      db.query('SELECT 1').then(() => { this.#up() }, (err: unknown) => { if (isConnectionError(err)) this.#down(err) })
+    }, DB_PROBE_INTERVAL_MS)
+    this.#probe.unref()
+  }
+
+  #up (): void {
+    if (this.#health.up) return
+    this.#health = { kind: this.#health.kind, where: this.#health.where, up: true, sinceMs: this.#now() }
+    this.#log.info(`fleet database ${this.#health.where} is back`)
+  }
+
+  #down (err: unknown): void {
+    const error = (err as Error).message ?? String(err)
+    if (this.#health.up || this.#health.error === 'opening') this.#log.warn(`fleet database ${this.#health.where} is down: ${error}; hub reports stay unacknowledged until it is back`)
+    this.#health = { kind: this.#health.kind, where: this.#health.where, up: false, error, sinceMs: this.#health.up ? this.#now() : this.#health.sinceMs }
+  }
+
+  /** Runs fn on the database; a lost server becomes E_DB_UNAVAILABLE and marks it down. */
+  async #run<T> (what: string, fn: (db: SqlDb) => Promise<T>, options: { opens?: boolean } = {}): Promise<T> {
+    if (this.#lazy && options.opens === true) this.#openBehind()
+    const db = this.#db
+    if (db === undefined) throw new StoremeshError('E_DB_UNAVAILABLE', `the fleet database ${this.#health.where} is not reachable (${this.#health.error ?? 'not open'})`)
+    try {
+      const out = await fn(db)
+      this.#up()
+      return out
+    } catch (err) {
+      if (isStoremeshError(err)) throw err
+      if (isConnectionError(err)) {
+        this.#down(err)
+        throw new StoremeshError('E_DB_UNAVAILABLE', `${what}: the fleet database ${db.where} is not reachable: ${(err as Error).message}`, {}, { cause: err })
+      }
+      throw new StoremeshError('E_LEDGER', `${what}: ${(err as Error).message}`, {}, { cause: err })
+    }
+  }
+
+  async #refreshOrders (q: SqlQueryable): Promise<FleetOrder[]> {
+    const orders = await ordersInForce(q)
+    this.#orders = new Map(orders.map(o => [o.waveId!, o]))
+    return orders
+  }
+
+  health (): FleetDbHealth {
+    return { ...this.#health }
+  }
+
+  // --- the report sink -----------------------------------------------------------------------
+
+  /**
+   * Applies a hub's report in one transaction (fleet-ingest.ts) and answers the highest
+   * outbox seq applied with the wave orders in force. Throws E_HUB_UNKNOWN (not
+   * admitted), E_DB_UNAVAILABLE (database away: the hub will send again), E_LEDGER.
+   */
+  async acceptHubBatch (batch: HubBatch, ctx: { peer?: string } = {}): Promise<ReportAck> {
+    const certifiedIds = ctx.peer !== undefined ? this.#o.hubIdsOf?.(ctx.peer) : undefined
+    let result
+    try {
+      result = await this.#run(`storing the report of hub ${batch.hubId}`, async db => await db.transaction(async tx => await ingestHubBatch(tx, batch, {
+        now: this.#now(),
+        via: this.#o.via ?? 'control',
+        admission: this.#o.admission ?? 'open',
+        certified: Array.isArray(certifiedIds) && certifiedIds.includes(batch.hubId),
+        ...(ctx.peer !== undefined ? { peer: ctx.peer } : {}),
+        haltOnRollbackRatio: this.#threshold,
+        minOutcomesForHalt: this.#minOutcomes
+      })), { opens: true })
+    } catch (err) {
+      this.counters.reportsRefused++
+      throw err
+    }
+    this.#orders = new Map(result.orders.map(o => [o.waveId!, o]))
+    if (result.replayed) this.counters.reportsReplayed++
+    else if (result.applied > 0) this.counters.reportsApplied++
+    this.counters.outcomesIngested += result.applied
+    for (const h of result.halts) {
+      this.#log.warn(`wave ${h.waveId!} halted: ${h.reason}`)
+      this.#o.onOrder?.(h)
+    }
+    return { status: 'ok', ackedSeq: result.ackedSeq, orders: newestOrders(result.orders.map(toWaveOrder), MAX_ORDERS) }
+  }
+
+  // --- orders --------------------------------------------------------------------------------
+
+  /** An operator's order; idempotent (fleet-orders.ts). E_WAVE_UNKNOWN, E_STORE_UNKNOWN, E_DEVICE_UNKNOWN, E_CONFLICT, E_INVALID_ARGUMENT. */
+  async issue (request: OrderRequest): Promise<IssueResult> {
+    const out = await this.#run('issuing an order', async db => await db.transaction(async tx => await issueFleetOrder(tx, request, this.#now())), { opens: true })
+    if (out.created && out.order.kind === 'wave') await this.#run('reading orders', async db => await this.#refreshOrders(db))
+    return out
+  }
+
+  /** Admits a hub under `registered` admission (idempotent). */
+  async registerHub (hubId: string): Promise<boolean> {
+    const rows = await this.#run('registering a hub', async db => await db.query(
+      `INSERT INTO hubs (hub_id, admitted_by, created_ms) VALUES ($1, 'operator', $2) ON CONFLICT (hub_id) DO NOTHING RETURNING hub_id`, [hubId, this.#now()]))
+    return rows.length === 1
+  }
+
+  /** The wave order in force as last read (sync, for the composition's checks). */
+  order (waveId: string): WaveOrder | undefined {
+    const o = this.#orders.get(waveId)
+    return o !== undefined ? toWaveOrder(o) : undefined
+  }
+
+  isWaveHalted (waveId: string): boolean {
+    return this.#orders.get(waveId)?.action === 'halt'
+  }
+
+  haltOnRollbackRatio (waveId: string): number {
+    return this.#threshold(waveId)
+  }
+
+  // --- queries -------------------------------------------------------------------------------
+
+  async status (waveId?: string): Promise<FleetStatus> {
+    return await this.#run('reading the fleet status', async db => ({
+      db: this.health(),
+      hubs: await fleetHubs(db),
+      waves: await fleetWaves(db, { haltOnRollbackRatio: this.#threshold, minOutcomesForHalt: this.#minOutcomes }, waveId),
+      pendingOrders: await pendingOrders(db),
+      heldBundles: await heldBundles(db)
+    }))
+  }
+
+  /** The per-wave summaries the status file and the rollout metrics read (SuperLedger's shape). */
+  async waves (): Promise<FleetWaveStatus[]> {
+    return await this.#run('reading waves', async db => await fleetWaves(db, { haltOnRollbackRatio: this.#threshold, minOutcomesForHalt: this.#minOutcomes }))
+  }
+
+  async hubs (): Promise<FleetHub[]> {
+    return await this.#run('reading hubs', async db => await fleetHubs(db))
+  }
+
+  async waveTotals (waveId: string): Promise<WaveCounts> {
+    const w = await this.#run('reading a wave', async db => await fleetWaves(db, { haltOnRollbackRatio: this.#threshold, minOutcomesForHalt: this.#minOutcomes }, waveId))
+    return w[0]?.counts ?? emptyCounts()
+  }
+
+  async devices (waveId: string, options: { after?: string, limit?: number } = {}): Promise<DeviceOutcome[]> {
+    return await this.#run('reading devices', async db => await waveDevices(db, waveId, options))
+  }
+
+  /** The database itself, for the wave logic's WaveStore (wave-store.ts); undefined while down. */
+  get db (): SqlDb | undefined {
+    return this.#db
+  }
+
+  async close (): Promise<void> {
+    this.#closing.abort()
+    if (this.#probe !== undefined) clearInterval(this.#probe)
+    await this.#opening?.catch(() => {})
+    const db = this.#db
+    this.#db = undefined
+    if (this.#ownsDb) await db?.close().catch((err: unknown) => { this.#log.warn(`closing the fleet database: ${toStoremeshError(err).toLine()}`) })
+  }
+}
