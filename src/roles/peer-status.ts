@@ -4,10 +4,11 @@
  * stop, so `storemesh status` works for a running peer (whose store is locked) and for
  * a stopped one alike.
  */
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeFileAtomic } from '../interface/atomic-file.js'
 import { StoremeshError } from '../interface/errors.js'
+import { parseStrictJson } from '../interface/strict-json.js'
+import { readRegularFileIfExists } from '../interface/regular-file.js'
 import type { Link } from '../interface/types.js'
 import { MAX_STATUS_FILE_BYTES, STATUS_FILE, STATUS_SCHEMA } from './lan-constants.js'
 
@@ -66,21 +67,18 @@ export async function writeStatusFile (dataDir: string, status: PeerStatus): Pro
 /** The last snapshot, or undefined when the peer never wrote one. */
 export async function readStatusFile (dataDir: string): Promise<PeerStatus | undefined> {
   const path = statusPath(dataDir)
-  let bytes: Buffer
+  const bytes = await readRegularFileIfExists(path, { what: 'status file', maxBytes: MAX_STATUS_FILE_BYTES, codes: { tooLarge: 'E_CONFIG_INVALID' } })
+  if (bytes === undefined) return undefined
+  return parseStatusFile(bytes, path)
+}
+
+/** A status.json's bytes to a status snapshot; E_CONFIG_INVALID for anything else (strict JSON). */
+export function parseStatusFile (bytes: Uint8Array, path = 'status.json'): PeerStatus {
+  let parsed: Partial<PeerStatus> | null
   try {
-    bytes = await readFile(path)
+    parsed = parseStrictJson(bytes, `${path}`, { code: 'E_CONFIG_INVALID', maxBytes: MAX_STATUS_FILE_BYTES }) as Partial<PeerStatus> | null
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw err
-  }
-  if (bytes.length > MAX_STATUS_FILE_BYTES) {
-    throw new StoremeshError('E_CONFIG_INVALID', `${path} is larger than ${MAX_STATUS_FILE_BYTES} bytes`, { file: path })
-  }
-  let parsed: Partial<PeerStatus>
-  try {
-    parsed = JSON.parse(bytes.toString('utf8')) as Partial<PeerStatus>
-  } catch (err) {
-    throw new StoremeshError('E_CONFIG_INVALID', `${path} is not JSON`, { file: path }, { cause: err })
+    throw new StoremeshError('E_CONFIG_INVALID', `${path} is not JSON`, { file: path, reason: (err as StoremeshError).meta?.reason as string | undefined }, { cause: err })
   }
   if (parsed?.schema !== STATUS_SCHEMA || !Array.isArray(parsed.bundles)) {
     throw new StoremeshError('E_CONFIG_INVALID', `${path} is not a storemesh status file (schema ${STATUS_SCHEMA})`, { file: path })
