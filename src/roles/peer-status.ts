@@ -5,6 +5,7 @@
  * a stopped one alike.
  */
 import { join } from 'node:path'
+import { z } from 'zod'
 import { writeFileAtomic } from '../interface/atomic-file.js'
 import { StoremeshError } from '../interface/errors.js'
 import { parseStrictJson } from '../interface/strict-json.js'
@@ -39,6 +40,48 @@ export interface BundleStatus {
 }
 
 export interface BanStatus { peerId: string, reason: string, until: string }
+
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
+const linkBytes = z.object({ up: count, down: count })
+const shortText = z.string().max(256)
+
+/**
+ * What `storemesh status` reads before it prints: every member it uses, typed. Found
+ * by fuzzing: a status.json with a bundle missing `bytes` passed the old check and
+ * crashed the table with a TypeError. Members beyond these are allowed, so an older
+ * CLI still reads a newer peer's file.
+ */
+const statusSchema = z.object({
+  schema: z.literal(STATUS_SCHEMA),
+  role: shortText,
+  peerId: shortText,
+  pid: count,
+  running: z.boolean(),
+  startedAt: shortText,
+  updatedAt: shortText,
+  addrs: z.array(z.string().max(1024)).max(1024),
+  connections: count,
+  bans: z.array(z.object({ peerId: shortText, reason: shortText, until: shortText })).max(100_000),
+  bundles: z.array(z.object({
+    id: shortText,
+    name: shortText,
+    version: shortText,
+    deviceClass: shortText,
+    state: shortText,
+    heldChunks: count,
+    totalChunks: count,
+    heldBytes: count,
+    totalBytes: count,
+    bytes: z.object({ wan: linkBytes, lan: linkBytes }),
+    wastedBytes: count,
+    badChunks: count,
+    peers: count,
+    joined: z.boolean(),
+    superseed: z.boolean(),
+    superseedFallbackReveals: count.optional(),
+    hoarders: count.optional()
+  })).max(100_000)
+})
 
 export interface PeerStatus {
   schema: typeof STATUS_SCHEMA
@@ -83,5 +126,11 @@ export function parseStatusFile (bytes: Uint8Array, path = 'status.json'): PeerS
   if (parsed?.schema !== STATUS_SCHEMA || !Array.isArray(parsed.bundles)) {
     throw new StoremeshError('E_CONFIG_INVALID', `${path} is not a storemesh status file (schema ${STATUS_SCHEMA})`, { file: path })
   }
-  return parsed as PeerStatus
+  const r = statusSchema.safeParse(parsed)
+  if (!r.success) {
+    const issue = r.error.issues[0]
+    const field = issue?.path.map(String).join('.').slice(0, 64) ?? ''
+    throw new StoremeshError('E_CONFIG_INVALID', `${path}: ${field}: ${issue?.message ?? 'invalid'}`, { file: path, field })
+  }
+  return r.data as PeerStatus
 }
