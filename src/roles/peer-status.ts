@@ -43,7 +43,7 @@ export interface BanStatus { peerId: string, reason: string, until: string }
 
 const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
 const linkBytes = z.object({ up: count, down: count })
-const shortText = z.string().max(256)
+const shortText = z.string().max(4096)
 
 /**
  * What `storemesh status` reads before it prints: every member it uses, typed. Found
