@@ -9,8 +9,10 @@ import { join } from 'node:path'
 import t from 'tap'
 import { DEFAULT_HANG_MS, runInput } from '../../bench/fuzz/runner.js'
 import { targetNamed } from '../../bench/fuzz/targets.js'
+import { REPO_ROOT } from '../support/cli.js'
 
-const CORPUS = new URL('../fixtures/fuzz-corpus/', import.meta.url).pathname
+// from the repository root: the suites also run compiled from .test-build/, where no corpus is copied
+const CORPUS = join(REPO_ROOT, 'test', 'fixtures', 'fuzz-corpus')
 
 t.test('every corpus input is refused with a stable code, in time', async t => {
   const dirs = await readdir(CORPUS)
