@@ -149,7 +149,14 @@ export function parseYamlWith<S extends z.ZodType> (text: string, schema: S, opt
       line: lc.linePos(e.pos[0]).line
     })), opts.source)
   }
-  const input: unknown = doc.toJS({ maxAliasCount: 100 })
+  let input: unknown
+  try {
+    input = doc.toJS({ maxAliasCount: 100 })
+  } catch (err) {
+    // found by fuzzing: `*x` with no anchor x throws a ReferenceError here, not a doc error
+    throw new StoremeshError(opts.code, `YAML: ${String((err as Error).message).split('\n')[0]?.slice(0, 200) ?? 'invalid'}`,
+      opts.source !== undefined ? { file: opts.source } : {})
+  }
   const r = schema.safeParse(input)
   if (!r.success) throw issuesError(opts.code, fieldIssues(r.error, input, lineFinder(doc, lc)), opts.source)
   return r.data
