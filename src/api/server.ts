@@ -16,6 +16,7 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http'
 import type { AddressInfo } from 'node:net'
 import { StoremeshError } from '../interface/errors.js'
+import { parseStrictJson } from '../interface/strict-json.js'
 import type { Startable } from '../interface/startable.js'
 import type { MetricsEndpoint } from '../metrics/index.js'
 import {
@@ -186,9 +187,9 @@ export class ApiServer implements Startable {
     const bytes = await readBody(req, this.#maxBody)
     if (bytes.length === 0) return {}
     try {
-      return JSON.parse(bytes.toString('utf8'))
-    } catch {
-      throw new StoremeshError('E_INVALID_ARGUMENT', 'request body is not JSON')
+      return parseStrictJson(bytes, 'request body', { code: 'E_INVALID_ARGUMENT' })
+    } catch (err) {
+      throw new StoremeshError('E_INVALID_ARGUMENT', `request body is not JSON (${String((err as StoremeshError).meta.reason)})`)
     }
   }
 }

@@ -3,9 +3,10 @@
  * CLI on the same machine can read it, compared in constant time.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto'
-import { chmod, readFile, writeFile } from 'node:fs/promises'
+import { chmod, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { StoremeshError } from '../interface/errors.js'
+import { readRegularFileIfExists } from '../interface/regular-file.js'
 import { API_TOKEN_BYTES, API_TOKEN_FILE } from './constants.js'
 
 const TOKEN_RE = /^[A-Za-z0-9._~+/=-]{16,512}$/
@@ -14,20 +15,18 @@ export function apiTokenPath (dataDir: string): string {
   return join(dataDir, API_TOKEN_FILE)
 }
 
+/** A token file holds one hex token and a newline; anything longer is not one. */
+const MAX_API_TOKEN_FILE_BYTES = 4096
+
 export function newApiToken (): string {
   return randomBytes(API_TOKEN_BYTES).toString('hex')
 }
 
 /** Reads `<data>/api-token`; undefined when absent. E_CONFIG_INVALID when it holds no token. */
 export async function readApiToken (dataDir: string): Promise<string | undefined> {
-  let text: string
-  try {
-    text = await readFile(apiTokenPath(dataDir), 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw err
-  }
-  const token = text.trim()
+  const bytes = await readRegularFileIfExists(apiTokenPath(dataDir), { what: 'API token file', maxBytes: MAX_API_TOKEN_FILE_BYTES, codes: { tooLarge: 'E_CONFIG_INVALID' } })
+  if (bytes === undefined) return undefined
+  const token = bytes.toString('utf8').trim()
   if (!TOKEN_RE.test(token)) throw new StoremeshError('E_CONFIG_INVALID', `${apiTokenPath(dataDir)} does not hold an API token`)
   return token
 }

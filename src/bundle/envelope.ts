@@ -4,6 +4,7 @@
  * ignored; a trusted key whose signature does not verify means the body was edited.
  */
 import { verify } from 'node:crypto'
+import { isCanonicalBase64 } from '../interface/base64.js'
 import { StoremeshError } from '../interface/errors.js'
 import type { Envelope, Signature, TrustOptions } from '../interface/types.js'
 import { canonicalize } from './canonical.js'
@@ -19,19 +20,47 @@ export function signEnvelope<T> (signed: T, keys: SigningKey[]): Envelope<T> {
   return { signed, signatures }
 }
 
-/** Checks the envelope's shape without trusting anything in it. */
-export function assertEnvelopeShape (env: unknown): asserts env is Envelope<unknown> {
-  const e = env as Partial<Envelope<unknown>> | null
-  if (e === null || typeof e !== 'object' || Array.isArray(e) || !('signed' in e) || !Array.isArray(e.signatures)) {
-    throw new StoremeshError('E_MANIFEST_INVALID', 'not a signed envelope {signed, signatures}')
+/** SPEC.md section 3: a key id is 32 lower-case hex characters. */
+export const KEY_ID_RE = /^[0-9a-f]{32}$/
+/** Longer than any honest signature (88 characters); bounds what the decoder looks at. */
+export const MAX_SIG_CHARS = 512
+const ENVELOPE_MEMBERS = ['signatures', 'signed']
+const SIGNATURE_MEMBERS = ['keyid', 'sig']
+
+function isPlainObject (x: unknown): x is Record<string, unknown> {
+  return x !== null && typeof x === 'object' && !Array.isArray(x)
+}
+
+/** The first member of `x` not in `allowed`, or undefined. */
+function unknownMember (x: Record<string, unknown>, allowed: readonly string[]): string | undefined {
+  return Object.keys(x).find(k => !allowed.includes(k))
+}
+
+/**
+ * Checks the envelope's shape exactly as SPEC.md section 4 says, without trusting
+ * anything in it: the members `signed` and `signatures` and nothing else; at most
+ * MAX_SIGNATURES entries of exactly the string members `keyid` (a key id) and `sig`
+ * (canonical base64). Extra members change no verified byte, but each is
+ * malleability: the same signed content under many encodings.
+ */
+export function assertEnvelopeShape (env: unknown, document = 'envelope'): asserts env is Envelope<unknown> {
+  const invalid = (why: string, field: string): StoremeshError =>
+    new StoremeshError('E_MANIFEST_INVALID', `${document} ${field}: ${why}`, { document, field })
+  if (!isPlainObject(env) || !('signed' in env) || !Array.isArray(env.signatures)) {
+    throw new StoremeshError('E_MANIFEST_INVALID', 'not a signed envelope {signed, signatures}', { document })
   }
-  if (e.signatures.length > MAX_SIGNATURES) {
-    throw new StoremeshError('E_MANIFEST_INVALID', `more than ${MAX_SIGNATURES} signatures`)
+  const extra = unknownMember(env, ENVELOPE_MEMBERS)
+  if (extra !== undefined) throw invalid(`unknown member ${JSON.stringify(extra.slice(0, 32))}`, extra.slice(0, 32))
+  if (env.signatures.length > MAX_SIGNATURES) {
+    throw invalid(`more than ${MAX_SIGNATURES} signatures`, 'signatures')
   }
-  for (const s of e.signatures) {
-    if (s === null || typeof s !== 'object' || typeof s.keyid !== 'string' || typeof s.sig !== 'string') {
-      throw new StoremeshError('E_MANIFEST_INVALID', 'malformed signature entry')
-    }
+  for (const [i, s] of (env.signatures as unknown[]).entries()) {
+    const field = `signatures.${i}`
+    if (!isPlainObject(s) || typeof s.keyid !== 'string' || typeof s.sig !== 'string') throw invalid('malformed signature entry', field)
+    const member = unknownMember(s, SIGNATURE_MEMBERS)
+    if (member !== undefined) throw invalid(`unknown member ${JSON.stringify(member.slice(0, 32))}`, field)
+    if (!KEY_ID_RE.test(s.keyid)) throw invalid('keyid is not 32 lower-case hex characters', `${field}.keyid`)
+    if (s.sig.length > MAX_SIG_CHARS || !isCanonicalBase64(s.sig)) throw invalid('sig is not canonical base64', `${field}.sig`)
   }
 }
 

@@ -28,7 +28,7 @@ export interface BundleSummary {
 /** Reads and parses a bundle folder's manifest without trusting it. */
 export async function inspectBundleDir (dir: string): Promise<BundleInfo> {
   const env = parseManifestJson(await readBundleJson(dir))
-  assertEnvelopeShape(env)
+  assertEnvelopeShape(env, 'manifest')
   const signed = parseManifestBody(env.signed)
   return bundleInfo({ signed, signatures: env.signatures })
 }

@@ -4,9 +4,10 @@
  * `type` tag so a swarm key, a public key and a private key are never confused.
  */
 import { createPrivateKey, createPublicKey, generateKeyPairSync, sign, type KeyObject } from 'node:crypto'
-import { readFile } from 'node:fs/promises'
 import { writeFileAtomic } from '../interface/atomic-file.js'
 import { StoremeshError } from '../interface/errors.js'
+import { readRegularFile } from '../interface/regular-file.js'
+import { parseStrictJson } from '../interface/strict-json.js'
 import type { TrustedKey } from '../interface/types.js'
 import { blake3Bytes } from './hash.js'
 
@@ -75,15 +76,9 @@ export async function writeKeyFiles (privatePath: string, publicPath: string | u
 }
 
 async function readKeyJson (path: string): Promise<Record<string, unknown>> {
-  let bytes: Buffer
+  const bytes = await readRegularFile(path, { what: `key file ${path}`, maxBytes: MAX_KEY_FILE_BYTES, codes: { tooLarge: 'E_KEY_INVALID' } })
   try {
-    bytes = await readFile(path)
-  } catch (err) {
-    throw new StoremeshError('E_FILE_NOT_FOUND', `cannot read key file ${path}`, { path }, { cause: err })
-  }
-  if (bytes.length > MAX_KEY_FILE_BYTES) throw new StoremeshError('E_KEY_INVALID', `${path} is too large to be a key file`, { path })
-  try {
-    const v = JSON.parse(bytes.toString('utf8')) as unknown
+    const v = parseStrictJson(bytes, 'key file', { code: 'E_KEY_INVALID' })
     if (v !== null && typeof v === 'object' && !Array.isArray(v)) return v as Record<string, unknown>
   } catch {}
   throw new StoremeshError('E_KEY_INVALID', `${path} is not a storemesh key file (a swarm key or other file?)`, { path })

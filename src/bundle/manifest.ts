@@ -6,6 +6,7 @@
 import semver from 'semver'
 import { z } from 'zod'
 import { StoremeshError } from '../interface/errors.js'
+import { parseStrictJson } from '../interface/strict-json.js'
 import type { BundleInfo, ChunkRef, ManifestBody, SignedManifest, TrustOptions } from '../interface/types.js'
 import { canonicalize } from './canonical.js'
 import { assertEnvelopeShape, verifyEnvelope } from './envelope.js'
@@ -138,7 +139,7 @@ export function bundleInfo (env: SignedManifest): BundleInfo {
 
 /** Schema, signatures against the trust keys, and expiry. */
 export function verifyManifest (env: unknown, trust: TrustOptions): BundleInfo {
-  assertEnvelopeShape(env)
+  assertEnvelopeShape(env, 'manifest')
   const signed = parseManifestBody(env.signed)
   const manifest: SignedManifest = { signed, signatures: env.signatures }
   verifyEnvelope(manifest, trust)
@@ -153,11 +154,7 @@ export function parseManifestJson (bytes: Uint8Array): unknown {
   if (bytes.length > MAX_MANIFEST_BYTES) {
     throw new StoremeshError('E_MANIFEST_TOO_LARGE', `manifest is ${bytes.length} bytes, limit ${MAX_MANIFEST_BYTES}`)
   }
-  try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as unknown
-  } catch (err) {
-    throw new StoremeshError('E_MANIFEST_INVALID', 'manifest is not valid UTF-8 JSON', {}, { cause: err })
-  }
+  return parseStrictJson(bytes, 'manifest', { code: 'E_MANIFEST_INVALID' })
 }
 
 /** Bytes from disk or the wire to a verified BundleInfo. */

@@ -3,11 +3,12 @@
  * throw (exit 3: E_SIGNATURE_*, E_MANIFEST_*, E_PATH_ESCAPE); content problems are
  * collected, each naming artifact, chunk index and hash (exit 2): a chunk whose bytes
  * do not hash to its id, a missing chunk, a chunk file of the wrong size, and a
- * whole-file hash that the chunks, joined in order, do not give.
+ * whole-file hash that the chunks, joined in order, do not give, and a chunk path that
+ * is a FIFO, device or directory (E_FILE_NOT_REGULAR, refused without reading).
  */
-import { open, type FileHandle } from 'node:fs/promises'
 import { blake3, Blake3Hasher } from '@napi-rs/blake-hash'
-import { StoremeshError } from '../interface/errors.js'
+import { isStoremeshError } from '../interface/errors.js'
+import { openRegularFile, readRegularFile, type OpenedRegularFile } from '../interface/regular-file.js'
 import type { BundleInfo, TrustOptions } from '../interface/types.js'
 import { bundleJsonPath, chunkPathIn } from './layout.js'
 import { decodeManifest, MAX_MANIFEST_BYTES } from './manifest.js'
@@ -17,7 +18,7 @@ const READ_AHEAD = 4
 /** Listing stops here; a folder this broken needs no longer list. */
 export const MAX_PROBLEMS = 1000
 
-export type VerifyProblemCode = 'E_CHUNK_HASH_MISMATCH' | 'E_CHUNK_MISSING' | 'E_SIZE_MISMATCH' | 'E_ARTIFACT_HASH_MISMATCH'
+export type VerifyProblemCode = 'E_CHUNK_HASH_MISMATCH' | 'E_CHUNK_MISSING' | 'E_SIZE_MISMATCH' | 'E_ARTIFACT_HASH_MISMATCH' | 'E_FILE_NOT_REGULAR'
 
 export interface VerifyProblem {
   code: VerifyProblemCode
@@ -41,41 +42,33 @@ export interface VerifyOptions {
   onProgress?: (doneBytes: number, totalBytes: number) => void
 }
 
-/** Reads `bundle.json` within the manifest size limit. */
+/**
+ * Reads `bundle.json` within the manifest size limit. A directory, FIFO or device in
+ * its place is refused at open (E_FILE_NOT_REGULAR), never read.
+ */
 export async function readBundleJson (dir: string): Promise<Uint8Array> {
   const path = bundleJsonPath(dir)
-  let fh: FileHandle
-  try {
-    fh = await open(path, 'r')
-  } catch (err) {
-    throw new StoremeshError('E_BUNDLE_NOT_FOUND', `no bundle at ${dir} (cannot read ${path})`, { path }, { cause: err })
-  }
-  try {
-    const { size } = await fh.stat()
-    if (size > MAX_MANIFEST_BYTES) {
-      throw new StoremeshError('E_MANIFEST_TOO_LARGE', `bundle.json is ${size} bytes, limit ${MAX_MANIFEST_BYTES}`, { path })
-    }
-    const buf = Buffer.alloc(size)
-    const { bytesRead } = await fh.read(buf, 0, size, 0)
-    return buf.subarray(0, bytesRead)
-  } finally {
-    await fh.close()
-  }
+  return await readRegularFile(path, {
+    what: 'bundle.json',
+    maxBytes: MAX_MANIFEST_BYTES,
+    codes: { missing: 'E_BUNDLE_NOT_FOUND', tooLarge: 'E_MANIFEST_TOO_LARGE' }
+  })
 }
 
-type ChunkRead = { kind: 'ok', bytes: Uint8Array } | { kind: 'missing' } | { kind: 'size', actual: number }
+type ChunkRead = { kind: 'ok', bytes: Uint8Array } | { kind: 'missing' } | { kind: 'size', actual: number } | { kind: 'special', what: string }
 
 async function readChunk (path: string, size: number, buf: Buffer): Promise<ChunkRead> {
-  let fh: FileHandle
+  let opened: OpenedRegularFile
   try {
-    fh = await open(path, 'r')
+    opened = await openRegularFile(path, { what: 'chunk file' })
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return { kind: 'missing' }
+    if (isStoremeshError(err, 'E_FILE_NOT_FOUND')) return { kind: 'missing' }
+    if (isStoremeshError(err, 'E_FILE_NOT_REGULAR')) return { kind: 'special', what: String(err.meta.kind ?? 'special file') }
     throw err
   }
+  const { fh, sizeBytes } = opened
   try {
-    const st = await fh.stat()
-    if (st.size !== size) return { kind: 'size', actual: st.size }
+    if (sizeBytes !== size) return { kind: 'size', actual: sizeBytes }
     let n = 0
     while (n < size) {
       const { bytesRead } = await fh.read(buf, n, size - n, n)
@@ -121,6 +114,10 @@ export async function verifyBundleDir (dir: string, trust: TrustOptions, options
         if (r.kind === 'missing') {
           intact = false
           add({ code: 'E_CHUNK_MISSING', artifact: a.name, chunk: j, hash: c.hash, message: `${where} is missing` })
+        } else if (r.kind === 'special') {
+          // refused at open, never read: a FIFO would block and a device never end
+          intact = false
+          add({ code: 'E_FILE_NOT_REGULAR', artifact: a.name, chunk: j, hash: c.hash, message: `${where} is a ${r.what}, not a regular file` })
         } else if (r.kind === 'size') {
           intact = false
           add({ code: 'E_SIZE_MISMATCH', artifact: a.name, chunk: j, hash: c.hash, message: `${where} is ${r.actual} bytes, the manifest says ${c.size}` })

@@ -7,10 +7,12 @@
  * the grammar every window uses) before anything is written. Attaches to the `hub`
  * command group if another module created it.
  */
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { readTrustedKeyFiles } from '../bundle/keys.js'
 import { toStoremeshError } from '../interface/errors.js'
+import { readRegularFile } from '../interface/regular-file.js'
+import { MAX_SIGNED_POLICY_BYTES } from '../policy/constants.js'
 import { decodeSignedPolicy, verifyPolicy } from '../policy/index.js'
 import { policyPrestageAtMs } from '../control/waves/index.js'
 import { addPrefetch } from '../wan/prefetch-queue.js'
@@ -33,12 +35,7 @@ export function registerPrefetch (hub: Command, ctx: CommandContext): void {
     .option('--timezone <zone>', 'IANA zone of the window (default: the policy\'s, else the host\'s)')
     .option('--json', 'JSON output', false)
     .action(action(ctx, async (opts: PrefetchOpts) => {
-      let bytes: Uint8Array
-      try {
-        bytes = await readFile(opts.policy)
-      } catch (err) {
-        throw toStoremeshError(err)
-      }
+      const bytes = await readRegularFile(opts.policy, { what: 'signed policy', maxBytes: MAX_SIGNED_POLICY_BYTES, codes: { tooLarge: 'E_POLICY_INVALID' } })
       const v = verifyPolicy(decodeSignedPolicy(bytes), { keys: await readTrustedKeyFiles(opts.trust), threshold: Number(opts.threshold) })
       const bundle = v.policy.spec.bundle
       const timezone = zoneOf(opts.timezone ?? v.policy.spec.schedule.timezone ?? hostTimezone()).name

@@ -7,7 +7,7 @@
  * - `revoke`: adds serials and peer ids to a revocation list, bumps its version, signs;
  * - `show`: prints a certificate or a list, verified when `--trust` is given.
  */
-import { readFile, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { Command } from 'commander'
 import { readSigningKeyFile, readTrustedKeyFiles, type PrivateSigningKey } from '../bundle/keys.js'
@@ -18,8 +18,9 @@ import {
   type NodeCertificate, type NodeRole, type RevocationList
 } from '../identity/index.js'
 import { StoremeshError } from '../interface/errors.js'
+import { readRegularFile } from '../interface/regular-file.js'
 import type { TrustedKey } from '../interface/types.js'
-import { decodePeerKeyFile, loadOrCreatePeerKey } from '../net/identity.js'
+import { decodePeerKeyFile, loadOrCreatePeerKey, MAX_PEER_KEY_FILE_BYTES } from '../net/identity.js'
 import { parseExpiry } from './bundle.js'
 import type { Register } from './commands.js'
 import { action } from './context.js'
@@ -88,7 +89,7 @@ function trustOf (key: PrivateSigningKey): TrustedKey[] {
 }
 
 async function peerIdOfKeyFile (path: string): Promise<string> {
-  return peerIdFromPrivateKey(decodePeerKeyFile(await readFile(path), path)).toString()
+  return peerIdFromPrivateKey(decodePeerKeyFile(await readRegularFile(path, { what: `peer key file ${path}`, maxBytes: MAX_PEER_KEY_FILE_BYTES, codes: { tooLarge: 'E_KEY_INVALID' } }), path)).toString()
 }
 
 function issueFor (peerId: string, opts: CertOpts, key: PrivateSigningKey): NodeCertificate {

@@ -3,13 +3,14 @@
  * manifest's envelope, check a signed policy against trusted keys, and show every
  * gate of the policy engine for the device in a data directory.
  */
-import { readFile } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { readSigningKeyFile, readTrustedKeyFiles } from '../bundle/keys.js'
 import { writeFileAtomic } from '../interface/atomic-file.js'
 import { StoremeshError, VERDICT_EXIT } from '../interface/errors.js'
+import { readRegularFile } from '../interface/regular-file.js'
 import type { Decision } from '../interface/types.js'
 import { decidingGates } from '../policy/evaluate.js'
+import { MAX_POLICY_YAML_BYTES, MAX_SIGNED_POLICY_BYTES } from '../policy/constants.js'
 import { parsePolicyYaml } from '../policy/schema.js'
 import { decodeSignedPolicy, encodeSignedPolicy, policyIdOf, signPolicy, verifyPolicy } from '../policy/signed.js'
 import { collectDecisionInputs, decideDevice, isDeviceDir, openDecisionParts, type DecisionInputs, type OpenedParts } from '../roles/device-decision.js'
@@ -95,7 +96,7 @@ export const register: Register = (program: Command, ctx) => {
     .requiredOption('--out <file>', 'where to write the signed policy (JSON)')
     .option('--json', 'machine-readable output', false)
     .action(action(ctx, async (yamlPath: string, opts: SignOpts) => {
-      const text = await readFile(yamlPath, 'utf8')
+      const text = (await readRegularFile(yamlPath, { what: 'policy YAML', maxBytes: MAX_POLICY_YAML_BYTES, codes: { tooLarge: 'E_POLICY_INVALID' } })).toString('utf8')
       const parsed = parsePolicyYaml(text, yamlPath)
       const keys = await Promise.all(opts.key.map(readSigningKeyFile))
       const env = signPolicy(parsed, keys)
@@ -118,7 +119,7 @@ export const register: Register = (program: Command, ctx) => {
     .action(action(ctx, async (file: string, opts: VerifyOpts) => {
       const threshold = Number(opts.threshold ?? '1')
       if (!Number.isInteger(threshold) || threshold < 1) throw new StoremeshError('E_INVALID_ARGUMENT', `--threshold: not a positive integer: ${opts.threshold ?? ''}`)
-      const env = decodeSignedPolicy(await readFile(file))
+      const env = decodeSignedPolicy(await readRegularFile(file, { what: 'signed policy', maxBytes: MAX_SIGNED_POLICY_BYTES, codes: { tooLarge: 'E_POLICY_INVALID' } }))
       const v = verifyPolicy(env, { keys: await readTrustedKeyFiles(opts.trust), threshold })
       const p = v.policy
       if (opts.json) {

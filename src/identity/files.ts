@@ -3,10 +3,10 @@
  * peer key (src/net/identity.ts), `<dataDir>/node-certificate.json`, and the newest
  * revocation list it verified in `<dataDir>/revocations.json`.
  */
-import { open } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeFileAtomic } from '../interface/atomic-file.js'
 import { StoremeshError } from '../interface/errors.js'
+import { readRegularFileIfExists } from '../interface/regular-file.js'
 import { decodeCertificate, encodeCertificate, type NodeCertificate } from './certificate.js'
 import { CERTIFICATE_FILE, MAX_CERTIFICATE_BYTES, MAX_REVOCATION_LIST_BYTES, REVOCATION_LIST_FILE } from './constants.js'
 import { decodeRevocationList, encodeRevocationList, type RevocationList } from './revocation.js'
@@ -20,29 +20,13 @@ export function revocationListPath (dataDir: string): string {
 }
 
 /**
- * At most `maxBytes + 1` bytes of a file (so the decoder reports the size limit, not a
- * torn read), or undefined when it does not exist.
+ * A regular file's bytes within `maxBytes` (src/interface/regular-file.ts: no FIFO,
+ * device or directory), or undefined when it does not exist. Too large is the
+ * identity decoders' E_CERT_INVALID.
  */
 export async function readBoundedFile (path: string, maxBytes: number): Promise<Uint8Array | undefined> {
-  let fh
-  try {
-    fh = await open(path, 'r')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw new StoremeshError('E_FILE_NOT_FOUND', `cannot read ${path}`, { path }, { cause: err })
-  }
-  try {
-    const buf = Buffer.alloc(maxBytes + 1)
-    let off = 0
-    while (off < buf.length) {
-      const { bytesRead } = await fh.read(buf, off, buf.length - off, off)
-      if (bytesRead === 0) break
-      off += bytesRead
-    }
-    return new Uint8Array(buf.subarray(0, off))
-  } finally {
-    await fh.close()
-  }
+  const bytes = await readRegularFileIfExists(path, { maxBytes, codes: { tooLarge: 'E_CERT_INVALID' } })
+  return bytes === undefined ? undefined : new Uint8Array(bytes)
 }
 
 async function required (path: string, maxBytes: number): Promise<Uint8Array> {

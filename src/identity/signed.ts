@@ -7,7 +7,9 @@
  */
 import { z } from 'zod'
 import { verifyEnvelope } from '../bundle/envelope.js'
+import { isCanonicalBase64 } from '../interface/base64.js'
 import { StoremeshError, isStoremeshError, type ErrorCode } from '../interface/errors.js'
+import { parseStrictJson } from '../interface/strict-json.js'
 import type { Envelope, TrustedKey } from '../interface/types.js'
 import { parseWireMessage } from '../net/json-message.js'
 import { MAX_IDENTITY_SIGNATURES } from './constants.js'
@@ -24,7 +26,7 @@ export interface SignedKind {
 
 const signatureSchema = z.strictObject({
   keyid: z.string().regex(/^[0-9a-f]{32}$/, 'malformed'),
-  sig: z.string().regex(/^[A-Za-z0-9+/]{86}==$/, 'must be base64 of 64 bytes')
+  sig: z.string().regex(/^[A-Za-z0-9+/]{86}==$/, 'must be base64 of 64 bytes').refine(isCanonicalBase64, 'must be canonical base64')
 })
 
 /** The envelope around a body schema: exactly `signed` and 1 … 16 `signatures`. */
@@ -45,16 +47,12 @@ export function parseSigned<T> (schema: z.ZodType<T>, value: unknown, kind: Sign
   }
 }
 
-/** Bytes to JSON (not yet checked against a schema), within `kind.maxBytes`. */
+/** Bytes to strict JSON (not yet checked against a schema), within `kind.maxBytes`: no BOM, duplicate keys or trailing data. */
 export function parseSignedJson (bytes: Uint8Array, kind: SignedKind): unknown {
   if (bytes.byteLength > kind.maxBytes) {
     throw new StoremeshError(kind.invalid, `${kind.label} of ${bytes.byteLength} bytes, limit ${kind.maxBytes}`, { bytes: bytes.byteLength, maxBytes: kind.maxBytes })
   }
-  try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
-  } catch {
-    throw new StoremeshError(kind.invalid, `bad ${kind.label}: not UTF-8 JSON`)
-  }
+  return parseStrictJson(bytes, kind.label, { code: kind.invalid })
 }
 
 /** Checks the envelope's signatures against the enrolment keys; E_SIGNATURE_* become `kind.signature`. */

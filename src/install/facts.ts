@@ -14,15 +14,17 @@
  *   <data>/bundles/<id>/bundle.json and chunks/  the bundle named by the policy
  *                                 (<id> is `b3:<hex>` or just `<hex>`)
  */
-import { readFile, stat, statfs } from 'node:fs/promises'
+import { stat, statfs } from 'node:fs/promises'
 import { dirname, isAbsolute, join, resolve } from 'node:path'
 import { z } from 'zod'
-import { parseManifestJson } from '../bundle/manifest.js'
+import { MAX_MANIFEST_BYTES, parseManifestJson } from '../bundle/manifest.js'
 import { blake3Hex } from '../bundle/hash.js'
 import { readTrustedKeyFiles } from '../bundle/keys.js'
 import { bundleJsonPath, chunkPathIn } from '../bundle/layout.js'
-import { StoremeshError } from '../interface/errors.js'
+import { StoremeshError, isStoremeshError, type ErrorCode } from '../interface/errors.js'
+import { openRegularFile, readRegularFile, readRegularFileIfExists } from '../interface/regular-file.js'
 import type { ChunkRef, DeviceFacts, TrustOptions } from '../interface/types.js'
+import { MAX_SIGNED_POLICY_BYTES } from '../policy/constants.js'
 import { decodeSignedPolicy, verifyPolicy, type VerifiedPolicy } from '../policy/signed.js'
 import { verifiedBundleFromJson, type FactsInput, type VerifiedBundle } from '../policy/decide.js'
 import { parseYamlWith } from '../policy/yaml-schema.js'
@@ -146,10 +148,9 @@ export interface CollectOptions {
 /** Facts without the bundle state (the caller knows where chunks live) and the manifest signature. */
 export type CollectedFacts = Omit<FactsInput, 'bundle'> & { bundle?: DeviceFacts['bundle'] }
 
+/** A regular file within its limit (no FIFO, device or directory: src/interface/regular-file.ts). */
 async function readText (path: string, maxBytes: number, code: 'E_CONFIG_INVALID' | 'E_POLICY_INVALID'): Promise<string> {
-  const st = await stat(path)
-  if (st.size > maxBytes) throw new StoremeshError(code, `${path} is ${st.size} bytes, limit ${maxBytes}`, { file: path })
-  return await readFile(path, 'utf8')
+  return (await readRegularFile(path, { maxBytes, codes: { tooLarge: code } })).toString('utf8')
 }
 
 function inData (dataDir: string, p: string): string {
@@ -224,7 +225,7 @@ export async function collectFacts (config: DeviceConfig, opts: CollectOptions):
     try {
       text = await readText(path, MAX_FACTS_FILE_BYTES, 'E_CONFIG_INVALID')
     } catch (err) {
-      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
+      if (!isStoremeshError(err, 'E_FILE_NOT_FOUND')) throw err
       fileError = `facts file ${config.factsFile} not found`
     }
     // A facts file that exists but is wrong is an operator's mistake: say so loudly.
@@ -289,9 +290,11 @@ export async function checkBundleFolder (dir: string, pieces: readonly ChunkRef[
     if (opts.signal?.aborted === true) throw new StoremeshError('E_ABORTED', 'bundle check aborted')
     const path = chunkPathIn(dir, p.hash)
     try {
-      const st = await stat(path)
-      if (st.size !== p.size) { missing++; continue }
-      if (verify && blake3Hex(await readFile(path)) !== p.hash) missing++
+      // a FIFO or device in place of a chunk is refused at open, never read
+      const { fh, sizeBytes } = await openRegularFile(path)
+      await fh.close()
+      if (sizeBytes !== p.size) { missing++; continue }
+      if (verify && blake3Hex(await readRegularFile(path, { maxBytes: p.size })) !== p.hash) missing++
     } catch {
       missing++
     }
@@ -301,15 +304,11 @@ export async function checkBundleFolder (dir: string, pieces: readonly ChunkRef[
 }
 
 /** undefined when absent, unless `required` (a path the operator named must exist). */
-async function readJsonIfPresent (path: string, decode: (b: Uint8Array) => unknown, required = false): Promise<unknown> {
-  let bytes: Buffer
-  try {
-    bytes = await readFile(path)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT' && !required) return undefined
-    throw err
-  }
-  return decode(bytes)
+async function readJsonIfPresent (path: string, decode: (b: Uint8Array) => unknown, limit: { maxBytes: number, tooLarge: ErrorCode },
+  required = false): Promise<unknown> {
+  const options = { maxBytes: limit.maxBytes, codes: { tooLarge: limit.tooLarge } }
+  const bytes = required ? await readRegularFile(path, options) : await readRegularFileIfExists(path, options)
+  return bytes === undefined ? undefined : decode(bytes)
 }
 
 /** `<data>/bundles/<b3:hex>/bundle.json`, or `<data>/bundles/<hex>/bundle.json`; the first that exists. */
@@ -354,7 +353,8 @@ export async function gatherDeviceInputs (dataDir: string, opts: GatherOptions =
   const config = await loadDeviceConfig(join(dataDir, DEVICE_CONFIG_FILE))
   const trust: TrustOptions = { keys: await readTrustedKeyFiles(config.trust.keys.map(k => inData(dataDir, k))), threshold: config.trust.threshold }
   const policyPath = opts.policyPath ?? join(dataDir, SIGNED_POLICY_FILE)
-  const policyEnv = await readJsonIfPresent(policyPath, decodeSignedPolicy, opts.policyPath !== undefined)
+  const policyEnv = await readJsonIfPresent(policyPath, decodeSignedPolicy,
+    { maxBytes: MAX_SIGNED_POLICY_BYTES, tooLarge: 'E_POLICY_INVALID' }, opts.policyPath !== undefined)
   const policy = policyEnv !== undefined ? verifyPolicy(policyEnv, trust) : undefined
   const facts = await collectFacts(config, { dataDir, exec: opts.exec, statfs: opts.statfs, signal: opts.signal })
   if (policy !== undefined && opts.probes !== false) {
@@ -389,7 +389,8 @@ export async function readBundleFolder (dataDir: string, bundleId: string | unde
   opts: ReadBundleFolderOptions = {}): Promise<BundleFolder | undefined> {
   const manifestPath = opts.manifestPath ?? (bundleId !== undefined ? await findBundleJson(dataDir, bundleId) : undefined)
   if (manifestPath === undefined) return undefined
-  const raw = await readJsonIfPresent(manifestPath, parseManifestJson, opts.manifestPath !== undefined)
+  const raw = await readJsonIfPresent(manifestPath, parseManifestJson,
+    { maxBytes: MAX_MANIFEST_BYTES, tooLarge: 'E_MANIFEST_TOO_LARGE' }, opts.manifestPath !== undefined)
   if (raw === undefined) return undefined
   const bundle = verifiedBundleFromJson(raw, trust)
   if (opts.checkChunks === false) return { bundle, manifestPath }

@@ -4,9 +4,9 @@
  * (the rename itself lives in the folder's metadata). Every layer writes such files
  * (keys, leases, install state, status snapshots), so the one writer lives here.
  */
-import { open, rename, rm, mkdir, stat } from 'node:fs/promises'
+import { open, rename, rm, mkdir } from 'node:fs/promises'
 import { dirname, basename, join } from 'node:path'
-import { StoremeshError } from '../interface/errors.js'
+import { readRegularFileIfExists } from './regular-file.js'
 
 export async function fsyncDir (dir: string): Promise<void> {
   const fh = await open(dir, 'r')
@@ -53,34 +53,11 @@ export async function writeFileAtomic (path: string, data: string | Uint8Array, 
 }
 
 /**
- * Reads a small file whole, refusing one over maxBytes (a decoder's size limit).
+ * Reads a small file whole, refusing one over maxBytes (a decoder's size limit; the
+ * code stays E_INSTALL_STATE_INVALID, what callers of this helper have always seen)
+ * and anything but a regular file (src/interface/regular-file.ts).
  * Returns undefined when the file does not exist.
  */
 export async function readFileLimited (path: string, maxBytes: number): Promise<Buffer | undefined> {
-  let size: number
-  try {
-    size = (await stat(path)).size
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw err
-  }
-  if (size > maxBytes) {
-    throw new StoremeshError('E_INSTALL_STATE_INVALID', `file is larger than its limit: ${path}`, { path, sizeBytes: size, maxBytes })
-  }
-  const fh = await open(path, 'r')
-  try {
-    const buf = Buffer.alloc(Math.min(size, maxBytes) + 1)
-    let off = 0
-    for (;;) {
-      const { bytesRead } = await fh.read(buf, off, buf.length - off, off)
-      if (bytesRead === 0) break
-      off += bytesRead
-      if (off > maxBytes) {
-        throw new StoremeshError('E_INSTALL_STATE_INVALID', `file grew over its limit while read: ${path}`, { path, maxBytes })
-      }
-    }
-    return buf.subarray(0, off)
-  } finally {
-    await fh.close()
-  }
+  return await readRegularFileIfExists(path, { maxBytes, codes: { tooLarge: 'E_INSTALL_STATE_INVALID' } })
 }

@@ -42,6 +42,16 @@ export const ERROR_CODES = {
   /** a fleet simulation whose memory estimate exceeds the limit, refused before it starts */
   E_SIM_MEMORY: EXIT.USAGE,
   E_FILE_NOT_FOUND: EXIT.FAILURE,
+  /** an input path that is a directory, FIFO, socket or device, not a regular file (src/interface/regular-file.ts) */
+  E_FILE_NOT_REGULAR: EXIT.FAILURE,
+  /** an input file over its decoder's size limit */
+  E_FILE_TOO_LARGE: EXIT.FAILURE,
+  /** an input file that exists but cannot be opened or read (permissions, I/O error) */
+  E_FILE_UNREADABLE: EXIT.FAILURE,
+  /** a document that is not strict JSON: BOM, invalid UTF-8, duplicate key, trailing data (src/interface/strict-json.ts) */
+  E_JSON_STRICT: EXIT.TRUST,
+  /** a base64 field that is not canonical base64 (src/interface/base64.ts) */
+  E_BASE64_INVALID: EXIT.TRUST,
   E_KEY_INVALID: EXIT.TRUST,
   // bundle content (exit 2)
   E_CHUNK_HASH_MISMATCH: EXIT.HASH,

@@ -5,10 +5,11 @@
  * holds the db's lock).
  */
 import type { Log } from '../interface/log.js'
-import { readFile, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { writeFileAtomic } from '../interface/atomic-file.js'
 import { StoremeshError, toStoremeshError } from '../interface/errors.js'
+import { parseStrictJson } from '../interface/strict-json.js'
+import { readRegularFileIfExists } from '../interface/regular-file.js'
 import type { HubRecord, SuperLedger, SuperWaveSummary } from './super-ledger.js'
 
 export const SUPER_LEDGER_STATUS_FILE = 'super-ledger.json'
@@ -46,11 +47,11 @@ export async function writeSuperLedgerStatus (dataDir: string, ledger: SuperLedg
 /** The last totals a super hub wrote; undefined before its first write. */
 export async function readSuperLedgerStatus (dataDir: string): Promise<SuperLedgerStatus | undefined> {
   const path = join(dataDir, SUPER_LEDGER_STATUS_FILE)
-  const size = await stat(path).then(s => s.size, () => undefined)
-  if (size === undefined) return undefined
-  if (size > MAX_LEDGER_STATUS_BYTES) throw new StoremeshError('E_CONFIG_INVALID', `${path} is larger than ${MAX_LEDGER_STATUS_BYTES} bytes`, { file: path })
+  const bytes = await readRegularFileIfExists(path, { what: 'super ledger status file', maxBytes: MAX_LEDGER_STATUS_BYTES, codes: { tooLarge: 'E_CONFIG_INVALID' } })
+  if (bytes === undefined) return undefined
   try {
-    const x = JSON.parse(await readFile(path, 'utf8')) as Partial<SuperLedgerStatus>
+    const x = parseStrictJson(bytes, 'super ledger status file', { code: 'E_CONFIG_INVALID' }) as Partial<SuperLedgerStatus> | null
+    if (x === null || typeof x !== 'object') throw new Error('not an object')
     if (!Array.isArray(x.waves) || !Array.isArray(x.hubs)) throw new Error('no waves or hubs')
     return x as SuperLedgerStatus
   } catch (err) {

@@ -8,13 +8,14 @@ import { generateKeyPair, privateKeyFromProtobuf, privateKeyToProtobuf } from '@
 import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { PrivateKey } from '@libp2p/interface'
 import { randomBytes } from 'node:crypto'
-import { link, mkdir, open, readFile, unlink } from 'node:fs/promises'
+import { link, mkdir, open, unlink } from 'node:fs/promises'
 import { join } from 'node:path'
 import { StoremeshError } from '../interface/errors.js'
+import { readRegularFile, readRegularFileIfExists } from '../interface/regular-file.js'
 import { PEER_KEY_FILE } from './constants.js'
 
 export const PEER_KEY_TYPE = 'storemesh/libp2p-peer-key'
-const MAX_PEER_KEY_FILE_BYTES = 16 * 1024
+export const MAX_PEER_KEY_FILE_BYTES = 16 * 1024
 
 interface PeerKeyFile {
   type: typeof PEER_KEY_TYPE
@@ -67,11 +68,8 @@ export function encodePeerKeyFile (key: PrivateKey): Uint8Array {
  */
 export async function loadOrCreatePeerKey (dataDir: string): Promise<PrivateKey> {
   const path = peerKeyPath(dataDir)
-  try {
-    return decodePeerKeyFile(await readFile(path), path)
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err
-  }
+  const bytes = await readRegularFileIfExists(path, { what: `peer key file ${path}`, maxBytes: MAX_PEER_KEY_FILE_BYTES, codes: { tooLarge: 'E_KEY_INVALID' } })
+  if (bytes !== undefined) return decodePeerKeyFile(bytes, path)
   await mkdir(dataDir, { recursive: true })
   const key = await generateKeyPair('Ed25519')
   const tmp = `${path}.tmp-${process.pid}-${randomBytes(6).toString('hex')}`
@@ -86,7 +84,7 @@ export async function loadOrCreatePeerKey (dataDir: string): Promise<PrivateKey>
     await link(tmp, path)
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err
-    return decodePeerKeyFile(await readFile(path), path)
+    return decodePeerKeyFile(await readRegularFile(path, { what: `peer key file ${path}`, maxBytes: MAX_PEER_KEY_FILE_BYTES, codes: { tooLarge: 'E_KEY_INVALID' } }), path)
   } finally {
     await unlink(tmp).catch(() => {})
   }

@@ -7,7 +7,8 @@
  * const out = encodeJsonMessage(res, leaseResponseSchema, { label: 'lease response', maxBytes: MAX_LEASE_RESPONSE_BYTES })
  * ```
  *
- * bytes → size limit → strict UTF-8 → JSON → the protocol's zod schema → typed value.
+ * bytes → size limit → strict JSON (src/interface/strict-json.ts: UTF-8, no BOM, no
+ * duplicate keys, no trailing data) → the protocol's zod schema → typed value.
  * Every failure is a StoremeshError with a stable code: E_WIRE_MESSAGE_TOO_LARGE over
  * the limit, E_WIRE_MALFORMED otherwise, its message `bad <label>: <field>: <why>`
  * (servers send it back as the detail of a bad-request answer). Encoders run the same
@@ -15,6 +16,7 @@
  */
 import type { z } from 'zod'
 import { StoremeshError } from '../interface/errors.js'
+import { parseStrictJson } from '../interface/strict-json.js'
 
 export interface JsonMessageOptions {
   /** names the message in errors, e.g. `lease request` */
@@ -56,9 +58,12 @@ export function decodeJsonMessage<S extends z.ZodType> (bytes: Uint8Array, schem
   }
   let value: unknown
   try {
-    value = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes))
-  } catch {
-    throw new StoremeshError('E_WIRE_MALFORMED', `bad ${label}: not UTF-8 JSON`, { message: label })
+    value = parseStrictJson(bytes, label, { code: 'E_WIRE_MALFORMED' })
+  } catch (err) {
+    const reason = err instanceof StoremeshError ? String(err.meta.reason) : 'syntax'
+    const offset = err instanceof StoremeshError ? err.meta.offset : undefined
+    throw new StoremeshError('E_WIRE_MALFORMED', `bad ${label}: not UTF-8 JSON (${reason}${offset === undefined ? '' : ` at offset ${offset}`})`,
+      { message: label, reason, offset })
   }
   return parseWireMessage(schema, value, label)
 }

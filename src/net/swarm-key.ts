@@ -11,8 +11,9 @@
  * A node without the key, or with another key, cannot complete a connection at all.
  */
 import { createHash, randomBytes } from 'node:crypto'
-import { link, open, readFile, rename, unlink } from 'node:fs/promises'
+import { link, open, rename, unlink } from 'node:fs/promises'
 import { StoremeshError } from '../interface/errors.js'
+import { readRegularFile } from '../interface/regular-file.js'
 
 export const SWARM_KEY_HEADER = '/key/swarm/psk/1.0.0/'
 export const SWARM_KEY_CODEC = '/base16/'
@@ -71,14 +72,7 @@ export function parseSwarmKey (bytes: Uint8Array, source = 'swarm key'): SwarmKe
 }
 
 export async function readSwarmKeyFile (path: string): Promise<SwarmKey> {
-  let bytes: Uint8Array
-  try {
-    bytes = await readFile(path)
-  } catch (err) {
-    const e = err as NodeJS.ErrnoException
-    if (e.code === 'ENOENT') throw new StoremeshError('E_FILE_NOT_FOUND', `no swarm key file at ${path}`, { path }, { cause: err })
-    throw err
-  }
+  const bytes = await readRegularFile(path, { what: `swarm key file ${path}`, maxBytes: MAX_SWARM_KEY_FILE_BYTES, codes: { tooLarge: 'E_KEY_INVALID' } })
   return parseSwarmKey(bytes, path)
 }
 

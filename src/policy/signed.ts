@@ -10,6 +10,7 @@ import { assertEnvelopeShape, signEnvelope, verifyEnvelope } from '../bundle/env
 import { blake3Hex } from '../bundle/hash.js'
 import type { SigningKey } from '../bundle/keys.js'
 import { StoremeshError } from '../interface/errors.js'
+import { parseStrictJson } from '../interface/strict-json.js'
 import type { Envelope, TrustOptions } from '../interface/types.js'
 import { MAX_SIGNED_POLICY_BYTES, POLICY_TYPE } from './constants.js'
 import { parsePolicy, type RolloutPolicy } from './schema.js'
@@ -45,7 +46,7 @@ export function signPolicy (policy: RolloutPolicy, keys: SigningKey[]): SignedPo
  */
 export function verifyPolicy (env: unknown, trust: TrustOptions): VerifiedPolicy {
   try {
-    assertEnvelopeShape(env)
+    assertEnvelopeShape(env, 'signed policy')
   } catch (err) {
     throw new StoremeshError('E_POLICY_INVALID', `not a signed policy: ${(err as Error).message}`, {}, { cause: err })
   }
@@ -54,6 +55,12 @@ export function verifyPolicy (env: unknown, trust: TrustOptions): VerifiedPolicy
     const type = signed !== null && typeof signed === 'object' ? String((signed as { type?: unknown }).type) : typeof signed
     throw new StoremeshError('E_POLICY_INVALID', `signed body is not a policy (type ${type}, want ${POLICY_TYPE})`)
   }
+  // SPEC (bundle §4, policies use the same envelope): the body is exactly {type, policy}
+  const extra = Object.keys(signed).find(k => k !== 'type' && k !== 'policy')
+  if (extra !== undefined) {
+    throw new StoremeshError('E_POLICY_INVALID', `signed policy body: unknown member ${JSON.stringify(extra.slice(0, 32))}`,
+      { document: 'signed policy', field: `signed.${extra.slice(0, 32)}` })
+  }
   verifyEnvelope(env, trust)
   const policy = parsePolicy(signed.policy)
   const trusted = new Set(trust.keys.map(k => k.keyid))
@@ -61,16 +68,12 @@ export function verifyPolicy (env: unknown, trust: TrustOptions): VerifiedPolicy
   return { policy, policyId: policyIdOf(env), signedBy }
 }
 
-/** Bytes from disk or the wire to an unverified envelope; size-limited, strict UTF-8 JSON. */
+/** Bytes from disk or the wire to an unverified envelope; size-limited strict JSON (no BOM, duplicate keys, trailing data). */
 export function decodeSignedPolicy (bytes: Uint8Array): unknown {
   if (bytes.length > MAX_SIGNED_POLICY_BYTES) {
     throw new StoremeshError('E_POLICY_INVALID', `signed policy is ${bytes.length} bytes, limit ${MAX_SIGNED_POLICY_BYTES}`)
   }
-  try {
-    return JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(bytes)) as unknown
-  } catch (err) {
-    throw new StoremeshError('E_POLICY_INVALID', 'signed policy is not valid UTF-8 JSON', {}, { cause: err })
-  }
+  return parseStrictJson(bytes, 'signed policy', { code: 'E_POLICY_INVALID' })
 }
 
 /** Serialised form for disk and wire: readable JSON; signatures cover the canonical body, not these bytes. */

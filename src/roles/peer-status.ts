@@ -4,10 +4,12 @@
  * stop, so `storemesh status` works for a running peer (whose store is locked) and for
  * a stopped one alike.
  */
-import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
+import { z } from 'zod'
 import { writeFileAtomic } from '../interface/atomic-file.js'
 import { StoremeshError } from '../interface/errors.js'
+import { parseStrictJson } from '../interface/strict-json.js'
+import { readRegularFileIfExists } from '../interface/regular-file.js'
 import type { Link } from '../interface/types.js'
 import type { HubRolloutView } from './hub-rollout.js'
 import { MAX_STATUS_FILE_BYTES, STATUS_FILE, STATUS_SCHEMA } from './lan-constants.js'
@@ -52,6 +54,48 @@ export interface StoreStatus {
 
 export interface BanStatus { peerId: string, reason: string, until: string }
 
+const count = z.number().int().min(0).max(Number.MAX_SAFE_INTEGER)
+const linkBytes = z.object({ up: count, down: count })
+const shortText = z.string().max(4096)
+
+/**
+ * What `storemesh status` reads before it prints: every member it uses, typed. Found
+ * by fuzzing: a status.json with a bundle missing `bytes` passed the old check and
+ * crashed the table with a TypeError. Members beyond these are allowed, so an older
+ * CLI still reads a newer peer's file.
+ */
+const statusSchema = z.object({
+  schema: z.literal(STATUS_SCHEMA),
+  role: shortText,
+  peerId: shortText,
+  pid: count,
+  running: z.boolean(),
+  startedAt: shortText,
+  updatedAt: shortText,
+  addrs: z.array(z.string().max(1024)).max(1024),
+  connections: count,
+  bans: z.array(z.object({ peerId: shortText, reason: shortText, until: shortText })).max(100_000),
+  bundles: z.array(z.object({
+    id: shortText,
+    name: shortText,
+    version: shortText,
+    deviceClass: shortText,
+    state: shortText,
+    heldChunks: count,
+    totalChunks: count,
+    heldBytes: count,
+    totalBytes: count,
+    bytes: z.object({ wan: linkBytes, lan: linkBytes }),
+    wastedBytes: count,
+    badChunks: count,
+    peers: count,
+    joined: z.boolean(),
+    superseed: z.boolean(),
+    superseedFallbackReveals: count.optional(),
+    hoarders: count.optional()
+  })).max(100_000)
+})
+
 export interface PeerStatus {
   schema: typeof STATUS_SCHEMA
   role: string
@@ -82,24 +126,27 @@ export async function writeStatusFile (dataDir: string, status: PeerStatus): Pro
 /** The last snapshot, or undefined when the peer never wrote one. */
 export async function readStatusFile (dataDir: string): Promise<PeerStatus | undefined> {
   const path = statusPath(dataDir)
-  let bytes: Buffer
+  const bytes = await readRegularFileIfExists(path, { what: 'status file', maxBytes: MAX_STATUS_FILE_BYTES, codes: { tooLarge: 'E_CONFIG_INVALID' } })
+  if (bytes === undefined) return undefined
+  return parseStatusFile(bytes, path)
+}
+
+/** A status.json's bytes to a status snapshot; E_CONFIG_INVALID for anything else (strict JSON). */
+export function parseStatusFile (bytes: Uint8Array, path = 'status.json'): PeerStatus {
+  let parsed: Partial<PeerStatus> | null
   try {
-    bytes = await readFile(path)
+    parsed = parseStrictJson(bytes, `${path}`, { code: 'E_CONFIG_INVALID', maxBytes: MAX_STATUS_FILE_BYTES }) as Partial<PeerStatus> | null
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return undefined
-    throw err
-  }
-  if (bytes.length > MAX_STATUS_FILE_BYTES) {
-    throw new StoremeshError('E_CONFIG_INVALID', `${path} is larger than ${MAX_STATUS_FILE_BYTES} bytes`, { file: path })
-  }
-  let parsed: Partial<PeerStatus>
-  try {
-    parsed = JSON.parse(bytes.toString('utf8')) as Partial<PeerStatus>
-  } catch (err) {
-    throw new StoremeshError('E_CONFIG_INVALID', `${path} is not JSON`, { file: path }, { cause: err })
+    throw new StoremeshError('E_CONFIG_INVALID', `${path} is not JSON`, { file: path, reason: (err as StoremeshError).meta?.reason as string | undefined }, { cause: err })
   }
   if (parsed?.schema !== STATUS_SCHEMA || !Array.isArray(parsed.bundles)) {
     throw new StoremeshError('E_CONFIG_INVALID', `${path} is not a storemesh status file (schema ${STATUS_SCHEMA})`, { file: path })
   }
-  return parsed as PeerStatus
+  const r = statusSchema.safeParse(parsed)
+  if (!r.success) {
+    const issue = r.error.issues[0]
+    const field = issue?.path.map(String).join('.').slice(0, 64) ?? ''
+    throw new StoremeshError('E_CONFIG_INVALID', `${path}: ${field}: ${issue?.message ?? 'invalid'}`, { file: path, field })
+  }
+  return r.data as PeerStatus
 }

@@ -5,15 +5,14 @@
  * checked in one pass. Only then is the bundle marked `verified`. Chunks the store
  * already holds are read from the store (verified) instead of the folder.
  */
-import { open, stat } from 'node:fs/promises'
 import { StoremeshError } from '../interface/errors.js'
+import { readRegularFile } from '../interface/regular-file.js'
 import type { BundleInfo, ChunkRef, TrustOptions } from '../interface/types.js'
 import { blake3Hex, StreamHasher } from '../bundle/hash.js'
 import { bundleJsonPath, chunkPathIn } from '../bundle/layout.js'
 import { decodeManifest, MAX_MANIFEST_BYTES } from '../bundle/manifest.js'
 import type { BundleRecord } from './index-db.js'
 import type { ChunkRead } from './reconstruct.js'
-import { readUpTo } from './chunk-files.js'
 
 export interface ImportHost {
   addBundle(info: BundleInfo): Promise<BundleRecord>
@@ -31,41 +30,15 @@ export interface ImportResult {
   chunksAlreadyHeld: number
 }
 
-async function readBounded (path: string, maxBytes: number, tooLarge: () => StoremeshError): Promise<Uint8Array> {
-  let fh
-  try {
-    fh = await open(path, 'r')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new StoremeshError('E_FILE_NOT_FOUND', `no such file: ${path}`, { path }, { cause: err })
-    }
-    throw err
-  }
-  try {
-    const { size } = await fh.stat()
-    if (size > maxBytes) throw tooLarge()
-    return await readUpTo(fh, size)
-  } finally {
-    await fh.close()
-  }
-}
-
 async function readSourceChunk (dir: string, c: ChunkRef, artifact: string, index: number): Promise<Uint8Array> {
   const path = chunkPathIn(dir, c.hash)
   const meta = { artifact, chunk: index, hash: c.hash, path }
-  try {
-    const st = await stat(path)
-    if (st.size !== c.size) {
-      throw new StoremeshError('E_SIZE_MISMATCH', `chunk ${index} of artifact ${artifact} is ${st.size} bytes, the manifest says ${c.size}`, meta)
-    }
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') {
-      throw new StoremeshError('E_CHUNK_MISSING', `chunk ${index} of artifact ${artifact} is missing from ${dir}`, meta, { cause: err })
-    }
-    throw err
-  }
-  const bytes = await readBounded(path, c.size, () =>
-    new StoremeshError('E_SIZE_MISMATCH', `chunk ${index} of artifact ${artifact} grew while being read`, meta))
+  // a FIFO or device in place of a chunk is refused at open (E_FILE_NOT_REGULAR)
+  const bytes = await readRegularFile(path, {
+    what: `chunk ${index} of artifact ${artifact}`,
+    maxBytes: c.size,
+    codes: { missing: 'E_CHUNK_MISSING', tooLarge: 'E_SIZE_MISMATCH' }
+  })
   if (bytes.length !== c.size) {
     throw new StoremeshError('E_SIZE_MISMATCH', `chunk ${index} of artifact ${artifact} is ${bytes.length} bytes, the manifest says ${c.size}`, meta)
   }
@@ -78,8 +51,7 @@ async function readSourceChunk (dir: string, c: ChunkRef, artifact: string, inde
 /** Reads and verifies `<dir>/bundle.json` against the trust keys. */
 export async function readBundleDirManifest (dir: string, trust: TrustOptions): Promise<BundleInfo> {
   const path = bundleJsonPath(dir)
-  const bytes = await readBounded(path, MAX_MANIFEST_BYTES, () =>
-    new StoremeshError('E_MANIFEST_TOO_LARGE', `${path} is larger than ${MAX_MANIFEST_BYTES} bytes`, { path }))
+  const bytes = await readRegularFile(path, { what: 'bundle.json', maxBytes: MAX_MANIFEST_BYTES, codes: { tooLarge: 'E_MANIFEST_TOO_LARGE' } })
   return decodeManifest(bytes, trust)
 }
 

@@ -6,10 +6,11 @@
  * change. Adding is idempotent (keyed by bundle id) and needs no network, so it is
  * accepted while the WAN is down; the running or next hub picks it up.
  */
-import { open, readFile, rm, stat } from 'node:fs/promises'
+import { open, rm, stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import { sleep } from '../interface/abort.js'
 import { StoremeshError } from '../interface/errors.js'
+import { readRegularFileIfExists } from '../interface/regular-file.js'
 import { BUNDLE_ID_RE } from '../interface/ids.js'
 import { writeFileAtomic } from '../interface/atomic-file.js'
 import { parseWindow } from '../time/index.js'
@@ -63,15 +64,9 @@ function parseQueue (text: string, path: string): PrefetchEntry[] {
 
 export async function readPrefetchQueue (dataDir: string): Promise<PrefetchEntry[]> {
   const path = prefetchPath(dataDir)
-  let text: string
-  try {
-    if ((await stat(path)).size > MAX_QUEUE_FILE_BYTES) throw new StoremeshError('E_CONFIG_INVALID', `${path} is too large`, { path })
-    text = await readFile(path, 'utf8')
-  } catch (err) {
-    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return []
-    throw err
-  }
-  return parseQueue(text, path)
+  const bytes = await readRegularFileIfExists(path, { what: 'prefetch queue', maxBytes: MAX_QUEUE_FILE_BYTES, codes: { tooLarge: 'E_CONFIG_INVALID' } })
+  if (bytes === undefined) return []
+  return parseQueue(bytes.toString('utf8'), path)
 }
 
 async function withLock<T> (dataDir: string, fn: () => Promise<T>): Promise<T> {

@@ -4,8 +4,8 @@
  * failure into E_BACKEND naming the command, read the booted slot from a kernel
  * command line, and reboot through a command or the test seam.
  */
-import { readFile } from 'node:fs/promises'
 import { StoremeshError } from '../../interface/errors.js'
+import { readRegularFile } from '../../interface/regular-file.js'
 import { slotFromCmdline, type RebootResult, type SlotName } from '../backend.js'
 import { DEFAULT_COMMAND_TIMEOUT_MS } from '../constants.js'
 import { describeCommand, execCommand, failureOf, succeeded, type CommandLine, type ExecFn, type ExecResult } from '../exec.js'
@@ -73,15 +73,18 @@ export class ToolRunner {
   }
 }
 
+/** Longer than any kernel's COMMAND_LINE_SIZE (2 KiB to 4 KiB on common arches). */
+const MAX_CMDLINE_BYTES = 64 * 1024
+
 /** The booted slot from a kernel command line file (`storemesh.slot=` or `rauc.slot=`). */
 export async function bootedSlotFromFile (backend: string, path: string, names?: Record<SlotName, string>): Promise<SlotName> {
   let text: string
   try {
-    text = await readFile(path, 'utf8')
+    text = (await readRegularFile(path, { what: 'kernel command line', maxBytes: MAX_CMDLINE_BYTES })).toString('utf8')
   } catch (err) {
     throw new StoremeshError('E_BACKEND', `${backend} backend: cannot read the kernel command line ${path}`, { backend }, { cause: err })
   }
-  const slot = slotFromCmdline(text.slice(0, 4096), names)
+  const slot = slotFromCmdline(text, names)
   if (slot === undefined) {
     throw new StoremeshError('E_BACKEND', `${backend} backend: the kernel command line names no slot; add storemesh.slot=<a|b> to the boot arguments`, { backend, path })
   }

@@ -24,6 +24,7 @@ import * as varint from 'uint8-varint'
 import { z } from 'zod'
 import { HASH_HEX_RE } from '../../bundle/hash.js'
 import { StoremeshError, isStoremeshError } from '../../interface/errors.js'
+import { parseStrictJson } from '../../interface/strict-json.js'
 import { strictLengthDecoder } from '../../net/length-prefixed.js'
 import { MAX_PULL_ANSWER_BYTES, MAX_PULL_BATCH_CHUNKS, MAX_PULL_PREFIX_BYTES, MAX_PULL_REQUEST_BYTES } from './constants.js'
 
@@ -124,9 +125,10 @@ export function encodePullRequest (hashes: readonly string[]): Uint8Array {
 export function decodePullRequest (body: Uint8Array): string[] {
   let x: unknown
   try {
-    x = JSON.parse(new TextDecoder('utf-8', { fatal: true }).decode(body))
-  } catch {
-    throw new StoremeshError('E_WIRE_MALFORMED', 'bad wan-pull request: not UTF-8 JSON')
+    x = parseStrictJson(body, 'wan-pull request', { code: 'E_WIRE_MALFORMED' })
+  } catch (err) {
+    const reason = err instanceof StoremeshError ? String(err.meta.reason) : 'syntax'
+    throw new StoremeshError('E_WIRE_MALFORMED', `bad wan-pull request: not UTF-8 JSON (${reason})`, { reason })
   }
   const parsed = pullRequestSchema.safeParse(x)
   if (!parsed.success) throw new StoremeshError('E_WIRE_MALFORMED', `bad wan-pull request: ${firstIssue(parsed.error)}`)
