@@ -16,7 +16,7 @@
 import { verifyEnvelope } from '../../bundle/envelope.js'
 import { isStoremeshError, StoremeshError } from '../../interface/errors.js'
 import type { TrustedKey, TrustOptions } from '../../interface/types.js'
-import { ROOT_ROLES, type RootRole } from './constants.js'
+import { perRole, ROOT_ROLES, type RootRole } from './constants.js'
 import { roleKeysOf, type RootDocument } from './document.js'
 
 /** A role's keys and threshold, whether from a signed root or the static list. */
@@ -38,11 +38,11 @@ export interface TrustState {
 /** The implicit version 0: every role is the static keys at the static threshold. */
 export function implicitRoot (staticTrust: TrustOptions): TrustState {
   const role: RoleTrust = { keys: [...staticTrust.keys], threshold: staticTrust.threshold ?? 1 }
-  return { version: 0, roles: Object.fromEntries(ROOT_ROLES.map(r => [r, role])) as Record<RootRole, RoleTrust> }
+  return { version: 0, roles: perRole(() => role) }
 }
 
 export function stateOfRoot (root: RootDocument): TrustState {
-  const roles = Object.fromEntries(ROOT_ROLES.map(r => [r, { keys: roleKeysOf(root.signed, r), threshold: root.signed.roles[r].threshold }])) as Record<RootRole, RoleTrust>
+  const roles = perRole(r => ({ keys: roleKeysOf(root.signed, r), threshold: root.signed.roles[r].threshold }))
   return { version: root.signed.version, root, roles, expiresAtMs: Date.parse(root.signed.expiresAt) }
 }
 
@@ -115,7 +115,7 @@ export function walkChain (current: TrustState, offered: readonly RootDocument[]
  * verification refuses as E_KEY_REVOKED rather than as merely untrusted.
  */
 export function revokedKeyIds (history: readonly TrustState[], current: TrustState): Record<RootRole, Set<string>> {
-  const out = Object.fromEntries(ROOT_ROLES.map(r => [r, new Set<string>()])) as Record<RootRole, Set<string>>
+  const out = perRole(() => new Set<string>())
   for (const role of ROOT_ROLES) {
     const now = new Set(current.roles[role].keys.map(k => k.keyid))
     for (const s of history) for (const k of s.roles[role].keys) if (!now.has(k.keyid)) out[role].add(k.keyid)

@@ -35,3 +35,8 @@ export const MAX_ROOT_LIFETIME_MS = 3650 * DAY_MS
 
 /** The chain a node verified, in its data dir: every root it accepted, oldest first. */
 export const ROOT_CHAIN_FILE = 'root-chain.json'
+
+/** A record with one entry per role, from `fn`. */
+export function perRole<T> (fn: (role: RootRole) => T): Record<RootRole, T> {
+  return Object.fromEntries(ROOT_ROLES.map(r => [r, fn(r)])) as Record<RootRole, T>
+}
