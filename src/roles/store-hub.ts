@@ -123,7 +123,7 @@ export class StoreHub {
     const hub = new StoreHub(init, peer, leases)
     try {
       for (const dir of init.bundleDirs ?? []) {
-        const r = await peer.store.importBundleDir(dir, init.trust, { signal: peer.signal })
+        const r = await peer.store.importBundleDir(dir, peer.root.trust('release'), { signal: peer.signal })
         hub.imported.push(r)
         hub.#storeLog.info({ bundle: r.bundle.id }, `imported ${r.bundle.id} (${r.bundle.name} ${r.bundle.version}) from ${dir}: ${r.chunksWritten} chunks written, ${r.chunksAlreadyHeld} held`)
       }
@@ -133,7 +133,7 @@ export class StoreHub {
           node: peer.node,
           dataDir: init.dataDir,
           store: peer.store,
-          trust: init.trust,
+          trust: peer.root.trust('release'),
           noteChunkStored: hash => { peer.chunks.noteChunkStored(hash) },
           onBundleComplete: async id => { await hub.seed(id) },
           signal: peer.signal
