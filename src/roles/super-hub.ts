@@ -8,6 +8,7 @@
 import type { PrivateKey } from '@libp2p/interface'
 import type { Log } from '../interface/log.js'
 import { startPeerIdentity, type PeerIdentityOptions } from '../identity/node-identity.js'
+import { RootTrust } from '../identity/root/index.js'
 import type { TrustOptions } from '../interface/types.js'
 import { manifestProtocol, type ManifestProtocol } from '../net/manifest/index.js'
 import { createStoremeshNode, type StoremeshNode } from '../net/node.js'
@@ -72,7 +73,9 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
   let follower: ScheduleFollower | undefined
   let ledger: SuperLedger | undefined
   try {
-    const imported = init.bundlesDir !== undefined ? await importBundlesUnder(store, init.bundlesDir, init.trust, init.log?.child({ component: 'store' })) : []
+    // the static keys are root 0; `root install --data <dir>` gives the super hub a root, which it serves to its hubs
+    const root = await RootTrust.open(init.dataDir, init.trust)
+    const imported = init.bundlesDir !== undefined ? await importBundlesUnder(store, init.bundlesDir, root.trust('release'), init.log?.child({ component: 'store' })) : []
     const global = new Limiter({ rateBytesPerSec: 0, name: 'global', clock })
     follower = followSchedule({
       schedule: init.schedule ?? constantSchedule(init.wanRateBytesPerSec ?? UNLIMITED),
@@ -108,7 +111,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       ...(identity !== undefined ? { gater: identity.gater } : {}),
       services: {
         ...(identity !== undefined ? { identity: identity.service } : {}),
-        manifest: manifestProtocol({ lookup: storeManifestLookup(store) }),
+        manifest: manifestProtocol({ lookup: storeManifestLookup(store), roots: async (after) => { await root.refresh(); return root.rootsAfter(after) } }),
         wanPull: pullServer({ source: store, limiterFor: peerId => hubEntry(peerId).chain, ...(init.onServed !== undefined ? { onServed: init.onServed } : {}) }),
         report: reportProtocol({ hubs: ledger, ...(identity !== undefined ? { hubIdsOf: (id: string) => identity.identities.boundHubIds(id) } : {}) })
       }
