@@ -8,15 +8,19 @@
  * - `sign`: adds signatures to a root file (each signer where its key lives);
  * - `show`: prints a root file, or the chain a node's data dir trusts;
  * - `install`: gives a node (a hub, running or not) a root: it must chain from the one
- *   the node holds (`--enrol` for a node that has only static keys).
+ *   the node holds (`--enrol` for a node that has only static keys);
+ * - `timestamp`: the timestamp role signs a short-lived freshness statement (newest
+ *   bundle and policy per class); with `--data` it is checked against that node's root
+ *   and stored there (its status and metrics then say fresh or stale).
  */
 import { readFile, stat } from 'node:fs/promises'
 import type { Command } from 'commander'
 import { readSigningKeyFile, readTrustedKeyFiles } from '../bundle/keys.js'
 import { readBoundedFile } from '../identity/files.js'
 import {
-  addRootSignatures, buildRootBody, decodeRoot, decodeRootChain, DEFAULT_ROOT_LIFETIME_MS, encodeRoot, MAX_ROOT_CHAIN_BYTES,
-  perRole, roleKeysOf, ROOT_ROLES, RootTrust, type RootDocument, type RootFields, type RootRole
+  addRootSignatures, buildRootBody, decodeRoot, decodeRootChain, decodeTimestamp, DEFAULT_ROOT_LIFETIME_MS, DEFAULT_TIMESTAMP_LIFETIME_MS,
+  encodeRoot, encodeTimestamp, installTimestamp, MAX_ROOT_CHAIN_BYTES, MAX_TIMESTAMP_BYTES, perRole, roleKeysOf, ROOT_ROLES, RootTrust,
+  signTimestamp, type RootDocument, type RootFields, type RootRole, type Timestamp, type TimestampEntry
 } from '../identity/root/index.js'
 import { writeFileAtomic } from '../interface/atomic-file.js'
 import { StoremeshError } from '../interface/errors.js'
@@ -28,6 +32,14 @@ import { printJson } from './output.js'
 
 const DAY_MS = 86_400_000
 const DEFAULT_ROOT_EXPIRES = `${DEFAULT_ROOT_LIFETIME_MS / DAY_MS}d`
+const DEFAULT_TIMESTAMP_EXPIRES = `${DEFAULT_TIMESTAMP_LIFETIME_MS / 3_600_000}h`
+
+/** `pos=b3:...` or `pos=b3:...,p3:...` */
+function parseEntry (s: string): TimestampEntry {
+  const m = /^([^=]+)=([^,]+)(?:,(.+))?$/.exec(s)
+  if (m === null) throw new StoremeshError('E_USAGE', `--entry wants class=bundleId[,policyId]: ${s}`)
+  return { deviceClass: m[1] as string, bundleId: m[2] as string, ...(m[3] !== undefined ? { policyId: m[3] } : {}) }
+}
 
 type RoleFlags = Partial<Record<`${RootRole}Key`, string[]>>
 
@@ -199,6 +211,37 @@ export const register: Register = (program: Command, ctx) => {
       }
       const revoked = Object.fromEntries(ROOT_ROLES.map(r => [r, [...(rt.snapshot(r).revoked ?? [])]]))
       printRoot(current, target, opts.json === true, { chain: rt.chain.map(r => r.signed.version), revoked: opts.json === true ? revoked : Object.values(revoked).flat() })
+    }))
+
+  root.command('timestamp')
+    .description('sign a short-lived freshness statement: the newest bundle (and policy) per device class')
+    .requiredOption('--key <key...>', 'timestamp role private key file(s)')
+    .option('--entry <class=bundleId[,policyId]...>', 'what is newest per device class')
+    .option('--from <file>', 'or: re-sign the entries of this statement with a new lifetime')
+    .option('--expires <duration|date>', 'expiry: a duration from now (24h) or a date; at most 7 days', DEFAULT_TIMESTAMP_EXPIRES)
+    .option('--out <file>', 'statement file to write')
+    .option('--data <dir>', 'store it in this node\'s data dir, checked against the node\'s root')
+    .option('--trust <key...>', 'with --data: the node\'s static key files (its root 0)')
+    .option('--json', 'print the statement as JSON')
+    .action(action(ctx, async (opts: { key: string[], entry?: string[], from?: string, expires: string, out?: string, data?: string, trust?: string[], json?: boolean }) => {
+      if (opts.out === undefined && opts.data === undefined) throw new StoremeshError('E_USAGE', 'give --out, --data or both')
+      let entries = (opts.entry ?? []).map(parseEntry)
+      if (opts.from !== undefined) {
+        const bytes = await readBoundedFile(opts.from, MAX_TIMESTAMP_BYTES)
+        if (bytes === undefined) throw new StoremeshError('E_FILE_NOT_FOUND', `no such file: ${opts.from}`, { path: opts.from })
+        entries = [...decodeTimestamp(bytes).signed.entries, ...entries]
+      }
+      const now = new Date()
+      const ts: Timestamp = signTimestamp({ entries, issuedAt: now, expiresAt: parseExpiry(opts.expires, now.getTime()) },
+        await Promise.all(opts.key.map(readSigningKeyFile)))
+      if (opts.data !== undefined) {
+        const rt = await RootTrust.open(opts.data, { keys: opts.trust !== undefined ? await readTrustedKeyFiles(opts.trust) : [] })
+        await installTimestamp(opts.data, ts, rt.snapshot('timestamp'))
+      }
+      if (opts.out !== undefined) await writeFileAtomic(opts.out, Buffer.concat([encodeTimestamp(ts), Buffer.from('\n')]), { mode: 0o644 })
+      const b = ts.signed
+      if (opts.json === true) printJson({ kind: 'timestamp', ...b, signedBy: ts.signatures.map(x => x.keyid) })
+      else process.stdout.write(`timestamp issued ${b.issuedAt}, expires ${b.expiresAt}: ${b.entries.map(e => `${e.deviceClass}=${e.bundleId}`).join(' ') || '(no entries)'}\n`)
     }))
 
   root.command('install')

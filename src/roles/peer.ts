@@ -17,7 +17,7 @@ import { mergePeerGaters } from '../net/gater.js'
 import { startPeerIdentity, type PeerIdentityOptions } from '../identity/node-identity.js'
 import type { PeerIdentities } from '../identity/index.js'
 import type { IdentityProtocol } from '../identity/protocol/index.js'
-import { RootTrust } from '../identity/root/index.js'
+import { FreshnessWatch, RootTrust } from '../identity/root/index.js'
 import type { SwarmKey } from '../net/swarm-key.js'
 import { openStore, storeManifestLookup, type ChunkStore } from '../store/index.js'
 import { BAN_FILE_NAME, BanFile, BanList, banGater, chunkProtocol, UploadTurns, type AcquireBytes, type BundleSwarm, type ChunkProtocol, type SwarmOptions } from '../swarm/index.js'
@@ -72,6 +72,8 @@ export class LanPeer {
   readonly bans: BanList
   /** the root of trust in force: `trust('release')` verifies bundles, `trust('policy')` policies */
   readonly root: RootTrust
+  /** `<data>/timestamp.json` against the root's timestamp role: stale once it expired */
+  readonly freshness: FreshnessWatch
   /** `<data>/bans.json`: bans and offences survive a restart */
   readonly #banFile: BanFile
   readonly startedAt = new Date()
@@ -95,6 +97,7 @@ export class LanPeer {
     this.node = node
     this.bans = bans
     this.root = root
+    this.freshness = new FreshnessWatch(init.dataDir, root.trust('timestamp'))
     this.#banFile = banFile
     const log = init.log ?? silentLog
     this.#log = log.child({ component: init.role })
@@ -299,7 +302,18 @@ export class LanPeer {
       addrs: this.node.getMultiaddrs().map(ma => ma.toString()),
       connections: this.node.getConnections().length,
       bans: this.bans.list().map(b => ({ peerId: b.peerId, reason: b.reason, until: new Date(b.untilMs).toISOString() })),
-      bundles
+      bundles,
+      trust: await this.#trustStatus()
+    }
+  }
+
+  async #trustStatus (): Promise<PeerStatus['trust']> {
+    const f = await this.freshness.read()
+    return {
+      rootVersion: this.root.version,
+      freshness: f.state,
+      ...(f.expiresAt !== undefined ? { timestampExpiresAt: f.expiresAt } : {}),
+      ...(f.error !== undefined ? { timestampError: f.error } : {})
     }
   }
 

@@ -40,3 +40,16 @@ export const ROOT_CHAIN_FILE = 'root-chain.json'
 export function perRole<T> (fn: (role: RootRole) => T): Record<RootRole, T> {
   return Object.fromEntries(ROOT_ROLES.map(r => [r, fn(r)])) as Record<RootRole, T>
 }
+
+/** `signed.type` of a freshness statement (SPEC.md section 6). */
+export const TIMESTAMP_TYPE = 'storemesh/timestamp'
+/** A statement names at most this many device classes. @default 256 */
+export const MAX_TIMESTAMP_ENTRIES = 256
+/** One statement, file or wire. @default 64 KiB */
+export const MAX_TIMESTAMP_BYTES = 64 * KiB
+/** `root timestamp --expires`, when not given: short, so a freeze is seen within a day. @default 24 h */
+export const DEFAULT_TIMESTAMP_LIFETIME_MS = DAY_MS
+/** The longest lifetime a statement may have: a longer one would not bound a freeze. @default 7 days */
+export const MAX_TIMESTAMP_LIFETIME_MS = 7 * DAY_MS
+/** The newest statement a node verified, in its data dir. */
+export const TIMESTAMP_FILE = 'timestamp.json'

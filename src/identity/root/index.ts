@@ -20,3 +20,8 @@ export {
   type RoleTrust, type TrustState, type WalkResult
 } from './chain.js'
 export { decodeRootChain, encodeRootChain, RootTrust, rootChainPath, rootChainSchema, type AcceptResult } from './root-trust.js'
+export {
+  decodeTimestamp, encodeTimestamp, freshnessOf, FreshnessWatch, installTimestamp, newerTimestamp, readTimestampFile, signTimestamp,
+  timestampBodySchema, timestampPath, verifyTimestamp, type Freshness, type FreshnessState, type Timestamp, type TimestampBody,
+  type TimestampEntry, type TimestampFields
+} from './timestamp.js'
