@@ -216,7 +216,7 @@ export const register: Register = (program: Command, ctx) => {
   root.command('timestamp')
     .description('sign a short-lived freshness statement: the newest bundle (and policy) per device class')
     .requiredOption('--key <key...>', 'timestamp role private key file(s)')
-    .option('--entry <class=bundleId[,policyId]...>', 'what is newest per device class')
+    .option('--entry <entry...>', 'what is newest per device class: class=bundleId or class=bundleId,policyId')
     .option('--from <file>', 'or: re-sign the entries of this statement with a new lifetime')
     .option('--expires <duration|date>', 'expiry: a duration from now (24h) or a date; at most 7 days', DEFAULT_TIMESTAMP_EXPIRES)
     .option('--out <file>', 'statement file to write')

@@ -59,4 +59,10 @@ t.test('root lifecycle through the CLI', async t => {
   t.equal(revoked.code, 3)
   t.match(revoked.stderr, /E_KEY_REVOKED/)
   await ok(['bundle', 'verify', newBundle, '--trust', pubf('rel1'), '--root', node])
+
+  // the timestamp role (root A's, kept by the rotations) signs a statement the node stores
+  const entry = `pos=b3:${'ab'.repeat(32)}`
+  const stranger = await runCli(['root', 'timestamp', '--key', priv('rel2'), '--entry', entry, '--data', node])
+  t.equal(stranger.code, 3, 'a key outside the timestamp role is refused')
+  t.match(await ok(['root', 'timestamp', '--key', priv('rootA'), '--entry', entry, '--expires', '2h', '--data', node, '--json']), /"deviceClass": "pos"/)
 })
