@@ -70,6 +70,9 @@ export function verifyEnvelope<T> (env: Envelope<T>, trust: TrustOptions): void 
   if (!Number.isInteger(threshold) || threshold < 1) {
     throw new StoremeshError('E_INVALID_ARGUMENT', `threshold must be a positive integer, got ${threshold}`)
   }
+  if (trust.notAfterMs !== undefined && (trust.nowMs ?? Date.now()) > trust.notAfterMs) {
+    throw new StoremeshError('E_ROOT_EXPIRED', `the root of trust expired at ${new Date(trust.notAfterMs).toISOString()}; a newer root is needed`)
+  }
   const byId = new Map(trust.keys.map(k => [k.keyid, k]))
   const bytes = canonicalize(env.signed)
   const good = new Set<string>()
@@ -82,11 +85,16 @@ export function verifyEnvelope<T> (env: Envelope<T>, trust: TrustOptions): void 
     }
     good.add(s.keyid)
   }
+  const revoked = env.signatures.map(s => s.keyid).filter(id => trust.revoked?.has(id) === true)
+  if (good.size === 0 && revoked.length > 0) {
+    throw new StoremeshError('E_KEY_REVOKED', 'signed only by a key the root of trust revoked', { keyid: revoked.join(',') })
+  }
   if (good.size === 0) {
     throw new StoremeshError('E_SIGNATURE_UNTRUSTED', 'no signature from a trusted key',
       { signedBy: env.signatures.map(s => s.keyid).join(',') })
   }
   if (good.size < threshold) {
-    throw new StoremeshError('E_SIGNATURE_THRESHOLD', `${good.size} trusted signature(s), ${threshold} required`)
+    throw new StoremeshError('E_SIGNATURE_THRESHOLD', `${good.size} trusted signature(s), ${threshold} required`,
+      revoked.length > 0 ? { revoked: revoked.join(',') } : {})
   }
 }

@@ -104,6 +104,7 @@ interface BuildCliOptions {
 interface VerifyCliOptions {
   trust: string[]
   threshold?: string
+  root?: string
   json?: boolean
 }
 
@@ -169,14 +170,19 @@ export const register: Register = (program: Command, ctx) => {
     .argument('<dir>', 'bundle folder')
     .requiredOption('--trust <file...>', 'public key file(s) trusted to sign bundles')
     .option('--threshold <n>', 'signatures from distinct trusted keys required (default 1)')
+    .option('--root <data-dir>', 'trust what the root chain in this node data dir says for releases (--trust is then its root 0); revoked keys: E_KEY_REVOKED')
     .option('--json', 'print {ok, id, problems} as JSON')
     .action(action(ctx, async (dir: string, opts: VerifyCliOptions) => {
       const keys = await readTrustedKeyFiles(opts.trust)
       const threshold = parseThreshold(opts.threshold)
+      // loaded here only: the root module pulls in peer-id parsing that plain verify does not need
+      const trust = opts.root === undefined
+        ? { keys, threshold }
+        : (await (await import('../identity/root/index.js')).RootTrust.open(opts.root, { keys, threshold })).snapshot('release')
       const bar = progressBar('verify')
       let r
       try {
-        r = await verifyBundleDir(dir, { keys, threshold }, { onProgress: (d, t) => bar.update(d, t) })
+        r = await verifyBundleDir(dir, trust, { onProgress: (d, t) => bar.update(d, t) })
       } finally {
         bar.stop()
       }

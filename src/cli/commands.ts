@@ -23,6 +23,7 @@ export const COMMAND_GROUPS: CommandGroup[] = [
   { command: 'policy', load: async () => await import('./policy.js') },
   { command: 'keygen', load: async () => await import('./keygen.js') },
   { command: 'identity', load: async () => await import('./identity.js') },
+  { command: 'root', load: async () => await import('./root.js') },
   { command: 'bundle', load: async () => await import('./bundle.js') },
   { command: 'device', load: async () => await import('./device.js') },
   { command: 'cache', load: async () => await import('./cache.js') },

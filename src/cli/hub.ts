@@ -112,7 +112,7 @@ function registerRun (hub: Command, ctx: CommandContext): void {
         operator = await HubOperator.start({
           hub,
           dataDir: opts.data,
-          trust: peerInit.trust,
+          trust: hub.peer.root.trust('policy'),
           registry,
           ...(opts.hubId !== undefined ? { hubId: opts.hubId } : {}),
           ...(opts.super?.[0] !== undefined ? { superHub: opts.super[0] } : {}),

@@ -323,7 +323,12 @@ export async function findBundleJson (dataDir: string, bundleId: string): Promis
   return undefined
 }
 
+/** Release and policy trust from device.yaml's static keys (a root of trust may supersede them: roles/). */
+export type TrustFromStatic = (staticTrust: TrustOptions) => Promise<{ release: TrustOptions, policy: TrustOptions }>
+
 export interface GatherOptions {
+  /** default: device.yaml's keys for both */
+  trustFrom?: TrustFromStatic | undefined
   exec?: ExecFn | undefined
   statfs?: StatfsFn | undefined
   /** default `<data>/policy.signed.json` */
@@ -335,6 +340,7 @@ export interface GatherOptions {
 
 export interface DeviceInputs {
   config: DeviceConfig
+  /** what bundles are verified against */
   trust: TrustOptions
   /** undefined when there is no policy file */
   policy?: VerifiedPolicy | undefined
@@ -351,11 +357,13 @@ export interface DeviceInputs {
  */
 export async function gatherDeviceInputs (dataDir: string, opts: GatherOptions = {}): Promise<DeviceInputs> {
   const config = await loadDeviceConfig(join(dataDir, DEVICE_CONFIG_FILE))
-  const trust: TrustOptions = { keys: await readTrustedKeyFiles(config.trust.keys.map(k => inData(dataDir, k))), threshold: config.trust.threshold }
+  const staticTrust: TrustOptions = { keys: await readTrustedKeyFiles(config.trust.keys.map(k => inData(dataDir, k))), threshold: config.trust.threshold }
+  const trusted = opts.trustFrom !== undefined ? await opts.trustFrom(staticTrust) : { release: staticTrust, policy: staticTrust }
+  const trust = trusted.release
   const policyPath = opts.policyPath ?? join(dataDir, SIGNED_POLICY_FILE)
   const policyEnv = await readJsonIfPresent(policyPath, decodeSignedPolicy,
     { maxBytes: MAX_SIGNED_POLICY_BYTES, tooLarge: 'E_POLICY_INVALID' }, opts.policyPath !== undefined)
-  const policy = policyEnv !== undefined ? verifyPolicy(policyEnv, trust) : undefined
+  const policy = policyEnv !== undefined ? verifyPolicy(policyEnv, trusted.policy) : undefined
   const facts = await collectFacts(config, { dataDir, exec: opts.exec, statfs: opts.statfs, signal: opts.signal })
   if (policy !== undefined && opts.probes !== false) {
     const live = await runProbes(policy.policy.spec.verification.peripheralChecks, { exec: opts.exec, signal: opts.signal, cwd: dataDir })

@@ -87,6 +87,19 @@ export const ERROR_CODES = {
   E_REVOCATION_INVALID: EXIT.TRUST,
   /** a revocation list older than the one in force */
   E_REVOCATION_ROLLBACK: EXIT.TRUST,
+  // root of trust (src/identity/root/, protocols/root/SPEC.md; exit 3)
+  /** a root document or chain that is not well formed (bytes, JSON, members, keys, limits) */
+  E_ROOT_INVALID: EXIT.TRUST,
+  /** a root not signed by a threshold of the previous root's root keys, or of its own */
+  E_ROOT_SIGNATURE: EXIT.TRUST,
+  /** a root whose version is not the current one plus one (a gap, a replay, a rollback) */
+  E_ROOT_VERSION: EXIT.TRUST,
+  /** the newest root known has expired: nothing is trusted from it until a newer one arrives */
+  E_ROOT_EXPIRED: EXIT.TRUST,
+  /** a freshness statement that is malformed, or older than the one in force */
+  E_TIMESTAMP_INVALID: EXIT.TRUST,
+  /** signed only by keys a newer root removed from the role (revoked) */
+  E_KEY_REVOKED: EXIT.TRUST,
   // store
   E_DATA_DIR_IN_USE: EXIT.FAILURE,
   E_DISK_FULL: EXIT.FAILURE,

@@ -73,6 +73,13 @@ export interface TrustOptions {
   threshold?: number
   /** the clock for expiry checks; default Date.now() */
   nowMs?: number
+  /**
+   * key ids a root of trust removed from this role (src/identity/root/): a document
+   * signed only by them is refused E_KEY_REVOKED, not merely E_SIGNATURE_UNTRUSTED
+   */
+  revoked?: ReadonlySet<string> | undefined
+  /** the expiry of the root these keys come from (ms); past it, E_ROOT_EXPIRED */
+  notAfterMs?: number | undefined
 }
 
 /** What every layer knows about a bundle once its manifest verified. */

@@ -41,6 +41,8 @@ export const METRIC_NAMES = {
   peerViolationsTotal: 'storemesh_peer_violations_total',
   superseedHoardersTotal: 'storemesh_superseed_hoarders_total',
   peerRefusalsTotal: 'storemesh_peer_refusals_total',
+  rootVersion: 'storemesh_root_version',
+  storeStale: 'storemesh_store_stale',
   gateFailuresTotal: 'storemesh_gate_failures_total',
   waveDevices: 'storemesh_wave_devices',
   waveHalted: 'storemesh_wave_halted',

@@ -23,14 +23,14 @@ import { SourceErrors } from './collect.js'
 import { createGateMetrics, createLeaseMetrics, createWaveMetrics } from './rollout-metrics.js'
 import type { MetricsSources } from './sources.js'
 import { createSecurityMetrics, createTrafficMetrics, createWanMetrics } from './traffic-metrics.js'
-import { createIdentityMetrics } from './identity-metrics.js'
+import { createIdentityMetrics, createTrustMetrics } from './identity-metrics.js'
 
 export * from './sources.js'
 export * from './constants.js'
 export { availabilityOf, chunkCopies, hasPiece, heldCount, type AvailabilityFigures } from './availability.js'
 export { bundleFigures, createBundleMetrics, createStoreMetrics, type BundleFigures } from './bundle-metrics.js'
 export { createSecurityMetrics, createTrafficMetrics, createWanMetrics } from './traffic-metrics.js'
-export { createIdentityMetrics } from './identity-metrics.js'
+export { createIdentityMetrics, createTrustMetrics } from './identity-metrics.js'
 export { boundGates, boundWaves, createGateMetrics, createLeaseMetrics, createWaveMetrics } from './rollout-metrics.js'
 export { BanCounter, leaseSourceOf, SwarmTally, waveDevicesOf, waveSourceOf } from './adapters.js'
 export { SourceErrors } from './collect.js'
@@ -55,6 +55,7 @@ export function createMetrics (registry: Registry = new Registry(), sources: Met
   if (sources.wan !== undefined) createWanMetrics(registry, sources.wan, errors)
   if (sources.security !== undefined) createSecurityMetrics(registry, sources.security, errors)
   if (sources.identity !== undefined) createIdentityMetrics(registry, sources.identity, errors)
+  if (sources.trust !== undefined) createTrustMetrics(registry, sources.trust, errors)
   if (sources.gates !== undefined) createGateMetrics(registry, sources.gates, errors)
   if (sources.waves !== undefined) createWaveMetrics(registry, sources.waves, errors)
   if (sources.leases !== undefined) createLeaseMetrics(registry, sources.leases, errors)

@@ -77,6 +77,13 @@ export interface IdentitySource {
   peerRefusalsTotal(): MaybePromise<Record<string, number>>
 }
 
+/** The root of trust in force and the freshness of the newest timestamp statement (src/identity/root/). */
+export interface TrustSource {
+  rootVersion(): MaybePromise<number>
+  /** 1 stale (the statement expired), 0 fresh, undefined: no statement yet */
+  stale(): MaybePromise<number | undefined>
+}
+
 /** Policy gate failures by stable gate name, cumulative. */
 export interface GateSource {
   gateFailuresTotal(): MaybePromise<Record<string, number>>
@@ -108,6 +115,7 @@ export interface MetricsSources {
   wan?: WanSource
   security?: SecuritySource
   identity?: IdentitySource
+  trust?: TrustSource
   gates?: GateSource
   waves?: WaveSource
   leases?: LeaseSource

@@ -19,6 +19,10 @@
  * protocol list), else one that serves leases. The hub's answers carry this device's
  * orders (an operator's rollback): a DeviceOrderRunner runs each order id once with the
  * installer's rollback and journals the outcome, which goes up on the next push.
+ *
+ * Each manifest round first asks the first peer (a store hub when one is connected)
+ * for newer roots of trust (src/roles/root-catch-up.ts): bundles and policies are then
+ * judged by the root the hub holds.
  */
 import { existsSync } from 'node:fs'
 import { join } from 'node:path'
@@ -43,6 +47,7 @@ import {
 } from './lan-constants.js'
 import { collectManifestAnswers, newestAnswer } from './manifest-round.js'
 import { LanPeer, type PeerInit } from './peer.js'
+import { catchUpRoots } from './root-catch-up.js'
 
 export interface DeviceAgentInit extends Omit<PeerInit, 'role' | 'leaseAuthority' | 'deviceClass'> {
   deviceClass: string
@@ -92,6 +97,7 @@ export class DeviceAgent {
   /** the target's store state at the last install round: a round runs at once when it changes */
   #lastRoundState: string | undefined
   #lastUplinkError: string | undefined
+  #lastRootError: string | undefined
   /** the manifest poll's sleep, cut short when a peer that serves manifests is identified */
   readonly #pollWaker = new Waker()
   /** the hub's wave orders at the last report answer, to wake the poll when they change */
@@ -225,6 +231,8 @@ export class DeviceAgent {
   async checkForNewer (): Promise<BundleInfo | undefined> {
     const signal = this.peer.signal
     const peers = (await this.peer.orderedPeers()).slice(0, DEFAULT_MANIFEST_ASK_PEERS)
+    // the root first: a bundle is judged by the newest root the hub holds
+    if (peers[0] !== undefined) await this.#catchUpRoots(peers[0])
     const deviceClass = this.#init.deviceClass
     const answers = await collectManifestAnswers(peers, async (id, s) =>
       await this.peer.manifest.fetch(id, { deviceClass }, { signal: s, timeoutMs: DEFAULT_MANIFEST_ASK_TIMEOUT_MS }),
@@ -244,6 +252,18 @@ export class DeviceAgent {
       this.#swarmLog.info({ bundle: info.id, peer: best.peer.toString() }, `fetching ${info.id} (${info.manifest.signed.name} ${info.manifest.signed.version}) for class ${deviceClass}`)
     }
     return this.#target
+  }
+
+  async #catchUpRoots (peer: PeerId): Promise<void> {
+    try {
+      const r = await catchUpRoots(this.peer.manifest, this.peer.root, peer, { signal: this.peer.signal, timeoutMs: DEFAULT_MANIFEST_ASK_TIMEOUT_MS })
+      if (r.to !== r.from) this.#log.info({ peer: peer.toString() }, `root of trust ${r.from} -> ${r.to}`)
+      this.#lastRootError = undefined
+    } catch (err) {
+      const line = toStoremeshError(err).toLine()
+      if (line !== this.#lastRootError && !this.peer.signal.aborted) this.#log.warn({ peer: peer.toString() }, `root of trust not taken: ${line}`)
+      this.#lastRootError = line
+    }
   }
 
   /**

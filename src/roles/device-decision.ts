@@ -25,7 +25,8 @@
  */
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { gatherDeviceInputs, readBundleFolder, type DeviceConfig, type StatfsFn } from '../install/facts.js'
+import { RootTrust } from '../identity/root/index.js'
+import { gatherDeviceInputs, readBundleFolder, type DeviceConfig, type StatfsFn, type TrustFromStatic } from '../install/facts.js'
 import { createBackend, installPhaseOf, isTerminalState, StateStore, type BootBackend, type InstallRecord, type SlotName } from '../install/index.js'
 import type { ExecFn } from '../install/probes.js'
 import { decide, verifiedBundleOf, type FactsInput, type VerifiedBundle } from '../policy/decide.js'
@@ -149,6 +150,18 @@ async function installerFacts (dev: DeviceParts, dataDir: string, signal?: Abort
   return out
 }
 
+/**
+ * The root of trust in `<data>/root-chain.json` (src/identity/root/) over device.yaml's
+ * static keys, which are its implicit root 0: a rotated or revoked release or policy key
+ * counts for every decision the moment the agent stored the new root.
+ */
+function rootTrustIn (dataDir: string): TrustFromStatic {
+  return async (staticTrust) => {
+    const root = await RootTrust.open(dataDir, staticTrust)
+    return { release: root.snapshot('release'), policy: root.snapshot('policy') }
+  }
+}
+
 /** The lab layout's lease: what the facts file says, and asking changes nothing. */
 function factsFileLease (facts: LeaseFacts): LeaseProvider {
   return { facts: () => ({ ...facts }), acquire: async () => ({ ...facts }), release: async () => {} }
@@ -163,7 +176,7 @@ export async function collectDecisionInputs (sources: DecisionSources, opts: Col
   const { dataDir, device } = sources
   const { signal } = opts
   const nowMs = opts.atMs ?? Date.now()
-  const gathered = await gatherDeviceInputs(dataDir, { exec: opts.exec, statfs: opts.statfs, policyPath: opts.policyPath, probes: opts.probes, signal })
+  const gathered = await gatherDeviceInputs(dataDir, { trustFrom: rootTrustIn(dataDir), exec: opts.exec, statfs: opts.statfs, policyPath: opts.policyPath, probes: opts.probes, signal })
   const { config, trust, policy } = gathered
   const spec = policy?.policy
   const bundleId = spec?.spec.bundle.id

@@ -112,7 +112,14 @@ export class HubOperator {
       },
       waves: waveSourceOf(ledger),
       leases: leaseSourceOf(hub.leases),
-      ...(hub.peer.identities !== undefined ? { identity: { peerRefusalsTotal: () => hub.peer.identities?.refusalCounts() ?? {} } } : {})
+      ...(hub.peer.identities !== undefined ? { identity: { peerRefusalsTotal: () => hub.peer.identities?.refusalCounts() ?? {} } } : {}),
+      trust: {
+        rootVersion: () => hub.peer.root.version,
+        stale: async () => {
+          const f = await hub.peer.freshness.read()
+          return f.state === 'none' ? undefined : f.state === 'stale' ? 1 : 0
+        }
+      }
     })
   }
 

@@ -111,6 +111,17 @@ export interface PeerStatus {
   /** a store hub: the rollout values it applies and where each came from (docs/fleet-waves.md) */
   rollout?: HubRolloutView
   store?: StoreStatus
+  /** the root of trust in force and the newest freshness statement (protocols/root/SPEC.md 5-6) */
+  trust?: TrustStatus
+}
+
+export interface TrustStatus {
+  rootVersion: number
+  /** fresh, stale (the statement expired: the store may be kept on old content), none */
+  freshness: string
+  timestampExpiresAt?: string
+  /** why the stored statement was not taken */
+  timestampError?: string
 }
 
 export function statusPath (dataDir: string): string {

@@ -17,6 +17,7 @@ import { mergePeerGaters } from '../net/gater.js'
 import { startPeerIdentity, type PeerIdentityOptions } from '../identity/node-identity.js'
 import type { PeerIdentities } from '../identity/index.js'
 import type { IdentityProtocol } from '../identity/protocol/index.js'
+import { FreshnessWatch, RootTrust } from '../identity/root/index.js'
 import type { SwarmKey } from '../net/swarm-key.js'
 import { openStore, resolveQuotaBytes, storeManifestLookup, type ChunkStore, type QuotaSpec } from '../store/index.js'
 import { BAN_FILE_NAME, BanFile, BanList, banGater, chunkProtocol, UploadTurns, type AcquireBytes, type BundleSwarm, type ChunkProtocol, type SwarmOptions } from '../swarm/index.js'
@@ -35,6 +36,7 @@ export interface PeerInit {
   dataDir: string
   /** the fleet key; `null` only on purpose (labs, the refusal test) */
   swarmKey: SwarmKey | null
+  /** the static keys: the implicit root 0 under `<data>/root-chain.json` (src/identity/root/) */
   trust: TrustOptions
   /** a device's class: asked first when resolving an unknown bundle */
   deviceClass?: string
@@ -70,6 +72,10 @@ export class LanPeer {
   readonly store: ChunkStore
   readonly node: PeerNode
   readonly bans: BanList
+  /** the root of trust in force: `trust('release')` verifies bundles, `trust('policy')` policies */
+  readonly root: RootTrust
+  /** `<data>/timestamp.json` against the root's timestamp role: stale once it expired */
+  readonly freshness: FreshnessWatch
   /** `<data>/bans.json`: bans and offences survive a restart */
   readonly #banFile: BanFile
   readonly startedAt = new Date()
@@ -88,12 +94,14 @@ export class LanPeer {
   #statusWritten: string | undefined
   #stopping: Promise<void> | undefined
 
-  private constructor (init: PeerInit, store: ChunkStore, node: PeerNode, bans: BanList, banFile: BanFile) {
+  private constructor (init: PeerInit, store: ChunkStore, node: PeerNode, bans: BanList, banFile: BanFile, root: RootTrust) {
     this.role = init.role
     this.dataDir = init.dataDir
     this.store = store
     this.node = node
     this.bans = bans
+    this.root = root
+    this.freshness = new FreshnessWatch(init.dataDir, root.trust('timestamp'))
     this.#banFile = banFile
     const log = init.log ?? silentLog
     this.#log = log.child({ component: init.role })
@@ -105,6 +113,7 @@ export class LanPeer {
     const quotaBytes = init.storeQuota !== undefined ? await resolveQuotaBytes(init.storeQuota, storeDir) : undefined
     const store = await openStore({ dataDir: storeDir, ...(quotaBytes !== undefined ? { quotaBytes } : {}) })
     try {
+      const root = await RootTrust.open(init.dataDir, init.trust)
       // With certificates on, bans attach to the certified device, not to the peer id:
       // a stolen tablet that makes itself a new peer key does not start clean.
       let identities: PeerIdentities | undefined
@@ -153,7 +162,12 @@ export class LanPeer {
             resolveBundle: resolver.resolve,
             ...(identity !== undefined ? { isAllowed: identity.isAllowed } : {})
           }),
-          manifest: manifestProtocol({ lookup: storeManifestLookup(store), trust: init.trust }),
+          manifest: manifestProtocol({
+            lookup: storeManifestLookup(store),
+            trust: root.trust('release'),
+            // a root installed beside the running node (`root install`) is served at once
+            roots: async (after) => { await root.refresh(); return root.rootsAfter(after) }
+          }),
           lease: leaseProtocol({
             ...(init.leaseAuthority !== undefined ? { authority: init.leaseAuthority } : {}),
             ...(identity !== undefined ? { deviceIdOf: (id: string) => identity.identities.boundDeviceId(id) } : {})
@@ -161,7 +175,7 @@ export class LanPeer {
           ...(identity !== undefined ? { identity: identity.service } : {})
         }
       })
-      const peer = new LanPeer(init, store, node, bans, banFile)
+      const peer = new LanPeer(init, store, node, bans, banFile, root)
       const started = node
       // a banned device that comes back under a new peer id is known only once its certificate is
       identities?.on('verified', who => {
@@ -302,7 +316,18 @@ export class LanPeer {
         chunkCount: st.chunkCount,
         paused: st.paused !== undefined ? { reason: st.paused.reason, since: new Date(st.paused.sinceMs).toISOString(), detail: st.paused.detail } : null
       },
-      ...this.statusExtras?.()
+      ...this.statusExtras?.(),
+      trust: await this.#trustStatus()
+    }
+  }
+
+  async #trustStatus (): Promise<PeerStatus['trust']> {
+    const f = await this.freshness.read()
+    return {
+      rootVersion: this.root.version,
+      freshness: f.state,
+      ...(f.expiresAt !== undefined ? { timestampExpiresAt: f.expiresAt } : {}),
+      ...(f.error !== undefined ? { timestampError: f.error } : {})
     }
   }
 

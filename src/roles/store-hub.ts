@@ -17,7 +17,9 @@ import { defaultLeaseTableOptions, LEASE_STATE_FILE, LeaseTable } from '../lease
 import { assertQuotaHolds, distinctBytes, readBundleDirManifest, type ChunkStore, type ImportResult } from '../store/index.js'
 import type { BundleSwarm } from '../swarm/index.js'
 import { HubRollout } from './hub-rollout.js'
+import type { RootTrust } from '../identity/root/index.js'
 import { LanPeer, type PeerInit } from './peer.js'
+import { catchUpRoots } from './root-catch-up.js'
 import { createWanPuller, type PullerNode, type WanPuller as WanPullerEngine, type WanPullerInit } from '../wan/puller.js'
 
 /** What the hub offers a WAN puller. */
@@ -28,6 +30,8 @@ export interface WanPullerContext {
   dataDir: string
   store: ChunkStore
   trust: TrustOptions
+  /** the hub's root of trust: the WAN side brings newer roots from the super hubs */
+  root?: RootTrust
   /** a chunk arrived over WAN (already verified and stored): announce it on the LAN */
   noteChunkStored: (hash: string) => void
   /** a bundle became complete in the store: verify it and seed it on the LAN */
@@ -43,7 +47,13 @@ export interface WanPuller {
 }
 
 /** What `--super`, `--wan-window`, `--wan-rate`, `--wan-timezone` say; the hub supplies the rest. */
-export type WanHookOptions = Omit<WanPullerInit, 'node' | 'store' | 'dataDir' | 'trust' | 'swarm'>
+export type WanHookOptions = Omit<WanPullerInit, 'node' | 'store' | 'dataDir' | 'trust' | 'swarm' | 'onRound'> & {
+  /** how often the hub asks its super hubs for newer roots of trust. @default DEFAULT_ROOT_CHECK_MS */
+  rootCheckMs?: number
+}
+
+/** Roots are tiny, but each check dials the WAN: once a minute is soon enough for a rotation. @default 60 s */
+export const DEFAULT_ROOT_CHECK_MS = 60_000
 
 /**
  * Adapts wan/puller.ts (a self-contained engine built from its init) to the hub's
@@ -60,8 +70,23 @@ export class WanHook implements WanPuller {
 
   async start (ctx: WanPullerContext): Promise<void> {
     const log = this.#options.log ?? silentLog
+    const root = ctx.root
+    let lastRootCheckMs = Number.NEGATIVE_INFINITY
+    const every = this.#options.rootCheckMs ?? DEFAULT_ROOT_CHECK_MS
     const engine = createWanPuller({
       ...this.#options,
+      ...(root !== undefined
+        ? {
+            onRound: async ({ manifests, supers, signal }) => {
+              if (Date.now() - lastRootCheckMs < every) return
+              lastRootCheckMs = Date.now()
+              for (const addr of supers) {
+                const r = await catchUpRoots(manifests, root, addr, { signal })
+                if (r.to !== r.from) log.info(`root of trust ${r.from} -> ${r.to} from super hub ${addr.toString()}`)
+              }
+            }
+          }
+        : {}),
       node: ctx.node,
       store: ctx.store,
       dataDir: ctx.dataDir,
@@ -145,7 +170,7 @@ export class StoreHub {
     try {
       await assertBundleDirsFit(peer.store, init.bundleDirs ?? [], init.trust)
       for (const dir of init.bundleDirs ?? []) {
-        const r = await peer.store.importBundleDir(dir, init.trust, { signal: peer.signal })
+        const r = await peer.store.importBundleDir(dir, peer.root.trust('release'), { signal: peer.signal })
         hub.imported.push(r)
         hub.#storeLog.info({ bundle: r.bundle.id }, `imported ${r.bundle.id} (${r.bundle.name} ${r.bundle.version}) from ${dir}: ${r.chunksWritten} chunks written, ${r.chunksAlreadyHeld} held`)
       }
@@ -155,7 +180,8 @@ export class StoreHub {
           node: peer.node,
           dataDir: init.dataDir,
           store: peer.store,
-          trust: init.trust,
+          trust: peer.root.trust('release'),
+          root: peer.root,
           noteChunkStored: hash => { peer.chunks.noteChunkStored(hash) },
           onBundleComplete: async id => { await hub.seed(id) },
           signal: peer.signal

@@ -12,6 +12,7 @@ import { hostname } from 'node:os'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Log } from '../interface/log.js'
 import { startPeerIdentity, type PeerIdentityOptions } from '../identity/node-identity.js'
+import { RootTrust } from '../identity/root/index.js'
 import type { TrustOptions } from '../interface/types.js'
 import { manifestProtocol, type ManifestProtocol } from '../net/manifest/index.js'
 import { createStoremeshNode, type StoremeshNode } from '../net/node.js'
@@ -113,14 +114,16 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
   let ledger: FleetLedger | undefined
   let origin: OriginPull | undefined
   try {
+    // the static keys are root 0; `root install --data <dir>` gives the super hub a root, which it serves to its hubs
+    const root = await RootTrust.open(init.dataDir, init.trust)
     origin = init.origin !== undefined
       ? await startOriginPull({
-        ...init.origin, store, trust: init.trust, dataDir: init.dataDir,
+        ...init.origin, store, trust: root.trust('release'), dataDir: init.dataDir,
         ...(init.log !== undefined ? { log: init.log.child({ component: 'origin' }) } : {})
       })
       : undefined
     const pull = origin?.pull
-    const imported = init.bundlesDir !== undefined ? await importBundlesUnder(store, init.bundlesDir, init.trust, init.log?.child({ component: 'store' })) : []
+    const imported = init.bundlesDir !== undefined ? await importBundlesUnder(store, init.bundlesDir, root.trust('release'), init.log?.child({ component: 'store' })) : []
     const global = new Limiter({ rateBytesPerSec: 0, name: 'global', clock })
     follower = followSchedule({
       schedule: init.schedule ?? constantSchedule(init.wanRateBytesPerSec ?? UNLIMITED),
@@ -166,7 +169,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       ...(identity !== undefined ? { gater: identity.gater } : {}),
       services: {
         ...(identity !== undefined ? { identity: identity.service } : {}),
-        manifest: manifestProtocol({ lookup: pull !== undefined ? async (q) => await pull.lookup(q) : storeManifestLookup(store) }),
+        manifest: manifestProtocol({ lookup: pull !== undefined ? async (q) => await pull.lookup(q) : storeManifestLookup(store), roots: async (after) => { await root.refresh(); return root.rootsAfter(after) } }),
         wanPull: pullServer({ source: pull ?? store, limiterFor: peerId => hubEntry(peerId).chain, ...(init.onServed !== undefined ? { onServed: init.onServed } : {}) }),
         report: reportProtocol({ hubs: ledger, ...(identity !== undefined ? { hubIdsOf: (id: string) => identity.identities.boundHubIds(id) } : {}) })
       }

@@ -74,6 +74,13 @@ export interface WanPullerInit {
   onWireBytes?: (bytes: number, direction: 'in' | 'out') => void
   /** one line per notable event (pre-staged, hub failed), under the component its builder named */
   log?: Log
+  /**
+   * Called at the start of every round of the pull loop, with the puller's manifest
+   * client and the super hubs: the store hub asks them for newer roots of trust here
+   * (src/roles/root-catch-up.ts); the puller itself knows nothing of roots. A throw is
+   * logged and the round goes on.
+   */
+  onRound?: (round: { manifests: ManifestProtocol, supers: readonly Multiaddr[], signal: AbortSignal }) => Promise<void>
 }
 
 export interface WanStats {
@@ -184,6 +191,8 @@ class Puller extends EventEmitter implements WanPuller {
   async #run (signal: AbortSignal): Promise<void> {
     let failures = 0
     while (!signal.aborted) {
+      await this.#init.onRound?.({ manifests: this.#manifests, supers: this.#supers, signal })
+        .catch((err: unknown) => { if (!signal.aborted) this.#init.log?.warn(`round hook: ${toStoremeshError(err).toLine()}`) })
       let next: PrefetchEntry | undefined
       let pollMs = this.#init.pollMs ?? DEFAULT_PREFETCH_POLL_MS
       try {

@@ -12,6 +12,8 @@ export const MANIFEST_PROTOCOL_NAME = 'manifest'
 export const MANIFEST_PROTOCOL_VERSION = '1.0.0'
 /** `/storemesh/manifest/1.0.0` */
 export const MANIFEST_PROTOCOL = formatProtocolId(MANIFEST_PROTOCOL_NAME, MANIFEST_PROTOCOL_VERSION)
+/** `/storemesh/manifest/1.1.0`: 1.0.0's requests and `{rootsAfter}` (SPEC.md "Roots", protocols/root/SPEC.md) */
+export const MANIFEST_PROTOCOL_V1_1 = formatProtocolId(MANIFEST_PROTOCOL_NAME, '1.1.0')
 
 // --- wire limits (SPEC.md "Limits") -------------------------------------------------
 

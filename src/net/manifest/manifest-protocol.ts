@@ -8,19 +8,20 @@
  * file bytes. The client verifies the answer (schema, signatures against the trust
  * keys, expiry, and that it is what was asked for) before returning it.
  */
-import type { Logger, PeerId, Startable, Stream } from '@libp2p/interface'
+import type { AbortOptions, Logger, PeerId, Startable, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { decodeManifest, MAX_MANIFEST_BYTES } from '../../bundle/manifest.js'
-import { StoremeshError } from '../../interface/errors.js'
+import { isStoremeshError, StoremeshError } from '../../interface/errors.js'
 import type { BundleInfo, TrustOptions } from '../../interface/types.js'
 import { handleOneShotProtocol, openProtocolStream, requestOverStream, serveOneRequest, withTimeout } from '../request-response.js'
 import {
-  DEFAULT_MANIFEST_TIMEOUT_MS, DEFAULT_MAX_MANIFEST_STREAMS, MANIFEST_PROTOCOL, MAX_MANIFEST_REQUEST_BYTES, MAX_MANIFEST_RESPONSE_BYTES, STATUS
+  DEFAULT_MANIFEST_TIMEOUT_MS, DEFAULT_MAX_MANIFEST_STREAMS, MANIFEST_PROTOCOL, MANIFEST_PROTOCOL_V1_1, MAX_MANIFEST_REQUEST_BYTES,
+  MAX_MANIFEST_RESPONSE_BYTES, STATUS
 } from './constants.js'
 import type { FetchManifestOptions, LookupContext, ManifestClient, ManifestLookup, ManifestProtocolComponents, ManifestProtocolInit } from './index.js'
 import {
-  decodeManifestRequest, decodeManifestResponse, describeManifestRequest as describe, encodeManifestRequest, encodeManifestResponse,
-  reasonResponse, type ManifestRequest
+  decodeManifestRequest, decodeManifestRequestV1_1, decodeManifestResponse, describeManifestRequest as describe, encodeManifestRequest,
+  encodeManifestRequestV1_1, encodeManifestResponse, reasonResponse, type ManifestRequest, type ManifestRequestV1_1
 } from './messages.js'
 
 export class ManifestProtocol implements Startable, ManifestClient {
@@ -44,12 +45,16 @@ export class ManifestProtocol implements Startable, ManifestClient {
     if (this.#init.lookup !== undefined) {
       const max = this.#init.maxStreams ?? DEFAULT_MAX_MANIFEST_STREAMS
       await handleOneShotProtocol(this.#components.registrar, this.protocol, max, async (s, peer) => await this.handleStream(s, peer))
+      await handleOneShotProtocol(this.#components.registrar, MANIFEST_PROTOCOL_V1_1, max, async (s, peer) => await this.handleStream(s, peer, '1.1.0'))
     }
     this.#started = true
   }
 
   async stop (): Promise<void> {
-    if (this.#init.lookup !== undefined) await this.#components.registrar.unhandle(this.protocol)
+    if (this.#init.lookup !== undefined) {
+      await this.#components.registrar.unhandle(this.protocol)
+      await this.#components.registrar.unhandle(MANIFEST_PROTOCOL_V1_1)
+    }
     this.#started = false
   }
 
@@ -58,7 +63,7 @@ export class ManifestProtocol implements Startable, ManifestClient {
   }
 
   /** The server side of one stream: read the request, answer, half-close. Never throws. */
-  async handleStream (stream: Stream, peer?: string): Promise<void> {
+  async handleStream (stream: Stream, peer?: string, version: '1.0.0' | '1.1.0' = '1.0.0'): Promise<void> {
     const lookup = this.#init.lookup
     await serveOneRequest(stream, {
       maxRequestBytes: MAX_MANIFEST_REQUEST_BYTES,
@@ -69,14 +74,28 @@ export class ManifestProtocol implements Startable, ManifestClient {
       peer,
       assertReady: () => { if (lookup === undefined) throw new StoremeshError('E_INTERNAL', 'no manifest lookup configured') }
     }, async (reqBytes, signal) => {
-      let req: ManifestRequest
+      let req: ManifestRequestV1_1
       try {
-        req = decodeManifestRequest(reqBytes)
+        req = version === '1.1.0' ? decodeManifestRequestV1_1(reqBytes) : decodeManifestRequest(reqBytes)
       } catch (err) {
         return reasonResponse(STATUS.BAD_REQUEST, (err as Error).message)
       }
+      if ('rootsAfter' in req) return await this.#answerRoots(req.rootsAfter, { peer, signal })
       return await this.#answer(lookup!, req, { peer, signal })
     })
+  }
+
+  async #answerRoots (afterVersion: number, ctx: LookupContext): Promise<Uint8Array> {
+    let bytes: Uint8Array | undefined
+    try {
+      bytes = await this.#init.roots?.(afterVersion, ctx)
+    } catch (err) {
+      this.#log.error('roots lookup after %d failed: %e', afterVersion, err)
+      return reasonResponse(STATUS.ERROR, 'lookup failed')
+    }
+    if (bytes === undefined) return reasonResponse(STATUS.NOT_FOUND, `no root newer than version ${afterVersion}`)
+    if (bytes.byteLength > MAX_MANIFEST_BYTES) return reasonResponse(STATUS.ERROR, 'roots over the size limit')
+    return encodeManifestResponse(STATUS.OK, bytes)
   }
 
   async #answer (lookup: ManifestLookup, req: ManifestRequest, ctx: LookupContext): Promise<Uint8Array> {
@@ -105,6 +124,44 @@ export class ManifestProtocol implements Startable, ManifestClient {
     const signal = withTimeout(options.timeoutMs ?? this.#timeoutMs, options.signal)
     const stream = await openProtocolStream(this.#components.connectionManager, peer, this.protocol, signal)
     return await this.requestOverStream(stream, req, { ...options, signal })
+  }
+
+  /**
+   * 1.1.0: asks `peer` for its roots of trust newer than `afterVersion`. Returns the
+   * chain bytes unverified (the caller walks them), or undefined when the peer has
+   * none newer or speaks only 1.0.0. E_PEER_ERROR, E_WIRE_* / E_TIMEOUT otherwise.
+   */
+  async fetchRoots (peer: PeerId | Multiaddr | Multiaddr[], afterVersion: number, options: AbortOptions & { timeoutMs?: number } = {}): Promise<Uint8Array | undefined> {
+    const timeoutMs = options.timeoutMs ?? this.#timeoutMs
+    const signal = withTimeout(timeoutMs, options.signal)
+    let stream: Stream
+    try {
+      stream = await openProtocolStream(this.#components.connectionManager, peer, MANIFEST_PROTOCOL_V1_1, signal)
+    } catch (err) {
+      // a 1.0.0-only peer: it has no roots to give
+      if (isStoremeshError(err, 'E_NOT_CONNECTED') && (err.cause as Error | undefined)?.name === 'UnsupportedProtocolError') return undefined
+      throw err
+    }
+    return await this.requestRootsOverStream(stream, afterVersion, { timeoutMs, signal })
+  }
+
+  async requestRootsOverStream (stream: Stream, afterVersion: number, options: AbortOptions & { timeoutMs?: number } = {}): Promise<Uint8Array | undefined> {
+    const req = { rootsAfter: afterVersion }
+    return await requestOverStream(stream, () => encodeManifestRequestV1_1(req), {
+      maxRequestBytes: MAX_MANIFEST_REQUEST_BYTES,
+      maxResponseBytes: MAX_MANIFEST_RESPONSE_BYTES,
+      timeoutMs: options.timeoutMs ?? this.#timeoutMs,
+      signal: options.signal,
+      decode: (answer) => {
+        const { status, body, reason } = decodeManifestResponse(answer)
+        if (status === STATUS.OK) return body
+        if (status === STATUS.NOT_FOUND) return undefined
+        if (status === STATUS.BAD_REQUEST || status === STATUS.ERROR) throw new StoremeshError('E_PEER_ERROR', `peer answered ${status === STATUS.ERROR ? 'error' : 'bad request'} for ${describe(req)}`, { reason })
+        throw new StoremeshError('E_WIRE_MALFORMED', `unknown manifest response status ${String(answer[0])}`)
+      },
+      doing: () => `asking for ${describe(req)}`,
+      label: 'manifest'
+    })
   }
 
   /** The client side over an already open stream (tests use an in-memory pair). */

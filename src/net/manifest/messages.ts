@@ -18,6 +18,24 @@ export const manifestRequestSchema: z.ZodType<ManifestRequest> = z.union([
 
 const REQUEST = { label: 'manifest request', maxBytes: MAX_MANIFEST_REQUEST_BYTES }
 
+/** 1.1.0 (SPEC.md "Roots"): the roots of trust newer than the asker's version. */
+export interface RootsRequest { rootsAfter: number }
+export type ManifestRequestV1_1 = ManifestRequest | RootsRequest
+
+/** 1.1.0: 1.0.0's two requests, or exactly `rootsAfter`, a version the asker holds. */
+export const manifestRequestSchemaV1_1: z.ZodType<ManifestRequestV1_1> = z.union([
+  manifestRequestSchema,
+  z.strictObject({ rootsAfter: z.number().int().min(0).max(Number.MAX_SAFE_INTEGER) })
+], { error: 'exactly one of bundleId, deviceClass or rootsAfter, well formed' })
+
+export function encodeManifestRequestV1_1 (req: ManifestRequestV1_1): Uint8Array {
+  return encodeJsonMessage(req, manifestRequestSchemaV1_1, REQUEST)
+}
+
+export function decodeManifestRequestV1_1 (bytes: Uint8Array): ManifestRequestV1_1 {
+  return decodeJsonMessage(bytes, manifestRequestSchemaV1_1, REQUEST)
+}
+
 /** Strict: exactly one of the two fields, well formed; anything else is E_WIRE_MALFORMED. */
 export function parseManifestRequest (x: unknown): ManifestRequest {
   return parseWireMessage(manifestRequestSchema, x, REQUEST.label)
@@ -61,6 +79,7 @@ export function decodeManifestResponse (bytes: Uint8Array): ManifestResponse {
 }
 
 /** For messages and logs: `bundle b3:...` or `device class pos`. */
-export function describeManifestRequest (req: ManifestRequest): string {
+export function describeManifestRequest (req: ManifestRequestV1_1): string {
+  if ('rootsAfter' in req) return `roots after version ${req.rootsAfter}`
   return 'bundleId' in req ? `bundle ${req.bundleId}` : `device class ${req.deviceClass}`
 }
