@@ -61,8 +61,8 @@ const shortText = z.string().max(4096)
 /**
  * What `storemesh status` reads before it prints: every member it uses, typed. Found
  * by fuzzing: a status.json with a bundle missing `bytes` passed the old check and
- * crashed the table with a TypeError. Members beyond these are allowed, so an older
- * CLI still reads a newer peer's file.
+ * crashed the table with a TypeError. Members beyond these are kept (loose), so an
+ * older CLI still reads a newer peer's file and the optional parts reach the table.
  */
 const statusSchema = z.object({
   schema: z.literal(STATUS_SCHEMA),
@@ -93,8 +93,9 @@ const statusSchema = z.object({
     superseed: z.boolean(),
     superseedFallbackReveals: count.optional(),
     hoarders: count.optional()
-  })).max(100_000)
-})
+  }).loose()).max(100_000)
+// kept, not stripped: the roles' own members (rollout, store, trust) pass through to the table
+}).loose()
 
 export interface PeerStatus {
   schema: typeof STATUS_SCHEMA
