@@ -232,6 +232,20 @@ export const DEFAULT_MAX_PENDING_STREAMS_PER_PEER = 8
 /** The same over all peers: every device of a store connecting at once. @default STORE_DEVICES */
 export const DEFAULT_MAX_PENDING_STREAMS = STORE_DEVICES
 /**
+ * Inbound handshakes naming an info-hash we have not joined, per peer, at once
+ * (issue #20: 1,500 random info-hashes cost a device 6.6 CPU-s, each one
+ * a manifest fetch). An honest hub opens one stream per bundle it seeds and re-opens a
+ * refused one at 1, 2, 4... s (reopen.ts), so even STORE_ACTIVE_BUNDLES bundles this
+ * device does not know stay within 4 x that burst. @default 4 * STORE_ACTIVE_BUNDLES (128)
+ */
+export const DEFAULT_UNKNOWN_HANDSHAKE_BURST = 4 * STORE_ACTIVE_BUNDLES
+/**
+ * ...and this many per second after it; past both the peer commits
+ * `unknown-bundle-flood`. Re-opens settle at one per bundle per DEFAULT_REOPEN_MAX_MS
+ * (about 1/s for STORE_ACTIVE_BUNDLES bundles). @default 4 per second
+ */
+export const DEFAULT_UNKNOWN_HANDSHAKES_PER_SEC = 4
+/**
  * A connected peer without a live wire for a joined bundle is checked this often and
  * its stream re-opened (src/swarm/reopen.ts explains why). @default 1 s
  */

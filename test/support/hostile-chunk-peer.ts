@@ -12,7 +12,8 @@
  * - `truncated`:  the same, but the piece frame announces the whole chunk and the stream
  *                 ends after half of it
  * - `huge-length`: after the handshake, a frame whose length prefix says 2 GiB
- * - `random-infohash`: each stream's handshake names a random info-hash (an unknown bundle)
+ * - `random-infohash`: each stream's handshake names a random info-hash (an unknown
+ *                 bundle), RANDOM_INFOHASH_PARALLEL streams at a time
  *
  * Like the attacks measured in issue #20, it reopens a stream as soon as one is
  * closed and redials a closed connection, until the victim refuses it; `refusedAt`
@@ -34,6 +35,9 @@ import { Bits } from '../../src/swarm/bits.js'
 export type HostileMode = 'keepalive' | 'have' | 'extended' | 'unsolicited' | 'wrong-length' | 'truncated' | 'huge-length' | 'random-infohash'
 
 export const HOSTILE_MODES: readonly HostileMode[] = ['keepalive', 'have', 'extended', 'unsolicited', 'wrong-length', 'truncated', 'huge-length', 'random-infohash']
+
+/** Streams the random-infohash attacker keeps in their handshake at once (the victim's pending cap). */
+export const RANDOM_INFOHASH_PARALLEL = 8
 
 export interface HostileInit {
   mode: HostileMode
@@ -107,7 +111,15 @@ export class HostileChunkPeer {
         continue
       }
       this.streams++
-      await this.#abuse(stream).catch(() => {})
+      if (this.#init.mode === 'random-infohash') {
+        // names unknown bundles on several streams at once, as a peer after amplification would
+        const more = await Promise.all(Array.from({ length: RANDOM_INFOHASH_PARALLEL - 1 }, async () => await conn.newStream(CHUNK_PROTOCOL, { signal: AbortSignal.timeout(5000) }).catch(() => undefined)))
+        const opened = more.filter((x): x is Stream => x !== undefined)
+        this.streams += opened.length
+        await Promise.all([stream, ...opened].map(async s => { await this.#abuse(s).catch(() => {}) }))
+      } else {
+        await this.#abuse(stream).catch(() => {})
+      }
       // like the measured attacker: straight back in
       await new Promise(resolve => setTimeout(resolve, 20))
     }
