@@ -267,7 +267,7 @@ export class LanPeer {
           peers: p.peers,
           joined: true,
           superseed: p.superseed,
-          ...(p.superseed ? { superseedFallbackReveals: swarm.superseedFallbackReveals, hoarders: swarm.superseedHoarders } : {})
+          ...(p.superseed ? { superseedFallbackReveals: swarm.superseedFallbackReveals, hoarders: swarm.superseedHoarders } : { suspectPeers: swarm.suspectPeers })
         })
         continue
       }

@@ -76,6 +76,12 @@ export const DEFAULT_ENDGAME_MAX_PEERS_PER_PIECE = 3
  * @default 1.5 s
  */
 export const DEFAULT_REASK_AFTER_MS = 1500
+/**
+ * Requests in flight at a peer that has not delivered a chunk yet: a probe, so peers
+ * that claim every chunk and never send one (issue #20's hoarders) hold one request
+ * each, not a pipeline (picker.ts). @default 1
+ */
+export const DEFAULT_UNPROVEN_PIPELINE_REQUESTS = 1
 
 // --- choking -----------------------------------------------------------------------
 
@@ -270,6 +276,7 @@ export interface SwarmOptions {
   pipelineMaxRequests: number
   endgameMaxPeersPerPiece: number
   reaskAfterMs: number
+  unprovenPipelineRequests: number
   uploadSlots: number
   optimisticSlots: number
   chokeIntervalMs: number
@@ -294,6 +301,7 @@ export const defaultSwarmOptions: Readonly<SwarmOptions> = Object.freeze({
   pipelineMaxRequests: DEFAULT_PIPELINE_MAX_REQUESTS,
   endgameMaxPeersPerPiece: DEFAULT_ENDGAME_MAX_PEERS_PER_PIECE,
   reaskAfterMs: DEFAULT_REASK_AFTER_MS,
+  unprovenPipelineRequests: DEFAULT_UNPROVEN_PIPELINE_REQUESTS,
   uploadSlots: DEFAULT_UPLOAD_SLOTS,
   optimisticSlots: DEFAULT_OPTIMISTIC_SLOTS,
   chokeIntervalMs: DEFAULT_CHOKE_INTERVAL_MS,
