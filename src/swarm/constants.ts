@@ -82,6 +82,14 @@ export const DEFAULT_REASK_AFTER_MS = 1500
  * each, not a pipeline (picker.ts). @default 1
  */
 export const DEFAULT_UNPROVEN_PIPELINE_REQUESTS = 1
+/**
+ * A peer that has not delivered a chunk and let its request wait this long is a
+ * suspect: its requests stop holding their chunks (picker.ts). Longer than
+ * DEFAULT_REASK_AFTER_MS: an honest device capped at 256 KiB/s sends a 256 KiB chunk
+ * in about 1 s, but may queue it behind others; at 1.5 s bench:lan N=4 saw twice the
+ * duplicate bytes. A hoarder holds each chunk this long once. @default 4 s
+ */
+export const DEFAULT_SUSPECT_AFTER_MS = 4 * SECOND_MS
 
 // --- choking -----------------------------------------------------------------------
 
@@ -277,6 +285,7 @@ export interface SwarmOptions {
   endgameMaxPeersPerPiece: number
   reaskAfterMs: number
   unprovenPipelineRequests: number
+  suspectAfterMs: number
   uploadSlots: number
   optimisticSlots: number
   chokeIntervalMs: number
@@ -302,6 +311,7 @@ export const defaultSwarmOptions: Readonly<SwarmOptions> = Object.freeze({
   endgameMaxPeersPerPiece: DEFAULT_ENDGAME_MAX_PEERS_PER_PIECE,
   reaskAfterMs: DEFAULT_REASK_AFTER_MS,
   unprovenPipelineRequests: DEFAULT_UNPROVEN_PIPELINE_REQUESTS,
+  suspectAfterMs: DEFAULT_SUSPECT_AFTER_MS,
   uploadSlots: DEFAULT_UPLOAD_SLOTS,
   optimisticSlots: DEFAULT_OPTIMISTIC_SLOTS,
   chokeIntervalMs: DEFAULT_CHOKE_INTERVAL_MS,

@@ -24,7 +24,7 @@
  *   every chunk and never send one, held the device's requests and made it 5x
  *   slower). A peer that has not yet delivered a chunk gets `unprovenPipelineRequests`
  *   (one) at a time.
- *   Once such a request has waited `reaskAfterMs` the peer is a suspect: its requests
+ *   Once such a request has waited `suspectAfterMs` the peer is a suspect: its requests
  *   stop counting as "in flight" (anyone else may be asked for those chunks at once)
  *   and it keeps a single request, until it delivers a chunk and is trusted like any
  *   other. A slow honest peer (a hub capped at 256 KiB/s serving many devices) is
@@ -43,6 +43,8 @@ export interface PickerInit {
   reaskAfterMs: number
   /** requests in flight at a peer that has not delivered a chunk yet @default no limit */
   unprovenPipelineRequests?: number
+  /** a peer that never delivered and let a request wait this long is a suspect @default reaskAfterMs */
+  suspectAfterMs?: number
   now?: () => number
   random?: () => number
 }
@@ -58,7 +60,7 @@ interface PeerEntry {
   wanted: number
   /** good chunks it delivered */
   served: number
-  /** it let a request wait reaskAfterMs before it ever delivered a chunk */
+  /** it let a request wait suspectAfterMs before it ever delivered a chunk */
   suspect: boolean
 }
 
@@ -176,11 +178,11 @@ export class Picker {
     p.suspect = false
   }
 
-  /** Never delivered, and one of its requests waited reaskAfterMs (sticky until it delivers). */
+  /** Never delivered, and one of its requests waited suspectAfterMs (sticky until it delivers). */
   #isSuspect (p: PeerEntry): boolean {
     if (p.served > 0) return false
     if (p.suspect) return true
-    const staleBefore = this.#now() - this.#init.reaskAfterMs
+    const staleBefore = this.#now() - (this.#init.suspectAfterMs ?? this.#init.reaskAfterMs)
     for (const at of p.inflight.values()) {
       if (at <= staleBefore) {
         p.suspect = true
