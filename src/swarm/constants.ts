@@ -90,6 +90,12 @@ export const DEFAULT_UNPROVEN_PIPELINE_REQUESTS = 1
  * duplicate bytes. A hoarder holds each chunk this long once. @default 4 s
  */
 export const DEFAULT_SUSPECT_AFTER_MS = 4 * SECOND_MS
+/**
+ * ...or once this many of its requests were answered by another peer after waiting
+ * DEFAULT_REASK_AFTER_MS (a super-seeding hub re-asked on an idle link beats a
+ * hoarder's request before it waits DEFAULT_SUSPECT_AFTER_MS). @default 2
+ */
+export const DEFAULT_SUSPECT_AFTER_TIMEOUTS = 2
 
 // --- choking -----------------------------------------------------------------------
 
@@ -286,6 +292,7 @@ export interface SwarmOptions {
   reaskAfterMs: number
   unprovenPipelineRequests: number
   suspectAfterMs: number
+  suspectAfterTimeouts: number
   uploadSlots: number
   optimisticSlots: number
   chokeIntervalMs: number
@@ -312,6 +319,7 @@ export const defaultSwarmOptions: Readonly<SwarmOptions> = Object.freeze({
   reaskAfterMs: DEFAULT_REASK_AFTER_MS,
   unprovenPipelineRequests: DEFAULT_UNPROVEN_PIPELINE_REQUESTS,
   suspectAfterMs: DEFAULT_SUSPECT_AFTER_MS,
+  suspectAfterTimeouts: DEFAULT_SUSPECT_AFTER_TIMEOUTS,
   uploadSlots: DEFAULT_UPLOAD_SLOTS,
   optimisticSlots: DEFAULT_OPTIMISTIC_SLOTS,
   chokeIntervalMs: DEFAULT_CHOKE_INTERVAL_MS,

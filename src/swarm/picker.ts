@@ -24,7 +24,8 @@
  *   every chunk and never send one, held the device's requests and made it 5x
  *   slower). A peer that has not yet delivered a chunk gets `unprovenPipelineRequests`
  *   (one) at a time.
- *   Once such a request has waited `suspectAfterMs` the peer is a suspect: its requests
+ *   Once such a request has waited `suspectAfterMs`, or `suspectAfterTimeouts` of its
+ *   requests were answered by another peer after waiting `reaskAfterMs`, the peer is a suspect: its requests
  *   stop counting as "in flight" (anyone else may be asked for those chunks at once)
  *   and it keeps a single request, until it delivers a chunk and is trusted like any
  *   other. A slow honest peer (a hub capped at 256 KiB/s serving many devices) is
@@ -45,6 +46,8 @@ export interface PickerInit {
   unprovenPipelineRequests?: number
   /** a peer that never delivered and let a request wait this long is a suspect @default reaskAfterMs */
   suspectAfterMs?: number
+  /** ...or that many of its requests were beaten by another peer after waiting reaskAfterMs @default 1 */
+  suspectAfterTimeouts?: number
   now?: () => number
   random?: () => number
 }
@@ -60,6 +63,8 @@ interface PeerEntry {
   wanted: number
   /** good chunks it delivered */
   served: number
+  /** its requests that another peer answered first after they waited reaskAfterMs */
+  timeouts: number
   /** it let a request wait suspectAfterMs before it ever delivered a chunk */
   suspect: boolean
 }
@@ -103,13 +108,19 @@ export class Picker {
     if (askers === undefined) return []
     this.#inflight.delete(index)
     this.#askedAt.delete(index)
-    for (const id of askers) this.#dropInflight(id, index)
+    const timedOutBefore = this.#now() - this.#init.reaskAfterMs
+    for (const id of askers) {
+      const p = this.#peers.get(id)
+      // a request that waited and was beaten counts against a peer that never delivered
+      if (p !== undefined && id !== source && p.served === 0 && (p.inflight.get(index) ?? Infinity) <= timedOutBefore) p.timeouts++
+      this.#dropInflight(id, index)
+    }
     return [...askers]
   }
 
   addPeer (id: string): void {
     if (this.#peers.has(id)) return
-    this.#peers.set(id, { bits: new Bits(this.numPieces), inflight: new Map(), inflightBytes: 0, excluded: new Set(), wanted: 0, served: 0, suspect: false })
+    this.#peers.set(id, { bits: new Bits(this.numPieces), inflight: new Map(), inflightBytes: 0, excluded: new Set(), wanted: 0, served: 0, timeouts: 0, suspect: false })
   }
 
   /** A peer's bitfield replaces what we knew of it. */
@@ -182,6 +193,10 @@ export class Picker {
   #isSuspect (p: PeerEntry): boolean {
     if (p.served > 0) return false
     if (p.suspect) return true
+    if (p.timeouts >= (this.#init.suspectAfterTimeouts ?? 1)) {
+      p.suspect = true
+      return true
+    }
     const staleBefore = this.#now() - (this.#init.suspectAfterMs ?? this.#init.reaskAfterMs)
     for (const at of p.inflight.values()) {
       if (at <= staleBefore) {

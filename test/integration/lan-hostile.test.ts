@@ -40,9 +40,9 @@ const EXPECTED: Record<Exclude<HostileMode, 'slow'>, string> = {
 }
 
 /** A capped hub, a device, and the attacker (not started yet), torn down with the test. */
-async function setup (t: Test, mode: HostileMode) {
+async function setup (t: Test, mode: HostileMode, hubRateBytesPerSec = HUB_RATE_BYTES_PER_SEC) {
   const swarmKey = generateSwarmKey()
-  const limiter = new Limiter({ rateBytesPerSec: HUB_RATE_BYTES_PER_SEC, name: 'hub-upload' })
+  const limiter = new Limiter({ rateBytesPerSec: hubRateBytesPerSec, name: 'hub-upload' })
   const hub: Node = await createStoremeshNode({
     swarmKey,
     services: {
@@ -105,12 +105,17 @@ for (const mode of Object.keys(EXPECTED) as Array<keyof typeof EXPECTED>) {
 }
 
 t.test('slow attack (a piece that stalls mid-frame, then trickles): demoted within 10 s, the hub asked instead, no corrupt chunk', async t => {
-  const parts = await setup(t, 'slow')
+  // a slower hub: at 1 MiB/s the device is in endgame (and asks the hub for the slow
+  // peer's chunk too) before a request could wait DEFAULT_SUSPECT_AFTER_MS
+  const parts = await setup(t, 'slow', HUB_RATE_BYTES_PER_SEC * 3 / 8)
   const { hub, device, attacker, swarm } = parts
-  await device.dial(hub.getMultiaddrs())
+  // the slow peer first, so that it holds a request when the hub comes
   attacker.attack(device.getMultiaddrs())
   await waitFor(() => swarm.peerIds().includes(attacker.peerId), 10_000, 'the slow peer joined the swarm')
   const joinedAt = Date.now()
+  // handshake, bitfield and unchoke are under 100 bytes: more means it is answering a request
+  await waitFor(() => attacker.bytesSent > 100, 10_000, 'the slow peer was asked for a chunk')
+  await device.dial(hub.getMultiaddrs())
   await within(waitFor(() => swarm.suspectPeers === 1, BAN_WITHIN_MS + 5000, 'slow peer demoted'), BAN_WITHIN_MS + 6000, 'demotion')
   const demotedAfterMs = Date.now() - joinedAt
   t.comment(`slow: demoted after ${demotedAfterMs} ms, ${attacker.bytesSent} bytes sent`)

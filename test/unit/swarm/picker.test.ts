@@ -206,3 +206,26 @@ t.test('a slow honest peer stays asked: one chunk at a time until its first deli
   t.equal(p.suspects, 0, 'one delivery ends the suspicion')
   t.equal(p.next('hub').length, 3, 'and it gets a full pipeline')
 })
+
+t.test('requests beaten after waiting reaskAfterMs count against a peer that never delivered', async t => {
+  const clock = { ms: 0 }
+  const p = base([10, 10, 10], { unprovenPipelineRequests: 1, suspectAfterMs: 60_000, suspectAfterTimeouts: 2, now: () => clock.ms })
+  for (const id of ['S', 'hub']) p.addPeer(id)
+  p.peerBitfield('S', bits(3, [0, 1, 2]))
+  const beat = (): void => {
+    const [i] = p.next('S')
+    clock.ms += 1000
+    p.setHave(i as number, 'hub')
+  }
+  beat()
+  t.equal(p.suspects, 0, 'one beaten request: not yet')
+  beat()
+  t.equal(p.suspects, 1, 'two: a suspect, long before suspectAfterMs')
+  const q = base([10, 10], { unprovenPipelineRequests: 1, suspectAfterMs: 60_000, suspectAfterTimeouts: 1, now: () => clock.ms })
+  for (const id of ['D', 'hub']) q.addPeer(id)
+  q.peerBitfield('D', bits(2, [0, 1]))
+  const [i] = q.next('D')
+  clock.ms += 500
+  q.setHave(i as number, 'hub')
+  t.equal(q.suspects, 0, 'beaten before reaskAfterMs: an honest race, not counted')
+})
