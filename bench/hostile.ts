@@ -9,11 +9,12 @@
  * the device has joined the bundle. First a run without attacker, then one per attack.
  *
  * Printed per attack, against the no-attack run of the same invocation: the device's
- * completion time (hub ready -> "complete and verified" in its log), its CPU seconds
+ * completion time (hub spawned -> "complete and verified" in its log), its CPU seconds
  * over that time and its peak RSS (VmHWM), as ratios with the issue's targets (1.5x
  * time, 1.3x RSS); how long after the first abusive byte the victim's status.json
  * listed the attacker among its bans, and when the attacker's first dial or stream
- * was refused; for the hoarders, how many the hub's super-seeding flagged; and the
+ * was refused; for the hoarders, how many the hub's super-seeding flagged; for the
+ * slow peer and the hoarders, how many peers the device's requester demoted; and the
  * device's store re-hashed against the manifest after it stopped.
  *
  * Bounded: every wait has a deadline; every child is killed at the end, on failure and
@@ -43,7 +44,7 @@ const opt = (name: string, def: string): string => {
   const i = args.indexOf(`--${name}`)
   return i >= 0 ? (args[i + 1] ?? def) : def
 }
-const ALL_ATTACKS = ['keepalive', 'have', 'extended', 'unsolicited', 'wrong-length', 'truncated', 'huge-length', 'hoarders', 'random-infohash']
+const ALL_ATTACKS = ['keepalive', 'have', 'extended', 'unsolicited', 'wrong-length', 'truncated', 'huge-length', 'hoarders', 'random-infohash', 'slow']
 const ATTACKS = opt('attacks', ALL_ATTACKS.join(',')).split(',').filter(a => a !== '')
 const BUNDLE_MIB = Number(opt('bundle-mib', '6'))
 const RATE = opt('rate', '256KiB/s')
@@ -141,6 +142,8 @@ interface Run {
   attackerStats?: Record<string, unknown>
   /** hoarders flagged by the hub's super-seeding, and when the first was */
   hoarders?: number, hoardersMs?: number
+  /** peers the device's requester demoted (never delivered, let a request wait: swarm/picker.ts), and when the first was, after the attack start */
+  suspects?: number, suspectsMs?: number
   store: { checked: number, corrupt: number, held: number }
 }
 
@@ -163,7 +166,6 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
     await withDeadline('device ready', device.ready, STARTUP_DEADLINE_MS)
     let attacker: Proc | undefined
     let attackerIds: string[] = []
-    const hub = track(cli(['hub', ...common(hubDir), '--bundle', env.bundleDir, '--upload-limit', `${RATE_BPS}B/s`]), `${label}-hub`, / ready: /)
     const victimAddr = async (): Promise<string> => {
       const dir = VICTIM === 'hub' ? hubDir : devDir
       let addr: string | undefined
@@ -188,6 +190,10 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
     // the device (and the hoarders) are up before the hub, so the download starts with the hub's ready;
     // a victim hub needs its address first, so its attacker comes after it
     if (VICTIM === 'device') await spawnAttacker()
+    // spawned only now: 20 hoarders take a while to start, and a hub spawned before
+    // them served the device meanwhile (the hoarders run measured negative times)
+    const hubSpawnAt = Date.now()
+    const hub = track(cli(['hub', ...common(hubDir), '--bundle', env.bundleDir, '--upload-limit', `${RATE_BPS}B/s`]), `${label}-hub`, / ready: /)
     procs.push(hub)
     await withDeadline('hub ready', hub.ready, STARTUP_DEADLINE_MS)
     const seedAt = Date.now()
@@ -209,6 +215,8 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
     let banReason: string | undefined
     let hoarders = 0
     let hoardersAt: number | undefined
+    let suspects = 0
+    let suspectsAt: number | undefined
     const victimDir = VICTIM === 'hub' ? hubDir : devDir
     await until('device complete (and the attacker banned)', async () => {
       if (doneAt === undefined) {
@@ -219,6 +227,11 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
         const ban = (await status(victimDir))?.bans.find(b => attackerIds.includes(b.peerId))
         if (ban !== undefined) { bannedAt = Date.now(); banReason = /last: ([a-z-]+)/.exec(ban.reason)?.[1] ?? ban.reason.slice(0, 60) }
       }
+      if (attack !== undefined) {
+        const n = (await status(devDir))?.bundles.find(b => b.id === env.id)?.suspectPeers ?? 0
+        if (n > 0 && suspectsAt === undefined) suspectsAt = Date.now()
+        suspects = Math.max(suspects, n)
+      }
       if (attack?.startsWith('hoarders') === true) {
         const h = (await status(hubDir))?.bundles.find(b => b.id === env.id)?.hoarders ?? 0
         if (h > 0 && hoardersAt === undefined) hoardersAt = Date.now()
@@ -226,6 +239,8 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
       }
       if (doneAt === undefined) return false
       if (attack === undefined || attack.startsWith('hoarders')) return true
+      // a slow peer is demoted, not banned (it commits no violation)
+      if (attack === 'slow' && suspectsAt !== undefined) return true
       return bannedAt !== undefined || Date.now() - goAt > BAN_WAIT_MS
     }, STARTUP_DEADLINE_MS + 20 * 1000 * BUNDLE_MIB * MiB / RATE_BPS, procs)
     const peakRssBytes = await peakRssOf(device.child.pid)
@@ -253,13 +268,14 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
       await store.stop()
     }
     return {
-      timeMs: (doneAt as number) - seedAt,
+      timeMs: (doneAt as number) - hubSpawnAt,
       cpuSec,
       peakRssBytes,
       ...(bannedAt !== undefined ? { bannedMs: bannedAt - goAt, banReason } : {}),
       ...(refusedMs !== undefined ? { refusedMs } : {}),
       ...(attackerStats !== undefined ? { attackerStats } : {}),
       ...(attack?.startsWith('hoarders') === true ? { hoarders, ...(hoardersAt !== undefined ? { hoardersMs: hoardersAt - seedAt } : {}) } : {}),
+      ...(attack !== undefined ? { suspects, ...(suspectsAt !== undefined ? { suspectsMs: suspectsAt - goAt } : {}) } : {}),
       store: storeCheck
     }
   } finally {
@@ -297,8 +313,11 @@ async function main (): Promise<void> {
     const tr = r.timeMs / base.timeMs
     const rr = r.peakRssBytes / base.peakRssBytes
     let ban: string
+    const demoted = `device demoted ${r.suspects ?? 0}${r.suspectsMs !== undefined ? ` (first ${sec(r.suspectsMs)} after the attack started)` : ''}`
     if (attack.startsWith('hoarders')) {
-      ban = `hub flagged ${r.hoarders ?? 0} hoarders${r.hoardersMs !== undefined ? ` (first ${sec(r.hoardersMs)} after hub ready)` : ''}`
+      ban = `hub flagged ${r.hoarders ?? 0} hoarders${r.hoardersMs !== undefined ? ` (first ${sec(r.hoardersMs)} after hub ready)` : ''}; ${demoted}`
+    } else if (attack === 'slow') {
+      ban = `${demoted} (target ${sec(TARGET_BAN_MS)}: ${mark((r.suspectsMs ?? Infinity) <= TARGET_BAN_MS)})`
     } else {
       const firstOut = Math.min(r.bannedMs ?? Infinity, r.refusedMs ?? Infinity)
       ban = (r.bannedMs !== undefined ? `banned after ${sec(r.bannedMs)} (${r.banReason ?? '?'})` : 'not banned') +

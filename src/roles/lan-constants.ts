@@ -47,7 +47,16 @@ export const DEFAULT_MANIFEST_IDLE_POLL_MAX_MS = 60 * SECOND_MS
  * as a hub that answered first made the device fetch an older bundle). @default 1.5 s
  */
 export const MANIFEST_ANSWER_WINDOW_MS = 1500
-/** A bundle that no peer could name is not asked for again before this. @default 10 s */
-export const RESOLVE_NEGATIVE_CACHE_MS = 10 * SECOND_MS
+/**
+ * A bundle that no hub or certified peer could name is not asked for again before
+ * this, unless a new one connected (resolve-bundle.ts). Short: a hub that has just
+ * learned a bundle names it on its next re-open (1, 2, 4... s). @default 3 s
+ */
+export const RESOLVE_NEGATIVE_CACHE_MS = 3 * SECOND_MS
+/**
+ * Misses remembered at most: a few hundred KiB, however many random info-hashes
+ * peers send (issue #20: the cache was never pruned). @default 1024
+ */
+export const RESOLVE_MAX_MISSES = 1024
 /** The device agent runs its install decision at most this often. @default 60 s */
 export const DEFAULT_INSTALL_INTERVAL_MS = 60 * SECOND_MS

@@ -40,6 +40,8 @@ export interface BundleStatus {
   /** a super-seeding hub: chunks shown by the stall fallback, peers found hoarding (swarm/superseed.ts) */
   superseedFallbackReveals?: number
   hoarders?: number
+  /** a downloading swarm: peers asked that never delivered a chunk and let a request wait (swarm/picker.ts) */
+  suspectPeers?: number
 }
 
 /** The chunk store as a whole: its quota and whether downloads are paused for space. */

@@ -134,7 +134,7 @@ export class LanPeer {
       const resolver = new BundleResolver({
         store,
         manifest,
-        peers: async () => await (self?.orderedPeers() ?? Promise.resolve([])),
+        sources: async () => await (self?.trustedPeers() ?? Promise.resolve([])),
         ...(init.deviceClass !== undefined ? { deviceClass: init.deviceClass } : {}),
         ...(init.log !== undefined ? { log: init.log.child({ component: 'swarm' }) } : {})
       })
@@ -213,13 +213,29 @@ export class LanPeer {
 
   /** Connected peers, store hubs (they answer the lease protocol) first. */
   async orderedPeers (): Promise<PeerId[]> {
+    const ranked = await this.#rankedPeers()
+    return ranked.sort((a, b) => Number(b.hub) - Number(a.hub)).map(r => r.id)
+  }
+
+  /**
+   * Connected peers trusted to name an unknown bundle (resolve-bundle.ts): the store's
+   * hubs, then peers holding a verified certificate; hubs first.
+   */
+  async trustedPeers (): Promise<PeerId[]> {
+    const identities = this.identities
+    const ranked = await this.#rankedPeers()
+    return ranked
+      .filter(r => r.hub || identities?.identityOf(r.id.toString()) !== undefined)
+      .sort((a, b) => Number(b.hub) - Number(a.hub)).map(r => r.id)
+  }
+
+  async #rankedPeers (): Promise<Array<{ id: PeerId, hub: boolean }>> {
     const seen = new Map<string, PeerId>()
     for (const c of this.node.getConnections()) if (c.status === 'open') seen.set(c.remotePeer.toString(), c.remotePeer)
-    const ranked = await Promise.all([...seen.values()].map(async id => {
+    return await Promise.all([...seen.values()].map(async id => {
       const protocols = await this.node.peerStore.get(id).then(p => p.protocols, () => [] as string[])
       return { id, hub: protocols.includes(LEASE_PROTOCOL) }
     }))
-    return ranked.sort((a, b) => Number(b.hub) - Number(a.hub)).map(r => r.id)
   }
 
   /** Runs work the stop must wait for (verifying a finished bundle). */
@@ -271,7 +287,7 @@ export class LanPeer {
           peers: p.peers,
           joined: true,
           superseed: p.superseed,
-          ...(p.superseed ? { superseedFallbackReveals: swarm.superseedFallbackReveals, hoarders: swarm.superseedHoarders } : {})
+          ...(p.superseed ? { superseedFallbackReveals: swarm.superseedFallbackReveals, hoarders: swarm.superseedHoarders } : { suspectPeers: swarm.suspectPeers })
         })
         continue
       }

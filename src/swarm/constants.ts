@@ -76,6 +76,26 @@ export const DEFAULT_ENDGAME_MAX_PEERS_PER_PIECE = 3
  * @default 1.5 s
  */
 export const DEFAULT_REASK_AFTER_MS = 1500
+/**
+ * Requests in flight at a peer that has not delivered a chunk yet: a probe, so peers
+ * that claim every chunk and never send one (issue #20's hoarders) hold one request
+ * each, not a pipeline (picker.ts). @default 1
+ */
+export const DEFAULT_UNPROVEN_PIPELINE_REQUESTS = 1
+/**
+ * A peer that has not delivered a chunk and let its request wait this long is a
+ * suspect: its requests stop holding their chunks (picker.ts). Longer than
+ * DEFAULT_REASK_AFTER_MS: an honest device capped at 256 KiB/s sends a 256 KiB chunk
+ * in about 1 s, but may queue it behind others; at 1.5 s bench:lan N=4 saw twice the
+ * duplicate bytes. A hoarder holds each chunk this long once. @default 4 s
+ */
+export const DEFAULT_SUSPECT_AFTER_MS = 4 * SECOND_MS
+/**
+ * ...or once this many of its requests were answered by another peer after waiting
+ * DEFAULT_REASK_AFTER_MS (a super-seeding hub re-asked on an idle link beats a
+ * hoarder's request before it waits DEFAULT_SUSPECT_AFTER_MS). @default 2
+ */
+export const DEFAULT_SUSPECT_AFTER_TIMEOUTS = 2
 
 // --- choking -----------------------------------------------------------------------
 
@@ -232,6 +252,20 @@ export const DEFAULT_MAX_PENDING_STREAMS_PER_PEER = 8
 /** The same over all peers: every device of a store connecting at once. @default STORE_DEVICES */
 export const DEFAULT_MAX_PENDING_STREAMS = STORE_DEVICES
 /**
+ * Inbound handshakes naming an info-hash we have not joined, per peer, at once
+ * (issue #20: 1,500 random info-hashes cost a device 6.6 CPU-s, each one
+ * a manifest fetch). An honest hub opens one stream per bundle it seeds and re-opens a
+ * refused one at 1, 2, 4... s (reopen.ts), so even STORE_ACTIVE_BUNDLES bundles this
+ * device does not know stay within 4 x that burst. @default 4 * STORE_ACTIVE_BUNDLES (128)
+ */
+export const DEFAULT_UNKNOWN_HANDSHAKE_BURST = 4 * STORE_ACTIVE_BUNDLES
+/**
+ * ...and this many per second after it; past both the peer commits
+ * `unknown-bundle-flood`. Re-opens settle at one per bundle per DEFAULT_REOPEN_MAX_MS
+ * (about 1/s for STORE_ACTIVE_BUNDLES bundles). @default 4 per second
+ */
+export const DEFAULT_UNKNOWN_HANDSHAKES_PER_SEC = 4
+/**
  * A connected peer without a live wire for a joined bundle is checked this often and
  * its stream re-opened (src/swarm/reopen.ts explains why). @default 1 s
  */
@@ -256,6 +290,9 @@ export interface SwarmOptions {
   pipelineMaxRequests: number
   endgameMaxPeersPerPiece: number
   reaskAfterMs: number
+  unprovenPipelineRequests: number
+  suspectAfterMs: number
+  suspectAfterTimeouts: number
   uploadSlots: number
   optimisticSlots: number
   chokeIntervalMs: number
@@ -280,6 +317,9 @@ export const defaultSwarmOptions: Readonly<SwarmOptions> = Object.freeze({
   pipelineMaxRequests: DEFAULT_PIPELINE_MAX_REQUESTS,
   endgameMaxPeersPerPiece: DEFAULT_ENDGAME_MAX_PEERS_PER_PIECE,
   reaskAfterMs: DEFAULT_REASK_AFTER_MS,
+  unprovenPipelineRequests: DEFAULT_UNPROVEN_PIPELINE_REQUESTS,
+  suspectAfterMs: DEFAULT_SUSPECT_AFTER_MS,
+  suspectAfterTimeouts: DEFAULT_SUSPECT_AFTER_TIMEOUTS,
   uploadSlots: DEFAULT_UPLOAD_SLOTS,
   optimisticSlots: DEFAULT_OPTIMISTIC_SLOTS,
   chokeIntervalMs: DEFAULT_CHOKE_INTERVAL_MS,

@@ -20,6 +20,16 @@
  *   at one peer every neighbour asks that peer for it; at a tight cap they wait in its
  *   queue while the neighbours it already served hold the chunk too and sit idle.
  * - A peer that sent a bad copy of a chunk is never asked for that chunk again.
+ * - Unproven peers are probed, not trusted (issue #20: 20 hoarders, peers that claim
+ *   every chunk and never send one, held the device's requests and made it 5x
+ *   slower). A peer that has not yet delivered a chunk gets `unprovenPipelineRequests`
+ *   (one) at a time.
+ *   Once such a request has waited `suspectAfterMs`, or `suspectAfterTimeouts` of its
+ *   requests were answered by another peer after waiting `reaskAfterMs`, the peer is a suspect: its requests
+ *   stop counting as "in flight" (anyone else may be asked for those chunks at once)
+ *   and it keeps a single request, until it delivers a chunk and is trusted like any
+ *   other. A slow honest peer (a hub capped at 256 KiB/s serving many devices) is
+ *   still asked, one chunk at a time, and its first chunk ends the suspicion.
  */
 import { Bits } from './bits.js'
 import { RarityMap } from './rarity-map.js'
@@ -32,18 +42,31 @@ export interface PickerInit {
   endgameMaxPeersPerPiece: number
   /** a chunk in flight this long may be asked of an idle holder too */
   reaskAfterMs: number
+  /** requests in flight at a peer that has not delivered a chunk yet @default no limit */
+  unprovenPipelineRequests?: number
+  /** a peer that never delivered and let a request wait this long is a suspect @default reaskAfterMs */
+  suspectAfterMs?: number
+  /** ...or that many of its requests were beaten by another peer after waiting reaskAfterMs @default 1 */
+  suspectAfterTimeouts?: number
   now?: () => number
   random?: () => number
 }
 
 interface PeerEntry {
   bits: Bits
-  inflight: Set<number>
+  /** chunk -> when it was asked of this peer (ms) */
+  inflight: Map<number, number>
   inflightBytes: number
   /** chunks this peer sent bad copies of */
   excluded: Set<number>
   /** chunks it holds that we lack */
   wanted: number
+  /** good chunks it delivered */
+  served: number
+  /** its requests that another peer answered first after they waited reaskAfterMs */
+  timeouts: number
+  /** it let a request wait suspectAfterMs before it ever delivered a chunk */
+  suspect: boolean
 }
 
 export class Picker {
@@ -78,8 +101,9 @@ export class Picker {
     return this.#have.get(index)
   }
 
-  /** We hold `index` now. Returns the peers it was still asked of (cancel them). */
-  setHave (index: number): string[] {
+  /** We hold `index` now (from `source`, when a peer sent it). Returns the peers it was still asked of (cancel them). */
+  setHave (index: number, source?: string): string[] {
+    if (source !== undefined) this.#served(source)
     if (!this.#have.set(index)) return []
     this.rarity.setHeld(index)
     for (const p of this.#peers.values()) if (p.bits.get(index)) p.wanted--
@@ -87,13 +111,19 @@ export class Picker {
     if (askers === undefined) return []
     this.#inflight.delete(index)
     this.#askedAt.delete(index)
-    for (const id of askers) this.#dropInflight(id, index)
+    const timedOutBefore = this.#now() - this.#init.reaskAfterMs
+    for (const id of askers) {
+      const p = this.#peers.get(id)
+      // a request that waited and was beaten counts against a peer that never delivered
+      if (p !== undefined && id !== source && p.served === 0 && (p.inflight.get(index) ?? Infinity) <= timedOutBefore) p.timeouts++
+      this.#dropInflight(id, index)
+    }
     return [...askers]
   }
 
   addPeer (id: string): void {
     if (this.#peers.has(id)) return
-    this.#peers.set(id, { bits: new Bits(this.numPieces), inflight: new Set(), inflightBytes: 0, excluded: new Set(), wanted: 0 })
+    this.#peers.set(id, { bits: new Bits(this.numPieces), inflight: new Map(), inflightBytes: 0, excluded: new Set(), wanted: 0, served: 0, timeouts: 0, suspect: false })
   }
 
   /** A peer's bitfield replaces what we knew of it. */
@@ -133,7 +163,7 @@ export class Picker {
     const p = this.#peers.get(id)
     if (p === undefined) return []
     this.rarity.removeBits(p.bits)
-    const freed = [...p.inflight]
+    const freed = [...p.inflight.keys()]
     for (const i of freed) this.#dropInflight(id, i)
     this.#peers.delete(id)
     return freed
@@ -145,6 +175,50 @@ export class Picker {
 
   inflightBytes (id: string): number {
     return this.#peers.get(id)?.inflightBytes ?? 0
+  }
+
+  /** Peers that never delivered a chunk and let a request wait (see the header): demoted to one probe. */
+  get suspects (): number {
+    let n = 0
+    for (const p of this.#peers.values()) if (this.#isSuspect(p)) n++
+    return n
+  }
+
+  /** The peer delivered a good chunk: it is trusted from now on. */
+  #served (id: string): void {
+    const p = this.#peers.get(id)
+    if (p === undefined) return
+    p.served++
+    p.suspect = false
+  }
+
+  /** Never delivered, and one of its requests waited suspectAfterMs (sticky until it delivers). */
+  #isSuspect (p: PeerEntry): boolean {
+    if (p.served > 0) return false
+    if (p.suspect) return true
+    if (p.timeouts >= (this.#init.suspectAfterTimeouts ?? 1)) {
+      p.suspect = true
+      return true
+    }
+    const staleBefore = this.#now() - (this.#init.suspectAfterMs ?? this.#init.reaskAfterMs)
+    for (const at of p.inflight.values()) {
+      if (at <= staleBefore) {
+        p.suspect = true
+        return true
+      }
+    }
+    return false
+  }
+
+  /** Some asker of `index` may still deliver it: a request at a suspect does not count. */
+  #busy (index: number): boolean {
+    const askers = this.#inflight.get(index)
+    if (askers === undefined) return false
+    for (const id of askers) {
+      const p = this.#peers.get(id)
+      if (p !== undefined && !this.#isSuspect(p)) return true
+    }
+    return false
   }
 
   /** Every missing chunk is already asked of someone. */
@@ -165,8 +239,8 @@ export class Picker {
     let endgame: boolean | undefined
     while (this.#hasRoom(p)) {
       const base = (i: number): boolean => !this.#have.get(i) && p.bits.get(i) && !p.inflight.has(i) && !p.excluded.has(i)
-      // the rarest chunk no one is asked for: sublinear in the bundle's chunk count
-      let pick = this.rarity.pickWanted(i => base(i) && !this.#inflight.has(i))
+      // the rarest chunk no one is asked for (or only a suspect): sublinear in the bundle's chunk count
+      let pick = this.rarity.pickWanted(i => base(i) && !this.#busy(i))
       if (pick === undefined) {
         // a copy only to an idle link: the rest of a pipeline of copies would queue
         // behind the upload caps and be served before our cancel lands
@@ -198,12 +272,14 @@ export class Picker {
 
   #hasRoom (p: PeerEntry): boolean {
     const n = p.inflight.size
+    // a peer that never delivered is probed, not given a pipeline
+    if (p.served === 0 && n >= (this.#init.unprovenPipelineRequests ?? Infinity)) return false
     if (n >= this.#init.pipelineMaxRequests) return false
     return n < this.#init.pipelineMinRequests || p.inflightBytes < this.#init.pipelineBytes
   }
 
   #addInflight (id: string, p: PeerEntry, index: number): void {
-    p.inflight.add(index)
+    p.inflight.set(index, this.#now())
     p.inflightBytes += this.#sizes[index] ?? 0
     let askers = this.#inflight.get(index)
     if (askers === undefined) {

@@ -139,6 +139,8 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   get superseedFallbackReveals (): number { return this.#unchoking.seeder?.fallbackReveals ?? 0 }
   /** peers the super-seeder found claiming chunks they never served (superseed.ts) */
   get superseedHoarders (): number { return this.#unchoking.seeder?.hoarders ?? 0 }
+  /** peers we asked that never delivered a chunk and let a request wait: asked one chunk at a time (picker.ts) */
+  get suspectPeers (): number { return this.#picker.suspects }
 
   peerIds (): string[] { return [...this.#peers.keys()] }
 
@@ -350,7 +352,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
 
   #markHeld (index: number, source?: SwarmPeer): void {
     const ref = this.bundle.pieces[index] as { hash: string, size: number }
-    const askers = this.#picker.setHave(index)
+    const askers = this.#picker.setHave(index, source?.id)
     this.#heldBytes += ref.size
     for (const q of askers) if (q !== source?.id) this.#peers.get(q)?.wire.cancel(index)
     for (const p of this.#peers.values()) {

@@ -20,6 +20,8 @@ export const VIOLATION_WEIGHTS = {
   'extended-flood': 10,
   /** more non-piece bytes per second than the byte budget */
   'non-piece-flood': 10,
+  /** more handshakes naming info-hashes we never joined than the unknown-bundle budget */
+  'unknown-bundle-flood': 10,
   /** requests while we choke it, past the choked-request budget */
   'choked-request-flood': 10,
   /** more queued requests than maxQueuedPeerRequests */

@@ -8,7 +8,7 @@
  * the honest download completes, and every chunk the device stores re-hashes to the
  * manifest. No bound on speed (shared machines are noisy) beyond that 10 s.
  */
-import t from 'tap'
+import t, { type Test } from 'tap'
 import { blake3Hex } from '../../src/bundle/hash.js'
 import { createStoremeshNode, type StoremeshNode } from '../../src/net/node.js'
 import { generateSwarmKey } from '../../src/net/swarm-key.js'
@@ -26,40 +26,68 @@ const HUB_RATE_BYTES_PER_SEC = 1024 * 1024
 // ~3 MiB: about 3 s from the capped hub, long enough for every attack to land mid-download
 const bundle = makeBundle(chunkSizes(16, 128 * 1024, 256 * 1024, 20))
 
-// random-infohash is not a violation (an unknown bundle is refused, budgeted in roles/resolve-bundle.ts)
-const EXPECTED: Record<Exclude<HostileMode, 'random-infohash'>, string> = {
+// the slow peer commits no violation: it is demoted (its own test below)
+const EXPECTED: Record<Exclude<HostileMode, 'slow'>, string> = {
   keepalive: 'keepalive-flood',
   have: 'have-flood',
   extended: 'extended-flood',
   unsolicited: 'unsolicited-piece',
   'wrong-length': 'wrong-length-piece',
   truncated: 'truncated-piece',
-  'huge-length': 'oversized-frame'
+  'huge-length': 'oversized-frame',
+  // handshakes naming unknown bundles, past the per-peer budget (chunk-protocol.ts)
+  'random-infohash': 'unknown-bundle-flood'
+}
+
+/** A capped hub, a device, and the attacker (not started yet), torn down with the test. */
+async function setup (t: Test, mode: HostileMode, hubRateBytesPerSec = HUB_RATE_BYTES_PER_SEC) {
+  const swarmKey = generateSwarmKey()
+  const limiter = new Limiter({ rateBytesPerSec: hubRateBytesPerSec, name: 'hub-upload' })
+  const hub: Node = await createStoremeshNode({
+    swarmKey,
+    services: {
+      chunks: chunkProtocol({
+        store: new MemoryStore(bundle.chunks),
+        uploadLimiter: new UploadTurns(async (bytes, options) => { await limiter.acquire(bytes, options?.signal) }).acquire
+      })
+    }
+  })
+  const bans = new BanList()
+  const store = new MemoryStore()
+  const device: Node = await createStoremeshNode({ swarmKey, gater: banGater(bans), services: { chunks: chunkProtocol({ store, bans }) } })
+  const attacker = await HostileChunkPeer.create({ mode, bundle: bundle.info, chunks: bundle.chunks, swarmKey })
+  t.teardown(async () => { await Promise.all([attacker.stop(), hub.stop(), device.stop()]) })
+
+  await hub.services.chunks.join(bundle.info, { superseed: true })
+  const swarm = await device.services.chunks.join(bundle.info)
+  return { hub, device, bans, store, attacker, swarm }
+}
+
+/** The honest download completes, and every chunk the device stored re-hashes to the manifest. */
+async function assertHonestDownload (t: Test, { hub, device, bans, store, swarm }: Awaited<ReturnType<typeof setup>>): Promise<void> {
+  await within(swarm.done, 60_000, 'honest download')
+  t.equal(swarm.progress().heldChunks, bundle.info.pieces.length, 'download complete')
+  t.notOk(bans.isBanned(hub.peerId.toString()), 'the hub is not banned')
+  t.equal(device.services.chunks.scorer.score(hub.peerId.toString()), 0, 'the honest hub committed no violation')
+  t.equal(hub.services.chunks.scorer.violationCounts.size, 0, 'nor did the device, seen from the hub')
+  // re-hash every stored chunk against the manifest's piece list
+  const expected = new Set(bundle.info.pieces.map(p => p.hash))
+  let good = 0
+  for (const [hash, data] of store.chunks) {
+    if (expected.has(hash) && blake3Hex(data) === hash) good++
+    else t.fail(`corrupt or foreign chunk ${hash}`)
+  }
+  t.equal(good, bundle.info.pieces.length, 'every stored chunk re-hashes to the manifest')
+  t.equal(store.rejectedPuts, 0, 'no corrupt chunk ever reached the store')
 }
 
 for (const mode of Object.keys(EXPECTED) as Array<keyof typeof EXPECTED>) {
   t.test(`${mode} attack: the attacker is banned within 10 s, the honest download completes, no corrupt chunk`, async t => {
-    const swarmKey = generateSwarmKey()
-    const limiter = new Limiter({ rateBytesPerSec: HUB_RATE_BYTES_PER_SEC, name: 'hub-upload' })
-    const hub: Node = await createStoremeshNode({
-      swarmKey,
-      services: {
-        chunks: chunkProtocol({
-          store: new MemoryStore(bundle.chunks),
-          uploadLimiter: new UploadTurns(async (bytes, options) => { await limiter.acquire(bytes, options?.signal) }).acquire
-        })
-      }
-    })
-    const bans = new BanList()
-    const store = new MemoryStore()
-    const device: Node = await createStoremeshNode({ swarmKey, gater: banGater(bans), services: { chunks: chunkProtocol({ store, bans }) } })
-    const attacker = await HostileChunkPeer.create({ mode, bundle: bundle.info, chunks: bundle.chunks, swarmKey })
-    t.teardown(async () => { await Promise.all([attacker.stop(), hub.stop(), device.stop()]) })
-
-    await hub.services.chunks.join(bundle.info, { superseed: true })
-    const swarm = await device.services.chunks.join(bundle.info)
+    const parts = await setup(t, mode)
+    const { hub, device, bans, attacker } = parts
     const violations: string[] = []
-    swarm.on('violation', e => { if (e.peerId === attacker.peerId) violations.push(e.violation) })
+    // the node's scorer: it also hears violations outside a bundle's swarm (unknown bundles)
+    device.services.chunks.scorer.on('violation', e => { if (e.peerId === attacker.peerId) violations.push(e.violation) })
     await device.dial(hub.getMultiaddrs())
     attacker.attack(device.getMultiaddrs())
 
@@ -72,20 +100,26 @@ for (const mode of Object.keys(EXPECTED) as Array<keyof typeof EXPECTED>) {
     t.match(bans.list().find(b => b.peerId === attacker.peerId)?.reason ?? '', EXPECTED[mode])
     await waitFor(() => device.getConnections(attacker.node.peerId).length === 0, 5000, 'attacker disconnected')
     t.pass('the attacker has no connection to the device')
-
-    await within(swarm.done, 60_000, 'honest download')
-    t.equal(swarm.progress().heldChunks, bundle.info.pieces.length, 'download complete')
-    t.notOk(bans.isBanned(hub.peerId.toString()), 'the hub is not banned')
-    t.equal(device.services.chunks.scorer.score(hub.peerId.toString()), 0, 'the honest hub committed no violation')
-    t.equal(hub.services.chunks.scorer.violationCounts.size, 0, 'nor did the device, seen from the hub')
-    // re-hash every stored chunk against the manifest's piece list
-    const expected = new Set(bundle.info.pieces.map(p => p.hash))
-    let good = 0
-    for (const [hash, data] of store.chunks) {
-      if (expected.has(hash) && blake3Hex(data) === hash) good++
-      else t.fail(`corrupt or foreign chunk ${hash}`)
-    }
-    t.equal(good, bundle.info.pieces.length, 'every stored chunk re-hashes to the manifest')
-    t.equal(store.rejectedPuts, 0, 'no corrupt chunk ever reached the store')
+    await assertHonestDownload(t, parts)
   })
 }
+
+t.test('slow attack (a piece that stalls mid-frame, then trickles): demoted within 10 s, the hub asked instead, no corrupt chunk', async t => {
+  // a slower hub: at 1 MiB/s the device is in endgame (and asks the hub for the slow
+  // peer's chunk too) before a request could wait DEFAULT_SUSPECT_AFTER_MS
+  const parts = await setup(t, 'slow', HUB_RATE_BYTES_PER_SEC * 3 / 8)
+  const { hub, device, attacker, swarm } = parts
+  // the slow peer first, so that it holds a request when the hub comes
+  attacker.attack(device.getMultiaddrs())
+  await waitFor(() => swarm.peerIds().includes(attacker.peerId), 10_000, 'the slow peer joined the swarm')
+  const joinedAt = Date.now()
+  // handshake, bitfield and unchoke are under 100 bytes: more means it is answering a request
+  await waitFor(() => attacker.bytesSent > 100, 10_000, 'the slow peer was asked for a chunk')
+  await device.dial(hub.getMultiaddrs())
+  await within(waitFor(() => swarm.suspectPeers === 1, BAN_WITHIN_MS + 5000, 'slow peer demoted'), BAN_WITHIN_MS + 6000, 'demotion')
+  const demotedAfterMs = Date.now() - joinedAt
+  t.comment(`slow: demoted after ${demotedAfterMs} ms, ${attacker.bytesSent} bytes sent`)
+  t.ok(demotedAfterMs <= BAN_WITHIN_MS, `demoted within ${BAN_WITHIN_MS} ms (${demotedAfterMs} ms)`)
+  await assertHonestDownload(t, parts)
+  t.equal(swarm.suspectPeers, 1, 'still demoted at the end: it never delivered a chunk')
+})

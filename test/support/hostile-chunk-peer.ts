@@ -12,7 +12,11 @@
  * - `truncated`:  the same, but the piece frame announces the whole chunk and the stream
  *                 ends after half of it
  * - `huge-length`: after the handshake, a frame whose length prefix says 2 GiB
- * - `random-infohash`: each stream's handshake names a random info-hash (an unknown bundle)
+ * - `slow`:       claims every chunk, unchokes, and answers the first request with the
+ *                 start of its piece frame, then trickles SLOW_TRICKLE_BYTES every
+ *                 SLOW_TRICKLE_MS: a piece that stalls mid-frame and never completes
+ * - `random-infohash`: each stream's handshake names a random info-hash (an unknown
+ *                 bundle), RANDOM_INFOHASH_PARALLEL streams at a time
  *
  * Like the attacks measured in issue #20, it reopens a stream as soon as one is
  * closed and redials a closed connection, until the victim refuses it; `refusedAt`
@@ -31,9 +35,17 @@ import { wirePeerId } from '../../src/swarm/handshake.js'
 import { MSG } from '../../src/swarm/messages.js'
 import { Bits } from '../../src/swarm/bits.js'
 
-export type HostileMode = 'keepalive' | 'have' | 'extended' | 'unsolicited' | 'wrong-length' | 'truncated' | 'huge-length' | 'random-infohash'
+export type HostileMode = 'keepalive' | 'have' | 'extended' | 'unsolicited' | 'wrong-length' | 'truncated' | 'huge-length' | 'random-infohash' | 'slow'
 
-export const HOSTILE_MODES: readonly HostileMode[] = ['keepalive', 'have', 'extended', 'unsolicited', 'wrong-length', 'truncated', 'huge-length', 'random-infohash']
+export const HOSTILE_MODES: readonly HostileMode[] = ['keepalive', 'have', 'extended', 'unsolicited', 'wrong-length', 'truncated', 'huge-length', 'random-infohash', 'slow']
+
+/** The slow attacker sends this much of its piece at a time... */
+export const SLOW_TRICKLE_BYTES = 16
+/** ...this often: enough to keep a wire's idle timeout away, never enough to finish a chunk. */
+export const SLOW_TRICKLE_MS = 500
+
+/** Streams the random-infohash attacker keeps in their handshake at once (the victim's pending cap). */
+export const RANDOM_INFOHASH_PARALLEL = 8
 
 export interface HostileInit {
   mode: HostileMode
@@ -107,7 +119,15 @@ export class HostileChunkPeer {
         continue
       }
       this.streams++
-      await this.#abuse(stream).catch(() => {})
+      if (this.#init.mode === 'random-infohash') {
+        // names unknown bundles on several streams at once, as a peer after amplification would
+        const more = await Promise.all(Array.from({ length: RANDOM_INFOHASH_PARALLEL - 1 }, async () => await conn.newStream(CHUNK_PROTOCOL, { signal: AbortSignal.timeout(5000) }).catch(() => undefined)))
+        const opened = more.filter((x): x is Stream => x !== undefined)
+        this.streams += opened.length
+        await Promise.all([stream, ...opened].map(async s => { await this.#abuse(s).catch(() => {}) }))
+      } else {
+        await this.#abuse(stream).catch(() => {})
+      }
       // like the measured attacker: straight back in
       await new Promise(resolve => setTimeout(resolve, 20))
     }
@@ -201,6 +221,24 @@ export class HostileChunkPeer {
           await Promise.race([done, new Promise(resolve => setTimeout(resolve, 5000))])
           closed = true
           break
+        case 'slow': {
+          if (i++ === 0) await write(Buffer.concat([btFrame(MSG.BITFIELD, all.bytes), btFrame(MSG.UNCHOKE)]))
+          const index = requests.shift()
+          if (index === undefined) {
+            await new Promise(resolve => setTimeout(resolve, 50))
+            break
+          }
+          // one piece frame, never finished: the header and a first few bytes, then a trickle
+          const whole = piece(index, chunks[index] as Uint8Array)
+          let sent = 0
+          while (!closed && !this.#stopped && sent < whole.length - 1) {
+            const n = Math.min(sent === 0 ? 13 + SLOW_TRICKLE_BYTES : SLOW_TRICKLE_BYTES, whole.length - 1 - sent)
+            await write(whole.subarray(sent, sent + n))
+            sent += n
+            await new Promise(resolve => setTimeout(resolve, SLOW_TRICKLE_MS))
+          }
+          break
+        }
         case 'random-infohash':
           // nothing more to say: wait for the victim to refuse the unknown bundle (or give up on it)
           await Promise.race([done, new Promise(resolve => setTimeout(resolve, 5000))])

@@ -159,6 +159,8 @@ t.test('re-asking only uses an idle link and forgets the wait once a chunk is no
   const clock = { ms: 0 }
   const p = base([10, 10, 10], { pipelineMinRequests: 2, pipelineMaxRequests: 2, now: () => clock.ms })
   for (const id of ['A', 'B']) p.addPeer(id)
+  // A delivered a chunk before: a slow request of it is waited for, not written off (see the suspects test)
+  p.setHave(2, 'A')
   p.peerBitfield('A', bits(3, [0]))
   p.peerBitfield('B', bits(3, [0, 1]))
   t.same(p.next('A'), [0])
@@ -167,4 +169,63 @@ t.test('re-asking only uses an idle link and forgets the wait once a chunk is no
   t.same(p.next('B'), [], 'B has a request in flight: no copies on a busy link')
   p.onFailed(0, 'A')
   t.same(p.next('B'), [0], 'a failed request frees the chunk: asked of B as a fresh one')
+})
+
+t.test('hoarders: a peer that never delivered gets one request; once it waits, its chunk is free for others', async t => {
+  const clock = { ms: 0 }
+  const p = base([10, 10, 10, 10], { pipelineMinRequests: 4, pipelineMaxRequests: 4, unprovenPipelineRequests: 1, now: () => clock.ms })
+  for (const id of ['H1', 'H2', 'hub']) p.addPeer(id)
+  p.peerBitfield('H1', bits(4, [0, 1, 2, 3]))
+  p.peerBitfield('H2', bits(4, [0, 1, 2, 3]))
+  const [a] = p.next('H1')
+  const [b] = p.next('H2')
+  t.same(p.next('H1'), [], 'an unproven peer holds one request, not a pipeline')
+  t.not(a, b, 'fresh requests at unproven peers still count as in flight')
+  // the capped hub offers the chunk a hoarder was asked for
+  p.peerHave('hub', a as number)
+  t.same(p.next('hub'), [], 'not yet: the hoarder\'s request is fresh (it may be an honest peer starting up)')
+  t.equal(p.suspects, 0)
+  clock.ms = 1000
+  t.same(p.next('hub'), [a], 'after reaskAfterMs without a chunk, the hoarder is a suspect and the hub is asked at once')
+  t.equal(p.suspects, 2, 'both hoarders')
+  t.same(p.next('H1'), [], 'a suspect keeps its single request')
+  t.same(p.setHave(a as number, 'hub').sort(), ['H1', 'hub'], 'the hub delivered; the hoarder\'s request is cancelled by the swarm')
+  t.same(p.next('H1').length, 1, 'a suspect is still probed, one chunk at a time')
+})
+
+t.test('a slow honest peer stays asked: one chunk at a time until its first delivery, then a full pipeline', async t => {
+  const clock = { ms: 0 }
+  const p = base([10, 10, 10, 10], { pipelineMinRequests: 4, pipelineMaxRequests: 4, unprovenPipelineRequests: 1, now: () => clock.ms })
+  p.addPeer('hub')
+  p.peerBitfield('hub', bits(4, [0, 1, 2, 3]))
+  const [first] = p.next('hub')
+  clock.ms = 30_000
+  t.equal(p.suspects, 1, 'slow to send its first chunk: a suspect')
+  t.same(p.next('hub'), [], 'its request stands')
+  p.setHave(first as number, 'hub')
+  t.equal(p.suspects, 0, 'one delivery ends the suspicion')
+  t.equal(p.next('hub').length, 3, 'and it gets a full pipeline')
+})
+
+t.test('requests beaten after waiting reaskAfterMs count against a peer that never delivered', async t => {
+  const clock = { ms: 0 }
+  const p = base([10, 10, 10], { unprovenPipelineRequests: 1, suspectAfterMs: 60_000, suspectAfterTimeouts: 2, now: () => clock.ms })
+  for (const id of ['S', 'hub']) p.addPeer(id)
+  p.peerBitfield('S', bits(3, [0, 1, 2]))
+  const beat = (): void => {
+    const [i] = p.next('S')
+    clock.ms += 1000
+    p.setHave(i as number, 'hub')
+  }
+  beat()
+  t.equal(p.suspects, 0, 'one beaten request: not yet')
+  beat()
+  t.equal(p.suspects, 1, 'two: a suspect, long before suspectAfterMs')
+  const q = base([10, 10], { unprovenPipelineRequests: 1, suspectAfterMs: 60_000, suspectAfterTimeouts: 1, now: () => clock.ms })
+  for (const id of ['D', 'hub']) q.addPeer(id)
+  q.peerBitfield('D', bits(2, [0, 1]))
+  const [i] = q.next('D')
+  clock.ms += 500
+  q.setHave(i as number, 'hub')
+  t.equal(q.suspects, 0, 'beaten before reaskAfterMs: an honest race, not counted')
 })
