@@ -4,6 +4,9 @@
  *   abort  withShutdownSignal: prints the abort reason and the signal listeners it left
  *   stop   runUntilSignal with a stop that finishes
  *   hang   runUntilSignal with a stop that never finishes (a second signal must exit)
+ *   stray-peer  runUntilSignal, then a rejection no one handles of libp2p's
+ *               EncryptionFailedError kind: the daemon must keep running
+ *   stray-bug   the same with a TypeError: the daemon must stop in order, exit 70
  */
 import { runUntilSignal, withShutdownSignal } from '../../../src/cli/lifecycle.js'
 
@@ -22,6 +25,14 @@ if (mode === 'abort') {
     return signal.reason as { code?: string, message?: string }
   })
   say({ step: 'aborted', code: reason.code, message: reason.message, listeners: listeners() })
+} else if (mode === 'stray-peer' || mode === 'stray-bug') {
+  setImmediate(() => {
+    const err = mode === 'stray-peer' ? Object.assign(new Error('handshake timed out'), { name: 'EncryptionFailedError' }) : new TypeError('x is undefined')
+    void Promise.reject(err)
+    setTimeout(() => { say({ step: 'after' }) }, 200)
+  })
+  await runUntilSignal(async () => { say({ step: 'stopping' }) })
+  say({ step: 'stopped', exitCode: process.exitCode ?? 0 })
 } else if (mode === 'stop' || mode === 'hang') {
   const ready = setImmediate(() => { say({ step: 'ready' }) })
   await runUntilSignal(async () => {

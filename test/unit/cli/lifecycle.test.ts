@@ -71,5 +71,18 @@ for (const sig of ['SIGTERM', 'SIGINT'] as const) {
   })
 }
 
+t.test('an unhandled rejection a peer could cause is survived; a bug of ours stops the daemon in order with 70', async t => {
+  const peer = start(t, 'stray-peer')
+  await peer.next('after')
+  t.equal(peer.child.exitCode, null, 'still running after an unhandled EncryptionFailedError')
+  peer.child.kill('SIGTERM')
+  t.equal((await peer.next('stopped')).exitCode, 0)
+  t.same(await peer.exited, { code: 0, signal: null })
+  const bug = start(t, 'stray-bug')
+  await bug.next('stopping')
+  t.equal((await bug.next('stopped')).exitCode, 70, 'stopped by itself, no signal')
+  t.same(await bug.exited, { code: 70, signal: null })
+})
+
 t.equal(signalExitCode('SIGINT'), 130)
 t.equal(signalExitCode('SIGTERM'), 143)
