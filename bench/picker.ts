@@ -12,6 +12,10 @@
 import { Bits } from '../src/swarm/bits.js'
 import { Picker } from '../src/swarm/picker.js'
 import { RarityMap } from '../src/swarm/rarity-map.js'
+import { Rng } from '../src/sim/rng.js'
+
+/** the simulator's seeded generator (xoshiro128**): the same seed, the same picks */
+const seeded = (seed: number): (() => number) => new Rng(seed).random
 
 const args = process.argv.slice(2)
 const opt = (name: string, dflt: string): string => { const i = args.indexOf(`--${name}`); return i >= 0 ? args[i + 1] ?? dflt : dflt }
@@ -19,16 +23,6 @@ const PIECES = Number(opt('pieces', '4096'))
 const PEERS = Number(opt('peers', '16'))
 const CHUNK_BYTES = 256 * 1024
 
-function mulberry32 (seed: number): () => number {
-  let a = seed >>> 0
-  return () => {
-    a = (a + 0x6D2B79F5) >>> 0
-    let x = a
-    x = Math.imul(x ^ (x >>> 15), x | 1)
-    x ^= x + Math.imul(x ^ (x >>> 7), x | 61)
-    return ((x ^ (x >>> 14)) >>> 0) / 2 ** 32
-  }
-}
 
 /**
  * One completion of a half-held bundle, picking with `how`: the wanted buckets
@@ -36,7 +30,7 @@ function mulberry32 (seed: number): () => number {
  * returns microseconds per pick.
  */
 function complete (how: 'buckets' | 'scan', seed: number): { picks: number, usPerPick: number } {
-  const random = mulberry32(seed)
+  const random = seeded(seed)
   const rarity = new RarityMap(PIECES, random, { trackWanted: true })
   const have = new Bits(PIECES)
   const full = new Bits(PIECES)
@@ -58,7 +52,7 @@ function complete (how: 'buckets' | 'scan', seed: number): { picks: number, usPe
 
 /** The real Picker end to end (next() for each peer in turn, setHave), for context. */
 function pickerUsPerPick (seed: number): number {
-  const random = mulberry32(seed)
+  const random = seeded(seed)
   const picker = new Picker({
     pieceSizes: Array(PIECES).fill(CHUNK_BYTES), pipelineBytes: 4 * CHUNK_BYTES, pipelineMinRequests: 2, pipelineMaxRequests: 8,
     endgameMaxPeersPerPiece: 2, reaskAfterMs: 60_000, random
