@@ -27,7 +27,7 @@ t.test('hub store quota, pins and cache commands', async t => {
     runCli(['hub', 'run', '--help'])
   ])
   t.equal(tiny.code, 64, 'a quota smaller than a bundle is a usage error')
-  t.match(tiny.stderr, /^storemesh: E_QUOTA_TOO_SMALL store quota 100\.0 KiB \(102400 bytes\) is smaller than bundle life-os-1 1\.0\.0 \(512\.0 KiB, 524288 bytes\)/)
+  t.match(tiny.stderr, /^storemesh: E_QUOTA_TOO_SMALL store quota 100\.0 KiB \(102400 bytes\) is smaller than bundle life-os-1 1\.0\.0 \(512\.0 KiB, 524288 bytes\)/m, "the refusal is its own line of stderr")
   t.equal(bad.code, 64)
   t.match(bad.stderr, /^storemesh: E_INVALID_ARGUMENT invalid store quota "5Gb"/)
   t.match(help.stdout, /--store-quota <bytes\|N%>[\s\S]*\(default: "80%"\)/, 'the default is shown in --help')
