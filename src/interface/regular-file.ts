@@ -85,7 +85,7 @@ export async function openRegularFile (path: string, options: RegularFileOptions
       throw failure('notRegular', options, path, `is a ${kind}, not a regular file`, { kind })
     }
     if (options.maxBytes !== undefined && st.size > options.maxBytes) {
-      throw failure('tooLarge', options, path, `${st.size} bytes, limit ${options.maxBytes}`, { sizeBytes: st.size, maxBytes: options.maxBytes })
+      throw failure('tooLarge', options, path, `${st.size} bytes, larger than the limit of ${options.maxBytes}`, { sizeBytes: st.size, maxBytes: options.maxBytes })
     }
     return { fh, sizeBytes: st.size }
   } catch (err) {

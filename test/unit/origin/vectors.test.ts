@@ -1,12 +1,14 @@
 /** protocols/origin/vectors.json matches what publish writes, and its index verifies. */
 import t from 'tap'
 import { readFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import { REPO_ROOT } from '../../support/cli.js'
 import { decodeIndex } from '../../../src/origin/index.js'
 import { signingKeyFromSeed } from '../../../src/bundle/keys.js'
 import { computeOriginVectors, VECTOR_SEED_HEX, type OriginVectors } from './vectors-lib.js'
 
 t.test('publish reproduces the spec vectors byte for byte', async t => {
-  const stored = JSON.parse(await readFile(new URL('../../../protocols/origin/vectors.json', import.meta.url), 'utf8')) as OriginVectors
+  const stored = JSON.parse(await readFile(join(REPO_ROOT, 'protocols', 'origin', 'vectors.json'), 'utf8')) as OriginVectors
   t.same(await computeOriginVectors(), stored)
   const key = signingKeyFromSeed(new Uint8Array(Buffer.from(VECTOR_SEED_HEX, 'hex')))
   const index = decodeIndex(new TextEncoder().encode(stored.index), { keys: [{ keyid: key.keyid, publicKey: key.publicKey }] }, 'pos')
