@@ -2,7 +2,8 @@
  * Properties of the wave state machine over random event sequences (fast-check): never
  * more than hubBudget stores installing at once, batches start in order, nothing starts
  * while paused or halted, only `resume` leaves `halted`, and the input state is never
- * modified.
+ * modified. Seeded so the suite is repeatable (95451287 found that a resume starts the
+ * batch that became due while halted, which the first statement of the rule forbade).
  */
 import fc from 'fast-check'
 import t from 'tap'
@@ -57,7 +58,10 @@ t.test('random event sequences keep the wave\'s invariants', async t => {
       const r = transition(s, e, now, RULES)
       if (JSON.stringify(s) !== before) return false
       const starts = r.actions.filter(a => a.type === 'start-store')
-      if (starts.length > 0 && (s.phase === 'paused' || s.phase === 'halted' || r.state.phase === 'paused' || r.state.phase === 'halted')) return false
+      // a resume may start the batch that was due (that is what it is for); nothing else
+      // starts a store out of a pause or halt, and nothing starts into one
+      if (starts.length > 0 && e.type !== 'resume' && (s.phase === 'paused' || s.phase === 'halted')) return false
+      if (starts.length > 0 && (r.state.phase === 'paused' || r.state.phase === 'halted')) return false
       if (s.phase === 'halted' && r.state.phase !== 'halted' && e.type !== 'resume') return false
       s = r.state
       const installing = Object.values(s.stores).filter(p => p.started && !storeSettled(p)).length
@@ -68,5 +72,5 @@ t.test('random event sequences keep the wave\'s invariants', async t => {
       }
     }
     return true
-  }), { numRuns: 200 })
+  }), { numRuns: 1000, seed: 95451287 })
 })
