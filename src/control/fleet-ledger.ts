@@ -14,7 +14,7 @@ import { StoremeshError, isStoremeshError, toStoremeshError } from '../interface
 import { backoffDelayMs } from '../interface/backoff.js'
 import { silentLog, type Log } from '../interface/log.js'
 import { emptyCounts, type WaveCounts } from '../ledger/condense.js'
-import { DEFAULT_HALT_ON_ROLLBACK_RATIO, DEFAULT_MIN_OUTCOMES_FOR_HALT } from '../ledger/constants.js'
+import { checkRatio, haltRuleOf } from '../ledger/halt-rule.js'
 import { MAX_ORDERS } from '../ledger/report/constants.js'
 import { newestOrders, type HubBatch, type ReportAck, type WaveOrder } from '../ledger/report/messages.js'
 import { openFleetDb } from './db/open.js'
@@ -73,10 +73,6 @@ export interface FleetStatus {
   heldBundles: FleetOrder[]
 }
 
-function checkRatio (r: number, what: string): number {
-  if (!Number.isFinite(r) || r < 0 || r > 1) throw new StoremeshError('E_INVALID_ARGUMENT', `${what} must be in [0, 1], got ${r}`)
-  return r
-}
 
 export class FleetLedger {
   readonly #o: FleetLedgerOptions
@@ -102,17 +98,9 @@ export class FleetLedger {
     this.#o = options
     this.#log = options.log ?? silentLog
     this.#now = options.now ?? Date.now
-    const t = options.haltOnRollbackRatio ?? DEFAULT_HALT_ON_ROLLBACK_RATIO
-    if (typeof t === 'number') {
-      const fixed = checkRatio(t, 'haltOnRollbackRatio')
-      this.#threshold = () => fixed
-    } else {
-      this.#threshold = (waveId) => checkRatio(t(waveId) ?? DEFAULT_HALT_ON_ROLLBACK_RATIO, `haltOnRollbackRatio of wave ${waveId}`)
-    }
-    const m = options.minOutcomesForHalt
-    this.#minOutcomes = typeof m === 'function'
-      ? (waveId) => Math.max(1, m(waveId) ?? DEFAULT_MIN_OUTCOMES_FOR_HALT)
-      : () => Math.max(1, m ?? DEFAULT_MIN_OUTCOMES_FOR_HALT)
+    const rule = haltRuleOf(options)
+    this.#threshold = rule.threshold
+    this.#minOutcomes = rule.minOutcomes
     this.#kind = db?.kind ?? (options.dbUrl !== undefined ? 'postgres' : 'pglite')
     this.#db = db
     this.#health = { kind: this.#kind, where: db?.where ?? (options.dbUrl !== undefined ? 'postgres' : `${options.dataDir ?? '.'}/fleet-db`), up: db !== undefined, sinceMs: this.#now() }

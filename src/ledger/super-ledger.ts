@@ -22,7 +22,8 @@ import { join } from 'node:path'
 import { StoremeshError } from '../interface/errors.js'
 import { Mutex } from '../store/mutex.js'
 import { emptyCounts, moveDevice, rollbackRatio, type WaveCounts } from './condense.js'
-import { DEFAULT_HALT_ON_ROLLBACK_RATIO, DEFAULT_MIN_OUTCOMES_FOR_HALT, SUPER_LEDGER_DIR_NAME } from './constants.js'
+import { SUPER_LEDGER_DIR_NAME } from './constants.js'
+import { checkRatio, haltRuleOf } from './halt-rule.js'
 import { MAX_ORDERS } from './report/constants.js'
 import { commit, getRecord, openLedgerDb, put, scan, type LedgerDb, type Op } from './db.js'
 import { newestOrders, type DeviceWaveState, type HubBatch, type ReportAck, type WaveOrder } from './report/messages.js'
@@ -86,10 +87,6 @@ const stateKey = (waveId: string, deviceId: string): string => statePrefix(waveI
 const countsKey = (waveId: string): string => `c!${waveId}`
 const orderKey = (waveId: string): string => `r!${waveId}`
 
-function checkRatio (r: number, what: string): number {
-  if (!Number.isFinite(r) || r < 0 || r > 1) throw new StoremeshError('E_INVALID_ARGUMENT', `${what} must be in [0, 1], got ${r}`)
-  return r
-}
 
 export class SuperLedger {
   readonly #db: LedgerDb
@@ -104,17 +101,9 @@ export class SuperLedger {
   private constructor (db: LedgerDb, options: SuperLedgerOptions) {
     this.#db = db
     this.#now = options.now ?? Date.now
-    const t = options.haltOnRollbackRatio ?? DEFAULT_HALT_ON_ROLLBACK_RATIO
-    if (typeof t === 'number') {
-      const fixed = checkRatio(t, 'haltOnRollbackRatio')
-      this.#threshold = () => fixed
-    } else {
-      this.#threshold = (waveId) => checkRatio(t(waveId) ?? DEFAULT_HALT_ON_ROLLBACK_RATIO, `haltOnRollbackRatio of wave ${waveId}`)
-    }
-    const m = options.minOutcomesForHalt
-    this.#minOutcomes = typeof m === 'function'
-      ? (waveId) => Math.max(1, m(waveId) ?? DEFAULT_MIN_OUTCOMES_FOR_HALT)
-      : () => Math.max(1, m ?? DEFAULT_MIN_OUTCOMES_FOR_HALT)
+    const rule = haltRuleOf(options)
+    this.#threshold = rule.threshold
+    this.#minOutcomes = rule.minOutcomes
     this.#describeRule = options.describeRule
     this.#onOrder = options.onOrder
   }

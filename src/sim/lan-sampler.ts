@@ -14,22 +14,12 @@
  * measured by running the same stores both ways (bench/sim.ts --method-check).
  */
 import type { SimStore } from './fleet-setup.js'
-import { simulateLanSwarm } from './lan-swarm.js'
+import { simulateLanSwarm, type LanSwarmResult } from './lan-swarm.js'
 import { derived, type SimParams } from './params.js'
 import type { Rng } from './rng.js'
 
-export interface LanOutcome {
-  makespanMs: number
-  /** each device's completion after the hub started seeding (ms) */
-  doneMs: number[]
-  hubUpBytes: number
-  lanBytes: number
-  wastedBytes: number
-  badChunks: number
-  bans: number
-  events: number
-  fidelity: boolean
-}
+/** a store's LAN round: the swarm's result (full fidelity) or one drawn from a sample, which says which */
+export type LanOutcome = LanSwarmResult & { fidelity: boolean }
 
 export interface LanSample { n: number, ratio: number, shares: number[], hubCopies: number }
 
