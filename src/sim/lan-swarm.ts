@@ -25,64 +25,9 @@ import { BanList, PeerScorer } from '../swarm/scoring.js'
 import { SuperSeeder } from '../swarm/superseed.js'
 import { nextTurn } from '../swarm/upload-turns.js'
 import { EventQueue } from './event-queue.js'
-import type { Rng } from './rng.js'
+import type { LanSwarmInit, LanSwarmResult, Node, Req } from './lan-swarm-types.js'
 
-export interface LanSwarmInit {
-  pieceSizes: readonly number[]
-  hubUpBytesPerSec: number
-  /** one entry per device */
-  deviceUpBytesPerSec: readonly number[]
-  deviceDownBytesPerSec: readonly number[]
-  /** one-way message latency on the LAN */
-  latencyMs: number
-  /** from the hub holding the bundle until it is connected to every device (discovery, dial, handshake) */
-  connectMs: number
-  corruptPeers: number
-  rng: Rng
-  options?: Partial<SwarmOptions>
-  /** give up (a bug or a stuck swarm): the result says incomplete */
-  horizonMs?: number
-}
-
-export interface LanSwarmResult {
-  /** hub connected-at-zero -> last honest device complete (ms), Infinity when not all completed */
-  makespanMs: number
-  doneMs: number[]
-  hubUpBytes: number
-  /** every byte uploaded on the LAN (hub and devices) */
-  lanBytes: number
-  /** copies received twice or bad */
-  wastedBytes: number
-  badChunks: number
-  bans: number
-  events: number
-}
-
-interface Req { from: number, index: number, passed: number, live: boolean, holders: () => number }
-
-interface Node {
-  idx: number
-  id: string
-  picker: Picker
-  upBps: number
-  downBps: number
-  downFreeAtMs: number
-  queue: Req[]
-  serving: Req | undefined
-  prepaidBytes: number
-  upBytes: number
-  /** peers that unchoke this node (it may request from them) */
-  unchokedBy: Set<number>
-  /** peers this node unchokes */
-  unchoking: Set<number>
-  choker: Choker | undefined
-  recentDown: Map<number, number>
-  recentUp: Map<number, number>
-  scorer: PeerScorer
-  banned: Set<number>
-  doneMs: number
-  corrupt: boolean
-}
+export type { LanSwarmInit, LanSwarmResult } from './lan-swarm-types.js'
 
 const HUB = 0
 /**
