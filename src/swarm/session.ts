@@ -45,6 +45,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   readonly #localPeerId: string
   readonly #uploadLimiter: AcquireBytes | undefined
   readonly #isAllowed: (peerId: string) => boolean
+  readonly #spareHoarder: (peerId: string) => boolean | Promise<boolean>
   readonly #now: () => number
   readonly #picker: Picker
   readonly #unchoking: Unchoking
@@ -74,6 +75,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     this.#localPeerId = init.localPeerId
     this.#uploadLimiter = init.uploadLimiter
     this.#isAllowed = init.isAllowed ?? (() => true)
+    this.#spareHoarder = init.spareHoarder ?? (() => false)
     this.#now = init.now ?? Date.now
     const o = this.options
     const big = init.bundle.pieces.findIndex(p => p.size > o.maxChunkBytes)
@@ -111,7 +113,11 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     const o = this.options
     this.#timers.push(setInterval(() => { this.#unchoking.tick() }, o.chokeIntervalMs))
     // requests that waited past reaskAfterMs become askable of idle holders (picker.ts)
-    this.#timers.push(setInterval(() => { if (!this.#picker.complete) this.#scheduleFill() }, Math.max(100, o.reaskAfterMs / 2)))
+    this.#timers.push(setInterval(() => {
+      if (this.#picker.complete) return
+      this.#dropHoarders()
+      this.#scheduleFill()
+    }, Math.max(100, o.reaskAfterMs / 2)))
     if (this.superseed) this.#timers.push(setInterval(() => { this.#unchoking.offerAll() }, o.superseedTickMs))
     for (const t of this.#timers) t.unref()
     if (this.#picker.complete) this.#finish()
@@ -333,6 +339,24 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     const verdict = this.scorer.recordViolation(peer.id, violation, `${err.message} (bundle ${this.bundle.id})`)
     this.emit('violation', { peerId: peer.id, violation, message: err.message, banned: verdict.banned })
     if (!LENIENT_VIOLATIONS.has(violation)) peer.disconnect?.()
+  }
+
+  /**
+   * LAN peers that claimed chunks and delivered none while our requests waited at them
+   * (picker.ts takeHoarders) lose their wire with a `hoarding` violation, which
+   * disconnects them (#onViolation); a repeat within the score's memory bans them.
+   */
+  #dropHoarders (): void {
+    for (const id of this.#picker.takeHoarders()) {
+      const peer = this.#peers.get(id)
+      if (peer === undefined || peer.link !== 'lan') continue
+      void Promise.resolve(this.#spareHoarder(id)).catch(() => true).then(spared => {
+        if (spared || this.#peers.get(id) !== peer) return
+        peer.wire.close(new StoremeshError('E_PEER_HOARDING',
+          `peer ${id} claimed chunks of ${this.bundle.id} and delivered none in ${this.options.hoarderAfterMs} ms of requests`,
+          { peer: id, bundle: this.bundle.id, violation: 'hoarding' }))
+      })
+    }
   }
 
   /** Closes a banned peer's wire and connection (the ChunkProtocol calls it for every swarm). */

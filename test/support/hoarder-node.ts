@@ -10,7 +10,7 @@ import type { SwarmKey } from '../../src/net/swarm-key.js'
 import type { ChunkStore } from '../../src/store/index.js'
 import { chunkProtocol, type ChunkProtocol } from '../../src/swarm/index.js'
 
-export function hoardingSink (store: ChunkStore): ChunkSink {
+export function hoardingSink (store: Pick<ChunkSink, 'has' | 'put'>): ChunkSink {
   return {
     has: async hash => await store.has(hash),
     get: async (_hash, options) => await new Promise<Uint8Array | undefined>((_resolve, reject) => {
