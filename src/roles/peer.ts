@@ -171,7 +171,7 @@ export class LanPeer {
           }),
           lease: leaseProtocol({
             ...(init.leaseAuthority !== undefined ? { authority: init.leaseAuthority } : {}),
-            ...(identity !== undefined ? { deviceIdOf: (id: string) => identity.identities.boundDeviceId(id) } : {})
+            ...(identity !== undefined ? { deviceIdOf: (id: string) => identity.identities.boundDeviceId(id), onUnbound: identity.refuseAct('lease-unbound') } : {})
           }),
           ...(identity !== undefined ? { identity: identity.service } : {})
         }

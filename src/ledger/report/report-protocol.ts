@@ -98,6 +98,13 @@ export class ReportProtocol implements Startable, ReportClient {
     }, async (bytes) => encodeReportResponse(await this.#answer(bytes, peer), version))
   }
 
+  /** A report for an id the peer is not certified for: logged, counted, refused with `answer`. */
+  #unbound (peer: string | undefined, answer: ReportResponse): ReportResponse {
+    this.#log('report from %s refused: %s', peer ?? 'peer', answer.status === 'error' ? answer.detail : '')
+    if (peer !== undefined && answer.status === 'error') this.#init.onUnbound?.(peer, answer.detail)
+    return answer
+  }
+
   async #answer (bytes: Uint8Array, peer: string | undefined): Promise<ReportResponse> {
     let req: ReportRequest
     try {
@@ -112,13 +119,13 @@ export class ReportProtocol implements Startable, ReportClient {
         if (this.#init.devices === undefined) return { status: 'error', reason: 'wrong-role', detail: 'this peer takes no device reports' }
         const bound = peer !== undefined ? this.#init.deviceIdOf?.(peer) : undefined
         // a report only for the device the sender is certified as (protocols/identity/SPEC.md section 8)
-        if (bound !== undefined && bound !== req.deviceId) return { status: 'error', reason: 'bad-request', detail: `E_CERT_MISMATCH this peer is certified for ${bound ?? 'no device'}, not ${req.deviceId}` }
+        if (bound !== undefined && bound !== req.deviceId) return this.#unbound(peer, { status: 'error', reason: 'bad-request', detail: `E_CERT_MISMATCH this peer is certified for ${bound ?? 'no device'}, not ${req.deviceId}` })
         return await this.#init.devices.acceptDeviceBatch(req, ctx)
       }
       if (this.#init.hubs === undefined) return { status: 'error', reason: 'wrong-role', detail: 'this peer takes no hub reports' }
       const hubIds = peer !== undefined ? this.#init.hubIdsOf?.(peer) : undefined
       // a store's reports only from that store's certified hub (protocols/identity/SPEC.md section 7b)
-      if (hubIds !== undefined && (hubIds === null || !hubIds.includes(req.hubId))) return { status: 'error', reason: 'bad-request', detail: `E_CERT_MISMATCH this peer is not certified as hub ${req.hubId}` }
+      if (hubIds !== undefined && (hubIds === null || !hubIds.includes(req.hubId))) return this.#unbound(peer, { status: 'error', reason: 'bad-request', detail: `E_CERT_MISMATCH this peer is not certified as hub ${req.hubId}` })
       return await this.#init.hubs.acceptHubBatch(req, ctx)
     } catch (err) {
       this.#log.error('storing the report of %s failed: %s', describe(req), isStoremeshError(err) ? err.toLine() : String(err))
