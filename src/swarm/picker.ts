@@ -214,6 +214,15 @@ export class Picker {
     return out
   }
 
+  /**
+   * Treats a peer as a suspect from the start (one that was disconnected as a hoarder
+   * and came back): its requests never hold a chunk, until it delivers one.
+   */
+  distrust (id: string): void {
+    const p = this.#peers.get(id)
+    if (p !== undefined && p.served === 0) p.suspect = true
+  }
+
   /** The peer delivered a good chunk: it is trusted from now on. */
   #served (id: string): void {
     const p = this.#peers.get(id)

@@ -22,6 +22,7 @@ import type { BundleInfo, ChunkSink, Link } from '../interface/types.js'
 import { lifetimeAbortController } from '../interface/startable.js'
 import { Bits } from './bits.js'
 import { defaultSwarmOptions, type SwarmOptions } from './constants.js'
+import { HoarderWatch } from './hoarders.js'
 import { Picker } from './picker.js'
 import { BanList, PeerScorer } from './scoring.js'
 import type { BundleSwarmEvents, BundleSwarmInit, LinkBytes, PeerConnection, SwarmProgress } from './swarm-types.js'
@@ -45,12 +46,12 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   readonly #localPeerId: string
   readonly #uploadLimiter: AcquireBytes | undefined
   readonly #isAllowed: (peerId: string) => boolean
-  readonly #spareHoarder: (peerId: string) => boolean | Promise<boolean>
   readonly #now: () => number
   readonly #picker: Picker
   readonly #unchoking: Unchoking
   readonly #peers = new Map<string, SwarmPeer>()
   readonly #storing = new Set<number>()
+  readonly #hoarders: HoarderWatch
   readonly #indexOf = new Map<string, number>()
   readonly #abort = lifetimeAbortController()
   readonly #bytes: Record<Link, LinkBytes> = { lan: { up: 0, down: 0 }, wan: { up: 0, down: 0 } }
@@ -75,7 +76,6 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     this.#localPeerId = init.localPeerId
     this.#uploadLimiter = init.uploadLimiter
     this.#isAllowed = init.isAllowed ?? (() => true)
-    this.#spareHoarder = init.spareHoarder ?? (() => false)
     this.#now = init.now ?? Date.now
     const o = this.options
     const big = init.bundle.pieces.findIndex(p => p.size > o.maxChunkBytes)
@@ -94,6 +94,13 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
       stopped: () => this.#stopped,
       now: this.#now,
       random: init.random
+    })
+    this.#hoarders = new HoarderWatch({
+      picker: this.#picker,
+      bundleId: init.bundle.id,
+      hoarderAfterMs: o.hoarderAfterMs,
+      peer: id => this.#peers.get(id),
+      ...(init.spareHoarder !== undefined ? { spare: init.spareHoarder } : {})
     })
     this.done = new Promise<void>((resolve, reject) => { this.#resolveDone = resolve; this.#rejectDone = reject })
     // nobody awaiting done must not become an unhandled rejection at stop
@@ -115,7 +122,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     // requests that waited past reaskAfterMs become askable of idle holders (picker.ts)
     this.#timers.push(setInterval(() => {
       if (this.#picker.complete) return
-      this.#dropHoarders()
+      this.#hoarders.check()
       this.#scheduleFill()
     }, Math.max(100, o.reaskAfterMs / 2)))
     if (this.superseed) this.#timers.push(setInterval(() => { this.#unchoking.offerAll() }, o.superseedTickMs))
@@ -145,6 +152,8 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   get superseedFallbackReveals (): number { return this.#unchoking.seeder?.fallbackReveals ?? 0 }
   /** peers the super-seeder found claiming chunks they never served (superseed.ts) */
   get superseedHoarders (): number { return this.#unchoking.seeder?.hoarders ?? 0 }
+  /** peers disconnected as hoarders (hoarders.ts) */
+  get droppedHoarders (): number { return this.#hoarders.dropped }
   /** peers we asked that never delivered a chunk and let a request wait: asked one chunk at a time (picker.ts) */
   get suspectPeers (): number { return this.#picker.suspects }
 
@@ -232,6 +241,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     const { wire, id } = peer
     wire.on('ready', () => {
       this.#picker.addPeer(id)
+      this.#hoarders.peerReady(id)
       // a super-seeder shows nothing up front: chunks are offered one by one
       wire.sendBitfield(this.superseed ? new Bits(this.bundle.pieces.length) : this.#picker.held)
       this.#unchoking.addPeer(id)
@@ -339,24 +349,6 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     const verdict = this.scorer.recordViolation(peer.id, violation, `${err.message} (bundle ${this.bundle.id})`)
     this.emit('violation', { peerId: peer.id, violation, message: err.message, banned: verdict.banned })
     if (!LENIENT_VIOLATIONS.has(violation)) peer.disconnect?.()
-  }
-
-  /**
-   * LAN peers that claimed chunks and delivered none while our requests waited at them
-   * (picker.ts takeHoarders) lose their wire with a `hoarding` violation, which
-   * disconnects them (#onViolation); a repeat within the score's memory bans them.
-   */
-  #dropHoarders (): void {
-    for (const id of this.#picker.takeHoarders()) {
-      const peer = this.#peers.get(id)
-      if (peer === undefined || peer.link !== 'lan') continue
-      void Promise.resolve(this.#spareHoarder(id)).catch(() => true).then(spared => {
-        if (spared || this.#peers.get(id) !== peer) return
-        peer.wire.close(new StoremeshError('E_PEER_HOARDING',
-          `peer ${id} claimed chunks of ${this.bundle.id} and delivered none in ${this.options.hoarderAfterMs} ms of requests`,
-          { peer: id, bundle: this.bundle.id, violation: 'hoarding' }))
-      })
-    }
   }
 
   /** Closes a banned peer's wire and connection (the ChunkProtocol calls it for every swarm). */

@@ -73,10 +73,13 @@ t.test('hoarders are disconnected, banned when they come back and hoard again; t
   await waitFor(() => hoarders.every(h => device.getConnections(h.peerId).length === 0), 5000, 'hoarders disconnected')
   t.pass('every hoarder lost its connection to the device')
   t.ok(ids.every(id => !bans.isBanned(id)), 'a first offence disconnects, it does not ban')
+  t.equal(swarm.droppedHoarders, HOARDERS, 'the swarm remembers them')
   t.notOk(swarm.complete, 'the download is still running (the second round must land in it)')
 
   // they come back and hoard again: the second offence bans
   for (const h of hoarders) await h.dial(device.getMultiaddrs())
+  await waitFor(() => ids.every(id => swarm.peerIds().includes(id)), 10_000, 'the hoarders are back in the swarm')
+  t.equal(swarm.suspectPeers, HOARDERS, 'back as suspects at once: their requests hold no chunk')
   await waitFor(() => ids.every(id => bans.isBanned(id)), 30_000, 'every hoarder banned')
   t.comment(`second round: every hoarder banned after ${Date.now() - startedAt} ms`)
   t.ok(ids.every(id => hoarding.get(id) === 2), 'banned at the second hoarding offence')

@@ -271,3 +271,17 @@ t.test('hoarders: time without a request at the peer does not count', async t =>
   clock.ms = 10 * 60_000
   t.same(q.takeHoarders(), [], 'without hoarderAfterMs nobody is named')
 })
+
+t.test('distrust: a returning hoarder is a suspect from its first request, until it delivers', async t => {
+  const clock = { ms: 0 }
+  const p = base([10], { unprovenPipelineRequests: 1, suspectAfterMs: 60_000, now: () => clock.ms })
+  for (const id of ['H', 'hub']) p.addPeer(id)
+  p.distrust('H')
+  p.peerBitfield('H', bits(1, [0]))
+  p.peerBitfield('hub', bits(1, [0]))
+  const [i] = p.next('H')
+  t.equal(p.suspects, 1, 'a suspect at once')
+  t.same(p.next('hub'), [i], 'its fresh request does not hold the chunk')
+  p.setHave(i as number, 'H')
+  t.equal(p.suspects, 0, 'a delivery clears it')
+})
