@@ -17,6 +17,15 @@
  * slow peer and the hoarders, how many peers the device's requester demoted; and the
  * device's store re-hashed against the manifest after it stopped.
  *
+ * Above the chunk wire (test/support/hostile-fleet-peer.ts), every node certified by one
+ * enrolment key (`--enrolment-trust` on hub and device in every run, the no-attack run
+ * too): `lease-theft` and `report-forgery`, a stolen tablet with its own valid
+ * certificate taking leases / sending rollback reports in made-up device ids at the hub
+ * (printed: acts refused, acts taken, which must be 0); `older-bundle`, a peer posing
+ * as a hub that answers the device's manifest rounds first with an older signed bundle
+ * and serves its chunks (printed: whether the device ever joined it, and how many of
+ * its chunks the device's store holds, which must be 0).
+ *
  * Bounded: every wait has a deadline; every child is killed at the end, on failure and
  * on SIGINT/SIGTERM; the temp directory is removed.
  */
@@ -27,7 +36,12 @@ import { appendFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { writeKeyFiles } from '../src/bundle/keys.js'
+import { peerIdFromPrivateKey } from '@libp2p/peer-id'
+import { generateSigningKey, writeKeyFiles, type SigningKey } from '../src/bundle/keys.js'
+import { issueCertificate } from '../src/identity/certificate.js'
+import { certificatePath, writeCertificateFile } from '../src/identity/files.js'
+import { loadOrCreatePeerKey } from '../src/net/identity.js'
+import { FLEET_ATTACKS } from '../test/support/hostile-fleet-peer.js'
 import { sleep } from '../src/interface/abort.js'
 import { writeSwarmKeyFile } from '../src/net/swarm-key.js'
 import { readStatusFile, type PeerStatus } from '../src/roles/peer-status.js'
@@ -44,7 +58,10 @@ const opt = (name: string, def: string): string => {
   const i = args.indexOf(`--${name}`)
   return i >= 0 ? (args[i + 1] ?? def) : def
 }
-const ALL_ATTACKS = ['keepalive', 'have', 'extended', 'unsolicited', 'wrong-length', 'truncated', 'huge-length', 'hoarders', 'random-infohash', 'slow']
+const ALL_ATTACKS = ['keepalive', 'have', 'extended', 'unsolicited', 'wrong-length', 'truncated', 'huge-length', 'hoarders', 'random-infohash', 'slow', ...FLEET_ATTACKS]
+const isFleetAttack = (a: string | undefined): boolean => (FLEET_ATTACKS as readonly string[]).includes(a ?? '')
+/** older-bundle: how long after the attack starts the device's manifest rounds are watched (several rounds at DEVICE_POLL_MS) */
+const OLDER_BUNDLE_WATCH_MS = 10_000
 const ATTACKS = opt('attacks', ALL_ATTACKS.join(',')).split(',').filter(a => a !== '')
 const BUNDLE_MIB = Number(opt('bundle-mib', '6'))
 const RATE = opt('rate', '256KiB/s')
@@ -132,7 +149,21 @@ async function stop (p: Proc): Promise<void> {
   await stopChild(p.child, p.exited, STOP_GRACE_MS)
 }
 
-interface Env { dir: string, swarmKeyPath: string, trustPath: string, bundleDir: string, id: string, pieces: number }
+interface Env {
+  dir: string, swarmKeyPath: string, trustPath: string, bundleDir: string, id: string, pieces: number
+  /** the fleet's enrolment key (certifies hub, device and the stolen tablet) and its public file */
+  enrolKey: SigningKey, enrolPubPath: string
+  /** the older signed bundle of the same class (older-bundle attack) */
+  olderBundleDir: string, olderId: string, olderPieces: string[]
+}
+
+/** What `storemesh identity enrol` does: a certificate for the data dir's peer key. */
+async function enrol (env: Env, dataDir: string, deviceId: string, role: 'hub' | 'device'): Promise<void> {
+  await mkdir(dataDir, { recursive: true })
+  const peerId = peerIdFromPrivateKey(await loadOrCreatePeerKey(dataDir)).toString()
+  const cert = issueCertificate({ peerId, deviceId, storeId: 'bench-store', role, deviceClass: DEVICE_CLASS, expiresAt: new Date(Date.now() + 86_400_000) }, [env.enrolKey])
+  await writeCertificateFile(certificatePath(dataDir), cert)
+}
 interface Run {
   timeMs: number, cpuSec: number, peakRssBytes: number
   /** attack start -> the victim's status.json lists an attacker among its bans */
@@ -142,6 +173,9 @@ interface Run {
   attackerStats?: Record<string, unknown>
   /** hoarders flagged by the hub's super-seeding, and when the first was */
   hoarders?: number, hoardersMs?: number
+  /** fleet attacks: acts tried, refused, taken (the attacker's count); older-bundle: joined by the device, its chunks in the device's store */
+  acts?: { attempts: number, refused: number, granted: number }
+  olderJoined?: boolean, olderChunks?: number
   /** peers the device's requester demoted (never delivered, let a request wait: swarm/picker.ts), and when the first was, after the attack start */
   suspects?: number, suspectsMs?: number
   /** hoarders the device disconnected, and when the first was, after the attack start */
@@ -154,7 +188,7 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
   const runDir = await mkdtemp(join(env.dir, `${label}-`))
   const tag = `storemesh-hostile-${process.pid}-${randomBytes(4).toString('hex')}`
   const common = (dataDir: string): string[] => ['--data', dataDir, '--swarm-key', env.swarmKeyPath, '--trust', env.trustPath, '--service-tag', tag,
-    '--listen', '/ip4/127.0.0.1/tcp/0', '--mdns-interval-ms', '1000', '--status-interval-ms', String(STATUS_INTERVAL_MS)]
+    '--listen', '/ip4/127.0.0.1/tcp/0', '--mdns-interval-ms', '1000', '--status-interval-ms', String(STATUS_INTERVAL_MS), '--enrolment-trust', env.enrolPubPath]
   const cli = (argv: string[]): ChildProcess => {
     const [cmd, full] = cliCommand(argv)
     return spawn(cmd, full, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -162,6 +196,13 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
   const devDir = join(runDir, 'dev')
   const hubDir = join(runDir, 'hub')
   const procs: Proc[] = []
+  const attackerDir = join(runDir, 'attacker')
+  await enrol(env, hubDir, 'hub-1', 'hub')
+  await enrol(env, devDir, 'pos-1', 'device')
+  // a stolen tablet: its own valid certificate
+  if (isFleetAttack(attack)) await enrol(env, attackerDir, 'pos-stolen', 'device')
+  // the chunk-wire attacks and the hoarders go at the device; the lease and report attacks at the hub
+  const onHub = VICTIM === 'hub' || attack === 'lease-theft' || attack === 'report-forgery'
   try {
     const device = track(cli(['device', ...common(devDir), '--device-class', DEVICE_CLASS, '--poll-interval-ms', String(DEVICE_POLL_MS)]), `${label}-dev`, / ready: /)
     procs.push(device)
@@ -169,9 +210,9 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
     let attacker: Proc | undefined
     let attackerIds: string[] = []
     const victimAddr = async (): Promise<string> => {
-      const dir = VICTIM === 'hub' ? hubDir : devDir
+      const dir = onHub ? hubDir : devDir
       let addr: string | undefined
-      await until(`${VICTIM} address`, async () => {
+      await until(`${onHub ? 'hub' : 'device'} address`, async () => {
         const s = await status(dir)
         const a = s?.addrs.find(x => x.startsWith('/ip4/127.0.0.1/tcp/'))
         if (s !== undefined && a !== undefined) addr = a.includes('/p2p/') ? a : `${a}/p2p/${s.peerId}`
@@ -183,7 +224,8 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
       if (attack === undefined) return
       const target = attack.startsWith('hoarders') ? '/ip4/127.0.0.1/tcp/1' : await victimAddr()
       const child = spawn(process.execPath, [...scriptArgs('test/support/hostile-chunk-peer-main.ts', { polyfill: true }),
-        attack, join(runDir, 'attacker'), env.bundleDir, env.swarmKeyPath, env.trustPath, target, tag], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
+        attack, attackerDir, attack === 'older-bundle' ? env.olderBundleDir : env.bundleDir, env.swarmKeyPath, env.trustPath, target, tag, env.enrolPubPath],
+      { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
       attacker = track(child, `${label}-attacker`, /"event":"ready"/)
       procs.push(attacker)
       await withDeadline('attacker ready', attacker.ready, STARTUP_DEADLINE_MS)
@@ -191,7 +233,8 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
     }
     // the device (and the hoarders) are up before the hub, so the download starts with the hub's ready;
     // a victim hub needs its address first, so its attacker comes after it
-    if (VICTIM === 'device') await spawnAttacker()
+    // the fleet attackers come once the hub is there (the poser must not be the only one the device asks)
+    if (!onHub && !isFleetAttack(attack)) await spawnAttacker()
     // spawned only now: 20 hoarders take a while to start, and a hub spawned before
     // them served the device meanwhile (the hoarders run measured negative times)
     const hubSpawnAt = Date.now()
@@ -200,7 +243,7 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
     await withDeadline('hub ready', hub.ready, STARTUP_DEADLINE_MS)
     const seedAt = Date.now()
     const cpuAtSeed = await cpuSecOf(device.child.pid)
-    if (VICTIM === 'hub') await spawnAttacker()
+    if (onHub || isFleetAttack(attack)) await spawnAttacker()
 
     // the attack starts once the device has joined the bundle (it names the bundle's info-hash)
     await until('device joined the bundle', async () => (await status(devDir))?.bundles.some(b => b.id === env.id) === true, STARTUP_DEADLINE_MS, procs)
@@ -221,7 +264,8 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
     let suspectsAt: number | undefined
     let dropped = 0
     let droppedAt: number | undefined
-    const victimDir = VICTIM === 'hub' ? hubDir : devDir
+    const victimDir = onHub ? hubDir : devDir
+    let olderJoined = false
     await until('device complete (and the attacker banned)', async () => {
       if (doneAt === undefined) {
         doneAt = device.verifiedAt.get(env.id)
@@ -231,6 +275,7 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
         const ban = (await status(victimDir))?.bans.find(b => attackerIds.includes(b.peerId))
         if (ban !== undefined) { bannedAt = Date.now(); banReason = /last: ([a-z-]+)/.exec(ban.reason)?.[1] ?? ban.reason.slice(0, 60) }
       }
+      if (attack === 'older-bundle' && (await status(devDir))?.bundles.some(b => b.id === env.olderId) === true) olderJoined = true
       if (attack !== undefined) {
         const b = (await status(devDir))?.bundles.find(b => b.id === env.id)
         const n = b?.suspectPeers ?? 0
@@ -249,6 +294,8 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
       if (attack === undefined || attack.startsWith('hoarders')) return true
       // a slow peer is demoted, not banned (it commits no violation)
       if (attack === 'slow' && suspectsAt !== undefined) return true
+      if (attack === 'older-bundle') return Date.now() - goAt > OLDER_BUNDLE_WATCH_MS
+      if (isFleetAttack(attack)) return attacker?.lines.some(l => l.includes('"event":"refused"')) === true || Date.now() - goAt > BAN_WAIT_MS
       return bannedAt !== undefined || Date.now() - goAt > BAN_WAIT_MS
     }, STARTUP_DEADLINE_MS + 20 * 1000 * BUNDLE_MIB * MiB / RATE_BPS, procs)
     const peakRssBytes = await peakRssOf(device.child.pid)
@@ -269,9 +316,11 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
     // re-hash every chunk the device holds; one that fails is counted (and dropped) by verifyChunks
     const store = await openStore({ dataDir: join(devDir, 'store') })
     let storeCheck: Run['store']
+    let olderChunks = 0
     try {
       const { checked, dropped } = await store.verifyChunks()
       storeCheck = { checked, corrupt: dropped, held: (await store.heldPieces(env.id)).filter(Boolean).length }
+      for (const hash of env.olderPieces) if (await store.has(hash)) olderChunks++
     } finally {
       await store.stop()
     }
@@ -285,6 +334,10 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
       ...(attack?.startsWith('hoarders') === true ? { hoarders, ...(hoardersAt !== undefined ? { hoardersMs: hoardersAt - seedAt } : {}) } : {}),
       ...(attack !== undefined ? { suspects, ...(suspectsAt !== undefined ? { suspectsMs: suspectsAt - goAt } : {}) } : {}),
       ...(attack !== undefined ? { dropped, ...(droppedAt !== undefined ? { droppedMs: droppedAt - goAt } : {}) } : {}),
+      ...(isFleetAttack(attack) && attackerStats !== undefined
+        ? { acts: { attempts: Number(attackerStats.attempts ?? 0), refused: Number(attackerStats.refused ?? 0), granted: Number(attackerStats.granted ?? 0) } }
+        : {}),
+      ...(attack === 'older-bundle' ? { olderJoined, olderChunks } : {}),
       store: storeCheck
     }
   } finally {
@@ -309,7 +362,14 @@ async function main (): Promise<void> {
   await writeSwarmKeyFile(swarmKeyPath)
   await writeKeyFiles(join(root, 'sign.key.json'), trustPath, FIXTURE_KEY)
   const { outDir, info } = await makeBundleDir(root, 'bench-os', BUNDLE_MIB * MiB, 29, '1.0.0')
-  const env: Env = { dir: root, swarmKeyPath, trustPath, bundleDir: outDir, id: info.id, pieces: info.pieces.length }
+  const older = await makeBundleDir(join(root, 'older'), 'bench-os', BUNDLE_MIB * MiB, 31, '0.9.0')
+  const enrolKey = generateSigningKey()
+  const enrolPubPath = join(root, 'enrol.pub.json')
+  await writeKeyFiles(join(root, 'enrol.key.json'), enrolPubPath, enrolKey)
+  const env: Env = {
+    dir: root, swarmKeyPath, trustPath, bundleDir: outDir, id: info.id, pieces: info.pieces.length, enrolKey, enrolPubPath,
+    olderBundleDir: older.outDir, olderId: older.info.id, olderPieces: older.info.pieces.map(p => p.hash).filter(h => !info.pieces.some(p => p.hash === h))
+  }
   console.log(`bench:hostile  bundle ${(info.totalBytes / MiB).toFixed(1)} MiB in ${info.pieces.length} chunks, hub upload capped at ${RATE}, ` +
     `one honest device, attacker on the ${VICTIM}; ${cpus().length} cores, load ${loadavg().map(x => x.toFixed(1)).join(' ')}`)
   console.log(`targets: time <= ${TARGET_TIME_RATIO}x and peak RSS <= ${TARGET_RSS_RATIO}x the no-attack run, attacker banned or refused within ${sec(TARGET_BAN_MS)}, no corrupt chunk\n`)
@@ -328,6 +388,14 @@ async function main (): Promise<void> {
       ban = `device disconnected ${r.dropped ?? 0}${r.droppedMs !== undefined ? ` (first ${sec(r.droppedMs)} after hub ready)` : ''}` +
         (r.bannedMs !== undefined ? `, first banned after ${sec(r.bannedMs)} (${r.banReason ?? '?'})` : ', none banned') +
         ` (target ${sec(TARGET_BAN_MS)}: ${mark(out <= TARGET_BAN_MS)}); hub flagged ${r.hoarders ?? 0}${r.hoardersMs !== undefined ? ` (first ${sec(r.hoardersMs)})` : ''}; ${demoted}`
+    } else if (attack === 'older-bundle') {
+      ban = `older bundle joined by the device: ${r.olderJoined === true ? 'YES' : 'no'}, its chunks in the device's store: ${r.olderChunks ?? '?'}` +
+        ` (${mark(r.olderJoined === false && r.olderChunks === 0)})`
+    } else if (isFleetAttack(attack)) {
+      const a = r.acts
+      ban = `${a?.attempts ?? 0} acts in made-up device ids, ${a?.refused ?? 0} refused, ${a?.granted ?? 0} taken` +
+        (r.refusedMs !== undefined ? `, first refused after ${sec(r.refusedMs)}` : '') +
+        ` (target: all refused within ${sec(TARGET_BAN_MS)}: ${mark(a !== undefined && a.granted === 0 && a.refused > 0 && (r.refusedMs ?? Infinity) <= TARGET_BAN_MS)})`
     } else if (attack === 'slow') {
       ban = `${demoted} (target ${sec(TARGET_BAN_MS)}: ${mark((r.suspectsMs ?? Infinity) <= TARGET_BAN_MS)})`
     } else {

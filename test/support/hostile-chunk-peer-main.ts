@@ -3,11 +3,14 @@
  * of their own (bench:hostile spawns one per attack):
  *
  *   node --import tsx --import ./src/polyfill.ts test/support/hostile-chunk-peer-main.ts \
- *     <attack> <dataDir> <bundleDir> <swarmKeyFile> <trustFile> <victimMultiaddr> <serviceTag>
+ *     <attack> <dataDir> <bundleDir> <swarmKeyFile> <trustFile> <victimMultiaddr> <serviceTag> [enrolmentPubFile]
  *
  * <attack> is a HostileMode, or `hoarders[:N]` (N hoarding peers, 20 by default, that
- * join the bundle's swarm over mDNS at once). The bundle directory gives the info and
- * the chunk bytes (imported into <dataDir>/store).
+ * join the bundle's swarm over mDNS at once), or a FleetAttack (hostile-fleet-peer.ts:
+ * lease-theft and report-forgery against the hub at <victimMultiaddr>, certified by the
+ * certificate `identity enrol` wrote into <dataDir>; older-bundle against the device,
+ * offering the bundle of <bundleDir>). The bundle directory gives the info and the
+ * chunk bytes (imported into <dataDir>/store).
  *
  * stdout, one JSON line each: `{"event":"ready","peerIds":[...]}` once the nodes exist;
  * a HostileMode attack then waits for a line `go` on stdin and prints
@@ -22,8 +25,9 @@ import { readSwarmKeyFile } from '../../src/net/swarm-key.js'
 import { openStore } from '../../src/store/index.js'
 import { HOSTILE_MODES, HostileChunkPeer, type HostileMode } from './hostile-chunk-peer.js'
 import { startHoarder } from './hoarder-node.js'
+import { FLEET_ATTACKS, HostileFleetPeer, type FleetAttack } from './hostile-fleet-peer.js'
 
-const [attack, dataDir, bundleDir, swarmKeyFile, trustFile, victim, serviceTag] = process.argv.slice(2) as [string, string, string, string, string, string, string]
+const [attack, dataDir, bundleDir, swarmKeyFile, trustFile, victim, serviceTag, enrolmentPubFile] = process.argv.slice(2) as [string, string, string, string, string, string, string, string?]
 const say = (x: Record<string, unknown>): void => { process.stdout.write(JSON.stringify(x) + '\n') }
 
 const trust = { keys: await readTrustedKeyFiles([trustFile]) }
@@ -40,6 +44,22 @@ if (attack.startsWith('hoarders')) {
   for (let i = 0; i < n; i++) nodes.push(await startHoarder({ store, info, swarmKey, serviceTag }))
   for (const node of nodes) stops.push(async () => { await node.stop() })
   say({ event: 'ready', peerIds: nodes.map(x => x.peerId.toString()) })
+} else if ((FLEET_ATTACKS as readonly string[]).includes(attack)) {
+  const peer = await HostileFleetPeer.create({
+    mode: attack as FleetAttack,
+    dataDir,
+    swarmKey,
+    enrolmentTrust: enrolmentPubFile !== undefined ? await readTrustedKeyFiles([enrolmentPubFile]) : [],
+    store,
+    serviceTag
+  })
+  stops.push(async () => { await peer.stop() })
+  stats = () => ({ attempts: peer.attempts, refused: peer.refused, granted: peer.granted, refusedAtMs: peer.refusedAt, startedAtMs: peer.startedAt })
+  say({ event: 'ready', peerIds: [peer.peerId] })
+  goOn(() => {
+    peer.attack([multiaddr(victim)])
+    return peer
+  })
 } else {
   if (!(HOSTILE_MODES as readonly string[]).includes(attack)) throw new Error(`unknown attack ${attack}; one of ${HOSTILE_MODES.join(', ')}, hoarders[:N]`)
   const chunks: Uint8Array[] = []
@@ -52,9 +72,17 @@ if (attack.startsWith('hoarders')) {
   stops.push(async () => { await peer.stop() })
   stats = () => ({ streams: peer.streams, bytesSent: peer.bytesSent, refusedAtMs: peer.refusedAt, closedAtMs: peer.closedAt, startedAtMs: peer.startedAt })
   say({ event: 'ready', peerIds: [peer.peerId] })
+  goOn(() => {
+    peer.attack([multiaddr(victim)])
+    return peer
+  })
+}
+
+/** On a `go` line: start the attack, say so, and say when the victim first refused it. */
+function goOn (start: () => { startedAt: number | undefined, refusedAt: number | undefined }): void {
   const lines = createInterface({ input: process.stdin })
   lines.once('line', () => {
-    peer.attack([multiaddr(victim)])
+    const peer = start()
     say({ event: 'attacking', atMs: peer.startedAt })
     const timer = setInterval(() => {
       if (peer.refusedAt === undefined) return
