@@ -70,6 +70,15 @@ export const MAX_REPORT_ROOTS = 4
  * (64 KiB each), a revocation list (512 KiB) and a timestamp statement (64 KiB). @default 2 MiB
  */
 export const MAX_REPORT_V1_2_RESPONSE_BYTES = 2 * MiB
+/** Requests held at once for one peer (a hub and its restart's old stream). @default 2 */
+export const DEFAULT_MAX_HELD_PER_PEER = 2
+/** Requests held at once in all: a super hub's connected store hubs, a store's devices. @default 4096 */
+export const DEFAULT_MAX_HELD_TOTAL = 4096
+/**
+ * What an idle 1.2.0 uplink asks for as `waitMs`: under MAX_REPORT_WAIT_MS so that NAT
+ * and proxies see traffic twice a minute. @default 25 s
+ */
+export const DEFAULT_REPORT_WAIT_MS = 25 * SECOND_MS
 /** The order cursor: 32 lower-case hex, a digest of the orders an answer carried. */
 export const ORDER_CURSOR_RE = /^[0-9a-f]{32}$/
 
