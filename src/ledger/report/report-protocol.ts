@@ -137,6 +137,18 @@ export class ReportProtocol implements Startable, ReportClient {
   async handleStream (stream: Stream, peer?: string, protocol: string = REPORT_PROTOCOL): Promise<void> {
     const v12 = protocol === REPORT_PROTOCOL_V1_2
     const version = { deviceOrders: protocol !== REPORT_PROTOCOL }
+    // an asker that went away (reset, closed connection) frees its held slot at once
+    const gone = new AbortController()
+    const onClose = (): void => { gone.abort() }
+    if (v12) stream.addEventListener('close', onClose, { once: true })
+    try {
+      await this.#serve(stream, peer, v12, version, gone.signal)
+    } finally {
+      stream.removeEventListener('close', onClose)
+    }
+  }
+
+  async #serve (stream: Stream, peer: string | undefined, v12: boolean, version: { deviceOrders: boolean }, gone: AbortSignal): Promise<void> {
     await serveOneRequest(stream, {
       maxRequestBytes: MAX_REPORT_REQUEST_BYTES,
       maxResponseBytes: v12 ? MAX_REPORT_V1_2_RESPONSE_BYTES : MAX_REPORT_RESPONSE_BYTES,
@@ -146,7 +158,7 @@ export class ReportProtocol implements Startable, ReportClient {
       what: 'report',
       peer
     }, async (bytes, signal) => v12
-      ? encodeReportResponseV12(await this.#answerV12(bytes, peer, signal))
+      ? encodeReportResponseV12(await this.#answerV12(bytes, peer, AbortSignal.any([signal, gone])))
       : encodeReportResponse(legacyAnswer(await this.#answer(bytes, peer, false)), version))
   }
 
