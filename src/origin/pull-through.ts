@@ -56,6 +56,10 @@ export interface OriginStats {
   corruptRefused: number
   /** failed tries of any object (each one retried or given up) */
   failedReads: number
+  /** failed tries followed by another try (after a back-off) */
+  retries: number
+  /** failed tries by stable code (a fixed set: fetcher.ts) */
+  failuresByCode: Record<string, number>
   /** chunks given up after every retry (the store hub asks again or another super hub) */
   chunksUnavailable: number
   manifestsFetched: number
@@ -63,7 +67,7 @@ export interface OriginStats {
 
 export class PullThrough implements ChunkSource {
   readonly stats: OriginStats = {
-    chunkBytesFetched: 0, chunksFetched: 0, cacheHits: 0, coalesced: 0, corruptRefused: 0, failedReads: 0, chunksUnavailable: 0, manifestsFetched: 0
+    chunkBytesFetched: 0, chunksFetched: 0, cacheHits: 0, coalesced: 0, corruptRefused: 0, failedReads: 0, retries: 0, failuresByCode: {}, chunksUnavailable: 0, manifestsFetched: 0
   }
 
   readonly #init: PullThroughInit
@@ -167,8 +171,10 @@ export class PullThrough implements ChunkSource {
   }
 
   /** Counts a failed try (the fetcher's onFailure). */
-  noteFailedRead (): void {
+  noteFailedRead (code: string, retried: boolean): void {
     this.stats.failedReads++
+    if (retried) this.stats.retries++
+    this.stats.failuresByCode[code] = (this.stats.failuresByCode[code] ?? 0) + 1
   }
 
   /** The manifest service's lookup: the canonical signed manifest, or undefined when neither the origin nor the cache has one. */
