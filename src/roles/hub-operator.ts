@@ -30,6 +30,8 @@ import { decodeSignedPolicy, verifyPolicy } from '../policy/index.js'
 import { hostTimezone } from '../wan/index.js'
 import type { StoreHub } from './store-hub.js'
 import { HubLifecycle } from './store-lifecycle.js'
+import { createDeviceStoreMetrics } from '../metrics/device-store-metrics.js'
+import { storeFigures } from '../ledger/device-store.js'
 import { addPrefetch } from '../wan/prefetch-queue.js'
 import type { WanPuller } from '../wan/puller.js'
 
@@ -123,6 +125,7 @@ export class HubOperator {
         }
       }
     })
+    createDeviceStoreMetrics(this.metrics.registry, { pausedByReason: async () => storeFigures((await ledger.deviceStores()).map(d => d.store)).pausedByReason })
   }
 
   static async start (init: HubOperatorInit): Promise<HubOperator> {

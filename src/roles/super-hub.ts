@@ -28,6 +28,7 @@ import { SuperLedgerStatusWriter } from '../ledger/super-ledger-status.js'
 import { ChangeFeed, reportProtocol, type ReportProtocol } from '../ledger/report/index.js'
 import { watchOrders } from '../control/order-watch.js'
 import { superHubRollout } from './super-hub-rollout.js'
+import { registerPullThroughMetrics } from '../metrics/origin-metrics.js'
 import { assertCacheQuota, DEFAULT_ORIGIN_CACHE_QUOTA_BYTES, startOriginPull, type OriginPull, type OriginPullInit } from '../origin/index.js'
 
 /** Where a super hub pulls through from (src/origin/index.ts). */
@@ -182,7 +183,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
     const l = ledger
     const watch = watchOrders(l, () => { changes.changed() }, init.log !== undefined ? { log: init.log.child({ component: 'fleet' }) } : {})
     const o = origin
-    const metrics = init.metricsPort !== undefined ? await startFleetMetricsServer(l, init.metricsPort).catch(async (err: unknown) => { await node.stop(); throw err }) : undefined
+    const metrics = init.metricsPort !== undefined ? await startFleetMetricsServer(l, init.metricsPort, o !== undefined ? r => { registerPullThroughMetrics(r, { counters: () => o.status() }, store) } : undefined).catch(async (err: unknown) => { await node.stop(); throw err }) : undefined
     const status = new SuperLedgerStatusWriter({
       dataDir: init.dataDir,
       ledger: statusSourceOf(l, waveId => ({ ...rollout.ruleOf(waveId) })),
