@@ -69,6 +69,8 @@ interface SeedPeer {
   revealed: Bits
   /** outstanding offers: chunk -> offered at (ms) */
   offers: Map<number, number>
+  /** how many of `offers` it has not downloaded yet (kept as they change: asked on every have) */
+  transit: number
   lastProgressMs: number
   unchoked: boolean
 }
@@ -82,6 +84,8 @@ export class SuperSeeder {
   readonly #peers = new Map<string, SeedPeer>()
   /** peers not proven yet */
   #unproven = 0
+  /** the sum of every peer's transit */
+  #inTransit = 0
   /** chunk -> the peer it is currently offered to */
   readonly #offeredTo = new Map<number, string>()
   /** chunks shown to peers by the stall fallback (for tests and status) */
@@ -111,7 +115,8 @@ export class SuperSeeder {
       revealed: new Bits(n),
       offers: new Map(),
       lastProgressMs: this.#init.now(),
-      unchoked: false
+      unchoked: false,
+      transit: 0
     })
     this.#unproven++
   }
@@ -122,6 +127,7 @@ export class SuperSeeder {
     this.#holders.removeBits(p.counted)
     this.#claims.removeBits(p.bits)
     if (!p.proven) this.#unproven--
+    this.#inTransit -= p.transit
     for (const i of p.offers.keys()) this.#offeredTo.delete(i)
     this.#peers.delete(id)
   }
@@ -131,6 +137,9 @@ export class SuperSeeder {
     if (p === undefined) return
     this.#claims.removeBits(p.bits)
     p.bits = Bits.from(bits.bytes, this.#init.numPieces)
+    this.#inTransit -= p.transit
+    p.transit = inTransitOf(p)
+    this.#inTransit += p.transit
     this.#claims.addBits(p.bits)
     this.#recount(p)
     p.lastProgressMs = this.#init.now()
@@ -166,6 +175,7 @@ export class SuperSeeder {
   peerHave (id: string, index: number): string[] {
     const p = this.#peers.get(id)
     if (p === undefined || !p.bits.set(index)) return []
+    if (p.offers.has(index)) { p.transit--; this.#inTransit-- }
     this.#claims.add(index)
     if ((p.proven || p.sent.get(index)) && p.counted.set(index)) this.#holders.add(index)
     else this.#noteUnproven(p)
@@ -205,6 +215,8 @@ export class SuperSeeder {
       const i = this.#holders.pickAtCount(0, j => held.get(j) && !p.bits.get(j) && !p.revealed.get(j) && !this.#offeredTo.has(j))
       if (i === undefined) break
       p.offers.set(i, now)
+      p.transit++
+      this.#inTransit++
       this.#offeredTo.set(i, id)
       p.revealed.set(i)
       out.push(i)
@@ -226,9 +238,7 @@ export class SuperSeeder {
 
   /** Offers not yet downloaded by the peer they were made to. */
   get inTransit (): number {
-    let n = 0
-    for (const p of this.#peers.values()) n += inTransitOf(p)
-    return n
+    return this.#inTransit
   }
 
   /** Under the in-transit cap, and no hungrier peer (shown fewer chunks, nothing in transit) waits. */
@@ -239,7 +249,7 @@ export class SuperSeeder {
     const shown = p.revealed.count
     for (const q of this.#peers.values()) {
       if (q === p || !q.unchoked || q.bits.complete || q.revealed.count >= shown) continue
-      if (inTransitOf(q) === 0) return false
+      if (q.transit === 0) return false
     }
     return true
   }
@@ -305,12 +315,12 @@ export class SuperSeeder {
   }
 
   #release (p: SeedPeer, i: number): void {
-    p.offers.delete(i)
+    if (p.offers.delete(i) && !p.bits.get(i)) { p.transit--; this.#inTransit-- }
     this.#offeredTo.delete(i)
   }
 }
 
-/** A peer's offers it has not downloaded yet. */
+/** A peer's offers it has not downloaded yet, counted afresh (when its bitfield is replaced). */
 function inTransitOf (p: SeedPeer): number {
   let n = 0
   for (const i of p.offers.keys()) if (!p.bits.get(i)) n++
