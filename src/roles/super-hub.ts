@@ -12,7 +12,7 @@ import { hostname } from 'node:os'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Log } from '../interface/log.js'
 import { startPeerIdentity, type PeerIdentityOptions } from '../identity/node-identity.js'
-import { RootTrust } from '../identity/root/index.js'
+import { enrolmentFromRoot, implicitEnrolment, RootTrust } from '../identity/root/index.js'
 import type { TrustOptions } from '../interface/types.js'
 import { manifestProtocol, type ManifestProtocol } from '../net/manifest/index.js'
 import { createStoremeshNode, type StoremeshNode } from '../net/node.js'
@@ -117,7 +117,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
   let origin: OriginPull | undefined
   try {
     // the static keys are root 0; `root install --data <dir>` gives the super hub a root, which it serves to its hubs
-    const root = await RootTrust.open(init.dataDir, init.trust)
+    const root = await RootTrust.open(init.dataDir, init.trust, implicitEnrolment(init.identity))
     origin = init.origin !== undefined
       ? await startOriginPull({
         ...init.origin, store, trust: root.trust('release'), dataDir: init.dataDir,
@@ -150,7 +150,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       return e
     }
     const rollout = superHubRollout(init.policies ?? [], init.trust, { haltOnRollbackRatio: init.haltOnRollbackRatio, minOutcomesForHalt: init.minOutcomesForHalt })
-    const identity = init.identity !== undefined ? await startPeerIdentity(init.dataDir, init.identity, init.log, init.privateKey) : undefined
+    const identity = init.identity !== undefined ? await startPeerIdentity(init.dataDir, enrolmentFromRoot(init.identity, root), init.log, init.privateKey) : undefined
     // opened behind: chunks are served at once; reports wait (unacknowledged, resent) until the database is open.
     // The embedded one (seconds of CPU, hundreds of MiB) only once a hub reports: a super hub that only seeds never loads it
     // an order or a halt wakes the hubs' held report polls (report 1.2.0 long-poll)
