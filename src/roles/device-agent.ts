@@ -46,6 +46,7 @@ import {
   DEFAULT_INSTALL_INTERVAL_MS, DEFAULT_MANIFEST_ASK_PEERS, DEFAULT_MANIFEST_IDLE_POLL_MAX_MS, MANIFEST_IDLE_POLL_FACTOR, DEFAULT_MANIFEST_ASK_TIMEOUT_MS, DEFAULT_MANIFEST_POLL_MS,
   MANIFEST_ANSWER_WINDOW_MS
 } from './lan-constants.js'
+import { trustOf } from './revocation-trust.js'
 import { collectManifestAnswers, newestAnswer } from './manifest-round.js'
 import { LanPeer, type PeerInit } from './peer.js'
 import { catchUpRoots } from './root-catch-up.js'
@@ -135,6 +136,7 @@ export class DeviceAgent {
       journal,
       client: reportProtocolOn(peer.node),
       hub: async () => await this.#findReportHub(),
+      ...trustOf(peer),
       onDeviceOrders: list => { this.orders.offer(list) },
       onOrders: async list => {
         // new orders may name a bundle the hub just got: ask for manifests now

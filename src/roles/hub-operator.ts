@@ -18,6 +18,8 @@ import { writeFileAtomic } from '../interface/atomic-file.js'
 import { isStoremeshError, StoremeshError, toStoremeshError } from '../interface/errors.js'
 import { silentLog, type Log } from '../interface/log.js'
 import { actRefusal } from '../identity/node-identity.js'
+import { revocationNews } from '../identity/revocation-news.js'
+import { trustOf } from './revocation-trust.js'
 import type { TrustOptions } from '../interface/types.js'
 import { HubLedger, HubUplink, reportProtocolOn, type ReportProtocol } from '../ledger/index.js'
 import { ChangeFeed } from '../ledger/report/index.js'
@@ -142,7 +144,9 @@ export class HubOperator {
     // the hub's node is built by LanPeer with its fixed services: the report handler is
     // mounted on it afterwards, the way libp2p would (registrar + connection manager)
     const identities = init.hub.peer.identities
-    const report = reportProtocolOn(node, { devices: ledger, changes, ...(identities !== undefined ? { deviceIdOf: (id: string) => identities.boundDeviceId(id), onUnbound: actRefusal(identities, (init.log ?? silentLog).child({ component: 'identity' }), 'report-unbound') } : {}) })
+    const report = reportProtocolOn(node, { devices: ledger, changes, ...(identities !== undefined ? { deviceIdOf: (id: string) => identities.boundDeviceId(id), onUnbound: actRefusal(identities, (init.log ?? silentLog).child({ component: 'identity' }), 'report-unbound'), trustNews: revocationNews(identities) } : {}) })
+    // a newer revocation list (from the super hub's answers or a peer) wakes the devices' held polls: they refuse the revoked within one interval
+    identities?.on('revocations', () => { changes.changed() })
     let op: HubOperator | undefined
     try {
       await report.start()
@@ -151,7 +155,7 @@ export class HubOperator {
       init.hub.holdOf = fleet.holdOf
       if (init.superHub !== undefined) {
         const target = typeof init.superHub === 'string' ? multiaddr(init.superHub) : init.superHub
-        uplink = new HubUplink({ hubId: init.hubId ?? node.peerId.toString(), ledger, client: report, superHub: () => target, fleet: fleet.sink, onChange: () => { changes.changed() } })
+        uplink = new HubUplink({ hubId: init.hubId ?? node.peerId.toString(), ledger, client: report, superHub: () => target, fleet: fleet.sink, onChange: () => { changes.changed() }, ...trustOf(init.hub.peer) })
         uplink.start()
       }
       op = new HubOperator(init, ledger, report, uplink)

@@ -8,6 +8,7 @@
  * quota with least-recently-used eviction. Composition only: the logic lives in wan/,
  * net/, store/, ledger/, origin/.
  */
+import { revocationNews } from '../identity/revocation-news.js'
 import { hostname } from 'node:os'
 import type { PrivateKey } from '@libp2p/interface'
 import type { Log } from '../interface/log.js'
@@ -176,11 +177,13 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
         ...(identity !== undefined ? { identity: identity.service } : {}),
         manifest: manifestProtocol({ lookup: pull !== undefined ? async (q) => await pull.lookup(q) : storeManifestLookup(store), roots: async (after) => { await root.refresh(); return root.rootsAfter(after) } }),
         wanPull: pullServer({ source: pull ?? store, limiterFor: peerId => hubEntry(peerId).chain, ...(init.onServed !== undefined ? { onServed: init.onServed } : {}) }),
-        report: reportProtocol({ hubs: ledger, changes, ...(identity !== undefined ? { hubIdsOf: (id: string) => identity.identities.boundHubIds(id), onUnbound: identity.refuseAct('report-unbound') } : {}) })
+        report: reportProtocol({ hubs: ledger, changes, ...(identity !== undefined ? { hubIdsOf: (id: string) => identity.identities.boundHubIds(id), onUnbound: identity.refuseAct('report-unbound'), trustNews: revocationNews(identity.identities) } : {}) })
       }
     })
     const f = follower
     const l = ledger
+    // a revocation list dropped in by the operator wakes the hubs' held polls
+    identity?.identities.on('revocations', () => { changes.changed() })
     const watch = watchOrders(l, () => { changes.changed() }, init.log !== undefined ? { log: init.log.child({ component: 'fleet' }) } : {})
     const o = origin
     const metrics = init.metricsPort !== undefined ? await startFleetMetricsServer(l, init.metricsPort, o !== undefined ? r => { registerPullThroughMetrics(r, { counters: () => o.status() }, store) } : undefined).catch(async (err: unknown) => { await node.stop(); throw err }) : undefined

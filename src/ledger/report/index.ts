@@ -44,6 +44,7 @@ export {
   parseReportRequestV12, parseReportResponseV12, fleetOrderSchema, type FleetOrderAction, type FleetOrderWire, type Have, type PollExtras,
   type ReportAckV12, type ReportRequestV12, type ReportResponseV12, type TrustNews
 } from './messages-v12.js'
+import type { Have, TrustNews } from './messages-v12.js'
 export { ChangeFeed, HeldSlots, type HeldSlotsInit } from './long-poll.js'
 export { ReportProtocol, protocolFor } from './report-protocol.js'
 
@@ -91,6 +92,8 @@ export interface ReportProtocolInit {
    * `bad-request` (E_CERT_MISMATCH in the detail). Absent: any.
    */
   hubIdsOf?: (peerId: string) => readonly string[] | null | undefined
+  /** 1.2.0: trust news for an asker that holds `have` (src/identity/revocation-news.ts), merged into ok answers */
+  trustNews?: (have: Have | undefined, peer: string | undefined) => TrustNews | undefined
   /** a report refused for an id the peer is not certified for (counted as a refusal: PeerIdentities.refuseAct) */
   onUnbound?: (peerId: string, detail: string) => void
 }
