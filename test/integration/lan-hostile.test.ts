@@ -121,5 +121,6 @@ t.test('slow attack (a piece that stalls mid-frame, then trickles): demoted with
   t.comment(`slow: demoted after ${demotedAfterMs} ms, ${attacker.bytesSent} bytes sent`)
   t.ok(demotedAfterMs <= BAN_WITHIN_MS, `demoted within ${BAN_WITHIN_MS} ms (${demotedAfterMs} ms)`)
   await assertHonestDownload(t, parts)
-  t.equal(swarm.suspectPeers, 1, 'still demoted at the end: it never delivered a chunk')
+  // it never delivered a chunk: still demoted at the end, or disconnected as a hoarder once its requests waited DEFAULT_HOARDER_AFTER_MS
+  t.ok(swarm.suspectPeers === 1 || swarm.droppedHoarders === 1, `still demoted or dropped at the end (suspects ${swarm.suspectPeers}, dropped ${swarm.droppedHoarders})`)
 })
