@@ -68,6 +68,8 @@ export interface FleetCounters {
   reportsReplayed: number
   reportsRefused: number
   outcomesIngested: number
+  /** transactions that applied reports: fewer than the reports when they were grouped */
+  reportTransactions: number
 }
 
 export interface FleetStatus {
@@ -101,7 +103,7 @@ export class FleetLedger {
   readonly #ingest: IngestQueue
   /** the halt orders already logged and passed to onOrder */
   readonly #announced = new Set<string>()
-  readonly counters: FleetCounters = { reportsApplied: 0, reportsReplayed: 0, reportsRefused: 0, outcomesIngested: 0 }
+  readonly counters: FleetCounters = { reportsApplied: 0, reportsReplayed: 0, reportsRefused: 0, outcomesIngested: 0, reportTransactions: 0 }
 
   private constructor (options: FleetLedgerOptions, db?: SqlDb) {
     this.#o = options
@@ -112,14 +114,15 @@ export class FleetLedger {
     this.#minOutcomes = rule.minOutcomes
     this.#kind = db?.kind ?? (options.dbUrl !== undefined ? 'postgres' : 'pglite')
     this.#db = db
-    this.#ingest = new IngestQueue(async inputs => await this.#run(`storing the reports of ${inputs.length} hub(s) (${inputs[0]!.batch.hubId}…)`,
+    this.#ingest = new IngestQueue(async inputs => { this.counters.reportTransactions++; return await this.#run(`storing the reports of ${inputs.length} hub(s) (${inputs[0]!.batch.hubId}…)`,
       async db => await db.transaction(async tx => await ingestHubBatches(tx, inputs, {
         now: this.#now(),
         via: this.#o.via ?? 'control',
         admission: this.#o.admission ?? 'open',
         haltOnRollbackRatio: this.#threshold,
         minOutcomesForHalt: this.#minOutcomes
-      }))), { maxInFlight: this.#kind === 'postgres' ? PG_GROUPS_IN_FLIGHT : 1, ...options.ingest })
+      })))
+    }, { maxInFlight: this.#kind === 'postgres' ? PG_GROUPS_IN_FLIGHT : 1, ...options.ingest })
     this.#health = { kind: this.#kind, where: db?.where ?? (options.dbUrl !== undefined ? 'postgres' : `${options.dataDir ?? '.'}/fleet-db`), up: db !== undefined, sinceMs: this.#now() }
   }
 
