@@ -20,9 +20,10 @@
  */
 import { StoremeshError } from '../interface/errors.js'
 import { countDevice, emptyCounts, rollbackRatio, type WaveCounts } from '../ledger/condense.js'
-import type { DeviceWaveState, HubBatch, LedgerDelta } from '../ledger/report/messages.js'
+import type { DeviceWaveState, HubBatch, LedgerDelta, WaveOrder } from '../ledger/report/messages.js'
 import { num, type SqlQueryable } from './db/sql.js'
 import { IN_FORCE_SQL, newOrderId, orderOfRow, ordersInForce, type FleetOrder } from './fleet-orders.js'
+import { storeOrders } from './store-gate.js'
 import { waveTotalsOf } from './wave-totals.js'
 
 export type HubAdmission = 'open' | 'registered'
@@ -48,8 +49,10 @@ export interface IngestResult {
   replayed: boolean
   /** halt orders this report caused */
   halts: FleetOrder[]
-  /** wave orders in force after it, for the answer */
+  /** wave orders in force after it */
   orders: FleetOrder[]
+  /** the answer's orders for this store: `orders` gated per store (store-gate.ts) */
+  answer: WaveOrder[]
 }
 
 type DeviceRow = { hub_id: string, state: DeviceWaveState, gate: string | null, version: unknown }
@@ -118,7 +121,7 @@ export async function ingestHubBatch (tx: SqlQueryable, batch: HubBatch, ctx: In
   // last: the wave lock it takes is held only until the commit that follows
   const halts = await haltsFor(tx, rollbackWaves, ctx)
   const orders = await deliverOrders(tx, batch.hubId, ctx.now)
-  return { ackedSeq, applied, replayed: batch.entries.length > 0 && applied === 0, halts, orders }
+  return { ackedSeq, applied, replayed: batch.entries.length > 0 && applied === 0, halts, orders, answer: await storeOrders(tx, batch.hubId, orders) }
 }
 
 type Keyed = DeviceRow & { wave_id: string, device_id: string }

@@ -93,6 +93,8 @@ export class FleetLedger {
   /** the wave orders last read, for the synchronous order() / isWaveHalted() */
   #orders = new Map<string, FleetOrder>()
   readonly counters: FleetCounters = { reportsApplied: 0, reportsReplayed: 0, reportsRefused: 0, outcomesIngested: 0 }
+  /** told after a report applied entries or an order was written (the wave runner steps then) */
+  readonly #listeners = new Set<() => void>()
 
   private constructor (options: FleetLedgerOptions, db?: SqlDb) {
     this.#o = options
@@ -269,7 +271,8 @@ export class FleetLedger {
       this.#log.warn(`wave ${h.waveId!} halted: ${h.reason}`)
       this.#o.onOrder?.(h)
     }
-    return { status: 'ok', ackedSeq: result.ackedSeq, orders: newestOrders(result.orders.map(toWaveOrder), MAX_ORDERS) }
+    if (result.applied > 0) this.#changed()
+    return { status: 'ok', ackedSeq: result.ackedSeq, orders: newestOrders(result.answer, MAX_ORDERS) }
   }
 
   // --- orders --------------------------------------------------------------------------------
@@ -278,7 +281,20 @@ export class FleetLedger {
   async issue (request: OrderRequest): Promise<IssueResult> {
     const out = await this.#run('issuing an order', async db => await db.transaction(async tx => await issueFleetOrder(tx, request, this.#now())), { opens: true })
     if (out.created && out.order.kind === 'wave') await this.#run('reading orders', async db => await this.#refreshOrders(db))
+    if (out.created) this.#changed()
     return out
+  }
+
+  /** Calls fn after each report that applied entries and each order written here; returns the unsubscribe. */
+  onChange (fn: () => void): () => void {
+    this.#listeners.add(fn)
+    return () => { this.#listeners.delete(fn) }
+  }
+
+  #changed (): void {
+    for (const fn of this.#listeners) {
+      try { fn() } catch (err) { this.#log.warn(`fleet ledger listener: ${toStoremeshError(err).toLine()}`) }
+    }
   }
 
   /** Admits a hub under `registered` admission (idempotent). */
