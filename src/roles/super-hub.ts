@@ -27,6 +27,7 @@ import { startFleetMetricsServer, type FleetMetricsServer } from '../control/met
 import { SuperLedgerStatusWriter } from '../ledger/super-ledger-status.js'
 import { reportProtocol, type ReportProtocol } from '../ledger/report/index.js'
 import { superHubRollout } from './super-hub-rollout.js'
+import { startSuperHubWaves, type SuperHubWaves } from './super-hub-waves.js'
 import { assertCacheQuota, DEFAULT_ORIGIN_CACHE_QUOTA_BYTES, startOriginPull, type OriginPull, type OriginPullInit } from '../origin/index.js'
 
 /** Where a super hub pulls through from (src/origin/index.ts). */
@@ -83,6 +84,10 @@ export interface SuperHubInit {
   metricsPort?: number
   /** how often `<data>/super-ledger.json` (the ledger's totals, for readers outside the process) is rewritten. @default DEFAULT_LEDGER_STATUS_INTERVAL_MS */
   ledgerStatusIntervalMs?: number
+  /** plan and start a wave from each signed policy (`--start-wave`; src/control/wave-start.ts) */
+  startWave?: boolean
+  /** how often the wave runner steps the fleet's waves (`--wave-tick-ms`). @default DEFAULT_WAVE_TICK_MS */
+  waveTickMs?: number
   /** the process logger, without a component (imports log under `store`, the ledger file under `ledger`) */
   log?: Log
 }
@@ -95,6 +100,8 @@ export interface SuperHub {
   readonly global: Limiter
   /** the fleet `/metrics` server, when metricsPort was given */
   readonly metrics?: FleetMetricsServer
+  /** the wave runner (src/control/wave-runner.ts) */
+  readonly waves: SuperHubWaves
   /** bundles imported at start */
   readonly imported: string[]
   /** the pull-through, when started with an origin */
@@ -177,6 +184,12 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
     const f = follower
     const l = ledger
     const o = origin
+    const waves = startSuperHubWaves({
+      ledger: l, via: init.name ?? hostname(), flags: { haltOnRollbackRatio: init.haltOnRollbackRatio, minOutcomesForHalt: init.minOutcomesForHalt },
+      ...(init.startWave === true ? { start: rollout.verified() } : {}),
+      ...(init.waveTickMs !== undefined ? { tickMs: init.waveTickMs } : {}),
+      ...(init.log !== undefined ? { log: init.log.child({ component: 'waves' }) } : {})
+    })
     const metrics = init.metricsPort !== undefined ? await startFleetMetricsServer(l, init.metricsPort).catch(async (err: unknown) => { await node.stop(); throw err }) : undefined
     const status = new SuperLedgerStatusWriter({
       dataDir: init.dataDir,
@@ -188,6 +201,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       node,
       store,
       ledger: l,
+      waves,
       global,
       imported,
       origin: o,
@@ -199,6 +213,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
         await node.stop()
         await o?.stop()
         await status.stop()
+        await waves.stop()
         await l.close()
         await store.stop()
       }

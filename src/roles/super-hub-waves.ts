@@ -1,0 +1,68 @@
+/**
+ * The super hub's wave runner (src/control/wave-runner.ts), composed: it steps every
+ * wave the control plane drives on a timer (`--wave-tick-ms`) and after each report or
+ * order this super hub takes. With `--start-wave` each signed `--policy` becomes a
+ * planned wave with a start order (src/control/wave-start.ts) once the fleet database
+ * is open; its figures are the policy's, tightened by the super hub's flags.
+ */
+import type { FleetLedger } from '../control/fleet-ledger.js'
+import { WaveRunner } from '../control/wave-runner.js'
+import { startWaveFromPolicy } from '../control/wave-start.js'
+import { effectiveRollout } from '../control/waves/index.js'
+import { toStoremeshError } from '../interface/errors.js'
+import type { Log } from '../interface/log.js'
+import type { VerifiedPolicy } from '../policy/index.js'
+
+export interface SuperHubWavesInit {
+  ledger: FleetLedger
+  /** @default DEFAULT_WAVE_TICK_MS */
+  tickMs?: number
+  via: string
+  /** plan and start a wave per policy */
+  start?: readonly VerifiedPolicy[]
+  flags: { haltOnRollbackRatio?: number | undefined, minOutcomesForHalt?: number | undefined }
+  log?: Log
+}
+
+export interface SuperHubWaves {
+  readonly runner: WaveRunner
+  /** resolves once the --start-wave waves are in the ledger (at once without any) */
+  readonly started: Promise<void>
+  stop(): Promise<void>
+}
+
+export function startSuperHubWaves (init: SuperHubWavesInit): SuperHubWaves {
+  const { ledger, log } = init
+  const runner = new WaveRunner({ db: () => ledger.db, via: init.via, ...(init.tickMs !== undefined ? { tickMs: init.tickMs } : {}), ...(log !== undefined ? { log } : {}) })
+  const off = ledger.onChange(() => { runner.kick() })
+  runner.start()
+  const policies = init.start ?? []
+  // the same figures the halt rule uses, checked at start (a looser flag was refused there)
+  const flags = {
+    ...(init.flags.haltOnRollbackRatio !== undefined ? { haltOnRollbackRatio: init.flags.haltOnRollbackRatio } : {}),
+    ...(init.flags.minOutcomesForHalt !== undefined ? { minOutcomesForHalt: init.flags.minOutcomesForHalt } : {})
+  }
+  const started = policies.length === 0
+    ? Promise.resolve()
+    : (async () => {
+        if (!await ledger.ready()) return
+        const db = ledger.db
+        if (db === undefined) return
+        for (const v of policies) {
+          const rollout = effectiveRollout(v.policy, flags)
+          const r = await startWaveFromPolicy(db, v.policy, rollout, init.via, Date.now())
+          log?.info(`wave ${r.waveId} (${v.policy.metadata.name}): ${r.planned ? 'planned from the signed policy' : 'already planned'}${r.order !== undefined ? ', started' : ''}; ` +
+            `hubBudget ${rollout.hubBudget.value ?? 'all'}, batchDelayMinutes ${rollout.batchDelayMinutes.value}, percentage ${rollout.percentage.value}`)
+        }
+        runner.kick()
+      })().catch((err: unknown) => { log?.error(`starting waves: ${toStoremeshError(err).toLine()}`) })
+  return {
+    runner,
+    started,
+    async stop () {
+      off()
+      await started
+      await runner.stop()
+    }
+  }
+}
