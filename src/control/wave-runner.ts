@@ -53,6 +53,9 @@ export interface StepResult {
   phase: WaveState['phase']
 }
 
+/** A device blocked by this gate is outside the policy's targets: not one the wave waits for. */
+const OUTSIDE_COHORT_GATE = 'target.match'
+
 export const waveLockKey = (waveId: string): string => `storemesh-wave:${waveId}`
 
 function parseDoc (raw: unknown, waveId: string): RunnerDoc {
@@ -89,9 +92,10 @@ export async function stepWave (tx: SqlQueryable, waveId: string, nowMs: number,
     actions.push(...step.actions)
     changed ||= step.changed
   }
-  // stores that reported devices of the wave, and the devices they reported
+  // stores that reported devices of the wave, and the devices they reported (not those its targets leave out)
   const seen = await tx.query<{ hub_id: string, devices: string[] }>(
-    'SELECT hub_id, array_agg(device_id ORDER BY device_id) AS devices FROM device_outcomes WHERE wave_id = $1 GROUP BY hub_id ORDER BY hub_id', [waveId])
+    `SELECT hub_id, array_agg(device_id ORDER BY device_id) AS devices FROM device_outcomes
+      WHERE wave_id = $1 AND NOT (state = 'blocked' AND gate IS NOT DISTINCT FROM $2) GROUP BY hub_id ORDER BY hub_id`, [waveId, OUTSIDE_COHORT_GATE])
   const joined = joinStores(s, seen.map(r => ({ storeId: r.hub_id, deviceIds: r.devices })), doc.selection, nowMs, doc.rules)
   if (joined.added.length > 0 || joined.grown.length > 0) { s = joined.state; changed = true }
   // the operator's (or an auto-halt's) order, once per order id

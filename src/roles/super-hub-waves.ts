@@ -6,6 +6,7 @@
  * is open; its figures are the policy's, tightened by the super hub's flags.
  */
 import type { FleetLedger } from '../control/fleet-ledger.js'
+import { StoremeshError } from '../interface/errors.js'
 import { WaveRunner } from '../control/wave-runner.js'
 import { startWaveFromPolicy } from '../control/wave-start.js'
 import { effectiveRollout } from '../control/waves/index.js'
@@ -29,6 +30,15 @@ export interface SuperHubWaves {
   /** resolves once the --start-wave waves are in the ledger (at once without any) */
   readonly started: Promise<void>
   stop(): Promise<void>
+}
+
+/** The signed policies of these waves; E_USAGE for a wave with no signed policy here. */
+export function startPolicies (verified: readonly VerifiedPolicy[], waves: readonly string[]): VerifiedPolicy[] {
+  return waves.map(w => {
+    const v = verified.find(p => String(p.policy.metadata.wave) === w)
+    if (v === undefined) throw new StoremeshError('E_USAGE', `--start-wave ${w}: no signed --policy for wave ${w}`, { wave: w })
+    return v
+  })
 }
 
 export function startSuperHubWaves (init: SuperHubWavesInit): SuperHubWaves {

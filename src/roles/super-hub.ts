@@ -27,7 +27,7 @@ import { startFleetMetricsServer, type FleetMetricsServer } from '../control/met
 import { SuperLedgerStatusWriter } from '../ledger/super-ledger-status.js'
 import { reportProtocol, type ReportProtocol } from '../ledger/report/index.js'
 import { superHubRollout } from './super-hub-rollout.js'
-import { startSuperHubWaves, type SuperHubWaves } from './super-hub-waves.js'
+import { startPolicies, startSuperHubWaves, type SuperHubWaves } from './super-hub-waves.js'
 import { assertCacheQuota, DEFAULT_ORIGIN_CACHE_QUOTA_BYTES, startOriginPull, type OriginPull, type OriginPullInit } from '../origin/index.js'
 
 /** Where a super hub pulls through from (src/origin/index.ts). */
@@ -84,8 +84,8 @@ export interface SuperHubInit {
   metricsPort?: number
   /** how often `<data>/super-ledger.json` (the ledger's totals, for readers outside the process) is rewritten. @default DEFAULT_LEDGER_STATUS_INTERVAL_MS */
   ledgerStatusIntervalMs?: number
-  /** plan and start a wave from each signed policy (`--start-wave`; src/control/wave-start.ts) */
-  startWave?: boolean
+  /** plan and start a wave from the signed policy of each of these waves (`--start-wave <wave...>`; src/control/wave-start.ts) */
+  startWaves?: string[]
   /** how often the wave runner steps the fleet's waves (`--wave-tick-ms`). @default DEFAULT_WAVE_TICK_MS */
   waveTickMs?: number
   /** the process logger, without a component (imports log under `store`, the ledger file under `ledger`) */
@@ -186,7 +186,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
     const o = origin
     const waves = startSuperHubWaves({
       ledger: l, via: init.name ?? hostname(), flags: { haltOnRollbackRatio: init.haltOnRollbackRatio, minOutcomesForHalt: init.minOutcomesForHalt },
-      ...(init.startWave === true ? { start: rollout.verified() } : {}),
+      ...(init.startWaves !== undefined ? { start: startPolicies(rollout.verified(), init.startWaves) } : {}),
       ...(init.waveTickMs !== undefined ? { tickMs: init.waveTickMs } : {}),
       ...(init.log !== undefined ? { log: init.log.child({ component: 'waves' }) } : {})
     })
