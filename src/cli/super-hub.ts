@@ -43,6 +43,8 @@ interface SuperHubOpts {
   hubAdmission: string
   name?: string
   metricsPort?: string
+  startWave?: string[]
+  waveTickMs?: string
   json: boolean
   logLevel?: string
   logFormat?: string
@@ -72,6 +74,8 @@ export const register: Register = (program, ctx) => {
     .option('--hub-admission <mode>', 'open: a hub\'s first report admits it; registered: only hubs added with `storemesh fleet hub add` or certified for their id', 'open')
     .option('--name <name>', 'this super hub\'s name in the fleet ledger (default: the host name)')
     .option('--metrics-port <port>', 'serve the fleet /metrics on 127.0.0.1 at this port')
+    .option('--start-wave <wave...>', 'plan these fleet waves from their signed --policy and start them: stores join as they report, in batches of hubBudget (docs/fleet-waves.md)')
+    .option('--wave-tick-ms <ms>', 'how often the wave runner steps the fleet\'s waves (default 2000)')
     .option('--json', 'logs as JSON lines (stdout)', false)
   addLogOptions(cmd)
     .action(action(ctx, async (opts: SuperHubOpts) => {
@@ -92,6 +96,9 @@ export const register: Register = (program, ctx) => {
       if (opts.db !== undefined) checkDbUrl(opts.db)
       const metricsPort = opts.metricsPort !== undefined ? Number(opts.metricsPort) : undefined
       if (metricsPort !== undefined && !(Number.isSafeInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) throw new StoremeshError('E_USAGE', `--metrics-port must be a port number, got ${opts.metricsPort ?? ''}`)
+      const waveTickMs = opts.waveTickMs !== undefined ? Number(opts.waveTickMs) : undefined
+      if (waveTickMs !== undefined && !(Number.isSafeInteger(waveTickMs) && waveTickMs >= 10)) throw new StoremeshError('E_USAGE', `--wave-tick-ms must be an integer of at least 10, got ${opts.waveTickMs ?? ''}`)
+      if (opts.startWave !== undefined && (opts.policy === undefined || opts.policy.length === 0)) throw new StoremeshError('E_USAGE', '--start-wave needs --policy <signed policy>')
       // on stdout, as before: the demo and the lab read the `seeding ... on <addrs>` line there
       const logger = await loggerOf(opts, 'super-hub', process.stdout)
       const hub = await startSuperHub({
@@ -111,6 +118,8 @@ export const register: Register = (program, ctx) => {
         ...(opts.db !== undefined ? { fleetDbUrl: opts.db } : {}),
         hubAdmission: opts.hubAdmission,
         ...(metricsPort !== undefined ? { metricsPort } : {}),
+        ...(opts.startWave !== undefined ? { startWaves: opts.startWave } : {}),
+        ...(waveTickMs !== undefined ? { waveTickMs } : {}),
         ...(opts.name !== undefined ? { name: opts.name } : {}),
         ...await identityOptionsOf(opts),
         log: logger

@@ -109,6 +109,8 @@ export class FleetLedger {
   /** the halt orders already logged and passed to onOrder */
   readonly #announced = new Set<string>()
   readonly counters: FleetCounters = { reportsApplied: 0, reportsReplayed: 0, reportsRefused: 0, outcomesIngested: 0, reportTransactions: 0 }
+  /** told after a report applied entries or an order was written (the wave runner steps then) */
+  readonly #listeners = new Set<() => void>()
 
   private constructor (options: FleetLedgerOptions, db?: SqlDb) {
     this.#o = options
@@ -302,7 +304,8 @@ export class FleetLedger {
       this.#o.onOrder?.(h)
     }
     if (result.halts.length > 0) this.#o.onChange?.()
-    const ack: ReportAckV12 = { status: 'ok', ackedSeq: result.ackedSeq, orders: newestOrders(result.orders.map(toWaveOrder), MAX_ORDERS) }
+    if (result.applied > 0) this.#changed()
+    const ack: ReportAckV12 = { status: 'ok', ackedSeq: result.ackedSeq, orders: newestOrders(result.answer, MAX_ORDERS) }
     if (fleet.length > 0) ack.fleetOrders = fleet.map(toFleetOrderWire)
     return ack
   }
@@ -313,7 +316,10 @@ export class FleetLedger {
   async issue (request: OrderRequest): Promise<IssueResult> {
     const out = await this.#run('issuing an order', async db => await db.transaction(async tx => await issueFleetOrder(tx, request, this.#now())), { opens: true })
     if (out.created && out.order.kind === 'wave') await this.#run('reading orders', async db => await this.#refreshOrders(db))
-    if (out.created) this.#o.onChange?.()
+    if (out.created) {
+      this.#o.onChange?.()
+      this.#changed()
+    }
     return out
   }
 
@@ -325,6 +331,18 @@ export class FleetLedger {
   async ordersStamp (): Promise<string | undefined> {
     if (this.#db === undefined || !this.#health.up) return undefined
     return await this.#run('reading the orders stamp', async db => await ordersStamp(db))
+  }
+
+  /** Calls fn after each report that applied entries and each order written here; returns the unsubscribe. */
+  onChange (fn: () => void): () => void {
+    this.#listeners.add(fn)
+    return () => { this.#listeners.delete(fn) }
+  }
+
+  #changed (): void {
+    for (const fn of this.#listeners) {
+      try { fn() } catch (err) { this.#log.warn(`fleet ledger listener: ${toStoremeshError(err).toLine()}`) }
+    }
   }
 
   /** Admits a hub under `registered` admission (idempotent). */

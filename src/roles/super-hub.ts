@@ -29,6 +29,7 @@ import { ChangeFeed, reportProtocol, type ReportProtocol } from '../ledger/repor
 import { watchOrders } from '../control/order-watch.js'
 import { superHubRollout } from './super-hub-rollout.js'
 import { registerPullThroughMetrics } from '../metrics/origin-metrics.js'
+import { startPolicies, startSuperHubWaves, type SuperHubWaves } from './super-hub-waves.js'
 import { assertCacheQuota, DEFAULT_ORIGIN_CACHE_QUOTA_BYTES, startOriginPull, type OriginPull, type OriginPullInit } from '../origin/index.js'
 
 /** Where a super hub pulls through from (src/origin/index.ts). */
@@ -85,6 +86,10 @@ export interface SuperHubInit {
   metricsPort?: number
   /** how often `<data>/super-ledger.json` (the ledger's totals, for readers outside the process) is rewritten. @default DEFAULT_LEDGER_STATUS_INTERVAL_MS */
   ledgerStatusIntervalMs?: number
+  /** plan and start a wave from the signed policy of each of these waves (`--start-wave <wave...>`; src/control/wave-start.ts) */
+  startWaves?: string[]
+  /** how often the wave runner steps the fleet's waves (`--wave-tick-ms`). @default DEFAULT_WAVE_TICK_MS */
+  waveTickMs?: number
   /** the process logger, without a component (imports log under `store`, the ledger file under `ledger`) */
   log?: Log
 }
@@ -97,6 +102,8 @@ export interface SuperHub {
   readonly global: Limiter
   /** the fleet `/metrics` server, when metricsPort was given */
   readonly metrics?: FleetMetricsServer
+  /** the wave runner (src/control/wave-runner.ts) */
+  readonly waves: SuperHubWaves
   /** bundles imported at start */
   readonly imported: string[]
   /** the pull-through, when started with an origin */
@@ -183,6 +190,12 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
     const l = ledger
     const watch = watchOrders(l, () => { changes.changed() }, init.log !== undefined ? { log: init.log.child({ component: 'fleet' }) } : {})
     const o = origin
+    const waves = startSuperHubWaves({
+      ledger: l, via: init.name ?? hostname(), onMoved: () => { changes.changed() }, flags: { haltOnRollbackRatio: init.haltOnRollbackRatio, minOutcomesForHalt: init.minOutcomesForHalt },
+      ...(init.startWaves !== undefined ? { start: startPolicies(rollout.verified(), init.startWaves) } : {}),
+      ...(init.waveTickMs !== undefined ? { tickMs: init.waveTickMs } : {}),
+      ...(init.log !== undefined ? { log: init.log.child({ component: 'waves' }) } : {})
+    })
     const metrics = init.metricsPort !== undefined ? await startFleetMetricsServer(l, init.metricsPort, o !== undefined ? r => { registerPullThroughMetrics(r, { counters: () => o.status() }, store) } : undefined).catch(async (err: unknown) => { await node.stop(); throw err }) : undefined
     const status = new SuperLedgerStatusWriter({
       dataDir: init.dataDir,
@@ -194,6 +207,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       node,
       store,
       ledger: l,
+      waves,
       global,
       imported,
       origin: o,
@@ -206,6 +220,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
         await node.stop()
         await o?.stop()
         await status.stop()
+        await waves.stop()
         await l.close()
         await store.stop()
       }
