@@ -19,6 +19,7 @@ import { MAX_ORDERS } from '../ledger/report/constants.js'
 import { newestOrders, type HubBatch, type ReportAck, type WaveOrder } from '../ledger/report/messages.js'
 import { openFleetDb } from './db/open.js'
 import { isConnectionError, type SqlDb, type SqlDriverKind, type SqlQueryable } from './db/sql.js'
+import { fleetOrderDeliveries, fleetStores, type FleetStore, type OrderDelivery } from './fleet-api-views.js'
 import { ingestHubBatch, type HubAdmission } from './fleet-ingest.js'
 import { issueFleetOrder, ordersInForce, toWaveOrder, type FleetOrder, type IssueResult, type OrderRequest } from './fleet-orders.js'
 import { fleetHubs, fleetWaves, heldBundles, pendingOrders, waveDevices, type DeviceOutcome, type FleetHub, type FleetWaveStatus, type PendingOrder } from './fleet-status.js'
@@ -330,6 +331,16 @@ export class FleetLedger {
 
   async devices (waveId: string, options: { after?: string, limit?: number } = {}): Promise<DeviceOutcome[]> {
     return await this.#run('reading devices', async db => await waveDevices(db, waveId, options))
+  }
+
+  /** Stores with their waves and outcomes (the fleet API), paged by hub id. */
+  async stores (options: { waveId?: string, after?: string, limit: number }): Promise<FleetStore[]> {
+    return await this.#run('reading stores', async db => await fleetStores(db, options))
+  }
+
+  /** Orders newest first with their delivery (the fleet API). */
+  async orders (options: { waveId?: string, limit: number }): Promise<OrderDelivery[]> {
+    return await this.#run('reading orders', async db => await fleetOrderDeliveries(db, options))
   }
 
   /** The database itself, for the wave logic's WaveStore (wave-store.ts); undefined while down. */

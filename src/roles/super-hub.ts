@@ -24,6 +24,8 @@ import { FleetLedger } from '../control/fleet-ledger.js'
 import type { HubAdmission } from '../control/fleet-ingest.js'
 import { statusSourceOf } from '../control/status-view.js'
 import { startFleetMetricsServer, type FleetMetricsServer } from '../control/metrics-server.js'
+import { startFleetApi, type FleetApi, type FleetApiInit } from '../control/api/fleet-api.js'
+import { WanServedTally } from '../control/wan-served.js'
 import { SuperLedgerStatusWriter } from '../ledger/super-ledger-status.js'
 import { reportProtocol, type ReportProtocol } from '../ledger/report/index.js'
 import { superHubRollout } from './super-hub-rollout.js'
@@ -81,6 +83,8 @@ export interface SuperHubInit {
   name?: string
   /** serve the fleet's `/metrics` on 127.0.0.1 at this port (0: any free one); absent: not served */
   metricsPort?: number
+  /** serve the fleet API, dashboard and /metrics (src/control/api/, docs/fleet.md "Fleet API"); absent: not served */
+  api?: Pick<FleetApiInit, 'host' | 'port' | 'hostNames' | 'optional'>
   /** how often `<data>/super-ledger.json` (the ledger's totals, for readers outside the process) is rewritten. @default DEFAULT_LEDGER_STATUS_INTERVAL_MS */
   ledgerStatusIntervalMs?: number
   /** the process logger, without a component (imports log under `store`, the ledger file under `ledger`) */
@@ -95,6 +99,10 @@ export interface SuperHub {
   readonly global: Limiter
   /** the fleet `/metrics` server, when metricsPort was given */
   readonly metrics?: FleetMetricsServer
+  /** the fleet API (its URL also in `<data>/api.json`), when started with `api` */
+  readonly api?: FleetApi
+  /** what this super hub served each store over the WAN */
+  readonly served: WanServedTally
   /** bundles imported at start */
   readonly imported: string[]
   /** the pull-through, when started with an origin */
@@ -130,6 +138,14 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       clock,
       apply: (c) => { global.setRate(c.rateBytesPerSec) }
     })
+    // chunks served per store: the fleet API's availability and /metrics (reads the store's manifests)
+    const served = new WanServedTally({
+      bundles: async () => await Promise.all(store.listBundles().map(async r => ({ bundleId: r.id, hashes: (await store.bundleInfo(r.id)).pieces.map(p => p.hash) })))
+    })
+    const onServed = (e: { peerId: string, hash: string, bytes: number }): void => {
+      served.record(e.peerId, e.hash, e.bytes)
+      init.onServed?.(e)
+    }
     const critical = new Set(init.critical ?? [])
     const hubs = new Map<string, { limiter: Limiter, chain: LimiterChain }>()
     const hubEntry = (peerId: string): { limiter: Limiter, chain: LimiterChain } => {
@@ -170,14 +186,18 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       services: {
         ...(identity !== undefined ? { identity: identity.service } : {}),
         manifest: manifestProtocol({ lookup: pull !== undefined ? async (q) => await pull.lookup(q) : storeManifestLookup(store), roots: async (after) => { await root.refresh(); return root.rootsAfter(after) } }),
-        wanPull: pullServer({ source: pull ?? store, limiterFor: peerId => hubEntry(peerId).chain, ...(init.onServed !== undefined ? { onServed: init.onServed } : {}) }),
+        wanPull: pullServer({ source: pull ?? store, limiterFor: peerId => hubEntry(peerId).chain, onServed }),
         report: reportProtocol({ hubs: ledger, ...(identity !== undefined ? { hubIdsOf: (id: string) => identity.identities.boundHubIds(id) } : {}) })
       }
     })
     const f = follower
     const l = ledger
     const o = origin
-    const metrics = init.metricsPort !== undefined ? await startFleetMetricsServer(l, init.metricsPort).catch(async (err: unknown) => { await node.stop(); throw err }) : undefined
+    const metrics = init.metricsPort !== undefined ? await startFleetMetricsServer(l, init.metricsPort, served).catch(async (err: unknown) => { await node.stop(); throw err }) : undefined
+    const api = init.api !== undefined
+      ? await startFleetApi({ ...init.api, dataDir: init.dataDir, ledger: l, served, ...(init.log !== undefined ? { log: init.log.child({ component: 'api' }) } : {}) })
+        .catch(async (err: unknown) => { await metrics?.close(); await node.stop(); throw err })
+      : undefined
     const status = new SuperLedgerStatusWriter({
       dataDir: init.dataDir,
       ledger: statusSourceOf(l, waveId => ({ ...rollout.ruleOf(waveId) })),
@@ -192,9 +212,12 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       imported,
       origin: o,
       ...(metrics !== undefined ? { metrics } : {}),
+      ...(api !== undefined ? { api } : {}),
+      served,
       hubLimiter: peerId => hubEntry(peerId).limiter,
       async stop () {
         f.stop()
+        await api?.stop()
         await metrics?.close()
         await node.stop()
         await o?.stop()
