@@ -19,6 +19,7 @@ import { openStore } from '../../src/store/index.js'
 import { createWanPuller } from '../../src/wan/puller.js'
 import { addPrefetch } from '../../src/wan/prefetch-queue.js'
 import { makeBundle, seededBytes, tempDir } from '../support/store-fixture.js'
+import { runCli } from '../support/cli.js'
 import { superFixture, swarmKey, trust, nextEvent } from './wan-fixture.js'
 
 const CHUNK = 64 * 1024
@@ -145,6 +146,26 @@ t.test('fleet API: waves, stores with availability, orders, halts, token and Hos
   })
   t.equal(misdirected, 421, 'a foreign Host header is refused')
 
+  // the CLI against the running super hub: its embedded database is locked by it, so these go through the API
+  const env = { ...process.env }
+  for (const k of ['STOREMESH_TOKEN', 'STOREMESH_FLEET_DB', 'STOREMESH_FLEET_API']) delete env[k]
+  const fleet = async (...args: string[]): ReturnType<typeof runCli> => await runCli(['fleet', ...args], { timeoutMs: 90_000, env })
+  const viaData = await fleet('status', '--data', sup.dataDir, '--json')
+  t.equal(viaData.code, 0, viaData.stderr)
+  t.match(JSON.parse(viaData.stdout), { waves: [{ waveId: '300', halted: true }] }, '`fleet status --data` of a running super hub reads through its API')
+  const resume = await fleet('wave', 'resume', '--wave', '300', '--data', sup.dataDir, '--by', 'ci', '--reason', 'fixed')
+  t.equal(resume.code, 0, resume.stderr)
+  t.match(resume.stdout, /wave 300 resume: order o-[0-9a-f]+ by ci/)
+  const cliNoToken = await fleet('wave', 'halt', '--wave', '300', '--api', base, '--by', 'ci')
+  t.not(cliNoToken.code, 0)
+  t.match(cliNoToken.stderr, /E_UNAUTHORIZED/, '--api without a token: refused')
+  const human = await fleet('status', '--api', base, '--wave', '300')
+  t.equal(human.code, 0, human.stderr)
+  t.match(human.stdout, /wave 300: installing/, 'resumed, through --api')
+
   await sup.stop()
   t.notOk(existsSync(join(sup.dataDir, 'api.json')), 'api.json is removed on stop')
+  const stopped = await fleet('status', '--data', sup.dataDir, '--wave', '300', '--json')
+  t.equal(stopped.code, 0, stopped.stderr)
+  t.match(JSON.parse(stopped.stdout), { waves: [{ waveId: '300', halted: false, halts: [{ reason: 'scanner firmware', cleared: true }] }] }, 'stopped: the CLI opens the embedded database itself')
 })
