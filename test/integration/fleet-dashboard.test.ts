@@ -18,6 +18,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { REPO_ROOT } from '../support/cli.js'
 import { makeBundle, seededBytes } from '../support/store-fixture.js'
+import { SqlWaveStore } from '../../src/control/index.js'
 import { fleetStore, type Outcome } from './fleet-fixture.js'
 import { superFixture } from './wan-fixture.js'
 
@@ -101,6 +102,13 @@ if (!existsSync(CHROMIUM)) {
     const base = hub.api!.url
     const token = (await readFile(join(sup.dataDir, 'api-token'), 'utf8')).trim()
     t.ok(await hub.ledger.ready(), 'the fleet database is open')
+    // wave 50 planned in two batches through the seam the wave logic keeps its decisions in;
+    // store-east is planned but never reports (no peer: nothing served)
+    const plan = new SqlWaveStore(hub.ledger.db!)
+    const nowMs = Date.now()
+    await plan.createWave({ waveId: '50', bundleId: v1.info.id, state: 'installing', currentBatch: 1 })
+    await plan.putBatches('50', [{ batchNo: 0, state: 'healthy', startedMs: nowMs - 600_000, healthyMs: nowMs - 60_000 }, { batchNo: 1, state: 'installing', notBeforeMs: nowMs, startedMs: nowMs }])
+    await plan.putStores('50', [{ hubId: 'store-north', batchNo: 0, state: 'healthy', devicesSelected: 2 }, { hubId: 'store-south', batchNo: 1, state: 'installing', devicesSelected: 1 }, { hubId: 'store-east', batchNo: 1, state: 'planned', devicesSelected: 3 }])
     const ma = (): ReturnType<typeof hub.node.getMultiaddrs>[number] => hub.node.getMultiaddrs()[0]!
     const north = await fleetStore(t, sup.addr, ma, 'store-north')
     const south = await fleetStore(t, sup.addr, ma, 'store-south')
@@ -195,7 +203,10 @@ if (!existsSync(CHROMIUM)) {
     await check(s)
     t.same(problems, [], 'every figure of every render equals the API answer it came from')
     t.match(s.waves.find(w => w.wave === '51')?.figs, { state: 'halted', rolledBack: '2', total: '5' }, 'wave 51 halted on its rollback ratio')
-    t.match(s.waves.find(w => w.wave === '50')?.figs, { state: 'paused', updated: '2', failed: '1' }, 'wave 50 paused by the operator')
+    t.match(s.waves.find(w => w.wave === '50')?.figs, { state: 'paused', stores: '3', updated: '2', failed: '1' }, 'wave 50 paused by the operator')
+    t.same(s.batches.map(b => [b.wave, b.batch, b.figs.state]), [['50', '0', 'healthy'], ['50', '1', 'installing']], 'its batches')
+    t.match(s.stores.filter(r => r.wave === '50').map(r => [r.store, r.figs.state, r.figs.batchNo]), [['store-east', 'paused', '1'], ['store-north', 'healthy', '0'], ['store-south', 'paused', '1']], 'stores by state and batch in wave 50')
+    t.same(s.stores.find(r => r.store === 'store-east')?.avail, [], 'a store that never pulled holds nothing served')
     t.equal(s.halts.length, 1, 'one halt')
     t.match(s.halts[0]?.figs, { waveId: '51', source: 'auto', cleared: 'in force' }, 'the auto-halt with its reason')
     t.match(s.halts[0]?.figs.reason, /rollback/, 'its reason names the rollback ratio')
