@@ -234,6 +234,11 @@ export class FleetLedger {
     return orders
   }
 
+  /** Not open yet and not failed: lazy (opens at the first report, order or ready()) or its first open under way. */
+  get opening (): boolean {
+    return this.#db === undefined && (this.#lazy || this.#health.error === 'opening')
+  }
+
   health (): FleetDbHealth {
     return { ...this.#health }
   }

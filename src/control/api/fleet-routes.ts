@@ -53,7 +53,8 @@ const hubBody = z.object({ hubId: z.string().regex(HUB_ID_RE, 'must be a hub id'
 export function fleetRoutes (d: FleetRoutesDeps): Route[] {
   const now = d.now ?? Date.now
   const open = async (): Promise<void> => {
-    if (d.ledger.health().up) return
+    // a database that went away answers at once (503 E_DB_UNAVAILABLE), not after a wait
+    if (!d.ledger.opening) return
     let timer: NodeJS.Timeout | undefined
     await Promise.race([d.ledger.ready(), new Promise(resolve => { timer = setTimeout(resolve, DB_OPEN_WAIT_MS) })])
     clearTimeout(timer)
