@@ -12,8 +12,7 @@ import type { WanServedTally } from './wan-served.js'
 
 const STATE_FIELDS = [['updated', 'updated'], ['rolled-back', 'rolledBack'], ['failed', 'failed'], ['pending', 'pending'], ['blocked', 'blocked']] as const
 
-/** `served`: what this super hub served the stores (wan-served.ts), for stores holding each bundle and WAN bytes */
-export function createFleetMetrics (registry: Registry, ledger: FleetLedger, served?: WanServedTally): void {
+export function createFleetMetrics (registry: Registry, ledger: FleetLedger): void {
   const errors = new SourceErrors(registry)
   const status = perScrape(async (): Promise<FleetStatus | undefined> => {
     let s: FleetStatus | undefined
@@ -48,7 +47,10 @@ export function createFleetMetrics (registry: Registry, ledger: FleetLedger, ser
     const s = await status()
     if (s !== undefined) g.set(s.pendingOrders.length)
   })
-  if (served === undefined) return
+}
+
+/** What this super hub served the stores over the WAN (wan-served.ts): WAN bytes, stores holding each bundle. */
+export function registerWanServedMetrics (registry: Registry, served: WanServedTally): void {
   scrapedCounter(registry, 'storemesh_fleet_wan_served_bytes_total', 'Bytes this super hub served store hubs over the WAN since it started.', [], c => {
     c.inc(count(served.bytesServed))
   })

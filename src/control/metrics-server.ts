@@ -8,7 +8,6 @@ import { createServer, type Server } from 'node:http'
 import { Registry } from 'prom-client'
 import type { FleetLedger } from './fleet-ledger.js'
 import { createFleetMetrics } from './fleet-metrics.js'
-import type { WanServedTally } from './wan-served.js'
 
 const HEADERS_TIMEOUT_MS = 10_000
 const REQUEST_TIMEOUT_MS = 30_000
@@ -18,9 +17,11 @@ export interface FleetMetricsServer {
   close(): Promise<void>
 }
 
-export async function startFleetMetricsServer (ledger: FleetLedger, port: number, served?: WanServedTally): Promise<FleetMetricsServer> {
+/** `extend` registers the role's other series (the origin pull-through's) on the same registry. */
+export async function startFleetMetricsServer (ledger: FleetLedger, port: number, extend?: (registry: Registry) => void): Promise<FleetMetricsServer> {
   const registry = new Registry()
-  createFleetMetrics(registry, ledger, served)
+  createFleetMetrics(registry, ledger)
+  extend?.(registry)
   const server: Server = createServer((req, res) => {
     if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('E_NOT_FOUND only GET /metrics here\n')

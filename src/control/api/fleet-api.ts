@@ -27,6 +27,8 @@ export interface FleetApiInit {
   dataDir: string
   ledger: FleetLedger
   served?: WanServedTally
+  /** registers the role's other series on the API's /metrics registry */
+  extendMetrics?: (registry: Registry) => void
   /** @default 127.0.0.1 */
   host?: string
   /** @default DEFAULT_FLEET_API_PORT; 0 picks a free one */
@@ -47,7 +49,8 @@ export interface FleetApi {
 export async function startFleetApi (init: FleetApiInit): Promise<FleetApi | undefined> {
   const log = init.log ?? silentLog
   const registry = new Registry()
-  createFleetMetrics(registry, init.ledger, init.served)
+  createFleetMetrics(registry, init.ledger)
+  init.extendMetrics?.(registry)
   const server = new ApiServer({
     token: await loadOrCreateApiToken(init.dataDir),
     routes: fleetRoutes({
