@@ -24,6 +24,7 @@ import { openFleetDb } from './db/open.js'
 import { isConnectionError, type SqlDb, type SqlDriverKind, type SqlQueryable } from './db/sql.js'
 import { ingestHubBatches, type HubAdmission } from './fleet-ingest.js'
 import { IngestQueue, type IngestQueueOptions } from './ingest-queue.js'
+import { fleetOrderDeliveries, fleetStores, type FleetStore, type OrderDelivery } from './fleet-api-views.js'
 import { issueFleetOrder, ordersInForce, toWaveOrder, type FleetOrder, type IssueResult, type OrderRequest } from './fleet-orders.js'
 import { fleetHubs, fleetWaves, heldBundles, pendingOrders, waveDevices, type DeviceOutcome, type FleetHub, type FleetWaveStatus, type PendingOrder } from './fleet-status.js'
 
@@ -260,6 +261,11 @@ export class FleetLedger {
     return orders
   }
 
+  /** Not open yet and not failed: lazy (opens at the first report, order or ready()) or its first open under way. */
+  get opening (): boolean {
+    return this.#db === undefined && (this.#lazy || this.#health.error === 'opening')
+  }
+
   health (): FleetDbHealth {
     return { ...this.#health }
   }
@@ -394,6 +400,16 @@ export class FleetLedger {
 
   async devices (waveId: string, options: { after?: string, limit?: number } = {}): Promise<DeviceOutcome[]> {
     return await this.#run('reading devices', async db => await waveDevices(db, waveId, options))
+  }
+
+  /** Stores with their waves and outcomes (the fleet API), paged by hub id. */
+  async stores (options: { waveId?: string, after?: string, limit: number }): Promise<FleetStore[]> {
+    return await this.#run('reading stores', async db => await fleetStores(db, options))
+  }
+
+  /** Orders newest first with their delivery (the fleet API). */
+  async orders (options: { waveId?: string, limit: number }): Promise<OrderDelivery[]> {
+    return await this.#run('reading orders', async db => await fleetOrderDeliveries(db, options))
   }
 
   /** The database itself, for the wave logic's WaveStore (wave-store.ts); undefined while down. */
