@@ -17,6 +17,7 @@ import {
 import { writeFileAtomic } from '../interface/atomic-file.js'
 import { isStoremeshError, StoremeshError, toStoremeshError } from '../interface/errors.js'
 import { silentLog, type Log } from '../interface/log.js'
+import { actRefusal } from '../identity/node-identity.js'
 import type { TrustOptions } from '../interface/types.js'
 import { HubLedger, HubUplink, reportProtocolOn, type ReportProtocol } from '../ledger/index.js'
 import { ChangeFeed } from '../ledger/report/index.js'
@@ -30,6 +31,8 @@ import { decodeSignedPolicy, verifyPolicy } from '../policy/index.js'
 import { hostTimezone } from '../wan/index.js'
 import type { StoreHub } from './store-hub.js'
 import { HubLifecycle } from './store-lifecycle.js'
+import { createDeviceStoreMetrics } from '../metrics/device-store-metrics.js'
+import { storeFigures } from '../ledger/device-store.js'
 import { addPrefetch } from '../wan/prefetch-queue.js'
 import type { WanPuller } from '../wan/puller.js'
 
@@ -123,6 +126,7 @@ export class HubOperator {
         }
       }
     })
+    createDeviceStoreMetrics(this.metrics.registry, { pausedByReason: async () => storeFigures((await ledger.deviceStores()).map(d => d.store)).pausedByReason })
   }
 
   static async start (init: HubOperatorInit): Promise<HubOperator> {
@@ -138,7 +142,7 @@ export class HubOperator {
     // the hub's node is built by LanPeer with its fixed services: the report handler is
     // mounted on it afterwards, the way libp2p would (registrar + connection manager)
     const identities = init.hub.peer.identities
-    const report = reportProtocolOn(node, { devices: ledger, changes, ...(identities !== undefined ? { deviceIdOf: (id: string) => identities.boundDeviceId(id) } : {}) })
+    const report = reportProtocolOn(node, { devices: ledger, changes, ...(identities !== undefined ? { deviceIdOf: (id: string) => identities.boundDeviceId(id), onUnbound: actRefusal(identities, (init.log ?? silentLog).child({ component: 'identity' }), 'report-unbound') } : {}) })
     let op: HubOperator | undefined
     try {
       await report.start()
