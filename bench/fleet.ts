@@ -9,7 +9,9 @@
  *     second, on PGlite (embedded, the default) and on PostgreSQL (a server this bench
  *     starts in a temp dir, or `--db`), printed side by side with their ratio.
  * (b) Halt: `--halt-hubs` store hubs, spread over `--halt-conns` libp2p connections,
- *     each polling its super hub every `--poll-ms` (jittered) as a hub's uplink does;
+ *     each polling its super hub every `--poll-ms` (jittered) as a hub's uplink does,
+ *     or with `--long-poll` as a report 1.2.0 uplink does: one held request at a time
+ *     (`waitMs` 25 s, the cursor of its last answer), asking again at once;
  *     a fleet-wide halt is issued and the bench prints when the last hub's answer
  *     carried it (and the median), against the poll interval.
  * Peak RSS is the whole bench process (super hub, database, clients).
@@ -35,6 +37,8 @@ const CLIENTS = Number(opt('clients', '8'))
 const HALT_HUBS = Number(opt('halt-hubs', '1000'))
 const HALT_CONNS = Number(opt('halt-conns', '50'))
 const POLL_MS = Number(opt('poll-ms', '5000'))
+const LONG_POLL = args.includes('--long-poll')
+const LONG_POLL_WAIT_MS = 25_000
 const DRIVERS = opt('drivers', 'pglite,postgres').split(',')
 const DB_URL = args.includes('--db') ? opt('db', '') : undefined
 /** a report's streams per connection are capped (DEFAULT_MAX_REPORT_STREAMS): stay under it */
@@ -83,9 +87,12 @@ async function haltReach (sup: SuperHub, cs: Client[]): Promise<{ maxMs: number,
   const loops = Array.from({ length: HALT_HUBS }, async (_, h) => {
     const c = cs[h % cs.length]!
     await new Promise(resolve => setTimeout(resolve, Math.random() * POLL_MS))
+    let cursor: string | undefined
     while (!stop.signal.aborted && !seenAt.has(h)) {
-      const ack = await c.services.report.send(addr, { type: 'hub-ledger', hubId: `halt-hub-${h}`, epoch: EPOCH, entries: [] }, { timeoutMs: 60_000 }).catch(() => undefined)
+      const poll = LONG_POLL && cursor !== undefined ? { waitMs: LONG_POLL_WAIT_MS, have: { orderCursor: cursor } } : {}
+      const ack = await c.services.report.send(addr, { type: 'hub-ledger', hubId: `halt-hub-${h}`, epoch: EPOCH, entries: [], ...poll }, { timeoutMs: 60_000, signal: stop.signal }).catch(() => undefined)
       if (haltAt !== undefined && ack?.orders.some(o => o.waveId === WAVE && o.action === 'halt') === true) seenAt.set(h, performance.now() - haltAt)
+      else if (LONG_POLL && ack?.orderCursor !== undefined) cursor = ack.orderCursor
       else await new Promise(resolve => setTimeout(resolve, POLL_MS * (0.8 + 0.2 * Math.random())))
     }
   })
@@ -108,6 +115,8 @@ async function runDriver (driver: string, dir: string, pg: TestPostgres | undefi
   const url = driver === 'postgres' ? (DB_URL ?? await pg!.createDatabase(`bench_${Date.now()}`)) : undefined
   const sup = await startSuperHub({
     dataDir: join(dir, driver), swarmKey, trust: { keys: [] }, listen: ['/ip4/127.0.0.1/tcp/0'], haltOnRollbackRatio: 1, name: 'bench',
+    // many simulated hubs share one connection here; each held request is a stream
+    ...(LONG_POLL ? { report: { maxStreams: Math.ceil(HALT_HUBS / HALT_CONNS) + 8, held: { maxPerPeer: Math.ceil(HALT_HUBS / HALT_CONNS) + 8 } } } : {}),
     ...(url !== undefined ? { fleetDbUrl: url } : {})
   })
   try {
@@ -123,7 +132,7 @@ async function runDriver (driver: string, dir: string, pg: TestPostgres | undefi
       const hc = await clients(HALT_CONNS)
       run.halt = await haltReach(sup, hc)
       await Promise.all(hc.map(async c => { await c.stop() }))
-      process.stdout.write(`${driver}: halt seen by ${run.halt.seen}/${HALT_HUBS} hubs; last after ${(run.halt.maxMs / 1000).toFixed(2)} s, median ${(run.halt.medianMs / 1000).toFixed(2)} s (poll every ${POLL_MS / 1000} s)\n`)
+      process.stdout.write(`${driver}: halt seen by ${run.halt.seen}/${HALT_HUBS} hubs; last after ${(run.halt.maxMs / 1000).toFixed(2)} s, median ${(run.halt.medianMs / 1000).toFixed(2)} s (${LONG_POLL ? 'long-poll' : `poll every ${POLL_MS / 1000} s`})\n`)
     }
     return run
   } finally {
