@@ -41,6 +41,17 @@ interface Summary {
     hubs: string[]
     settled: boolean
   } | null
+  fleet: {
+    stores: string[]
+    waves: Array<{
+      waveId: string
+      version: string
+      state: string
+      batches: Array<{ batchNo: number, state: string, storeIds: string[], startedMs?: number, healthyMs?: number }>
+      halts: Array<{ reason: string, source: string }>
+      stores: Array<{ hubId: string, batch?: number, installed: string[], rolledBack: string[], firstInstallMs?: number }>
+    }>
+  }
 }
 
 const INSTALLED = ['pos-01', 'pos-02', 'pos-06', 'pos-07', 'pos-08']
@@ -90,11 +101,32 @@ t.test('the store in a box: WAN pre-staging, LAN swarm, gates and A/B installs p
   t.not(s.ledger, null, 'the device reports reached the super hub')
   if (s.ledger === null) return
   t.equal(s.ledger.settled, true, 'every device of both waves had settled at the super hub before the demo read it')
-  t.same(s.ledger.hubs, ['demo-store-0042'], 'one store hub reported')
-  t.same(s.ledger.waves.map(w => w.waveId).sort(), s.rounds.map(r => r.waveId).sort(), 'one ledger wave per round')
+  t.same(s.ledger.hubs, ['demo-store-0042', 'demo-store-0043'], 'both store hubs reported')
+  t.same(s.ledger.waves.map(w => w.waveId).sort(), [...s.rounds.map(r => r.waveId), '144', '145'].sort(), 'one ledger wave per round and per fleet wave')
   for (const round of s.rounds) {
     const w = s.ledger.waves.find(x => x.waveId === round.waveId)
     t.strictSame(w?.counts, EXPECTED_COUNTS, `wave ${round.waveId} (${round.version}): the ledger counts the demo's outcomes exactly`)
     t.match(w, { halted: false, paused: false }, `wave ${round.waveId}: one rollback in six outcomes does not halt it`)
   }
+
+  // the fleet part: two stores under one super hub, waves run by the control plane's wave runner
+  t.same(s.fleet.stores, ['demo-store-0042', 'demo-store-0043'])
+  const [good, bad] = s.fleet.waves
+  t.match(good, { waveId: '144', version: '1.2.0' })
+  t.match(bad, { waveId: '145', version: '1.3.0' })
+  if (good === undefined || bad === undefined) return
+  const g = Object.fromEntries(good.stores.map(x => [x.hubId, x]))
+  t.same(good.batches.map(b => b.storeIds), [['demo-store-0043'], ['demo-store-0042']], 'wave 144: the second store is batch 1, the demo store batch 2')
+  const [b1, b2] = good.batches
+  t.match(b1, { state: 'healthy', healthyMs: Number }, 'batch 1 healthy')
+  t.ok(b2?.startedMs !== undefined && b1?.healthyMs !== undefined && b2.startedMs >= b1.healthyMs, 'batch 2 started only once batch 1 was healthy (batchDelayMinutes 0)')
+  t.same(g['demo-store-0043']?.installed, ['pos-21', 'pos-22'], 'batch 1 installed')
+  t.same(g['demo-store-0042']?.installed, INSTALLED, 'batch 2 installed after it started')
+  t.ok((g['demo-store-0042']?.firstInstallMs ?? 0) >= (b2?.startedMs ?? Infinity), 'no device of batch 2 installed before its batch started')
+  const h = Object.fromEntries(bad.stores.map(x => [x.hubId, x]))
+  t.equal(bad.state, 'halted', 'wave 145 halted fleet-wide')
+  t.match(bad.halts, [{ source: 'auto', reason: /rollback ratio/ }], 'by the rollback ratio of its signed policy')
+  t.same(h['demo-store-0043']?.rolledBack, ['pos-21', 'pos-22'], 'the bad build rolled back in batch 1')
+  t.same(h['demo-store-0042']?.installed, [], 'the demo store (batch 2) never installed the bad build')
+  t.equal(bad.batches[1]?.startedMs, undefined, 'batch 2 never started')
 })
