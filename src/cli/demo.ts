@@ -43,7 +43,8 @@ function ledgerLines (s: DemoSummary): string[] {
 }
 
 function fleetLines (s: DemoSummary): string[] {
-  const out = ['', `fleet: ${s.fleet.stores.length} stores (${s.fleet.stores.join(', ')}) under one super hub; its wave runner runs each wave by its signed policy (hubBudget 1: one store per batch)`]
+  const out = ['', `fleet: ${s.fleet.stores.length} stores (${s.fleet.stores.join(', ')}) under one super hub; its wave runner runs each wave by its signed policy (hubBudget 1: one store per batch); ` +
+    `the super hub read ${humanBytes(s.fleet.originChunkBytes)} of chunks from the origin for them`]
   for (const w of s.fleet.waves) {
     out.push(`  wave ${w.waveId} (pos-os ${w.version}): ${w.state}${w.stateReason !== '' ? ` - ${w.stateReason}` : ''}`)
     for (const b of w.batches) {

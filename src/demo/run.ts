@@ -81,7 +81,7 @@ export interface DemoSummary {
   /** CPU seconds the store's processes used (from /proc; null where it cannot tell) and the machine's load, to read the makespan against */
   cpu: { processSeconds: number | null, processes: number, cores: number, loadAverage1m: number }
   /** the fleet part: a second store under the same super hub, two waves the control plane runs (src/demo/fleet.ts) */
-  fleet: { stores: string[], waves: FleetWaveFigures[] }
+  fleet: { stores: string[], waves: FleetWaveFigures[], originChunkBytes: number }
   /** set with --keep: the store still runs */
   kept?: { pids: number[], stop: string }
   elapsedMs: number
@@ -256,6 +256,7 @@ export async function runDemo (opts: DemoOptions = {}): Promise<DemoSummary> {
 
     const store2Devices = DEMO_STORE2_DEVICES.map(spec => ({ spec, dataDir: join(work, 'devices', spec.id) }))
     for (const d of store2Devices) await writeDeviceDir(d.dataDir, d.spec, pub)
+    const originBeforeFleet = await originStatusAfter(store, Date.now(), opts.signal)
     second = await startSecondStore(store, work, store2Devices, { trustKeyPath: pub, log, ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
     const fleetWaves: FleetWaveFigures[] = []
     for (const [b, wave, expect] of [[v3, DEMO_FLEET_WAVES.good, 'healthy'], [v4, DEMO_FLEET_WAVES.bad, 'halt']] as const) {
@@ -263,7 +264,8 @@ export async function runDemo (opts: DemoOptions = {}): Promise<DemoSummary> {
         { log, ...(opts.signal !== undefined ? { signal: opts.signal } : {}) }))
     }
 
-    const originEnd = await originStatusAfter(store, 0, opts.signal)
+    const originEnd = await originStatusAfter(store, Date.now(), opts.signal)
+    const fleetOriginChunkBytes = originEnd.chunkBytesFetched - originBeforeFleet.chunkBytesFetched
     const ledger = await superLedger(store, plan.map(p => String(p.wave)), n, opts.signal)
     const cpuEach = await Promise.all(store.all().map(async p => await cpuSecondsOf(p.pid)))
     summary = {
@@ -289,7 +291,7 @@ export async function runDemo (opts: DemoOptions = {}): Promise<DemoSummary> {
             updatedAt: ledger.status.updatedAt
           }
         : null,
-      fleet: { stores: [DEMO_HUB_ID, DEMO_HUB2_ID], waves: fleetWaves },
+      fleet: { stores: [DEMO_HUB_ID, DEMO_HUB2_ID], waves: fleetWaves, originChunkBytes: fleetOriginChunkBytes },
       elapsedMs: 0
     }
     if (opts.keep === true) {

@@ -8,7 +8,11 @@
  * back, two blocked (one by device.battery, one by target.match), nothing pending or
  * failed, from the one store hub; a demo whose ledger never arrived fails here. The
  * super hub pulls the published bundles through from an origin folder: it reads one
- * copy of each round's new chunks from it, whatever the devices do.
+ * copy of each round's new chunks from it, whatever the devices do. The fleet part: a
+ * second store hub joins, and the super hub's wave runner runs wave 144 in two batches
+ * (the second starts only once the first is healthy) and halts wave 145 on its rollback
+ * ratio before the demo store, batch 2, installs it; read from super-ledger.json and the
+ * devices' logs, ordered by the timestamps they wrote, never timed.
  */
 import t from 'tap'
 import type { WaveCounts } from '../../src/ledger/condense.js'
@@ -43,6 +47,7 @@ interface Summary {
   } | null
   fleet: {
     stores: string[]
+    originChunkBytes: number
     waves: Array<{
       waveId: string
       version: string
@@ -92,7 +97,7 @@ t.test('the store in a box: WAN pre-staging, LAN swarm, gates and A/B installs p
     t.ok(round.originBytes > round.originChunkBytes, `${round.version}: and the manifest (${round.originBytes} bytes in all)`)
   }
   t.match(s.origin, { url: /^file:\/\//, corruptRefused: 0 }, 'pulled through from the published origin folder')
-  t.equal(s.origin.chunkBytes, s.rounds.reduce((a, r) => a + r.originChunkBytes, 0), 'every origin chunk byte belongs to a round')
+  t.equal(s.origin.chunkBytes, s.rounds.reduce((a, r) => a + r.originChunkBytes, 0) + s.fleet.originChunkBytes, 'every origin chunk byte belongs to a round or to the fleet waves')
   const [v1, v2] = s.rounds as [Round, Round]
   t.ok(v2.wanDownBytes < v1.wanDownBytes / 2, `v2 over the WAN is a delta: ${v2.wanDownBytes} of ${v1.wanDownBytes} bytes`)
   t.ok(v2.wanChunks >= s.delta.newChunks && v2.wanChunks < v1.wanChunks, `the hub pulled v2's ${s.delta.newChunks} new chunks, not the bundle (${v2.wanChunks} of ${v1.wanChunks})`)
