@@ -183,15 +183,18 @@ export async function ingestHubBatches (tx: SqlQueryable, inputs: readonly Inges
   const halts = await haltsFor(tx, rollbackWaves, ctx)
   const orders = await deliverOrders(tx, work.map(w => w.i.batch.hubId), ctx.now)
   const byHub = new Map(work.map(w => [w.i.batch.hubId, w]))
-  // each store's own orders: the waves the runner drives are gated per store
-  const answers = new Map<string, WaveOrder[]>()
-  for (const w of work) answers.set(w.i.batch.hubId, await storeOrders(tx, w.i.batch.hubId, orders))
-  return inputs.map(({ batch }): IngestOutcome => {
+  const out: IngestOutcome[] = []
+  for (const { batch } of inputs) {
     const err = refused.get(batch.hubId)
-    if (err !== undefined) return { ok: false, error: err }
+    if (err !== undefined) {
+      out.push({ ok: false, error: err })
+      continue
+    }
     const w = byHub.get(batch.hubId)!
-    return { ok: true, result: { ackedSeq: w.ackedSeq, applied: w.applied, replayed: batch.entries.length > 0 && w.applied === 0, halts, orders, answer: answers.get(batch.hubId) ?? [] } }
-  })
+    // each store's answer gated for it (store-gate.ts): in the group's transaction, so it sees this group's writes
+    out.push({ ok: true, result: { ackedSeq: w.ackedSeq, applied: w.applied, replayed: batch.entries.length > 0 && w.applied === 0, halts, orders, answer: await storeOrders(tx, batch.hubId, orders) } })
+  }
+  return out
 }
 
 /**

@@ -24,6 +24,7 @@ import { openFleetDb } from './db/open.js'
 import { isConnectionError, type SqlDb, type SqlDriverKind, type SqlQueryable } from './db/sql.js'
 import { ingestHubBatches, type HubAdmission } from './fleet-ingest.js'
 import { IngestQueue, type IngestQueueOptions } from './ingest-queue.js'
+import { fleetOrderDeliveries, fleetStores, type FleetStore, type OrderDelivery } from './fleet-api-views.js'
 import { issueFleetOrder, ordersInForce, toWaveOrder, type FleetOrder, type IssueResult, type OrderRequest } from './fleet-orders.js'
 import { fleetHubs, fleetWaves, heldBundles, pendingOrders, waveDevices, type DeviceOutcome, type FleetHub, type FleetWaveStatus, type PendingOrder } from './fleet-status.js'
 
@@ -260,6 +261,11 @@ export class FleetLedger {
     return orders
   }
 
+  /** Not open yet and not failed: lazy (opens at the first report, order or ready()) or its first open under way. */
+  get opening (): boolean {
+    return this.#db === undefined && (this.#lazy || this.#health.error === 'opening')
+  }
+
   health (): FleetDbHealth {
     return { ...this.#health }
   }
@@ -316,9 +322,21 @@ export class FleetLedger {
   async issue (request: OrderRequest): Promise<IssueResult> {
     const out = await this.#run('issuing an order', async db => await db.transaction(async tx => await issueFleetOrder(tx, request, this.#now())), { opens: true })
     if (out.created && out.order.kind === 'wave') await this.#run('reading orders', async db => await this.#refreshOrders(db))
-    if (out.created) this.#o.onChange?.()
-    if (out.created) this.#changed()
+    if (out.created) {
+      this.#o.onChange?.()
+      this.#changed()
+    }
     return out
+  }
+
+  /**
+   * A stamp that moves whenever any order is written, here or by another process on the
+   * same database (fleet-delivery.ts); undefined while the database is not open (a lazy
+   * ledger is not opened by it).
+   */
+  async ordersStamp (): Promise<string | undefined> {
+    if (this.#db === undefined || !this.#health.up) return undefined
+    return await this.#run('reading the orders stamp', async db => await ordersStamp(db))
   }
 
   /** Calls fn after each report that applied entries and each order written here; returns the unsubscribe. */
@@ -331,15 +349,6 @@ export class FleetLedger {
     for (const fn of this.#listeners) {
       try { fn() } catch (err) { this.#log.warn(`fleet ledger listener: ${toStoremeshError(err).toLine()}`) }
     }
-  }
-  /**
-   * A stamp that moves whenever any order is written, here or by another process on the
-   * same database (fleet-delivery.ts); undefined while the database is not open (a lazy
-   * ledger is not opened by it).
-   */
-  async ordersStamp (): Promise<string | undefined> {
-    if (this.#db === undefined || !this.#health.up) return undefined
-    return await this.#run('reading the orders stamp', async db => await ordersStamp(db))
   }
 
   /** Admits a hub under `registered` admission (idempotent). */
@@ -391,6 +400,16 @@ export class FleetLedger {
 
   async devices (waveId: string, options: { after?: string, limit?: number } = {}): Promise<DeviceOutcome[]> {
     return await this.#run('reading devices', async db => await waveDevices(db, waveId, options))
+  }
+
+  /** Stores with their waves and outcomes (the fleet API), paged by hub id. */
+  async stores (options: { waveId?: string, after?: string, limit: number }): Promise<FleetStore[]> {
+    return await this.#run('reading stores', async db => await fleetStores(db, options))
+  }
+
+  /** Orders newest first with their delivery (the fleet API). */
+  async orders (options: { waveId?: string, limit: number }): Promise<OrderDelivery[]> {
+    return await this.#run('reading orders', async db => await fleetOrderDeliveries(db, options))
   }
 
   /** The database itself, for the wave logic's WaveStore (wave-store.ts); undefined while down. */

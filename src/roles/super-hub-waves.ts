@@ -7,7 +7,7 @@
  */
 import type { FleetLedger } from '../control/fleet-ledger.js'
 import { StoremeshError } from '../interface/errors.js'
-import { WaveRunner } from '../control/wave-runner.js'
+import { WaveRunner, type StepResult } from '../control/wave-runner.js'
 import { startWaveFromPolicy } from '../control/wave-start.js'
 import { effectiveRollout } from '../control/waves/index.js'
 import { toStoremeshError } from '../interface/errors.js'
@@ -22,6 +22,8 @@ export interface SuperHubWavesInit {
   /** plan and start a wave per policy */
   start?: readonly VerifiedPolicy[]
   flags: { haltOnRollbackRatio?: number | undefined, minOutcomesForHalt?: number | undefined }
+  /** after a step that moved a wave (a batch started, a halt): what stores are told changed, so held report long-polls answer now */
+  onMoved?: () => void
   log?: Log
 }
 
@@ -43,7 +45,7 @@ export function startPolicies (verified: readonly VerifiedPolicy[], waves: reado
 
 export function startSuperHubWaves (init: SuperHubWavesInit): SuperHubWaves {
   const { ledger, log } = init
-  const runner = new WaveRunner({ db: () => ledger.db, via: init.via, ...(init.tickMs !== undefined ? { tickMs: init.tickMs } : {}), ...(log !== undefined ? { log } : {}) })
+  const runner = new WaveRunner({ db: () => ledger.db, via: init.via, ...(init.onMoved !== undefined ? { onStep: (r: StepResult) => { if (r.changed) init.onMoved?.() } } : {}), ...(init.tickMs !== undefined ? { tickMs: init.tickMs } : {}), ...(log !== undefined ? { log } : {}) })
   const off = ledger.onChange(() => { runner.kick() })
   runner.start()
   const policies = init.start ?? []
