@@ -125,7 +125,8 @@ export function printFleetStatus (s: FleetStatus): void {
     out.push(`  devices: ${c.total} (updated ${c.updated}, rolled back ${c.rolledBack}, failed ${c.failed}, pending ${c.pending}, blocked ${c.blocked}); ` +
       `rollback ratio ${pct(w.rollbackRatio)} of limit ${pct(w.haltOnRollbackRatio)} after ${w.minOutcomesForHalt} outcomes`)
     out.push(`  stores: ${w.stores}${w.stores > 0 ? ' (' + Object.entries(w.storesByState).map(([k, v]) => `${k} ${v}`).join(', ') + ')' : ''}`)
-    for (const b of w.batches) out.push(`  batch ${b.batchNo}: ${b.state}, ${b.stores} stores${b.notBeforeMs !== undefined ? `, not before ${new Date(b.notBeforeMs).toISOString()}` : ''}`)
+    const at = (label: string, ms: number | undefined): string => ms !== undefined ? `, ${label} ${new Date(ms).toISOString()}` : ''
+    for (const b of w.batches) out.push(`  batch ${b.batchNo}: ${b.state}, ${b.stores} stores${b.storeIds.length > 0 ? ` (${b.storeIds.join(', ')}${b.stores > b.storeIds.length ? ', …' : ''})` : ''}${at('started', b.startedMs)}${at('healthy', b.healthyMs)}${at('not before', b.notBeforeMs)}`)
     for (const h of w.halts) out.push(`  halt ${h.orderId} (${h.source}, by ${h.issuedBy} at ${new Date(h.issuedAtMs).toISOString()}): ${h.reason}${h.cleared ? ' [resumed since]' : ''}`)
   }
   process.stdout.write(out.join('\n') + '\n')

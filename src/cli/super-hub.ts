@@ -48,6 +48,8 @@ interface SuperHubOpts {
   apiPort?: string
   apiHost?: string
   apiHostName?: string[]
+  startWave?: string[]
+  waveTickMs?: string
   json: boolean
   logLevel?: string
   logFormat?: string
@@ -81,6 +83,8 @@ export const register: Register = (program, ctx) => {
     .option('--api-host <host>', 'listen for the fleet API on this address instead of 127.0.0.1 (writes still need the token)')
     .option('--api-host-name <name...>', 'names browsers and clients reach the fleet API by (Host header), besides its address, localhost, 127.0.0.1 and [::1]')
     .option('--no-api', 'run without the fleet API')
+    .option('--start-wave <wave...>', 'plan these fleet waves from their signed --policy and start them: stores join as they report, in batches of hubBudget (docs/fleet-waves.md)')
+    .option('--wave-tick-ms <ms>', 'how often the wave runner steps the fleet\'s waves (default 2000)')
     .option('--json', 'logs as JSON lines (stdout)', false)
   addLogOptions(cmd)
     .action(action(ctx, async (opts: SuperHubOpts) => {
@@ -103,6 +107,9 @@ export const register: Register = (program, ctx) => {
       if (metricsPort !== undefined && !(Number.isSafeInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) throw new StoremeshError('E_USAGE', `--metrics-port must be a port number, got ${opts.metricsPort ?? ''}`)
       const apiPort = opts.apiPort !== undefined ? Number(opts.apiPort) : undefined
       if (apiPort !== undefined && !(Number.isSafeInteger(apiPort) && apiPort >= 0 && apiPort <= 65535)) throw new StoremeshError('E_USAGE', `--api-port must be a port number, got ${opts.apiPort ?? ''}`)
+      const waveTickMs = opts.waveTickMs !== undefined ? Number(opts.waveTickMs) : undefined
+      if (waveTickMs !== undefined && !(Number.isSafeInteger(waveTickMs) && waveTickMs >= 10)) throw new StoremeshError('E_USAGE', `--wave-tick-ms must be an integer of at least 10, got ${opts.waveTickMs ?? ''}`)
+      if (opts.startWave !== undefined && (opts.policy === undefined || opts.policy.length === 0)) throw new StoremeshError('E_USAGE', '--start-wave needs --policy <signed policy>')
       // on stdout, as before: the demo and the lab read the `seeding ... on <addrs>` line there
       const logger = await loggerOf(opts, 'super-hub', process.stdout)
       const hub = await startSuperHub({
@@ -126,6 +133,8 @@ export const register: Register = (program, ctx) => {
         ...(opts.api
           ? { api: { ...(apiPort !== undefined ? { port: apiPort } : {}), ...(opts.apiHost !== undefined ? { host: opts.apiHost } : {}), ...(opts.apiHostName !== undefined ? { hostNames: opts.apiHostName } : {}), optional: apiPort === undefined } }
           : {}),
+        ...(opts.startWave !== undefined ? { startWaves: opts.startWave } : {}),
+        ...(waveTickMs !== undefined ? { waveTickMs } : {}),
         ...(opts.name !== undefined ? { name: opts.name } : {}),
         ...await identityOptionsOf(opts),
         log: logger

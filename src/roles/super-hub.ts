@@ -33,6 +33,7 @@ import { ChangeFeed, reportProtocol, type ReportProtocol } from '../ledger/repor
 import { watchOrders } from '../control/order-watch.js'
 import { superHubRollout } from './super-hub-rollout.js'
 import { registerPullThroughMetrics } from '../metrics/origin-metrics.js'
+import { startPolicies, startSuperHubWaves, type SuperHubWaves } from './super-hub-waves.js'
 import { assertCacheQuota, DEFAULT_ORIGIN_CACHE_QUOTA_BYTES, startOriginPull, type OriginPull, type OriginPullInit } from '../origin/index.js'
 
 /** Where a super hub pulls through from (src/origin/index.ts). */
@@ -91,6 +92,10 @@ export interface SuperHubInit {
   api?: Pick<FleetApiInit, 'host' | 'port' | 'hostNames' | 'optional'>
   /** how often `<data>/super-ledger.json` (the ledger's totals, for readers outside the process) is rewritten. @default DEFAULT_LEDGER_STATUS_INTERVAL_MS */
   ledgerStatusIntervalMs?: number
+  /** plan and start a wave from the signed policy of each of these waves (`--start-wave <wave...>`; src/control/wave-start.ts) */
+  startWaves?: string[]
+  /** how often the wave runner steps the fleet's waves (`--wave-tick-ms`). @default DEFAULT_WAVE_TICK_MS */
+  waveTickMs?: number
   /** the process logger, without a component (imports log under `store`, the ledger file under `ledger`) */
   log?: Log
 }
@@ -107,6 +112,8 @@ export interface SuperHub {
   readonly api?: FleetApi
   /** what this super hub served each store over the WAN */
   readonly served: WanServedTally
+  /** the wave runner (src/control/wave-runner.ts) */
+  readonly waves: SuperHubWaves
   /** bundles imported at start */
   readonly imported: string[]
   /** the pull-through, when started with an origin */
@@ -201,6 +208,12 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
     const l = ledger
     const watch = watchOrders(l, () => { changes.changed() }, init.log !== undefined ? { log: init.log.child({ component: 'fleet' }) } : {})
     const o = origin
+    const waves = startSuperHubWaves({
+      ledger: l, via: init.name ?? hostname(), onMoved: () => { changes.changed() }, flags: { haltOnRollbackRatio: init.haltOnRollbackRatio, minOutcomesForHalt: init.minOutcomesForHalt },
+      ...(init.startWaves !== undefined ? { start: startPolicies(rollout.verified(), init.startWaves) } : {}),
+      ...(init.waveTickMs !== undefined ? { tickMs: init.waveTickMs } : {}),
+      ...(init.log !== undefined ? { log: init.log.child({ component: 'waves' }) } : {})
+    })
     // the role's series beside the ledger's: WAN served per store, the origin pull-through's
     const extendMetrics = (r: Registry): void => {
       registerWanServedMetrics(r, served)
@@ -221,6 +234,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       node,
       store,
       ledger: l,
+      waves,
       global,
       imported,
       origin: o,
@@ -236,6 +250,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
         await node.stop()
         await o?.stop()
         await status.stop()
+        await waves.stop()
         await l.close()
         await store.stop()
       }
