@@ -44,12 +44,12 @@ interface SuperHubOpts {
   hubAdmission: string
   name?: string
   metricsPort?: string
+  startWave?: string[]
+  waveTickMs?: string
   api: boolean
   apiPort?: string
   apiHost?: string
   apiHostName?: string[]
-  startWave?: string[]
-  waveTickMs?: string
   json: boolean
   logLevel?: string
   logFormat?: string
@@ -79,12 +79,12 @@ export const register: Register = (program, ctx) => {
     .option('--hub-admission <mode>', 'open: a hub\'s first report admits it; registered: only hubs added with `storemesh fleet hub add` or certified for their id', 'open')
     .option('--name <name>', 'this super hub\'s name in the fleet ledger (default: the host name)')
     .option('--metrics-port <port>', 'serve the fleet /metrics on 127.0.0.1 at this port')
+    .option('--start-wave <wave...>', 'plan these fleet waves from their signed --policy and start them: stores join as they report, in batches of hubBudget (docs/fleet-waves.md)')
+    .option('--wave-tick-ms <ms>', 'how often the wave runner steps the fleet\'s waves (default 2000)')
     .option('--api-port <port>', `fleet API, dashboard and /metrics port (default ${DEFAULT_FLEET_API_PORT}; 0 picks a free one)`)
     .option('--api-host <host>', 'listen for the fleet API on this address instead of 127.0.0.1 (writes still need the token)')
     .option('--api-host-name <name...>', 'names browsers and clients reach the fleet API by (Host header), besides its address, localhost, 127.0.0.1 and [::1]')
     .option('--no-api', 'run without the fleet API')
-    .option('--start-wave <wave...>', 'plan these fleet waves from their signed --policy and start them: stores join as they report, in batches of hubBudget (docs/fleet-waves.md)')
-    .option('--wave-tick-ms <ms>', 'how often the wave runner steps the fleet\'s waves (default 2000)')
     .option('--json', 'logs as JSON lines (stdout)', false)
   addLogOptions(cmd)
     .action(action(ctx, async (opts: SuperHubOpts) => {
@@ -105,11 +105,11 @@ export const register: Register = (program, ctx) => {
       if (opts.db !== undefined) checkDbUrl(opts.db)
       const metricsPort = opts.metricsPort !== undefined ? Number(opts.metricsPort) : undefined
       if (metricsPort !== undefined && !(Number.isSafeInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) throw new StoremeshError('E_USAGE', `--metrics-port must be a port number, got ${opts.metricsPort ?? ''}`)
-      const apiPort = opts.apiPort !== undefined ? Number(opts.apiPort) : undefined
-      if (apiPort !== undefined && !(Number.isSafeInteger(apiPort) && apiPort >= 0 && apiPort <= 65535)) throw new StoremeshError('E_USAGE', `--api-port must be a port number, got ${opts.apiPort ?? ''}`)
       const waveTickMs = opts.waveTickMs !== undefined ? Number(opts.waveTickMs) : undefined
       if (waveTickMs !== undefined && !(Number.isSafeInteger(waveTickMs) && waveTickMs >= 10)) throw new StoremeshError('E_USAGE', `--wave-tick-ms must be an integer of at least 10, got ${opts.waveTickMs ?? ''}`)
       if (opts.startWave !== undefined && (opts.policy === undefined || opts.policy.length === 0)) throw new StoremeshError('E_USAGE', '--start-wave needs --policy <signed policy>')
+      const apiPort = opts.apiPort !== undefined ? Number(opts.apiPort) : undefined
+      if (apiPort !== undefined && !(Number.isSafeInteger(apiPort) && apiPort >= 0 && apiPort <= 65535)) throw new StoremeshError('E_USAGE', `--api-port must be a port number, got ${opts.apiPort ?? ''}`)
       // on stdout, as before: the demo and the lab read the `seeding ... on <addrs>` line there
       const logger = await loggerOf(opts, 'super-hub', process.stdout)
       const hub = await startSuperHub({
@@ -129,12 +129,12 @@ export const register: Register = (program, ctx) => {
         ...(opts.db !== undefined ? { fleetDbUrl: opts.db } : {}),
         hubAdmission: opts.hubAdmission,
         ...(metricsPort !== undefined ? { metricsPort } : {}),
+        ...(opts.startWave !== undefined ? { startWaves: opts.startWave } : {}),
+        ...(waveTickMs !== undefined ? { waveTickMs } : {}),
         // the default port may be taken (another super hub on this host): it runs on without the API then
         ...(opts.api
           ? { api: { ...(apiPort !== undefined ? { port: apiPort } : {}), ...(opts.apiHost !== undefined ? { host: opts.apiHost } : {}), ...(opts.apiHostName !== undefined ? { hostNames: opts.apiHostName } : {}), optional: apiPort === undefined } }
           : {}),
-        ...(opts.startWave !== undefined ? { startWaves: opts.startWave } : {}),
-        ...(waveTickMs !== undefined ? { waveTickMs } : {}),
         ...(opts.name !== undefined ? { name: opts.name } : {}),
         ...await identityOptionsOf(opts),
         log: logger

@@ -108,12 +108,12 @@ export interface SuperHub {
   readonly global: Limiter
   /** the fleet `/metrics` server, when metricsPort was given */
   readonly metrics?: FleetMetricsServer
+  /** the wave runner (src/control/wave-runner.ts) */
+  readonly waves: SuperHubWaves
   /** the fleet API (its URL also in `<data>/api.json`), when started with `api` */
   readonly api?: FleetApi
   /** what this super hub served each store over the WAN */
   readonly served: WanServedTally
-  /** the wave runner (src/control/wave-runner.ts) */
-  readonly waves: SuperHubWaves
   /** bundles imported at start */
   readonly imported: string[]
   /** the pull-through, when started with an origin */
@@ -219,10 +219,10 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       registerWanServedMetrics(r, served)
       if (o !== undefined) registerPullThroughMetrics(r, { counters: () => o.status() }, store)
     }
-    const metrics = init.metricsPort !== undefined ? await startFleetMetricsServer(l, init.metricsPort, extendMetrics).catch(async (err: unknown) => { await node.stop(); throw err }) : undefined
+    const metrics = init.metricsPort !== undefined ? await startFleetMetricsServer(l, init.metricsPort, extendMetrics).catch(async (err: unknown) => { await waves.stop(); await node.stop(); throw err }) : undefined
     const api = init.api !== undefined
       ? await startFleetApi({ ...init.api, dataDir: init.dataDir, ledger: l, served, extendMetrics, ...(init.log !== undefined ? { log: init.log.child({ component: 'api' }) } : {}) })
-        .catch(async (err: unknown) => { await metrics?.close(); await node.stop(); throw err })
+        .catch(async (err: unknown) => { await waves.stop(); await metrics?.close(); await node.stop(); throw err })
       : undefined
     const status = new SuperLedgerStatusWriter({
       dataDir: init.dataDir,
