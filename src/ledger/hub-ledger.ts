@@ -284,6 +284,11 @@ export class HubLedger {
     return changed
   }
 
+  /** The level database, for records kept beside the ledger under their own prefix (fleet-order-book.ts). */
+  get database (): LedgerDb {
+    return this.#db
+  }
+
   /** An order of the store's own operator (API, CLI). E_INVALID_ARGUMENT when malformed. */
   async issueOrder (order: WaveOrder): Promise<boolean> {
     return (await this.applyOrders([checkOrder(order)], 'local')).length > 0
