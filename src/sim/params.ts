@@ -57,9 +57,10 @@ export const PARAM_SPECS = {
   hubCrashStoreShare: num(0.05, 0, 1, 'share of stores', 'assumed', 'store hubs that crash once during the rollout'),
   hubDownMinutes: num(20, 0, 10_000, 'min', 'assumed', 'store hub and super hub restart time'),
   superHubCrashHour: num(6, -1, 10_000, 'h', 'assumed', 'super hub crash this long after start (-1: none)'),
-  canaryShare: num(0.01, 0, 1, 'share of stores', 'wave rule (stated)', 'wave 1 stores'),
-  secondWaveShare: num(0.1, 0, 1, 'share of stores', 'wave rule (stated)', 'waves 1+2 stores'),
-  waveDelayHours: num(24, 0, 10_000, 'h', 'wave rule (stated)', 'least time between waves'),
+  hubBudget: num(2500, 1, 100_000, 'stores', 'assumed: a 10,000-store fleet in 4 batches', 'policy targets.hubBudget: stores per batch of a wave (src/control/waves/)', true),
+  batchDelayMinutes: num(15, 0, 7 * 24 * 60, 'min', 'design section 7 policy example', 'policy rollout.batchDelayMinutes: after a batch is healthy, before the next'),
+  prestageHours: num(48, 0, 24 * 90, 'h', 'design section 7 policy example', 'policy schedule.prestageHours: WAN pre-staging before the install window'),
+  minOutcomesForHalt: num(10, 1, 10_000_000, 'devices', 'assumed (the policy schema\'s default is 1)', 'policy rollout.minOutcomesForHalt: outcomes before the rollback ratio may halt a wave', true),
   reportIntervalMinutes: num(15, 0.1, 10_000, 'min', 'design: orders recheck 15 min', 'hub report to the super hub'),
   horizonDays: num(21, 1, 365, 'days', 'assumed', 'simulated time limit'),
   memoryLimitMiB: num(4096, 64, 1_048_576, 'MiB', 'issue #18: 4 GiB', 'refuse runs whose estimate is above this')
@@ -130,7 +131,6 @@ export function resolveParams (given: Partial<Record<ParamName, number | string>
   }
   const p = out as SimParams
   if (p.devicesMin > p.devicesMax) throw bad('devicesMin', `must be at most devicesMax (${p.devicesMax}), got ${p.devicesMin}`)
-  if (p.canaryShare > p.secondWaveShare) throw bad('canaryShare', `must be at most secondWaveShare (${p.secondWaveShare}), got ${p.canaryShare}`)
   return p
 }
 
