@@ -10,8 +10,8 @@
  * memory: the outcomes each store hub reported (absolute counts per store, as the
  * ledger holds them) and which stores reported the bundle pre-staged. Every
  * `reportIntervalMinutes` while the super hub is up, a cycle feeds the machine what
- * arrived since the last one (one `outcomes` event per class, a `prestaged` event per
- * store, then a `tick`), and applies its actions to the per-store orders that hubs
+ * arrived since the last one (one `outcomes` and one `prestaged-stores` event per
+ * class, then a `tick`), and applies its actions to the per-store orders that hubs
  * take back with their next report: prestage (pull the bundle), start-store (the
  * class's devices are admitted), halt (the class waits on fleet.halt).
  */
@@ -105,7 +105,8 @@ export class FleetWaves {
         w.dirty.clear()
         this.#step(w, { type: 'outcomes', stores }, nowMs)
       }
-      for (const id of prestaged) if (Object.hasOwn(w.state.stores, id)) this.#step(w, { type: 'prestaged', storeId: id }, nowMs)
+      const mine = prestaged.filter(id => Object.hasOwn(w.state.stores, id))
+      if (mine.length > 0) this.#step(w, { type: 'prestaged-stores', storeIds: mine }, nowMs)
       this.#step(w, { type: 'tick' }, nowMs)
     }
   }
