@@ -156,7 +156,8 @@ export const derived = {
  * Bytes the run will hold at its peak: per device and per store state, plus the
  * largest full-fidelity swarm (each node's picker keeps a bitfield per peer, so it
  * grows with devices squared times chunks). Rounded-up allowances, not measurements:
- * a device's record, its timers and decisions (1.5 KiB), a store with its lease table,
+ * a device's record, its timers and decisions (5 KiB: a 1,000-store x 50-device run
+ * peaked at 372 MiB, 4.5 KiB a device over the process), a store with its lease table,
  * schedule and outage list (8 KiB), the process itself (150 MiB). bench/sim.ts prints
  * the estimate beside the measured peak RSS of each run.
  */
@@ -166,7 +167,7 @@ export function memoryEstimateBytes (p: SimParams): number {
   const chunks = Math.min(derived.chunks(p), p.fidelityMaxChunks)
   const n = p.devicesMax
   const swarm = p.fidelityStores > 0 ? (n + 2) * (n + 2) * (chunks / 8 + 64) * 2 + (n + 2) * chunks * 64 : 0
-  return 150 * MiB + p.stores * 8 * 1024 + devices * 1536 + swarm
+  return 150 * MiB + p.stores * 8 * 1024 + devices * 5 * 1024 + swarm
 }
 
 export function checkMemory (p: SimParams): number {
