@@ -5,15 +5,14 @@
  * refusing node logs and counts (`storemesh_peer_refusals_total{reason}`).
  */
 import { StoremeshError, type ErrorCode } from '../interface/errors.js'
-import type { TrustedKey } from '../interface/types.js'
 import { CERTIFICATE_KIND, decodeCertificate, parseCertificate, type NodeCertificate } from './certificate.js'
 import { DEFAULT_CLOCK_SKEW_MS, type NodeRole } from './constants.js'
 import { EMPTY_REVOCATIONS, type RevocationSet } from './revocation.js'
-import { timeMs, verifySigned } from './signed.js'
+import { timeMs, verifySigned, type EnrolmentTrust } from './signed.js'
 
 export interface VerifyCertificateOptions {
-  /** the fleet's enrolment public keys */
-  trust: readonly TrustedKey[]
+  /** the fleet's enrolment keys: the root's enrolment role, or a key list */
+  trust: EnrolmentTrust
   /** the peer id of the connection that presented the certificate */
   peerId?: string
   /** refuse certificates of another store (E_CERT_MISMATCH) */
@@ -50,7 +49,15 @@ export const REFUSAL_REASONS = {
   E_CERT_MISSING: 'missing'
 } as const satisfies Partial<Record<ErrorCode, string>>
 
-export type RefusalReason = typeof REFUSAL_REASONS[keyof typeof REFUSAL_REASONS]
+/**
+ * Acts refused because they name a device or hub id the asking peer's certificate does
+ * not bind (a lease in another device's name, a forged report): counted under the same
+ * metric; the peer itself is not cut off (its own leases and reports still count).
+ */
+export const ACT_REFUSAL_REASONS = ['lease-unbound', 'report-unbound'] as const
+export type ActRefusalReason = typeof ACT_REFUSAL_REASONS[number]
+
+export type RefusalReason = typeof REFUSAL_REASONS[keyof typeof REFUSAL_REASONS] | ActRefusalReason
 
 /** The refusal label of any error: an unknown one counts as `invalid` (fail closed). */
 export function refusalReasonOf (err: unknown): RefusalReason {

@@ -17,7 +17,7 @@ import { mergePeerGaters } from '../net/gater.js'
 import { startPeerIdentity, type PeerIdentityOptions } from '../identity/node-identity.js'
 import type { PeerIdentities } from '../identity/index.js'
 import type { IdentityProtocol } from '../identity/protocol/index.js'
-import { FreshnessWatch, RootTrust } from '../identity/root/index.js'
+import { enrolmentFromRoot, FreshnessWatch, implicitEnrolment, RootTrust } from '../identity/root/index.js'
 import type { SwarmKey } from '../net/swarm-key.js'
 import { openStore, resolveQuotaBytes, storeManifestLookup, type ChunkStore, type QuotaSpec } from '../store/index.js'
 import { BAN_FILE_NAME, BanFile, BanList, banGater, chunkProtocol, UploadTurns, type AcquireBytes, type BundleSwarm, type ChunkProtocol, type SwarmOptions } from '../swarm/index.js'
@@ -113,7 +113,7 @@ export class LanPeer {
     const quotaBytes = init.storeQuota !== undefined ? await resolveQuotaBytes(init.storeQuota, storeDir) : undefined
     const store = await openStore({ dataDir: storeDir, ...(quotaBytes !== undefined ? { quotaBytes } : {}) })
     try {
-      const root = await RootTrust.open(init.dataDir, init.trust)
+      const root = await RootTrust.open(init.dataDir, init.trust, implicitEnrolment(init.identity))
       // With certificates on, bans attach to the certified device, not to the peer id:
       // a stolen tablet that makes itself a new peer key does not start clean.
       let identities: PeerIdentities | undefined
@@ -139,7 +139,7 @@ export class LanPeer {
         ...(init.log !== undefined ? { log: init.log.child({ component: 'swarm' }) } : {})
       })
       const uploadLimiter = init.uploadLimiter ?? uploadLimiterOf(init.uploadRateBytesPerSec)
-      const identity = init.identity !== undefined ? await startPeerIdentity(init.dataDir, init.identity, init.log) : undefined
+      const identity = init.identity !== undefined ? await startPeerIdentity(init.dataDir, enrolmentFromRoot(init.identity, root), init.log) : undefined
       identities = identity?.identities
       node = await createStoremeshNode<PeerServices>({
         swarmKey: init.swarmKey,
@@ -160,6 +160,7 @@ export class LanPeer {
             ...(init.swarmOptions !== undefined ? { options: init.swarmOptions } : {}),
             ...(uploadLimiter !== undefined ? { uploadLimiter } : {}),
             resolveBundle: resolver.resolve,
+            spareHoarder: async id => await (self?.isStoreHub(id) ?? Promise.resolve(true)),
             ...(identity !== undefined ? { isAllowed: identity.isAllowed } : {})
           }),
           manifest: manifestProtocol({
@@ -170,7 +171,7 @@ export class LanPeer {
           }),
           lease: leaseProtocol({
             ...(init.leaseAuthority !== undefined ? { authority: init.leaseAuthority } : {}),
-            ...(identity !== undefined ? { deviceIdOf: (id: string) => identity.identities.boundDeviceId(id) } : {})
+            ...(identity !== undefined ? { deviceIdOf: (id: string) => identity.identities.boundDeviceId(id), onUnbound: identity.refuseAct('lease-unbound') } : {})
           }),
           ...(identity !== undefined ? { identity: identity.service } : {})
         }
@@ -227,6 +228,17 @@ export class LanPeer {
     return ranked
       .filter(r => r.hub || identities?.identityOf(r.id.toString()) !== undefined)
       .sort((a, b) => Number(b.hub) - Number(a.hub)).map(r => r.id)
+  }
+
+  /**
+   * The store's hub: certified as a hub when identities are on, else a peer serving
+   * leases. Never disconnected as a hoarder (a capped hub serving many devices may make
+   * a first request wait).
+   */
+  async isStoreHub (peerId: string): Promise<boolean> {
+    const who = this.identities?.identityOf(peerId)
+    if (who !== undefined) return who.role === 'hub'
+    return (await this.#rankedPeers()).some(r => r.hub && r.id.toString() === peerId)
   }
 
   async #rankedPeers (): Promise<Array<{ id: PeerId, hub: boolean }>> {
@@ -287,7 +299,7 @@ export class LanPeer {
           peers: p.peers,
           joined: true,
           superseed: p.superseed,
-          ...(p.superseed ? { superseedFallbackReveals: swarm.superseedFallbackReveals, hoarders: swarm.superseedHoarders } : { suspectPeers: swarm.suspectPeers })
+          ...(p.superseed ? { superseedFallbackReveals: swarm.superseedFallbackReveals, hoarders: swarm.superseedHoarders } : { suspectPeers: swarm.suspectPeers, droppedHoarders: swarm.droppedHoarders })
         })
         continue
       }
