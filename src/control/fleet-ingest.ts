@@ -44,6 +44,8 @@ export interface IngestInput {
   /** the sender's certificate names this hub id (protocols/identity/SPEC.md section 7b) */
   certified: boolean
   peer?: string
+  /** a 1.2.0 request: the fleet orders it acks; the caller answers the hub's pending ones */
+  fleetOrders?: { ackOrders: readonly string[] }
 }
 
 export interface IngestResult {
@@ -56,6 +58,8 @@ export interface IngestResult {
   halts: FleetOrder[]
   /** wave orders in force after it, for the answer */
   orders: FleetOrder[]
+  /** 1.2.0: the fleet orders (holds, rollbacks) this hub has not acked yet */
+  fleetOrders?: FleetOrder[]
 }
 
 export type IngestOutcome = { ok: true, result: IngestResult } | { ok: false, error: StoremeshError }

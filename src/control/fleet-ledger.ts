@@ -16,7 +16,10 @@ import { silentLog, type Log } from '../interface/log.js'
 import { emptyCounts, type WaveCounts } from '../ledger/condense.js'
 import { checkRatio, haltRuleOf } from '../ledger/halt-rule.js'
 import { MAX_ORDERS } from '../ledger/report/constants.js'
-import { newestOrders, type HubBatch, type ReportAck, type WaveOrder } from '../ledger/report/messages.js'
+import { newestOrders, type HubBatch, type WaveOrder } from '../ledger/report/messages.js'
+import type { ReportAckV12 } from '../ledger/report/messages-v12.js'
+import type { SinkContext } from '../ledger/report/index.js'
+import { ordersStamp, pendingFleetOrders, recordOrderAcks, toFleetOrderWire } from './fleet-delivery.js'
 import { openFleetDb } from './db/open.js'
 import { isConnectionError, type SqlDb, type SqlDriverKind, type SqlQueryable } from './db/sql.js'
 import { ingestHubBatches, type HubAdmission } from './fleet-ingest.js'
@@ -50,6 +53,8 @@ export interface FleetLedgerOptions {
   ingest?: IngestQueueOptions
   /** after a halt of ours came into force (committed) */
   onOrder?: (order: FleetOrder) => void
+  /** after anything that may change a hub's answer was committed (an order, a halt): wakes held reports */
+  onChange?: () => void
   log?: Log
 }
 
@@ -114,14 +119,25 @@ export class FleetLedger {
     this.#minOutcomes = rule.minOutcomes
     this.#kind = db?.kind ?? (options.dbUrl !== undefined ? 'postgres' : 'pglite')
     this.#db = db
-    this.#ingest = new IngestQueue(async inputs => { this.counters.reportTransactions++; return await this.#run(`storing the reports of ${inputs.length} hub(s) (${inputs[0]!.batch.hubId}…)`,
-      async db => await db.transaction(async tx => await ingestHubBatches(tx, inputs, {
-        now: this.#now(),
-        via: this.#o.via ?? 'control',
-        admission: this.#o.admission ?? 'open',
-        haltOnRollbackRatio: this.#threshold,
-        minOutcomesForHalt: this.#minOutcomes
-      })))
+    this.#ingest = new IngestQueue(async inputs => {
+      this.counters.reportTransactions++
+      return await this.#run(`storing the reports of ${inputs.length} hub(s) (${inputs[0]!.batch.hubId}…)`, async db => await db.transaction(async tx => {
+        const now = this.#now()
+        const outcomes = await ingestHubBatches(tx, inputs, {
+          now,
+          via: this.#o.via ?? 'control',
+          admission: this.#o.admission ?? 'open',
+          haltOnRollbackRatio: this.#threshold,
+          minOutcomesForHalt: this.#minOutcomes
+        })
+        for (const [i, out] of outcomes.entries()) {
+          const poll = inputs[i]!.fleetOrders
+          if (!out.ok || poll === undefined) continue
+          await recordOrderAcks(tx, inputs[i]!.batch.hubId, poll.ackOrders, now)
+          out.result.fleetOrders = await pendingFleetOrders(tx, inputs[i]!.batch.hubId)
+        }
+        return outcomes
+      }))
     }, { maxInFlight: this.#kind === 'postgres' ? PG_GROUPS_IN_FLIGHT : 1, ...options.ingest })
     this.#health = { kind: this.#kind, where: db?.where ?? (options.dbUrl !== undefined ? 'postgres' : `${options.dataDir ?? '.'}/fleet-db`), up: db !== undefined, sinceMs: this.#now() }
   }
@@ -264,12 +280,18 @@ export class FleetLedger {
    * outbox seq applied with the wave orders in force. Throws E_HUB_UNKNOWN (not
    * admitted), E_DB_UNAVAILABLE (database away: the hub will send again), E_LEDGER.
    */
-  async acceptHubBatch (batch: HubBatch, ctx: { peer?: string } = {}): Promise<ReportAck> {
+  async acceptHubBatch (batch: HubBatch, ctx: SinkContext = {}): Promise<ReportAckV12> {
     const certifiedIds = ctx.peer !== undefined ? this.#o.hubIdsOf?.(ctx.peer) : undefined
     if (this.#lazy) this.#openBehind()
     let result
     try {
-      result = await this.#ingest.submit({ batch, certified: Array.isArray(certifiedIds) && certifiedIds.includes(batch.hubId), ...(ctx.peer !== undefined ? { peer: ctx.peer } : {}) })
+      result = await this.#ingest.submit({
+        batch,
+        certified: Array.isArray(certifiedIds) && certifiedIds.includes(batch.hubId),
+        ...(ctx.peer !== undefined ? { peer: ctx.peer } : {}),
+        // 1.2.0 (ctx.poll present): acks of fleet orders recorded, pending ones in the answer, in the group's transaction
+        ...(ctx.poll !== undefined ? { fleetOrders: { ackOrders: ctx.poll.ackOrders ?? [] } } : {})
+      })
     } catch (err) {
       this.counters.reportsRefused++
       throw err
@@ -286,7 +308,10 @@ export class FleetLedger {
       this.#log.warn(`wave ${h.waveId!} halted: ${h.reason}`)
       this.#o.onOrder?.(h)
     }
-    return { status: 'ok', ackedSeq: result.ackedSeq, orders: newestOrders(result.orders.map(toWaveOrder), MAX_ORDERS) }
+    if (result.halts.length > 0) this.#o.onChange?.()
+    const ack: ReportAckV12 = { status: 'ok', ackedSeq: result.ackedSeq, orders: newestOrders(result.orders.map(toWaveOrder), MAX_ORDERS) }
+    if (result.fleetOrders !== undefined && result.fleetOrders.length > 0) ack.fleetOrders = result.fleetOrders.map(toFleetOrderWire)
+    return ack
   }
 
   // --- orders --------------------------------------------------------------------------------
@@ -295,7 +320,18 @@ export class FleetLedger {
   async issue (request: OrderRequest): Promise<IssueResult> {
     const out = await this.#run('issuing an order', async db => await db.transaction(async tx => await issueFleetOrder(tx, request, this.#now())), { opens: true })
     if (out.created && out.order.kind === 'wave') await this.#run('reading orders', async db => await this.#refreshOrders(db))
+    if (out.created) this.#o.onChange?.()
     return out
+  }
+
+  /**
+   * A stamp that moves whenever any order is written, here or by another process on the
+   * same database (fleet-delivery.ts); undefined while the database is not open (a lazy
+   * ledger is not opened by it).
+   */
+  async ordersStamp (): Promise<string | undefined> {
+    if (this.#db === undefined || !this.#health.up) return undefined
+    return await this.#run('reading the orders stamp', async db => await ordersStamp(db))
   }
 
   /** Admits a hub under `registered` admission (idempotent). */

@@ -8,7 +8,6 @@ import { peerIdFromPrivateKey } from '@libp2p/peer-id'
 import type { ConnectionGater, PrivateKey } from '@libp2p/interface'
 import { toStoremeshError } from '../interface/errors.js'
 import { silentLog, type Log } from '../interface/log.js'
-import type { TrustedKey } from '../interface/types.js'
 import { loadOrCreatePeerKey } from '../net/identity.js'
 import type { NodeCertificate } from './certificate.js'
 import type { NodeRole } from './constants.js'
@@ -16,11 +15,15 @@ import { loadNodeCertificate, readRevocationListFile, revocationListPath, writeR
 import { identityGater, PeerIdentities } from './peer-identities.js'
 import { identityProtocol, type IdentityProtocol, type IdentityProtocolComponents } from './protocol/index.js'
 import { verifyRevocationList, type RevocationList } from './revocation.js'
+import type { EnrolmentTrust } from './signed.js'
 import { verifyCertificate } from './verify.js'
 
 export interface PeerIdentityOptions {
-  /** the fleet's enrolment public keys */
-  trust: TrustedKey[]
+  /**
+   * the fleet's enrolment keys: the root's enrolment role (`root.trust('enrolment')`, with
+   * `--enrolment-trust` as its implicit version 0), or a key list
+   */
+  trust: EnrolmentTrust
   /** refuse peers without a valid certificate (`--require-certificates`). @default false */
   requireCertificates?: boolean
   /** refuse certificates of other stores */

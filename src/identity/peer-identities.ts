@@ -9,14 +9,14 @@
 import { EventEmitter } from 'node:events'
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 import { StoremeshError, toStoremeshError } from '../interface/errors.js'
-import type { TrustedKey } from '../interface/types.js'
 import { DEFAULT_MAX_REFUSED_PEERS, DEFAULT_REFUSAL_MEMORY_MS, type NodeRole } from './constants.js'
 import { EMPTY_REVOCATIONS, newerRevocationList, revocationSetOf, verifyRevocationList, type RevocationList, type RevocationSet } from './revocation.js'
+import type { EnrolmentTrust } from './signed.js'
 import { REFUSAL_REASONS, refusalReasonOf, verifyCertificate, type RefusalReason, type VerifiedIdentity } from './verify.js'
 
 export interface PeerIdentitiesInit {
-  /** the fleet's enrolment public keys */
-  trust: readonly TrustedKey[]
+  /** the fleet's enrolment keys: the root's enrolment role (a live view follows rotations), or a key list */
+  trust: EnrolmentTrust
   /** refuse peers without a valid certificate (SPEC.md section 6). @default false */
   requireCertificates?: boolean
   /** refuse certificates of another store (a hub and its devices set it) */

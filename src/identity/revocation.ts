@@ -8,10 +8,10 @@ import { canonicalize } from '../bundle/canonical.js'
 import { signEnvelope } from '../bundle/envelope.js'
 import type { SigningKey } from '../bundle/keys.js'
 import { StoremeshError } from '../interface/errors.js'
-import type { Envelope, TrustedKey } from '../interface/types.js'
+import type { Envelope } from '../interface/types.js'
 import { IDENTITY_SPEC_VERSION, MAX_REVOCATION_LIST_BYTES, MAX_REVOKED_ENTRIES, REVOCATION_LIST_TYPE, SERIAL_RE } from './constants.js'
 import { isoTimeSchema, peerIdSchema } from './certificate.js'
-import { envelopeSchema, parseSigned, parseSignedJson, verifySigned, type SignedKind } from './signed.js'
+import { envelopeSchema, parseSigned, parseSignedJson, verifySigned, type EnrolmentTrust, type SignedKind } from './signed.js'
 
 export interface RevocationListBody {
   type: typeof REVOCATION_LIST_TYPE
@@ -95,7 +95,7 @@ export function decodeRevocationList (bytes: Uint8Array): RevocationList {
 }
 
 /** Shape and signature of a list from the wire or a file. E_REVOCATION_INVALID. */
-export function verifyRevocationList (input: Uint8Array | RevocationList | unknown, keys: readonly TrustedKey[]): RevocationList {
+export function verifyRevocationList (input: Uint8Array | RevocationList | unknown, keys: EnrolmentTrust): RevocationList {
   const list = input instanceof Uint8Array ? decodeRevocationList(input) : parseRevocationList(input)
   verifySigned(list, keys, REVOCATION_KIND)
   return list

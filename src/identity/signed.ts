@@ -10,9 +10,25 @@ import { verifyEnvelope } from '../bundle/envelope.js'
 import { isCanonicalBase64 } from '../interface/base64.js'
 import { StoremeshError, isStoremeshError, type ErrorCode } from '../interface/errors.js'
 import { parseStrictJson } from '../interface/strict-json.js'
-import type { Envelope, TrustedKey } from '../interface/types.js'
+import type { Envelope, TrustedKey, TrustOptions } from '../interface/types.js'
 import { parseWireMessage } from '../net/json-message.js'
 import { MAX_IDENTITY_SIGNATURES } from './constants.js'
+
+/**
+ * Who may sign certificates and revocation lists: the root's enrolment role (keys,
+ * threshold, revoked ids, the root's expiry; a live view follows rotations), or a
+ * plain key list (`--enrolment-trust`, one signature enough).
+ */
+export type EnrolmentTrust = readonly TrustedKey[] | TrustOptions
+
+export function enrolmentTrustOptions (trust: EnrolmentTrust): TrustOptions {
+  // a TrustOptions is passed on as it is: a live view's getters must keep reading the root in force
+  return isKeyList(trust) ? { keys: [...trust] } : trust
+}
+
+function isKeyList (trust: EnrolmentTrust): trust is readonly TrustedKey[] {
+  return Array.isArray(trust)
+}
 
 export interface SignedKind {
   /** names the object in errors: `certificate`, `revocation list` */
@@ -55,12 +71,16 @@ export function parseSignedJson (bytes: Uint8Array, kind: SignedKind): unknown {
   return parseStrictJson(bytes, kind.label, { code: kind.invalid })
 }
 
-/** Checks the envelope's signatures against the enrolment keys; E_SIGNATURE_* become `kind.signature`. */
-export function verifySigned (env: Envelope<unknown>, keys: readonly TrustedKey[], kind: SignedKind): void {
+/**
+ * Checks the envelope's signatures against the enrolment trust; E_SIGNATURE_* and
+ * E_KEY_REVOKED (signed only by a key a newer root dropped) become `kind.signature`,
+ * so a refused peer is counted under one stable reason.
+ */
+export function verifySigned (env: Envelope<unknown>, trust: EnrolmentTrust, kind: SignedKind): void {
   try {
-    verifyEnvelope(env, { keys: [...keys] })
+    verifyEnvelope(env, enrolmentTrustOptions(trust))
   } catch (err) {
-    if (isStoremeshError(err) && err.code.startsWith('E_SIGNATURE_')) {
+    if (isStoremeshError(err) && (err.code.startsWith('E_SIGNATURE_') || err.code === 'E_KEY_REVOKED')) {
       throw new StoremeshError(kind.signature, `${kind.label}: ${err.message}`, err.meta, { cause: err })
     }
     throw err

@@ -5,15 +5,14 @@
  * refusing node logs and counts (`storemesh_peer_refusals_total{reason}`).
  */
 import { StoremeshError, type ErrorCode } from '../interface/errors.js'
-import type { TrustedKey } from '../interface/types.js'
 import { CERTIFICATE_KIND, decodeCertificate, parseCertificate, type NodeCertificate } from './certificate.js'
 import { DEFAULT_CLOCK_SKEW_MS, type NodeRole } from './constants.js'
 import { EMPTY_REVOCATIONS, type RevocationSet } from './revocation.js'
-import { timeMs, verifySigned } from './signed.js'
+import { timeMs, verifySigned, type EnrolmentTrust } from './signed.js'
 
 export interface VerifyCertificateOptions {
-  /** the fleet's enrolment public keys */
-  trust: readonly TrustedKey[]
+  /** the fleet's enrolment keys: the root's enrolment role, or a key list */
+  trust: EnrolmentTrust
   /** the peer id of the connection that presented the certificate */
   peerId?: string
   /** refuse certificates of another store (E_CERT_MISMATCH) */

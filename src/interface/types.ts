@@ -165,6 +165,13 @@ export interface BundleHold {
 }
 
 /** Everything the policy gates read about a device; gathered by src/install/facts.ts or a role. */
+/** What the `trust.freshness` gate reads: the statement's expiry, or why the one held does not verify. */
+export interface TimestampFacts {
+  /** ms since the epoch; absent when the statement held does not verify (then `error` says why) */
+  expiresAtMs?: number
+  error?: string
+}
+
 export interface DeviceFacts {
   deviceId: string
   deviceClass: string
@@ -190,6 +197,12 @@ export interface DeviceFacts {
   install: { phase: InstallPhase, version?: string, sinceMs?: number }
   health: { state: 'unknown' | 'healthy' | 'unhealthy', sinceMs?: number, detail?: string }
   holds: BundleHold[]
+  /**
+   * the newest timestamp statement the device holds (protocols/root/SPEC.md section 6),
+   * verified against its root's timestamp role; absent: none held (fleets without a
+   * timestamp role), and the `trust.freshness` gate does not check
+   */
+  freshness?: TimestampFacts
   /** why a fact is missing: fact name -> error (command failed, timed out) */
   factErrors: Record<string, string>
 }

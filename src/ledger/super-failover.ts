@@ -12,7 +12,7 @@
  */
 import type { Multiaddr } from '@multiformats/multiaddr'
 import { toStoremeshError, type StoremeshError } from '../interface/errors.js'
-import type { ReportAck, ReportClient, ReportRequest, ReportRequestOptions, ReportTarget } from './report/index.js'
+import type { ReportAckV12, ReportClient, ReportRequestOptions, ReportRequestV12, ReportTarget } from './report/index.js'
 
 export interface SuperHubSwitch {
   from: string
@@ -46,7 +46,7 @@ export class SuperHubFailover implements ReportClient {
    * in turn; the first answer wins and its sender becomes current. An abort ends it at
    * once. Throws the last failure when none answered.
    */
-  async send (target: ReportTarget, req: ReportRequest, options: ReportRequestOptions = {}): Promise<ReportAck> {
+  async send (target: ReportTarget, req: ReportRequestV12, options: ReportRequestOptions = {}): Promise<ReportAckV12> {
     const start = Math.max(0, this.#targets.indexOf(target as Multiaddr))
     let last: StoremeshError | undefined
     for (let k = 0; k < this.#targets.length; k++) {

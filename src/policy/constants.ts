@@ -38,6 +38,13 @@ export const DEFAULT_PROBE_TIMEOUT_SECONDS = 10
 export const DEFAULT_HEALTH_TIMEOUT_SECONDS = 120
 export const DEFAULT_ROLLBACK_ON_HEALTH_LOSS_MINS = 5
 export const DEFAULT_OFFLINE_ROLLBACK_ALLOWED = true
+/**
+ * `guardrails.freshnessGraceHours`: a device installs until its newest timestamp
+ * statement's expiry plus this (protocols/root/SPEC.md section 6). Three days ride out
+ * a long weekend without WAN; with the 24 h statements `root timestamp` writes, a
+ * freeze is bounded by four days. @default 72
+ */
+export const DEFAULT_FRESHNESS_GRACE_HOURS = 72
 
 // ---- wave admission ----
 /** Devices are hashed into this many buckets; a percentage admits `percentage * 100` of them. */

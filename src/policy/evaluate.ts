@@ -11,7 +11,8 @@
  *   refuse    permanent for this bundle: bad signature, expired, older than installed,
  *             signed too long ago, wrong target, rolled back here before, no A/B layout
  *   defer     transient: bundle incomplete, window closed, battery, temperature, disk,
- *             config version, probe, lease, pause, halt, hold, not in this wave
+ *             config version, probe, lease, pause, halt, hold, not in this wave, no
+ *             fresh timestamp statement (trust.freshness: a freeze is possible)
  *   install   every gate passed
  *
  * nextCheckAt, with the same facts: the earliest of
@@ -32,6 +33,7 @@ import {
   configRequires, deviceBattery, deviceDisk, deviceDualPartition, deviceTemperature, fleetHalt, healthCheck,
   hubLease, probes, scheduleWindow
 } from './gates-device.js'
+import { trustFreshness } from './gates-trust.js'
 import type { RolloutPolicy } from './schema.js'
 
 /** The manifest as evaluate needs it; a BundleInfo fits. */
@@ -45,6 +47,7 @@ const GATES: Array<[string, Gate]> = [
   ['manifest.expiry', manifestExpiry],
   ['manifest.signed-within', manifestSignedWithin],
   ['manifest.hold', manifestHold],
+  ['trust.freshness', trustFreshness],
   ['version.monotonic', versionMonotonic],
   ['target.match', targetMatch],
   ['wave.admitted', waveAdmitted],

@@ -9,7 +9,7 @@ import semver from 'semver'
 import { z } from 'zod'
 import { BUNDLE_ID_RE } from '../interface/ids.js'
 import {
-  DEFAULT_BATCH_DELAY_MINUTES, DEFAULT_HALT_ON_ROLLBACK_RATIO, DEFAULT_HEALTH_TIMEOUT_SECONDS,
+  DEFAULT_BATCH_DELAY_MINUTES, DEFAULT_FRESHNESS_GRACE_HOURS, DEFAULT_HALT_ON_ROLLBACK_RATIO, DEFAULT_HEALTH_TIMEOUT_SECONDS,
   DEFAULT_MAX_CONCURRENT_PER_HUB, DEFAULT_MIN_OUTCOMES_FOR_HALT, DEFAULT_OFFLINE_ROLLBACK_ALLOWED, DEFAULT_PERCENTAGE, DEFAULT_PRESTAGE_HOURS,
   DEFAULT_PROBE_TIMEOUT_SECONDS, DEFAULT_REQUIRE_DUAL_PARTITION, DEFAULT_ROLLBACK_ON_HEALTH_LOSS_MINS,
   DEFAULT_TIMEZONE, MAX_COMMAND_CHARS, MAX_POLICY_YAML_BYTES, MAX_PROBES, MAX_TARGET_LABELS,
@@ -95,7 +95,9 @@ export const rolloutPolicySchema = z.strictObject({
       minFreeDiskMiB: z.number().min(0).optional(),
       requireDualPartition: z.boolean().default(DEFAULT_REQUIRE_DUAL_PARTITION),
       requireConfig: semverRange.optional(),
-      signedWithinDays: z.number().positive().max(3650).optional()
+      signedWithinDays: z.number().positive().max(3650).optional(),
+      /** installs continue this long after the newest timestamp statement expired (the freeze bound; trust.freshness gate) */
+      freshnessGraceHours: z.number().min(0).max(24 * 365).default(DEFAULT_FRESHNESS_GRACE_HOURS)
     }).prefault({}),
     verification: z.strictObject({
       peripheralChecks: z.array(probeSchema).max(MAX_PROBES)

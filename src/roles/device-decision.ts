@@ -12,6 +12,7 @@
  *                   in the lab layout, `<data>/bundles/<id>/` (parsed and hashed here, once);
  *                   its signature is checked once against device.yaml's trust
  *   installer slot  the installer's state file and the backend's active slot
+ *   freshness       `<data>/timestamp.json`, verified against the root's timestamp role
  *   fleet orders    the agent's WaveOrderBook, else `<data>/wave-orders.json` (what the
  *                   agent last heard from its hub: a paused wave stays paused offline)
  *   lease           install.yaml's `lease.kind`, for every caller (leaseProviderFor):
@@ -25,7 +26,8 @@
  */
 import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { RootTrust } from '../identity/root/index.js'
+import { readTimestampFile, RootTrust } from '../identity/root/index.js'
+import { toStoremeshError } from '../interface/errors.js'
 import { gatherDeviceInputs, readBundleFolder, type DeviceConfig, type StatfsFn, type TrustFromStatic } from '../install/facts.js'
 import { createBackend, installPhaseOf, isTerminalState, StateStore, type BootBackend, type InstallRecord, type SlotName } from '../install/index.js'
 import type { ExecFn } from '../install/probes.js'
@@ -33,7 +35,7 @@ import { decide, verifiedBundleOf, type FactsInput, type VerifiedBundle } from '
 import { waitsOnlyForLease } from '../policy/evaluate.js'
 import type { VerifiedPolicy } from '../policy/signed.js'
 import { openStore, type ChunkStore } from '../store/index.js'
-import type { Decision, DeviceFacts, TrustOptions } from '../interface/types.js'
+import type { Decision, DeviceFacts, TimestampFacts, TrustOptions } from '../interface/types.js'
 import { DEVICE_STORE_DIR, loadInstallConfig, type InstallConfig } from './device-install-config.js'
 import { leaseProviderFor, type LeaseFacts, type LeaseProvider } from './lease-provider.js'
 import { WaveOrderBook } from './wave-order-book.js'
@@ -155,10 +157,25 @@ async function installerFacts (dev: DeviceParts, dataDir: string, signal?: Abort
  * static keys, which are its implicit root 0: a rotated or revoked release or policy key
  * counts for every decision the moment the agent stored the new root.
  */
-function rootTrustIn (dataDir: string): TrustFromStatic {
+function rootTrustIn (dataDir: string, timestampTrust: (t: TrustOptions) => void): TrustFromStatic {
   return async (staticTrust) => {
     const root = await RootTrust.open(dataDir, staticTrust)
+    timestampTrust(root.snapshot('timestamp'))
     return { release: root.snapshot('release'), policy: root.snapshot('policy') }
+  }
+}
+
+/**
+ * The `trust.freshness` fact: `<data>/timestamp.json` (stored by the agent from its hub,
+ * or by `root timestamp --data`) against the root's timestamp role. A statement that no
+ * longer verifies is reported with why, so the gate defers rather than skip the check.
+ */
+async function freshnessFact (dataDir: string, trust: TrustOptions): Promise<TimestampFacts | undefined> {
+  try {
+    const ts = await readTimestampFile(dataDir, trust)
+    return ts === undefined ? undefined : { expiresAtMs: Date.parse(ts.signed.expiresAt) }
+  } catch (err) {
+    return { error: toStoremeshError(err).toLine() }
   }
 }
 
@@ -176,12 +193,15 @@ export async function collectDecisionInputs (sources: DecisionSources, opts: Col
   const { dataDir, device } = sources
   const { signal } = opts
   const nowMs = opts.atMs ?? Date.now()
-  const gathered = await gatherDeviceInputs(dataDir, { trustFrom: rootTrustIn(dataDir), exec: opts.exec, statfs: opts.statfs, policyPath: opts.policyPath, probes: opts.probes, signal })
+  let timestampTrust: TrustOptions | undefined
+  const gathered = await gatherDeviceInputs(dataDir, { trustFrom: rootTrustIn(dataDir, t => { timestampTrust = t }), exec: opts.exec, statfs: opts.statfs, policyPath: opts.policyPath, probes: opts.probes, signal })
   const { config, trust, policy } = gathered
   const spec = policy?.policy
   const bundleId = spec?.spec.bundle.id
   const waveId = spec !== undefined ? String(spec.metadata.wave) : undefined
   const facts: FactsInput = { ...gathered.facts, bundle: gathered.facts.bundle ?? { complete: false, verified: false } }
+  const freshness = timestampTrust !== undefined ? await freshnessFact(dataDir, timestampTrust) : undefined
+  if (freshness !== undefined) facts.freshness = freshness
   let bundle: VerifiedBundle | undefined
   let manifestPath: string | undefined
   let lease: LeaseProvider

@@ -17,7 +17,7 @@ import { mergePeerGaters } from '../net/gater.js'
 import { startPeerIdentity, type PeerIdentityOptions } from '../identity/node-identity.js'
 import type { PeerIdentities } from '../identity/index.js'
 import type { IdentityProtocol } from '../identity/protocol/index.js'
-import { FreshnessWatch, RootTrust } from '../identity/root/index.js'
+import { enrolmentFromRoot, FreshnessWatch, implicitEnrolment, RootTrust } from '../identity/root/index.js'
 import type { SwarmKey } from '../net/swarm-key.js'
 import { openStore, resolveQuotaBytes, storeManifestLookup, type ChunkStore, type QuotaSpec } from '../store/index.js'
 import { BAN_FILE_NAME, BanFile, BanList, banGater, chunkProtocol, UploadTurns, type AcquireBytes, type BundleSwarm, type ChunkProtocol, type SwarmOptions } from '../swarm/index.js'
@@ -113,7 +113,7 @@ export class LanPeer {
     const quotaBytes = init.storeQuota !== undefined ? await resolveQuotaBytes(init.storeQuota, storeDir) : undefined
     const store = await openStore({ dataDir: storeDir, ...(quotaBytes !== undefined ? { quotaBytes } : {}) })
     try {
-      const root = await RootTrust.open(init.dataDir, init.trust)
+      const root = await RootTrust.open(init.dataDir, init.trust, implicitEnrolment(init.identity))
       // With certificates on, bans attach to the certified device, not to the peer id:
       // a stolen tablet that makes itself a new peer key does not start clean.
       let identities: PeerIdentities | undefined
@@ -139,7 +139,7 @@ export class LanPeer {
         ...(init.log !== undefined ? { log: init.log.child({ component: 'swarm' }) } : {})
       })
       const uploadLimiter = init.uploadLimiter ?? uploadLimiterOf(init.uploadRateBytesPerSec)
-      const identity = init.identity !== undefined ? await startPeerIdentity(init.dataDir, init.identity, init.log) : undefined
+      const identity = init.identity !== undefined ? await startPeerIdentity(init.dataDir, enrolmentFromRoot(init.identity, root), init.log) : undefined
       identities = identity?.identities
       node = await createStoremeshNode<PeerServices>({
         swarmKey: init.swarmKey,

@@ -35,10 +35,18 @@ export interface TrustState {
   expiresAtMs?: number | undefined
 }
 
-/** The implicit version 0: every role is the static keys at the static threshold. */
-export function implicitRoot (staticTrust: TrustOptions): TrustState {
-  const role: RoleTrust = { keys: [...staticTrust.keys], threshold: staticTrust.threshold ?? 1 }
-  return { version: 0, roles: perRole(() => role) }
+/** Static keys for some roles of the implicit version 0 (`--enrolment-trust` for `enrolment`). */
+export type ImplicitRoles = Partial<Record<RootRole, TrustOptions | undefined>>
+
+/**
+ * The implicit version 0: every role is the static keys at the static threshold, except
+ * the roles given their own static keys (a fleet that enrolled its nodes with
+ * `--enrolment-trust` keeps those keys as root 0's enrolment role).
+ */
+export function implicitRoot (staticTrust: TrustOptions, roles: ImplicitRoles = {}): TrustState {
+  const of = (t: TrustOptions): RoleTrust => ({ keys: [...t.keys], threshold: t.threshold ?? 1 })
+  const base = of(staticTrust)
+  return { version: 0, roles: perRole(r => { const own = roles[r]; return own !== undefined ? of(own) : base }) }
 }
 
 export function stateOfRoot (root: RootDocument): TrustState {

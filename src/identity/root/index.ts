@@ -17,7 +17,7 @@ export {
 } from './document.js'
 export {
   assertUnexpired, implicitRoot, revokedKeyIds, stateOfRoot, trustOptionsOf, verifyNextRoot, verifySelfSigned, walkChain,
-  type RoleTrust, type TrustState, type WalkResult
+  type ImplicitRoles, type RoleTrust, type TrustState, type WalkResult
 } from './chain.js'
 export { decodeRootChain, encodeRootChain, RootTrust, rootChainPath, rootChainSchema, type AcceptResult } from './root-trust.js'
 export {
@@ -25,3 +25,4 @@ export {
   timestampBodySchema, timestampPath, verifyTimestamp, type Freshness, type FreshnessState, type Timestamp, type TimestampBody,
   type TimestampEntry, type TimestampFields
 } from './timestamp.js'
+export { enrolmentFromRoot, implicitEnrolment } from './enrolment.js'

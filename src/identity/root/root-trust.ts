@@ -15,7 +15,7 @@ import { writeFileAtomic } from '../../interface/atomic-file.js'
 import { StoremeshError } from '../../interface/errors.js'
 import type { TrustedKey, TrustOptions } from '../../interface/types.js'
 import { readBoundedFile } from '../files.js'
-import { implicitRoot, revokedKeyIds, stateOfRoot, trustOptionsOf, verifySelfSigned, walkChain, type TrustState } from './chain.js'
+import { implicitRoot, type ImplicitRoles, revokedKeyIds, stateOfRoot, trustOptionsOf, verifySelfSigned, walkChain, type TrustState } from './chain.js'
 import { MAX_ROOT_CHAIN, MAX_ROOT_CHAIN_BYTES, MAX_ROOTS_PER_ANSWER, ROOT_CHAIN_FILE, type RootRole } from './constants.js'
 import { parseRootJson, parseRootValue, rootDocumentSchema, type RootDocument } from './document.js'
 
@@ -52,16 +52,19 @@ export class RootTrust {
   #loadedStamp = ''
   #writing: Promise<unknown> = Promise.resolve()
 
-  private constructor (dataDir: string, staticTrust: TrustOptions) {
+  private constructor (dataDir: string, staticTrust: TrustOptions, implicitRoles: ImplicitRoles) {
     this.#dataDir = dataDir
-    this.#implicit = implicitRoot(staticTrust)
+    this.#implicit = implicitRoot(staticTrust, implicitRoles)
     this.#state = this.#implicit
     this.#revoked = revokedKeyIds([], this.#state)
   }
 
-  /** The node's trust: its chain file when there is one, else the static keys (version 0). */
-  static async open (dataDir: string, staticTrust: TrustOptions): Promise<RootTrust> {
-    const t = new RootTrust(dataDir, staticTrust)
+  /**
+   * The node's trust: its chain file when there is one, else the static keys (version 0);
+   * `implicitRoles` gives some roles of version 0 their own static keys (`--enrolment-trust`).
+   */
+  static async open (dataDir: string, staticTrust: TrustOptions, implicitRoles: ImplicitRoles = {}): Promise<RootTrust> {
+    const t = new RootTrust(dataDir, staticTrust, implicitRoles)
     await t.refresh()
     return t
   }

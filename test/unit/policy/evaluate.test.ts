@@ -17,7 +17,7 @@ const NEXT_TUESDAY_0200_CDT = Date.parse('2026-03-17T07:00:00Z')
 
 t.test('the stable gate names include every gate of DESIGN.md section 7', async t => {
   for (const g of DESIGN_GATES) t.ok(GATE_NAMES.includes(g), g)
-  t.same(GATE_NAMES.filter(g => !DESIGN_GATES.includes(g)), ['health.check'], 'one addition: health.check')
+  t.same(GATE_NAMES.filter(g => !DESIGN_GATES.includes(g)), ['trust.freshness', 'health.check'], 'additions: trust.freshness (issue 21), health.check')
 })
 
 t.test('every gate is reported, in order, whatever fails', async t => {

@@ -47,6 +47,16 @@ const rows: Row[] = [
   { name: 'hold on another version', gate: 'manifest.hold', ok: true, facts: { holds: [{ version: '3.9.0', reason: 'operator' }] } },
   { name: 'a device freeze holds every bundle', gate: 'manifest.hold', ok: false, effect: 'defer', detail: /freeze/, facts: { holds: [{ reason: 'freeze for audit' }] } },
   { name: 'rolled back here before', gate: 'manifest.hold', ok: false, effect: 'refuse', detail: /rolled back/, facts: { install: { phase: 'rolled-back', version: '3.8.2' } } },
+  // freshness (the freeze bound): default grace 72 h after the statement's expiry
+  { name: 'no statement held', gate: 'trust.freshness', ok: true, detail: /not checked/ },
+  { name: 'fresh statement', gate: 'trust.freshness', ok: true, detail: /fresh until/, facts: { freshness: { expiresAtMs: T0 + DAY } } },
+  { name: 'expired, inside the grace', gate: 'trust.freshness', ok: true, detail: /stale since .*grace 72 h/, facts: { freshness: { expiresAtMs: T0 - DAY } } },
+  { name: 'expired exactly grace ago', gate: 'trust.freshness', ok: true, facts: { freshness: { expiresAtMs: T0 - 3 * DAY } } },
+  { name: 'expired grace + 1 ms ago', gate: 'trust.freshness', ok: false, effect: 'defer', detail: /grace 72 h ended .*freeze/, facts: { freshness: { expiresAtMs: T0 - 3 * DAY - 1 } } },
+  { name: 'grace the policy states', gate: 'trust.freshness', ok: false, effect: 'defer', detail: /grace 12 h ended/, policy: p => { p.spec.guardrails.freshnessGraceHours = 12 }, facts: { freshness: { expiresAtMs: T0 - DAY } } },
+  { name: 'zero grace', gate: 'trust.freshness', ok: false, effect: 'defer', policy: p => { p.spec.guardrails.freshnessGraceHours = 0 }, facts: { freshness: { expiresAtMs: T0 - 1 } } },
+  { name: 'statement does not verify', gate: 'trust.freshness', ok: false, effect: 'defer', detail: /does not verify: E_KEY_REVOKED/, facts: { freshness: { error: 'E_KEY_REVOKED key gone' } } },
+  { name: 'a trial is never deferred by freshness', gate: 'trust.freshness', ok: true, detail: /runs here/, facts: { ...TRIAL, freshness: { expiresAtMs: T0 - 30 * DAY } } },
   // version
   { name: 'upgrade', gate: 'version.monotonic', ok: true, detail: /3\.8\.1 -> 3\.8\.2/ },
   { name: 'fresh device', gate: 'version.monotonic', ok: true, facts: { installedVersion: undefined } },

@@ -4,7 +4,7 @@
  */
 import t from 'tap'
 import {
-  DEFAULT_HALT_ON_ROLLBACK_RATIO, DEFAULT_MAX_CONCURRENT_PER_HUB, DEFAULT_PERCENTAGE, DEFAULT_PROBE_TIMEOUT_SECONDS,
+  DEFAULT_FRESHNESS_GRACE_HOURS, DEFAULT_HALT_ON_ROLLBACK_RATIO, DEFAULT_MAX_CONCURRENT_PER_HUB, DEFAULT_PERCENTAGE, DEFAULT_PROBE_TIMEOUT_SECONDS,
   DEFAULT_REQUIRE_DUAL_PARTITION, DEFAULT_ROLLBACK_ON_HEALTH_LOSS_MINS, DEFAULT_TIMEZONE, MAX_POLICY_YAML_BYTES
 } from '../../../src/policy/constants.js'
 import { parsePolicy, parsePolicyYaml } from '../../../src/policy/schema.js'
@@ -49,7 +49,7 @@ t.test('the DESIGN.md example parses to exactly its values', async t => {
   t.same(p.metadata, { name: 'pos-q4', wave: 142 })
   t.same(p.spec.targets, { deviceClass: 'pos', labels: { region: 'us-midwest' }, percentage: 5, hubBudget: 2 })
   t.same(p.spec.schedule, { maintenanceWindow: 'Tue 02:00-04:00', timezone: 'America/Chicago', prestageHours: 48 })
-  t.same(p.spec.guardrails, { minBattery: 40, maxTemperatureC: 70, minFreeDiskMiB: 512, requireDualPartition: true, requireConfig: '>=12.4.1', signedWithinDays: 14 })
+  t.same(p.spec.guardrails, { minBattery: 40, maxTemperatureC: 70, minFreeDiskMiB: 512, requireDualPartition: true, requireConfig: '>=12.4.1', signedWithinDays: 14, freshnessGraceHours: DEFAULT_FRESHNESS_GRACE_HOURS })
   t.same(p.spec.verification.peripheralChecks, [{ name: 'scanner', run: 'lsusb | grep -q scanner', timeoutSeconds: 5 }])
   t.same(p.spec.verification.healthCheck, { url: 'http://127.0.0.1:8080/health', timeoutSeconds: 120 })
   t.equal(p.spec.rollback.offlineAllowed, true)
@@ -65,6 +65,7 @@ t.test('absent fields take the DEFAULT_* values', async t => {
   t.equal(p.spec.rollout.haltOnRollbackRatio, DEFAULT_HALT_ON_ROLLBACK_RATIO)
   t.equal(p.spec.guardrails.requireDualPartition, DEFAULT_REQUIRE_DUAL_PARTITION)
   t.equal(p.spec.guardrails.minBattery, undefined, 'a guardrail left out is not checked')
+  t.equal(p.spec.guardrails.freshnessGraceHours, DEFAULT_FRESHNESS_GRACE_HOURS, 'the freeze bound always has a grace')
   t.equal(p.spec.verification.rollbackOnHealthLossMins, DEFAULT_ROLLBACK_ON_HEALTH_LOSS_MINS)
   const withProbe = parsePolicyYaml(MINIMAL + '  verification:\n    peripheralChecks:\n      - { name: s, run: "true" }\n')
   t.equal(withProbe.spec.verification.peripheralChecks[0]?.timeoutSeconds, DEFAULT_PROBE_TIMEOUT_SECONDS)

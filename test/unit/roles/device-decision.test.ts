@@ -6,10 +6,11 @@
  * alone holds the install back.
  */
 import t, { type Test } from 'tap'
-import { mkdir, writeFile } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { stringify } from 'yaml'
-import { writeKeyFiles } from '../../../src/bundle/keys.js'
+import { generateSigningKey, writeKeyFiles } from '../../../src/bundle/keys.js'
+import { encodeTimestamp, signTimestamp, TIMESTAMP_FILE } from '../../../src/identity/root/index.js'
 import type { DeviceFacts } from '../../../src/interface/types.js'
 import { createBackend } from '../../../src/install/index.js'
 import { LeaseKeeper } from '../../../src/lease/lease-keeper.js'
@@ -185,6 +186,43 @@ t.test('lab layout: the bundle folder and the facts file\'s lease; nothing of a 
   const d = await decideDevice(inputs)
   t.same(decidingGates(d).map(g => g.gate), ['hub.lease'])
   t.equal(d.nextCheckAt, AT + 60_000, 'the retry time the facts file gives')
+})
+
+t.test('freshness: a device past its statement\'s expiry + the policy\'s grace defers, and nothing it holds changes', async t => {
+  const data = await deviceDir(t, { lease: { state: 'held' } })
+  await writeBundleDir(join(data, 'bundles', BUNDLE.info.id), BUNDLE)
+  const HOUR = 3_600_000
+  const stamp = async (expiresAtMs: number, key = FIXTURE_KEY): Promise<Buffer> => {
+    const bytes = Buffer.from(encodeTimestamp(signTimestamp({
+      entries: [{ deviceClass: 'pos', bundleId: BUNDLE.info.id }], issuedAt: new Date(expiresAtMs - 24 * HOUR), expiresAt: new Date(expiresAtMs)
+    }, [key])))
+    await writeFile(join(data, TIMESTAMP_FILE), bytes)
+    return bytes
+  }
+  const decideAt = async (): Promise<{ verdict: string, gate: GateReport | undefined, deciding: string[] }> => {
+    const d = await decideDevice(await collectDecisionInputs({ dataDir: data }, { atMs: AT }))
+    return { verdict: d.verdict, gate: d.gates.find(g => g.gate === 'trust.freshness'), deciding: decidingGates(d).map(g => g.gate) }
+  }
+  const none = await decideAt()
+  t.equal(none.verdict, 'install', 'no statement held: not checked')
+  t.match(none.gate?.detail, /not checked/)
+  await stamp(AT - 71 * HOUR)
+  const inGrace = await decideAt()
+  t.equal(inGrace.verdict, 'install', 'expired 71 h ago: inside the default 72 h grace')
+  t.match(inGrace.gate?.detail, /stale since .*grace 72 h/)
+  const held = await stamp(AT - 73 * HOUR)
+  const frozen = await decideAt()
+  t.equal(frozen.verdict, 'defer', 'past expiry + grace: defer, never refuse')
+  t.same(frozen.deciding, ['trust.freshness'])
+  t.match(frozen.gate?.detail, /freeze/)
+  t.same(await readFile(join(data, TIMESTAMP_FILE)), held, 'the statement held is left as it was')
+  // a statement the root's timestamp role did not sign counts for nothing, and says why
+  await stamp(AT + HOUR, generateSigningKey())
+  const foreign = await decideAt()
+  t.equal(foreign.verdict, 'defer')
+  t.match(foreign.gate?.detail, /does not verify: E_SIGNATURE/)
+  await stamp(AT + HOUR)
+  t.equal((await decideAt()).verdict, 'install', 'a newer statement lifts the deferral')
 })
 
 t.test('openDecisionParts names an install a crash left unfinished', async t => {
