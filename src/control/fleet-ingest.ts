@@ -21,10 +21,11 @@
  */
 import { StoremeshError } from '../interface/errors.js'
 import { emptyCounts, rollbackRatio } from '../ledger/condense.js'
-import type { HubBatch, LedgerDelta } from '../ledger/report/messages.js'
+import type { HubBatch, LedgerDelta, WaveOrder } from '../ledger/report/messages.js'
 import { num, type SqlQueryable } from './db/sql.js'
 import { applyGroupDeltas, deviceKey, type HubDelta } from './fleet-ingest-devices.js'
 import { IN_FORCE_SQL, newOrderId, orderOfRow, ordersInForce, type FleetOrder } from './fleet-orders.js'
+import { storeOrders } from './store-gate.js'
 
 export type HubAdmission = 'open' | 'registered'
 
@@ -44,8 +45,6 @@ export interface IngestInput {
   /** the sender's certificate names this hub id (protocols/identity/SPEC.md section 7b) */
   certified: boolean
   peer?: string
-  /** a 1.2.0 request: the fleet orders it acks; the caller answers the hub's pending ones */
-  fleetOrders?: { ackOrders: readonly string[] }
 }
 
 export interface IngestResult {
@@ -56,10 +55,10 @@ export interface IngestResult {
   replayed: boolean
   /** halt orders this report's group caused */
   halts: FleetOrder[]
-  /** wave orders in force after it, for the answer */
+  /** wave orders in force after it */
   orders: FleetOrder[]
-  /** 1.2.0: the fleet orders (holds, rollbacks) this hub has not acked yet */
-  fleetOrders?: FleetOrder[]
+  /** the answer's orders for this store: `orders` gated per store (store-gate.ts) */
+  answer: WaveOrder[]
 }
 
 export type IngestOutcome = { ok: true, result: IngestResult } | { ok: false, error: StoremeshError }
@@ -184,12 +183,18 @@ export async function ingestHubBatches (tx: SqlQueryable, inputs: readonly Inges
   const halts = await haltsFor(tx, rollbackWaves, ctx)
   const orders = await deliverOrders(tx, work.map(w => w.i.batch.hubId), ctx.now)
   const byHub = new Map(work.map(w => [w.i.batch.hubId, w]))
-  return inputs.map(({ batch }): IngestOutcome => {
+  const out: IngestOutcome[] = []
+  for (const { batch } of inputs) {
     const err = refused.get(batch.hubId)
-    if (err !== undefined) return { ok: false, error: err }
+    if (err !== undefined) {
+      out.push({ ok: false, error: err })
+      continue
+    }
     const w = byHub.get(batch.hubId)!
-    return { ok: true, result: { ackedSeq: w.ackedSeq, applied: w.applied, replayed: batch.entries.length > 0 && w.applied === 0, halts, orders } }
-  })
+    // each store's answer gated for it (store-gate.ts): in the group's transaction, so it sees this group's writes
+    out.push({ ok: true, result: { ackedSeq: w.ackedSeq, applied: w.applied, replayed: batch.entries.length > 0 && w.applied === 0, halts, orders, answer: await storeOrders(tx, batch.hubId, orders) } })
+  }
+  return out
 }
 
 /**

@@ -24,6 +24,7 @@ import { openFleetDb } from './db/open.js'
 import { isConnectionError, type SqlDb, type SqlDriverKind, type SqlQueryable } from './db/sql.js'
 import { ingestHubBatches, type HubAdmission } from './fleet-ingest.js'
 import { IngestQueue, type IngestQueueOptions } from './ingest-queue.js'
+import { fleetOrderDeliveries, fleetStores, type FleetStore, type OrderDelivery } from './fleet-api-views.js'
 import { issueFleetOrder, ordersInForce, toWaveOrder, type FleetOrder, type IssueResult, type OrderRequest } from './fleet-orders.js'
 import { fleetHubs, fleetWaves, heldBundles, pendingOrders, waveDevices, type DeviceOutcome, type FleetHub, type FleetWaveStatus, type PendingOrder } from './fleet-status.js'
 
@@ -109,6 +110,8 @@ export class FleetLedger {
   /** the halt orders already logged and passed to onOrder */
   readonly #announced = new Set<string>()
   readonly counters: FleetCounters = { reportsApplied: 0, reportsReplayed: 0, reportsRefused: 0, outcomesIngested: 0, reportTransactions: 0 }
+  /** told after a report applied entries or an order was written (the wave runner steps then) */
+  readonly #listeners = new Set<() => void>()
 
   private constructor (options: FleetLedgerOptions, db?: SqlDb) {
     this.#o = options
@@ -119,25 +122,14 @@ export class FleetLedger {
     this.#minOutcomes = rule.minOutcomes
     this.#kind = db?.kind ?? (options.dbUrl !== undefined ? 'postgres' : 'pglite')
     this.#db = db
-    this.#ingest = new IngestQueue(async inputs => {
-      this.counters.reportTransactions++
-      return await this.#run(`storing the reports of ${inputs.length} hub(s) (${inputs[0]!.batch.hubId}…)`, async db => await db.transaction(async tx => {
-        const now = this.#now()
-        const outcomes = await ingestHubBatches(tx, inputs, {
-          now,
-          via: this.#o.via ?? 'control',
-          admission: this.#o.admission ?? 'open',
-          haltOnRollbackRatio: this.#threshold,
-          minOutcomesForHalt: this.#minOutcomes
-        })
-        for (const [i, out] of outcomes.entries()) {
-          const poll = inputs[i]!.fleetOrders
-          if (!out.ok || poll === undefined) continue
-          await recordOrderAcks(tx, inputs[i]!.batch.hubId, poll.ackOrders, now)
-          out.result.fleetOrders = await pendingFleetOrders(tx, inputs[i]!.batch.hubId)
-        }
-        return outcomes
-      }))
+    this.#ingest = new IngestQueue(async inputs => { this.counters.reportTransactions++; return await this.#run(`storing the reports of ${inputs.length} hub(s) (${inputs[0]!.batch.hubId}…)`,
+      async db => await db.transaction(async tx => await ingestHubBatches(tx, inputs, {
+        now: this.#now(),
+        via: this.#o.via ?? 'control',
+        admission: this.#o.admission ?? 'open',
+        haltOnRollbackRatio: this.#threshold,
+        minOutcomesForHalt: this.#minOutcomes
+      })))
     }, { maxInFlight: this.#kind === 'postgres' ? PG_GROUPS_IN_FLIGHT : 1, ...options.ingest })
     this.#health = { kind: this.#kind, where: db?.where ?? (options.dbUrl !== undefined ? 'postgres' : `${options.dataDir ?? '.'}/fleet-db`), up: db !== undefined, sinceMs: this.#now() }
   }
@@ -269,6 +261,11 @@ export class FleetLedger {
     return orders
   }
 
+  /** Not open yet and not failed: lazy (opens at the first report, order or ready()) or its first open under way. */
+  get opening (): boolean {
+    return this.#db === undefined && (this.#lazy || this.#health.error === 'opening')
+  }
+
   health (): FleetDbHealth {
     return { ...this.#health }
   }
@@ -282,16 +279,20 @@ export class FleetLedger {
    */
   async acceptHubBatch (batch: HubBatch, ctx: SinkContext = {}): Promise<ReportAckV12> {
     const certifiedIds = ctx.peer !== undefined ? this.#o.hubIdsOf?.(ctx.peer) : undefined
+    // 1.2.0 (ctx.poll present): acks of fleet orders recorded, pending ones in the answer
+    const v12 = ctx.poll !== undefined
     if (this.#lazy) this.#openBehind()
     let result
+    let fleet: FleetOrder[] = []
     try {
-      result = await this.#ingest.submit({
-        batch,
-        certified: Array.isArray(certifiedIds) && certifiedIds.includes(batch.hubId),
-        ...(ctx.peer !== undefined ? { peer: ctx.peer } : {}),
-        // 1.2.0 (ctx.poll present): acks of fleet orders recorded, pending ones in the answer, in the group's transaction
-        ...(ctx.poll !== undefined ? { fleetOrders: { ackOrders: ctx.poll.ackOrders ?? [] } } : {})
-      })
+      result = await this.#ingest.submit({ batch, certified: Array.isArray(certifiedIds) && certifiedIds.includes(batch.hubId), ...(ctx.peer !== undefined ? { peer: ctx.peer } : {}) })
+      if (v12) {
+        // 1.2.0: acks of fleet orders recorded, pending ones in the answer (after the report's group committed)
+        const acks = ctx.poll?.ackOrders ?? []
+        fleet = await this.#run(`fleet orders of hub ${batch.hubId}`, async db => acks.length > 0
+          ? await db.transaction(async tx => { await recordOrderAcks(tx, batch.hubId, acks, this.#now()); return await pendingFleetOrders(tx, batch.hubId) })
+          : await pendingFleetOrders(db, batch.hubId))
+      }
     } catch (err) {
       this.counters.reportsRefused++
       throw err
@@ -309,8 +310,9 @@ export class FleetLedger {
       this.#o.onOrder?.(h)
     }
     if (result.halts.length > 0) this.#o.onChange?.()
-    const ack: ReportAckV12 = { status: 'ok', ackedSeq: result.ackedSeq, orders: newestOrders(result.orders.map(toWaveOrder), MAX_ORDERS) }
-    if (result.fleetOrders !== undefined && result.fleetOrders.length > 0) ack.fleetOrders = result.fleetOrders.map(toFleetOrderWire)
+    if (result.applied > 0) this.#changed()
+    const ack: ReportAckV12 = { status: 'ok', ackedSeq: result.ackedSeq, orders: newestOrders(result.answer, MAX_ORDERS) }
+    if (fleet.length > 0) ack.fleetOrders = fleet.map(toFleetOrderWire)
     return ack
   }
 
@@ -320,7 +322,10 @@ export class FleetLedger {
   async issue (request: OrderRequest): Promise<IssueResult> {
     const out = await this.#run('issuing an order', async db => await db.transaction(async tx => await issueFleetOrder(tx, request, this.#now())), { opens: true })
     if (out.created && out.order.kind === 'wave') await this.#run('reading orders', async db => await this.#refreshOrders(db))
-    if (out.created) this.#o.onChange?.()
+    if (out.created) {
+      this.#o.onChange?.()
+      this.#changed()
+    }
     return out
   }
 
@@ -332,6 +337,18 @@ export class FleetLedger {
   async ordersStamp (): Promise<string | undefined> {
     if (this.#db === undefined || !this.#health.up) return undefined
     return await this.#run('reading the orders stamp', async db => await ordersStamp(db))
+  }
+
+  /** Calls fn after each report that applied entries and each order written here; returns the unsubscribe. */
+  onChange (fn: () => void): () => void {
+    this.#listeners.add(fn)
+    return () => { this.#listeners.delete(fn) }
+  }
+
+  #changed (): void {
+    for (const fn of this.#listeners) {
+      try { fn() } catch (err) { this.#log.warn(`fleet ledger listener: ${toStoremeshError(err).toLine()}`) }
+    }
   }
 
   /** Admits a hub under `registered` admission (idempotent). */
@@ -383,6 +400,16 @@ export class FleetLedger {
 
   async devices (waveId: string, options: { after?: string, limit?: number } = {}): Promise<DeviceOutcome[]> {
     return await this.#run('reading devices', async db => await waveDevices(db, waveId, options))
+  }
+
+  /** Stores with their waves and outcomes (the fleet API), paged by hub id. */
+  async stores (options: { waveId?: string, after?: string, limit: number }): Promise<FleetStore[]> {
+    return await this.#run('reading stores', async db => await fleetStores(db, options))
+  }
+
+  /** Orders newest first with their delivery (the fleet API). */
+  async orders (options: { waveId?: string, limit: number }): Promise<OrderDelivery[]> {
+    return await this.#run('reading orders', async db => await fleetOrderDeliveries(db, options))
   }
 
   /** The database itself, for the wave logic's WaveStore (wave-store.ts); undefined while down. */

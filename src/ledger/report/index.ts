@@ -91,6 +91,8 @@ export interface ReportProtocolInit {
    * `bad-request` (E_CERT_MISMATCH in the detail). Absent: any.
    */
   hubIdsOf?: (peerId: string) => readonly string[] | null | undefined
+  /** a report refused for an id the peer is not certified for (counted as a refusal: PeerIdentities.refuseAct) */
+  onUnbound?: (peerId: string, detail: string) => void
 }
 
 export type ReportTarget = ProtocolTarget
