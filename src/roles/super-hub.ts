@@ -82,7 +82,7 @@ export interface SuperHubInit {
    * every super hub of the fleet. @default PGlite under `<data>/fleet-db` (this process only)
    */
   fleetDbUrl?: string
-  /** report protocol bounds: streams per connection, held long-polls (benchmarks that put many hubs on one connection). @default the protocol's */
+  /** the report protocol's bounds per connection (streams, held polls): raised by bench:fleet, whose clients carry many hubs each */
   report?: Pick<ReportProtocolInit, 'maxStreams' | 'held'>
   /** `registered`: only hubs added with `storemesh fleet hub add` or certified for their id may report. @default 'open' */
   hubAdmission?: HubAdmission
