@@ -1,0 +1,26 @@
+/**
+ * What the fuzz supervisor (supervise.ts) and its worker threads (worker.ts) share: the
+ * worker's input, its messages, and the slots of the shared progress array. A module of
+ * its own: importing worker.ts would run a worker in the importing thread.
+ */
+import type { Finding, InputPosition } from './runner.js'
+
+export interface WorkerInput {
+  /** module exporting TARGETS (targets.ts; a test passes its own) */
+  targetsModule: string
+  targetName: string
+  seed: number
+  maxInputs?: number | undefined
+  /** Date.now() ms: the threads' performance clocks differ */
+  deadlineEpochMs?: number | undefined
+  hangMs: number
+  start?: InputPosition | undefined
+  /** Int32Array over it, slots below */
+  progress: SharedArrayBuffer
+}
+
+export type WorkerMessage = { finding: Finding } | { codes: Record<string, number>, done: true }
+
+export const SLOT = { batch: 0, index: 1, tried: 2, accepted: 3, refused: 4, crashes: 5, hangs: 6, maxMicros: 7 } as const
+export const PROGRESS_SLOTS = 8
+
