@@ -49,6 +49,8 @@ const BUNDLE_MIB = Number(opt('bundle-mib', '32'))
 const CLIENTS = Number(opt('clients', '50'))
 /** chunks each client has in flight (both paths alike) */
 const PIPELINE = Number(opt('pipeline', '2'))
+/** NODE_OPTIONS of the super hub process (V8 heap flags to try; empty: none) */
+const SUPER_NODE_OPTIONS = opt('super-node-options', '')
 const WRITE_PIECE_BYTES = 16 * MiB
 const RUN_DEADLINE_MS = 60 * 60_000
 
@@ -185,7 +187,8 @@ async function main (): Promise<void> {
       '--listen', '/ip4/127.0.0.1/tcp/0', '--json']
     const [cmd, argv] = existsSync(dist) ? [process.execPath, [dist, ...superArgs]] : cliCommand(superArgs)
     process.stdout.write(`super hub: ${existsSync(dist) ? 'dist/storemesh.mjs' : 'src through tsx (npm run build first for the bundled CLI)'}\n`)
-    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'] })
+    const env = { ...process.env, ...(SUPER_NODE_OPTIONS !== '' ? { NODE_OPTIONS: `${process.env.NODE_OPTIONS ?? ''} ${SUPER_NODE_OPTIONS}`.trim() } : {}) }
+    const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env })
     const exited = once(child, 'exit').then(() => {})
     teardowns.unshift(async () => { await stopChild(child, exited, 15_000) })
     let out = ''

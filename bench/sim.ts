@@ -13,13 +13,15 @@
  * --method-check N runs N stores' LAN both ways (full fidelity and drawn from the
  * first --fidelity-stores of them) and prints the method's error.
  * --params prints every parameter with its default, range and source.
+ * --workers N runs the full-fidelity stores on N worker threads (default: one per
+ * core, os.availableParallelism(); 0: in the main thread). The report does not change.
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { isStoremeshError } from '../src/interface/errors.js'
 import { makeFleet } from '../src/sim/fleet-setup.js'
 import { SIM_START_MS } from '../src/sim/fleet.js'
-import { kebab, PARAM_SPECS, parseDevicesRange, resolveParams, simulate, type ParamName } from '../src/sim/index.js'
+import { kebab, PARAM_SPECS, parseDevicesRange, resolveParams, simulateParallel, type ParamName } from '../src/sim/index.js'
 import { LanSampler, runFidelity, sampleOf } from '../src/sim/lan-sampler.js'
 import { checkMemory, memoryEstimateBytes, type Spec, type SimParams } from '../src/sim/params.js'
 import { quantiles } from '../src/sim/report.js'
@@ -33,11 +35,14 @@ const FAULT_KEYS: Record<string, ParamName> = {
   outages: 'outageMtbfHours'
 }
 
-function parseArgs (argv: string[]): { given: Partial<Record<ParamName, number | string>>, out?: string, methodCheck?: number, listParams: boolean } {
+interface Args { given: Partial<Record<ParamName, number | string>>, out?: string, methodCheck?: number, workers?: number, listParams: boolean }
+
+function parseArgs (argv: string[]): Args {
   const given: Partial<Record<ParamName, number | string>> = {}
   const byFlag = new Map(Object.keys(PARAM_SPECS).map(k => [kebab(k), k as ParamName]))
   let out: string | undefined
   let methodCheck: number | undefined
+  let workers: number | undefined
   let listParams = false
   for (let i = 0; i < argv.length; i++) {
     const a = argv[i] as string
@@ -49,12 +54,19 @@ function parseArgs (argv: string[]): { given: Partial<Record<ParamName, number |
     if (a === '--out') out = v()
     else if (a === '--params') listParams = true
     else if (a === '--method-check') methodCheck = Number(v())
+    else if (a === '--workers') workers = workersOf(v())
     else if (a === '--devices') Object.assign(given, parseDevicesRange(v()))
     else if (a === '--faults') Object.assign(given, parseFaults(v()))
     else if (a.startsWith('--') && byFlag.has(a.slice(2))) given[byFlag.get(a.slice(2)) as ParamName] = v()
     else throw new Error(`unknown option ${a} (--params lists them)`)
   }
-  return { given, ...(out !== undefined ? { out } : {}), ...(methodCheck !== undefined ? { methodCheck } : {}), listParams }
+  return { given, ...(out !== undefined ? { out } : {}), ...(methodCheck !== undefined ? { methodCheck } : {}), ...(workers !== undefined ? { workers } : {}), listParams }
+}
+
+function workersOf (v: string): number {
+  const n = Number(v)
+  if (!Number.isInteger(n) || n < 0 || n > 256) throw new Error(`--workers must be a whole number in [0, 256], got "${v}"`)
+  return n
 }
 
 function parseFaults (v: string): Partial<Record<ParamName, number | string>> {
@@ -108,7 +120,7 @@ async function main (): Promise<void> {
   console.log(`sim: ${p.stores} stores x ${p.devicesMin}..${p.devicesMax} devices, ${p.bundleMiB} MiB bundle, seed ${p.seed}; memory estimate ${(memoryEstimateBytes(p) / 2 ** 20).toFixed(0)} MiB (limit ${p.memoryLimitMiB} MiB)`)
   const t0 = Date.now()
   const c0 = process.cpuUsage()
-  const sim = simulate(p, { onPhase: w => { console.log(`  [${((Date.now() - t0) / 1000).toFixed(1)} s] ${w}`) } })
+  const sim = await simulateParallel(p, { onPhase: w => { console.log(`  [${((Date.now() - t0) / 1000).toFixed(1)} s] ${w}`) } }, args.workers !== undefined ? { workers: args.workers } : {})
   const wallMs = Date.now() - t0
   const cpu = process.cpuUsage(c0)
   peakRss = Math.max(peakRss, process.memoryUsage().rss)

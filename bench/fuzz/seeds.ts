@@ -15,6 +15,9 @@ import { buildRootBody, encodeRoot, encodeRootChain, encodeTimestamp, signRoot, 
 import type { ManifestBody, TrustedKey } from '../../src/interface/types.js'
 import { encodeLeaseRequest, encodeLeaseResponse } from '../../src/lease/protocol/messages.js'
 import { encodeReportRequest, encodeReportResponse } from '../../src/ledger/report/messages.js'
+import { encodeReportRequestV12, encodeReportResponseV12 } from '../../src/ledger/report/messages-v12.js'
+import { buildRootBody, signRoot } from '../../src/identity/root/index.js'
+import { signTimestamp } from '../../src/identity/root/timestamp.js'
 import { encodeManifestRequest, encodeManifestResponse } from '../../src/net/manifest/messages.js'
 import { STATUS } from '../../src/net/manifest/constants.js'
 import { parsePolicy } from '../../src/policy/schema.js'
@@ -137,6 +140,29 @@ export function reportSeeds (): { requests: Uint8Array[], responses: Uint8Array[
       encodeReportResponse({ status: 'ok', ackedSeq: 3, orders: [{ waveId: '142', action: 'pause', reason: 'ops', issuedAtMs: 1 }] }),
       json({ status: 'error', reason: 'bad-request', detail: 'x' })
     ]
+  }
+}
+
+/** 1.2.0: a held poll with what the hub holds, and an answer with every new member (protocols/report/SPEC.md "1.2.0"). */
+export async function reportV12Seeds (): Promise<{ requests: Uint8Array[], responses: Uint8Array[] }> {
+  const one = { keys: FUZZ_TRUST, threshold: 1 }
+  const root = signRoot(buildRootBody({
+    version: 1, issuedAt: new Date('2026-01-01T00:00:00.000Z'), expiresAt: new Date('2027-01-01T00:00:00.000Z'),
+    roles: { root: one, release: one, policy: one, enrolment: one, timestamp: one }
+  }), [FUZZ_KEY])
+  const revocations = JSON.parse(new TextDecoder().decode((await revocationSeeds())[0])) as never
+  const timestamp = signTimestamp({ entries: [{ deviceClass: 'pos', bundleId: `b3:${HASH}` }], issuedAt: new Date('2026-05-31T00:00:00.000Z'), expiresAt: new Date('2026-06-02T00:00:00.000Z') }, [FUZZ_KEY])
+  return {
+    requests: [encodeReportRequestV12({
+      type: 'hub-ledger', hubId: 'store-1', epoch: 'a'.repeat(32), entries: [], waitMs: 25000,
+      have: { orderCursor: '0'.repeat(32), rootVersion: 1, revocationVersion: 2, timestampIssuedMs: 1 }, ackOrders: ['o-1']
+    })],
+    responses: [encodeReportResponseV12({
+      status: 'ok', ackedSeq: 0, orders: [],
+      fleetOrders: [{ orderId: 'o-1', action: 'hold', bundleId: `b3:${HASH}`, reason: 'x', issuedAtMs: 1 },
+        { orderId: 'o-2', action: 'rollback', storeId: 'store-1', deviceId: 'pos-1', reason: 'x', issuedAtMs: 2 }],
+      trust: { roots: [root], revocations, timestamp }
+    })]
   }
 }
 

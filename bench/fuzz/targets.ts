@@ -14,6 +14,7 @@ import { verifyCertificate } from '../../src/identity/verify.js'
 import { parseDeviceConfig, parseFactsFile } from '../../src/install/facts.js'
 import { decodeLeaseRequest, decodeLeaseResponse } from '../../src/lease/protocol/messages.js'
 import { decodeReportRequest, decodeReportResponse } from '../../src/ledger/report/messages.js'
+import { decodeReportRequestV12, decodeReportResponseV12 } from '../../src/ledger/report/messages-v12.js'
 import { STATUS } from '../../src/net/manifest/constants.js'
 import { decodeManifestRequest, decodeManifestResponse } from '../../src/net/manifest/messages.js'
 import { decodeSignedPolicy, verifyPolicy } from '../../src/policy/signed.js'
@@ -137,6 +138,18 @@ export const TARGETS: readonly FuzzTarget[] = [
     decoder: '/storemesh/report response (1.0.0 and 1.1.0): decodeReportResponse',
     seeds: () => seeds.reportSeeds().responses,
     run: b => [decodeReportResponse(b), decodeReportResponse(b, { deviceOrders: true })]
+  },
+  {
+    name: 'report-v12-request',
+    decoder: '/storemesh/report/1.2.0 request: decodeReportRequestV12',
+    seeds: async () => (await seeds.reportV12Seeds()).requests,
+    run: decodeReportRequestV12
+  },
+  {
+    name: 'report-v12-response',
+    decoder: '/storemesh/report/1.2.0 response (fleet orders, roots, revocation list, timestamp): decodeReportResponseV12',
+    seeds: async () => (await seeds.reportV12Seeds()).responses,
+    run: decodeReportResponseV12
   },
   {
     name: 'identity-request',

@@ -16,7 +16,10 @@ import { silentLog, type Log } from '../interface/log.js'
 import { emptyCounts, type WaveCounts } from '../ledger/condense.js'
 import { checkRatio, haltRuleOf } from '../ledger/halt-rule.js'
 import { MAX_ORDERS } from '../ledger/report/constants.js'
-import { newestOrders, type HubBatch, type ReportAck, type WaveOrder } from '../ledger/report/messages.js'
+import { newestOrders, type HubBatch, type WaveOrder } from '../ledger/report/messages.js'
+import type { ReportAckV12 } from '../ledger/report/messages-v12.js'
+import type { SinkContext } from '../ledger/report/index.js'
+import { ordersStamp, pendingFleetOrders, recordOrderAcks, toFleetOrderWire } from './fleet-delivery.js'
 import { openFleetDb } from './db/open.js'
 import { isConnectionError, type SqlDb, type SqlDriverKind, type SqlQueryable } from './db/sql.js'
 import { ingestHubBatch, type HubAdmission } from './fleet-ingest.js'
@@ -45,6 +48,8 @@ export interface FleetLedgerOptions {
   now?: () => number
   /** after a halt of ours came into force (committed) */
   onOrder?: (order: FleetOrder) => void
+  /** after anything that may change a hub's answer was committed (an order, a halt): wakes held reports */
+  onChange?: () => void
   log?: Log
 }
 
@@ -244,19 +249,30 @@ export class FleetLedger {
    * outbox seq applied with the wave orders in force. Throws E_HUB_UNKNOWN (not
    * admitted), E_DB_UNAVAILABLE (database away: the hub will send again), E_LEDGER.
    */
-  async acceptHubBatch (batch: HubBatch, ctx: { peer?: string } = {}): Promise<ReportAck> {
+  async acceptHubBatch (batch: HubBatch, ctx: SinkContext = {}): Promise<ReportAckV12> {
     const certifiedIds = ctx.peer !== undefined ? this.#o.hubIdsOf?.(ctx.peer) : undefined
+    // 1.2.0 (ctx.poll present): acks of fleet orders recorded, pending ones in the answer, in the same transaction
+    const v12 = ctx.poll !== undefined
     let result
+    let fleet: FleetOrder[] = []
     try {
-      result = await this.#run(`storing the report of hub ${batch.hubId}`, async db => await db.transaction(async tx => await ingestHubBatch(tx, batch, {
-        now: this.#now(),
-        via: this.#o.via ?? 'control',
-        admission: this.#o.admission ?? 'open',
-        certified: Array.isArray(certifiedIds) && certifiedIds.includes(batch.hubId),
-        ...(ctx.peer !== undefined ? { peer: ctx.peer } : {}),
-        haltOnRollbackRatio: this.#threshold,
-        minOutcomesForHalt: this.#minOutcomes
-      })), { opens: true })
+      result = await this.#run(`storing the report of hub ${batch.hubId}`, async db => await db.transaction(async tx => {
+        const now = this.#now()
+        const r = await ingestHubBatch(tx, batch, {
+          now,
+          via: this.#o.via ?? 'control',
+          admission: this.#o.admission ?? 'open',
+          certified: Array.isArray(certifiedIds) && certifiedIds.includes(batch.hubId),
+          ...(ctx.peer !== undefined ? { peer: ctx.peer } : {}),
+          haltOnRollbackRatio: this.#threshold,
+          minOutcomesForHalt: this.#minOutcomes
+        })
+        if (v12) {
+          await recordOrderAcks(tx, batch.hubId, ctx.poll?.ackOrders ?? [], now)
+          fleet = await pendingFleetOrders(tx, batch.hubId)
+        }
+        return r
+      }), { opens: true })
     } catch (err) {
       this.counters.reportsRefused++
       throw err
@@ -269,7 +285,10 @@ export class FleetLedger {
       this.#log.warn(`wave ${h.waveId!} halted: ${h.reason}`)
       this.#o.onOrder?.(h)
     }
-    return { status: 'ok', ackedSeq: result.ackedSeq, orders: newestOrders(result.orders.map(toWaveOrder), MAX_ORDERS) }
+    if (result.halts.length > 0) this.#o.onChange?.()
+    const ack: ReportAckV12 = { status: 'ok', ackedSeq: result.ackedSeq, orders: newestOrders(result.orders.map(toWaveOrder), MAX_ORDERS) }
+    if (fleet.length > 0) ack.fleetOrders = fleet.map(toFleetOrderWire)
+    return ack
   }
 
   // --- orders --------------------------------------------------------------------------------
@@ -278,7 +297,18 @@ export class FleetLedger {
   async issue (request: OrderRequest): Promise<IssueResult> {
     const out = await this.#run('issuing an order', async db => await db.transaction(async tx => await issueFleetOrder(tx, request, this.#now())), { opens: true })
     if (out.created && out.order.kind === 'wave') await this.#run('reading orders', async db => await this.#refreshOrders(db))
+    if (out.created) this.#o.onChange?.()
     return out
+  }
+
+  /**
+   * A stamp that moves whenever any order is written, here or by another process on the
+   * same database (fleet-delivery.ts); undefined while the database is not open (a lazy
+   * ledger is not opened by it).
+   */
+  async ordersStamp (): Promise<string | undefined> {
+    if (this.#db === undefined || !this.#health.up) return undefined
+    return await this.#run('reading the orders stamp', async db => await ordersStamp(db))
   }
 
   /** Admits a hub under `registered` admission (idempotent). */

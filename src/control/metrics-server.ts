@@ -17,9 +17,11 @@ export interface FleetMetricsServer {
   close(): Promise<void>
 }
 
-export async function startFleetMetricsServer (ledger: FleetLedger, port: number): Promise<FleetMetricsServer> {
+/** `extend` registers the role's other series (the origin pull-through's) on the same registry. */
+export async function startFleetMetricsServer (ledger: FleetLedger, port: number, extend?: (registry: Registry) => void): Promise<FleetMetricsServer> {
   const registry = new Registry()
   createFleetMetrics(registry, ledger)
+  extend?.(registry)
   const server: Server = createServer((req, res) => {
     if (req.method !== 'GET' || req.url?.split('?')[0] !== '/metrics') {
       res.writeHead(404, { 'content-type': 'text/plain' }).end('E_NOT_FOUND only GET /metrics here\n')

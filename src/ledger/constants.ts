@@ -4,7 +4,7 @@
  * `defaultSuperLedgerOptions`, so a flag and its default agree. The protocol id and
  * the wire limits are in report/constants.ts.
  */
-import { DEFAULT_REPORT_TIMEOUT_MS } from './report/constants.js'
+import { DEFAULT_REPORT_TIMEOUT_MS, DEFAULT_REPORT_WAIT_MS } from './report/constants.js'
 
 const KiB = 1024
 const MiB = 1024 * KiB
@@ -88,6 +88,12 @@ export interface UplinkOptions {
   batchEntries: number
   /** one exchange. @default DEFAULT_REPORT_TIMEOUT_MS */
   timeoutMs: number
+  /**
+   * An idle poll asks a 1.2.0 peer to hold it this long (`waitMs`): the idle uplink is
+   * one held request at a time instead of a timer, and an order arrives when issued.
+   * 0: never long-poll. @default DEFAULT_REPORT_WAIT_MS
+   */
+  longPollWaitMs: number
 }
 
 export const defaultUplinkOptions: Readonly<UplinkOptions> = {
@@ -98,7 +104,8 @@ export const defaultUplinkOptions: Readonly<UplinkOptions> = {
   idlePollMaxMs: DEFAULT_POLL_INTERVAL_MS,
   maxBatchBytes: DEFAULT_MAX_BATCH_BYTES,
   batchEntries: DEFAULT_BATCH_ENTRIES,
-  timeoutMs: DEFAULT_REPORT_TIMEOUT_MS
+  timeoutMs: DEFAULT_REPORT_TIMEOUT_MS,
+  longPollWaitMs: DEFAULT_REPORT_WAIT_MS
 }
 
 export const UNITS = { KiB, MiB } as const

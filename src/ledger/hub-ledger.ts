@@ -23,6 +23,7 @@ import { commit, del, getCounter, getRecord, openLedgerDb, put, scan, type Ledge
 import { closeOrderOps, deviceOrderRecords, isCommitEntry, openOrders, planIssue, type DeviceOrderRecord, type IssueResult } from './device-orders.js'
 import { entryBytes, newestOrders, type DeviceAction, type DeviceBatch, type LedgerDelta, type ReportAck, type WaveOrder } from './report/messages.js'
 import { eventPrefix, eventKey, deviceKey, statePrefix, stateKey, countsKey, outboxKey, orderKey, parseWaveBundleKey, waveBundleKey, WAVE_BUNDLE_PREFIX, KEY_EPOCH, KEY_OUTBOX_NEXT, KEY_OUTBOX_ACKED } from './hub-ledger-keys.js'
+import { deviceStoreOf, newerStore, type DeviceStoreState } from './device-store.js'
 import { checkOrder, fleetFactsOf, isHaltOrder, isPauseOrder, supersedes } from './orders.js'
 
 export interface DeviceRecord {
@@ -35,6 +36,8 @@ export interface DeviceRecord {
   peer?: string
   /** journal seq of the newest install commit reported (device orders: a rollback after it is new work) */
   lastCommitSeq?: number
+  /** the newest store report: what the device keeps, whether it is paused (device-store.ts) */
+  store?: DeviceStoreState
 }
 
 export interface StoredOrder {
@@ -158,6 +161,8 @@ export class HubLedger {
         events.push(entry)
         dev.maxSeq = Math.max(dev.maxSeq, entry.seq)
         if (isCommitEntry(entry)) dev.lastCommitSeq = Math.max(dev.lastCommitSeq ?? 0, entry.seq)
+        const storeReport = deviceStoreOf(entry)
+        if (storeReport !== undefined) dev.store = newerStore(dev.store, storeReport)
         const c = classify(entry)
         if (c === undefined) continue
         const waveId = entry.waveId!
@@ -279,6 +284,11 @@ export class HubLedger {
     return changed
   }
 
+  /** The level database, for records kept beside the ledger under their own prefix (fleet-order-book.ts). */
+  get database (): LedgerDb {
+    return this.#db
+  }
+
   /** An order of the store's own operator (API, CLI). E_INVALID_ARGUMENT when malformed. */
   async issueOrder (order: WaveOrder): Promise<boolean> {
     return (await this.applyOrders([checkOrder(order)], 'local')).length > 0
@@ -390,6 +400,13 @@ export class HubLedger {
       const k = parseWaveBundleKey(key)
       if (k !== undefined) out.set(k.bundleId, [...(out.get(k.bundleId) ?? []), k.waveId])
     }
+    return out
+  }
+
+  /** Every device's newest store report (devices that sent none are left out). */
+  async deviceStores (): Promise<Array<{ deviceId: string, store: DeviceStoreState }>> {
+    const out: Array<{ deviceId: string, store: DeviceStoreState }> = []
+    for await (const [key, d] of scan<DeviceRecord>(this.#db, 'd!')) if (d.store !== undefined) out.push({ deviceId: key.slice(2), store: d.store })
     return out
   }
 

@@ -55,8 +55,8 @@ export {
 } from './super-ledger.js'
 export { backoffDelayMs, Waker, type BackoffOptions } from '../interface/backoff.js'
 export {
-  DeviceUplink, HubUplink, type DeviceUplinkInit, type HubUplinkInit, type JournalSource, type OutboxSource,
-  type PushResult, type UplinkStatus
+  DeviceUplink, HubUplink, type DeviceUplinkInit, type FleetOrderSink, type HubUplinkInit, type JournalSource, type OutboxSource,
+  type PushResult, type TrustSink, type UplinkStatus
 } from './uplink.js'
 export {
   ORDER_ENTRY_KIND, ORDER_OUTCOMES, orderOutcomeEvent, orderOutcomeOf, type DeviceOrderRecord, type IssueResult, type OrderOutcome

@@ -6,11 +6,20 @@
 import { Counter, Gauge, type Registry } from 'prom-client'
 import { METRIC_NAMES } from './constants.js'
 
+/** the one SourceErrors of each registry (its counter can be registered once) */
+const byRegistry = new WeakMap<Registry, SourceErrors>()
+
 export class SourceErrors {
   readonly counter: Counter<'source'>
   readonly #pending = new Set<Promise<void>>()
 
+  /** The registry's SourceErrors, made on first use: for series added to a registry another module set up. */
+  static of (registry: Registry): SourceErrors {
+    return byRegistry.get(registry) ?? new SourceErrors(registry)
+  }
+
   constructor (registry: Registry) {
+    byRegistry.set(registry, this)
     const pending = this.#pending
     this.counter = new Counter({
       name: METRIC_NAMES.sourceErrorsTotal,

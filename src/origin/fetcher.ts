@@ -42,8 +42,8 @@ export interface OriginFetcherInit {
   retryMaxMs?: number
   /** every body byte read from the origin, good or not (origin traffic accounting) */
   onBytes?: (bytes: number) => void
-  /** each failed try, before its back-off (metrics, logs) */
-  onFailure?: (key: string, err: StoremeshError, attempt: number) => void
+  /** each failed try, before its back-off (metrics, logs); `retried`: another try follows */
+  onFailure?: (key: string, err: StoremeshError, attempt: number, retried: boolean) => void
 }
 
 export interface FetchObjectOptions {
@@ -91,8 +91,9 @@ export class OriginFetcher {
       } catch (err) {
         const e = isStoremeshError(err) ? err : new StoremeshError('E_ORIGIN_UNREACHABLE', `origin read of ${key} failed: ${(err as Error).message}`, { key }, { cause: err })
         if (options.signal?.aborted === true) throw new StoremeshError('E_ABORTED', `origin read of ${key} aborted`, { key })
-        this.#init.onFailure?.(key, e, attempt)
-        if (NOT_RETRIED.has(e.code) || attempt >= attempts) throw e
+        const retried = !NOT_RETRIED.has(e.code) && attempt < attempts
+        this.#init.onFailure?.(key, e, attempt, retried)
+        if (!retried) throw e
         const waitMs = backoffDelayMs(attempt, {
           baseMs: this.#init.retryBaseMs ?? DEFAULT_ORIGIN_RETRY_BASE_MS,
           maxMs: this.#init.retryMaxMs ?? DEFAULT_ORIGIN_RETRY_MAX_MS,

@@ -64,8 +64,8 @@ export async function startOriginPull (init: OriginPullInit): Promise<OriginPull
     ...init,
     base: init.url,
     onBytes: (n) => { originBytes += n },
-    onFailure: (key, err, attempt) => {
-      pull?.noteFailedRead()
+    onFailure: (key, err, attempt, retried) => {
+      pull?.noteFailedRead(err.code, retried)
       init.log?.debug({ key, code: err.code, attempt }, `origin read failed: ${err.toLine()}`)
     }
   })
@@ -81,7 +81,7 @@ export async function startOriginPull (init: OriginPullInit): Promise<OriginPull
   const p = pull
   const status = (): OriginStatus => {
     const s = init.store.stats()
-    return { updatedAt: new Date().toISOString(), origin: fetcher.base.toString(), originBytes, ...p.stats, cacheUsedBytes: s.usedBytes, cacheQuotaBytes: s.quotaBytes }
+    return { updatedAt: new Date().toISOString(), origin: fetcher.base.toString(), originBytes, ...p.stats, failuresByCode: { ...p.stats.failuresByCode }, cacheUsedBytes: s.usedBytes, cacheQuotaBytes: s.quotaBytes }
   }
   let writing: Promise<void> | undefined
   const write = (): void => {

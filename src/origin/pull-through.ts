@@ -50,12 +50,18 @@ export interface OriginStats {
   chunksFetched: number
   /** chunks served from the local cache */
   cacheHits: number
+  /** of those, answered with bytes another reader still held (no read of its own) */
+  sharedReads: number
   /** requests that joined a read already in flight */
   coalesced: number
   /** chunks the origin sent with a wrong hash (refused, never stored or served) */
   corruptRefused: number
   /** failed tries of any object (each one retried or given up) */
   failedReads: number
+  /** failed tries followed by another try (after a back-off) */
+  retries: number
+  /** failed tries by stable code (a fixed set: fetcher.ts) */
+  failuresByCode: Record<string, number>
   /** chunks given up after every retry (the store hub asks again or another super hub) */
   chunksUnavailable: number
   manifestsFetched: number
@@ -63,7 +69,7 @@ export interface OriginStats {
 
 export class PullThrough implements ChunkSource {
   readonly stats: OriginStats = {
-    chunkBytesFetched: 0, chunksFetched: 0, cacheHits: 0, coalesced: 0, corruptRefused: 0, failedReads: 0, chunksUnavailable: 0, manifestsFetched: 0
+    chunkBytesFetched: 0, chunksFetched: 0, cacheHits: 0, sharedReads: 0, coalesced: 0, corruptRefused: 0, failedReads: 0, retries: 0, failuresByCode: {}, chunksUnavailable: 0, manifestsFetched: 0
   }
 
   readonly #init: PullThroughInit
@@ -75,6 +81,20 @@ export class PullThrough implements ChunkSource {
   readonly #indexes = new Map<string, { body: OriginIndexBody, readMs: number }>()
   readonly #slots: Semaphore
   readonly #controller = new AbortController()
+  /**
+   * Chunks some reader still holds, by hash: the next reader of the same chunk shares
+   * those bytes instead of reading (and verifying) a copy of its own. Store hubs of one
+   * wave ask for the same chunks at about the same time, so with 50 of them the super
+   * hub held 50 copies of each chunk in flight (the largest part of its RSS per store
+   * hub). Weak: the bytes go when the last reader is done. Nothing mutates them (the
+   * pull server writes slices of them; encryption writes new buffers).
+   */
+  readonly #live = new Map<string, WeakRef<Uint8Array>>()
+  readonly #dropLive = new FinalizationRegistry<string>(hash => {
+    if (this.#live.get(hash)?.deref() === undefined) this.#live.delete(hash)
+  })
+  /** store reads in flight, joined by concurrent readers of the same chunk */
+  readonly #storeReads = new Map<string, Promise<Uint8Array | undefined>>()
 
   constructor (init: PullThroughInit) {
     this.#init = init
@@ -105,7 +125,10 @@ export class PullThrough implements ChunkSource {
 
   /** Verified bytes from the cache or the origin; undefined when the chunk is not ours or the origin failed. */
   async get (hash: string, options: { signal?: AbortSignal } = {}): Promise<Uint8Array | undefined> {
-    const held = await this.#init.store.get(hash, options)
+    // only while the cache holds it: an evicted chunk is read through again, as any other miss
+    const live = this.#live.get(hash)?.deref()
+    if (live !== undefined && await this.#init.store.has(hash)) { this.stats.cacheHits++; this.stats.sharedReads++; return live }
+    const held = await this.#readStore(hash, options)
     if (held !== undefined) { this.stats.cacheHits++; return held }
     const missingSinceMs = this.#notFound.get(hash)
     if (missingSinceMs !== undefined) {
@@ -123,6 +146,24 @@ export class PullThrough implements ChunkSource {
       this.#chunkReads.set(hash, read)
     }
     return await raceSignal(read, options.signal)
+  }
+
+  /** One store read per chunk at a time; its bytes are shared while anyone holds them. */
+  async #readStore (hash: string, options: { signal?: AbortSignal }): Promise<Uint8Array | undefined> {
+    let read = this.#storeReads.get(hash)
+    if (read === undefined) {
+      read = this.#init.store.get(hash).then(bytes => {
+        if (bytes !== undefined) this.#share(hash, bytes)
+        return bytes
+      }).finally(() => { this.#storeReads.delete(hash) })
+      this.#storeReads.set(hash, read)
+    } else this.stats.sharedReads++
+    return await raceSignal(read, options.signal)
+  }
+
+  #share (hash: string, bytes: Uint8Array): void {
+    this.#live.set(hash, new WeakRef(bytes))
+    this.#dropLive.register(bytes, hash)
   }
 
   async #readChunk (hash: string, size: number | undefined): Promise<Uint8Array | undefined> {
@@ -147,6 +188,7 @@ export class PullThrough implements ChunkSource {
       return undefined
     })
     if (bytes === undefined) return undefined
+    this.#share(hash, bytes)
     this.stats.chunksFetched++
     this.stats.chunkBytesFetched += bytes.byteLength
     // hashed just above: stored without a second pass; a full cache still serves from memory
@@ -167,8 +209,10 @@ export class PullThrough implements ChunkSource {
   }
 
   /** Counts a failed try (the fetcher's onFailure). */
-  noteFailedRead (): void {
+  noteFailedRead (code: string, retried: boolean): void {
     this.stats.failedReads++
+    if (retried) this.stats.retries++
+    this.stats.failuresByCode[code] = (this.stats.failuresByCode[code] ?? 0) + 1
   }
 
   /** The manifest service's lookup: the canonical signed manifest, or undefined when neither the origin nor the cache has one. */

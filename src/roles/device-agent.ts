@@ -39,6 +39,7 @@ import {
   type DeviceOrder, type OrderResult, type UplinkOptions
 } from '../ledger/index.js'
 import { MANIFEST_PROTOCOL } from '../net/manifest/index.js'
+import { DeviceStoreReporter } from './device-store-report.js'
 import { openDevice, installOnce, syncPins, type DeviceHandle } from './device-install.js'
 import { WaveOrderBook } from './wave-order-book.js'
 import {
@@ -100,6 +101,7 @@ export class DeviceAgent {
   #lastRootError: string | undefined
   /** the manifest poll's sleep, cut short when a peer that serves manifests is identified */
   readonly #pollWaker = new Waker()
+  readonly #storeReport: DeviceStoreReporter
   /** the hub's wave orders at the last report answer, to wake the poll when they change */
   #ordersKey: string | undefined
   #loop: Promise<void> | undefined
@@ -122,6 +124,7 @@ export class DeviceAgent {
     this.peer = peer
     this.deviceId = deviceId
     this.journal = journal
+    this.#storeReport = new DeviceStoreReporter(peer.store, journal)
     const log = init.log ?? silentLog
     this.#log = log.child({ component: 'device' })
     this.#swarmLog = log.child({ component: 'swarm' })
@@ -214,6 +217,8 @@ export class DeviceAgent {
       } catch (err) {
         if (!signal.aborted) this.#log.warn(`agent round failed: ${toStoremeshError(err).toLine()}`)
       }
+      // the store report goes up whatever the round did (a full disk fails rounds too)
+      if (await this.#storeReport.tick().catch(() => false)) this.uplink.kick()
       const target = this.#target
       const settled = target === undefined || this.peer.store.bundleState(target.id) === 'verified'
       idleStreak = settled && target?.id === before ? Math.min(idleStreak + 1, 32) : 0

@@ -19,6 +19,8 @@ import { isStoremeshError, StoremeshError, toStoremeshError } from '../interface
 import { silentLog, type Log } from '../interface/log.js'
 import type { TrustOptions } from '../interface/types.js'
 import { HubLedger, HubUplink, reportProtocolOn, type ReportProtocol } from '../ledger/index.js'
+import { ChangeFeed } from '../ledger/report/index.js'
+import { startHubFleet } from './hub-fleet.js'
 import {
   BanCounter, createMetrics, leaseSourceOf, SwarmTally, waveSourceOf,
   type AvailabilitySource, type BundleAvailability, type StoremeshMetrics, type WanSource
@@ -28,6 +30,8 @@ import { decodeSignedPolicy, verifyPolicy } from '../policy/index.js'
 import { hostTimezone } from '../wan/index.js'
 import type { StoreHub } from './store-hub.js'
 import { HubLifecycle } from './store-lifecycle.js'
+import { createDeviceStoreMetrics } from '../metrics/device-store-metrics.js'
+import { storeFigures } from '../ledger/device-store.js'
 import { addPrefetch } from '../wan/prefetch-queue.js'
 import type { WanPuller } from '../wan/puller.js'
 
@@ -121,6 +125,7 @@ export class HubOperator {
         }
       }
     })
+    createDeviceStoreMetrics(this.metrics.registry, { pausedByReason: async () => storeFigures((await ledger.deviceStores()).map(d => d.store)).pausedByReason })
   }
 
   static async start (init: HubOperatorInit): Promise<HubOperator> {
@@ -130,17 +135,22 @@ export class HubOperator {
     // A device's new state goes up to the super hub at once, not at the uplink's next
     // poll (30 s): the fleet's wave totals, and the halts a rollback ratio triggers,
     // lagged the store by up to a poll. Kicks while an exchange runs fold into one more.
-    const ledger = await HubLedger.open(init.dataDir, { onOutbox: () => { uplink?.kick() } })
+    // a changed order wakes the devices' held report polls (report 1.2.0 long-poll)
+    const changes = new ChangeFeed()
+    const ledger = await HubLedger.open(init.dataDir, { onOutbox: () => { uplink?.kick() }, onOrder: () => { changes.changed() } })
     // the hub's node is built by LanPeer with its fixed services: the report handler is
     // mounted on it afterwards, the way libp2p would (registrar + connection manager)
     const identities = init.hub.peer.identities
-    const report = reportProtocolOn(node, { devices: ledger, ...(identities !== undefined ? { deviceIdOf: (id: string) => identities.boundDeviceId(id) } : {}) })
+    const report = reportProtocolOn(node, { devices: ledger, changes, ...(identities !== undefined ? { deviceIdOf: (id: string) => identities.boundDeviceId(id) } : {}) })
     let op: HubOperator | undefined
     try {
       await report.start()
+      // fleet orders (hold, release, rollback, prestage) from the super hub: stored, then acted on
+      const fleet = await startHubFleet({ ledger, dataDir: init.dataDir, pokeWan: () => { init.wan?.()?.poke() }, onChange: () => { changes.changed() }, log: (init.log ?? silentLog).child({ component: 'ledger' }) })
+      init.hub.holdOf = fleet.holdOf
       if (init.superHub !== undefined) {
         const target = typeof init.superHub === 'string' ? multiaddr(init.superHub) : init.superHub
-        uplink = new HubUplink({ hubId: init.hubId ?? node.peerId.toString(), ledger, client: report, superHub: () => target })
+        uplink = new HubUplink({ hubId: init.hubId ?? node.peerId.toString(), ledger, client: report, superHub: () => target, fleet: fleet.sink, onChange: () => { changes.changed() } })
         uplink.start()
       }
       op = new HubOperator(init, ledger, report, uplink)
@@ -281,6 +291,7 @@ export class HubOperator {
         // an order in the ledger, handed to the device in its next report answer
         // (report 1.1.0); a repeat while open, or after it did its work, changes nothing
         const r = await this.ledger.issueDeviceOrder({ deviceId, action: 'rollback', reason: body.reason })
+        if (r.changed) this.report.changes.changed()
         const known = (await this.ledger.device(deviceId)) !== undefined
         return {
           changed: r.changed,

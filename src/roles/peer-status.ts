@@ -23,7 +23,7 @@ export interface BundleStatus {
   deviceClass: string
   /** the store's state: partial, complete, verified, evicted */
   state: string
-  /** why the store keeps it from eviction: active, installing, last-known-good, manual */
+  /** why the store keeps it from eviction: active, installing, last-known-good, manual, device (a hub: some device holds it) */
   pins?: string[]
   heldChunks: number
   totalChunks: number

@@ -14,6 +14,7 @@ import { toStoremeshError } from '../interface/errors.js'
 import { silentLog, type Log } from '../interface/log.js'
 import type { TrustOptions } from '../interface/types.js'
 import { defaultLeaseTableOptions, LEASE_STATE_FILE, LeaseTable } from '../lease/index.js'
+import { holdingLeaseAuthority, type HoldLookup } from '../lease/held-bundles.js'
 import { assertQuotaHolds, distinctBytes, readBundleDirManifest, type ChunkStore, type ImportResult } from '../store/index.js'
 import type { BundleSwarm } from '../swarm/index.js'
 import { HubRollout } from './hub-rollout.js'
@@ -124,6 +125,8 @@ export class StoreHub {
   readonly leases: LeaseTable
   /** the signed policies' share of the hub: the lease limit and where it came from */
   readonly rollout: HubRollout
+  /** the fleet's bundle holds (set by the hub operator's fleet orders, roles/hub-fleet.ts): a held bundle gets no lease */
+  holdOf: HoldLookup | undefined
   readonly imported: ImportResult[] = []
   /** called before a swarm is dropped to restart it super-seeding (the metrics keep its bytes) */
   onRetireSwarm: ((swarm: BundleSwarm) => void) | undefined
@@ -152,6 +155,8 @@ export class StoreHub {
     })
     let peer: LanPeer
     let rollout: HubRollout
+    // bound late: the holds come from the hub operator, started after the hub
+    let hub: StoreHub | undefined
     try {
       // before the LAN: no lease is granted under a limit the signed policy does not allow
       rollout = await HubRollout.open({
@@ -161,12 +166,12 @@ export class StoreHub {
         maxConcurrentFlag: init.maxConcurrentInstalls,
         log: (init.log ?? silentLog).child({ component: 'lease' })
       }, init.rolloutPolicies ?? [])
-      peer = await LanPeer.start({ ...init, role: 'hub', leaseAuthority: leases })
+      peer = await LanPeer.start({ ...init, role: 'hub', leaseAuthority: holdingLeaseAuthority(leases, id => hub?.holdOf?.(id)) })
     } catch (err) {
       await leases.close().catch(() => {})
       throw err
     }
-    const hub = new StoreHub(init, peer, leases, rollout)
+    hub = new StoreHub(init, peer, leases, rollout)
     try {
       await assertBundleDirsFit(peer.store, init.bundleDirs ?? [], init.trust)
       for (const dir of init.bundleDirs ?? []) {

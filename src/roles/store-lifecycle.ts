@@ -5,14 +5,16 @@
  *
  *   device  after every commit, cleanupDevice() evicts versions older than the
  *           last-known-good (`storemesh device cache gc` runs the same).
- *   hub     HubLifecycle.tick() keeps the `active` and `last-known-good` pins per class
- *           and, once the ledger shows every device of a bundle's waves done or blocked,
- *           evicts the superseded versions beyond the last-known-good.
+ *   hub     HubLifecycle.tick() keeps `active` on the newest bundle per class and
+ *           `device` on what the store's devices run, install or would roll back to,
+ *           and, once the ledger shows every device of a bundle's waves done or
+ *           blocked, evicts the superseded versions beyond the last-known-good.
  */
 import { isStoremeshError, StoremeshError, toStoremeshError } from '../interface/errors.js'
 import { silentLog, type Log } from '../interface/log.js'
 import type { HubLedger } from '../ledger/index.js'
-import { deviceGcPlan, hubEvictionPlan, hubPinPlan, type BundleEviction, type BundleRecord, type ChunkStore, type RetentionPlan } from '../store/index.js'
+import { storeFigures } from '../ledger/device-store.js'
+import { deviceGcPlan, hubEvictionPlan, hubPinPlan, hubStalePins, type BundleEviction, type BundleRecord, type ChunkStore, type RetentionPlan } from '../store/index.js'
 
 /** How often a hub re-checks its pins and the ledger. @default 5_000 */
 export const DEFAULT_LIFECYCLE_INTERVAL_MS = 5_000
@@ -54,7 +56,7 @@ export async function cleanupDevice (store: ChunkStore, options: { dryRun?: bool
 
 export interface HubLifecycleInit {
   store: ChunkStore
-  ledger: Pick<HubLedger, 'waveBundles' | 'waveCounts'>
+  ledger: Pick<HubLedger, 'waveBundles' | 'waveCounts' | 'deviceStores'>
   beforeEvict?: BeforeEvict
   /** @default DEFAULT_LIFECYCLE_INTERVAL_MS */
   intervalMs?: number
@@ -109,12 +111,19 @@ export class HubLifecycle {
     }
   }
 
-  /** `active` on the newest bundle of each class, `last-known-good` on the one below it. */
+  /**
+   * `active` on the newest bundle of each class, `device` on every bundle a device of
+   * the store runs, installs or would roll back to (their store reports in the ledger);
+   * automatic pins nobody needs any more are taken off.
+   */
   async syncPins (): Promise<void> {
     const { store } = this.#init
-    for (const { record, reason } of hubPinPlan(store.listBundles())) {
+    const held = storeFigures((await this.#init.ledger.deviceStores()).map(d => d.store)).heldByDevices
+    const plan = hubPinPlan(store.listBundles(), held)
+    for (const { record, reason } of plan) {
       if (!record.pins.includes(reason)) await store.pin(record.id, reason)
     }
+    for (const { record, reason } of hubStalePins(store.listBundles(), plan)) await store.unpin(record.id, reason)
   }
 
   /** Bundles whose waves have at least one device and none pending. */

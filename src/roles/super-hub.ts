@@ -25,8 +25,10 @@ import type { HubAdmission } from '../control/fleet-ingest.js'
 import { statusSourceOf } from '../control/status-view.js'
 import { startFleetMetricsServer, type FleetMetricsServer } from '../control/metrics-server.js'
 import { SuperLedgerStatusWriter } from '../ledger/super-ledger-status.js'
-import { reportProtocol, type ReportProtocol } from '../ledger/report/index.js'
+import { ChangeFeed, reportProtocol, type ReportProtocol } from '../ledger/report/index.js'
+import { watchOrders } from '../control/order-watch.js'
 import { superHubRollout } from './super-hub-rollout.js'
+import { registerPullThroughMetrics } from '../metrics/origin-metrics.js'
 import { assertCacheQuota, DEFAULT_ORIGIN_CACHE_QUOTA_BYTES, startOriginPull, type OriginPull, type OriginPullInit } from '../origin/index.js'
 
 /** Where a super hub pulls through from (src/origin/index.ts). */
@@ -151,8 +153,11 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
     const identity = init.identity !== undefined ? await startPeerIdentity(init.dataDir, enrolmentFromRoot(init.identity, root), init.log, init.privateKey) : undefined
     // opened behind: chunks are served at once; reports wait (unacknowledged, resent) until the database is open.
     // The embedded one (seconds of CPU, hundreds of MiB) only once a hub reports: a super hub that only seeds never loads it
+    // an order or a halt wakes the hubs' held report polls (report 1.2.0 long-poll)
+    const changes = new ChangeFeed()
     ledger = await FleetLedger.open({
       dataDir: init.dataDir,
+      onChange: () => { changes.changed() },
       ...(init.fleetDbUrl !== undefined ? { dbUrl: init.fleetDbUrl } : {}),
       ...(init.hubAdmission !== undefined ? { admission: init.hubAdmission } : {}),
       via: init.name ?? hostname(),
@@ -171,13 +176,14 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
         ...(identity !== undefined ? { identity: identity.service } : {}),
         manifest: manifestProtocol({ lookup: pull !== undefined ? async (q) => await pull.lookup(q) : storeManifestLookup(store), roots: async (after) => { await root.refresh(); return root.rootsAfter(after) } }),
         wanPull: pullServer({ source: pull ?? store, limiterFor: peerId => hubEntry(peerId).chain, ...(init.onServed !== undefined ? { onServed: init.onServed } : {}) }),
-        report: reportProtocol({ hubs: ledger, ...(identity !== undefined ? { hubIdsOf: (id: string) => identity.identities.boundHubIds(id) } : {}) })
+        report: reportProtocol({ hubs: ledger, changes, ...(identity !== undefined ? { hubIdsOf: (id: string) => identity.identities.boundHubIds(id) } : {}) })
       }
     })
     const f = follower
     const l = ledger
+    const watch = watchOrders(l, () => { changes.changed() }, init.log !== undefined ? { log: init.log.child({ component: 'fleet' }) } : {})
     const o = origin
-    const metrics = init.metricsPort !== undefined ? await startFleetMetricsServer(l, init.metricsPort).catch(async (err: unknown) => { await node.stop(); throw err }) : undefined
+    const metrics = init.metricsPort !== undefined ? await startFleetMetricsServer(l, init.metricsPort, o !== undefined ? r => { registerPullThroughMetrics(r, { counters: () => o.status() }, store) } : undefined).catch(async (err: unknown) => { await node.stop(); throw err }) : undefined
     const status = new SuperLedgerStatusWriter({
       dataDir: init.dataDir,
       ledger: statusSourceOf(l, waveId => ({ ...rollout.ruleOf(waveId) })),
@@ -195,6 +201,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       hubLimiter: peerId => hubEntry(peerId).limiter,
       async stop () {
         f.stop()
+        watch.stop()
         await metrics?.close()
         await node.stop()
         await o?.stop()

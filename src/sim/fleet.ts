@@ -53,23 +53,32 @@ export interface FleetRaw {
 
 export interface FleetHooks { onPhase?: (what: string) => void }
 
-export function runFleet (p: SimParams, hooks: FleetHooks = {}): FleetRaw {
+/** The fleet drawn and its full-fidelity stores already run (lan-pool.ts, on worker threads). */
+export interface FleetPre { stores: SimStore[], lanOutcomes: Map<number, LanOutcome> }
+
+/** The stores whose LAN runs at full fidelity: the first fidelityStores (stores are drawn at random). */
+export function fidelityStoresOf (p: SimParams, stores: readonly SimStore[]): SimStore[] {
+  return stores.slice(0, Math.min(p.fidelityStores, stores.length))
+}
+
+export function runFleet (p: SimParams, hooks: FleetHooks = {}, pre?: FleetPre): FleetRaw {
   checkMemory(p)
   const startMs = SIM_START_MS
   const horizonMs = p.horizonDays * 24 * HOUR_MS
-  const stores = makeFleet(p, startMs)
+  const stores = pre?.stores ?? makeFleet(p, startMs)
 
   // full-fidelity LAN stores first: the drawn stores need their distribution
-  hooks.onPhase?.(`full-fidelity LAN: ${Math.min(p.fidelityStores, stores.length)} stores`)
-  const lanOutcomes = new Map<number, LanOutcome>()
-  const fidelityStores = stores.slice(0, Math.min(p.fidelityStores, stores.length))
-  let fidelityEvents = 0
-  for (const s of fidelityStores) {
-    if (s.index > 0 && s.index % 10 === 0) hooks.onPhase?.(`  full fidelity: ${s.index} of ${fidelityStores.length} stores done`)
-    const o = runFidelity(s, p)
-    fidelityEvents += o.events
-    lanOutcomes.set(s.index, o)
+  const fidelityStores = fidelityStoresOf(p, stores)
+  const lanOutcomes = new Map<number, LanOutcome>(pre?.lanOutcomes)
+  if (pre === undefined) {
+    hooks.onPhase?.(`full-fidelity LAN: ${fidelityStores.length} stores in this thread`)
+    for (const s of fidelityStores) {
+      if (s.index > 0 && s.index % 10 === 0) hooks.onPhase?.(`  full fidelity: ${s.index} of ${fidelityStores.length} stores done`)
+      lanOutcomes.set(s.index, runFidelity(s, p))
+    }
   }
+  let fidelityEvents = 0
+  for (const s of fidelityStores) fidelityEvents += (lanOutcomes.get(s.index) as LanOutcome).events
   const sampler = fidelityStores.length > 0 ? new LanSampler(fidelityStores.map(s => sampleOf(s, p, lanOutcomes.get(s.index) as LanOutcome))) : undefined
   hooks.onPhase?.(`fleet: ${stores.length} stores, ${stores.reduce((a, s) => a + s.devices.length, 0)} devices`)
 

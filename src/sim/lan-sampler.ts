@@ -14,12 +14,11 @@
  * measured by running the same stores both ways (bench/sim.ts --method-check).
  */
 import type { SimStore } from './fleet-setup.js'
-import { simulateLanSwarm, type LanSwarmResult } from './lan-swarm.js'
+import { lanJobOf, runLanJob, type LanOutcome } from './lan-pool.js'
 import { derived, type SimParams } from './params.js'
 import type { Rng } from './rng.js'
 
-/** a store's LAN round: the swarm's result (full fidelity) or one drawn from a sample, which says which */
-export type LanOutcome = LanSwarmResult & { fidelity: boolean }
+export type { LanOutcome } from './lan-pool.js'
 
 export interface LanSample { n: number, ratio: number, shares: number[], hubCopies: number }
 
@@ -36,22 +35,9 @@ export function hubOnlyMs (store: SimStore, p: SimParams): number {
   return 1000 * store.devices.length * derived.bundleBytes(p) / (p.hubLanMiBps * 1024 * 1024) + p.lanConnectMs
 }
 
+/** One store at full fidelity, in this thread (lan-pool.ts runs many on every core). */
 export function runFidelity (store: SimStore, p: SimParams): LanOutcome {
-  const F = derived.bundleBytes(p)
-  const chunks = Math.min(derived.chunks(p), p.fidelityMaxChunks)
-  const size = Math.ceil(F / chunks)
-  const sizes = Array.from({ length: chunks }, (_, i) => i < chunks - 1 ? size : F - size * (chunks - 1))
-  const r = simulateLanSwarm({
-    pieceSizes: sizes,
-    hubUpBytesPerSec: p.hubLanMiBps * 1024 * 1024,
-    deviceUpBytesPerSec: store.devices.map(d => d.cls.upBps),
-    deviceDownBytesPerSec: store.devices.map(d => d.cls.downBps),
-    latencyMs: p.lanLatencyMs,
-    connectMs: p.lanConnectMs,
-    corruptPeers: store.hasCorruptPeer ? 1 : 0,
-    rng: store.rng.fork(0x1a2)
-  })
-  return { ...r, fidelity: true }
+  return runLanJob(lanJobOf(store), p)
 }
 
 export function sampleOf (store: SimStore, p: SimParams, lan: LanOutcome): LanSample {

@@ -19,10 +19,11 @@ export type BundleState = 'partial' | 'complete' | 'verified' | 'evicted'
 /**
  * Why a bundle is kept from eviction. `active` (the running version), `installing`
  * (being written to the inactive slot) and `last-known-good` (what a rollback returns
- * to) are exclusive per device class; `manual` (an operator's `hub cache pin`) is not.
+ * to) are exclusive per device class; `manual` (an operator's `hub cache pin`) is not,
+ * nor `device` (on a hub: some device of the store runs, installs or would roll back to it).
  */
-export type PinReason = 'active' | 'installing' | 'last-known-good' | 'manual'
-export const PIN_REASONS: readonly PinReason[] = ['active', 'installing', 'last-known-good', 'manual']
+export type PinReason = 'active' | 'installing' | 'last-known-good' | 'manual' | 'device'
+export const PIN_REASONS: readonly PinReason[] = ['active', 'installing', 'last-known-good', 'manual', 'device']
 /** Pin reasons held by at most one bundle of a device class at a time. */
 export const EXCLUSIVE_PIN_REASONS: ReadonlySet<PinReason> = new Set(['active', 'installing', 'last-known-good'])
 

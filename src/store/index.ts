@@ -5,7 +5,7 @@
 export { ChunkStore, openStore, toBitfield, type BundleEviction, type MissingPiece } from './store.js'
 export { StoreCore, STORE_PAUSE_REASONS, type StorePause, type StorePauseReason, type StoreStats } from './core.js'
 export { assertQuotaHolds, DEFAULT_STORE_QUOTA, distinctBytes, formatBytes, parseQuotaSpec, resolveQuotaBytes, type QuotaSpec, type SizedBundle } from './quota-spec.js'
-export { deviceGcPlan, hubEvictionPlan, hubPinPlan, type RetentionPlan } from './retention.js'
+export { deviceGcPlan, hubEvictionPlan, hubPinPlan, hubStalePins, HUB_AUTO_PINS, type RetentionPlan } from './retention.js'
 export { defaultStoreOptions, type StoreOptions } from './constants.js'
 export { EXCLUSIVE_PIN_REASONS, PIN_REASONS, type BundleRecord, type BundleState, type PinReason } from './index-db.js'
 export type { ImportResult } from './import.js'

@@ -4,10 +4,11 @@
  *
  *   device   after a commit: every version older than the last-known-good goes (the
  *            running version, the one being installed and the last-known-good stay).
- *   hub      pins the newest bundle of each class `active` and the one below it
- *            `last-known-good`; once the ledger shows every device of the newest
- *            settled bundle's waves done or blocked, the versions older than that
- *            bundle's last-known-good go.
+ *   hub      pins the newest bundle of each class `active` and every bundle a device
+ *            of the store runs, installs or would roll back to `device` (the devices'
+ *            store reports in the ledger); once the ledger shows every device of the
+ *            newest settled bundle's waves done or blocked, the versions older than
+ *            that bundle's last-known-good go, unless a device still holds them.
  *
  * A pinned bundle is never planned for eviction (and the store refuses it anyway).
  */
@@ -51,15 +52,31 @@ export function deviceGcPlan (records: readonly BundleRecord[]): RetentionPlan {
   return plan
 }
 
-/** The pins a hub holds per class: newest `active`, the version below it `last-known-good`. */
-export function hubPinPlan (records: readonly BundleRecord[]): Array<{ record: BundleRecord, reason: PinReason }> {
+/** The pins a hub sets by itself (`manual` is the operator's). */
+export const HUB_AUTO_PINS: ReadonlySet<PinReason> = new Set(['active', 'installing', 'last-known-good', 'device'])
+
+/**
+ * The pins a hub holds: `active` on the newest bundle of each class (what it seeds
+ * now), and `device` on every bundle a device of the store runs, installs or would roll
+ * back to (`heldByDevices`, from the devices' store reports in the ledger). Any other
+ * automatic pin is stale and goes (hubStalePins).
+ */
+export function hubPinPlan (records: readonly BundleRecord[], heldByDevices: ReadonlySet<string> = new Set()): Array<{ record: BundleRecord, reason: PinReason }> {
   const out: Array<{ record: BundleRecord, reason: PinReason }> = []
-  for (const list of classesOf(records.filter(r => r.state !== 'evicted')).values()) {
+  const live = records.filter(r => r.state !== 'evicted')
+  for (const list of classesOf(live).values()) {
     const newest = list[list.length - 1]
-    const below = list[list.length - 2]
     if (newest !== undefined) out.push({ record: newest, reason: 'active' })
-    if (below !== undefined) out.push({ record: below, reason: 'last-known-good' })
   }
+  for (const r of live) if (heldByDevices.has(r.id)) out.push({ record: r, reason: 'device' })
+  return out
+}
+
+/** Automatic pins the plan no longer wants (a device moved on, a hub pin of an older rule). */
+export function hubStalePins (records: readonly BundleRecord[], plan: ReadonlyArray<{ record: BundleRecord, reason: PinReason }>): Array<{ record: BundleRecord, reason: PinReason }> {
+  const want = new Set(plan.map(p => `${p.record.id} ${p.reason}`))
+  const out: Array<{ record: BundleRecord, reason: PinReason }> = []
+  for (const r of records) for (const reason of r.pins) if (HUB_AUTO_PINS.has(reason) && !want.has(`${r.id} ${reason}`)) out.push({ record: r, reason })
   return out
 }
 

@@ -42,13 +42,19 @@ export class Choker {
     const byId = new Map(peers.map(p => [p.id, p]))
     const keep = (set: Set<string>): Set<string> => new Set([...set].filter(id => byId.get(id)?.candidate === true))
     const rotate = this.#lastRotationMs === undefined || nowMs - this.#lastRotationMs >= this.#init.intervalMs
-    const candidates = peers.filter(p => p.candidate)
-    // a random key per peer per call: stable sort ties become a fair shuffle
-    const tie = new Map(candidates.map(p => [p.id, this.#random()]))
-    const ranked = [...candidates].sort((a, b) =>
-      linkRank(a) - linkRank(b) || b.score - a.score || (tie.get(a.id) ?? 0) - (tie.get(b.id) ?? 0))
+    // ranked only when a slot is to be filled: between rotations with every slot held
+    // (the usual case) a call costs a pass over the peers, not a sort (the hub re-runs
+    // its choker on every batch of haves)
+    const rank = (): ChokerPeer[] => {
+      const candidates = peers.filter(p => p.candidate)
+      // a random key per peer per call: stable sort ties become a fair shuffle
+      const tie = new Map(candidates.map(p => [p.id, this.#random()]))
+      return candidates.sort((a, b) =>
+        linkRank(a) - linkRank(b) || b.score - a.score || (tie.get(a.id) ?? 0) - (tie.get(b.id) ?? 0))
+    }
 
     if (rotate) {
+      const ranked = rank()
       this.#lastRotationMs = nowMs
       this.#regular = new Set(ranked.slice(0, this.#init.uploadSlots).map(p => p.id))
       const previous = this.#optimistic
@@ -60,11 +66,18 @@ export class Choker {
     } else {
       this.#regular = keep(this.#regular)
       this.#optimistic = keep(this.#optimistic)
-      for (const p of ranked) {
-        if (this.#regular.size >= this.#init.uploadSlots) break
-        if (!this.#optimistic.has(p.id)) this.#regular.add(p.id)
+      const held = this.#regular.size + this.#optimistic.size
+      const slots = this.#init.uploadSlots + this.#init.optimisticSlots
+      let candidates = 0
+      if (held < slots) for (const p of peers) if (p.candidate) candidates++
+      if (held < slots && candidates > held) {
+        const ranked = rank()
+        for (const p of ranked) {
+          if (this.#regular.size >= this.#init.uploadSlots) break
+          if (!this.#optimistic.has(p.id)) this.#regular.add(p.id)
+        }
+        this.#fillOptimistic(ranked.filter(p => !this.#regular.has(p.id) && !this.#optimistic.has(p.id)))
       }
-      this.#fillOptimistic(ranked.filter(p => !this.#regular.has(p.id) && !this.#optimistic.has(p.id)))
     }
     return new Set([...this.#regular, ...this.#optimistic])
   }

@@ -118,6 +118,23 @@ export class RarityMap {
     return undefined
   }
 
+  /**
+   * A candidate among the tracked chunks held by exactly `count` peers, scanned from a
+   * random position (as pickWanted); cost is that bucket's size, not the bundle's.
+   * The super-seeder asks for count 0 (chunks nobody holds). Only with `trackWanted`.
+   */
+  pickAtCount (count: number, isCandidate: (index: number) => boolean): number | undefined {
+    const bucket = this.#buckets[count]
+    if (bucket === undefined || bucket.length === 0) return undefined
+    const n = bucket.length
+    const start = Math.floor(this.#random() * n) % n
+    for (let j = 0; j < n; j++) {
+      const i = bucket[(start + j) % n]!
+      if (isCandidate(i)) return i
+    }
+    return undefined
+  }
+
   #set (index: number, count: number): void {
     const from = this.#bucketOf[index]
     this.#counts[index] = count

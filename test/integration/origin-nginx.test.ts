@@ -31,7 +31,7 @@ t.test('two store hubs pre-stage from one super hub pulling through from nginx',
   }
   const nginx = await startNginx(t, origin)
   const superDir = join(root, 'super')
-  const sup = await startSuperHub({ dataDir: superDir, swarmKey, trust, listen: ['/ip4/127.0.0.1/tcp/0'], origin: { url: nginx.url, cacheQuotaBytes: 64 * 1024 * 1024 } })
+  const sup = await startSuperHub({ dataDir: superDir, swarmKey, trust, listen: ['/ip4/127.0.0.1/tcp/0'], origin: { url: nginx.url, cacheQuotaBytes: 64 * 1024 * 1024 }, metricsPort: 0 })
   t.teardown(async () => { await sup.stop() })
   const addr = sup.node.getMultiaddrs()[0]!.toString()
 
@@ -54,6 +54,20 @@ t.test('two store hubs pre-stage from one super hub pulling through from nginx',
   await staged
   t.equal(hubs[0]!.store.getBundle(v2.info.id)?.state, 'verified', 'v2 verified')
   t.equal(o.chunkBytesFetched - v1.info.totalBytes, 2 * CHUNK_BYTES, 'v2 cost the origin only its two new chunks')
+  // the same counters on the super hub's /metrics, beside the cache's store series
+  const text = await (await fetch(`http://127.0.0.1:${sup.metrics!.port}/metrics`)).text()
+  const series = (name: string): number | undefined => {
+    const m = new RegExp(`^${name} (\\S+)$`, 'm').exec(text)
+    return m !== null ? Number(m[1]) : undefined
+  }
+  t.equal(series('storemesh_origin_chunk_bytes_total'), o.chunkBytesFetched, '/metrics: origin chunk bytes')
+  t.equal(series('storemesh_origin_chunks_fetched_total'), o.chunksFetched, '/metrics: chunks fetched')
+  t.equal(series('storemesh_origin_corrupt_refused_total'), 0, '/metrics: nothing refused')
+  t.ok((series('storemesh_origin_bytes_total') ?? 0) >= o.chunkBytesFetched, '/metrics: origin bytes include manifests and index')
+  t.equal(series('storemesh_store_used_bytes'), sup.store.stats().usedBytes, '/metrics: cache bytes')
+  t.equal(series('storemesh_store_quota_bytes'), 64 * 1024 * 1024, '/metrics: cache quota')
+  t.match(text, /^storemesh_store_evicted_bytes_total 0$/m, '/metrics: cache evictions')
+  t.match(text, /^storemesh_fleet_db_up /m, 'the fleet series stay on the same page')
   await sup.origin!.stop()
   const status = await readOriginStatus(superDir)
   t.equal(status?.chunkBytesFetched, o.chunkBytesFetched, 'origin.json carries the counters')

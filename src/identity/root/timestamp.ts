@@ -61,7 +61,7 @@ export const timestampBodySchema: z.ZodType<TimestampBody> = z.strictObject({
   if (lifeMs > MAX_TIMESTAMP_LIFETIME_MS) ctx.addIssue({ code: 'custom', message: `a statement lives at most ${MAX_TIMESTAMP_LIFETIME_MS / 86_400_000} days`, path: ['expiresAt'] })
 }) as unknown as z.ZodType<TimestampBody>
 
-const timestampSchema: z.ZodType<Timestamp> = z.strictObject({
+export const timestampSchema: z.ZodType<Timestamp> = z.strictObject({
   signed: timestampBodySchema,
   signatures: z.array(z.strictObject({ keyid: z.string().regex(/^[0-9a-f]{32}$/, 'malformed key id'), sig: z.string().regex(SIG_B64_RE, 'must be canonical base64 of 64 bytes') }))
     .min(1).max(MAX_ROOT_SIGNATURES)

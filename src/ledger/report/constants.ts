@@ -23,6 +23,15 @@ export const REPORT_PROTOCOL = formatProtocolId(REPORT_PROTOCOL_NAME, REPORT_PRO
 export const REPORT_PROTOCOL_V1_1_VERSION = '1.1.0'
 export const REPORT_PROTOCOL_V1_1 = formatProtocolId(REPORT_PROTOCOL_NAME, REPORT_PROTOCOL_V1_1_VERSION)
 
+/**
+ * `/storemesh/report/1.2.0` (SPEC.md "1.2.0"): 1.1.0 plus a long-poll (`waitMs`), what
+ * the asker holds (`have`), acks of fleet orders (`ackOrders`) in requests, and fleet
+ * orders, trust documents and an order cursor in answers. Served beside 1.0.0 and
+ * 1.1.0; a client that finds a peer without it falls back to 1.1.0 for that peer.
+ */
+export const REPORT_PROTOCOL_V1_2_VERSION = '1.2.0'
+export const REPORT_PROTOCOL_V1_2 = formatProtocolId(REPORT_PROTOCOL_NAME, REPORT_PROTOCOL_V1_2_VERSION)
+
 // --- wire limits (SPEC.md "Limits") -------------------------------------------------
 
 /** One request (a batch of journal entries or outbox entries). @default 1 MiB */
@@ -45,6 +54,33 @@ export const MAX_REPORT_RESPONSE_BYTES = 256 * KiB
 export const MAX_ENTRY_TEXT_CHARS = 4096
 /** Members of an entry's `data` object. @default 32 */
 export const MAX_ENTRY_DATA_KEYS = 32
+
+// --- 1.2.0 limits (SPEC.md "1.2.0") -------------------------------------------------
+
+/** The longest a receiver holds a request (`waitMs`). @default 30 s */
+export const MAX_REPORT_WAIT_MS = 30 * SECOND_MS
+/** Fleet orders in one answer, the oldest unacknowledged first. @default 64 */
+export const MAX_FLEET_ORDERS = 64
+/** Order ids acknowledged in one request. @default 256 */
+export const MAX_ORDER_ACKS = 256
+/** Roots of trust in one answer, the next versions after the asker's; it asks again for more. @default 4 */
+export const MAX_REPORT_ROOTS = 4
+/**
+ * A 1.2.0 answer: the 1.1.0 answer (256 KiB) plus fleet orders, MAX_REPORT_ROOTS roots
+ * (64 KiB each), a revocation list (512 KiB) and a timestamp statement (64 KiB). @default 2 MiB
+ */
+export const MAX_REPORT_V1_2_RESPONSE_BYTES = 2 * MiB
+/** Requests held at once for one peer (a hub and its restart's old stream). @default 2 */
+export const DEFAULT_MAX_HELD_PER_PEER = 2
+/** Requests held at once in all: a super hub's connected store hubs, a store's devices. @default 4096 */
+export const DEFAULT_MAX_HELD_TOTAL = 4096
+/**
+ * What an idle 1.2.0 uplink asks for as `waitMs`: under MAX_REPORT_WAIT_MS so that NAT
+ * and proxies see traffic twice a minute. @default 25 s
+ */
+export const DEFAULT_REPORT_WAIT_MS = 25 * SECOND_MS
+/** The order cursor: 32 lower-case hex, a digest of the orders an answer carried. */
+export const ORDER_CURSOR_RE = /^[0-9a-f]{32}$/
 
 export { DEVICE_ID_RE, WAVE_ID_RE } from '../../interface/ids.js'
 /** Hub ids: the same alphabet (a store label or the hub's peer id). */

@@ -21,11 +21,14 @@
  */
 import type { AbortOptions, Libp2p } from '@libp2p/interface'
 import type { ProtocolTarget, RequestResponseComponents } from '../../net/request-response.js'
-import type { DeviceBatch, HubBatch, ReportAck, ReportRequest } from './messages.js'
+import type { HeldSlotsInit, ChangeFeed } from './long-poll.js'
+import type { DeviceBatch, HubBatch, ReportAck } from './messages.js'
+import type { PollExtras, ReportAckV12, ReportRequestV12 } from './messages-v12.js'
 import { ReportProtocol } from './report-protocol.js'
 
 export {
   REPORT_PROTOCOL, REPORT_PROTOCOL_NAME, REPORT_PROTOCOL_VERSION, REPORT_PROTOCOL_V1_1, REPORT_PROTOCOL_V1_1_VERSION,
+  REPORT_PROTOCOL_V1_2, REPORT_PROTOCOL_V1_2_VERSION, MAX_REPORT_WAIT_MS, DEFAULT_REPORT_WAIT_MS, MAX_FLEET_ORDERS,
   MAX_REPORT_REQUEST_BYTES, MAX_REPORT_RESPONSE_BYTES, MAX_BATCH_ENTRIES, MAX_ORDERS, MAX_DEVICE_ORDERS, MAX_WIRE_ENTRY_BYTES, MAX_REASON_CHARS,
   DEFAULT_REPORT_TIMEOUT_MS, DEFAULT_MAX_REPORT_STREAMS
 } from './constants.js'
@@ -36,19 +39,31 @@ export {
   deviceOrderSchema, type DeviceAction, type DeviceOrder, type DeviceBatch, type DeviceWaveState, type HubBatch, type LedgerDelta,
   type ReportAck, type ReportError, type ReportRequest, type ReportResponse, type ResponseVersion, type WaveAction, type WaveOrder
 } from './messages.js'
+export {
+  FLEET_ORDER_ACTIONS, decodeReportRequestV12, decodeReportResponseV12, encodeReportRequestV12, encodeReportResponseV12, orderCursorOf,
+  parseReportRequestV12, parseReportResponseV12, fleetOrderSchema, type FleetOrderAction, type FleetOrderWire, type Have, type PollExtras,
+  type ReportAckV12, type ReportRequestV12, type ReportResponseV12, type TrustNews
+} from './messages-v12.js'
+export { ChangeFeed, HeldSlots, type HeldSlotsInit } from './long-poll.js'
 export { ReportProtocol, protocolFor } from './report-protocol.js'
+
+/** What a sink is told of the request beyond the batch: its 1.2.0 members (empty before 1.2.0). */
+export interface SinkContext {
+  peer?: string
+  poll?: PollExtras
+}
 
 /** The registrar, connection manager and logger; a libp2p node's components fit. */
 export type ReportProtocolComponents = RequestResponseComponents
 
 /** The store hub side: a HubLedger fits. */
 export interface DeviceReportSink {
-  acceptDeviceBatch(batch: DeviceBatch, ctx: { peer?: string }): Promise<ReportAck>
+  acceptDeviceBatch(batch: DeviceBatch, ctx: SinkContext): Promise<ReportAck | ReportAckV12>
 }
 
 /** The super hub side: a SuperLedger fits. */
 export interface HubReportSink {
-  acceptHubBatch(batch: HubBatch, ctx: { peer?: string }): Promise<ReportAck>
+  acceptHubBatch(batch: HubBatch, ctx: SinkContext): Promise<ReportAck | ReportAckV12>
 }
 
 export interface ReportProtocolInit {
@@ -60,6 +75,10 @@ export interface ReportProtocolInit {
   timeoutMs?: number
   /** @default DEFAULT_MAX_REPORT_STREAMS, per connection and direction */
   maxStreams?: number
+  /** what wakes held 1.2.0 requests; @default a new ChangeFeed (the protocol's `changes`) */
+  changes?: ChangeFeed
+  /** bounds on held 1.2.0 requests; @default DEFAULT_MAX_HELD_PER_PEER / DEFAULT_MAX_HELD_TOTAL */
+  held?: HeldSlotsInit
   /**
    * Node identity (src/identity/ PeerIdentities.boundDeviceId): the device id the
    * sending peer is certified for, `null` for none, `undefined` for any. A device batch
@@ -79,15 +98,17 @@ export type ReportTarget = ProtocolTarget
 export interface ReportRequestOptions extends AbortOptions {
   timeoutMs?: number
   /**
-   * The protocol the stream speaks. @default REPORT_PROTOCOL_V1_1 for device batches
-   * (the answer may carry device orders), REPORT_PROTOCOL for hub batches
+   * The protocol the stream speaks. @default REPORT_PROTOCOL_V1_2, and for a peer found
+   * not to speak it REPORT_PROTOCOL_V1_1 for device batches (the answer may carry device
+   * orders), REPORT_PROTOCOL for hub batches; its 1.2.0 members are then left out
    */
   protocol?: string
 }
 
 /** What the uplinks need of the protocol; tests can fake it. */
 export interface ReportClient {
-  send(target: ReportTarget, req: ReportRequest, options?: ReportRequestOptions): Promise<ReportAck>
+  /** an answer with `orderCursor` came over 1.2.0; without, the peer spoke 1.1.0 / 1.0.0 */
+  send(target: ReportTarget, req: ReportRequestV12, options?: ReportRequestOptions): Promise<ReportAckV12>
 }
 
 /** Factory for `services: { report: reportProtocol({ devices: hubLedger }) }` and the like. */

@@ -132,6 +132,33 @@ export function fleetLedgerCases (t: Test, getDriver: () => Driver): void {
     await rejects(t, l.issue({ kind: 'bundle', action: 'release', bundleId: 'b3:' + 'cd'.repeat(32), by: 'alice' }), 'E_CONFLICT', 'releasing a bundle not held')
   })
 
+  t.test('fleet orders (1.2.0): a store gets its holds and rollbacks until it acks them; an offline store gets them on return', async t => {
+    const { db } = getDriver()
+    let woken = 0
+    const l = await FleetLedger.over(db, { haltOnRollbackRatio: 1, onChange: () => { woken++ } })
+    t.teardown(async () => { await l.close() })
+    await l.acceptHubBatch(batch('fo-1', [delta(1, 'fo', 'pos-1', 'updated')]))
+    await l.acceptHubBatch(batch('fo-2', [delta(1, 'fo', 'pos-9', 'updated')]))
+    const hold = await l.issue({ kind: 'bundle', action: 'hold', bundleId: BUNDLE.replace('ab', 'fe'), by: 'ops', reason: 'bad driver' })
+    const rb = await l.issue({ kind: 'device', action: 'rollback', hubId: 'fo-1', deviceId: 'pos-1', by: 'ops', reason: 'scanner' })
+    t.equal(woken, 2, 'each new order wakes the held polls')
+    const stamp = await l.ordersStamp()
+    t.ok(stamp !== undefined)
+    const v11 = await l.acceptHubBatch(batch('fo-1', []))
+    t.equal(v11.fleetOrders, undefined, 'a 1.0.0 / 1.1.0 report gets none')
+    const a1 = await l.acceptHubBatch(batch('fo-1', []), { poll: {} })
+    t.same(a1.fleetOrders?.map(o => [o.orderId, o.action]).filter(([id]) => id === hold.order.orderId || id === rb.order.orderId),
+      [[hold.order.orderId, 'hold'], [rb.order.orderId, 'rollback']], 'oldest first')
+    t.same(a1.fleetOrders?.find(o => o.action === 'rollback'), { orderId: rb.order.orderId, action: 'rollback', storeId: 'fo-1', deviceId: 'pos-1', reason: 'scanner', issuedAtMs: rb.order.issuedAtMs })
+    t.same((await l.acceptHubBatch(batch('fo-1', []), { poll: {} })).fleetOrders?.length, a1.fleetOrders?.length, 'repeated until acked')
+    const a2 = await l.acceptHubBatch(batch('fo-1', []), { poll: { ackOrders: a1.fleetOrders!.map(o => o.orderId) } })
+    t.equal(a2.fleetOrders, undefined, 'acked: no longer sent')
+    t.equal((await db.query('SELECT count(*) AS n FROM order_acks WHERE hub_id = $1 AND acked_ms IS NOT NULL AND order_id = ANY($2::text[])', ['fo-1', [hold.order.orderId, rb.order.orderId]]))[0]!.n, 2, 'acks recorded')
+    const other = await l.acceptHubBatch(batch('fo-2', []), { poll: { ackOrders: [rb.order.orderId] } })
+    t.same(other.fleetOrders?.filter(o => o.orderId === hold.order.orderId || o.orderId === rb.order.orderId).map(o => o.action), ['hold'],
+      'the other store gets the hold, not the first store\'s rollback, and cannot ack it')
+  })
+
   t.test('bad input: unknown hub, wave, store, device, malformed ids; the ledger is unchanged', async t => {
     const { db } = getDriver()
     const l = await FleetLedger.over(db, { haltOnRollbackRatio: 1, admission: 'registered' })

@@ -129,3 +129,25 @@ t.test('the cache stays within its quota, least recently used chunks evicted, an
   t.equal(pull.stats.chunksFetched, count + 1)
   t.throws(() => { assertCacheQuota(1024) }, { code: 'E_INVALID_ARGUMENT', message: /1024 bytes .* \(16777216 bytes\)/ })
 })
+
+t.test('readers of one chunk share its bytes while any of them holds them: one store read, not one per store hub', async t => {
+  const b = simpleBundle(86, 2, 8192)
+  const origin = await publishedOrigin(t, [b])
+  const store = await cache(t)
+  const pull = new PullThrough({ fetcher: new OriginFetcher({ base: `file://${origin}`, ...fast }), store, trust: FIXTURE_TRUST })
+  await pull.start()
+  const h = b.info.pieces[0]!.hash
+  const first = await pull.get(h)
+  t.same(new Uint8Array(first!), b.chunks.get(h), 'read through from the origin')
+  const again = await Promise.all(Array.from({ length: 8 }, async () => await pull.get(h)))
+  t.ok(again.every(x => x === first), 'every later reader got the very bytes the first still holds')
+  t.equal(pull.stats.sharedReads, 8)
+  t.equal(pull.stats.chunksFetched, 1)
+  // nobody holds the other chunk: concurrent readers join one store read
+  const h2 = b.info.pieces[1]!.hash
+  await pull.get(h2)
+  const before = pull.stats.sharedReads
+  const joined = await Promise.all(Array.from({ length: 4 }, async () => await pull.get(h2)))
+  for (const j of joined) t.same(new Uint8Array(j!), b.chunks.get(h2))
+  t.equal(pull.stats.sharedReads - before, 4, 'shared, whether live or joined')
+})

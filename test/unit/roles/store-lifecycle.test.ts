@@ -1,12 +1,14 @@
 /**
- * The hub's store lifecycle over a real chunk store and a real hub ledger: pins follow
- * the newest bundle of each class, nothing goes while a device of the wave is pending,
+ * The hub's store lifecycle over a real chunk store and a real hub ledger: `active` on
+ * the newest bundle of each class, `device` on what the devices' store reports say they
+ * run, install or would roll back to, nothing goes while a device of the wave is pending,
  * superseded versions beyond the last-known-good go once every device is done or
  * blocked, a manual pin keeps a bundle, and `evict --bundle` refuses a pinned one.
  */
 import t from 'tap'
 import type { JournalEntry } from '../../../src/interface/types.js'
 import { HubLedger } from '../../../src/ledger/hub-ledger.js'
+import { storeReportEvent, type DeviceStoreReport } from '../../../src/ledger/device-store.js'
 import { HubLifecycle } from '../../../src/roles/store-lifecycle.js'
 import { openStore, type ChunkStore } from '../../../src/store/index.js'
 import { simpleBundle, tempDir, type FixtureBundle } from '../../support/store-fixture.js'
@@ -21,6 +23,11 @@ async function fill (store: ChunkStore, fx: FixtureBundle): Promise<void> {
 
 function entry (seq: number, waveId: string, bundleId: string, e: Partial<JournalEntry>): JournalEntry {
   return { seq, at, kind: 'transition', waveId, bundleId, ...e }
+}
+
+/** A device's store report as its agent journals it (roles/device-store-report.ts). */
+function storeReport (seq: number, r: DeviceStoreReport): JournalEntry {
+  return { seq, at, ...storeReportEvent(r) }
 }
 
 t.test('hub: pins, eviction after a settled wave, manual pins, refusals', async t => {
@@ -45,8 +52,16 @@ t.test('hub: pins, eviction after a settled wave, manual pins, refusals', async 
 
   const first = await life.tick()
   const pins = (): string[] => store.listBundles().map(b => `${b.deviceClass}@${b.version}:${b.pins.join(',') || '-'}`).sort()
-  t.same(pins(), ['kiosk@1.0.0:active', 'pos@1.0.0:-', 'pos@2.0.0:last-known-good', 'pos@3.0.0:active'], 'newest active, the one below last-known-good')
+  t.same(pins(), ['kiosk@1.0.0:active', 'pos@1.0.0:-', 'pos@2.0.0:-', 'pos@3.0.0:active'], 'before any store report: the newest active, nothing else')
   t.same(first?.evicted, [], 'nothing goes while a device of the wave is pending')
+
+  // the devices say what they keep: pos-1 runs 3.0.0 over 2.0.0, pos-2 still runs 1.0.0 and is installing 3.0.0
+  await ledger.acceptDeviceBatch({ type: 'device-events', deviceId: 'pos-1', entries: [storeReport(5, { paused: null, active: v3.info.id, lastKnownGood: v2.info.id })] })
+  await ledger.acceptDeviceBatch({ type: 'device-events', deviceId: 'pos-2', entries: [storeReport(5, { paused: 'disk-full', pausedSinceMs: 1, active: v1.info.id, installing: v3.info.id })] })
+  // an older report arriving late changes nothing
+  await ledger.acceptDeviceBatch({ type: 'device-events', deviceId: 'pos-1', entries: [storeReport(4, { paused: null, active: v1.info.id })] })
+  await life.tick()
+  t.same(pins(), ['kiosk@1.0.0:active', 'pos@1.0.0:device', 'pos@2.0.0:device', 'pos@3.0.0:active,device'], 'every version a device runs, installs or falls back to is pinned')
 
   // the second device is blocked by a gate: every device is done or blocked now
   await ledger.acceptDeviceBatch({
@@ -54,24 +69,34 @@ t.test('hub: pins, eviction after a settled wave, manual pins, refusals', async 
     entries: [entry(2, '7', v3.info.id, { kind: 'decision', reason: 'device.battery', data: { verdict: 'defer', gate: 'device.battery', gates: 'device.battery' } })]
   })
   t.same([...await life.settled()], [v3.info.id], 'settled')
+  const held = await life.tick()
+  t.same(held?.evicted, [], 'settled, but 1.0.0 still runs on pos-2: kept')
+  t.same(held?.kept.map(k => [k.version, k.pins]), [['1.0.0', ['device']]], 'and the run says why')
+  // pos-2 moved on to 3.0.0 (its last-known-good 1.0.0 then, then 2.0.0 after a later install)
+  await ledger.acceptDeviceBatch({ type: 'device-events', deviceId: 'pos-2', entries: [storeReport(6, { paused: null, active: v3.info.id, lastKnownGood: v2.info.id })] })
   const dry = await life.evict({ dryRun: true })
   t.same(dry.evicted.map(e => e.bundle.version), ['1.0.0'], 'dry run names the superseded version')
   t.ok(store.getBundle(v1.info.id), 'and keeps it')
   const run = await life.tick()
   t.same(run?.evicted.map(e => [e.bundle.version, e.chunks, e.bytes]), [['1.0.0', 2, 2 * CHUNK]], 'evicted beyond the last-known-good')
   t.same(left, [v1.info.id], 'its swarm was left first')
-  t.same(pins(), ['kiosk@1.0.0:active', 'pos@2.0.0:last-known-good', 'pos@3.0.0:active'])
+  t.same(pins(), ['kiosk@1.0.0:active', 'pos@2.0.0:device', 'pos@3.0.0:active,device'])
 
-  // a new version arrives and its wave settles: 2.0.0 would go, but the operator pinned it
+  // a new version arrives and its wave settles on both devices: 2.0.0 would go, but the operator pinned it
   await fill(store, v4)
   await store.pin(v2.info.id, 'manual')
-  await ledger.acceptDeviceBatch({ type: 'device-events', deviceId: 'pos-1', entries: [entry(2, '8', v4.info.id, { from: 'booted-trial', to: 'committed' })] })
+  for (const deviceId of ['pos-1', 'pos-2']) {
+    await ledger.acceptDeviceBatch({
+      type: 'device-events', deviceId,
+      entries: [entry(7, '8', v4.info.id, { from: 'booted-trial', to: 'committed' }), storeReport(8, { paused: null, active: v4.info.id, lastKnownGood: v3.info.id })]
+    })
+  }
   const kept = await life.tick()
   t.same(kept?.evicted, [])
   t.same(kept?.kept.map(k => [k.version, k.pins]), [['2.0.0', ['manual']]], 'a manual pin keeps it, and the run says so')
-  t.same(pins(), ['kiosk@1.0.0:active', 'pos@2.0.0:manual', 'pos@3.0.0:last-known-good', 'pos@4.0.0:active'])
+  t.same(pins(), ['kiosk@1.0.0:active', 'pos@2.0.0:manual', 'pos@3.0.0:device', 'pos@4.0.0:active,device'], 'no device holds 2.0.0 any more: only the manual pin is left')
 
-  await t.rejects(life.evict({ bundle: v3.info.id }), { code: 'E_BUNDLE_PINNED', message: /last-known-good/ }, 'the last-known-good cannot be evicted by hand')
+  await t.rejects(life.evict({ bundle: v3.info.id }), { code: 'E_BUNDLE_PINNED', message: /device/ }, 'a last-known-good of a device cannot be evicted by hand')
   await t.rejects(life.evict({ bundle: v1.info.id }), { code: 'E_BUNDLE_NOT_FOUND' })
   await store.unpin(v2.info.id, 'manual')
   const byHand = await life.evict({ bundle: v2.info.id })

@@ -7,7 +7,7 @@ import t from 'tap'
 import { statfs } from 'node:fs/promises'
 import { join } from 'node:path'
 import {
-  assertQuotaHolds, deviceGcPlan, hubEvictionPlan, hubPinPlan, openStore, parseQuotaSpec, resolveQuotaBytes,
+  assertQuotaHolds, deviceGcPlan, hubEvictionPlan, hubPinPlan, hubStalePins, openStore, parseQuotaSpec, resolveQuotaBytes,
   type BundleRecord, type ChunkStore
 } from '../../../src/store/index.js'
 import { seededBytes, signedBundle, simpleBundle, tempDir, type FixtureBundle } from '../../support/store-fixture.js'
@@ -139,7 +139,11 @@ t.test('retention plans', async t => {
   t.same(device.pinned.map(r => r.id), ['b2'], 'a pinned one is kept and said so')
   t.same(deviceGcPlan([rec('b1', '1.0.0', ['active']), k1]).evict, [], 'first install: nothing older to go')
 
-  t.same(hubPinPlan([v1, v2, v3, v4, k1]).map(p => `${p.record.id}:${p.reason}`), ['b4:active', 'b3:last-known-good', 'k1:active'])
+  t.same(hubPinPlan([v1, v2, v3, v4, k1]).map(p => `${p.record.id}:${p.reason}`), ['b4:active', 'k1:active'], 'hub, no device reports: the newest of each class')
+  const plan = hubPinPlan([v1, v2, v3, v4, k1], new Set(['b1', 'b3', 'gone']))
+  t.same(plan.map(p => `${p.record.id}:${p.reason}`), ['b4:active', 'k1:active', 'b1:device', 'b3:device'], 'hub: what devices hold is pinned device')
+  const old = rec('b2', '2.0.0', ['last-known-good', 'manual'])
+  t.same(hubStalePins([old, v1, v3, v4], plan).map(p => `${p.record.id}:${p.reason}`), ['b2:last-known-good', 'b3:last-known-good'], 'stale automatic pins go, manual ones and wanted ones stay')
   const plain = [rec('b1', '1.0.0'), rec('b2', '2.0.0'), rec('b3', '3.0.0'), rec('b4', '4.0.0', [], 'pos', 'partial')]
   t.same(hubEvictionPlan(plain, new Set()).evict, [], 'hub: nothing before a wave settles')
   t.same(hubEvictionPlan(plain, new Set(['b3'])).evict.map(r => r.id), ['b1'], 'settled 3.0.0: its last-known-good 2.0.0 stays, 1.0.0 goes')

@@ -58,3 +58,18 @@ t.test('equally rare chunks are spread: different random starts pick different c
   t.ok(seen.size >= 8, `first picks of 40 swarms spread over ${seen.size} of 16 chunks`)
 })
 
+
+t.test('pickAtCount looks only at the chunks held by that many peers, each of them reachable', async t => {
+  const m = new RarityMap(64, new Rng(3).random, { trackWanted: true })
+  for (let i = 0; i < 64; i++) if (i % 4 !== 0) m.add(i)
+  const seen = new Set<number>()
+  for (let k = 0; k < 400; k++) {
+    const i = m.pickAtCount(0, () => true)
+    t.equal(i === undefined ? -1 : i % 4, 0, 'only chunks nobody holds')
+    if (i !== undefined) seen.add(i)
+  }
+  t.equal(seen.size, 16, 'every chunk nobody holds comes up')
+  t.equal(m.pickAtCount(0, i => i === 8), 8)
+  t.equal(m.pickAtCount(0, i => i === 9), undefined, 'a candidate in another bucket is not seen')
+  t.equal(m.pickAtCount(7, () => true), undefined, 'an empty bucket')
+})

@@ -184,3 +184,26 @@ t.test('a peer is proven when its chunk turns up at a peer we never sent it to',
   t.ok(s4.isProven('a'), 'a served b')
   t.notOk(s4.isProven('b'))
 })
+
+t.test('inTransit, kept as offers and haves change, equals a recount of undownloaded offers', async t => {
+  const n = 32
+  const peers = ['a', 'b', 'c', 'd']
+  const clock = { now: 0 }
+  const s = new SuperSeeder({ numPieces: n, offersPerPeer: 2, maxInTransit: 5, stallMs: 5000, offerTimeoutMs: 3000, now: () => clock.now })
+  const claims = new Map(peers.map(p => [p, new Set<number>()]))
+  for (const p of peers) { s.addPeer(p); s.peerBitfield(p, new Bits(n)); s.setUnchoked(p, true) }
+  const held = all(n)
+  let x = 12345
+  const rnd = (k: number): number => { x = (Math.imul(x, 1103515245) + 12345) >>> 0; return x % k }
+  for (let step = 0; step < 2000; step++) {
+    const p = peers[rnd(peers.length)] as string
+    const what = rnd(10)
+    clock.now += rnd(500)
+    if (what < 4) s.offers(p, held, rnd(2))
+    else if (what < 8) { const i = rnd(n); s.peerHave(p, i); claims.get(p)?.add(i) } else if (what === 8) s.setUnchoked(p, rnd(2) === 0)
+    else { const b = new Bits(n); for (let i = 0; i < n; i++) if (rnd(3) === 0) b.set(i); s.peerBitfield(p, b); claims.set(p, new Set(b.indices())) }
+    const recount = peers.reduce((a, q) => a + s.offersOf(q).filter(i => !(claims.get(q) as Set<number>).has(i)).length, 0)
+    if (s.inTransit !== recount) { t.equal(s.inTransit, recount, `step ${step}`); return }
+  }
+  t.pass('2,000 random steps, counts agree')
+})

@@ -96,6 +96,6 @@ t.test('a client with no sink registers no handler', async t => {
   t.teardown(async () => { await hub.close() })
   const server = new ReportProtocol(c, { devices: hub })
   await server.start()
-  t.equal(handled, 2, "1.0.0 and 1.1.0")
+  t.equal(handled, 3, '1.0.0, 1.1.0 and 1.2.0')
   await server.stop()
 })

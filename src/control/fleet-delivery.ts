@@ -1,0 +1,51 @@
+/**
+ * Fleet orders down the report answers (protocols/report/SPEC.md "1.2.0", docs/fleet.md
+ * "Orders"): bundle holds / releases go to every store hub, a device rollback to the
+ * store it names. An order stays in that hub's answers until the hub acks it
+ * (`ackOrders` of a later request, after it stored it durably); the ack is its row in
+ * `order_acks`. A store that is offline just has its orders pending: they go down in
+ * the answer to its first report back.
+ */
+import { MAX_FLEET_ORDERS } from '../ledger/report/constants.js'
+import type { FleetOrderWire } from '../ledger/report/messages-v12.js'
+import { num, type SqlQueryable } from './db/sql.js'
+import { orderOfRow, type FleetOrder } from './fleet-orders.js'
+
+const COLUMNS = 'o.order_id, o.kind, o.action, o.wave_id, o.bundle_id, o.hub_id, o.device_id, o.reason, o.issued_by, o.source, o.issued_ms'
+/** The orders a hub is to receive: every bundle order, and device orders for its store. */
+const FOR_HUB = `(o.kind = 'bundle' OR (o.kind = 'device' AND o.hub_id = $1))`
+
+/** Records the hub's acks of orders meant for it (unknown ids, or another store's, are ignored); the number recorded. */
+export async function recordOrderAcks (tx: SqlQueryable, hubId: string, orderIds: readonly string[], now: number): Promise<number> {
+  if (orderIds.length === 0) return 0
+  const rows = await tx.query(`INSERT INTO order_acks (order_id, hub_id, delivered_ms, acked_ms)
+    SELECT o.order_id, $1, $2, $2 FROM orders o WHERE o.order_id = ANY($3::text[]) AND ${FOR_HUB}
+    ON CONFLICT (order_id, hub_id) DO UPDATE SET acked_ms = COALESCE(order_acks.acked_ms, excluded.acked_ms)
+    RETURNING order_id`, [hubId, now, [...orderIds]])
+  return rows.length
+}
+
+/** The oldest MAX_FLEET_ORDERS orders for this hub it has not acked. */
+export async function pendingFleetOrders (tx: SqlQueryable, hubId: string): Promise<FleetOrder[]> {
+  const rows = await tx.query(`SELECT ${COLUMNS} FROM orders o WHERE ${FOR_HUB}
+    AND NOT EXISTS (SELECT 1 FROM order_acks a WHERE a.order_id = o.order_id AND a.hub_id = $1 AND a.acked_ms IS NOT NULL)
+    ORDER BY o.issued_ms, o.order_id LIMIT ${MAX_FLEET_ORDERS}`, [hubId])
+  return rows.map(orderOfRow)
+}
+
+/** On the report wire (1.2.0 `fleetOrders`). */
+export function toFleetOrderWire (o: FleetOrder): FleetOrderWire {
+  const base = { orderId: o.orderId, reason: o.reason, issuedAtMs: o.issuedAtMs }
+  if (o.kind === 'device') return { ...base, action: 'rollback', storeId: o.hubId!, deviceId: o.deviceId! }
+  return { ...base, action: o.action as FleetOrderWire['action'], bundleId: o.bundleId! }
+}
+
+/**
+ * A stamp of the orders table that moves whenever an order is written, by this process
+ * or another (a second super hub, `storemesh fleet …` on a shared server): the super
+ * hub polls it to wake held reports.
+ */
+export async function ordersStamp (q: SqlQueryable): Promise<string> {
+  const rows = await q.query<{ n: unknown, m: unknown }>('SELECT count(*) AS n, coalesce(max(issued_ms), 0) AS m FROM orders')
+  return `${num(rows[0]?.n)}:${num(rows[0]?.m)}`
+}
