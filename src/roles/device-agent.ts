@@ -29,6 +29,7 @@ import { join } from 'node:path'
 import semver from 'semver'
 import type { PeerId } from '@libp2p/interface'
 import { toStoremeshError } from '../interface/errors.js'
+import { trustExchangeOf } from './trust-exchange.js'
 import { silentLog, type Log } from '../interface/log.js'
 import type { BundleInfo } from '../interface/types.js'
 import { DEVICE_CONFIG_FILE, loadDeviceConfig } from '../install/facts.js'
@@ -135,6 +136,8 @@ export class DeviceAgent {
       journal,
       client: reportProtocolOn(peer.node),
       hub: async () => await this.#findReportHub(),
+      // roots, revocations and timestamp statements from the hub, every round (trust-exchange.ts)
+      trust: trustExchangeOf(peer.dataDir, peer.root, peer.identities, init.log),
       onDeviceOrders: list => { this.orders.offer(list) },
       onOrders: async list => {
         // new orders may name a bundle the hub just got: ask for manifests now

@@ -16,6 +16,7 @@ import {
 } from '../api/index.js'
 import { writeFileAtomic } from '../interface/atomic-file.js'
 import { isStoremeshError, StoremeshError, toStoremeshError } from '../interface/errors.js'
+import { trustExchangeOf } from './trust-exchange.js'
 import { silentLog, type Log } from '../interface/log.js'
 import type { TrustOptions } from '../interface/types.js'
 import { HubLedger, HubUplink, reportProtocolOn, type ReportProtocol } from '../ledger/index.js'
@@ -141,7 +142,9 @@ export class HubOperator {
     // the hub's node is built by LanPeer with its fixed services: the report handler is
     // mounted on it afterwards, the way libp2p would (registrar + connection manager)
     const identities = init.hub.peer.identities
-    const report = reportProtocolOn(node, { devices: ledger, changes, ...(identities !== undefined ? { deviceIdOf: (id: string) => identities.boundDeviceId(id) } : {}) })
+    // roots, revocations and timestamp statements: from the super hub's answers, into the devices' (trust-exchange.ts)
+    const trust = trustExchangeOf(init.dataDir, init.hub.peer.root, identities, init.log)
+    const report = reportProtocolOn(node, { devices: ledger, changes, trust, ...(identities !== undefined ? { deviceIdOf: (id: string) => identities.boundDeviceId(id) } : {}) })
     let op: HubOperator | undefined
     try {
       await report.start()
@@ -150,7 +153,7 @@ export class HubOperator {
       init.hub.holdOf = fleet.holdOf
       if (init.superHub !== undefined) {
         const target = typeof init.superHub === 'string' ? multiaddr(init.superHub) : init.superHub
-        uplink = new HubUplink({ hubId: init.hubId ?? node.peerId.toString(), ledger, client: report, superHub: () => target, fleet: fleet.sink, onChange: () => { changes.changed() } })
+        uplink = new HubUplink({ hubId: init.hubId ?? node.peerId.toString(), ledger, client: report, superHub: () => target, fleet: fleet.sink, trust, onChange: () => { changes.changed() } })
         uplink.start()
       }
       op = new HubOperator(init, ledger, report, uplink)

@@ -10,6 +10,7 @@
  */
 import { hostname } from 'node:os'
 import type { PrivateKey } from '@libp2p/interface'
+import { trustExchangeOf } from './trust-exchange.js'
 import type { Log } from '../interface/log.js'
 import { startPeerIdentity, type PeerIdentityOptions } from '../identity/node-identity.js'
 import { enrolmentFromRoot, implicitEnrolment, RootTrust } from '../identity/root/index.js'
@@ -176,7 +177,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
         ...(identity !== undefined ? { identity: identity.service } : {}),
         manifest: manifestProtocol({ lookup: pull !== undefined ? async (q) => await pull.lookup(q) : storeManifestLookup(store), roots: async (after) => { await root.refresh(); return root.rootsAfter(after) } }),
         wanPull: pullServer({ source: pull ?? store, limiterFor: peerId => hubEntry(peerId).chain, ...(init.onServed !== undefined ? { onServed: init.onServed } : {}) }),
-        report: reportProtocol({ hubs: ledger, changes, ...(identity !== undefined ? { hubIdsOf: (id: string) => identity.identities.boundHubIds(id) } : {}) })
+        report: reportProtocol({ hubs: ledger, changes, trust: trustExchangeOf(init.dataDir, root, identity?.identities, init.log), ...(identity !== undefined ? { hubIdsOf: (id: string) => identity.identities.boundHubIds(id) } : {}) })
       }
     })
     const f = follower

@@ -23,7 +23,7 @@ import type { AbortOptions, Libp2p } from '@libp2p/interface'
 import type { ProtocolTarget, RequestResponseComponents } from '../../net/request-response.js'
 import type { HeldSlotsInit, ChangeFeed } from './long-poll.js'
 import type { DeviceBatch, HubBatch, ReportAck } from './messages.js'
-import type { PollExtras, ReportAckV12, ReportRequestV12 } from './messages-v12.js'
+import type { Have, PollExtras, ReportAckV12, ReportRequestV12, TrustNews } from './messages-v12.js'
 import { ReportProtocol } from './report-protocol.js'
 
 export {
@@ -91,6 +91,11 @@ export interface ReportProtocolInit {
    * `bad-request` (E_CERT_MISMATCH in the detail). Absent: any.
    */
   hubIdsOf?: (peerId: string) => readonly string[] | null | undefined
+  /**
+   * 1.2.0 `trust` in answers (roots, revocation list, timestamp statement the asker's
+   * `have` lacks): src/roles/trust-exchange.ts. Absent: answers carry none.
+   */
+  trust?: { newsFor: (have: Have | undefined) => Promise<TrustNews | undefined> }
 }
 
 export type ReportTarget = ProtocolTarget

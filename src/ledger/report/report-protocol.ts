@@ -220,7 +220,21 @@ export class ReportProtocol implements Startable, ReportClient {
     return req.have?.orderCursor === orderCursorOf(res)
   }
 
+  /** The ledger's answer, with the trust news the asker's `have` lacks (SPEC.md "1.2.0" `trust`). */
   async #sinkAnswer (req: ReportRequestV12, peer: string | undefined): Promise<ReportResponseV12> {
+    const res = await this.#ledgerAnswer(req, peer)
+    if (res.status !== 'ok' || this.#init.trust === undefined) return res
+    try {
+      const trust = await this.#init.trust.newsFor(req.have)
+      return trust !== undefined ? { ...res, trust } : res
+    } catch (err) {
+      // the ledger's answer (acks, orders) must still reach the asker
+      this.#log.error('trust news for %s failed: %s', describe(req), isStoremeshError(err) ? err.toLine() : String(err))
+      return res
+    }
+  }
+
+  async #ledgerAnswer (req: ReportRequestV12, peer: string | undefined): Promise<ReportResponseV12> {
     const poll: PollExtras = {}
     if (req.waitMs !== undefined) poll.waitMs = req.waitMs
     if (req.have !== undefined) poll.have = req.have
