@@ -50,9 +50,8 @@ const pad = (s: string | number, n: number): string => String(s).padStart(n)
 process.stdout.write(`${'target'.padEnd(18)} ${pad('inputs', 9)} ${pad('inputs/s', 9)} ${pad('crashes', 8)} ${pad('hangs', 6)} ${pad('max ms', 8)} ${pad('rss MiB', 8)}  top refusals\n`)
 const all: TargetStats[] = []
 for (const target of targets) {
-  const deadlineEpochMs = perTargetMs === undefined ? undefined : Date.now() + perTargetMs
   const stuckMs = values['stuck-ms'] === undefined ? undefined : Number(values['stuck-ms'])
-  const s = await fuzzTargetSupervised(target, { seed, maxInputs: inputs, deadlineEpochMs, hangMs: DEFAULT_HANG_MS, stuckMs })
+  const s = await fuzzTargetSupervised(target, { seed, maxInputs: inputs, budgetMs: perTargetMs, hangMs: DEFAULT_HANG_MS, stuckMs })
   all.push(s)
   const rate = s.tried / (s.elapsedMs / 1000)
   const rssMiB = process.memoryUsage().rss / KIB / KIB

@@ -11,15 +11,16 @@ export interface WorkerInput {
   targetName: string
   seed: number
   maxInputs?: number | undefined
-  /** Date.now() ms: the threads' performance clocks differ */
-  deadlineEpochMs?: number | undefined
+  /** fuzzing time for this worker, counted from when its target is loaded (a worker's start is not the target's time) */
+  budgetMs?: number | undefined
   hangMs: number
   start?: InputPosition | undefined
   /** Int32Array over it, slots below */
   progress: SharedArrayBuffer
 }
 
-export type WorkerMessage = { finding: Finding } | { codes: Record<string, number>, done: true }
+/** `elapsedMs`: the worker's fuzzing time, without its start */
+export type WorkerMessage = { finding: Finding } | { codes: Record<string, number>, elapsedMs: number, done: true }
 
 export const SLOT = { batch: 0, index: 1, tried: 2, accepted: 3, refused: 4, crashes: 5, hangs: 6, maxMicros: 7 } as const
 export const PROGRESS_SLOTS = 8

@@ -20,7 +20,8 @@ const POLL_MS = 100
 export interface SuperviseOptions {
   seed: number
   maxInputs?: number | undefined
-  deadlineEpochMs?: number | undefined
+  /** fuzzing time for the target, not counting worker starts */
+  budgetMs?: number | undefined
   hangMs: number
   /** @default DEFAULT_STUCK_MS */
   stuckMs?: number | undefined
@@ -54,7 +55,8 @@ interface Run {
   elapsedMs: number
 }
 
-function runWorker (target: FuzzTarget, options: SuperviseOptions, start: InputPosition | undefined, maxInputs: number | undefined): Promise<Run> {
+function runWorker (target: FuzzTarget, options: SuperviseOptions, start: InputPosition | undefined, maxInputs: number | undefined,
+  budgetMs: number | undefined): Promise<Run> {
   const progress = new SharedArrayBuffer(PROGRESS_SLOTS * Int32Array.BYTES_PER_ELEMENT)
   const counts = new Int32Array(progress)
   counts[SLOT.batch] = -1
@@ -63,7 +65,7 @@ function runWorker (target: FuzzTarget, options: SuperviseOptions, start: InputP
     targetName: target.name,
     seed: options.seed,
     maxInputs,
-    deadlineEpochMs: options.deadlineEpochMs,
+    budgetMs,
     hangMs: options.hangMs,
     start,
     progress
@@ -94,6 +96,8 @@ function runWorker (target: FuzzTarget, options: SuperviseOptions, start: InputP
       if ('finding' in m) { run.findings.push(m.finding); return }
       run.codes = m.codes
       end()
+      // the rate and the budget count fuzzing, not the worker's start (seconds under load)
+      run.elapsedMs = m.elapsedMs
       resolve(run)
     })
     worker.once('error', err => { end(); reject(err) })
@@ -114,8 +118,9 @@ export async function fuzzTargetSupervised (target: FuzzTarget, options: Supervi
   for (;;) {
     const left = options.maxInputs === undefined ? undefined : options.maxInputs - total.tried
     if (left !== undefined && left <= 0) break
-    if (options.deadlineEpochMs !== undefined && Date.now() >= options.deadlineEpochMs) break
-    const run = await runWorker(target, options, start, left)
+    const budgetMs = options.budgetMs === undefined ? undefined : options.budgetMs - total.elapsedMs
+    if (budgetMs !== undefined && budgetMs <= 0) break
+    const run = await runWorker(target, options, start, left, budgetMs)
     const c = run.counts
     total.tried += c[SLOT.tried] as number
     total.accepted += c[SLOT.accepted] as number

@@ -20,7 +20,7 @@ const stats = await fuzzTarget(target, {
   seed: input.seed,
   hangMs: input.hangMs,
   ...(input.maxInputs !== undefined ? { maxInputs: input.maxInputs } : {}),
-  ...(input.deadlineEpochMs !== undefined ? { deadlineMs: performance.now() + (input.deadlineEpochMs - Date.now()) } : {}),
+  ...(input.budgetMs !== undefined ? { deadlineMs: performance.now() + input.budgetMs } : {}),
   ...(input.start !== undefined ? { start: input.start } : {}),
   onInput: at => {
     Atomics.store(progress, SLOT.batch, at.batch)
@@ -36,4 +36,4 @@ const stats = await fuzzTarget(target, {
     if (finding !== undefined) parentPort?.postMessage({ finding } satisfies WorkerMessage)
   }
 })
-parentPort?.postMessage({ codes: stats.codes, done: true } satisfies WorkerMessage)
+parentPort?.postMessage({ codes: stats.codes, elapsedMs: stats.elapsedMs, done: true } satisfies WorkerMessage)
