@@ -1,5 +1,5 @@
 /**
- * `npm run bench:fleet [-- --stores 10000 --devices 50 --clients 8 --halt-hubs 1000 --halt-conns 50 --poll-ms 5000 --drivers pglite,postgres --db postgres://…]`
+ * `npm run bench:fleet [-- --stores 10000 --devices 50 --clients 16 --halt-hubs 1000 --halt-conns 50 --poll-ms 5000 --drivers pglite,postgres --db postgres://…]`
  *
  * The control plane's capacity, over the real `/storemesh/report/1.0.0` on 127.0.0.1:
  *
@@ -15,6 +15,7 @@
  * Peak RSS is the whole bench process (super hub, database, clients).
  */
 import '../src/polyfill.js'
+import { readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
@@ -31,7 +32,7 @@ const opt = (name: string, def: string): string => {
 }
 const STORES = Number(opt('stores', '2000'))
 const DEVICES = Number(opt('devices', '50'))
-const CLIENTS = Number(opt('clients', '8'))
+const CLIENTS = Number(opt('clients', '16'))
 const HALT_HUBS = Number(opt('halt-hubs', '1000'))
 const HALT_CONNS = Number(opt('halt-conns', '50'))
 const POLL_MS = Number(opt('poll-ms', '5000'))
@@ -59,8 +60,24 @@ function storeBatch (store: number): HubBatch {
   return { type: 'hub-ledger', hubId: `store-${store}`, epoch: EPOCH, entries }
 }
 
+/** Connected one at a time before the clock starts: many Noise handshakes at once time out on a loaded machine. */
+async function connect (sup: SuperHub, cs: Client[]): Promise<void> {
+  const addr = sup.node.getMultiaddrs()[0]!
+  for (const c of cs) {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        await c.dial(addr)
+        break
+      } catch (err) {
+        if (attempt >= 5) throw err
+      }
+    }
+  }
+}
+
 async function ingest (sup: SuperHub, cs: Client[]): Promise<{ outcomes: number, seconds: number }> {
   const addr = sup.node.getMultiaddrs()[0]!
+  await connect(sup, cs)
   let next = 0
   const t0 = performance.now()
   await Promise.all(cs.flatMap(c => Array.from({ length: IN_FLIGHT_PER_CLIENT }, async () => {
@@ -77,6 +94,7 @@ async function ingest (sup: SuperHub, cs: Client[]): Promise<{ outcomes: number,
 
 async function haltReach (sup: SuperHub, cs: Client[]): Promise<{ maxMs: number, medianMs: number, seen: number }> {
   const addr = sup.node.getMultiaddrs()[0]!
+  await connect(sup, cs)
   const seenAt = new Map<number, number>()
   let haltAt: number | undefined
   const stop = new AbortController()
@@ -102,7 +120,36 @@ async function haltReach (sup: SuperHub, cs: Client[]): Promise<{ maxMs: number,
   return { maxMs: times.at(-1) ?? NaN, medianMs: times[Math.floor(times.length / 2)] ?? NaN, seen: times.length }
 }
 
-interface Run { driver: string, outcomesPerSec: number, outcomes: number, seconds: number, halt?: { maxMs: number, medianMs: number, seen: number } }
+/**
+ * CPU seconds of the PostgreSQL server this bench started (its postmaster and the
+ * processes under it: backends, WAL writer, checkpointer), from /proc; 0 when unknown
+ * (`--db` elsewhere). With the bench process's own CPU this gives the ingest's cost per
+ * outcome, which a loaded machine slows down less than it slows the wall clock.
+ */
+function serverCpuSeconds (url: string | undefined): number {
+  const host = url !== undefined ? new URLSearchParams(url.split('?')[1] ?? '').get('host') : null
+  if (host === null) return 0
+  try {
+    const postmaster = Number(readFileSync(join(host, 'data', 'postmaster.pid'), 'utf8').split('\n')[0])
+    const ticksPerSec = 100
+    let ticks = 0
+    for (const pid of readdirSync('/proc').filter(p => /^\d+$/.test(p))) {
+      try {
+        const stat = readFileSync(`/proc/${pid}/stat`, 'utf8')
+        const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ')
+        // fields after the command: state ppid ... utime (14th of the line) stime (15th)
+        if (Number(pid) === postmaster || Number(f[1]) === postmaster) ticks += Number(f[11]) + Number(f[12])
+      } catch {}
+    }
+    return ticks / ticksPerSec
+  } catch {
+    return 0
+  }
+}
+
+const cpuSeconds = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6 }
+
+interface Run { driver: string, outcomesPerSec: number, outcomes: number, seconds: number, cpuSeconds: number, halt?: { maxMs: number, medianMs: number, seen: number } }
 
 async function runDriver (driver: string, dir: string, pg: TestPostgres | undefined): Promise<Run> {
   const url = driver === 'postgres' ? (DB_URL ?? await pg!.createDatabase(`bench_${Date.now()}`)) : undefined
@@ -115,10 +162,15 @@ async function runDriver (driver: string, dir: string, pg: TestPostgres | undefi
     if (!await sup.ledger.ready()) throw new Error('the fleet database did not open')
     process.stdout.write(`${driver}: database open in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
     const cs = await clients(CLIENTS)
+    const [own0, server0] = [cpuSeconds(), serverCpuSeconds(url)]
     const r = await ingest(sup, cs)
+    const [own, server] = [cpuSeconds() - own0, serverCpuSeconds(url) - server0]
+    const cpu = own + server
     await Promise.all(cs.map(async c => { await c.stop() }))
-    const run: Run = { driver, outcomes: r.outcomes, seconds: r.seconds, outcomesPerSec: r.outcomes / r.seconds }
-    process.stdout.write(`${driver}: ${r.outcomes} device outcomes from ${STORES} stores in ${r.seconds.toFixed(1)} s = ${run.outcomesPerSec.toFixed(0)} outcomes/s\n`)
+    const run: Run = { driver, outcomes: r.outcomes, seconds: r.seconds, outcomesPerSec: r.outcomes / r.seconds, cpuSeconds: cpu }
+    const tx = sup.ledger.counters.reportTransactions
+    process.stdout.write(`${driver}: ${r.outcomes} device outcomes from ${STORES} stores in ${r.seconds.toFixed(1)} s = ${run.outcomesPerSec.toFixed(0)} outcomes/s` +
+      ` (${tx} transactions, ${(STORES / Math.max(1, tx)).toFixed(1)} reports each); CPU ${cpu.toFixed(1)} s (bench process with its clients ${own.toFixed(1)} s${url !== undefined ? `, server ${server.toFixed(1)} s` : ''}) = ${(r.outcomes / cpu).toFixed(0)} outcomes per CPU-second\n`)
     if (HALT_HUBS > 0) {
       const hc = await clients(HALT_CONNS)
       run.halt = await haltReach(sup, hc)
@@ -147,9 +199,9 @@ try {
     }
     runs.push(await runDriver(driver, dir, pg))
   }
-  process.stdout.write('\n' + ['driver', 'outcomes/s', 'target', 'halt last (s)', 'target'].map(h => h.padEnd(14)).join('') + '\n')
+  process.stdout.write('\n' + ['driver', 'outcomes/s', 'per CPU-s', 'target', 'halt last (s)', 'target'].map(h => h.padEnd(14)).join('') + '\n')
   for (const r of runs) {
-    process.stdout.write([r.driver, r.outcomesPerSec.toFixed(0), r.driver === 'postgres' ? '>= 5000' : '-', r.halt !== undefined ? (r.halt.maxMs / 1000).toFixed(2) : '-', '<= 10'].map(c => String(c).padEnd(14)).join('') + '\n')
+    process.stdout.write([r.driver, r.outcomesPerSec.toFixed(0), (r.outcomes / r.cpuSeconds).toFixed(0), r.driver === 'postgres' ? '>= 5000' : '-', r.halt !== undefined ? (r.halt.maxMs / 1000).toFixed(2) : '-', '<= 10'].map(c => String(c).padEnd(14)).join('') + '\n')
   }
   const lite = runs.find(r => r.driver === 'pglite')
   const server = runs.find(r => r.driver === 'postgres')

@@ -144,6 +144,8 @@ interface Run {
   hoarders?: number, hoardersMs?: number
   /** peers the device's requester demoted (never delivered, let a request wait: swarm/picker.ts), and when the first was, after the attack start */
   suspects?: number, suspectsMs?: number
+  /** hoarders the device disconnected, and when the first was, after the attack start */
+  dropped?: number, droppedMs?: number
   store: { checked: number, corrupt: number, held: number }
 }
 
@@ -217,6 +219,8 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
     let hoardersAt: number | undefined
     let suspects = 0
     let suspectsAt: number | undefined
+    let dropped = 0
+    let droppedAt: number | undefined
     const victimDir = VICTIM === 'hub' ? hubDir : devDir
     await until('device complete (and the attacker banned)', async () => {
       if (doneAt === undefined) {
@@ -228,9 +232,13 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
         if (ban !== undefined) { bannedAt = Date.now(); banReason = /last: ([a-z-]+)/.exec(ban.reason)?.[1] ?? ban.reason.slice(0, 60) }
       }
       if (attack !== undefined) {
-        const n = (await status(devDir))?.bundles.find(b => b.id === env.id)?.suspectPeers ?? 0
+        const b = (await status(devDir))?.bundles.find(b => b.id === env.id)
+        const n = b?.suspectPeers ?? 0
         if (n > 0 && suspectsAt === undefined) suspectsAt = Date.now()
         suspects = Math.max(suspects, n)
+        const d = b?.droppedHoarders ?? 0
+        if (d > 0 && droppedAt === undefined) droppedAt = Date.now()
+        dropped = Math.max(dropped, d)
       }
       if (attack?.startsWith('hoarders') === true) {
         const h = (await status(hubDir))?.bundles.find(b => b.id === env.id)?.hoarders ?? 0
@@ -276,6 +284,7 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
       ...(attackerStats !== undefined ? { attackerStats } : {}),
       ...(attack?.startsWith('hoarders') === true ? { hoarders, ...(hoardersAt !== undefined ? { hoardersMs: hoardersAt - seedAt } : {}) } : {}),
       ...(attack !== undefined ? { suspects, ...(suspectsAt !== undefined ? { suspectsMs: suspectsAt - goAt } : {}) } : {}),
+      ...(attack !== undefined ? { dropped, ...(droppedAt !== undefined ? { droppedMs: droppedAt - goAt } : {}) } : {}),
       store: storeCheck
     }
   } finally {
@@ -315,7 +324,10 @@ async function main (): Promise<void> {
     let ban: string
     const demoted = `device demoted ${r.suspects ?? 0}${r.suspectsMs !== undefined ? ` (first ${sec(r.suspectsMs)} after the attack started)` : ''}`
     if (attack.startsWith('hoarders')) {
-      ban = `hub flagged ${r.hoarders ?? 0} hoarders${r.hoardersMs !== undefined ? ` (first ${sec(r.hoardersMs)} after hub ready)` : ''}; ${demoted}`
+      const out = Math.min(r.droppedMs ?? Infinity, r.bannedMs ?? Infinity)
+      ban = `device disconnected ${r.dropped ?? 0}${r.droppedMs !== undefined ? ` (first ${sec(r.droppedMs)} after hub ready)` : ''}` +
+        (r.bannedMs !== undefined ? `, first banned after ${sec(r.bannedMs)} (${r.banReason ?? '?'})` : ', none banned') +
+        ` (target ${sec(TARGET_BAN_MS)}: ${mark(out <= TARGET_BAN_MS)}); hub flagged ${r.hoarders ?? 0}${r.hoardersMs !== undefined ? ` (first ${sec(r.hoardersMs)})` : ''}; ${demoted}`
     } else if (attack === 'slow') {
       ban = `${demoted} (target ${sec(TARGET_BAN_MS)}: ${mark((r.suspectsMs ?? Infinity) <= TARGET_BAN_MS)})`
     } else {

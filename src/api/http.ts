@@ -8,6 +8,9 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   E_POLICY_INVALID: 400,
   E_UNAUTHORIZED: 401,
   E_NOT_FOUND: 404,
+  E_WAVE_UNKNOWN: 404,
+  E_STORE_UNKNOWN: 404,
+  E_DEVICE_UNKNOWN: 404,
   E_BUNDLE_NOT_FOUND: 404,
   E_CONFLICT: 409,
   E_POLICY_CONFLICT: 409,
@@ -15,7 +18,8 @@ const STATUS_OF: Partial<Record<ErrorCode, number>> = {
   E_REQUEST_TOO_LARGE: 413,
   E_MISDIRECTED_REQUEST: 421,
   E_TIMEOUT: 504,
-  E_NOT_CONNECTED: 503
+  E_NOT_CONNECTED: 503,
+  E_DB_UNAVAILABLE: 503
 }
 
 export function httpStatusOf (code: ErrorCode): number {

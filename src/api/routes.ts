@@ -12,25 +12,10 @@ import {
   DEFAULT_CACHE_LIMIT, DEFAULT_HEATMAP_CHUNKS, DEFAULT_LEDGER_DEVICES, DEVICE_ID_RE, MAX_CACHE_LIMIT, MAX_COHORT_CHARS,
   MAX_HEATMAP_CHUNKS, MAX_LEDGER_DEVICES, MAX_POLICY_CHARS, MAX_REASON_CHARS, WAVE_ID_RE
 } from './constants.js'
+import { getRoute, idParam, intParam, jsonResult, parseBody, postRoute, type Route, type RouteResult } from './route-kit.js'
 import type { ApiHandlers, ApiSources } from './types.js'
 
-export interface RouteContext {
-  params: string[]
-  query: URLSearchParams
-  /** the parsed JSON body (writes only) */
-  body: unknown
-}
-
-export type RouteResult =
-  | { kind: 'json', status?: number, body: unknown }
-  | { kind: 'text', contentType: string, body: string }
-
-export interface Route {
-  method: 'GET' | 'POST'
-  pattern: RegExp
-  write: boolean
-  run(ctx: RouteContext): Promise<RouteResult>
-}
+export type { Route, RouteContext, RouteResult } from './route-kit.js'
 
 export interface RouteDeps {
   sources: ApiSources
@@ -48,34 +33,13 @@ const pinBody = z.object({ bundle: bundleRef }).strict()
 const evictBody = z.object({ bundle: bundleRef.optional(), dryRun: z.boolean().optional() }).strict()
 const prefetchBody = z.object({ policy: z.string().min(1).max(MAX_POLICY_CHARS), window: z.string().max(64).optional() }).strict()
 
-/** Parses with a schema; E_INVALID_ARGUMENT naming the first bad field. */
-function parse<T> (schema: z.ZodType<T>, value: unknown, what: string): T {
-  const r = schema.safeParse(value)
-  if (r.success) return r.data
-  const issue = r.error.issues[0]
-  const field = issue !== undefined && issue.path.length > 0 ? issue.path.join('.') : what
-  throw new StoremeshError('E_INVALID_ARGUMENT', `bad ${what}: ${field}: ${issue?.message ?? 'invalid'}`, { field })
-}
-
-function intParam (query: URLSearchParams, name: string, def: number, min: number, max: number): number {
-  const raw = query.get(name)
-  if (raw === null || raw === '') return def
-  if (!/^\d{1,9}$/.test(raw)) throw new StoremeshError('E_INVALID_ARGUMENT', `${name} must be an integer in [${min}, ${max}]`, { [name]: raw.slice(0, 20) })
-  const n = Number(raw)
-  if (n < min || n > max) throw new StoremeshError('E_INVALID_ARGUMENT', `${name} must be an integer in [${min}, ${max}]`, { [name]: n })
-  return n
-}
-
-function id (value: string | undefined, re: RegExp, what: string): string {
-  if (value === undefined || !re.test(value)) throw new StoremeshError('E_INVALID_ARGUMENT', `bad ${what} id`, { [what]: String(value).slice(0, 80) })
-  return value
-}
-
-const json = (body: unknown): RouteResult => ({ kind: 'json', body })
+const parse = parseBody
+const id = idParam
+const json = (body: unknown): RouteResult => jsonResult(body)
 
 export function buildRoutes (d: RouteDeps): Route[] {
-  const get = (pattern: RegExp, run: Route['run']): Route => ({ method: 'GET', pattern, write: false, run })
-  const post = (pattern: RegExp, run: Route['run']): Route => ({ method: 'POST', pattern, write: true, run })
+  const get = getRoute
+  const post = postRoute
   return [
     get(/^\/$/, async () => ({ kind: 'text', contentType: 'text/html; charset=utf-8', body: d.dashboardHtml })),
     get(/^\/metrics$/, async () => {

@@ -30,13 +30,25 @@ import { buildRoutes, type Route } from './routes.js'
 import { bearerOf, tokenMatches } from './token.js'
 import type { ApiHandlers, ApiSources } from './types.js'
 
-export interface ApiServerInit {
-  /** required: writes are never open */
-  token: string
+/** The hub's routes (routes.ts), built from its sources and handlers. */
+export interface HubRoutesInit {
   sources: ApiSources
   handlers: ApiHandlers
   /** served at /metrics when given */
   metrics?: MetricsEndpoint
+}
+
+/** Another node's route table (the super hub's fleet API, src/control/api/) on the same server rules. */
+export interface OwnRoutesInit {
+  routes: Route[]
+}
+
+export type ApiServerInit = ApiServerRules & (HubRoutesInit | OwnRoutesInit)
+
+/** What every API server shares: token, bind address, Host names, limits, timeouts. */
+export interface ApiServerRules {
+  /** required: writes are never open */
+  token: string
   /** @default DEFAULT_API_HOST (127.0.0.1); anything else only when the operator says so */
   host?: string
   /** @default DEFAULT_API_PORT (7480); 0 picks a free port */
@@ -86,13 +98,15 @@ export class ApiServer implements Startable {
     this.#init = init
     this.host = init.host ?? DEFAULT_API_HOST
     this.#maxBody = init.maxBodyBytes ?? MAX_BODY_BYTES
-    this.#routes = buildRoutes({
-      sources: init.sources,
-      handlers: init.handlers,
-      ...(init.metrics !== undefined ? { metrics: init.metrics } : {}),
-      dashboardHtml: dashboardHtml(),
-      now: init.now ?? Date.now
-    })
+    this.#routes = 'routes' in init
+      ? init.routes
+      : buildRoutes({
+        sources: init.sources,
+        handlers: init.handlers,
+        ...(init.metrics !== undefined ? { metrics: init.metrics } : {}),
+        dashboardHtml: dashboardHtml(),
+        now: init.now ?? Date.now
+      })
   }
 
   async start (): Promise<void> {

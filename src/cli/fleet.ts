@@ -3,26 +3,29 @@
  * fleet ledger (src/control/, docs/fleet.md). The command opens the ledger's database
  * itself: `--db postgres://…` (the server the super hubs share; any number of
  * operators at once) or `--data <dir>` (the embedded PGlite of a super hub that is not
- * running: an embedded database belongs to one process). Orders reach the stores in
+ * running), or goes through a running super hub's fleet API (`--api <url>`, or
+ * `--data <dir>` while it runs: fleet-backend.ts). Orders reach the stores in
  * the answers to their next reports. Every order is idempotent: a repeat prints that
  * nothing changed and exits 0.
  */
 import { userInfo } from 'node:os'
 import type { Command } from 'commander'
-import { FleetLedger, type FleetStatus, type IssueResult, type OrderRequest } from '../control/index.js'
-import { checkDbUrl } from '../control/db/open.js'
+import type { FleetStatus, IssueResult, OrderRequest } from '../control/index.js'
+import { openFleetBackend, type FleetBackend } from './fleet-backend.js'
 import { StoremeshError } from '../interface/errors.js'
 import type { Register } from './commands.js'
 import { action, type CommandContext } from './context.js'
 import { printJson, printTable } from './output.js'
 
-interface DbOpts { db?: string, data?: string, json: boolean }
+interface DbOpts { db?: string, data?: string, api?: string, token?: string, json: boolean }
 interface OrderOpts extends DbOpts { reason?: string, by?: string, orderId?: string }
 
 function dbOptions (cmd: Command): Command {
   return cmd
     .option('--db <url>', 'the fleet database on a PostgreSQL server (postgres://…); or set STOREMESH_FLEET_DB')
-    .option('--data <dir>', 'a super hub\'s data folder: its embedded fleet database (the super hub must be stopped)')
+    .option('--data <dir>', 'a super hub\'s data folder: through its API while it runs (<dir>/api.json), else its embedded fleet database')
+    .option('--api <url>', 'a running super hub\'s fleet API, e.g. http://127.0.0.1:7490 (env STOREMESH_FLEET_API)')
+    .option('--token <token>', 'the fleet API token for orders (env STOREMESH_TOKEN; default: <data>/api-token)')
     .option('--json', 'print JSON', false)
 }
 
@@ -33,19 +36,12 @@ function orderOptions (cmd: Command): Command {
     .option('--order-id <id>', 'your id for this order: repeating it with the same id is the same order')
 }
 
-async function openLedger (opts: DbOpts): Promise<FleetLedger> {
-  const url = opts.db ?? process.env.STOREMESH_FLEET_DB
-  if (url === undefined && opts.data === undefined) throw new StoremeshError('E_USAGE', 'give --db postgres://… (or STOREMESH_FLEET_DB) or --data <super hub data dir>')
-  if (url !== undefined && opts.data !== undefined) throw new StoremeshError('E_USAGE', 'give --db or --data, not both')
-  return await FleetLedger.open(url !== undefined ? { dbUrl: checkDbUrl(url) } : { dataDir: opts.data! }, { waitForDb: true })
-}
-
-async function withLedger<T> (opts: DbOpts, fn: (l: FleetLedger) => Promise<T>): Promise<T> {
-  const l = await openLedger(opts)
+async function withBackend<T> (opts: DbOpts, fn: (b: FleetBackend) => Promise<T>): Promise<T> {
+  const b = await openFleetBackend(opts)
   try {
-    return await fn(l)
+    return await fn(b)
   } finally {
-    await l.close()
+    await b.close()
   }
 }
 
@@ -69,7 +65,7 @@ function runOrder (ctx: CommandContext, build: (opts: OrderOpts & Record<string,
   return action(ctx, async (opts: OrderOpts & Record<string, string>) => {
     const { req, what } = build(opts)
     const full: OrderRequest = { ...req, by: issuer(opts), ...(opts.reason !== undefined ? { reason: opts.reason } : {}), ...(opts.orderId !== undefined ? { orderId: opts.orderId } : {}) }
-    const r = await withLedger(opts, async l => await l.issue(full))
+    const r = await withBackend(opts, async b => await b.issue(full))
     printIssue(r, opts.json, what)
   })
 }
@@ -111,7 +107,7 @@ function registerHub (fleet: Command, ctx: CommandContext): void {
     .requiredOption('--id <hubId>', 'the hub id it reports as')
     .action(action(ctx, async (opts: DbOpts & { id: string }) => {
       if (!/^[A-Za-z0-9][A-Za-z0-9._:-]{0,127}$/.test(opts.id)) throw new StoremeshError('E_USAGE', `--id must be a hub id, got ${opts.id.slice(0, 80)}`)
-      const added = await withLedger(opts, async l => await l.registerHub(opts.id))
+      const added = await withBackend(opts, async b => await b.registerHub(opts.id))
       if (opts.json) printJson({ hubId: opts.id, changed: added })
       else process.stdout.write(added ? `hub ${opts.id} admitted\n` : `hub ${opts.id} was already known; nothing changed\n`)
     }))
@@ -129,7 +125,8 @@ export function printFleetStatus (s: FleetStatus): void {
     out.push(`  devices: ${c.total} (updated ${c.updated}, rolled back ${c.rolledBack}, failed ${c.failed}, pending ${c.pending}, blocked ${c.blocked}); ` +
       `rollback ratio ${pct(w.rollbackRatio)} of limit ${pct(w.haltOnRollbackRatio)} after ${w.minOutcomesForHalt} outcomes`)
     out.push(`  stores: ${w.stores}${w.stores > 0 ? ' (' + Object.entries(w.storesByState).map(([k, v]) => `${k} ${v}`).join(', ') + ')' : ''}`)
-    for (const b of w.batches) out.push(`  batch ${b.batchNo}: ${b.state}, ${b.stores} stores${b.notBeforeMs !== undefined ? `, not before ${new Date(b.notBeforeMs).toISOString()}` : ''}`)
+    const at = (label: string, ms: number | undefined): string => ms !== undefined ? `, ${label} ${new Date(ms).toISOString()}` : ''
+    for (const b of w.batches) out.push(`  batch ${b.batchNo}: ${b.state}, ${b.stores} stores${b.storeIds.length > 0 ? ` (${b.storeIds.join(', ')}${b.stores > b.storeIds.length ? ', …' : ''})` : ''}${at('started', b.startedMs)}${at('healthy', b.healthyMs)}${at('not before', b.notBeforeMs)}`)
     for (const h of w.halts) out.push(`  halt ${h.orderId} (${h.source}, by ${h.issuedBy} at ${new Date(h.issuedAtMs).toISOString()}): ${h.reason}${h.cleared ? ' [resumed since]' : ''}`)
   }
   process.stdout.write(out.join('\n') + '\n')
@@ -147,7 +144,7 @@ function registerStatus (fleet: Command, ctx: CommandContext): void {
   dbOptions(fleet.command('status')).description('waves across stores: batches, stores by state, devices by outcome, halts; pending orders')
     .option('--wave <id>', 'only this wave')
     .action(action(ctx, async (opts: DbOpts & { wave?: string }) => {
-      const s = await withLedger(opts, async l => await l.status(opts.wave))
+      const s = await withBackend(opts, async b => await b.status(opts.wave))
       if (opts.wave !== undefined && s.waves.length === 0) throw new StoremeshError('E_WAVE_UNKNOWN', `no wave ${opts.wave} in the fleet ledger`, { waveId: opts.wave })
       if (opts.json) printJson(s)
       else printFleetStatus(s)
@@ -155,7 +152,7 @@ function registerStatus (fleet: Command, ctx: CommandContext): void {
 }
 
 export const register: Register = (program, ctx) => {
-  const fleet = program.command('fleet').description('orders to the whole fleet and its status, on the fleet ledger (--db postgres://… or a stopped super hub\'s --data)')
+  const fleet = program.command('fleet').description('orders to the whole fleet and its status, on the fleet ledger (--api <running super hub>, --db postgres://… or a super hub\'s --data)')
   registerWave(fleet, ctx)
   registerBundle(fleet, ctx)
   registerDevice(fleet, ctx)

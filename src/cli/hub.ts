@@ -115,7 +115,7 @@ function registerRun (hub: Command, ctx: CommandContext): void {
           trust: hub.peer.root.trust('policy'),
           registry,
           ...(opts.hubId !== undefined ? { hubId: opts.hubId } : {}),
-          ...(opts.super?.[0] !== undefined ? { superHub: opts.super[0] } : {}),
+          ...(opts.super !== undefined && opts.super.length > 0 ? { superHub: opts.super } : {}),
           ...(wan !== undefined ? { wan: () => wan.engine } : {}),
           // the default port may be taken (another hub on this host): the hub runs on without the API then
           ...(opts.api

@@ -20,6 +20,7 @@ import { addLogOptions, loggerOf } from './log-options.js'
 import { parseByteSize } from './bundle.js'
 import { assertCacheQuota, DEFAULT_ORIGIN_CACHE_QUOTA_BYTES } from '../origin/index.js'
 import { humanBytes } from './output.js'
+import { DEFAULT_FLEET_API_PORT } from '../control/api/fleet-api.js'
 
 interface SuperHubOpts {
   data: string
@@ -43,6 +44,12 @@ interface SuperHubOpts {
   hubAdmission: string
   name?: string
   metricsPort?: string
+  startWave?: string[]
+  waveTickMs?: string
+  api: boolean
+  apiPort?: string
+  apiHost?: string
+  apiHostName?: string[]
   json: boolean
   logLevel?: string
   logFormat?: string
@@ -72,6 +79,12 @@ export const register: Register = (program, ctx) => {
     .option('--hub-admission <mode>', 'open: a hub\'s first report admits it; registered: only hubs added with `storemesh fleet hub add` or certified for their id', 'open')
     .option('--name <name>', 'this super hub\'s name in the fleet ledger (default: the host name)')
     .option('--metrics-port <port>', 'serve the fleet /metrics on 127.0.0.1 at this port')
+    .option('--start-wave <wave...>', 'plan these fleet waves from their signed --policy and start them: stores join as they report, in batches of hubBudget (docs/fleet-waves.md)')
+    .option('--wave-tick-ms <ms>', 'how often the wave runner steps the fleet\'s waves (default 2000)')
+    .option('--api-port <port>', `fleet API, dashboard and /metrics port (default ${DEFAULT_FLEET_API_PORT}; 0 picks a free one)`)
+    .option('--api-host <host>', 'listen for the fleet API on this address instead of 127.0.0.1 (writes still need the token)')
+    .option('--api-host-name <name...>', 'names browsers and clients reach the fleet API by (Host header), besides its address, localhost, 127.0.0.1 and [::1]')
+    .option('--no-api', 'run without the fleet API')
     .option('--json', 'logs as JSON lines (stdout)', false)
   addLogOptions(cmd)
     .action(action(ctx, async (opts: SuperHubOpts) => {
@@ -92,6 +105,11 @@ export const register: Register = (program, ctx) => {
       if (opts.db !== undefined) checkDbUrl(opts.db)
       const metricsPort = opts.metricsPort !== undefined ? Number(opts.metricsPort) : undefined
       if (metricsPort !== undefined && !(Number.isSafeInteger(metricsPort) && metricsPort >= 0 && metricsPort <= 65535)) throw new StoremeshError('E_USAGE', `--metrics-port must be a port number, got ${opts.metricsPort ?? ''}`)
+      const waveTickMs = opts.waveTickMs !== undefined ? Number(opts.waveTickMs) : undefined
+      if (waveTickMs !== undefined && !(Number.isSafeInteger(waveTickMs) && waveTickMs >= 10)) throw new StoremeshError('E_USAGE', `--wave-tick-ms must be an integer of at least 10, got ${opts.waveTickMs ?? ''}`)
+      if (opts.startWave !== undefined && (opts.policy === undefined || opts.policy.length === 0)) throw new StoremeshError('E_USAGE', '--start-wave needs --policy <signed policy>')
+      const apiPort = opts.apiPort !== undefined ? Number(opts.apiPort) : undefined
+      if (apiPort !== undefined && !(Number.isSafeInteger(apiPort) && apiPort >= 0 && apiPort <= 65535)) throw new StoremeshError('E_USAGE', `--api-port must be a port number, got ${opts.apiPort ?? ''}`)
       // on stdout, as before: the demo and the lab read the `seeding ... on <addrs>` line there
       const logger = await loggerOf(opts, 'super-hub', process.stdout)
       const hub = await startSuperHub({
@@ -111,12 +129,19 @@ export const register: Register = (program, ctx) => {
         ...(opts.db !== undefined ? { fleetDbUrl: opts.db } : {}),
         hubAdmission: opts.hubAdmission,
         ...(metricsPort !== undefined ? { metricsPort } : {}),
+        ...(opts.startWave !== undefined ? { startWaves: opts.startWave } : {}),
+        ...(waveTickMs !== undefined ? { waveTickMs } : {}),
+        // the default port may be taken (another super hub on this host): it runs on without the API then
+        ...(opts.api
+          ? { api: { ...(apiPort !== undefined ? { port: apiPort } : {}), ...(opts.apiHost !== undefined ? { host: opts.apiHost } : {}), ...(opts.apiHostName !== undefined ? { hostNames: opts.apiHostName } : {}), optional: apiPort === undefined } }
+          : {}),
         ...(opts.name !== undefined ? { name: opts.name } : {}),
         ...await identityOptionsOf(opts),
         log: logger
       })
       logger.child({ component: 'super-hub' }).info(`super hub ${hub.node.peerId.toString()} seeding ${hub.imported.length} bundles${hub.origin !== undefined ? ` and ${hub.origin.status().origin}` : ''} at ${formatRate(hub.global.rateBytesPerSec, 'bits')}` +
         ` on ${hub.node.getMultiaddrs().map(m => m.toString()).join(' ')}`)
+      if (hub.api !== undefined) logger.child({ component: 'api' }).info(`fleet API on ${hub.api.url} (token in ${opts.data}/api-token)`)
       await runUntilSignal(async () => { await hub.stop() })
     }))
 }

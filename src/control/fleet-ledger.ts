@@ -22,12 +22,16 @@ import type { SinkContext } from '../ledger/report/index.js'
 import { ordersStamp, pendingFleetOrders, recordOrderAcks, toFleetOrderWire } from './fleet-delivery.js'
 import { openFleetDb } from './db/open.js'
 import { isConnectionError, type SqlDb, type SqlDriverKind, type SqlQueryable } from './db/sql.js'
-import { ingestHubBatch, type HubAdmission } from './fleet-ingest.js'
+import { ingestHubBatches, type HubAdmission } from './fleet-ingest.js'
+import { IngestQueue, type IngestQueueOptions } from './ingest-queue.js'
+import { fleetOrderDeliveries, fleetStores, type FleetStore, type OrderDelivery } from './fleet-api-views.js'
 import { issueFleetOrder, ordersInForce, toWaveOrder, type FleetOrder, type IssueResult, type OrderRequest } from './fleet-orders.js'
 import { fleetHubs, fleetWaves, heldBundles, pendingOrders, waveDevices, type DeviceOutcome, type FleetHub, type FleetWaveStatus, type PendingOrder } from './fleet-status.js'
 
 /** Re-probing a database that went away: from 0.5 s up to 15 s between tries. */
 const DB_RETRY = { baseMs: 500, maxMs: 15_000, jitterFraction: 0.2 }
+/** Report groups in flight on a server: each holds one pooled connection through its commit. @default 4 */
+export const PG_GROUPS_IN_FLIGHT = 4
 /** How often an idle ledger checks its server is still there (health, metrics). @default 5 s */
 export const DB_PROBE_INTERVAL_MS = 5_000
 
@@ -46,6 +50,8 @@ export interface FleetLedgerOptions {
   /** a wave's minimum when its row names none (a number, or per wave from its signed policy). @default DEFAULT_MIN_OUTCOMES_FOR_HALT */
   minOutcomesForHalt?: number | ((waveId: string) => number | undefined)
   now?: () => number
+  /** report groups (ingest-queue.ts): groups in flight, reports and entries per group */
+  ingest?: IngestQueueOptions
   /** after a halt of ours came into force (committed) */
   onOrder?: (order: FleetOrder) => void
   /** after anything that may change a hub's answer was committed (an order, a halt): wakes held reports */
@@ -68,6 +74,8 @@ export interface FleetCounters {
   reportsReplayed: number
   reportsRefused: number
   outcomesIngested: number
+  /** transactions that applied reports: fewer than the reports when they were grouped */
+  reportTransactions: number
 }
 
 export interface FleetStatus {
@@ -97,7 +105,13 @@ export class FleetLedger {
   #probe: NodeJS.Timeout | undefined
   /** the wave orders last read, for the synchronous order() / isWaveHalted() */
   #orders = new Map<string, FleetOrder>()
-  readonly counters: FleetCounters = { reportsApplied: 0, reportsReplayed: 0, reportsRefused: 0, outcomesIngested: 0 }
+  /** hub reports wait here and are applied in groups (ingest-queue.ts) */
+  readonly #ingest: IngestQueue
+  /** the halt orders already logged and passed to onOrder */
+  readonly #announced = new Set<string>()
+  readonly counters: FleetCounters = { reportsApplied: 0, reportsReplayed: 0, reportsRefused: 0, outcomesIngested: 0, reportTransactions: 0 }
+  /** told after a report applied entries or an order was written (the wave runner steps then) */
+  readonly #listeners = new Set<() => void>()
 
   private constructor (options: FleetLedgerOptions, db?: SqlDb) {
     this.#o = options
@@ -108,6 +122,15 @@ export class FleetLedger {
     this.#minOutcomes = rule.minOutcomes
     this.#kind = db?.kind ?? (options.dbUrl !== undefined ? 'postgres' : 'pglite')
     this.#db = db
+    this.#ingest = new IngestQueue(async inputs => { this.counters.reportTransactions++; return await this.#run(`storing the reports of ${inputs.length} hub(s) (${inputs[0]!.batch.hubId}…)`,
+      async db => await db.transaction(async tx => await ingestHubBatches(tx, inputs, {
+        now: this.#now(),
+        via: this.#o.via ?? 'control',
+        admission: this.#o.admission ?? 'open',
+        haltOnRollbackRatio: this.#threshold,
+        minOutcomesForHalt: this.#minOutcomes
+      })))
+    }, { maxInFlight: this.#kind === 'postgres' ? PG_GROUPS_IN_FLIGHT : 1, ...options.ingest })
     this.#health = { kind: this.#kind, where: db?.where ?? (options.dbUrl !== undefined ? 'postgres' : `${options.dataDir ?? '.'}/fleet-db`), up: db !== undefined, sinceMs: this.#now() }
   }
 
@@ -238,6 +261,11 @@ export class FleetLedger {
     return orders
   }
 
+  /** Not open yet and not failed: lazy (opens at the first report, order or ready()) or its first open under way. */
+  get opening (): boolean {
+    return this.#db === undefined && (this.#lazy || this.#health.error === 'opening')
+  }
+
   health (): FleetDbHealth {
     return { ...this.#health }
   }
@@ -251,28 +279,20 @@ export class FleetLedger {
    */
   async acceptHubBatch (batch: HubBatch, ctx: SinkContext = {}): Promise<ReportAckV12> {
     const certifiedIds = ctx.peer !== undefined ? this.#o.hubIdsOf?.(ctx.peer) : undefined
-    // 1.2.0 (ctx.poll present): acks of fleet orders recorded, pending ones in the answer, in the same transaction
+    // 1.2.0 (ctx.poll present): acks of fleet orders recorded, pending ones in the answer
     const v12 = ctx.poll !== undefined
+    if (this.#lazy) this.#openBehind()
     let result
     let fleet: FleetOrder[] = []
     try {
-      result = await this.#run(`storing the report of hub ${batch.hubId}`, async db => await db.transaction(async tx => {
-        const now = this.#now()
-        const r = await ingestHubBatch(tx, batch, {
-          now,
-          via: this.#o.via ?? 'control',
-          admission: this.#o.admission ?? 'open',
-          certified: Array.isArray(certifiedIds) && certifiedIds.includes(batch.hubId),
-          ...(ctx.peer !== undefined ? { peer: ctx.peer } : {}),
-          haltOnRollbackRatio: this.#threshold,
-          minOutcomesForHalt: this.#minOutcomes
-        })
-        if (v12) {
-          await recordOrderAcks(tx, batch.hubId, ctx.poll?.ackOrders ?? [], now)
-          fleet = await pendingFleetOrders(tx, batch.hubId)
-        }
-        return r
-      }), { opens: true })
+      result = await this.#ingest.submit({ batch, certified: Array.isArray(certifiedIds) && certifiedIds.includes(batch.hubId), ...(ctx.peer !== undefined ? { peer: ctx.peer } : {}) })
+      if (v12) {
+        // 1.2.0: acks of fleet orders recorded, pending ones in the answer (after the report's group committed)
+        const acks = ctx.poll?.ackOrders ?? []
+        fleet = await this.#run(`fleet orders of hub ${batch.hubId}`, async db => acks.length > 0
+          ? await db.transaction(async tx => { await recordOrderAcks(tx, batch.hubId, acks, this.#now()); return await pendingFleetOrders(tx, batch.hubId) })
+          : await pendingFleetOrders(db, batch.hubId))
+      }
     } catch (err) {
       this.counters.reportsRefused++
       throw err
@@ -282,11 +302,16 @@ export class FleetLedger {
     else if (result.applied > 0) this.counters.reportsApplied++
     this.counters.outcomesIngested += result.applied
     for (const h of result.halts) {
+      // a group's halts come back with each of its reports: logged and announced once
+      if (this.#announced.has(h.orderId)) continue
+      this.#announced.add(h.orderId)
+      if (this.#announced.size > 1024) this.#announced.delete(this.#announced.values().next().value!)
       this.#log.warn(`wave ${h.waveId!} halted: ${h.reason}`)
       this.#o.onOrder?.(h)
     }
     if (result.halts.length > 0) this.#o.onChange?.()
-    const ack: ReportAckV12 = { status: 'ok', ackedSeq: result.ackedSeq, orders: newestOrders(result.orders.map(toWaveOrder), MAX_ORDERS) }
+    if (result.applied > 0) this.#changed()
+    const ack: ReportAckV12 = { status: 'ok', ackedSeq: result.ackedSeq, orders: newestOrders(result.answer, MAX_ORDERS) }
     if (fleet.length > 0) ack.fleetOrders = fleet.map(toFleetOrderWire)
     return ack
   }
@@ -297,7 +322,10 @@ export class FleetLedger {
   async issue (request: OrderRequest): Promise<IssueResult> {
     const out = await this.#run('issuing an order', async db => await db.transaction(async tx => await issueFleetOrder(tx, request, this.#now())), { opens: true })
     if (out.created && out.order.kind === 'wave') await this.#run('reading orders', async db => await this.#refreshOrders(db))
-    if (out.created) this.#o.onChange?.()
+    if (out.created) {
+      this.#o.onChange?.()
+      this.#changed()
+    }
     return out
   }
 
@@ -309,6 +337,18 @@ export class FleetLedger {
   async ordersStamp (): Promise<string | undefined> {
     if (this.#db === undefined || !this.#health.up) return undefined
     return await this.#run('reading the orders stamp', async db => await ordersStamp(db))
+  }
+
+  /** Calls fn after each report that applied entries and each order written here; returns the unsubscribe. */
+  onChange (fn: () => void): () => void {
+    this.#listeners.add(fn)
+    return () => { this.#listeners.delete(fn) }
+  }
+
+  #changed (): void {
+    for (const fn of this.#listeners) {
+      try { fn() } catch (err) { this.#log.warn(`fleet ledger listener: ${toStoremeshError(err).toLine()}`) }
+    }
   }
 
   /** Admits a hub under `registered` admission (idempotent). */
@@ -360,6 +400,16 @@ export class FleetLedger {
 
   async devices (waveId: string, options: { after?: string, limit?: number } = {}): Promise<DeviceOutcome[]> {
     return await this.#run('reading devices', async db => await waveDevices(db, waveId, options))
+  }
+
+  /** Stores with their waves and outcomes (the fleet API), paged by hub id. */
+  async stores (options: { waveId?: string, after?: string, limit: number }): Promise<FleetStore[]> {
+    return await this.#run('reading stores', async db => await fleetStores(db, options))
+  }
+
+  /** Orders newest first with their delivery (the fleet API). */
+  async orders (options: { waveId?: string, limit: number }): Promise<OrderDelivery[]> {
+    return await this.#run('reading orders', async db => await fleetOrderDeliveries(db, options))
   }
 
   /** The database itself, for the wave logic's WaveStore (wave-store.ts); undefined while down. */

@@ -8,6 +8,7 @@
 import type { Registry } from 'prom-client'
 import { count, perScrape, scrapedCounter, scrapedGauge, SourceErrors } from '../metrics/collect.js'
 import type { FleetLedger, FleetStatus } from './fleet-ledger.js'
+import type { WanServedTally } from './wan-served.js'
 
 const STATE_FIELDS = [['updated', 'updated'], ['rolled-back', 'rolledBack'], ['failed', 'failed'], ['pending', 'pending'], ['blocked', 'blocked']] as const
 
@@ -45,5 +46,15 @@ export function createFleetMetrics (registry: Registry, ledger: FleetLedger): vo
   scrapedGauge(registry, 'storemesh_fleet_orders_pending', 'Orders not yet handed to every store they concern.', [], async g => {
     const s = await status()
     if (s !== undefined) g.set(s.pendingOrders.length)
+  })
+}
+
+/** What this super hub served the stores over the WAN (wan-served.ts): WAN bytes, stores holding each bundle. */
+export function registerWanServedMetrics (registry: Registry, served: WanServedTally): void {
+  scrapedCounter(registry, 'storemesh_fleet_wan_served_bytes_total', 'Bytes this super hub served store hubs over the WAN since it started.', [], c => {
+    c.inc(count(served.bytesServed))
+  })
+  scrapedGauge(registry, 'storemesh_fleet_stores_holding', 'Stores this super hub served every chunk of a bundle to, by bundle (since it started).', ['bundle'], g => {
+    for (const [bundle, n] of served.peersHolding()) g.set({ bundle }, n)
   })
 }

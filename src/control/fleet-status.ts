@@ -17,7 +17,12 @@ export interface FleetBatchStatus {
   startedMs?: number
   healthyMs?: number
   stores: number
+  /** its stores (hub ids), up to MAX_BATCH_STORE_IDS */
+  storeIds: string[]
 }
+
+/** A batch's store ids listed in the status (a batch holds at most hubBudget stores). */
+export const MAX_BATCH_STORE_IDS = 100
 
 export interface FleetHalt {
   orderId: string
@@ -90,7 +95,8 @@ export async function fleetWaves (q: SqlQueryable, defaults: StatusDefaults, onl
   const totals = await waveTotalsOf(q, ids)
   const inForce = new Map((await ordersInForce(q, ids)).map(o => [o.waveId!, o]))
   const waveOrders = (await q.query(`SELECT * FROM orders WHERE kind = 'wave' AND wave_id = ANY($1::text[]) ORDER BY issued_ms`, [ids])).map(orderOfRow)
-  const batches = await q.query(`SELECT b.*, (SELECT count(*) FROM wave_stores s WHERE s.wave_id = b.wave_id AND s.batch_no = b.batch_no) AS stores
+  const batches = await q.query(`SELECT b.*, (SELECT count(*) FROM wave_stores s WHERE s.wave_id = b.wave_id AND s.batch_no = b.batch_no) AS stores,
+      (SELECT array_agg(hub_id ORDER BY hub_id) FROM (SELECT hub_id FROM wave_stores s WHERE s.wave_id = b.wave_id AND s.batch_no = b.batch_no ORDER BY hub_id LIMIT ${MAX_BATCH_STORE_IDS}) x) AS store_ids
     FROM batches b WHERE b.wave_id = ANY($1::text[]) ORDER BY b.wave_id, b.batch_no`, [ids])
   const stores = await q.query('SELECT wave_id, state, count(*) AS n FROM wave_stores WHERE wave_id = ANY($1::text[]) GROUP BY wave_id, state', [ids])
   return waves.map(w => {
@@ -116,7 +122,7 @@ export async function fleetWaves (q: SqlQueryable, defaults: StatusDefaults, onl
       paused: order?.action === 'pause',
       halts,
       batches: batches.filter(b => b.wave_id === waveId).map(b => {
-        const x: FleetBatchStatus = { batchNo: num(b.batch_no), state: String(b.state), stores: num(b.stores) }
+        const x: FleetBatchStatus = { batchNo: num(b.batch_no), state: String(b.state), stores: num(b.stores), storeIds: Array.isArray(b.store_ids) ? b.store_ids.map(String) : [] }
         for (const [k, col] of [['notBeforeMs', 'not_before_ms'], ['startedMs', 'started_ms'], ['healthyMs', 'healthy_ms']] as const) {
           const v = optNum(b[col])
           if (v !== undefined) x[k] = v

@@ -32,7 +32,9 @@ export function statusSourceOf (ledger: FleetLedger, describeRule?: (waveId: str
         waves = (await ledger.waves()).map(w => ({
           waveId: w.waveId, counts: w.counts, rollbackRatio: w.rollbackRatio, haltOnRollbackRatio: w.haltOnRollbackRatio,
           minOutcomesForHalt: w.minOutcomesForHalt, ...(describeRule !== undefined ? { rule: describeRule(w.waveId) } : {}),
-          halted: w.halted, paused: w.paused, ...(w.order !== undefined ? { order: toWaveOrder(w.order) } : {})
+          halted: w.halted, paused: w.paused, ...(w.order !== undefined ? { order: toWaveOrder(w.order) } : {}),
+          // the wave as the control plane runs it: state, batches, stores by state, halts (docs/fleet-waves.md)
+          fleet: { state: w.state, stateReason: w.stateReason, batches: w.batches, storesByState: w.storesByState, halts: w.halts }
         }))
       } catch {
         // as above

@@ -7,7 +7,7 @@
  * counts; the wave logic reads them back per store with storeOutcomes().
  */
 import type { WaveCounts } from '../ledger/condense.js'
-import { num, optNum, optStr, type SqlDb } from './db/sql.js'
+import { num, optNum, optStr, type SqlDb, type SqlQueryable } from './db/sql.js'
 
 export const WAVE_STATES = ['planned', 'prestaging', 'installing', 'paused', 'halted', 'done'] as const
 export type WaveState = typeof WAVE_STATES[number]
@@ -42,6 +42,8 @@ export interface WaveStoreRecord {
   batchNo?: number
   state: StoreState
   devicesSelected?: number
+  /** when its batch started (kept once set): until then its answers hold its devices (store-gate.ts) */
+  startedMs?: number
 }
 
 export interface StoreOutcomes {
@@ -68,10 +70,11 @@ const FIELD = { updated: 'updated', 'rolled-back': 'rolledBack', failed: 'failed
 
 /** WaveStore on the fleet database. */
 export class SqlWaveStore implements WaveStore {
-  readonly #db: SqlDb
+  readonly #db: SqlDb | SqlQueryable
   readonly #now: () => number
 
-  constructor (db: SqlDb, now: () => number = Date.now) {
+  /** Over a database (each write its own transaction) or inside a caller's transaction (the wave runner's one step). */
+  constructor (db: SqlDb | SqlQueryable, now: () => number = Date.now) {
     this.#db = db
     this.#now = now
   }
@@ -99,8 +102,14 @@ export class SqlWaveStore implements WaveStore {
       [waveId, state, reason, currentBatch ?? null, this.#now()])
   }
 
+  async #inTx (fn: (tx: SqlQueryable) => Promise<void>): Promise<void> {
+    const db = this.#db
+    if ('transaction' in db) await db.transaction(fn)
+    else await fn(db)
+  }
+
   async putBatches (waveId: string, batches: readonly BatchRecord[]): Promise<void> {
-    await this.#db.transaction(async tx => {
+    await this.#inTx(async tx => {
       await tx.query('DELETE FROM batches WHERE wave_id = $1', [waveId])
       for (const b of batches) {
         await tx.query('INSERT INTO batches (wave_id, batch_no, state, not_before_ms, started_ms, healthy_ms) VALUES ($1, $2, $3, $4, $5, $6)',
@@ -112,24 +121,27 @@ export class SqlWaveStore implements WaveStore {
   async putStores (waveId: string, stores: readonly WaveStoreRecord[]): Promise<void> {
     if (stores.length === 0) return
     const now = this.#now()
-    await this.#db.transaction(async tx => {
+    await this.#inTx(async tx => {
       await tx.query(`INSERT INTO hubs (hub_id, admitted_by, created_ms) SELECT h, 'operator', $2 FROM unnest($1::text[]) AS h ON CONFLICT (hub_id) DO NOTHING`,
         [stores.map(s => s.hubId), now])
-      await tx.query(`INSERT INTO wave_stores (wave_id, hub_id, batch_no, state, devices_selected, updated_ms)
-        SELECT $1, k.hub_id, k.batch_no, k.state, k.devices, $6 FROM unnest($2::text[], $3::int[], $4::text[], $5::int[]) AS k (hub_id, batch_no, state, devices)
-        ON CONFLICT (wave_id, hub_id) DO UPDATE SET batch_no = excluded.batch_no, state = excluded.state, devices_selected = excluded.devices_selected, updated_ms = excluded.updated_ms`,
-      [waveId, stores.map(s => s.hubId), stores.map(s => s.batchNo ?? null), stores.map(s => s.state), stores.map(s => s.devicesSelected ?? null), now])
+      await tx.query(`INSERT INTO wave_stores (wave_id, hub_id, batch_no, state, devices_selected, updated_ms, started_ms)
+        SELECT $1, k.hub_id, k.batch_no, k.state, k.devices, $6, k.started FROM unnest($2::text[], $3::int[], $4::text[], $5::int[], $7::bigint[]) AS k (hub_id, batch_no, state, devices, started)
+        ON CONFLICT (wave_id, hub_id) DO UPDATE SET batch_no = excluded.batch_no, state = excluded.state, devices_selected = excluded.devices_selected, updated_ms = excluded.updated_ms,
+          started_ms = COALESCE(wave_stores.started_ms, excluded.started_ms)`,
+      [waveId, stores.map(s => s.hubId), stores.map(s => s.batchNo ?? null), stores.map(s => s.state), stores.map(s => s.devicesSelected ?? null), now, stores.map(s => s.startedMs ?? null)])
     })
   }
 
   async stores (waveId: string): Promise<WaveStoreRecord[]> {
-    const rows = await this.#db.query('SELECT hub_id, batch_no, state, devices_selected FROM wave_stores WHERE wave_id = $1 ORDER BY hub_id', [waveId])
+    const rows = await this.#db.query('SELECT hub_id, batch_no, state, devices_selected, started_ms FROM wave_stores WHERE wave_id = $1 ORDER BY hub_id', [waveId])
     return rows.map(r => {
       const s: WaveStoreRecord = { hubId: String(r.hub_id), state: r.state as StoreState }
       const b = optNum(r.batch_no)
       if (b !== undefined) s.batchNo = b
       const d = optNum(r.devices_selected)
       if (d !== undefined) s.devicesSelected = d
+      const st = optNum(r.started_ms)
+      if (st !== undefined) s.startedMs = st
       return s
     })
   }

@@ -20,7 +20,7 @@ export {
   type RevocationFields, type RevocationList, type RevocationListBody, type RevocationSet
 } from './revocation.js'
 export {
-  REFUSAL_REASONS, refusalReasonOf, verifyCertificate, type RefusalReason, type VerifiedIdentity, type VerifyCertificateOptions
+  ACT_REFUSAL_REASONS, REFUSAL_REASONS, refusalReasonOf, verifyCertificate, type ActRefusalReason, type RefusalReason, type VerifiedIdentity, type VerifyCertificateOptions
 } from './verify.js'
 export {
   certificatePath, loadNodeCertificate, readBoundedFile, readCertificateFile, readRevocationListFile, revocationListPath,

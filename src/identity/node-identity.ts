@@ -16,7 +16,7 @@ import { identityGater, PeerIdentities } from './peer-identities.js'
 import { identityProtocol, type IdentityProtocol, type IdentityProtocolComponents } from './protocol/index.js'
 import { verifyRevocationList, type RevocationList } from './revocation.js'
 import type { EnrolmentTrust } from './signed.js'
-import { verifyCertificate } from './verify.js'
+import { verifyCertificate, type ActRefusalReason } from './verify.js'
 
 export interface PeerIdentityOptions {
   /**
@@ -42,6 +42,20 @@ export interface PeerIdentityKit {
   /** the libp2p service factory: `services: { identity: kit.service }` */
   service: (components: IdentityProtocolComponents) => IdentityProtocol
   certificate: NodeCertificate | undefined
+  /** the lease or report protocol's `onUnbound` for this reason: logged and counted (actRefusal) */
+  refuseAct: (reason: ActRefusalReason) => (peerId: string, detail: string) => void
+}
+
+/**
+ * A lease or report naming an id the peer is not certified for (a stolen key taking
+ * leases in made-up names, a forged rollback report): one warning in the refusing
+ * node's log, counted in `storemesh_peer_refusals_total{reason}`.
+ */
+export function actRefusal (identities: PeerIdentities, log: Log, reason: ActRefusalReason): (peerId: string, detail: string) => void {
+  return (peerId, detail) => {
+    identities.refuseAct(reason)
+    log.warn({ peer: peerId, reason }, `refused ${reason === 'lease-unbound' ? 'a lease' : 'a report'} from ${peerId}: ${detail}`)
+  }
 }
 
 /** `privateKey`: the node's key when it is not the data dir's (tests); @default <dataDir>/peer-key.json */
@@ -92,6 +106,7 @@ export async function startPeerIdentity (dataDir: string, options: PeerIdentityO
       // an operator's `identity revoke --list <data>/revocations.json` is picked up at the next refresh
       readRevocations: async () => await readRevocationListFile(listPath)
     }),
-    certificate
+    certificate,
+    refuseAct: reason => actRefusal(identities, ilog, reason)
   }
 }

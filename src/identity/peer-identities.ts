@@ -12,7 +12,7 @@ import { StoremeshError, toStoremeshError } from '../interface/errors.js'
 import { DEFAULT_MAX_REFUSED_PEERS, DEFAULT_REFUSAL_MEMORY_MS, type NodeRole } from './constants.js'
 import { EMPTY_REVOCATIONS, newerRevocationList, revocationSetOf, verifyRevocationList, type RevocationList, type RevocationSet } from './revocation.js'
 import type { EnrolmentTrust } from './signed.js'
-import { REFUSAL_REASONS, refusalReasonOf, verifyCertificate, type RefusalReason, type VerifiedIdentity } from './verify.js'
+import { ACT_REFUSAL_REASONS, REFUSAL_REASONS, refusalReasonOf, verifyCertificate, type ActRefusalReason, type RefusalReason, type VerifiedIdentity } from './verify.js'
 
 export interface PeerIdentitiesInit {
   /** the fleet's enrolment keys: the root's enrolment role (a live view follows rotations), or a key list */
@@ -102,6 +102,11 @@ export class PeerIdentities extends EventEmitter<PeerIdentitiesEvents> {
     return event
   }
 
+  /** A lease or report naming an id the peer is not certified for was refused: counted (verify.ts ACT_REFUSAL_REASONS). */
+  refuseAct (reason: ActRefusalReason): void {
+    this.#counts.set(reason, (this.#counts.get(reason) ?? 0) + 1)
+  }
+
   /** The peer is gone: its identity is asked again on its next connection. */
   forget (peerId: string): void {
     this.#verified.delete(peerId)
@@ -171,7 +176,7 @@ export class PeerIdentities extends EventEmitter<PeerIdentitiesEvents> {
   /** Refusals so far by reason (`storemesh_peer_refusals_total{reason}`); every reason present. */
   refusalCounts (): Record<RefusalReason, number> {
     const out = {} as Record<RefusalReason, number>
-    for (const reason of Object.values(REFUSAL_REASONS)) out[reason] = this.#counts.get(reason) ?? 0
+    for (const reason of [...Object.values(REFUSAL_REASONS), ...ACT_REFUSAL_REASONS]) out[reason] = this.#counts.get(reason) ?? 0
     return out
   }
 

@@ -49,7 +49,15 @@ export const REFUSAL_REASONS = {
   E_CERT_MISSING: 'missing'
 } as const satisfies Partial<Record<ErrorCode, string>>
 
-export type RefusalReason = typeof REFUSAL_REASONS[keyof typeof REFUSAL_REASONS]
+/**
+ * Acts refused because they name a device or hub id the asking peer's certificate does
+ * not bind (a lease in another device's name, a forged report): counted under the same
+ * metric; the peer itself is not cut off (its own leases and reports still count).
+ */
+export const ACT_REFUSAL_REASONS = ['lease-unbound', 'report-unbound'] as const
+export type ActRefusalReason = typeof ACT_REFUSAL_REASONS[number]
+
+export type RefusalReason = typeof REFUSAL_REASONS[keyof typeof REFUSAL_REASONS] | ActRefusalReason
 
 /** The refusal label of any error: an unknown one counts as `invalid` (fail closed). */
 export function refusalReasonOf (err: unknown): RefusalReason {

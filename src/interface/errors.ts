@@ -117,6 +117,8 @@ export const ERROR_CODES = {
   E_PEER_BANNED: EXIT.FAILURE,
   /** a peer sent more of a message class than its budget on the chunk wire (src/swarm/wire-budget.ts) */
   E_PEER_OVER_BUDGET: EXIT.FAILURE,
+  /** a peer claimed chunks and delivered none while our requests waited at it (src/swarm/picker.ts) */
+  E_PEER_HOARDING: EXIT.FAILURE,
   E_TIMEOUT: EXIT.FAILURE,
   E_ABORTED: EXIT.FAILURE,
   E_NOT_CONNECTED: EXIT.FAILURE,

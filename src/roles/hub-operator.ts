@@ -1,8 +1,9 @@
 /**
  * The store hub's operator plane (DESIGN.md section 9), composed over a running
  * StoreHub: the wave ledger (devices report over `/storemesh/report/1.0.0`, the hub
- * condenses and pushes to its first super hub), the Prometheus metrics on a registry of
- * its own, and the HTTP API on loopback with a bearer token for writes.
+ * condenses and pushes to one of its super hubs, the next when one fails), the
+ * Prometheus metrics on a registry of its own, and the HTTP API on loopback with a
+ * bearer token for writes.
  *
  * Composition only: the logic lives in ledger/, metrics/, api/; this file maps the
  * hub's parts (store, swarms, WAN puller, lease table, bans) onto their sources.
@@ -18,10 +19,12 @@ import { writeFileAtomic } from '../interface/atomic-file.js'
 import { isStoremeshError, StoremeshError, toStoremeshError } from '../interface/errors.js'
 import { trustExchangeOf } from './trust-exchange.js'
 import { silentLog, type Log } from '../interface/log.js'
+import { actRefusal } from '../identity/node-identity.js'
 import type { TrustOptions } from '../interface/types.js'
 import { HubLedger, HubUplink, reportProtocolOn, type ReportProtocol } from '../ledger/index.js'
 import { ChangeFeed } from '../ledger/report/index.js'
 import { startHubFleet } from './hub-fleet.js'
+import { SuperHubFailover } from '../ledger/super-failover.js'
 import {
   BanCounter, createMetrics, leaseSourceOf, SwarmTally, waveSourceOf,
   type AvailabilitySource, type BundleAvailability, type StoremeshMetrics, type WanSource
@@ -36,6 +39,8 @@ import { storeFigures } from '../ledger/device-store.js'
 import { addPrefetch } from '../wan/prefetch-queue.js'
 import type { WanPuller } from '../wan/puller.js'
 
+const superHubsOf = (s: HubOperatorInit['superHub']): ReadonlyArray<string | Multiaddr> => s === undefined ? [] : Array.isArray(s) ? s : [s as string | Multiaddr]
+
 /** the achieved WAN rate is measured over at least this interval */
 const WAN_RATE_INTERVAL_MS = 1000
 
@@ -45,8 +50,8 @@ export interface HubOperatorInit {
   trust: TrustOptions
   /** the hub's name at its super hub. @default its peer id */
   hubId?: string
-  /** the super hub the ledger is pushed to (the first --super); none: the ledger stays local */
-  superHub?: string | Multiaddr
+  /** the super hubs the ledger is pushed to (every --super: one at a time, the next when it fails); none: the ledger stays local */
+  superHub?: string | Multiaddr | ReadonlyArray<string | Multiaddr>
   /** the WAN puller once started (metrics, prefetch poke) */
   wan?: () => WanPuller | undefined
   /** the API; absent: no API server (metrics and ledger still run) */
@@ -144,16 +149,18 @@ export class HubOperator {
     const identities = init.hub.peer.identities
     // roots, revocations and timestamp statements: from the super hub's answers, into the devices' (trust-exchange.ts)
     const trust = trustExchangeOf(init.dataDir, init.hub.peer.root, identities, init.log)
-    const report = reportProtocolOn(node, { devices: ledger, changes, trust, ...(identities !== undefined ? { deviceIdOf: (id: string) => identities.boundDeviceId(id) } : {}) })
+    const report = reportProtocolOn(node, { devices: ledger, changes, trust, ...(identities !== undefined ? { deviceIdOf: (id: string) => identities.boundDeviceId(id), onUnbound: actRefusal(identities, (init.log ?? silentLog).child({ component: 'identity' }), 'report-unbound') } : {}) })
     let op: HubOperator | undefined
     try {
       await report.start()
       // fleet orders (hold, release, rollback, prestage) from the super hub: stored, then acted on
       const fleet = await startHubFleet({ ledger, dataDir: init.dataDir, pokeWan: () => { init.wan?.()?.poke() }, onChange: () => { changes.changed() }, log: (init.log ?? silentLog).child({ component: 'ledger' }) })
       init.hub.holdOf = fleet.holdOf
-      if (init.superHub !== undefined) {
-        const target = typeof init.superHub === 'string' ? multiaddr(init.superHub) : init.superHub
-        uplink = new HubUplink({ hubId: init.hubId ?? node.peerId.toString(), ledger, client: report, superHub: () => target, fleet: fleet.sink, trust, onChange: () => { changes.changed() } })
+      const supers = superHubsOf(init.superHub).map(a => typeof a === 'string' ? multiaddr(a) : a)
+      if (supers.length > 0) {
+        const ledgerLog = (init.log ?? silentLog).child({ component: 'ledger' })
+        const failover = new SuperHubFailover(report, supers, { onSwitch: s => { ledgerLog.warn(`reports move to super hub ${s.to}: ${s.from} failed (${s.error.toLine()})`) } })
+        uplink = new HubUplink({ hubId: init.hubId ?? node.peerId.toString(), ledger, client: failover, superHub: () => failover.current(), fleet: fleet.sink, trust, onChange: () => { changes.changed() } })
         uplink.start()
       }
       op = new HubOperator(init, ledger, report, uplink)
@@ -239,7 +246,7 @@ export class HubOperator {
       peers: (): PeerView[] => {
         const banned = new Set(hub.peer.bans.list().map(b => b.peerId))
         const swarms = hub.peer.chunks.swarms()
-        const supers = new Set((this.#init.superHub !== undefined ? [String(this.#init.superHub)] : []).map(a => a.split('/p2p/')[1]))
+        const supers = new Set(superHubsOf(this.#init.superHub).map(a => String(a).split('/p2p/')[1]))
         const seen = new Map<string, PeerView>()
         for (const c of hub.peer.node.getConnections()) {
           const id = c.remotePeer.toString()

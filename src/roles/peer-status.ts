@@ -42,6 +42,8 @@ export interface BundleStatus {
   hoarders?: number
   /** a downloading swarm: peers asked that never delivered a chunk and let a request wait (swarm/picker.ts) */
   suspectPeers?: number
+  /** a downloading swarm: peers disconnected as hoarders (swarm/hoarders.ts) */
+  droppedHoarders?: number
 }
 
 /** The chunk store as a whole: its quota and whether downloads are paused for space. */
@@ -94,7 +96,8 @@ const statusSchema = z.object({
     joined: z.boolean(),
     superseed: z.boolean(),
     superseedFallbackReveals: count.optional(),
-    hoarders: count.optional()
+    hoarders: count.optional(),
+    droppedHoarders: count.optional()
   }).loose()).max(100_000)
 // kept, not stripped: the roles' own members (rollout, store, trust) pass through to the table
 }).loose()

@@ -160,6 +160,7 @@ export class LanPeer {
             ...(init.swarmOptions !== undefined ? { options: init.swarmOptions } : {}),
             ...(uploadLimiter !== undefined ? { uploadLimiter } : {}),
             resolveBundle: resolver.resolve,
+            spareHoarder: async id => await (self?.isStoreHub(id) ?? Promise.resolve(true)),
             ...(identity !== undefined ? { isAllowed: identity.isAllowed } : {})
           }),
           manifest: manifestProtocol({
@@ -170,7 +171,7 @@ export class LanPeer {
           }),
           lease: leaseProtocol({
             ...(init.leaseAuthority !== undefined ? { authority: init.leaseAuthority } : {}),
-            ...(identity !== undefined ? { deviceIdOf: (id: string) => identity.identities.boundDeviceId(id) } : {})
+            ...(identity !== undefined ? { deviceIdOf: (id: string) => identity.identities.boundDeviceId(id), onUnbound: identity.refuseAct('lease-unbound') } : {})
           }),
           ...(identity !== undefined ? { identity: identity.service } : {})
         }
@@ -227,6 +228,17 @@ export class LanPeer {
     return ranked
       .filter(r => r.hub || identities?.identityOf(r.id.toString()) !== undefined)
       .sort((a, b) => Number(b.hub) - Number(a.hub)).map(r => r.id)
+  }
+
+  /**
+   * The store's hub: certified as a hub when identities are on, else a peer serving
+   * leases. Never disconnected as a hoarder (a capped hub serving many devices may make
+   * a first request wait).
+   */
+  async isStoreHub (peerId: string): Promise<boolean> {
+    const who = this.identities?.identityOf(peerId)
+    if (who !== undefined) return who.role === 'hub'
+    return (await this.#rankedPeers()).some(r => r.hub && r.id.toString() === peerId)
   }
 
   async #rankedPeers (): Promise<Array<{ id: PeerId, hub: boolean }>> {
@@ -287,7 +299,7 @@ export class LanPeer {
           peers: p.peers,
           joined: true,
           superseed: p.superseed,
-          ...(p.superseed ? { superseedFallbackReveals: swarm.superseedFallbackReveals, hoarders: swarm.superseedHoarders } : { suspectPeers: swarm.suspectPeers })
+          ...(p.superseed ? { superseedFallbackReveals: swarm.superseedFallbackReveals, hoarders: swarm.superseedHoarders } : { suspectPeers: swarm.suspectPeers, droppedHoarders: swarm.droppedHoarders })
         })
         continue
       }

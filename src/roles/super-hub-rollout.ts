@@ -29,6 +29,8 @@ export interface SuperHubRollout {
   ruleOf: (waveId: string) => WaveHaltRule
   /** waves with a signed policy here */
   policies: () => Array<{ waveId: string, policyId: string, name: string }>
+  /** the verified signed policies, one per wave (the wave runner plans from them: super-hub-waves.ts) */
+  verified: () => VerifiedPolicy[]
 }
 
 function rule (v: VerifiedPolicy | undefined, flags: HaltFlags): WaveHaltRule {
@@ -63,6 +65,7 @@ export function superHubRollout (envelopes: readonly unknown[], trust: TrustOpti
   const fallback = rule(undefined, flags)
   return {
     ruleOf: waveId => rules.get(waveId) ?? fallback,
-    policies: () => [...byWave].map(([waveId, v]) => ({ waveId, policyId: v.policyId, name: v.policy.metadata.name }))
+    policies: () => [...byWave].map(([waveId, v]) => ({ waveId, policyId: v.policyId, name: v.policy.metadata.name })),
+    verified: () => [...byWave.values()]
   }
 }

@@ -25,11 +25,16 @@ import { FleetLedger } from '../control/fleet-ledger.js'
 import type { HubAdmission } from '../control/fleet-ingest.js'
 import { statusSourceOf } from '../control/status-view.js'
 import { startFleetMetricsServer, type FleetMetricsServer } from '../control/metrics-server.js'
+import { startFleetApi, type FleetApi, type FleetApiInit } from '../control/api/fleet-api.js'
+import { WanServedTally } from '../control/wan-served.js'
+import { registerWanServedMetrics } from '../control/fleet-metrics.js'
+import type { Registry } from 'prom-client'
 import { SuperLedgerStatusWriter } from '../ledger/super-ledger-status.js'
 import { ChangeFeed, reportProtocol, type ReportProtocol } from '../ledger/report/index.js'
 import { watchOrders } from '../control/order-watch.js'
 import { superHubRollout } from './super-hub-rollout.js'
 import { registerPullThroughMetrics } from '../metrics/origin-metrics.js'
+import { startPolicies, startSuperHubWaves, type SuperHubWaves } from './super-hub-waves.js'
 import { assertCacheQuota, DEFAULT_ORIGIN_CACHE_QUOTA_BYTES, startOriginPull, type OriginPull, type OriginPullInit } from '../origin/index.js'
 
 /** Where a super hub pulls through from (src/origin/index.ts). */
@@ -84,8 +89,14 @@ export interface SuperHubInit {
   name?: string
   /** serve the fleet's `/metrics` on 127.0.0.1 at this port (0: any free one); absent: not served */
   metricsPort?: number
+  /** serve the fleet API, dashboard and /metrics (src/control/api/, docs/fleet.md "Fleet API"); absent: not served */
+  api?: Pick<FleetApiInit, 'host' | 'port' | 'hostNames' | 'optional'>
   /** how often `<data>/super-ledger.json` (the ledger's totals, for readers outside the process) is rewritten. @default DEFAULT_LEDGER_STATUS_INTERVAL_MS */
   ledgerStatusIntervalMs?: number
+  /** plan and start a wave from the signed policy of each of these waves (`--start-wave <wave...>`; src/control/wave-start.ts) */
+  startWaves?: string[]
+  /** how often the wave runner steps the fleet's waves (`--wave-tick-ms`). @default DEFAULT_WAVE_TICK_MS */
+  waveTickMs?: number
   /** the process logger, without a component (imports log under `store`, the ledger file under `ledger`) */
   log?: Log
 }
@@ -98,6 +109,12 @@ export interface SuperHub {
   readonly global: Limiter
   /** the fleet `/metrics` server, when metricsPort was given */
   readonly metrics?: FleetMetricsServer
+  /** the wave runner (src/control/wave-runner.ts) */
+  readonly waves: SuperHubWaves
+  /** the fleet API (its URL also in `<data>/api.json`), when started with `api` */
+  readonly api?: FleetApi
+  /** what this super hub served each store over the WAN */
+  readonly served: WanServedTally
   /** bundles imported at start */
   readonly imported: string[]
   /** the pull-through, when started with an origin */
@@ -133,6 +150,14 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       clock,
       apply: (c) => { global.setRate(c.rateBytesPerSec) }
     })
+    // chunks served per store: the fleet API's availability and /metrics (reads the store's manifests)
+    const served = new WanServedTally({
+      bundles: async () => await Promise.all(store.listBundles().map(async r => ({ bundleId: r.id, hashes: (await store.bundleInfo(r.id)).pieces.map(p => p.hash) })))
+    })
+    const onServed = (e: { peerId: string, hash: string, bytes: number }): void => {
+      served.record(e.peerId, e.hash, e.bytes)
+      init.onServed?.(e)
+    }
     const critical = new Set(init.critical ?? [])
     const hubs = new Map<string, { limiter: Limiter, chain: LimiterChain }>()
     const hubEntry = (peerId: string): { limiter: Limiter, chain: LimiterChain } => {
@@ -176,15 +201,30 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       services: {
         ...(identity !== undefined ? { identity: identity.service } : {}),
         manifest: manifestProtocol({ lookup: pull !== undefined ? async (q) => await pull.lookup(q) : storeManifestLookup(store), roots: async (after) => { await root.refresh(); return root.rootsAfter(after) } }),
-        wanPull: pullServer({ source: pull ?? store, limiterFor: peerId => hubEntry(peerId).chain, ...(init.onServed !== undefined ? { onServed: init.onServed } : {}) }),
-        report: reportProtocol({ hubs: ledger, changes, trust: trustExchangeOf(init.dataDir, root, identity?.identities, init.log), ...(identity !== undefined ? { hubIdsOf: (id: string) => identity.identities.boundHubIds(id) } : {}) })
+        wanPull: pullServer({ source: pull ?? store, limiterFor: peerId => hubEntry(peerId).chain, onServed }),
+        report: reportProtocol({ hubs: ledger, changes, trust: trustExchangeOf(init.dataDir, root, identity?.identities, init.log), ...(identity !== undefined ? { hubIdsOf: (id: string) => identity.identities.boundHubIds(id), onUnbound: identity.refuseAct('report-unbound') } : {}) })
       }
     })
     const f = follower
     const l = ledger
     const watch = watchOrders(l, () => { changes.changed() }, init.log !== undefined ? { log: init.log.child({ component: 'fleet' }) } : {})
     const o = origin
-    const metrics = init.metricsPort !== undefined ? await startFleetMetricsServer(l, init.metricsPort, o !== undefined ? r => { registerPullThroughMetrics(r, { counters: () => o.status() }, store) } : undefined).catch(async (err: unknown) => { await node.stop(); throw err }) : undefined
+    const waves = startSuperHubWaves({
+      ledger: l, via: init.name ?? hostname(), onMoved: () => { changes.changed() }, flags: { haltOnRollbackRatio: init.haltOnRollbackRatio, minOutcomesForHalt: init.minOutcomesForHalt },
+      ...(init.startWaves !== undefined ? { start: startPolicies(rollout.verified(), init.startWaves) } : {}),
+      ...(init.waveTickMs !== undefined ? { tickMs: init.waveTickMs } : {}),
+      ...(init.log !== undefined ? { log: init.log.child({ component: 'waves' }) } : {})
+    })
+    // the role's series beside the ledger's: WAN served per store, the origin pull-through's
+    const extendMetrics = (r: Registry): void => {
+      registerWanServedMetrics(r, served)
+      if (o !== undefined) registerPullThroughMetrics(r, { counters: () => o.status() }, store)
+    }
+    const metrics = init.metricsPort !== undefined ? await startFleetMetricsServer(l, init.metricsPort, extendMetrics).catch(async (err: unknown) => { await waves.stop(); await node.stop(); throw err }) : undefined
+    const api = init.api !== undefined
+      ? await startFleetApi({ ...init.api, dataDir: init.dataDir, ledger: l, served, extendMetrics, ...(init.log !== undefined ? { log: init.log.child({ component: 'api' }) } : {}) })
+        .catch(async (err: unknown) => { await waves.stop(); await metrics?.close(); await node.stop(); throw err })
+      : undefined
     const status = new SuperLedgerStatusWriter({
       dataDir: init.dataDir,
       ledger: statusSourceOf(l, waveId => ({ ...rollout.ruleOf(waveId) })),
@@ -195,18 +235,23 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       node,
       store,
       ledger: l,
+      waves,
       global,
       imported,
       origin: o,
       ...(metrics !== undefined ? { metrics } : {}),
+      ...(api !== undefined ? { api } : {}),
+      served,
       hubLimiter: peerId => hubEntry(peerId).limiter,
       async stop () {
         f.stop()
         watch.stop()
+        await api?.stop()
         await metrics?.close()
         await node.stop()
         await o?.stop()
         await status.stop()
+        await waves.stop()
         await l.close()
         await store.stop()
       }

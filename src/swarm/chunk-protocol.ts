@@ -154,7 +154,8 @@ export class ChunkProtocolService implements ChunkProtocol {
       options: { ...this.#options, ...options.options },
       scorer: this.scorer,
       uploadLimiter: this.#init.uploadLimiter,
-      isAllowed: this.#init.isAllowed
+      isAllowed: this.#init.isAllowed,
+      spareHoarder: this.#init.spareHoarder
     })
     await swarm.start()
     this.#byId.set(bundle.id, swarm)

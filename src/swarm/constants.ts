@@ -96,6 +96,15 @@ export const DEFAULT_SUSPECT_AFTER_MS = 4 * SECOND_MS
  * hoarder's request before it waits DEFAULT_SUSPECT_AFTER_MS). @default 2
  */
 export const DEFAULT_SUSPECT_AFTER_TIMEOUTS = 2
+/**
+ * A LAN peer that never delivered a chunk while our requests waited at it this long in
+ * all is a hoarder: disconnected and scored `hoarding` (violations.ts; a second time
+ * within the score's memory bans it). Twice DEFAULT_SUSPECT_AFTER_MS: a suspect had
+ * its chance, and an honest device sends its first 256 KiB chunk in about a second
+ * even at a 256 KiB/s cap. Never applied to the store's hub (it serves leases: the
+ * caller spares it) nor to WAN links, where a chunk may take longer. @default 8 s
+ */
+export const DEFAULT_HOARDER_AFTER_MS = 2 * DEFAULT_SUSPECT_AFTER_MS
 
 // --- choking -----------------------------------------------------------------------
 
@@ -293,6 +302,7 @@ export interface SwarmOptions {
   unprovenPipelineRequests: number
   suspectAfterMs: number
   suspectAfterTimeouts: number
+  hoarderAfterMs: number
   uploadSlots: number
   optimisticSlots: number
   chokeIntervalMs: number
@@ -320,6 +330,7 @@ export const defaultSwarmOptions: Readonly<SwarmOptions> = Object.freeze({
   unprovenPipelineRequests: DEFAULT_UNPROVEN_PIPELINE_REQUESTS,
   suspectAfterMs: DEFAULT_SUSPECT_AFTER_MS,
   suspectAfterTimeouts: DEFAULT_SUSPECT_AFTER_TIMEOUTS,
+  hoarderAfterMs: DEFAULT_HOARDER_AFTER_MS,
   uploadSlots: DEFAULT_UPLOAD_SLOTS,
   optimisticSlots: DEFAULT_OPTIMISTIC_SLOTS,
   chokeIntervalMs: DEFAULT_CHOKE_INTERVAL_MS,

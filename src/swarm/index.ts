@@ -85,6 +85,8 @@ export interface ChunkProtocolInit {
   peerUploadLimiter?: (peer: { peerId: string, link: Link }) => AcquireBytes | undefined
   /** pieces from peers this refuses are never stored (src/identity/ PeerIdentities.isAllowed) */
   isAllowed?: (peerId: string) => boolean
+  /** peers never disconnected as hoarders (the store's hub: session.ts) @default none */
+  spareHoarder?: (peerId: string) => boolean | Promise<boolean>
   /** @default linkOfMultiaddr(connection.remoteAddr) */
   linkOf?: (connection: Connection) => Link
   /** an inbound stream for a bundle we have not joined: return its info to join it (as a seeder of what we hold), or undefined to close */

@@ -30,6 +30,10 @@
  *   and it keeps a single request, until it delivers a chunk and is trusted like any
  *   other. A slow honest peer (a hub capped at 256 KiB/s serving many devices) is
  *   still asked, one chunk at a time, and its first chunk ends the suspicion.
+ * - Hoarders are named: a peer that never delivered a chunk while our requests waited
+ *   at it for `hoarderAfterMs` in all (time with at least one request in flight there,
+ *   so a request cancelled at once costs it nothing) is returned once by
+ *   takeHoarders(); the swarm disconnects it and scores it (session.ts).
  */
 import { Bits } from './bits.js'
 import { RarityMap } from './rarity-map.js'
@@ -48,6 +52,8 @@ export interface PickerInit {
   suspectAfterMs?: number
   /** ...or that many of its requests were beaten by another peer after waiting reaskAfterMs @default 1 */
   suspectAfterTimeouts?: number
+  /** a peer that never delivered while our requests waited at it this long in all is a hoarder @default never */
+  hoarderAfterMs?: number
   now?: () => number
   random?: () => number
 }
@@ -67,6 +73,12 @@ interface PeerEntry {
   timeouts: number
   /** it let a request wait suspectAfterMs before it ever delivered a chunk */
   suspect: boolean
+  /** time our requests waited at it before its first delivery (ms), not counting the current wait */
+  waitedMs: number
+  /** since when it has had a request in flight while it never delivered (ms), or undefined */
+  waitingSinceMs: number | undefined
+  /** takeHoarders() returned it */
+  hoarder: boolean
 }
 
 export class Picker {
@@ -123,7 +135,7 @@ export class Picker {
 
   addPeer (id: string): void {
     if (this.#peers.has(id)) return
-    this.#peers.set(id, { bits: new Bits(this.numPieces), inflight: new Map(), inflightBytes: 0, excluded: new Set(), wanted: 0, served: 0, timeouts: 0, suspect: false })
+    this.#peers.set(id, { bits: new Bits(this.numPieces), inflight: new Map(), inflightBytes: 0, excluded: new Set(), wanted: 0, served: 0, timeouts: 0, suspect: false, waitedMs: 0, waitingSinceMs: undefined, hoarder: false })
   }
 
   /** A peer's bitfield replaces what we knew of it. */
@@ -184,12 +196,40 @@ export class Picker {
     return n
   }
 
+  /**
+   * Peers that never delivered a chunk while our requests waited at them for
+   * hoarderAfterMs in all, each returned once (the swarm disconnects them).
+   */
+  takeHoarders (): string[] {
+    const after = this.#init.hoarderAfterMs
+    if (after === undefined) return []
+    const now = this.#now()
+    const out: string[] = []
+    for (const [id, p] of this.#peers) {
+      if (p.served > 0 || p.hoarder) continue
+      if (p.waitedMs + (p.waitingSinceMs !== undefined ? now - p.waitingSinceMs : 0) < after) continue
+      p.hoarder = true
+      out.push(id)
+    }
+    return out
+  }
+
+  /**
+   * Treats a peer as a suspect from the start (one that was disconnected as a hoarder
+   * and came back): its requests never hold a chunk, until it delivers one.
+   */
+  distrust (id: string): void {
+    const p = this.#peers.get(id)
+    if (p !== undefined && p.served === 0) p.suspect = true
+  }
+
   /** The peer delivered a good chunk: it is trusted from now on. */
   #served (id: string): void {
     const p = this.#peers.get(id)
     if (p === undefined) return
     p.served++
     p.suspect = false
+    p.waitingSinceMs = undefined
   }
 
   /** Never delivered, and one of its requests waited suspectAfterMs (sticky until it delivers). */
@@ -279,6 +319,7 @@ export class Picker {
   }
 
   #addInflight (id: string, p: PeerEntry, index: number): void {
+    if (p.inflight.size === 0 && p.served === 0) p.waitingSinceMs = this.#now()
     p.inflight.set(index, this.#now())
     p.inflightBytes += this.#sizes[index] ?? 0
     let askers = this.#inflight.get(index)
@@ -293,6 +334,10 @@ export class Picker {
     const p = this.#peers.get(id)
     if (p === undefined || !p.inflight.delete(index)) return
     p.inflightBytes -= this.#sizes[index] ?? 0
+    if (p.inflight.size === 0 && p.waitingSinceMs !== undefined) {
+      p.waitedMs += this.#now() - p.waitingSinceMs
+      p.waitingSinceMs = undefined
+    }
     const askers = this.#inflight.get(index)
     if (askers?.delete(id) === true && askers.size === 0) this.#forget(index)
   }

@@ -22,6 +22,7 @@ import type { BundleInfo, ChunkSink, Link } from '../interface/types.js'
 import { lifetimeAbortController } from '../interface/startable.js'
 import { Bits } from './bits.js'
 import { defaultSwarmOptions, type SwarmOptions } from './constants.js'
+import { HoarderWatch } from './hoarders.js'
 import { Picker } from './picker.js'
 import { BanList, PeerScorer } from './scoring.js'
 import type { BundleSwarmEvents, BundleSwarmInit, LinkBytes, PeerConnection, SwarmProgress } from './swarm-types.js'
@@ -50,6 +51,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   readonly #unchoking: Unchoking
   readonly #peers = new Map<string, SwarmPeer>()
   readonly #storing = new Set<number>()
+  readonly #hoarders: HoarderWatch
   readonly #indexOf = new Map<string, number>()
   readonly #abort = lifetimeAbortController()
   readonly #bytes: Record<Link, LinkBytes> = { lan: { up: 0, down: 0 }, wan: { up: 0, down: 0 } }
@@ -93,6 +95,13 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
       now: this.#now,
       random: init.random
     })
+    this.#hoarders = new HoarderWatch({
+      picker: this.#picker,
+      bundleId: init.bundle.id,
+      hoarderAfterMs: o.hoarderAfterMs,
+      peer: id => this.#peers.get(id),
+      ...(init.spareHoarder !== undefined ? { spare: init.spareHoarder } : {})
+    })
     this.done = new Promise<void>((resolve, reject) => { this.#resolveDone = resolve; this.#rejectDone = reject })
     // nobody awaiting done must not become an unhandled rejection at stop
     this.done.catch(() => {})
@@ -111,7 +120,11 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     const o = this.options
     this.#timers.push(setInterval(() => { this.#unchoking.tick() }, o.chokeIntervalMs))
     // requests that waited past reaskAfterMs become askable of idle holders (picker.ts)
-    this.#timers.push(setInterval(() => { if (!this.#picker.complete) this.#scheduleFill() }, Math.max(100, o.reaskAfterMs / 2)))
+    this.#timers.push(setInterval(() => {
+      if (this.#picker.complete) return
+      this.#hoarders.check()
+      this.#scheduleFill()
+    }, Math.max(100, o.reaskAfterMs / 2)))
     if (this.superseed) this.#timers.push(setInterval(() => { this.#unchoking.offerAll() }, o.superseedTickMs))
     for (const t of this.#timers) t.unref()
     if (this.#picker.complete) this.#finish()
@@ -139,6 +152,8 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   get superseedFallbackReveals (): number { return this.#unchoking.seeder?.fallbackReveals ?? 0 }
   /** peers the super-seeder found claiming chunks they never served (superseed.ts) */
   get superseedHoarders (): number { return this.#unchoking.seeder?.hoarders ?? 0 }
+  /** peers disconnected as hoarders (hoarders.ts) */
+  get droppedHoarders (): number { return this.#hoarders.dropped }
   /** peers we asked that never delivered a chunk and let a request wait: asked one chunk at a time (picker.ts) */
   get suspectPeers (): number { return this.#picker.suspects }
 
@@ -226,6 +241,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     const { wire, id } = peer
     wire.on('ready', () => {
       this.#picker.addPeer(id)
+      this.#hoarders.peerReady(id)
       // a super-seeder shows nothing up front: chunks are offered one by one
       wire.sendBitfield(this.superseed ? new Bits(this.bundle.pieces.length) : this.#picker.held)
       this.#unchoking.addPeer(id)

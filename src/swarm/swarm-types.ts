@@ -38,6 +38,8 @@ export interface BundleSwarmInit {
   uploadLimiter?: AcquireBytes
   /** pieces from a peer this refuses are dropped, never stored (certificates required: src/identity/) */
   isAllowed?: (peerId: string) => boolean
+  /** a peer never disconnected as a hoarder (the store's hub); WAN peers never are either */
+  spareHoarder?: (peerId: string) => boolean | Promise<boolean>
   now?: () => number
   random?: () => number
 }

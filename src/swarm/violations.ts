@@ -45,6 +45,11 @@ export const VIOLATION_WEIGHTS = {
   'malformed-frame': 5,
   /** a length prefix over the largest frame we accept (a 2 GiB prefix) */
   'oversized-frame': 10,
+  /**
+   * claimed chunks and delivered none while our requests waited at it for
+   * DEFAULT_HOARDER_AFTER_MS (picker.ts): disconnected; a second time bans
+   */
+  'hoarding': 5,
   /** a chunk that failed BLAKE3 (weight set by badChunkThreshold, see PeerScorer) */
   'bad-chunk': 5
 } as const

@@ -14,7 +14,7 @@ import { reportProtocol, type HubBatch, type ReportProtocol } from '../../src/le
 import { readSuperLedgerStatus } from '../../src/ledger/super-ledger-status.js'
 import { createStoremeshNode, type StoremeshNode } from '../../src/net/node.js'
 import { generateSwarmKey } from '../../src/net/swarm-key.js'
-import { startSuperHub, type SuperHub } from '../../src/roles/super-hub.js'
+import { startSuperHub, type SuperHub, type SuperHubInit } from '../../src/roles/super-hub.js'
 import { runCli } from '../support/cli.js'
 import { until } from '../support/poll.js'
 import { postgresSkipReason, startPostgres } from '../support/postgres.js'
@@ -33,11 +33,12 @@ t.test('two super hubs on one PostgreSQL: exactly once, fleet orders, database d
   const pg = await startPostgres()
   t.teardown(async () => { await pg.close() })
   const url = await pg.createDatabase('fleet')
-  const start = async (name: string, metricsPort?: number): Promise<SuperHub> => await startSuperHub({
+  const start = async (name: string, metricsPort?: number, extra: Partial<SuperHubInit> = {}): Promise<SuperHub> => await startSuperHub({
     dataDir: join(dir, name), swarmKey, trust: { keys: [] }, listen: ['/ip4/127.0.0.1/tcp/0'], fleetDbUrl: url, name, ledgerStatusIntervalMs: 200, haltOnRollbackRatio: 1,
-    ...(metricsPort !== undefined ? { metricsPort } : {})
+    ...(metricsPort !== undefined ? { metricsPort } : {}),
+    ...extra
   })
-  const a = await start('super-a', 0)
+  const a = await start('super-a', 0, { api: { port: 0 } })
   const metrics = async (path = '/metrics'): Promise<{ status: number, text: string }> => {
     const res = await fetch(`http://127.0.0.1:${a.metrics!.port}${path}`)
     return { status: res.status, text: await res.text() }
@@ -88,6 +89,9 @@ t.test('two super hubs on one PostgreSQL: exactly once, fleet orders, database d
   t.ok(await until(async () => (await readSuperLedgerStatus(join(dir, 'super-a')))?.fleetDb?.up === false, 20_000), 'the status file says the database is down')
   t.equal(a.ledger.health().up, false)
   t.match((await metrics()).text, /^storemesh_fleet_db_up 0$/m, '/metrics says the database is down')
+  const apiDown = await fetch(`${a.api!.url}/api/waves`)
+  t.equal(apiDown.status, 503, 'the fleet API says so too')
+  t.match(await apiDown.json(), { error: { code: 'E_DB_UNAVAILABLE' } })
   await pg.startServer()
   t.equal((await send(a, next)).ackedSeq, 4, 'the resend is applied once the database is back')
   t.same(await b.ledger.waveTotals('142').then(c => c.total), 4)

@@ -11,6 +11,8 @@ import { join } from 'node:path'
 import t, { type Test } from 'tap'
 import { generateSigningKey } from '../../src/bundle/keys.js'
 import { identityGater, issueCertificate, PeerIdentities } from '../../src/identity/index.js'
+import { actRefusal } from '../../src/identity/node-identity.js'
+import { silentLog } from '../../src/interface/log.js'
 import { identityProtocol, type IdentityProtocol } from '../../src/identity/protocol/index.js'
 import { LeaseTable, leaseProtocol, type LeaseProtocol } from '../../src/lease/index.js'
 import { HubLedger } from '../../src/ledger/hub-ledger.js'
@@ -43,10 +45,10 @@ async function mk (t: Test, o: { deviceId?: string, role?: 'hub' | 'device' | 's
     gater: identityGater(ids),
     services: {
       identity: identityProtocol({ identities: ids, ...(certificate !== undefined ? { certificate } : {}) }),
-      lease: leaseProtocol(o.hub !== undefined ? { authority: o.hub.table, deviceIdOf } : {}),
+      lease: leaseProtocol(o.hub !== undefined ? { authority: o.hub.table, deviceIdOf, onUnbound: actRefusal(ids, silentLog, 'lease-unbound') } : {}),
       report: reportProtocol(o.hub !== undefined
-        ? { devices: o.hub.ledger, deviceIdOf }
-        : o.superLedger !== undefined ? { hubs: o.superLedger, hubIdsOf: id => ids.boundHubIds(id) } : {})
+        ? { devices: o.hub.ledger, deviceIdOf, onUnbound: actRefusal(ids, silentLog, 'report-unbound') }
+        : o.superLedger !== undefined ? { hubs: o.superLedger, hubIdsOf: id => ids.boundHubIds(id), onUnbound: actRefusal(ids, silentLog, 'report-unbound') } : {})
     }
   })
   t.teardown(async () => { await node.stop() })
@@ -79,12 +81,15 @@ t.test('a certified device takes a lease and reports for its own device id only'
   t.equal(theft.reason, 'wrong-peer')
   t.match(theft.detail, /E_CERT_MISMATCH .*pos-1/)
   t.equal(hub.table.activeCount, 1, 'the made-up id holds no slot')
+  t.equal(hub.ids.refusalCounts()['lease-unbound'], 1, 'counted in storemesh_peer_refusals_total{reason="lease-unbound"}')
 
   const ack = await dev.node.services.report.send(addrs, { type: 'device-events', deviceId: 'pos-1', entries: [{ seq: 1, at, kind: 'transition', waveId: '142', to: 'staged' }] })
   t.equal(ack.ackedSeq, 1, 'its own report: stored')
   await t.rejects(dev.node.services.report.send(addrs, { type: 'device-events', deviceId: 'pos-9', entries: [{ seq: 1, at, kind: 'transition', waveId: '142', to: 'rolled-back' }] }),
     { code: 'E_PEER_ERROR', meta: { reason: 'bad-request' } }, 'a forged report for another device: refused')
   t.equal(await hub.ledger.device('pos-9'), undefined, 'nothing stored for the forged device')
+  t.equal(hub.ids.refusalCounts()['report-unbound'], 1, 'counted in storemesh_peer_refusals_total{reason="report-unbound"}')
+  t.equal(hub.ids.refusalCounts().mismatch, 0, 'not as a certificate refusal: the device keeps its connection')
 })
 
 t.test('certificates not required: an uncertified device acts as before; required: it is refused', async t => {
@@ -118,4 +123,5 @@ t.test('a super hub takes a store\'s hub batches only from that store\'s certifi
   await t.rejects(hub.node.services.report.send(addrs, batch('hub-2')), { code: 'E_PEER_ERROR', meta: { reason: 'bad-request' } }, 'another store\'s hub id')
   await t.rejects(dev.node.services.report.send(addrs, batch('hub-1')), { code: 'E_PEER_ERROR', meta: { reason: 'bad-request' } }, 'a device posing as the hub')
   t.same((await ledger.hubs()).map(h => h.hubId).sort(), ['hub-1', hub.node.peerId.toString(), 's'].sort(), 'nothing stored under a forged hub id')
+  t.equal(sup.ids.refusalCounts()['report-unbound'], 2, 'both forgeries counted')
 })

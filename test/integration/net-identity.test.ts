@@ -124,7 +124,7 @@ t.test('a certified pair connects and each holds the other\'s identity', async t
   // past the deadline of the mode, the connection is still there
   await new Promise(resolve => setTimeout(resolve, PRESENT_MS + 500))
   t.equal(hub.node.getConnections(device.node.peerId).length, 1, 'still connected after the present deadline')
-  t.same(hub.ids.refusalCounts(), { invalid: 0, signature: 0, expired: 0, 'not-yet-valid': 0, revoked: 0, mismatch: 0, missing: 0 })
+  t.same(hub.ids.refusalCounts(), { invalid: 0, signature: 0, expired: 0, 'not-yet-valid': 0, revoked: 0, mismatch: 0, missing: 0, 'lease-unbound': 0, 'report-unbound': 0 })
   t.equal(await refusalMetric(hub, 'expired'), 0)
 })
 

@@ -10,7 +10,7 @@ import type { SwarmKey } from '../../src/net/swarm-key.js'
 import type { ChunkStore } from '../../src/store/index.js'
 import { chunkProtocol, type ChunkProtocol } from '../../src/swarm/index.js'
 
-export function hoardingSink (store: ChunkStore): ChunkSink {
+export function hoardingSink (store: Pick<ChunkSink, 'has' | 'put'>): ChunkSink {
   return {
     has: async hash => await store.has(hash),
     get: async (_hash, options) => await new Promise<Uint8Array | undefined>((_resolve, reject) => {
@@ -20,6 +20,9 @@ export function hoardingSink (store: ChunkStore): ChunkSink {
   }
 }
 
+/** More than a store's peers: every peer that asks is unchoked. */
+export const HOARDER_UPLOAD_SLOTS = 256
+
 export interface HoarderInit { store: ChunkStore, info: BundleInfo, swarmKey: SwarmKey | null, serviceTag: string, listen?: string, mdnsIntervalMs?: number }
 
 /** Starts a hoarding node that has joined `info`'s swarm. */
@@ -28,7 +31,8 @@ export async function startHoarder (init: HoarderInit): Promise<StoremeshNode<{ 
     swarmKey: init.swarmKey,
     listen: [init.listen ?? '/ip4/127.0.0.1/tcp/0'],
     mdns: { serviceTag: init.serviceTag, intervalMs: init.mdnsIntervalMs ?? 500 },
-    services: { chunks: chunkProtocol({ store: hoardingSink(init.store) }) }
+    // it unchokes everyone at once, as an attacker out to hold the most requests would
+    services: { chunks: chunkProtocol({ store: hoardingSink(init.store), options: { uploadSlots: HOARDER_UPLOAD_SLOTS } }) }
   })
   await node.services.chunks.join(init.info)
   return node

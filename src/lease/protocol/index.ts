@@ -62,6 +62,8 @@ export interface LeaseProtocolInit {
    * device id is denied `wrong-peer`. Absent: any (no identities).
    */
   deviceIdOf?: (peerId: string) => string | null | undefined
+  /** a request denied `wrong-peer` (counted as a refusal: PeerIdentities.refuseAct) */
+  onUnbound?: (peerId: string, detail: string) => void
 }
 
 export type LeaseTarget = ProtocolTarget

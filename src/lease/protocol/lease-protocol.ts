@@ -86,6 +86,7 @@ export class LeaseProtocol implements Startable, LeaseClient {
       if (bound !== undefined && bound !== req.deviceId) {
         // a stolen or rogue key holder takes no lease in another device's name (protocols/identity/SPEC.md section 8)
         this.#log('lease %s for %s refused: %s is certified for %s', req.op, req.deviceId, peer ?? 'peer', bound ?? 'no device')
+        if (peer !== undefined) this.#init.onUnbound?.(peer, `E_CERT_MISMATCH lease ${req.op} for ${req.deviceId}: certified for ${bound ?? 'no device'}`)
         return encodeLeaseResponse({ granted: false, active: authority!.activeCount, limit: authority!.limit, reason: 'wrong-peer', detail: `E_CERT_MISMATCH this peer is certified for ${bound ?? 'no device'}` })
       }
       return encodeLeaseResponse(await authority!.respond(req, peer !== undefined ? { peer } : {}))

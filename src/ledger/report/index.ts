@@ -96,6 +96,8 @@ export interface ReportProtocolInit {
    * `have` lacks): src/roles/trust-exchange.ts. Absent: answers carry none.
    */
   trust?: { newsFor: (have: Have | undefined) => Promise<TrustNews | undefined> }
+  /** a report refused for an id the peer is not certified for (counted as a refusal: PeerIdentities.refuseAct) */
+  onUnbound?: (peerId: string, detail: string) => void
 }
 
 export type ReportTarget = ProtocolTarget

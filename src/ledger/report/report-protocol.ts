@@ -162,6 +162,13 @@ export class ReportProtocol implements Startable, ReportClient {
       : encodeReportResponse(legacyAnswer(await this.#answer(bytes, peer, false)), version))
   }
 
+  /** A report for an id the peer is not certified for: logged, counted, refused with `answer`. */
+  #unbound (peer: string | undefined, answer: ReportResponse): ReportResponse {
+    this.#log('report from %s refused: %s', peer ?? 'peer', answer.status === 'error' ? answer.detail : '')
+    if (peer !== undefined && answer.status === 'error') this.#init.onUnbound?.(peer, answer.detail)
+    return answer
+  }
+
   /** Decodes on 1.0.0 / 1.1.0 (strict: no 1.2.0 member) or 1.2.0, and answers once. */
   async #answer (bytes: Uint8Array, peer: string | undefined, v12: boolean): Promise<ReportResponseV12> {
     let req: ReportRequestV12
@@ -246,13 +253,13 @@ export class ReportProtocol implements Startable, ReportClient {
         if (this.#init.devices === undefined) return { status: 'error', reason: 'wrong-role', detail: 'this peer takes no device reports' }
         const bound = peer !== undefined ? this.#init.deviceIdOf?.(peer) : undefined
         // a report only for the device the sender is certified as (protocols/identity/SPEC.md section 8)
-        if (bound !== undefined && bound !== batch.deviceId) return { status: 'error', reason: 'bad-request', detail: `E_CERT_MISMATCH this peer is certified for ${bound ?? 'no device'}, not ${batch.deviceId}` }
+        if (bound !== undefined && bound !== batch.deviceId) return this.#unbound(peer, { status: 'error', reason: 'bad-request', detail: `E_CERT_MISMATCH this peer is certified for ${bound ?? 'no device'}, not ${batch.deviceId}` })
         return await this.#init.devices.acceptDeviceBatch(batch, ctx)
       }
       if (this.#init.hubs === undefined) return { status: 'error', reason: 'wrong-role', detail: 'this peer takes no hub reports' }
       const hubIds = peer !== undefined ? this.#init.hubIdsOf?.(peer) : undefined
       // a store's reports only from that store's certified hub (protocols/identity/SPEC.md section 7b)
-      if (hubIds !== undefined && (hubIds === null || !hubIds.includes(batch.hubId))) return { status: 'error', reason: 'bad-request', detail: `E_CERT_MISMATCH this peer is not certified as hub ${batch.hubId}` }
+      if (hubIds !== undefined && (hubIds === null || !hubIds.includes(batch.hubId))) return this.#unbound(peer, { status: 'error', reason: 'bad-request', detail: `E_CERT_MISMATCH this peer is not certified as hub ${batch.hubId}` })
       return await this.#init.hubs.acceptHubBatch(batch, ctx)
     } catch (err) {
       this.#log.error('storing the report of %s failed: %s', describe(batch), isStoremeshError(err) ? err.toLine() : String(err))

@@ -44,7 +44,7 @@ export function fleetLedgerCases (t: Test, getDriver: () => Driver): void {
   t.test('migrations are versioned and idempotent', async t => {
     const { db } = getDriver()
     t.same(await migrate(db), [], 'a second run applies nothing')
-    t.same((await db.query('SELECT version, name FROM schema_migrations ORDER BY version')).map(r => [Number(r.version), r.name]), [[1, 'fleet-ledger']])
+    t.same((await db.query('SELECT version, name FROM schema_migrations ORDER BY version')).map(r => [Number(r.version), r.name]), [[1, 'fleet-ledger'], [2, 'wave-runner']])
   })
 
   t.test('exactly once: a replayed report, and the same report at the other super hub, count once', async t => {
@@ -66,6 +66,41 @@ export function fleetLedgerCases (t: Test, getDriver: () => Driver): void {
     t.same((await a.hubs()).filter(h => h.hubId === 'xs-1').map(h => [h.ackedSeq, h.admittedBy]), [[7, 'first-report']])
     t.equal((await a.acceptHubBatch(batch('xs-1', entries.slice(0, 2)))).ackedSeq, 7, 'an older prefix answers the watermark')
     t.equal((await a.waveTotals('x1')).total, 3)
+  })
+
+  t.test('reports waiting for the database go in groups; each counts as it would alone', async t => {
+    const { db } = getDriver()
+    // one group at a time: the first report runs alone, the others queue behind it
+    const l = await FleetLedger.over(db, { haltOnRollbackRatio: 1, admission: 'registered', ingest: { maxInFlight: 1 } })
+    for (const h of ['gs-1', 'gs-2', 'gs-3', 'gs-4', 'gs-5', 'gs-6']) await l.registerHub(h)
+    const r2 = batch('gs-2', [delta(1, 'g1', 'g-4', 'updated'), delta(2, 'g1', 'g-5', 'blocked', 2, 'schedule.window')])
+    const sent = [
+      l.acceptHubBatch(batch('gs-1', [delta(1, 'g1', 'g-1', 'updated'), delta(2, 'g1', 'g-2', 'rolled-back'), delta(3, 'g1', 'g-3', 'pending')])),
+      l.acceptHubBatch(r2),
+      l.acceptHubBatch(batch('gs-1', [delta(4, 'g1', 'g-3', 'updated')])),
+      l.acceptHubBatch(batch('gs-stranger', [delta(1, 'g1', 'g-9', 'updated')])),
+      // g-1 moved to gs-3 with a later journal seq
+      l.acceptHubBatch(batch('gs-3', [delta(1, 'g1', 'g-1', 'rolled-back', 9)])),
+      l.acceptHubBatch(r2)
+    ]
+    const settled = await Promise.allSettled(sent)
+    t.same(settled.map(s => s.status === 'fulfilled' ? s.value.ackedSeq : (s.reason as { code?: string }).code), [3, 2, 4, 'E_HUB_UNKNOWN', 1, 2])
+    t.equal(l.counters.reportTransactions, 3, 'six reports in three transactions: alone, four side by side, the second of gs-2')
+    t.equal(l.counters.reportsReplayed, 1)
+    t.same(await l.waveTotals('g1'), { updated: 2, rolledBack: 2, failed: 0, pending: 0, blocked: 1, total: 5, blockedByGate: { 'schedule.window': 1 }, failedByReason: {} })
+    t.same((await l.devices('g1')).map(d => [d.deviceId, d.hubId, d.state]),
+      [['g-1', 'gs-3', 'rolled-back'], ['g-2', 'gs-1', 'rolled-back'], ['g-3', 'gs-1', 'updated'], ['g-4', 'gs-2', 'updated'], ['g-5', 'gs-2', 'blocked']])
+    t.equal(await db.query("SELECT 1 FROM hubs WHERE hub_id = 'gs-stranger'").then(r => r.length), 0, 'the refused hub left nothing')
+    // a report the database refuses (a state outside its CHECK) fails its group: the others are retried alone and land
+    const bad = { ...delta(1, 'g2', 'g-21', 'updated'), state: 'exploded' } as unknown as LedgerDelta
+    const second = await Promise.allSettled([
+      l.acceptHubBatch(batch('gs-4', [delta(1, 'g2', 'g-20', 'updated')])),
+      l.acceptHubBatch(batch('gs-5', [bad])),
+      l.acceptHubBatch(batch('gs-6', [delta(1, 'g2', 'g-22', 'updated')]))
+    ])
+    t.same(second.map(s => s.status === 'fulfilled' ? s.value.ackedSeq : (s.reason as { code?: string }).code), [1, 'E_LEDGER', 1])
+    t.same((await l.devices('g2')).map(d => d.deviceId), ['g-20', 'g-22'])
+    t.equal(await db.query("SELECT 1 FROM hub_reports WHERE hub_id = 'gs-5'").then(r => r.length), 0, 'the bad report left nothing')
   })
 
   t.test('a device that moved stores counts once; the higher journal seq wins', async t => {

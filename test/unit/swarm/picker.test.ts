@@ -229,3 +229,59 @@ t.test('requests beaten after waiting reaskAfterMs count against a peer that nev
   q.setHave(i as number, 'hub')
   t.equal(q.suspects, 0, 'beaten before reaskAfterMs: an honest race, not counted')
 })
+
+t.test('hoarders: a peer that never delivered while our requests waited at it hoarderAfterMs in all is named once', async t => {
+  const clock = { ms: 0 }
+  const p = base([10, 10, 10, 10], { unprovenPipelineRequests: 1, suspectAfterMs: 60_000, hoarderAfterMs: 8000, now: () => clock.ms })
+  for (const id of ['H', 'D', 'hub']) p.addPeer(id)
+  p.peerBitfield('H', bits(4, [0, 1, 2, 3]))
+  p.peerBitfield('D', bits(4, [0, 1, 2, 3]))
+  p.peerBitfield('hub', bits(4, [0, 1, 2, 3]))
+  const [h1] = p.next('H')
+  const [d1] = p.next('D')
+  clock.ms = 5000
+  // the hub beats the hoarder's request: its wait so far counts, and it is asked again
+  p.setHave(h1 as number, 'hub')
+  t.same(p.takeHoarders(), [], 'not yet: 5 s of requests')
+  clock.ms = 6000
+  t.equal(p.next('H').length, 1, 'asked again')
+  // D delivers: it is never a hoarder, however long its first chunk took
+  p.setHave(d1 as number, 'D')
+  clock.ms = 9000
+  t.same(p.takeHoarders(), ['H'], '5 s + 3 s of waiting requests: named')
+  t.same(p.takeHoarders(), [], 'once')
+  clock.ms = 60_000
+  t.same(p.takeHoarders(), [], 'D delivered: never named')
+})
+
+t.test('hoarders: time without a request at the peer does not count', async t => {
+  const clock = { ms: 0 }
+  const p = base([10, 10], { unprovenPipelineRequests: 1, hoarderAfterMs: 8000, now: () => clock.ms })
+  for (const id of ['S', 'hub']) p.addPeer(id)
+  p.peerBitfield('S', bits(2, [0, 1]))
+  const [i] = p.next('S')
+  clock.ms = 1000
+  p.onFailed(i as number, 'S') // e.g. it choked us: nothing in flight there any more
+  clock.ms = 60_000
+  t.same(p.takeHoarders(), [], 'one second of requests in a minute: not a hoarder')
+  const q = base([10], { unprovenPipelineRequests: 1, now: () => clock.ms })
+  q.addPeer('S')
+  q.peerBitfield('S', bits(1, [0]))
+  q.next('S')
+  clock.ms = 10 * 60_000
+  t.same(q.takeHoarders(), [], 'without hoarderAfterMs nobody is named')
+})
+
+t.test('distrust: a returning hoarder is a suspect from its first request, until it delivers', async t => {
+  const clock = { ms: 0 }
+  const p = base([10], { unprovenPipelineRequests: 1, suspectAfterMs: 60_000, now: () => clock.ms })
+  for (const id of ['H', 'hub']) p.addPeer(id)
+  p.distrust('H')
+  p.peerBitfield('H', bits(1, [0]))
+  p.peerBitfield('hub', bits(1, [0]))
+  const [i] = p.next('H')
+  t.equal(p.suspects, 1, 'a suspect at once')
+  t.same(p.next('hub'), [i], 'its fresh request does not hold the chunk')
+  p.setHave(i as number, 'H')
+  t.equal(p.suspects, 0, 'a delivery clears it')
+})

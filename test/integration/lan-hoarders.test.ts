@@ -1,0 +1,98 @@
+/**
+ * Hoarders on the chunk wire (issue #20, item 1): fleet members that claim every chunk
+ * of the bundle and never send one, real libp2p nodes on loopback under one fleet key,
+ * beside a capped super-seeding hub and one honest device.
+ *
+ * The device disconnects each hoarder once its requests waited hoarderAfterMs there in
+ * all (shortened here so that two rounds fit in the download), scoring it `hoarding`;
+ * a hoarder that dials back and hoards again is banned. The hub, spared, keeps its
+ * connection; the download completes and every stored chunk re-hashes to the manifest.
+ */
+import t from 'tap'
+import { blake3Hex } from '../../src/bundle/hash.js'
+import { createStoremeshNode, type StoremeshNode } from '../../src/net/node.js'
+import { generateSwarmKey } from '../../src/net/swarm-key.js'
+import { BanList, banGater, chunkProtocol, UploadTurns, type ChunkProtocol } from '../../src/swarm/index.js'
+import { Limiter } from '../../src/wan/limiter.js'
+import { hoardingSink } from '../support/hoarder-node.js'
+import { MemoryStore } from '../support/memory-store.js'
+import { waitFor } from '../support/poll.js'
+import { chunkSizes, makeBundle, within } from '../unit/swarm/helpers.js'
+
+type Node = StoremeshNode<{ chunks: ChunkProtocol }>
+
+const HOARDERS = 3
+const HOARDER_AFTER_MS = 2500
+const HUB_RATE_BYTES_PER_SEC = 256 * 1024
+// ~3 MiB: about 12 s from the capped hub, room for two rounds of hoarding
+const bundle = makeBundle(chunkSizes(16, 128 * 1024, 256 * 1024, 21))
+
+t.test('hoarders are disconnected, banned when they come back and hoard again; the hub is spared; no corrupt chunk', async t => {
+  const swarmKey = generateSwarmKey()
+  const limiter = new Limiter({ rateBytesPerSec: HUB_RATE_BYTES_PER_SEC, name: 'hub-upload' })
+  const hub: Node = await createStoremeshNode({
+    swarmKey,
+    services: {
+      chunks: chunkProtocol({
+        store: new MemoryStore(bundle.chunks),
+        uploadLimiter: new UploadTurns(async (bytes, options) => { await limiter.acquire(bytes, options?.signal) }).acquire
+      })
+    }
+  })
+  const hoarders: Node[] = []
+  for (let i = 0; i < HOARDERS; i++) {
+    hoarders.push(await createStoremeshNode({ swarmKey, services: { chunks: chunkProtocol({ store: hoardingSink(new MemoryStore(bundle.chunks)) }) } }))
+  }
+  const bans = new BanList()
+  const store = new MemoryStore()
+  const hubId = hub.peerId.toString()
+  const device: Node = await createStoremeshNode({
+    swarmKey,
+    gater: banGater(bans),
+    services: { chunks: chunkProtocol({ store, bans, options: { hoarderAfterMs: HOARDER_AFTER_MS }, spareHoarder: id => id === hubId }) }
+  })
+  t.teardown(async () => { await Promise.all([hub, device, ...hoarders].map(async n => { await n.stop() })) })
+  await hub.services.chunks.join(bundle.info, { superseed: true })
+  for (const h of hoarders) await h.services.chunks.join(bundle.info)
+  const swarm = await device.services.chunks.join(bundle.info)
+  const ids = hoarders.map(h => h.peerId.toString())
+  const hoarding = new Map<string, number>()
+  device.services.chunks.scorer.on('violation', e => {
+    if (e.violation !== 'hoarding') t.fail(`unexpected violation ${e.violation} by ${e.peerId}`)
+    hoarding.set(e.peerId, (hoarding.get(e.peerId) ?? 0) + 1)
+  })
+
+  // the hoarders first, so that they hold requests when the hub comes
+  for (const h of hoarders) await h.dial(device.getMultiaddrs())
+  await waitFor(() => ids.every(id => swarm.peerIds().includes(id)), 10_000, 'the hoarders joined the device\'s swarm')
+  const startedAt = Date.now()
+  await device.dial(hub.getMultiaddrs())
+
+  await waitFor(() => ids.every(id => hoarding.get(id) === 1), 30_000, 'every hoarder scored once')
+  t.comment(`first round: every hoarder disconnected after ${Date.now() - startedAt} ms`)
+  await waitFor(() => hoarders.every(h => device.getConnections(h.peerId).length === 0), 5000, 'hoarders disconnected')
+  t.pass('every hoarder lost its connection to the device')
+  t.ok(ids.every(id => !bans.isBanned(id)), 'a first offence disconnects, it does not ban')
+  t.equal(swarm.droppedHoarders, HOARDERS, 'the swarm remembers them')
+  t.notOk(swarm.complete, 'the download is still running (the second round must land in it)')
+
+  // they come back and hoard again: the second offence bans
+  for (const h of hoarders) await h.dial(device.getMultiaddrs())
+  await waitFor(() => ids.every(id => swarm.peerIds().includes(id)), 10_000, 'the hoarders are back in the swarm')
+  t.equal(swarm.suspectPeers, HOARDERS, 'back as suspects at once: their requests hold no chunk')
+  await waitFor(() => ids.every(id => bans.isBanned(id)), 30_000, 'every hoarder banned')
+  t.comment(`second round: every hoarder banned after ${Date.now() - startedAt} ms`)
+  t.ok(ids.every(id => hoarding.get(id) === 2), 'banned at the second hoarding offence')
+  t.match(bans.list().find(b => b.peerId === ids[0])?.reason ?? '', 'hoarding')
+
+  await within(swarm.done, 60_000, 'honest download')
+  t.equal(device.services.chunks.scorer.score(hubId), 0, 'the capped hub committed no violation')
+  t.ok(device.getConnections(hub.peerId).length > 0, 'and kept its connection')
+  let good = 0
+  for (const [hash, data] of store.chunks) {
+    if (blake3Hex(data) === hash && bundle.info.pieces.some(p => p.hash === hash)) good++
+    else t.fail(`corrupt or foreign chunk ${hash}`)
+  }
+  t.equal(good, bundle.info.pieces.length, 'every stored chunk re-hashes to the manifest')
+  t.equal(store.rejectedPuts, 0, 'no corrupt chunk ever reached the store')
+})
