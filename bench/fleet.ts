@@ -1,5 +1,5 @@
 /**
- * `npm run bench:fleet [-- --stores 10000 --devices 50 --clients 16 --halt-hubs 1000 --halt-conns 50 --poll-ms 5000 --drivers pglite,postgres --db postgres://…]`
+ * `npm run bench:fleet [-- --stores 10000 --devices 50 --clients 16 --halt-hubs 1000 --halt-conns 50 --wait-ms 25000 --poll-ms 5000 --drivers pglite,postgres --db postgres://…]`
  *
  * The control plane's capacity, over the real `/storemesh/report/1.0.0` on 127.0.0.1:
  *
@@ -9,9 +9,11 @@
  *     second, on PGlite (embedded, the default) and on PostgreSQL (a server this bench
  *     starts in a temp dir, or `--db`), printed side by side with their ratio.
  * (b) Halt: `--halt-hubs` store hubs, spread over `--halt-conns` libp2p connections,
- *     each polling its super hub every `--poll-ms` (jittered) as a hub's uplink does;
- *     a fleet-wide halt is issued and the bench prints when the last hub's answer
- *     carried it (and the median), against the poll interval.
+ *     each holding a 1.2.0 long-poll of `--wait-ms` at its super hub as an idle hub's
+ *     uplink does (`--wait-ms 0`: polling every `--poll-ms`, jittered); a fleet-wide
+ *     halt is issued and the bench prints when the last hub's answer carried it (and
+ *     the median). The per-connection bounds (streams, held polls) are raised, since
+ *     a client here carries many hubs.
  * Peak RSS is the whole bench process (super hub, database, clients).
  */
 import '../src/polyfill.js'
@@ -19,6 +21,7 @@ import { readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { DEFAULT_REPORT_WAIT_MS } from '../src/ledger/report/constants.js'
 import { reportProtocol, type HubBatch, type ReportProtocol } from '../src/ledger/report/index.js'
 import { createStoremeshNode, type StoremeshNode } from '../src/net/node.js'
 import { generateSwarmKey } from '../src/net/swarm-key.js'
@@ -36,6 +39,10 @@ const CLIENTS = Number(opt('clients', '16'))
 const HALT_HUBS = Number(opt('halt-hubs', '1000'))
 const HALT_CONNS = Number(opt('halt-conns', '50'))
 const POLL_MS = Number(opt('poll-ms', '5000'))
+/** a held poll's waitMs (report 1.2.0); 0: plain polls every --poll-ms */
+const WAIT_MS = Number(opt('wait-ms', String(DEFAULT_REPORT_WAIT_MS)))
+/** many hubs share one client connection here: the per-connection bounds are raised to carry them (a real hub is one peer) */
+const REPORT_BOUNDS = { maxStreams: 64, held: { maxPerPeer: 64 } }
 const DRIVERS = opt('drivers', 'pglite,postgres').split(',')
 const DB_URL = args.includes('--db') ? opt('db', '') : undefined
 /** a report's streams per connection are capped (DEFAULT_MAX_REPORT_STREAMS): stay under it */
@@ -48,7 +55,7 @@ const swarmKey = generateSwarmKey()
 type Client = StoremeshNode<{ report: ReportProtocol }>
 
 async function clients (n: number): Promise<Client[]> {
-  return await Promise.all(Array.from({ length: n }, async () => await createStoremeshNode({ swarmKey, listen: ['/ip4/127.0.0.1/tcp/0'], services: { report: reportProtocol() } })))
+  return await Promise.all(Array.from({ length: n }, async () => await createStoremeshNode({ swarmKey, listen: ['/ip4/127.0.0.1/tcp/0'], services: { report: reportProtocol({ maxStreams: REPORT_BOUNDS.maxStreams }) } })))
 }
 
 function storeBatch (store: number): HubBatch {
@@ -101,15 +108,27 @@ async function haltReach (sup: SuperHub, cs: Client[]): Promise<{ maxMs: number,
   const loops = Array.from({ length: HALT_HUBS }, async (_, h) => {
     const c = cs[h % cs.length]!
     await new Promise(resolve => setTimeout(resolve, Math.random() * POLL_MS))
+    let cursor: string | undefined
     while (!stop.signal.aborted && !seenAt.has(h)) {
-      const ack = await c.services.report.send(addr, { type: 'hub-ledger', hubId: `halt-hub-${h}`, epoch: EPOCH, entries: [] }, { timeoutMs: 60_000 }).catch(() => undefined)
-      if (haltAt !== undefined && ack?.orders.some(o => o.waveId === WAVE && o.action === 'halt') === true) seenAt.set(h, performance.now() - haltAt)
-      else await new Promise(resolve => setTimeout(resolve, POLL_MS * (0.8 + 0.2 * Math.random())))
+      const t0 = performance.now()
+      // as an idle 1.2.0 hub uplink asks: held until its orders change (report SPEC "Long-poll"); --wait-ms 0 polls
+      const req = { type: 'hub-ledger' as const, hubId: `halt-hub-${h}`, epoch: EPOCH, entries: [], ...(WAIT_MS > 0 ? { waitMs: WAIT_MS } : {}), ...(cursor !== undefined ? { have: { orderCursor: cursor } } : {}) }
+      const ack = await c.services.report.send(addr, req, { timeoutMs: WAIT_MS + 60_000 }).catch(() => undefined)
+      if (haltAt !== undefined && ack?.orders.some(o => o.waveId === WAVE && o.action === 'halt') === true) {
+        seenAt.set(h, performance.now() - haltAt)
+        continue
+      }
+      const held = ack?.orderCursor !== undefined && (ack.orderCursor !== cursor || performance.now() - t0 > 1_000)
+      cursor = ack?.orderCursor ?? cursor
+      // not held (a poll, a failure, a full slot table): the hub's poll interval, as its uplink falls back to
+      if (!held || WAIT_MS === 0) await new Promise(resolve => setTimeout(resolve, POLL_MS * (0.8 + 0.2 * Math.random())))
     }
   })
   // every hub polled once (admitted) before the halt
   const admitted = Date.now() + POLL_MS * 3
-  while ((await sup.ledger.hubs()).filter(x => x.hubId.startsWith('halt-hub-')).length < HALT_HUBS && Date.now() < admitted) await new Promise(resolve => setTimeout(resolve, 200))
+  // a read that fails (a new connection slower than its 5 s time-out on a loaded machine) is tried again
+  const known = async (): Promise<number> => (await sup.ledger.hubs().catch(() => [])).filter(x => x.hubId.startsWith('halt-hub-')).length
+  while (await known() < HALT_HUBS && Date.now() < admitted) await new Promise(resolve => setTimeout(resolve, 200))
   haltAt = performance.now()
   await sup.ledger.issue({ kind: 'wave', action: 'halt', waveId: WAVE, by: 'bench', reason: 'bench: fleet-wide halt' })
   const deadline = Date.now() + HALT_WAIT_MS
@@ -154,7 +173,7 @@ interface Run { driver: string, outcomesPerSec: number, outcomes: number, second
 async function runDriver (driver: string, dir: string, pg: TestPostgres | undefined): Promise<Run> {
   const url = driver === 'postgres' ? (DB_URL ?? await pg!.createDatabase(`bench_${Date.now()}`)) : undefined
   const sup = await startSuperHub({
-    dataDir: join(dir, driver), swarmKey, trust: { keys: [] }, listen: ['/ip4/127.0.0.1/tcp/0'], haltOnRollbackRatio: 1, name: 'bench',
+    dataDir: join(dir, driver), swarmKey, trust: { keys: [] }, listen: ['/ip4/127.0.0.1/tcp/0'], haltOnRollbackRatio: 1, name: 'bench', report: REPORT_BOUNDS,
     ...(url !== undefined ? { fleetDbUrl: url } : {})
   })
   try {
@@ -175,7 +194,7 @@ async function runDriver (driver: string, dir: string, pg: TestPostgres | undefi
       const hc = await clients(HALT_CONNS)
       run.halt = await haltReach(sup, hc)
       await Promise.all(hc.map(async c => { await c.stop() }))
-      process.stdout.write(`${driver}: halt seen by ${run.halt.seen}/${HALT_HUBS} hubs; last after ${(run.halt.maxMs / 1000).toFixed(2)} s, median ${(run.halt.medianMs / 1000).toFixed(2)} s (poll every ${POLL_MS / 1000} s)\n`)
+      process.stdout.write(`${driver}: halt seen by ${run.halt.seen}/${HALT_HUBS} hubs; last after ${(run.halt.maxMs / 1000).toFixed(2)} s, median ${(run.halt.medianMs / 1000).toFixed(2)} s (${WAIT_MS > 0 ? `held polls of ${WAIT_MS / 1000} s` : `poll every ${POLL_MS / 1000} s`})\n`)
     }
     return run
   } finally {

@@ -22,8 +22,9 @@ import { isStoremeshError } from '../src/interface/errors.js'
 import { makeFleet } from '../src/sim/fleet-setup.js'
 import { SIM_START_MS } from '../src/sim/fleet.js'
 import { kebab, PARAM_SPECS, parseDevicesRange, resolveParams, simulateParallel, type ParamName } from '../src/sim/index.js'
-import { LanSampler, runFidelity, sampleOf } from '../src/sim/lan-sampler.js'
-import { checkMemory, memoryEstimateBytes, type Spec, type SimParams } from '../src/sim/params.js'
+import { lanJobOf, runLanJobs, type LanOutcome } from '../src/sim/lan-pool.js'
+import { LanSampler, sampleOf } from '../src/sim/lan-sampler.js'
+import { checkMemory, derived, memoryEstimateBytes, type Spec, type SimParams } from '../src/sim/params.js'
 import { quantiles } from '../src/sim/report.js'
 import { Rng } from '../src/sim/rng.js'
 
@@ -86,11 +87,17 @@ let peakRss = 0
 const rssTimer = setInterval(() => { peakRss = Math.max(peakRss, process.memoryUsage().rss) }, 200)
 rssTimer.unref()
 
-function methodCheck (p: SimParams, n: number): void {
+async function methodCheck (p: SimParams, n: number, workers: number | undefined): Promise<void> {
   const q = { ...p, stores: n }
   const stores = makeFleet(q, SIM_START_MS)
   const t0 = Date.now()
-  const full = stores.map(s => ({ s, o: runFidelity(s, q) }))
+  const c0 = process.cpuUsage()
+  // every store at full fidelity, on the worker pool (the same results as in-thread)
+  const outcomes = await runLanJobs(stores.map(lanJobOf), q, {
+    ...(workers !== undefined ? { workers } : {}),
+    onDone: (d, total) => { if (d % Math.max(1, Math.round(total / 10)) === 0) console.log(`  [${((Date.now() - t0) / 1000).toFixed(0)} s] ${d} of ${total} stores at full fidelity`) }
+  })
+  const full = stores.map(s => ({ s, o: outcomes.get(s.index) as LanOutcome }))
   const k = Math.min(q.fidelityStores, n)
   const sampler = new LanSampler(full.slice(0, k).map(({ s, o }) => sampleOf(s, q, o)))
   const rng = new Rng(q.seed).fork(0xbeef)
@@ -99,10 +106,11 @@ function methodCheck (p: SimParams, n: number): void {
   const b = quantiles(drawn.map(x => x / 1000))
   const perStore = full.slice(k).map(({ o }, i) => Math.abs((drawn[k + i] as number) - o.makespanMs) / o.makespanMs)
   const err = (x: number, y: number): string => `${(100 * (y - x) / x).toFixed(1)}%`
-  console.log(`method check: ${n} stores, LAN makespan (s) full fidelity p50 ${a.p50} p99 ${a.p99} max ${a.max}; ` +
+  const cpu = process.cpuUsage(c0)
+  console.log(`method check: ${n} stores x ${q.devicesMin}..${q.devicesMax} devices, ${Math.min(derived.chunks(q), q.fidelityMaxChunks)} chunks; LAN makespan (s) full fidelity p50 ${a.p50} p99 ${a.p99} max ${a.max}; ` +
     `drawn from the first ${k}: p50 ${b.p50} (${err(a.p50, b.p50)}) p99 ${b.p99} (${err(a.p99, b.p99)}) max ${b.max} (${err(a.max, b.max)}); ` +
     `per-store error of the ${perStore.length} drawn stores: median ${(100 * quantiles(perStore).p50).toFixed(1)}%, p99 ${(100 * quantiles(perStore).p99).toFixed(1)}%; ` +
-    `${((Date.now() - t0) / 1000).toFixed(0)} s wall`)
+    `${((Date.now() - t0) / 1000).toFixed(0)} s wall, ${((cpu.user + cpu.system) / 1e6).toFixed(0)} s CPU`)
 }
 
 async function main (): Promise<void> {
@@ -116,7 +124,7 @@ async function main (): Promise<void> {
   }
   const p = resolveParams(args.given)
   checkMemory(p)
-  if (args.methodCheck !== undefined) { methodCheck(p, args.methodCheck); return }
+  if (args.methodCheck !== undefined) { await methodCheck(p, args.methodCheck, args.workers); return }
   console.log(`sim: ${p.stores} stores x ${p.devicesMin}..${p.devicesMax} devices, ${p.bundleMiB} MiB bundle, seed ${p.seed}; memory estimate ${(memoryEstimateBytes(p) / 2 ** 20).toFixed(0)} MiB (limit ${p.memoryLimitMiB} MiB)`)
   const t0 = Date.now()
   const c0 = process.cpuUsage()

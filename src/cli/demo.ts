@@ -42,6 +42,24 @@ function ledgerLines (s: DemoSummary): string[] {
   return out
 }
 
+function fleetLines (s: DemoSummary): string[] {
+  const out = ['', `fleet: ${s.fleet.stores.length} stores (${s.fleet.stores.join(', ')}) under one super hub; its wave runner runs each wave by its signed policy (hubBudget 1: one store per batch); ` +
+    `the super hub read ${humanBytes(s.fleet.originChunkBytes)} of chunks from the origin for them`]
+  for (const w of s.fleet.waves) {
+    out.push(`  wave ${w.waveId} (pos-os ${w.version}): ${w.state}${w.stateReason !== '' ? ` - ${w.stateReason}` : ''}`)
+    for (const b of w.batches) {
+      out.push(`    batch ${b.batchNo + 1} ${b.storeIds.join(', ')}: ${b.state}${b.startedMs !== undefined ? `, started ${new Date(b.startedMs).toISOString()}` : ', never started'}` +
+        `${b.healthyMs !== undefined ? `, healthy ${new Date(b.healthyMs).toISOString()}` : ''}`)
+    }
+    for (const st of w.stores) {
+      out.push(`    ${st.hubId}: ${st.installed.length} installed${st.rolledBack.length > 0 ? `, ${st.rolledBack.length} rolled back` : ''}` +
+        `${st.firstInstallMs !== undefined ? `, first install ${new Date(st.firstInstallMs).toISOString()}` : ''}`)
+    }
+    for (const h of w.halts) out.push(`    halted fleet-wide (${h.source}): ${h.reason}`)
+  }
+  return out
+}
+
 function printSummary (s: DemoSummary): void {
   const out: string[] = ['', '== storemesh demo summary ==']
   for (const b of s.bundles) out.push(`bundle pos-os ${b.version}  ${b.id}  ${b.chunks} chunks  ${humanBytes(b.bytes)}`)
@@ -58,6 +76,7 @@ function printSummary (s: DemoSummary): void {
   out.push('', `total: WAN ${humanBytes(wan)} against LAN ${humanBytes(lan)} (${humanBytes(dup)} of it duplicates): ` +
     `${(lan / Math.max(1, wan)).toFixed(1)}x as many bytes moved inside the store as over its WAN`)
   out.push(...ledgerLines(s))
+  out.push(...fleetLines(s))
   if (s.cpu.processSeconds !== null) {
     out.push('', `CPU: the store's ${s.cpu.processes} processes used ${s.cpu.processSeconds.toFixed(0)} s of CPU; ` +
       `this machine has ${s.cpu.cores} cores and a load average of ${s.cpu.loadAverage1m.toFixed(1)}`)

@@ -22,7 +22,7 @@ import { parsePolicy } from '../policy/schema.js'
 import { encodeSignedPolicy, signPolicy } from '../policy/signed.js'
 import { readSuperLedgerStatus, type SuperLedgerStatus } from '../ledger/super-ledger-status.js'
 import {
-  DEMO_HALT_ON_ROLLBACK_RATIO, DEMO_LEDGER_SETTLE_MS, DEMO_MAX_CONCURRENT_INSTALLS, DEMO_UPLOAD_RATE_BYTES_PER_SEC,
+  DEMO_HALT_ON_ROLLBACK_RATIO, DEMO_HUB_ID, DEMO_LEDGER_SETTLE_MS, DEMO_MIN_OUTCOMES_FOR_HALT, DEMO_STOP_GRACE_MS, DEMO_MAX_CONCURRENT_INSTALLS, DEMO_UPLOAD_RATE_BYTES_PER_SEC,
   DEMO_WAN_RATE_BYTES_PER_SEC, DEMO_WATCH_INTERVAL_MS, DEMO_WAVES
 } from './constants.js'
 import { DEMO_DEVICES, DEMO_HEALTH_COMMAND, FACTORY_VERSION, writeDeviceDir } from './devices.js'
@@ -32,6 +32,8 @@ import { runRound, type RoundBundle, type RoundFigures } from './round.js'
 import { sampleConfig, sampleImageV1, sampleImageV2, DEFAULT_SAMPLE_IMAGE_BYTES } from './sample.js'
 import { startDemoStore, type DemoStore } from './store.js'
 import { publishBundle, readOriginStatus, type OriginStatus } from '../origin/index.js'
+import { DEMO_FLEET_WAVES, DEMO_HUB2_ID, DEMO_STORE2_DEVICES, DEMO_WAVE_TICK_MS, fleetPolicy, startSecondStore, type SecondStore } from './fleet.js'
+import { runFleetWave, type FleetWaveFigures } from './fleet-waves.js'
 
 export interface DemoOptions {
   workDir?: string
@@ -78,6 +80,8 @@ export interface DemoSummary {
   } | null
   /** CPU seconds the store's processes used (from /proc; null where it cannot tell) and the machine's load, to read the makespan against */
   cpu: { processSeconds: number | null, processes: number, cores: number, loadAverage1m: number }
+  /** the fleet part: a second store under the same super hub, two waves the control plane runs (src/demo/fleet.ts) */
+  fleet: { stores: string[], waves: FleetWaveFigures[], originChunkBytes: number }
   /** set with --keep: the store still runs */
   kept?: { pids: number[], stop: string }
   elapsedMs: number
@@ -107,7 +111,7 @@ function policyFor (b: BundleInfo, version: string, wave: number): ReturnType<ty
     spec: {
       bundle: { id: b.id, version },
       targets: { deviceClass: 'pos', labels: { region: 'us-midwest' }, percentage: 100 },
-      rollout: { maxConcurrentPerHub: DEMO_MAX_CONCURRENT_INSTALLS, haltOnRollbackRatio: DEMO_HALT_ON_ROLLBACK_RATIO },
+      rollout: { maxConcurrentPerHub: DEMO_MAX_CONCURRENT_INSTALLS, haltOnRollbackRatio: DEMO_HALT_ON_ROLLBACK_RATIO, minOutcomesForHalt: DEMO_MIN_OUTCOMES_FOR_HALT },
       guardrails: { minBattery: 40, maxTemperatureC: 70, minFreeDiskMiB: 512, requireDualPartition: true, requireConfig: '>=12.4.1' },
       verification: { healthCheck: { run: DEMO_HEALTH_COMMAND, timeoutSeconds: 2 }, rollbackOnHealthLossMins: 0 }
     }
@@ -165,6 +169,7 @@ export async function runDemo (opts: DemoOptions = {}): Promise<DemoSummary> {
   const work = opts.workDir ?? await mkdtemp(join(tmpdir(), 'storemesh-demo-'))
   await mkdir(work, { recursive: true })
   let store: DemoStore | undefined
+  let second: SecondStore | undefined
   let kept = false
   let summary: DemoSummary
   try {
@@ -176,8 +181,12 @@ export async function runDemo (opts: DemoOptions = {}): Promise<DemoSummary> {
 
     const v1Image = sampleImageV1(opts.imageBytes ?? DEFAULT_SAMPLE_IMAGE_BYTES)
     const v1 = await buildVersion(work, '1.0.0', v1Image, key)
-    const v2 = await buildVersion(work, '1.1.0', sampleImageV2(v1Image), key)
-    for (const b of [v1, v2]) {
+    const v2Image = sampleImageV2(v1Image)
+    const v2 = await buildVersion(work, '1.1.0', v2Image, key)
+    // the fleet waves' builds: v2's image with a new config, so only a few chunks are new
+    const v3 = await buildVersion(work, '1.2.0', v2Image, key)
+    const v4 = await buildVersion(work, '1.3.0', v2Image, key)
+    for (const b of [v1, v2, v3, v4]) {
       const check = await verifyBundleDir(b.dir, trust)
       if (check.problems.length > 0) throw new StoremeshError('E_CHUNK_HASH_MISMATCH', `bundle ${b.info.id} failed verification`)
       log(`built and verified pos-os ${b.info.manifest.signed.version}: ${b.info.id} (${b.info.pieces.length} chunks)`)
@@ -193,7 +202,7 @@ export async function runDemo (opts: DemoOptions = {}): Promise<DemoSummary> {
     log(`v2 changes ${fresh.chunks} of ${v2.info.pieces.length} chunks (${(fresh.bytes / 1024 / 1024).toFixed(2)} MiB)`)
 
     const origin = join(work, 'origin')
-    for (const b of [v1, v2]) {
+    for (const b of [v1, v2, v3, v4]) {
       const p = await publishBundle(b.dir, origin, { keys: [key], trust })
       log(`published pos-os ${b.info.manifest.signed.version} to the origin ${origin}: ${p.chunksWritten} chunks written, ${p.chunksPresent} already there`)
     }
@@ -201,7 +210,20 @@ export async function runDemo (opts: DemoOptions = {}): Promise<DemoSummary> {
 
     const devices = DEMO_DEVICES.map(spec => ({ spec, dataDir: join(work, 'devices', spec.id) }))
     for (const d of devices) await writeDeviceDir(d.dataDir, d.spec, pub)
-    store = await startDemoStore({ work, originUrl, trustKeyPath: pub }, devices,
+    // every wave's signed policy goes to the super hub (its halt rule); it runs the two fleet waves itself
+    const signed = (b: Built, wave: number, fleet: boolean): string => {
+      const version = b.info.manifest.signed.version
+      return new TextDecoder().decode(encodeSignedPolicy(signPolicy(fleet ? fleetPolicy(b.info, version, wave, 'pos-fleet') : policyFor(b.info, version, wave), [key])))
+    }
+    const policies: Record<number, string> = { [DEMO_WAVES.v1]: signed(v1, DEMO_WAVES.v1, false), [DEMO_WAVES.v2]: signed(v2, DEMO_WAVES.v2, false),
+      [DEMO_FLEET_WAVES.good]: signed(v3, DEMO_FLEET_WAVES.good, true), [DEMO_FLEET_WAVES.bad]: signed(v4, DEMO_FLEET_WAVES.bad, true) }
+    const policyFiles: string[] = []
+    for (const [wave, json] of Object.entries(policies)) {
+      policyFiles.push(join(work, `wave-${wave}.policy.json`))
+      await writeFile(policyFiles.at(-1)!, json)
+    }
+    const superArgs = ['--policy', ...policyFiles, '--start-wave', String(DEMO_FLEET_WAVES.good), String(DEMO_FLEET_WAVES.bad), '--wave-tick-ms', String(DEMO_WAVE_TICK_MS)]
+    store = await startDemoStore({ work, originUrl, trustKeyPath: pub, superArgs }, devices,
       { log, ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
     const api = new HubApi(store.apiUrl, store.apiToken)
 
@@ -216,7 +238,7 @@ export async function runDemo (opts: DemoOptions = {}): Promise<DemoSummary> {
       const bundle: RoundBundle = {
         id: built.info.id, version, totalBytes: built.info.totalBytes, newBytes: needed.bytes, newChunks: needed.chunks, chunks: built.info.pieces.length
       }
-      const signedJson = new TextDecoder().decode(encodeSignedPolicy(signPolicy(policyFor(built.info, version, wave), [key])))
+      const signedJson = policies[wave]!
       const originBefore = await originStatusAfter(store, 0, opts.signal)
       const r = await runRound(store, api, bundle, { waveId: String(wave), signedJson }, { log, factoryVersion: FACTORY_VERSION, ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
       const originAfter = await originStatusAfter(store, Date.now(), opts.signal)
@@ -232,7 +254,18 @@ export async function runDemo (opts: DemoOptions = {}): Promise<DemoSummary> {
       })
     }
 
-    const originEnd = await originStatusAfter(store, 0, opts.signal)
+    const store2Devices = DEMO_STORE2_DEVICES.map(spec => ({ spec, dataDir: join(work, 'devices', spec.id) }))
+    for (const d of store2Devices) await writeDeviceDir(d.dataDir, d.spec, pub)
+    const originBeforeFleet = await originStatusAfter(store, Date.now(), opts.signal)
+    second = await startSecondStore(store, work, store2Devices, { trustKeyPath: pub, log, ...(opts.signal !== undefined ? { signal: opts.signal } : {}) })
+    const fleetWaves: FleetWaveFigures[] = []
+    for (const [b, wave, expect] of [[v3, DEMO_FLEET_WAVES.good, 'healthy'], [v4, DEMO_FLEET_WAVES.bad, 'halt']] as const) {
+      fleetWaves.push(await runFleetWave(store, api, second, { waveId: String(wave), version: b.info.manifest.signed.version, signedJson: policies[wave]!, expect },
+        { log, ...(opts.signal !== undefined ? { signal: opts.signal } : {}) }))
+    }
+
+    const originEnd = await originStatusAfter(store, Date.now(), opts.signal)
+    const fleetOriginChunkBytes = originEnd.chunkBytesFetched - originBeforeFleet.chunkBytesFetched
     const ledger = await superLedger(store, plan.map(p => String(p.wave)), n, opts.signal)
     const cpuEach = await Promise.all(store.all().map(async p => await cpuSecondsOf(p.pid)))
     summary = {
@@ -258,10 +291,11 @@ export async function runDemo (opts: DemoOptions = {}): Promise<DemoSummary> {
             updatedAt: ledger.status.updatedAt
           }
         : null,
+      fleet: { stores: [DEMO_HUB_ID, DEMO_HUB2_ID], waves: fleetWaves, originChunkBytes: fleetOriginChunkBytes },
       elapsedMs: 0
     }
     if (opts.keep === true) {
-      const pids = store.all().map(p => p.pid)
+      const pids = [...store.all(), second.hub, ...second.devices.map(d => d.proc)].map(p => p.pid)
       const pidFile = join(work, 'store.pids')
       await writeFile(pidFile, pids.join('\n') + '\n')
       summary.kept = { pids, stop: `kill ${pids.join(' ')}    # or: kill $(cat ${pidFile}); then rm -rf ${work}` }
@@ -269,6 +303,7 @@ export async function runDemo (opts: DemoOptions = {}): Promise<DemoSummary> {
     }
   } finally {
     if (!kept) {
+      await Promise.all([second?.hub, ...(second?.devices.map(d => d.proc) ?? [])].map(async p => { await p?.stop(DEMO_STOP_GRACE_MS) }))
       await store?.stop()
       if (opts.keep !== true) await rm(work, { recursive: true, force: true })
     }

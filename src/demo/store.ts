@@ -11,8 +11,8 @@ import { join } from 'node:path'
 import { StoremeshError } from '../interface/errors.js'
 import { writeSwarmKeyFile } from '../net/swarm-key.js'
 import {
-  DEMO_HALT_ON_ROLLBACK_RATIO, DEMO_HUB_ID, DEMO_INSTALL_INTERVAL_MS, DEMO_MAX_CONCURRENT_INSTALLS, DEMO_MDNS_INTERVAL_MS,
-  DEMO_MIN_OUTCOMES_FOR_HALT, DEMO_POLL_INTERVAL_MS, DEMO_START_TIMEOUT_MS, DEMO_STATUS_INTERVAL_MS, DEMO_STOP_GRACE_MS,
+  DEMO_HUB_ID, DEMO_INSTALL_INTERVAL_MS, DEMO_MAX_CONCURRENT_INSTALLS, DEMO_MDNS_INTERVAL_MS,
+  DEMO_POLL_INTERVAL_MS, DEMO_START_TIMEOUT_MS, DEMO_STATUS_INTERVAL_MS, DEMO_STOP_GRACE_MS,
   DEMO_UPLOAD_RATE_BYTES_PER_SEC, DEMO_WAN_RATE_BYTES_PER_SEC, DEMO_WATCH_INTERVAL_MS
 } from './constants.js'
 import type { DemoDeviceSpec } from './devices.js'
@@ -26,6 +26,8 @@ export interface DemoStorePaths {
   /** the origin the bundles were published to (`file://…`); the super hub pulls through from it */
   originUrl: string
   trustKeyPath: string
+  /** the super hub's wave arguments: its signed policies (each wave's halt rule) and the fleet waves it starts */
+  superArgs: string[]
 }
 
 export interface DemoDeviceProc { spec: DemoDeviceSpec, dataDir: string, proc: RoleProcess }
@@ -88,8 +90,7 @@ export async function startDemoStore (paths: DemoStorePaths, devices: Array<{ sp
   try {
     const superDir = join(work, 'super-hub')
     const superHub = await RoleProcess.start('super-hub', ['super-hub', '--data', superDir, '--origin', paths.originUrl,
-      '--swarm-key', swarmKeyPath, ...trust, '--listen', LOOPBACK_LISTEN,
-      '--halt-on-rollback-ratio', String(DEMO_HALT_ON_ROLLBACK_RATIO), '--min-outcomes-for-halt', String(DEMO_MIN_OUTCOMES_FOR_HALT)],
+      '--swarm-key', swarmKeyPath, ...trust, '--listen', LOOPBACK_LISTEN, ...paths.superArgs],
     { cwd: work, dataDir: superDir, logDir })
     procs.push(superHub)
     // the devices start while the hubs do: their start-up is most of the demo's CPU

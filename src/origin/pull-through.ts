@@ -151,14 +151,18 @@ export class PullThrough implements ChunkSource {
   /** One store read per chunk at a time; its bytes are shared while anyone holds them. */
   async #readStore (hash: string, options: { signal?: AbortSignal }): Promise<Uint8Array | undefined> {
     let read = this.#storeReads.get(hash)
+    const joined = read !== undefined
     if (read === undefined) {
       read = this.#init.store.get(hash).then(bytes => {
         if (bytes !== undefined) this.#share(hash, bytes)
         return bytes
       }).finally(() => { this.#storeReads.delete(hash) })
       this.#storeReads.set(hash, read)
-    } else this.stats.sharedReads++
-    return await raceSignal(read, options.signal)
+    }
+    const bytes = await raceSignal(read, options.signal)
+    // a joined read of a chunk the cache lacks shared nothing: it goes on to the origin
+    if (joined && bytes !== undefined) this.stats.sharedReads++
+    return bytes
   }
 
   #share (hash: string, bytes: Uint8Array): void {

@@ -14,8 +14,19 @@ import {
 import { fail, iso, pass, type Effect, type GateContext, type GateOutcome } from './gate.js'
 import { windowState } from '../time/index.js'
 
+/** recent (zone, instant) -> text: every device of a zone names the same opening (the fleet simulator's hottest call) */
+const localTimeMemo = new Map<string, string>()
+const LOCAL_TIME_MEMO_ENTRIES = 512
+
 function localTime (ms: number, tz: string): string {
-  return DateTime.fromMillis(ms, { zone: tz, locale: 'en-US' }).toFormat('ccc yyyy-MM-dd HH:mm ZZ')
+  const key = `${tz}|${ms}`
+  let text = localTimeMemo.get(key)
+  if (text === undefined) {
+    text = DateTime.fromMillis(ms, { zone: tz, locale: 'en-US' }).toFormat('ccc yyyy-MM-dd HH:mm ZZ')
+    if (localTimeMemo.size >= LOCAL_TIME_MEMO_ENTRIES) localTimeMemo.clear()
+    localTimeMemo.set(key, text)
+  }
+  return text
 }
 
 function whyUnknown (ctx: GateContext, fact: string): string {

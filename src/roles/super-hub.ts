@@ -30,7 +30,7 @@ import { WanServedTally } from '../control/wan-served.js'
 import { registerWanServedMetrics } from '../control/fleet-metrics.js'
 import type { Registry } from 'prom-client'
 import { SuperLedgerStatusWriter } from '../ledger/super-ledger-status.js'
-import { ChangeFeed, reportProtocol, type ReportProtocol } from '../ledger/report/index.js'
+import { ChangeFeed, reportProtocol, type ReportProtocol, type ReportProtocolInit } from '../ledger/report/index.js'
 import { watchOrders } from '../control/order-watch.js'
 import { superHubRollout } from './super-hub-rollout.js'
 import { registerPullThroughMetrics } from '../metrics/origin-metrics.js'
@@ -83,6 +83,8 @@ export interface SuperHubInit {
    * every super hub of the fleet. @default PGlite under `<data>/fleet-db` (this process only)
    */
   fleetDbUrl?: string
+  /** the report protocol's bounds per connection (streams, held polls): raised by bench:fleet, whose clients carry many hubs each */
+  report?: Pick<ReportProtocolInit, 'maxStreams' | 'held'>
   /** `registered`: only hubs added with `storemesh fleet hub add` or certified for their id may report. @default 'open' */
   hubAdmission?: HubAdmission
   /** this super hub's name in the fleet ledger (which super hub took a report). @default the host name */
@@ -202,7 +204,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
         ...(identity !== undefined ? { identity: identity.service } : {}),
         manifest: manifestProtocol({ lookup: pull !== undefined ? async (q) => await pull.lookup(q) : storeManifestLookup(store), roots: async (after) => { await root.refresh(); return root.rootsAfter(after) } }),
         wanPull: pullServer({ source: pull ?? store, limiterFor: peerId => hubEntry(peerId).chain, onServed }),
-        report: reportProtocol({ hubs: ledger, changes, trust: trustExchangeOf(init.dataDir, root, identity?.identities, init.log), ...(identity !== undefined ? { hubIdsOf: (id: string) => identity.identities.boundHubIds(id), onUnbound: identity.refuseAct('report-unbound') } : {}) })
+        report: reportProtocol({ hubs: ledger, changes, trust: trustExchangeOf(init.dataDir, root, identity?.identities, init.log), ...init.report, ...(identity !== undefined ? { hubIdsOf: (id: string) => identity.identities.boundHubIds(id), onUnbound: identity.refuseAct('report-unbound') } : {}) })
       }
     })
     const f = follower

@@ -1,6 +1,6 @@
 /**
  * Draws the fleet from the parameters: stores with a time zone, a WAN rate, outages,
- * a crash or not, a wave, and devices with a class and a battery. Each store draws
+ * a crash or not, and devices with a class and a battery. Each store draws
  * from its own forked stream, so store 17 is the same store whatever the fleet size.
  */
 import { derived, parseZones, type SimParams } from './params.js'
@@ -41,7 +41,6 @@ export interface SimStore {
   id: string
   timezone: string
   wanBps: number
-  wave: number
   /** [start, end) ms of each WAN outage */
   outages: Array<[number, number]>
   /** the store hub crashes at this ms (undefined: never) */
@@ -96,20 +95,7 @@ export function makeFleet (p: SimParams, startMs: number): SimStore[] {
       const powerLossAt = rng.chance(p.powerLossPerInstall) ? rng.next() : undefined
       devices.push({ store: s, index: d, id: `s${s}-d${d}`, cls, batteryPct, powerLossAt })
     }
-    stores.push({ index: s, id: `s${s}`, timezone, wanBps, wave: 0, outages, hubCrashMs, hasCorruptPeer, devices, rng })
+    stores.push({ index: s, id: `s${s}`, timezone, wanBps, outages, hubCrashMs, hasCorruptPeer, devices, rng })
   }
-  assignWaves(stores, p, root.fork(0x7fffffff))
   return stores
-}
-
-/**
- * The stated wave rule (the fleet plane's own wave logic is not on this branch): stores
- * in a seeded random order; the first canaryShare are wave 1, up to secondWaveShare
- * wave 2, the rest wave 3.
- */
-function assignWaves (stores: SimStore[], p: SimParams, rng: Rng): void {
-  const order = stores.map(s => ({ s, k: rng.next() })).sort((a, b) => a.k - b.k)
-  const c1 = Math.max(1, Math.round(p.canaryShare * stores.length))
-  const c2 = Math.max(c1, Math.round(p.secondWaveShare * stores.length))
-  order.forEach(({ s }, i) => { s.wave = i < c1 ? 1 : i < c2 ? 2 : 3 })
 }

@@ -1,15 +1,14 @@
 /**
  * The fleet run: draws the fleet, runs the full-fidelity LAN stores, then every store
- * and device on one simulated clock with the super hub (egress cap, crash, waves,
- * halts, ledger), and returns the figures (report.ts shapes them). Deterministic: no
- * wall clock, no I/O; wall time and memory are measured by the caller.
+ * and device on one simulated clock with the super hub (egress cap, crash, the fleet
+ * plane's waves and halts, ledger), and returns the figures (report.ts shapes them).
+ * Deterministic: no wall clock, no I/O; wall time and memory are measured by the caller.
  *
- * The super hub's wave rule (stated; the fleet plane's wave logic is not on this
- * branch): wave 1 opens at the start; wave k+1 opens once wave k has been open
- * waveDelayHours and 95% of its devices' outcomes (or its halted classes) are in the
- * super hub's ledger. A class whose rollback ratio in the ledger passes
- * haltOnRollbackRatio (over at least HALT_MIN_OUTCOMES outcomes) is halted fleet-wide;
- * hubs learn orders at their next report.
+ * Waves are the fleet plane's own (src/control/waves/ through fleet-waves.ts): one per
+ * device class from its policy, batches of hubBudget stores, pre-staging prestageHours
+ * before each store's window, the next batch batchDelayMinutes after one is healthy,
+ * an auto-halt when the rollback ratio passes haltOnRollbackRatio after
+ * minOutcomesForHalt outcomes. Hubs learn orders at their next report.
  */
 import type { Decision } from '../interface/types.js'
 import { isOpen, windowEdges } from '../time/index.js'
@@ -19,19 +18,15 @@ import { badClasses, makeFleet, type SimStore } from './fleet-setup.js'
 import { LanSampler, runFidelity, sampleOf, type LanOutcome } from './lan-sampler.js'
 import { checkMemory, derived, type SimParams } from './params.js'
 import { Rollouts } from './sim-policy.js'
-import { StoreRun, type Orders } from './store-run.js'
+import { FleetWaves, type Halt, type StoreOrders } from './fleet-waves.js'
+import { StoreRun } from './store-run.js'
 import { WanFluid } from './wan-fluid.js'
 
 const HOUR_MS = 3_600_000
 const MINUTE_MS = 60_000
-/** a class is judged on at least this many outcomes */
-export const HALT_MIN_OUTCOMES = 10
-/** share of a wave's devices whose outcome must be in the ledger before the next opens */
-export const WAVE_NEXT_SHARE = 0.95
 /** the simulated start: a fixed instant, so a run never reads the wall clock */
 export const SIM_START_MS = Date.UTC(2026, 11, 1, 0, 0, 0)
 
-export interface Halt { cls: string, atMs: number, committed: number, rolledBack: number }
 
 export interface FleetRaw {
   p: SimParams
@@ -40,7 +35,7 @@ export interface FleetRaw {
   lanOutcomes: Map<number, LanOutcome>
   wan: WanFluid
   halts: Halt[]
-  waveOpenMs: number[]
+  waves: ReturnType<FleetWaves['summaries']>
   /** hourly: [hour, share of devices whose outcome the super hub holds, share with an outcome] */
   ledger: Array<[number, number, number]>
   finalGates: Map<string, number>
@@ -93,69 +88,47 @@ export function runFleet (p: SimParams, hooks: FleetHooks = {}, pre?: FleetPre):
     return e
   }
 
-  // ---- super hub: ledger, waves, halts -----------------------------------------------
+  // ---- super hub: ledger, the fleet plane's waves (fleet-waves.ts), halts ------------
   let superUp = true
-  let openWave = 1
-  const waveOpenMs = [startMs]
-  const halted = new Set<string>()
-  const halts: Halt[] = []
-  const byClass = new Map<string, { committed: number, rolledBack: number }>()
-  const waveDevices = [0, 0, 0, 0]
-  const waveKnown = [0, 0, 0, 0]
+  const waves = new FleetWaves(p, stores, rollouts)
+  const halted = (): ReadonlySet<string> => new Set(waves.halts.map(h => h.cls))
   const classTotal = new Map<string, number>()
   const classTerminal = new Map<string, number>()
-  const waveClass = new Map<string, number>()
   let known = 0
   let terminal = 0
   let total = 0
   for (const s of stores) {
     for (const d of s.devices) {
       total++
-      waveDevices[s.wave] = (waveDevices[s.wave] ?? 0) + 1
       classTotal.set(d.cls.name, (classTotal.get(d.cls.name) ?? 0) + 1)
-      waveClass.set(`${s.wave}|${d.cls.name}`, (waveClass.get(`${s.wave}|${d.cls.name}`) ?? 0) + 1)
     }
   }
-  let orders: Orders = { openWave, halted: new Set(halted) }
   const finalGates = new Map<string, number>()
   const deferGates = new Map<string, number>()
   let evaluations = 0
 
-  const haltedOutstanding = (): number => [...halted].reduce((a, c) => a + (classTotal.get(c) ?? 0) - (classTerminal.get(c) ?? 0), 0)
-  const waveSettled = (w: number): number => {
-    let settledHalted = 0
-    for (const c of halted) settledHalted += waveClass.get(`${w}|${c}`) ?? 0
-    return (waveKnown[w] ?? 0) + settledHalted
-  }
-  const maybeOpenWave = (): void => {
-    const now = q.nowMs()
-    while (openWave < 3) {
-      const w = openWave
-      if (now < (waveOpenMs[w - 1] as number) + p.waveDelayHours * HOUR_MS) return
-      if (waveSettled(w) < WAVE_NEXT_SHARE * (waveDevices[w] ?? 0)) return
-      openWave++
-      waveOpenMs.push(now)
-      orders = { openWave, halted: new Set(halted) }
-    }
-  }
+  const haltedOutstanding = (): number => [...halted()].reduce((a, c) => a + (classTotal.get(c) ?? 0) - (classTerminal.get(c) ?? 0), 0)
 
-  const report = (_store: StoreRun, outcomes: DeviceRun[]): Orders => {
+  /** the store hub's report: outcomes into the ledger (absolute counts per class, as condensed), pre-staging; the orders in force come back */
+  const report = (store: StoreRun, outcomes: DeviceRun[], prestaged: boolean): StoreOrders => {
+    const touched = new Set<string>()
     for (const d of outcomes) {
       known++
-      waveKnown[d.dev.store >= 0 ? (stores[d.dev.store] as SimStore).wave : 0]++
-      const c = byClass.get(d.dev.cls.name) ?? { committed: 0, rolledBack: 0 }
-      if (d.outcome === 'committed') c.committed++
-      if (d.outcome === 'rolled-back') c.rolledBack++
-      byClass.set(d.dev.cls.name, c)
-      const n = c.committed + c.rolledBack
-      if (!halted.has(d.dev.cls.name) && n >= HALT_MIN_OUTCOMES && c.rolledBack / n > p.haltOnRollbackRatio) {
-        halted.add(d.dev.cls.name)
-        halts.push({ cls: d.dev.cls.name, atMs: q.nowMs(), committed: c.committed, rolledBack: c.rolledBack })
-        orders = { openWave, halted: new Set(halted) }
-      }
+      touched.add(d.dev.cls.name)
     }
-    maybeOpenWave()
-    return orders
+    for (const cls of touched) {
+      const [u, r] = waves.counted(store.store.id, cls)
+      let du = 0
+      let dr = 0
+      for (const d of outcomes) {
+        if (d.dev.cls.name !== cls) continue
+        if (d.outcome === 'committed') du++
+        else if (d.outcome === 'rolled-back') dr++
+      }
+      waves.reportOutcomes(store.store.id, cls, u + du, r + dr)
+    }
+    if (prestaged) waves.reportPrestaged(store.store.id)
+    return waves.ordersOf(store.store.index)
   }
 
   let runs: StoreRun[] = []
@@ -190,7 +163,14 @@ export function runFleet (p: SimParams, hooks: FleetHooks = {}, pre?: FleetPre):
     edges
   }
   runs = stores.map(s => new StoreRun(s, host))
+  waves.start(startMs)
   for (const r of runs) r.start()
+  // the control plane's cycle: what the hubs reported goes into the wave machine
+  const cycle = (): void => {
+    if (superUp) waves.cycle(q.nowMs())
+    if (!waves.settled) q.at(q.nowMs() + p.reportIntervalMinutes * MINUTE_MS, cycle)
+  }
+  cycle()
 
   if (p.superHubCrashHour >= 0) {
     q.at(startMs + p.superHubCrashHour * HOUR_MS, () => { superUp = false; wan.setEgressUp(false) })
@@ -205,7 +185,8 @@ export function runFleet (p: SimParams, hooks: FleetHooks = {}, pre?: FleetPre):
     q.at(q.nowMs() + HOUR_MS, sample)
   }
   sample()
-  q.run(startMs + horizonMs, () => known === terminal && terminal + haltedOutstanding() >= total)
+  // until every outcome is in the ledger and the waves have taken them in (done or halted)
+  q.run(startMs + horizonMs, () => known === terminal && terminal + haltedOutstanding() >= total && waves.settled)
   const endMs = q.nowMs()
   ledger.push([Math.round((endMs - startMs) / HOUR_MS * 10) / 10, known / total, terminal / total])
 
@@ -221,8 +202,8 @@ export function runFleet (p: SimParams, hooks: FleetHooks = {}, pre?: FleetPre):
     runs,
     lanOutcomes,
     wan,
-    halts,
-    waveOpenMs,
+    halts: waves.halts,
+    waves: waves.summaries(),
     ledger,
     finalGates,
     deferGates,

@@ -83,7 +83,7 @@ export function renderHtml (r: J): string {
       ['store LAN, hub-only (s)', lan.hubOnlyMakespanSec.p50, lan.hubOnlyMakespanSec.p99, lan.hubOnlyMakespanSec.max, lan.hubOnlyMakespanSec.n],
       ['store rollout, start to last outcome (h)', r.rollout.storeMakespanHours.p50, r.rollout.storeMakespanHours.p99, r.rollout.storeMakespanHours.max, r.rollout.storeMakespanHours.n]
     ]),
-    `<p>Fleet makespan ${fmt(r.rollout.fleetMakespanHours)} h; waves opened at ${fmt((r.rollout.waveOpenHours as number[]).join(', '))} h. Full-fidelity stores: makespan/bound ${fmt(lan.fullFidelity.ratioToBound)}, hub copies ${fmt(lan.fullFidelity.hubCopies)}, ${fmt(lan.fullFidelity.badChunks)} bad chunks, ${fmt(lan.fullFidelity.bans)} bans.</p>`,
+    `<p>Fleet makespan ${fmt(r.rollout.fleetMakespanHours)} h; waves (batches started at, h): ${(r.rollout.waves as Array<{ cls: string, phase: string, batchStartHours: number[] }>).map(w => `${w.cls} ${w.phase} [${w.batchStartHours.join(', ')}]`).join('; ')}. Full-fidelity stores: makespan/bound ${fmt(lan.fullFidelity.ratioToBound)}, hub copies ${fmt(lan.fullFidelity.hubCopies)}, ${fmt(lan.fullFidelity.badChunks)} bad chunks, ${fmt(lan.fullFidelity.bans)} bans.</p>`,
     barChart('store LAN makespan quantiles (s)', [
       ['swarm p50', lan.storemeshMakespanSec.p50], ['swarm p99', lan.storemeshMakespanSec.p99], ['swarm max', lan.storemeshMakespanSec.max],
       ['hub-only p50', lan.hubOnlyMakespanSec.p50], ['hub-only p99', lan.hubOnlyMakespanSec.p99], ['hub-only max', lan.hubOnlyMakespanSec.max]

@@ -6,7 +6,7 @@
  * they go to perf.json (bench/sim.ts), and the same seed gives this byte for byte.
  */
 import { badClasses, DEVICE_CLASSES } from './fleet-setup.js'
-import { HALT_MIN_OUTCOMES, SIM_START_MS, WAVE_NEXT_SHARE, type FleetRaw } from './fleet.js'
+import { SIM_START_MS, type FleetRaw } from './fleet.js'
 import { hubOnlyMs } from './lan-sampler.js'
 import { derived, PARAM_SPECS, kebab, type Spec } from './params.js'
 
@@ -74,8 +74,8 @@ export function buildReport (raw: FleetRaw, centre: Centre): Record<string, unkn
     model: {
       start: new Date(SIM_START_MS).toISOString(),
       classes: DEVICE_CLASSES.map(c => ({ ...c, badBundle: bad.has(c.name) })),
-      waveRule: `stated simple rule (the fleet plane's wave logic is not on this branch): stores in seeded random order; wave 1 = first ${p.canaryShare} of stores, wave 2 up to ${p.secondWaveShare}, wave 3 the rest; wave k+1 opens ${p.waveDelayHours} h or more after wave k once ${WAVE_NEXT_SHARE * 100}% of wave k's outcomes (or halted classes) are in the super hub's ledger`,
-      haltRule: `a class is halted fleet-wide when its rollback ratio in the super hub's ledger passes ${p.haltOnRollbackRatio} over at least ${HALT_MIN_OUTCOMES} outcomes; hubs learn it at their next report`,
+      waveRule: `the fleet plane's wave logic (src/control/waves/: planWave, selection, schedule, transition): one wave per device class from its policy; stores in batches of ${p.hubBudget} (hubBudget) by the stable store-order hash; each store pre-stages ${p.prestageHours} h (prestageHours) before its window; batch 1 installs once its stores are pre-staged, batch k+1 ${p.batchDelayMinutes} min (batchDelayMinutes) after batch k is healthy (every selected device updated or rolled back); the control plane runs the machine every ${p.reportIntervalMinutes} min on what the hubs reported`,
+      haltRule: `a wave (a class) halts when its rollback ratio in the super hub's ledger passes ${p.haltOnRollbackRatio} after at least ${p.minOutcomesForHalt} outcomes (control/waves/halt.ts); hubs learn it at their next report`,
       lanMethod: `${fid.length} stores at full fidelity (every chunk through the product's picker, choker, super-seeder, upload turns and peer scorer) with the bundle cut into ${Math.min(derived.chunks(p), p.fidelityMaxChunks)} chunks` +
         `${derived.chunks(p) > p.fidelityMaxChunks ? ` (the bundle has ${derived.chunks(p)} chunks of ${p.chunkKiB} KiB; full fidelity used ${(F / p.fidelityMaxChunks / 1024 / 1024).toFixed(2)} MiB chunks, same bytes)` : ''}; ` +
         'the other stores draw makespan/bound and completion shares from the full-fidelity stores nearest in device count, scaled by their own P2P bound',
@@ -88,7 +88,7 @@ export function buildReport (raw: FleetRaw, centre: Centre): Record<string, unkn
       devices: devices.length,
       largestStore: maxDevices,
       devicesByClass: Object.fromEntries(DEVICE_CLASSES.map(c => [c.name, count(d => d.dev.cls.name === c.name)])),
-      storesByWave: [1, 2, 3].map(w => stores.filter(s => s.wave === w).length),
+      batchesPerWave: raw.waves.map(w => ({ cls: w.cls, batches: w.batches })),
       outages: stores.reduce((a, s) => a + s.outages.length, 0),
       hubCrashes: stores.filter(s => s.hubCrashMs !== undefined).length,
       corruptPeerStores: stores.filter(s => s.hasCorruptPeer).length
@@ -115,7 +115,14 @@ export function buildReport (raw: FleetRaw, centre: Centre): Record<string, unkn
     },
     rollout: {
       simulatedHours: round((raw.endMs - SIM_START_MS) / HOUR_MS, 2),
-      waveOpenHours: raw.waveOpenMs.map(t => round((t - SIM_START_MS) / HOUR_MS, 2)),
+      waves: raw.waves.map(w => ({
+        cls: w.cls,
+        phase: w.phase,
+        batches: w.batches,
+        batchStartHours: w.batchStartMs.map(t => round((t - SIM_START_MS) / HOUR_MS, 2)),
+        batchHealthyHours: w.batchHealthyAtMs.map(t => round((t - SIM_START_MS) / HOUR_MS, 2)),
+        devices: w.devices
+      })),
       storeMakespanHours: quantiles(storeDone.map(x => x / HOUR_MS)),
       storesNotDone: storeDone.filter(x => !Number.isFinite(x)).length,
       fleetMakespanHours: round(fleetDone / HOUR_MS, 2)

@@ -31,9 +31,9 @@ export function makeRollout (cls: string, p: SimParams, startMs: number, timezon
     metadata: { name: `sim-${cls}`, wave: 1 },
     spec: {
       bundle: { id: bundleId, version: TO_VERSION },
-      targets: { deviceClass: cls, percentage: 100 },
-      schedule: { maintenanceWindow: p.maintenanceWindow, timezone },
-      rollout: { maxConcurrentPerHub: p.maxConcurrentPerHub, haltOnRollbackRatio: p.haltOnRollbackRatio },
+      targets: { deviceClass: cls, percentage: 100, hubBudget: p.hubBudget },
+      schedule: { maintenanceWindow: p.maintenanceWindow, timezone, prestageHours: p.prestageHours },
+      rollout: { maxConcurrentPerHub: p.maxConcurrentPerHub, haltOnRollbackRatio: p.haltOnRollbackRatio, batchDelayMinutes: p.batchDelayMinutes, minOutcomesForHalt: p.minOutcomesForHalt },
       guardrails: { minBattery: p.minBattery, requireDualPartition: true }
     }
   })

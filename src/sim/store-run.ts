@@ -1,10 +1,12 @@
 /**
- * One store on simulated time: its hub pulls the bundle over the WAN (a WanFluid flow
- * switched by the product's schedule in the store's zone, outages and crashes), seeds
+ * One store on simulated time: once a wave orders pre-staging, its hub pulls the bundle
+ * over the WAN (a WanFluid flow switched by the product's schedule in the store's zone,
+ * outages and crashes), seeds
  * the LAN once it holds the bundle (full fidelity or drawn, lan-sampler.ts), grants
  * install leases from the product's LeaseTable on simulated time, and reports its
  * devices' outcomes to the super hub whenever the WAN and both hubs are up, taking the
- * super hub's orders (waves opened, classes halted) back down.
+ * super hub's orders (pre-stage, classes whose wave started the store, classes halted)
+ * back down (fleet-waves.ts).
  */
 import { LeaseTable } from '../lease/lease-table.js'
 import { rateAt, singleWindowSchedule, type Schedule } from '../wan/schedule.js'
@@ -16,12 +18,10 @@ import type { SimParams } from './params.js'
 import type { Rollouts } from './sim-policy.js'
 import type { Flow, WanFluid } from './wan-fluid.js'
 import type { Decision } from '../interface/types.js'
+import type { StoreOrders } from './fleet-waves.js'
 
 const MINUTE_MS = 60_000
 const LEASE_TTL_MS = 30 * MINUTE_MS
-
-/** What the super hub answers a report with. */
-export interface Orders { openWave: number, halted: ReadonlySet<string> }
 
 export interface FleetHost {
   q: EventQueue
@@ -30,8 +30,8 @@ export interface FleetHost {
   wan: WanFluid
   badClasses: ReadonlySet<string>
   superHubUp: () => boolean
-  /** delivers outcomes, returns the orders in force */
-  report: (store: StoreRun, outcomes: DeviceRun[]) => Orders
+  /** delivers outcomes (and the bundle pre-staged, once), returns the orders in force */
+  report: (store: StoreRun, outcomes: DeviceRun[], prestaged: boolean) => StoreOrders
   lan: (store: SimStore) => LanOutcome
   onEvaluated: (dev: DeviceRun, d: Decision) => void
   onOutcome: (dev: DeviceRun) => void
@@ -51,7 +51,8 @@ export class StoreRun {
   hubUp = true
   inOutage = false
   windowOpen = false
-  orders: Orders = { openWave: 0, halted: new Set() }
+  orders: StoreOrders = { prestage: false, admitted: new Set(), halted: new Set() }
+  #prestagedToReport = false
   readonly #unreported: DeviceRun[] = []
   readonly #leaseWaiters: DeviceRun[] = []
   #granted = false
@@ -68,7 +69,14 @@ export class StoreRun {
     })
     const bundleBytes = Math.round(p.bundleMiB * 1024 * 1024)
     this.flow = fleet.wan.add(bundleBytes, store.wanBps, () => { this.#hubComplete() })
-    this.devices = store.devices.map(d => new DeviceRun(d, this.#deviceHost(d.cls.name, bundleBytes)))
+    // one host per class, shared by the store's devices of that class (it depends on
+    // nothing else): a host per device was a fifth of the fleet's memory at 500,000 devices
+    const hosts = new Map<string, DeviceHost>()
+    this.devices = store.devices.map(d => {
+      let h = hosts.get(d.cls.name)
+      if (h === undefined) hosts.set(d.cls.name, h = this.#deviceHost(d.cls.name, bundleBytes))
+      return new DeviceRun(d, h)
+    })
   }
 
   start (): void {
@@ -104,12 +112,13 @@ export class StoreRun {
   }
 
   #updateFlow (): void {
-    this.fleet.wan.set(this.flow, this.windowOpen && this.hubUp && !this.inOutage)
+    this.fleet.wan.set(this.flow, this.orders.prestage && this.windowOpen && this.hubUp && !this.inOutage)
   }
 
   #hubComplete (): void {
     const { q, p } = this.fleet
     this.hubDoneMs = q.nowMs()
+    this.#prestagedToReport = true
     const lan = this.fleet.lan(this.store)
     this.lan = lan
     // a hub crash while the LAN is seeded stalls it for the restart
@@ -128,7 +137,7 @@ export class StoreRun {
       nowMs: q.now,
       at: (ms, fn) => q.at(ms, fn),
       rollout: this.fleet.rollouts.get(cls, this.store.timezone),
-      orders: () => ({ admitted: this.store.wave <= this.orders.openWave, halted: this.orders.halted.has(cls) }),
+      orders: () => ({ admitted: this.orders.admitted.has(cls), halted: this.orders.halted.has(cls) }),
       hubUp: () => this.hubUp,
       acquireLease: dev => this.#acquire(dev),
       releaseLease: dev => { this.#release(dev) },
@@ -152,14 +161,14 @@ export class StoreRun {
    */
   #acquire (dev: DeviceRun): boolean {
     this.#granted = false
-    void this.leases.acquire({ op: 'acquire', deviceId: dev.dev.id, bundleId: dev.host.rollout.bundleId, waveId: String(this.store.wave), ttlMs: LEASE_TTL_MS })
+    void this.leases.acquire({ op: 'acquire', deviceId: dev.dev.id, bundleId: dev.host.rollout.bundleId, waveId: dev.host.rollout.policy.metadata.name, ttlMs: LEASE_TTL_MS })
     if (this.#granted) return true
     if (!this.#leaseWaiters.includes(dev)) this.#leaseWaiters.push(dev)
     return false
   }
 
   #release (dev: DeviceRun): void {
-    void this.leases.release({ op: 'release', deviceId: dev.dev.id, bundleId: dev.host.rollout.bundleId, waveId: String(this.store.wave) })
+    void this.leases.release({ op: 'release', deviceId: dev.dev.id, bundleId: dev.host.rollout.bundleId, waveId: dev.host.rollout.policy.metadata.name })
   }
 
   /** A slot may be free: the first waiter asks again (and, if it no longer wants one, the next). */
@@ -178,19 +187,21 @@ export class StoreRun {
     if (this.wanUp) {
       const batch = this.#unreported.splice(0)
       const before = this.orders
-      this.orders = this.fleet.report(this, batch)
+      this.orders = this.fleet.report(this, batch, this.#prestagedToReport)
+      this.#prestagedToReport = false
       this.reportsSent++
+      if (this.orders.prestage !== before.prestage) this.#updateFlow()
       // a device polls its orders; only one whose decision waits on them can decide otherwise
       // (evaluate() is pure and every other wait already has its timer)
-      const waveOpened = before.openWave !== this.orders.openWave
-      const halted = this.orders.halted
-      if (waveOpened || before.halted.size !== halted.size) {
+      const { admitted, halted } = this.orders
+      if (admitted !== before.admitted || halted !== before.halted) {
         for (const d of this.devices) {
-          if ((waveOpened && this.store.wave <= this.orders.openWave && d.decidingGate === 'wave.paused') || (halted.has(d.dev.cls.name) && !before.halted.has(d.dev.cls.name))) d.wake()
+          const c = d.dev.cls.name
+          if ((admitted.has(c) && !before.admitted.has(c) && d.decidingGate === 'wave.paused') || (halted.has(c) && !before.halted.has(c))) d.wake()
         }
       }
     }
-    if (this.devices.every(d => d.terminal) && this.#unreported.length === 0) return
+    if (this.devices.every(d => d.terminal) && this.#unreported.length === 0 && !this.#prestagedToReport) return
     q.at(q.nowMs() + p.reportIntervalMinutes * MINUTE_MS, () => { this.#report() })
   }
 }

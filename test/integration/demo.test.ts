@@ -8,7 +8,11 @@
  * back, two blocked (one by device.battery, one by target.match), nothing pending or
  * failed, from the one store hub; a demo whose ledger never arrived fails here. The
  * super hub pulls the published bundles through from an origin folder: it reads one
- * copy of each round's new chunks from it, whatever the devices do.
+ * copy of each round's new chunks from it, whatever the devices do. The fleet part: a
+ * second store hub joins, and the super hub's wave runner runs wave 144 in two batches
+ * (the second starts only once the first is healthy) and halts wave 145 on its rollback
+ * ratio before the demo store, batch 2, installs it; read from super-ledger.json and the
+ * devices' logs, ordered by the timestamps they wrote, never timed.
  */
 import t from 'tap'
 import type { WaveCounts } from '../../src/ledger/condense.js'
@@ -41,6 +45,18 @@ interface Summary {
     hubs: string[]
     settled: boolean
   } | null
+  fleet: {
+    stores: string[]
+    originChunkBytes: number
+    waves: Array<{
+      waveId: string
+      version: string
+      state: string
+      batches: Array<{ batchNo: number, state: string, storeIds: string[], startedMs?: number, healthyMs?: number }>
+      halts: Array<{ reason: string, source: string }>
+      stores: Array<{ hubId: string, batch?: number, installed: string[], rolledBack: string[], firstInstallMs?: number }>
+    }>
+  }
 }
 
 const INSTALLED = ['pos-01', 'pos-02', 'pos-06', 'pos-07', 'pos-08']
@@ -81,7 +97,7 @@ t.test('the store in a box: WAN pre-staging, LAN swarm, gates and A/B installs p
     t.ok(round.originBytes > round.originChunkBytes, `${round.version}: and the manifest (${round.originBytes} bytes in all)`)
   }
   t.match(s.origin, { url: /^file:\/\//, corruptRefused: 0 }, 'pulled through from the published origin folder')
-  t.equal(s.origin.chunkBytes, s.rounds.reduce((a, r) => a + r.originChunkBytes, 0), 'every origin chunk byte belongs to a round')
+  t.equal(s.origin.chunkBytes, s.rounds.reduce((a, r) => a + r.originChunkBytes, 0) + s.fleet.originChunkBytes, 'every origin chunk byte belongs to a round or to the fleet waves')
   const [v1, v2] = s.rounds as [Round, Round]
   t.ok(v2.wanDownBytes < v1.wanDownBytes / 2, `v2 over the WAN is a delta: ${v2.wanDownBytes} of ${v1.wanDownBytes} bytes`)
   t.ok(v2.wanChunks >= s.delta.newChunks && v2.wanChunks < v1.wanChunks, `the hub pulled v2's ${s.delta.newChunks} new chunks, not the bundle (${v2.wanChunks} of ${v1.wanChunks})`)
@@ -90,11 +106,32 @@ t.test('the store in a box: WAN pre-staging, LAN swarm, gates and A/B installs p
   t.not(s.ledger, null, 'the device reports reached the super hub')
   if (s.ledger === null) return
   t.equal(s.ledger.settled, true, 'every device of both waves had settled at the super hub before the demo read it')
-  t.same(s.ledger.hubs, ['demo-store-0042'], 'one store hub reported')
-  t.same(s.ledger.waves.map(w => w.waveId).sort(), s.rounds.map(r => r.waveId).sort(), 'one ledger wave per round')
+  t.same(s.ledger.hubs, ['demo-store-0042', 'demo-store-0043'], 'both store hubs reported')
+  t.same(s.ledger.waves.map(w => w.waveId).sort(), [...s.rounds.map(r => r.waveId), '144', '145'].sort(), 'one ledger wave per round and per fleet wave')
   for (const round of s.rounds) {
     const w = s.ledger.waves.find(x => x.waveId === round.waveId)
     t.strictSame(w?.counts, EXPECTED_COUNTS, `wave ${round.waveId} (${round.version}): the ledger counts the demo's outcomes exactly`)
     t.match(w, { halted: false, paused: false }, `wave ${round.waveId}: one rollback in six outcomes does not halt it`)
   }
+
+  // the fleet part: two stores under one super hub, waves run by the control plane's wave runner
+  t.same(s.fleet.stores, ['demo-store-0042', 'demo-store-0043'])
+  const [good, bad] = s.fleet.waves
+  t.match(good, { waveId: '144', version: '1.2.0' })
+  t.match(bad, { waveId: '145', version: '1.3.0' })
+  if (good === undefined || bad === undefined) return
+  const g = Object.fromEntries(good.stores.map(x => [x.hubId, x]))
+  t.same(good.batches.map(b => b.storeIds), [['demo-store-0043'], ['demo-store-0042']], 'wave 144: the second store is batch 1, the demo store batch 2')
+  const [b1, b2] = good.batches
+  t.match(b1, { state: 'healthy', healthyMs: Number }, 'batch 1 healthy')
+  t.ok(b2?.startedMs !== undefined && b1?.healthyMs !== undefined && b2.startedMs >= b1.healthyMs, 'batch 2 started only once batch 1 was healthy (batchDelayMinutes 0)')
+  t.same(g['demo-store-0043']?.installed, ['pos-21', 'pos-22'], 'batch 1 installed')
+  t.same(g['demo-store-0042']?.installed, INSTALLED, 'batch 2 installed after it started')
+  t.ok((g['demo-store-0042']?.firstInstallMs ?? 0) >= (b2?.startedMs ?? Infinity), 'no device of batch 2 installed before its batch started')
+  const h = Object.fromEntries(bad.stores.map(x => [x.hubId, x]))
+  t.equal(bad.state, 'halted', 'wave 145 halted fleet-wide')
+  t.match(bad.halts, [{ source: 'auto', reason: /rollback ratio/ }], 'by the rollback ratio of its signed policy')
+  t.same(h['demo-store-0043']?.rolledBack, ['pos-21', 'pos-22'], 'the bad build rolled back in batch 1')
+  t.same(h['demo-store-0042']?.installed, [], 'the demo store (batch 2) never installed the bad build')
+  t.equal(bad.batches[1]?.startedMs, undefined, 'batch 2 never started')
 })

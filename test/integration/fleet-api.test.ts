@@ -94,8 +94,10 @@ t.test('fleet API: waves, stores with availability, orders, halts, token and Hos
   t.same(sb.availability, [], 'store b was served nothing')
   const page = await call('GET', '/api/stores?limit=1')
   t.equal(page.body.stores.length, 1, 'stores are paged')
+  t.equal(page.body.next, page.body.stores[0].hubId, 'and say where the next page starts')
   const next = await call('GET', `/api/stores?limit=1&after=${page.body.stores[0].hubId as string}`)
   t.not(next.body.stores[0].hubId, page.body.stores[0].hubId, 'the next page')
+  t.equal(next.body.next, undefined, 'the last page')
 
   // orders: the token, idempotency, unknown wave, delivery
   const order = { kind: 'wave', action: 'halt', waveId: '300', reason: 'scanner firmware', by: 'ci' }

@@ -13,7 +13,7 @@ import { Journal } from '../../src/install/journal.js'
 import type { JournalEntry } from '../../src/interface/types.js'
 import { HubLedger } from '../../src/ledger/hub-ledger.js'
 import type { WaveOrder } from '../../src/ledger/report/index.js'
-import { reportProtocol, type ReportProtocol } from '../../src/ledger/report/index.js'
+import { ChangeFeed, reportProtocol, type ReportProtocol } from '../../src/ledger/report/index.js'
 import { SuperLedger, type SuperLedgerOptions } from '../../src/ledger/super-ledger.js'
 import { DeviceUplink, HubUplink } from '../../src/ledger/uplink.js'
 import type { UplinkOptions } from '../../src/ledger/constants.js'
@@ -108,9 +108,11 @@ export interface Hub {
 }
 
 export async function startHub (swarmKey: SwarmKey, dataDir: string, id: string, superHub: () => Multiaddr | undefined, port = 0): Promise<Hub> {
-  const ledger = await HubLedger.open(dataDir)
+  // a new order wakes the devices' held polls (report 1.2.0), as the store hub's operator wires it
+  const changes = new ChangeFeed()
+  const ledger = await HubLedger.open(dataDir, { onOrder: () => { changes.changed() } })
   const node = await createStoremeshNode({
-    swarmKey, dataDir, listen: [`/ip4/127.0.0.1/tcp/${port}`], services: { report: reportProtocol({ devices: ledger }) }
+    swarmKey, dataDir, listen: [`/ip4/127.0.0.1/tcp/${port}`], services: { report: reportProtocol({ devices: ledger, changes }) }
   })
   const uplink = new HubUplink({ hubId: id, ledger, client: node.services.report, superHub, options: TEST_UPLINK })
   uplink.start()
@@ -132,9 +134,11 @@ export interface Super {
 }
 
 export async function startSuper (swarmKey: SwarmKey, dataDir: string, options: SuperLedgerOptions, port = 0): Promise<Super> {
-  const ledger = await SuperLedger.open(dataDir, options)
+  // a halt wakes the hubs' held polls (report 1.2.0)
+  const changes = new ChangeFeed()
+  const ledger = await SuperLedger.open(dataDir, { ...options, onOrder: (o, src) => { options.onOrder?.(o, src); changes.changed() } })
   const node = await createStoremeshNode({
-    swarmKey, dataDir, listen: [`/ip4/127.0.0.1/tcp/${port}`], services: { report: reportProtocol({ hubs: ledger }) }
+    swarmKey, dataDir, listen: [`/ip4/127.0.0.1/tcp/${port}`], services: { report: reportProtocol({ hubs: ledger, changes }) }
   })
   return {
     node, ledger, addr: node.getMultiaddrs()[0]!,

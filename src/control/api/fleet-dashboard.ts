@@ -47,6 +47,7 @@ const PAGE = `<!doctype html>
 </table>
 
 <h2>Stores</h2>
+<div class="muted" id="stores-more"></div>
 <table id="stores">
   <thead><tr><th>store</th><th>wave</th><th>state</th><th>batch</th><th>updated</th><th>rolled back</th><th>failed</th><th>pending</th><th>blocked</th><th>total</th><th>availability (chunks served / bundle)</th><th>last report</th></tr></thead>
   <tbody></tbody>
@@ -110,6 +111,7 @@ function renderStores (view) {
     }
   }
   document.querySelector('#stores tbody').innerHTML = rows.join('') || '<tr><td colspan="12" class="muted">no stores</td></tr>'
+  document.getElementById('stores-more').textContent = view.next ? 'the first ' + view.stores.length + ' stores; the rest from /api/stores?after=' + view.next : ''
 }
 
 function renderHalts (view) {

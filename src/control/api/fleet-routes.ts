@@ -88,15 +88,19 @@ export function fleetRoutes (d: FleetRoutesDeps): Route[] {
     getRoute(/^\/api\/stores$/, async ({ query }) => {
       await open()
       const after = query.get('after')
-      const stores = await d.ledger.stores({
+      const limit = intParam(query, 'limit', DEFAULT_STORES_LIMIT, 1, MAX_STORES_LIMIT)
+      // one more than asked: whether another page follows
+      const rows = await d.ledger.stores({
         ...(waveOf(query) !== undefined ? { waveId: waveOf(query)! } : {}),
         ...(after !== null && after !== '' ? { after: idParam(after, HUB_ID_RE, 'store') } : {}),
-        limit: intParam(query, 'limit', DEFAULT_STORES_LIMIT, 1, MAX_STORES_LIMIT)
+        limit: limit + 1
       })
+      const stores = rows.slice(0, limit)
       return jsonResult({
         atMs: now(),
         availabilityFrom: d.served !== undefined ? 'wan-served' : 'none',
-        stores: stores.map(s => ({ ...s, availability: s.peer !== undefined ? d.served?.availability(s.peer) ?? [] : [] }))
+        stores: stores.map(s => ({ ...s, availability: s.peer !== undefined ? d.served?.availability(s.peer) ?? [] : [] })),
+        ...(rows.length > limit ? { next: stores[stores.length - 1]!.hubId } : {})
       })
     }),
     getRoute(/^\/api\/orders$/, async ({ query }) => {

@@ -50,6 +50,8 @@ export type WaveEvent =
   | { type: 'tick' }
   /** a store hub reported the bundle complete and verified */
   | { type: 'prestaged', storeId: string }
+  /** several did, since the last step (the same as one `prestaged` each, in one copy of the state) */
+  | { type: 'prestaged-stores', storeIds: readonly string[] }
   /** outcome counts of some stores (absolute, not increments), one event per report batch */
   | { type: 'outcomes', stores: readonly StoreOutcomes[] }
   | { type: 'pause', reason: string }
@@ -200,6 +202,20 @@ export function transition (state: WaveState, event: WaveEvent, nowMs: number, r
       const p = s.stores[event.storeId]!
       p.prestaged = true
       p.prestageOrdered = true
+      if (isActive(s)) advance(s, nowMs, rules, out)
+      return { state: s, actions: out, changed: true }
+    }
+    case 'prestaged-stores': {
+      // validate every id before touching anything, as for outcomes; a 10,000-store
+      // fleet reports 10,000 of these, and one copy per store made that quadratic
+      const fresh = event.storeIds.filter(id => !storeOf(state, id).prestaged)
+      if (fresh.length === 0) return unchanged(state, 'every store already reported pre-staged')
+      const s = copyState(state)
+      for (const id of fresh) {
+        const p = s.stores[id]!
+        p.prestaged = true
+        p.prestageOrdered = true
+      }
       if (isActive(s)) advance(s, nowMs, rules, out)
       return { state: s, actions: out, changed: true }
     }

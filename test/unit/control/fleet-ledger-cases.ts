@@ -188,7 +188,7 @@ export function fleetLedgerCases (t: Test, getDriver: () => Driver): void {
     t.same((await l.acceptHubBatch(batch('fo-1', []), { poll: {} })).fleetOrders?.length, a1.fleetOrders?.length, 'repeated until acked')
     const a2 = await l.acceptHubBatch(batch('fo-1', []), { poll: { ackOrders: a1.fleetOrders!.map(o => o.orderId) } })
     t.equal(a2.fleetOrders, undefined, 'acked: no longer sent')
-    t.equal((await db.query('SELECT count(*) AS n FROM order_acks WHERE hub_id = $1 AND acked_ms IS NOT NULL AND order_id = ANY($2::text[])', ['fo-1', [hold.order.orderId, rb.order.orderId]]))[0]!.n, 2, 'acks recorded')
+    t.equal(Number((await db.query('SELECT count(*) AS n FROM order_acks WHERE hub_id = $1 AND acked_ms IS NOT NULL AND order_id = ANY($2::text[])', ['fo-1', [hold.order.orderId, rb.order.orderId]]))[0]!.n), 2, 'acks recorded')
     const other = await l.acceptHubBatch(batch('fo-2', []), { poll: { ackOrders: [rb.order.orderId] } })
     t.same(other.fleetOrders?.filter(o => o.orderId === hold.order.orderId || o.orderId === rb.order.orderId).map(o => o.action), ['hold'],
       'the other store gets the hold, not the first store\'s rollback, and cannot ack it')

@@ -33,3 +33,17 @@ t.test('the HTML is self-contained with inline SVG', async t => {
   t.match(html, /<svg /)
   t.notMatch(html, /<script|src=|href=/)
 })
+
+t.test('waves run on the fleet plane\'s machine: batches of hubBudget stores, each after the last is healthy plus the delay', async t => {
+  const r = simulate({ ...small, hubBudget: 8, batchDelayMinutes: 120 }).report as Record<string, any> // eslint-disable-line @typescript-eslint/no-explicit-any
+  const waves = r.rollout.waves as Array<{ cls: string, phase: string, batches: number, batchStartHours: number[], batchHealthyHours: number[] }>
+  t.same(waves.map(w => w.cls).sort(), ['kiosk', 'pos', 'scanner'])
+  t.equal(waves.find(w => w.cls === 'kiosk')?.phase, 'halted', 'the bad kiosk bundle halts its wave')
+  for (const w of waves.filter(x => x.cls !== 'kiosk')) {
+    t.equal(w.phase, 'done', `${w.cls} wave done`)
+    t.equal(w.batches, 3, `${w.cls}: 24 stores in batches of 8`)
+    for (let k = 1; k < w.batches; k++) {
+      t.ok((w.batchStartHours[k] as number) >= (w.batchHealthyHours[k - 1] as number) + 2, `${w.cls} batch ${k + 1} starts 120 min or more after batch ${k} is healthy`)
+    }
+  }
+})

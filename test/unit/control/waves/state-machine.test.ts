@@ -173,3 +173,15 @@ t.test('bad input: an unknown store or impossible counts throw a stable code and
   t.throws(() => transition(s, { type: 'prestaged', storeId: '__proto__' }, T0, RULES), { code: 'E_WAVE_UNKNOWN_STORE' })
   t.equal(JSON.stringify(s), before)
 })
+
+t.test('prestaged-stores is one prestaged event per store, in one step; an unknown store changes nothing', async t => {
+  const started = transition(plan(), { type: 'start' }, T0, RULES).state
+  const ids = started.batches.flat()
+  const one = run(started, ids.map(id => [{ type: 'prestaged', storeId: id }, T0 + MIN]))
+  const many = transition(started, { type: 'prestaged-stores', storeIds: ids }, T0 + MIN, RULES)
+  t.same(many.state, one.state)
+  t.same(many.actions, one.actions)
+  t.equal(transition(many.state, { type: 'prestaged-stores', storeIds: ids }, T0 + 2 * MIN, RULES).changed, false, 'a repeat changes nothing')
+  t.throws(() => transition(started, { type: 'prestaged-stores', storeIds: [ids[0]!, 'nowhere'] }, T0, RULES), { code: 'E_WAVE_UNKNOWN_STORE' })
+  t.equal(started.stores[ids[0]!]!.prestaged, false, 'the input is left alone')
+})

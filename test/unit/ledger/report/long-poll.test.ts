@@ -7,6 +7,7 @@
 import t, { type Test } from 'tap'
 import { streamPair } from '@libp2p/utils'
 import { stubProtocolComponents } from '../../../support/protocol-components.js'
+import { until as untilOr } from '../../../support/poll.js'
 import { HubLedger } from '../../../../src/ledger/hub-ledger.js'
 import {
   ChangeFeed, HeldSlots, REPORT_PROTOCOL_V1_2, ReportProtocol, type ReportAckV12, type ReportProtocolComponents, type ReportProtocolInit, type ReportRequestV12
@@ -21,8 +22,9 @@ async function start (proto: ReportProtocol, req: ReportRequestV12, peer = 'dev-
   return { answer, served }
 }
 
+/** Waits for `cond` (polled every 20 ms, up to 30 s); fails the test when it never holds. */
 async function until (cond: () => boolean): Promise<void> {
-  while (!cond()) await new Promise(resolve => setImmediate(resolve))
+  if (!await untilOr(cond)) throw new Error(`condition never held: ${cond.toString()}`)
 }
 
 async function setup (t: Test, init: ReportProtocolInit = {}): Promise<{ hub: HubLedger, proto: ReportProtocol, cursor: string }> {
@@ -55,14 +57,21 @@ t.test('a held poll answers with the order issued while it was held', async t =>
 
 t.test('a change that is not for the asker keeps it held; the wait ends with the current answer', async t => {
   const { proto, cursor } = await setup(t)
-  const held = await start(proto, { type: 'device-events', deviceId: 'pos-1', entries: [], waitMs: 200, have: { orderCursor: cursor } })
+  const held = await start(proto, { type: 'device-events', deviceId: 'pos-1', entries: [], waitMs: 30_000, have: { orderCursor: cursor } })
   await until(() => proto.heldRequests === 1)
+  const g = proto.changes.generation
   proto.changes.changed()
-  await until(() => proto.changes.waiting === 1)
+  // woken, rebuilt, the same cursor: waiting again on the next generation
+  await until(() => proto.changes.waiting === 1 && proto.changes.generation === g + 1)
   t.equal(proto.heldRequests, 1, 'held again after a change that changed nothing for it')
+  await proto.stop()
   const ack = await held.answer
   await held.served
-  t.equal(ack.orderCursor, cursor)
+  t.equal(ack.orderCursor, cursor, 'ended by stop: the current answer')
+  await proto.start()
+  const short = await start(proto, { type: 'device-events', deviceId: 'pos-1', entries: [], waitMs: 50, have: { orderCursor: cursor } })
+  t.equal((await short.answer).orderCursor, cursor, 'ended by its waitMs: the current answer')
+  await short.served
 })
 
 t.test('a stale cursor, entries, or no waitMs: answered at once', async t => {
