@@ -1,19 +1,24 @@
 /**
- * `npm run fuzz -- [--minutes N | --inputs N] [--only name[,name]] [--seed S] [--save DIR]`
+ * `npm run fuzz -- [--minutes N | --inputs N] [--only name[,name]] [--seed S] [--save DIR] [--corpus DIR] [--stuck-ms MS]`
  *
  * Fuzzes every decoder that takes untrusted bytes (targets.ts) with fast-check
  * (deterministic seeds, runs inside tap for the short seeded test, no native build)
  * and prints, per decoder: inputs tried, rate, crashes (an exception that is not a
  * StoremeshError with a stable code, or E_INTERNAL), hangs (an input over 1 s), the
- * slowest input; then the process's peak RSS. `--minutes` is the whole run's budget,
- * shared evenly by the targets. `--save DIR` writes each finding to
- * `DIR/<target>/<kind>-<n>.bin` (the regression corpus is test/fixtures/fuzz-corpus/).
+ * slowest input; then the process's peak RSS (the workers' included: they are threads
+ * of this process). `--minutes` is the whole run's budget, shared evenly by the
+ * targets. Each target runs in a worker thread (supervise.ts): an input still running
+ * after `--stuck-ms` (default 5 s) is killed, counted as a hang and its input written
+ * to `--corpus DIR/<target>/stuck-<seed>-<n>.bin` (default the regression corpus,
+ * test/fixtures/fuzz-corpus/, so `npm test` fails on it until it is fixed). `--save DIR`
+ * writes every finding to `DIR/<target>/<kind>-<seed>-<n>.bin`.
  * Exit 1 when anything crashed or hung.
  */
 import { mkdir, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
-import { fuzzTarget, type TargetStats } from './runner.js'
+import { DEFAULT_HANG_MS, type TargetStats } from './runner.js'
+import { fuzzTargetSupervised } from './supervise.js'
 import { TARGETS, targetNamed } from './targets.js'
 
 const MS_PER_MINUTE = 60_000
@@ -25,7 +30,9 @@ const { values } = parseArgs({
     inputs: { type: 'string' },
     only: { type: 'string' },
     seed: { type: 'string', default: '1' },
-    save: { type: 'string' }
+    save: { type: 'string' },
+    corpus: { type: 'string', default: join('test', 'fixtures', 'fuzz-corpus') },
+    'stuck-ms': { type: 'string' }
   }
 })
 
@@ -43,8 +50,8 @@ const pad = (s: string | number, n: number): string => String(s).padStart(n)
 process.stdout.write(`${'target'.padEnd(18)} ${pad('inputs', 9)} ${pad('inputs/s', 9)} ${pad('crashes', 8)} ${pad('hangs', 6)} ${pad('max ms', 8)} ${pad('rss MiB', 8)}  top refusals\n`)
 const all: TargetStats[] = []
 for (const target of targets) {
-  const deadlineMs = perTargetMs === undefined ? undefined : performance.now() + perTargetMs
-  const s = await fuzzTarget(target, { seed, maxInputs: inputs, deadlineMs })
+  const stuckMs = values['stuck-ms'] === undefined ? undefined : Number(values['stuck-ms'])
+  const s = await fuzzTargetSupervised(target, { seed, maxInputs: inputs, budgetMs: perTargetMs, hangMs: DEFAULT_HANG_MS, stuckMs })
   all.push(s)
   const rate = s.tried / (s.elapsedMs / 1000)
   const rssMiB = process.memoryUsage().rss / KIB / KIB
@@ -52,6 +59,12 @@ for (const target of targets) {
   process.stdout.write(`${s.name.padEnd(18)} ${pad(s.tried, 9)} ${pad(rate.toFixed(0), 9)} ${pad(s.crashes, 8)} ${pad(s.hangs, 6)} ${pad(s.maxMs.toFixed(1), 8)} ${pad(rssMiB.toFixed(0), 8)}  ${top}\n`)
   for (const f of s.findings.slice(0, 3)) {
     process.stdout.write(`  ${f.kind}: ${f.detail} input(${f.input.byteLength} bytes, hex prefix) ${Buffer.from(f.input.subarray(0, 48)).toString('hex')}\n`)
+  }
+  for (const [i, f] of s.findings.filter(f => f.detail.includes('worker killed')).entries()) {
+    const dir = join(values.corpus, s.name)
+    await mkdir(dir, { recursive: true })
+    await writeFile(join(dir, `stuck-${seed}-${i}.bin`), f.input)
+    process.stdout.write(`  stuck input saved: ${join(dir, `stuck-${seed}-${i}.bin`)}\n`)
   }
   if (values.save !== undefined) {
     for (const [i, f] of s.findings.entries()) {

@@ -3,8 +3,10 @@
  * StoremeshError with a stable code), crash (any other exception, or E_INTERNAL) or
  * hang (an input that took longer than `hangMs`). Decoders are synchronous (the
  * wan-pull framer awaits only its in-memory source), so each input's time is measured
- * around the call; a decoder stuck forever would stall the run, and its last input is
- * the one printed by `npm run fuzz` before it stalls (`--verbose`).
+ * around the call. A decoder stuck forever cannot be timed from its own thread:
+ * `npm run fuzz` runs each target in a worker (supervise.ts) that reports through
+ * `onInput` which input it is on, and the inputs are a pure function of (seed, batch,
+ * index) (inputAt), so the supervisor can kill a stuck worker and name its input.
  */
 import fc from 'fast-check'
 import { StoremeshError } from '../../src/interface/errors.js'
@@ -14,9 +16,9 @@ import type { FuzzTarget } from './targets.js'
 /** An input slower than this is a hang (issue 21: "no hang over 1 s"). */
 export const DEFAULT_HANG_MS = 1000
 /** Inputs made per fast-check sample call. */
-const BATCH = 500
+export const BATCH = 500
 /** Findings kept per target; the count goes on. */
-const MAX_FINDINGS_KEPT = 20
+export const MAX_FINDINGS_KEPT = 20
 
 export interface Finding {
   kind: 'crash' | 'hang'
@@ -48,6 +50,28 @@ export interface FuzzOptions {
   /** or at this time (performance.now() ms) */
   deadlineMs?: number
   hangMs?: number
+  /** resume at this input (after a stuck one was killed); default the first */
+  start?: InputPosition
+  /** called before each input: where it is in the sequence */
+  onInput?: (at: InputPosition) => void
+  /** called after each input with the counts so far, and with each finding as it is made */
+  onCounted?: (stats: TargetStats, finding?: Finding) => void
+}
+
+/** An input's place in a run's deterministic sequence. */
+export interface InputPosition {
+  batch: number
+  index: number
+}
+
+function batchSeed (seed: number, batch: number): number {
+  return (seed + batch * 7919) | 0
+}
+
+/** The input at `at` of a run with `seed` over `seeds`: what a killed worker was on. */
+export function inputAt (seeds: Uint8Array[], seed: number, at: InputPosition): Uint8Array {
+  const inputs = fc.sample(fuzzInput(seeds), { seed: batchSeed(seed, at.batch), numRuns: at.index + 1 })
+  return inputs[at.index] as Uint8Array
 }
 
 /** undefined when `err` is a proper refusal; else what makes it a crash. */
@@ -81,26 +105,33 @@ export async function fuzzTarget (target: FuzzTarget, options: FuzzOptions): Pro
   const start = performance.now()
   const more = (): boolean => (options.maxInputs === undefined || stats.tried < options.maxInputs) &&
     (options.deadlineMs === undefined || performance.now() < options.deadlineMs)
-  for (let batch = 0; more(); batch++) {
-    const want = options.maxInputs === undefined ? BATCH : Math.min(BATCH, options.maxInputs - stats.tried)
-    const inputs = fc.sample(arb, { seed: (options.seed + batch * 7919) | 0, numRuns: want })
-    for (const input of inputs) {
+  let skip = options.start?.index ?? 0
+  for (let batch = options.start?.batch ?? 0; more(); batch++) {
+    // a batch is always sampled whole, so its inputs do not depend on where a run stops or resumes
+    const inputs = fc.sample(arb, { seed: batchSeed(options.seed, batch), numRuns: BATCH })
+    for (const [index, input] of inputs.entries()) {
+      if (index < skip) continue
       if (!more()) break
+      options.onInput?.({ batch, index })
       const o = await runInput(target, input)
       stats.tried++
       stats.maxMs = Math.max(stats.maxMs, o.ms)
+      let finding: Finding | undefined
       if (o.kind === 'crash') {
         stats.crashes++
-        if (stats.findings.length < MAX_FINDINGS_KEPT) stats.findings.push({ kind: 'crash', input, detail: o.detail, ms: o.ms })
+        finding = { kind: 'crash', input, detail: o.detail, ms: o.ms }
       } else {
         stats[o.kind]++
         if (o.code !== undefined) stats.codes[o.code] = (stats.codes[o.code] ?? 0) + 1
       }
       if (o.ms > hangMs) {
         stats.hangs++
-        if (stats.findings.length < MAX_FINDINGS_KEPT) stats.findings.push({ kind: 'hang', input, detail: `${o.ms.toFixed(0)} ms`, ms: o.ms })
+        finding ??= { kind: 'hang', input, detail: `${o.ms.toFixed(0)} ms`, ms: o.ms }
       }
+      if (finding !== undefined && stats.findings.length < MAX_FINDINGS_KEPT) stats.findings.push(finding)
+      options.onCounted?.(stats, finding)
     }
+    skip = 0
   }
   stats.elapsedMs = performance.now() - start
   return stats

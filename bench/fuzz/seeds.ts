@@ -11,12 +11,11 @@ import { encodeManifest } from '../../src/bundle/manifest.js'
 import { encodeCertificate, issueCertificate } from '../../src/identity/certificate.js'
 import { encodeIdentityRequest, encodeIdentityResponse } from '../../src/identity/protocol/messages.js'
 import { encodeRevocationList, signRevocationList } from '../../src/identity/revocation.js'
+import { buildRootBody, encodeRoot, encodeRootChain, encodeTimestamp, signRoot, signTimestamp, type RootDocument } from '../../src/identity/root/index.js'
 import type { ManifestBody, TrustedKey } from '../../src/interface/types.js'
 import { encodeLeaseRequest, encodeLeaseResponse } from '../../src/lease/protocol/messages.js'
 import { encodeReportRequest, encodeReportResponse } from '../../src/ledger/report/messages.js'
 import { encodeReportRequestV12, encodeReportResponseV12 } from '../../src/ledger/report/messages-v12.js'
-import { buildRootBody, signRoot } from '../../src/identity/root/index.js'
-import { signTimestamp } from '../../src/identity/root/timestamp.js'
 import { encodeManifestRequest, encodeManifestResponse } from '../../src/net/manifest/messages.js'
 import { STATUS } from '../../src/net/manifest/constants.js'
 import { parsePolicy } from '../../src/policy/schema.js'
@@ -230,4 +229,36 @@ export function factsSeeds (): Uint8Array[] {
 export function deviceConfigSeeds (): Uint8Array[] {
   return [enc.encode('deviceId: pos-17\ndeviceClass: pos\nlabels:\n  region: us-midwest\nfactsFile: facts.yaml\n' +
     'trust:\n  keys: [keys/release.pub]\n  threshold: 1\n')]
+}
+
+/** A second fixed key, so roots that change keys and thresholds are among the seeds. */
+const FUZZ_KEY_2: PrivateSigningKey = signingKeyFromSeed(new Uint8Array(32).fill(0x6b))
+
+/** Root `version`, every role the fuzz key (root 2 adds the second key to release at threshold 2), signed by `signers`. */
+export function fuzzRoot (version: number, signers: PrivateSigningKey[] = [FUZZ_KEY]): RootDocument {
+  const one = { keys: FUZZ_TRUST, threshold: 1 }
+  const two = { keys: [...FUZZ_TRUST, { keyid: FUZZ_KEY_2.keyid, publicKey: FUZZ_KEY_2.publicKey }], threshold: 2 }
+  return signRoot(buildRootBody({
+    version,
+    issuedAt: new Date('2026-01-01T00:00:00.000Z'),
+    expiresAt: new Date('2026-12-01T00:00:00.000Z'),
+    roles: { root: one, release: version === 2 ? two : one, policy: one, enrolment: one, timestamp: one }
+  }), signers)
+}
+
+export function rootSeeds (): Uint8Array[] {
+  return [encodeRoot(fuzzRoot(1)), encodeRoot(fuzzRoot(2, [FUZZ_KEY, FUZZ_KEY_2]))]
+}
+
+/** What a peer answers to `{rootsAfter: 1}`: roots 2 and 3. */
+export function rootChainSeeds (): Uint8Array[] {
+  return [encodeRootChain([fuzzRoot(2)]), encodeRootChain([fuzzRoot(2), fuzzRoot(3)])]
+}
+
+export function timestampSeeds (): Uint8Array[] {
+  const at = { issuedAt: new Date('2026-05-31T00:00:00.000Z'), expiresAt: new Date('2026-06-02T00:00:00.000Z') }
+  return [
+    encodeTimestamp(signTimestamp({ ...at, entries: [{ deviceClass: 'pos', bundleId: BUNDLE_ID, policyId: 'p3:' + 'cd'.repeat(32) }, { deviceClass: 'kiosk', bundleId: BUNDLE_ID }] }, [FUZZ_KEY])),
+    encodeTimestamp(signTimestamp({ ...at, entries: [] }, [FUZZ_KEY]))
+  ]
 }

@@ -9,6 +9,7 @@ import { decodeManifest } from '../../src/bundle/manifest.js'
 import { statusTable } from '../../src/cli/status.js'
 import { decodeIdentityRequest, decodeIdentityResponse } from '../../src/identity/protocol/messages.js'
 import { verifyRevocationList } from '../../src/identity/revocation.js'
+import { decodeRoot, decodeRootChain, decodeTimestamp, stateOfRoot, verifySelfSigned, verifyTimestamp, walkChain } from '../../src/identity/root/index.js'
 import { verifyCertificate } from '../../src/identity/verify.js'
 import { parseDeviceConfig, parseFactsFile } from '../../src/install/facts.js'
 import { decodeLeaseRequest, decodeLeaseResponse } from '../../src/lease/protocol/messages.js'
@@ -34,6 +35,8 @@ export interface FuzzTarget {
 
 const trust = { keys: seeds.FUZZ_TRUST, nowMs: seeds.FUZZ_NOW_MS }
 const text = (b: Uint8Array): string => Buffer.from(b).toString('utf8')
+/** The root a node holds when a peer's chain arrives (root-chain target). */
+const ROOT_1 = stateOfRoot(seeds.fuzzRoot(1))
 
 async function allFrames (input: Uint8Array, maxDataLength: number): Promise<Uint8Array[]> {
   const out: Uint8Array[] = []
@@ -67,6 +70,24 @@ export const TARGETS: readonly FuzzTarget[] = [
     decoder: 'revocation list: verifyRevocationList (identity/revocation.ts)',
     seeds: seeds.revocationSeeds,
     run: b => verifyRevocationList(b, seeds.FUZZ_TRUST)
+  },
+  {
+    name: 'root',
+    decoder: 'root document: decodeRoot + verifySelfSigned (identity/root/; `root install`, enrolment with a root)',
+    seeds: seeds.rootSeeds,
+    run: b => verifySelfSigned(decodeRoot(b))
+  },
+  {
+    name: 'root-chain',
+    decoder: 'roots from a peer ({rootsAfter} answer, root-chain.json): decodeRootChain + walkChain from root 1',
+    seeds: seeds.rootChainSeeds,
+    run: b => walkChain(ROOT_1, decodeRootChain(b), seeds.FUZZ_NOW_MS)
+  },
+  {
+    name: 'timestamp',
+    decoder: 'timestamp statement: decodeTimestamp + verifyTimestamp (identity/root/timestamp.ts)',
+    seeds: seeds.timestampSeeds,
+    run: b => verifyTimestamp(decodeTimestamp(b), { ...trust, threshold: 1 })
   },
   {
     name: 'manifest-request',

@@ -22,12 +22,18 @@ export interface RevocationSink {
   accept: (news: RevocationNews) => Promise<boolean>
 }
 
-/** The answering side: the list for an asker that holds an older version (or none). */
-export function revocationNews (identities: Pick<PeerIdentities, 'revocationList' | 'revocationVersion'>): (have: { revocationVersion?: number } | undefined) => RevocationNews | undefined {
-  return have => {
-    const list = identities.revocationList
-    if (list === undefined || identities.revocationVersion <= (have?.revocationVersion ?? 0)) return undefined
-    return { revocations: list }
+/**
+ * The answering side (the report protocol's `trust` hook, or its revocation part in
+ * roles/trust-exchange.ts): the list for an asker that says it holds an older version.
+ * An asker that names no version keeps no list and gets none.
+ */
+export function revocationNews (identities: Pick<PeerIdentities, 'revocationList' | 'revocationVersion'>): { newsFor: (have: { revocationVersion?: number } | undefined) => RevocationNews | undefined } {
+  return {
+    newsFor: have => {
+      const list = identities.revocationList
+      if (list === undefined || have?.revocationVersion === undefined || identities.revocationVersion <= have.revocationVersion) return undefined
+      return { revocations: list }
+    }
   }
 }
 

@@ -29,6 +29,7 @@ import { join } from 'node:path'
 import semver from 'semver'
 import type { PeerId } from '@libp2p/interface'
 import { toStoremeshError } from '../interface/errors.js'
+import { trustExchangeOf } from './trust-exchange.js'
 import { silentLog, type Log } from '../interface/log.js'
 import type { BundleInfo } from '../interface/types.js'
 import { DEVICE_CONFIG_FILE, loadDeviceConfig } from '../install/facts.js'
@@ -46,7 +47,6 @@ import {
   DEFAULT_INSTALL_INTERVAL_MS, DEFAULT_MANIFEST_ASK_PEERS, DEFAULT_MANIFEST_IDLE_POLL_MAX_MS, MANIFEST_IDLE_POLL_FACTOR, DEFAULT_MANIFEST_ASK_TIMEOUT_MS, DEFAULT_MANIFEST_POLL_MS,
   MANIFEST_ANSWER_WINDOW_MS
 } from './lan-constants.js'
-import { trustOf } from './revocation-trust.js'
 import { collectManifestAnswers, newestAnswer } from './manifest-round.js'
 import { LanPeer, type PeerInit } from './peer.js'
 import { catchUpRoots } from './root-catch-up.js'
@@ -136,7 +136,8 @@ export class DeviceAgent {
       journal,
       client: reportProtocolOn(peer.node),
       hub: async () => await this.#findReportHub(),
-      ...trustOf(peer),
+      // roots, revocations and timestamp statements from the hub, every round (trust-exchange.ts); a newer list refuses the revoked at once
+      trust: trustExchangeOf(peer.dataDir, peer.root, peer.identities, init.log, peer.node.services.identity),
       onDeviceOrders: list => { this.orders.offer(list) },
       onOrders: async list => {
         // new orders may name a bundle the hub just got: ask for manifests now

@@ -17,10 +17,9 @@ import {
 } from '../api/index.js'
 import { writeFileAtomic } from '../interface/atomic-file.js'
 import { isStoremeshError, StoremeshError, toStoremeshError } from '../interface/errors.js'
+import { trustExchangeOf } from './trust-exchange.js'
 import { silentLog, type Log } from '../interface/log.js'
 import { actRefusal } from '../identity/node-identity.js'
-import { revocationNews } from '../identity/revocation-news.js'
-import { trustOf } from './revocation-trust.js'
 import type { TrustOptions } from '../interface/types.js'
 import { HubLedger, HubUplink, reportProtocolOn, type ReportProtocol } from '../ledger/index.js'
 import { ChangeFeed } from '../ledger/report/index.js'
@@ -148,7 +147,9 @@ export class HubOperator {
     // the hub's node is built by LanPeer with its fixed services: the report handler is
     // mounted on it afterwards, the way libp2p would (registrar + connection manager)
     const identities = init.hub.peer.identities
-    const report = reportProtocolOn(node, { devices: ledger, changes, ...(identities !== undefined ? { deviceIdOf: (id: string) => identities.boundDeviceId(id), onUnbound: actRefusal(identities, (init.log ?? silentLog).child({ component: 'identity' }), 'report-unbound'), trustNews: revocationNews(identities) } : {}) })
+    // roots, revocations and timestamp statements: from the super hub's answers, into the devices' (trust-exchange.ts)
+    const trust = trustExchangeOf(init.dataDir, init.hub.peer.root, identities, init.log, node.services.identity)
+    const report = reportProtocolOn(node, { devices: ledger, changes, trust, ...(identities !== undefined ? { deviceIdOf: (id: string) => identities.boundDeviceId(id), onUnbound: actRefusal(identities, (init.log ?? silentLog).child({ component: 'identity' }), 'report-unbound') } : {}) })
     // a newer revocation list (from the super hub's answers or a peer) wakes the devices' held polls: they refuse the revoked within one interval
     identities?.on('revocations', () => { changes.changed() })
     let op: HubOperator | undefined
@@ -161,7 +162,7 @@ export class HubOperator {
       if (supers.length > 0) {
         const ledgerLog = (init.log ?? silentLog).child({ component: 'ledger' })
         const failover = new SuperHubFailover(report, supers, { onSwitch: s => { ledgerLog.warn(`reports move to super hub ${s.to}: ${s.from} failed (${s.error.toLine()})`) } })
-        uplink = new HubUplink({ hubId: init.hubId ?? node.peerId.toString(), ledger, client: failover, superHub: () => failover.current(), fleet: fleet.sink, onChange: () => { changes.changed() }, ...trustOf(init.hub.peer) })
+        uplink = new HubUplink({ hubId: init.hubId ?? node.peerId.toString(), ledger, client: failover, superHub: () => failover.current(), fleet: fleet.sink, trust, onChange: () => { changes.changed() } })
         uplink.start()
       }
       op = new HubOperator(init, ledger, report, uplink)

@@ -8,9 +8,9 @@
  * quota with least-recently-used eviction. Composition only: the logic lives in wan/,
  * net/, store/, ledger/, origin/.
  */
-import { revocationNews } from '../identity/revocation-news.js'
 import { hostname } from 'node:os'
 import type { PrivateKey } from '@libp2p/interface'
+import { trustExchangeOf } from './trust-exchange.js'
 import type { Log } from '../interface/log.js'
 import { startPeerIdentity, type PeerIdentityOptions } from '../identity/node-identity.js'
 import { enrolmentFromRoot, implicitEnrolment, RootTrust } from '../identity/root/index.js'
@@ -204,7 +204,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
         ...(identity !== undefined ? { identity: identity.service } : {}),
         manifest: manifestProtocol({ lookup: pull !== undefined ? async (q) => await pull.lookup(q) : storeManifestLookup(store), roots: async (after) => { await root.refresh(); return root.rootsAfter(after) } }),
         wanPull: pullServer({ source: pull ?? store, limiterFor: peerId => hubEntry(peerId).chain, onServed }),
-        report: reportProtocol({ hubs: ledger, changes, ...init.report, ...(identity !== undefined ? { hubIdsOf: (id: string) => identity.identities.boundHubIds(id), onUnbound: identity.refuseAct('report-unbound'), trustNews: revocationNews(identity.identities) } : {}) })
+        report: reportProtocol({ hubs: ledger, changes, trust: trustExchangeOf(init.dataDir, root, identity?.identities, init.log), ...init.report, ...(identity !== undefined ? { hubIdsOf: (id: string) => identity.identities.boundHubIds(id), onUnbound: identity.refuseAct('report-unbound') } : {}) })
       }
     })
     const f = follower

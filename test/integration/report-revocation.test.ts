@@ -45,7 +45,7 @@ t.test('a revocation list reaches a device in a held report answer; the device r
   const hubIds = new PeerIdentities({ trust })
   const changes = new ChangeFeed()
   hubIds.on('revocations', () => { changes.changed() })
-  const hub = await mk(t, 'hub-1', 'hub', { devices: ledger, changes, deviceIdOf: id => hubIds.boundDeviceId(id), trustNews: revocationNews(hubIds) }, hubIds)
+  const hub = await mk(t, 'hub-1', 'hub', { devices: ledger, changes, deviceIdOf: id => hubIds.boundDeviceId(id), trust: { newsFor: async have => revocationNews(hubIds).newsFor(have) } }, hubIds)
   const a = await mk(t, 'pos-a', 'device')
   const b = await mk(t, 'pos-b', 'device')
   await a.node.dial(hub.node.getMultiaddrs())

@@ -23,7 +23,7 @@ import type { AbortOptions, Libp2p } from '@libp2p/interface'
 import type { ProtocolTarget, RequestResponseComponents } from '../../net/request-response.js'
 import type { HeldSlotsInit, ChangeFeed } from './long-poll.js'
 import type { DeviceBatch, HubBatch, ReportAck } from './messages.js'
-import type { PollExtras, ReportAckV12, ReportRequestV12 } from './messages-v12.js'
+import type { Have, PollExtras, ReportAckV12, ReportRequestV12, TrustNews } from './messages-v12.js'
 import { ReportProtocol } from './report-protocol.js'
 
 export {
@@ -44,7 +44,6 @@ export {
   parseReportRequestV12, parseReportResponseV12, fleetOrderSchema, type FleetOrderAction, type FleetOrderWire, type Have, type PollExtras,
   type ReportAckV12, type ReportRequestV12, type ReportResponseV12, type TrustNews
 } from './messages-v12.js'
-import type { Have, TrustNews } from './messages-v12.js'
 export { ChangeFeed, HeldSlots, type HeldSlotsInit } from './long-poll.js'
 export { ReportProtocol, protocolFor } from './report-protocol.js'
 
@@ -92,8 +91,11 @@ export interface ReportProtocolInit {
    * `bad-request` (E_CERT_MISMATCH in the detail). Absent: any.
    */
   hubIdsOf?: (peerId: string) => readonly string[] | null | undefined
-  /** 1.2.0: trust news for an asker that holds `have` (src/identity/revocation-news.ts), merged into ok answers */
-  trustNews?: (have: Have | undefined, peer: string | undefined) => TrustNews | undefined
+  /**
+   * 1.2.0 `trust` in answers (roots, revocation list, timestamp statement the asker's
+   * `have` lacks): src/roles/trust-exchange.ts. Absent: answers carry none.
+   */
+  trust?: { newsFor: (have: Have | undefined) => Promise<TrustNews | undefined> }
   /** a report refused for an id the peer is not certified for (counted as a refusal: PeerIdentities.refuseAct) */
   onUnbound?: (peerId: string, detail: string) => void
 }

@@ -227,14 +227,21 @@ export class ReportProtocol implements Startable, ReportClient {
     return req.have?.orderCursor === orderCursorOf(res)
   }
 
-  /** Our own trust news (trustNews) beside the sink's, in an ok answer. */
-  #withTrust (res: ReportResponseV12, req: ReportRequestV12, peer: string | undefined): ReportResponseV12 {
-    const news = res.status === 'ok' ? this.#init.trustNews?.(req.have, peer) : undefined
-    if (news === undefined || Object.keys(news).length === 0 || res.status !== 'ok') return res
-    return { ...res, trust: { ...res.trust, ...news } }
+  /** The ledger's answer, with the trust news the asker's `have` lacks (SPEC.md "1.2.0" `trust`). */
+  async #sinkAnswer (req: ReportRequestV12, peer: string | undefined): Promise<ReportResponseV12> {
+    const res = await this.#ledgerAnswer(req, peer)
+    if (res.status !== 'ok' || this.#init.trust === undefined) return res
+    try {
+      const trust = await this.#init.trust.newsFor(req.have)
+      return trust !== undefined ? { ...res, trust } : res
+    } catch (err) {
+      // the ledger's answer (acks, orders) must still reach the asker
+      this.#log.error('trust news for %s failed: %s', describe(req), isStoremeshError(err) ? err.toLine() : String(err))
+      return res
+    }
   }
 
-  async #sinkAnswer (req: ReportRequestV12, peer: string | undefined): Promise<ReportResponseV12> {
+  async #ledgerAnswer (req: ReportRequestV12, peer: string | undefined): Promise<ReportResponseV12> {
     const poll: PollExtras = {}
     if (req.waitMs !== undefined) poll.waitMs = req.waitMs
     if (req.have !== undefined) poll.have = req.have
@@ -247,13 +254,13 @@ export class ReportProtocol implements Startable, ReportClient {
         const bound = peer !== undefined ? this.#init.deviceIdOf?.(peer) : undefined
         // a report only for the device the sender is certified as (protocols/identity/SPEC.md section 8)
         if (bound !== undefined && bound !== batch.deviceId) return this.#unbound(peer, { status: 'error', reason: 'bad-request', detail: `E_CERT_MISMATCH this peer is certified for ${bound ?? 'no device'}, not ${batch.deviceId}` })
-        return this.#withTrust(await this.#init.devices.acceptDeviceBatch(batch, ctx), req, peer)
+        return await this.#init.devices.acceptDeviceBatch(batch, ctx)
       }
       if (this.#init.hubs === undefined) return { status: 'error', reason: 'wrong-role', detail: 'this peer takes no hub reports' }
       const hubIds = peer !== undefined ? this.#init.hubIdsOf?.(peer) : undefined
       // a store's reports only from that store's certified hub (protocols/identity/SPEC.md section 7b)
       if (hubIds !== undefined && (hubIds === null || !hubIds.includes(batch.hubId))) return this.#unbound(peer, { status: 'error', reason: 'bad-request', detail: `E_CERT_MISMATCH this peer is not certified as hub ${batch.hubId}` })
-      return this.#withTrust(await this.#init.hubs.acceptHubBatch(batch, ctx), req, peer)
+      return await this.#init.hubs.acceptHubBatch(batch, ctx)
     } catch (err) {
       this.#log.error('storing the report of %s failed: %s', describe(batch), isStoremeshError(err) ? err.toLine() : String(err))
       return { status: 'error', reason: 'ledger-error', detail: isStoremeshError(err) ? err.code : 'ledger error' }
