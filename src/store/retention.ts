@@ -58,7 +58,8 @@ export const HUB_AUTO_PINS: ReadonlySet<PinReason> = new Set(['active', 'install
 /**
  * The pins a hub holds: `active` on the newest bundle of each class (what it seeds
  * now), and `device` on every bundle a device of the store runs, installs or would roll
- * back to (`heldByDevices`, from the devices' store reports in the ledger). Any other
+ * back to (`heldByDevices`, from the devices' store reports in the ledger); before any
+ * device has reported, `last-known-good` on the version below the newest. Any other
  * automatic pin is stale and goes (hubStalePins).
  */
 export function hubPinPlan (records: readonly BundleRecord[], heldByDevices: ReadonlySet<string> = new Set()): Array<{ record: BundleRecord, reason: PinReason }> {
@@ -66,7 +67,11 @@ export function hubPinPlan (records: readonly BundleRecord[], heldByDevices: Rea
   const live = records.filter(r => r.state !== 'evicted')
   for (const list of classesOf(live).values()) {
     const newest = list[list.length - 1]
+    const below = list[list.length - 2]
     if (newest !== undefined) out.push({ record: newest, reason: 'active' })
+    // until a device of the store has said what it keeps, the version below the newest
+    // is kept as the store's fallback: its devices may still run or roll back to it
+    if (below !== undefined && heldByDevices.size === 0) out.push({ record: below, reason: 'last-known-good' })
   }
   for (const r of live) if (heldByDevices.has(r.id)) out.push({ record: r, reason: 'device' })
   return out

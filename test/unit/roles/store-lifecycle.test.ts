@@ -52,7 +52,7 @@ t.test('hub: pins, eviction after a settled wave, manual pins, refusals', async 
 
   const first = await life.tick()
   const pins = (): string[] => store.listBundles().map(b => `${b.deviceClass}@${b.version}:${b.pins.join(',') || '-'}`).sort()
-  t.same(pins(), ['kiosk@1.0.0:active', 'pos@1.0.0:-', 'pos@2.0.0:-', 'pos@3.0.0:active'], 'before any store report: the newest active, nothing else')
+  t.same(pins(), ['kiosk@1.0.0:active', 'pos@1.0.0:-', 'pos@2.0.0:last-known-good', 'pos@3.0.0:active'], 'before any store report: the newest active, the one below it the store\'s fallback')
   t.same(first?.evicted, [], 'nothing goes while a device of the wave is pending')
 
   // the devices say what they keep: pos-1 runs 3.0.0 over 2.0.0, pos-2 still runs 1.0.0 and is installing 3.0.0

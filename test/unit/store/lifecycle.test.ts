@@ -139,7 +139,7 @@ t.test('retention plans', async t => {
   t.same(device.pinned.map(r => r.id), ['b2'], 'a pinned one is kept and said so')
   t.same(deviceGcPlan([rec('b1', '1.0.0', ['active']), k1]).evict, [], 'first install: nothing older to go')
 
-  t.same(hubPinPlan([v1, v2, v3, v4, k1]).map(p => `${p.record.id}:${p.reason}`), ['b4:active', 'k1:active'], 'hub, no device reports: the newest of each class')
+  t.same(hubPinPlan([v1, v2, v3, v4, k1]).map(p => `${p.record.id}:${p.reason}`), ['b4:active', 'b3:last-known-good', 'k1:active'], 'hub, no device reports: the newest of each class, and the one below it')
   const plan = hubPinPlan([v1, v2, v3, v4, k1], new Set(['b1', 'b3', 'gone']))
   t.same(plan.map(p => `${p.record.id}:${p.reason}`), ['b4:active', 'k1:active', 'b1:device', 'b3:device'], 'hub: what devices hold is pinned device')
   const old = rec('b2', '2.0.0', ['last-known-good', 'manual'])
