@@ -5,9 +5,12 @@
  * failures are StoremeshErrors that print as one line.
  */
 import type { Command } from 'commander'
-import { DEFAULT_API_HOST, DEFAULT_API_PORT } from '../api/constants.js'
+import { join } from 'node:path'
+import { API_URL_FILE, DEFAULT_API_HOST, DEFAULT_API_PORT } from '../api/constants.js'
 import { readApiToken } from '../api/token.js'
 import { ERROR_CODES, StoremeshError, type ErrorCode } from '../interface/errors.js'
+import { readRegularFileIfExists } from '../interface/regular-file.js'
+import { parseStrictJson } from '../interface/strict-json.js'
 
 export const DEFAULT_API_URL = `http://${DEFAULT_API_HOST}:${DEFAULT_API_PORT}`
 export const DEFAULT_API_TIMEOUT_MS = 15_000
@@ -110,4 +113,22 @@ function errorOf (status: number, body: unknown): StoremeshError {
     for (const [k, v] of Object.entries(e.meta as object)) if (['string', 'number', 'boolean'].includes(typeof v)) meta[k] = v as string
   }
   return new StoremeshError(code, message, { ...meta, http: status })
+}
+
+/** `<data>/api.json` is one small line; anything larger is not ours */
+const MAX_API_URL_FILE_BYTES = 4096
+
+/**
+ * The URL in `<data>/api.json` of a node (store hub, super hub) running its API on that
+ * data dir; undefined when there is none or it cannot be read (a stopped node removed it).
+ */
+export async function runningApiUrl (dataDir: string): Promise<string | undefined> {
+  const bytes = await readRegularFileIfExists(join(dataDir, API_URL_FILE), { what: 'API URL file', maxBytes: MAX_API_URL_FILE_BYTES }).catch(() => undefined)
+  if (bytes === undefined) return undefined
+  try {
+    const url = (parseStrictJson(bytes, API_URL_FILE) as { url?: unknown } | null)?.url
+    return typeof url === 'string' ? url : undefined
+  } catch {
+    return undefined
+  }
 }

@@ -7,15 +7,11 @@
  * (src/control/api/fleet-routes.ts) and need the API token (`--token`,
  * STOREMESH_TOKEN, or `<data>/api-token`).
  */
-import { join } from 'node:path'
-import { API_URL_FILE } from '../api/constants.js'
 import { readApiToken } from '../api/token.js'
 import { checkDbUrl } from '../control/db/open.js'
 import { FleetLedger, type FleetStatus, type IssueResult, type OrderRequest } from '../control/index.js'
 import { isStoremeshError, StoremeshError } from '../interface/errors.js'
-import { readRegularFileIfExists } from '../interface/regular-file.js'
-import { parseStrictJson } from '../interface/strict-json.js'
-import { ApiClient } from './api-client.js'
+import { ApiClient, runningApiUrl } from './api-client.js'
 
 export interface FleetBackendOptions {
   db?: string
@@ -29,20 +25,6 @@ export interface FleetBackend {
   status(waveId?: string): Promise<FleetStatus>
   registerHub(hubId: string): Promise<boolean>
   close(): Promise<void>
-}
-
-const MAX_API_URL_FILE_BYTES = 4096
-
-/** The URL in `<data>/api.json` of a super hub running on that data dir; undefined when none. */
-async function runningApiUrl (dataDir: string): Promise<string | undefined> {
-  const bytes = await readRegularFileIfExists(join(dataDir, API_URL_FILE), { what: 'API URL file', maxBytes: MAX_API_URL_FILE_BYTES }).catch(() => undefined)
-  if (bytes === undefined) return undefined
-  try {
-    const url = (parseStrictJson(bytes, API_URL_FILE) as { url?: unknown } | null)?.url
-    return typeof url === 'string' ? url : undefined
-  } catch {
-    return undefined
-  }
 }
 
 function apiBackend (client: ApiClient): FleetBackend {

@@ -15,13 +15,12 @@ import { join } from 'node:path'
 import semver from 'semver'
 import type { AvailabilityBundleView, AvailabilityView } from '../api/types.js'
 import { isStoremeshError, toStoremeshError } from '../interface/errors.js'
-import { parseStrictJson } from '../interface/strict-json.js'
-import { readRegularFile } from '../interface/regular-file.js'
 import { API_URL_FILE } from '../api/constants.js'
 import { PEER_STORE_DIR } from '../roles/lan-constants.js'
 import { readStatusFile, type BundleStatus, type PeerStatus } from '../roles/peer-status.js'
 import { openStore } from '../store/index.js'
 import { StoremeshError } from '../interface/errors.js'
+import { runningApiUrl } from './api-client.js'
 import type { Register } from './commands.js'
 import { action } from './context.js'
 import { formatTable, humanBytes, printJson } from './output.js'
@@ -43,21 +42,11 @@ export interface ClassProgress {
   fraction: number
 }
 
-/** `{url}` of a hub's API; a bigger file is not one. */
-const MAX_API_URL_FILE_BYTES = 4096
-
 /** The API's URL: --api, else the one a running hub wrote into its data dir. */
 async function apiUrlOf (opts: StatusOpts, s: PeerStatus): Promise<string | undefined> {
   if (opts.api !== undefined) return opts.api
   if (s.role !== 'hub' || !s.running) return undefined
-  const bytes = await readRegularFile(join(opts.data, API_URL_FILE), { maxBytes: MAX_API_URL_FILE_BYTES }).catch(() => undefined)
-  if (bytes === undefined) return undefined
-  try {
-    const url = (parseStrictJson(bytes, API_URL_FILE) as { url?: unknown } | null)?.url
-    return typeof url === 'string' ? url : undefined
-  } catch {
-    return undefined
-  }
+  return await runningApiUrl(opts.data)
 }
 
 async function fetchAvailability (url: string): Promise<AvailabilityView> {
