@@ -1,0 +1,135 @@
+/**
+ * Issue 16 item 3: fleet orders end to end with real processes. A `storemesh super-hub`
+ * (embedded PGlite, its fleet API on a free port), a store hub (`storemesh hub --super
+ * … --bundle …`) reporting to it, and a device agent (`storemesh device run --install`,
+ * lease kind hub) under that hub. `storemesh fleet hold --bundle B --data <super>` goes
+ * through the running super hub's API; the hold travels in the answer to the hub's
+ * report (protocols/report/SPEC.md "1.2.0"); the hub refuses the device's install lease
+ * with reason `held` and the device does not install; `fleet release` lets it install.
+ * Both orders show as acked by the one store in GET /api/orders (a count of stores). Then `fleet device
+ * rollback --store --id` reaches the device, which rolls back to its previous slot.
+ */
+import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { join } from 'node:path'
+import t from 'tap'
+import { stringify } from 'yaml'
+import type { LedgerView } from '../../src/api/types.js'
+import type { BundleInfo } from '../../src/interface/types.js'
+import { parsePolicy } from '../../src/policy/schema.js'
+import { encodeSignedPolicy, signPolicy } from '../../src/policy/signed.js'
+import { runCli, spawnCli } from '../support/cli.js'
+import { adopt, DEVICE_CLASS, lanFixture, makeBundleDir, spawnDevice, spawnHub, waitUntil, type LanFixture, type Proc } from '../support/lan-fixture.js'
+import { FIXTURE_KEY, seededBytes } from '../support/store-fixture.js'
+import { freePort, HubApi } from './hub-fixture.js'
+
+const WAVE = '161'
+const VERSION = '1.0.0'
+const STORE = 'store-e2e'
+const DEVICE = 'pos-31'
+/** bounds only: a held device asks again after HELD_RETRY_AFTER_MS (30 s) plus jitter */
+const WAIT_MS = 120_000
+
+/** A device data dir that installs under the hub (install.yaml lease kind hub). */
+async function deviceDir (f: LanFixture, info: BundleInfo): Promise<string> {
+  const data = join(f.dir, DEVICE)
+  await mkdir(join(data, 'slots'), { recursive: true })
+  await copyFile(f.trustPath, join(data, 'release.pub.json'))
+  await writeFile(join(data, 'device.yaml'), stringify({ deviceId: DEVICE, deviceClass: DEVICE_CLASS, factsFile: 'facts.yaml', trust: { keys: ['release.pub.json'] } }))
+  await writeFile(join(data, 'install.yaml'), stringify({ lease: { kind: 'hub' } }))
+  await writeFile(join(data, 'facts.yaml'), stringify({ installedVersion: '0.9.0', batteryPercent: 80, temperatureC: 40, freeDiskMiB: 4096, slotCount: 2 }))
+  await writeFile(join(data, 'slots', 'slot-a.img'), seededBytes(100_000, 98))
+  const policy = parsePolicy({
+    apiVersion: 'storemesh/v1',
+    kind: 'RolloutPolicy',
+    metadata: { name: 'fleet-orders-e2e', wave: Number(WAVE) },
+    spec: {
+      bundle: { id: info.id, version: VERSION },
+      targets: { deviceClass: DEVICE_CLASS, percentage: 100 },
+      guardrails: { minBattery: 40, maxTemperatureC: 70, minFreeDiskMiB: 512, requireDualPartition: true },
+      verification: { healthCheck: { run: 'true', timeoutSeconds: 5 }, rollbackOnHealthLossMins: 0 }
+    }
+  })
+  await writeFile(join(data, 'policy.signed.json'), encodeSignedPolicy(signPolicy(policy, [FIXTURE_KEY])))
+  return data
+}
+
+async function bootSlot (data: string): Promise<string | undefined> {
+  const text = await readFile(join(data, 'slots', 'bootenv'), 'utf8').catch(() => '')
+  return /^storemesh_slot=(\w)$/m.exec(text)?.[1]
+}
+
+interface OrderView { order: { orderId: string, action: string, bundleId?: string, deviceId?: string }, delivered: number, acked: number }
+
+t.test('fleet hold, release and device rollback reach a real hub and device', async t => {
+  const f = await lanFixture(t)
+  const { outDir, info } = await makeBundleDir(f.dir, 'held-os', 300_000, 61, VERSION)
+
+  // the super hub: embedded fleet database, fleet API on a free port (<data>/api.json says where)
+  const superDir = join(f.dir, 'super')
+  const noBundles = join(f.dir, 'no-bundles')
+  await mkdir(noBundles, { recursive: true })
+  const sup = adopt(f, spawnCli(['super-hub', '--data', superDir, '--bundles', noBundles, '--swarm-key', f.swarmKeyPath, '--trust', f.trustPath,
+    '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', '--halt-on-rollback-ratio', '1', '--json']), superDir)
+  let superAddr = ''
+  await waitUntil('super hub listening', async () => {
+    const m = /super hub (\S+) seeding .* on (\/ip4\/127\.0\.0\.1\/tcp\/\d+[^\s"]*)/.exec(sup.stdout())
+    if (m === null) return false
+    superAddr = m[2]!.includes('/p2p/') ? m[2]! : `${m[2]!}/p2p/${m[1]!}`
+    return true
+  }, 60_000, [sup])
+  let superApi = ''
+  await waitUntil('super hub API up', async () => {
+    const text = await readFile(join(superDir, 'api.json'), 'utf8').catch(() => '')
+    superApi = text !== '' ? (JSON.parse(text) as { url: string }).url : ''
+    return superApi !== '' && await fetch(`${superApi}/api/orders`).then(r => r.ok, () => false)
+  }, 60_000, [sup])
+  const orders = async (): Promise<OrderView[]> => ((await (await fetch(`${superApi}/api/orders`)).json()) as { orders: OrderView[] }).orders
+  const fleet = async (...args: string[]): ReturnType<typeof runCli> => await runCli(['fleet', ...args, '--data', superDir], { timeoutMs: 60_000 })
+
+  // the store hub, reporting to the super hub as STORE
+  const port = await freePort()
+  const hubDir = join(f.dir, 'hub')
+  const hub = spawnHub(f, hubDir, ['--bundle', outDir, '--super', superAddr, '--hub-id', STORE, '--api-port', String(port)])
+  const api = new HubApi(`http://127.0.0.1:${port}`, hubDir)
+  await waitUntil('hub API up', async () => await api.up(), 60_000, [sup, hub])
+
+  // hold the bundle before any device asks for it
+  const hold = await fleet('hold', '--bundle', info.id, '--by', 'ci', '--reason', 'scanner firmware')
+  t.equal(hold.code, 0, hold.stderr)
+  const holdId = /order (o-[0-9a-f]+)/.exec(hold.stdout)?.[1]
+  t.ok(holdId !== undefined, `the hold is an order: ${hold.stdout}`)
+  await waitUntil('the hub stored the hold', async () => new RegExp(`fleet order ${holdId!}: hold ${info.id}`).test(hub.stderr()), WAIT_MS, [sup, hub])
+  await waitUntil('the super hub counts the hold acked by the store', async () =>
+    ((await orders()).find(o => o.order.orderId === holdId)?.acked ?? 0) >= 1, WAIT_MS, [sup, hub])
+
+  const devDir = await deviceDir(f, info)
+  const dev: Proc = spawnDevice(f, devDir, ['--install', '--install-interval-ms', '300', '--report-interval-ms', '300'])
+  const all = (): Proc[] => [sup, hub, dev]
+  // the hub's refusal as the device's lease gate words it ("lease denied: held: 0/N slots in use")
+  const refused = /install: .*lease denied: held\b.*/
+  await waitUntil('the device was refused its install lease: held', async () => refused.test(dev.stderr()), WAIT_MS, all())
+  t.ok(true, `the device logs the refusal: ${refused.exec(dev.stderr())![0].slice(0, 300)}`)
+  t.not(await bootSlot(devDir), 'b', 'the held bundle is not installed')
+
+  const release = await fleet('release', '--bundle', info.id, '--by', 'ci')
+  t.equal(release.code, 0, release.stderr)
+  const releaseId = /order (o-[0-9a-f]+)/.exec(release.stdout)?.[1]
+  const wave = async (): Promise<LedgerView['waves'][number] | undefined> => (await api.get<LedgerView>('/api/ledger')).waves.find(w => w.waveId === WAVE)
+  await waitUntil('the device installed after the release', async () => (await wave())?.counts.updated === 1, WAIT_MS, all())
+  t.equal(await bootSlot(devDir), 'b', 'it boots the new slot')
+  await waitUntil('the super hub counts the release acked by the store', async () =>
+    ((await orders()).find(o => o.order.orderId === releaseId)?.acked ?? 0) >= 1, WAIT_MS, all())
+
+  const status = await fleet('status', '--json')
+  t.equal(status.code, 0, status.stderr)
+  t.same((JSON.parse(status.stdout) as { heldBundles: unknown[] }).heldBundles, [], 'fleet status: no bundle held after the release')
+
+  // a device rollback through the store
+  await waitUntil('the super hub knows the device', async () => {
+    const r = await fleet('device', 'rollback', '--store', STORE, '--id', DEVICE, '--by', 'ci', '--reason', 'field report')
+    return r.code === 0
+  }, WAIT_MS, all())
+  await waitUntil('the device rolled back to its previous slot', async () => await bootSlot(devDir) === 'a', WAIT_MS, all())
+  await waitUntil('the hub ledger has the rollback', async () => ((await wave())?.counts.rolledBack ?? 0) === 1, WAIT_MS, all())
+  t.pass('the fleet rollback reached the device')
+})
