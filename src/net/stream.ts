@@ -125,7 +125,14 @@ class LibP2PStreamDuplex extends Duplex implements StreamDuplex {
     queueMicrotask(() => {
       this.#resumeQueued = false
       const s = this.libp2pStream
-      if (this.#wantData && s.readStatus === 'paused' && !this.destroyed) s.resume()
+      if (!this.#wantData || s.readStatus !== 'paused' || this.destroyed) return
+      try {
+        s.resume()
+      } catch {
+        // the connection under a paused stream closed first: yamux's window update
+        // throws StreamStateError from here, in a microtask, which would end the process;
+        // the stream's own close event follows and ends this duplex
+      }
     })
   }
 
