@@ -107,13 +107,8 @@ export class RarityMap {
   pickWanted (isCandidate: (index: number) => boolean): number | undefined {
     for (let c = 1; c < this.#buckets.length; c++) {
       const bucket = this.#buckets[c]
-      if (bucket === undefined || bucket.length === 0) continue
-      const n = bucket.length
-      const start = Math.floor(this.#random() * n) % n
-      for (let j = 0; j < n; j++) {
-        const i = bucket[(start + j) % n]!
-        if (isCandidate(i)) return i
-      }
+      const i = this.#scan(bucket, isCandidate)
+      if (i !== undefined) return i
     }
     return undefined
   }
@@ -124,7 +119,11 @@ export class RarityMap {
    * The super-seeder asks for count 0 (chunks nobody holds). Only with `trackWanted`.
    */
   pickAtCount (count: number, isCandidate: (index: number) => boolean): number | undefined {
-    const bucket = this.#buckets[count]
+    return this.#scan(this.#buckets[count], isCandidate)
+  }
+
+  /** The first candidate of a bucket, scanned from a random position. */
+  #scan (bucket: readonly number[] | undefined, isCandidate: (index: number) => boolean): number | undefined {
     if (bucket === undefined || bucket.length === 0) return undefined
     const n = bucket.length
     const start = Math.floor(this.#random() * n) % n

@@ -7,51 +7,19 @@
  * every device granted a lease in a wave) must name pos-22's agent and never pos-21's,
  * though both installed. Before the rule, the agent asked its hub whatever install.yaml said.
  */
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { stringify } from 'yaml'
 import type { LedgerView } from '../../src/api/types.js'
-import type { BundleInfo } from '../../src/interface/types.js'
 import { LEASE_STATE_FILE } from '../../src/lease/constants.js'
-import { parsePolicy } from '../../src/policy/schema.js'
-import { encodeSignedPolicy, signPolicy } from '../../src/policy/signed.js'
-import { DEVICE_CLASS, lanFixture, makeBundleDir, readStatus, spawnDevice, spawnHub, waitUntil, type LanFixture, type Proc } from '../support/lan-fixture.js'
-import { FIXTURE_KEY, seededBytes } from '../support/store-fixture.js'
+import { lanFixture, makeBundleDir, readStatus, spawnDevice, spawnHub, waitUntil, type Proc } from '../support/lan-fixture.js'
+import { bootSlot, installDeviceDir } from '../support/install-device.js'
 import { freePort, HubApi } from './hub-fixture.js'
 
 const WAVE = '151'
 const VERSION = '1.0.0'
 const WAIT_MS = 120_000
 
-/** A device data dir set up to install under the hub, with install.yaml's lease kind. */
-async function deviceDir (f: LanFixture, deviceId: string, info: BundleInfo, leaseKind: 'none' | 'hub'): Promise<string> {
-  const data = join(f.dir, deviceId)
-  await mkdir(join(data, 'slots'), { recursive: true })
-  await copyFile(f.trustPath, join(data, 'release.pub.json'))
-  await writeFile(join(data, 'device.yaml'), stringify({ deviceId, deviceClass: DEVICE_CLASS, factsFile: 'facts.yaml', trust: { keys: ['release.pub.json'] } }))
-  await writeFile(join(data, 'install.yaml'), stringify({ lease: { kind: leaseKind } }))
-  await writeFile(join(data, 'facts.yaml'), stringify({ installedVersion: '0.9.0', batteryPercent: 80, temperatureC: 40, freeDiskMiB: 4096, slotCount: 2 }))
-  await writeFile(join(data, 'slots', 'slot-a.img'), seededBytes(100_000, 99))
-  const policy = parsePolicy({
-    apiVersion: 'storemesh/v1',
-    kind: 'RolloutPolicy',
-    metadata: { name: 'agent-lease-kind', wave: Number(WAVE) },
-    spec: {
-      bundle: { id: info.id, version: VERSION },
-      targets: { deviceClass: DEVICE_CLASS, percentage: 100 },
-      guardrails: { minBattery: 40, maxTemperatureC: 70, minFreeDiskMiB: 512, requireDualPartition: true },
-      verification: { healthCheck: { run: 'true', timeoutSeconds: 5 }, rollbackOnHealthLossMins: 0 }
-    }
-  })
-  await writeFile(join(data, 'policy.signed.json'), encodeSignedPolicy(signPolicy(policy, [FIXTURE_KEY])))
-  return data
-}
-
-async function bootSlot (data: string): Promise<string | undefined> {
-  const text = await readFile(join(data, 'slots', 'bootenv'), 'utf8').catch(() => '')
-  return /^storemesh_slot=(\w)$/m.exec(text)?.[1]
-}
 
 /** The devices (by the id their LeaseKeeper asks with: the agent's peer id) the hub granted a lease in `waveId`. */
 async function granted (hubDir: string, waveId: string): Promise<string[]> {
@@ -70,8 +38,8 @@ t.test('an agent with lease: none asks its hub for no lease; one with lease: hub
   const api = new HubApi(`http://127.0.0.1:${port}`, hubDir)
   await waitUntil('hub API up', async () => await api.up(), 60_000, [hub])
 
-  const standalone = await deviceDir(f, 'pos-21', info, 'none')
-  const leased = await deviceDir(f, 'pos-22', info, 'hub')
+  const standalone = await installDeviceDir(f, { deviceId: 'pos-21', info, version: VERSION, wave: WAVE, policyName: 'agent-lease-kind', leaseKind: 'none', slotSeed: 99 })
+  const leased = await installDeviceDir(f, { deviceId: 'pos-22', info, version: VERSION, wave: WAVE, policyName: 'agent-lease-kind', leaseKind: 'hub', slotSeed: 99 })
   const agentArgs = ['--install', '--install-interval-ms', '300', '--report-interval-ms', '300']
   const devices: Proc[] = [standalone, leased].map(d => spawnDevice(f, d, agentArgs))
   const all = (): Proc[] => [hub, ...devices]

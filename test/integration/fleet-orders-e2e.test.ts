@@ -9,17 +9,13 @@
  * Both orders show as acked by the one store in GET /api/orders (a count of stores). Then `fleet device
  * rollback --store --id` reaches the device, which rolls back to its previous slot.
  */
-import { copyFile, mkdir, readFile, writeFile } from 'node:fs/promises'
+import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { stringify } from 'yaml'
 import type { LedgerView } from '../../src/api/types.js'
-import type { BundleInfo } from '../../src/interface/types.js'
-import { parsePolicy } from '../../src/policy/schema.js'
-import { encodeSignedPolicy, signPolicy } from '../../src/policy/signed.js'
 import { runCli, spawnCli } from '../support/cli.js'
-import { adopt, DEVICE_CLASS, lanFixture, makeBundleDir, spawnDevice, spawnHub, waitUntil, type LanFixture, type Proc } from '../support/lan-fixture.js'
-import { FIXTURE_KEY, seededBytes } from '../support/store-fixture.js'
+import { adopt, lanFixture, makeBundleDir, spawnDevice, spawnHub, waitUntil, type Proc } from '../support/lan-fixture.js'
+import { bootSlot, installDeviceDir } from '../support/install-device.js'
 import { freePort, HubApi } from './hub-fixture.js'
 
 const WAVE = '161'
@@ -29,34 +25,6 @@ const DEVICE = 'pos-31'
 /** bounds only: a held device asks again after HELD_RETRY_AFTER_MS (30 s) plus jitter */
 const WAIT_MS = 120_000
 
-/** A device data dir that installs under the hub (install.yaml lease kind hub). */
-async function deviceDir (f: LanFixture, info: BundleInfo): Promise<string> {
-  const data = join(f.dir, DEVICE)
-  await mkdir(join(data, 'slots'), { recursive: true })
-  await copyFile(f.trustPath, join(data, 'release.pub.json'))
-  await writeFile(join(data, 'device.yaml'), stringify({ deviceId: DEVICE, deviceClass: DEVICE_CLASS, factsFile: 'facts.yaml', trust: { keys: ['release.pub.json'] } }))
-  await writeFile(join(data, 'install.yaml'), stringify({ lease: { kind: 'hub' } }))
-  await writeFile(join(data, 'facts.yaml'), stringify({ installedVersion: '0.9.0', batteryPercent: 80, temperatureC: 40, freeDiskMiB: 4096, slotCount: 2 }))
-  await writeFile(join(data, 'slots', 'slot-a.img'), seededBytes(100_000, 98))
-  const policy = parsePolicy({
-    apiVersion: 'storemesh/v1',
-    kind: 'RolloutPolicy',
-    metadata: { name: 'fleet-orders-e2e', wave: Number(WAVE) },
-    spec: {
-      bundle: { id: info.id, version: VERSION },
-      targets: { deviceClass: DEVICE_CLASS, percentage: 100 },
-      guardrails: { minBattery: 40, maxTemperatureC: 70, minFreeDiskMiB: 512, requireDualPartition: true },
-      verification: { healthCheck: { run: 'true', timeoutSeconds: 5 }, rollbackOnHealthLossMins: 0 }
-    }
-  })
-  await writeFile(join(data, 'policy.signed.json'), encodeSignedPolicy(signPolicy(policy, [FIXTURE_KEY])))
-  return data
-}
-
-async function bootSlot (data: string): Promise<string | undefined> {
-  const text = await readFile(join(data, 'slots', 'bootenv'), 'utf8').catch(() => '')
-  return /^storemesh_slot=(\w)$/m.exec(text)?.[1]
-}
 
 interface OrderView { order: { orderId: string, action: string, bundleId?: string, deviceId?: string }, delivered: number, acked: number }
 
@@ -102,7 +70,7 @@ t.test('fleet hold, release and device rollback reach a real hub and device', as
   await waitUntil('the super hub counts the hold acked by the store', async () =>
     ((await orders()).find(o => o.order.orderId === holdId)?.acked ?? 0) >= 1, WAIT_MS, [sup, hub])
 
-  const devDir = await deviceDir(f, info)
+  const devDir = await installDeviceDir(f, { deviceId: DEVICE, info, version: VERSION, wave: WAVE, policyName: 'fleet-orders-e2e', leaseKind: 'hub', slotSeed: 98 })
   const dev: Proc = spawnDevice(f, devDir, ['--install', '--install-interval-ms', '300', '--report-interval-ms', '300'])
   const all = (): Proc[] => [sup, hub, dev]
   // the hub's refusal as the device's lease gate words it ("lease denied: held: 0/N slots in use")
