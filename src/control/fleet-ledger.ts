@@ -21,12 +21,13 @@ import type { ReportAckV12 } from '../ledger/report/messages-v12.js'
 import type { SinkContext } from '../ledger/report/index.js'
 import { ordersStamp, pendingFleetOrders, recordOrderAcks, toFleetOrderWire } from './fleet-delivery.js'
 import { openFleetDb } from './db/open.js'
+import type { FleetCounters, FleetDbHealth, FleetLedgerOptions, FleetStatus } from './fleet-ledger-types.js'
 import { isConnectionError, type SqlDb, type SqlDriverKind, type SqlQueryable } from './db/sql.js'
-import { ingestHubBatches, type HubAdmission } from './fleet-ingest.js'
-import { IngestQueue, type IngestQueueOptions } from './ingest-queue.js'
+import { ingestHubBatches } from './fleet-ingest.js'
+import { IngestQueue } from './ingest-queue.js'
 import { fleetOrderDeliveries, fleetStores, type FleetStore, type OrderDelivery } from './fleet-api-views.js'
 import { issueFleetOrder, ordersInForce, toWaveOrder, type FleetOrder, type IssueResult, type OrderRequest } from './fleet-orders.js'
-import { fleetHubs, fleetWaves, heldBundles, pendingOrders, waveDevices, type DeviceOutcome, type FleetHub, type FleetWaveStatus, type PendingOrder } from './fleet-status.js'
+import { fleetHubs, fleetWaves, heldBundles, pendingOrders, waveDevices, type DeviceOutcome, type FleetHub, type FleetWaveStatus } from './fleet-status.js'
 
 /** Re-probing a database that went away: from 0.5 s up to 15 s between tries. */
 const DB_RETRY = { baseMs: 500, maxMs: 15_000, jitterFraction: 0.2 }
@@ -35,57 +36,7 @@ export const PG_GROUPS_IN_FLIGHT = 4
 /** How often an idle ledger checks its server is still there (health, metrics). @default 5 s */
 export const DB_PROBE_INTERVAL_MS = 5_000
 
-export interface FleetLedgerOptions {
-  /** `postgres://…`; absent: PGlite under `<dataDir>/fleet-db` */
-  dbUrl?: string
-  dataDir?: string
-  /** this super hub's name in hub_reports.via and auto-halts' issued_by. @default `control` */
-  via?: string
-  /** `registered`: a hub must be added (fleet hub add) or certified. @default 'open' (first report admits) */
-  admission?: HubAdmission
-  /** the hub ids the sending peer's certificate names (PeerIdentities.boundHubIds); undefined: no certificates */
-  hubIdsOf?: (peer: string) => readonly string[] | null | undefined
-  /** a wave's limit when its row names none. @default DEFAULT_HALT_ON_ROLLBACK_RATIO */
-  haltOnRollbackRatio?: number | ((waveId: string) => number | undefined)
-  /** a wave's minimum when its row names none (a number, or per wave from its signed policy). @default DEFAULT_MIN_OUTCOMES_FOR_HALT */
-  minOutcomesForHalt?: number | ((waveId: string) => number | undefined)
-  now?: () => number
-  /** report groups (ingest-queue.ts): groups in flight, reports and entries per group */
-  ingest?: IngestQueueOptions
-  /** after a halt of ours came into force (committed) */
-  onOrder?: (order: FleetOrder) => void
-  /** after anything that may change a hub's answer was committed (an order, a halt): wakes held reports */
-  onChange?: () => void
-  log?: Log
-}
-
-export interface FleetDbHealth {
-  kind: SqlDriverKind
-  where: string
-  up: boolean
-  /** the last failure, while down */
-  error?: string
-  /** since when it has been in this state */
-  sinceMs: number
-}
-
-export interface FleetCounters {
-  reportsApplied: number
-  reportsReplayed: number
-  reportsRefused: number
-  outcomesIngested: number
-  /** transactions that applied reports: fewer than the reports when they were grouped */
-  reportTransactions: number
-}
-
-export interface FleetStatus {
-  db: FleetDbHealth
-  hubs: FleetHub[]
-  waves: FleetWaveStatus[]
-  pendingOrders: PendingOrder[]
-  heldBundles: FleetOrder[]
-}
-
+export type { FleetCounters, FleetDbHealth, FleetLedgerOptions, FleetStatus } from './fleet-ledger-types.js'
 
 export class FleetLedger {
   readonly #o: FleetLedgerOptions
