@@ -2,8 +2,8 @@
  * Revocation lists over the report answers (report 1.2.0 `have.revocationVersion` /
  * `trust.revocations`, protocols/report/SPEC.md; protocols/identity/SPEC.md section 3):
  * each hop answers a poll with its list when it is newer than the asker's, and adopts a
- * newer list from its own upstream's answer. A device's poll is held by its hub and
- * woken by a change (`onNewer`), so a node revoked at the super hub is refused by every
+ * newer list from its own upstream's answer (roles/trust-exchange.ts). A device's poll
+ * is held by its hub and woken when the hub's list changes, so a node revoked at the super hub is refused by every
  * peer within one report interval: adopting the list refuses (E_CERT_REVOKED, counted in
  * `storemesh_peer_refusals_total{reason="revoked"}`) and disconnects the revoked
  * peers at once, and the gater denies them from then on (IdentityProtocol.adoptRevocations).
@@ -16,15 +16,8 @@ import type { RevocationList } from './revocation.js'
 /** The revocation part of a report answer's trust news. */
 export interface RevocationNews { revocations?: RevocationList }
 
-/** An uplink's TrustSink for the revocation list alone (ledger/uplink.ts). */
-export interface RevocationSink {
-  have: () => { revocationVersion: number }
-  accept: (news: RevocationNews) => Promise<boolean>
-}
-
 /**
- * The answering side (the report protocol's `trust` hook, or its revocation part in
- * roles/trust-exchange.ts): the list for an asker that says it holds an older version.
+ * The answering side (the revocation part of roles/trust-exchange.ts): the list for an asker that says it holds an older version.
  * An asker that names no version keeps no list and gets none.
  */
 export function revocationNews (identities: Pick<PeerIdentities, 'revocationList' | 'revocationVersion'>): { newsFor: (have: { revocationVersion?: number } | undefined) => RevocationNews | undefined } {
@@ -34,13 +27,5 @@ export function revocationNews (identities: Pick<PeerIdentities, 'revocationList
       if (list === undefined || have?.revocationVersion === undefined || identities.revocationVersion <= have.revocationVersion) return undefined
       return { revocations: list }
     }
-  }
-}
-
-/** The asking side: a newer list in an answer is verified and put in force (`adopt`: IdentityProtocol.adoptRevocations). */
-export function revocationSink (identities: Pick<PeerIdentities, 'revocationVersion'>, adopt: (list: unknown) => boolean): RevocationSink {
-  return {
-    have: () => ({ revocationVersion: identities.revocationVersion }),
-    accept: async news => news.revocations !== undefined && adopt(news.revocations)
   }
 }
