@@ -73,6 +73,19 @@ if [ -n "$skips" ]; then
   echo "skipped, with the reason:"
   printf '%s\n' "$skips" | sed 's/^/  /'
 fi
+# Failed asserts, by file, so a red run names what failed even where CI keeps only
+# the tail of the log (tap prints each `not ok` deep inside its file's subtests).
+fails=$(printf '%s\n' "$plain" | awk '
+  /^# Subtest: \.test-build\// { file = substr($0, 12) }
+  /^ *not ok [0-9]+ / && !/# (SKIP|TODO)/ {
+    line = $0; sub(/^ *not ok [0-9]+ - /, "", line)
+    print file ": " line
+  }' | head -n 40)
+if [ -n "$fails" ]; then
+  echo
+  echo "failed:"
+  printf '%s\n' "$fails" | sed 's/^/  /'
+fi
 if [ -z "$summary" ]; then
   echo "tap printed no summary (exit status $tap_status)"
   [ "$tap_status" -eq 0 ] && tap_status=1
