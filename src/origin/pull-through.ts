@@ -118,6 +118,11 @@ export class PullThrough implements ChunkSource {
     return this.#init.nowMs?.() ?? Date.now()
   }
 
+  /** The chunk's size as a manifest read through lists it (sizes the server's in-flight grant). */
+  sizeOf (hash: string): number | undefined {
+    return this.#sizes.get(hash)
+  }
+
   /** Whether we would try to serve it: every hash is fetched on demand unless the origin just said it has none. */
   async has (hash: string): Promise<boolean> {
     return !this.#notFound.has(hash) || await this.#init.store.has(hash)
