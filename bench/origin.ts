@@ -242,10 +242,13 @@ async function main (): Promise<void> {
     const superArgs = ['super-hub', '--data', superDir, '--origin', nginx.url, '--swarm-key', swarmKeyPath, '--trust', trustPath,
       '--listen', '/ip4/127.0.0.1/tcp/0', '--json', ...(CHUNK_BYTES_IN_FLIGHT !== '' ? ['--chunk-bytes-in-flight', CHUNK_BYTES_IN_FLIGHT] : [])]
     const profDir = CPU_PROF ? await mkdtemp(join(tmpdir(), 'bench-origin-prof-')) : ''
-    const [cmd, argv] = existsSync(dist) ? [process.execPath, [dist, ...superArgs]] : cliCommand(superArgs)
+    // --cpu-prof is refused in NODE_OPTIONS: a node flag of the bundled CLI's process
+    const profArgs = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []
+    if (CPU_PROF && !existsSync(dist)) throw new Error('--cpu-prof profiles the bundled CLI: npm run build first')
+    const [cmd, argv] = existsSync(dist) ? [process.execPath, [...profArgs, dist, ...superArgs]] : cliCommand(superArgs)
     process.stdout.write(`super hub: ${existsSync(dist) ? 'dist/storemesh.mjs' : 'src through tsx (npm run build first for the bundled CLI)'}\n`)
     const unit = await unitEnv()
-    const nodeOptions = [process.env.NODE_OPTIONS, unit.NODE_OPTIONS, SUPER_NODE_OPTIONS, CPU_PROF ? `--cpu-prof --cpu-prof-dir=${profDir}` : ''].filter(x => x !== undefined && x !== '').join(' ')
+    const nodeOptions = [process.env.NODE_OPTIONS, unit.NODE_OPTIONS, SUPER_NODE_OPTIONS].filter(x => x !== undefined && x !== '').join(' ')
     const env = { ...process.env, ...unit, ...(nodeOptions !== '' ? { NODE_OPTIONS: nodeOptions } : {}) }
     process.stdout.write(`super hub environment (from ${SUPER_UNIT.split('/').slice(-2).join('/')}): ${Object.entries(unit).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}${SUPER_NODE_OPTIONS !== '' ? ` + ${SUPER_NODE_OPTIONS}` : ''}\n`)
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env })
