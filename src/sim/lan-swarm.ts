@@ -203,7 +203,8 @@ class LanSwarm {
   // ---- requests and uploads ----------------------------------------------------
 
   fill (d: Node, peer: Node): void {
-    if (d.picker.complete || !d.unchokedBy.has(peer.idx) || d.banned.has(peer.idx)) return
+    // the unchoke test first: most haves come from peers that choke the receiver
+    if (!d.unchokedBy.has(peer.idx) || d.picker.complete || d.banned.has(peer.idx)) return
     for (const index of d.picker.next(peer.id)) {
       this.send(() => { this.enqueue(peer, d, index) })
     }

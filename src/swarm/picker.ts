@@ -277,10 +277,12 @@ export class Picker {
     if (p === undefined || p.wanted === 0) return []
     const out: number[] = []
     let endgame: boolean | undefined
+    // made once per call, not per pick: a full pipeline asks for several chunks
+    const base = (i: number): boolean => !this.#have.get(i) && p.bits.get(i) && !p.inflight.has(i) && !p.excluded.has(i)
+    const free = (i: number): boolean => base(i) && !this.#busy(i)
     while (this.#hasRoom(p)) {
-      const base = (i: number): boolean => !this.#have.get(i) && p.bits.get(i) && !p.inflight.has(i) && !p.excluded.has(i)
       // the rarest chunk no one is asked for (or only a suspect): sublinear in the bundle's chunk count
-      let pick = this.rarity.pickWanted(i => base(i) && !this.#busy(i))
+      let pick = this.rarity.pickWanted(free)
       if (pick === undefined) {
         // a copy only to an idle link: the rest of a pipeline of copies would queue
         // behind the upload caps and be served before our cancel lands
