@@ -221,7 +221,7 @@ class LanSwarm {
 
   enqueue (up: Node, from: Node, index: number): void {
     if (!up.unchoking.has(from.idx)) { this.send(() => { this.requestFailed(from, up, index) }); return }
-    up.queue.push({ from: from.idx, index, passed: 0, live: true, holders: () => up.picker.rarity.count(index) })
+    up.queue.push({ from: from.idx, index, passed: 0, live: true, holders: holdersOf(up, index) })
     if (up.idx === HUB) this.hubLiveQueued[from.idx]++
     this.serveNext(up)
   }
@@ -395,4 +395,9 @@ class LanSwarm {
   offerAll (): void {
     for (const e of this.devices) this.sendOffersTo(e)
   }
+}
+
+/** A request's holder count, read when the uploader picks its next turn (a returned arrow: tsx names a property's arrow, at a cost per request). */
+function holdersOf (up: Node, index: number): () => number {
+  return () => up.picker.rarity.count(index)
 }
