@@ -51,6 +51,7 @@ interface SuperHubOpts {
   apiPort?: string
   apiHost?: string
   apiHostName?: string[]
+  timestampDir?: string
   json: boolean
   logLevel?: string
   logFormat?: string
@@ -87,6 +88,7 @@ export const register: Register = (program, ctx) => {
     .option('--api-host <host>', 'listen for the fleet API on this address instead of 127.0.0.1 (writes still need the token)')
     .option('--api-host-name <name...>', 'names browsers and clients reach the fleet API by (Host header), besides its address, localhost, 127.0.0.1 and [::1]')
     .option('--no-api', 'run without the fleet API')
+    .option('--timestamp-dir <dir>', 'folder the timestamp role\'s signer drops statements into (*.json; with --origin its timestamp.json is read too): the newest valid one is handed down (protocols/root/SPEC.md 6)')
     .option('--json', 'logs as JSON lines (stdout)', false)
   addLogOptions(cmd)
     .action(action(ctx, async (opts: SuperHubOpts) => {
@@ -141,6 +143,7 @@ export const register: Register = (program, ctx) => {
           ? { api: { ...(apiPort !== undefined ? { port: apiPort } : {}), ...(opts.apiHost !== undefined ? { host: opts.apiHost } : {}), ...(opts.apiHostName !== undefined ? { hostNames: opts.apiHostName } : {}), optional: apiPort === undefined } }
           : {}),
         ...(opts.name !== undefined ? { name: opts.name } : {}),
+        ...(opts.timestampDir !== undefined ? { timestampDir: opts.timestampDir } : {}),
         ...await identityOptionsOf(opts),
         log: logger
       })

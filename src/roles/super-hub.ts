@@ -11,6 +11,8 @@
 import { hostname } from 'node:os'
 import type { PrivateKey } from '@libp2p/interface'
 import { trustExchangeOf } from './trust-exchange.js'
+import { startSuperHubTimestamps } from './super-hub-timestamps.js'
+import { registerTimestampFeedMetrics } from '../metrics/timestamp-feed-metrics.js'
 import type { Log } from '../interface/log.js'
 import { startPeerIdentity, type PeerIdentityOptions } from '../identity/node-identity.js'
 import { enrolmentFromRoot, implicitEnrolment, RootTrust } from '../identity/root/index.js'
@@ -102,6 +104,10 @@ export interface SuperHubInit {
   startWaves?: string[]
   /** how often the wave runner steps the fleet's waves (`--wave-tick-ms`). @default DEFAULT_WAVE_TICK_MS */
   waveTickMs?: number
+  /** a folder the timestamp role's signer drops statements into (`--timestamp-dir`; with `origin`, its `timestamp.json` is read too) */
+  timestampDir?: string
+  /** how often the timestamp sources are read without a watch event. @default DEFAULT_TIMESTAMP_RESCAN_MS */
+  timestampRescanMs?: number
   /** the process logger, without a component (imports log under `store`, the ledger file under `ledger`) */
   log?: Log
 }
@@ -219,6 +225,9 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
     identity?.identities.on('revocations', () => { changes.changed() })
     const watch = watchOrders(l, () => { changes.changed() }, init.log !== undefined ? { log: init.log.child({ component: 'fleet' }) } : {})
     const o = origin
+    const timestamps = await startSuperHubTimestamps({
+      dataDir: init.dataDir, root, dir: init.timestampDir, origin: o?.fetcher, rescanMs: init.timestampRescanMs, onAdopted: () => { changes.changed() }, log: init.log?.child({ component: 'trust' })
+    }).catch(async (err: unknown) => { watch.stop(); await node.stop(); throw err })
     const waves = startSuperHubWaves({
       ledger: l, via: init.name ?? hostname(), onMoved: () => { changes.changed() }, flags: { haltOnRollbackRatio: init.haltOnRollbackRatio, minOutcomesForHalt: init.minOutcomesForHalt },
       ...(init.startWaves !== undefined ? { start: startPolicies(rollout.verified(), init.startWaves) } : {}),
@@ -230,6 +239,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       registerWanServedMetrics(r, served)
       registerServeBudgetMetrics(r, budget)
       if (o !== undefined) registerPullThroughMetrics(r, { counters: () => o.status() }, store)
+      if (timestamps !== undefined) registerTimestampFeedMetrics(r, timestamps)
     }
     const metrics = init.metricsPort !== undefined ? await startFleetMetricsServer(l, init.metricsPort, extendMetrics).catch(async (err: unknown) => { await waves.stop(); await node.stop(); throw err }) : undefined
     const api = init.api !== undefined
@@ -258,6 +268,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       async stop () {
         f.stop()
         watch.stop()
+        timestamps?.stop()
         await api?.stop()
         await metrics?.close()
         await node.stop()
