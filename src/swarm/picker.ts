@@ -215,6 +215,25 @@ export class Picker {
   }
 
   /**
+   * How long until the next peer becomes a hoarder if nothing changes (the earliest
+   * waiting peer's hoarderAfterMs minus what it has waited), or undefined when no
+   * peer that never delivered has a request in flight: the swarm arms a timer for
+   * it, so a hoarder is named when its time is up, not on the next tick.
+   */
+  hoarderDueInMs (): number | undefined {
+    const after = this.#init.hoarderAfterMs
+    if (after === undefined) return undefined
+    const now = this.#now()
+    let due: number | undefined
+    for (const p of this.#peers.values()) {
+      if (p.served > 0 || p.hoarder || p.waitingSinceMs === undefined) continue
+      const left = Math.max(0, after - p.waitedMs - (now - p.waitingSinceMs))
+      if (due === undefined || left < due) due = left
+    }
+    return due
+  }
+
+  /**
    * Treats a peer as a suspect from the start (one that was disconnected as a hoarder
    * and came back): its requests never hold a chunk, until it delivers one.
    */
