@@ -164,6 +164,11 @@ function track (child: ChildProcess, dataDir: string): Proc {
   return { child, dataDir, ready, exited, stderr: () => err, verifiedAt }
 }
 
+/** with TIMER_CENSUS_DIR and `--node-args "--require bench/support/timer-census.cjs"`: each child writes its wake-ups since the last dump */
+function censusDump (procs: Proc[]): void {
+  if ((process.env.TIMER_CENSUS_DIR ?? '') !== '') for (const p of procs) p.child.kill('SIGUSR2')
+}
+
 async function cpuSecOfAll (procs: Proc[]): Promise<number> {
   return (await Promise.all(procs.map(async p => await cpuSecOf(p.child.pid)))).reduce((a, b) => a + b, 0)
 }
@@ -255,9 +260,11 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     const hubCpuTransferSec = await cpuSecOf(hub.child.pid) - hubCpuReady
     const wallSec = (Date.now() - t0) / 1000
     await sleep(IDLE_SETTLE_MS)
+    censusDump(procs)
     const idleFrom = await Promise.all(procs.map(async p => await cpuSecOf(p.child.pid)))
     await sleep(IDLE_SAMPLE_MS)
     const idleTo = await Promise.all(procs.map(async p => await cpuSecOf(p.child.pid)))
+    censusDump(procs)
     const idleEach = idleTo.map((c, i) => c - (idleFrom[i] ?? 0))
     const idleCpuSec = idleEach.reduce((a, b) => a + b, 0)
     const hubIdleCpuSec = idleEach[procs.indexOf(hub)] ?? 0
