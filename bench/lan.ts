@@ -1,5 +1,5 @@
 /**
- * `npm run bench:lan [-- --n 4,8,16] [--bundle-mib 8] [--rate 256KiB/s] [--avg-chunk-kib 256] [--wire-mib 64] [--skip-http] [--skip-wire] [--cpu-prof <dir>] [--node-args "<flags>"] [--logs <dir>] [--cli-dist <dir>]
+ * `npm run bench:lan [-- --n 4,8,16] [--bundle-mib 8] [--rate 256KiB/s] [--avg-chunk-kib 256] [--wire-mib 64] [--skip-http] [--skip-wire] [--cpu-prof <dir>] [--node-args "<flags>"] [--logs <dir>] [--cli-dist <dir>] [--no-unit-env]
  *   [--mdns-interval-ms 10000] [--poll-interval-ms 10000] [--report-interval-ms <ms>] [--idle-ms 5000] [--idle-settle-ms 0]`
  *
  * `--idle-ms 60000` measures the issue's idle target (0.2% of a core per process over 60 s)
@@ -46,6 +46,7 @@ import { FIXTURE_KEY } from '../test/support/store-fixture.js'
 import { runHttpClientServer } from './lan-http.js'
 import { sleep } from '../src/interface/abort.js'
 import { cpuSecOf, peakRssOf, stopChild, withDeadline } from './support/proc.js'
+import { unitEnv, withUnitEnv } from './support/unit-env.js'
 
 const MiB = 1024 * 1024
 const args = process.argv.slice(2)
@@ -93,6 +94,8 @@ const CLI_DIST = opt('cli-dist', '')
 const CPU_PROF_DIR = args.includes('--cpu-prof') ? opt('cpu-prof', '') : ''
 /** `--node-args "--trace-gc --max-semi-space-size=8"`: V8/Node flags for every hub and device (NODE_OPTIONS refuses many) */
 const NODE_ARGS = opt('node-args', '').split(/\s+/).filter(a => a !== '')
+/** `--no-unit-env`: run the daemons without their systemd units' NODE_OPTIONS and MALLOC_ARENA_MAX (to measure what the settings save) */
+const NO_UNIT_ENV = args.includes('--no-unit-env')
 /** `--logs <dir>`: every process's log lines (stderr) kept in <dir>/<run>-<node>.log */
 const LOGS_DIR = args.includes('--logs') ? opt('logs', '') : ''
 /** status.json only feeds the progress shown on failure and the hub's upload counter */
@@ -196,7 +199,8 @@ interface P2pRun { makespanMs: number, startSpreadMs: number
   /** devices' status.json wastedBytes, summed and the largest */
   wastedBytes: number, worstWastedBytes: number }
 
-async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trustPath: string, bundleDir: string, id: string, totalBytes: number, boundMs: number }): Promise<P2pRun> {
+async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trustPath: string, bundleDir: string, id: string, totalBytes: number, boundMs: number,
+  hubUnit: Record<string, string>, deviceUnit: Record<string, string> }): Promise<P2pRun> {
   const tag = `storemesh-bench-${process.pid}-${randomBytes(4).toString('hex')}`
   const runDir = await mkdtemp(join(env.dir, `n${n}-`))
   const common = (dataDir: string): string[] => ['--data', dataDir, '--swarm-key', env.swarmKeyPath, '--trust', env.trustPath, '--service-tag', tag,
@@ -207,7 +211,9 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
   const cli = (argv: string[], profName?: string): ChildProcess => {
     const [cmd, full] = CLI_DIST === '' ? cliCommand(argv) : [process.execPath, [join(CLI_DIST, 'cli', 'entry.js'), ...argv]]
     const prof = CPU_PROF_DIR === '' || profName === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF_DIR, `n${n}-${profName}`)}`]
-    return spawn(cmd, [...NODE_ARGS, ...prof, ...full], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    // run as deployed: the role's systemd unit gives its memory settings (bench/support/unit-env.ts)
+    const childEnv = withUnitEnv(argv[0] === 'hub' ? env.hubUnit : env.deviceUnit)
+    return spawn(cmd, [...NODE_ARGS, ...prof, ...full], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: childEnv })
   }
   const procs: Proc[] = []
   try {
@@ -331,12 +337,16 @@ async function main (): Promise<void> {
   const artifact = join(root, 'bench-os.img')
   console.log(`bench:lan  bundle ${(F / MiB).toFixed(1)} MiB in ${info.pieces.length} chunks, every node's upload capped at ${RATE} (${RATE_BPS} B/s), ` +
     `${cpus().length} cores, N = ${NS.join(', ')}`)
+  const hubUnit = NO_UNIT_ENV ? {} : await unitEnv('storemesh-hub')
+  const deviceUnit = NO_UNIT_ENV ? {} : await unitEnv('storemesh-device')
+  const envLine = (u: Record<string, string>): string => Object.entries(u).map(([k, v]) => `${k}="${v}"`).join(' ') || 'none'
+  console.log(`memory settings from the systemd units${NO_UNIT_ENV ? ' (off: --no-unit-env)' : ''}: hub ${envLine(hubUnit)}; devices ${envLine(deviceUnit)}`)
   console.log('targets: makespan <= 1.3x bound, hub upload <= 1.3 copies, >= 3x faster than client-server at N = 16, wire >= 0.7x raw\n')
 
   for (const n of NS) {
     const u = RATE_BPS
     const boundMs = 1000 * Math.max(F / u, n * F / (u + n * u))
-    const p = await runP2p(n, { dir: root, swarmKeyPath, trustPath, bundleDir: outDir, id: info.id, totalBytes: F, boundMs })
+    const p = await runP2p(n, { dir: root, swarmKeyPath, trustPath, bundleDir: outDir, id: info.id, totalBytes: F, boundMs, hubUnit, deviceUnit })
     const ratio = p.makespanMs / boundMs
     const copies = p.hubUpBytes / F
     console.log(`N=${n}  P2P makespan ${sec(p.makespanMs)}  bound ${sec(boundMs)}  ratio ${ratio.toFixed(2)}x (target <= ${TARGET_RATIO}: ${mark(ratio <= TARGET_RATIO)})  ` +
