@@ -1,5 +1,5 @@
 /**
- * `npm run bench:lan [-- --n 4,8,16] [--bundle-mib 8] [--rate 256KiB/s] [--avg-chunk-kib 256] [--wire-mib 64] [--skip-http] [--skip-wire] [--cpu-prof <dir>] [--node-args "<flags>"] [--logs <dir>] [--cli-dist <dir>] [--no-unit-env]
+ * `npm run bench:lan [-- --n 4,8,16] [--bundle-mib 8] [--rate 256KiB/s] [--avg-chunk-kib 256] [--wire-mib 64] [--skip-http] [--skip-wire] [--cpu-prof <dir>] [--node-args "<flags>"] [--logs <dir>] [--cli-dist <dir>] [--no-unit-env] [--burn-core]
  *   [--mdns-interval-ms 10000] [--poll-interval-ms 10000] [--report-interval-ms <ms>] [--idle-ms 5000] [--idle-settle-ms 0]`
  *
  * `--idle-ms 60000` measures the issue's idle target (0.2% of a core per process over 60 s)
@@ -47,6 +47,7 @@ import { runHttpClientServer } from './lan-http.js'
 import { sleep } from '../src/interface/abort.js'
 import { cpuSecOf, peakRssOf, stopChild, withDeadline } from './support/proc.js'
 import { unitEnv, withUnitEnv } from './support/unit-env.js'
+import { startBurner, type Burner } from './support/burn-core.js'
 
 const MiB = 1024 * 1024
 const args = process.argv.slice(2)
@@ -94,6 +95,8 @@ const CLI_DIST = opt('cli-dist', '')
 const CPU_PROF_DIR = args.includes('--cpu-prof') ? opt('cpu-prof', '') : ''
 /** `--node-args "--trace-gc --max-semi-space-size=8"`: V8/Node flags for every hub and device (NODE_OPTIONS refuses many) */
 const NODE_ARGS = opt('node-args', '').split(/\s+/).filter(a => a !== '')
+/** `--burn-core`: a busy-loop process pinned to one core for the whole run (bench/support/burn-core.ts) */
+const BURN_CORE = args.includes('--burn-core')
 /** `--no-unit-env`: run the daemons without their systemd units' NODE_OPTIONS and MALLOC_ARENA_MAX (to measure what the settings save) */
 const NO_UNIT_ENV = args.includes('--no-unit-env')
 /** `--logs <dir>`: every process's log lines (stderr) kept in <dir>/<run>-<node>.log */
@@ -114,6 +117,8 @@ const TARGET_IDLE_CORE_PCT = 0.2
 /** issue #19: peak RSS of a device receiving a 1 GiB bundle, and of the hub serving it to 16 */
 const TARGET_DEVICE_RSS_MIB = 80
 const TARGET_HUB_RSS_MIB = 150
+/** issue #19: duplicates at N = 16 beside a CPU burner taking one core (`--burn-core`), % of the bytes delivered */
+const TARGET_BURN_DUPLICATE_PCT = 10
 
 interface Proc { child: ChildProcess, dataDir: string, ready: Promise<void>, exited: Promise<void>, stderr: () => string
   /** when this process printed that a bundle was complete and verified (ms since epoch, by bundle id) */
@@ -332,6 +337,12 @@ async function main (): Promise<void> {
   await writeSwarmKeyFile(swarmKeyPath)
   await writeKeyFiles(join(root, 'sign.key.json'), trustPath, FIXTURE_KEY)
   const avgBytes = AVG_CHUNK_KIB * 1024
+  let burner: Burner | undefined
+  if (BURN_CORE) {
+    burner = startBurner()
+    live.add(burner.child)
+    console.log(`CPU burner: pid ${String(burner.child.pid)}, a busy loop ${burner.pinnedTo !== undefined ? `pinned to core ${burner.pinnedTo}` : 'unpinned (no taskset)'} for the whole run`)
+  }
   const { outDir, info } = await makeBundleDir(root, 'bench-os', BUNDLE_MIB * MiB, 23, '1.0.0', { minBytes: avgBytes / 4, avgBytes, maxBytes: avgBytes * 4 })
   const F = info.totalBytes
   const artifact = join(root, 'bench-os.img')
@@ -367,7 +378,12 @@ async function main (): Promise<void> {
       `largest device ${devRssMiB.toFixed(0)} MiB (target <= ${TARGET_DEVICE_RSS_MIB} receiving 1 GiB: ${mark(devRssMiB <= TARGET_DEVICE_RSS_MIB)}); ` +
       `the targets are stated for --bundle-mib 1024 --n 16`)
     console.log(`      duplicates: devices received ${(p.wastedBytes / MiB).toFixed(1)} MiB twice or refused in all ` +
-      `(${(100 * p.wastedBytes / (n * F)).toFixed(1)}% of ${deliveredMiB.toFixed(0)} MiB), worst device ${(100 * p.worstWastedBytes / F).toFixed(1)}% of the bundle`)
+      `(${(100 * p.wastedBytes / (n * F)).toFixed(1)}% of ${deliveredMiB.toFixed(0)} MiB), worst device ${(100 * p.worstWastedBytes / F).toFixed(1)}% of the bundle` +
+      (burner !== undefined ? ` (target under ${TARGET_BURN_DUPLICATE_PCT}% beside the CPU burner: ${mark(100 * p.wastedBytes / (n * F) < TARGET_BURN_DUPLICATE_PCT)})` : ''))
+    if (burner !== undefined) {
+      const burnWallSec = (Date.now() - burner.startedAt) / 1000
+      console.log(`      CPU burner so far: ${(await burner.cpuSec()).toFixed(1)} CPU-s over ${burnWallSec.toFixed(1)} s (${(100 * (await burner.cpuSec()) / burnWallSec).toFixed(0)}% of a core)`)
+    }
     if (SKIP_HTTP) continue
     const h = await runHttpClientServer(artifact, n, u, 60_000 + 2 * 1000 * n * F / u)
     const bad = h.received.filter(b => b !== F).length
