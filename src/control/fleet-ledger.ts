@@ -24,6 +24,7 @@ import { openFleetDb } from './db/open.js'
 import type { FleetCounters, FleetDbHealth, FleetLedgerOptions, FleetStatus } from './fleet-ledger-types.js'
 import { isConnectionError, type SqlDb, type SqlDriverKind, type SqlQueryable } from './db/sql.js'
 import { ingestHubBatches } from './fleet-ingest.js'
+import { recordHoldings } from './fleet-holdings.js'
 import { IngestQueue } from './ingest-queue.js'
 import { fleetOrderDeliveries, fleetStores, type FleetStore, type OrderDelivery } from './fleet-api-views.js'
 import { issueFleetOrder, ordersInForce, toWaveOrder, type FleetOrder, type IssueResult, type OrderRequest } from './fleet-orders.js'
@@ -235,13 +236,20 @@ export class FleetLedger {
     if (this.#lazy) this.#openBehind()
     let result
     let fleet: FleetOrder[] = []
+    let moved = false
     try {
       result = await this.#ingest.submit({ batch, certified: Array.isArray(certifiedIds) && certifiedIds.includes(batch.hubId), ...(ctx.peer !== undefined ? { peer: ctx.peer } : {}) })
       if (v12) {
         // 1.2.0: acks of fleet orders recorded, pending ones in the answer (after the report's group committed)
         const acks = ctx.poll?.ackOrders ?? []
-        fleet = await this.#run(`fleet orders of hub ${batch.hubId}`, async db => acks.length > 0
-          ? await db.transaction(async tx => { await recordOrderAcks(tx, batch.hubId, acks, this.#now()); return await pendingFleetOrders(tx, batch.hubId) })
+        const holdings = ctx.poll?.holdings
+        fleet = await this.#run(`fleet orders of hub ${batch.hubId}`, async db => acks.length > 0 || holdings !== undefined
+          ? await db.transaction(async tx => {
+            await recordOrderAcks(tx, batch.hubId, acks, this.#now())
+            // what the store holds: pre-staging and availability read it (fleet-holdings.ts)
+            if (holdings !== undefined && await recordHoldings(tx, batch.hubId, holdings, this.#now())) moved = true
+            return await pendingFleetOrders(tx, batch.hubId)
+          })
           : await pendingFleetOrders(db, batch.hubId))
       }
     } catch (err) {
@@ -261,7 +269,8 @@ export class FleetLedger {
       this.#o.onOrder?.(h)
     }
     if (result.halts.length > 0) this.#o.onChange?.()
-    if (result.applied > 0) this.#changed()
+    // new holdings step the wave runner too: a store may be pre-staged now
+    if (result.applied > 0 || moved) this.#changed()
     const ack: ReportAckV12 = { status: 'ok', ackedSeq: result.ackedSeq, orders: newestOrders(result.answer, MAX_ORDERS) }
     if (fleet.length > 0) ack.fleetOrders = fleet.map(toFleetOrderWire)
     return ack
