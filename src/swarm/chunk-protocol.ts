@@ -183,9 +183,15 @@ export class ChunkProtocolService implements ChunkProtocol {
     return {
       link,
       uploadLimiter: this.#init.peerUploadLimiter?.({ peerId, link }),
+      // a violation's disconnection: every connection to the peer (two nodes that found each
+      // other over mDNS may both have dialled; closing one left the hoarder connected over
+      // the other), aborted, not closed: a graceful close waits for the peer's streams to end,
+      // which under load held hoarders 1-3 s past their violation (bench:hostile)
       disconnect: () => {
         duplex.destroy()
-        connection.close().catch((err: Error) => { connection.abort(err) })
+        const err = new StoremeshError('E_PEER_ERROR', `peer ${peerId} disconnected for a protocol violation`, { peer: peerId })
+        for (const c of this.#components.connectionManager.getConnections(connection.remotePeer)) c.abort(err)
+        if (connection.status === 'open') connection.abort(err)
       }
     }
   }
