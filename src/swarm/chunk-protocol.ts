@@ -9,7 +9,7 @@
  * stays up is re-opened by a sweep with back-off (reopen.ts).
  */
 import { serviceDependencies, type Connection, type Stream } from '@libp2p/interface'
-import { toNodeDuplex } from '../net/stream.js'
+import { toByteDuplex } from '../net/byte-stream.js'
 import { isStoremeshError, StoremeshError } from '../interface/errors.js'
 import type { BundleInfo, Link } from '../interface/types.js'
 import { lifetimeAbortController } from '../interface/startable.js'
@@ -173,7 +173,7 @@ export class ChunkProtocolService implements ChunkProtocol {
   }
 
   #toDuplex (stream: Stream): ByteDuplex {
-    return this.#init.toDuplex?.(stream) ?? toNodeDuplex(stream)
+    return this.#init.toDuplex?.(stream) ?? toByteDuplex(stream)
   }
 
   #peerConnection (connection: Connection, duplex: ByteDuplex): { link: Link, uploadLimiter: ReturnType<NonNullable<ChunkProtocolInit['peerUploadLimiter']>>, disconnect: () => void } {
