@@ -25,7 +25,8 @@ import type { HubBatch, LedgerDelta, WaveOrder } from '../ledger/report/messages
 import { num, type SqlQueryable } from './db/sql.js'
 import { applyGroupDeltas, deviceKey, type HubDelta } from './fleet-ingest-devices.js'
 import { IN_FORCE_SQL, newOrderId, orderOfRow, ordersInForce, type FleetOrder } from './fleet-orders.js'
-import { storeOrders } from './store-gate.js'
+import { storeOrdersOf } from './store-gate.js'
+import { pendingFleetOrdersOf, recordOrderAcksOf } from './fleet-delivery.js'
 
 export type HubAdmission = 'open' | 'registered'
 
@@ -45,6 +46,8 @@ export interface IngestInput {
   /** the sender's certificate names this hub id (protocols/identity/SPEC.md section 7b) */
   certified: boolean
   peer?: string
+  /** a 1.2.0 report: its acks of fleet orders are recorded and its pending fleet orders answered, in the group's transaction */
+  fleet?: { ackOrders: readonly string[] }
 }
 
 export interface IngestResult {
@@ -59,6 +62,8 @@ export interface IngestResult {
   orders: FleetOrder[]
   /** the answer's orders for this store: `orders` gated per store (store-gate.ts) */
   answer: WaveOrder[]
+  /** 1.2.0 (`fleet` in the input): the fleet orders this hub has not acked, oldest first */
+  fleet?: FleetOrder[]
 }
 
 export type IngestOutcome = { ok: true, result: IngestResult } | { ok: false, error: StoremeshError }
@@ -182,6 +187,11 @@ export async function ingestHubBatches (tx: SqlQueryable, inputs: readonly Inges
   // last: the wave lock it takes is held only until the commit that follows
   const halts = await haltsFor(tx, rollbackWaves, ctx)
   const orders = await deliverOrders(tx, work.map(w => w.i.batch.hubId), ctx.now)
+  // one statement each for the whole group, not one per report (the answers are built from them below)
+  const gated = await storeOrdersOf(tx, work.map(w => w.i.batch.hubId), orders)
+  const v12 = work.filter(w => w.i.fleet !== undefined)
+  await recordOrderAcksOf(tx, v12.map(w => ({ hubId: w.i.batch.hubId, orderIds: w.i.fleet!.ackOrders })), ctx.now)
+  const fleet = await pendingFleetOrdersOf(tx, v12.map(w => w.i.batch.hubId))
   const byHub = new Map(work.map(w => [w.i.batch.hubId, w]))
   const out: IngestOutcome[] = []
   for (const { batch } of inputs) {
@@ -192,7 +202,10 @@ export async function ingestHubBatches (tx: SqlQueryable, inputs: readonly Inges
     }
     const w = byHub.get(batch.hubId)!
     // each store's answer gated for it (store-gate.ts): in the group's transaction, so it sees this group's writes
-    out.push({ ok: true, result: { ackedSeq: w.ackedSeq, applied: w.applied, replayed: batch.entries.length > 0 && w.applied === 0, halts, orders, answer: await storeOrders(tx, batch.hubId, orders) } })
+    const result: IngestResult = { ackedSeq: w.ackedSeq, applied: w.applied, replayed: batch.entries.length > 0 && w.applied === 0, halts, orders, answer: gated.get(batch.hubId) ?? [] }
+    const pending = fleet.get(batch.hubId)
+    if (pending !== undefined) result.fleet = pending
+    out.push({ ok: true, result })
   }
   return out
 }
