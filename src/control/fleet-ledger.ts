@@ -235,12 +235,14 @@ export class FleetLedger {
     if (this.#lazy) this.#openBehind()
     let result
     try {
-      // 1.2.0: the acks of fleet orders are recorded and the pending ones read in the report's group (fleet-ingest.ts)
+      // 1.2.0: the acks of fleet orders and the store's holdings are recorded, and the
+      // pending orders read, in the report's group (fleet-ingest.ts)
+      const holdings = ctx.poll?.holdings
       result = await this.#ingest.submit({
         batch,
         certified: Array.isArray(certifiedIds) && certifiedIds.includes(batch.hubId),
         ...(ctx.peer !== undefined ? { peer: ctx.peer } : {}),
-        ...(v12 ? { fleet: { ackOrders: ctx.poll?.ackOrders ?? [] } } : {})
+        ...(v12 ? { fleet: { ackOrders: ctx.poll?.ackOrders ?? [], ...(holdings !== undefined ? { holdings } : {}) } } : {})
       })
     } catch (err) {
       this.counters.reportsRefused++
@@ -260,7 +262,8 @@ export class FleetLedger {
       this.#o.onOrder?.(h)
     }
     if (result.halts.length > 0) this.#o.onChange?.()
-    if (result.applied > 0) this.#changed()
+    // new holdings step the wave runner too: a store may be pre-staged now
+    if (result.applied > 0 || result.holdingsMoved === true) this.#changed()
     const ack: ReportAckV12 = { status: 'ok', ackedSeq: result.ackedSeq, orders: newestOrders(result.answer, MAX_ORDERS) }
     if (fleet.length > 0) ack.fleetOrders = fleet.map(toFleetOrderWire)
     return ack
