@@ -232,11 +232,11 @@ try {
   }
   // 'per super CPU-s': outcomes per CPU-second of the super hub, what one core of it takes when it has that core to itself
   const cols = ['driver', 'outcomes/s', 'target', 'super CPU-s/1k', 'per super CPU-s', 'db CPU-s/1k', 'halt median', 'halt p99', 'halt last', 'target']
-  process.stdout.write('\n' + cols.map(h => h.padEnd(15)).join('') + '\n')
+  process.stdout.write('\n' + cols.map(h => h.padEnd(16)).join('') + '\n')
   const sec = (ms: number | undefined): string => ms !== undefined ? `${(ms / 1000).toFixed(2)} s` : '-'
   for (const r of runs) {
     process.stdout.write([r.driver, r.outcomesPerSec.toFixed(0), r.driver === 'postgres' ? '>= 5000' : '-', perThousand(r.superCpuSeconds, r.outcomes), (r.outcomes / r.superCpuSeconds).toFixed(0), r.driver === 'postgres' ? perThousand(r.dbCpuSeconds, r.outcomes) : '(in super)',
-      sec(r.halt?.medianMs), sec(r.halt?.p99Ms), sec(r.halt?.maxMs), '<= 10 s'].map(c => String(c).padEnd(15)).join('') + '\n')
+      sec(r.halt?.medianMs), sec(r.halt?.p99Ms), sec(r.halt?.maxMs), '<= 10 s'].map(c => String(c).padEnd(16)).join('') + '\n')
   }
   const lite = runs.find(r => r.driver === 'pglite')
   const server = runs.find(r => r.driver === 'postgres')
