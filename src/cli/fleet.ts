@@ -128,6 +128,7 @@ export function printFleetStatus (s: FleetStatus): void {
     const at = (label: string, ms: number | undefined): string => ms !== undefined ? `, ${label} ${new Date(ms).toISOString()}` : ''
     for (const b of w.batches) out.push(`  batch ${b.batchNo}: ${b.state}, ${b.stores} stores${b.storeIds.length > 0 ? ` (${b.storeIds.join(', ')}${b.stores > b.storeIds.length ? ', …' : ''})` : ''}${at('started', b.startedMs)}${at('healthy', b.healthyMs)}${at('not before', b.notBeforeMs)}`)
     for (const h of w.halts) out.push(`  halt ${h.orderId} (${h.source}, by ${h.issuedBy} at ${new Date(h.issuedAtMs).toISOString()}): ${h.reason}${h.cleared ? ' [resumed since]' : ''}`)
+    for (const l of w.prestageLate ?? []) out.push(`  LATE store ${l.storeId}: ${l.reason}`)
   }
   process.stdout.write(out.join('\n') + '\n')
   if (s.pendingOrders.length > 0) {
