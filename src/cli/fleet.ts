@@ -93,6 +93,17 @@ function registerBundle (fleet: Command, ctx: CommandContext): void {
   }
 }
 
+function registerPrestage (fleet: Command, ctx: CommandContext): void {
+  orderOptions(fleet.command('prestage')).description('pull a bundle onto store hubs over the WAN now, within each hub\'s WAN window (docs/fleet-waves.md "Pre-staging")')
+    .requiredOption('--bundle <id>', 'the bundle id (b3:…)')
+    .option('--wave <id>', 'the stores of this wave (also those that join it later)')
+    .option('--store <hubId>', 'this store only')
+    .action(runOrder(ctx, opts => ({
+      req: { kind: 'prestage', action: 'prestage', bundleId: opts.bundle!, ...(opts.wave !== undefined ? { waveId: opts.wave } : {}), ...(opts.store !== undefined ? { hubId: opts.store } : {}) },
+      what: `prestage ${opts.bundle!} on ${opts.store !== undefined ? `store ${opts.store}` : opts.wave !== undefined ? `the stores of wave ${opts.wave}` : 'every store'}`
+    })))
+}
+
 function registerDevice (fleet: Command, ctx: CommandContext): void {
   const device = fleet.command('device').description('orders to one device, through its store')
   orderOptions(device.command('rollback')).description('roll one device back to its previous slot')
@@ -156,6 +167,7 @@ export const register: Register = (program, ctx) => {
   const fleet = program.command('fleet').description('orders to the whole fleet and its status, on the fleet ledger (--api <running super hub>, --db postgres://… or a super hub\'s --data)')
   registerWave(fleet, ctx)
   registerBundle(fleet, ctx)
+  registerPrestage(fleet, ctx)
   registerDevice(fleet, ctx)
   registerHub(fleet, ctx)
   registerStatus(fleet, ctx)
