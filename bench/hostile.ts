@@ -1,5 +1,7 @@
 /**
- * `npm run bench:hostile [-- --attacks keepalive,have,...] [--bundle-mib 6] [--rate 256KiB/s] [--victim device|hub] [--logs <dir>]`
+ * `npm run bench:hostile [-- --attacks keepalive,have,...] [--bundle-mib 6] [--rate 256KiB/s] [--victim device|hub] [--logs <dir>] [--skip-baseline]`
+ *
+ * `--skip-baseline` (while iterating on one attack): no no-attack run, so no ratios.
  *
  * Issue #20, item 8: what each attack on the chunk wire costs an honest device. One
  * store hub with its upload capped at --rate, one honest device, each its own process
@@ -68,6 +70,7 @@ const RATE = opt('rate', '256KiB/s')
 const RATE_BPS = parseRate(RATE)
 const VICTIM = opt('victim', 'device')
 const LOGS_DIR = args.includes('--logs') ? opt('logs', '') : ''
+const SKIP_BASELINE = args.includes('--skip-baseline')
 const STATUS_INTERVAL_MS = 300
 /** the device asks for its class's newest bundle this often: short, so its first ask does not add up to 10 s (the default) of noise to the completion time */
 const DEVICE_POLL_MS = 1000
@@ -108,6 +111,7 @@ function track (child: ChildProcess, name: string, readyOn: RegExp): Proc {
   let partial = ''
   const lines: string[] = []
   const verifiedAt = new Map<string, number>()
+  const logFile = LOGS_DIR !== '' ? join(LOGS_DIR, name + '.log') : undefined
   const exited = new Promise<void>(resolve => { child.once('exit', () => { live.delete(child); resolve() }) })
   const ready = new Promise<void>((resolve, reject) => {
     child.stdout?.on('data', (d: Buffer) => {
@@ -115,12 +119,12 @@ function track (child: ChildProcess, name: string, readyOn: RegExp): Proc {
       const ls = out.split('\n')
       out = ls.pop() ?? ''
       lines.push(...ls)
+      if (logFile !== undefined && ls.length > 0) appendFileSync(logFile, ls.map(l => 'stdout ' + l + '\n').join(''))
       if (lines.some(l => readyOn.test(l))) resolve()
     })
     void exited.then(() => { reject(new Error(`${name}: exited before ready (${String(child.exitCode)}): ${err.slice(-1500)}`)) })
   })
   ready.catch(() => {})
-  const logFile = LOGS_DIR !== '' ? join(LOGS_DIR, name + '.log') : undefined
   child.stderr?.on('data', (d: Buffer) => {
     if (logFile !== undefined) appendFileSync(logFile, d)
     err = (err + d.toString()).slice(-4000)
@@ -180,6 +184,8 @@ interface Run {
   suspects?: number, suspectsMs?: number
   /** hoarders the device disconnected, and when the first was, after the attack start */
   dropped?: number, droppedMs?: number
+  /** hoarders (from their own events): per hoarder the device dropped, its disconnection after its first held request and after its connection */
+  hoarderTimes?: { afterRequestMs: number[], afterClaimMs: number[], afterConnectMs: number[], requested: number, connected: number }
   store: { checked: number, corrupt: number, held: number }
 }
 
@@ -222,7 +228,8 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
     }
     const spawnAttacker = async (): Promise<void> => {
       if (attack === undefined) return
-      const target = attack.startsWith('hoarders') ? '/ip4/127.0.0.1/tcp/1' : await victimAddr()
+      // the hoarders find the device over mDNS; its address names it, so they report their own connection to it
+      const target = await victimAddr()
       const child = spawn(process.execPath, [...scriptArgs('test/support/hostile-chunk-peer-main.ts', { polyfill: true }),
         attack, attackerDir, attack === 'older-bundle' ? env.olderBundleDir : env.bundleDir, env.swarmKeyPath, env.trustPath, target, tag, env.enrolPubPath],
       { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] })
@@ -302,6 +309,7 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
 
     let attackerStats: Record<string, unknown> | undefined
     let refusedMs: number | undefined
+    let hoarderTimes: Run['hoarderTimes']
     if (attacker !== undefined) {
       await stop(attacker)
       const events = attacker.lines.filter(l => l.startsWith('{')).map(l => JSON.parse(l) as Record<string, unknown>)
@@ -310,6 +318,7 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
       if (startedAt !== undefined && refusedAt !== undefined) refusedMs = refusedAt - startedAt
       attackerStats = events.find(e => e.event === 'stats')
       if (startedAt !== undefined) goAt = startedAt
+      if (attack?.startsWith('hoarders') === true) hoarderTimes = hoarderTimesOf(events)
     }
     for (const p of [hub, device]) await stop(p)
 
@@ -334,6 +343,7 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
       ...(attack?.startsWith('hoarders') === true ? { hoarders, ...(hoardersAt !== undefined ? { hoardersMs: hoardersAt - seedAt } : {}) } : {}),
       ...(attack !== undefined ? { suspects, ...(suspectsAt !== undefined ? { suspectsMs: suspectsAt - goAt } : {}) } : {}),
       ...(attack !== undefined ? { dropped, ...(droppedAt !== undefined ? { droppedMs: droppedAt - goAt } : {}) } : {}),
+      ...(hoarderTimes !== undefined ? { hoarderTimes } : {}),
       ...(isFleetAttack(attack) && attackerStats !== undefined
         ? { acts: { attempts: Number(attackerStats.attempts ?? 0), refused: Number(attackerStats.refused ?? 0), granted: Number(attackerStats.granted ?? 0) } }
         : {}),
@@ -345,7 +355,41 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
   }
 }
 
+/**
+ * The hoarders' own clock: for each hoarder whose connection to the device closed while
+ * the attack ran (before its stats line: the stop closes the rest), how long after its
+ * first held request and after its connection. The target's 10 s counts from the first
+ * request: a hoarder nobody asked has held nothing yet.
+ */
+function hoarderTimesOf (events: Array<Record<string, unknown>>): NonNullable<Run['hoarderTimes']> {
+  const end = events.findIndex(e => e.event === 'stats')
+  const during = end >= 0 ? events.slice(0, end) : events
+  const first = (what: string): Map<string, number> => {
+    const m = new Map<string, number>()
+    for (const e of during) if (e.event === 'hoarder' && e.what === what && !m.has(String(e.peerId))) m.set(String(e.peerId), Number(e.atMs))
+    return m
+  }
+  const connected = first('connect')
+  const requested = first('request')
+  const claimed = first('claim')
+  const out: NonNullable<Run['hoarderTimes']> = { afterRequestMs: [], afterClaimMs: [], afterConnectMs: [], requested: requested.size, connected: connected.size }
+  for (const [id, at] of first('disconnect')) {
+    const r = requested.get(id)
+    const c = connected.get(id)
+    if (r !== undefined) out.afterRequestMs.push(at - r)
+    const cl = claimed.get(id)
+    if (cl !== undefined) out.afterClaimMs.push(at - cl)
+    if (c !== undefined) out.afterConnectMs.push(at - c)
+  }
+  return out
+}
+
 const sec = (ms: number): string => (ms / 1000).toFixed(1) + ' s'
+const spread = (xs: number[]): string => {
+  if (xs.length === 0) return 'none'
+  const s = [...xs].sort((a, b) => a - b)
+  return `${sec(s[0] as number)} / ${sec(s[Math.floor(s.length / 2)] as number)} / ${sec(s[s.length - 1] as number)}`
+}
 const mark = (ok: boolean): string => ok ? 'ok' : 'MISSED'
 const mib = (b: number): string => (b / MiB).toFixed(0) + ' MiB'
 
@@ -374,8 +418,8 @@ async function main (): Promise<void> {
     `one honest device, attacker on the ${VICTIM}; ${cpus().length} cores, load ${loadavg().map(x => x.toFixed(1)).join(' ')}`)
   console.log(`targets: time <= ${TARGET_TIME_RATIO}x and peak RSS <= ${TARGET_RSS_RATIO}x the no-attack run, attacker banned or refused within ${sec(TARGET_BAN_MS)}, no corrupt chunk\n`)
 
-  const base = await runOnce(undefined, env)
-  console.log(`no-attack        time ${sec(base.timeMs)} (F/u ${sec(1000 * info.totalBytes / RATE_BPS)})  CPU ${base.cpuSec.toFixed(1)} s  peak RSS ${mib(base.peakRssBytes)}  ${storeLine(base, env.pieces)}`)
+  const base: Run = SKIP_BASELINE ? { timeMs: NaN, cpuSec: NaN, peakRssBytes: NaN, store: { checked: 0, corrupt: 0, held: 0 } } : await runOnce(undefined, env)
+  if (!SKIP_BASELINE) console.log(`no-attack        time ${sec(base.timeMs)} (F/u ${sec(1000 * info.totalBytes / RATE_BPS)})  CPU ${base.cpuSec.toFixed(1)} s  peak RSS ${mib(base.peakRssBytes)}  ${storeLine(base, env.pieces)}`)
   for (const attack of ATTACKS) {
     const r = await runOnce(attack, env).catch((err: Error) => err)
     if (r instanceof Error) { console.log(`${attack.padEnd(16)} FAILED: ${r.message.slice(0, 600)}`); continue }
@@ -384,8 +428,12 @@ async function main (): Promise<void> {
     let ban: string
     const demoted = `device demoted ${r.suspects ?? 0}${r.suspectsMs !== undefined ? ` (first ${sec(r.suspectsMs)} after the attack started)` : ''}`
     if (attack.startsWith('hoarders')) {
-      const out = Math.min(r.droppedMs ?? Infinity, r.bannedMs ?? Infinity)
+      const h = r.hoarderTimes
+      const worst = h === undefined || h.afterRequestMs.length === 0 ? Infinity : Math.max(...h.afterRequestMs)
+      const out = Math.min(worst, r.bannedMs ?? Infinity)
       ban = `device disconnected ${r.dropped ?? 0}${r.droppedMs !== undefined ? ` (first ${sec(r.droppedMs)} after hub ready)` : ''}` +
+        (h !== undefined ? ` of ${h.connected} connected, ${h.requested} asked; disconnection after the hoarder's first held request min/median/max ${spread(h.afterRequestMs)},` +
+          ` after its claim (wire up, bitfield sent) ${spread(h.afterClaimMs)}, after its connection ${spread(h.afterConnectMs)}` : '') +
         (r.bannedMs !== undefined ? `, first banned after ${sec(r.bannedMs)} (${r.banReason ?? '?'})` : ', none banned') +
         ` (target ${sec(TARGET_BAN_MS)}: ${mark(out <= TARGET_BAN_MS)}); hub flagged ${r.hoarders ?? 0}${r.hoardersMs !== undefined ? ` (first ${sec(r.hoardersMs)})` : ''}; ${demoted}`
     } else if (attack === 'older-bundle') {

@@ -18,10 +18,22 @@
  * seconds, marked PARTIAL). The super hub runs as its own process (the CLI) with the
  * memory settings of systemd/storemesh-super-hub.service (Environment=NODE_OPTIONS,
  * MALLOC_ARENA_MAX), so its RSS is its own as deployed; the clients share this process.
+ *
+ * CPU time is printed beside every wall-clock figure (a loaded machine stretches the
+ * wall clock, not the CPU seconds): the super hub's, nginx's (master and workers) and
+ * the clients' (this process), each per GiB delivered, and the load average. The
+ * clients only verify (native BLAKE3) and drop what they get. `--cpu-prof` profiles
+ * the super hub (V8 --cpu-prof, written at its exit) and the clients' process during
+ * the run through the super hub, and prints where each spent its time
+ * (bench/support/cpu-top.ts); the .cpuprofile files stay in the printed folder.
+ * `--chunk-bytes-in-flight <size>` is handed to the super hub. The npm script runs this
+ * process with 32 MiB semi-spaces: with V8's default the clients spent ~19 % of their
+ * time in GC and the super hub waited on them (its profile ~37 % idle), so the figure
+ * was the clients'.
  */
 import '../src/polyfill.js'
 import { once } from 'node:events'
-import { open, mkdtemp, readFile, rm, mkdir } from 'node:fs/promises'
+import { open, mkdtemp, rm, mkdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildBundle } from '../src/bundle/build.js'
@@ -37,13 +49,20 @@ import { fillSeeded } from '../src/demo/sample.js'
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { unitEnv, withUnitEnv } from './support/unit-env.js'
 import { cliCommand } from '../test/support/cli.js'
 import { FIXTURE_KEY } from '../test/support/bundles.js'
 import { startNginx } from '../test/support/nginx.js'
-import { peakRssOf, stopChild, withDeadline } from './support/proc.js'
+import { cpuSecOf, loadAvg, peakRssOf, stopChild, treeCpuSecOf, withDeadline } from './support/proc.js'
+import { cpuTop, formatCpuTop, readCpuProfile, type CpuProfile } from './support/cpu-top.js'
+import { Session } from 'node:inspector/promises'
+import { readdir } from 'node:fs/promises'
 import { isPeerCausedError } from '../src/cli/lifecycle.js'
 
 const MiB = 1024 * 1024
+const GiB = 1024 * MiB
+/** CPU seconds (user + system) this process spent since `from` */
+const cpuSecSince = (from: NodeJS.CpuUsage): number => { const d = process.cpuUsage(from); return (d.user + d.system) / 1e6 }
 const args = process.argv.slice(2)
 const opt = (name: string, def: string): string => {
   const i = args.indexOf(`--${name}`)
@@ -59,18 +78,10 @@ const SUPER_NODE_OPTIONS = opt('super-node-options', '')
 const MAX_SECONDS = Number(opt('max-seconds', '0'))
 /** skip the straight-from-nginx comparison (an RSS-only run) */
 const NO_DIRECT = args.includes('--no-direct')
-/** the unit a super hub runs under: its Environment= NODE_OPTIONS and MALLOC_ARENA_MAX apply to the process measured here too */
-const SUPER_UNIT = fileURLToPath(new URL('../systemd/storemesh-super-hub.service', import.meta.url))
-
-/** The process environment the super hub's systemd unit sets (the memory settings), so the figure is the deployed one. */
-async function unitEnv (): Promise<Record<string, string>> {
-  const out: Record<string, string> = {}
-  for (const line of (await readFile(SUPER_UNIT, 'utf8')).split('\n')) {
-    const m = /^Environment=(NODE_OPTIONS|MALLOC_ARENA_MAX)=(.*)$/.exec(line.trim())
-    if (m !== null) out[m[1]!] = m[2]!.replace(/^"|"$/g, '')
-  }
-  return out
-}
+/** profile the super hub and the clients (see the header) */
+const CPU_PROF = args.includes('--cpu-prof')
+/** the super hub's --chunk-bytes-in-flight (default: its own) */
+const CHUNK_BYTES_IN_FLIGHT = opt('chunk-bytes-in-flight', '')
 const WRITE_PIECE_BYTES = 16 * MiB
 const RUN_DEADLINE_MS = 60 * 60_000
 
@@ -201,11 +212,16 @@ async function main (): Promise<void> {
     process.stdout.write(`bundle ${info.id}: ${info.pieces.length} chunks, ${(info.totalBytes / MiB).toFixed(1)} MiB, published to ${origin}\n`)
     const nginx = await startNginx(t, origin, { workers: 1 })
 
+    const loadAtStart = await loadAvg()
     // (a) straight from nginx
+    const clientCpu0 = process.cpuUsage()
+    const nginxCpu0 = await treeCpuSecOf(nginx.pid)
     let startMs = Date.now()
     const direct = NO_DIRECT ? [] : await withDeadline('direct clients', Promise.all(Array.from({ length: CLIENTS }, async () => await directClient(nginx.url, info.pieces))), RUN_DEADLINE_MS)
     const directMs = Date.now() - startMs
     const directBytes = direct.reduce((a, b) => a + b, 0)
+    const directClientCpuSec = cpuSecSince(clientCpu0)
+    const directNginxCpuSec = await treeCpuSecOf(nginx.pid) - nginxCpu0
 
     // (b) through one super hub
     const swarmKeyPath = join(root, 'swarm.key')
@@ -216,13 +232,17 @@ async function main (): Promise<void> {
     // the bundled CLI when built (what a super hub runs), else from source through tsx (more memory)
     const dist = fileURLToPath(new URL('../dist/storemesh.mjs', import.meta.url))
     const superArgs = ['super-hub', '--data', superDir, '--origin', nginx.url, '--swarm-key', swarmKeyPath, '--trust', trustPath,
-      '--listen', '/ip4/127.0.0.1/tcp/0', '--json']
-    const [cmd, argv] = existsSync(dist) ? [process.execPath, [dist, ...superArgs]] : cliCommand(superArgs)
+      '--listen', '/ip4/127.0.0.1/tcp/0', '--json', ...(CHUNK_BYTES_IN_FLIGHT !== '' ? ['--chunk-bytes-in-flight', CHUNK_BYTES_IN_FLIGHT] : [])]
+    const profDir = CPU_PROF ? await mkdtemp(join(tmpdir(), 'bench-origin-prof-')) : ''
+    // --cpu-prof is refused in NODE_OPTIONS: a node flag of the bundled CLI's process
+    const profArgs = CPU_PROF ? ['--cpu-prof', `--cpu-prof-dir=${profDir}`] : []
+    if (CPU_PROF && !existsSync(dist)) throw new Error('--cpu-prof profiles the bundled CLI: npm run build first')
+    const [cmd, argv] = existsSync(dist) ? [process.execPath, [...profArgs, dist, ...superArgs]] : cliCommand(superArgs)
     process.stdout.write(`super hub: ${existsSync(dist) ? 'dist/storemesh.mjs' : 'src through tsx (npm run build first for the bundled CLI)'}\n`)
-    const unit = await unitEnv()
-    const nodeOptions = [process.env.NODE_OPTIONS, unit.NODE_OPTIONS, SUPER_NODE_OPTIONS].filter(x => x !== undefined && x !== '').join(' ')
-    const env = { ...process.env, ...unit, ...(nodeOptions !== '' ? { NODE_OPTIONS: nodeOptions } : {}) }
-    process.stdout.write(`super hub environment (from ${SUPER_UNIT.split('/').slice(-2).join('/')}): ${Object.entries(unit).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}${SUPER_NODE_OPTIONS !== '' ? ` + ${SUPER_NODE_OPTIONS}` : ''}\n`)
+    // the unit a super hub runs under: its memory settings apply to the process measured here too
+    const unit = await unitEnv('storemesh-super-hub')
+    const env = withUnitEnv(unit, SUPER_NODE_OPTIONS)
+    process.stdout.write(`super hub environment (from systemd/storemesh-super-hub.service): ${Object.entries(unit).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}${SUPER_NODE_OPTIONS !== '' ? ` + ${SUPER_NODE_OPTIONS}` : ''}\n`)
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env })
     const exited = once(child, 'exit').then(() => {})
     teardowns.unshift(async () => { await stopChild(child, exited, 15_000) })
@@ -252,11 +272,21 @@ async function main (): Promise<void> {
         }
       }
     }
+    const session = CPU_PROF ? new Session() : undefined
+    if (session !== undefined) { session.connect(); await session.post('Profiler.enable'); await session.post('Profiler.start') }
+    const superCpu0 = await cpuSecOf(child.pid)
+    const viaClientCpu0 = process.cpuUsage()
+    const viaNginxCpu0 = await treeCpuSecOf(nginx.pid)
     startMs = Date.now()
     if (MAX_SECONDS > 0) stopAtMs = startMs + MAX_SECONDS * 1000
     const via = await withDeadline('super hub clients', Promise.all(nodes.map(async n => await superClient(n, addr, info.pieces))), RUN_DEADLINE_MS)
     const viaMs = Date.now() - startMs
     const viaBytes = via.reduce((a, b) => a + b, 0)
+    const superCpuSec = await cpuSecOf(child.pid) - superCpu0
+    const viaClientCpuSec = cpuSecSince(viaClientCpu0)
+    const viaNginxCpuSec = await treeCpuSecOf(nginx.pid) - viaNginxCpu0
+    const clientProfile = session !== undefined ? (await session.post('Profiler.stop')).profile as unknown as CpuProfile : undefined
+    session?.disconnect()
     const peakRss = await peakRssOf(child.pid)
     const problems = out.split('\n').filter(l => /"level":(40|50)|E_[A-Z_]+/.test(l))
     if (problems.length > 0) process.stdout.write(`super hub logged ${problems.length} warnings; the first: ${problems.slice(0, 3).join('\n')}\n`)
@@ -272,6 +302,7 @@ async function main (): Promise<void> {
     const directRate = rate(directBytes, directMs)
     const viaRate = rate(viaBytes, viaMs)
     const partial = viaBytes < CLIENTS * info.totalBytes
+    const perGiB = (cpuSec: number, bytes: number): string => bytes > 0 ? `${(cpuSec / (bytes / GiB)).toFixed(2)} CPU-s/GiB` : 'n/a'
     process.stdout.write([
       '',
       NO_DIRECT ? 'direct from nginx : skipped (--no-direct)' : `direct from nginx : ${CLIENTS} clients, ${(directBytes / MiB).toFixed(0)} MiB in ${(directMs / 1000).toFixed(1)} s = ${(directRate / MiB).toFixed(1)} MiB/s`,
@@ -284,8 +315,19 @@ async function main (): Promise<void> {
         `(target 1.0 per super hub); ${(status.originBytes / MiB).toFixed(1)} MiB with manifest and retries; direct clients read ${(directBytes / info.totalBytes).toFixed(0)} copies`,
       `super hub peak RSS: ${(peakRss / MiB).toFixed(0)} MiB, ${(idleRss / MiB).toFixed(0)} MiB of it before the first client (target <= 200 MiB on a 1 GiB bundle; this bundle ${(info.totalBytes / MiB).toFixed(0)} MiB); ` +
         `cache ${(status.cacheUsedBytes / MiB).toFixed(0)} MiB on disk, ${status.coalesced} coalesced requests, ${status.cacheHits} cache hits (${status.sharedReads ?? 0} of them shared with another reader)`,
+      NO_DIRECT ? 'CPU, direct       : skipped' : `CPU, direct       : nginx ${directNginxCpuSec.toFixed(1)} s (${perGiB(directNginxCpuSec, directBytes)}), clients ${directClientCpuSec.toFixed(1)} s (${perGiB(directClientCpuSec, directBytes)})`,
+      `CPU, super hub    : super hub ${superCpuSec.toFixed(1)} s = ${perGiB(superCpuSec, viaBytes)} served, nginx ${viaNginxCpuSec.toFixed(1)} s, clients ${viaClientCpuSec.toFixed(1)} s (${perGiB(viaClientCpuSec, viaBytes)}; ${CLIENTS} libp2p nodes in this process)`,
+      `super hub alone   : ${superCpuSec > 0 ? (viaBytes / MiB / superCpuSec).toFixed(0) : 'n/a'} MiB served per CPU-second (what one free core would serve; the wall-clock rate above depends on the load)`,
+      `machine load      : ${loadAtStart} at start, ${await loadAvg()} at the end (1, 5, 15 min; 2 cores shared)`,
       ''
     ].join('\n'))
+    if (CPU_PROF) {
+      await stopChild(child, exited, 30_000)
+      if (clientProfile !== undefined) process.stdout.write(formatCpuTop('clients (this process)', cpuTop(clientProfile)) + '\n')
+      for (const f of (await readdir(profDir)).filter(x => x.endsWith('.cpuprofile'))) {
+        process.stdout.write(formatCpuTop(`super hub (${join(profDir, f)})`, cpuTop(await readCpuProfile(join(profDir, f)))) + '\n')
+      }
+    }
   } finally {
     for (const fn of teardowns) await fn().catch(() => {})
   }

@@ -40,3 +40,17 @@ export async function stopChild (child: ChildProcess, exited: Promise<void>, gra
   if (child.exitCode === null && child.signalCode === null) child.kill('SIGTERM')
   await withDeadline('stop', exited, graceMs).catch(async () => { child.kill('SIGKILL'); await exited })
 }
+
+/** CPU seconds of a process and every descendant alive now (nginx's master and its workers). */
+export async function treeCpuSecOf (pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0
+  let total = await cpuSecOf(pid)
+  const kids = await readFile(`/proc/${pid}/task/${pid}/children`, 'utf8').catch(() => '')
+  for (const k of kids.split(' ').filter(x => x !== '')) total += await treeCpuSecOf(Number(k))
+  return total
+}
+
+/** The 1-minute load average, as `uptime` prints it (what a figure was taken under). */
+export async function loadAvg (): Promise<string> {
+  return (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')
+}

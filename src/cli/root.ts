@@ -11,18 +11,22 @@
  *   the node holds (`--enrol` for a node that has only static keys);
  * - `timestamp`: the timestamp role signs a short-lived freshness statement (newest
  *   bundle and policy per class); with `--data` it is checked against that node's root
- *   and stored there (its status and metrics then say fresh or stale).
+ *   and stored there (its status and metrics then say fresh or stale); with `--origin`
+ *   it is written as the origin's `timestamp.json`, which super hubs pulling through
+ *   from it read (protocols/origin/SPEC.md "Layout").
  */
 import { readFile, stat } from 'node:fs/promises'
+import { join } from 'node:path'
 import type { Command } from 'commander'
 import { readSigningKeyFile, readTrustedKeyFiles } from '../bundle/keys.js'
 import { readBoundedFile } from '../identity/files.js'
 import {
   addRootSignatures, buildRootBody, decodeRoot, decodeRootChain, decodeTimestamp, DEFAULT_ROOT_LIFETIME_MS, DEFAULT_TIMESTAMP_LIFETIME_MS,
-  encodeRoot, encodeTimestamp, installTimestamp, MAX_ROOT_CHAIN_BYTES, MAX_TIMESTAMP_BYTES, perRole, roleKeysOf, ROOT_ROLES, RootTrust,
+  encodeRoot, encodeTimestamp, installTimestamp, MAX_ROOT_CHAIN_BYTES, MAX_TIMESTAMP_BYTES, newerTimestamp, perRole, roleKeysOf, ROOT_ROLES, RootTrust,
   signTimestamp, type RootDocument, type RootFields, type RootRole, type Timestamp, type TimestampEntry
 } from '../identity/root/index.js'
 import { writeFileAtomic } from '../interface/atomic-file.js'
+import { ORIGIN_TIMESTAMP_KEY } from '../origin/constants.js'
 import { StoremeshError } from '../interface/errors.js'
 import type { TrustedKey } from '../interface/types.js'
 import { parseExpiry } from './bundle.js'
@@ -88,6 +92,17 @@ export async function readRootFile (path: string): Promise<RootDocument> {
 
 async function writeRootFile (path: string, root: RootDocument): Promise<void> {
   await writeFileAtomic(path, Buffer.concat([encodeRoot(root), Buffer.from('\n')]), { mode: 0o644 })
+}
+
+/** The origin's statement, unless the one there was issued later (a signer with a slow clock must not roll the origin back). */
+async function writeOriginTimestamp (originDir: string, ts: Timestamp): Promise<void> {
+  const path = join(originDir, ORIGIN_TIMESTAMP_KEY)
+  const bytes = await readBoundedFile(path, MAX_TIMESTAMP_BYTES)
+  // a torn or foreign file there is replaced; only a valid later statement wins
+  let held: Timestamp | undefined
+  try { held = bytes !== undefined ? decodeTimestamp(bytes) : undefined } catch { held = undefined }
+  if (held !== undefined) newerTimestamp(held, ts)
+  await writeFileAtomic(path, Buffer.concat([encodeTimestamp(ts), Buffer.from('\n')]), { mode: 0o644 })
 }
 
 function describeRoot (root: RootDocument): Record<string, unknown> {
@@ -222,9 +237,10 @@ export const register: Register = (program: Command, ctx) => {
     .option('--out <file>', 'statement file to write')
     .option('--data <dir>', 'store it in this node\'s data dir, checked against the node\'s root')
     .option('--trust <key...>', 'with --data: the node\'s static key files (its root 0)')
+    .option('--origin <dir>', `write it as the origin folder's ${ORIGIN_TIMESTAMP_KEY} (super hubs pulling through read it)`)
     .option('--json', 'print the statement as JSON')
-    .action(action(ctx, async (opts: { key: string[], entry?: string[], from?: string, expires: string, out?: string, data?: string, trust?: string[], json?: boolean }) => {
-      if (opts.out === undefined && opts.data === undefined) throw new StoremeshError('E_USAGE', 'give --out, --data or both')
+    .action(action(ctx, async (opts: { key: string[], entry?: string[], from?: string, expires: string, out?: string, data?: string, trust?: string[], origin?: string, json?: boolean }) => {
+      if (opts.out === undefined && opts.data === undefined && opts.origin === undefined) throw new StoremeshError('E_USAGE', 'give --out, --data, --origin, or several')
       let entries = (opts.entry ?? []).map(parseEntry)
       if (opts.from !== undefined) {
         const bytes = await readBoundedFile(opts.from, MAX_TIMESTAMP_BYTES)
@@ -239,6 +255,7 @@ export const register: Register = (program: Command, ctx) => {
         await installTimestamp(opts.data, ts, rt.snapshot('timestamp'))
       }
       if (opts.out !== undefined) await writeFileAtomic(opts.out, Buffer.concat([encodeTimestamp(ts), Buffer.from('\n')]), { mode: 0o644 })
+      if (opts.origin !== undefined) await writeOriginTimestamp(opts.origin, ts)
       const b = ts.signed
       if (opts.json === true) printJson({ kind: 'timestamp', ...b, signedBy: ts.signatures.map(x => x.keyid) })
       else process.stdout.write(`timestamp issued ${b.issuedAt}, expires ${b.expiresAt}: ${b.entries.map(e => `${e.deviceClass}=${e.bundleId}`).join(' ') || '(no entries)'}\n`)

@@ -10,7 +10,7 @@ import { StoremeshError } from '../interface/errors.js'
 import { readSwarmKeyFile } from '../net/swarm-key.js'
 import { startSuperHub } from '../roles/super-hub.js'
 import { checkDbUrl } from '../control/db/open.js'
-import { formatRate, parseRate, readScheduleFile } from '../wan/index.js'
+import { DEFAULT_CHUNK_BYTES_IN_FLIGHT, formatRate, parseRate, readScheduleFile } from '../wan/index.js'
 import type { Register } from './commands.js'
 import { action } from './context.js'
 import { readPolicyFiles } from './policy-file.js'
@@ -27,6 +27,7 @@ interface SuperHubOpts {
   bundles?: string
   origin?: string
   cacheQuota?: string
+  chunkBytesInFlight?: string
   swarmKey: string
   trust: string[]
   threshold: string
@@ -50,6 +51,7 @@ interface SuperHubOpts {
   apiPort?: string
   apiHost?: string
   apiHostName?: string[]
+  timestampDir?: string
   json: boolean
   logLevel?: string
   logFormat?: string
@@ -61,6 +63,7 @@ export const register: Register = (program, ctx) => {
     .requiredOption('--data <dir>', 'data directory (chunk store, identity)')
     .option('--bundles <dir>', 'folder of built bundle folders to import and seed')
     .option('--origin <url>', 'pull bundles through from an origin (`bundle publish` layout): http(s)://… or file://…')
+    .option('--chunk-bytes-in-flight <size>', `chunk bytes held for all store hubs together (read, not yet sent); bounds the super hub's memory (default ${humanBytes(DEFAULT_CHUNK_BYTES_IN_FLIGHT)})`)
     .option('--cache-quota <size>', `byte quota of the --origin cache, least recently used chunks evicted (default ${humanBytes(DEFAULT_ORIGIN_CACHE_QUOTA_BYTES)})`)
     .requiredOption('--swarm-key <file>', 'fleet pre-shared key')
     .requiredOption('--trust <key...>', 'trusted public key file(s) for manifests')
@@ -85,6 +88,7 @@ export const register: Register = (program, ctx) => {
     .option('--api-host <host>', 'listen for the fleet API on this address instead of 127.0.0.1 (writes still need the token)')
     .option('--api-host-name <name...>', 'names browsers and clients reach the fleet API by (Host header), besides its address, localhost, 127.0.0.1 and [::1]')
     .option('--no-api', 'run without the fleet API')
+    .option('--timestamp-dir <dir>', 'folder the timestamp role\'s signer drops statements into (*.json; with --origin its timestamp.json is read too): the newest valid one is handed down (protocols/root/SPEC.md 6)')
     .option('--json', 'logs as JSON lines (stdout)', false)
   addLogOptions(cmd)
     .action(action(ctx, async (opts: SuperHubOpts) => {
@@ -96,6 +100,8 @@ export const register: Register = (program, ctx) => {
       const cacheQuotaBytes = opts.cacheQuota !== undefined ? parseByteSize(opts.cacheQuota, '--cache-quota') : undefined
       // refused before anything starts, with both sizes in the message
       if (cacheQuotaBytes !== undefined) assertCacheQuota(cacheQuotaBytes)
+      const chunkBytesInFlight = opts.chunkBytesInFlight !== undefined ? parseByteSize(opts.chunkBytesInFlight, '--chunk-bytes-in-flight') : undefined
+      if (chunkBytesInFlight !== undefined && chunkBytesInFlight < 1) throw new StoremeshError('E_USAGE', '--chunk-bytes-in-flight must be at least 1 byte')
       const threshold = Number(opts.threshold)
       const ratio = opts.haltOnRollbackRatio !== undefined ? Number(opts.haltOnRollbackRatio) : undefined
       if (ratio !== undefined && !(ratio >= 0 && ratio <= 1)) throw new StoremeshError('E_USAGE', `--halt-on-rollback-ratio must be in [0, 1], got ${opts.haltOnRollbackRatio ?? ''}`)
@@ -116,6 +122,7 @@ export const register: Register = (program, ctx) => {
         dataDir: opts.data,
         ...(opts.bundles !== undefined ? { bundlesDir: opts.bundles } : {}),
         ...(opts.origin !== undefined ? { origin: { url: opts.origin, ...(cacheQuotaBytes !== undefined ? { cacheQuotaBytes } : {}) } } : {}),
+        ...(chunkBytesInFlight !== undefined ? { chunkBytesInFlight } : {}),
         swarmKey: await readSwarmKeyFile(opts.swarmKey),
         trust: { keys: await readTrustedKeyFiles(opts.trust), threshold },
         ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
@@ -136,6 +143,7 @@ export const register: Register = (program, ctx) => {
           ? { api: { ...(apiPort !== undefined ? { port: apiPort } : {}), ...(opts.apiHost !== undefined ? { host: opts.apiHost } : {}), ...(opts.apiHostName !== undefined ? { hostNames: opts.apiHostName } : {}), optional: apiPort === undefined } }
           : {}),
         ...(opts.name !== undefined ? { name: opts.name } : {}),
+        ...(opts.timestampDir !== undefined ? { timestampDir: opts.timestampDir } : {}),
         ...await identityOptionsOf(opts),
         log: logger
       })

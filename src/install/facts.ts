@@ -1,8 +1,8 @@
 /**
  * Device facts for the policy engine, gathered with I/O: the device config
  * (`<data>/device.yaml`), a facts file (YAML or JSON, written by the device's own
- * agent or by hand in a lab), fact commands with timeouts, free disk from statfs, the
- * bundle folder's chunks, and peripheral probes. Everything that touches the system
+ * agent or by hand in a lab), fact commands with timeouts, free disk from statfs and
+ * peripheral probes (a lab bundle folder's chunks: ./bundle-folder.ts). Everything that touches the system
  * is injectable (exec, statfs) so tests run without the real device. The one caller
  * that composes these with the chunk store, the installer, the lease and the wave
  * orders is src/roles/device-decision.ts.
@@ -14,19 +14,16 @@
  *   <data>/bundles/<id>/bundle.json and chunks/  the bundle named by the policy
  *                                 (<id> is `b3:<hex>` or just `<hex>`)
  */
-import { stat, statfs } from 'node:fs/promises'
-import { dirname, isAbsolute, join, resolve } from 'node:path'
+import { statfs } from 'node:fs/promises'
+import { isAbsolute, join } from 'node:path'
 import { z } from 'zod'
-import { MAX_MANIFEST_BYTES, parseManifestJson } from '../bundle/manifest.js'
-import { blake3Hex } from '../bundle/hash.js'
 import { readTrustedKeyFiles } from '../bundle/keys.js'
-import { bundleJsonPath, chunkPathIn } from '../bundle/layout.js'
-import { StoremeshError, isStoremeshError, type ErrorCode } from '../interface/errors.js'
-import { openRegularFile, readRegularFile, readRegularFileIfExists } from '../interface/regular-file.js'
-import type { ChunkRef, DeviceFacts, TrustOptions } from '../interface/types.js'
+import { isStoremeshError, type ErrorCode } from '../interface/errors.js'
+import { readRegularFile, readRegularFileIfExists } from '../interface/regular-file.js'
+import type { DeviceFacts, TrustOptions } from '../interface/types.js'
 import { MAX_SIGNED_POLICY_BYTES } from '../policy/constants.js'
 import { decodeSignedPolicy, verifyPolicy, type VerifiedPolicy } from '../policy/signed.js'
-import { verifiedBundleFromJson, type FactsInput, type VerifiedBundle } from '../policy/decide.js'
+import type { FactsInput } from '../policy/decide.js'
 import { parseYamlWith } from '../policy/yaml-schema.js'
 import { describeExec, runProbes, shellExec, type ExecFn } from './probes.js'
 
@@ -282,45 +279,12 @@ export async function collectFacts (config: DeviceConfig, opts: CollectOptions):
   return facts
 }
 
-/** Chunk presence (and, with verify, their BLAKE3) in a bundle folder; a bad chunk counts as missing. */
-export async function checkBundleFolder (dir: string, pieces: readonly ChunkRef[], opts: { verify?: boolean, signal?: AbortSignal } = {}): Promise<DeviceFacts['bundle']> {
-  const verify = opts.verify ?? true
-  let missing = 0
-  for (const p of pieces) {
-    if (opts.signal?.aborted === true) throw new StoremeshError('E_ABORTED', 'bundle check aborted')
-    const path = chunkPathIn(dir, p.hash)
-    try {
-      // a FIFO or device in place of a chunk is refused at open, never read
-      const { fh, sizeBytes } = await openRegularFile(path)
-      await fh.close()
-      if (sizeBytes !== p.size) { missing++; continue }
-      if (verify && blake3Hex(await readRegularFile(path, { maxBytes: p.size })) !== p.hash) missing++
-    } catch {
-      missing++
-    }
-  }
-  const complete = missing === 0
-  return { complete, verified: complete && verify, missingChunks: missing, totalChunks: pieces.length }
-}
-
 /** undefined when absent, unless `required` (a path the operator named must exist). */
-async function readJsonIfPresent (path: string, decode: (b: Uint8Array) => unknown, limit: { maxBytes: number, tooLarge: ErrorCode },
+export async function readJsonIfPresent (path: string, decode: (b: Uint8Array) => unknown, limit: { maxBytes: number, tooLarge: ErrorCode },
   required = false): Promise<unknown> {
   const options = { maxBytes: limit.maxBytes, codes: { tooLarge: limit.tooLarge } }
   const bytes = required ? await readRegularFile(path, options) : await readRegularFileIfExists(path, options)
   return bytes === undefined ? undefined : decode(bytes)
-}
-
-/** `<data>/bundles/<b3:hex>/bundle.json`, or `<data>/bundles/<hex>/bundle.json`; the first that exists. */
-export async function findBundleJson (dataDir: string, bundleId: string): Promise<string | undefined> {
-  for (const name of [bundleId, bundleId.replace(/^b3:/, '')]) {
-    const p = bundleJsonPath(join(dataDir, BUNDLES_DIR, name))
-    try {
-      await stat(p)
-      return p
-    } catch {}
-  }
-  return undefined
 }
 
 /** Release and policy trust from device.yaml's static keys (a root of trust may supersede them: roles/). */
@@ -351,7 +315,7 @@ export interface DeviceInputs {
 /**
  * The device's config, trust, signed policy and facts (probes run) from a data
  * directory; the bundle and its chunk state come from where the caller keeps bundles
- * (src/roles/device-decision.ts: the chunk store, or a lab folder via readBundleFolder).
+ * (src/roles/device-decision.ts: the chunk store, or a lab folder via ./bundle-folder.ts).
  * Throws E_SIGNATURE_* when the policy is not trusted, E_CONFIG_INVALID for a bad
  * device.yaml or facts file.
  */
@@ -370,38 +334,4 @@ export async function gatherDeviceInputs (dataDir: string, opts: GatherOptions =
     facts.probes = { ...facts.probes, ...live }
   }
   return { config, trust, policy, facts }
-}
-
-export interface BundleFolder {
-  /** parsed, hashed and signature-checked once */
-  bundle: VerifiedBundle
-  manifestPath: string
-  /** chunk presence beside the manifest; undefined when not asked for */
-  state?: DeviceFacts['bundle'] | undefined
-}
-
-export interface ReadBundleFolderOptions {
-  /** a bundle.json the operator named (must exist); default: the policy's bundle under `<data>/bundles/` */
-  manifestPath?: string | undefined
-  /** check the chunks beside the manifest (default true) */
-  checkChunks?: boolean | undefined
-  signal?: AbortSignal | undefined
-}
-
-/**
- * The lab layout of `policy explain`: the bundle the policy names as a folder
- * (`<data>/bundles/<id>/bundle.json` and chunks/), or the bundle.json named. undefined
- * when there is none.
- */
-export async function readBundleFolder (dataDir: string, bundleId: string | undefined, trust: TrustOptions,
-  opts: ReadBundleFolderOptions = {}): Promise<BundleFolder | undefined> {
-  const manifestPath = opts.manifestPath ?? (bundleId !== undefined ? await findBundleJson(dataDir, bundleId) : undefined)
-  if (manifestPath === undefined) return undefined
-  const raw = await readJsonIfPresent(manifestPath, parseManifestJson,
-    { maxBytes: MAX_MANIFEST_BYTES, tooLarge: 'E_MANIFEST_TOO_LARGE' }, opts.manifestPath !== undefined)
-  if (raw === undefined) return undefined
-  const bundle = verifiedBundleFromJson(raw, trust)
-  if (opts.checkChunks === false) return { bundle, manifestPath }
-  const state = await checkBundleFolder(dirname(resolve(manifestPath)), bundle.info.pieces, { signal: opts.signal })
-  return { bundle, manifestPath, state }
 }

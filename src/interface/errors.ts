@@ -96,8 +96,10 @@ export const ERROR_CODES = {
   E_ROOT_VERSION: EXIT.TRUST,
   /** the newest root known has expired: nothing is trusted from it until a newer one arrives */
   E_ROOT_EXPIRED: EXIT.TRUST,
-  /** a freshness statement that is malformed, or older than the one in force */
+  /** a freshness statement that is malformed */
   E_TIMESTAMP_INVALID: EXIT.TRUST,
+  /** a freshness statement issued before the one in force (a replay would hide a freeze) */
+  E_TIMESTAMP_ROLLBACK: EXIT.TRUST,
   /** signed only by keys a newer root removed from the role (revoked) */
   E_KEY_REVOKED: EXIT.TRUST,
   // store

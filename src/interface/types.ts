@@ -105,6 +105,8 @@ export interface ChunkSource {
   has(hash: string): Promise<boolean>
   /** verified bytes, or undefined when not held */
   get(hash: string, options?: { signal?: AbortSignal }): Promise<Uint8Array | undefined>
+  /** the chunk's size when known without reading it (a manifest lists it); sizes the server's in-flight grant */
+  sizeOf?(hash: string): number | undefined
 }
 
 export interface ChunkSink extends ChunkSource {

@@ -10,6 +10,8 @@ export const ORIGIN_CHUNKS_DIR = 'chunks'
 export const ORIGIN_MANIFESTS_DIR = 'manifests'
 /** `index/<device class>.json`: the signed list of the class's bundles. */
 export const ORIGIN_INDEX_DIR = 'index'
+/** `timestamp.json`: the newest freshness statement of the timestamp role (protocols/root/SPEC.md section 6), read by super hubs' timestamp feeds. */
+export const ORIGIN_TIMESTAMP_KEY = 'timestamp.json'
 
 export const ORIGIN_INDEX_TYPE = 'storemesh/origin-index'
 export const ORIGIN_INDEX_SPEC_VERSION = 1

@@ -10,6 +10,7 @@
  * - `fetcher.ts`       bounded reads with stable codes and retries
  * - `pull-through.ts`  the super hub's chunk source and manifest lookup
  * - `status-file.ts`   `<data>/origin.json` counters
+ * - `timestamp-source.ts` `timestamp.json` for the super hub's timestamp feed
  */
 import { StoremeshError } from '../interface/errors.js'
 import type { Log } from '../interface/log.js'
@@ -27,6 +28,7 @@ export { publishBundle, type PublishOptions, type PublishResult } from './publis
 export { OriginFetcher, parseOriginUrl, type OriginFetcherInit, type FetchObjectOptions } from './fetcher.js'
 export { PullThrough, type OriginStats, type PullThroughInit } from './pull-through.js'
 export { readOriginStatus, ORIGIN_STATUS_FILE, type OriginStatus } from './status-file.js'
+export { OriginTimestampSource } from './timestamp-source.js'
 
 /** Refuses a cache too small to hold one chunk of the largest allowed size, with both sizes. */
 export function assertCacheQuota (quotaBytes: number): void {
@@ -52,6 +54,8 @@ export interface OriginPullInit extends Omit<OriginFetcherInit, 'base' | 'onByte
 
 export interface OriginPull {
   readonly pull: PullThrough
+  /** the bounded reader (other objects of the layout: `timestamp.json`) */
+  readonly fetcher: OriginFetcher
   status(): OriginStatus
   stop(): Promise<void>
 }
@@ -95,6 +99,7 @@ export async function startOriginPull (init: OriginPullInit): Promise<OriginPull
   write()
   return {
     pull: p,
+    fetcher,
     status,
     async stop () {
       clearInterval(timer)

@@ -11,6 +11,8 @@
 import { hostname } from 'node:os'
 import type { PrivateKey } from '@libp2p/interface'
 import { trustExchangeOf } from './trust-exchange.js'
+import { startSuperHubTimestamps } from './super-hub-timestamps.js'
+import { registerTimestampFeedMetrics } from '../metrics/timestamp-feed-metrics.js'
 import type { Log } from '../interface/log.js'
 import { startPeerIdentity, type PeerIdentityOptions } from '../identity/node-identity.js'
 import { enrolmentFromRoot, implicitEnrolment, RootTrust } from '../identity/root/index.js'
@@ -19,7 +21,7 @@ import { manifestProtocol, type ManifestProtocol } from '../net/manifest/index.j
 import { createStoremeshNode, type StoremeshNode } from '../net/node.js'
 import type { SwarmKey } from '../net/swarm-key.js'
 import { importBundlesUnder, openStore, storeManifestLookup, type ChunkStore } from '../store/index.js'
-import { constantSchedule, followSchedule, Limiter, LimiterChain, systemClock, UNLIMITED, type Clock, type Schedule, type ScheduleFollower } from '../wan/index.js'
+import { ByteBudget, constantSchedule, DEFAULT_CHUNK_BYTES_IN_FLIGHT, followSchedule, Limiter, LimiterChain, systemClock, UNLIMITED, type Clock, type Schedule, type ScheduleFollower } from '../wan/index.js'
 import { pullServer, type PullServer } from '../wan/pull/index.js'
 import { FleetLedger } from '../control/fleet-ledger.js'
 import type { HubAdmission } from '../control/fleet-ingest.js'
@@ -34,6 +36,7 @@ import { ChangeFeed, reportProtocol, type ReportProtocol, type ReportProtocolIni
 import { watchOrders } from '../control/order-watch.js'
 import { superHubRollout } from './super-hub-rollout.js'
 import { registerPullThroughMetrics } from '../metrics/origin-metrics.js'
+import { registerServeBudgetMetrics } from '../metrics/serve-budget-metrics.js'
 import { startPolicies, startSuperHubWaves, type SuperHubWaves } from './super-hub-waves.js'
 import { assertCacheQuota, DEFAULT_ORIGIN_CACHE_QUOTA_BYTES, startOriginPull, type OriginPull, type OriginPullInit } from '../origin/index.js'
 
@@ -56,6 +59,8 @@ export interface SuperHubInit {
   /** @default loopback, any port */
   listen?: string[]
   privateKey?: PrivateKey
+  /** chunk bytes in flight for all store hubs together (`--chunk-bytes-in-flight`). @default DEFAULT_CHUNK_BYTES_IN_FLIGHT */
+  chunkBytesInFlight?: number
   /** global WAN limit, bytes/s (ignored when `schedule` is given). @default UNLIMITED */
   wanRateBytesPerSec?: number
   /** the global limit over time (windows); wins over wanRateBytesPerSec */
@@ -99,6 +104,10 @@ export interface SuperHubInit {
   startWaves?: string[]
   /** how often the wave runner steps the fleet's waves (`--wave-tick-ms`). @default DEFAULT_WAVE_TICK_MS */
   waveTickMs?: number
+  /** a folder the timestamp role's signer drops statements into (`--timestamp-dir`; with `origin`, its `timestamp.json` is read too) */
+  timestampDir?: string
+  /** how often the timestamp sources are read without a watch event. @default DEFAULT_TIMESTAMP_RESCAN_MS */
+  timestampRescanMs?: number
   /** the process logger, without a component (imports log under `store`, the ledger file under `ledger`) */
   log?: Log
 }
@@ -121,6 +130,8 @@ export interface SuperHub {
   readonly imported: string[]
   /** the pull-through, when started with an origin */
   readonly origin: OriginPull | undefined
+  /** the server-wide bound on chunk bytes in flight (all store hubs together) */
+  readonly budget: ByteBudget
   /** the per-store-hub limiter (created on first use) */
   hubLimiter(peerId: string): Limiter
   stop(): Promise<void>
@@ -130,6 +141,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
   const clock = init.clock ?? systemClock
   const quotaBytes = init.origin !== undefined ? init.origin.cacheQuotaBytes ?? DEFAULT_ORIGIN_CACHE_QUOTA_BYTES : undefined
   if (quotaBytes !== undefined) assertCacheQuota(quotaBytes)
+  const budget = new ByteBudget(init.chunkBytesInFlight ?? DEFAULT_CHUNK_BYTES_IN_FLIGHT)
   // a pull-through cache holds bundles partially by design: their chunks may be evicted
   const store = await openStore({ dataDir: init.dataDir, ...(quotaBytes !== undefined ? { quotaBytes, evictIncomplete: true } : {}) })
   let follower: ScheduleFollower | undefined
@@ -203,7 +215,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       services: {
         ...(identity !== undefined ? { identity: identity.service } : {}),
         manifest: manifestProtocol({ lookup: pull !== undefined ? async (q) => await pull.lookup(q) : storeManifestLookup(store), roots: async (after) => { await root.refresh(); return root.rootsAfter(after) } }),
-        wanPull: pullServer({ source: pull ?? store, limiterFor: peerId => hubEntry(peerId).chain, onServed }),
+        wanPull: pullServer({ source: pull ?? store, limiterFor: peerId => hubEntry(peerId).chain, onServed, budget }),
         report: reportProtocol({ hubs: ledger, changes, trust: trustExchangeOf(init.dataDir, root, identity?.identities, init.log), ...init.report, ...(identity !== undefined ? { hubIdsOf: (id: string) => identity.identities.boundHubIds(id), onUnbound: identity.refuseAct('report-unbound') } : {}) })
       }
     })
@@ -213,6 +225,9 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
     identity?.identities.on('revocations', () => { changes.changed() })
     const watch = watchOrders(l, () => { changes.changed() }, init.log !== undefined ? { log: init.log.child({ component: 'fleet' }) } : {})
     const o = origin
+    const timestamps = await startSuperHubTimestamps({
+      dataDir: init.dataDir, root, dir: init.timestampDir, origin: o?.fetcher, rescanMs: init.timestampRescanMs, onAdopted: () => { changes.changed() }, log: init.log?.child({ component: 'trust' })
+    }).catch(async (err: unknown) => { watch.stop(); await node.stop(); throw err })
     const waves = startSuperHubWaves({
       ledger: l, via: init.name ?? hostname(), onMoved: () => { changes.changed() }, flags: { haltOnRollbackRatio: init.haltOnRollbackRatio, minOutcomesForHalt: init.minOutcomesForHalt },
       ...(init.startWaves !== undefined ? { start: startPolicies(rollout.verified(), init.startWaves) } : {}),
@@ -222,7 +237,9 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
     // the role's series beside the ledger's: WAN served per store, the origin pull-through's
     const extendMetrics = (r: Registry): void => {
       registerWanServedMetrics(r, served)
+      registerServeBudgetMetrics(r, budget)
       if (o !== undefined) registerPullThroughMetrics(r, { counters: () => o.status() }, store)
+      if (timestamps !== undefined) registerTimestampFeedMetrics(r, timestamps)
     }
     const metrics = init.metricsPort !== undefined ? await startFleetMetricsServer(l, init.metricsPort, extendMetrics).catch(async (err: unknown) => { await waves.stop(); await node.stop(); throw err }) : undefined
     const api = init.api !== undefined
@@ -241,6 +258,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       ledger: l,
       waves,
       global,
+      budget,
       imported,
       origin: o,
       ...(metrics !== undefined ? { metrics } : {}),
@@ -250,6 +268,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       async stop () {
         f.stop()
         watch.stop()
+        timestamps?.stop()
         await api?.stop()
         await metrics?.close()
         await node.stop()

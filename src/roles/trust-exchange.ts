@@ -36,6 +36,8 @@ export interface TrustExchangeInit {
   adoptRevocations?: (list: unknown) => boolean
   /** a document that did not verify (the rest of the answer still counts) */
   onRefused?: (what: 'roots' | 'timestamp' | 'revocations', err: StoremeshError) => void
+  /** a document that was newer and is now in force, in one line */
+  onKept?: (what: 'roots' | 'timestamp', line: string) => void
 }
 
 export class TrustExchange implements TrustSink {
@@ -66,6 +68,7 @@ export class TrustExchange implements TrustSink {
     if (news.roots !== undefined && news.roots.length > 0) {
       await this.#each('roots', async () => {
         const r = await this.#init.root.accept(news.roots ?? [])
+        if (r.to !== r.from) this.#init.onKept?.('roots', `root version ${r.from} -> ${r.to}`)
         kept ||= r.to !== r.from
       })
     }
@@ -74,7 +77,9 @@ export class TrustExchange implements TrustSink {
       await this.#each('timestamp', async () => {
         const before = await this.timestamp()
         const after = await installTimestamp(this.#init.dataDir, offered, this.#init.root.trust('timestamp'))
-        kept ||= before === undefined || after.signed.issuedAt !== before.signed.issuedAt
+        const newer = before === undefined || after.signed.issuedAt !== before.signed.issuedAt
+        if (newer) this.#init.onKept?.('timestamp', `timestamp statement issued ${after.signed.issuedAt}, expires ${after.signed.expiresAt}`)
+        kept ||= newer
       })
     }
     if (news.revocations !== undefined && this.#init.identities !== undefined) {
@@ -128,6 +133,7 @@ export function trustExchangeOf (dataDir: string, root: RootTrust, identities: P
     root,
     identities,
     ...(identity !== undefined ? { adoptRevocations: (list: unknown) => identity.adoptRevocations(list) } : {}),
-    onRefused: (what, err) => { tlog.warn({ code: err.code }, `refused ${what} from a report answer: ${err.toLine()}`) }
+    onRefused: (what, err) => { tlog.warn({ code: err.code }, `refused ${what} from a report answer: ${err.toLine()}`) },
+    onKept: (_what, line) => { tlog.info(`from a report answer: ${line}`) }
   })
 }

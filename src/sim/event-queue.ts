@@ -63,33 +63,38 @@ export class EventQueue implements Clock {
     return a.atMs < b.atMs || (a.atMs === b.atMs && a.seq < b.seq)
   }
 
+  // sift with a hole, not swaps: a full-fidelity store pushes and pops millions of
+  // events, and a destructuring swap was a visible share of its time
   #push (e: Entry): void {
     const h = this.#heap
+    let i = h.length
     h.push(e)
-    let i = h.length - 1
     while (i > 0) {
       const p = (i - 1) >> 1
-      if (!this.#less(h[i] as Entry, h[p] as Entry)) break
-      ;[h[i], h[p]] = [h[p] as Entry, h[i] as Entry]
+      const up = h[p] as Entry
+      if (!this.#less(e, up)) break
+      h[i] = up
       i = p
     }
+    h[i] = e
   }
 
   #pop (): void {
     const h = this.#heap
     const last = h.pop() as Entry
-    if (h.length === 0) return
-    h[0] = last
+    const n = h.length
+    if (n === 0) return
     let i = 0
     for (;;) {
       const l = 2 * i + 1
+      if (l >= n) break
       const r = l + 1
-      let m = i
-      if (l < h.length && this.#less(h[l] as Entry, h[m] as Entry)) m = l
-      if (r < h.length && this.#less(h[r] as Entry, h[m] as Entry)) m = r
-      if (m === i) break
-      ;[h[i], h[m]] = [h[m] as Entry, h[i] as Entry]
+      const m = r < n && this.#less(h[r] as Entry, h[l] as Entry) ? r : l
+      const c = h[m] as Entry
+      if (!this.#less(c, last)) break
+      h[i] = c
       i = m
     }
+    h[i] = last
   }
 }

@@ -54,6 +54,8 @@ class LanSwarm {
   fillQueued = new Set<number>()
   chokeQueued = new Set<number>()
   hubQueued = false
+  /** live requests each device has waiting in the hub's queue (not the one being served): the seeder's pendingRequests without a pass over the queue */
+  readonly hubLiveQueued: Int32Array
   wastedBytes = 0
   badChunks = 0
   bans = 0
@@ -64,6 +66,7 @@ class LanSwarm {
     this.sizes = init.pieceSizes
     this.n = init.deviceUpBytesPerSec.length
     this.remaining = this.n
+    this.hubLiveQueued = new Int32Array(1 + this.n + init.corruptPeers)
     const random = init.rng.random
     const now = this.q.now
     const total = 1 + this.n + init.corruptPeers
@@ -177,7 +180,12 @@ class LanSwarm {
     if (to.idx === HUB) {
       if (!to.picker.peerHave(from.id, index)) return
       for (const id of this.seeder.peerHave(from.id, index)) this.sendOffersTo(this.byId(id))
-      this.queueHubChoker()
+      // The product re-runs the hub's unchoking on every have. With unlimited slots its
+      // choice is "every device that lacks a chunk", which changes only when the hub
+      // learns a device is complete; its offers on each run are released by the
+      // seeder's own path above and the super-seed tick. So the model runs it then (and
+      // at each choke interval), not per batch of haves: it was a tenth of a store's time.
+      if ((to.picker.peerBits(from.id)?.count ?? 0) >= this.sizes.length) this.queueHubChoker()
       return
     }
     if (to.corrupt || to.banned.has(from.idx)) return
@@ -195,7 +203,8 @@ class LanSwarm {
   // ---- requests and uploads ----------------------------------------------------
 
   fill (d: Node, peer: Node): void {
-    if (d.picker.complete || !d.unchokedBy.has(peer.idx) || d.banned.has(peer.idx)) return
+    // the unchoke test first: most haves come from peers that choke the receiver
+    if (!d.unchokedBy.has(peer.idx) || d.picker.complete || d.banned.has(peer.idx)) return
     for (const index of d.picker.next(peer.id)) {
       this.send(() => { this.enqueue(peer, d, index) })
     }
@@ -212,7 +221,8 @@ class LanSwarm {
 
   enqueue (up: Node, from: Node, index: number): void {
     if (!up.unchoking.has(from.idx)) { this.send(() => { this.requestFailed(from, up, index) }); return }
-    up.queue.push({ from: from.idx, index, passed: 0, live: true, holders: () => up.picker.rarity.count(index) })
+    up.queue.push({ from: from.idx, index, passed: 0, live: true, holders: holdersOf(up, index) })
+    if (up.idx === HUB) this.hubLiveQueued[from.idx]++
     this.serveNext(up)
   }
 
@@ -221,6 +231,7 @@ class LanSwarm {
     for (let i = up.queue.length - 1; i >= 0; i--) if (!(up.queue[i] as Req).live) up.queue.splice(i, 1)
     if (up.queue.length === 0) return
     const [req] = up.queue.splice(nextTurn(up.queue), 1) as [Req]
+    if (up.idx === HUB) this.hubLiveQueued[req.from]--
     for (const other of up.queue) other.passed++
     up.serving = req
     const bytes = this.sizes[req.index] as number
@@ -289,7 +300,9 @@ class LanSwarm {
 
   cancel (up: Node, from: Node, index: number): void {
     if (up.serving?.from === from.idx && up.serving.index === index) up.serving.live = false
-    for (const r of up.queue) if (r.from === from.idx && r.index === index) r.live = false
+    for (const r of up.queue) {
+      if (r.from === from.idx && r.index === index && r.live) { r.live = false; if (up.idx === HUB) this.hubLiveQueued[r.from]-- }
+    }
   }
 
   requestFailed (d: Node, up: Node, index: number): void {
@@ -358,7 +371,12 @@ class LanSwarm {
       up.unchoking.delete(e.idx)
       // requests it had waiting here fail (a choke drops the queue, as the wire does)
       for (const r of up.queue) {
-        if (r.from === e.idx && r.live) { r.live = false; const i = r.index; this.send(() => { this.requestFailed(e, up, i) }) }
+        if (r.from === e.idx && r.live) {
+          r.live = false
+          if (up.idx === HUB) this.hubLiveQueued[r.from]--
+          const i = r.index
+          this.send(() => { this.requestFailed(e, up, i) })
+        }
       }
       this.send(() => { e.unchokedBy.delete(up.idx) })
     }
@@ -368,7 +386,7 @@ class LanSwarm {
     if (e.idx === HUB || e.corrupt) return
     const hub = this.nodes[HUB] as Node
     if (!hub.unchoking.has(e.idx)) return
-    const pending = hub.queue.filter(r => r.from === e.idx && r.live).length + (hub.serving?.from === e.idx ? 1 : 0)
+    const pending = (this.hubLiveQueued[e.idx] as number) + (hub.serving?.from === e.idx ? 1 : 0)
     for (const index of this.seeder.offers(e.id, hub.picker.held, pending)) {
       this.send(() => { this.onHave(e, hub, index) })
     }
@@ -377,4 +395,9 @@ class LanSwarm {
   offerAll (): void {
     for (const e of this.devices) this.sendOffersTo(e)
   }
+}
+
+/** A request's holder count, read when the uploader picks its next turn (a returned arrow: tsx names a property's arrow, at a cost per request). */
+function holdersOf (up: Node, index: number): () => number {
+  return () => up.picker.rarity.count(index)
 }

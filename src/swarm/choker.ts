@@ -39,22 +39,13 @@ export class Choker {
 
   /** The peers to unchoke now; everyone else is choked. */
   decide (peers: readonly ChokerPeer[], nowMs: number): Set<string> {
-    const byId = new Map(peers.map(p => [p.id, p]))
-    const keep = (set: Set<string>): Set<string> => new Set([...set].filter(id => byId.get(id)?.candidate === true))
     const rotate = this.#lastRotationMs === undefined || nowMs - this.#lastRotationMs >= this.#init.intervalMs
     // ranked only when a slot is to be filled: between rotations with every slot held
     // (the usual case) a call costs a pass over the peers, not a sort (the hub re-runs
-    // its choker on every batch of haves)
-    const rank = (): ChokerPeer[] => {
-      const candidates = peers.filter(p => p.candidate)
-      // a random key per peer per call: stable sort ties become a fair shuffle
-      const tie = new Map(candidates.map(p => [p.id, this.#random()]))
-      return candidates.sort((a, b) =>
-        linkRank(a) - linkRank(b) || b.score - a.score || (tie.get(a.id) ?? 0) - (tie.get(b.id) ?? 0))
-    }
-
+    // its choker on every batch of haves). keep and rank are methods, not closures made
+    // per call (the fleet simulator runs under tsx, which names every such closure).
     if (rotate) {
-      const ranked = rank()
+      const ranked = this.#rank(peers)
       this.#lastRotationMs = nowMs
       this.#regular = new Set(ranked.slice(0, this.#init.uploadSlots).map(p => p.id))
       const previous = this.#optimistic
@@ -64,14 +55,16 @@ export class Choker {
       const fresh = rest.filter(p => !previous.has(p.id))
       this.#fillOptimistic(fresh.length > 0 ? fresh : rest)
     } else {
-      this.#regular = keep(this.#regular)
-      this.#optimistic = keep(this.#optimistic)
+      const candidate = new Set<string>()
+      for (const p of peers) if (p.candidate) candidate.add(p.id)
+      this.#regular = keepOnly(this.#regular, candidate)
+      this.#optimistic = keepOnly(this.#optimistic, candidate)
       const held = this.#regular.size + this.#optimistic.size
       const slots = this.#init.uploadSlots + this.#init.optimisticSlots
       let candidates = 0
       if (held < slots) for (const p of peers) if (p.candidate) candidates++
       if (held < slots && candidates > held) {
-        const ranked = rank()
+        const ranked = this.#rank(peers)
         for (const p of ranked) {
           if (this.#regular.size >= this.#init.uploadSlots) break
           if (!this.#optimistic.has(p.id)) this.#regular.add(p.id)
@@ -87,6 +80,14 @@ export class Choker {
     return this.#optimistic
   }
 
+  #rank (peers: readonly ChokerPeer[]): ChokerPeer[] {
+    const candidates = peers.filter(p => p.candidate)
+    // a random key per peer per call: stable sort ties become a fair shuffle
+    const tie = new Map(candidates.map(p => [p.id, this.#random()]))
+    return candidates.sort((a, b) =>
+      linkRank(a) - linkRank(b) || b.score - a.score || (tie.get(a.id) ?? 0) - (tie.get(b.id) ?? 0))
+  }
+
   #fillOptimistic (pool: ChokerPeer[]): void {
     const left = [...pool]
     while (this.#optimistic.size < this.#init.optimisticSlots && left.length > 0) {
@@ -95,6 +96,12 @@ export class Choker {
       if (p !== undefined) this.#optimistic.add(p.id)
     }
   }
+}
+
+function keepOnly (set: ReadonlySet<string>, candidate: ReadonlySet<string>): Set<string> {
+  const out = new Set<string>()
+  for (const id of set) if (candidate.has(id)) out.add(id)
+  return out
 }
 
 function linkRank (p: ChokerPeer): number {

@@ -9,7 +9,7 @@
  * stays up is re-opened by a sweep with back-off (reopen.ts).
  */
 import { serviceDependencies, type Connection, type Stream } from '@libp2p/interface'
-import { toNodeDuplex } from '../net/stream.js'
+import { toByteDuplex } from '../net/byte-stream.js'
 import { isStoremeshError, StoremeshError } from '../interface/errors.js'
 import type { BundleInfo, Link } from '../interface/types.js'
 import { lifetimeAbortController } from '../interface/startable.js'
@@ -174,7 +174,7 @@ export class ChunkProtocolService implements ChunkProtocol {
   }
 
   #toDuplex (stream: Stream): ByteDuplex {
-    return this.#init.toDuplex?.(stream) ?? toNodeDuplex(stream)
+    return this.#init.toDuplex?.(stream) ?? toByteDuplex(stream)
   }
 
   #peerConnection (connection: Connection, duplex: ByteDuplex): { link: Link, uploadLimiter: ReturnType<NonNullable<ChunkProtocolInit['peerUploadLimiter']>>, disconnect: () => void } {
@@ -183,9 +183,15 @@ export class ChunkProtocolService implements ChunkProtocol {
     return {
       link,
       uploadLimiter: this.#init.peerUploadLimiter?.({ peerId, link }),
+      // a violation's disconnection: every connection to the peer (two nodes that found each
+      // other over mDNS may both have dialled; closing one left the hoarder connected over
+      // the other), aborted, not closed: a graceful close waits for the peer's streams to end,
+      // which under load held hoarders 1-3 s past their violation (bench:hostile)
       disconnect: () => {
         duplex.destroy()
-        connection.close().catch((err: Error) => { connection.abort(err) })
+        const err = new StoremeshError('E_PEER_ERROR', `peer ${peerId} disconnected for a protocol violation`, { peer: peerId })
+        for (const c of this.#components.connectionManager.getConnections(connection.remotePeer)) c.abort(err)
+        if (connection.status === 'open') connection.abort(err)
       }
     }
   }

@@ -215,6 +215,25 @@ export class Picker {
   }
 
   /**
+   * How long until the next peer becomes a hoarder if nothing changes (the earliest
+   * waiting peer's hoarderAfterMs minus what it has waited), or undefined when no
+   * peer that never delivered has a request in flight: the swarm arms a timer for
+   * it, so a hoarder is named when its time is up, not on the next tick.
+   */
+  hoarderDueInMs (): number | undefined {
+    const after = this.#init.hoarderAfterMs
+    if (after === undefined) return undefined
+    const now = this.#now()
+    let due: number | undefined
+    for (const p of this.#peers.values()) {
+      if (p.served > 0 || p.hoarder || p.waitingSinceMs === undefined) continue
+      const left = Math.max(0, after - p.waitedMs - (now - p.waitingSinceMs))
+      if (due === undefined || left < due) due = left
+    }
+    return due
+  }
+
+  /**
    * Treats a peer as a suspect from the start (one that was disconnected as a hoarder
    * and came back): its requests never hold a chunk, until it delivers one.
    */
@@ -277,28 +296,39 @@ export class Picker {
     if (p === undefined || p.wanted === 0) return []
     const out: number[] = []
     let endgame: boolean | undefined
+    // The candidate tests are methods and inline arrows, made only once the pipeline has
+    // room: next() runs on every have from an unchoking peer, and a named closure per
+    // call cost the fleet simulator (run under tsx, which names each one) a quarter of its time.
     while (this.#hasRoom(p)) {
-      const base = (i: number): boolean => !this.#have.get(i) && p.bits.get(i) && !p.inflight.has(i) && !p.excluded.has(i)
       // the rarest chunk no one is asked for (or only a suspect): sublinear in the bundle's chunk count
-      let pick = this.rarity.pickWanted(i => base(i) && !this.#busy(i))
+      let pick = this.rarity.pickWanted(i => this.#askable(p, i) && !this.#busy(i))
       if (pick === undefined) {
         // a copy only to an idle link: the rest of a pipeline of copies would queue
         // behind the upload caps and be served before our cancel lands
         if (p.inflight.size > 0) break
         endgame ??= this.endgame
         const max = this.#init.endgameMaxPeersPerPiece
-        const asked = (i: number): number => this.#inflight.get(i)?.size ?? 0
-        const staleBefore = this.#now() - this.#init.reaskAfterMs
-        const may = endgame ? () => true : (i: number) => (this.#askedAt.get(i) ?? Infinity) <= staleBefore
+        const staleBefore = endgame ? Infinity : this.#now() - this.#init.reaskAfterMs
         // a second copy: only chunks in flight qualify (a re-ask needs askedAt; in
         // endgame every missing chunk is in flight), so scan those, not the bundle
-        pick = pickAmong(this.#inflight.keys(), i => base(i) && asked(i) < max && may(i), i => asked(i) * 65536 + this.rarity.count(i), this.#random)
+        pick = pickAmong(this.#inflight.keys(),
+          i => this.#askable(p, i) && this.#askers(i) < max && (this.#askedAt.get(i) ?? Infinity) <= staleBefore,
+          i => this.#askers(i) * 65536 + this.rarity.count(i), this.#random)
         if (pick === undefined) break
       }
       this.#addInflight(id, p, pick)
       out.push(pick)
     }
     return out
+  }
+
+  /** We lack it, the peer holds it, it is not asked of this peer already, and the peer never sent a bad copy of it. */
+  #askable (p: PeerEntry, i: number): boolean {
+    return !this.#have.get(i) && p.bits.get(i) && !p.inflight.has(i) && !p.excluded.has(i)
+  }
+
+  #askers (i: number): number {
+    return this.#inflight.get(i)?.size ?? 0
   }
 
   /** A request ended without a usable chunk; `exclude` when the peer sent a bad copy. */

@@ -100,6 +100,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
       bundleId: init.bundle.id,
       hoarderAfterMs: o.hoarderAfterMs,
       peer: id => this.#peers.get(id),
+      now: this.#now,
       ...(init.spareHoarder !== undefined ? { spare: init.spareHoarder } : {})
     })
     this.done = new Promise<void>((resolve, reject) => { this.#resolveDone = resolve; this.#rejectDone = reject })
@@ -135,6 +136,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     if (this.#stopped) return
     this.#stopped = true
     for (const t of this.#timers) clearInterval(t)
+    this.#hoarders.stop()
     this.#abort.abort()
     for (const p of [...this.#peers.values()]) p.wire.close()
     this.#peers.clear()
@@ -396,9 +398,11 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     const w = peer.wire
     if (this.#stopped || !w.ready || w.closed || w.peerChoking || this.#picker.complete) return
     if (this.#now() < this.#pausedUntilMs) return
-    for (const index of this.#picker.next(peer.id)) {
+    const asked = this.#picker.next(peer.id)
+    for (const index of asked) {
       if (!w.request(index)) this.#picker.onFailed(index, peer.id)
     }
+    if (asked.length > 0) this.#hoarders.arm()
   }
 
   #scheduleFill (): void {

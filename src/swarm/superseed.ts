@@ -206,7 +206,8 @@ export class SuperSeeder {
     const p = this.#peers.get(id)
     if (p === undefined) return []
     const now = this.#init.now()
-    for (const [i, at] of [...p.offers]) {
+    // no copy: #release deletes only the entry being visited, which a Map iteration allows
+    for (const [i, at] of p.offers) {
       if (this.#reshared(p, i) || (!p.bits.get(i) && now - at >= this.#init.offerTimeoutMs)) this.#release(p, i)
     }
     this.#checkHoarding(p, now)

@@ -163,6 +163,9 @@ if (!existsSync(CHROMIUM)) {
         frozenAtMs = -1
       }
       for (const p of all) if (p.child.exitCode !== null) throw new Error(`${p.dataDir} exited early: ${p.stderr().slice(-1500)}`)
+      // the render before the scrape is read now: the status wait below outlasts a poll,
+      // so the last loop's render is already old and could never bracket this scrape
+      s1 = await snapshot()
       const scrapeStartMs = Date.now()
       const text = await api.metricsText()
       const scrapeEndMs = Date.now()
@@ -171,9 +174,11 @@ if (!existsSync(CHROMIUM)) {
       const bad = await cellMismatches(s2)
       if (bad !== 0) problems.push(`render ${s2.polls}: ${bad ?? 'no recorded answer for'} cells differ from the answer rendered`)
       // a device row never leads the device's own store: read the devices' status files
-      // once they were rewritten after this render (chunks only grow)
-      await new Promise(resolve => setTimeout(resolve, 3 * STATUS_INTERVAL_MS))
-      for (const d of devices) {
+      // once they were rewritten after this render (chunks only grow). A stopped device
+      // rewrites nothing, so its file may predate the have it sent just before the stop
+      const frozen = frozenAtMs !== undefined && frozenAtMs !== -1
+      if (!frozen) await new Promise(resolve => setTimeout(resolve, 3 * STATUS_INTERVAL_MS))
+      for (const d of frozen ? [] : devices) {
         const st = await readStatus(d.dataDir)
         if (st === undefined) continue
         const own = bundleOf(st, id)?.heldChunks ?? 0

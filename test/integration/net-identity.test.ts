@@ -117,7 +117,7 @@ t.test('a certified pair connects and each holds the other\'s identity', async t
   const hub = await start(t, { cert: id => certFor(id, { deviceId: 'hub-1', role: 'hub' }), ids: { requireCertificates: true } })
   const device = await start(t, { cert: id => certFor(id, { deviceId: 'pos-17' }), ids: { requireCertificates: true } })
   await connect(device, hub)
-  t.ok(await until(() => hub.ids.identityOf(device.peerId) !== undefined && device.ids.identityOf(hub.peerId) !== undefined, 10_000), 'both verified')
+  t.ok(await until(() => hub.ids.identityOf(device.peerId) !== undefined && device.ids.identityOf(hub.peerId) !== undefined, 30_000), 'both verified')
   t.match(hub.node.services.identity.identityOf(device.peerId), { deviceId: 'pos-17', storeId: 's-1', role: 'device', deviceClass: 'pos' })
   t.match(device.ids.identityOf(hub.peerId), { deviceId: 'hub-1', role: 'hub' })
   t.ok(hub.ids.isAllowed(device.peerId))

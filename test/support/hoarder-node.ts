@@ -10,10 +10,11 @@ import type { SwarmKey } from '../../src/net/swarm-key.js'
 import type { ChunkStore } from '../../src/store/index.js'
 import { chunkProtocol, type ChunkProtocol } from '../../src/swarm/index.js'
 
-export function hoardingSink (store: Pick<ChunkSink, 'has' | 'put'>): ChunkSink {
+export function hoardingSink (store: Pick<ChunkSink, 'has' | 'put'>, onRequest?: () => void): ChunkSink {
   return {
     has: async hash => await store.has(hash),
     get: async (_hash, options) => await new Promise<Uint8Array | undefined>((_resolve, reject) => {
+      onRequest?.()
       options?.signal?.addEventListener('abort', () => { reject(options.signal?.reason) }, { once: true })
     }),
     put: async (hash, data, options) => { await store.put(hash, data, options) }
@@ -23,7 +24,16 @@ export function hoardingSink (store: Pick<ChunkSink, 'has' | 'put'>): ChunkSink 
 /** More than a store's peers: every peer that asks is unchoked. */
 export const HOARDER_UPLOAD_SLOTS = 256
 
-export interface HoarderInit { store: ChunkStore, info: BundleInfo, swarmKey: SwarmKey | null, serviceTag: string, listen?: string, mdnsIntervalMs?: number }
+export interface HoarderInit {
+  store: ChunkStore
+  info: BundleInfo
+  swarmKey: SwarmKey | null
+  serviceTag: string
+  listen?: string
+  mdnsIntervalMs?: number
+  /** a peer asked it for a chunk (it holds every such read: the bench times detection from the first) */
+  onRequest?: () => void
+}
 
 /** Starts a hoarding node that has joined `info`'s swarm. */
 export async function startHoarder (init: HoarderInit): Promise<StoremeshNode<{ chunks: ChunkProtocol }>> {
@@ -32,7 +42,7 @@ export async function startHoarder (init: HoarderInit): Promise<StoremeshNode<{ 
     listen: [init.listen ?? '/ip4/127.0.0.1/tcp/0'],
     mdns: { serviceTag: init.serviceTag, intervalMs: init.mdnsIntervalMs ?? 500 },
     // it unchokes everyone at once, as an attacker out to hold the most requests would
-    services: { chunks: chunkProtocol({ store: hoardingSink(init.store), options: { uploadSlots: HOARDER_UPLOAD_SLOTS } }) }
+    services: { chunks: chunkProtocol({ store: hoardingSink(init.store, init.onRequest), options: { uploadSlots: HOARDER_UPLOAD_SLOTS } }) }
   })
   await node.services.chunks.join(init.info)
   return node

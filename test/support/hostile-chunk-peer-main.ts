@@ -13,6 +13,11 @@
  * chunk bytes (imported into <dataDir>/store).
  *
  * stdout, one JSON line each: `{"event":"ready","peerIds":[...]}` once the nodes exist;
+ * for the hoarders (whose <victimMultiaddr> names the device, /p2p/ included), per
+ * hoarder `{"event":"hoarder","what":"connect"|"claim"|"request"|"disconnect","peerId","atMs"}`:
+ * its connection to the device opened, its wire to the device up (its full bitfield
+ * sent), the first chunk request it held (only the
+ * device asks: the hub holds the bundle), its connection to the device closed;
  * a HostileMode attack then waits for a line `go` on stdin and prints
  * `{"event":"attacking","atMs"}`, `{"event":"refused","atMs"}` when the victim first
  * refused a dial or a stream, and on SIGTERM `{"event":"stats",...}` before exiting.
@@ -40,8 +45,26 @@ let stats: () => Record<string, unknown> = () => ({})
 
 if (attack.startsWith('hoarders')) {
   const n = Number(attack.split(':')[1] ?? 20)
+  const device = multiaddr(victim).getComponents().find(c => c.name === 'p2p')?.value
   const nodes = []
-  for (let i = 0; i < n; i++) nodes.push(await startHoarder({ store, info, swarmKey, serviceTag }))
+  for (let i = 0; i < n; i++) {
+    let requested = false
+    let id = ''
+    const node = await startHoarder({
+      store, info, swarmKey, serviceTag,
+      onRequest: () => {
+        if (!requested) say({ event: 'hoarder', what: 'request', peerId: id, atMs: Date.now() })
+        requested = true
+      }
+    })
+    id = node.peerId.toString()
+    // its claim: the wire to the device is up and its full bitfield sent
+    node.services.chunks.swarm(info.id)?.on('peer:add', (peer: string) => { if (peer === device) say({ event: 'hoarder', what: 'claim', peerId: id, atMs: Date.now() }) })
+    for (const what of ['connect', 'disconnect'] as const) {
+      node.addEventListener(`peer:${what}`, e => { if (e.detail.toString() === device) say({ event: 'hoarder', what, peerId: id, atMs: Date.now() }) })
+    }
+    nodes.push(node)
+  }
   for (const node of nodes) stops.push(async () => { await node.stop() })
   say({ event: 'ready', peerIds: nodes.map(x => x.peerId.toString()) })
 } else if ((FLEET_ATTACKS as readonly string[]).includes(attack)) {

@@ -22,6 +22,8 @@ export interface InstallDeviceInit {
   leaseKind: 'none' | 'hub'
   /** seeds slot A's bytes */
   slotSeed: number
+  /** the signed policy's guardrails.freshnessGraceHours (the trust.freshness gate); @default the schema's */
+  freshnessGraceHours?: number
 }
 
 export async function installDeviceDir (f: LanFixture, d: InstallDeviceInit): Promise<string> {
@@ -39,7 +41,7 @@ export async function installDeviceDir (f: LanFixture, d: InstallDeviceInit): Pr
     spec: {
       bundle: { id: d.info.id, version: d.version },
       targets: { deviceClass: DEVICE_CLASS, percentage: 100 },
-      guardrails: { minBattery: 40, maxTemperatureC: 70, minFreeDiskMiB: 512, requireDualPartition: true },
+      guardrails: { minBattery: 40, maxTemperatureC: 70, minFreeDiskMiB: 512, requireDualPartition: true, ...(d.freshnessGraceHours !== undefined ? { freshnessGraceHours: d.freshnessGraceHours } : {}) },
       verification: { healthCheck: { run: 'true', timeoutSeconds: 5 }, rollbackOnHealthLossMins: 0 }
     }
   })

@@ -31,6 +31,8 @@ export interface Nginx {
   url: string
   /** requests nginx logged (one line each), read from its access log */
   accessLog: string
+  /** the master process (its workers are its children): benchmarks read their CPU time */
+  pid: number | undefined
   stop(): Promise<void>
 }
 
@@ -87,5 +89,5 @@ http {
     await gone
   }
   t.teardown(stop)
-  return { url, accessLog, stop }
+  return { url, accessLog, pid: child.pid, stop }
 }

@@ -26,3 +26,7 @@ export {
   type TimestampEntry, type TimestampFields
 } from './timestamp.js'
 export { enrolmentFromRoot, implicitEnrolment } from './enrolment.js'
+export {
+  DEFAULT_TIMESTAMP_RESCAN_MS, TimestampFeed, type OfferOutcome, type TimestampCandidate, type TimestampFeedCounters, type TimestampFeedInit, type TimestampSource
+} from './timestamp-feed.js'
+export { MAX_TIMESTAMP_DIR_FILES, TimestampDirSource } from './timestamp-dir-source.js'

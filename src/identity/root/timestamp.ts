@@ -118,7 +118,7 @@ export function verifyTimestamp (ts: Timestamp, trust: TrustOptions): Timestamp 
 export function newerTimestamp (current: Timestamp | undefined, next: Timestamp): Timestamp {
   if (current === undefined) return next
   if (timeMs(next.signed.issuedAt) < timeMs(current.signed.issuedAt)) {
-    throw new StoremeshError('E_TIMESTAMP_INVALID', `timestamp issued ${next.signed.issuedAt} is older than the one in force (${current.signed.issuedAt})`)
+    throw new StoremeshError('E_TIMESTAMP_ROLLBACK', `timestamp issued ${next.signed.issuedAt} is older than the one in force (${current.signed.issuedAt})`)
   }
   return timeMs(next.signed.issuedAt) === timeMs(current.signed.issuedAt) ? current : next
 }

@@ -28,6 +28,15 @@ export const MAX_PULL_STREAMS = 4
  * (STACK-NOTES) whatever the limiter's slice.
  */
 export const MAX_PULL_WRITE_BYTES = 64 * 1024
+/**
+ * A chunk whose size the super hub's source cannot tell before reading it takes a
+ * grant of this size from the server-wide budget (byte-budget.ts), re-sized to the
+ * real size once read: the chunker's default largest chunk (FastCDC max, DESIGN.md 3),
+ * so bundles built with the default chunking never pass the bound (a unit test holds
+ * it equal to bundle/fastcdc.ts DEFAULT_MAX_CHUNK_BYTES; not imported here: that
+ * module loads the chunker's WebAssembly).
+ */
+export const DEFAULT_GUESSED_CHUNK_BYTES = 1024 * 1024
 
 /**
  * What a store hub asks one super hub for at once, in bytes: enough to keep a fast

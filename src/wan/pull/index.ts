@@ -21,6 +21,7 @@
 import type { StreamHandler, StreamHandlerOptions } from '@libp2p/interface'
 import type { ChunkSource } from '../../interface/types.js'
 import type { Acquirer } from '../limiter.js'
+import type { ByteBudget } from '../byte-budget.js'
 import { PullServer } from './pull-protocol.js'
 
 export * from './constants.js'
@@ -43,6 +44,11 @@ export interface PullServerInit {
   onServed?: (event: { peerId: string, hash: string, bytes: number }) => void
   /** @default MAX_PULL_STREAMS */
   maxStreams?: number
+  /**
+   * Chunk bytes in flight for all store hubs together (taken before a chunk is read,
+   * returned once its answer is handed to the stream); absent: no server-wide bound.
+   */
+  budget?: ByteBudget
 }
 
 export interface PulledChunk {

@@ -23,7 +23,7 @@ import { toNodeDuplex, type StreamDuplex } from '../../net/stream.js'
 import { abortError } from '../../interface/abort.js'
 import type { Acquirer } from '../limiter.js'
 import { throttle } from '../throttle.js'
-import { DEFAULT_PULL_IDLE_TIMEOUT_MS, MAX_PULL_ANSWER_BYTES, MAX_PULL_CHUNK_BYTES, MAX_PULL_REQUEST_BYTES, MAX_PULL_STREAMS, MAX_PULL_WRITE_BYTES, WAN_PULL_PROTOCOL } from './constants.js'
+import { DEFAULT_GUESSED_CHUNK_BYTES, DEFAULT_PULL_IDLE_TIMEOUT_MS, MAX_PULL_ANSWER_BYTES, MAX_PULL_CHUNK_BYTES, MAX_PULL_REQUEST_BYTES, MAX_PULL_STREAMS, MAX_PULL_WRITE_BYTES, WAN_PULL_PROTOCOL } from './constants.js'
 import type { PullClientInit, PullServerComponents, PullServerInit } from './index.js'
 import { decodeFrames, decodePullAnswer, decodePullRequest, encodePullAnswer, encodePullRequest, endedMidFrame } from './messages.js'
 
@@ -129,9 +129,16 @@ export class PullServer {
   }
 
   async #answer (duplex: StreamDuplex, hash: string, peerId: string, limiter: Acquirer, signal: AbortSignal): Promise<void> {
-    const bytes = await this.init.source.get(hash, { signal })
-    for (const part of encodePullAnswer(bytes)) await writePaced(duplex, part, limiter, signal)
-    if (bytes !== undefined) this.init.onServed?.({ peerId, hash, bytes: bytes.byteLength })
+    // the server-wide bound (byte-budget.ts): held from before the read until the answer is handed to the stream
+    const grant = await this.init.budget?.acquire(this.init.source.sizeOf?.(hash) ?? DEFAULT_GUESSED_CHUNK_BYTES, signal)
+    try {
+      const bytes = await this.init.source.get(hash, { signal })
+      grant?.resize(bytes?.byteLength ?? 0)
+      for (const part of encodePullAnswer(bytes)) await writePaced(duplex, part, limiter, signal)
+      if (bytes !== undefined) this.init.onServed?.({ peerId, hash, bytes: bytes.byteLength })
+    } finally {
+      grant?.release()
+    }
   }
 }
 

@@ -9,8 +9,9 @@ import { join } from 'node:path'
 import { writeKeyFiles, generateSigningKey } from '../../../src/bundle/keys.js'
 import { chunkPathIn } from '../../../src/bundle/layout.js'
 import {
-  checkBundleFolder, collectFacts, gatherDeviceInputs, parseDeviceConfig, parseFactOutput, type StatfsFn
+  collectFacts, gatherDeviceInputs, parseDeviceConfig, parseFactOutput, type StatfsFn
 } from '../../../src/install/facts.js'
+import { checkBundleFolder } from '../../../src/install/bundle-folder.js'
 import type { ExecFn } from '../../../src/install/probes.js'
 import { encodeSignedPolicy, signPolicy } from '../../../src/policy/signed.js'
 import { collectDecisionInputs, decideDevice } from '../../../src/roles/device-decision.js'

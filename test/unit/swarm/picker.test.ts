@@ -243,12 +243,17 @@ t.test('hoarders: a peer that never delivered while our requests waited at it ho
   // the hub beats the hoarder's request: its wait so far counts, and it is asked again
   p.setHave(h1 as number, 'hub')
   t.same(p.takeHoarders(), [], 'not yet: 5 s of requests')
+  t.equal(p.hoarderDueInMs(), 3000, 'D has waited 5 s too (nothing in flight at H now): due in 3 s')
   clock.ms = 6000
   t.equal(p.next('H').length, 1, 'asked again')
+  t.equal(p.hoarderDueInMs(), 2000, 'D: 6 s waited, 2 s left; H: 5 s waited, 3 s left')
   // D delivers: it is never a hoarder, however long its first chunk took
   p.setHave(d1 as number, 'D')
+  t.equal(p.hoarderDueInMs(), 3000, 'D delivered: only H is due, 3 s from now')
   clock.ms = 9000
+  t.equal(p.hoarderDueInMs(), 0, 'H is due now')
   t.same(p.takeHoarders(), ['H'], '5 s + 3 s of waiting requests: named')
+  t.equal(p.hoarderDueInMs(), undefined, 'nobody left to time')
   t.same(p.takeHoarders(), [], 'once')
   clock.ms = 60_000
   t.same(p.takeHoarders(), [], 'D delivered: never named')

@@ -33,7 +33,7 @@ t.test('a statement by the timestamp role: strict, verified, never replaced by a
   t.equal((await watch.read(now + 2 * HOUR_MS)).state, 'stale', 'past its expiry the store is stale')
 
   const older = signTimestamp({ entries: [entry], issuedAt: new Date(now - 2 * HOUR_MS), expiresAt: new Date(now + 5 * HOUR_MS) }, [ts1])
-  await t.rejects(installTimestamp(dir, older, trust), { code: 'E_TIMESTAMP_INVALID' }, 'a replayed older statement cannot hide a freeze')
+  await t.rejects(installTimestamp(dir, older, trust), { code: 'E_TIMESTAMP_ROLLBACK' }, 'a replayed older statement cannot hide a freeze')
   await t.rejects(installTimestamp(dir, signTimestamp({ entries: [], expiresAt: new Date(now + HOUR_MS) }, [rootKey]), trust), { code: 'E_SIGNATURE_UNTRUSTED' })
 
   const enc = (x: unknown): Uint8Array => new TextEncoder().encode(JSON.stringify(x))
