@@ -1,9 +1,10 @@
 import t from 'tap'
+import { randomBytes } from 'node:crypto'
 import { createStoremeshNode, type StoremeshNode } from '../../../src/net/node.js'
 import { toNodeDuplex } from '../../../src/net/stream.js'
 import { BanList, banGater, chunkProtocol, CHUNK_PROTOCOL, type ChunkProtocol } from '../../../src/swarm/index.js'
 import { wirePeerId } from '../../../src/swarm/handshake.js'
-import { HANDSHAKE_BYTES, PSTR } from '../../../src/swarm/constants.js'
+import { DEFAULT_UNKNOWN_BUNDLES_BURST, HANDSHAKE_BYTES, PSTR } from '../../../src/swarm/constants.js'
 import { MemoryStore } from '../../support/memory-store.js'
 import { chunkSizes, makeBundle, within } from './helpers.js'
 import { waitFor } from '../../support/poll.js'
@@ -88,6 +89,46 @@ t.test('an inbound stream for an unknown bundle is closed; a banned peer is refu
   }
   t.equal(hub.services.chunks.swarm(bundle.info.id)?.peerIds().length, 0, 'the hub holds no wire to the banned peer')
   t.ok(banGater(hubBans).denyDialPeer(dev.peerId), 'the gater hooks refuse it too')
+})
+
+t.test('unknown bundles: a peer naming a few it holds is never banned; one naming random info-hashes is, at the distinct burst', async t => {
+  // the honest side: a node seeding three bundles (another class, an older one) that the
+  // other node never joined; its chunk protocol re-opens the refused streams on its back-off
+  const others = [makeBundle(chunkSizes(2, 1024, 2048, 3), 'kiosk-os'), makeBundle(chunkSizes(2, 1024, 2048, 4), 'test-os', '0.9.0'), makeBundle(chunkSizes(2, 1024, 2048, 5), 'gw-os')]
+  const honest = await mkNode(new MemoryStore(others.flatMap(b => b.chunks)))
+  const victim = await mkNode(new MemoryStore())
+  const flooder = await mkNode(new MemoryStore())
+  t.teardown(async () => { await Promise.all([honest, victim, flooder].map(async n => { await n.stop() })) })
+  for (const b of others) await honest.services.chunks.join(b.info)
+  await honest.dial(victim.getMultiaddrs())
+  // three rounds of re-opens of each of the three (1 s, 2 s, 4 s back-off)
+  await waitFor(() => victim.services.chunks.unknownHandshakes >= 4 * others.length, 60_000, 'the honest node re-opened its streams')
+  t.notOk(victim.services.chunks.isBanned(honest.peerId.toString()), 'the honest node is not banned')
+  t.equal(victim.services.chunks.scorer.violationCounts.size, 0, 'nor scored')
+
+  // the flood: handshakes naming a fresh random info-hash each, one stream after another
+  const conn = await flooder.dial(victim.getMultiaddrs())
+  const before = victim.services.chunks.unknownHandshakes
+  let sent = 0
+  while (!victim.services.chunks.isBanned(flooder.peerId.toString()) && sent < 4 * DEFAULT_UNKNOWN_BUNDLES_BURST) {
+    const stream = await conn.newStream(CHUNK_PROTOCOL).catch(() => undefined)
+    if (stream === undefined) break
+    const duplex = toNodeDuplex(stream)
+    duplex.on('error', () => {})
+    const closed = new Promise<void>(resolve => { duplex.once('close', () => resolve()) })
+    duplex.resume()
+    const hs = new Uint8Array(HANDSHAKE_BYTES)
+    hs[0] = PSTR.length
+    hs.set(new TextEncoder().encode(PSTR), 1)
+    hs.set(randomBytes(20), 1 + PSTR.length + 8)
+    hs.set(wirePeerId(flooder.peerId.toString()), 1 + PSTR.length + 28)
+    duplex.write(hs)
+    sent++
+    await within(closed, 10_000, 'unknown bundle stream closed')
+  }
+  t.ok(victim.services.chunks.isBanned(flooder.peerId.toString()), 'the flooder is banned')
+  t.equal(victim.services.chunks.unknownHandshakes - before, DEFAULT_UNKNOWN_BUNDLES_BURST + 1, 'at the first handshake past the distinct burst')
+  t.notOk(victim.services.chunks.isBanned(honest.peerId.toString()), 'the honest node still is not')
 })
 
 t.test('a wire lost while its connection stays up is opened again (the N=16 bench stall)', async t => {
