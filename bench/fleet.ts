@@ -1,7 +1,11 @@
 /**
  * `npm run bench:fleet [-- --stores 10000 --devices 50 --clients 16 --halt-hubs 1000 --halt-conns 50 --wait-ms 25000 --poll-ms 5000 --drivers pglite,postgres --db postgres://…]`
  *
- * The control plane's capacity, over the real `/storemesh/report/1.0.0` on 127.0.0.1:
+ * The control plane's capacity, over the real `/storemesh/report/1.2.0` on 127.0.0.1. The
+ * synthetic store hubs run in a child process (bench/fleet-clients.ts), so this process
+ * is the super hub alone and its CPU time is the server's: the bench prints CPU-seconds
+ * per 1,000 outcomes (super hub, PostgreSQL server) beside outcomes/s, a figure a loaded
+ * machine changes far less than the wall clock.
  *
  * (a) Ingest: a super hub (the role, with its fleet ledger) takes one report per store
  *     holding an outcome for each of its devices (a store hub's outbox batch), from
@@ -11,21 +15,23 @@
  * (b) Halt: `--halt-hubs` store hubs, spread over `--halt-conns` libp2p connections,
  *     each holding a 1.2.0 long-poll of `--wait-ms` at its super hub as an idle hub's
  *     uplink does (`--wait-ms 0`: polling every `--poll-ms`, jittered); a fleet-wide
- *     halt is issued and the bench prints when the last hub's answer carried it (and
- *     the median). The per-connection bounds (streams, held polls) are raised, since
+ *     halt is issued and the bench prints when the hubs' answers carried it (median,
+ *     p99, last). The per-connection bounds (streams, held polls) are raised, since
  *     a client here carries many hubs.
- * Peak RSS is the whole bench process (super hub, database, clients).
+ * Peak RSS: the super hub's process (with PGlite, when it runs in it) and the hubs'.
  */
 import '../src/polyfill.js'
+import { fork, type ChildProcess } from 'node:child_process'
 import { readdirSync, readFileSync } from 'node:fs'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
+import { fileURLToPath } from 'node:url'
 import { DEFAULT_REPORT_WAIT_MS } from '../src/ledger/report/constants.js'
-import { reportProtocol, type HubBatch, type ReportProtocol } from '../src/ledger/report/index.js'
-import { createStoremeshNode, type StoremeshNode } from '../src/net/node.js'
 import { generateSwarmKey } from '../src/net/swarm-key.js'
 import { startSuperHub, type SuperHub } from '../src/roles/super-hub.js'
+import type { ClientMessage, HaltJob, IngestJob } from './fleet-clients.js'
+import { peakRssOf } from './support/proc.js'
 import { postgresSkipReason, startPostgres, type TestPostgres } from '../test/support/postgres.js'
 
 const args = process.argv.slice(2)
@@ -52,91 +58,80 @@ const EPOCH = 'b'.repeat(32)
 const WAVE = 'bench-1'
 const swarmKey = generateSwarmKey()
 
-type Client = StoremeshNode<{ report: ReportProtocol }>
+/** The synthetic hubs' process (bench/fleet-clients.ts): one job at a time over IPC. */
+class Hubs {
+  readonly child: ChildProcess
+  readonly #inbox: ClientMessage[] = []
+  #wake: (() => void) | undefined
+  readonly exited: Promise<void>
 
-async function clients (n: number): Promise<Client[]> {
-  return await Promise.all(Array.from({ length: n }, async () => await createStoremeshNode({ swarmKey, listen: ['/ip4/127.0.0.1/tcp/0'], services: { report: reportProtocol({ maxStreams: REPORT_BOUNDS.maxStreams }) } })))
-}
-
-function storeBatch (store: number): HubBatch {
-  const entries: HubBatch['entries'] = []
-  for (let d = 0; d < DEVICES; d++) {
-    // about one device in 50 rolls back: the halt limit is set so it never fires here
-    entries.push({ seq: d + 1, waveId: WAVE, deviceId: `s${store}-d${d}`, state: (store * DEVICES + d) % 50 === 7 ? 'rolled-back' : 'updated', version: d + 1, atMs: 1 })
+  constructor () {
+    this.child = fork(fileURLToPath(new URL('./fleet-clients.ts', import.meta.url)), [], { execArgv: ['--import', 'tsx'], stdio: ['ignore', 'inherit', 'inherit', 'ipc'] })
+    this.child.on('message', (m: ClientMessage) => { this.#inbox.push(m); this.#wake?.() })
+    this.exited = new Promise(resolve => { this.child.once('exit', () => { resolve(); this.#wake?.() }) })
   }
-  return { type: 'hub-ledger', hubId: `store-${store}`, epoch: EPOCH, entries }
-}
 
-/** Connected one at a time before the clock starts: many Noise handshakes at once time out on a loaded machine. */
-async function connect (sup: SuperHub, cs: Client[]): Promise<void> {
-  const addr = sup.node.getMultiaddrs()[0]!
-  for (const c of cs) {
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await c.dial(addr)
-        break
-      } catch (err) {
-        if (attempt >= 5) throw err
-      }
+  send (m: IngestJob | HaltJob | { stop: true }): void {
+    this.child.send(m)
+  }
+
+  /** The next message (throws the child's error, or on its exit / the deadline). */
+  async next (deadlineMs: number): Promise<ClientMessage | undefined> {
+    while (this.#inbox.length === 0) {
+      if (this.child.exitCode !== null || this.child.signalCode !== null) throw new Error(`the hubs' process exited (${this.child.exitCode ?? this.child.signalCode})`)
+      const left = deadlineMs - Date.now()
+      if (left <= 0) return undefined
+      await new Promise<void>(resolve => { const t = setTimeout(resolve, left); this.#wake = () => { clearTimeout(t); resolve() } })
+      this.#wake = undefined
     }
+    const m = this.#inbox.shift()!
+    if ('error' in m) throw new Error(`hubs' process: ${m.error}`)
+    return m
+  }
+
+  async stop (): Promise<void> {
+    if (this.child.exitCode === null && this.child.signalCode === null) this.child.kill('SIGTERM')
+    await this.exited
   }
 }
 
-async function ingest (sup: SuperHub, cs: Client[]): Promise<{ outcomes: number, seconds: number }> {
-  const addr = sup.node.getMultiaddrs()[0]!
-  await connect(sup, cs)
-  let next = 0
-  const t0 = performance.now()
-  await Promise.all(cs.flatMap(c => Array.from({ length: IN_FLIGHT_PER_CLIENT }, async () => {
-    for (let s = next++; s < STORES; s = next++) {
-      const ack = await c.services.report.send(addr, storeBatch(s), { timeoutMs: 120_000 })
-      if (ack.ackedSeq !== DEVICES) throw new Error(`store ${s}: acked ${ack.ackedSeq}`)
-    }
-  })))
-  const seconds = (performance.now() - t0) / 1000
+const swarmKeyText = new TextDecoder().decode(swarmKey.file)
+const addrOf = (sup: SuperHub): string => sup.node.getMultiaddrs()[0]!.toString()
+
+async function ingest (sup: SuperHub, hubs: Hubs): Promise<{ outcomes: number, seconds: number, clientCpuSeconds: number }> {
+  hubs.send({ job: 'ingest', addr: addrOf(sup), swarmKey: swarmKeyText, stores: STORES, devices: DEVICES, clients: CLIENTS, inFlightPerClient: IN_FLIGHT_PER_CLIENT, wave: WAVE, epoch: EPOCH, maxStreams: REPORT_BOUNDS.maxStreams })
+  const done = await hubs.next(Date.now() + 3_600_000)
+  if (done === undefined || !('done' in done) || done.done !== 'ingest') throw new Error(`the hubs' process answered ${JSON.stringify(done)}`)
   const totals = await sup.ledger.waveTotals(WAVE)
   if (totals.total !== STORES * DEVICES) throw new Error(`the ledger holds ${totals.total} devices, expected ${STORES * DEVICES}`)
-  return { outcomes: totals.total, seconds }
+  return { outcomes: totals.total, seconds: done.seconds, clientCpuSeconds: done.cpuSeconds }
 }
 
-async function haltReach (sup: SuperHub, cs: Client[]): Promise<{ maxMs: number, medianMs: number, seen: number }> {
-  const addr = sup.node.getMultiaddrs()[0]!
-  await connect(sup, cs)
-  const seenAt = new Map<number, number>()
-  let haltAt: number | undefined
-  const stop = new AbortController()
-  const loops = Array.from({ length: HALT_HUBS }, async (_, h) => {
-    const c = cs[h % cs.length]!
-    await new Promise(resolve => setTimeout(resolve, Math.random() * POLL_MS))
-    let cursor: string | undefined
-    while (!stop.signal.aborted && !seenAt.has(h)) {
-      const t0 = performance.now()
-      // as an idle 1.2.0 hub uplink asks: held until its orders change (report SPEC "Long-poll"); --wait-ms 0 polls
-      const req = { type: 'hub-ledger' as const, hubId: `halt-hub-${h}`, epoch: EPOCH, entries: [], ...(WAIT_MS > 0 ? { waitMs: WAIT_MS } : {}), ...(cursor !== undefined ? { have: { orderCursor: cursor } } : {}) }
-      const ack = await c.services.report.send(addr, req, { timeoutMs: WAIT_MS + 60_000 }).catch(() => undefined)
-      if (haltAt !== undefined && ack?.orders.some(o => o.waveId === WAVE && o.action === 'halt') === true) {
-        seenAt.set(h, performance.now() - haltAt)
-        continue
-      }
-      const held = ack?.orderCursor !== undefined && (ack.orderCursor !== cursor || performance.now() - t0 > 1_000)
-      cursor = ack?.orderCursor ?? cursor
-      // not held (a poll, a failure, a full slot table): the hub's poll interval, as its uplink falls back to
-      if (!held || WAIT_MS === 0) await new Promise(resolve => setTimeout(resolve, POLL_MS * (0.8 + 0.2 * Math.random())))
-    }
-  })
+async function haltReach (sup: SuperHub, hubs: Hubs): Promise<{ maxMs: number, medianMs: number, p99Ms: number, seen: number, serverCpuSeconds: number }> {
+  hubs.send({ job: 'halt', addr: addrOf(sup), swarmKey: swarmKeyText, hubs: HALT_HUBS, conns: HALT_CONNS, waitMs: WAIT_MS, pollMs: POLL_MS, wave: WAVE, epoch: EPOCH, maxStreams: REPORT_BOUNDS.maxStreams })
   // every hub polled once (admitted) before the halt
-  const admitted = Date.now() + POLL_MS * 3
-  // a read that fails (a new connection slower than its 5 s time-out on a loaded machine) is tried again
-  const known = async (): Promise<number> => (await sup.ledger.hubs().catch(() => [])).filter(x => x.hubId.startsWith('halt-hub-')).length
-  while (await known() < HALT_HUBS && Date.now() < admitted) await new Promise(resolve => setTimeout(resolve, 200))
-  haltAt = performance.now()
+  const polling = await hubs.next(Date.now() + 600_000)
+  if (polling === undefined || !('polling' in polling)) throw new Error(`the hubs' process answered ${JSON.stringify(polling)}`)
+  // the clock starts once every hub's poll is held (--wait-ms 0: every hub admitted), so the figure is the
+  // halt's reach, not the hubs' start-up on a loaded machine; after 5 min it starts anyway and says so
+  const report = sup.node.services.report
+  const ready = async (): Promise<number> => WAIT_MS > 0 ? report.heldRequests : (await sup.ledger.hubs().catch(() => [])).filter(x => x.hubId.startsWith('halt-hub-')).length
+  const readyBy = Date.now() + 300_000
+  while (await ready() < HALT_HUBS && Date.now() < readyBy) await new Promise(resolve => setTimeout(resolve, 200))
+  const readyHubs = await ready()
+  if (readyHubs < HALT_HUBS) process.stdout.write(`halt: only ${readyHubs} of ${HALT_HUBS} hubs ${WAIT_MS > 0 ? 'held' : 'admitted'} after 5 min; halting anyway\n`)
+  const haltAt = performance.timeOrigin + performance.now()
+  const cpu0 = cpuSeconds()
   await sup.ledger.issue({ kind: 'wave', action: 'halt', waveId: WAVE, by: 'bench', reason: 'bench: fleet-wide halt' })
-  const deadline = Date.now() + HALT_WAIT_MS
-  while (seenAt.size < HALT_HUBS && Date.now() < deadline) await new Promise(resolve => setTimeout(resolve, 50))
-  stop.abort()
-  await Promise.all(loops)
-  const times = [...seenAt.values()].sort((a, b) => a - b)
-  return { maxMs: times.at(-1) ?? NaN, medianMs: times[Math.floor(times.length / 2)] ?? NaN, seen: times.length }
+  let done = await hubs.next(Date.now() + HALT_WAIT_MS)
+  const serverCpu = cpuSeconds() - cpu0
+  if (done === undefined) {
+    hubs.send({ stop: true })
+    done = await hubs.next(Date.now() + 120_000)
+  }
+  if (done === undefined || !('done' in done) || done.done !== 'halt') throw new Error(`the hubs' process answered ${JSON.stringify(done)}`)
+  const times = done.seenAtMs.map(t => t - haltAt).sort((a, b) => a - b)
+  return { maxMs: times.at(-1) ?? NaN, medianMs: times[Math.floor(times.length / 2)] ?? NaN, p99Ms: times[Math.min(times.length - 1, Math.floor(times.length * 0.99))] ?? NaN, seen: times.length, serverCpuSeconds: serverCpu }
 }
 
 /**
@@ -168,9 +163,21 @@ function serverCpuSeconds (url: string | undefined): number {
 
 const cpuSeconds = (): number => { const u = process.cpuUsage(); return (u.user + u.system) / 1e6 }
 
-interface Run { driver: string, outcomesPerSec: number, outcomes: number, seconds: number, cpuSeconds: number, halt?: { maxMs: number, medianMs: number, seen: number } }
+interface Run {
+  driver: string
+  outcomesPerSec: number
+  outcomes: number
+  seconds: number
+  /** the super hub's process (the bench's own: its hubs run in a child) */
+  superCpuSeconds: number
+  /** the PostgreSQL server's processes (0 for PGlite, which runs in the super hub) */
+  dbCpuSeconds: number
+  halt?: { maxMs: number, medianMs: number, p99Ms: number, seen: number, serverCpuSeconds: number }
+}
 
-async function runDriver (driver: string, dir: string, pg: TestPostgres | undefined): Promise<Run> {
+const perThousand = (cpu: number, outcomes: number): string => (cpu / outcomes * 1000).toFixed(3)
+
+async function runDriver (driver: string, dir: string, pg: TestPostgres | undefined, hubs: Hubs): Promise<Run> {
   const url = driver === 'postgres' ? (DB_URL ?? await pg!.createDatabase(`bench_${Date.now()}`)) : undefined
   const sup = await startSuperHub({
     dataDir: join(dir, driver), swarmKey, trust: { keys: [] }, listen: ['/ip4/127.0.0.1/tcp/0'], haltOnRollbackRatio: 1, name: 'bench', report: REPORT_BOUNDS,
@@ -180,21 +187,20 @@ async function runDriver (driver: string, dir: string, pg: TestPostgres | undefi
     const t0 = performance.now()
     if (!await sup.ledger.ready()) throw new Error('the fleet database did not open')
     process.stdout.write(`${driver}: database open in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
-    const cs = await clients(CLIENTS)
     const [own0, server0] = [cpuSeconds(), serverCpuSeconds(url)]
-    const r = await ingest(sup, cs)
+    const r = await ingest(sup, hubs)
     const [own, server] = [cpuSeconds() - own0, serverCpuSeconds(url) - server0]
-    const cpu = own + server
-    await Promise.all(cs.map(async c => { await c.stop() }))
-    const run: Run = { driver, outcomes: r.outcomes, seconds: r.seconds, outcomesPerSec: r.outcomes / r.seconds, cpuSeconds: cpu }
+    const run: Run = { driver, outcomes: r.outcomes, seconds: r.seconds, outcomesPerSec: r.outcomes / r.seconds, superCpuSeconds: own, dbCpuSeconds: server }
     const tx = sup.ledger.counters.reportTransactions
     process.stdout.write(`${driver}: ${r.outcomes} device outcomes from ${STORES} stores in ${r.seconds.toFixed(1)} s = ${run.outcomesPerSec.toFixed(0)} outcomes/s` +
-      ` (${tx} transactions, ${(STORES / Math.max(1, tx)).toFixed(1)} reports each); CPU ${cpu.toFixed(1)} s (bench process with its clients ${own.toFixed(1)} s${url !== undefined ? `, server ${server.toFixed(1)} s` : ''}) = ${(r.outcomes / cpu).toFixed(0)} outcomes per CPU-second\n`)
+      ` (${tx} transactions, ${(STORES / Math.max(1, tx)).toFixed(1)} reports each); CPU-s per 1,000 outcomes: super hub ${perThousand(own, r.outcomes)}` +
+      `${url !== undefined ? `, PostgreSQL server ${perThousand(server, r.outcomes)}` : ' (PGlite inside it)'}, the hubs' process ${perThousand(r.clientCpuSeconds, r.outcomes)}` +
+      ` (CPU ${own.toFixed(1)} / ${server.toFixed(1)} / ${r.clientCpuSeconds.toFixed(1)} s); load ${loadavg()[0]!.toFixed(1)}\n`)
     if (HALT_HUBS > 0) {
-      const hc = await clients(HALT_CONNS)
-      run.halt = await haltReach(sup, hc)
-      await Promise.all(hc.map(async c => { await c.stop() }))
-      process.stdout.write(`${driver}: halt seen by ${run.halt.seen}/${HALT_HUBS} hubs; last after ${(run.halt.maxMs / 1000).toFixed(2)} s, median ${(run.halt.medianMs / 1000).toFixed(2)} s (${WAIT_MS > 0 ? `held polls of ${WAIT_MS / 1000} s` : `poll every ${POLL_MS / 1000} s`})\n`)
+      run.halt = await haltReach(sup, hubs)
+      const h = run.halt
+      process.stdout.write(`${driver}: halt seen by ${h.seen}/${HALT_HUBS} hubs over ${HALT_CONNS} connections; median ${(h.medianMs / 1000).toFixed(2)} s, p99 ${(h.p99Ms / 1000).toFixed(2)} s, last ${(h.maxMs / 1000).toFixed(2)} s` +
+        ` (${WAIT_MS > 0 ? `held polls of ${WAIT_MS / 1000} s` : `poll every ${POLL_MS / 1000} s`}); super hub CPU ${h.serverCpuSeconds.toFixed(1)} s until the last; load ${loadavg()[0]!.toFixed(1)}\n`)
     }
     return run
   } finally {
@@ -204,8 +210,9 @@ async function runDriver (driver: string, dir: string, pg: TestPostgres | undefi
 
 const dir = await mkdtemp(join(tmpdir(), 'storemesh-bench-fleet-'))
 let pg: TestPostgres | undefined
+const hubs = new Hubs()
 try {
-  process.stdout.write(`bench:fleet  ${STORES} stores x ${DEVICES} devices = ${STORES * DEVICES} outcomes, ${CLIENTS} clients; halt at ${HALT_HUBS} hubs over ${HALT_CONNS} connections, poll ${POLL_MS} ms\n`)
+  process.stdout.write(`bench:fleet  ${STORES} stores x ${DEVICES} devices = ${STORES * DEVICES} outcomes, ${CLIENTS} clients; halt at ${HALT_HUBS} hubs over ${HALT_CONNS} connections, poll ${POLL_MS} ms; the hubs in child process ${hubs.child.pid ?? '?'}; load ${loadavg().map(x => x.toFixed(1)).join(' ')}\n`)
   const runs: Run[] = []
   for (const driver of DRIVERS) {
     if (driver === 'postgres' && DB_URL === undefined) {
@@ -216,18 +223,23 @@ try {
       }
       pg = await startPostgres()
     }
-    runs.push(await runDriver(driver, dir, pg))
+    runs.push(await runDriver(driver, dir, pg, hubs))
   }
-  process.stdout.write('\n' + ['driver', 'outcomes/s', 'per CPU-s', 'target', 'halt last (s)', 'target'].map(h => h.padEnd(14)).join('') + '\n')
+  const cols = ['driver', 'outcomes/s', 'target', 'super CPU-s/1k', 'db CPU-s/1k', 'halt median', 'halt p99', 'halt last', 'target']
+  process.stdout.write('\n' + cols.map(h => h.padEnd(15)).join('') + '\n')
+  const sec = (ms: number | undefined): string => ms !== undefined ? `${(ms / 1000).toFixed(2)} s` : '-'
   for (const r of runs) {
-    process.stdout.write([r.driver, r.outcomesPerSec.toFixed(0), (r.outcomes / r.cpuSeconds).toFixed(0), r.driver === 'postgres' ? '>= 5000' : '-', r.halt !== undefined ? (r.halt.maxMs / 1000).toFixed(2) : '-', '<= 10'].map(c => String(c).padEnd(14)).join('') + '\n')
+    process.stdout.write([r.driver, r.outcomesPerSec.toFixed(0), r.driver === 'postgres' ? '>= 5000' : '-', perThousand(r.superCpuSeconds, r.outcomes), r.driver === 'postgres' ? perThousand(r.dbCpuSeconds, r.outcomes) : '(in super)',
+      sec(r.halt?.medianMs), sec(r.halt?.p99Ms), sec(r.halt?.maxMs), '<= 10 s'].map(c => String(c).padEnd(15)).join('') + '\n')
   }
   const lite = runs.find(r => r.driver === 'pglite')
   const server = runs.find(r => r.driver === 'postgres')
   if (lite !== undefined && server !== undefined) process.stdout.write(`postgres / pglite ingest ratio: ${(server.outcomesPerSec / lite.outcomesPerSec).toFixed(2)}\n`)
   const ru = process.resourceUsage()
-  process.stdout.write(`peak RSS (whole process): ${(ru.maxRSS / 1024).toFixed(0)} MiB; CPU ${((ru.userCPUTime + ru.systemCPUTime) / 1e6).toFixed(1)} s; load average ${loadavg().map(x => x.toFixed(1)).join(' ')}\n`)
+  const hubsRss = await peakRssOf(hubs.child.pid)
+  process.stdout.write(`peak RSS: super hub process ${(ru.maxRSS / 1024).toFixed(0)} MiB (with PGlite when it ran), the hubs' process ${(hubsRss / 1048576).toFixed(0)} MiB; super hub CPU ${((ru.userCPUTime + ru.systemCPUTime) / 1e6).toFixed(1)} s; load average ${loadavg().map(x => x.toFixed(1)).join(' ')}\n`)
 } finally {
+  await hubs.stop()
   await pg?.close()
   await rm(dir, { recursive: true, force: true })
 }

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:lan [-- --n 4,8,16] [--bundle-mib 8] [--rate 256KiB/s] [--avg-chunk-kib 256] [--wire-mib 64] [--skip-http] [--skip-wire] [--cpu-prof <dir>] [--node-args "<flags>"] [--logs <dir>] [--cli-dist <dir>]
+ * `npm run bench:lan [-- --n 4,8,16] [--bundle-mib 8] [--rate 256KiB/s] [--avg-chunk-kib 256] [--wire-mib 64] [--skip-http] [--skip-wire] [--cpu-prof <dir>] [--node-args "<flags>"] [--logs <dir>] [--cli-dist <dir>] [--no-unit-env] [--burn-core]
  *   [--mdns-interval-ms 10000] [--poll-interval-ms 10000] [--report-interval-ms <ms>] [--idle-ms 5000] [--idle-settle-ms 0]`
  *
  * `--idle-ms 60000` measures the issue's idle target (0.2% of a core per process over 60 s)
@@ -46,6 +46,8 @@ import { FIXTURE_KEY } from '../test/support/store-fixture.js'
 import { runHttpClientServer } from './lan-http.js'
 import { sleep } from '../src/interface/abort.js'
 import { cpuSecOf, peakRssOf, stopChild, withDeadline } from './support/proc.js'
+import { unitEnv, withUnitEnv } from './support/unit-env.js'
+import { startBurner, type Burner } from './support/burn-core.js'
 
 const MiB = 1024 * 1024
 const args = process.argv.slice(2)
@@ -93,6 +95,10 @@ const CLI_DIST = opt('cli-dist', '')
 const CPU_PROF_DIR = args.includes('--cpu-prof') ? opt('cpu-prof', '') : ''
 /** `--node-args "--trace-gc --max-semi-space-size=8"`: V8/Node flags for every hub and device (NODE_OPTIONS refuses many) */
 const NODE_ARGS = opt('node-args', '').split(/\s+/).filter(a => a !== '')
+/** `--burn-core`: a busy-loop process pinned to one core for the whole run (bench/support/burn-core.ts) */
+const BURN_CORE = args.includes('--burn-core')
+/** `--no-unit-env`: run the daemons without their systemd units' NODE_OPTIONS and MALLOC_ARENA_MAX (to measure what the settings save) */
+const NO_UNIT_ENV = args.includes('--no-unit-env')
 /** `--logs <dir>`: every process's log lines (stderr) kept in <dir>/<run>-<node>.log */
 const LOGS_DIR = args.includes('--logs') ? opt('logs', '') : ''
 /** status.json only feeds the progress shown on failure and the hub's upload counter */
@@ -111,6 +117,8 @@ const TARGET_IDLE_CORE_PCT = 0.2
 /** issue #19: peak RSS of a device receiving a 1 GiB bundle, and of the hub serving it to 16 */
 const TARGET_DEVICE_RSS_MIB = 80
 const TARGET_HUB_RSS_MIB = 150
+/** issue #19: duplicates at N = 16 beside a CPU burner taking one core (`--burn-core`), % of the bytes delivered */
+const TARGET_BURN_DUPLICATE_PCT = 10
 
 interface Proc { child: ChildProcess, dataDir: string, ready: Promise<void>, exited: Promise<void>, stderr: () => string
   /** when this process printed that a bundle was complete and verified (ms since epoch, by bundle id) */
@@ -164,6 +172,11 @@ function track (child: ChildProcess, dataDir: string): Proc {
   return { child, dataDir, ready, exited, stderr: () => err, verifiedAt }
 }
 
+/** with TIMER_CENSUS_DIR and `--node-args "--require bench/support/timer-census.cjs"`: each child writes its wake-ups since the last dump */
+function censusDump (procs: Proc[]): void {
+  if ((process.env.TIMER_CENSUS_DIR ?? '') !== '') for (const p of procs) p.child.kill('SIGUSR2')
+}
+
 async function cpuSecOfAll (procs: Proc[]): Promise<number> {
   return (await Promise.all(procs.map(async p => await cpuSecOf(p.child.pid)))).reduce((a, b) => a + b, 0)
 }
@@ -191,7 +204,8 @@ interface P2pRun { makespanMs: number, startSpreadMs: number
   /** devices' status.json wastedBytes, summed and the largest */
   wastedBytes: number, worstWastedBytes: number }
 
-async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trustPath: string, bundleDir: string, id: string, totalBytes: number, boundMs: number }): Promise<P2pRun> {
+async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trustPath: string, bundleDir: string, id: string, totalBytes: number, boundMs: number,
+  hubUnit: Record<string, string>, deviceUnit: Record<string, string> }): Promise<P2pRun> {
   const tag = `storemesh-bench-${process.pid}-${randomBytes(4).toString('hex')}`
   const runDir = await mkdtemp(join(env.dir, `n${n}-`))
   const common = (dataDir: string): string[] => ['--data', dataDir, '--swarm-key', env.swarmKeyPath, '--trust', env.trustPath, '--service-tag', tag,
@@ -202,7 +216,9 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
   const cli = (argv: string[], profName?: string): ChildProcess => {
     const [cmd, full] = CLI_DIST === '' ? cliCommand(argv) : [process.execPath, [join(CLI_DIST, 'cli', 'entry.js'), ...argv]]
     const prof = CPU_PROF_DIR === '' || profName === undefined ? [] : ['--cpu-prof', `--cpu-prof-dir=${join(CPU_PROF_DIR, `n${n}-${profName}`)}`]
-    return spawn(cmd, [...NODE_ARGS, ...prof, ...full], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    // run as deployed: the role's systemd unit gives its memory settings (bench/support/unit-env.ts)
+    const childEnv = withUnitEnv(argv[0] === 'hub' ? env.hubUnit : env.deviceUnit)
+    return spawn(cmd, [...NODE_ARGS, ...prof, ...full], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: childEnv })
   }
   const procs: Proc[] = []
   try {
@@ -255,9 +271,11 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     const hubCpuTransferSec = await cpuSecOf(hub.child.pid) - hubCpuReady
     const wallSec = (Date.now() - t0) / 1000
     await sleep(IDLE_SETTLE_MS)
+    censusDump(procs)
     const idleFrom = await Promise.all(procs.map(async p => await cpuSecOf(p.child.pid)))
     await sleep(IDLE_SAMPLE_MS)
     const idleTo = await Promise.all(procs.map(async p => await cpuSecOf(p.child.pid)))
+    censusDump(procs)
     const idleEach = idleTo.map((c, i) => c - (idleFrom[i] ?? 0))
     const idleCpuSec = idleEach.reduce((a, b) => a + b, 0)
     const hubIdleCpuSec = idleEach[procs.indexOf(hub)] ?? 0
@@ -319,17 +337,27 @@ async function main (): Promise<void> {
   await writeSwarmKeyFile(swarmKeyPath)
   await writeKeyFiles(join(root, 'sign.key.json'), trustPath, FIXTURE_KEY)
   const avgBytes = AVG_CHUNK_KIB * 1024
+  let burner: Burner | undefined
+  if (BURN_CORE) {
+    burner = startBurner()
+    live.add(burner.child)
+    console.log(`CPU burner: pid ${String(burner.child.pid)}, a busy loop ${burner.pinnedTo !== undefined ? `pinned to core ${burner.pinnedTo}` : 'unpinned (no taskset)'} for the whole run`)
+  }
   const { outDir, info } = await makeBundleDir(root, 'bench-os', BUNDLE_MIB * MiB, 23, '1.0.0', { minBytes: avgBytes / 4, avgBytes, maxBytes: avgBytes * 4 })
   const F = info.totalBytes
   const artifact = join(root, 'bench-os.img')
   console.log(`bench:lan  bundle ${(F / MiB).toFixed(1)} MiB in ${info.pieces.length} chunks, every node's upload capped at ${RATE} (${RATE_BPS} B/s), ` +
     `${cpus().length} cores, N = ${NS.join(', ')}`)
+  const hubUnit = NO_UNIT_ENV ? {} : await unitEnv('storemesh-hub')
+  const deviceUnit = NO_UNIT_ENV ? {} : await unitEnv('storemesh-device')
+  const envLine = (u: Record<string, string>): string => Object.entries(u).map(([k, v]) => `${k}="${v}"`).join(' ') || 'none'
+  console.log(`memory settings from the systemd units${NO_UNIT_ENV ? ' (off: --no-unit-env)' : ''}: hub ${envLine(hubUnit)}; devices ${envLine(deviceUnit)}`)
   console.log('targets: makespan <= 1.3x bound, hub upload <= 1.3 copies, >= 3x faster than client-server at N = 16, wire >= 0.7x raw\n')
 
   for (const n of NS) {
     const u = RATE_BPS
     const boundMs = 1000 * Math.max(F / u, n * F / (u + n * u))
-    const p = await runP2p(n, { dir: root, swarmKeyPath, trustPath, bundleDir: outDir, id: info.id, totalBytes: F, boundMs })
+    const p = await runP2p(n, { dir: root, swarmKeyPath, trustPath, bundleDir: outDir, id: info.id, totalBytes: F, boundMs, hubUnit, deviceUnit })
     const ratio = p.makespanMs / boundMs
     const copies = p.hubUpBytes / F
     console.log(`N=${n}  P2P makespan ${sec(p.makespanMs)}  bound ${sec(boundMs)}  ratio ${ratio.toFixed(2)}x (target <= ${TARGET_RATIO}: ${mark(ratio <= TARGET_RATIO)})  ` +
@@ -338,7 +366,8 @@ async function main (): Promise<void> {
       `devices took ${sec(p.startSpreadMs)} to start, before the hub; CPU of ${n + 1} processes ${p.cpuSec.toFixed(1)} s total, ${p.cpuTransferSec.toFixed(1)} s after all were ready, ` +
       `wall ${p.wallSec.toFixed(1)} s since the hub was spawned (${(p.cpuSec / p.wallSec / cpus().length * 100).toFixed(0)}% of ${cpus().length} cores), load ${loadavg()[0]?.toFixed(1)}`)
     const deliveredMiB = n * F / MiB
-    console.log(`      CPU per MiB delivered ${(p.cpuTransferSec / deliveredMiB).toFixed(3)} s (${p.cpuTransferSec.toFixed(1)} s / ${deliveredMiB.toFixed(0)} MiB); ` +
+    // the floor to compare with: `npm run bench:net -- 64 1 --paced 2` (raw noise+yamux+pnet stream, both ends)
+    console.log(`      CPU per MiB delivered ${(p.cpuTransferSec / deliveredMiB).toFixed(3)} s (target <= 0.03 at 64 MiB, 2 MiB/s; raw stream: bench:net --paced) (${p.cpuTransferSec.toFixed(1)} s / ${deliveredMiB.toFixed(0)} MiB); ` +
       `hub ${p.hubCpuTransferSec.toFixed(1)} s, devices ${((p.cpuTransferSec - p.hubCpuTransferSec) / n).toFixed(1)} s each on average; ` +
       `idle after completion ${idlePct(p.idleCpuSec / (n + 1))} of a core per process`)
     const idleWorst = Math.max(p.hubIdleCpuSec, p.worstDeviceIdleCpuSec)
@@ -350,7 +379,12 @@ async function main (): Promise<void> {
       `largest device ${devRssMiB.toFixed(0)} MiB (target <= ${TARGET_DEVICE_RSS_MIB} receiving 1 GiB: ${mark(devRssMiB <= TARGET_DEVICE_RSS_MIB)}); ` +
       `the targets are stated for --bundle-mib 1024 --n 16`)
     console.log(`      duplicates: devices received ${(p.wastedBytes / MiB).toFixed(1)} MiB twice or refused in all ` +
-      `(${(100 * p.wastedBytes / (n * F)).toFixed(1)}% of ${deliveredMiB.toFixed(0)} MiB), worst device ${(100 * p.worstWastedBytes / F).toFixed(1)}% of the bundle`)
+      `(${(100 * p.wastedBytes / (n * F)).toFixed(1)}% of ${deliveredMiB.toFixed(0)} MiB), worst device ${(100 * p.worstWastedBytes / F).toFixed(1)}% of the bundle` +
+      (burner !== undefined ? ` (target under ${TARGET_BURN_DUPLICATE_PCT}% beside the CPU burner: ${mark(100 * p.wastedBytes / (n * F) < TARGET_BURN_DUPLICATE_PCT)})` : ''))
+    if (burner !== undefined) {
+      const burnWallSec = (Date.now() - burner.startedAt) / 1000
+      console.log(`      CPU burner so far: ${(await burner.cpuSec()).toFixed(1)} CPU-s over ${burnWallSec.toFixed(1)} s (${(100 * (await burner.cpuSec()) / burnWallSec).toFixed(0)}% of a core)`)
+    }
     if (SKIP_HTTP) continue
     const h = await runHttpClientServer(artifact, n, u, 60_000 + 2 * 1000 * n * F / u)
     const bad = h.received.filter(b => b !== F).length

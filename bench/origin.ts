@@ -33,7 +33,7 @@
  */
 import '../src/polyfill.js'
 import { once } from 'node:events'
-import { open, mkdtemp, readFile, rm, mkdir } from 'node:fs/promises'
+import { open, mkdtemp, rm, mkdir } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { buildBundle } from '../src/bundle/build.js'
@@ -49,6 +49,7 @@ import { fillSeeded } from '../src/demo/sample.js'
 import { spawn } from 'node:child_process'
 import { existsSync } from 'node:fs'
 import { fileURLToPath } from 'node:url'
+import { unitEnv, withUnitEnv } from './support/unit-env.js'
 import { cliCommand } from '../test/support/cli.js'
 import { FIXTURE_KEY } from '../test/support/bundles.js'
 import { startNginx } from '../test/support/nginx.js'
@@ -81,18 +82,6 @@ const NO_DIRECT = args.includes('--no-direct')
 const CPU_PROF = args.includes('--cpu-prof')
 /** the super hub's --chunk-bytes-in-flight (default: its own) */
 const CHUNK_BYTES_IN_FLIGHT = opt('chunk-bytes-in-flight', '')
-/** the unit a super hub runs under: its Environment= NODE_OPTIONS and MALLOC_ARENA_MAX apply to the process measured here too */
-const SUPER_UNIT = fileURLToPath(new URL('../systemd/storemesh-super-hub.service', import.meta.url))
-
-/** The process environment the super hub's systemd unit sets (the memory settings), so the figure is the deployed one. */
-async function unitEnv (): Promise<Record<string, string>> {
-  const out: Record<string, string> = {}
-  for (const line of (await readFile(SUPER_UNIT, 'utf8')).split('\n')) {
-    const m = /^Environment=(NODE_OPTIONS|MALLOC_ARENA_MAX)=(.*)$/.exec(line.trim())
-    if (m !== null) out[m[1]!] = m[2]!.replace(/^"|"$/g, '')
-  }
-  return out
-}
 const WRITE_PIECE_BYTES = 16 * MiB
 const RUN_DEADLINE_MS = 60 * 60_000
 
@@ -250,10 +239,10 @@ async function main (): Promise<void> {
     if (CPU_PROF && !existsSync(dist)) throw new Error('--cpu-prof profiles the bundled CLI: npm run build first')
     const [cmd, argv] = existsSync(dist) ? [process.execPath, [...profArgs, dist, ...superArgs]] : cliCommand(superArgs)
     process.stdout.write(`super hub: ${existsSync(dist) ? 'dist/storemesh.mjs' : 'src through tsx (npm run build first for the bundled CLI)'}\n`)
-    const unit = await unitEnv()
-    const nodeOptions = [process.env.NODE_OPTIONS, unit.NODE_OPTIONS, SUPER_NODE_OPTIONS].filter(x => x !== undefined && x !== '').join(' ')
-    const env = { ...process.env, ...unit, ...(nodeOptions !== '' ? { NODE_OPTIONS: nodeOptions } : {}) }
-    process.stdout.write(`super hub environment (from ${SUPER_UNIT.split('/').slice(-2).join('/')}): ${Object.entries(unit).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}${SUPER_NODE_OPTIONS !== '' ? ` + ${SUPER_NODE_OPTIONS}` : ''}\n`)
+    // the unit a super hub runs under: its memory settings apply to the process measured here too
+    const unit = await unitEnv('storemesh-super-hub')
+    const env = withUnitEnv(unit, SUPER_NODE_OPTIONS)
+    process.stdout.write(`super hub environment (from systemd/storemesh-super-hub.service): ${Object.entries(unit).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}${SUPER_NODE_OPTIONS !== '' ? ` + ${SUPER_NODE_OPTIONS}` : ''}\n`)
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env })
     const exited = once(child, 'exit').then(() => {})
     teardowns.unshift(async () => { await stopChild(child, exited, 15_000) })

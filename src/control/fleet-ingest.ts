@@ -22,10 +22,13 @@
 import { StoremeshError } from '../interface/errors.js'
 import { emptyCounts, rollbackRatio } from '../ledger/condense.js'
 import type { HubBatch, LedgerDelta, WaveOrder } from '../ledger/report/messages.js'
+import type { Holdings } from '../ledger/report/index.js'
 import { num, type SqlQueryable } from './db/sql.js'
 import { applyGroupDeltas, deviceKey, type HubDelta } from './fleet-ingest-devices.js'
 import { IN_FORCE_SQL, newOrderId, orderOfRow, ordersInForce, type FleetOrder } from './fleet-orders.js'
-import { storeOrders } from './store-gate.js'
+import { storeOrdersOf } from './store-gate.js'
+import { pendingFleetOrdersOf, recordOrderAcksOf } from './fleet-delivery.js'
+import { recordHoldings } from './fleet-holdings.js'
 
 export type HubAdmission = 'open' | 'registered'
 
@@ -45,6 +48,8 @@ export interface IngestInput {
   /** the sender's certificate names this hub id (protocols/identity/SPEC.md section 7b) */
   certified: boolean
   peer?: string
+  /** a 1.2.0 report: its acks of fleet orders are recorded and its pending fleet orders answered, in the group's transaction */
+  fleet?: { ackOrders: readonly string[], holdings?: Holdings }
 }
 
 export interface IngestResult {
@@ -59,6 +64,10 @@ export interface IngestResult {
   orders: FleetOrder[]
   /** the answer's orders for this store: `orders` gated per store (store-gate.ts) */
   answer: WaveOrder[]
+  /** 1.2.0 (`fleet` in the input): the fleet orders this hub has not acked, oldest first */
+  fleet?: FleetOrder[]
+  /** the store's reported holdings were newer than the recorded ones (pre-staging may have moved) */
+  holdingsMoved?: boolean
 }
 
 export type IngestOutcome = { ok: true, result: IngestResult } | { ok: false, error: StoremeshError }
@@ -182,6 +191,17 @@ export async function ingestHubBatches (tx: SqlQueryable, inputs: readonly Inges
   // last: the wave lock it takes is held only until the commit that follows
   const halts = await haltsFor(tx, rollbackWaves, ctx)
   const orders = await deliverOrders(tx, work.map(w => w.i.batch.hubId), ctx.now)
+  // one statement each for the whole group, not one per report (the answers are built from them below)
+  const gated = await storeOrdersOf(tx, work.map(w => w.i.batch.hubId), orders)
+  const v12 = work.filter(w => w.i.fleet !== undefined)
+  await recordOrderAcksOf(tx, v12.map(w => ({ hubId: w.i.batch.hubId, orderIds: w.i.fleet!.ackOrders })), ctx.now)
+  const fleet = await pendingFleetOrdersOf(tx, v12.map(w => w.i.batch.hubId))
+  // what each store holds: pre-staging and availability read it (fleet-holdings.ts)
+  const holdingsMoved = new Set<string>()
+  for (const w of v12) {
+    const h = w.i.fleet!.holdings
+    if (h !== undefined && await recordHoldings(tx, w.i.batch.hubId, h, ctx.now)) holdingsMoved.add(w.i.batch.hubId)
+  }
   const byHub = new Map(work.map(w => [w.i.batch.hubId, w]))
   const out: IngestOutcome[] = []
   for (const { batch } of inputs) {
@@ -192,7 +212,11 @@ export async function ingestHubBatches (tx: SqlQueryable, inputs: readonly Inges
     }
     const w = byHub.get(batch.hubId)!
     // each store's answer gated for it (store-gate.ts): in the group's transaction, so it sees this group's writes
-    out.push({ ok: true, result: { ackedSeq: w.ackedSeq, applied: w.applied, replayed: batch.entries.length > 0 && w.applied === 0, halts, orders, answer: await storeOrders(tx, batch.hubId, orders) } })
+    const result: IngestResult = { ackedSeq: w.ackedSeq, applied: w.applied, replayed: batch.entries.length > 0 && w.applied === 0, halts, orders, answer: gated.get(batch.hubId) ?? [] }
+    const pending = fleet.get(batch.hubId)
+    if (pending !== undefined) result.fleet = pending
+    if (holdingsMoved.has(batch.hubId)) result.holdingsMoved = true
+    out.push({ ok: true, result })
   }
   return out
 }

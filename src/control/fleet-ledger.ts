@@ -19,7 +19,7 @@ import { MAX_ORDERS } from '../ledger/report/constants.js'
 import { newestOrders, type HubBatch, type WaveOrder } from '../ledger/report/messages.js'
 import type { ReportAckV12 } from '../ledger/report/messages-v12.js'
 import type { SinkContext } from '../ledger/report/index.js'
-import { ordersStamp, pendingFleetOrders, recordOrderAcks, toFleetOrderWire } from './fleet-delivery.js'
+import { ordersStamp, toFleetOrderWire } from './fleet-delivery.js'
 import { openFleetDb } from './db/open.js'
 import type { FleetCounters, FleetDbHealth, FleetLedgerOptions, FleetStatus } from './fleet-ledger-types.js'
 import { isConnectionError, type SqlDb, type SqlDriverKind, type SqlQueryable } from './db/sql.js'
@@ -234,20 +234,21 @@ export class FleetLedger {
     const v12 = ctx.poll !== undefined
     if (this.#lazy) this.#openBehind()
     let result
-    let fleet: FleetOrder[] = []
     try {
-      result = await this.#ingest.submit({ batch, certified: Array.isArray(certifiedIds) && certifiedIds.includes(batch.hubId), ...(ctx.peer !== undefined ? { peer: ctx.peer } : {}) })
-      if (v12) {
-        // 1.2.0: acks of fleet orders recorded, pending ones in the answer (after the report's group committed)
-        const acks = ctx.poll?.ackOrders ?? []
-        fleet = await this.#run(`fleet orders of hub ${batch.hubId}`, async db => acks.length > 0
-          ? await db.transaction(async tx => { await recordOrderAcks(tx, batch.hubId, acks, this.#now()); return await pendingFleetOrders(tx, batch.hubId) })
-          : await pendingFleetOrders(db, batch.hubId))
-      }
+      // 1.2.0: the acks of fleet orders and the store's holdings are recorded, and the
+      // pending orders read, in the report's group (fleet-ingest.ts)
+      const holdings = ctx.poll?.holdings
+      result = await this.#ingest.submit({
+        batch,
+        certified: Array.isArray(certifiedIds) && certifiedIds.includes(batch.hubId),
+        ...(ctx.peer !== undefined ? { peer: ctx.peer } : {}),
+        ...(v12 ? { fleet: { ackOrders: ctx.poll?.ackOrders ?? [], ...(holdings !== undefined ? { holdings } : {}) } } : {})
+      })
     } catch (err) {
       this.counters.reportsRefused++
       throw err
     }
+    const fleet = result.fleet ?? []
     this.#orders = new Map(result.orders.map(o => [o.waveId!, o]))
     if (result.replayed) this.counters.reportsReplayed++
     else if (result.applied > 0) this.counters.reportsApplied++
@@ -261,7 +262,8 @@ export class FleetLedger {
       this.#o.onOrder?.(h)
     }
     if (result.halts.length > 0) this.#o.onChange?.()
-    if (result.applied > 0) this.#changed()
+    // new holdings step the wave runner too: a store may be pre-staged now
+    if (result.applied > 0 || result.holdingsMoved === true) this.#changed()
     const ack: ReportAckV12 = { status: 'ok', ackedSeq: result.ackedSeq, orders: newestOrders(result.answer, MAX_ORDERS) }
     if (fleet.length > 0) ack.fleetOrders = fleet.map(toFleetOrderWire)
     return ack

@@ -23,12 +23,21 @@ export interface IngestQueueOptions {
   maxReports?: number
   /** outbox entries per group, all reports together. @default DEFAULT_GROUP_ENTRIES */
   maxEntries?: number
+  /** reports without entries (polls: a held long-poll woken by an order) per group, beside the others. @default DEFAULT_GROUP_POLLS */
+  maxPolls?: number
 }
 
 /** Reports in one group: a group's statements carry this many hubs' rows. @default 64 */
 export const DEFAULT_GROUP_REPORTS = 64
 /** Entries in one group: bounds a statement's arrays and a transaction's locks. @default 8,192 */
 export const DEFAULT_GROUP_ENTRIES = 8_192
+/**
+ * Polls in one group. A poll applies nothing and locks nothing (fleet-ingest.ts reads its
+ * hub row unlocked): it costs one element of each group statement's arrays. An order
+ * wakes every held poll at once, so a thousand hubs' answers are built by a few group
+ * statements instead of a thousand divided by DEFAULT_GROUP_REPORTS. @default 1,024
+ */
+export const DEFAULT_GROUP_POLLS = 1_024
 
 interface Waiting {
   input: IngestInput
@@ -44,6 +53,7 @@ export class IngestQueue {
   readonly #maxInFlight: number
   readonly #maxReports: number
   readonly #maxEntries: number
+  readonly #maxPolls: number
   #waiting: Waiting[] = []
   #inFlight = 0
   /** hubs with a report in a running group: their next report waits (it must see the first one's ack) */
@@ -56,6 +66,7 @@ export class IngestQueue {
     this.#maxInFlight = Math.max(1, options.maxInFlight ?? 4)
     this.#maxReports = Math.max(1, options.maxReports ?? DEFAULT_GROUP_REPORTS)
     this.#maxEntries = Math.max(1, options.maxEntries ?? DEFAULT_GROUP_ENTRIES)
+    this.#maxPolls = Math.max(1, options.maxPolls ?? DEFAULT_GROUP_POLLS)
   }
 
   /** Resolves when the report's group committed; rejects with its own error (or the group's). */
@@ -93,9 +104,12 @@ export class IngestQueue {
     const hubs = new Set<string>()
     const devices = new Map<string, string>()
     let entries = 0
+    let reports = 0
+    let polls = 0
     for (const w of this.#waiting) {
       const b = w.input.batch
-      const full = group.length >= this.#maxReports || (group.length > 0 && entries + b.entries.length > this.#maxEntries)
+      const poll = b.entries.length === 0
+      const full = poll ? polls >= this.#maxPolls : reports >= this.#maxReports || (reports > 0 && entries + b.entries.length > this.#maxEntries)
       // a hub already in this group or in a running one keeps its order: its later reports wait
       if (full || hubs.has(b.hubId) || this.#busyHubs.has(b.hubId) || b.entries.some(d => { const o = devices.get(deviceKey(d.waveId, d.deviceId)); return o !== undefined && o !== b.hubId })) {
         hubs.add(b.hubId)
@@ -105,6 +119,8 @@ export class IngestQueue {
       hubs.add(b.hubId)
       for (const d of b.entries) devices.set(deviceKey(d.waveId, d.deviceId), b.hubId)
       entries += b.entries.length
+      if (poll) polls++
+      else reports++
       group.push(w)
     }
     this.#waiting = rest

@@ -26,19 +26,38 @@ export const BATCH_NOT_STARTED = 'wave-batch-not-started'
 
 /** The orders for one store hub's answer: the waves' orders in force, each gated for this store. */
 export async function storeOrders (tx: SqlQueryable, hubId: string, inForce: readonly FleetOrder[]): Promise<WaveOrder[]> {
-  const managed = await tx.query<{ wave_id: string, state: string, created_ms: unknown, started_ms: unknown }>(`SELECT w.wave_id, w.state, w.created_ms, s.started_ms
-    FROM waves w LEFT JOIN wave_stores s ON s.wave_id = w.wave_id AND s.hub_id = $1
-    WHERE w.machine IS NOT NULL`, [hubId])
-  const byWave = new Map(inForce.map(o => [o.waveId!, o]))
-  const out = new Map<string, WaveOrder>(inForce.map(o => [o.waveId!, toWaveOrder(o)]))
+  return (await storeOrdersOf(tx, [hubId], inForce)).get(hubId) ?? []
+}
+
+/**
+ * The same for every hub of a report group, by one query: a group of 64 reports
+ * asked once, not 64 times (docs/fleet.md "Ingest in groups").
+ */
+export async function storeOrdersOf (tx: SqlQueryable, hubIds: readonly string[], inForce: readonly FleetOrder[]): Promise<Map<string, WaveOrder[]>> {
+  const managed = await tx.query<{ wave_id: string, state: string, created_ms: unknown, hub_id: string | null, started_ms: unknown }>(`SELECT w.wave_id, w.state, w.created_ms, s.hub_id, s.started_ms
+    FROM waves w LEFT JOIN wave_stores s ON s.wave_id = w.wave_id AND s.hub_id = ANY($1::text[])
+    WHERE w.machine IS NOT NULL`, [[...hubIds]])
+  // per managed wave: the hubs with a wave_stores row (the others have not started)
+  const waves = new Map<string, { state: string, createdMs: number, started: Map<string, number | undefined> }>()
   for (const m of managed) {
-    const cur = byWave.get(m.wave_id)
-    if (cur?.action === 'halt' || cur?.action === 'pause') continue
-    const base = Math.max(num(m.created_ms), cur?.issuedAtMs ?? 0)
-    // a done wave holds no store (one that never started gets the resume that lifts its gate)
-    out.set(m.wave_id, optNum(m.started_ms) === undefined && m.state !== 'done'
-      ? { waveId: m.wave_id, action: 'pause', reason: BATCH_NOT_STARTED, issuedAtMs: base }
-      : { waveId: m.wave_id, action: 'resume', reason: '', issuedAtMs: base + 1 })
+    let w = waves.get(m.wave_id)
+    if (w === undefined) waves.set(m.wave_id, w = { state: m.state, createdMs: num(m.created_ms), started: new Map() })
+    if (m.hub_id !== null) w.started.set(m.hub_id, optNum(m.started_ms))
   }
-  return [...out.values()].sort((a, b) => b.issuedAtMs - a.issuedAtMs || a.waveId.localeCompare(b.waveId))
+  const byWave = new Map(inForce.map(o => [o.waveId!, o]))
+  const out = new Map<string, WaveOrder[]>()
+  for (const hubId of hubIds) {
+    const orders = new Map<string, WaveOrder>(inForce.map(o => [o.waveId!, toWaveOrder(o)]))
+    for (const [waveId, m] of waves) {
+      const cur = byWave.get(waveId)
+      if (cur?.action === 'halt' || cur?.action === 'pause') continue
+      const base = Math.max(m.createdMs, cur?.issuedAtMs ?? 0)
+      // a done wave holds no store (one that never started gets the resume that lifts its gate)
+      orders.set(waveId, m.started.get(hubId) === undefined && m.state !== 'done'
+        ? { waveId, action: 'pause', reason: BATCH_NOT_STARTED, issuedAtMs: base }
+        : { waveId, action: 'resume', reason: '', issuedAtMs: base + 1 })
+    }
+    out.set(hubId, [...orders.values()].sort((a, b) => b.issuedAtMs - a.issuedAtMs || a.waveId.localeCompare(b.waveId)))
+  }
+  return out
 }

@@ -15,6 +15,7 @@
 import type { JournalEntry } from '../interface/types.js'
 import { MAX_ORDER_ACKS } from './report/constants.js'
 import { DEFAULT_DEVICE_IDLE_POLL_MAX_MS, DEFAULT_DEVICE_POLL_INTERVAL_MS, DEVICE_IDLE_POLL_FACTOR } from './constants.js'
+import { HoldingsSender, refusedHoldings, type HoldingsSource } from './holdings-sender.js'
 import { ackOf, pack, PushLoop, targetOf, type LoopInit, type PushResult } from './push-loop.js'
 import {
   toWireEntry, type DeviceOrder, type FleetOrderWire, type Have, type TrustNews, type LedgerDelta, type ReportAckV12, type ReportClient, type ReportRequestV12, type ReportTarget, type WaveOrder
@@ -144,10 +145,13 @@ export interface HubUplinkInit extends LoopInit {
   trust?: TrustSink
   /** after an answer that changed orders or trust: wake the devices' held polls */
   onChange?: () => void
+  /** the bundles this hub holds, for the request's `holdings` (holdings-sender.ts) */
+  holdings?: HoldingsSource
 }
 
 export class HubUplink extends PushLoop {
   readonly #init: HubUplinkInit
+  readonly #holdings: HoldingsSender | undefined
   #cursor: string | undefined
   /** fleet orders stored durably, to ack in the next request */
   readonly #toAck = new Set<string>()
@@ -155,6 +159,12 @@ export class HubUplink extends PushLoop {
   constructor (init: HubUplinkInit) {
     super(init)
     this.#init = init
+    this.#holdings = init.holdings !== undefined ? new HoldingsSender(init.holdings) : undefined
+  }
+
+  /** False once the super hub refused `holdings` (one from before it): status, tests. */
+  get sendsHoldings (): boolean {
+    return this.#holdings !== undefined && !this.#holdings.refused
   }
 
   protected async pushOnce (signal: AbortSignal, waitMs: number): Promise<PushResult> {
@@ -167,7 +177,23 @@ export class HubUplink extends PushLoop {
       ...await pollMembers(entries.length === 0 && ackOrders.length === 0 ? waitMs : 0, this.#cursor, this.#init.trust),
       ...(ackOrders.length > 0 ? { ackOrders } : {})
     }
-    const res = await this.#init.client.send(target, req, { signal, timeoutMs: this.options.timeoutMs })
+    const held = await this.#holdings?.next()
+    if (held !== undefined) {
+      req.holdings = held.holdings
+      // new holdings are news for the super hub: not a request to hold
+      delete req.waitMs
+    }
+    let res: ReportAckV12
+    try {
+      res = await this.#init.client.send(target, req, { signal, timeoutMs: this.options.timeoutMs })
+      if (held !== undefined) this.#holdings!.taken(held.digest)
+    } catch (err) {
+      if (held === undefined || !refusedHoldings(err)) throw err
+      // a super hub from before `holdings`: the same batch again without it, and never again
+      this.#holdings!.refused = true
+      const { holdings: _h, ...plain } = req
+      res = await this.#init.client.send(target, plain, { signal, timeoutMs: this.options.timeoutMs })
+    }
     for (const id of ackOrders) this.#toAck.delete(id)
     const acked = ackOf(res, entries, 'the super hub')
     if (acked > 0) {

@@ -26,6 +26,7 @@ import { Limiter } from '../wan/limiter.js'
 import { DEFAULT_PEER_LISTEN_ADDRS, DEFAULT_STATUS_INTERVAL_MS, PEER_STORE_DIR, STATUS_SCHEMA } from './lan-constants.js'
 import { writeStatusFile, type BundleStatus, type PeerStatus } from './peer-status.js'
 import { BundleResolver } from './resolve-bundle.js'
+import { pokeOnChanges, StatusPacer, watchSwarmChanges } from './status-pacer.js'
 
 export type PeerServices = { chunks: ChunkProtocol, manifest: ManifestProtocol, lease: LeaseProtocol, identity?: IdentityProtocol }
 export type PeerNode = StoremeshNode<PeerServices>
@@ -88,8 +89,8 @@ export class LanPeer {
   readonly #watched = new WeakSet<BundleSwarm>()
   readonly #abort = new AbortController()
   readonly #background = new Set<Promise<unknown>>()
-  #statusTimer: NodeJS.Timeout | undefined
-  #statusWriting: Promise<void> | undefined
+  #statusPacer: StatusPacer | undefined
+  #statusWriting: Promise<boolean> | undefined
   /** the last snapshot written, without its updatedAt: an unchanged one is not written again */
   #statusWritten: string | undefined
   #stopping: Promise<void> | undefined
@@ -187,9 +188,10 @@ export class LanPeer {
       })
       self = peer
       bans.on('ban', e => { peer.#swarmLog.warn({ peer: e.peerId }, `banned ${e.peerId}: ${e.reason}`) })
-      // an idle peer's snapshot does not change: the tick compares and writes nothing
-      peer.#statusTimer = setInterval(() => { void peer.writeStatus() }, init.statusIntervalMs ?? DEFAULT_STATUS_INTERVAL_MS)
-      peer.#statusTimer.unref()
+      // an idle peer's snapshot does not change: the look backs off, events bring it back (status-pacer.ts)
+      peer.#statusPacer = new StatusPacer({ baseMs: init.statusIntervalMs ?? DEFAULT_STATUS_INTERVAL_MS, tick: async () => await peer.writeStatus() })
+      pokeOnChanges(node, bans, () => { peer.#statusPacer?.poke() })
+      peer.#statusPacer.start()
       await peer.writeStatus()
       return peer
     } catch (err) {
@@ -262,6 +264,7 @@ export class LanPeer {
     if (this.#watched.has(swarm)) return
     this.#watched.add(swarm)
     const id = swarm.bundle.id
+    watchSwarmChanges(swarm, () => { this.#statusPacer?.poke() })
     swarm.on('bad-chunk', e => { this.#swarmLog.warn({ bundle: id, peer: e.peerId }, `bad chunk ${e.index} of ${id} from ${e.peerId}${e.banned ? ' (banned)' : ''}`) })
     swarm.on('violation', e => {
       this.#swarmLog.warn({ bundle: id, peer: e.peerId, violation: e.violation }, `protocol violation ${e.violation} by ${e.peerId}: ${e.message}${e.banned ? ' (banned)' : ''}`)
@@ -365,23 +368,25 @@ export class LanPeer {
    * spends CPU on the write nor wears the flash. One write at a time; a failure is
    * logged, never thrown, and the next call tries again.
    */
-  async writeStatus (running = true): Promise<void> {
+  async writeStatus (running = true): Promise<boolean> {
     if (this.#statusWriting !== undefined) await this.#statusWriting
     const p = (async () => {
       try {
         const status = await this.status(running)
         const figures = statusFigures(status)
-        if (figures === this.#statusWritten) return
+        if (figures === this.#statusWritten) return false
         this.#statusWritten = undefined
         await writeStatusFile(this.dataDir, status)
         this.#statusWritten = figures
+        return true
       } catch (err) {
         if (!isStoremeshError(err, 'E_STORE_CLOSED')) this.#log.warn(`status write failed: ${toStoremeshError(err).toLine()}`)
+        return true
       }
     })()
     this.#statusWriting = p
     try {
-      await p
+      return await p
     } finally {
       if (this.#statusWriting === p) this.#statusWriting = undefined
     }
@@ -390,7 +395,7 @@ export class LanPeer {
   /** Stops the node (every swarm), writes the last status, closes the store. Idempotent. */
   async stop (): Promise<void> {
     this.#stopping ??= (async () => {
-      if (this.#statusTimer !== undefined) clearInterval(this.#statusTimer)
+      this.#statusPacer?.stop()
       this.#abort.abort(new StoremeshError('E_ABORTED', 'peer stopping'))
       await Promise.allSettled([...this.#background])
       // the last snapshot with the byte counters, before the swarms are gone

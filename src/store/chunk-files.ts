@@ -86,8 +86,11 @@ export class ChunkFiles {
     await writeFileDurable(this.pathOf(hash), this.dirOf(hash), data, tempNameFor(hash))
   }
 
-  /** The file's bytes, or undefined when it does not exist. Refuses absurd sizes. */
-  async read (hash: string): Promise<Uint8Array | undefined> {
+  /**
+   * The file's bytes, or undefined when it does not exist. Refuses absurd sizes.
+   * With `scratch` large enough, the bytes are read into it (a view of it is returned).
+   */
+  async read (hash: string, scratch?: Uint8Array): Promise<Uint8Array | undefined> {
     let fh
     try {
       fh = await open(this.pathOf(hash), 'r')
@@ -98,7 +101,7 @@ export class ChunkFiles {
     try {
       const { size } = await fh.stat()
       if (size > MAX_CHUNK_FILE_BYTES) return new Uint8Array(0) // fails verification: dropped as corrupt
-      return await readUpTo(fh, size)
+      return await readUpTo(fh, size, scratch !== undefined && scratch.length >= size ? scratch : undefined)
     } finally {
       await fh.close()
     }
@@ -132,8 +135,8 @@ export class ChunkFiles {
 }
 
 /** Reads up to `size` bytes from the start of an open file; fewer if it is shorter. */
-export async function readUpTo (fh: FileHandle, size: number): Promise<Uint8Array> {
-  const buf = Buffer.allocUnsafe(size)
+export async function readUpTo (fh: FileHandle, size: number, into?: Uint8Array): Promise<Uint8Array> {
+  const buf = into ?? Buffer.allocUnsafe(size)
   let off = 0
   while (off < size) {
     const { bytesRead } = await fh.read(buf, off, size - off, off)

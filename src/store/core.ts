@@ -260,13 +260,16 @@ export class StoreCore implements ChunkSink, Startable {
     }))
   }
 
-  /** A verified read that says why it failed; used by reconstruction and import. */
-  async readChunk (hash: string): Promise<ChunkRead> {
+  /**
+   * A verified read that says why it failed; used by reconstruction and import. With
+   * `scratch` (at least the chunk's size) the bytes are read into it, not a new buffer.
+   */
+  async readChunk (hash: string, scratch?: Uint8Array): Promise<ChunkRead> {
     return await this.track(async () => {
       const { index } = this.parts()
       const rec = await index.getChunk(hash)
       if (rec === undefined) return { status: 'missing' }
-      const bytes = await this.files.read(hash)
+      const bytes = await this.files.read(hash, scratch)
       if (bytes !== undefined && bytes.length === rec.size && blake3Hex(bytes) === hash) {
         this.touches?.touch(hash, rec)
         return { status: 'ok', bytes }

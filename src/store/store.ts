@@ -74,7 +74,8 @@ export class ChunkStore extends StoreCore {
     }
     const info = await this.bundleInfo(id)
     for (const art of info.manifest.signed.artifacts) {
-      for await (const piece of artifactChunks(this, info, art.name, { signal: this.signal(options.signal) })) void piece
+      // only looked at: a ring of scratch buffers, not a new one per chunk
+      for await (const piece of artifactChunks(this, info, art.name, { signal: this.signal(options.signal), reuseBuffers: true })) void piece
     }
     return await this.setVerified(id)
   }

@@ -91,7 +91,7 @@ export interface ChunkProtocolInit {
   linkOf?: (connection: Connection) => Link
   /** an inbound stream for a bundle we have not joined: return its info to join it (as a seeder of what we hold), or undefined to close */
   resolveBundle?: (infoHash: Uint8Array, peerId: string, options: AbortOptions) => Promise<BundleInfo | undefined>
-  /** @default toNodeDuplex from src/net/stream.ts */
+  /** @default toByteDuplex from src/net/byte-stream.ts (no Node stream layer) */
   toDuplex?: (stream: Stream) => ByteDuplex
   /** @default CHUNK_PROTOCOL */
   protocol?: string
@@ -111,6 +111,8 @@ export interface ChunkProtocol extends Startable {
   isBanned(peerId: string): boolean
   /** inbound streams refused because their peer (or all peers) had too many in their handshake */
   readonly refusedStreams: number
+  /** inbound handshakes naming a bundle not joined (each may cost a manifest fetch) */
+  readonly unknownHandshakes: number
 }
 
 export function chunkProtocol (init: ChunkProtocolInit): (components: ChunkProtocolComponents) => ChunkProtocol {

@@ -20,6 +20,8 @@ const CLOSE_GRACE_MS = 5_000
 /** What we need of a duplex; `node:stream` Duplex and streamx Duplex both fit. */
 export interface ByteDuplex {
   write(chunk: Uint8Array): boolean
+  /** several buffers as one write, not concatenated (net/byte-stream.ts); absent: one concatenated write() */
+  writev?(parts: Uint8Array[]): boolean
   end(): unknown
   destroy(err?: Error): unknown
   on(event: string, listener: (...args: any[]) => void): unknown
@@ -115,19 +117,19 @@ export class WireTransport {
     if (this.#timer !== undefined) clearImmediate(this.#timer)
     this.#timer = undefined
     if (this.#closed || this.#pendingBytes === 0) return
-    const all = this.#pending.length === 1 ? this.#pending[0] as Uint8Array : Buffer.concat(this.#pending, this.#pendingBytes)
+    const pending = this.#pending
+    const total = this.#pendingBytes
     this.#pending = []
     this.#pendingBytes = 0
     try {
-      for (let off = 0, end = 0; off < all.length; off = end) {
-        end = Math.min(all.length, off + this.#maxWriteBytes)
-        // a short tail rides with the part before it: a whole-chunk piece (13-byte header +
-        // 256 KiB) was two writes, the second a lone 13-byte frame through yamux and noise
-        if (all.length - end < this.#maxWriteBytes / TAIL_FRACTION) end = all.length
-        const part = all.subarray(off, end)
+      for (const part of cutParts(pending, total, this.#maxWriteBytes)) {
+        const bytes = part.reduce((n, b) => n + b.length, 0)
         this.writes++
-        this.bytesWritten += part.length
-        if (!this.#duplex.write(part)) this.#needDrain = true
+        this.bytesWritten += bytes
+        const ok = part.length === 1
+          ? this.#duplex.write(part[0] as Uint8Array)
+          : this.#duplex.writev !== undefined ? this.#duplex.writev(part) : this.#duplex.write(Buffer.concat(part, bytes))
+        if (!ok) this.#needDrain = true
       }
     } catch (err) {
       this.#finish(err as Error)
@@ -182,4 +184,31 @@ export class WireTransport {
       // already destroyed: nothing left to release
     }
   }
+}
+
+/**
+ * Cuts queued buffers into writes of at most `maxBytes` (slices, never copies); a
+ * short tail rides with the part before it: a whole-chunk piece (13-byte header +
+ * 256 KiB) was two writes, the second a lone 13-byte frame through yamux and noise.
+ */
+export function cutParts (bufs: Uint8Array[], total: number, maxBytes: number): Uint8Array[][] {
+  const parts: Uint8Array[][] = []
+  let i = 0
+  let off = 0 // into bufs[i]
+  for (let start = 0; start < total;) {
+    let end = Math.min(total, start + maxBytes)
+    if (total - end < maxBytes / TAIL_FRACTION) end = total
+    const part: Uint8Array[] = []
+    for (let need = end - start; need > 0;) {
+      const b = bufs[i] as Uint8Array
+      const take = Math.min(need, b.length - off)
+      part.push(off === 0 && take === b.length ? b : b.subarray(off, off + take))
+      need -= take
+      off += take
+      if (off === b.length) { i++; off = 0 }
+    }
+    parts.push(part)
+    start = end
+  }
+  return parts
 }

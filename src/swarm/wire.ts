@@ -12,6 +12,8 @@
  *   E_WIRE_MESSAGE_TOO_LARGE or E_PEER_OVER_BUDGET: fail closed. The closing error's
  *   `meta.violation` names the violation (violations.ts) for the peer's score.
  * - Outbound writes are coalesced per tick by the WireTransport.
+ * - The library's streamx queues are bypassed both ways (see `bypassStreamx`): the guard
+ *   already cut whole frames, and the transport already queues and coalesces.
  */
 import { EventEmitter } from 'node:events'
 import Wire from 'bittorrent-protocol'
@@ -79,10 +81,43 @@ export interface PeerWireEvents {
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
+/** The two internals of bittorrent-protocol 5.0.9's Wire (index.js) used by bypassStreamx. */
+interface WireInternals {
+  /** streamx Writable's sink: parses what it is given, synchronously */
+  _write: (data: Uint8Array, cb: (err?: Error | null) => void) => void
+  /** every outbound message goes through it (header and payload as two calls) */
+  _push: (data: Uint8Array) => unknown
+  _finished: boolean
+}
+
+const noop = (): void => {}
+
+/**
+ * Feeds whole frames straight to the library's parser and takes its output straight
+ * into the transport: without it each frame went through a streamx Writable queue in
+ * and a streamx Readable (push, queue, 'data') out, per piece and per 13-byte have.
+ * The guard hands over whole frames only, so `_write` concatenates nothing; a piece's
+ * header and chunk reach the transport as two buffers, sent as one write uncopied.
+ * Fails loudly at construction if a library update moved these internals.
+ */
+function bypassStreamx (wire: Wire, out: (data: Uint8Array) => void): (frame: Uint8Array) => void {
+  const w = wire as unknown as WireInternals
+  if (typeof w._write !== 'function' || typeof w._push !== 'function' || typeof w._finished !== 'boolean') {
+    throw new StoremeshError('E_INTERNAL', 'bittorrent-protocol internals changed: _write/_push/_finished expected (5.0.9)')
+  }
+  w._push = (data: Uint8Array) => {
+    if (!w._finished) out(data)
+    return true
+  }
+  return frame => { w._write(frame, noop) }
+}
+
 export class PeerWire extends EventEmitter<PeerWireEvents> {
   readonly #wire = new Wire()
   readonly #transport: WireTransport
   readonly #guard: FrameGuard
+  /** the library's parser, fed directly (bypassStreamx) */
+  readonly #parse: (frame: Uint8Array) => void
   /** undefined when the options carry no budgets (unit tests of the bare wire) */
   readonly #budget: WireBudget | undefined
   #handshakeFramed = false
@@ -120,6 +155,16 @@ export class PeerWire extends EventEmitter<PeerWireEvents> {
     this.#guard = new FrameGuard({ numPieces: this.#sizes.length, maxChunkBytes: o.maxChunkBytes, maxExtendedBytes: o.maxExtendedBytes },
       frame => { this.#onFrame(frame) })
     this.#bindWire()
+    const parse = bypassStreamx(this.#wire, data => { if (!this.#closed) this.#transport.write(data) })
+    // frames of the prefix are parsed a microtask later: their events ('ready', 'bitfield')
+    // must reach the listeners the owner adds after this constructor; later frames queue behind
+    let early: Uint8Array[] | undefined = []
+    this.#parse = frame => { if (early !== undefined) early.push(frame); else parse(frame) }
+    queueMicrotask(() => {
+      const frames = early ?? []
+      early = undefined
+      for (const f of frames) if (!this.#closed) parse(f)
+    })
     this.#transport = new WireTransport(init.duplex, o.maxWriteBytes, {
       onData: chunk => { this.#onBytes(chunk) },
       onClose: err => {
@@ -259,7 +304,7 @@ export class PeerWire extends EventEmitter<PeerWireEvents> {
           { violation: over.violation, bundle: this.#init.bundle.id })
       }
     }
-    this.#wire.write(frame)
+    this.#parse(frame)
   }
 
   #fail (message: string, meta: Record<string, number | string> = {}, violation: ViolationCode = 'malformed-frame'): void {
@@ -271,7 +316,8 @@ export class PeerWire extends EventEmitter<PeerWireEvents> {
     // a reset at node stop is otherwise an unhandled error (the notes)
     w.on('error', (err: Error) => { this.close(new StoremeshError('E_NOT_CONNECTED', 'peer wire failed', {}, { cause: err })) })
     w.on('close', () => { this.close() })
-    w.on('data', (chunk: unknown) => { if (!this.#closed) this.#transport.write(chunk as Uint8Array) })
+    // nothing is pushed through it any more (bypassStreamx), but flowing it lets the library's own end reach 'close'
+    w.on('data', noop)
     w.on('handshake', (infoHashHex: string, peerIdHex: string) => { this.#onHandshake(infoHashHex, peerIdHex) })
     w.on('bitfield', bf => { if (this.#usable()) this.emit('bitfield', Bits.from(bf.buffer, this.#sizes.length)) })
     w.on('have', index => { if (this.#usable()) this.emit('have', index) })

@@ -7,6 +7,7 @@
 import { StoremeshError } from '../../interface/errors.js'
 import { FLEET_LEDGER_V1 } from './migrations/0001-fleet-ledger.js'
 import { WAVE_RUNNER_V2 } from './migrations/0002-wave-runner.js'
+import { HOLDINGS_PRESTAGE_V3 } from './migrations/0003-holdings-prestage.js'
 import { num, type SqlDb } from './sql.js'
 
 export interface Migration {
@@ -17,7 +18,8 @@ export interface Migration {
 
 export const MIGRATIONS: readonly Migration[] = [
   { version: 1, name: 'fleet-ledger', sql: FLEET_LEDGER_V1 },
-  { version: 2, name: 'wave-runner', sql: WAVE_RUNNER_V2 }
+  { version: 2, name: 'wave-runner', sql: WAVE_RUNNER_V2 },
+  { version: 3, name: 'holdings-prestage', sql: HOLDINGS_PRESTAGE_V3 }
 ]
 
 /** Any constant works; it only has to be the same for every storemesh process. */

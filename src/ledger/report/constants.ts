@@ -70,6 +70,10 @@ export const MAX_REPORT_ROOTS = 4
  * (64 KiB each), a revocation list (512 KiB) and a timestamp statement (64 KiB). @default 2 MiB
  */
 export const MAX_REPORT_V1_2_RESPONSE_BYTES = 2 * MiB
+/** Bundles in one request's `holdings` (a store hub's newest first). @default 64 */
+export const MAX_HOLDINGS_BUNDLES = 64
+/** A bundle's chunk count in `holdings`: more than any bundle's piece list. @default 2^24 */
+export const MAX_HOLDINGS_CHUNKS = 2 ** 24
 /** Requests held at once for one peer (a hub and its restart's old stream). @default 2 */
 export const DEFAULT_MAX_HELD_PER_PEER = 2
 /** Requests held at once in all: a super hub's connected store hubs, a store's devices. @default 4096 */

@@ -28,7 +28,7 @@ import { ReportProtocol } from './report-protocol.js'
 
 export {
   REPORT_PROTOCOL, REPORT_PROTOCOL_NAME, REPORT_PROTOCOL_VERSION, REPORT_PROTOCOL_V1_1, REPORT_PROTOCOL_V1_1_VERSION,
-  REPORT_PROTOCOL_V1_2, REPORT_PROTOCOL_V1_2_VERSION, MAX_REPORT_WAIT_MS, DEFAULT_REPORT_WAIT_MS, MAX_FLEET_ORDERS,
+  REPORT_PROTOCOL_V1_2, REPORT_PROTOCOL_V1_2_VERSION, MAX_REPORT_WAIT_MS, DEFAULT_REPORT_WAIT_MS, MAX_FLEET_ORDERS, MAX_HOLDINGS_BUNDLES,
   MAX_REPORT_REQUEST_BYTES, MAX_REPORT_RESPONSE_BYTES, MAX_BATCH_ENTRIES, MAX_ORDERS, MAX_DEVICE_ORDERS, MAX_WIRE_ENTRY_BYTES, MAX_REASON_CHARS,
   DEFAULT_REPORT_TIMEOUT_MS, DEFAULT_MAX_REPORT_STREAMS
 } from './constants.js'
@@ -42,7 +42,7 @@ export {
 export {
   FLEET_ORDER_ACTIONS, decodeReportRequestV12, decodeReportResponseV12, encodeReportRequestV12, encodeReportResponseV12, orderCursorOf,
   parseReportRequestV12, parseReportResponseV12, fleetOrderSchema, type FleetOrderAction, type FleetOrderWire, type Have, type PollExtras,
-  type ReportAckV12, type ReportRequestV12, type ReportResponseV12, type TrustNews
+  type ReportAckV12, type ReportRequestV12, type ReportResponseV12, type TrustNews, type BundleHolding, type Holdings
 } from './messages-v12.js'
 export { ChangeFeed, HeldSlots, type HeldSlotsInit } from './long-poll.js'
 export { ReportProtocol, protocolFor } from './report-protocol.js'

@@ -3,7 +3,8 @@
  *
  *   request  `waitMs` (hold me until something for me changes), `have` (what I hold:
  *            order cursor, root / revocation list / timestamp versions), `ackOrders`
- *            (fleet orders I stored durably)
+ *            (fleet orders I stored durably), `holdings` (hub-ledger only: the
+ *            bundles the store hub holds, chunks held of total, complete or not)
  *   answer   `orderCursor` (a digest of the orders this answer carries), `fleetOrders`
  *            (bundle hold / release / prestage, device rollback), `trust` (roots after
  *            the asker's version, the revocation list, the timestamp statement)
@@ -15,6 +16,7 @@
  */
 import { createHash } from 'node:crypto'
 import { z } from 'zod'
+import { StoremeshError } from '../../interface/errors.js'
 import { BUNDLE_ID_RE } from '../../interface/ids.js'
 import { MAX_REVOCATION_LIST_BYTES } from '../../identity/constants.js'
 import { revocationListSchema, type RevocationList } from '../../identity/revocation.js'
@@ -23,7 +25,7 @@ import { rootDocumentSchema, type RootDocument } from '../../identity/root/docum
 import { timestampSchema, type Timestamp } from '../../identity/root/timestamp.js'
 import { decodeJsonMessage, encodeJsonMessage, parseWireMessage } from '../../net/json-message.js'
 import {
-  DEVICE_ID_RE, HUB_ID_RE, MAX_FLEET_ORDERS, MAX_ORDER_ACKS, MAX_REASON_CHARS, MAX_REPORT_REQUEST_BYTES, MAX_REPORT_ROOTS,
+  DEVICE_ID_RE, HUB_ID_RE, MAX_FLEET_ORDERS, MAX_HOLDINGS_BUNDLES, MAX_HOLDINGS_CHUNKS, MAX_ORDER_ACKS, MAX_REASON_CHARS, MAX_REPORT_REQUEST_BYTES, MAX_REPORT_ROOTS,
   MAX_REPORT_V1_2_RESPONSE_BYTES, MAX_REPORT_WAIT_MS, ORDER_CURSOR_RE, ORDER_ID_RE
 } from './constants.js'
 import {
@@ -64,12 +66,30 @@ export interface Have {
   timestampIssuedMs?: number
 }
 
+/** One bundle a store hub holds (SPEC.md "1.2.0" `holdings`). */
+export interface BundleHolding {
+  bundleId: string
+  /** chunks of the bundle on the hub's disk, verified (a chunk held for another bundle counts) */
+  heldChunks: number
+  totalChunks: number
+  /** every chunk held and the bundle recorded complete (or verified) in the hub's store */
+  complete: boolean
+}
+
+/** What a store hub holds, as of `atMs` (its clock): the latest replaces the earlier at the receiver. */
+export interface Holdings {
+  atMs: number
+  bundles: BundleHolding[]
+}
+
 export interface PollExtras {
   /** hold the request up to this long while nothing for the asker changes; 0 or absent: answer at once */
   waitMs?: number
   have?: Have
   /** fleet orders stored durably since the last answer */
   ackOrders?: string[]
+  /** hub-ledger requests only: the store hub's bundle holdings (pre-staging, availability) */
+  holdings?: Holdings
 }
 
 export type ReportRequestV12 = ReportRequest & PollExtras
@@ -106,10 +126,27 @@ const haveObject = z.strictObject({
   timestampIssuedMs: int().optional()
 })
 
+const holdingObject = z.strictObject({
+  bundleId: id(BUNDLE_ID_RE),
+  heldChunks: int().max(MAX_HOLDINGS_CHUNKS),
+  totalChunks: int(1).max(MAX_HOLDINGS_CHUNKS),
+  complete: z.boolean()
+}).superRefine((h, ctx) => {
+  if (h.heldChunks > h.totalChunks) ctx.addIssue({ code: 'custom', message: 'more chunks held than the bundle has', path: ['heldChunks'] })
+  if (h.complete && h.heldChunks !== h.totalChunks) ctx.addIssue({ code: 'custom', message: 'complete with chunks missing', path: ['complete'] })
+})
+
+const holdingsObject = z.strictObject({
+  atMs: int(),
+  bundles: z.array(holdingObject).max(MAX_HOLDINGS_BUNDLES)
+    .refine(xs => new Set(xs.map(x => x.bundleId)).size === xs.length, 'the same bundle twice')
+})
+
 const pollExtrasObject = z.strictObject({
   waitMs: int().max(MAX_REPORT_WAIT_MS).optional(),
   have: haveObject.optional(),
-  ackOrders: z.array(id(ORDER_ID_RE)).max(MAX_ORDER_ACKS).refine(xs => new Set(xs).size === xs.length, 'duplicate order id').optional()
+  ackOrders: z.array(id(ORDER_ID_RE)).max(MAX_ORDER_ACKS).refine(xs => new Set(xs).size === xs.length, 'duplicate order id').optional(),
+  holdings: holdingsObject.optional()
 })
 
 const fleetOrderObject = z.strictObject({
@@ -155,7 +192,7 @@ const answerExtrasObject = z.strictObject({
 
 // --- splitting a message into its 1.1.0 part and its 1.2.0 part ------------------------------
 
-const POLL_MEMBERS = ['waitMs', 'have', 'ackOrders'] as const
+const POLL_MEMBERS = ['waitMs', 'have', 'ackOrders', 'holdings'] as const
 const ANSWER_MEMBERS = ['orderCursor', 'fleetOrders', 'trust'] as const
 
 function isPlainObject (x: unknown): x is Record<string, unknown> {
@@ -175,7 +212,12 @@ export function parseReportRequestV12 (x: unknown): ReportRequestV12 {
   if (!isPlainObject(x)) return parseReportRequest(x)
   const [rest, extras] = split(x, POLL_MEMBERS)
   const req = parseReportRequest(rest)
-  return { ...req, ...parseWireMessage(pollExtrasObject, extras, 'report request') }
+  const out: ReportRequestV12 = { ...req, ...parseWireMessage(pollExtrasObject, extras, 'report request') }
+  // a device holds no store's bundles: holdings come from store hubs only
+  if (out.holdings !== undefined && out.type !== 'hub-ledger') {
+    throw new StoremeshError('E_WIRE_MALFORMED', 'bad report request: holdings: only a hub-ledger request carries holdings', { message: 'report request', field: 'holdings' })
+  }
+  return out
 }
 
 /** Strict: an error answer exactly as 1.1.0; an ok answer with `orderCursor` and the optional 1.2.0 members. */

@@ -42,7 +42,7 @@ export function protocolFor (req: ReportRequest): string {
 
 /** The batch without its 1.2.0 members, for a peer that speaks only 1.1.0 / 1.0.0. */
 function legacyRequest (req: ReportRequestV12): ReportRequest {
-  const { waitMs: _w, have: _h, ackOrders: _a, ...rest } = req
+  const { waitMs: _w, have: _h, ackOrders: _a, holdings: _d, ...rest } = req
   return rest
 }
 
@@ -246,6 +246,7 @@ export class ReportProtocol implements Startable, ReportClient {
     if (req.waitMs !== undefined) poll.waitMs = req.waitMs
     if (req.have !== undefined) poll.have = req.have
     if (req.ackOrders !== undefined) poll.ackOrders = req.ackOrders
+    if (req.holdings !== undefined) poll.holdings = req.holdings
     const ctx = { ...(peer !== undefined ? { peer } : {}), poll }
     const batch = legacyRequest(req)
     try {

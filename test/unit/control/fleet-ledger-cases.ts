@@ -44,7 +44,7 @@ export function fleetLedgerCases (t: Test, getDriver: () => Driver): void {
   t.test('migrations are versioned and idempotent', async t => {
     const { db } = getDriver()
     t.same(await migrate(db), [], 'a second run applies nothing')
-    t.same((await db.query('SELECT version, name FROM schema_migrations ORDER BY version')).map(r => [Number(r.version), r.name]), [[1, 'fleet-ledger'], [2, 'wave-runner']])
+    t.same((await db.query('SELECT version, name FROM schema_migrations ORDER BY version')).map(r => [Number(r.version), r.name]), [[1, 'fleet-ledger'], [2, 'wave-runner'], [3, 'holdings-prestage']])
   })
 
   t.test('exactly once: a replayed report, and the same report at the other super hub, count once', async t => {

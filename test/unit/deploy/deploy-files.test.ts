@@ -37,6 +37,7 @@ interface Service {
   networks?: string[] | Record<string, unknown>
   network_mode?: string
   volumes?: string[]
+  environment?: Record<string, string>
 }
 
 /** One storemesh invocation found in a deploy file: its subcommand path and the flags it passes. */
@@ -303,5 +304,22 @@ t.test('systemd-analyze security reads the privileges the units claim', { skip: 
     const { stdout } = await run('systemd-analyze', ['security', '--offline=yes', '--json=short', paths[i] as string])
     const checks = new Map((JSON.parse(stdout) as Array<{ json_field: string, set: boolean }>).map(c => [c.json_field, c.set]))
     for (const field of want[unit] ?? []) t.equal(checks.get(field), true, `${unit}: ${field}`)
+  }
+})
+
+t.test('compose runs each daemon with its unit\'s memory settings (NODE_OPTIONS, MALLOC_ARENA_MAX)', async t => {
+  const memoryEnv = (text: string): Record<string, string> => {
+    const out: Record<string, string> = {}
+    for (const m of text.matchAll(/^Environment="?(NODE_OPTIONS|MALLOC_ARENA_MAX)=(.*?)"?$/gm)) out[m[1] as string] = m[2] as string
+    return out
+  }
+  const pairs: Array<[string, string]> = [['super-hub', 'storemesh-super-hub.service'], ['store-hub', 'storemesh-hub.service'],
+    ['device-1', DEVICE_UNIT], ['device-2', DEVICE_UNIT], ['device-3', DEVICE_UNIT]]
+  for (const [service, unit] of pairs) {
+    const want = memoryEnv(unitTexts[unit] as string)
+    t.ok(want.NODE_OPTIONS?.includes('--max-semi-space-size='), `${unit} sets a semi-space size`)
+    t.equal(want.MALLOC_ARENA_MAX, '2', `${unit}: two malloc arenas`)
+    const env = compose.services[service]?.environment ?? {}
+    t.same({ NODE_OPTIONS: env.NODE_OPTIONS, MALLOC_ARENA_MAX: env.MALLOC_ARENA_MAX }, want, `compose ${service} = ${unit}`)
   }
 })

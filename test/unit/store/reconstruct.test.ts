@@ -89,3 +89,21 @@ t.test('abort stops a stream; close aborts streams in flight', async t => {
   await store.close()
   await t.rejects(it.next(), { code: 'E_STORE_CLOSED' })
 })
+
+t.test('reuseBuffers: the same bytes from a ring of scratch buffers; a corrupt chunk still fails and is dropped', async t => {
+  // many chunks, so the ring (read-ahead + 1) wraps several times; repeated chunks come back in order
+  const parts = Array.from({ length: 23 }, (_, i) => seededBytes(4096, 100 + (i % 7)))
+  const big = Buffer.concat([...parts, seededBytes(123, 9)])
+  const fxBig = makeBundle({ artifacts: [{ name: 'big.img', bytes: big }], chunkBytes: 4096 })
+  const { store, dataDir } = await filled(t, fxBig)
+  const seen: Buffer[] = []
+  for await (const p of store.artifactStream(fxBig.info.id, 'big.img', { reuseBuffers: true, readAheadChunks: 2 })) seen.push(Buffer.from(p))
+  t.same(Buffer.concat(seen), big, 'every byte in order, each piece copied before the next was asked for')
+  t.equal((await store.markVerified(fxBig.info.id)).state, 'verified', 'markVerified reads through the ring')
+  const victim = fxBig.info.pieces[3]!.hash
+  const bad = Buffer.from(fxBig.chunks.get(victim)!)
+  bad[0] = bad[0]! ^ 1
+  await writeFile(join(dataDir, 'chunks', victim.slice(0, 2), victim), bad)
+  await t.rejects(store.markVerified(fxBig.info.id), { code: 'E_STORE_CORRUPT' }, 'a corrupt chunk read into scratch is refused')
+  t.equal(store.bundleState(fxBig.info.id), 'partial', 'and dropped')
+})

@@ -1,6 +1,6 @@
 import t from 'tap'
 import { EventEmitter } from 'node:events'
-import { WireTransport, type ByteDuplex } from '../../../src/swarm/transport.js'
+import { WireTransport, cutParts, type ByteDuplex } from '../../../src/swarm/transport.js'
 
 /** Records every write; never asks for a drain. */
 function recorder (): ByteDuplex & { writes: Uint8Array[] } {
@@ -38,4 +38,18 @@ t.test('large flushes are still cut at maxWriteBytes, with a short tail merged i
   tr.write(new Uint8Array(256 * KiB + 100 * KiB))
   t.same(d.writes.map(w => w.length), [256 * KiB, 100 * KiB], 'a tail of a quarter or more stays its own write')
   tr.close()
+})
+
+t.test('cutParts slices queued buffers into writes of at most maxBytes, never copying, a short tail riding along', async t => {
+  const header = new Uint8Array(13).fill(1)
+  const chunk = new Uint8Array(256 * 1024).fill(2)
+  const whole = cutParts([header, chunk], 13 + chunk.length, 256 * 1024)
+  t.equal(whole.length, 1, 'a 13-byte header and a 256 KiB chunk: one write (the tail rides along)')
+  t.equal(whole[0]?.[0], header, 'the header is the same buffer')
+  t.equal(whole[0]?.[1], chunk, 'the chunk is the same buffer')
+  const big = new Uint8Array(1000).map((_, i) => i & 0xff)
+  const parts = cutParts([header, big], 1013, 500)
+  t.same(parts.map(p => p.reduce((n, b) => n + b.length, 0)), [500, 513], 'cut at 500, the 13-byte tail merged into the last part')
+  t.ok(parts.flat().every(b => b.buffer === header.buffer || b.buffer === big.buffer), 'slices of the queued buffers')
+  t.same(Buffer.concat(parts.flat()), Buffer.concat([header, big]), 'bytes in order')
 })

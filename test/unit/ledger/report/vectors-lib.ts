@@ -48,6 +48,14 @@ export function computeVectors (): Record<string, unknown> {
     ackOrders: ['o-00112233aabbccdd']
   }
   const devicePoll: ReportRequestV12 = { type: 'device-events', deviceId: 'pos-17', entries: [], waitMs: 0 }
+  const holding = { bundleId: BUNDLE, heldChunks: 40, totalChunks: 40, complete: true }
+  const withHoldings: ReportRequestV12 = {
+    type: 'hub-ledger',
+    hubId: 'store-0042',
+    epoch: '9f0c'.repeat(8),
+    entries: [],
+    holdings: { atMs: 1763892000000, bundles: [holding, { bundleId: `b3:${'cd'.repeat(32)}`, heldChunks: 12, totalChunks: 40, complete: false }] }
+  }
   const answer: ReportAckV12 = {
     status: 'ok',
     ackedSeq: 0,
@@ -62,7 +70,8 @@ export function computeVectors (): Record<string, unknown> {
   const empty: ReportAckV12 = { status: 'ok', ackedSeq: 0, orders: [] }
   const good = {
     requests: [{ name: 'hub long-poll with what it holds and an ack', bytes: text(encodeReportRequestV12(poll)) },
-      { name: 'device poll, answer at once', bytes: text(encodeReportRequestV12(devicePoll)) }],
+      { name: 'device poll, answer at once', bytes: text(encodeReportRequestV12(devicePoll)) },
+      { name: 'hub holdings: one bundle complete, one partial', bytes: text(encodeReportRequestV12(withHoldings)) }],
     responses: [{ name: 'fleet orders and trust news', bytes: text(encodeReportResponseV12(answer)) },
       { name: 'nothing: only the cursor is new', bytes: text(encodeReportResponseV12(empty)) }]
   }
@@ -77,6 +86,13 @@ export function computeVectors (): Record<string, unknown> {
     { name: 'malformed order cursor', message: 'request', body: req({ have: { orderCursor: 'XYZ' } }), field: 'have.orderCursor' },
     { name: 'the same order acked twice', message: 'request', body: req({ ackOrders: ['o-1', 'o-1'] }), field: 'ackOrders' },
     { name: 'unknown member beside the 1.2.0 ones', message: 'request', body: req({ waitMs: 1, extra: 1 }), field: '' },
+    { name: 'holdings: more chunks held than the bundle has', message: 'request', body: req({ holdings: { atMs: 1, bundles: [{ ...holding, heldChunks: 41, complete: false }] } }), field: 'holdings.bundles.0.heldChunks' },
+    { name: 'holdings: complete with chunks missing', message: 'request', body: req({ holdings: { atMs: 1, bundles: [{ ...holding, heldChunks: 39 }] } }), field: 'holdings.bundles.0.complete' },
+    { name: 'holdings: the same bundle twice', message: 'request', body: req({ holdings: { atMs: 1, bundles: [holding, holding] } }), field: 'holdings.bundles' },
+    { name: 'holdings: over 64 bundles', message: 'request', body: req({ holdings: { atMs: 1, bundles: Array.from({ length: 65 }, (_, i) => ({ ...holding, bundleId: `b3:${i.toString(16).padStart(64, '0')}` })) } }), field: 'holdings.bundles' },
+    { name: 'holdings: unknown member of a bundle', message: 'request', body: req({ holdings: { atMs: 1, bundles: [{ ...holding, verified: true }] } }), field: 'holdings.bundles.0' },
+    { name: 'holdings: a total of 0 chunks', message: 'request', body: req({ holdings: { atMs: 1, bundles: [{ ...holding, heldChunks: 0, totalChunks: 0, complete: false }] } }), field: 'holdings.bundles.0.totalChunks' },
+    { name: 'holdings from a device', message: 'request', body: JSON.stringify({ type: 'device-events', deviceId: 'pos-17', entries: [], holdings: { atMs: 1, bundles: [] } }), field: 'holdings' },
     { name: 'ok answer without a cursor', message: 'response', body: JSON.stringify({ status: 'ok', ackedSeq: 0, orders: [] }), field: 'orderCursor' },
     { name: 'hold without a bundle', message: 'response', body: res({ fleetOrders: [{ ...hold, bundleId: undefined }] }), field: 'fleetOrders.0.bundleId' },
     { name: 'rollback naming a bundle', message: 'response', body: res({ fleetOrders: [{ ...answer.fleetOrders![1], bundleId: BUNDLE }] }), field: 'fleetOrders.0.bundleId' },

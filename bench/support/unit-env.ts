@@ -1,0 +1,31 @@
+/**
+ * The memory settings a daemon's systemd unit gives it (`Environment=NODE_OPTIONS=…`,
+ * `Environment=MALLOC_ARENA_MAX=…`), so a bench runs the process as deployed and its
+ * RSS figure is the deployed one (bench:origin for the super hub, bench:lan for the
+ * store hub and the devices).
+ */
+import { readFile } from 'node:fs/promises'
+import { fileURLToPath } from 'node:url'
+
+export type DaemonUnit = 'storemesh-super-hub' | 'storemesh-hub' | 'storemesh-device'
+
+export function unitPath (unit: DaemonUnit): string {
+  return fileURLToPath(new URL(`../../systemd/${unit}.service`, import.meta.url))
+}
+
+/** NODE_OPTIONS and MALLOC_ARENA_MAX as the unit sets them (absent when it does not). */
+export async function unitEnv (unit: DaemonUnit): Promise<Record<string, string>> {
+  const out: Record<string, string> = {}
+  for (const line of (await readFile(unitPath(unit), 'utf8')).split('\n')) {
+    // `Environment=K=V` or, when V has spaces, `Environment="K=V"`
+    const m = /^Environment="?(NODE_OPTIONS|MALLOC_ARENA_MAX)=(.*?)"?$/.exec(line.trim())
+    if (m?.[1] !== undefined && m[2] !== undefined) out[m[1]] = m[2]
+  }
+  return out
+}
+
+/** The child environment: ours, the unit's memory settings, then any extra NODE_OPTIONS on top. */
+export function withUnitEnv (unit: Record<string, string>, extraNodeOptions = ''): NodeJS.ProcessEnv {
+  const nodeOptions = [process.env.NODE_OPTIONS, unit.NODE_OPTIONS, extraNodeOptions].filter(x => x !== undefined && x !== '').join(' ')
+  return { ...process.env, ...unit, ...(nodeOptions !== '' ? { NODE_OPTIONS: nodeOptions } : {}) }
+}

@@ -1,0 +1,53 @@
+/**
+ * Store hubs' holdings in the fleet ledger (report 1.2.0 `holdings`, fleet-holdings.ts),
+ * run on PGlite and on a real PostgreSQL by the fleet-ledger test files. Each case uses
+ * its own hub ids.
+ */
+import type { Test } from 'tap'
+import { FleetLedger, type SqlDb } from '../../../src/control/index.js'
+import { holdingsOf, hubsReportingHoldings, storesHoldingComplete } from '../../../src/control/fleet-holdings.js'
+import type { Holdings } from '../../../src/ledger/report/index.js'
+
+const E1 = '1'.repeat(32)
+const B1 = 'b3:' + '71'.repeat(32)
+const B2 = 'b3:' + '72'.repeat(32)
+const poll = (hubId: string): { type: 'hub-ledger', hubId: string, epoch: string, entries: [] } => ({ type: 'hub-ledger', hubId, epoch: E1, entries: [] })
+
+export function fleetHoldingsCases (t: Test, getDb: () => SqlDb): void {
+  t.test('holdings: kept per store, replaced whole, an older list never undoes a newer one', async t => {
+    const db = getDb()
+    let changes = 0
+    const l = await FleetLedger.over(db, { haltOnRollbackRatio: 1 })
+    const off = l.onChange(() => { changes++ })
+    t.teardown(async () => { off(); await l.close() })
+    const h1: Holdings = { atMs: 1000, bundles: [{ bundleId: B1, heldChunks: 10, totalChunks: 10, complete: true }, { bundleId: B2, heldChunks: 3, totalChunks: 9, complete: false }] }
+    await l.acceptHubBatch(poll('hd-1'), { poll: { holdings: h1 } })
+    await l.acceptHubBatch(poll('hd-2'), { poll: { holdings: { atMs: 5, bundles: [{ bundleId: B1, heldChunks: 2, totalChunks: 10, complete: false }] } } })
+    await l.acceptHubBatch(poll('hd-3'), { poll: {} })
+    t.equal(changes, 2, 'each new list steps the wave runner')
+    t.same((await holdingsOf(db, ['hd-1', 'hd-2'])).map(h => [h.hubId, h.bundleId, h.heldChunks, h.totalChunks, h.complete]),
+      [['hd-1', B1, 10, 10, true], ['hd-1', B2, 3, 9, false], ['hd-2', B1, 2, 10, false]])
+    t.same([...await hubsReportingHoldings(db, ['hd-1', 'hd-2', 'hd-3'])].sort(), ['hd-1', 'hd-2'], 'a hub that never sent holdings is told apart')
+    t.equal((await storesHoldingComplete(db)).get(B1), 1, 'one store holds B1 complete')
+
+    // an older list (a late copy through another super hub) changes nothing
+    await l.acceptHubBatch(poll('hd-1'), { poll: { holdings: { atMs: 999, bundles: [] } } })
+    t.equal((await holdingsOf(db, ['hd-1'])).length, 2, 'older list ignored')
+    // a newer list without B2: B2 is no longer held there
+    await l.acceptHubBatch(poll('hd-1'), { poll: { holdings: { atMs: 2000, bundles: [{ bundleId: B1, heldChunks: 10, totalChunks: 10, complete: true }] } } })
+    t.same((await holdingsOf(db, ['hd-1'])).map(h => h.bundleId), [B1], 'replaced whole')
+    await l.acceptHubBatch(poll('hd-2'), { poll: { holdings: { atMs: 6, bundles: [{ bundleId: B1, heldChunks: 10, totalChunks: 10, complete: true }] } } })
+    t.equal((await storesHoldingComplete(db)).get(B1), 2, 'two stores hold B1 complete now')
+    t.equal((await storesHoldingComplete(db)).get(B2), undefined)
+  })
+
+  t.test('holdings that break the table\'s checks leave the store\'s earlier ones', async t => {
+    const db = getDb()
+    const l = await FleetLedger.over(db, { haltOnRollbackRatio: 1 })
+    t.teardown(async () => { await l.close() })
+    await l.acceptHubBatch(poll('hd-9'), { poll: { holdings: { atMs: 1, bundles: [{ bundleId: B1, heldChunks: 1, totalChunks: 4, complete: false }] } } })
+    // the wire decoder refuses this; the ledger's own checks refuse it too, in one transaction
+    await t.rejects(l.acceptHubBatch(poll('hd-9'), { poll: { holdings: { atMs: 2, bundles: [{ bundleId: B1, heldChunks: 5, totalChunks: 4, complete: true }] } } }))
+    t.same((await holdingsOf(db, ['hd-9'])).map(h => [h.heldChunks, h.reportedMs]), [[1, 1]], 'unchanged')
+  })
+}
