@@ -2,6 +2,8 @@
  * `npm run bench:hostile [-- --attacks keepalive,have,...] [--bundle-mib 6] [--rate 256KiB/s] [--victim device|hub] [--logs <dir>] [--skip-baseline]`
  *
  * `--skip-baseline` (while iterating on one attack): no no-attack run, so no ratios.
+ * `--cpu-prof <dir>`: the device runs with `--cpu-prof` and writes one .cpuprofile per
+ * run into <dir> when it stops (open it in Chrome's DevTools, or read its top frames).
  *
  * Issue #20, item 8: what each attack on the chunk wire costs an honest device. One
  * store hub with its upload capped at --rate, one honest device, each its own process
@@ -71,6 +73,7 @@ const RATE_BPS = parseRate(RATE)
 const VICTIM = opt('victim', 'device')
 const LOGS_DIR = args.includes('--logs') ? opt('logs', '') : ''
 const SKIP_BASELINE = args.includes('--skip-baseline')
+const CPU_PROF_DIR = args.includes('--cpu-prof') ? opt('cpu-prof', '') : ''
 const STATUS_INTERVAL_MS = 300
 /** the device asks for its class's newest bundle this often: short, so its first ask does not add up to 10 s (the default) of noise to the completion time */
 const DEVICE_POLL_MS = 1000
@@ -195,9 +198,11 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
   const tag = `storemesh-hostile-${process.pid}-${randomBytes(4).toString('hex')}`
   const common = (dataDir: string): string[] => ['--data', dataDir, '--swarm-key', env.swarmKeyPath, '--trust', env.trustPath, '--service-tag', tag,
     '--listen', '/ip4/127.0.0.1/tcp/0', '--mdns-interval-ms', '1000', '--status-interval-ms', String(STATUS_INTERVAL_MS), '--enrolment-trust', env.enrolPubPath]
-  const cli = (argv: string[]): ChildProcess => {
+  const cli = (argv: string[], profile = false): ChildProcess => {
     const [cmd, full] = cliCommand(argv)
-    return spawn(cmd, full, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
+    // node refuses --cpu-prof in NODE_OPTIONS: on the command line, before the script
+    const prof = profile && CPU_PROF_DIR !== '' ? ['--cpu-prof', `--cpu-prof-dir=${CPU_PROF_DIR}`, `--cpu-prof-name=${label}-dev.cpuprofile`] : []
+    return spawn(cmd, [...prof, ...full], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
   }
   const devDir = join(runDir, 'dev')
   const hubDir = join(runDir, 'hub')
@@ -210,7 +215,7 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
   // the chunk-wire attacks and the hoarders go at the device; the lease and report attacks at the hub
   const onHub = VICTIM === 'hub' || attack === 'lease-theft' || attack === 'report-forgery'
   try {
-    const device = track(cli(['device', ...common(devDir), '--device-class', DEVICE_CLASS, '--poll-interval-ms', String(DEVICE_POLL_MS)]), `${label}-dev`, / ready: /)
+    const device = track(cli(['device', ...common(devDir), '--device-class', DEVICE_CLASS, '--poll-interval-ms', String(DEVICE_POLL_MS)], true), `${label}-dev`, / ready: /)
     procs.push(device)
     await withDeadline('device ready', device.ready, STARTUP_DEADLINE_MS)
     let attacker: Proc | undefined

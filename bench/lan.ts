@@ -366,7 +366,8 @@ async function main (): Promise<void> {
       `devices took ${sec(p.startSpreadMs)} to start, before the hub; CPU of ${n + 1} processes ${p.cpuSec.toFixed(1)} s total, ${p.cpuTransferSec.toFixed(1)} s after all were ready, ` +
       `wall ${p.wallSec.toFixed(1)} s since the hub was spawned (${(p.cpuSec / p.wallSec / cpus().length * 100).toFixed(0)}% of ${cpus().length} cores), load ${loadavg()[0]?.toFixed(1)}`)
     const deliveredMiB = n * F / MiB
-    console.log(`      CPU per MiB delivered ${(p.cpuTransferSec / deliveredMiB).toFixed(3)} s (${p.cpuTransferSec.toFixed(1)} s / ${deliveredMiB.toFixed(0)} MiB); ` +
+    // the floor to compare with: `npm run bench:net -- 64 1 --paced 2` (raw noise+yamux+pnet stream, both ends)
+    console.log(`      CPU per MiB delivered ${(p.cpuTransferSec / deliveredMiB).toFixed(3)} s (target <= 0.03 at 64 MiB, 2 MiB/s; raw stream: bench:net --paced) (${p.cpuTransferSec.toFixed(1)} s / ${deliveredMiB.toFixed(0)} MiB); ` +
       `hub ${p.hubCpuTransferSec.toFixed(1)} s, devices ${((p.cpuTransferSec - p.hubCpuTransferSec) / n).toFixed(1)} s each on average; ` +
       `idle after completion ${idlePct(p.idleCpuSec / (n + 1))} of a core per process`)
     const idleWorst = Math.max(p.hubIdleCpuSec, p.worstDeviceIdleCpuSec)

@@ -15,6 +15,7 @@
  * Exit 1 when anything crashed or hung.
  */
 import { mkdir, writeFile } from 'node:fs/promises'
+import { loadavg } from 'node:os'
 import { join } from 'node:path'
 import { parseArgs } from 'node:util'
 import { DEFAULT_HANG_MS, type TargetStats } from './runner.js'
@@ -47,7 +48,10 @@ const seed = Number(values.seed)
 const perTargetMs = minutes === undefined ? undefined : minutes * MS_PER_MINUTE / targets.length
 
 const pad = (s: string | number, n: number): string => String(s).padStart(n)
-process.stdout.write(`${'target'.padEnd(18)} ${pad('inputs', 9)} ${pad('inputs/s', 9)} ${pad('crashes', 8)} ${pad('hangs', 6)} ${pad('max ms', 8)} ${pad('rss MiB', 8)}  top refusals\n`)
+// inputs/s is wall clock and falls with the machine's load; CPU µs per input (making and
+// running it) does not, so both are printed, with the load they were taken at
+process.stdout.write(`load ${loadavg().map(l => l.toFixed(1)).join(' ')} at start\n`)
+process.stdout.write(`${'target'.padEnd(18)} ${pad('inputs', 9)} ${pad('inputs/s', 9)} ${pad('cpu µs/in', 9)} ${pad('crashes', 8)} ${pad('hangs', 6)} ${pad('max ms', 8)} ${pad('max cpu', 8)} ${pad('rss MiB', 8)}  top refusals\n`)
 const all: TargetStats[] = []
 for (const target of targets) {
   const stuckMs = values['stuck-ms'] === undefined ? undefined : Number(values['stuck-ms'])
@@ -56,7 +60,8 @@ for (const target of targets) {
   const rate = s.tried / (s.elapsedMs / 1000)
   const rssMiB = process.memoryUsage().rss / KIB / KIB
   const top = Object.entries(s.codes).sort((a, b) => b[1] - a[1]).slice(0, 3).map(([c, n]) => `${c}:${n}`).join(' ')
-  process.stdout.write(`${s.name.padEnd(18)} ${pad(s.tried, 9)} ${pad(rate.toFixed(0), 9)} ${pad(s.crashes, 8)} ${pad(s.hangs, 6)} ${pad(s.maxMs.toFixed(1), 8)} ${pad(rssMiB.toFixed(0), 8)}  ${top}\n`)
+  const cpuPerInputUs = s.tried > 0 ? 1000 * s.cpuMs / s.tried : 0
+  process.stdout.write(`${s.name.padEnd(18)} ${pad(s.tried, 9)} ${pad(rate.toFixed(0), 9)} ${pad(cpuPerInputUs.toFixed(0), 9)} ${pad(s.crashes, 8)} ${pad(s.hangs, 6)} ${pad(s.maxMs.toFixed(1), 8)} ${pad(s.maxCpuMs.toFixed(1), 8)} ${pad(rssMiB.toFixed(0), 8)}  ${top}\n`)
   for (const f of s.findings.slice(0, 3)) {
     process.stdout.write(`  ${f.kind}: ${f.detail} input(${f.input.byteLength} bytes, hex prefix) ${Buffer.from(f.input.subarray(0, 48)).toString('hex')}\n`)
   }
@@ -77,5 +82,6 @@ for (const target of targets) {
 const peakRssMiB = process.resourceUsage().maxRSS / KIB
 const total = all.reduce((n, s) => n + s.tried, 0)
 const bad = all.reduce((n, s) => n + s.crashes + s.hangs, 0)
+process.stdout.write(`load ${loadavg().map(l => l.toFixed(1)).join(' ')} at the end; ${(all.reduce((n, s) => n + s.cpuMs, 0) / 1000).toFixed(0)} CPU-s fuzzing\n`)
 process.stdout.write(`total ${total} inputs, ${all.reduce((n, s) => n + s.crashes, 0)} crashes, ${all.reduce((n, s) => n + s.hangs, 0)} hangs, peak RSS ${peakRssMiB.toFixed(0)} MiB (seed ${seed})\n`)
 process.exit(bad > 0 ? 1 : 0)

@@ -20,8 +20,8 @@ export interface WorkerInput {
 }
 
 /** `elapsedMs`: the worker's fuzzing time, without its start */
-export type WorkerMessage = { finding: Finding } | { codes: Record<string, number>, elapsedMs: number, done: true }
+export type WorkerMessage = { finding: Finding } | { codes: Record<string, number>, elapsedMs: number, cpuMs: number, done: true }
 
-export const SLOT = { batch: 0, index: 1, tried: 2, accepted: 3, refused: 4, crashes: 5, hangs: 6, maxMicros: 7 } as const
-export const PROGRESS_SLOTS = 8
+export const SLOT = { batch: 0, index: 1, tried: 2, accepted: 3, refused: 4, crashes: 5, hangs: 6, maxMicros: 7, maxCpuMicros: 8 } as const
+export const PROGRESS_SLOTS = 9
 

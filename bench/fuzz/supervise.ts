@@ -53,6 +53,7 @@ interface Run {
   codes: Record<string, number>
   findings: Finding[]
   elapsedMs: number
+  cpuMs: number
 }
 
 function runWorker (target: FuzzTarget, options: SuperviseOptions, start: InputPosition | undefined, maxInputs: number | undefined,
@@ -72,7 +73,7 @@ function runWorker (target: FuzzTarget, options: SuperviseOptions, start: InputP
   }
   const stuckMs = options.stuckMs ?? DEFAULT_STUCK_MS
   const t0 = performance.now()
-  const run: Run = { counts, codes: {}, findings: [], elapsedMs: 0 }
+  const run: Run = { counts, codes: {}, findings: [], elapsedMs: 0, cpuMs: 0 }
   return new Promise((resolve, reject) => {
     const worker = startWorker(data)
     let last = ''
@@ -98,6 +99,7 @@ function runWorker (target: FuzzTarget, options: SuperviseOptions, start: InputP
       end()
       // the rate and the budget count fuzzing, not the worker's start (seconds under load)
       run.elapsedMs = m.elapsedMs
+      run.cpuMs = m.cpuMs
       resolve(run)
     })
     worker.once('error', err => { end(); reject(err) })
@@ -113,7 +115,7 @@ function nextOf (at: InputPosition): InputPosition {
 /** fuzzTarget in worker threads, with stuck inputs killed and reported (see the file comment). */
 export async function fuzzTargetSupervised (target: FuzzTarget, options: SuperviseOptions): Promise<TargetStats> {
   const seeds = await target.seeds()
-  const total: TargetStats = { name: target.name, tried: 0, accepted: 0, refused: 0, crashes: 0, hangs: 0, maxMs: 0, elapsedMs: 0, findings: [], codes: {} }
+  const total: TargetStats = { name: target.name, tried: 0, accepted: 0, refused: 0, crashes: 0, hangs: 0, maxMs: 0, maxCpuMs: 0, elapsedMs: 0, cpuMs: 0, findings: [], codes: {} }
   let start: InputPosition | undefined
   for (;;) {
     const left = options.maxInputs === undefined ? undefined : options.maxInputs - total.tried
@@ -128,7 +130,9 @@ export async function fuzzTargetSupervised (target: FuzzTarget, options: Supervi
     total.crashes += c[SLOT.crashes] as number
     total.hangs += c[SLOT.hangs] as number
     total.maxMs = Math.max(total.maxMs, (c[SLOT.maxMicros] as number) / 1000)
+    total.maxCpuMs = Math.max(total.maxCpuMs, (c[SLOT.maxCpuMicros] as number) / 1000)
     total.elapsedMs += run.elapsedMs
+    total.cpuMs += run.cpuMs
     for (const [code, n] of Object.entries(run.codes)) total.codes[code] = (total.codes[code] ?? 0) + n
     total.findings.push(...run.findings)
     if (run.stuck === undefined) break

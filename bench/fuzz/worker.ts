@@ -11,6 +11,11 @@ import { SLOT, type WorkerInput, type WorkerMessage } from './progress.js'
 import { fuzzTarget } from './runner.js'
 import type { FuzzTarget } from './targets.js'
 
+// A refused input throws a StoremeshError: capturing its stack trace was a large part of
+// a small decoder's time per input, and no finding needs it (crashes keep name and
+// message; the input itself reproduces the crash).
+Error.stackTraceLimit = 0
+
 const input = workerData as WorkerInput
 const { TARGETS } = await import(input.targetsModule) as { TARGETS: readonly FuzzTarget[] }
 const target = TARGETS.find(t => t.name === input.targetName)
@@ -33,7 +38,8 @@ const stats = await fuzzTarget(target, {
     Atomics.store(progress, SLOT.crashes, s.crashes)
     Atomics.store(progress, SLOT.hangs, s.hangs)
     Atomics.store(progress, SLOT.maxMicros, Math.min(2 ** 31 - 1, Math.round(s.maxMs * 1000)))
+    Atomics.store(progress, SLOT.maxCpuMicros, Math.min(2 ** 31 - 1, Math.round(s.maxCpuMs * 1000)))
     if (finding !== undefined) parentPort?.postMessage({ finding } satisfies WorkerMessage)
   }
 })
-parentPort?.postMessage({ codes: stats.codes, elapsedMs: stats.elapsedMs, done: true } satisfies WorkerMessage)
+parentPort?.postMessage({ codes: stats.codes, elapsedMs: stats.elapsedMs, cpuMs: stats.cpuMs, done: true } satisfies WorkerMessage)

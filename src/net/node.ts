@@ -24,6 +24,7 @@ import { allowlistGater, mergePeerGaters } from './gater.js'
 import { loadOrCreatePeerKey } from './identity.js'
 import { swarmKeyProtector } from './protector.js'
 import type { SwarmKey } from './swarm-key.js'
+import { filterMdnsFor } from './mdns-filter.js'
 
 export interface MdnsOptions {
   /** one tag per fleet or test isolates groups. @default DEFAULT_MDNS_SERVICE_TAG */
@@ -171,7 +172,10 @@ function tameMdns (discovery: PeerDiscovery, node: () => Libp2p | undefined, bas
   }
   const start = m.start.bind(m)
   const stop = m.stop.bind(m)
+  let unfilter: (() => void) | undefined
   m.start = async () => {
+    // other services' packets are skipped undecoded while we listen (mdns-filter.ts)
+    unfilter ??= filterMdnsFor(m.serviceTag)
     await start()
     // the module queried once already and set a fixed interval: ours replaces it
     if (m._queryInterval !== null) clearInterval(m._queryInterval)
@@ -182,6 +186,8 @@ function tameMdns (discovery: PeerDiscovery, node: () => Libp2p | undefined, bas
   m.stop = async () => {
     clearTimeout(timer)
     timer = undefined
+    unfilter?.()
+    unfilter = undefined
     await stop()
   }
 }

@@ -15,12 +15,12 @@ import type { BundleInfo, Link } from '../interface/types.js'
 import { lifetimeAbortController } from '../interface/startable.js'
 import {
   CHUNK_PROTOCOL, DEFAULT_MAX_PENDING_STREAMS, DEFAULT_MAX_PENDING_STREAMS_PER_PEER, DEFAULT_MAX_STREAMS_PER_CONNECTION, DEFAULT_REOPEN_MAX_MS, DEFAULT_REOPEN_MIN_MS, DEFAULT_REOPEN_TICK_MS,
-  DEFAULT_UNKNOWN_HANDSHAKE_BURST, DEFAULT_UNKNOWN_HANDSHAKES_PER_SEC, defaultSwarmOptions, type SwarmOptions
+  defaultSwarmOptions, type SwarmOptions
 } from './constants.js'
 import { readHandshake } from './handshake.js'
 import type { ChunkProtocol, ChunkProtocolComponents, ChunkProtocolInit, JoinOptions } from './index.js'
 import { linkOfMultiaddr } from './link.js'
-import { PeerRateBudgets } from './peer-budgets.js'
+import { UnknownBundleBudgets } from './unknown-bundles.js'
 import { ReopenBackoff } from './reopen.js'
 import { BanList, PeerScorer } from './scoring.js'
 import { BundleSwarm } from './session.js'
@@ -53,10 +53,9 @@ export class ChunkProtocolService implements ChunkProtocol {
   /** inbound streams refused for being over those caps (for tests and status) */
   refusedStreams = 0
   /** handshakes naming a bundle we have not joined, per peer: each may cost a manifest fetch */
-  readonly #unknownHandshakes = new PeerRateBudgets(
-    { burst: DEFAULT_UNKNOWN_HANDSHAKE_BURST, ratePerSec: DEFAULT_UNKNOWN_HANDSHAKES_PER_SEC },
-    DEFAULT_MAX_PENDING_STREAMS
-  )
+  readonly #unknownBundles = new UnknownBundleBudgets({}, DEFAULT_MAX_PENDING_STREAMS)
+  /** inbound handshakes naming a bundle we had not joined (for tests and status) */
+  unknownHandshakes = 0
 
   constructor (components: ChunkProtocolComponents, init: ChunkProtocolInit) {
     this.#components = components
@@ -286,10 +285,12 @@ export class ChunkProtocolService implements ChunkProtocol {
       const hs = await readHandshake(duplex, { timeoutMs: this.#options.handshakeTimeoutMs, signal })
       const key = hex(hs.infoHash)
       let swarm = this.#byInfoHash.get(key)
-      if (swarm === undefined && !this.#unknownHandshakes.take(peerId, Date.now())) {
+      if (swarm === undefined) this.unknownHandshakes++
+      const refused = swarm === undefined ? this.#unknownBundles.take(peerId, key, Date.now()) : undefined
+      if (refused !== undefined) {
         duplex.destroy()
         // over the budget: scored like any flood, and a ban closes the connection (constructor)
-        this.scorer.recordViolation(peerId, 'unknown-bundle-flood', `more than ${DEFAULT_UNKNOWN_HANDSHAKE_BURST} handshakes naming bundles we do not know (last: ${key})`)
+        this.scorer.recordViolation(peerId, 'unknown-bundle-flood', `${refused.detail} (last: ${key})`)
         return
       }
       if (swarm === undefined && this.#init.resolveBundle !== undefined) {

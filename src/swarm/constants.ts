@@ -275,6 +275,15 @@ export const DEFAULT_UNKNOWN_HANDSHAKE_BURST = 4 * STORE_ACTIVE_BUNDLES
  */
 export const DEFAULT_UNKNOWN_HANDSHAKES_PER_SEC = 4
 /**
+ * Distinct info-hashes we have not joined that one peer may name at once
+ * (unknown-bundles.ts): a hub seeding every active bundle of the store names
+ * STORE_ACTIVE_BUNDLES, with room for a few more (another class's, an older one).
+ * A peer naming random info-hashes is refused at the next one. @default STORE_ACTIVE_BUNDLES + 8 (40)
+ */
+export const DEFAULT_UNKNOWN_BUNDLES_BURST = STORE_ACTIVE_BUNDLES + 8
+/** ...and one more distinct one per this long after that burst (new bundles arrive seldom). @default 30 s */
+export const DEFAULT_UNKNOWN_BUNDLE_EVERY_MS = 30 * SECOND_MS
+/**
  * A connected peer without a live wire for a joined bundle is checked this often and
  * its stream re-opened (src/swarm/reopen.ts explains why). @default 1 s
  */

@@ -111,6 +111,8 @@ export interface ChunkProtocol extends Startable {
   isBanned(peerId: string): boolean
   /** inbound streams refused because their peer (or all peers) had too many in their handshake */
   readonly refusedStreams: number
+  /** inbound handshakes naming a bundle not joined (each may cost a manifest fetch) */
+  readonly unknownHandshakes: number
 }
 
 export function chunkProtocol (init: ChunkProtocolInit): (components: ChunkProtocolComponents) => ChunkProtocol {

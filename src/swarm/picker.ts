@@ -91,6 +91,8 @@ export class Picker {
   readonly #inflight = new Map<number, Set<string>>()
   /** chunk -> when it was first asked of anyone (ms) */
   readonly #askedAt = new Map<number, number>()
+  /** verified copies being stored (arrived()): asked of no one until stored or failed */
+  readonly #arriving = new Set<number>()
   readonly #now: () => number
   readonly #random: () => number
 
@@ -116,6 +118,7 @@ export class Picker {
   /** We hold `index` now (from `source`, when a peer sent it). Returns the peers it was still asked of (cancel them). */
   setHave (index: number, source?: string): string[] {
     if (source !== undefined) this.#served(source)
+    this.#arriving.delete(index)
     if (!this.#have.set(index)) return []
     this.rarity.setHeld(index)
     for (const p of this.#peers.values()) if (p.bits.get(index)) p.wanted--
@@ -131,6 +134,32 @@ export class Picker {
       this.#dropInflight(id, index)
     }
     return [...askers]
+  }
+
+  /**
+   * A verified copy of `index` arrived from `source` and is being written: no one else
+   * is asked for it from now on, and the other askers are returned so the swarm can
+   * cancel them at once. Before, they were cancelled only once the chunk was durable
+   * (setHave), and under CPU or disk load the write took long enough for re-asks and
+   * endgame copies to go out for a chunk already here. setHave() or arrivalFailed() ends it.
+   */
+  arrived (index: number, source: string): string[] {
+    if (this.#have.get(index)) return []
+    this.#arriving.add(index)
+    const others = [...(this.#inflight.get(index) ?? [])].filter(id => id !== source)
+    const timedOutBefore = this.#now() - this.#init.reaskAfterMs
+    for (const id of others) {
+      const p = this.#peers.get(id)
+      // as in setHave: a request that waited and was beaten counts against a peer that never delivered
+      if (p !== undefined && p.served === 0 && (p.inflight.get(index) ?? Infinity) <= timedOutBefore) p.timeouts++
+      this.#dropInflight(id, index)
+    }
+    return others
+  }
+
+  /** The arrived copy could not be stored: the chunk is wanted again. */
+  arrivalFailed (index: number): void {
+    this.#arriving.delete(index)
   }
 
   addPeer (id: string): void {
@@ -324,7 +353,7 @@ export class Picker {
 
   /** We lack it, the peer holds it, it is not asked of this peer already, and the peer never sent a bad copy of it. */
   #askable (p: PeerEntry, i: number): boolean {
-    return !this.#have.get(i) && p.bits.get(i) && !p.inflight.has(i) && !p.excluded.has(i)
+    return !this.#have.get(i) && p.bits.get(i) && !p.inflight.has(i) && !p.excluded.has(i) && !this.#arriving.has(i)
   }
 
   #askers (i: number): number {

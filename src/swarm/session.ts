@@ -304,6 +304,8 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
       return
     }
     this.#storing.add(index)
+    // cancel on arrival, not once durable: the others' copies would cross our slow write
+    for (const q of this.#picker.arrived(index, peer.id)) this.#peers.get(q)?.wire.cancel(index)
     try {
       const store = this.#store
       // just hashed above: a store that can skip its own check does
@@ -312,6 +314,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     } catch (err) {
       this.#storing.delete(index)
       if (this.#stopped) return
+      this.#picker.arrivalFailed(index)
       this.#picker.onFailed(index, peer.id)
       const e = toStoremeshError(err)
       if (isStoremeshError(e, 'E_CHUNK_HASH_MISMATCH')) {

@@ -39,6 +39,12 @@ export const MAX_PULL_WRITE_BYTES = 64 * 1024
 export const DEFAULT_GUESSED_CHUNK_BYTES = 1024 * 1024
 
 /**
+ * Chunks of one request the super hub reads (or pulls through) ahead of the one it is
+ * sending, per stream; each holds its grant of the server-wide budget. @default 4
+ */
+export const DEFAULT_PULL_READ_AHEAD = 4
+
+/**
  * What a store hub asks one super hub for at once, in bytes: enough to keep a fast
  * link busy across a round trip, small enough that a window closing or a hub failing
  * strands little. @default 4 MiB

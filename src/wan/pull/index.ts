@@ -49,6 +49,8 @@ export interface PullServerInit {
    * returned once its answer is handed to the stream); absent: no server-wide bound.
    */
   budget?: ByteBudget
+  /** chunks of a request read ahead of the one being sent, per stream. @default DEFAULT_PULL_READ_AHEAD */
+  readAhead?: number
 }
 
 export interface PulledChunk {

@@ -22,8 +22,9 @@ import { StoremeshError, isStoremeshError, toStoremeshError } from '../../interf
 import { toNodeDuplex, type StreamDuplex } from '../../net/stream.js'
 import { abortError } from '../../interface/abort.js'
 import type { Acquirer } from '../limiter.js'
+import type { ByteGrant } from '../byte-budget.js'
 import { throttle } from '../throttle.js'
-import { DEFAULT_GUESSED_CHUNK_BYTES, DEFAULT_PULL_IDLE_TIMEOUT_MS, MAX_PULL_ANSWER_BYTES, MAX_PULL_CHUNK_BYTES, MAX_PULL_REQUEST_BYTES, MAX_PULL_STREAMS, MAX_PULL_WRITE_BYTES, WAN_PULL_PROTOCOL } from './constants.js'
+import { DEFAULT_GUESSED_CHUNK_BYTES, DEFAULT_PULL_IDLE_TIMEOUT_MS, DEFAULT_PULL_READ_AHEAD, MAX_PULL_ANSWER_BYTES, MAX_PULL_CHUNK_BYTES, MAX_PULL_REQUEST_BYTES, MAX_PULL_STREAMS, MAX_PULL_WRITE_BYTES, WAN_PULL_PROTOCOL } from './constants.js'
 import type { PullClientInit, PullServerComponents, PullServerInit } from './index.js'
 import { decodeFrames, decodePullAnswer, decodePullRequest, encodePullAnswer, encodePullRequest, endedMidFrame } from './messages.js'
 
@@ -113,9 +114,7 @@ export class PullServer {
         bytesOf(duplex),
         (source) => decodeFrames(source, { maxDataLength: MAX_PULL_REQUEST_BYTES }),
         async (requests) => {
-          for await (const body of requests) {
-            for (const hash of decodePullRequest(body)) await this.#answer(duplex, hash, peerId, limiter, signal)
-          }
+          for await (const body of requests) await this.#answerBatch(duplex, decodePullRequest(body), peerId, limiter, signal)
         }
       )
       duplex.end()
@@ -128,19 +127,60 @@ export class PullServer {
     }
   }
 
-  async #answer (duplex: StreamDuplex, hash: string, peerId: string, limiter: Acquirer, signal: AbortSignal): Promise<void> {
-    // the server-wide bound (byte-budget.ts): held from before the read until the answer is handed to the stream
+  /**
+   * Answers one request's hashes in order, reading up to `readAhead` of them ahead of
+   * the one being sent: a chunk pulled through from the origin (or read from disk)
+   * arrives while the one before it goes out, instead of the stream's core idling on
+   * each read in turn (bench:origin's profile: ~37 % idle with one at a time). Every
+   * read holds its grant of the server-wide budget until its answer is handed to the
+   * stream, so reading ahead never passes the bound; a stream holding any grant holds
+   * its head's (grants are taken in order), so it always progresses.
+   */
+  async #answerBatch (duplex: StreamDuplex, hashes: string[], peerId: string, limiter: Acquirer, signal: AbortSignal): Promise<void> {
+    const ahead = Math.max(1, this.init.readAhead ?? DEFAULT_PULL_READ_AHEAD)
+    const reads: Array<Promise<ReadAnswer>> = []
+    let next = 0
+    const fill = (): void => {
+      while (next < hashes.length && reads.length < ahead) {
+        const read = this.#read(hashes[next++]!, signal)
+        read.catch(() => {})
+        reads.push(read)
+      }
+    }
+    try {
+      fill()
+      for (let i = 0; i < hashes.length; i++) {
+        const r = await reads[0]!
+        reads.shift()
+        try {
+          fill()
+          for (const part of encodePullAnswer(r.bytes)) await writePaced(duplex, part, limiter, signal)
+          if (r.bytes !== undefined) this.init.onServed?.({ peerId, hash: r.hash, bytes: r.bytes.byteLength })
+        } finally {
+          r.grant?.release()
+        }
+      }
+    } finally {
+      // a failed stream gives back what its reads ahead hold (once each read settles)
+      for (const read of reads) void read.then(r => { r.grant?.release() }, () => {})
+    }
+  }
+
+  /** The chunk's bytes under a grant of the server-wide budget (held until the caller releases it). */
+  async #read (hash: string, signal: AbortSignal): Promise<ReadAnswer> {
     const grant = await this.init.budget?.acquire(this.init.source.sizeOf?.(hash) ?? DEFAULT_GUESSED_CHUNK_BYTES, signal)
     try {
       const bytes = await this.init.source.get(hash, { signal })
       grant?.resize(bytes?.byteLength ?? 0)
-      for (const part of encodePullAnswer(bytes)) await writePaced(duplex, part, limiter, signal)
-      if (bytes !== undefined) this.init.onServed?.({ peerId, hash, bytes: bytes.byteLength })
-    } finally {
+      return { hash, bytes, grant }
+    } catch (err) {
       grant?.release()
+      throw err
     }
   }
 }
+
+interface ReadAnswer { hash: string, bytes: Uint8Array | undefined, grant: ByteGrant | undefined }
 
 // ---- store hub ----------------------------------------------------------------------
 

@@ -3,10 +3,12 @@
  * verify --root`: the release key rotates; a rotation signed only by the new root key
  * is refused; a node walks two versions; the old key's bundle is then E_KEY_REVOKED.
  */
-import { mkdir } from 'node:fs/promises'
+import { mkdir, readFile, writeFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import { writeKeyFiles, generateSigningKey } from '../../../src/bundle/keys.js'
+import { decodeTimestamp, encodeTimestamp, signTimestamp } from '../../../src/identity/root/index.js'
+import { ORIGIN_TIMESTAMP_KEY } from '../../../src/origin/index.js'
 import { runCli } from '../../support/cli.js'
 import { simpleBundle, writeBundleDir } from '../../support/bundles.js'
 import { tempDir } from '../../support/store-fixture.js'
@@ -65,4 +67,31 @@ t.test('root lifecycle through the CLI', async t => {
   const stranger = await runCli(['root', 'timestamp', '--key', priv('rel2'), '--entry', entry, '--data', node])
   t.equal(stranger.code, 3, 'a key outside the timestamp role is refused')
   t.match(await ok(['root', 'timestamp', '--key', priv('rootA'), '--entry', entry, '--expires', '2h', '--data', node, '--json']), /"deviceClass": "pos"/)
+})
+
+t.test('root timestamp --origin writes the origin\'s timestamp.json, never over a statement issued later', async t => {
+  const dir = await tempDir(t, 'storemesh-root-origin-')
+  const key = generateSigningKey()
+  await writeKeyFiles(join(dir, 'ts.key.json'), join(dir, 'ts.pub.json'), key)
+  const origin = join(dir, 'origin')
+  await mkdir(origin)
+  const entry = `pos=b3:${'ab'.repeat(32)}`
+  const first = await runCli(['root', 'timestamp', '--key', join(dir, 'ts.key.json'), '--entry', entry, '--origin', origin])
+  t.equal(first.code, 0, first.stderr)
+  const written = decodeTimestamp(await readFile(join(origin, ORIGIN_TIMESTAMP_KEY)))
+  t.same(written.signed.entries, [{ deviceClass: 'pos', bundleId: `b3:${'ab'.repeat(32)}` }], 'the statement is the origin\'s timestamp.json')
+
+  // a statement issued later (a signer whose clock runs ahead) is not rolled back
+  const later = signTimestamp({ entries: [], issuedAt: new Date(Date.now() + 3_600_000), expiresAt: new Date(Date.now() + 7_200_000) }, [key])
+  await writeFile(join(origin, ORIGIN_TIMESTAMP_KEY), encodeTimestamp(later))
+  const second = await runCli(['root', 'timestamp', '--key', join(dir, 'ts.key.json'), '--entry', entry, '--origin', origin])
+  t.equal(second.code, 3, 'refused: exit 3')
+  t.match(second.stderr, /E_TIMESTAMP_ROLLBACK/)
+  t.same(decodeTimestamp(await readFile(join(origin, ORIGIN_TIMESTAMP_KEY))), later, 'the later statement stays')
+
+  // a torn file there is replaced
+  await writeFile(join(origin, ORIGIN_TIMESTAMP_KEY), '{"signed":')
+  const third = await runCli(['root', 'timestamp', '--key', join(dir, 'ts.key.json'), '--entry', entry, '--origin', origin])
+  t.equal(third.code, 0, third.stderr)
+  t.equal(decodeTimestamp(await readFile(join(origin, ORIGIN_TIMESTAMP_KEY))).signed.entries.length, 1)
 })

@@ -290,3 +290,23 @@ t.test('distrust: a returning hoarder is a suspect from its first request, until
   p.setHave(i as number, 'H')
   t.equal(p.suspects, 0, 'a delivery clears it')
 })
+
+t.test('cancel on arrival: a verified copy being stored is asked of no one and the other askers are returned at once', async t => {
+  const clock = { ms: 0 }
+  const p = base([10, 10], { pipelineMinRequests: 1, pipelineMaxRequests: 1, now: () => clock.ms })
+  for (const id of ['A', 'B', 'C']) { p.addPeer(id); p.peerBitfield(id, bits(2, [0])) }
+  t.same(p.next('A'), [0], 'asked of A')
+  clock.ms = 1000
+  t.same(p.next('B'), [0], 're-asked of idle B after reaskAfterMs')
+  t.same(p.arrived(0, 'B'), ['A'], 'B\'s copy arrived: A is returned to be cancelled, before the chunk is durable')
+  t.equal(p.inflightCount('A'), 0, 'A no longer holds a request for it')
+  clock.ms = 5000
+  t.same(p.next('A'), [], 'not asked again while it is being stored, however long that takes')
+  t.same(p.next('C'), [], 'nor of anyone else')
+  p.arrivalFailed(0)
+  p.onFailed(0, 'B')
+  t.same(p.next('C'), [0], 'a failed write makes it wanted again')
+  t.same(p.arrived(0, 'C'), [], 'no other asker')
+  t.same(p.setHave(0, 'C'), ['C'], 'stored: the sender\'s own request ends')
+  t.same(p.arrived(0, 'A'), [], 'a late copy of a held chunk changes nothing')
+})

@@ -109,3 +109,35 @@ t.test('without the bound the same load holds more (the check above can fail)', 
   t.equal(r.delivered, CLIENTS * CHUNKS)
   t.ok(r.peakHeldBytes > BOUND_BYTES, `held ${r.peakHeldBytes} bytes at once`)
 })
+
+t.test('one stream reads ahead of the answer it sends (up to readAhead), answers still in request order', async t => {
+  const data = chunks(10, 32 * KiB)
+  let reading = 0
+  let mostAtOnce = 0
+  const source: ChunkSource = {
+    has: async h => data.has(h),
+    get: async h => {
+      reading++
+      mostAtOnce = Math.max(mostAtOnce, reading)
+      // a slow origin: the reads overlap only if the server starts them before the one it sends is done
+      await new Promise(resolve => setTimeout(resolve, 20))
+      reading--
+      return data.get(h)
+    },
+    sizeOf: h => data.get(h)?.byteLength
+  }
+  const server = new PullServer({ registrar: { handle: async () => {}, unhandle: async () => {} } }, {
+    source, limiterFor: () => new Limiter({ rateBytesPerSec: Infinity }), readAhead: 3, budget: new ByteBudget(BOUND_BYTES)
+  })
+  const [c, s] = await streamPair({ protocol: WAN_PULL_PROTOCOL })
+  const serving = server.handleStream(s, 'peer-ahead')
+  const got: string[] = []
+  const client = new PullClient(c, { limiter: new Limiter({ rateBytesPerSec: Infinity }), onChunk: async ch => { got.push(ch.hash); if (ch.bytes === undefined || blake3Hex(ch.bytes) !== ch.hash) t.fail('corrupt') } })
+  const pieces = [...data].map(([hash, b]) => ({ hash, size: b.byteLength }))
+  client.request(pieces)
+  client.end()
+  await client.done
+  await serving
+  t.same(got, pieces.map(p => p.hash), 'in request order')
+  t.equal(mostAtOnce, 3, 'three reads at once, never more')
+})
