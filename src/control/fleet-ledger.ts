@@ -24,6 +24,7 @@ import { openFleetDb } from './db/open.js'
 import type { FleetCounters, FleetDbHealth, FleetLedgerOptions, FleetStatus } from './fleet-ledger-types.js'
 import { isConnectionError, type SqlDb, type SqlDriverKind, type SqlQueryable } from './db/sql.js'
 import { ingestHubBatches } from './fleet-ingest.js'
+import { holdingsOf, hubsReportingHoldings, storesHoldingComplete, type StoreHolding } from './fleet-holdings.js'
 import { IngestQueue } from './ingest-queue.js'
 import { fleetOrderDeliveries, fleetStores, type FleetStore, type OrderDelivery } from './fleet-api-views.js'
 import { issueFleetOrder, ordersInForce, toWaveOrder, type FleetOrder, type IssueResult, type OrderRequest } from './fleet-orders.js'
@@ -358,6 +359,26 @@ export class FleetLedger {
   /** Stores with their waves and outcomes (the fleet API), paged by hub id. */
   async stores (options: { waveId?: string, after?: string, limit: number }): Promise<FleetStore[]> {
     return await this.#run('reading stores', async db => await fleetStores(db, options))
+  }
+
+  /** What these stores' hubs last reported holding (fleet-holdings.ts), and which hubs ever reported holdings. */
+  async holdings (hubIds: readonly string[]): Promise<{ byHub: Map<string, StoreHolding[]>, reporting: Set<string> }> {
+    return await this.#run('reading holdings', async db => {
+      const byHub = new Map<string, StoreHolding[]>()
+      for (const h of await holdingsOf(db, hubIds)) byHub.set(h.hubId, [...byHub.get(h.hubId) ?? [], h])
+      return { byHub, reporting: await hubsReportingHoldings(db, hubIds) }
+    })
+  }
+
+  /** Peer ids of the hubs that report holdings (their wan-served figures are not counted twice). */
+  async peersReportingHoldings (): Promise<Set<string>> {
+    const rows = await this.#run('reading holdings', async db => await db.query<{ peer: string }>('SELECT peer FROM hubs WHERE holdings_ms IS NOT NULL AND peer IS NOT NULL'))
+    return new Set(rows.map(r => r.peer))
+  }
+
+  /** Per bundle, the stores whose hubs hold it complete (the `/metrics` gauge). */
+  async storesHolding (): Promise<Map<string, number>> {
+    return await this.#run('reading holdings', async db => await storesHoldingComplete(db))
   }
 
   /** Orders newest first with their delivery (the fleet API). */

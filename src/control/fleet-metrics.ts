@@ -54,7 +54,24 @@ export function registerWanServedMetrics (registry: Registry, served: WanServedT
   scrapedCounter(registry, 'storemesh_fleet_wan_served_bytes_total', 'Bytes this super hub served store hubs over the WAN since it started.', [], c => {
     c.inc(count(served.bytesServed))
   })
-  scrapedGauge(registry, 'storemesh_fleet_stores_holding', 'Stores this super hub served every chunk of a bundle to, by bundle (since it started).', ['bundle'], g => {
-    for (const [bundle, n] of served.peersHolding()) g.set({ bundle }, n)
+}
+
+/**
+ * Stores holding each bundle complete, from the holdings their hubs report (report
+ * 1.2.0, fleet-holdings.ts); the stores whose hubs never reported holdings (from before
+ * them) count by what this super hub served them since it started (wan-served.ts).
+ */
+export function registerStoresHoldingMetric (registry: Registry, ledger: FleetLedger, served: WanServedTally | undefined): void {
+  scrapedGauge(registry, 'storemesh_fleet_stores_holding', 'Stores holding every chunk of a bundle, by bundle: from the holdings their hubs report (hubs that report none: what this super hub served them).', ['bundle'], async g => {
+    if (!ledger.health().up) return
+    // a database error here is the fleet source's, counted once by createFleetMetrics' status read
+    const out = await ledger.storesHolding().catch(() => undefined)
+    const reporting = await ledger.peersReportingHoldings().catch(() => undefined)
+    if (out === undefined || reporting === undefined) return
+    if (served !== undefined) {
+      // a store counts once: by its holdings when its hub reports them
+      for (const [bundle, n] of served.peersHolding(reporting)) out.set(bundle, (out.get(bundle) ?? 0) + n)
+    }
+    for (const [bundle, n] of out) g.set({ bundle }, n)
   })
 }

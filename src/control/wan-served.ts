@@ -97,11 +97,12 @@ export class WanServedTally {
     })
   }
 
-  /** Per bundle known, the peers served every one of its pieces. */
-  peersHolding (): Map<string, number> {
+  /** Per bundle known, the peers served every one of its pieces (but those in `exclude`). */
+  peersHolding (exclude?: ReadonlySet<string>): Map<string, number> {
     const out = new Map<string, number>(this.#bundles.map(b => [b.bundleId, 0]))
     const sizes = new Map(this.#bundles.map(b => [b.bundleId, b.pieceCount]))
-    for (const mine of this.#held.values()) {
+    for (const [peer, mine] of this.#held) {
+      if (exclude?.has(peer) === true) continue
       for (const [bundleId, h] of mine) if (h.count === sizes.get(bundleId)) out.set(bundleId, (out.get(bundleId) ?? 0) + 1)
     }
     return out

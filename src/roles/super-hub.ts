@@ -29,7 +29,7 @@ import { statusSourceOf } from '../control/status-view.js'
 import { startFleetMetricsServer, type FleetMetricsServer } from '../control/metrics-server.js'
 import { startFleetApi, type FleetApi, type FleetApiInit } from '../control/api/fleet-api.js'
 import { WanServedTally } from '../control/wan-served.js'
-import { registerWanServedMetrics } from '../control/fleet-metrics.js'
+import { registerWanServedMetrics, registerStoresHoldingMetric } from '../control/fleet-metrics.js'
 import type { Registry } from 'prom-client'
 import { SuperLedgerStatusWriter } from '../ledger/super-ledger-status.js'
 import { ChangeFeed, reportProtocol, type ReportProtocol, type ReportProtocolInit } from '../ledger/report/index.js'
@@ -237,6 +237,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
     // the role's series beside the ledger's: WAN served per store, the origin pull-through's
     const extendMetrics = (r: Registry): void => {
       registerWanServedMetrics(r, served)
+      registerStoresHoldingMetric(r, l, served)
       registerServeBudgetMetrics(r, budget)
       if (o !== undefined) registerPullThroughMetrics(r, { counters: () => o.status() }, store)
       if (timestamps !== undefined) registerTimestampFeedMetrics(r, timestamps)

@@ -49,7 +49,7 @@ const PAGE = `<!doctype html>
 <h2>Stores</h2>
 <div class="muted" id="stores-more"></div>
 <table id="stores">
-  <thead><tr><th>store</th><th>wave</th><th>state</th><th>batch</th><th>updated</th><th>rolled back</th><th>failed</th><th>pending</th><th>blocked</th><th>total</th><th>availability (chunks served / bundle)</th><th>last report</th></tr></thead>
+  <thead><tr><th>store</th><th>wave</th><th>state</th><th>batch</th><th>updated</th><th>rolled back</th><th>failed</th><th>pending</th><th>blocked</th><th>total</th><th>availability (chunks held / bundle)</th><th>last report</th></tr></thead>
   <tbody></tbody>
 </table>
 
@@ -107,7 +107,7 @@ function renderStores (view) {
       rows.push('<tr data-store="' + esc(s.hubId) + '"' + (w ? ' data-wave="' + esc(w.waveId) + '"' : '') + '><td data-fig="hubId">' + esc(s.hubId) + '</td>' +
         (w ? td('waveId', w.waveId, 'text') + stateCell('state', w.state) + td('batchNo', w.batchNo == null ? '–' : w.batchNo) + counts(w.counts)
           : '<td colspan="9" class="muted">in no wave</td>') +
-        '<td class="text avail">' + (avail || '<span class="muted">nothing served</span>') + '</td>' + td('lastReportMs', time(s.lastReportMs)) + '</tr>')
+        '<td class="text avail">' + (avail || '<span class="muted">nothing held</span>') + '</td>' + td('lastReportMs', time(s.lastReportMs)) + '</tr>')
     }
   }
   document.querySelector('#stores tbody').innerHTML = rows.join('') || '<tr><td colspan="12" class="muted">no stores</td></tr>'

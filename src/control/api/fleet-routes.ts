@@ -14,6 +14,8 @@ import { HUB_ID_RE, MAX_REASON_CHARS } from '../../ledger/report/constants.js'
 import type { FleetLedger } from '../fleet-ledger.js'
 import { BUNDLE_ORDER_ACTIONS, ORDER_KINDS, WAVE_ORDER_ACTIONS, type OrderRequest } from '../fleet-orders.js'
 import type { WanServedTally } from '../wan-served.js'
+import type { FleetStore } from '../fleet-api-views.js'
+import type { StoreHolding } from '../fleet-holdings.js'
 import { fleetDashboardHtml } from './fleet-dashboard.js'
 
 export interface FleetRoutesDeps {
@@ -49,6 +51,22 @@ const orderBody = z.object({
 }).strict()
 
 const hubBody = z.object({ hubId: z.string().regex(HUB_ID_RE, 'must be a hub id') }).strict()
+
+/**
+ * A store's availability: what its hub last reported holding (report 1.2.0 `holdings`);
+ * for a hub that never reported holdings (one from before them), what this super hub
+ * served it over the WAN since it started (wan-served.ts), marked as such.
+ */
+function storeAvailability (s: FleetStore, held: { byHub: Map<string, StoreHolding[]>, reporting: Set<string> }, served: WanServedTally | undefined): {
+  availabilityFrom: 'holdings' | 'wan-served' | 'none'
+  availability: Array<{ bundleId: string, heldChunks: number, pieceCount: number, complete?: boolean }>
+} {
+  if (held.reporting.has(s.hubId)) {
+    return { availabilityFrom: 'holdings', availability: (held.byHub.get(s.hubId) ?? []).map(h => ({ bundleId: h.bundleId, heldChunks: h.heldChunks, pieceCount: h.totalChunks, complete: h.complete })) }
+  }
+  if (served === undefined) return { availabilityFrom: 'none', availability: [] }
+  return { availabilityFrom: 'wan-served', availability: s.peer !== undefined ? served.availability(s.peer) : [] }
+}
 
 export function fleetRoutes (d: FleetRoutesDeps): Route[] {
   const now = d.now ?? Date.now
@@ -96,10 +114,10 @@ export function fleetRoutes (d: FleetRoutesDeps): Route[] {
         limit: limit + 1
       })
       const stores = rows.slice(0, limit)
+      const held = await d.ledger.holdings(stores.map(s => s.hubId))
       return jsonResult({
         atMs: now(),
-        availabilityFrom: d.served !== undefined ? 'wan-served' : 'none',
-        stores: stores.map(s => ({ ...s, availability: s.peer !== undefined ? d.served?.availability(s.peer) ?? [] : [] })),
+        stores: stores.map(s => ({ ...s, ...storeAvailability(s, held, d.served) })),
         ...(rows.length > limit ? { next: stores[stores.length - 1]!.hubId } : {})
       })
     }),
