@@ -93,6 +93,17 @@ function registerBundle (fleet: Command, ctx: CommandContext): void {
   }
 }
 
+function registerPrestage (fleet: Command, ctx: CommandContext): void {
+  orderOptions(fleet.command('prestage')).description('pull a bundle onto store hubs over the WAN now, within each hub\'s WAN window (docs/fleet-waves.md "Pre-staging")')
+    .requiredOption('--bundle <id>', 'the bundle id (b3:…)')
+    .option('--wave <id>', 'the stores of this wave (also those that join it later)')
+    .option('--store <hubId>', 'this store only')
+    .action(runOrder(ctx, opts => ({
+      req: { kind: 'prestage', action: 'prestage', bundleId: opts.bundle!, ...(opts.wave !== undefined ? { waveId: opts.wave } : {}), ...(opts.store !== undefined ? { hubId: opts.store } : {}) },
+      what: `prestage ${opts.bundle!} on ${opts.store !== undefined ? `store ${opts.store}` : opts.wave !== undefined ? `the stores of wave ${opts.wave}` : 'every store'}`
+    })))
+}
+
 function registerDevice (fleet: Command, ctx: CommandContext): void {
   const device = fleet.command('device').description('orders to one device, through its store')
   orderOptions(device.command('rollback')).description('roll one device back to its previous slot')
@@ -128,6 +139,7 @@ export function printFleetStatus (s: FleetStatus): void {
     const at = (label: string, ms: number | undefined): string => ms !== undefined ? `, ${label} ${new Date(ms).toISOString()}` : ''
     for (const b of w.batches) out.push(`  batch ${b.batchNo}: ${b.state}, ${b.stores} stores${b.storeIds.length > 0 ? ` (${b.storeIds.join(', ')}${b.stores > b.storeIds.length ? ', …' : ''})` : ''}${at('started', b.startedMs)}${at('healthy', b.healthyMs)}${at('not before', b.notBeforeMs)}`)
     for (const h of w.halts) out.push(`  halt ${h.orderId} (${h.source}, by ${h.issuedBy} at ${new Date(h.issuedAtMs).toISOString()}): ${h.reason}${h.cleared ? ' [resumed since]' : ''}`)
+    for (const l of w.prestageLate ?? []) out.push(`  LATE store ${l.storeId}: ${l.reason}`)
   }
   process.stdout.write(out.join('\n') + '\n')
   if (s.pendingOrders.length > 0) {
@@ -155,6 +167,7 @@ export const register: Register = (program, ctx) => {
   const fleet = program.command('fleet').description('orders to the whole fleet and its status, on the fleet ledger (--api <running super hub>, --db postgres://… or a super hub\'s --data)')
   registerWave(fleet, ctx)
   registerBundle(fleet, ctx)
+  registerPrestage(fleet, ctx)
   registerDevice(fleet, ctx)
   registerHub(fleet, ctx)
   registerStatus(fleet, ctx)

@@ -1,7 +1,7 @@
 /**
  * Fleet orders down the report answers (protocols/report/SPEC.md "1.2.0", docs/fleet.md
  * "Orders"): bundle holds / releases go to every store hub, a device rollback to the
- * store it names. An order stays in that hub's answers until the hub acks it
+ * store it names, a prestage to its store, its wave's stores or every store. An order stays in that hub's answers until the hub acks it
  * (`ackOrders` of a later request, after it stored it durably); the ack is its row in
  * `order_acks`. A store that is offline just has its orders pending: they go down in
  * the answer to its first report back.
@@ -12,8 +12,13 @@ import { num, type SqlQueryable } from './db/sql.js'
 import { orderOfRow, type FleetOrder } from './fleet-orders.js'
 
 const COLUMNS = 'o.order_id, o.kind, o.action, o.wave_id, o.bundle_id, o.hub_id, o.device_id, o.reason, o.issued_by, o.source, o.issued_ms'
-/** The orders a hub is to receive: every bundle order, and device orders for its store (`hub`: the SQL naming the hub id). */
-const forHub = (hub: string): string => `(o.kind = 'bundle' OR (o.kind = 'device' AND o.hub_id = ${hub}))`
+/**
+ * The orders a hub is to receive (`hub`: the SQL naming the hub id): every bundle order,
+ * device orders for its store, and prestage orders for its store, for a wave it is in
+ * (when it joins later too) or for every store.
+ */
+const forHub = (hub: string): string => `(o.kind = 'bundle' OR (o.kind = 'device' AND o.hub_id = ${hub}) OR (o.kind = 'prestage' AND (o.hub_id = ${hub}
+  OR (o.hub_id IS NULL AND (o.wave_id IS NULL OR EXISTS (SELECT 1 FROM wave_stores s WHERE s.wave_id = o.wave_id AND s.hub_id = ${hub}))))))`
 const FOR_HUB = forHub('$1')
 
 /** Records the hub's acks of orders meant for it (unknown ids, or another store's, are ignored); the number recorded. */

@@ -331,7 +331,7 @@ export class FleetLedger {
     return await this.#run('reading the fleet status', async db => ({
       db: this.health(),
       hubs: await fleetHubs(db),
-      waves: await fleetWaves(db, { haltOnRollbackRatio: this.#threshold, minOutcomesForHalt: this.#minOutcomes }, waveId),
+      waves: await fleetWaves(db, { haltOnRollbackRatio: this.#threshold, minOutcomesForHalt: this.#minOutcomes }, waveId, this.#now()),
       pendingOrders: await pendingOrders(db),
       heldBundles: await heldBundles(db)
     }))

@@ -16,11 +16,11 @@ import { HUB_ID_RE, MAX_REASON_CHARS, ORDER_ID_RE } from '../ledger/report/const
 import type { WaveOrder } from '../ledger/report/messages.js'
 import { num, optStr, type SqlQueryable } from './db/sql.js'
 
-export const ORDER_KINDS = ['wave', 'bundle', 'device'] as const
+export const ORDER_KINDS = ['wave', 'bundle', 'device', 'prestage'] as const
 export type OrderKind = typeof ORDER_KINDS[number]
 export const WAVE_ORDER_ACTIONS = ['start', 'pause', 'resume', 'halt'] as const
 export const BUNDLE_ORDER_ACTIONS = ['hold', 'release'] as const
-export type FleetOrderAction = typeof WAVE_ORDER_ACTIONS[number] | typeof BUNDLE_ORDER_ACTIONS[number] | 'rollback'
+export type FleetOrderAction = typeof WAVE_ORDER_ACTIONS[number] | typeof BUNDLE_ORDER_ACTIONS[number] | 'rollback' | 'prestage'
 
 /** `issued_by`: a user name or a super hub's label. */
 const ISSUER_RE = /^[A-Za-z0-9._@:-]{1,64}$/
@@ -108,7 +108,7 @@ function checkId (value: string | undefined, re: RegExp, what: string): string {
 
 /** A request checked and normalised; E_INVALID_ARGUMENT when it is not an order. */
 export function checkOrderRequest (req: OrderRequest): OrderRequest {
-  const actions: readonly string[] = req.kind === 'wave' ? WAVE_ORDER_ACTIONS : req.kind === 'bundle' ? BUNDLE_ORDER_ACTIONS : req.kind === 'device' ? ['rollback'] : []
+  const actions: readonly string[] = req.kind === 'wave' ? WAVE_ORDER_ACTIONS : req.kind === 'bundle' ? BUNDLE_ORDER_ACTIONS : req.kind === 'device' ? ['rollback'] : req.kind === 'prestage' ? ['prestage'] : []
   if (!actions.includes(req.action)) throw new StoremeshError('E_INVALID_ARGUMENT', `a ${String(req.kind)} order cannot be ${String(req.action)}`)
   const out: OrderRequest = { kind: req.kind, action: req.action, by: checkId(req.by, ISSUER_RE, 'the issuer (--by)'), reason: String(req.reason ?? '').slice(0, MAX_REASON_CHARS) }
   if (req.orderId !== undefined) out.orderId = checkId(req.orderId, ORDER_ID_RE, 'the order id')
@@ -117,6 +117,14 @@ export function checkOrderRequest (req: OrderRequest): OrderRequest {
   if (req.kind === 'device') {
     out.hubId = checkId(req.hubId, HUB_ID_RE, 'the store (hub id)')
     out.deviceId = checkId(req.deviceId, DEVICE_ID_RE, 'the device id')
+  }
+  if (req.kind === 'prestage') {
+    // a bundle, for one store, a wave's stores, or (neither) every store
+    out.bundleId = checkId(req.bundleId, BUNDLE_ID_RE, 'the bundle id')
+    if (req.waveId !== undefined && req.hubId !== undefined) throw new StoremeshError('E_INVALID_ARGUMENT', 'a prestage order names a wave or a store, not both')
+    if (req.waveId !== undefined) out.waveId = checkId(req.waveId, WAVE_ID_RE, 'the wave id')
+    if (req.hubId !== undefined) out.hubId = checkId(req.hubId, HUB_ID_RE, 'the store (hub id)')
+    if (req.deviceId !== undefined) throw new StoremeshError('E_INVALID_ARGUMENT', 'a prestage order names no device')
   }
   return out
 }
@@ -160,6 +168,7 @@ async function equivalent (tx: SqlQueryable, r: OrderRequest): Promise<FleetOrde
     if (r.action === 'release' && (cur === undefined || cur.action === 'release')) throw new StoremeshError('E_CONFLICT', `bundle ${r.bundleId!} is not held`, { bundleId: r.bundleId })
     return undefined
   }
+  if (r.kind === 'prestage') return await equivalentPrestage(tx, r)
   const hub = await tx.query('SELECT 1 FROM hubs WHERE hub_id = $1', [r.hubId])
   if (hub.length === 0) throw new StoremeshError('E_STORE_UNKNOWN', `no store ${r.hubId!} in the fleet ledger`, { store: r.hubId })
   const seen = await tx.query('SELECT 1 FROM device_outcomes WHERE hub_id = $1 AND device_id = $2 LIMIT 1', [r.hubId, r.deviceId])
@@ -167,6 +176,28 @@ async function equivalent (tx: SqlQueryable, r: OrderRequest): Promise<FleetOrde
   const open = await tx.query(`SELECT ${ORDER_COLUMNS} FROM orders o WHERE kind = 'device' AND hub_id = $1 AND device_id = $2
     AND NOT EXISTS (SELECT 1 FROM order_acks a WHERE a.order_id = o.order_id) ORDER BY issued_ms DESC LIMIT 1`, [r.hubId, r.deviceId])
   return open.map(orderOfRow)[0]
+}
+
+/**
+ * A prestage order for the same bundle and target (store, wave or every store) that a
+ * store it concerns has not acked yet: a repeat. Once every such store acked it, a new
+ * one is a new order (the operator pulls again, say after an eviction).
+ */
+async function equivalentPrestage (tx: SqlQueryable, r: OrderRequest): Promise<FleetOrder | undefined> {
+  if (r.waveId !== undefined && (await tx.query('SELECT 1 FROM waves WHERE wave_id = $1', [r.waveId])).length === 0) {
+    throw new StoremeshError('E_WAVE_UNKNOWN', `no wave ${r.waveId} in the fleet ledger`, { waveId: r.waveId })
+  }
+  if (r.hubId !== undefined && (await tx.query('SELECT 1 FROM hubs WHERE hub_id = $1', [r.hubId])).length === 0) {
+    throw new StoremeshError('E_STORE_UNKNOWN', `no store ${r.hubId} in the fleet ledger`, { store: r.hubId })
+  }
+  const targets = r.hubId !== undefined
+    ? 'SELECT $3::text AS hub_id'
+    : r.waveId !== undefined ? 'SELECT hub_id FROM wave_stores WHERE wave_id = $2' : 'SELECT hub_id FROM hubs'
+  const rows = await tx.query(`SELECT ${ORDER_COLUMNS} FROM orders o WHERE kind = 'prestage' AND bundle_id = $1
+    AND wave_id IS NOT DISTINCT FROM $2 AND hub_id IS NOT DISTINCT FROM $3
+    AND (NOT EXISTS (${targets}) OR EXISTS (SELECT 1 FROM (${targets}) t WHERE NOT EXISTS (SELECT 1 FROM order_acks a WHERE a.order_id = o.order_id AND a.hub_id = t.hub_id AND a.acked_ms IS NOT NULL)))
+    ORDER BY issued_ms DESC LIMIT 1`, [r.bundleId, r.waveId ?? null, r.hubId ?? null])
+  return rows.map(orderOfRow)[0]
 }
 
 /** Stores an operator's order unless it repeats one (in the caller's transaction). */

@@ -9,6 +9,8 @@ import { emptyCounts, rollbackRatio, type WaveCounts } from '../ledger/condense.
 import { num, optNum, optStr, type SqlQueryable } from './db/sql.js'
 import { ordersInForce, orderOfRow, type FleetOrder } from './fleet-orders.js'
 import { waveTotalsOf } from './wave-totals.js'
+import { latePrestage, type LatePrestage } from './prestage.js'
+import type { RunnerDoc } from './wave-runner.js'
 
 export interface FleetBatchStatus {
   batchNo: number
@@ -52,6 +54,8 @@ export interface FleetWaveStatus {
   batches: FleetBatchStatus[]
   storesByState: Record<string, number>
   stores: number
+  /** stores not pre-staged when their window opened or their batch started, with why (prestage.ts) */
+  prestageLate: LatePrestage[]
 }
 
 export interface PendingOrder {
@@ -86,7 +90,7 @@ export async function fleetHubs (q: SqlQueryable): Promise<FleetHub[]> {
   })
 }
 
-export async function fleetWaves (q: SqlQueryable, defaults: StatusDefaults, only?: string): Promise<FleetWaveStatus[]> {
+export async function fleetWaves (q: SqlQueryable, defaults: StatusDefaults, only?: string, nowMs: number = Date.now()): Promise<FleetWaveStatus[]> {
   const params = only !== undefined ? [only] : []
   const where = only !== undefined ? 'WHERE w.wave_id = $1' : ''
   const waves = await q.query(`SELECT w.* FROM waves w ${where} ORDER BY w.wave_id`, params)
@@ -99,6 +103,12 @@ export async function fleetWaves (q: SqlQueryable, defaults: StatusDefaults, onl
       (SELECT array_agg(hub_id ORDER BY hub_id) FROM (SELECT hub_id FROM wave_stores s WHERE s.wave_id = b.wave_id AND s.batch_no = b.batch_no ORDER BY hub_id LIMIT ${MAX_BATCH_STORE_IDS}) x) AS store_ids
     FROM batches b WHERE b.wave_id = ANY($1::text[]) ORDER BY b.wave_id, b.batch_no`, [ids])
   const stores = await q.query('SELECT wave_id, state, count(*) AS n FROM wave_stores WHERE wave_id = ANY($1::text[]) GROUP BY wave_id, state', [ids])
+  const late = new Map<string, LatePrestage[]>()
+  for (const w of waves) {
+    if (w.machine === null || w.machine === undefined) continue
+    const doc = (typeof w.machine === 'string' ? JSON.parse(w.machine) : w.machine) as RunnerDoc
+    late.set(String(w.wave_id), await latePrestage(q, doc.state, optStr(w.bundle_id), doc.batchStartedAtMs ?? [], nowMs))
+  }
   return waves.map(w => {
     const waveId = String(w.wave_id)
     const counts = totals.get(waveId) ?? emptyCounts()
@@ -130,7 +140,8 @@ export async function fleetWaves (q: SqlQueryable, defaults: StatusDefaults, onl
         return x
       }),
       storesByState,
-      stores: Object.values(storesByState).reduce((a, b) => a + b, 0)
+      stores: Object.values(storesByState).reduce((a, b) => a + b, 0),
+      prestageLate: late.get(waveId) ?? []
     }
     const cb = optNum(w.current_batch)
     if (cb !== undefined) out.currentBatch = cb

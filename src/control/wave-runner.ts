@@ -16,14 +16,16 @@
  *      what lifts its devices' hold: store-gate.ts), and an auto-halt order row when the
  *      machine halted on the rollback ratio and no halt is in force.
  *
- * A store counts as pre-staged once its hub reported devices of the wave: report 1.0
- * carries device states only, and a device reports a wave once it holds the wave's
- * manifest from its hub. (A hub-level "bundle complete" fact needs a report field.)
+ * A store counts as pre-staged once its hub's holdings (report 1.2.0) list the wave's
+ * bundle complete; a hub that never reported holdings falls back to "reported devices
+ * of the wave" (prestage.ts). The machine's `prestage` actions become `prestage`
+ * orders to those stores, in the same transaction.
  */
 import { StoremeshError, toStoremeshError } from '../interface/errors.js'
 import { silentLog, type Log } from '../interface/log.js'
 import { type SqlDb, type SqlQueryable } from './db/sql.js'
 import { newOrderId, ordersInForce, type FleetOrder } from './fleet-orders.js'
+import { orderPrestage, prestagedStores } from './prestage.js'
 import { SqlWaveStore } from './wave-store.js'
 import { joinStores, type WaveSelection } from './waves/join.js'
 import type { WaveState } from './waves/plan.js'
@@ -77,6 +79,11 @@ function orderEvent (o: FleetOrder, s: WaveState): WaveEvent | undefined {
   }
 }
 
+async function waveBundle (tx: SqlQueryable, waveId: string): Promise<string | undefined> {
+  const b = (await tx.query<{ bundle_id: string | null }>('SELECT bundle_id FROM waves WHERE wave_id = $1', [waveId]))[0]?.bundle_id
+  return b ?? undefined
+}
+
 /** One step of one wave in the caller's transaction. */
 export async function stepWave (tx: SqlQueryable, waveId: string, nowMs: number, via: string): Promise<StepResult | undefined> {
   await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [waveLockKey(waveId)])
@@ -109,7 +116,9 @@ export async function stepWave (tx: SqlQueryable, waveId: string, nowMs: number,
       if (e.type === 'halt' && s.halt !== undefined) s.halt.source = order.source === 'auto' ? 'auto' : 'operator'
     }
   }
-  for (const r of seen) if (Object.hasOwn(s.stores, r.hub_id) && !s.stores[r.hub_id]!.prestaged) apply({ type: 'prestaged', storeId: r.hub_id })
+  const bundleId = await waveBundle(tx, waveId)
+  const pre = await prestagedStores(tx, s, bundleId, new Set(seen.map(r => r.hub_id)))
+  if (pre.prestaged.length > 0) apply({ type: 'prestaged-stores', storeIds: pre.prestaged })
   const outcomes = await new SqlWaveStore(tx).storeOutcomes(waveId)
   const facts = outcomes.filter(o => Object.hasOwn(s.stores, o.hubId)).map(o => {
     const selected = s.stores[o.hubId]!.selected
@@ -119,6 +128,8 @@ export async function stepWave (tx: SqlQueryable, waveId: string, nowMs: number,
   if (facts.length > 0) apply({ type: 'outcomes', stores: facts })
   apply({ type: 'tick' })
   for (const a of actions) if (a.type === 'start-store') doc.batchStartedAtMs[a.batch] ??= nowMs
+  // the machine's pull orders: prestageHours before each store's window, or its batch's start
+  await orderPrestage(tx, waveId, bundleId, actions.flatMap(a => a.type === 'prestage' ? [a.storeId] : []), nowMs, via)
   if (!changed) return { waveId, changed, actions, phase: s.phase }
   doc.state = s
   await persist(tx, waveId, doc, actions, nowMs, via)

@@ -41,7 +41,8 @@ export async function startHubFleet (init: HubFleetInit): Promise<HubFleet> {
       const r = await init.ledger.issueDeviceOrder({ deviceId: o.deviceId!, action: 'rollback', reason: `fleet order ${o.orderId}: ${o.reason}` })
       init.log?.info({ device: o.deviceId, order: o.orderId }, `fleet order ${o.orderId}: roll back device ${o.deviceId!} (${r.changed ? 'ordered' : r.detail ?? 'already ordered'})`)
     } else if (o.action === 'prestage') {
-      await addPrefetch(init.dataDir, { bundleId: o.bundleId! })
+      // at once: a not-before time a policy set (prestageHours) is cleared; the hub's own WAN window still applies
+      await addPrefetch(init.dataDir, { bundleId: o.bundleId!, notBeforeMs: Date.now() })
       init.pokeWan?.()
       init.log?.info({ bundle: o.bundleId, order: o.orderId }, `fleet order ${o.orderId}: prestage ${o.bundleId!}`)
     } else {

@@ -21,6 +21,13 @@ export function quantiles (xs: readonly number[]): Quantiles {
   return { p50: round(at(0.5)), p99: round(at(0.99)), max: round(s.length === 0 ? NaN : s[s.length - 1] as number), n: s.length }
 }
 
+/** Math.max(...xs) without the spread: 500,000 devices as arguments overflow the stack (the 10,000-store run ended so) */
+function maxOf (xs: readonly number[]): number {
+  let m = -Infinity
+  for (const x of xs) if (x > m) m = x
+  return m
+}
+
 function round (x: number, digits = 3): number {
   if (!Number.isFinite(x)) return x
   const f = 10 ** digits
@@ -57,11 +64,11 @@ export function buildReport (raw: FleetRaw, centre: Centre): Record<string, unkn
   const haltedClasses = new Set(raw.halts.map(h => h.cls))
   // a store is done when every device has an outcome or waits on a fleet halt of its class
   const storeDone = runs.map(r => r.devices.every(d => d.terminal || haltedClasses.has(d.dev.cls.name)) && r.devices.some(d => d.terminal)
-    ? Math.max(...r.devices.filter(d => d.terminal).map(d => d.doneMs)) - SIM_START_MS
+    ? maxOf(r.devices.filter(d => d.terminal).map(d => d.doneMs)) - SIM_START_MS
     : NaN)
-  const fleetDone = devices.every(d => d.terminal || bad.has(d.dev.cls.name)) ? Math.max(...devices.filter(d => d.terminal).map(d => d.doneMs)) - SIM_START_MS : NaN
+  const fleetDone = devices.every(d => d.terminal || bad.has(d.dev.cls.name)) ? maxOf(devices.filter(d => d.terminal).map(d => d.doneMs)) - SIM_START_MS : NaN
   const successHealthy = healthy.length === 0 ? NaN : committedHealthy / healthy.length
-  const maxDevices = Math.max(...stores.map(s => s.devices.length))
+  const maxDevices = maxOf(stores.map(s => s.devices.length))
   const params = Object.fromEntries(Object.entries(PARAM_SPECS).map(([k, s]) => {
     const spec = s as Spec
     return [k, { flag: `--${kebab(k)}`, value: (p as Record<string, unknown>)[k], default: spec.def, unit: spec.unit, source: spec.source, doc: spec.doc }]

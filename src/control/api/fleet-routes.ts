@@ -37,10 +37,10 @@ export const DB_OPEN_WAIT_MS = 30_000
 
 const orderBody = z.object({
   kind: z.enum(ORDER_KINDS),
-  action: z.enum([...WAVE_ORDER_ACTIONS, ...BUNDLE_ORDER_ACTIONS, 'rollback']),
+  action: z.enum([...WAVE_ORDER_ACTIONS, ...BUNDLE_ORDER_ACTIONS, 'rollback', 'prestage']),
   waveId: z.string().max(128).optional(),
   bundleId: z.string().max(128).optional(),
-  /** device orders: the store (hub id) */
+  /** device and prestage orders: the store (hub id) */
   store: z.string().max(128).optional(),
   deviceId: z.string().max(128).optional(),
   reason: z.string().max(MAX_REASON_CHARS).optional(),

@@ -212,7 +212,8 @@ export class ReportProtocol implements Startable, ReportClient {
         if (!changed || stop.aborted) break
         seen = this.changes.generation
         res = await this.#sinkAnswer(poll, peer)
-        if (!this.#nothingNew(req, res)) break
+        // news: this answer goes as it is (built once: a wake rebuilds every held answer, a thousand at a fleet-wide order)
+        if (!this.#nothingNew(req, res)) return res
       }
       // the wait ended with nothing new: the current answer, so its cursor is the asker's next one
       return stop.aborted || res.status !== 'ok' ? res : await this.#sinkAnswer(poll, peer)

@@ -51,3 +51,47 @@ export function fleetHoldingsCases (t: Test, getDb: () => SqlDb): void {
     t.same((await holdingsOf(db, ['hd-9'])).map(h => [h.heldChunks, h.reportedMs]), [[1, 1]], 'unchanged')
   })
 }
+
+export function fleetPrestageOrderCases (t: Test, getDb: () => SqlDb): void {
+  t.test('prestage orders: to a store, a wave\'s stores or every store; idempotent until acked; hold queries unaffected', async t => {
+    const db = getDb()
+    const l = await FleetLedger.over(db, { haltOnRollbackRatio: 1 })
+    t.teardown(async () => { await l.close() })
+    const B3 = 'b3:' + '73'.repeat(32)
+    for (const h of ['po-1', 'po-2']) await l.acceptHubBatch(poll(h))
+    await db.query(`INSERT INTO waves (wave_id, bundle_id, created_ms, updated_ms) VALUES ('po-w', $1, 1, 1) ON CONFLICT DO NOTHING`, [B3])
+    await db.query(`INSERT INTO wave_stores (wave_id, hub_id, state, updated_ms) VALUES ('po-w', 'po-2', 'planned', 1) ON CONFLICT DO NOTHING`)
+    const toStore = await l.issue({ kind: 'prestage', action: 'prestage', bundleId: B3, hubId: 'po-1', by: 'ops', reason: 'early' })
+    t.match(toStore, { created: true, order: { kind: 'prestage', action: 'prestage', bundleId: B3, hubId: 'po-1', issuedBy: 'ops', reason: 'early', source: 'operator' } })
+    t.match(await l.issue({ kind: 'prestage', action: 'prestage', bundleId: B3, hubId: 'po-1', by: 'ops' }), { created: false, order: { orderId: toStore.order.orderId } }, 'a repeat before the ack')
+    const toWave = await l.issue({ kind: 'prestage', action: 'prestage', bundleId: B3, waveId: 'po-w', by: 'ops' })
+    t.equal(toWave.created, true, 'another target is another order')
+    const pre = async (hubId: string, ackOrders?: string[]): Promise<string[]> =>
+      ((await l.acceptHubBatch(poll(hubId), { poll: ackOrders !== undefined ? { ackOrders } : {} })).fleetOrders ?? []).filter(o => o.action === 'prestage').map(o => o.orderId)
+    t.same(await pre('po-1'), [toStore.order.orderId], 'the store gets its own, not the wave\'s')
+    t.same(await pre('po-2'), [toWave.order.orderId], 'the wave\'s store gets the wave\'s')
+    t.same(await pre('po-1', [toStore.order.orderId]), [], 'acked: no longer sent')
+    const again = await l.issue({ kind: 'prestage', action: 'prestage', bundleId: B3, hubId: 'po-1', by: 'ops', reason: 'evicted' })
+    t.equal(again.created, true, 'after the ack a new prestage is a new order')
+
+    // hold / release are not confused by prestage orders of the same bundle
+    t.same((await l.status()).heldBundles.filter(h => h.bundleId === B3), [], 'not held')
+    await rejectsCode(t, l.issue({ kind: 'bundle', action: 'release', bundleId: B3, by: 'ops' }), 'E_CONFLICT', 'a release of a bundle that only has prestage orders')
+    t.equal((await l.issue({ kind: 'bundle', action: 'hold', bundleId: B3, by: 'ops' })).created, true, 'a hold is still a new order')
+
+    await rejectsCode(t, l.issue({ kind: 'prestage', action: 'prestage', bundleId: B3, hubId: 'po-1', waveId: 'po-w', by: 'ops' }), 'E_INVALID_ARGUMENT', 'a wave and a store')
+    await rejectsCode(t, l.issue({ kind: 'prestage', action: 'prestage', bundleId: B3, waveId: 'po-nowave', by: 'ops' }), 'E_WAVE_UNKNOWN', 'unknown wave')
+    await rejectsCode(t, l.issue({ kind: 'prestage', action: 'prestage', bundleId: B3, hubId: 'po-nostore', by: 'ops' }), 'E_STORE_UNKNOWN', 'unknown store')
+    await rejectsCode(t, l.issue({ kind: 'prestage', action: 'prestage', bundleId: 'b3:zz', by: 'ops' }), 'E_INVALID_ARGUMENT', 'malformed bundle')
+    await rejectsCode(t, l.issue({ kind: 'prestage', action: 'hold', bundleId: B3, by: 'ops' }), 'E_INVALID_ARGUMENT', 'a prestage order cannot hold')
+  })
+}
+
+async function rejectsCode (t: Test, p: Promise<unknown>, code: string, what: string): Promise<void> {
+  try {
+    await p
+    t.fail(`${what}: resolved`)
+  } catch (err) {
+    t.equal((err as { code?: string }).code, code, what)
+  }
+}

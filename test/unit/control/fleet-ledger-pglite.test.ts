@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { FleetLedger, openFleetDb, type SqlDb } from '../../../src/control/index.js'
 import { fleetLedgerCases, rejectsWith } from './fleet-ledger-cases.js'
-import { fleetHoldingsCases } from './fleet-holdings-cases.js'
+import { fleetHoldingsCases, fleetPrestageOrderCases } from './fleet-holdings-cases.js'
 
 let db: SqlDb
 const dir = await mkdtemp(join(tmpdir(), 'storemesh-fleet-'))
@@ -17,6 +17,7 @@ db = await openFleetDb({ dataDir: dir })
 // PGlite belongs to one process: the "other super hub" is a second ledger over the same database
 fleetLedgerCases(t, () => ({ db, other: async () => await FleetLedger.over(db, { haltOnRollbackRatio: 1, via: 'super-b' }) }))
 fleetHoldingsCases(t, () => db)
+fleetPrestageOrderCases(t, () => db)
 
 t.test('a second process cannot open the same embedded database', async t => {
   await rejectsWith(t, openFleetDb({ dataDir: dir }), 'E_DATA_DIR_IN_USE', 'the folder is locked while open')

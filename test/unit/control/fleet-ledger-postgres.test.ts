@@ -2,7 +2,7 @@ import t from 'tap'
 import { FleetLedger, openFleetDb, type SqlDb } from '../../../src/control/index.js'
 import { postgresSkipReason, startPostgres, type TestPostgres } from '../../support/postgres.js'
 import { fleetLedgerCases, rejectsWith } from './fleet-ledger-cases.js'
-import { fleetHoldingsCases } from './fleet-holdings-cases.js'
+import { fleetHoldingsCases, fleetPrestageOrderCases } from './fleet-holdings-cases.js'
 
 const skip = postgresSkipReason()
 if (skip !== undefined) {
@@ -21,6 +21,7 @@ if (skip !== undefined) {
   // the other super hub: its own process's pool on the same database
   fleetLedgerCases(t, () => ({ db: shared, other: async () => await FleetLedger.open({ dbUrl: url, haltOnRollbackRatio: 1, via: 'super-b' }, { waitForDb: true }) }))
   fleetHoldingsCases(t, () => shared)
+  fleetPrestageOrderCases(t, () => shared)
 
   t.test('database down: reports are refused (the hub resends), health says so, nothing is lost', async t => {
     const server = pg!

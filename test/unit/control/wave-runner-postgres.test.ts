@@ -2,6 +2,7 @@ import t from 'tap'
 import { openFleetDb, type SqlDb } from '../../../src/control/index.js'
 import { postgresSkipReason, startPostgres, type TestPostgres } from '../../support/postgres.js'
 import { waveRunnerCases } from './wave-runner-cases.js'
+import { wavePrestageCases } from './wave-prestage-cases.js'
 
 const skip = postgresSkipReason()
 if (skip !== undefined) {
@@ -19,4 +20,5 @@ if (skip !== undefined) {
   dbs.push(db)
   // the other super hub: its own pool on the same database, so the row lock is really contended
   waveRunnerCases(t, () => ({ db, otherDb: async () => { const o = await openFleetDb({ url }); dbs.push(o); return o } }))
+  wavePrestageCases(t, () => db)
 }

@@ -127,7 +127,9 @@ t.test('unknown bundles: a peer naming a few it holds is never banned; one namin
     await within(closed, 10_000, 'unknown bundle stream closed')
   }
   t.ok(victim.services.chunks.isBanned(flooder.peerId.toString()), 'the flooder is banned')
-  t.equal(victim.services.chunks.unknownHandshakes - before, DEFAULT_UNKNOWN_BUNDLES_BURST + 1, 'at the first handshake past the distinct burst')
+  // counted on our side (the victim's counter also hears the honest node's re-opens meanwhile)
+  t.equal(sent, DEFAULT_UNKNOWN_BUNDLES_BURST + 1, 'at the first handshake past the distinct burst')
+  t.ok(victim.services.chunks.unknownHandshakes - before >= sent, 'each of them reached the victim')
   t.notOk(victim.services.chunks.isBanned(honest.peerId.toString()), 'the honest node still is not')
 })
 
