@@ -128,6 +128,13 @@ function pct (n: number | undefined): string {
   return n === undefined ? '-' : `${(n * 100).toFixed(1)}%`
 }
 
+/** "1 (store-7)", "3 (a, b, …)", a count alone, or "all" for a bundle order no store acked yet */
+function storesPendingText (p: FleetStatus['pendingOrders'][number]): string {
+  if (p.storesPending === undefined) return 'all'
+  const ids = p.storeIds ?? []
+  return ids.length === 0 ? String(p.storesPending) : `${p.storesPending} (${ids.join(', ')}${p.storesPending > ids.length ? ', …' : ''})`
+}
+
 export function printFleetStatus (s: FleetStatus): void {
   const out: string[] = [`fleet database ${s.db.kind} ${s.db.where}: ${s.db.up ? 'up' : `DOWN (${s.db.error ?? ''})`}; ${s.hubs.length} store hubs`]
   for (const w of s.waves) {
@@ -146,7 +153,7 @@ export function printFleetStatus (s: FleetStatus): void {
     process.stdout.write('\norders pending:\n')
     printTable(['order', 'kind', 'action', 'target', 'stores pending', 'by', 'reason'], s.pendingOrders.map(p => [
       p.order.orderId, p.order.kind, p.order.action, p.order.waveId ?? p.order.bundleId ?? `${p.order.hubId ?? ''}/${p.order.deviceId ?? ''}`,
-      p.storesPending ?? 'all', p.order.issuedBy, p.order.reason
+      storesPendingText(p), p.order.issuedBy, p.order.reason
     ]))
   }
   if (s.heldBundles.length > 0) process.stdout.write(`\nheld bundles: ${s.heldBundles.map(h => `${h.bundleId!} (by ${h.issuedBy}: ${h.reason})`).join(', ')}\n`)

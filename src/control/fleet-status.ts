@@ -9,7 +9,7 @@ import { emptyCounts, rollbackRatio, type WaveCounts } from '../ledger/condense.
 import { num, optNum, optStr, type SqlQueryable } from './db/sql.js'
 import { ordersInForce, orderOfRow, type FleetOrder } from './fleet-orders.js'
 import { waveTotalsOf } from './wave-totals.js'
-import { latePrestage, type LatePrestage } from './prestage.js'
+import { latePrestage, pendingPrestage, type LatePrestage } from './prestage.js'
 import type { RunnerDoc } from './wave-runner.js'
 
 export interface FleetBatchStatus {
@@ -60,8 +60,10 @@ export interface FleetWaveStatus {
 
 export interface PendingOrder {
   order: FleetOrder
-  /** stores of its wave (wave orders) not yet handed it; undefined for orders no answer carries yet */
+  /** stores it concerns not yet handed it (wave, prestage and device orders); undefined: a bundle order no store acked yet */
   storesPending?: number
+  /** those stores (hub ids), up to MAX_BATCH_STORE_IDS: prestage and device orders */
+  storeIds?: string[]
 }
 
 export interface FleetHub {
@@ -165,10 +167,15 @@ export async function pendingOrders (q: SqlQueryable): Promise<PendingOrder[]> {
     const o = inForce.get(String(r.order_id))
     if (o !== undefined && num(r.pending) > 0) out.push({ order: o, storesPending: num(r.pending) })
   }
-  const others = await q.query(`SELECT * FROM orders o WHERE kind <> 'wave' AND NOT EXISTS (SELECT 1 FROM order_acks a WHERE a.order_id = o.order_id)
+  for (const p of await pendingPrestage(q, MAX_BATCH_STORE_IDS)) out.push(p)
+  const others = await q.query(`SELECT * FROM orders o WHERE kind NOT IN ('wave', 'prestage') AND NOT EXISTS (SELECT 1 FROM order_acks a WHERE a.order_id = o.order_id)
     AND NOT (kind = 'bundle' AND EXISTS (SELECT 1 FROM orders l WHERE l.kind = 'bundle' AND l.bundle_id = o.bundle_id AND l.issued_ms > o.issued_ms))
     ORDER BY issued_ms`)
-  for (const r of others) out.push({ order: orderOfRow(r) })
+  for (const r of others) {
+    const o = orderOfRow(r)
+    // a device order concerns its one store; a bundle order every store
+    out.push(o.kind === 'device' && o.hubId !== undefined ? { order: o, storesPending: 1, storeIds: [o.hubId] } : { order: o })
+  }
   return out
 }
 

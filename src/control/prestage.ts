@@ -12,7 +12,7 @@
  *   - a store not pre-staged when its window opens, or when its batch started, is late:
  *     the status shows it with the reason.
  */
-import { newOrderId } from './fleet-orders.js'
+import { newOrderId, orderOfRow, type FleetOrder } from './fleet-orders.js'
 import { holdingsOf, hubsReportingHoldings, type StoreHolding } from './fleet-holdings.js'
 import type { SqlQueryable } from './db/sql.js'
 import type { StoreProgress, WaveState } from './waves/plan.js'
@@ -94,4 +94,39 @@ export async function latePrestage (q: SqlQueryable, s: WaveState, bundleId: str
     if (h !== undefined) { out.heldChunks = h.heldChunks; out.totalChunks = h.totalChunks }
     return out
   }).sort((a, b) => a.storeId.localeCompare(b.storeId))
+}
+
+export interface PendingPrestage {
+  order: FleetOrder
+  /** the stores it concerns that have not acked it */
+  storesPending: number
+  /** those stores (hub ids), the first `maxIds` */
+  storeIds: string[]
+}
+
+/**
+ * Prestage orders some store they concern has not acked, with those stores: its store,
+ * its wave's stores (also ones that joined later), or every store the ledger knows. The
+ * same rule as a repeat's (fleet-orders.ts equivalentPrestage): pending until every
+ * store it concerns acked it.
+ */
+export async function pendingPrestage (q: SqlQueryable, maxIds: number): Promise<PendingPrestage[]> {
+  const rows = await q.query(`SELECT o.*, t.hub_id AS for_hub FROM orders o CROSS JOIN LATERAL (
+      SELECT o.hub_id AS hub_id WHERE o.hub_id IS NOT NULL
+      UNION SELECT s.hub_id FROM wave_stores s WHERE o.hub_id IS NULL AND s.wave_id = o.wave_id
+      UNION SELECT h.hub_id FROM hubs h WHERE o.hub_id IS NULL AND o.wave_id IS NULL) t
+    WHERE o.kind = 'prestage' AND NOT EXISTS (SELECT 1 FROM order_acks a WHERE a.order_id = o.order_id AND a.hub_id = t.hub_id AND a.acked_ms IS NOT NULL)
+    ORDER BY o.issued_ms, o.order_id, t.hub_id`)
+  const out = new Map<string, PendingPrestage>()
+  for (const r of rows) {
+    const id = String(r.order_id)
+    let p = out.get(id)
+    if (p === undefined) {
+      p = { order: orderOfRow(r), storesPending: 0, storeIds: [] }
+      out.set(id, p)
+    }
+    p.storesPending++
+    if (p.storeIds.length < maxIds) p.storeIds.push(String(r.for_hub))
+  }
+  return [...out.values()]
 }

@@ -6,6 +6,7 @@
 import type { Test } from 'tap'
 import { FleetLedger, type SqlDb } from '../../../src/control/index.js'
 import { holdingsOf, hubsReportingHoldings, storesHoldingComplete } from '../../../src/control/fleet-holdings.js'
+import { MAX_BATCH_STORE_IDS } from '../../../src/control/fleet-status.js'
 import type { Holdings } from '../../../src/ledger/report/index.js'
 
 const E1 = '1'.repeat(32)
@@ -66,11 +67,18 @@ export function fleetPrestageOrderCases (t: Test, getDb: () => SqlDb): void {
     t.match(await l.issue({ kind: 'prestage', action: 'prestage', bundleId: B3, hubId: 'po-1', by: 'ops' }), { created: false, order: { orderId: toStore.order.orderId } }, 'a repeat before the ack')
     const toWave = await l.issue({ kind: 'prestage', action: 'prestage', bundleId: B3, waveId: 'po-w', by: 'ops' })
     t.equal(toWave.created, true, 'another target is another order')
+    const pending = async (orderId: string): Promise<unknown> => {
+      const p = (await l.status()).pendingOrders.find(x => x.order.orderId === orderId)
+      return p === undefined ? undefined : { storesPending: p.storesPending, storeIds: p.storeIds }
+    }
+    t.same(await pending(toStore.order.orderId), { storesPending: 1, storeIds: ['po-1'] }, 'status: a store\'s prestage is pending at that store only')
+    t.same(await pending(toWave.order.orderId), { storesPending: 1, storeIds: ['po-2'] }, 'status: a wave\'s prestage is pending at the wave\'s stores')
     const pre = async (hubId: string, ackOrders?: string[]): Promise<string[]> =>
       ((await l.acceptHubBatch(poll(hubId), { poll: ackOrders !== undefined ? { ackOrders } : {} })).fleetOrders ?? []).filter(o => o.action === 'prestage').map(o => o.orderId)
     t.same(await pre('po-1'), [toStore.order.orderId], 'the store gets its own, not the wave\'s')
     t.same(await pre('po-2'), [toWave.order.orderId], 'the wave\'s store gets the wave\'s')
     t.same(await pre('po-1', [toStore.order.orderId]), [], 'acked: no longer sent')
+    t.equal(await pending(toStore.order.orderId), undefined, 'status: acked by its store, no longer pending')
     const again = await l.issue({ kind: 'prestage', action: 'prestage', bundleId: B3, hubId: 'po-1', by: 'ops', reason: 'evicted' })
     t.equal(again.created, true, 'after the ack a new prestage is a new order')
 
@@ -78,6 +86,17 @@ export function fleetPrestageOrderCases (t: Test, getDb: () => SqlDb): void {
     t.same((await l.status()).heldBundles.filter(h => h.bundleId === B3), [], 'not held')
     await rejectsCode(t, l.issue({ kind: 'bundle', action: 'release', bundleId: B3, by: 'ops' }), 'E_CONFLICT', 'a release of a bundle that only has prestage orders')
     t.equal((await l.issue({ kind: 'bundle', action: 'hold', bundleId: B3, by: 'ops' })).created, true, 'a hold is still a new order')
+    const toAll = await l.issue({ kind: 'prestage', action: 'prestage', bundleId: B3, by: 'ops' })
+    // the database is shared with the other cases: every store is every hub it knows
+    const hubs = (await l.status()).hubs.map(h => h.hubId).sort()
+    const ours = async (): Promise<unknown> => {
+      const p = await pending(toAll.order.orderId) as { storesPending: number, storeIds: string[] } | undefined
+      return p === undefined ? undefined : { storesPending: p.storesPending, storeIds: p.storeIds.filter(id => id.startsWith('po-')) }
+    }
+    t.ok(hubs.length <= MAX_BATCH_STORE_IDS, 'every store id fits in the list')
+    t.same(await ours(), { storesPending: hubs.length, storeIds: ['po-1', 'po-2'] }, 'status: an every-store prestage is pending at every store')
+    await pre('po-2', [toAll.order.orderId])
+    t.same(await ours(), { storesPending: hubs.length - 1, storeIds: ['po-1'] }, 'status: one store acked, the others still pending (not dropped at the first ack)')
 
     await rejectsCode(t, l.issue({ kind: 'prestage', action: 'prestage', bundleId: B3, hubId: 'po-1', waveId: 'po-w', by: 'ops' }), 'E_INVALID_ARGUMENT', 'a wave and a store')
     await rejectsCode(t, l.issue({ kind: 'prestage', action: 'prestage', bundleId: B3, waveId: 'po-nowave', by: 'ops' }), 'E_WAVE_UNKNOWN', 'unknown wave')
