@@ -1,20 +1,8 @@
 import t from 'tap'
 import { streamPair } from '@libp2p/utils'
 import { once } from 'node:events'
-import { toByteDuplex, type LibP2PByteDuplex } from '../../../src/net/byte-stream.js'
-
-async function collect (d: LibP2PByteDuplex): Promise<Buffer> {
-  const parts: Buffer[] = []
-  d.on('data', (c: Uint8Array) => parts.push(Buffer.from(c)))
-  await once(d, 'end')
-  return Buffer.concat(parts)
-}
-
-function pattern (n: number, seed = 7): Uint8Array {
-  const b = new Uint8Array(n)
-  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff
-  return b
-}
+import { toByteDuplex } from '../../../src/net/byte-stream.js'
+import { collectData, pattern } from '../../support/byte-patterns.js'
 
 t.test('bytes cross both ways; writev sends its parts as one send() in order; EOF ends the reader', async t => {
   const [a, b] = await streamPair()
@@ -22,12 +10,12 @@ t.test('bytes cross both ways; writev sends its parts as one send() in order; EO
   const db = toByteDuplex(b)
   const head = pattern(13, 1)
   const body = pattern(300_000, 2)
-  const got = collect(db)
+  const got = collectData(db)
   da.writev([head, body])
   t.equal(da.sends, 1, 'one send() for header and chunk')
   da.end()
   t.same(Buffer.compare(await got, Buffer.concat([head, body])), 0, 'a -> b intact and in order')
-  const back = collect(da)
+  const back = collectData(da)
   db.write(new TextEncoder().encode('pong'))
   db.end()
   t.equal((await back).toString(), 'pong', 'b -> a after a half-closed')
@@ -67,7 +55,7 @@ t.test('write() returns false under back-pressure and drain follows', async t =>
   const [a, b] = await streamPair({ outbound: { maxMessageSize: 1024 } } as never)
   const da = toByteDuplex(a)
   const db = toByteDuplex(b)
-  const got = collect(db)
+  const got = collectData(db)
   const total = 4 * 1024 * 1024
   let sawFalse = false
   let drains = 0

@@ -2,31 +2,17 @@ import t from 'tap'
 import { streamPair } from '@libp2p/utils'
 import { once } from 'node:events'
 import { toNodeDuplex, WriteBatcher } from '../../../src/net/stream.js'
-
-// 'data' events, not for-await: a finished for-await destroys the whole Duplex,
-// which (like net.Socket) aborts a stream whose writable side is still open
-async function collect (d: NodeJS.ReadableStream): Promise<Buffer> {
-  const parts: Buffer[] = []
-  d.on('data', (c: Uint8Array) => parts.push(Buffer.from(c)))
-  await once(d, 'end')
-  return Buffer.concat(parts)
-}
-
-function pattern (n: number, seed = 7): Uint8Array {
-  const b = new Uint8Array(n)
-  for (let i = 0; i < n; i++) b[i] = (i * 31 + seed) & 0xff
-  return b
-}
+import { collectData, pattern } from '../../support/byte-patterns.js'
 
 t.test('bytes cross both ways and EOF ends the readable side', async t => {
   const [a, b] = await streamPair()
   const da = toNodeDuplex(a)
   const db = toNodeDuplex(b)
   const payload = pattern(300_000)
-  const got = collect(db)
+  const got = collectData(db)
   da.end(payload)
   t.same(Buffer.compare(await got, Buffer.from(payload)), 0, 'a -> b intact')
-  const back = collect(da)
+  const back = collectData(da)
   db.end(Buffer.from('pong'))
   t.equal((await back).toString(), 'pong', 'b -> a after a half-closed')
 })
@@ -35,7 +21,7 @@ t.test('small writes of one tick are coalesced into one send()', async t => {
   const [a, b] = await streamPair()
   const da = toNodeDuplex(a)
   const db = toNodeDuplex(b)
-  const got = collect(db)
+  const got = collectData(db)
   for (let i = 0; i < 1000; i++) da.write(new Uint8Array(17).fill(i & 0xff))
   da.end()
   const all = await got
@@ -47,7 +33,7 @@ t.test('small writes of one tick are coalesced into one send()', async t => {
 t.test('batchBytes 0 sends every write at once', async t => {
   const [a, b] = await streamPair()
   const da = toNodeDuplex(a, { batchBytes: 0 })
-  const got = collect(toNodeDuplex(b))
+  const got = collectData(toNodeDuplex(b))
   for (let i = 0; i < 10; i++) da.write(new Uint8Array(5))
   da.end()
   t.equal((await got).length, 50)
@@ -94,7 +80,7 @@ t.test('a paused reader pauses the libp2p stream and resumes it', async t => {
   // nobody reads: the stream must get paused
   for (let i = 0; i < 200 && b.readStatus !== 'paused'; i++) await new Promise(r => setTimeout(r, 5))
   t.equal(b.readStatus, 'paused', 'libp2p stream paused while the Node side is full')
-  const got = await collect(db)
+  const got = await collectData(db)
   await writer
   t.equal(got.length, total, 'everything arrives once the reader reads')
 })

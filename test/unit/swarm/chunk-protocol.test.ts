@@ -20,6 +20,21 @@ async function mkNode (store: MemoryStore, bans = new BanList()): Promise<Node> 
 
 const bundle = makeBundle(chunkSizes(24, 64 * 1024, 300 * 1024, 21))
 
+/** A raw chunk-wire stream that sends only a handshake naming `infoHash`; resolves `closed` when the other side drops it. */
+function sendHandshake (stream: Parameters<typeof toNodeDuplex>[0], infoHash: Uint8Array, from: Node): { closed: Promise<void> } {
+  const duplex = toNodeDuplex(stream)
+  duplex.on('error', () => {})
+  const closed = new Promise<void>(resolve => { duplex.once('close', () => resolve()) })
+  duplex.resume()
+  const hs = new Uint8Array(HANDSHAKE_BYTES)
+  hs[0] = PSTR.length
+  hs.set(new TextEncoder().encode(PSTR), 1)
+  hs.set(infoHash, 1 + PSTR.length + 8)
+  hs.set(wirePeerId(from.peerId.toString()), 1 + PSTR.length + 28)
+  duplex.write(hs)
+  return { closed }
+}
+
 t.test('over real libp2p nodes: a super-seeding hub and three devices complete a bundle', async t => {
   const hubStore = new MemoryStore(bundle.chunks)
   const hub = await mkNode(hubStore)
@@ -55,17 +70,7 @@ t.test('an inbound stream for an unknown bundle is closed; a banned peer is refu
   await hub.services.chunks.join(bundle.info)
   const conn = await dev.dial(hub.getMultiaddrs())
 
-  const stream = await conn.newStream(CHUNK_PROTOCOL)
-  const duplex = toNodeDuplex(stream)
-  duplex.on('error', () => {})
-  const closed = new Promise<void>(resolve => { duplex.once('close', () => resolve()) })
-  duplex.resume()
-  const hs = new Uint8Array(HANDSHAKE_BYTES)
-  hs[0] = PSTR.length
-  hs.set(new TextEncoder().encode(PSTR), 1)
-  hs.set(new Uint8Array(20).fill(0xab), 1 + PSTR.length + 8)
-  hs.set(wirePeerId(dev.peerId.toString()), 1 + PSTR.length + 28)
-  duplex.write(hs)
+  const { closed } = sendHandshake(await conn.newStream(CHUNK_PROTOCOL), new Uint8Array(20).fill(0xab), dev)
   await within(closed, 10_000, 'unknown bundle stream closed')
   t.pass('closed')
 
@@ -80,11 +85,7 @@ t.test('an inbound stream for an unknown bundle is closed; a banned peer is refu
   if (again !== undefined) {
     const s2 = await again.newStream(CHUNK_PROTOCOL).catch(() => undefined)
     if (s2 !== undefined) {
-      const d2 = toNodeDuplex(s2)
-      d2.on('error', () => {})
-      d2.resume()
-      d2.write(hs)
-      await within(new Promise<void>(resolve => { d2.once('close', () => resolve()) }), 10_000, 'banned stream closed')
+      await within(sendHandshake(s2, new Uint8Array(20).fill(0xab), dev).closed, 10_000, 'banned stream closed')
     }
   }
   t.equal(hub.services.chunks.swarm(bundle.info.id)?.peerIds().length, 0, 'the hub holds no wire to the banned peer')
@@ -113,16 +114,7 @@ t.test('unknown bundles: a peer naming a few it holds is never banned; one namin
   while (!victim.services.chunks.isBanned(flooder.peerId.toString()) && sent < 4 * DEFAULT_UNKNOWN_BUNDLES_BURST) {
     const stream = await conn.newStream(CHUNK_PROTOCOL).catch(() => undefined)
     if (stream === undefined) break
-    const duplex = toNodeDuplex(stream)
-    duplex.on('error', () => {})
-    const closed = new Promise<void>(resolve => { duplex.once('close', () => resolve()) })
-    duplex.resume()
-    const hs = new Uint8Array(HANDSHAKE_BYTES)
-    hs[0] = PSTR.length
-    hs.set(new TextEncoder().encode(PSTR), 1)
-    hs.set(randomBytes(20), 1 + PSTR.length + 8)
-    hs.set(wirePeerId(flooder.peerId.toString()), 1 + PSTR.length + 28)
-    duplex.write(hs)
+    const { closed } = sendHandshake(stream, randomBytes(20), flooder)
     sent++
     await within(closed, 10_000, 'unknown bundle stream closed')
   }
