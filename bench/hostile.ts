@@ -40,11 +40,7 @@ import { appendFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { peerIdFromPrivateKey } from '@libp2p/peer-id'
-import { generateSigningKey, writeKeyFiles, type SigningKey } from '../src/bundle/keys.js'
-import { issueCertificate } from '../src/identity/certificate.js'
-import { certificatePath, writeCertificateFile } from '../src/identity/files.js'
-import { loadOrCreatePeerKey } from '../src/net/identity.js'
+import { generateSigningKey, writeKeyFiles } from '../src/bundle/keys.js'
 import { FLEET_ATTACKS } from '../test/support/hostile-fleet-peer.js'
 import { sleep } from '../src/interface/abort.js'
 import { writeSwarmKeyFile } from '../src/net/swarm-key.js'
@@ -55,6 +51,9 @@ import { cliCommand, REPO_ROOT, scriptArgs } from '../test/support/cli.js'
 import { DEVICE_CLASS, makeBundleDir } from '../test/support/lan-fixture.js'
 import { FIXTURE_KEY } from '../test/support/store-fixture.js'
 import { cpuSecOf, peakRssOf, stopChild, withDeadline } from './support/proc.js'
+import { mark, mib, sec, spread } from './support/format.js'
+import { hoarderTimesOf, storeLine, type Run } from './support/hostile-run.js'
+import { enrol, type Env } from './support/hostile-env.js'
 
 const MiB = 1024 * 1024
 const args = process.argv.slice(2)
@@ -154,42 +153,6 @@ const status = async (dataDir: string): Promise<PeerStatus | undefined> => await
 
 async function stop (p: Proc): Promise<void> {
   await stopChild(p.child, p.exited, STOP_GRACE_MS)
-}
-
-interface Env {
-  dir: string, swarmKeyPath: string, trustPath: string, bundleDir: string, id: string, pieces: number
-  /** the fleet's enrolment key (certifies hub, device and the stolen tablet) and its public file */
-  enrolKey: SigningKey, enrolPubPath: string
-  /** the older signed bundle of the same class (older-bundle attack) */
-  olderBundleDir: string, olderId: string, olderPieces: string[]
-}
-
-/** What `storemesh identity enrol` does: a certificate for the data dir's peer key. */
-async function enrol (env: Env, dataDir: string, deviceId: string, role: 'hub' | 'device'): Promise<void> {
-  await mkdir(dataDir, { recursive: true })
-  const peerId = peerIdFromPrivateKey(await loadOrCreatePeerKey(dataDir)).toString()
-  const cert = issueCertificate({ peerId, deviceId, storeId: 'bench-store', role, deviceClass: DEVICE_CLASS, expiresAt: new Date(Date.now() + 86_400_000) }, [env.enrolKey])
-  await writeCertificateFile(certificatePath(dataDir), cert)
-}
-interface Run {
-  timeMs: number, cpuSec: number, peakRssBytes: number
-  /** attack start -> the victim's status.json lists an attacker among its bans */
-  bannedMs?: number, banReason?: string
-  /** attack start -> the attacker's first dial or stream refused */
-  refusedMs?: number
-  attackerStats?: Record<string, unknown>
-  /** hoarders flagged by the hub's super-seeding, and when the first was */
-  hoarders?: number, hoardersMs?: number
-  /** fleet attacks: acts tried, refused, taken (the attacker's count); older-bundle: joined by the device, its chunks in the device's store */
-  acts?: { attempts: number, refused: number, granted: number }
-  olderJoined?: boolean, olderChunks?: number
-  /** peers the device's requester demoted (never delivered, let a request wait: swarm/picker.ts), and when the first was, after the attack start */
-  suspects?: number, suspectsMs?: number
-  /** hoarders the device disconnected, and when the first was, after the attack start */
-  dropped?: number, droppedMs?: number
-  /** hoarders (from their own events): per hoarder the device dropped, its disconnection after its first held request and after its connection */
-  hoarderTimes?: { afterRequestMs: number[], afterClaimMs: number[], afterConnectMs: number[], requested: number, connected: number }
-  store: { checked: number, corrupt: number, held: number }
 }
 
 async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
@@ -358,49 +321,6 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
   } finally {
     for (const p of procs) await stop(p)
   }
-}
-
-/**
- * The hoarders' own clock: for each hoarder whose connection to the device closed while
- * the attack ran (before its stats line: the stop closes the rest), how long after its
- * first held request and after its connection. The target's 10 s counts from the first
- * request: a hoarder nobody asked has held nothing yet.
- */
-function hoarderTimesOf (events: Array<Record<string, unknown>>): NonNullable<Run['hoarderTimes']> {
-  const end = events.findIndex(e => e.event === 'stats')
-  const during = end >= 0 ? events.slice(0, end) : events
-  const first = (what: string): Map<string, number> => {
-    const m = new Map<string, number>()
-    for (const e of during) if (e.event === 'hoarder' && e.what === what && !m.has(String(e.peerId))) m.set(String(e.peerId), Number(e.atMs))
-    return m
-  }
-  const connected = first('connect')
-  const requested = first('request')
-  const claimed = first('claim')
-  const out: NonNullable<Run['hoarderTimes']> = { afterRequestMs: [], afterClaimMs: [], afterConnectMs: [], requested: requested.size, connected: connected.size }
-  for (const [id, at] of first('disconnect')) {
-    const r = requested.get(id)
-    const c = connected.get(id)
-    if (r !== undefined) out.afterRequestMs.push(at - r)
-    const cl = claimed.get(id)
-    if (cl !== undefined) out.afterClaimMs.push(at - cl)
-    if (c !== undefined) out.afterConnectMs.push(at - c)
-  }
-  return out
-}
-
-const sec = (ms: number): string => (ms / 1000).toFixed(1) + ' s'
-const spread = (xs: number[]): string => {
-  if (xs.length === 0) return 'none'
-  const s = [...xs].sort((a, b) => a - b)
-  return `${sec(s[0] as number)} / ${sec(s[Math.floor(s.length / 2)] as number)} / ${sec(s[s.length - 1] as number)}`
-}
-const mark = (ok: boolean): string => ok ? 'ok' : 'MISSED'
-const mib = (b: number): string => (b / MiB).toFixed(0) + ' MiB'
-
-function storeLine (r: Run, pieces: number): string {
-  const s = r.store
-  return `store ${s.held}/${pieces} chunks held, ${s.checked} re-hashed, ${s.corrupt} corrupt${s.corrupt === 0 && s.held === pieces ? '' : ' MISSED'}`
 }
 
 async function main (): Promise<void> {

@@ -48,6 +48,8 @@ import { sleep } from '../src/interface/abort.js'
 import { cpuSecOf, peakRssOf, stopChild, withDeadline } from './support/proc.js'
 import { unitEnv, withUnitEnv } from './support/unit-env.js'
 import { startBurner, type Burner } from './support/burn-core.js'
+import { mark, sec } from './support/format.js'
+import type { P2pRun } from './support/lan-run.js'
 
 const MiB = 1024 * 1024
 const args = process.argv.slice(2)
@@ -191,19 +193,6 @@ async function stopAll (procs: Proc[]): Promise<void> {
   await Promise.all(procs.map(async p => { await stopChild(p.child, p.exited, STOP_GRACE_MS) }))
 }
 
-interface P2pRun { makespanMs: number, startSpreadMs: number
-  /** from the hub's ready until it had uploaded one copy of the bundle (undefined: it never did) */
-  hubCopyMs: number | undefined
-  hubUpBytes: number, cpuSec: number,
-  /** peak RSS (VmHWM) of the hub and of the largest device, read before the stop, bytes */
-  hubPeakRssBytes: number, devicePeakRssBytes: number, cpuTransferSec: number, hubCpuTransferSec: number, wallSec: number
-  /** CPU seconds of all processes over IDLE_SAMPLE_MS once every device held the bundle */
-  idleCpuSec: number
-  /** the same for the hub alone, and for the busiest device */
-  hubIdleCpuSec: number, worstDeviceIdleCpuSec: number
-  /** devices' status.json wastedBytes, summed and the largest */
-  wastedBytes: number, worstWastedBytes: number }
-
 async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trustPath: string, bundleDir: string, id: string, totalBytes: number, boundMs: number,
   hubUnit: Record<string, string>, deviceUnit: Record<string, string> }): Promise<P2pRun> {
   const tag = `storemesh-bench-${process.pid}-${randomBytes(4).toString('hex')}`
@@ -324,8 +313,6 @@ async function runWire (): Promise<string> {
   return line
 }
 
-const sec = (ms: number): string => (ms / 1000).toFixed(1) + ' s'
-const mark = (ok: boolean): string => ok ? 'ok' : 'MISSED'
 /** CPU seconds over the idle sample, as % of one core */
 const idlePct = (cpuSec: number): string => `${(100 * cpuSec / (IDLE_SAMPLE_MS / 1000)).toFixed(2)}%`
 

@@ -22,6 +22,7 @@ import type { SinkContext } from '../ledger/report/index.js'
 import { ordersStamp, toFleetOrderWire } from './fleet-delivery.js'
 import { openFleetDb } from './db/open.js'
 import type { FleetCounters, FleetDbHealth, FleetLedgerOptions, FleetStatus } from './fleet-ledger-types.js'
+import { DB_PROBE_INTERVAL_MS, DB_RETRY, PG_GROUPS_IN_FLIGHT } from './fleet-ledger-constants.js'
 import { isConnectionError, type SqlDb, type SqlDriverKind, type SqlQueryable } from './db/sql.js'
 import { ingestHubBatches } from './fleet-ingest.js'
 import { holdingsOf, hubsReportingHoldings, storesHoldingComplete, type StoreHolding } from './fleet-holdings.js'
@@ -29,15 +30,6 @@ import { IngestQueue } from './ingest-queue.js'
 import { fleetOrderDeliveries, fleetStores, type FleetStore, type OrderDelivery } from './fleet-api-views.js'
 import { issueFleetOrder, ordersInForce, toWaveOrder, type FleetOrder, type IssueResult, type OrderRequest } from './fleet-orders.js'
 import { fleetHubs, fleetWaves, heldBundles, pendingOrders, waveDevices, type DeviceOutcome, type FleetHub, type FleetWaveStatus } from './fleet-status.js'
-
-/** Re-probing a database that went away: from 0.5 s up to 15 s between tries. */
-const DB_RETRY = { baseMs: 500, maxMs: 15_000, jitterFraction: 0.2 }
-/** Report groups in flight on a server: each holds one pooled connection through its commit. @default 4 */
-export const PG_GROUPS_IN_FLIGHT = 4
-/** How often an idle ledger checks its server is still there (health, metrics). @default 5 s */
-export const DB_PROBE_INTERVAL_MS = 5_000
-
-export type { FleetCounters, FleetDbHealth, FleetLedgerOptions, FleetStatus } from './fleet-ledger-types.js'
 
 export class FleetLedger {
   readonly #o: FleetLedgerOptions

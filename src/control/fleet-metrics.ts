@@ -7,7 +7,8 @@
  */
 import type { Registry } from 'prom-client'
 import { count, perScrape, scrapedCounter, scrapedGauge, SourceErrors } from '../metrics/collect.js'
-import type { FleetLedger, FleetStatus } from './fleet-ledger.js'
+import type { FleetLedger } from './fleet-ledger.js'
+import type { FleetStatus } from './fleet-ledger-types.js'
 import type { WanServedTally } from './wan-served.js'
 
 const STATE_FIELDS = [['updated', 'updated'], ['rolled-back', 'rolledBack'], ['failed', 'failed'], ['pending', 'pending'], ['blocked', 'blocked']] as const

@@ -4,7 +4,9 @@
  * the wave logic keeps its decisions in. Only the super hub and `storemesh fleet`
  * load it; the database drivers are imported lazily by db/open.ts.
  */
-export { FleetLedger, DB_PROBE_INTERVAL_MS, type FleetLedgerOptions, type FleetDbHealth, type FleetCounters, type FleetStatus } from './fleet-ledger.js'
+export { FleetLedger } from './fleet-ledger.js'
+export { DB_PROBE_INTERVAL_MS } from './fleet-ledger-constants.js'
+export type { FleetLedgerOptions, FleetDbHealth, FleetCounters, FleetStatus } from './fleet-ledger-types.js'
 export { type HubAdmission } from './fleet-ingest.js'
 export { ORDER_KINDS, WAVE_ORDER_ACTIONS, BUNDLE_ORDER_ACTIONS, type FleetOrder, type FleetOrderAction, type OrderKind, type OrderRequest, type IssueResult } from './fleet-orders.js'
 export type { FleetWaveStatus, FleetBatchStatus, FleetHalt, FleetHub, PendingOrder, DeviceOutcome } from './fleet-status.js'

@@ -5,7 +5,8 @@
  * While the database is down the last totals read are kept and `fleetDb.up` says so.
  */
 import type { HubRecord, SuperWaveSummary } from '../ledger/super-ledger.js'
-import type { FleetDbHealth, FleetLedger } from './fleet-ledger.js'
+import type { FleetLedger } from './fleet-ledger.js'
+import type { FleetDbHealth } from './fleet-ledger-types.js'
 import { toWaveOrder } from './fleet-orders.js'
 
 export interface FleetStatusSource {

@@ -46,10 +46,11 @@ export {
   type Contribution, type DeviceWaveRecord, type WaveCounts
 } from './condense.js'
 export { checkOrder, fleetFactsOf, isHaltOrder, isPauseOrder, supersedes } from './orders.js'
+export { HubLedger } from './hub-ledger.js'
 export {
-  HubLedger, type DeviceRecord, type DeviceWaveStatus, type HubLedgerOptions, type OutboxStatus, type ReadOutboxOptions,
+  type DeviceRecord, type DeviceWaveStatus, type HubLedgerOptions, type OutboxStatus, type ReadOutboxOptions,
   type StoredOrder, type WaveSummary
-} from './hub-ledger.js'
+} from './hub-ledger-types.js'
 export {
   SuperLedger, type HubRecord, type SuperDeviceRecord, type SuperLedgerOptions, type SuperOrder, type SuperWaveSummary
 } from './super-ledger.js'

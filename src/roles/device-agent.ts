@@ -48,7 +48,8 @@ import {
   MANIFEST_ANSWER_WINDOW_MS
 } from './lan-constants.js'
 import { collectManifestAnswers, newestAnswer } from './manifest-round.js'
-import { LanPeer, type PeerInit } from './peer.js'
+import { LanPeer } from './peer.js'
+import type { PeerInit } from './peer-init.js'
 import { catchUpRoots } from './root-catch-up.js'
 
 export interface DeviceAgentInit extends Omit<PeerInit, 'role' | 'leaseAuthority' | 'deviceClass'> {

@@ -20,7 +20,6 @@ import { isStoremeshError, StoremeshError, toStoremeshError } from '../interface
 import { trustExchangeOf } from './trust-exchange.js'
 import { silentLog, type Log } from '../interface/log.js'
 import { actRefusal } from '../identity/node-identity.js'
-import type { TrustOptions } from '../interface/types.js'
 import { HubLedger, HubUplink, reportProtocolOn, type ReportProtocol } from '../ledger/index.js'
 import { ChangeFeed } from '../ledger/report/index.js'
 import { startHubFleet } from './hub-fleet.js'
@@ -39,43 +38,12 @@ import { createDeviceStoreMetrics } from '../metrics/device-store-metrics.js'
 import { storeFigures } from '../ledger/device-store.js'
 import { addPrefetch } from '../wan/prefetch-queue.js'
 import type { WanPuller } from '../wan/puller.js'
+import type { HubOperatorInit } from './hub-operator-init.js'
 
 const superHubsOf = (s: HubOperatorInit['superHub']): ReadonlyArray<string | Multiaddr> => s === undefined ? [] : Array.isArray(s) ? s : [s as string | Multiaddr]
 
 /** the achieved WAN rate is measured over at least this interval */
 const WAN_RATE_INTERVAL_MS = 1000
-
-export interface HubOperatorInit {
-  hub: StoreHub
-  dataDir: string
-  trust: TrustOptions
-  /** the hub's name at its super hub. @default its peer id */
-  hubId?: string
-  /** the super hubs the ledger is pushed to (every --super: one at a time, the next when it fails); none: the ledger stays local */
-  superHub?: string | Multiaddr | ReadonlyArray<string | Multiaddr>
-  /** the WAN puller once started (metrics, prefetch poke) */
-  wan?: () => WanPuller | undefined
-  /** the API; absent: no API server (metrics and ledger still run) */
-  api?: {
-    /** @default DEFAULT_API_HOST (127.0.0.1) */
-    host?: string
-    /** @default DEFAULT_API_PORT (7480); 0 picks a free port */
-    port?: number
-    /** names clients reach the API by besides its address and localhost (Host check). @default [] */
-    hostNames?: readonly string[]
-    /** true: a port that cannot be bound is logged and the hub runs without the API (the default port may be taken) */
-    optional?: boolean
-  }
-  /**
-   * The registry /metrics serves; the hub's libp2p node registers its own metrics on it
-   * (so it exists before the node). @default a new one
-   */
-  registry?: Registry
-  /** the process logger, without a component (the operator names `api` and `ledger`). @default silentLog */
-  log?: Log
-  /** how often pins and the ledger are checked for eviction. @default DEFAULT_LIFECYCLE_INTERVAL_MS */
-  lifecycleIntervalMs?: number
-}
 
 export class HubOperator {
   readonly ledger: HubLedger

@@ -9,63 +9,23 @@
 import type { PeerId } from '@libp2p/interface'
 import { isStoremeshError, StoremeshError, toStoremeshError } from '../interface/errors.js'
 import { silentLog, type Log } from '../interface/log.js'
-import type { BundleInfo, TrustOptions } from '../interface/types.js'
-import { LEASE_PROTOCOL, leaseProtocol, type LeaseProtocol, type LeaseServer } from '../lease/index.js'
+import type { BundleInfo } from '../interface/types.js'
+import { LEASE_PROTOCOL, leaseProtocol, type LeaseProtocol } from '../lease/index.js'
 import { manifestProtocol, type ManifestProtocol } from '../net/manifest/index.js'
-import { createStoremeshNode, type NodeInit, type StoremeshNode } from '../net/node.js'
+import { createStoremeshNode } from '../net/node.js'
 import { mergePeerGaters } from '../net/gater.js'
-import { startPeerIdentity, type PeerIdentityOptions } from '../identity/node-identity.js'
+import { startPeerIdentity } from '../identity/node-identity.js'
 import type { PeerIdentities } from '../identity/index.js'
-import type { IdentityProtocol } from '../identity/protocol/index.js'
 import { enrolmentFromRoot, FreshnessWatch, implicitEnrolment, RootTrust } from '../identity/root/index.js'
-import type { SwarmKey } from '../net/swarm-key.js'
-import { openStore, resolveQuotaBytes, storeManifestLookup, type ChunkStore, type QuotaSpec } from '../store/index.js'
-import { BAN_FILE_NAME, BanFile, BanList, banGater, chunkProtocol, UploadTurns, type AcquireBytes, type BundleSwarm, type ChunkProtocol, type SwarmOptions } from '../swarm/index.js'
+import { openStore, resolveQuotaBytes, storeManifestLookup, type ChunkStore } from '../store/index.js'
+import { BAN_FILE_NAME, BanFile, BanList, banGater, chunkProtocol, UploadTurns, type AcquireBytes, type BundleSwarm, type ChunkProtocol } from '../swarm/index.js'
 import { join } from 'node:path'
 import { Limiter } from '../wan/limiter.js'
 import { DEFAULT_PEER_LISTEN_ADDRS, DEFAULT_STATUS_INTERVAL_MS, PEER_STORE_DIR, STATUS_SCHEMA } from './lan-constants.js'
 import { writeStatusFile, type BundleStatus, type PeerStatus } from './peer-status.js'
 import { BundleResolver } from './resolve-bundle.js'
+import type { PeerInit, PeerNode, PeerServices } from './peer-init.js'
 import { pokeOnChanges, StatusPacer, watchSwarmChanges } from './status-pacer.js'
-
-export type PeerServices = { chunks: ChunkProtocol, manifest: ManifestProtocol, lease: LeaseProtocol, identity?: IdentityProtocol }
-export type PeerNode = StoremeshNode<PeerServices>
-
-export interface PeerInit {
-  /** `hub` or `device`; named in the status file */
-  role: string
-  dataDir: string
-  /** the fleet key; `null` only on purpose (labs, the refusal test) */
-  swarmKey: SwarmKey | null
-  /** the static keys: the implicit root 0 under `<data>/root-chain.json` (src/identity/root/) */
-  trust: TrustOptions
-  /** a device's class: asked first when resolving an unknown bundle */
-  deviceClass?: string
-  /** mDNS service tag (one per fleet, or per test) */
-  serviceTag?: string
-  /** @default the mDNS module's 10 s */
-  mdnsIntervalMs?: number
-  /** @default DEFAULT_PEER_LISTEN_ADDRS (every interface) */
-  listen?: string[]
-  announce?: string[]
-  /** node-wide upload cap (the LAN bench's token bucket); wins over uploadRateBytesPerSec */
-  uploadLimiter?: AcquireBytes
-  /** builds a token bucket (src/wan/limiter.ts) at this rate as the node-wide upload cap */
-  uploadRateBytesPerSec?: number
-  /** the hub's lease table; devices leave it out (client only) */
-  leaseAuthority?: LeaseServer
-  swarmOptions?: Partial<SwarmOptions>
-  /** @default DEFAULT_STATUS_INTERVAL_MS */
-  statusIntervalMs?: number
-  /** libp2p's own metrics (the hub: @libp2p/prometheus-metrics on its registry) */
-  metrics?: NodeInit['metrics']
-  /** the process logger, without a component: the peer and what it builds name theirs. @default silentLog */
-  log?: Log
-  /** node certificates (protocols/identity/SPEC.md): present ours, verify theirs; absent: off */
-  identity?: PeerIdentityOptions
-  /** the chunk store's disk quota (`--store-quota`: bytes or a share of the filesystem); absent: none */
-  storeQuota?: QuotaSpec
-}
 
 export class LanPeer {
   readonly role: string

@@ -19,7 +19,8 @@ import { assertQuotaHolds, distinctBytes, readBundleDirManifest, type ChunkStore
 import type { BundleSwarm } from '../swarm/index.js'
 import { HubRollout } from './hub-rollout.js'
 import type { RootTrust } from '../identity/root/index.js'
-import { LanPeer, type PeerInit } from './peer.js'
+import { LanPeer } from './peer.js'
+import type { PeerInit } from './peer-init.js'
 import { catchUpRoots } from './root-catch-up.js'
 import { createWanPuller, type PullerNode, type WanPuller as WanPullerEngine, type WanPullerInit } from '../wan/puller.js'
 

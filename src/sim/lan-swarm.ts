@@ -20,16 +20,14 @@
 import { Bits } from '../swarm/bits.js'
 import { Choker } from '../swarm/choker.js'
 import { defaultSwarmOptions, type SwarmOptions } from '../swarm/constants.js'
-import { Picker } from '../swarm/picker.js'
-import { BanList, PeerScorer } from '../swarm/scoring.js'
 import { SuperSeeder } from '../swarm/superseed.js'
 import { nextTurn } from '../swarm/upload-turns.js'
 import { EventQueue } from './event-queue.js'
 import type { LanSwarmInit, LanSwarmResult, Node, Req } from './lan-swarm-types.js'
+import { HUB, newNode } from './lan-swarm-nodes.js'
 
 export type { LanSwarmInit, LanSwarmResult } from './lan-swarm-types.js'
 
-const HUB = 0
 /**
  * The product re-runs a choker once per event-loop turn (setImmediate), so every
  * message read in one turn shares one run; a node busy with a chunk every few ms
@@ -70,33 +68,7 @@ class LanSwarm {
     const random = init.rng.random
     const now = this.q.now
     const total = 1 + this.n + init.corruptPeers
-    for (let i = 0; i < total; i++) {
-      const device = i >= 1 && i <= this.n
-      const corrupt = i > this.n
-      const picker = new Picker({ ...this.o, pieceSizes: this.sizes, now, random })
-      this.nodes.push({
-        idx: i,
-        id: i === HUB ? 'hub' : corrupt ? `x${i}` : `d${i}`,
-        picker,
-        upBps: i === HUB ? init.hubUpBytesPerSec : device ? (init.deviceUpBytesPerSec[i - 1] as number) : (init.deviceUpBytesPerSec[0] ?? init.hubUpBytesPerSec),
-        downBps: device ? (init.deviceDownBytesPerSec[i - 1] as number) : Infinity,
-        downFreeAtMs: 0,
-        queue: [],
-        serving: undefined,
-        prepaidBytes: 0,
-        upBytes: 0,
-        unchokedBy: new Set(),
-        unchoking: new Set(),
-        choker: device ? new Choker({ uploadSlots: this.o.uploadSlots, optimisticSlots: this.o.optimisticSlots, intervalMs: this.o.chokeIntervalMs, random }) : undefined,
-        recentDown: new Map(),
-        recentUp: new Map(),
-        scorer: new PeerScorer({ bans: new BanList({ now }), now }),
-        banned: new Set(),
-        doneMs: device ? Infinity : 0,
-        corrupt
-      })
-      if (!device) for (let c = 0; c < this.sizes.length; c++) picker.setHave(c)
-    }
+    for (let i = 0; i < total; i++) this.nodes.push(newNode(i, init, this.o, now, random))
     this.seeder = new SuperSeeder({
       numPieces: this.sizes.length,
       offersPerPeer: this.o.superseedOffersPerPeer,

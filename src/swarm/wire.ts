@@ -12,7 +12,7 @@
  *   E_WIRE_MESSAGE_TOO_LARGE or E_PEER_OVER_BUDGET: fail closed. The closing error's
  *   `meta.violation` names the violation (violations.ts) for the peer's score.
  * - Outbound writes are coalesced per tick by the WireTransport.
- * - The library's streamx queues are bypassed both ways (see `bypassStreamx`): the guard
+ * - The library's streamx queues are bypassed both ways (see `bypassStreamx`, wire-bypass.ts): the guard
  *   already cut whole frames, and the transport already queues and coalesces.
  */
 import { EventEmitter } from 'node:events'
@@ -26,6 +26,7 @@ import { MSG } from './messages.js'
 import { WireTransport, type ByteDuplex } from './transport.js'
 import type { ViolationCode } from './violations.js'
 import { WireBudget } from './wire-budget.js'
+import { bypassStreamx } from './wire-bypass.js'
 
 export type PeerWireOptions = Pick<SwarmOptions,
 'maxChunkBytes' | 'maxExtendedBytes' | 'maxQueuedPeerRequests' | 'handshakeTimeoutMs' | 'requestTimeoutMs' | 'maxWriteBytes'> &
@@ -81,36 +82,7 @@ export interface PeerWireEvents {
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
-/** The two internals of bittorrent-protocol 5.0.9's Wire (index.js) used by bypassStreamx. */
-interface WireInternals {
-  /** streamx Writable's sink: parses what it is given, synchronously */
-  _write: (data: Uint8Array, cb: (err?: Error | null) => void) => void
-  /** every outbound message goes through it (header and payload as two calls) */
-  _push: (data: Uint8Array) => unknown
-  _finished: boolean
-}
-
 const noop = (): void => {}
-
-/**
- * Feeds whole frames straight to the library's parser and takes its output straight
- * into the transport: without it each frame went through a streamx Writable queue in
- * and a streamx Readable (push, queue, 'data') out, per piece and per 13-byte have.
- * The guard hands over whole frames only, so `_write` concatenates nothing; a piece's
- * header and chunk reach the transport as two buffers, sent as one write uncopied.
- * Fails loudly at construction if a library update moved these internals.
- */
-function bypassStreamx (wire: Wire, out: (data: Uint8Array) => void): (frame: Uint8Array) => void {
-  const w = wire as unknown as WireInternals
-  if (typeof w._write !== 'function' || typeof w._push !== 'function' || typeof w._finished !== 'boolean') {
-    throw new StoremeshError('E_INTERNAL', 'bittorrent-protocol internals changed: _write/_push/_finished expected (5.0.9)')
-  }
-  w._push = (data: Uint8Array) => {
-    if (!w._finished) out(data)
-    return true
-  }
-  return frame => { w._write(frame, noop) }
-}
 
 export class PeerWire extends EventEmitter<PeerWireEvents> {
   readonly #wire = new Wire()

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { Bits } from '../../../src/swarm/bits.js'
-import { Picker, type PickerInit } from '../../../src/swarm/picker.js'
+import { Picker } from '../../../src/swarm/picker.js'
+import type { PickerInit } from '../../../src/swarm/picker-types.js'
 import { RarityMap } from '../../../src/swarm/rarity-map.js'
 
 function bits (n: number, set: number[]): Bits {

@@ -1,0 +1,17 @@
+/**
+ * What one bench:lan peer-to-peer run at N devices measured (bench/lan.ts runP2p): the
+ * figures its table and targets are computed from.
+ */
+
+export interface P2pRun { makespanMs: number, startSpreadMs: number
+  /** from the hub's ready until it had uploaded one copy of the bundle (undefined: it never did) */
+  hubCopyMs: number | undefined
+  hubUpBytes: number, cpuSec: number,
+  /** peak RSS (VmHWM) of the hub and of the largest device, read before the stop, bytes */
+  hubPeakRssBytes: number, devicePeakRssBytes: number, cpuTransferSec: number, hubCpuTransferSec: number, wallSec: number
+  /** CPU seconds of all processes over IDLE_SAMPLE_MS once every device held the bundle */
+  idleCpuSec: number
+  /** the same for the hub alone, and for the busiest device */
+  hubIdleCpuSec: number, worstDeviceIdleCpuSec: number
+  /** devices' status.json wastedBytes, summed and the largest */
+  wastedBytes: number, worstWastedBytes: number }

@@ -1,0 +1,49 @@
+/**
+ * The picker's settings and its per-peer record: the shapes picker.ts works on,
+ * apart so the policy (which chunk of whom) reads without them.
+ */
+import type { Bits } from './bits.js'
+
+export interface PickerInit {
+  pieceSizes: readonly number[]
+  pipelineBytes: number
+  pipelineMinRequests: number
+  pipelineMaxRequests: number
+  endgameMaxPeersPerPiece: number
+  /** a chunk in flight this long may be asked of an idle holder too */
+  reaskAfterMs: number
+  /** requests in flight at a peer that has not delivered a chunk yet @default no limit */
+  unprovenPipelineRequests?: number
+  /** a peer that never delivered and let a request wait this long is a suspect @default reaskAfterMs */
+  suspectAfterMs?: number
+  /** ...or that many of its requests were beaten by another peer after waiting reaskAfterMs @default 1 */
+  suspectAfterTimeouts?: number
+  /** a peer that never delivered while our requests waited at it this long in all is a hoarder @default never */
+  hoarderAfterMs?: number
+  now?: () => number
+  random?: () => number
+}
+
+/** What the picker knows of one peer (its own record; the swarm never sees it). */
+export interface PeerEntry {
+  bits: Bits
+  /** chunk -> when it was asked of this peer (ms) */
+  inflight: Map<number, number>
+  inflightBytes: number
+  /** chunks this peer sent bad copies of */
+  excluded: Set<number>
+  /** chunks it holds that we lack */
+  wanted: number
+  /** good chunks it delivered */
+  served: number
+  /** its requests that another peer answered first after they waited reaskAfterMs */
+  timeouts: number
+  /** it let a request wait suspectAfterMs before it ever delivered a chunk */
+  suspect: boolean
+  /** time our requests waited at it before its first delivery (ms), not counting the current wait */
+  waitedMs: number
+  /** since when it has had a request in flight while it never delivered (ms), or undefined */
+  waitingSinceMs: number | undefined
+  /** takeHoarders() returned it */
+  hoarder: boolean
+}
