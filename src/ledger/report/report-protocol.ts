@@ -54,6 +54,9 @@ function legacyAnswer (res: ReportResponseV12): ReportResponse {
 }
 
 /** True when opening the stream failed because the peer does not speak the protocol (multistream-select). */
+/** How long a peer found not to speak 1.2.0 is asked the old way before 1.2.0 is tried again. */
+export const LEGACY_RECHECK_MS = 60_000
+
 function isUnsupported (err: unknown): boolean {
   for (let e: unknown = err, depth = 0; e !== undefined && e !== null && depth < 4; e = (e as { cause?: unknown }).cause, depth++) {
     if ((e as Error).name === 'UnsupportedProtocolError') return true
@@ -76,8 +79,13 @@ export class ReportProtocol implements Startable, ReportClient {
   readonly #log: Logger
   readonly #timeoutMs: number
   readonly #held: HeldSlots
-  /** peers that could not negotiate 1.2.0: asked on 1.1.0 / 1.0.0 for the life of the process */
-  readonly #legacyPeers = new Set<string>()
+  /**
+   * Peers that could not negotiate 1.2.0, and until when they are asked on 1.1.0 /
+   * 1.0.0: not for the life of the process, since a peer upgraded in place, or one
+   * asked while its handlers were still being registered, would never get trust news
+   * or long-polls again.
+   */
+  readonly #legacyPeers = new Map<string, number>()
   /** ends every held request at stop */
   #stopping = new AbortController()
   #started = false
@@ -98,7 +106,15 @@ export class ReportProtocol implements Startable, ReportClient {
 
   /** True when `target` was found not to speak 1.2.0. */
   isLegacyPeer (target: ReportTarget): boolean {
-    return this.#legacyPeers.has(target.toString())
+    return this.#legacyUntil(target.toString())
+  }
+
+  #legacyUntil (key: string): boolean {
+    const until = this.#legacyPeers.get(key)
+    if (until === undefined) return false
+    if (until > Date.now()) return true
+    this.#legacyPeers.delete(key)
+    return false
   }
 
   readonly [Symbol.toStringTag] = 'storemesh/report'
@@ -278,14 +294,14 @@ export class ReportProtocol implements Startable, ReportClient {
     const waitMs = Math.min(req.waitMs ?? 0, MAX_REPORT_WAIT_MS)
     const signal = withTimeout((options.timeoutMs ?? this.#timeoutMs) + waitMs, options.signal)
     const key = target.toString()
-    let protocol = options.protocol ?? (this.#legacyPeers.has(key) ? protocolFor(req) : REPORT_PROTOCOL_V1_2)
+    let protocol = options.protocol ?? (this.#legacyUntil(key) ? protocolFor(req) : REPORT_PROTOCOL_V1_2)
     let stream: Stream
     try {
       stream = await openProtocolStream(this.#components.connectionManager, target, protocol, signal)
     } catch (err) {
       // a peer from before 1.2.0: remember it, and ask it the old way from now on
       if (protocol !== REPORT_PROTOCOL_V1_2 || options.protocol !== undefined || !isUnsupported(err)) throw err
-      this.#legacyPeers.add(key)
+      this.#legacyPeers.set(key, Date.now() + LEGACY_RECHECK_MS)
       this.#log('%s does not speak %s: asking it on %s', key, REPORT_PROTOCOL_V1_2, protocolFor(req))
       protocol = protocolFor(req)
       stream = await openProtocolStream(this.#components.connectionManager, target, protocol, signal)
