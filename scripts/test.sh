@@ -80,7 +80,7 @@ fails=$(printf '%s\n' "$plain" | awk '
   /^ *not ok [0-9]+ / && !/# (SKIP|TODO)/ {
     line = $0; sub(/^ *not ok [0-9]+ - /, "", line)
     print file ": " line
-  }' | head -n 40)
+  }' | cut -c 1-400 | head -n 40)
 if [ -n "$fails" ]; then
   echo
   echo "failed:"
