@@ -9,13 +9,14 @@
  * Both orders show as acked by the one store in GET /api/orders (a count of stores). Then `fleet device
  * rollback --store --id` reaches the device, which rolls back to its previous slot.
  */
-import { mkdir, readFile } from 'node:fs/promises'
+import { mkdir } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
 import type { LedgerView } from '../../src/api/types.js'
 import { runCli, spawnCli } from '../support/cli.js'
 import { adopt, lanFixture, makeBundleDir, spawnDevice, spawnHub, waitUntil, type Proc } from '../support/lan-fixture.js'
 import { bootSlot, installDeviceDir } from '../support/install-device.js'
+import { superHubAddr, superHubApi } from '../support/super-hub-proc.js'
 import { freePort, HubApi } from './hub-fixture.js'
 
 const WAVE = '161'
@@ -38,19 +39,8 @@ t.test('fleet hold, release and device rollback reach a real hub and device', as
   await mkdir(noBundles, { recursive: true })
   const sup = adopt(f, spawnCli(['super-hub', '--data', superDir, '--bundles', noBundles, '--swarm-key', f.swarmKeyPath, '--trust', f.trustPath,
     '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', '--halt-on-rollback-ratio', '1', '--json']), superDir)
-  let superAddr = ''
-  await waitUntil('super hub listening', async () => {
-    const m = /super hub (\S+) seeding .* on (\/ip4\/127\.0\.0\.1\/tcp\/\d+[^\s"]*)/.exec(sup.stdout())
-    if (m === null) return false
-    superAddr = m[2]!.includes('/p2p/') ? m[2]! : `${m[2]!}/p2p/${m[1]!}`
-    return true
-  }, 60_000, [sup])
-  let superApi = ''
-  await waitUntil('super hub API up', async () => {
-    const text = await readFile(join(superDir, 'api.json'), 'utf8').catch(() => '')
-    superApi = text !== '' ? (JSON.parse(text) as { url: string }).url : ''
-    return superApi !== '' && await fetch(`${superApi}/api/orders`).then(r => r.ok, () => false)
-  }, 60_000, [sup])
+  const superAddr = await superHubAddr(sup)
+  const superApi = await superHubApi(sup, superDir)
   const orders = async (): Promise<OrderView[]> => ((await (await fetch(`${superApi}/api/orders`)).json()) as { orders: OrderView[] }).orders
   const fleet = async (...args: string[]): ReturnType<typeof runCli> => await runCli(['fleet', ...args, '--data', superDir], { timeoutMs: 60_000 })
 

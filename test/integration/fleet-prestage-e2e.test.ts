@@ -16,6 +16,7 @@ import { join } from 'node:path'
 import t from 'tap'
 import { runCli, spawnCli } from '../support/cli.js'
 import { adopt, bundleOf, lanFixture, makeBundleDir, readStatus, spawnHub, waitUntil } from '../support/lan-fixture.js'
+import { superHubAddr, superHubApi } from '../support/super-hub-proc.js'
 import { metricValue } from './hub-fixture.js'
 
 const STORE = 'store-prestage'
@@ -35,19 +36,8 @@ t.test('fleet prestage: a real hub pulls the bundle over the WAN and its holding
   const superDir = join(f.dir, 'super')
   const sup = adopt(f, spawnCli(['super-hub', '--data', superDir, '--bundles', bundlesDir, '--swarm-key', f.swarmKeyPath, '--trust', f.trustPath,
     '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', '--json']), superDir)
-  let superAddr = ''
-  await waitUntil('super hub listening', async () => {
-    const m = /super hub (\S+) seeding .* on (\/ip4\/127\.0\.0\.1\/tcp\/\d+[^\s"]*)/.exec(sup.stdout())
-    if (m === null) return false
-    superAddr = m[2]!.includes('/p2p/') ? m[2]! : `${m[2]!}/p2p/${m[1]!}`
-    return true
-  }, 60_000, [sup])
-  let superApi = ''
-  await waitUntil('super hub API up', async () => {
-    const text = await readFile(join(superDir, 'api.json'), 'utf8').catch(() => '')
-    superApi = text !== '' ? (JSON.parse(text) as { url: string }).url : ''
-    return superApi !== '' && await fetch(`${superApi}/api/orders`).then(r => r.ok, () => false)
-  }, 60_000, [sup])
+  const superAddr = await superHubAddr(sup)
+  const superApi = await superHubApi(sup, superDir)
   const getJson = async <T>(path: string): Promise<T> => await (await fetch(`${superApi}${path}`, { signal: AbortSignal.timeout(10_000) })).json() as T
   const store = async (): Promise<StoreView | undefined> => (await getJson<{ stores: StoreView[] }>('/api/stores')).stores.find(s => s.hubId === STORE)
 

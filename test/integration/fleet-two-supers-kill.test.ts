@@ -21,9 +21,10 @@ import { HubUplink } from '../../src/ledger/uplink.js'
 import { createStoremeshNode, type StoremeshNode } from '../../src/net/node.js'
 import { readSwarmKeyFile } from '../../src/net/swarm-key.js'
 import { spawnCli } from '../support/cli.js'
-import { adopt, lanFixture, waitUntil, type Proc } from '../support/lan-fixture.js'
+import { adopt, lanFixture, type Proc } from '../support/lan-fixture.js'
 import { until } from '../support/poll.js'
 import { postgresSkipReason, startPostgres } from '../support/postgres.js'
+import { superHubAddr } from '../support/super-hub-proc.js'
 import { TEST_UPLINK, waveHistory, type Outcome } from './ledger-fixture.js'
 
 const HUBS = 6
@@ -40,13 +41,7 @@ async function superHub (f: Awaited<ReturnType<typeof lanFixture>>, name: string
   // the halt stays out of the way: this test is about counting, not halting
   const proc = adopt(f, spawnCli(['super-hub', '--data', dataDir, '--bundles', bundles, '--swarm-key', f.swarmKeyPath, '--trust', f.trustPath,
     '--listen', '/ip4/127.0.0.1/tcp/0', '--db', url, '--name', name, '--halt-on-rollback-ratio', '1', '--json']), dataDir)
-  let addr = ''
-  await waitUntil(`${name} listening`, async () => {
-    const m = /super hub (\S+) seeding .* on (\/ip4\/127\.0\.0\.1\/tcp\/\d+[^\s"]*)/.exec(proc.stdout())
-    if (m === null) return false
-    addr = m[2]!.includes('/p2p/') ? m[2]! : `${m[2]!}/p2p/${m[1]!}`
-    return true
-  }, 60_000, [proc])
+  const addr = await superHubAddr(proc, `${name} listening`)
   return { proc, addr: multiaddr(addr) }
 }
 

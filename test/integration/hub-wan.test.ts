@@ -12,6 +12,7 @@ import t from 'tap'
 import { addPrefetch, readPrefetchQueue } from '../../src/wan/prefetch-queue.js'
 import { adopt, bundleOf, lanFixture, makeBundleDir, readStatus, spawnDevice, spawnHub, waitUntil } from '../support/lan-fixture.js'
 import { spawnCli } from '../support/cli.js'
+import { superHubAddr } from '../support/super-hub-proc.js'
 import { freePort, HubApi, metricValue } from './hub-fixture.js'
 
 const BUNDLE_BYTES = 3 * 1024 * 1024
@@ -35,14 +36,7 @@ t.test('a store hub pulls a queued bundle from a super hub inside its window and
   const superDir = join(f.dir, 'super')
   const sup = adopt(f, spawnCli(['super-hub', '--data', superDir, '--bundles', bundlesDir, '--swarm-key', f.swarmKeyPath,
     '--trust', f.trustPath, '--listen', '/ip4/127.0.0.1/tcp/0', '--json']), superDir)
-  let superAddr: string | undefined
-  await waitUntil('super hub listening', async () => {
-    const m = /super hub (\S+) seeding .* on (\/ip4\/127\.0\.0\.1\/tcp\/\d+[^\s"]*)/.exec(sup.stdout())
-    if (m === null) return false
-    const addr = m[2] as string
-    superAddr = addr.includes('/p2p/') ? addr : `${addr}/p2p/${m[1] as string}`
-    return true
-  }, 60_000, [sup])
+  const superAddr = await superHubAddr(sup)
 
   // the store hub: the bundle queued, nothing held, a window that is open now
   const hubDir = join(f.dir, 'hub')

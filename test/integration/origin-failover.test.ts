@@ -13,9 +13,10 @@ import { readSwarmKeyFile } from '../../src/net/swarm-key.js'
 import { createWanPuller } from '../../src/wan/puller.js'
 import { addPrefetch } from '../../src/wan/prefetch-queue.js'
 import { spawnCli, runCli } from '../support/cli.js'
-import { adopt, FIXTURE_TRUST, lanFixture, makeBundleDir, waitUntil, type Proc } from '../support/lan-fixture.js'
+import { adopt, FIXTURE_TRUST, lanFixture, makeBundleDir, type Proc } from '../support/lan-fixture.js'
 import { nginxBinary, startNginx } from '../support/nginx.js'
 import { until } from '../support/poll.js'
+import { superHubAddr } from '../support/super-hub-proc.js'
 import { nextEvent } from './wan-fixture.js'
 
 const BUNDLE_BYTES = 12 * 1024 * 1024
@@ -28,13 +29,7 @@ const noNginx = await nginxBinary() === undefined ? 'nginx is not installed (scr
 async function superHub (f: Awaited<ReturnType<typeof lanFixture>>, dataDir: string, originUrl: string): Promise<{ proc: Proc, addr: string }> {
   const proc = adopt(f, spawnCli(['super-hub', '--data', dataDir, '--origin', originUrl, '--cache-quota', '64MiB', '--swarm-key', f.swarmKeyPath,
     '--trust', f.trustPath, '--listen', '/ip4/127.0.0.1/tcp/0', '--per-hub-rate', PER_HUB_RATE, '--json']), dataDir)
-  let addr = ''
-  await waitUntil('super hub listening', async () => {
-    const m = /super hub (\S+) seeding .* on (\/ip4\/127\.0\.0\.1\/tcp\/\d+[^\s"]*)/.exec(proc.stdout())
-    if (m === null) return false
-    addr = m[2]!.includes('/p2p/') ? m[2]! : `${m[2]!}/p2p/${m[1]!}`
-    return true
-  }, 60_000, [proc])
+  const addr = await superHubAddr(proc)
   return { proc, addr }
 }
 

@@ -29,6 +29,7 @@ import { spawnCli } from '../support/cli.js'
 import { bootSlot, installDeviceDir } from '../support/install-device.js'
 import { adopt, DEVICE_CLASS, lanFixture, makeBundleDir, readStatus, spawnDevice, spawnHub, waitUntil, type Proc } from '../support/lan-fixture.js'
 import { FIXTURE_KEY } from '../support/store-fixture.js'
+import { superHubAddr } from '../support/super-hub-proc.js'
 import { readFile } from 'node:fs/promises'
 
 const HOUR_MS = 3_600_000
@@ -68,13 +69,7 @@ t.test('timestamp statements dropped into the super hub\'s feed reach a device t
   await mkdir(noBundles)
   const sup = adopt(f, spawnCli(['super-hub', '--data', superDir, '--bundles', noBundles, '--swarm-key', f.swarmKeyPath, '--trust', f.trustPath,
     '--listen', '/ip4/127.0.0.1/tcp/0', '--api-port', '0', '--timestamp-dir', feed, '--json']), superDir)
-  let superAddr = ''
-  await waitUntil('super hub listening', async () => {
-    const m = /super hub (\S+) seeding .* on (\/ip4\/127\.0\.0\.1\/tcp\/\d+[^\s"]*)/.exec(sup.stdout())
-    if (m === null) return false
-    superAddr = m[2]!.includes('/p2p/') ? m[2]! : `${m[2]!}/p2p/${m[1]!}`
-    return true
-  }, 60_000, [sup])
+  const superAddr = await superHubAddr(sup)
   t.match(sup.stdout(), /timestamp statement from \S*ts-1\.json issued/, 'the super hub took the statement from its feed')
 
   const hub = spawnHub(f, join(f.dir, 'hub'), ['--bundle', outDir, '--super', superAddr, '--hub-id', 'store-ts'])
