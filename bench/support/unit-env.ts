@@ -4,13 +4,19 @@
  * RSS figure is the deployed one (bench:origin for the super hub, bench:lan for the
  * store hub and the devices).
  */
+import { existsSync } from 'node:fs'
 import { readFile } from 'node:fs/promises'
 import { fileURLToPath } from 'node:url'
 
 export type DaemonUnit = 'storemesh-super-hub' | 'storemesh-hub' | 'storemesh-device'
 
+/**
+ * The unit file in the repo's systemd/: two levels up from this module when run from
+ * source, three when run compiled from .test-build/bench/support/ (sim:validate's test).
+ */
 export function unitPath (unit: DaemonUnit): string {
-  return fileURLToPath(new URL(`../../systemd/${unit}.service`, import.meta.url))
+  const candidates = ['../../', '../../../'].map(up => fileURLToPath(new URL(`${up}systemd/${unit}.service`, import.meta.url)))
+  return candidates.find(p => existsSync(p)) ?? candidates[0]!
 }
 
 /** NODE_OPTIONS and MALLOC_ARENA_MAX as the unit sets them (absent when it does not). */
