@@ -15,6 +15,7 @@ import { silentLog, type Log } from '../interface/log.js'
 import type { TrustOptions } from '../interface/types.js'
 import { defaultLeaseTableOptions, LEASE_STATE_FILE, LeaseTable } from '../lease/index.js'
 import { holdingLeaseAuthority, type HoldLookup } from '../lease/held-bundles.js'
+import { waveGatedLeaseAuthority, type WaveHoldLookup } from '../lease/wave-gated.js'
 import { assertQuotaHolds, distinctBytes, readBundleDirManifest, type ChunkStore, type ImportResult } from '../store/index.js'
 import type { BundleSwarm } from '../swarm/index.js'
 import { HubRollout } from './hub-rollout.js'
@@ -128,6 +129,8 @@ export class StoreHub {
   readonly rollout: HubRollout
   /** the fleet's bundle holds (set by the hub operator's fleet orders, roles/hub-fleet.ts): a held bundle gets no lease */
   holdOf: HoldLookup | undefined
+  /** the store's wave gate (set by the hub operator when it has a super hub uplink, ledger/store-wave-gate.ts): a held wave gets no lease */
+  waveHoldOf: WaveHoldLookup | undefined
   readonly imported: ImportResult[] = []
   /** called before a swarm is dropped to restart it super-seeding (the metrics keep its bytes) */
   onRetireSwarm: ((swarm: BundleSwarm) => void) | undefined
@@ -167,7 +170,7 @@ export class StoreHub {
         maxConcurrentFlag: init.maxConcurrentInstalls,
         log: (init.log ?? silentLog).child({ component: 'lease' })
       }, init.rolloutPolicies ?? [])
-      peer = await LanPeer.start({ ...init, role: 'hub', leaseAuthority: holdingLeaseAuthority(leases, id => hub?.holdOf?.(id)) })
+      peer = await LanPeer.start({ ...init, role: 'hub', leaseAuthority: waveGatedLeaseAuthority(holdingLeaseAuthority(leases, id => hub?.holdOf?.(id)), (w, b) => hub?.waveHoldOf?.(w, b)) })
     } catch (err) {
       await leases.close().catch(() => {})
       throw err
