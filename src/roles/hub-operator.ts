@@ -135,6 +135,7 @@ export class HubOperator {
         // no install lease for a wave until the super hub said this store's word on it (store-wave-gate.ts)
         const waves = await startHubWaveGate({ dataDir: init.dataDir, orders: ledger, ask: () => { uplink?.kick() }, log: ledgerLog })
         init.hub.waveHoldOf = waves.holdOf
+        init.hub.waveGates = waves.view
         uplink = new HubUplink({ hubId: init.hubId ?? node.peerId.toString(), ledger, client: failover, superHub: () => failover.current(), fleet: fleet.sink, trust, onChange: () => { changes.changed() }, holdings: hubHoldingsOf(init.hub), answers: waves.answers })
         uplink.start()
         // a bundle pre-staged is news for the fleet's waves: its holdings go up now, not after the held poll

@@ -8,6 +8,7 @@ import type { Log } from '../interface/log.js'
 import type { AnswerSink } from '../ledger/uplink.js'
 import { GATED_RETRY_MS, PENDING_RETRY_MS, StoreWaveGate, type WaveOrderLookup } from '../ledger/store-wave-gate.js'
 import type { WaveHold, WaveHoldLookup } from '../lease/wave-gated.js'
+import type { WaveGateStatus } from './peer-status.js'
 
 export interface HubWaveGate {
   readonly gate: StoreWaveGate
@@ -15,19 +16,31 @@ export interface HubWaveGate {
   readonly answers: AnswerSink
   /** hand to StoreHub.waveHoldOf */
   readonly holdOf: WaveHoldLookup
+  /** each wave asked about (newest last) as the gate judges it now (StoreHub.waveGates: the status) */
+  readonly view: () => WaveGateStatus[]
 }
+
+/** Waves the status lists, newest kept. @default 32 */
+const MAX_STATUS_WAVES = 32
 
 export async function startHubWaveGate (init: { dataDir: string, orders: WaveOrderLookup, ask: () => void, log?: Log }): Promise<HubWaveGate> {
   const gate = await StoreWaveGate.open({ dataDir: init.dataDir, orders: init.orders, ask: init.ask })
-  const told = new Map<string, string>()
+  const told = new Map<string, WaveGateStatus>()
   return {
     gate,
     answers: gate,
+    // judged again at each read: a gate heard since the last lease request shows at once
+    view: () => [...told.keys()].map(waveId => {
+      const v = gate.check(waveId)
+      return { waveId, state: v.state, detail: v.detail }
+    }),
     holdOf: (waveId: string): WaveHold | undefined => {
       const v = gate.check(waveId)
       // one log line per change of a wave's gate, not per lease request
-      if (told.get(waveId) !== v.detail) {
-        told.set(waveId, v.detail)
+      if (told.get(waveId)?.detail !== v.detail) {
+        told.delete(waveId)
+        told.set(waveId, { waveId, state: v.state, detail: v.detail })
+        if (told.size > MAX_STATUS_WAVES) told.delete(told.keys().next().value!)
         init.log?.info({ wave: waveId }, `wave gate: ${v.state}: ${v.detail}`)
       }
       if (v.state !== 'held' && v.state !== 'pending') return undefined

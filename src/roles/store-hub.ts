@@ -22,6 +22,7 @@ import { HubRollout } from './hub-rollout.js'
 import type { RootTrust } from '../identity/root/index.js'
 import { LanPeer } from './peer.js'
 import type { PeerInit } from './peer-init.js'
+import type { WaveGateStatus } from './peer-status.js'
 import { catchUpRoots } from './root-catch-up.js'
 import { createWanPuller, type PullerNode, type WanPuller as WanPullerEngine, type WanPullerInit } from '../wan/puller.js'
 
@@ -131,6 +132,8 @@ export class StoreHub {
   holdOf: HoldLookup | undefined
   /** the store's wave gate (set by the hub operator when it has a super hub uplink, ledger/store-wave-gate.ts): a held wave gets no lease */
   waveHoldOf: WaveHoldLookup | undefined
+  /** the waves the gate has judged, for the status */
+  waveGates: (() => WaveGateStatus[]) | undefined
   readonly imported: ImportResult[] = []
   /** called before a swarm is dropped to restart it super-seeding (the metrics keep its bytes) */
   onRetireSwarm: ((swarm: BundleSwarm) => void) | undefined
@@ -145,7 +148,10 @@ export class StoreHub {
     this.peer = peer
     this.leases = leases
     this.rollout = rollout
-    peer.statusExtras = () => ({ rollout: rollout.view() })
+    peer.statusExtras = () => {
+      const gates = this.waveGates?.()
+      return { rollout: rollout.view(), ...(gates !== undefined && gates.length > 0 ? { waveGates: gates } : {}) }
+    }
     const log = init.log ?? silentLog
     this.#log = log.child({ component: 'hub' })
     this.#storeLog = log.child({ component: 'store' })

@@ -15,7 +15,7 @@
 import { mkdir, readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import t from 'tap'
-import { spawnCli } from '../support/cli.js'
+import { runCli, spawnCli } from '../support/cli.js'
 import { bootSlot, installDeviceDir } from '../support/install-device.js'
 import { adopt, lanFixture, makeBundleDir, spawnDevice, spawnHub, waitUntil, type Proc } from '../support/lan-fixture.js'
 import { superHubAddr } from '../support/super-hub-proc.js'
@@ -56,7 +56,8 @@ t.test('under a super hub, no install before the store hears its batch started; 
   sup.child.kill('SIGSTOP')
   let stopped = true
   t.teardown(() => { if (stopped) sup.child.kill('SIGCONT') })
-  const hub = spawnHub(f, join(f.dir, 'hub'), ['--bundle', outDir, '--super', superAddr, '--hub-id', STORE])
+  const hubDir = join(f.dir, 'hub')
+  const hub = spawnHub(f, hubDir, ['--bundle', outDir, '--super', superAddr, '--hub-id', STORE])
   const dev = spawnDevice(f, devDir, DEVICE_ARGS)
   const live = (): Proc[] => [hub, dev]
 
@@ -66,6 +67,14 @@ t.test('under a super hub, no install before the store hears its batch started; 
   t.not(await bootSlot(devDir), 'b', 'the device did not install while its hub had not heard the store\'s gate')
   t.ok(refused.test(dev.stderr()), `the device says why: ${refused.exec(dev.stderr())?.[0].slice(0, 300) ?? dev.stderr().slice(-600)}`)
   t.match(hub.stderr(), /wave gate: pending: wave 171/, 'the hub logs the held wave')
+  // `storemesh status` of the hub says which wave is held and why
+  let shown = ''
+  await waitUntil('storemesh status shows the held wave', async () => {
+    const r = await runCli(['status', '--data', hubDir], { timeoutMs: 60_000 })
+    shown = r.stdout
+    return /wave 171 gate: pending: .*not heard from the super hub/.test(r.stdout)
+  }, WAIT_MS, live())
+  t.pass(`status: ${/wave 171 gate: [^\n]*/.exec(shown)?.[0] ?? ''}`)
 
   // the WAN is back: the hub reports, the store joins the wave, its batch starts, and then the device installs
   sup.child.kill('SIGCONT')
