@@ -19,10 +19,14 @@ import { reportProtocol, type HubBatch, type ReportProtocol } from '../src/ledge
 import { multiaddr } from '@multiformats/multiaddr'
 import { createStoremeshNode, type StoremeshNode } from '../src/net/node.js'
 import { parseSwarmKey } from '../src/net/swarm-key.js'
+import { cpuTop, formatCpuTop } from './support/cpu-top.js'
+import { profileSelf } from './support/self-prof.js'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
-export interface IngestJob { job: 'ingest', addr: string, swarmKey: string, stores: number, devices: number, clients: number, inFlightPerClient: number, wave: string, epoch: string, maxStreams: number }
+export interface IngestJob { job: 'ingest', addr: string, swarmKey: string, stores: number, devices: number, clients: number, inFlightPerClient: number, wave: string, epoch: string, maxStreams: number, cpuProf?: boolean }
 export interface HaltJob { job: 'halt', addr: string, swarmKey: string, hubs: number, conns: number, waitMs: number, pollMs: number, wave: string, epoch: string, maxStreams: number }
-export type ClientMessage = { done: 'ingest', seconds: number, cpuSeconds: number } | { polling: number } | { done: 'halt', seenAtMs: number[], cpuSeconds: number } | { error: string }
+export type ClientMessage = { done: 'ingest', seconds: number, cpuSeconds: number, profile?: string } | { polling: number } | { done: 'halt', seenAtMs: number[], cpuSeconds: number } | { error: string }
 
 type Client = StoremeshNode<{ report: ReportProtocol }>
 
@@ -65,6 +69,7 @@ async function ingest (j: IngestJob): Promise<void> {
   // built before the clock starts: the reports' encoding is the clients' work, not the server's
   const batches = Array.from({ length: j.stores }, (_, s) => storeBatch(j, s))
   let next = 0
+  const stopProf = j.cpuProf === true ? await profileSelf(join(tmpdir(), `storemesh-bench-fleet-hubs-${process.pid}.cpuprofile`)) : undefined
   const [t0, cpu0] = [performance.now(), cpuSeconds()]
   await Promise.all(cs.flatMap(c => Array.from({ length: j.inFlightPerClient }, async () => {
     for (let s = next++; s < j.stores; s = next++) {
@@ -72,7 +77,9 @@ async function ingest (j: IngestJob): Promise<void> {
       if (ack.ackedSeq !== j.devices) throw new Error(`store ${s}: acked ${ack.ackedSeq}`)
     }
   })))
-  send({ done: 'ingest', seconds: (performance.now() - t0) / 1000, cpuSeconds: cpuSeconds() - cpu0 })
+  const [seconds, cpu] = [(performance.now() - t0) / 1000, cpuSeconds() - cpu0]
+  const profile = stopProf !== undefined ? formatCpuTop('the hubs\' process (ingest)', cpuTop(await stopProf(), 20)) : undefined
+  send({ done: 'ingest', seconds, cpuSeconds: cpu, ...(profile !== undefined ? { profile } : {}) })
   await Promise.all(cs.map(async c => { await c.stop() }))
 }
 
