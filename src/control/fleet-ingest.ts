@@ -29,7 +29,7 @@ import { IN_FORCE_SQL, orderOfRow, type FleetOrder } from './fleet-orders.js'
 import { haltsFor } from './fleet-halt-check.js'
 import { storeOrdersOf } from './store-gate.js'
 import { pendingFleetOrdersOf, recordOrderAcksOf } from './fleet-delivery.js'
-import { recordHoldings } from './fleet-holdings.js'
+import { recordHoldingsOf } from './fleet-holdings.js'
 
 export type HubAdmission = 'open' | 'registered'
 
@@ -196,11 +196,7 @@ export async function ingestHubBatches (tx: SqlQueryable, inputs: readonly Inges
   await recordOrderAcksOf(tx, v12.map(w => ({ hubId: w.i.batch.hubId, orderIds: w.i.fleet!.ackOrders })), ctx.now)
   const fleet = await pendingFleetOrdersOf(tx, v12.map(w => w.i.batch.hubId))
   // what each store holds: pre-staging and availability read it (fleet-holdings.ts)
-  const holdingsMoved = new Set<string>()
-  for (const w of v12) {
-    const h = w.i.fleet!.holdings
-    if (h !== undefined && await recordHoldings(tx, w.i.batch.hubId, h, ctx.now)) holdingsMoved.add(w.i.batch.hubId)
-  }
+  const holdingsMoved = await recordHoldingsOf(tx, v12.flatMap(w => w.i.fleet!.holdings !== undefined ? [{ hubId: w.i.batch.hubId, holdings: w.i.fleet!.holdings }] : []), ctx.now)
   const byHub = new Map(work.map(w => [w.i.batch.hubId, w]))
   const out: IngestOutcome[] = []
   for (const { batch } of inputs) {
