@@ -96,6 +96,8 @@ export const ERROR_CODES = {
   E_ROOT_VERSION: EXIT.TRUST,
   /** the newest root known has expired: nothing is trusted from it until a newer one arrives */
   E_ROOT_EXPIRED: EXIT.TRUST,
+  /** a root at or below the version in force that is not the root held there (a feed or origin replaying or forking the chain) */
+  E_ROOT_ROLLBACK: EXIT.TRUST,
   /** a freshness statement that is malformed */
   E_TIMESTAMP_INVALID: EXIT.TRUST,
   /** a freshness statement issued before the one in force (a replay would hide a freeze) */

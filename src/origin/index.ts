@@ -11,6 +11,7 @@
  * - `pull-through.ts`  the super hub's chunk source and manifest lookup
  * - `status-file.ts`   `<data>/origin.json` counters
  * - `timestamp-source.ts` `timestamp.json` for the super hub's timestamp feed
+ * - `root-source.ts`   `roots/<version>.json` for the super hub's root feed
  */
 import { StoremeshError } from '../interface/errors.js'
 import type { Log } from '../interface/log.js'
@@ -22,13 +23,14 @@ import { PullThrough } from './pull-through.js'
 import { DEFAULT_ORIGIN_STATUS_INTERVAL_MS, writeOriginStatus, type OriginStatus } from './status-file.js'
 
 export * from './constants.js'
-export { chunkKey, indexKey, manifestKey } from './layout.js'
+export { chunkKey, indexKey, manifestKey, rootKey } from './layout.js'
 export { decodeIndex, newestEntry, parseIndex, type OriginIndexBody, type IndexEntry } from './origin-index.js'
 export { publishBundle, type PublishOptions, type PublishResult } from './publish.js'
 export { OriginFetcher, parseOriginUrl, type OriginFetcherInit, type FetchObjectOptions } from './fetcher.js'
 export { PullThrough, type OriginStats, type PullThroughInit } from './pull-through.js'
 export { readOriginStatus, ORIGIN_STATUS_FILE, type OriginStatus } from './status-file.js'
 export { OriginTimestampSource } from './timestamp-source.js'
+export { OriginRootSource } from './root-source.js'
 
 /** Refuses a cache too small to hold one chunk of the largest allowed size, with both sizes. */
 export function assertCacheQuota (quotaBytes: number): void {
