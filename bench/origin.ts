@@ -83,7 +83,8 @@ const CPU_PROF = args.includes('--cpu-prof')
 /** the super hub's --chunk-bytes-in-flight (default: its own) */
 const CHUNK_BYTES_IN_FLIGHT = opt('chunk-bytes-in-flight', '')
 const WRITE_PIECE_BYTES = 16 * MiB
-const RUN_DEADLINE_MS = 60 * 60_000
+/** each half (direct, through the super hub) fails after this many minutes (a 1 GiB x 50 run on a shared box needs more than the default) */
+const RUN_DEADLINE_MS = Number(opt('deadline-min', '60')) * 60_000
 
 // the clients' libp2p lets a Noise handshake timed out under load reject unhandled (as the daemons, src/cli/lifecycle.ts): counted, not fatal
 let strayNetworkErrors = 0
