@@ -313,7 +313,8 @@ async function main (): Promise<void> {
         `${streamRetries > 0 ? ` (${streamRetries} client streams reset under load and resumed for their missing chunks)` : ''}` +
         `${strayNetworkErrors > 0 ? ` (${strayNetworkErrors} client handshakes timed out under load)` : ''}`,
       `origin bytes      : ${(status.chunkBytesFetched / MiB).toFixed(1)} MiB of chunks = ${(status.chunkBytesFetched / info.totalBytes).toFixed(3)} copies of the bundle ` +
-        `(target 1.0 per super hub); ${(status.originBytes / MiB).toFixed(1)} MiB with manifest and retries; direct clients read ${(directBytes / info.totalBytes).toFixed(0)} copies`,
+        `(target 1.0 per super hub)${partial ? `, ${(status.chunkBytesFetched / Math.max(1, ...via)).toFixed(3)} copies of the part the furthest client got (a PARTIAL run)` : ''}; ` +
+        `${(status.originBytes / MiB).toFixed(1)} MiB with manifest and retries; direct clients read ${(directBytes / info.totalBytes).toFixed(0)} copies`,
       `super hub peak RSS: ${(peakRss / MiB).toFixed(0)} MiB, ${(idleRss / MiB).toFixed(0)} MiB of it before the first client (target <= 200 MiB on a 1 GiB bundle; this bundle ${(info.totalBytes / MiB).toFixed(0)} MiB); ` +
         `cache ${(status.cacheUsedBytes / MiB).toFixed(0)} MiB on disk, ${status.coalesced} coalesced requests, ${status.cacheHits} cache hits (${status.sharedReads ?? 0} of them shared with another reader)`,
       NO_DIRECT ? 'CPU, direct       : skipped' : `CPU, direct       : nginx ${directNginxCpuSec.toFixed(1)} s (${perGiB(directNginxCpuSec, directBytes)}), clients ${directClientCpuSec.toFixed(1)} s (${perGiB(directClientCpuSec, directBytes)})`,
