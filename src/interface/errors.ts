@@ -128,6 +128,8 @@ export const ERROR_CODES = {
   E_NOT_CONNECTED: EXIT.FAILURE,
   /** the remote peer answered a request with an error status */
   E_PEER_ERROR: EXIT.FAILURE,
+  /** a store hub took nothing from its wan-pull stream for the stall time mid-answer: the super hub reset the stream and took its chunk bytes in flight back (src/wan/pull/constants.ts DEFAULT_SERVE_STALL_MS) */
+  E_SERVE_STALLED: EXIT.FAILURE,
   // HTTP/file origin a super hub pulls through from (src/origin/, protocols/origin/SPEC.md)
   /** the origin has no such object (HTTP 404 or a missing file) */
   E_ORIGIN_NOT_FOUND: EXIT.FAILURE,

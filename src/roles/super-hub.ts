@@ -63,6 +63,8 @@ export interface SuperHubInit {
   privateKey?: PrivateKey
   /** chunk bytes in flight for all store hubs together (`--chunk-bytes-in-flight`). @default DEFAULT_CHUNK_BYTES_IN_FLIGHT */
   chunkBytesInFlight?: number
+  /** a wan-pull answer whose stream has not drained this long is reset, its grants given back. @default DEFAULT_SERVE_STALL_MS */
+  serveStallMs?: number
   /** global WAN limit, bytes/s (ignored when `schedule` is given). @default UNLIMITED */
   wanRateBytesPerSec?: number
   /** the global limit over time (windows); wins over wanRateBytesPerSec */
@@ -221,7 +223,8 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       services: {
         ...(identity !== undefined ? { identity: identity.service } : {}),
         manifest: manifestProtocol({ lookup: pull !== undefined ? async (q) => await pull.lookup(q) : storeManifestLookup(store), roots: async (after) => { await root.refresh(); return root.rootsAfter(after) } }),
-        wanPull: pullServer({ source: pull ?? store, limiterFor: peerId => hubEntry(peerId).chain, onServed, budget }),
+        wanPull: pullServer({ source: pull ?? store, limiterFor: peerId => hubEntry(peerId).chain, onServed, budget, ...(init.serveStallMs !== undefined ? { stallMs: init.serveStallMs } : {}),
+          onStalled: e => { init.log?.warn({ code: 'E_SERVE_STALLED', peer: e.peerId }, `store hub ${e.peerId} took nothing for ${e.stallMs} ms mid-answer: stream reset, its chunk bytes in flight given back`) } }),
         report: reportProtocol({ hubs: ledger, changes, trust: trustExchangeOf(init.dataDir, root, identity?.identities, init.log), ...init.report, ...(identity !== undefined ? { hubIdsOf: (id: string) => identity.identities.boundHubIds(id), onUnbound: identity.refuseAct('report-unbound') } : {}) })
       }
     })
@@ -248,7 +251,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
     const extendMetrics = (r: Registry): void => {
       registerWanServedMetrics(r, served)
       registerStoresHoldingMetric(r, l, served)
-      registerServeBudgetMetrics(r, budget)
+      registerServeBudgetMetrics(r, budget, node.services.wanPull)
       if (o !== undefined) registerPullThroughMetrics(r, { counters: () => o.status() }, store)
       if (timestamps !== undefined) registerTimestampFeedMetrics(r, timestamps)
       if (roots !== undefined) registerRootFeedMetrics(r, roots)
