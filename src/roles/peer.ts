@@ -122,6 +122,7 @@ export class LanPeer {
             ...(uploadLimiter !== undefined ? { uploadLimiter } : {}),
             resolveBundle: resolver.resolve,
             spareHoarder: async id => await (self?.isStoreHub(id) ?? Promise.resolve(true)),
+            ...(init.log !== undefined ? { log: init.log.child({ component: 'swarm' }) } : {}),
             ...(identity !== undefined ? { isAllowed: identity.isAllowed } : {})
           }),
           manifest: manifestProtocol({

@@ -52,6 +52,7 @@ if (attack.startsWith('hoarders')) {
     let id = ''
     const node = await startHoarder({
       store, info, swarmKey, serviceTag,
+      ...(device !== undefined ? { allowPeers: new Set([device]) } : {}),
       onRequest: () => {
         if (!requested) say({ event: 'hoarder', what: 'request', peerId: id, atMs: Date.now() })
         requested = true
