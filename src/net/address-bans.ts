@@ -162,3 +162,17 @@ export function addressBanGater (addressBans: AddressBans, isBanned: (peerId: st
     denyOutboundEncryptedConnection: encrypted
   }
 }
+
+/**
+ * Notes the address of every open connection of a peer the moment it is banned, so
+ * that even its first redial is refused before Noise (the role wires it to its BanList).
+ */
+export function noteAddressesOnBan (
+  bans: { on: (event: 'ban', fn: (e: { peerId: string }) => void) => unknown },
+  addressBans: AddressBans,
+  connections: () => Iterable<{ remotePeer: { toString: () => string }, remoteAddr: { toString: () => string } }>
+): void {
+  bans.on('ban', e => {
+    for (const c of connections()) if (c.remotePeer.toString() === e.peerId) addressBans.note(c.remoteAddr.toString())
+  })
+}

@@ -14,7 +14,7 @@ import { LEASE_PROTOCOL, leaseProtocol, type LeaseProtocol } from '../lease/inde
 import { manifestProtocol, type ManifestProtocol } from '../net/manifest/index.js'
 import { createStoremeshNode } from '../net/node.js'
 import { mergePeerGaters } from '../net/gater.js'
-import { AddressBans, addressBanGater } from '../net/address-bans.js'
+import { AddressBans, addressBanGater, noteAddressesOnBan } from '../net/address-bans.js'
 import { startPeerIdentity } from '../identity/node-identity.js'
 import type { PeerIdentities } from '../identity/index.js'
 import { enrolmentFromRoot, FreshnessWatch, implicitEnrolment, RootTrust } from '../identity/root/index.js'
@@ -153,11 +153,9 @@ export class LanPeer {
         }
       })
       self = peer
-      bans.on('ban', e => {
-        peer.#swarmLog.warn({ peer: e.peerId }, `banned ${e.peerId}: ${e.reason}`)
-        // its redials are refused before Noise from now on (a LAN address of its own only)
-        for (const c of started.getConnections()) if (c.remotePeer.toString() === e.peerId) addressBans.note(c.remoteAddr.toString())
-      })
+      bans.on('ban', e => { peer.#swarmLog.warn({ peer: e.peerId }, `banned ${e.peerId}: ${e.reason}`) })
+      // its redials are refused before Noise from now on (a LAN address of its own only)
+      noteAddressesOnBan(bans, addressBans, () => started.getConnections())
       // an idle peer's snapshot does not change: the look backs off, events bring it back (status-pacer.ts)
       peer.#statusPacer = new StatusPacer({ baseMs: init.statusIntervalMs ?? DEFAULT_STATUS_INTERVAL_MS, tick: async () => await peer.writeStatus() })
       pokeOnChanges(node, bans, () => { peer.#statusPacer?.poke() })
