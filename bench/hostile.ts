@@ -210,7 +210,8 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
       { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, HOSTILE_DIAL_FROM: ATTACKER_ADDR } })
       attacker = track(child, `${label}-attacker`, /"event":"ready"/)
       procs.push(attacker)
-      await withDeadline('attacker ready', attacker.ready, STARTUP_DEADLINE_MS)
+      // 20 hoarders start 20 libp2p nodes one after another: niced at load 17-48 that took over 120 s
+      await withDeadline('attacker ready', attacker.ready, attack.startsWith('hoarders') ? 3 * STARTUP_DEADLINE_MS : STARTUP_DEADLINE_MS)
       attackerIds = (JSON.parse(attacker.lines.find(l => l.includes('"ready"')) ?? '{}') as { peerIds?: string[] }).peerIds ?? []
     }
     // the device (and the hoarders) are up before the hub, so the download starts with the hub's ready;
