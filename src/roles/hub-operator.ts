@@ -88,6 +88,7 @@ export class HubOperator {
         peerBansTotal: () => this.bans.total,
         peersBanned: () => hub.peer.bans.list().length,
         peerViolationsTotal: () => Object.fromEntries(hub.peer.chunks.scorer.violationCounts),
+        banRefusalsTotal: () => hub.peer.addressBans.refusals(),
         superseedHoardersTotal: () => this.tally.hoarders()
       },
       waves: waveSourceOf(ledger),
