@@ -45,7 +45,7 @@ import { DEVICE_CLASS, makeBundleDir } from '../test/support/lan-fixture.js'
 import { FIXTURE_KEY } from '../test/support/store-fixture.js'
 import { runHttpClientServer } from './lan-http.js'
 import { sleep } from '../src/interface/abort.js'
-import { cpuSecOf, peakRssOf, stopChild, withDeadline } from './support/proc.js'
+import { cpuSecOf, mainThreadCpuSecOf, peakRssOf, stopChild, withDeadline } from './support/proc.js'
 import { unitEnv, withUnitEnv } from './support/unit-env.js'
 import { startBurner, type Burner } from './support/burn-core.js'
 import { mark, sec } from './support/format.js'
@@ -179,8 +179,8 @@ function censusDump (procs: Proc[]): void {
   if ((process.env.TIMER_CENSUS_DIR ?? '') !== '') for (const p of procs) p.child.kill('SIGUSR2')
 }
 
-async function cpuSecOfAll (procs: Proc[]): Promise<number> {
-  return (await Promise.all(procs.map(async p => await cpuSecOf(p.child.pid)))).reduce((a, b) => a + b, 0)
+async function cpuSecOfAll (procs: Proc[], of = cpuSecOf): Promise<number> {
+  return (await Promise.all(procs.map(async p => await of(p.child.pid)))).reduce((a, b) => a + b, 0)
 }
 
 async function bundleStatus (dataDir: string, id: string): Promise<BundleStatus | undefined> {
@@ -230,6 +230,7 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     // t = 0: the hub listens with the bundle in its store
     const seedAt = Date.now()
     const cpuReady = await cpuSecOfAll(procs)
+    const mainReady = await cpuSecOfAll(procs, mainThreadCpuSecOf)
     const hubCpuReady = await cpuSecOf(hub.child.pid)
     // completion time: when the device printed that it holds the bundle, complete and re-verified
     const doneAt = new Map<string, number>()
@@ -257,6 +258,7 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
         `CPU so far ${(await cpuSecOfAll(procs)).toFixed(1)} s`)
     })
     const cpuSec = await cpuSecOfAll(procs)
+    const mainThreadTransferSec = await cpuSecOfAll(procs, mainThreadCpuSecOf) - mainReady
     const hubCpuTransferSec = await cpuSecOf(hub.child.pid) - hubCpuReady
     const wallSec = (Date.now() - t0) / 1000
     await sleep(IDLE_SETTLE_MS)
@@ -288,6 +290,7 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
       devicePeakRssBytes,
       cpuSec,
       cpuTransferSec: cpuSec - cpuReady,
+      mainThreadTransferSec,
       hubCpuTransferSec,
       wallSec,
       idleCpuSec,
@@ -356,6 +359,7 @@ async function main (): Promise<void> {
     // the floor to compare with: `npm run bench:net -- 64 1 --paced 2` (raw noise+yamux+pnet stream, both ends)
     console.log(`      CPU per MiB delivered ${(p.cpuTransferSec / deliveredMiB).toFixed(3)} s (target <= 0.03 at 64 MiB, 2 MiB/s; raw stream: bench:net --paced) (${p.cpuTransferSec.toFixed(1)} s / ${deliveredMiB.toFixed(0)} MiB); ` +
       `hub ${p.hubCpuTransferSec.toFixed(1)} s, devices ${((p.cpuTransferSec - p.hubCpuTransferSec) / n).toFixed(1)} s each on average; ` +
+      `helper threads (V8's compiler and GC, libuv's pool) ${(100 * (1 - p.mainThreadTransferSec / p.cpuTransferSec)).toFixed(0)}% of it; ` +
       `idle after completion ${idlePct(p.idleCpuSec / (n + 1))} of a core per process`)
     const idleWorst = Math.max(p.hubIdleCpuSec, p.worstDeviceIdleCpuSec)
     console.log(`      idle over ${sec(IDLE_SAMPLE_MS)}${IDLE_SETTLE_MS > 0 ? ` from ${sec(IDLE_SETTLE_MS)} after completion` : ''}: hub ${idlePct(p.hubIdleCpuSec)}, busiest device ${idlePct(p.worstDeviceIdleCpuSec)} of a core ` +

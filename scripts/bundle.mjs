@@ -10,6 +10,23 @@
 // device agent that loads only what `device` reaches is 11 MiB smaller (issue #19).
 import { build } from 'esbuild'
 import { rm } from 'node:fs/promises'
+import { asciiBundle } from './ascii-chunks.mjs'
+
+// zod's namespace re-exports its ~60 error-message locales (`z.locales`); we use none but
+// its default English one, which zod installs itself from locales/en.js. Bundled, the
+// rest cost every process that validates anything 360 KB of source and ~1 MiB of RSS.
+const zodEnglishOnly = {
+  name: 'zod-english-only',
+  setup (b) {
+    b.onResolve({ filter: /^\.\.\/locales\/index\.js$/ }, args => /[/\\]zod[/\\]/.test(args.importer)
+      ? { path: 'zod-locales-en', namespace: 'zod-locales', pluginData: args.resolveDir }
+      : undefined)
+    b.onLoad({ filter: /.*/, namespace: 'zod-locales' }, args => ({
+      contents: `export { default as en } from ${JSON.stringify(`${args.pluginData}/../locales/en.js`)}`,
+      resolveDir: args.pluginData
+    }))
+  }
+}
 
 await rm('dist/chunks', { recursive: true, force: true })
 await build({
@@ -27,5 +44,8 @@ await build({
   external: ['@napi-rs/blake-hash', 'classic-level', '@electric-sql/pglite', 'pg'],
   // CommonJS dependencies inside an ES module bundle still call require()
   banner: { js: "import { createRequire as __storemeshRequire } from 'node:module'; const require = __storemeshRequire(import.meta.url);" },
+  plugins: [zodEnglishOnly],
   logLevel: 'warning'
 })
+// one-byte source strings in V8's heap (scripts/ascii-chunks.mjs)
+await asciiBundle('dist')

@@ -9,6 +9,8 @@ export interface P2pRun { makespanMs: number, startSpreadMs: number
   hubUpBytes: number, cpuSec: number,
   /** peak RSS (VmHWM) of the hub and of the largest device, read before the stop, bytes */
   hubPeakRssBytes: number, devicePeakRssBytes: number, cpuTransferSec: number, hubCpuTransferSec: number, wallSec: number
+  /** the part of cpuTransferSec spent on the processes' main threads (the rest: V8's compiler and GC workers, libuv's pool) */
+  mainThreadTransferSec: number
   /** CPU seconds of all processes over IDLE_SAMPLE_MS once every device held the bundle */
   idleCpuSec: number
   /** the same for the hub alone, and for the busiest device */

@@ -28,6 +28,19 @@ export async function cpuSecOf (pid: number | undefined): Promise<number> {
   return (Number(rest[11]) + Number(rest[12])) / CLK_TCK
 }
 
+/**
+ * utime + stime of a process's main thread alone, in seconds (0 once it is gone). The
+ * rest of cpuSecOf is its helper threads: V8's optimizing compiler and GC workers and
+ * libuv's file-system pool. They are unnamed in a Node process, so not told apart here.
+ */
+export async function mainThreadCpuSecOf (pid: number | undefined): Promise<number> {
+  if (pid === undefined) return 0
+  const s = await readFile(`/proc/${pid}/task/${pid}/stat`, 'utf8').catch(() => '')
+  if (s === '') return 0
+  const rest = s.slice(s.lastIndexOf(')') + 2).split(' ')
+  return (Number(rest[11]) + Number(rest[12])) / CLK_TCK
+}
+
 /** Peak resident set (VmHWM) of a live process, in bytes (0 once it is gone). */
 export async function peakRssOf (pid: number | undefined): Promise<number> {
   if (pid === undefined) return 0

@@ -4,11 +4,21 @@
  * TIMER_CENSUS_DIR. Every timer callback is counted, with the CPU it took, by the
  * place that armed it (first frames outside node:internal and this file). On SIGUSR2
  * the counts since the last dump go to <dir>/<pid>.json and restart from zero, so a
- * bench can dump once when idle begins and once at its end. Not product code.
+ * bench can dump once when idle begins and once at its end. Each dump also carries the
+ * process's memory at that moment (issue 19, "where do an idle device's MiB go"):
+ * process.memoryUsage() and V8's heap spaces (used and committed), in KiB. Not product code.
  */
 'use strict'
 const { writeFileSync } = require('node:fs')
 const { join } = require('node:path')
+const v8 = require('node:v8')
+
+const kib = n => Math.round(n / 1024)
+const memoryNow = () => ({
+  usage: Object.fromEntries(Object.entries(process.memoryUsage()).map(([k, v]) => [k, kib(v)])),
+  heapSpaces: Object.fromEntries(v8.getHeapSpaceStatistics().map(s => [s.space_name, { used: kib(s.space_used_size), committed: kib(s.physical_space_size) }])),
+  code: (({ code_and_metadata_size: c, bytecode_and_metadata_size: b, external_script_source_size: src }) => ({ codeAndMetadata: kib(c), bytecodeAndMetadata: kib(b), externalScriptSource: kib(src) }))(v8.getHeapCodeStatistics())
+})
 
 const dir = process.env.TIMER_CENSUS_DIR
 if (dir !== undefined && dir !== '') {
@@ -40,7 +50,7 @@ if (dir !== undefined && dir !== '') {
   process.on('SIGUSR2', () => {
     const cpu = process.cpuUsage(cpuSince)
     const rows = [...census.entries()].map(([site, e]) => ({ site, ...e })).sort((a, b) => b.cpuUs - a.cpuUs)
-    writeFileSync(join(dir, `${process.pid}-${Date.now()}.json`), JSON.stringify({ pid: process.pid, argv: process.argv.slice(2, 3), ms: Date.now() - since, cpuUs: cpu.user + cpu.system, rows }, null, 1))
+    writeFileSync(join(dir, `${process.pid}-${Date.now()}.json`), JSON.stringify({ pid: process.pid, argv: process.argv.slice(2, 3), ms: Date.now() - since, cpuUs: cpu.user + cpu.system, memoryKiB: memoryNow(), rows }, null, 1))
     census = new Map()
     since = Date.now()
     cpuSince = process.cpuUsage()

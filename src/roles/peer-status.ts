@@ -119,9 +119,18 @@ export interface PeerStatus {
   bundles: BundleStatus[]
   /** a store hub: the rollout values it applies and where each came from (docs/fleet-waves.md) */
   rollout?: HubRolloutView
+  /** a store hub under a super hub: each wave its devices asked a lease for, and whether the store may install it (docs/fleet-waves.md "The store hub's wave gate") */
+  waveGates?: WaveGateStatus[]
   store?: StoreStatus
   /** the root of trust in force and the newest freshness statement (protocols/root/SPEC.md 5-6) */
   trust?: TrustStatus
+}
+
+export interface WaveGateStatus {
+  waveId: string
+  /** pending (not heard from the super hub), held, open, local (no control plane runs it) */
+  state: string
+  detail: string
 }
 
 export interface TrustStatus {

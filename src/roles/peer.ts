@@ -44,7 +44,7 @@ export class LanPeer {
   readonly #banFile: BanFile
   readonly startedAt = new Date()
   /** role-specific parts of the status snapshot (the store hub's rollout values) */
-  statusExtras: (() => Pick<PeerStatus, 'rollout'>) | undefined
+  statusExtras: (() => Pick<PeerStatus, 'rollout' | 'waveGates'>) | undefined
   /** the role's own lines (status file, stop) */
   readonly #log: Log
   /** swarm events: bans, bad chunks, finished bundles */
