@@ -4,9 +4,10 @@
  * then runs the server alone and its CPU time is the server's.
  *
  * Driven over the fork's IPC channel, one job at a time:
- *   parent → { job: 'ingest', … }  one report per store, each with an outcome for each
- *                                   of its devices, from `clients` libp2p nodes side by side
- *            ← { done: 'ingest', seconds, cpuSeconds }
+ *   parent → { job: 'ingest', … }  each store's outcomes (one per device) in the reports its
+ *                                   uplink would pack (storeReports), from `clients` libp2p
+ *                                   nodes side by side
+ *            ← { done: 'ingest', seconds, cpuSeconds, reports }
  *   parent → { job: 'halt', … }     `hubs` hubs over `conns` connections, each holding a
  *                                   1.2.0 long-poll (or polling every `pollMs`)
  *            ← { polling: n }       every hub sent its first request
@@ -15,14 +16,19 @@
  * Times are epoch milliseconds (performance.timeOrigin + now): one clock for both processes.
  */
 import '../src/polyfill.js'
-import { reportProtocol, type HubBatch, type ReportProtocol } from '../src/ledger/report/index.js'
+import { entryBytes, reportProtocol, type HubBatch, type LedgerDelta, type ReportProtocol } from '../src/ledger/report/index.js'
+import { DEFAULT_BATCH_ENTRIES, DEFAULT_MAX_BATCH_BYTES } from '../src/ledger/constants.js'
 import { multiaddr } from '@multiformats/multiaddr'
 import { createStoremeshNode, type StoremeshNode } from '../src/net/node.js'
 import { parseSwarmKey } from '../src/net/swarm-key.js'
+import { cpuTop, formatCpuTop } from './support/cpu-top.js'
+import { profileSelf } from './support/self-prof.js'
+import { tmpdir } from 'node:os'
+import { join } from 'node:path'
 
-export interface IngestJob { job: 'ingest', addr: string, swarmKey: string, stores: number, devices: number, clients: number, inFlightPerClient: number, wave: string, epoch: string, maxStreams: number }
+export interface IngestJob { job: 'ingest', addr: string, swarmKey: string, stores: number, devices: number, clients: number, inFlightPerClient: number, wave: string, epoch: string, maxStreams: number, cpuProf?: boolean, reportEntries?: number }
 export interface HaltJob { job: 'halt', addr: string, swarmKey: string, hubs: number, conns: number, waitMs: number, pollMs: number, wave: string, epoch: string, maxStreams: number }
-export type ClientMessage = { done: 'ingest', seconds: number, cpuSeconds: number } | { polling: number } | { done: 'halt', seenAtMs: number[], cpuSeconds: number } | { error: string }
+export type ClientMessage = { done: 'ingest', seconds: number, cpuSeconds: number, reports: number, profile?: string } | { polling: number } | { done: 'halt', seenAtMs: number[], cpuSeconds: number } | { error: string }
 
 type Client = StoremeshNode<{ report: ReportProtocol }>
 
@@ -49,13 +55,42 @@ async function connect (addr: string, cs: Client[]): Promise<void> {
   }
 }
 
-function storeBatch (j: IngestJob, store: number): HubBatch {
-  const entries: HubBatch['entries'] = []
+/**
+ * A store's outbox: an outcome for each of its devices, seq 1…devices (about one device
+ * in 50 rolls back: the halt limit is set so it never fires here).
+ */
+function storeOutbox (j: IngestJob, store: number): LedgerDelta[] {
+  const entries: LedgerDelta[] = []
   for (let d = 0; d < j.devices; d++) {
-    // about one device in 50 rolls back: the halt limit is set so it never fires here
     entries.push({ seq: d + 1, waveId: j.wave, deviceId: `s${store}-d${d}`, state: (store * j.devices + d) % 50 === 7 ? 'rolled-back' : 'updated', version: d + 1, atMs: 1 })
   }
-  return { type: 'hub-ledger', hubId: `store-${store}`, epoch: j.epoch, entries }
+  return entries
+}
+
+/**
+ * The reports a store hub's uplink sends for that outbox, packed as HubUplink packs them
+ * (src/ledger/uplink.ts: readOutbox with batchEntries and maxBatchBytes, the uplink's
+ * defaults unless `--report-entries` asks fewer, as a hub whose devices finish in bursts
+ * sends them): never more per report than the real uplink would, so the bench is not
+ * cheaper than a real fleet.
+ */
+function storeReports (j: IngestJob, store: number): HubBatch[] {
+  const outbox = storeOutbox(j, store)
+  const perReport = Math.min(j.reportEntries ?? DEFAULT_BATCH_ENTRIES, DEFAULT_BATCH_ENTRIES)
+  const out: HubBatch[] = []
+  for (let i = 0; i < outbox.length;) {
+    const entries: LedgerDelta[] = []
+    let bytes = 0
+    for (; i < outbox.length && entries.length < perReport; i++) {
+      const b = entryBytes(outbox[i])
+      // at least one entry per report, as readOutbox answers
+      if (entries.length > 0 && bytes + b > DEFAULT_MAX_BATCH_BYTES) break
+      entries.push(outbox[i]!)
+      bytes += b
+    }
+    out.push({ type: 'hub-ledger', hubId: `store-${store}`, epoch: j.epoch, entries })
+  }
+  return out
 }
 
 async function ingest (j: IngestJob): Promise<void> {
@@ -63,16 +98,25 @@ async function ingest (j: IngestJob): Promise<void> {
   const addr = multiaddr(j.addr)
   await connect(j.addr, cs)
   // built before the clock starts: the reports' encoding is the clients' work, not the server's
-  const batches = Array.from({ length: j.stores }, (_, s) => storeBatch(j, s))
+  const stores = Array.from({ length: j.stores }, (_, s) => storeReports(j, s))
+  const reports = stores.reduce((n, r) => n + r.length, 0)
   let next = 0
+  const stopProf = j.cpuProf === true ? await profileSelf(join(tmpdir(), `storemesh-bench-fleet-hubs-${process.pid}.cpuprofile`)) : undefined
   const [t0, cpu0] = [performance.now(), cpuSeconds()]
   await Promise.all(cs.flatMap(c => Array.from({ length: j.inFlightPerClient }, async () => {
     for (let s = next++; s < j.stores; s = next++) {
-      const ack = await c.services.report.send(addr, batches[s]!, { timeoutMs: 120_000 })
-      if (ack.ackedSeq !== j.devices) throw new Error(`store ${s}: acked ${ack.ackedSeq}`)
+      // one store's reports one after the other, each with the order cursor of the answer before, as the uplink asks
+      let cursor: string | undefined
+      for (const batch of stores[s]!) {
+        const ack = await c.services.report.send(addr, cursor !== undefined ? { ...batch, have: { orderCursor: cursor } } : batch, { timeoutMs: 120_000 })
+        if (ack.ackedSeq !== batch.entries.at(-1)!.seq) throw new Error(`store ${s}: acked ${ack.ackedSeq}, sent up to ${batch.entries.at(-1)!.seq}`)
+        cursor = ack.orderCursor
+      }
     }
   })))
-  send({ done: 'ingest', seconds: (performance.now() - t0) / 1000, cpuSeconds: cpuSeconds() - cpu0 })
+  const [seconds, cpu] = [(performance.now() - t0) / 1000, cpuSeconds() - cpu0]
+  const profile = stopProf !== undefined ? formatCpuTop('the hubs\' process (ingest)', cpuTop(await stopProf(), 20)) : undefined
+  send({ done: 'ingest', seconds, cpuSeconds: cpu, reports, ...(profile !== undefined ? { profile } : {}) })
   await Promise.all(cs.map(async c => { await c.stop() }))
 }
 

@@ -1,5 +1,5 @@
 /**
- * `npm run bench:fleet [-- --stores 10000 --devices 50 --clients 16 --halt-hubs 1000 --halt-conns 50 --wait-ms 25000 --poll-ms 5000 --drivers pglite,postgres --db postgres://…]`
+ * `npm run bench:fleet [-- --stores 10000 --devices 50 --clients 16 --halt-hubs 1000 --halt-conns 50 --wait-ms 25000 --poll-ms 5000 --drivers pglite,postgres --db postgres://… --report-entries N --cpu-prof]`
  *
  * The control plane's capacity, over the real `/storemesh/report/1.2.0` on 127.0.0.1. The
  * synthetic store hubs run in a child process (bench/fleet-clients.ts), so this process
@@ -7,8 +7,10 @@
  * per 1,000 outcomes (super hub, PostgreSQL server) beside outcomes/s, a figure a loaded
  * machine changes far less than the wall clock.
  *
- * (a) Ingest: a super hub (the role, with its fleet ledger) takes one report per store
- *     holding an outcome for each of its devices (a store hub's outbox batch), from
+ * (a) Ingest: a super hub (the role, with its fleet ledger) takes each store's outcomes,
+ *     one per device, in the reports the store hub's uplink packs them into (its
+ *     batchEntries and maxBatchBytes; `--report-entries N`: N per report, as a hub whose
+ *     devices finish in bursts sends them), each with the last answer's order cursor, from
  *     `--clients` libp2p nodes sending side by side; device outcomes applied per
  *     second, on PGlite (embedded, the default) and on PostgreSQL (a server this bench
  *     starts in a temp dir, or `--db`), printed side by side with their ratio.
@@ -19,6 +21,11 @@
  *     p99, last). The per-connection bounds (streams, held polls) are raised, since
  *     a client here carries many hubs.
  * Peak RSS: the super hub's process (with PGlite, when it runs in it) and the hubs'.
+ *
+ * `--cpu-prof`: V8 profiles of the super hub and the hubs' process over the ingest,
+ * printed as self time by owner and function and saved in the temp dir
+ * (storemesh-bench-fleet-{super,hubs}-<pid>.cpuprofile); with PostgreSQL, its top statements
+ * (pg_stat_statements, preloaded in the server this bench starts).
  */
 import '../src/polyfill.js'
 import { fork, type ChildProcess } from 'node:child_process'
@@ -32,6 +39,9 @@ import { generateSwarmKey } from '../src/net/swarm-key.js'
 import { startSuperHub, type SuperHub } from '../src/roles/super-hub.js'
 import type { ClientMessage, HaltJob, IngestJob } from './fleet-clients.js'
 import { peakRssOf } from './support/proc.js'
+import { cpuTop, formatCpuTop } from './support/cpu-top.js'
+import { formatPgStats, PG_STATS_SERVER_OPTIONS, resetPgStats } from './support/pg-stats.js'
+import { profileSelf } from './support/self-prof.js'
 import { postgresSkipReason, startPostgres, type TestPostgres } from '../test/support/postgres.js'
 
 const args = process.argv.slice(2)
@@ -51,6 +61,9 @@ const WAIT_MS = Number(opt('wait-ms', String(DEFAULT_REPORT_WAIT_MS)))
 const REPORT_BOUNDS = { maxStreams: 64, held: { maxPerPeer: 64 } }
 const DRIVERS = opt('drivers', 'pglite,postgres').split(',')
 const DB_URL = args.includes('--db') ? opt('db', '') : undefined
+const CPU_PROF = args.includes('--cpu-prof')
+/** entries per report, at most the hub uplink's batchEntries (its default: a store's whole outbox in one report) */
+const REPORT_ENTRIES = args.includes('--report-entries') ? Number(opt('report-entries', '0')) : undefined
 /** a report's streams per connection are capped (DEFAULT_MAX_REPORT_STREAMS): stay under it */
 const IN_FLIGHT_PER_CLIENT = 3
 const HALT_WAIT_MS = 120_000
@@ -98,13 +111,16 @@ class Hubs {
 const swarmKeyText = new TextDecoder().decode(swarmKey.file)
 const addrOf = (sup: SuperHub): string => sup.node.getMultiaddrs()[0]!.toString()
 
-async function ingest (sup: SuperHub, hubs: Hubs): Promise<{ outcomes: number, seconds: number, clientCpuSeconds: number }> {
-  hubs.send({ job: 'ingest', addr: addrOf(sup), swarmKey: swarmKeyText, stores: STORES, devices: DEVICES, clients: CLIENTS, inFlightPerClient: IN_FLIGHT_PER_CLIENT, wave: WAVE, epoch: EPOCH, maxStreams: REPORT_BOUNDS.maxStreams })
+async function ingest (sup: SuperHub, hubs: Hubs): Promise<{ outcomes: number, seconds: number, clientCpuSeconds: number, reports: number }> {
+  const stopProf = CPU_PROF ? await profileSelf(join(tmpdir(), `storemesh-bench-fleet-super-${process.pid}.cpuprofile`)) : undefined
+  hubs.send({ job: 'ingest', addr: addrOf(sup), swarmKey: swarmKeyText, stores: STORES, devices: DEVICES, clients: CLIENTS, inFlightPerClient: IN_FLIGHT_PER_CLIENT, wave: WAVE, epoch: EPOCH, maxStreams: REPORT_BOUNDS.maxStreams, cpuProf: CPU_PROF, ...(REPORT_ENTRIES !== undefined ? { reportEntries: REPORT_ENTRIES } : {}) })
   const done = await hubs.next(Date.now() + 3_600_000)
   if (done === undefined || !('done' in done) || done.done !== 'ingest') throw new Error(`the hubs' process answered ${JSON.stringify(done)}`)
+  if (stopProf !== undefined) process.stdout.write(formatCpuTop('super hub (ingest)', cpuTop(await stopProf(), 25)) + '\n')
+  if (done.profile !== undefined) process.stdout.write(done.profile + '\n')
   const totals = await sup.ledger.waveTotals(WAVE)
   if (totals.total !== STORES * DEVICES) throw new Error(`the ledger holds ${totals.total} devices, expected ${STORES * DEVICES}`)
-  return { outcomes: totals.total, seconds: done.seconds, clientCpuSeconds: done.cpuSeconds }
+  return { outcomes: totals.total, seconds: done.seconds, clientCpuSeconds: done.cpuSeconds, reports: done.reports }
 }
 
 async function haltReach (sup: SuperHub, hubs: Hubs): Promise<NonNullable<Run['halt']>> {
@@ -192,15 +208,17 @@ async function runDriver (driver: string, dir: string, pg: TestPostgres | undefi
     const t0 = performance.now()
     if (!await sup.ledger.ready()) throw new Error('the fleet database did not open')
     process.stdout.write(`${driver}: database open in ${((performance.now() - t0) / 1000).toFixed(1)} s\n`)
+    if (CPU_PROF && url !== undefined && DB_URL === undefined) await resetPgStats(url)
     const [own0, server0] = [cpuSeconds(), serverCpuSeconds(url)]
     const r = await ingest(sup, hubs)
     const [own, server] = [cpuSeconds() - own0, serverCpuSeconds(url) - server0]
     const run: Run = { driver, outcomes: r.outcomes, seconds: r.seconds, outcomesPerSec: r.outcomes / r.seconds, superCpuSeconds: own, dbCpuSeconds: server }
     const tx = sup.ledger.counters.reportTransactions
     process.stdout.write(`${driver}: ${r.outcomes} device outcomes from ${STORES} stores in ${r.seconds.toFixed(1)} s = ${run.outcomesPerSec.toFixed(0)} outcomes/s` +
-      ` (${tx} transactions, ${(STORES / Math.max(1, tx)).toFixed(1)} reports each); CPU-s per 1,000 outcomes: super hub ${perThousand(own, r.outcomes)}` +
+      ` (${r.reports} reports of ${(r.outcomes / r.reports).toFixed(1)} outcomes, ${tx} transactions of ${(r.reports / Math.max(1, tx)).toFixed(1)} reports); CPU-s per 1,000 outcomes: super hub ${perThousand(own, r.outcomes)}` +
       `${url !== undefined ? `, PostgreSQL server ${perThousand(server, r.outcomes)}` : ' (PGlite inside it)'}, the hubs' process ${perThousand(r.clientCpuSeconds, r.outcomes)}` +
       ` (CPU ${own.toFixed(1)} / ${server.toFixed(1)} / ${r.clientCpuSeconds.toFixed(1)} s); load ${loadavg()[0]!.toFixed(1)}\n`)
+    if (CPU_PROF && url !== undefined && DB_URL === undefined) process.stdout.write(await formatPgStats(url, r.outcomes) + '\n')
     if (HALT_HUBS > 0) {
       run.halt = await haltReach(sup, hubs)
       const h = run.halt
@@ -226,7 +244,7 @@ try {
         process.stdout.write(`postgres: skipped (${skip})\n`)
         continue
       }
-      pg = await startPostgres()
+      pg = await startPostgres(CPU_PROF ? { serverOptions: PG_STATS_SERVER_OPTIONS } : {})
     }
     runs.push(await runDriver(driver, dir, pg, hubs))
   }

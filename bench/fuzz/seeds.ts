@@ -17,6 +17,7 @@ import { encodeLeaseRequest, encodeLeaseResponse } from '../../src/lease/protoco
 import { encodeReportRequest, encodeReportResponse } from '../../src/ledger/report/messages.js'
 import { encodeReportRequestV12, encodeReportResponseV12 } from '../../src/ledger/report/messages-v12.js'
 import { encodeManifestRequest, encodeManifestResponse } from '../../src/net/manifest/messages.js'
+import { signIndex } from '../../src/origin/origin-index.js'
 import { STATUS } from '../../src/net/manifest/constants.js'
 import { parsePolicy } from '../../src/policy/schema.js'
 import { encodeSignedPolicy, signPolicy } from '../../src/policy/signed.js'
@@ -260,5 +261,17 @@ export function timestampSeeds (): Uint8Array[] {
   return [
     encodeTimestamp(signTimestamp({ ...at, entries: [{ deviceClass: 'pos', bundleId: BUNDLE_ID, policyId: 'p3:' + 'cd'.repeat(32) }, { deviceClass: 'kiosk', bundleId: BUNDLE_ID }] }, [FUZZ_KEY])),
     encodeTimestamp(signTimestamp({ ...at, entries: [] }, [FUZZ_KEY]))
+  ]
+}
+
+/** An origin's class index (protocols/origin/SPEC.md "Index"), as `bundle publish` signs it: empty, and two bundles newest first. */
+export function originIndexSeeds (): Uint8Array[] {
+  const entry = (version: string, id: string): { id: string, name: string, version: string, created: string, expires: string, totalBytes: number } =>
+    ({ id, name: 'pos-os', version, created: '2026-01-01T00:00:00.000Z', expires: '2099-01-01T00:00:00.000Z', totalBytes: 3000 })
+  const body = (version: number, bundles: ReturnType<typeof entry>[]): Parameters<typeof signIndex>[0] =>
+    ({ type: 'storemesh/origin-index', specVersion: 1, deviceClass: 'pos', version, bundles })
+  return [
+    signIndex(body(1, []), [FUZZ_KEY]),
+    signIndex(body(2, [entry('1.1.0', BUNDLE_ID), entry('1.0.0', 'b3:' + 'cd'.repeat(32))]), [FUZZ_KEY])
   ]
 }

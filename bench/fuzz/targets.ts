@@ -17,6 +17,7 @@ import { decodeReportRequest, decodeReportResponse } from '../../src/ledger/repo
 import { decodeReportRequestV12, decodeReportResponseV12 } from '../../src/ledger/report/messages-v12.js'
 import { STATUS } from '../../src/net/manifest/constants.js'
 import { decodeManifestRequest, decodeManifestResponse } from '../../src/net/manifest/messages.js'
+import { decodeIndex } from '../../src/origin/origin-index.js'
 import { decodeSignedPolicy, verifyPolicy } from '../../src/policy/signed.js'
 import { parseStatusFile } from '../../src/roles/peer-status.js'
 import { FrameGuard } from '../../src/swarm/frame-guard.js'
@@ -177,6 +178,12 @@ export const TARGETS: readonly FuzzTarget[] = [
     decoder: '/storemesh/wan-pull answer frames: decodeFrames + decodePullAnswer',
     seeds: () => seeds.pullSeeds().frames,
     run: async b => (await allFrames(b, MAX_PULL_ANSWER_BYTES)).map(f => decodePullAnswer(f, { hash: seeds.HASH, size: 64 }))
+  },
+  {
+    name: 'origin-index',
+    decoder: 'origin index/<class>.json (a CDN or bucket serves it): decodeIndex (origin/origin-index.ts)',
+    seeds: seeds.originIndexSeeds,
+    run: b => decodeIndex(b, { keys: seeds.FUZZ_TRUST }, 'pos')
   },
   {
     name: 'status',

@@ -11,6 +11,8 @@ export interface Run {
   /** attack start -> the attacker's first dial or stream refused */
   refusedMs?: number
   attackerStats?: Record<string, unknown>
+  /** the victim's refusals of banned peers' connections by stage (status.json banRefusals: address = before Noise) */
+  banRefusals?: Partial<Record<string, number>>
   /** hoarders flagged by the hub's super-seeding, and when the first was */
   hoarders?: number, hoardersMs?: number
   /** fleet attacks: acts tried, refused, taken (the attacker's count); older-bundle: joined by the device, its chunks in the device's store */

@@ -9,24 +9,28 @@
  * - `show`: prints a root file, or the chain a node's data dir trusts;
  * - `install`: gives a node (a hub, running or not) a root: it must chain from the one
  *   the node holds (`--enrol` for a node that has only static keys);
+ * - `publish`: puts roots into an origin folder as `roots/<version>.json`, where super
+ *   hubs pulling through from it take them (protocols/origin/SPEC.md "Layout");
  * - `timestamp`: the timestamp role signs a short-lived freshness statement (newest
  *   bundle and policy per class); with `--data` it is checked against that node's root
  *   and stored there (its status and metrics then say fresh or stale); with `--origin`
  *   it is written as the origin's `timestamp.json`, which super hubs pulling through
  *   from it read (protocols/origin/SPEC.md "Layout").
  */
-import { readFile, stat } from 'node:fs/promises'
+import { stat } from 'node:fs/promises'
 import { join } from 'node:path'
 import type { Command } from 'commander'
 import { readSigningKeyFile, readTrustedKeyFiles } from '../bundle/keys.js'
 import { readBoundedFile } from '../identity/files.js'
 import {
-  addRootSignatures, buildRootBody, decodeRoot, decodeRootChain, decodeTimestamp, DEFAULT_ROOT_LIFETIME_MS, DEFAULT_TIMESTAMP_LIFETIME_MS,
+  addRootSignatures, buildRootBody, decodeRoot, decodeRootOrChain, decodeTimestamp, DEFAULT_ROOT_LIFETIME_MS, DEFAULT_TIMESTAMP_LIFETIME_MS,
   encodeRoot, encodeTimestamp, installTimestamp, MAX_ROOT_CHAIN_BYTES, MAX_TIMESTAMP_BYTES, newerTimestamp, perRole, roleKeysOf, ROOT_ROLES, RootTrust,
   signTimestamp, type RootDocument, type RootFields, type RootRole, type Timestamp, type TimestampEntry
 } from '../identity/root/index.js'
 import { writeFileAtomic } from '../interface/atomic-file.js'
-import { ORIGIN_TIMESTAMP_KEY } from '../origin/constants.js'
+import { ORIGIN_ROOTS_DIR, ORIGIN_TIMESTAMP_KEY } from '../origin/constants.js'
+import { publishRoots } from '../origin/publish-root.js'
+import { readRegularFile } from '../interface/regular-file.js'
 import { StoremeshError } from '../interface/errors.js'
 import type { TrustedKey } from '../interface/types.js'
 import { parseExpiry } from './bundle.js'
@@ -88,6 +92,15 @@ export async function readRootFile (path: string): Promise<RootDocument> {
   const bytes = await readBoundedFile(path, MAX_ROOT_CHAIN_BYTES)
   if (bytes === undefined) throw new StoremeshError('E_FILE_NOT_FOUND', `no such file: ${path}`, { path })
   return decodeRoot(bytes)
+}
+
+/** Root files or chain files, each a regular file within the chain's size limit. */
+async function readRootFiles (files: readonly string[]): Promise<RootDocument[]> {
+  const roots: RootDocument[] = []
+  for (const f of files) {
+    roots.push(...decodeRootOrChain(new Uint8Array(await readRegularFile(f, { maxBytes: MAX_ROOT_CHAIN_BYTES, what: f, codes: { tooLarge: 'E_ROOT_INVALID' } }))))
+  }
+  return roots
 }
 
 async function writeRootFile (path: string, root: RootDocument): Promise<void> {
@@ -261,6 +274,17 @@ export const register: Register = (program: Command, ctx) => {
       else process.stdout.write(`timestamp issued ${b.issuedAt}, expires ${b.expiresAt}: ${b.entries.map(e => `${e.deviceClass}=${e.bundleId}`).join(' ') || '(no entries)'}\n`)
     }))
 
+  root.command('publish')
+    .description(`put roots into an origin folder as ${ORIGIN_ROOTS_DIR}/<version>.json: super hubs pulling through from it take them when they chain`)
+    .argument('<file...>', 'root files (or chain files): each signed by its own root keys, and chaining from the origin\'s previous version')
+    .requiredOption('--origin <dir>', 'the origin folder (bundle publish\'s)')
+    .option('--json', 'print the outcome as JSON')
+    .action(action(ctx, async (files: string[], opts: { origin: string, json?: boolean }) => {
+      const r = await publishRoots(opts.origin, await readRootFiles(files))
+      if (opts.json === true) printJson({ kind: 'root-publish', origin: opts.origin, ...r })
+      else process.stdout.write(`roots written ${r.written.join(', ') || '-'}; already there ${r.present.join(', ') || '-'}\n`)
+    }))
+
   root.command('install')
     .description('give a node a root: it must chain from the one the node holds; a running node takes it at its next check')
     .argument('<file...>', 'root files (or chain files), any order: the node walks them version by version')
@@ -269,11 +293,7 @@ export const register: Register = (program: Command, ctx) => {
     .option('--enrol', 'a node with no root yet: take the lowest root given on its own signatures (the operator vouches for it)')
     .option('--json', 'print the outcome as JSON')
     .action(action(ctx, async (files: string[], opts: { data: string, trust?: string[], enrol?: boolean, json?: boolean }) => {
-      const roots: RootDocument[] = []
-      for (const f of files) {
-        const bytes = await readFile(f).catch(() => { throw new StoremeshError('E_FILE_NOT_FOUND', `no such file: ${f}`, { path: f }) })
-        roots.push(...(bytes.includes('"roots"') ? decodeRootChain(bytes) : [decodeRoot(bytes)]))
-      }
+      const roots = await readRootFiles(files)
       const rt = await RootTrust.open(opts.data, { keys: opts.trust !== undefined ? await readTrustedKeyFiles(opts.trust) : [] })
       const from = rt.version
       if (opts.enrol === true && rt.chain.length === 0) {

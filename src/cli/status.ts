@@ -146,7 +146,8 @@ export function rolloutLines (s: PeerStatus): string {
       ? `from --max-concurrent-installs ${m.flag ?? ''}${m.policyName !== undefined ? `, tighter than the signed policy ${m.policyName} wave ${m.wave ?? ''}` : ' (no signed policy)'}`
       : 'the default (no signed policy, no flag)'
   const policies = r.policies.map(p => `${p.name} wave ${p.wave} (${p.policyId.slice(0, 15)}…: maxConcurrentPerHub ${p.maxConcurrentPerHub}, prestageHours ${p.prestageHours})`)
-  return `\ninstall leases at once: ${m.value}, ${from}` + (policies.length > 0 ? `\nrollout policies: ${policies.join('; ')}` : '')
+  const gates = (s.waveGates ?? []).map(g => `\nwave ${g.waveId} gate: ${g.state}: ${g.detail}`).join('')
+  return `\ninstall leases at once: ${m.value}, ${from}` + (policies.length > 0 ? `\nrollout policies: ${policies.join('; ')}` : '') + gates
 }
 
 export const register: Register = (program, ctx) => {

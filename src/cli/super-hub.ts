@@ -52,6 +52,7 @@ interface SuperHubOpts {
   apiHost?: string
   apiHostName?: string[]
   timestampDir?: string
+  rootDir?: string
   json: boolean
   logLevel?: string
   logFormat?: string
@@ -89,6 +90,7 @@ export const register: Register = (program, ctx) => {
     .option('--api-host-name <name...>', 'names browsers and clients reach the fleet API by (Host header), besides its address, localhost, 127.0.0.1 and [::1]')
     .option('--no-api', 'run without the fleet API')
     .option('--timestamp-dir <dir>', 'folder the timestamp role\'s signer drops statements into (*.json; with --origin its timestamp.json is read too): the newest valid one is handed down (protocols/root/SPEC.md 6)')
+    .option('--root-dir <dir>', 'folder new roots (or chain files) are dropped into (*.json; with --origin its roots/<version>.json are read too): adopted when they chain from the root held, then handed down (protocols/root/SPEC.md 5)')
     .option('--json', 'logs as JSON lines (stdout)', false)
   addLogOptions(cmd)
     .action(action(ctx, async (opts: SuperHubOpts) => {
@@ -144,6 +146,7 @@ export const register: Register = (program, ctx) => {
           : {}),
         ...(opts.name !== undefined ? { name: opts.name } : {}),
         ...(opts.timestampDir !== undefined ? { timestampDir: opts.timestampDir } : {}),
+        ...(opts.rootDir !== undefined ? { rootDir: opts.rootDir } : {}),
         ...await identityOptionsOf(opts),
         log: logger
       })

@@ -23,18 +23,35 @@ export interface StoreHolding {
 
 /** Keeps a hub's holdings (in the caller's transaction); false when newer ones are kept already. */
 export async function recordHoldings (tx: SqlQueryable, hubId: string, h: Holdings, now: number): Promise<boolean> {
-  const moved = await tx.query('UPDATE hubs SET holdings_ms = $2 WHERE hub_id = $1 AND (holdings_ms IS NULL OR holdings_ms <= $2) RETURNING hub_id', [hubId, h.atMs])
-  if (moved.length === 0) return false
-  const ids = h.bundles.map(b => b.bundleId)
-  await tx.query('DELETE FROM hub_holdings WHERE hub_id = $1 AND NOT (bundle_id = ANY($2::text[]))', [hubId, ids])
-  if (ids.length > 0) {
+  return (await recordHoldingsOf(tx, [{ hubId, holdings: h }], now)).has(hubId)
+}
+
+/**
+ * A report group's holdings (each hub once), by three statements for the whole group
+ * as its order acks are, not three per report; answers the hubs whose holdings moved
+ * (the others had newer ones kept already).
+ */
+export async function recordHoldingsOf (tx: SqlQueryable, list: ReadonlyArray<{ hubId: string, holdings: Holdings }>, now: number): Promise<Set<string>> {
+  if (list.length === 0) return new Set()
+  const sorted = [...list].sort((a, b) => a.hubId < b.hubId ? -1 : a.hubId > b.hubId ? 1 : 0)
+  const moved = new Set((await tx.query<{ hub_id: string }>(`UPDATE hubs SET holdings_ms = k.at FROM unnest($1::text[], $2::bigint[]) AS k (h, at)
+    WHERE hubs.hub_id = k.h AND (hubs.holdings_ms IS NULL OR hubs.holdings_ms <= k.at) RETURNING hubs.hub_id`,
+  [sorted.map(x => x.hubId), sorted.map(x => x.holdings.atMs)])).map(r => r.hub_id))
+  const kept = sorted.filter(x => moved.has(x.hubId))
+  if (kept.length === 0) return moved
+  const rows = kept.flatMap(x => x.holdings.bundles.map(b => ({ hubId: x.hubId, atMs: x.holdings.atMs, b })))
+  // a bundle a hub no longer lists was evicted
+  await tx.query(`DELETE FROM hub_holdings o WHERE o.hub_id = ANY($1::text[])
+    AND NOT EXISTS (SELECT 1 FROM unnest($2::text[], $3::text[]) AS k (h, b) WHERE k.h = o.hub_id AND k.b = o.bundle_id)`,
+  [kept.map(x => x.hubId), rows.map(r => r.hubId), rows.map(r => r.b.bundleId)])
+  if (rows.length > 0) {
     await tx.query(`INSERT INTO hub_holdings (hub_id, bundle_id, held_chunks, total_chunks, complete, reported_ms, recorded_ms)
-      SELECT $1, b, hc, tc, c, $6, $7 FROM unnest($2::text[], $3::int[], $4::int[], $5::bool[]) AS k (b, hc, tc, c)
+      SELECT h, b, hc, tc, c, r, $7 FROM unnest($1::text[], $2::text[], $3::int[], $4::int[], $5::bool[], $6::bigint[]) AS k (h, b, hc, tc, c, r)
       ON CONFLICT (hub_id, bundle_id) DO UPDATE SET held_chunks = excluded.held_chunks, total_chunks = excluded.total_chunks,
         complete = excluded.complete, reported_ms = excluded.reported_ms, recorded_ms = excluded.recorded_ms`,
-    [hubId, ids, h.bundles.map(b => b.heldChunks), h.bundles.map(b => b.totalChunks), h.bundles.map(b => b.complete), h.atMs, now])
+    [rows.map(r => r.hubId), rows.map(r => r.b.bundleId), rows.map(r => r.b.heldChunks), rows.map(r => r.b.totalChunks), rows.map(r => r.b.complete), rows.map(r => r.atMs), now])
   }
-  return true
+  return moved
 }
 
 function holdingOfRow (r: Record<string, unknown>): StoreHolding {

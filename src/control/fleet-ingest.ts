@@ -10,9 +10,10 @@
  *      NOTHING, so a report replayed whole changes nothing;
  *   3. the devices' rows of the whole group are moved with one statement per table
  *      (fleet-ingest-devices.ts), and the counts per (wave, hub) with them;
- *   4. once per group, for the waves that gained a rollback: the wave's advisory lock
- *      and its totals; past its limit after its minimum outcomes, a halt order row is
- *      written in the same transaction;
+ *   4. once per group, for the waves that gained a rollback: their totals; past the
+ *      limit after the minimum outcomes, a halt order row is written in the same
+ *      transaction under the wave's advisory lock, and checked again after the commit
+ *      (fleet-halt-check.ts);
  *   5. acked_seq moves last. A crash anywhere before COMMIT leaves nothing: no hub of
  *      the group got an ack and each sends the same entries again.
  *
@@ -20,15 +21,15 @@
  * the group go on.
  */
 import { StoremeshError } from '../interface/errors.js'
-import { emptyCounts, rollbackRatio } from '../ledger/condense.js'
 import type { HubBatch, LedgerDelta, WaveOrder } from '../ledger/report/messages.js'
 import type { Holdings } from '../ledger/report/index.js'
 import { num, type SqlQueryable } from './db/sql.js'
 import { applyGroupDeltas, deviceKey, type HubDelta } from './fleet-ingest-devices.js'
-import { IN_FORCE_SQL, newOrderId, orderOfRow, ordersInForce, type FleetOrder } from './fleet-orders.js'
+import { IN_FORCE_SQL, orderOfRow, type FleetOrder } from './fleet-orders.js'
+import { haltsFor } from './fleet-halt-check.js'
 import { storeOrdersOf } from './store-gate.js'
 import { pendingFleetOrdersOf, recordOrderAcksOf } from './fleet-delivery.js'
-import { recordHoldings } from './fleet-holdings.js'
+import { recordHoldingsOf } from './fleet-holdings.js'
 
 export type HubAdmission = 'open' | 'registered'
 
@@ -71,8 +72,6 @@ export interface IngestResult {
 }
 
 export type IngestOutcome = { ok: true, result: IngestResult } | { ok: false, error: StoremeshError }
-
-const waveLockKey = (waveId: string): string => `storemesh-wave:${waveId}`
 
 interface HubState { epoch: string, ackedSeq: number, lastReportMs?: number, peer?: string, isNew: boolean }
 type HubRow = { hub_id: string, epoch: string, acked_seq: unknown, last_report_ms: unknown, peer: string | null }
@@ -197,11 +196,7 @@ export async function ingestHubBatches (tx: SqlQueryable, inputs: readonly Inges
   await recordOrderAcksOf(tx, v12.map(w => ({ hubId: w.i.batch.hubId, orderIds: w.i.fleet!.ackOrders })), ctx.now)
   const fleet = await pendingFleetOrdersOf(tx, v12.map(w => w.i.batch.hubId))
   // what each store holds: pre-staging and availability read it (fleet-holdings.ts)
-  const holdingsMoved = new Set<string>()
-  for (const w of v12) {
-    const h = w.i.fleet!.holdings
-    if (h !== undefined && await recordHoldings(tx, w.i.batch.hubId, h, ctx.now)) holdingsMoved.add(w.i.batch.hubId)
-  }
+  const holdingsMoved = await recordHoldingsOf(tx, v12.flatMap(w => w.i.fleet!.holdings !== undefined ? [{ hubId: w.i.batch.hubId, holdings: w.i.fleet!.holdings }] : []), ctx.now)
   const byHub = new Map(work.map(w => [w.i.batch.hubId, w]))
   const out: IngestOutcome[] = []
   for (const { batch } of inputs) {
@@ -217,50 +212,6 @@ export async function ingestHubBatches (tx: SqlQueryable, inputs: readonly Inges
     if (pending !== undefined) result.fleet = pending
     if (holdingsMoved.has(batch.hubId)) result.holdingsMoved = true
     out.push({ ok: true, result })
-  }
-  return out
-}
-
-/**
- * Once per group, for the waves that gained a rollback in it. The check needs only
- * two sums per wave, read from the per-store rows (one index range), not the wave's
- * full totals with its gate maps.
- */
-async function haltsFor (tx: SqlQueryable, waves: string[], ctx: IngestContext): Promise<FleetOrder[]> {
-  if (waves.length === 0) return []
-  // one halt decision per wave at a time (two groups must not both halt it); in wave order, so two groups never wait on each other crosswise
-  for (const w of waves) await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [waveLockKey(w)])
-  const sums = await tx.query<{ wave_id: string, updated: unknown, rolled_back: unknown }>(`SELECT wave_id, sum(updated) AS updated, sum(rolled_back) AS rolled_back
-    FROM wave_hub_counts WHERE wave_id = ANY($1::text[]) GROUP BY wave_id`, [waves])
-  const out: FleetOrder[] = []
-  const limits = await tx.query<{ wave_id: string, halt_on_rollback_ratio: unknown, min_outcomes_for_halt: unknown }>(
-    'SELECT wave_id, halt_on_rollback_ratio, min_outcomes_for_halt FROM waves WHERE wave_id = ANY($1::text[])', [waves])
-  const current = new Map((await ordersInForce(tx, waves)).map(o => [o.waveId!, o]))
-  for (const waveId of waves) {
-    const s = sums.find(r => r.wave_id === waveId)
-    const c = { ...emptyCounts(), ...(s !== undefined ? { updated: num(s.updated), rolledBack: num(s.rolled_back) } : {}) }
-    const row = limits.find(l => l.wave_id === waveId)
-    const limit = row?.halt_on_rollback_ratio != null ? num(row.halt_on_rollback_ratio) : ctx.haltOnRollbackRatio(waveId)
-    const minOutcomes = row?.min_outcomes_for_halt != null ? num(row.min_outcomes_for_halt) : ctx.minOutcomesForHalt(waveId)
-    const ratio = rollbackRatio(c)
-    const cur = current.get(waveId)
-    if (ratio === undefined || c.updated + c.rolledBack < minOutcomes || ratio <= limit || cur?.action === 'halt') continue
-    const order: FleetOrder = {
-      orderId: newOrderId(),
-      kind: 'wave',
-      action: 'halt',
-      waveId,
-      reason: `rollback ratio ${ratio.toFixed(4)} > ${limit} (${c.rolledBack} of ${c.updated + c.rolledBack} devices rolled back)`,
-      issuedBy: ctx.via,
-      source: 'auto',
-      // later than the order it replaces, whatever the clocks did
-      issuedAtMs: Math.max(ctx.now, (cur?.issuedAtMs ?? 0) + 1)
-    }
-    await tx.query(`INSERT INTO orders (order_id, kind, action, wave_id, reason, issued_by, source, issued_ms)
-      VALUES ($1, 'wave', 'halt', $2, $3, $4, 'auto', $5)`, [order.orderId, waveId, order.reason, order.issuedBy, order.issuedAtMs])
-    await tx.query(`UPDATE waves SET state = 'halted', state_reason = $2, updated_ms = $3 WHERE wave_id = $1`, [waveId, order.reason, ctx.now])
-    await tx.query(`UPDATE wave_stores SET state = 'halted', updated_ms = $2 WHERE wave_id = $1 AND state IN ('planned', 'prestaging', 'prestaged', 'installing', 'paused')`, [waveId, ctx.now])
-    out.push(order)
   }
   return out
 }

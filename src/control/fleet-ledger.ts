@@ -25,6 +25,7 @@ import type { FleetCounters, FleetDbHealth, FleetLedgerOptions, FleetStatus } fr
 import { DB_PROBE_INTERVAL_MS, DB_RETRY, PG_GROUPS_IN_FLIGHT } from './fleet-ledger-constants.js'
 import { isConnectionError, type SqlDb, type SqlDriverKind, type SqlQueryable } from './db/sql.js'
 import { ingestHubBatches } from './fleet-ingest.js'
+import { haltsAfterCommit } from './fleet-halt-check.js'
 import { holdingsOf, hubsReportingHoldings, storesHoldingComplete, type StoreHolding } from './fleet-holdings.js'
 import { IngestQueue } from './ingest-queue.js'
 import { fleetOrderDeliveries, fleetStores, type FleetStore, type OrderDelivery } from './fleet-api-views.js'
@@ -66,14 +67,15 @@ export class FleetLedger {
     this.#minOutcomes = rule.minOutcomes
     this.#kind = db?.kind ?? (options.dbUrl !== undefined ? 'postgres' : 'pglite')
     this.#db = db
-    this.#ingest = new IngestQueue(async inputs => { this.counters.reportTransactions++; return await this.#run(`storing the reports of ${inputs.length} hub(s) (${inputs[0]!.batch.hubId}…)`,
-      async db => await db.transaction(async tx => await ingestHubBatches(tx, inputs, {
-        now: this.#now(),
-        via: this.#o.via ?? 'control',
-        admission: this.#o.admission ?? 'open',
-        haltOnRollbackRatio: this.#threshold,
-        minOutcomesForHalt: this.#minOutcomes
-      })))
+    this.#ingest = new IngestQueue(async inputs => {
+      this.counters.reportTransactions++
+      const ctx = { now: this.#now(), via: this.#o.via ?? 'control', admission: this.#o.admission ?? 'open', haltOnRollbackRatio: this.#threshold, minOutcomesForHalt: this.#minOutcomes }
+      return await this.#run(`storing the reports of ${inputs.length} hub(s) (${inputs[0]!.batch.hubId}…)`, async db => {
+        const out = await db.transaction(async tx => await ingestHubBatches(tx, inputs, ctx))
+        // a halt that groups committed side by side reached together (fleet-halt-check.ts)
+        await haltsAfterCommit(db, inputs, out, ctx)
+        return out
+      })
     }, { maxInFlight: this.#kind === 'postgres' ? PG_GROUPS_IN_FLIGHT : 1, ...options.ingest })
     this.#health = { kind: this.#kind, where: db?.where ?? (options.dbUrl !== undefined ? 'postgres' : `${options.dataDir ?? '.'}/fleet-db`), up: db !== undefined, sinceMs: this.#now() }
   }

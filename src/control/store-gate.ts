@@ -18,11 +18,12 @@
  * dated after the one in force (fleet-orders.ts), so it replaces both, and at an equal
  * time a pause or halt outranks the resume.
  */
+import { BATCH_NOT_STARTED_REASON } from '../ledger/orders.js'
 import type { WaveOrder } from '../ledger/report/messages.js'
 import { num, optNum, type SqlQueryable } from './db/sql.js'
 import { toWaveOrder, type FleetOrder } from './fleet-orders.js'
 
-export const BATCH_NOT_STARTED = 'wave-batch-not-started'
+export const BATCH_NOT_STARTED = BATCH_NOT_STARTED_REASON
 
 /** The orders for one store hub's answer: the waves' orders in force, each gated for this store. */
 export async function storeOrders (tx: SqlQueryable, hubId: string, inForce: readonly FleetOrder[]): Promise<WaveOrder[]> {

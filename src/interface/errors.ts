@@ -96,6 +96,8 @@ export const ERROR_CODES = {
   E_ROOT_VERSION: EXIT.TRUST,
   /** the newest root known has expired: nothing is trusted from it until a newer one arrives */
   E_ROOT_EXPIRED: EXIT.TRUST,
+  /** a root at or below the version in force that is not the root held there (a feed or origin replaying or forking the chain) */
+  E_ROOT_ROLLBACK: EXIT.TRUST,
   /** a freshness statement that is malformed */
   E_TIMESTAMP_INVALID: EXIT.TRUST,
   /** a freshness statement issued before the one in force (a replay would hide a freeze) */
@@ -126,6 +128,8 @@ export const ERROR_CODES = {
   E_NOT_CONNECTED: EXIT.FAILURE,
   /** the remote peer answered a request with an error status */
   E_PEER_ERROR: EXIT.FAILURE,
+  /** a store hub took nothing from its wan-pull stream for the stall time mid-answer: the super hub reset the stream and took its chunk bytes in flight back (src/wan/pull/constants.ts DEFAULT_SERVE_STALL_MS) */
+  E_SERVE_STALLED: EXIT.FAILURE,
   // HTTP/file origin a super hub pulls through from (src/origin/, protocols/origin/SPEC.md)
   /** the origin has no such object (HTTP 404 or a missing file) */
   E_ORIGIN_NOT_FOUND: EXIT.FAILURE,

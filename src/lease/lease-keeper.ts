@@ -244,7 +244,9 @@ export class LeaseKeeper {
     const lost = this.#held !== undefined ? `lease lost during install (${res.reason}); ` : ''
     if (this.#held !== undefined) this.#init.log?.warn(`lease ${this.#held.leaseId.slice(0, 8)}: ${op} denied: ${res.reason}`)
     this.#held = undefined
-    this.#set({ state: 'denied', retryAtMs: this.#now() + jittered, detail: `${lost}${res.reason}: ${res.active}/${res.limit} slots in use` })
+    // the hub's detail says why (a hold's order, a wave gate): the device's `hub.lease` gate shows it
+    const why = res.detail !== undefined && res.detail !== '' ? res.detail : `${res.active}/${res.limit} slots in use`
+    this.#set({ state: 'denied', retryAtMs: this.#now() + jittered, detail: `${lost}${res.reason}: ${why}` })
     // while installing, keep asking: a slot that frees up lets the device hold one again
     if (this.#keep) this.#schedule(jittered)
   }

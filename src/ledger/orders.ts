@@ -12,6 +12,12 @@ import type { DeviceFacts } from '../interface/types.js'
 import { MAX_REASON_CHARS } from './report/constants.js'
 import { parseWaveOrder, type WaveAction, type WaveOrder } from './report/messages.js'
 
+/**
+ * The reason of the `pause` a control plane sends a store whose batch of the wave has not
+ * started (src/control/store-gate.ts): the store's devices fetch and verify, and hold.
+ */
+export const BATCH_NOT_STARTED_REASON = 'wave-batch-not-started'
+
 /** Equal times resolve to the stronger order, so every hub picks the same one. */
 const ACTION_RANK: Readonly<Record<WaveAction, number>> = { resume: 0, pause: 1, halt: 2 }
 

@@ -147,6 +147,14 @@ export interface HubUplinkInit extends LoopInit {
   onChange?: () => void
   /** the bundles this hub holds, for the request's `holdings` (holdings-sender.ts) */
   holdings?: HoldingsSource
+  /** told of every answer and when its request left (store-wave-gate.ts: which waves the super hub runs) */
+  answers?: AnswerSink
+}
+
+/** Hears each answer's wave orders with the send time of its request, on the sink's own (monotonic) clock. */
+export interface AnswerSink {
+  monoNow(): number
+  noteAnswer(sentAtMonoMs: number, orders: readonly WaveOrder[]): Promise<void>
 }
 
 export class HubUplink extends PushLoop {
@@ -184,6 +192,7 @@ export class HubUplink extends PushLoop {
       delete req.waitMs
     }
     let res: ReportAckV12
+    const sentAtMonoMs = this.#init.answers?.monoNow()
     try {
       res = await this.#init.client.send(target, req, { signal, timeoutMs: this.options.timeoutMs })
       if (held !== undefined) this.#holdings!.taken(held.digest)
@@ -201,6 +210,7 @@ export class HubUplink extends PushLoop {
       this.noteAck(acked, entries.filter(e => e.seq <= acked).length)
     }
     const applied = await ledger.applyOrders(res.orders, 'super')
+    if (sentAtMonoMs !== undefined) await this.#init.answers?.noteAnswer(sentAtMonoMs, res.orders)
     const fleet = res.fleetOrders ?? []
     if (fleet.length > 0 && this.#init.fleet !== undefined) {
       // durable first: an order is acked (and so never sent again) only once it is on disk

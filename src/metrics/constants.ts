@@ -39,6 +39,7 @@ export const METRIC_NAMES = {
   peerBansTotal: 'storemesh_peer_bans_total',
   peersBanned: 'storemesh_peers_banned',
   peerViolationsTotal: 'storemesh_peer_violations_total',
+  banRefusalsTotal: 'storemesh_ban_refusals_total',
   superseedHoardersTotal: 'storemesh_superseed_hoarders_total',
   peerRefusalsTotal: 'storemesh_peer_refusals_total',
   rootVersion: 'storemesh_root_version',

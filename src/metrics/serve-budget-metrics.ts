@@ -12,10 +12,12 @@ export const SERVE_BUDGET_METRIC_NAMES = {
   limitBytes: 'storemesh_serve_inflight_limit_bytes',
   peakBytes: 'storemesh_serve_inflight_peak_bytes',
   waiters: 'storemesh_serve_inflight_waiters',
-  waitedTotal: 'storemesh_serve_inflight_waited_total'
+  waitedTotal: 'storemesh_serve_inflight_waited_total',
+  stalledAbortsTotal: 'storemesh_serve_stalled_aborts_total'
 } as const
 
-export function registerServeBudgetMetrics (registry: Registry, budget: { stats(): ByteBudgetStats }): void {
+/** `serve`: the wan-pull server, whose stalled streams give their grants back (PullServer.stats) */
+export function registerServeBudgetMetrics (registry: Registry, budget: { stats(): ByteBudgetStats }, serve?: { stats(): { stalledAborts: number } }): void {
   const N = SERVE_BUDGET_METRIC_NAMES
   const gauge = (name: string, help: string, pick: (s: ByteBudgetStats) => number): void => {
     // eslint-disable-next-line no-new
@@ -26,4 +28,7 @@ export function registerServeBudgetMetrics (registry: Registry, budget: { stats(
   gauge(N.peakBytes, 'The most chunk bytes in flight at once since start.', s => s.peakBytes)
   gauge(N.waiters, 'Chunk answers waiting for bytes in flight to come back.', s => s.waiters)
   scrapedCounter(registry, N.waitedTotal, 'Chunk answers that waited for bytes in flight to come back.', [], m => { m.inc(count(budget.stats().waitedTotal)) })
+  if (serve !== undefined) {
+    scrapedCounter(registry, N.stalledAbortsTotal, 'wan-pull streams reset (E_SERVE_STALLED) because their store hub took nothing for the stall time mid-answer; their chunk bytes in flight went back to the budget.', [], m => { m.inc(count(serve.stats().stalledAborts)) })
+  }
 }

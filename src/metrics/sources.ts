@@ -67,6 +67,8 @@ export interface SecuritySource {
   peersBanned?(): MaybePromise<number>
   /** chunk-wire protocol violations by stable code (PeerScorer.violationCounts) */
   peerViolationsTotal?(): MaybePromise<Record<string, number>>
+  /** connections of banned peers refused, by stage: address (before Noise), encrypted (by peer id, after it), dial (ours); net/address-bans.ts */
+  banRefusalsTotal?(): MaybePromise<Record<string, number>>
   /** peers a super-seeding hub found claiming chunks they never served (swarm/superseed.ts) */
   superseedHoardersTotal?(): MaybePromise<number>
 }

@@ -62,6 +62,15 @@ export function createSecurityMetrics (registry: Registry, source: SecuritySourc
       })
     })
   }
+  const refusals = source.banRefusalsTotal
+  if (refusals !== undefined) {
+    scrapedCounter(registry, N.banRefusalsTotal, 'Connections of banned peers refused, by stage: address (before Noise), encrypted (by peer id, after Noise), dial (our own).', ['stage'], async c => {
+      await errors.guard('security', async () => {
+        // three stages; the bound only guards against a source bug
+        for (const [stage, n] of Object.entries(boundGates(await refusals(), MAX_VIOLATION_SERIES))) c.inc({ stage }, count(n))
+      })
+    })
+  }
   if (source.peersBanned !== undefined) {
     scrapedGauge(registry, N.peersBanned, 'Peers banned now.', [], async g => {
       const v = await read()

@@ -8,6 +8,8 @@
  */
 import type { ConnectionGater, PeerId } from '@libp2p/interface'
 
+
+
 export function allowlistGater (allow: ReadonlySet<string> | undefined): ConnectionGater {
   if (allow === undefined) return {}
   const denied = (peer: PeerId): boolean => !allow.has(peer.toString())
@@ -18,23 +20,27 @@ export function allowlistGater (allow: ReadonlySet<string> | undefined): Connect
   }
 }
 
-type DenyPeer = (peer: PeerId) => boolean | Promise<boolean>
-const PEER_HOOKS = ['denyDialPeer', 'denyInboundEncryptedConnection', 'denyOutboundEncryptedConnection'] as const
+// the hooks differ in arguments; each is forwarded as libp2p called it
+type Deny = (...args: any[]) => boolean | Promise<boolean> // eslint-disable-line @typescript-eslint/no-explicit-any
+const MERGED_HOOKS = ['denyDialPeer', 'denyInboundEncryptedConnection', 'denyOutboundEncryptedConnection', 'denyInboundConnection'] as const
 
 /**
- * Merges the peer-id hooks of several gaters (the allowlist, a role's ban list): a
- * peer is refused when any of them refuses it. Only these three hooks are merged;
- * they are the ones that see a peer id (the notes).
+ * Merges the hooks of several gaters (the allowlist, a role's ban list, its address
+ * bans): a connection is refused when any of them refuses it. The three peer-id hooks
+ * (the notes) and `denyInboundConnection`, the one hook before Noise, which sees only
+ * the remote address (net/address-bans.ts); each is called with every argument libp2p
+ * passes (the connection too, after Noise).
  */
 export function mergePeerGaters (...gaters: ConnectionGater[]): ConnectionGater {
   const out: ConnectionGater = {}
-  for (const hook of PEER_HOOKS) {
-    const fns = gaters.map(g => g[hook] as DenyPeer | undefined).filter((f): f is DenyPeer => f !== undefined)
+  for (const hook of MERGED_HOOKS) {
+    const fns = gaters.map(g => g[hook] as Deny | undefined).filter((f): f is Deny => f !== undefined)
     if (fns.length === 0) continue
-    out[hook] = async (peer: PeerId) => {
-      for (const f of fns) if (await f(peer)) return true
+    const merged: Deny = async (...args: unknown[]) => {
+      for (const f of fns) if (await f(...args)) return true
       return false
     }
+    ;(out as Record<string, Deny>)[hook] = merged
   }
   return out
 }

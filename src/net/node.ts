@@ -10,7 +10,7 @@ import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, type Identify } from '@libp2p/identify'
 import { mdns } from '@libp2p/mdns'
-import { tcp } from '@libp2p/tcp'
+import { tcp, type TCPSocketOptions } from '@libp2p/tcp'
 import type { ConnectionGater, Libp2p, PeerDiscovery, PeerInfo, PrivateKey, ServiceMap } from '@libp2p/interface'
 import { createLibp2p, type Libp2pOptions, type ServiceFactoryMap } from 'libp2p'
 import {
@@ -79,6 +79,11 @@ export interface NodeInit<T extends ServiceMap = ServiceMap> {
   /** more peer-id hooks (a role's ban list: swarm's banGater), merged with the allowlist */
   gater?: ConnectionGater
   limits?: Partial<ConnectionLimits>
+  /**
+   * the local address our TCP dials leave from (net.connect's localAddress): a test or
+   * bench plays a separate host with 127.0.0.2, as address bans see hosts (address-bans.ts) @default the kernel's choice
+   */
+  dialFromAddress?: string
   /** @default DEFAULT_MAX_STREAM_WINDOW_BYTES (256 KiB; see constants.ts for why) */
   maxStreamWindowBytes?: number
   /** protocol services, e.g. `{ manifest: manifestProtocol({ lookup }) }` */
@@ -226,7 +231,8 @@ export async function createStoremeshNode<T extends ServiceMap = ServiceMap> (in
       listen: [...(init.listen ?? DEFAULT_LISTEN_ADDRS)],
       ...(init.announce !== undefined ? { announce: [...init.announce] } : {})
     },
-    transports: [tcp()],
+    // localAddress is net.connect's; @libp2p/tcp spreads dialOpts into it but types only a few fields
+    transports: [tcp(init.dialFromAddress !== undefined ? { dialOpts: { localAddress: init.dialFromAddress } as TCPSocketOptions } : {})],
     connectionEncrypters: [noise()],
     streamMuxers: [yamux({
       maxEarlyStreams: DEFAULT_MAX_EARLY_STREAMS,

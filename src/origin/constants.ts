@@ -12,6 +12,8 @@ export const ORIGIN_MANIFESTS_DIR = 'manifests'
 export const ORIGIN_INDEX_DIR = 'index'
 /** `timestamp.json`: the newest freshness statement of the timestamp role (protocols/root/SPEC.md section 6), read by super hubs' timestamp feeds. */
 export const ORIGIN_TIMESTAMP_KEY = 'timestamp.json'
+/** `roots/<version>.json`: each root of the fleet's chain (protocols/root/SPEC.md), read by super hubs' root feeds from the version after theirs. */
+export const ORIGIN_ROOTS_DIR = 'roots'
 
 export const ORIGIN_INDEX_TYPE = 'storemesh/origin-index'
 export const ORIGIN_INDEX_SPEC_VERSION = 1

@@ -11,24 +11,26 @@
  * - `pull-through.ts`  the super hub's chunk source and manifest lookup
  * - `status-file.ts`   `<data>/origin.json` counters
  * - `timestamp-source.ts` `timestamp.json` for the super hub's timestamp feed
+ * - `root-source.ts`   `roots/<version>.json` for the super hub's root feed
  */
 import { StoremeshError } from '../interface/errors.js'
 import type { Log } from '../interface/log.js'
 import type { TrustOptions } from '../interface/types.js'
 import type { ChunkStore } from '../store/index.js'
-import { MIN_ORIGIN_CACHE_QUOTA_BYTES } from './constants.js'
+import { MIN_ORIGIN_CACHE_QUOTA_BYTES, ORIGIN_TIMESTAMP_KEY } from './constants.js'
 import { OriginFetcher, type OriginFetcherInit } from './fetcher.js'
 import { PullThrough } from './pull-through.js'
 import { DEFAULT_ORIGIN_STATUS_INTERVAL_MS, writeOriginStatus, type OriginStatus } from './status-file.js'
 
 export * from './constants.js'
-export { chunkKey, indexKey, manifestKey } from './layout.js'
+export { chunkKey, indexKey, manifestKey, rootKey } from './layout.js'
 export { decodeIndex, newestEntry, parseIndex, type OriginIndexBody, type IndexEntry } from './origin-index.js'
 export { publishBundle, type PublishOptions, type PublishResult } from './publish.js'
 export { OriginFetcher, parseOriginUrl, type OriginFetcherInit, type FetchObjectOptions } from './fetcher.js'
 export { PullThrough, type OriginStats, type PullThroughInit } from './pull-through.js'
 export { readOriginStatus, ORIGIN_STATUS_FILE, type OriginStatus } from './status-file.js'
 export { OriginTimestampSource } from './timestamp-source.js'
+export { OriginRootSource } from './root-source.js'
 
 /** Refuses a cache too small to hold one chunk of the largest allowed size, with both sizes. */
 export function assertCacheQuota (quotaBytes: number): void {
@@ -69,6 +71,8 @@ export async function startOriginPull (init: OriginPullInit): Promise<OriginPull
     base: init.url,
     onBytes: (n) => { originBytes += n },
     onFailure: (key, err, attempt, retried) => {
+      // timestamp.json is optional (SPEC): polled every 30 s, its absence is no failed read (it filled storemesh_origin_errors_total)
+      if (key === ORIGIN_TIMESTAMP_KEY && err.code === 'E_ORIGIN_NOT_FOUND') return
       pull?.noteFailedRead(err.code, retried)
       init.log?.debug({ key, code: err.code, attempt }, `origin read failed: ${err.toLine()}`)
     }

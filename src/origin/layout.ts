@@ -5,7 +5,7 @@
  */
 import { StoremeshError } from '../interface/errors.js'
 import { BUNDLE_ID_PREFIX, isBundleId, isHashHex } from '../interface/ids.js'
-import { ORIGIN_CHUNKS_DIR, ORIGIN_INDEX_DIR, ORIGIN_MANIFESTS_DIR } from './constants.js'
+import { ORIGIN_CHUNKS_DIR, ORIGIN_INDEX_DIR, ORIGIN_MANIFESTS_DIR, ORIGIN_ROOTS_DIR } from './constants.js'
 
 const DEVICE_CLASS_RE = /^[A-Za-z0-9][A-Za-z0-9._-]{0,127}$/
 
@@ -23,4 +23,10 @@ export function manifestKey (bundleId: string): string {
 export function indexKey (deviceClass: string): string {
   if (!DEVICE_CLASS_RE.test(deviceClass)) throw new StoremeshError('E_INVALID_ARGUMENT', `not a device class: ${deviceClass.slice(0, 80)}`)
   return `${ORIGIN_INDEX_DIR}/${deviceClass}.json`
+}
+
+/** `roots/<version>.json`, the version in decimal (1, 2, … 10: no padding). */
+export function rootKey (version: number): string {
+  if (!(Number.isSafeInteger(version) && version >= 1)) throw new StoremeshError('E_INVALID_ARGUMENT', `not a root version: ${String(version).slice(0, 40)}`)
+  return `${ORIGIN_ROOTS_DIR}/${version}.json`
 }

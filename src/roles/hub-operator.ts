@@ -24,6 +24,7 @@ import { HubLedger, HubUplink, reportProtocolOn, type ReportProtocol } from '../
 import { ChangeFeed } from '../ledger/report/index.js'
 import { startHubFleet } from './hub-fleet.js'
 import { hubHoldingsOf } from './hub-holdings.js'
+import { startHubWaveGate } from './hub-wave-gate.js'
 import { SuperHubFailover } from '../ledger/super-failover.js'
 import {
   BanCounter, createMetrics, leaseSourceOf, SwarmTally, waveSourceOf,
@@ -87,6 +88,7 @@ export class HubOperator {
         peerBansTotal: () => this.bans.total,
         peersBanned: () => hub.peer.bans.list().length,
         peerViolationsTotal: () => Object.fromEntries(hub.peer.chunks.scorer.violationCounts),
+        banRefusalsTotal: () => hub.peer.addressBans.refusals(),
         superseedHoardersTotal: () => this.tally.hoarders()
       },
       waves: waveSourceOf(ledger),
@@ -131,7 +133,11 @@ export class HubOperator {
       if (supers.length > 0) {
         const ledgerLog = (init.log ?? silentLog).child({ component: 'ledger' })
         const failover = new SuperHubFailover(report, supers, { onSwitch: s => { ledgerLog.warn(`reports move to super hub ${s.to}: ${s.from} failed (${s.error.toLine()})`) } })
-        uplink = new HubUplink({ hubId: init.hubId ?? node.peerId.toString(), ledger, client: failover, superHub: () => failover.current(), fleet: fleet.sink, trust, onChange: () => { changes.changed() }, holdings: hubHoldingsOf(init.hub) })
+        // no install lease for a wave until the super hub said this store's word on it (store-wave-gate.ts)
+        const waves = await startHubWaveGate({ dataDir: init.dataDir, orders: ledger, ask: () => { uplink?.kick() }, log: ledgerLog })
+        init.hub.waveHoldOf = waves.holdOf
+        init.hub.waveGates = waves.view
+        uplink = new HubUplink({ hubId: init.hubId ?? node.peerId.toString(), ledger, client: failover, superHub: () => failover.current(), fleet: fleet.sink, trust, onChange: () => { changes.changed() }, holdings: hubHoldingsOf(init.hub), answers: waves.answers })
         uplink.start()
         // a bundle pre-staged is news for the fleet's waves: its holdings go up now, not after the held poll
         init.wan?.()?.on('prestaged', () => { uplink?.kick() })

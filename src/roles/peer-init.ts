@@ -38,6 +38,8 @@ export interface PeerInit {
   uploadLimiter?: AcquireBytes
   /** builds a token bucket (src/wan/limiter.ts) at this rate as the node-wide upload cap */
   uploadRateBytesPerSec?: number
+  /** how long a banned peer's LAN address is refused before Noise; 0 turns it off (net/address-bans.ts) @default DEFAULT_ADDRESS_BAN_MS */
+  addressBanMs?: number
   /** the hub's lease table; devices leave it out (client only) */
   leaseAuthority?: LeaseServer
   swarmOptions?: Partial<SwarmOptions>

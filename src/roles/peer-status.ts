@@ -10,6 +10,7 @@ import { writeFileAtomic } from '../interface/atomic-file.js'
 import { StoremeshError } from '../interface/errors.js'
 import { parseStrictJson } from '../interface/strict-json.js'
 import { readRegularFileIfExists } from '../interface/regular-file.js'
+import type { RefusalStage } from '../net/address-bans.js'
 import type { Link } from '../interface/types.js'
 import type { HubRolloutView } from './hub-rollout.js'
 import { MAX_STATUS_FILE_BYTES, STATUS_FILE, STATUS_SCHEMA } from './lan-constants.js'
@@ -113,12 +114,23 @@ export interface PeerStatus {
   addrs: string[]
   connections: number
   bans: BanStatus[]
+  /** connections of banned peers refused, by stage: before Noise by address, after it by peer id, our own dials (net/address-bans.ts) */
+  banRefusals?: Record<RefusalStage, number>
   bundles: BundleStatus[]
   /** a store hub: the rollout values it applies and where each came from (docs/fleet-waves.md) */
   rollout?: HubRolloutView
+  /** a store hub under a super hub: each wave its devices asked a lease for, and whether the store may install it (docs/fleet-waves.md "The store hub's wave gate") */
+  waveGates?: WaveGateStatus[]
   store?: StoreStatus
   /** the root of trust in force and the newest freshness statement (protocols/root/SPEC.md 5-6) */
   trust?: TrustStatus
+}
+
+export interface WaveGateStatus {
+  waveId: string
+  /** pending (not heard from the super hub), held, open, local (no control plane runs it) */
+  state: string
+  detail: string
 }
 
 export interface TrustStatus {

@@ -14,11 +14,12 @@ import { LEASE_PROTOCOL, leaseProtocol, type LeaseProtocol } from '../lease/inde
 import { manifestProtocol, type ManifestProtocol } from '../net/manifest/index.js'
 import { createStoremeshNode } from '../net/node.js'
 import { mergePeerGaters } from '../net/gater.js'
+import { AddressBans, addressBanGater, noteAddressesOnBan } from '../net/address-bans.js'
 import { startPeerIdentity } from '../identity/node-identity.js'
 import type { PeerIdentities } from '../identity/index.js'
 import { enrolmentFromRoot, FreshnessWatch, implicitEnrolment, RootTrust } from '../identity/root/index.js'
 import { openStore, resolveQuotaBytes, storeManifestLookup, type ChunkStore } from '../store/index.js'
-import { BAN_FILE_NAME, BanFile, BanList, banGater, chunkProtocol, UploadTurns, type AcquireBytes, type BundleSwarm, type ChunkProtocol } from '../swarm/index.js'
+import { BAN_FILE_NAME, BanFile, BanList, chunkProtocol, UploadTurns, type AcquireBytes, type BundleSwarm, type ChunkProtocol } from '../swarm/index.js'
 import { join } from 'node:path'
 import { Limiter } from '../wan/limiter.js'
 import { DEFAULT_PEER_LISTEN_ADDRS, DEFAULT_STATUS_INTERVAL_MS, PEER_STORE_DIR, STATUS_SCHEMA } from './lan-constants.js'
@@ -33,6 +34,8 @@ export class LanPeer {
   readonly store: ChunkStore
   readonly node: PeerNode
   readonly bans: BanList
+  /** banned peers' LAN addresses, refused before Noise (net/address-bans.ts) */
+  readonly addressBans: AddressBans
   /** the root of trust in force: `trust('release')` verifies bundles, `trust('policy')` policies */
   readonly root: RootTrust
   /** `<data>/timestamp.json` against the root's timestamp role: stale once it expired */
@@ -41,7 +44,7 @@ export class LanPeer {
   readonly #banFile: BanFile
   readonly startedAt = new Date()
   /** role-specific parts of the status snapshot (the store hub's rollout values) */
-  statusExtras: (() => Pick<PeerStatus, 'rollout'>) | undefined
+  statusExtras: (() => Pick<PeerStatus, 'rollout' | 'waveGates'>) | undefined
   /** the role's own lines (status file, stop) */
   readonly #log: Log
   /** swarm events: bans, bad chunks, finished bundles */
@@ -55,7 +58,8 @@ export class LanPeer {
   #statusWritten: string | undefined
   #stopping: Promise<void> | undefined
 
-  private constructor (init: PeerInit, store: ChunkStore, node: PeerNode, bans: BanList, banFile: BanFile, root: RootTrust) {
+  private constructor (init: PeerInit, store: ChunkStore, node: PeerNode, bans: BanList, banFile: BanFile, root: RootTrust, addressBans: AddressBans) {
+    this.addressBans = addressBans
     this.role = init.role
     this.dataDir = init.dataDir
     this.store = store
@@ -87,6 +91,7 @@ export class LanPeer {
       // before the node starts, so its gater refuses peers banned before a restart
       await banFile.start()
       let node: PeerNode | undefined
+      const addressBans = new AddressBans(init.addressBanMs !== undefined ? { ttlMs: init.addressBanMs } : {})
       const manifest = (): ManifestProtocol => {
         if (node === undefined) throw new StoremeshError('E_NOT_CONNECTED', 'the node is not up yet')
         return node.services.manifest
@@ -112,7 +117,7 @@ export class LanPeer {
           ...(init.mdnsIntervalMs !== undefined ? { intervalMs: init.mdnsIntervalMs } : {}),
           dialOnDiscovery: true
         },
-        gater: identity !== undefined ? mergePeerGaters(banGater(bans), identity.gater) : banGater(bans),
+        gater: identity !== undefined ? mergePeerGaters(addressBanGater(addressBans, bans.isBanned), identity.gater) : addressBanGater(addressBans, bans.isBanned),
         ...(init.metrics !== undefined ? { metrics: init.metrics } : {}),
         services: {
           chunks: chunkProtocol({
@@ -122,6 +127,7 @@ export class LanPeer {
             ...(uploadLimiter !== undefined ? { uploadLimiter } : {}),
             resolveBundle: resolver.resolve,
             spareHoarder: async id => await (self?.isStoreHub(id) ?? Promise.resolve(true)),
+            ...(init.log !== undefined ? { log: init.log.child({ component: 'swarm' }) } : {}),
             ...(identity !== undefined ? { isAllowed: identity.isAllowed } : {})
           }),
           manifest: manifestProtocol({
@@ -137,7 +143,7 @@ export class LanPeer {
           ...(identity !== undefined ? { identity: identity.service } : {})
         }
       })
-      const peer = new LanPeer(init, store, node, bans, banFile, root)
+      const peer = new LanPeer(init, store, node, bans, banFile, root, addressBans)
       const started = node
       // a banned device that comes back under a new peer id is known only once its certificate is
       identities?.on('verified', who => {
@@ -148,6 +154,8 @@ export class LanPeer {
       })
       self = peer
       bans.on('ban', e => { peer.#swarmLog.warn({ peer: e.peerId }, `banned ${e.peerId}: ${e.reason}`) })
+      // its redials are refused before Noise from now on (a LAN address of its own only)
+      noteAddressesOnBan(bans, addressBans, () => started.getConnections())
       // an idle peer's snapshot does not change: the look backs off, events bring it back (status-pacer.ts)
       peer.#statusPacer = new StatusPacer({ baseMs: init.statusIntervalMs ?? DEFAULT_STATUS_INTERVAL_MS, tick: async () => await peer.writeStatus() })
       pokeOnChanges(node, bans, () => { peer.#statusPacer?.poke() })
@@ -300,6 +308,7 @@ export class LanPeer {
       addrs: this.node.getMultiaddrs().map(ma => ma.toString()),
       connections: this.node.getConnections().length,
       bans: this.bans.list().map(b => ({ peerId: b.peerId, reason: b.reason, until: new Date(b.untilMs).toISOString() })),
+      banRefusals: this.addressBans.refusals(),
       bundles,
       store: {
         quotaBytes: st.quotaBytes ?? null,

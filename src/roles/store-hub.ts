@@ -15,12 +15,14 @@ import { silentLog, type Log } from '../interface/log.js'
 import type { TrustOptions } from '../interface/types.js'
 import { defaultLeaseTableOptions, LEASE_STATE_FILE, LeaseTable } from '../lease/index.js'
 import { holdingLeaseAuthority, type HoldLookup } from '../lease/held-bundles.js'
+import { waveGatedLeaseAuthority, type WaveHoldLookup } from '../lease/wave-gated.js'
 import { assertQuotaHolds, distinctBytes, readBundleDirManifest, type ChunkStore, type ImportResult } from '../store/index.js'
 import type { BundleSwarm } from '../swarm/index.js'
 import { HubRollout } from './hub-rollout.js'
 import type { RootTrust } from '../identity/root/index.js'
 import { LanPeer } from './peer.js'
 import type { PeerInit } from './peer-init.js'
+import type { WaveGateStatus } from './peer-status.js'
 import { catchUpRoots } from './root-catch-up.js'
 import { createWanPuller, type PullerNode, type WanPuller as WanPullerEngine, type WanPullerInit } from '../wan/puller.js'
 
@@ -128,6 +130,10 @@ export class StoreHub {
   readonly rollout: HubRollout
   /** the fleet's bundle holds (set by the hub operator's fleet orders, roles/hub-fleet.ts): a held bundle gets no lease */
   holdOf: HoldLookup | undefined
+  /** the store's wave gate (set by the hub operator when it has a super hub uplink, ledger/store-wave-gate.ts): a held wave gets no lease */
+  waveHoldOf: WaveHoldLookup | undefined
+  /** the waves the gate has judged, for the status */
+  waveGates: (() => WaveGateStatus[]) | undefined
   readonly imported: ImportResult[] = []
   /** called before a swarm is dropped to restart it super-seeding (the metrics keep its bytes) */
   onRetireSwarm: ((swarm: BundleSwarm) => void) | undefined
@@ -142,7 +148,10 @@ export class StoreHub {
     this.peer = peer
     this.leases = leases
     this.rollout = rollout
-    peer.statusExtras = () => ({ rollout: rollout.view() })
+    peer.statusExtras = () => {
+      const gates = this.waveGates?.()
+      return { rollout: rollout.view(), ...(gates !== undefined && gates.length > 0 ? { waveGates: gates } : {}) }
+    }
     const log = init.log ?? silentLog
     this.#log = log.child({ component: 'hub' })
     this.#storeLog = log.child({ component: 'store' })
@@ -167,7 +176,7 @@ export class StoreHub {
         maxConcurrentFlag: init.maxConcurrentInstalls,
         log: (init.log ?? silentLog).child({ component: 'lease' })
       }, init.rolloutPolicies ?? [])
-      peer = await LanPeer.start({ ...init, role: 'hub', leaseAuthority: holdingLeaseAuthority(leases, id => hub?.holdOf?.(id)) })
+      peer = await LanPeer.start({ ...init, role: 'hub', leaseAuthority: waveGatedLeaseAuthority(holdingLeaseAuthority(leases, id => hub?.holdOf?.(id)), (w, b) => hub?.waveHoldOf?.(w, b)) })
     } catch (err) {
       await leases.close().catch(() => {})
       throw err

@@ -12,6 +12,8 @@ import { hostname } from 'node:os'
 import type { PrivateKey } from '@libp2p/interface'
 import { trustExchangeOf } from './trust-exchange.js'
 import { startSuperHubTimestamps } from './super-hub-timestamps.js'
+import { startSuperHubRoots } from './super-hub-roots.js'
+import { registerRootFeedMetrics } from '../metrics/root-feed-metrics.js'
 import { registerTimestampFeedMetrics } from '../metrics/timestamp-feed-metrics.js'
 import type { Log } from '../interface/log.js'
 import { startPeerIdentity, type PeerIdentityOptions } from '../identity/node-identity.js'
@@ -61,6 +63,8 @@ export interface SuperHubInit {
   privateKey?: PrivateKey
   /** chunk bytes in flight for all store hubs together (`--chunk-bytes-in-flight`). @default DEFAULT_CHUNK_BYTES_IN_FLIGHT */
   chunkBytesInFlight?: number
+  /** a wan-pull answer whose stream has not drained this long is reset, its grants given back. @default DEFAULT_SERVE_STALL_MS */
+  serveStallMs?: number
   /** global WAN limit, bytes/s (ignored when `schedule` is given). @default UNLIMITED */
   wanRateBytesPerSec?: number
   /** the global limit over time (windows); wins over wanRateBytesPerSec */
@@ -108,6 +112,10 @@ export interface SuperHubInit {
   timestampDir?: string
   /** how often the timestamp sources are read without a watch event. @default DEFAULT_TIMESTAMP_RESCAN_MS */
   timestampRescanMs?: number
+  /** a folder the root keys' holders drop new roots into (`--root-dir`; with `origin`, its `roots/<version>.json` are read too) */
+  rootDir?: string
+  /** how often the root sources are read without a watch event. @default DEFAULT_ROOT_RESCAN_MS */
+  rootRescanMs?: number
   /** the process logger, without a component (imports log under `store`, the ledger file under `ledger`) */
   log?: Log
 }
@@ -215,7 +223,8 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
       services: {
         ...(identity !== undefined ? { identity: identity.service } : {}),
         manifest: manifestProtocol({ lookup: pull !== undefined ? async (q) => await pull.lookup(q) : storeManifestLookup(store), roots: async (after) => { await root.refresh(); return root.rootsAfter(after) } }),
-        wanPull: pullServer({ source: pull ?? store, limiterFor: peerId => hubEntry(peerId).chain, onServed, budget }),
+        wanPull: pullServer({ source: pull ?? store, limiterFor: peerId => hubEntry(peerId).chain, onServed, budget, ...(init.serveStallMs !== undefined ? { stallMs: init.serveStallMs } : {}),
+          onStalled: e => { init.log?.warn({ code: 'E_SERVE_STALLED', peer: e.peerId }, `store hub ${e.peerId} took nothing for ${e.stallMs} ms mid-answer: stream reset, its chunk bytes in flight given back`) } }),
         report: reportProtocol({ hubs: ledger, changes, trust: trustExchangeOf(init.dataDir, root, identity?.identities, init.log), ...init.report, ...(identity !== undefined ? { hubIdsOf: (id: string) => identity.identities.boundHubIds(id), onUnbound: identity.refuseAct('report-unbound') } : {}) })
       }
     })
@@ -225,9 +234,13 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
     identity?.identities.on('revocations', () => { changes.changed() })
     const watch = watchOrders(l, () => { changes.changed() }, init.log !== undefined ? { log: init.log.child({ component: 'fleet' }) } : {})
     const o = origin
+    // roots first: a statement may be signed by a timestamp key only the new root names
+    const roots = await startSuperHubRoots({
+      root, dir: init.rootDir, origin: o?.fetcher, rescanMs: init.rootRescanMs, onAdopted: () => { changes.changed() }, log: init.log?.child({ component: 'trust' })
+    }).catch(async (err: unknown) => { watch.stop(); await node.stop(); throw err })
     const timestamps = await startSuperHubTimestamps({
       dataDir: init.dataDir, root, dir: init.timestampDir, origin: o?.fetcher, rescanMs: init.timestampRescanMs, onAdopted: () => { changes.changed() }, log: init.log?.child({ component: 'trust' })
-    }).catch(async (err: unknown) => { watch.stop(); await node.stop(); throw err })
+    }).catch(async (err: unknown) => { roots?.stop(); watch.stop(); await node.stop(); throw err })
     const waves = startSuperHubWaves({
       ledger: l, via: init.name ?? hostname(), onMoved: () => { changes.changed() }, flags: { haltOnRollbackRatio: init.haltOnRollbackRatio, minOutcomesForHalt: init.minOutcomesForHalt },
       ...(init.startWaves !== undefined ? { start: startPolicies(rollout.verified(), init.startWaves) } : {}),
@@ -238,9 +251,10 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
     const extendMetrics = (r: Registry): void => {
       registerWanServedMetrics(r, served)
       registerStoresHoldingMetric(r, l, served)
-      registerServeBudgetMetrics(r, budget)
+      registerServeBudgetMetrics(r, budget, node.services.wanPull)
       if (o !== undefined) registerPullThroughMetrics(r, { counters: () => o.status() }, store)
       if (timestamps !== undefined) registerTimestampFeedMetrics(r, timestamps)
+      if (roots !== undefined) registerRootFeedMetrics(r, roots)
     }
     const metrics = init.metricsPort !== undefined ? await startFleetMetricsServer(l, init.metricsPort, extendMetrics).catch(async (err: unknown) => { await waves.stop(); await node.stop(); throw err }) : undefined
     const api = init.api !== undefined
@@ -270,6 +284,7 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
         f.stop()
         watch.stop()
         timestamps?.stop()
+        roots?.stop()
         await api?.stop()
         await metrics?.close()
         await node.stop()

@@ -160,7 +160,8 @@ class LanSwarm {
       if ((to.picker.peerBits(from.id)?.count ?? 0) >= this.sizes.length) this.queueHubChoker()
       return
     }
-    if (to.corrupt || to.banned.has(from.idx)) return
+    // a ban is rare: the size test spares 10 M Set lookups per 50-device store at 4,096 chunks
+    if (to.corrupt || (to.banned.size !== 0 && to.banned.has(from.idx))) return
     const wasInterested = to.picker.isInteresting(from.id)
     if (!to.picker.peerHave(from.id, index)) return
     // the wire sends `interested` only on a change, and only that re-runs the choker
@@ -176,7 +177,7 @@ class LanSwarm {
 
   fill (d: Node, peer: Node): void {
     // the unchoke test first: most haves come from peers that choke the receiver
-    if (!d.unchokedBy.has(peer.idx) || d.picker.complete || d.banned.has(peer.idx)) return
+    if (!d.unchokedBy.has(peer.idx) || d.picker.complete || (d.banned.size !== 0 && d.banned.has(peer.idx))) return
     for (const index of d.picker.next(peer.id)) {
       this.send(() => { this.enqueue(peer, d, index) })
     }

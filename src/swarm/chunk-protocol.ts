@@ -154,7 +154,8 @@ export class ChunkProtocolService implements ChunkProtocol {
       scorer: this.scorer,
       uploadLimiter: this.#init.uploadLimiter,
       isAllowed: this.#init.isAllowed,
-      spareHoarder: this.#init.spareHoarder
+      spareHoarder: this.#init.spareHoarder,
+      log: this.#init.log
     })
     await swarm.start()
     this.#byId.set(bundle.id, swarm)

@@ -83,6 +83,16 @@ export const DEFAULT_REASK_AFTER_MS = 1500
  */
 export const DEFAULT_UNPROVEN_PIPELINE_REQUESTS = 1
 /**
+ * Prompt probes (picker.ts): a peer that has not delivered a chunk and has nothing in
+ * flight gets up to this many requests in all for chunks already in flight at a trusted
+ * peer, so a claimant is asked at its unchoke even when the hub is fetching everything
+ * it claims (its hoarder clock runs from then). Each probe is a copy of at most one
+ * chunk; the first copy to arrive cancels the other. Three: a probe cancelled because
+ * the hub's copy arrived first (about a second at 256 KiB/s) leaves the next one to keep
+ * the clock running within DEFAULT_HOARDER_AFTER_MS. @default 3
+ */
+export const DEFAULT_PROBE_REQUESTS = 3
+/**
  * A peer that has not delivered a chunk and let its request wait this long is a
  * suspect: its requests stop holding their chunks (picker.ts). Longer than
  * DEFAULT_REASK_AFTER_MS: an honest device capped at 256 KiB/s sends a 256 KiB chunk
@@ -309,6 +319,7 @@ export interface SwarmOptions {
   endgameMaxPeersPerPiece: number
   reaskAfterMs: number
   unprovenPipelineRequests: number
+  probeRequests: number
   suspectAfterMs: number
   suspectAfterTimeouts: number
   hoarderAfterMs: number
@@ -337,6 +348,7 @@ export const defaultSwarmOptions: Readonly<SwarmOptions> = Object.freeze({
   endgameMaxPeersPerPiece: DEFAULT_ENDGAME_MAX_PEERS_PER_PIECE,
   reaskAfterMs: DEFAULT_REASK_AFTER_MS,
   unprovenPipelineRequests: DEFAULT_UNPROVEN_PIPELINE_REQUESTS,
+  probeRequests: DEFAULT_PROBE_REQUESTS,
   suspectAfterMs: DEFAULT_SUSPECT_AFTER_MS,
   suspectAfterTimeouts: DEFAULT_SUSPECT_AFTER_TIMEOUTS,
   hoarderAfterMs: DEFAULT_HOARDER_AFTER_MS,

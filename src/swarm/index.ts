@@ -30,6 +30,7 @@
 import type { AbortOptions, Connection, PeerId, StreamHandler, StreamHandlerOptions, Topology, Stream } from '@libp2p/interface'
 import type { BundleInfo, ChunkSink, Link } from '../interface/types.js'
 import type { Startable } from '../interface/startable.js'
+import type { Log } from '../interface/log.js'
 import { ChunkProtocolService } from './chunk-protocol.js'
 import type { SwarmOptions } from './constants.js'
 import type { BanList, PeerScorer } from './scoring.js'
@@ -87,6 +88,8 @@ export interface ChunkProtocolInit {
   isAllowed?: (peerId: string) => boolean
   /** peers never disconnected as hoarders (the store's hub: session.ts) @default none */
   spareHoarder?: (peerId: string) => boolean | Promise<boolean>
+  /** each swarm's per-peer debug lines (peer-trace.ts) @default none */
+  log?: Log | undefined
   /** @default linkOfMultiaddr(connection.remoteAddr) */
   linkOf?: (connection: Connection) => Link
   /** an inbound stream for a bundle we have not joined: return its info to join it (as a seeder of what we hold), or undefined to close */

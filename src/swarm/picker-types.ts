@@ -18,6 +18,8 @@ export interface PickerInit {
   suspectAfterMs?: number
   /** ...or that many of its requests were beaten by another peer after waiting reaskAfterMs @default 1 */
   suspectAfterTimeouts?: number
+  /** requests a peer that never delivered gets even for chunks in flight at a trusted peer (picker.ts) @default 0 */
+  probeRequests?: number
   /** a peer that never delivered while our requests waited at it this long in all is a hoarder @default never */
   hoarderAfterMs?: number
   now?: () => number
@@ -46,4 +48,12 @@ export interface PeerEntry {
   waitingSinceMs: number | undefined
   /** takeHoarders() returned it */
   hoarder: boolean
+  /** prompt probes sent to it (copies of chunks in flight at trusted peers) */
+  probes: number
+  /** it was asked for a chunk at least once */
+  asked: boolean
+  /** when it first announced a chunk we lack (ms) */
+  claimedAtMs: number | undefined
+  /** since when it unchokes us (ms), or undefined while it chokes us */
+  unchokedAtMs: number | undefined
 }

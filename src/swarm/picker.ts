@@ -30,12 +30,22 @@
  *   and it keeps a single request, until it delivers a chunk and is trusted like any
  *   other. A slow honest peer (a hub capped at 256 KiB/s serving many devices) is
  *   still asked, one chunk at a time, and its first chunk ends the suspicion.
+ * - The probe is prompt: a peer that never delivered and has nothing in flight gets one
+ *   request (`probeRequests` per peer while it is unproven) even when every chunk it
+ *   claims is in flight at a trusted peer. Before, a claimant waited until some chunk was
+ *   free, and a liar held nothing, so its hoarder clock did not run. The copy costs an
+ *   honest peer at most one chunk: whichever arrives first cancels the other.
  * - Hoarders are named: a peer that never delivered a chunk while our requests waited
  *   at it for `hoarderAfterMs` in all (time with at least one request in flight there,
  *   so a request cancelled at once costs it nothing) is returned once by
- *   takeHoarders(); the swarm disconnects it and scores it (session.ts).
+ *   takeHoarders(); the swarm disconnects it and scores it (session.ts). Its clock
+ *   starts at its claim: the first request is counted from when it both claimed a chunk
+ *   we lack and unchoked us (peerUnchoked), if that was earlier. Time it keeps us choked
+ *   does not count: honest peers choke too (upload slots), and a choking claimant holds
+ *   none of our requests.
  */
 import { Bits } from './bits.js'
+import { pickAmong } from './pick-among.js'
 import { RarityMap } from './rarity-map.js'
 import type { PickerInit, PeerEntry } from './picker-types.js'
 
@@ -45,6 +55,13 @@ export class Picker {
   readonly #sizes: readonly number[]
   readonly #have: Bits
   readonly #peers = new Map<string, PeerEntry>()
+  /**
+   * The last peer looked up by id: a have is followed by isInteresting() and next() for
+   * the same peer (session.ts, the fleet simulator's LAN model), and in a simulated
+   * 50-device store at 4,096 chunks (10 M haves) each Map lookup showed in the profile.
+   */
+  #lastId: string | undefined
+  #lastPeer: PeerEntry | undefined
   /** chunk -> peers it is asked of */
   readonly #inflight = new Map<number, Set<string>>()
   /** chunk -> when it was first asked of anyone (ms) */
@@ -79,7 +96,16 @@ export class Picker {
     this.#arriving.delete(index)
     if (!this.#have.set(index)) return []
     this.rarity.setHeld(index)
-    for (const p of this.#peers.values()) if (p.bits.get(index)) p.wanted--
+    // the rarity count is how many peers hold it: stop once each has been seen (often
+    // only the sender), not after a test of every peer's bitfield
+    let holders = this.rarity.count(index)
+    if (holders > 0) {
+      for (const p of this.#peers.values()) {
+        if (!p.bits.get(index)) continue
+        p.wanted--
+        if (--holders === 0) break
+      }
+    }
     const askers = this.#inflight.get(index)
     if (askers === undefined) return []
     this.#inflight.delete(index)
@@ -122,7 +148,7 @@ export class Picker {
 
   addPeer (id: string): void {
     if (this.#peers.has(id)) return
-    this.#peers.set(id, { bits: new Bits(this.numPieces), inflight: new Map(), inflightBytes: 0, excluded: new Set(), wanted: 0, served: 0, timeouts: 0, suspect: false, waitedMs: 0, waitingSinceMs: undefined, hoarder: false })
+    this.#peers.set(id, { bits: new Bits(this.numPieces), inflight: new Map(), inflightBytes: 0, excluded: new Set(), wanted: 0, served: 0, timeouts: 0, suspect: false, waitedMs: 0, waitingSinceMs: undefined, hoarder: false, probes: 0, asked: false, claimedAtMs: undefined, unchokedAtMs: undefined })
   }
 
   /** A peer's bitfield replaces what we knew of it. */
@@ -133,6 +159,7 @@ export class Picker {
     this.rarity.addBits(p.bits)
     p.wanted = 0
     for (const i of p.bits.indices()) if (!this.#have.get(i)) p.wanted++
+    if (p.wanted > 0) p.claimedAtMs ??= this.#now()
   }
 
   /** Returns true when the peer did not have it before. */
@@ -140,21 +167,30 @@ export class Picker {
     const p = this.#peer(id)
     if (!p.bits.set(index)) return false
     this.rarity.add(index)
-    if (!this.#have.get(index)) p.wanted++
+    if (!this.#have.get(index)) {
+      p.wanted++
+      p.claimedAtMs ??= this.#now()
+    }
     return true
   }
 
+  /** The peer unchoked us (false: choked us again): with its claim, when it could first be asked. */
+  peerUnchoked (id: string, unchoked = true): void {
+    const p = this.#peers.get(id)
+    if (p !== undefined) p.unchokedAtMs = unchoked ? (p.unchokedAtMs ?? this.#now()) : undefined
+  }
+
   peerHas (id: string, index: number): boolean {
-    return this.#peers.get(id)?.bits.get(index) ?? false
+    return this.#lookup(id)?.bits.get(index) ?? false
   }
 
   peerBits (id: string): Bits | undefined {
-    return this.#peers.get(id)?.bits
+    return this.#lookup(id)?.bits
   }
 
   /** The peer holds something we lack. */
   isInteresting (id: string): boolean {
-    return (this.#peers.get(id)?.wanted ?? 0) > 0
+    return (this.#lookup(id)?.wanted ?? 0) > 0
   }
 
   /** Forgets a peer; returns the chunks that were asked of it (now free to ask elsewhere). */
@@ -165,6 +201,7 @@ export class Picker {
     const freed = [...p.inflight.keys()]
     for (const i of freed) this.#dropInflight(id, i)
     this.#peers.delete(id)
+    if (id === this.#lastId) { this.#lastId = undefined; this.#lastPeer = undefined }
     return freed
   }
 
@@ -279,7 +316,7 @@ export class Picker {
    * in flight. The caller sends the requests (and reports failures with onFailed).
    */
   next (id: string): number[] {
-    const p = this.#peers.get(id)
+    const p = this.#lookup(id)
     if (p === undefined || p.wanted === 0) return []
     const out: number[] = []
     let endgame: boolean | undefined
@@ -289,6 +326,11 @@ export class Picker {
     while (this.#hasRoom(p)) {
       // the rarest chunk no one is asked for (or only a suspect): sublinear in the bundle's chunk count
       let pick = this.rarity.pickWanted(i => this.#askable(p, i) && !this.#busy(i))
+      // the prompt probe (see the header): a copy of a chunk a trusted peer is fetching
+      if (pick === undefined && p.served === 0 && p.inflight.size === 0 && p.probes < (this.#init.probeRequests ?? 0)) {
+        pick = this.rarity.pickWanted(i => this.#askable(p, i))
+        if (pick !== undefined) p.probes++
+      }
       if (pick === undefined) {
         // a copy only to an idle link: the rest of a pipeline of copies would queue
         // behind the upload caps and be served before our cancel lands
@@ -307,6 +349,23 @@ export class Picker {
       out.push(pick)
     }
     return out
+  }
+
+  /** Why next(id) asks nothing now (debug lines: peer-trace.ts); cheap enough for a reason that changed. */
+  notAskedWhy (id: string): string {
+    const p = this.#peers.get(id)
+    if (p === undefined) return 'no bitfield yet'
+    if (this.#have.complete) return 'we are complete'
+    if (p.wanted === 0) return 'holds nothing we lack'
+    if (!this.#hasRoom(p)) return p.served === 0 ? `unproven, its probe is in flight (${p.inflight.size})` : `pipeline full (${p.inflight.size})`
+    let busy = 0
+    let other = 0
+    for (const i of p.bits.indices()) {
+      if (!this.#askable(p, i)) other++
+      else if (this.#busy(i)) busy++
+    }
+    return `of its ${p.wanted} chunks we lack, ${busy} are in flight at a trusted peer, ${other} asked of it, arriving or refused from it` +
+      (this.endgame ? ' (endgame: copies only to an idle link)' : '')
   }
 
   /** We lack it, the peer holds it, it is not asked of this peer already, and the peer never sent a bad copy of it. */
@@ -336,7 +395,8 @@ export class Picker {
   }
 
   #addInflight (id: string, p: PeerEntry, index: number): void {
-    if (p.inflight.size === 0 && p.served === 0) p.waitingSinceMs = this.#now()
+    if (p.inflight.size === 0 && p.served === 0) p.waitingSinceMs = p.asked ? this.#now() : this.#askableSince(p)
+    p.asked = true
     p.inflight.set(index, this.#now())
     p.inflightBytes += this.#sizes[index] ?? 0
     let askers = this.#inflight.get(index)
@@ -345,6 +405,13 @@ export class Picker {
       this.#askedAt.set(index, this.#now())
     }
     askers.add(id)
+  }
+
+  /** A first request's wait counts from when the peer claimed a chunk we lack and unchoked us, if that was earlier. */
+  #askableSince (p: PeerEntry): number {
+    const now = this.#now()
+    if (p.claimedAtMs === undefined || p.unchokedAtMs === undefined) return now
+    return Math.min(now, Math.max(p.claimedAtMs, p.unchokedAtMs))
   }
 
   #dropInflight (id: string, index: number): void {
@@ -365,27 +432,15 @@ export class Picker {
   }
 
   #peer (id: string): PeerEntry {
-    const p = this.#peers.get(id)
+    const p = this.#lookup(id)
     if (p === undefined) throw new Error(`picker: unknown peer ${id}`)
     return p
   }
-}
 
-/** The candidate among `indices` with the lowest key, ties broken uniformly at random. */
-function pickAmong (indices: Iterable<number>, isCandidate: (i: number) => boolean, key: (i: number) => number, random: () => number): number | undefined {
-  let best: number | undefined
-  let bestKey = Infinity
-  let ties = 0
-  for (const i of indices) {
-    if (!isCandidate(i)) continue
-    const k = key(i)
-    if (k < bestKey) {
-      best = i
-      bestKey = k
-      ties = 1
-    } else if (k === bestKey && random() * ++ties < 1) {
-      best = i
-    }
+  #lookup (id: string): PeerEntry | undefined {
+    if (id === this.#lastId) return this.#lastPeer
+    const p = this.#peers.get(id)
+    if (p !== undefined) { this.#lastId = id; this.#lastPeer = p }
+    return p
   }
-  return best
 }

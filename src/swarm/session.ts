@@ -23,6 +23,7 @@ import { lifetimeAbortController } from '../interface/startable.js'
 import { Bits } from './bits.js'
 import { defaultSwarmOptions, type SwarmOptions } from './constants.js'
 import { HoarderWatch } from './hoarders.js'
+import { PeerTrace } from './peer-trace.js'
 import { Picker } from './picker.js'
 import { BanList, PeerScorer } from './scoring.js'
 import type { BundleSwarmEvents, BundleSwarmInit, LinkBytes, PeerConnection, SwarmProgress } from './swarm-types.js'
@@ -52,6 +53,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   readonly #peers = new Map<string, SwarmPeer>()
   readonly #storing = new Set<number>()
   readonly #hoarders: HoarderWatch
+  readonly #trace: PeerTrace
   readonly #indexOf = new Map<string, number>()
   readonly #abort = lifetimeAbortController()
   readonly #bytes: Record<Link, LinkBytes> = { lan: { up: 0, down: 0 }, wan: { up: 0, down: 0 } }
@@ -103,6 +105,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
       now: this.#now,
       ...(init.spareHoarder !== undefined ? { spare: init.spareHoarder } : {})
     })
+    this.#trace = new PeerTrace({ log: init.log, bundleId: init.bundle.id, now: this.#now })
     this.done = new Promise<void>((resolve, reject) => { this.#resolveDone = resolve; this.#rejectDone = reject })
     // nobody awaiting done must not become an unhandled rejection at stop
     this.done.catch(() => {})
@@ -243,6 +246,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     const { wire, id } = peer
     wire.on('ready', () => {
       this.#picker.addPeer(id)
+      this.#trace.ready(id)
       this.#hoarders.peerReady(id)
       // a super-seeder shows nothing up front: chunks are offered one by one
       wire.sendBitfield(this.superseed ? new Bits(this.bundle.pieces.length) : this.#picker.held)
@@ -251,17 +255,24 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     })
     wire.on('bitfield', bits => {
       this.#picker.peerBitfield(id, bits)
+      this.#trace.claim(id, bits.count, this.bundle.pieces.length)
       this.#updateInterest(peer)
       this.#fill(peer)
       this.#unchoking.peerBitfield(peer)
     })
     wire.on('have', index => {
       if (!this.#picker.peerHave(id, index)) return
+      if (this.#trace.enabled) this.#trace.claim(id, this.#picker.peerBits(id)?.count ?? 0, this.bundle.pieces.length)
       this.#unchoking.peerHave(id, index)
       this.#updateInterest(peer)
       this.#fill(peer)
     })
-    wire.on('unchoke', () => { this.#fill(peer) })
+    wire.on('unchoke', () => {
+      this.#picker.peerUnchoked(id)
+      this.#trace.unchoked(id)
+      this.#fill(peer)
+    })
+    wire.on('choke', () => { this.#picker.peerUnchoked(id, false) })
     wire.on('interested', () => { this.#unchoking.schedule() })
     wire.on('uninterested', () => { this.#unchoking.schedule() })
     wire.on('request', req => { peer.uploader.enqueue(req) })
@@ -282,6 +293,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   #removePeer (peer: SwarmPeer): boolean {
     if (this.#peers.get(peer.id) !== peer) return false
     this.#peers.delete(peer.id)
+    this.#trace.forget(peer.id)
     this.#picker.removePeer(peer.id)
     this.#unchoking.removePeer(peer.id)
     this.#scheduleFill()
@@ -399,9 +411,14 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
 
   #fill (peer: SwarmPeer): void {
     const w = peer.wire
-    if (this.#stopped || !w.ready || w.closed || w.peerChoking || this.#picker.complete) return
+    if (this.#stopped || !w.ready || w.closed || this.#picker.complete) return
+    if (w.peerChoking) {
+      if (this.#trace.enabled) this.#trace.considered(peer.id, 0, () => 'it chokes us')
+      return
+    }
     if (this.#now() < this.#pausedUntilMs) return
     const asked = this.#picker.next(peer.id)
+    if (this.#trace.enabled) this.#trace.considered(peer.id, asked.length, () => this.#picker.notAskedWhy(peer.id))
     for (const index of asked) {
       if (!w.request(index)) this.#picker.onFailed(index, peer.id)
     }

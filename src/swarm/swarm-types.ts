@@ -3,6 +3,7 @@
  * out. Kept apart from session.ts so roles, status and metrics can import them alone.
  */
 import type { StoremeshError } from '../interface/errors.js'
+import type { Log } from '../interface/log.js'
 import type { BundleInfo, ChunkSink, Link } from '../interface/types.js'
 import type { SwarmOptions } from './constants.js'
 import type { PeerScorer } from './scoring.js'
@@ -40,6 +41,8 @@ export interface BundleSwarmInit {
   isAllowed?: (peerId: string) => boolean
   /** a peer never disconnected as a hoarder (the store's hub); WAN peers never are either */
   spareHoarder?: (peerId: string) => boolean | Promise<boolean>
+  /** debug lines per peer: when it claimed, unchoked us, was first asked, and why not (peer-trace.ts) @default none */
+  log?: Log | undefined
   now?: () => number
   random?: () => number
 }

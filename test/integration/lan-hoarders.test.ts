@@ -25,6 +25,12 @@ type Node = StoremeshNode<{ chunks: ChunkProtocol }>
 
 const HOARDERS = 3
 const HOARDER_AFTER_MS = 2500
+/**
+ * Requests one hoarder may hold before it is out: one at a time while unproven, a new
+ * one only when the hub's copy of the last one arrived; every chunk at most once
+ * (half the bundle: a hoarder holding that many would have stalled the download).
+ */
+const MAX_HELD_REQUESTS = 8
 const HUB_RATE_BYTES_PER_SEC = 256 * 1024
 // ~3 MiB: about 12 s from the capped hub, room for two rounds of hoarding
 const bundle = makeBundle(chunkSizes(16, 128 * 1024, 256 * 1024, 21))
@@ -44,8 +50,10 @@ t.test('hoarders are disconnected, banned when they come back and hoard again; t
   const keys = await Promise.all(Array.from({ length: HOARDERS }, async () => await generateKeyPair('Ed25519')))
   // a hoarder process under its peer key (the second round restarts them: an attacker's
   // reconnect, with none of the first process's back-off memory)
+  // chunk reads each hoarder held, by key (a read starts when the device's request reaches its uploader)
+  const asked = new Map<PrivateKey, number>()
   const hoarderNode = async (privateKey: PrivateKey): Promise<Node> =>
-    await createStoremeshNode({ swarmKey, privateKey, services: { chunks: chunkProtocol({ store: hoardingSink(new MemoryStore(bundle.chunks)) }) } })
+    await createStoremeshNode({ swarmKey, privateKey, services: { chunks: chunkProtocol({ store: hoardingSink(new MemoryStore(bundle.chunks), () => { asked.set(privateKey, (asked.get(privateKey) ?? 0) + 1) }) }) } })
   const hoarders: Node[] = []
   for (const k of keys) hoarders.push(await hoarderNode(k))
   const bans = new BanList()
@@ -78,6 +86,10 @@ t.test('hoarders are disconnected, banned when they come back and hoard again; t
   await waitFor(() => hoarders.every(h => device.getConnections(h.peerId).length === 0), 5000, 'hoarders disconnected')
   t.pass('every hoarder lost its connection to the device')
   t.ok(ids.every(id => !bans.isBanned(id)), 'a first offence disconnects, it does not ban')
+  const perHoarder = keys.map(k => asked.get(k) ?? 0)
+  t.comment(`first round: requests each hoarder held before its disconnection: ${perHoarder.join(', ')}`)
+  t.ok(perHoarder.every(n => n >= 1), 'each was asked (held a request) before it was disconnected: named for what it held, not for its claim alone')
+  t.ok(perHoarder.every(n => n <= MAX_HELD_REQUESTS), `and disconnected before it held more than ${MAX_HELD_REQUESTS} requests`)
   t.equal(swarm.droppedHoarders, HOARDERS, 'the swarm remembers them')
   t.notOk(swarm.complete, 'the download is still running (the second round must land in it)')
 

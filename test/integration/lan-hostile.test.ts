@@ -12,7 +12,8 @@ import t, { type Test } from 'tap'
 import { blake3Hex } from '../../src/bundle/hash.js'
 import { createStoremeshNode, type StoremeshNode } from '../../src/net/node.js'
 import { generateSwarmKey } from '../../src/net/swarm-key.js'
-import { BanList, banGater, chunkProtocol, UploadTurns, type ChunkProtocol } from '../../src/swarm/index.js'
+import { AddressBans, addressBanGater, noteAddressesOnBan } from '../../src/net/address-bans.js'
+import { BanList, chunkProtocol, UploadTurns, type ChunkProtocol } from '../../src/swarm/index.js'
 import { Limiter } from '../../src/wan/limiter.js'
 import { HostileChunkPeer, type HostileMode } from '../support/hostile-chunk-peer.js'
 import { MemoryStore } from '../support/memory-store.js'
@@ -40,7 +41,7 @@ const EXPECTED: Record<Exclude<HostileMode, 'slow'>, string> = {
 }
 
 /** A capped hub, a device, and the attacker (not started yet), torn down with the test. */
-async function setup (t: Test, mode: HostileMode, hubRateBytesPerSec = HUB_RATE_BYTES_PER_SEC) {
+async function setup (t: Test, mode: HostileMode, hubRateBytesPerSec = HUB_RATE_BYTES_PER_SEC, attackerAddress?: string) {
   const swarmKey = generateSwarmKey()
   const limiter = new Limiter({ rateBytesPerSec: hubRateBytesPerSec, name: 'hub-upload' })
   const hub: Node = await createStoremeshNode({
@@ -54,13 +55,16 @@ async function setup (t: Test, mode: HostileMode, hubRateBytesPerSec = HUB_RATE_
   })
   const bans = new BanList()
   const store = new MemoryStore()
-  const device: Node = await createStoremeshNode({ swarmKey, gater: banGater(bans), services: { chunks: chunkProtocol({ store, bans }) } })
-  const attacker = await HostileChunkPeer.create({ mode, bundle: bundle.info, chunks: bundle.chunks, swarmKey })
+  // as the roles wire it (roles/peer.ts): bans by peer id, and by address before Noise
+  const addressBans = new AddressBans()
+  const device: Node = await createStoremeshNode({ swarmKey, gater: addressBanGater(addressBans, bans.isBanned), services: { chunks: chunkProtocol({ store, bans }) } })
+  noteAddressesOnBan(bans, addressBans, () => device.getConnections())
+  const attacker = await HostileChunkPeer.create({ mode, bundle: bundle.info, chunks: bundle.chunks, swarmKey, ...(attackerAddress !== undefined ? { dialFromAddress: attackerAddress } : {}) })
   t.teardown(async () => { await Promise.all([attacker.stop(), hub.stop(), device.stop()]) })
 
   await hub.services.chunks.join(bundle.info, { superseed: true })
   const swarm = await device.services.chunks.join(bundle.info)
-  return { hub, device, bans, store, attacker, swarm }
+  return { hub, device, bans, addressBans, store, attacker, swarm }
 }
 
 /** The honest download completes, and every chunk the device stored re-hashes to the manifest. */
@@ -123,4 +127,21 @@ t.test('slow attack (a piece that stalls mid-frame, then trickles): demoted with
   await assertHonestDownload(t, parts)
   // it never delivered a chunk: still demoted at the end, or disconnected as a hoarder once its requests waited DEFAULT_HOARDER_AFTER_MS
   t.ok(swarm.suspectPeers === 1 || swarm.droppedHoarders === 1, `still demoted or dropped at the end (suspects ${swarm.suspectPeers}, dropped ${swarm.droppedHoarders})`)
+})
+
+t.test('keepalive attack from a LAN address of its own (127.0.0.2): after its ban no redial reaches Noise; honest peers on 127.0.0.1 are never refused by address', async t => {
+  const parts = await setup(t, 'keepalive', HUB_RATE_BYTES_PER_SEC, '127.0.0.2')
+  const { hub, device, bans, addressBans, attacker } = parts
+  await device.dial(hub.getMultiaddrs())
+  attacker.attack(device.getMultiaddrs())
+  await within(waitFor(() => bans.isBanned(attacker.peerId), BAN_WITHIN_MS + 5000, 'attacker banned'), BAN_WITHIN_MS + 6000, 'ban')
+  // it redials every 100 ms once refused
+  await waitFor(() => addressBans.refusals().address >= 5, 15_000, 'five redials refused before Noise',
+    { detail: () => JSON.stringify(addressBans.refusals()) })
+  const r = addressBans.refusals()
+  t.comment(`refusals by stage: ${JSON.stringify(r)}`)
+  t.equal(r.encrypted, 0, 'its address was noted at the ban: no redial got as far as the encrypted stage (no Noise handshake)')
+  t.ok(attacker.refusedAt !== undefined, 'the attacker saw its dials refused')
+  await assertHonestDownload(t, parts)
+  t.ok(device.getConnections(hub.peerId).length > 0, 'the hub, on 127.0.0.1, kept its connection')
 })

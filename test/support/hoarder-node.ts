@@ -31,6 +31,12 @@ export interface HoarderInit {
   serviceTag: string
   listen?: string
   mdnsIntervalMs?: number
+  /**
+   * the only peers it connects to (the victim): 20 hoarders in one process that also
+   * connect to each other spend their event loop on 190 Noise handshakes and wires, and
+   * answered the victim's interested with an unchoke 5-8 s late (bench:hostile) @default all
+   */
+  allowPeers?: ReadonlySet<string>
   /** a peer asked it for a chunk (it holds every such read: the bench times detection from the first) */
   onRequest?: () => void
 }
@@ -41,6 +47,7 @@ export async function startHoarder (init: HoarderInit): Promise<StoremeshNode<{ 
     swarmKey: init.swarmKey,
     listen: [init.listen ?? '/ip4/127.0.0.1/tcp/0'],
     mdns: { serviceTag: init.serviceTag, intervalMs: init.mdnsIntervalMs ?? 500 },
+    ...(init.allowPeers !== undefined ? { allowPeers: init.allowPeers } : {}),
     // it unchokes everyone at once, as an attacker out to hold the most requests would
     services: { chunks: chunkProtocol({ store: hoardingSink(init.store, init.onRequest), options: { uploadSlots: HOARDER_UPLOAD_SLOTS } }) }
   })

@@ -52,6 +52,7 @@ if (attack.startsWith('hoarders')) {
     let id = ''
     const node = await startHoarder({
       store, info, swarmKey, serviceTag,
+      ...(device !== undefined ? { allowPeers: new Set([device]) } : {}),
       onRequest: () => {
         if (!requested) say({ event: 'hoarder', what: 'request', peerId: id, atMs: Date.now() })
         requested = true
@@ -91,7 +92,9 @@ if (attack.startsWith('hoarders')) {
     if (bytes === undefined) throw new Error(`chunk ${p.hash} missing from the imported bundle`)
     chunks.push(bytes)
   }
-  const peer = await HostileChunkPeer.create({ mode: attack as HostileMode, bundle: info, chunks, swarmKey })
+  // HOSTILE_DIAL_FROM (bench:hostile --attacker-addr): 127.0.0.2 plays a store device of its own, 127.0.0.1 shares the host's address
+  const dialFrom = process.env.HOSTILE_DIAL_FROM
+  const peer = await HostileChunkPeer.create({ mode: attack as HostileMode, bundle: info, chunks, swarmKey, ...(dialFrom !== undefined && dialFrom !== '' ? { dialFromAddress: dialFrom } : {}) })
   stops.push(async () => { await peer.stop() })
   stats = () => ({ streams: peer.streams, bytesSent: peer.bytesSent, refusedAtMs: peer.refusedAt, closedAtMs: peer.closedAt, startedAtMs: peer.startedAt })
   say({ event: 'ready', peerIds: [peer.peerId] })

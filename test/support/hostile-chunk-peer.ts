@@ -53,6 +53,8 @@ export interface HostileInit {
   /** chunk bytes by piece index (the unsolicited attack sends the right bytes) */
   chunks: Uint8Array[]
   swarmKey: SwarmKey | null
+  /** its dials leave from this address (127.0.0.2: a host of its own, as the victim's address bans see it) @default 127.0.0.1 */
+  dialFromAddress?: string
 }
 
 function u32 (...values: number[]): Uint8Array {
@@ -89,7 +91,7 @@ export class HostileChunkPeer {
   }
 
   static async create (init: HostileInit): Promise<HostileChunkPeer> {
-    const node = await createStoremeshNode({ swarmKey: init.swarmKey })
+    const node = await createStoremeshNode({ swarmKey: init.swarmKey, ...(init.dialFromAddress !== undefined ? { dialFromAddress: init.dialFromAddress } : {}) })
     return new HostileChunkPeer(node, init)
   }
 

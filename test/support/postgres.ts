@@ -41,7 +41,8 @@ export function postgresSkipReason (): string | undefined {
   return undefined
 }
 
-export async function startPostgres (): Promise<TestPostgres> {
+/** `serverOptions`: more `postgres` flags (a bench's `-c shared_preload_libraries=pg_stat_statements`) */
+export async function startPostgres (options: { serverOptions?: string } = {}): Promise<TestPostgres> {
   const dir = await mkdtemp(join(tmpdir(), 'storemesh-pg-'))
   const { stdout } = await run('id', ['-u', 'postgres'])
   const { stdout: gid } = await run('id', ['-g', 'postgres'])
@@ -49,7 +50,7 @@ export async function startPostgres (): Promise<TestPostgres> {
   const data = join(dir, 'data')
   const ctl = async (what: 'start' | 'stop'): Promise<void> => {
     const args = [join(PG_BIN, 'pg_ctl'), '-D', data, '-w', '-l', join(dir, 'log')]
-    if (what === 'start') args.push('-o', `-k ${dir} -p ${PG_PORT} -c listen_addresses=''`, 'start')
+    if (what === 'start') args.push('-o', `-k ${dir} -p ${PG_PORT} -c listen_addresses=''${options.serverOptions !== undefined ? ` ${options.serverOptions}` : ''}`, 'start')
     else args.push('-m', 'fast', 'stop')
     await asPostgres(args)
   }

@@ -22,8 +22,17 @@ export function waveRowOf (s: WaveState, waitingForStores: boolean): WaveRow {
       return { state: 'planned', reason: waitingForStores ? 'started; waiting for a store hub to report devices of the wave' : 'planned', ...at }
     case 'prestaging':
       return { state: 'prestaging', reason: `pre-staging batch 1 of ${n}`, ...at }
-    case 'installing':
-      return { state: 'installing', reason: `batch ${s.batch + 1} of ${n} installing`, ...at }
+    case 'installing': {
+      // every store settled and still installing: held by rollbacks over the limit (state-machine.ts rollbacksWithinLimit)
+      const held = (s.batches[s.batch] ?? []).every(id => storeSettled(s.stores[id]!))
+      return {
+        state: 'installing',
+        reason: held
+          ? `batch ${s.batch + 1} of ${n} settled with rollbacks over the wave's limit (too few outcomes to halt yet): the next batch waits for more outcomes, or an operator's halt and resume`
+          : `batch ${s.batch + 1} of ${n} installing`,
+        ...at
+      }
+    }
     case 'waiting':
       return { state: 'installing', reason: `batch ${s.batch + 1} of ${n} healthy; batch ${s.batch + 2} starts at ${new Date(s.nextBatchAtMs ?? 0).toISOString()}`, ...at }
     case 'paused':

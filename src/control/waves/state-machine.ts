@@ -132,6 +132,9 @@ function advance (s: WaveState, nowMs: number, rules: WaveRules, out: WaveAction
       startBatch(s, 0, out)
     } else if (s.phase === 'installing') {
       if (!(s.batches[s.batch] ?? []).every(id => storeSettled(s.stores[id]!))) return
+      // settled is not healthy while the wave's rollbacks are over the limit (too few outcomes to halt yet):
+      // the next batch would install what may be a bad build (the demo's wave 145 did, at one device reported)
+      if (!rollbacksWithinLimit(s, rules)) return
       s.batchHealthyAtMs[s.batch] = nowMs
       if (s.batch >= s.batches.length - 1) { finish(s, nowMs); return }
       s.phase = 'waiting'
@@ -143,6 +146,19 @@ function advance (s: WaveState, nowMs: number, rules: WaveRules, out: WaveAction
       return
     }
   }
+}
+
+/**
+ * The wave's rollback ratio is within haltOnRollbackRatio, or the operator accepted the
+ * rollbacks seen so far by resuming a halt (rearmAtRolledBack). A batch whose stores all
+ * settled is healthy only then; else it stays installing until more outcomes halt the
+ * wave or bring the ratio back under the limit, or an operator halts and resumes it.
+ */
+export function rollbacksWithinLimit (s: WaveState, rules: Pick<WaveRules, 'haltOnRollbackRatio'>): boolean {
+  const t = waveTotals(s)
+  const outcomes = t.updated + t.rolledBack
+  if (outcomes === 0 || t.rolledBack <= s.rearmAtRolledBack) return true
+  return t.rolledBack / outcomes <= rules.haltOnRollbackRatio
 }
 
 function finish (s: WaveState, nowMs: number): void {

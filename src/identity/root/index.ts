@@ -19,7 +19,7 @@ export {
   assertUnexpired, implicitRoot, revokedKeyIds, stateOfRoot, trustOptionsOf, verifyNextRoot, verifySelfSigned, walkChain,
   type ImplicitRoles, type RoleTrust, type TrustState, type WalkResult
 } from './chain.js'
-export { decodeRootChain, encodeRootChain, RootTrust, rootChainPath, rootChainSchema, type AcceptResult } from './root-trust.js'
+export { decodeRootChain, decodeRootOrChain, encodeRootChain, RootTrust, rootChainPath, rootChainSchema, type AcceptResult } from './root-trust.js'
 export {
   decodeTimestamp, encodeTimestamp, freshnessOf, FreshnessWatch, installTimestamp, newerTimestamp, readTimestampFile, signTimestamp,
   timestampBodySchema, timestampPath, verifyTimestamp, type Freshness, type FreshnessState, type Timestamp, type TimestampBody,
@@ -29,4 +29,7 @@ export { enrolmentFromRoot, implicitEnrolment } from './enrolment.js'
 export {
   DEFAULT_TIMESTAMP_RESCAN_MS, TimestampFeed, type OfferOutcome, type TimestampCandidate, type TimestampFeedCounters, type TimestampFeedInit, type TimestampSource
 } from './timestamp-feed.js'
-export { MAX_TIMESTAMP_DIR_FILES, TimestampDirSource } from './timestamp-dir-source.js'
+export { FeedDirSource, MAX_TIMESTAMP_DIR_FILES, RootDirSource, TimestampDirSource, type FeedDirLimits } from './timestamp-dir-source.js'
+export {
+  DEFAULT_ROOT_RESCAN_MS, MAX_PENDING_ROOTS, RootFeed, type RootCandidate, type RootFeedCounters, type RootFeedInit, type RootSource
+} from './root-feed.js'

@@ -17,7 +17,7 @@ import type { TrustedKey, TrustOptions } from '../../interface/types.js'
 import { readBoundedFile } from '../files.js'
 import { implicitRoot, type ImplicitRoles, revokedKeyIds, stateOfRoot, trustOptionsOf, verifySelfSigned, walkChain, type TrustState } from './chain.js'
 import { MAX_ROOT_CHAIN, MAX_ROOT_CHAIN_BYTES, MAX_ROOTS_PER_ANSWER, ROOT_CHAIN_FILE, type RootRole } from './constants.js'
-import { parseRootJson, parseRootValue, rootDocumentSchema, type RootDocument } from './document.js'
+import { decodeRoot, parseRootJson, parseRootValue, rootDocumentSchema, type RootDocument } from './document.js'
 
 /** A chain file, and the answer to `{rootsAfter}`: exactly `roots`, 1 … MAX_ROOT_CHAIN of them. */
 export const rootChainSchema: z.ZodType<{ roots: RootDocument[] }> = z.strictObject({
@@ -27,6 +27,14 @@ export const rootChainSchema: z.ZodType<{ roots: RootDocument[] }> = z.strictObj
 /** Bytes of a chain (file or wire) to well-formed roots; trusts nothing yet. E_ROOT_INVALID. */
 export function decodeRootChain (bytes: Uint8Array): RootDocument[] {
   return parseRootValue(rootChainSchema, parseRootJson(bytes, MAX_ROOT_CHAIN_BYTES, 'root chain'), 'root chain').roots
+}
+
+/**
+ * A root file or a chain file (`root install`'s and the root feed's inputs): a chain's
+ * canonical form is the only one with a `roots` member (a root's members never name it).
+ */
+export function decodeRootOrChain (bytes: Uint8Array): RootDocument[] {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).includes('"roots"') ? decodeRootChain(bytes) : [decodeRoot(bytes)]
 }
 
 export function encodeRootChain (roots: readonly RootDocument[]): Uint8Array {

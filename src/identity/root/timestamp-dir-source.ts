@@ -1,6 +1,6 @@
 /**
- * `--timestamp-dir <dir>`: statements a signer drops into a folder (protocols/root/SPEC.md
- * section 6 "Feed"). Every `*.json` file in it is a candidate; names starting with `.`
+ * `--timestamp-dir <dir>` and `--root-dir <dir>`: documents a signer drops into a folder
+ * (protocols/root/SPEC.md section 6 "Feed", section 5 "Root feed"). Every `*.json` file in it is a candidate; names starting with `.`
  * are a copy in progress and are skipped (write `.ts.json.tmp`, then rename). Each file
  * is read when its stamp (mtime, size, inode) changed since the last poll, as a regular
  * file within the statement's size limit (a FIFO or a directory named `x.json` is
@@ -10,9 +10,9 @@
 import { watch as fsWatch, type FSWatcher } from 'node:fs'
 import { readdir, stat } from 'node:fs/promises'
 import { join } from 'node:path'
-import { toStoremeshError } from '../../interface/errors.js'
+import { toStoremeshError, type ErrorCode } from '../../interface/errors.js'
 import { readRegularFile } from '../../interface/regular-file.js'
-import { MAX_TIMESTAMP_BYTES } from './constants.js'
+import { MAX_ROOT_CHAIN_BYTES, MAX_TIMESTAMP_BYTES } from './constants.js'
 import type { TimestampCandidate, TimestampSource } from './timestamp-feed.js'
 
 /** Files looked at per poll (by name, the last ones kept): a folder of old statements costs bounded work. @default 256 */
@@ -20,14 +20,23 @@ export const MAX_TIMESTAMP_DIR_FILES = 256
 
 const CANDIDATE_RE = /^[^.].*\.json$/
 
-export class TimestampDirSource implements TimestampSource {
+/** The document a folder holds: its size limit, and the code of a file over it. */
+export interface FeedDirLimits {
+  maxBytes: number
+  tooLargeCode: ErrorCode
+}
+
+/** Changed `*.json` files of a folder, each read once per change (the limits say what a file may be). */
+export class FeedDirSource implements TimestampSource {
   readonly name = 'dir'
   readonly #dir: string
+  readonly #limits: FeedDirLimits
   /** file name → stamp when last read */
   #seen = new Map<string, string>()
 
-  constructor (dir: string) {
+  constructor (dir: string, limits: FeedDirLimits) {
     this.#dir = dir
+    this.#limits = limits
   }
 
   async poll (): Promise<TimestampCandidate[]> {
@@ -42,7 +51,7 @@ export class TimestampDirSource implements TimestampSource {
       seen.set(name, stamp)
       if (this.#seen.get(name) === stamp) continue
       try {
-        out.push({ from: path, bytes: new Uint8Array(await readRegularFile(path, { maxBytes: MAX_TIMESTAMP_BYTES, what: path, codes: { tooLarge: 'E_TIMESTAMP_INVALID' } })) })
+        out.push({ from: path, bytes: new Uint8Array(await readRegularFile(path, { maxBytes: this.#limits.maxBytes, what: path, codes: { tooLarge: this.#limits.tooLargeCode } })) })
       } catch (err) {
         out.push({ from: path, error: toStoremeshError(err) })
       }
@@ -61,5 +70,19 @@ export class TimestampDirSource implements TimestampSource {
       return () => {}
     }
     return () => { w?.close() }
+  }
+}
+
+/** `--timestamp-dir`: statements, each at most MAX_TIMESTAMP_BYTES. */
+export class TimestampDirSource extends FeedDirSource {
+  constructor (dir: string) {
+    super(dir, { maxBytes: MAX_TIMESTAMP_BYTES, tooLargeCode: 'E_TIMESTAMP_INVALID' })
+  }
+}
+
+/** `--root-dir`: root files or chain files (`root install`'s inputs), each at most MAX_ROOT_CHAIN_BYTES. */
+export class RootDirSource extends FeedDirSource {
+  constructor (dir: string) {
+    super(dir, { maxBytes: MAX_ROOT_CHAIN_BYTES, tooLargeCode: 'E_ROOT_INVALID' })
   }
 }

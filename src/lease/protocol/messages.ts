@@ -29,7 +29,7 @@ export interface LeaseRequest {
  */
 export const LEASE_REASONS = [
   'granted', 'existing', 'renewed', 'released', 'not-held',
-  'cap-reached', 'wave-budget', 'recovering', 'wrong-peer', 'held',
+  'cap-reached', 'wave-budget', 'recovering', 'wrong-peer', 'held', 'wave-held',
   'bad-request', 'hub-error'
 ] as const
 export type LeaseReason = typeof LEASE_REASONS[number]

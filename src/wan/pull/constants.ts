@@ -39,6 +39,27 @@ export const MAX_PULL_WRITE_BYTES = 64 * 1024
 export const DEFAULT_GUESSED_CHUNK_BYTES = 1024 * 1024
 
 /**
+ * The slowest store-hub link the super hub serves without cutting it off: 64 kbit/s
+ * (8 KiB/s), a thin backup link. A store hub reading slower than this, or not at all,
+ * is treated as stalled (DEFAULT_SERVE_STALL_MS).
+ */
+export const MIN_SERVE_RATE_BYTES_PER_SEC = 8 * 1024
+/**
+ * How long an answer may wait for its stream to drain before the super hub gives the
+ * stream up (E_SERVE_STALLED) and the grants it holds go back to the server-wide
+ * budget: a store hub that stops reading mid-answer would otherwise keep up to
+ * readAhead chunks per stream, 4 streams each, and a few of them starve everyone.
+ * One drain needs the store hub to take at most the writable buffer (256 KiB), one
+ * write slice (64 KiB), one batch (64 KiB) and the yamux window (256 KiB): under
+ * 1 MiB, the default largest chunk. A whole largest chunk at the slowest supported
+ * rate: 1 MiB / 8 KiB/s = 128 s, so an honest reader at 64 kbit/s drains ~2.5 times
+ * within it. The clock runs only while waiting on the drain, never on our own
+ * limiters (a store hub paced by the super hub's rate limits is not stalled).
+ * @default 128000
+ */
+export const DEFAULT_SERVE_STALL_MS = Math.ceil(DEFAULT_GUESSED_CHUNK_BYTES / MIN_SERVE_RATE_BYTES_PER_SEC * 1000)
+
+/**
  * Chunks of one request the super hub reads (or pulls through) ahead of the one it is
  * sending, per stream; each holds its grant of the server-wide budget. @default 4
  */

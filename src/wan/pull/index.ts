@@ -51,6 +51,20 @@ export interface PullServerInit {
   budget?: ByteBudget
   /** chunks of a request read ahead of the one being sent, per stream. @default DEFAULT_PULL_READ_AHEAD */
   readAhead?: number
+  /**
+   * An answer whose stream has not drained for this long has its stream reset
+   * (E_SERVE_STALLED) and its grants given back. @default DEFAULT_SERVE_STALL_MS
+   */
+  stallMs?: number
+  /** Called when a stalled stream is given up (logs; `stats().stalledAborts` counts them). */
+  onStalled?: (event: { peerId: string, stallMs: number }) => void
+}
+
+export interface PullServerStats {
+  /** streams reset because their store hub took nothing for the stall time mid-answer */
+  stalledAborts: number
+  /** answers that waited for their stream to drain (the store hub reading slower than we send) */
+  drainWaits: number
 }
 
 export interface PulledChunk {

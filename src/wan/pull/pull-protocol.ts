@@ -24,8 +24,8 @@ import { abortError } from '../../interface/abort.js'
 import type { Acquirer } from '../limiter.js'
 import type { ByteGrant } from '../byte-budget.js'
 import { throttle } from '../throttle.js'
-import { DEFAULT_GUESSED_CHUNK_BYTES, DEFAULT_PULL_IDLE_TIMEOUT_MS, DEFAULT_PULL_READ_AHEAD, MAX_PULL_ANSWER_BYTES, MAX_PULL_CHUNK_BYTES, MAX_PULL_REQUEST_BYTES, MAX_PULL_STREAMS, MAX_PULL_WRITE_BYTES, WAN_PULL_PROTOCOL } from './constants.js'
-import type { PullClientInit, PullServerComponents, PullServerInit } from './index.js'
+import { DEFAULT_GUESSED_CHUNK_BYTES, DEFAULT_PULL_IDLE_TIMEOUT_MS, DEFAULT_SERVE_STALL_MS, DEFAULT_PULL_READ_AHEAD, MAX_PULL_ANSWER_BYTES, MAX_PULL_CHUNK_BYTES, MAX_PULL_REQUEST_BYTES, MAX_PULL_STREAMS, MAX_PULL_WRITE_BYTES, WAN_PULL_PROTOCOL } from './constants.js'
+import type { PullClientInit, PullServerComponents, PullServerInit, PullServerStats } from './index.js'
 import { decodeFrames, decodePullAnswer, decodePullRequest, encodePullAnswer, encodePullRequest, endedMidFrame } from './messages.js'
 
 /**
@@ -52,21 +52,34 @@ function duplexOf (stream: Stream): StreamDuplex {
   return duplex
 }
 
-/** Writes `bytes` in slices the limiter grants (at most MAX_PULL_WRITE_BYTES each), honouring the duplex's back-pressure. */
-async function writePaced (out: StreamDuplex, bytes: Uint8Array, limiter: Acquirer, signal: AbortSignal): Promise<void> {
+/**
+ * Writes `bytes` in slices the limiter grants (at most MAX_PULL_WRITE_BYTES each),
+ * honouring the duplex's back-pressure. `stallMs` bounds each wait for a drain (time
+ * in the limiter is our own pacing and never counts).
+ */
+async function writePaced (out: StreamDuplex, bytes: Uint8Array, limiter: Acquirer, signal: AbortSignal, stall?: { ms: number, onWait: () => void }): Promise<void> {
   let off = 0
   while (off < bytes.byteLength) {
     const slice = Math.max(1, Math.min(bytes.byteLength - off, Math.floor(Math.min(limiter.sliceBytes, MAX_PULL_WRITE_BYTES))))
     await limiter.acquire(slice, signal)
     if (out.destroyed) throw new StoremeshError('E_NOT_CONNECTED', 'wan-pull stream closed while sending')
-    if (!out.write(bytes.subarray(off, off + slice))) await waitDrain(out, signal)
+    if (!out.write(bytes.subarray(off, off + slice))) {
+      stall?.onWait()
+      await waitDrain(out, signal, stall?.ms)
+    }
     off += slice
   }
 }
 
-async function waitDrain (out: StreamDuplex, signal: AbortSignal): Promise<void> {
+async function waitDrain (out: StreamDuplex, signal: AbortSignal, stallMs?: number): Promise<void> {
   await new Promise<void>((resolve, reject) => {
+    const stall = stallMs === undefined
+      ? undefined
+      : setTimeout(() => {
+        done(new StoremeshError('E_SERVE_STALLED', `the store hub took nothing from the stream for ${stallMs} ms mid-answer`, { stallMs }))
+      }, stallMs)
     const done = (err?: Error): void => {
+      clearTimeout(stall)
       out.off('drain', onDrain); out.off('close', onClose); signal.removeEventListener('abort', onAbort)
       if (err !== undefined) reject(err)
       else resolve()
@@ -84,8 +97,20 @@ export class PullServer {
   readonly protocol = WAN_PULL_PROTOCOL
   readonly #controller = new AbortController()
   readonly #streams = new Set<StreamDuplex>()
+  readonly #stallMs: number
+  #stalledAborts = 0
+  #drainWaits = 0
+  readonly #stall = { ms: 0, onWait: () => { this.#drainWaits++ } }
 
-  constructor (private readonly components: PullServerComponents, private readonly init: PullServerInit) {}
+  constructor (private readonly components: PullServerComponents, private readonly init: PullServerInit) {
+    this.#stallMs = init.stallMs ?? DEFAULT_SERVE_STALL_MS
+    this.#stall.ms = this.#stallMs
+    if (!(Number.isFinite(this.#stallMs) && this.#stallMs > 0)) throw new StoremeshError('E_INVALID_ARGUMENT', 'stallMs must be a positive number', { stallMs: String(this.#stallMs) })
+  }
+
+  stats (): PullServerStats {
+    return { stalledAborts: this.#stalledAborts, drainWaits: this.#drainWaits }
+  }
 
   async start (): Promise<void> {
     const max = this.init.maxStreams ?? MAX_PULL_STREAMS
@@ -122,6 +147,11 @@ export class PullServer {
       // a request cut by the store hub's end is dropped and the stream ended, as always
       if (endedMidFrame(err)) duplex.end()
       else duplex.destroy(isStoremeshError(err) ? err : toStoremeshError(err))
+      // the reset gives its grants back: the head's at once, those read ahead as they settle (#answerBatch)
+      if (isStoremeshError(err) && err.code === 'E_SERVE_STALLED') {
+        this.#stalledAborts++
+        this.init.onStalled?.({ peerId, stallMs: this.#stallMs })
+      }
     } finally {
       this.#streams.delete(duplex)
     }
@@ -154,7 +184,7 @@ export class PullServer {
         reads.shift()
         try {
           fill()
-          for (const part of encodePullAnswer(r.bytes)) await writePaced(duplex, part, limiter, signal)
+          for (const part of encodePullAnswer(r.bytes)) await writePaced(duplex, part, limiter, signal, this.#stall)
           if (r.bytes !== undefined) this.init.onServed?.({ peerId, hash: r.hash, bytes: r.bytes.byteLength })
         } finally {
           r.grant?.release()

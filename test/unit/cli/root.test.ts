@@ -1,5 +1,5 @@
 /**
- * `storemesh root init|rotate|sign|show|install` through the real CLI, and `bundle
+ * `storemesh root init|rotate|sign|show|install|publish` through the real CLI, and `bundle
  * verify --root`: the release key rotates; a rotation signed only by the new root key
  * is refused; a node walks two versions; the old key's bundle is then E_KEY_REVOKED.
  */
@@ -44,6 +44,13 @@ t.test('root lifecycle through the CLI', async t => {
   t.match(half.stderr, /E_ROOT_SIGNATURE/)
   await ok(['root', 'sign', r3, '--key', priv('rootA')])
   t.match(await ok(['root', 'install', '--data', node, r3, r2, '--json']), /"to": 3/, 'walked 2 then 3')
+
+  // the chain into an origin folder, where super hubs pulling through find it (roots/<version>.json)
+  const origin = join(dir, 'origin')
+  t.same(JSON.parse(await ok(['root', 'publish', '--origin', origin, r3, r1, r2, '--json'])), { kind: 'root-publish', origin, written: [1, 2, 3], present: [] })
+  t.equal((await readFile(join(origin, 'roots', '3.json'), 'utf8')), await readFile(r3, 'utf8'), 'roots/3.json is the root file')
+  const replaced = await runCli(['root', 'publish', '--origin', origin, r1, '--json'])
+  t.equal(replaced.code, 0, 'the same root again: nothing to do')
 
   const shown = JSON.parse(await ok(['root', 'show', node, '--json'])) as { version: number, chain: number[], revoked: Record<string, string[]> }
   t.equal(shown.version, 3)

@@ -8,6 +8,7 @@ import { FleetLedger, type SqlDb } from '../../../src/control/index.js'
 import { holdingsOf, hubsReportingHoldings, storesHoldingComplete } from '../../../src/control/fleet-holdings.js'
 import { MAX_BATCH_STORE_IDS } from '../../../src/control/fleet-status.js'
 import type { Holdings } from '../../../src/ledger/report/index.js'
+import { ingestHubBatches, type IngestOutcome } from '../../../src/control/fleet-ingest.js'
 
 const E1 = '1'.repeat(32)
 const B1 = 'b3:' + '71'.repeat(32)
@@ -50,6 +51,20 @@ export function fleetHoldingsCases (t: Test, getDb: () => SqlDb): void {
     // the wire decoder refuses this; the ledger's own checks refuse it too, in one transaction
     await t.rejects(l.acceptHubBatch(poll('hd-9'), { poll: { holdings: { atMs: 2, bundles: [{ bundleId: B1, heldChunks: 5, totalChunks: 4, complete: true }] } } }))
     t.same((await holdingsOf(db, ['hd-9'])).map(h => [h.heldChunks, h.reportedMs]), [[1, 1]], 'unchanged')
+  })
+
+  t.test('holdings of a whole report group: recorded per hub by one set of statements, each hub\'s own clock kept', async t => {
+    const db = getDb()
+    const ctx = { now: 7_000, via: 'super-a', admission: 'open' as const, haltOnRollbackRatio: () => 1, minOutcomesForHalt: () => 1 }
+    const group = async (list: Array<[string, Holdings]>): Promise<IngestOutcome[]> => await db.transaction(async tx =>
+      await ingestHubBatches(tx, list.map(([hubId, holdings]) => ({ batch: poll(hubId), certified: false, fleet: { ackOrders: [], holdings } })), ctx))
+    await group([['hg-1', { atMs: 10, bundles: [{ bundleId: B1, heldChunks: 1, totalChunks: 4, complete: false }, { bundleId: B2, heldChunks: 9, totalChunks: 9, complete: true }] }],
+      ['hg-2', { atMs: 50, bundles: [{ bundleId: B1, heldChunks: 4, totalChunks: 4, complete: true }] }]])
+    const out = await group([['hg-1', { atMs: 20, bundles: [{ bundleId: B1, heldChunks: 2, totalChunks: 4, complete: false }] }],
+      ['hg-2', { atMs: 40, bundles: [] }], ['hg-3', { atMs: 1, bundles: [{ bundleId: B2, heldChunks: 3, totalChunks: 9, complete: false }] }]])
+    t.same(out.map(o => o.ok && o.result.holdingsMoved === true), [true, false, true], 'hg-2\'s list is older than the one kept')
+    t.same((await holdingsOf(db, ['hg-1', 'hg-2', 'hg-3'])).map(h => [h.hubId, h.bundleId, h.heldChunks, h.reportedMs]),
+      [['hg-1', B1, 2, 20], ['hg-2', B1, 4, 50], ['hg-3', B2, 3, 1]], 'hg-1 replaced whole (B2 evicted), hg-2 kept, hg-3 new')
   })
 }
 

@@ -4,6 +4,7 @@ import { tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { FleetLedger, openFleetDb, type SqlDb } from '../../../src/control/index.js'
 import { fleetLedgerCases, rejectsWith } from './fleet-ledger-cases.js'
+import { fleetHaltCheckCases } from './fleet-halt-check-cases.js'
 import { fleetHoldingsCases, fleetPrestageOrderCases } from './fleet-holdings-cases.js'
 
 let db: SqlDb
@@ -18,6 +19,7 @@ db = await openFleetDb({ dataDir: dir })
 fleetLedgerCases(t, () => ({ db, other: async () => await FleetLedger.over(db, { haltOnRollbackRatio: 1, via: 'super-b' }) }))
 fleetHoldingsCases(t, () => db)
 fleetPrestageOrderCases(t, () => db)
+fleetHaltCheckCases(t, () => db, false)
 
 t.test('a second process cannot open the same embedded database', async t => {
   await rejectsWith(t, openFleetDb({ dataDir: dir }), 'E_DATA_DIR_IN_USE', 'the folder is locked while open')

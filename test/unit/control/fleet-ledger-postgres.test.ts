@@ -2,6 +2,7 @@ import t from 'tap'
 import { FleetLedger, openFleetDb, type SqlDb } from '../../../src/control/index.js'
 import { postgresSkipReason, startPostgres, type TestPostgres } from '../../support/postgres.js'
 import { fleetLedgerCases, rejectsWith } from './fleet-ledger-cases.js'
+import { fleetHaltCheckCases } from './fleet-halt-check-cases.js'
 import { fleetHoldingsCases, fleetPrestageOrderCases } from './fleet-holdings-cases.js'
 
 const skip = postgresSkipReason()
@@ -22,6 +23,7 @@ if (skip !== undefined) {
   fleetLedgerCases(t, () => ({ db: shared, other: async () => await FleetLedger.open({ dbUrl: url, haltOnRollbackRatio: 1, via: 'super-b' }, { waitForDb: true }) }))
   fleetHoldingsCases(t, () => shared)
   fleetPrestageOrderCases(t, () => shared)
+  fleetHaltCheckCases(t, () => shared, true)
 
   t.test('database down: reports are refused (the hub resends), health says so, nothing is lost', async t => {
     const server = pg!

@@ -27,3 +27,12 @@ t.test('the scrape reads what is held, the bound, the peak and who waits', async
   t.equal(valueOf(text, N.peakBytes), 700)
   t.equal(valueOf(text, N.waiters), 0)
 })
+
+t.test('stalled streams reset by the wan-pull server are counted', async t => {
+  const registry = new Registry()
+  let stalledAborts = 0
+  registerServeBudgetMetrics(registry, new ByteBudget(1000), { stats: () => ({ stalledAborts }) })
+  t.equal(valueOf(await registry.metrics(), N.stalledAbortsTotal), 0)
+  stalledAborts = 3
+  t.equal(valueOf(await registry.metrics(), N.stalledAbortsTotal), 3)
+})

@@ -1,16 +1,17 @@
 /**
  * The test vectors of protocols/origin/SPEC.md, computed: a two-version bundle of a
  * fixed key published into a temp origin; every object's key and BLAKE3, and the
- * second index in full, and the timestamp role's `timestamp.json` (the same key signs it
- * here) in full. make-vectors.ts writes them, vectors.test.ts compares.
+ * second index in full, the timestamp role's `timestamp.json` (the same key signs it
+ * here) in full, and root 1 (`roots/1.json`, every role the same key) as `root publish` writes it. make-vectors.ts writes them, vectors.test.ts compares.
  */
 import { mkdtemp, readFile, readdir, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
 import { join, relative } from 'node:path'
 import { signingKeyFromSeed } from '../../../src/bundle/keys.js'
 import { blake3Hex } from '../../../src/bundle/hash.js'
-import { encodeTimestamp, signTimestamp } from '../../../src/identity/root/index.js'
-import { ORIGIN_TIMESTAMP_KEY, publishBundle } from '../../../src/origin/index.js'
+import { buildRootBody, encodeTimestamp, perRole, signRoot, signTimestamp } from '../../../src/identity/root/index.js'
+import { ORIGIN_TIMESTAMP_KEY, publishBundle, rootKey } from '../../../src/origin/index.js'
+import { publishRoots } from '../../../src/origin/publish-root.js'
 import { signedBundle, writeBundleDir } from '../../support/bundles.js'
 
 export const VECTOR_SEED_HEX = '000102030405060708090a0b0c0d0e0f101112131415161718191a1b1c1d1e1f'
@@ -25,11 +26,14 @@ export interface OriginVectors {
   index: string
   /** `timestamp.json` as `root timestamp --origin` writes it, byte for byte */
   timestamp: string
+  /** `roots/<version>.json` as `root publish --origin` writes them, byte for byte */
+  roots: Record<string, string>
 }
 
 /** Fixed times: the vector's bytes do not depend on when it is computed. */
 const TIMESTAMP_ISSUED = new Date('2026-12-01T00:00:00.000Z')
 const TIMESTAMP_EXPIRES = new Date('2026-12-02T00:00:00.000Z')
+const ROOT_EXPIRES = new Date('2027-12-01T00:00:00.000Z')
 
 export async function computeOriginVectors (): Promise<OriginVectors> {
   const key = signingKeyFromSeed(new Uint8Array(Buffer.from(VECTOR_SEED_HEX, 'hex')))
@@ -46,6 +50,9 @@ export async function computeOriginVectors (): Promise<OriginVectors> {
     }
     const ts = signTimestamp({ entries: [{ deviceClass: 'pos', bundleId: v2.info.id }], issuedAt: TIMESTAMP_ISSUED, expiresAt: TIMESTAMP_EXPIRES }, [key])
     await writeFile(join(origin, ORIGIN_TIMESTAMP_KEY), Buffer.concat([encodeTimestamp(ts), Buffer.from('\n')]))
+    const pub = { keyid: key.keyid, publicKey: key.publicKey }
+    const root1 = signRoot(buildRootBody({ version: 1, issuedAt: TIMESTAMP_ISSUED, expiresAt: ROOT_EXPIRES, roles: perRole(() => ({ keys: [pub], threshold: 1 })) }), [key])
+    await publishRoots(origin, [root1])
     const objects: Record<string, string> = {}
     for (const e of (await readdir(origin, { recursive: true, withFileTypes: true })).filter(e => e.isFile())) {
       const path = join(e.parentPath, e.name)
@@ -58,7 +65,8 @@ export async function computeOriginVectors (): Promise<OriginVectors> {
       bundles: [{ version: '1.0.0', id: v1.info.id }, { version: '1.1.0', id: v2.info.id }],
       objects: sorted,
       index: await readFile(join(origin, 'index', 'pos.json'), 'utf8'),
-      timestamp: await readFile(join(origin, ORIGIN_TIMESTAMP_KEY), 'utf8')
+      timestamp: await readFile(join(origin, ORIGIN_TIMESTAMP_KEY), 'utf8'),
+      roots: { [rootKey(1)]: await readFile(join(origin, rootKey(1)), 'utf8') }
     }
   } finally {
     await rm(root, { recursive: true, force: true })

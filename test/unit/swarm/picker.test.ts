@@ -311,3 +311,63 @@ t.test('cancel on arrival: a verified copy being stored is asked of no one and t
   t.same(p.setHave(0, 'C'), ['C'], 'stored: the sender\'s own request ends')
   t.same(p.arrived(0, 'A'), [], 'a late copy of a held chunk changes nothing')
 })
+
+t.test('prompt probe: a claimant that never delivered is asked at once, even for chunks the hub is fetching, at most probeRequests times', async t => {
+  const clock = { ms: 0 }
+  // the last chunk is held by nobody yet, so this is not endgame (where idle peers get copies anyway)
+  const p = base([10, 10, 10], { suspectAfterMs: 60_000, probeRequests: 2, now: () => clock.ms })
+  for (const id of ['hub', 'H']) p.addPeer(id)
+  p.peerBitfield('hub', bits(3, [0, 1]))
+  t.same(p.next('hub').sort(), [0, 1], 'the hub fetches what it offered')
+  p.peerBitfield('H', bits(3, [1]))
+  t.notOk(p.endgame, 'not endgame')
+  t.same(p.next('H'), [1], 'the claimant gets a probe: a copy of the chunk in flight at the hub')
+  t.same(p.next('H'), [], 'one at a time')
+  t.match(p.notAskedWhy('H'), /1 asked of it/, 'and the debug reason says so')
+  t.same(p.setHave(1, 'hub').sort(), ['H', 'hub'], 'the hub\'s copy arrived first: the probe is returned for cancelling')
+  const q = base([10, 10, 10, 10], { suspectAfterMs: 60_000, probeRequests: 2, now: () => clock.ms })
+  for (const id of ['hub', 'H']) q.addPeer(id)
+  q.peerBitfield('hub', bits(4, [0, 1, 2]))
+  q.next('hub')
+  q.peerBitfield('H', bits(4, [0, 1, 2]))
+  let probes = 0
+  for (let round = 0; round < 4; round++) {
+    const asked = q.next('H')
+    probes += asked.length
+    for (const i of asked) q.onFailed(i, 'H')
+  }
+  t.equal(probes, 2, 'probeRequests bounds the copies an unproven peer is sent')
+  const r = base([10, 10, 10], { now: () => clock.ms })
+  for (const id of ['hub', 'H']) r.addPeer(id)
+  r.peerBitfield('hub', bits(3, [0, 1]))
+  r.next('hub')
+  r.peerBitfield('H', bits(3, [0, 1]))
+  t.same(r.next('H'), [], 'without probeRequests (0) a claimant waits for a free chunk, as before')
+  t.match(r.notAskedWhy('H'), /2 are in flight at a trusted peer/)
+})
+
+t.test('hoarders: the clock starts at the claim once the peer unchokes us, not at our first request; choked time does not count', async t => {
+  const clock = { ms: 0 }
+  const p = base([10, 10], { unprovenPipelineRequests: 1, suspectAfterMs: 60_000, hoarderAfterMs: 8000, now: () => clock.ms })
+  p.addPeer('H')
+  p.peerBitfield('H', bits(2, [0, 1]))
+  clock.ms = 5000
+  p.peerUnchoked('H')
+  clock.ms = 7000
+  t.equal(p.next('H').length, 1, 'first asked 2 s after it claimed and unchoked us')
+  t.equal(p.hoarderDueInMs(), 6000, 'counted from its unchoke (5 s): the 5 s it kept us choked do not count, the 2 s before our ask do')
+  clock.ms = 13_000
+  t.same(p.takeHoarders(), ['H'], 'named 8 s after it could first be asked')
+  const q = base([10], { unprovenPipelineRequests: 1, suspectAfterMs: 60_000, hoarderAfterMs: 8000, now: () => clock.ms })
+  q.addPeer('D')
+  q.peerUnchoked('D')
+  clock.ms = 20_000
+  q.peerBitfield('D', bits(1, [0]))
+  clock.ms = 21_000
+  q.next('D')
+  t.equal(q.hoarderDueInMs(), 7000, 'unchoked long before its claim: the clock starts at the claim')
+  clock.ms = 28_000
+  q.setHave(0, 'D')
+  clock.ms = 60_000
+  t.same(q.takeHoarders(), [], 'it delivered after 7 s: never named')
+})

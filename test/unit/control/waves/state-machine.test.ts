@@ -4,6 +4,7 @@ import {
   effectiveRollout, nextWakeMs, planWave, summarizeWave, transition, waveRulesOf,
   type WaveAction, type WaveEvent, type WaveState
 } from '../../../../src/control/waves/index.js'
+import { waveRowOf } from '../../../../src/control/waves/rows.js'
 import { CHICAGO_OPENS, HOUR, MIN, T0, fleet, policy } from './fixtures.js'
 
 const P = policy()
@@ -184,4 +185,35 @@ t.test('prestaged-stores is one prestaged event per store, in one step; an unkno
   t.equal(transition(many.state, { type: 'prestaged-stores', storeIds: ids }, T0 + 2 * MIN, RULES).changed, false, 'a repeat changes nothing')
   t.throws(() => transition(started, { type: 'prestaged-stores', storeIds: [ids[0]!, 'nowhere'] }, T0, RULES), { code: 'E_WAVE_UNKNOWN_STORE' })
   t.equal(started.stores[ids[0]!]!.prestaged, false, 'the input is left alone')
+})
+
+t.test('a settled batch whose rollbacks are over the limit, with too few outcomes to halt, is not healthy: the next batch waits', async t => {
+  // the demo's wave 145: its first store joined with one device reported, that device rolled back
+  const rules = { ...RULES, batchDelayMinutes: 0 }
+  let s = transition(plan(fleet(4, 1)), { type: 'start' }, T0, rules).state
+  for (const id of s.batches[0]!) s = transition(s, { type: 'prestaged', storeId: id }, T0, rules).state
+  const [a, b] = s.batches[0]! as [string, string]
+  // batch 1 (two stores of one device) settles: 1 rollback in 2 outcomes (0.5 > 0.2), the policy wants 4 before a halt
+  let r = transition(s, { type: 'outcomes', stores: [{ storeId: a, updated: 0, rolledBack: 1 }, { storeId: b, updated: 1, rolledBack: 0 }] }, T0 + HOUR, rules)
+  t.same(ofType(r.actions, 'halt'), [], 'too few outcomes to halt')
+  r = transition(r.state, { type: 'tick' }, T0 + 2 * HOUR, rules)
+  t.equal(r.state.phase, 'installing', 'batch 1 settled, but not healthy')
+  t.equal(r.state.batch, 0)
+  t.same(ofType(r.actions, 'start-store'), [], 'batch 2 is not told to install')
+  t.equal(r.state.batchHealthyAtMs[0], undefined)
+  t.match(waveRowOf(r.state, false), { state: 'installing', reason: /settled with rollbacks over the wave's limit/ })
+  // the operator accepts the rollbacks (halt, resume): batch 1 is healthy and batch 2 starts
+  const halted = transition(r.state, { type: 'halt', reason: 'looked at it' }, T0 + 3 * HOUR, rules).state
+  const resumed = transition(halted, { type: 'resume' }, T0 + 4 * HOUR, rules)
+  t.equal(resumed.state.batch, 1, 'after the resume batch 2 installs')
+  t.same(ofType(resumed.actions, 'start-store').map(x => x.batch), [1, 1], 'both stores of batch 2')
+})
+
+t.test('a settled batch whose rollbacks are within the limit is healthy', async t => {
+  const rules = { ...RULES, batchDelayMinutes: 0, haltOnRollbackRatio: 0.5 }
+  let s = transition(plan(fleet(4, 3)), { type: 'start' }, T0, rules).state
+  for (const id of s.batches[0]!) s = transition(s, { type: 'prestaged', storeId: id }, T0, rules).state
+  const [a, b] = s.batches[0]! as [string, string]
+  const r = transition(s, { type: 'outcomes', stores: [{ storeId: a, updated: 2, rolledBack: 1 }, { storeId: b, updated: 3, rolledBack: 0 }] }, T0 + HOUR, rules)
+  t.equal(r.state.batch, 1, '1 of 6 rolled back is within 0.5: batch 2 starts')
 })

@@ -1,0 +1,114 @@
+/**
+ * The fleet-wide auto-halt of a report group (fleet-ingest.ts step 4, docs/fleet.md
+ * "Auto-halt"): a wave whose rollback ratio passes its limit, after its minimum
+ * outcomes, gets a halt order row.
+ *
+ * Deciding under the wave's advisory lock made every group that carried a rollback
+ * wait for the one before it to commit: the groups of a wave ran one at a time (73%
+ * of PostgreSQL's statement time in bench:fleet was that wait). Now:
+ *
+ *   1. in the group's transaction, the wave's sums are read without a lock (they hold
+ *      what was committed and this group's own rows). Only a wave over its limit there
+ *      takes the lock, reads again and writes the halt, so the group's own answers
+ *      carry it, as before;
+ *   2. after the commit (haltsAfterCommit), a wave named by a rolled-back entry of
+ *      the group, applied or resent, is checked again, now seeing every group that
+ *      committed before. Two groups that committed side by side, each under the limit
+ *      alone, are then caught by whichever checks last. A crash between the commit
+ *      and this check is covered by the hubs' resend: a replayed report still names
+ *      its rolled-back entries, and the check runs for them.
+ *
+ * Both steps write under the advisory lock and only when no halt is in force, so two
+ * groups or two super hubs never both halt a wave.
+ */
+import { emptyCounts, rollbackRatio } from '../ledger/condense.js'
+import { num, type SqlDb, type SqlQueryable } from './db/sql.js'
+import type { IngestContext, IngestInput, IngestOutcome } from './fleet-ingest.js'
+import { newOrderId, ordersInForce, toWaveOrder, type FleetOrder } from './fleet-orders.js'
+
+const waveLockKey = (waveId: string): string => `storemesh-wave:${waveId}`
+
+interface WaveState { waveId: string, updated: number, rolledBack: number, limit: number, minOutcomes: number, current?: FleetOrder }
+
+/** Per wave: its sums, its limit and its order in force, in one read each. */
+async function readWaves (q: SqlQueryable, waves: readonly string[], ctx: Pick<IngestContext, 'haltOnRollbackRatio' | 'minOutcomesForHalt'>): Promise<WaveState[]> {
+  const rows = await q.query<{ wave_id: string, updated: unknown, rolled_back: unknown, halt_on_rollback_ratio: unknown, min_outcomes_for_halt: unknown }>(
+    `SELECT k.wave_id, s.updated, s.rolled_back, w.halt_on_rollback_ratio, w.min_outcomes_for_halt FROM unnest($1::text[]) AS k (wave_id)
+      LEFT JOIN waves w ON w.wave_id = k.wave_id
+      LEFT JOIN LATERAL (SELECT sum(updated) AS updated, sum(rolled_back) AS rolled_back FROM wave_hub_counts c WHERE c.wave_id = k.wave_id) s ON true`, [[...waves]])
+  const current = new Map((await ordersInForce(q, waves)).map(o => [o.waveId!, o]))
+  return rows.map(r => ({
+    waveId: r.wave_id,
+    updated: num(r.updated ?? 0),
+    rolledBack: num(r.rolled_back ?? 0),
+    limit: r.halt_on_rollback_ratio != null ? num(r.halt_on_rollback_ratio) : ctx.haltOnRollbackRatio(r.wave_id),
+    minOutcomes: r.min_outcomes_for_halt != null ? num(r.min_outcomes_for_halt) : ctx.minOutcomesForHalt(r.wave_id),
+    ...(current.has(r.wave_id) ? { current: current.get(r.wave_id)! } : {})
+  }))
+}
+
+function overLimit (w: WaveState): boolean {
+  const ratio = rollbackRatio({ ...emptyCounts(), updated: w.updated, rolledBack: w.rolledBack })
+  return ratio !== undefined && w.updated + w.rolledBack >= w.minOutcomes && ratio > w.limit && w.current?.action !== 'halt'
+}
+
+/**
+ * The halts these waves need now, written in `tx`: read unlocked first; only a wave
+ * over its limit is locked (in wave order, so two groups never wait crosswise), read
+ * again and halted.
+ */
+export async function haltsFor (tx: SqlQueryable, waves: readonly string[], ctx: IngestContext): Promise<FleetOrder[]> {
+  if (waves.length === 0) return []
+  const over = (await readWaves(tx, waves, ctx)).filter(overLimit).map(w => w.waveId).sort()
+  if (over.length === 0) return []
+  for (const w of over) await tx.query('SELECT pg_advisory_xact_lock(hashtext($1))', [waveLockKey(w)])
+  const out: FleetOrder[] = []
+  for (const w of (await readWaves(tx, over, ctx)).filter(overLimit)) {
+    const ratio = rollbackRatio({ ...emptyCounts(), updated: w.updated, rolledBack: w.rolledBack })!
+    const order: FleetOrder = {
+      orderId: newOrderId(),
+      kind: 'wave',
+      action: 'halt',
+      waveId: w.waveId,
+      reason: `rollback ratio ${ratio.toFixed(4)} > ${w.limit} (${w.rolledBack} of ${w.updated + w.rolledBack} devices rolled back)`,
+      issuedBy: ctx.via,
+      source: 'auto',
+      // later than the order it replaces, whatever the clocks did
+      issuedAtMs: Math.max(ctx.now, (w.current?.issuedAtMs ?? 0) + 1)
+    }
+    await tx.query(`INSERT INTO orders (order_id, kind, action, wave_id, reason, issued_by, source, issued_ms)
+      VALUES ($1, 'wave', 'halt', $2, $3, $4, 'auto', $5)`, [order.orderId, w.waveId, order.reason, order.issuedBy, order.issuedAtMs])
+    await tx.query(`UPDATE waves SET state = 'halted', state_reason = $2, updated_ms = $3 WHERE wave_id = $1`, [w.waveId, order.reason, ctx.now])
+    await tx.query(`UPDATE wave_stores SET state = 'halted', updated_ms = $2 WHERE wave_id = $1 AND state IN ('planned', 'prestaging', 'prestaged', 'installing', 'paused')`, [w.waveId, ctx.now])
+    out.push(order)
+  }
+  return out
+}
+
+/**
+ * Step 2 above, once the group committed: the waves its reports name in a rolled-back
+ * entry that it did not halt itself, checked again. A halt written here is added to
+ * every committed report's result and answer (the ledger logs it and wakes held polls with it).
+ */
+export async function haltsAfterCommit (db: SqlDb, inputs: readonly IngestInput[], outcomes: IngestOutcome[], ctx: IngestContext): Promise<void> {
+  const halted = new Set<string>()
+  for (const o of outcomes) if (o.ok) for (const h of o.result.halts) halted.add(h.waveId!)
+  const waves = new Set<string>()
+  inputs.forEach((input, i) => {
+    if (outcomes[i]?.ok !== true) return
+    for (const d of input.batch.entries) if (d.state === 'rolled-back' && !halted.has(d.waveId)) waves.add(d.waveId)
+  })
+  if (waves.size === 0) return
+  // an unlocked read outside any transaction first: nearly always under the limit, and then nothing is locked
+  if (!(await readWaves(db, [...waves], ctx)).some(overLimit)) return
+  const halts = await db.transaction(async tx => await haltsFor(tx, [...waves].sort(), ctx))
+  if (halts.length === 0) return
+  const waves2 = new Set(halts.map(h => h.waveId!))
+  for (const o of outcomes) {
+    if (!o.ok) continue
+    const r = o.result
+    r.halts = [...r.halts, ...halts]
+    r.orders = [...halts, ...r.orders.filter(x => !waves2.has(x.waveId!))]
+    r.answer = [...halts.map(toWaveOrder), ...r.answer.filter(x => !waves2.has(x.waveId))]
+  }
+}
