@@ -82,7 +82,12 @@ t.test('under a super hub, no install before the store hears its batch started; 
   const all = (): Proc[] => [sup, hub, dev]
   await waitUntil('the device installed', async () => await bootSlot(devDir) === 'b', WAIT_MS, all())
   const installedAtMs = Date.now()
-  const view = await fleetView(superDir)
+  // super-ledger.json is rewritten on the super hub's own pace: wait for the write that has the batch
+  let view: FleetView | undefined
+  await waitUntil('super-ledger.json shows the store\'s batch', async () => {
+    view = await fleetView(superDir)
+    return view?.batches.find(b => b.storeIds.includes(STORE))?.startedMs !== undefined
+  }, WAIT_MS, all())
   const batch = view?.batches.find(b => b.storeIds.includes(STORE))
   t.ok(batch?.startedMs !== undefined, `the store's batch started: ${JSON.stringify(view?.batches)}`)
   t.ok(batch?.startedMs !== undefined && batch.startedMs <= installedAtMs, 'the batch started before the install was seen')
