@@ -28,7 +28,7 @@ import { join } from 'node:path'
 
 export interface IngestJob { job: 'ingest', addr: string, swarmKey: string, stores: number, devices: number, clients: number, inFlightPerClient: number, wave: string, epoch: string, maxStreams: number, cpuProf?: boolean, reportEntries?: number }
 export interface HaltJob { job: 'halt', addr: string, swarmKey: string, hubs: number, conns: number, waitMs: number, pollMs: number, wave: string, epoch: string, maxStreams: number }
-export type ClientMessage = { done: 'ingest', seconds: number, cpuSeconds: number, reports: number, profile?: string } | { polling: number } | { done: 'halt', seenAtMs: number[], cpuSeconds: number } | { error: string }
+export type ClientMessage = { done: 'ingest', seconds: number, cpuSeconds: number, reports: number, retries: number, profile?: string } | { polling: number } | { done: 'halt', seenAtMs: number[], cpuSeconds: number } | { error: string }
 
 type Client = StoremeshNode<{ report: ReportProtocol }>
 
@@ -101,6 +101,7 @@ async function ingest (j: IngestJob): Promise<void> {
   const stores = Array.from({ length: j.stores }, (_, s) => storeReports(j, s))
   const reports = stores.reduce((n, r) => n + r.length, 0)
   let next = 0
+  let retries = 0
   const stopProf = j.cpuProf === true ? await profileSelf(join(tmpdir(), `storemesh-bench-fleet-hubs-${process.pid}.cpuprofile`)) : undefined
   const [t0, cpu0] = [performance.now(), cpuSeconds()]
   await Promise.all(cs.flatMap(c => Array.from({ length: j.inFlightPerClient }, async () => {
@@ -108,7 +109,19 @@ async function ingest (j: IngestJob): Promise<void> {
       // one store's reports one after the other, each with the order cursor of the answer before, as the uplink asks
       let cursor: string | undefined
       for (const batch of stores[s]!) {
-        const ack = await c.services.report.send(addr, cursor !== undefined ? { ...batch, have: { orderCursor: cursor } } : batch, { timeoutMs: 120_000 })
+        const req = cursor !== undefined ? { ...batch, have: { orderCursor: cursor } } : batch
+        // a failed exchange is sent again, as the uplink's back-off does (a super hub whose event loop PGlite holds may let a stream's negotiation time out); exactly-once makes the resend safe
+        let ack
+        for (let attempt = 1; ; attempt++) {
+          try {
+            ack = await c.services.report.send(addr, req, { timeoutMs: 120_000 })
+            break
+          } catch (err) {
+            if (attempt >= 5) throw err
+            retries++
+            await new Promise(resolve => setTimeout(resolve, 200 * attempt))
+          }
+        }
         if (ack.ackedSeq !== batch.entries.at(-1)!.seq) throw new Error(`store ${s}: acked ${ack.ackedSeq}, sent up to ${batch.entries.at(-1)!.seq}`)
         cursor = ack.orderCursor
       }
@@ -116,7 +129,7 @@ async function ingest (j: IngestJob): Promise<void> {
   })))
   const [seconds, cpu] = [(performance.now() - t0) / 1000, cpuSeconds() - cpu0]
   const profile = stopProf !== undefined ? formatCpuTop('the hubs\' process (ingest)', cpuTop(await stopProf(), 20)) : undefined
-  send({ done: 'ingest', seconds, cpuSeconds: cpu, reports, ...(profile !== undefined ? { profile } : {}) })
+  send({ done: 'ingest', seconds, cpuSeconds: cpu, reports, retries, ...(profile !== undefined ? { profile } : {}) })
   await Promise.all(cs.map(async c => { await c.stop() }))
 }
 

@@ -111,7 +111,7 @@ class Hubs {
 const swarmKeyText = new TextDecoder().decode(swarmKey.file)
 const addrOf = (sup: SuperHub): string => sup.node.getMultiaddrs()[0]!.toString()
 
-async function ingest (sup: SuperHub, hubs: Hubs): Promise<{ outcomes: number, seconds: number, clientCpuSeconds: number, reports: number }> {
+async function ingest (sup: SuperHub, hubs: Hubs): Promise<{ outcomes: number, seconds: number, clientCpuSeconds: number, reports: number, retries: number }> {
   const stopProf = CPU_PROF ? await profileSelf(join(tmpdir(), `storemesh-bench-fleet-super-${process.pid}.cpuprofile`)) : undefined
   hubs.send({ job: 'ingest', addr: addrOf(sup), swarmKey: swarmKeyText, stores: STORES, devices: DEVICES, clients: CLIENTS, inFlightPerClient: IN_FLIGHT_PER_CLIENT, wave: WAVE, epoch: EPOCH, maxStreams: REPORT_BOUNDS.maxStreams, cpuProf: CPU_PROF, ...(REPORT_ENTRIES !== undefined ? { reportEntries: REPORT_ENTRIES } : {}) })
   const done = await hubs.next(Date.now() + 3_600_000)
@@ -120,7 +120,7 @@ async function ingest (sup: SuperHub, hubs: Hubs): Promise<{ outcomes: number, s
   if (done.profile !== undefined) process.stdout.write(done.profile + '\n')
   const totals = await sup.ledger.waveTotals(WAVE)
   if (totals.total !== STORES * DEVICES) throw new Error(`the ledger holds ${totals.total} devices, expected ${STORES * DEVICES}`)
-  return { outcomes: totals.total, seconds: done.seconds, clientCpuSeconds: done.cpuSeconds, reports: done.reports }
+  return { outcomes: totals.total, seconds: done.seconds, clientCpuSeconds: done.cpuSeconds, reports: done.reports, retries: done.retries }
 }
 
 async function haltReach (sup: SuperHub, hubs: Hubs): Promise<NonNullable<Run['halt']>> {
@@ -215,7 +215,7 @@ async function runDriver (driver: string, dir: string, pg: TestPostgres | undefi
     const run: Run = { driver, outcomes: r.outcomes, seconds: r.seconds, outcomesPerSec: r.outcomes / r.seconds, superCpuSeconds: own, dbCpuSeconds: server }
     const tx = sup.ledger.counters.reportTransactions
     process.stdout.write(`${driver}: ${r.outcomes} device outcomes from ${STORES} stores in ${r.seconds.toFixed(1)} s = ${run.outcomesPerSec.toFixed(0)} outcomes/s` +
-      ` (${r.reports} reports of ${(r.outcomes / r.reports).toFixed(1)} outcomes, ${tx} transactions of ${(r.reports / Math.max(1, tx)).toFixed(1)} reports); CPU-s per 1,000 outcomes: super hub ${perThousand(own, r.outcomes)}` +
+      ` (${r.reports} reports of ${(r.outcomes / r.reports).toFixed(1)} outcomes${r.retries > 0 ? `, ${r.retries} sent again after a failed exchange` : ''}, ${tx} transactions of ${(r.reports / Math.max(1, tx)).toFixed(1)} reports); CPU-s per 1,000 outcomes: super hub ${perThousand(own, r.outcomes)}` +
       `${url !== undefined ? `, PostgreSQL server ${perThousand(server, r.outcomes)}` : ' (PGlite inside it)'}, the hubs' process ${perThousand(r.clientCpuSeconds, r.outcomes)}` +
       ` (CPU ${own.toFixed(1)} / ${server.toFixed(1)} / ${r.clientCpuSeconds.toFixed(1)} s); load ${loadavg()[0]!.toFixed(1)}\n`)
     if (CPU_PROF && url !== undefined && DB_URL === undefined) process.stdout.write(await formatPgStats(url, r.outcomes) + '\n')

@@ -96,7 +96,11 @@ const TARGET_BAN_MS = 10_000
 for (const a of ATTACKS) if (!ALL_ATTACKS.includes(a) && !a.startsWith('hoarders:')) throw new Error(`unknown attack ${a}; one of ${ALL_ATTACKS.join(', ')}`)
 if (VICTIM !== 'device' && VICTIM !== 'hub') throw new Error('--victim is device or hub')
 
-interface Proc { child: ChildProcess, name: string, ready: Promise<void>, exited: Promise<void>, stderr: () => string, lines: string[], verifiedAt: Map<string, number> }
+interface Proc {
+  child: ChildProcess, name: string, ready: Promise<void>, exited: Promise<void>, stderr: () => string, lines: string[], verifiedAt: Map<string, number>
+  /** a device at --log-level debug (the hoarders' runs): when its log says each peer claimed every chunk, and when it named each a hoarder (swarm/peer-trace.ts) */
+  claimedAt: Map<string, number>, hoardingAt: Map<string, number>
+}
 
 const live = new Set<ChildProcess>()
 let root: string | undefined
@@ -120,6 +124,8 @@ function track (child: ChildProcess, name: string, readyOn: RegExp): Proc {
   let partial = ''
   const lines: string[] = []
   const verifiedAt = new Map<string, number>()
+  const claimedAt = new Map<string, number>()
+  const hoardingAt = new Map<string, number>()
   const logFile = LOGS_DIR !== '' ? join(LOGS_DIR, name + '.log') : undefined
   const exited = new Promise<void>(resolve => { child.once('exit', () => { live.delete(child); resolve() }) })
   const ready = new Promise<void>((resolve, reject) => {
@@ -142,9 +148,13 @@ function track (child: ChildProcess, name: string, readyOn: RegExp): Proc {
     for (const line of ls) {
       const m = /^(\S+) bundle (b3:[0-9a-f]{64}) complete and verified/.exec(line)
       if (m?.[1] !== undefined && m[2] !== undefined && !verifiedAt.has(m[2])) verifiedAt.set(m[2], Date.parse(m[1]))
+      const c = /^(\S+) DEBUG peer (\S+) claims every chunk/.exec(line)
+      if (c?.[1] !== undefined && c[2] !== undefined && !claimedAt.has(c[2])) claimedAt.set(c[2], Date.parse(c[1]))
+      const h = /^(\S+) WARN protocol violation hoarding by (\S+):/.exec(line)
+      if (h?.[1] !== undefined && h[2] !== undefined && !hoardingAt.has(h[2])) hoardingAt.set(h[2], Date.parse(h[1]))
     }
   })
-  return { child, name, ready, exited, stderr: () => err, lines, verifiedAt }
+  return { child, name, ready, exited, stderr: () => err, lines, verifiedAt, claimedAt, hoardingAt }
 }
 
 async function until (what: string, cond: () => Promise<boolean>, ms: number, procs: Proc[]): Promise<void> {
@@ -185,7 +195,9 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
   // the chunk-wire attacks and the hoarders go at the device; the lease and report attacks at the hub
   const onHub = VICTIM === 'hub' || attack === 'lease-theft' || attack === 'report-forgery'
   try {
-    const device = track(cli(['device', ...common(devDir), '--device-class', DEVICE_CLASS, '--poll-interval-ms', String(DEVICE_POLL_MS)], true), `${label}-dev`, / ready: /)
+    // the hoarders' runs: the device's debug lines time each claim on the device's own clock
+    const debug = attack?.startsWith('hoarders') === true ? ['--log-level', 'debug', '--log-format', 'pretty'] : []
+    const device = track(cli(['device', ...common(devDir), '--device-class', DEVICE_CLASS, '--poll-interval-ms', String(DEVICE_POLL_MS), ...debug], true), `${label}-dev`, / ready: /)
     procs.push(device)
     await withDeadline('device ready', device.ready, STARTUP_DEADLINE_MS)
     let attacker: Proc | undefined
@@ -296,7 +308,13 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
       if (startedAt !== undefined && refusedAt !== undefined) refusedMs = refusedAt - startedAt
       attackerStats = events.find(e => e.event === 'stats')
       if (startedAt !== undefined) goAt = startedAt
-      if (attack?.startsWith('hoarders') === true) hoarderTimes = hoarderTimesOf(events)
+      if (attack?.startsWith('hoarders') === true) {
+        hoarderTimes = hoarderTimesOf(events)
+        for (const [id, at] of device.hoardingAt) {
+          const c = device.claimedAt.get(id)
+          if (c !== undefined) hoarderTimes.afterClaimOnDeviceMs.push(at - c)
+        }
+      }
     }
     for (const p of [hub, device]) await stop(p)
 
@@ -369,7 +387,7 @@ async function main (): Promise<void> {
       const out = Math.min(worst, r.bannedMs ?? Infinity)
       ban = `device disconnected ${r.dropped ?? 0}${r.droppedMs !== undefined ? ` (first ${sec(r.droppedMs)} after hub ready)` : ''}` +
         (h !== undefined ? ` of ${h.connected} connected, ${h.requested} asked; disconnection after the hoarder's first held request min/median/max ${spread(h.afterRequestMs)},` +
-          ` after its claim (wire up, bitfield sent) ${spread(h.afterClaimMs)}, after its connection ${spread(h.afterConnectMs)}` : '') +
+          ` after its claim (wire up, bitfield sent) ${spread(h.afterClaimMs)}, after the device received its claim (device's clock) ${spread(h.afterClaimOnDeviceMs)}, after its connection ${spread(h.afterConnectMs)}` : '') +
         (r.bannedMs !== undefined ? `, first banned after ${sec(r.bannedMs)} (${r.banReason ?? '?'})` : ', none banned') +
         ` (target ${sec(TARGET_BAN_MS)}: ${mark(out <= TARGET_BAN_MS)}); hub flagged ${r.hoarders ?? 0}${r.hoardersMs !== undefined ? ` (first ${sec(r.hoardersMs)})` : ''}; ${demoted}`
     } else if (attack === 'older-bundle') {

@@ -106,7 +106,8 @@ const LOGS_DIR = args.includes('--logs') ? opt('logs', '') : ''
 /** status.json only feeds the progress shown on failure and the hub's upload counter */
 const STATUS_INTERVAL_MS = 1000
 const POLL_MS = 150
-const STARTUP_DEADLINE_MS = 300_000
+/** `--startup-deadline-ms`: niced under a loaded machine, 17 processes can take longer than the default 300 s to start */
+const STARTUP_DEADLINE_MS = Number(opt('startup-deadline-ms', '300000'))
 const STOP_GRACE_MS = 10_000
 const WIRE_DEADLINE_MS = 300_000
 

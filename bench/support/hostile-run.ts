@@ -23,7 +23,7 @@ export interface Run {
   /** hoarders the device disconnected, and when the first was, after the attack start */
   dropped?: number, droppedMs?: number
   /** hoarders (from their own events): per hoarder the device dropped, its disconnection after its first held request and after its connection */
-  hoarderTimes?: { afterRequestMs: number[], afterClaimMs: number[], afterConnectMs: number[], requested: number, connected: number }
+  hoarderTimes?: { afterRequestMs: number[], afterClaimMs: number[], afterConnectMs: number[], requested: number, connected: number, afterClaimOnDeviceMs: number[] }
   store: { checked: number, corrupt: number, held: number }
 }
 
@@ -44,7 +44,7 @@ export function hoarderTimesOf (events: Array<Record<string, unknown>>): NonNull
   const connected = first('connect')
   const requested = first('request')
   const claimed = first('claim')
-  const out: NonNullable<Run['hoarderTimes']> = { afterRequestMs: [], afterClaimMs: [], afterConnectMs: [], requested: requested.size, connected: connected.size }
+  const out: NonNullable<Run['hoarderTimes']> = { afterRequestMs: [], afterClaimMs: [], afterConnectMs: [], requested: requested.size, connected: connected.size, afterClaimOnDeviceMs: [] }
   for (const [id, at] of first('disconnect')) {
     const r = requested.get(id)
     const c = connected.get(id)

@@ -1,25 +1,20 @@
 /**
  * The fleet-wide auto-halt of a report group (fleet-ingest.ts step 4, docs/fleet.md
- * "Auto-halt"): a wave whose rollback ratio passes its limit, after its minimum
+ * "Exactly once"): a wave whose rollback ratio passes its limit, after its minimum
  * outcomes, gets a halt order row.
  *
- * Deciding under the wave's advisory lock made every group that carried a rollback
- * wait for the one before it to commit: the groups of a wave ran one at a time (73%
- * of PostgreSQL's statement time in bench:fleet was that wait). Now:
- *
- *   1. in the group's transaction, the wave's sums are read without a lock (they hold
- *      what was committed and this group's own rows). Only a wave over its limit there
- *      takes the lock, reads again and writes the halt, so the group's own answers
- *      carry it, as before;
- *   2. after the commit (haltsAfterCommit), a wave named by a rolled-back entry of
- *      the group, applied or resent, is checked again, now seeing every group that
- *      committed before. Two groups that committed side by side, each under the limit
- *      alone, are then caught by whichever checks last. A crash between the commit
- *      and this check is covered by the hubs' resend: a replayed report still names
- *      its rolled-back entries, and the check runs for them.
- *
- * Both steps write under the advisory lock and only when no halt is in force, so two
- * groups or two super hubs never both halt a wave.
+ * Deciding inside the group's transaction under the wave's advisory lock made every
+ * group that carried a rollback wait for the one before it to commit: the groups of a
+ * wave ran one at a time (73% of PostgreSQL's statement time in bench:fleet was that
+ * wait). Now the check runs once the group committed (haltsAfterCommit): each wave
+ * that a rolled-back entry of the group names, applied or resent, is summed without a
+ * lock, seeing every group that committed before. Of two groups that committed side by
+ * side, each under the limit alone, the one that checks last sees both. Only a wave
+ * over its limit is locked, summed again and halted (haltsFor), when no halt is in
+ * force, so two groups or two super hubs never both halt it. The halt is added to the
+ * group's answers before they are sent. A crash between the commit and the check is
+ * covered by the hubs' resend: a replayed report still names its rolled-back entries,
+ * and the check runs for them.
  */
 import { emptyCounts, rollbackRatio } from '../ledger/condense.js'
 import { num, type SqlDb, type SqlQueryable } from './db/sql.js'
@@ -54,7 +49,7 @@ function overLimit (w: WaveState): boolean {
 
 /**
  * The halts these waves need now, written in `tx`: read unlocked first; only a wave
- * over its limit is locked (in wave order, so two groups never wait crosswise), read
+ * over its limit is locked (in wave order, so two checks never wait crosswise), read
  * again and halted.
  */
 export async function haltsFor (tx: SqlQueryable, waves: readonly string[], ctx: IngestContext): Promise<FleetOrder[]> {
@@ -86,9 +81,9 @@ export async function haltsFor (tx: SqlQueryable, waves: readonly string[], ctx:
 }
 
 /**
- * Step 2 above, once the group committed: the waves its reports name in a rolled-back
- * entry that it did not halt itself, checked again. A halt written here is added to
- * every committed report's result and answer (the ledger logs it and wakes held polls with it).
+ * Once the group committed: the waves its reports name in a rolled-back entry. A halt
+ * written here is added to every committed report's result and answer (the ledger
+ * logs it and wakes held polls with it).
  */
 export async function haltsAfterCommit (db: SqlDb, inputs: readonly IngestInput[], outcomes: IngestOutcome[], ctx: IngestContext): Promise<void> {
   const halted = new Set<string>()

@@ -10,10 +10,8 @@
  *      NOTHING, so a report replayed whole changes nothing;
  *   3. the devices' rows of the whole group are moved with one statement per table
  *      (fleet-ingest-devices.ts), and the counts per (wave, hub) with them;
- *   4. once per group, for the waves that gained a rollback: their totals; past the
- *      limit after the minimum outcomes, a halt order row is written in the same
- *      transaction under the wave's advisory lock, and checked again after the commit
- *      (fleet-halt-check.ts);
+ *   4. the halt check (a wave's rollback ratio) runs after the commit, once per group,
+ *      in fleet-halt-check.ts: under the limit it locks nothing;
  *   5. acked_seq moves last. A crash anywhere before COMMIT leaves nothing: no hub of
  *      the group got an ack and each sends the same entries again.
  *
@@ -26,7 +24,6 @@ import type { Holdings } from '../ledger/report/index.js'
 import { num, type SqlQueryable } from './db/sql.js'
 import { applyGroupDeltas, deviceKey, type HubDelta } from './fleet-ingest-devices.js'
 import { IN_FORCE_SQL, orderOfRow, type FleetOrder } from './fleet-orders.js'
-import { haltsFor } from './fleet-halt-check.js'
 import { storeOrdersOf } from './store-gate.js'
 import { pendingFleetOrdersOf, recordOrderAcksOf } from './fleet-delivery.js'
 import { recordHoldingsOf } from './fleet-holdings.js'
@@ -59,7 +56,7 @@ export interface IngestResult {
   applied: number
   /** every entry was at or below the acked seq */
   replayed: boolean
-  /** halt orders this report's group caused */
+  /** halt orders this report's group caused (filled after the commit: fleet-halt-check.ts haltsAfterCommit) */
   halts: FleetOrder[]
   /** wave orders in force after it */
   orders: FleetOrder[]
@@ -161,7 +158,6 @@ export async function ingestHubBatches (tx: SqlQueryable, inputs: readonly Inges
     return { i, hub, lastSeq: i.batch.entries.at(-1)?.seq ?? 0, ackedSeq: hub.ackedSeq, applied: 0 }
   })
   const toLog = work.filter(w => w.lastSeq > w.hub.ackedSeq)
-  let rollbackWaves: string[] = []
   if (toLog.length > 0) {
     const logged = await tx.query<{ hub_id: string }>(`INSERT INTO hub_reports (hub_id, epoch, last_seq, first_seq, entries, received_ms, via)
       SELECT h, e, l, f, n, $6, $7 FROM unnest($1::text[], $2::text[], $3::bigint[], $4::bigint[], $5::int[]) AS k (h, e, l, f, n)
@@ -176,7 +172,7 @@ export async function ingestHubBatches (tx: SqlQueryable, inputs: readonly Inges
       for (const d of freshEntries(w.i.batch.entries, w.hub.ackedSeq)) deltas.push({ hubId: w.i.batch.hubId, d })
       w.ackedSeq = w.lastSeq
     }
-    rollbackWaves = await applyGroupDeltas(tx, deltas, ctx.now)
+    await applyGroupDeltas(tx, deltas, ctx.now)
   }
   const seen = work.filter(w => {
     const stale = w.hub.lastReportMs === undefined || ctx.now - w.hub.lastReportMs >= LAST_SEEN_REFRESH_MS
@@ -187,8 +183,8 @@ export async function ingestHubBatches (tx: SqlQueryable, inputs: readonly Inges
       FROM unnest($1::text[], $2::text[], $3::bigint[], $5::text[]) AS k (h, e, s, p) WHERE hubs.hub_id = k.h`,
     [seen.map(w => w.i.batch.hubId), seen.map(w => w.hub.epoch), seen.map(w => w.ackedSeq), ctx.now, seen.map(w => w.i.peer ?? null)])
   }
-  // last: the wave lock it takes is held only until the commit that follows
-  const halts = await haltsFor(tx, rollbackWaves, ctx)
+  // the halt check runs after the commit, once per group (fleet-halt-check.ts): it needs no lock while the wave is under its limit
+  const halts: FleetOrder[] = []
   const orders = await deliverOrders(tx, work.map(w => w.i.batch.hubId), ctx.now)
   // one statement each for the whole group, not one per report (the answers are built from them below)
   const gated = await storeOrdersOf(tx, work.map(w => w.i.batch.hubId), orders)

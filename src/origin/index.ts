@@ -17,7 +17,7 @@ import { StoremeshError } from '../interface/errors.js'
 import type { Log } from '../interface/log.js'
 import type { TrustOptions } from '../interface/types.js'
 import type { ChunkStore } from '../store/index.js'
-import { MIN_ORIGIN_CACHE_QUOTA_BYTES, ORIGIN_TIMESTAMP_KEY } from './constants.js'
+import { MIN_ORIGIN_CACHE_QUOTA_BYTES, ORIGIN_ROOTS_DIR, ORIGIN_TIMESTAMP_KEY } from './constants.js'
 import { OriginFetcher, type OriginFetcherInit } from './fetcher.js'
 import { PullThrough } from './pull-through.js'
 import { DEFAULT_ORIGIN_STATUS_INTERVAL_MS, writeOriginStatus, type OriginStatus } from './status-file.js'
@@ -71,8 +71,9 @@ export async function startOriginPull (init: OriginPullInit): Promise<OriginPull
     base: init.url,
     onBytes: (n) => { originBytes += n },
     onFailure: (key, err, attempt, retried) => {
-      // timestamp.json is optional (SPEC): polled every 30 s, its absence is no failed read (it filled storemesh_origin_errors_total)
-      if (key === ORIGIN_TIMESTAMP_KEY && err.code === 'E_ORIGIN_NOT_FOUND') return
+      // timestamp.json and the next roots/<version>.json are optional (SPEC), polled every 30 s: their absence is
+      // no failed read (it filled storemesh_origin_errors_total, an alert's series, twice a minute)
+      if (err.code === 'E_ORIGIN_NOT_FOUND' && (key === ORIGIN_TIMESTAMP_KEY || key.startsWith(`${ORIGIN_ROOTS_DIR}/`))) return
       pull?.noteFailedRead(err.code, retried)
       init.log?.debug({ key, code: err.code, attempt }, `origin read failed: ${err.toLine()}`)
     }

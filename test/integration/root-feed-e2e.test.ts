@@ -54,6 +54,8 @@ async function rootVersionOf (dataDir: string): Promise<number> {
 
 t.test('a rotated root dropped into the super hub\'s root feed reaches a device through its hub; the device then refuses the revoked key', async t => {
   const f = await lanFixture(t)
+  const startedMs = Date.now()
+  const phase = (what: string): void => { t.comment(`${what} at ${((Date.now() - startedMs) / 1000).toFixed(1)} s`) }
   const rootKey = generateSigningKey()
   const newRelease = generateSigningKey()
   const { outDir } = await makeBundleDir(f.dir, 'fleet-os', 256 * 1024, 73)
@@ -72,14 +74,18 @@ t.test('a rotated root dropped into the super hub\'s root feed reaches a device 
   const all = [sup, hub, dev]
   await waitUntil('the device reports to its hub', async () => (await readStatus(dev.dataDir)) !== undefined, WAIT_MS, all)
   t.equal(await rootVersionOf(dev.dataDir), 0, 'the device starts on its static key (root 0)')
+  phase('all up')
 
   // 1. root 1 must be signed by root 0's keys (the static key) and its own; root 2 by root 1's root key
   await drop(feed, '2.json', rootOf(2, rootKey, newRelease, [rootKey]))
   await drop(feed, '1.json', rootOf(1, rootKey, FIXTURE_KEY, [FIXTURE_KEY, rootKey]))
   await waitUntil('the super hub adopted roots 1 and 2', async () => await rootVersionOf(superDir) === 2, WAIT_MS, all)
+  phase('super hub on root 2')
   t.match(sup.stdout(), /root version 0 -> 2 from /, 'the super hub says where the roots came from')
   await waitUntil('the hub walked to root 2 from the super hub\'s answer', async () => await rootVersionOf(hub.dataDir) === 2, WAIT_MS, all)
+  phase('hub on root 2')
   await waitUntil('the device walked to root 2 from its hub\'s answer', async () => await rootVersionOf(dev.dataDir) === 2, WAIT_MS, all)
+  phase('device on root 2')
   t.pass('root 2 reached the device through its hub')
 
   // 2. the device refuses a bundle signed only by the revoked (static) key; the new key's verifies

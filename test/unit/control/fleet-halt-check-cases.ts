@@ -3,8 +3,7 @@
  * run on both drivers by fleet-ledger-{pglite,postgres}.test.ts. On PostgreSQL the two
  * groups are real transactions held open together, so neither sees the other's
  * rollback before its commit: each alone is under the limit, both together are over,
- * and only the check after the commit can halt the wave. PGlite runs one transaction
- * at a time; there the second group's own check halts it.
+ * and the check after the commit must see both. PGlite runs one transaction at a time.
  */
 import type { Test } from 'tap'
 import type { SqlDb } from '../../../src/control/index.js'

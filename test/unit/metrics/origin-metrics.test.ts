@@ -3,7 +3,7 @@ import t from 'tap'
 import { readFile } from 'node:fs/promises'
 import { join } from 'node:path'
 import { Registry } from 'prom-client'
-import { chunkKey, manifestKey, ORIGIN_TIMESTAMP_KEY, publishBundle, startOriginPull } from '../../../src/origin/index.js'
+import { chunkKey, manifestKey, ORIGIN_TIMESTAMP_KEY, publishBundle, rootKey, startOriginPull } from '../../../src/origin/index.js'
 import { createOriginMetrics, registerPullThroughMetrics, type OriginCounters } from '../../../src/metrics/origin-metrics.js'
 import { SourceErrors } from '../../../src/metrics/collect.js'
 import { openStore } from '../../../src/store/index.js'
@@ -42,6 +42,8 @@ t.test('a corrupt chunk, a 500 and a 404 show as refusals, retries and errors by
   // the super hub's timestamp feed polls the optional timestamp.json every 30 s: absent is no failure
   o.script(ORIGIN_TIMESTAMP_KEY, { kind: 'status', status: 404 })
   await t.rejects(origin.fetcher.fetch(ORIGIN_TIMESTAMP_KEY, { maxBytes: 4096 }), { code: 'E_ORIGIN_NOT_FOUND' })
+  o.script(rootKey(2), { kind: 'status', status: 404 })
+  await t.rejects(origin.fetcher.fetch(rootKey(2), { maxBytes: 4096 }), { code: 'E_ORIGIN_NOT_FOUND' }, 'nor the next root, not published yet')
 
   const registry = new Registry()
   registerPullThroughMetrics(registry, { counters: () => origin.status() }, store)
@@ -50,7 +52,7 @@ t.test('a corrupt chunk, a 500 and a 404 show as refusals, retries and errors by
   t.equal(value(text, 'storemesh_origin_retries_total'), 2, 'the corrupt read and the 500 were tried again; the 404 was not')
   t.equal(value(text, 'storemesh_origin_errors_total{code="E_CHUNK_HASH_MISMATCH"}'), 1)
   t.equal(value(text, 'storemesh_origin_errors_total{code="E_ORIGIN_HTTP"}'), 1)
-  t.equal(value(text, 'storemesh_origin_errors_total{code="E_ORIGIN_NOT_FOUND"}'), 1, 'the chunk\'s 404, not the absent timestamp.json')
+  t.equal(value(text, 'storemesh_origin_errors_total{code="E_ORIGIN_NOT_FOUND"}'), 1, 'the chunk\'s 404, not the absent timestamp.json nor root')
   t.equal(value(text, 'storemesh_origin_chunks_fetched_total'), 2)
   t.equal(value(text, 'storemesh_origin_chunk_bytes_total'), b.info.pieces[0]!.size + b.info.pieces[1]!.size)
   t.equal(value(text, 'storemesh_origin_chunks_unavailable_total'), 1)
