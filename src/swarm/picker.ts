@@ -23,31 +23,18 @@
  * - Unproven peers are probed, not trusted (issue #20: 20 hoarders, peers that claim
  *   every chunk and never send one, held the device's requests and made it 5x
  *   slower). A peer that has not yet delivered a chunk gets `unprovenPipelineRequests`
- *   (one) at a time.
- *   Once such a request has waited `suspectAfterMs`, or `suspectAfterTimeouts` of its
- *   requests were answered by another peer after waiting `reaskAfterMs`, the peer is a suspect: its requests
- *   stop counting as "in flight" (anyone else may be asked for those chunks at once)
- *   and it keeps a single request, until it delivers a chunk and is trusted like any
- *   other. A slow honest peer (a hub capped at 256 KiB/s serving many devices) is
- *   still asked, one chunk at a time, and its first chunk ends the suspicion.
+ *   (one) at a time; suspects and hoarders are judged in picker-trust.ts.
  * - The probe is prompt: a peer that never delivered and has nothing in flight gets one
  *   request (`probeRequests` per peer while it is unproven) even when every chunk it
  *   claims is in flight at a trusted peer. Before, a claimant waited until some chunk was
  *   free, and a liar held nothing, so its hoarder clock did not run. The copy costs an
  *   honest peer at most one chunk: whichever arrives first cancels the other.
- * - Hoarders are named: a peer that never delivered a chunk while our requests waited
- *   at it for `hoarderAfterMs` in all (time with at least one request in flight there,
- *   so a request cancelled at once costs it nothing) is returned once by
- *   takeHoarders(); the swarm disconnects it and scores it (session.ts). Its clock
- *   starts at its claim: the first request is counted from when it both claimed a chunk
- *   we lack and unchoked us (peerUnchoked), if that was earlier. Time it keeps us choked
- *   does not count: honest peers choke too (upload slots), and a choking claimant holds
- *   none of our requests.
  */
 import { Bits } from './bits.js'
 import { pickAmong } from './pick-among.js'
 import { RarityMap } from './rarity-map.js'
 import type { PickerInit, PeerEntry } from './picker-types.js'
+import { askableSince, hoarderDueInMs, isSuspect, takeHoarders } from './picker-trust.js'
 
 export class Picker {
   readonly rarity: RarityMap
@@ -226,16 +213,7 @@ export class Picker {
    */
   takeHoarders (): string[] {
     const after = this.#init.hoarderAfterMs
-    if (after === undefined) return []
-    const now = this.#now()
-    const out: string[] = []
-    for (const [id, p] of this.#peers) {
-      if (p.served > 0 || p.hoarder) continue
-      if (p.waitedMs + (p.waitingSinceMs !== undefined ? now - p.waitingSinceMs : 0) < after) continue
-      p.hoarder = true
-      out.push(id)
-    }
-    return out
+    return after === undefined ? [] : takeHoarders(this.#peers, this.#now(), after)
   }
 
   /**
@@ -246,15 +224,7 @@ export class Picker {
    */
   hoarderDueInMs (): number | undefined {
     const after = this.#init.hoarderAfterMs
-    if (after === undefined) return undefined
-    const now = this.#now()
-    let due: number | undefined
-    for (const p of this.#peers.values()) {
-      if (p.served > 0 || p.hoarder || p.waitingSinceMs === undefined) continue
-      const left = Math.max(0, after - p.waitedMs - (now - p.waitingSinceMs))
-      if (due === undefined || left < due) due = left
-    }
-    return due
+    return after === undefined ? undefined : hoarderDueInMs(this.#peers, this.#now(), after)
   }
 
   /**
@@ -277,20 +247,8 @@ export class Picker {
 
   /** Never delivered, and one of its requests waited suspectAfterMs (sticky until it delivers). */
   #isSuspect (p: PeerEntry): boolean {
-    if (p.served > 0) return false
-    if (p.suspect) return true
-    if (p.timeouts >= (this.#init.suspectAfterTimeouts ?? 1)) {
-      p.suspect = true
-      return true
-    }
-    const staleBefore = this.#now() - (this.#init.suspectAfterMs ?? this.#init.reaskAfterMs)
-    for (const at of p.inflight.values()) {
-      if (at <= staleBefore) {
-        p.suspect = true
-        return true
-      }
-    }
-    return false
+    // a peer that delivered is the common case on the hot path (#busy): no clock read for it
+    return p.served > 0 ? false : isSuspect(p, this.#now(), this.#init)
   }
 
   /** Some asker of `index` may still deliver it: a request at a suspect does not count. */
@@ -395,7 +353,7 @@ export class Picker {
   }
 
   #addInflight (id: string, p: PeerEntry, index: number): void {
-    if (p.inflight.size === 0 && p.served === 0) p.waitingSinceMs = p.asked ? this.#now() : this.#askableSince(p)
+    if (p.inflight.size === 0 && p.served === 0) p.waitingSinceMs = p.asked ? this.#now() : askableSince(p, this.#now())
     p.asked = true
     p.inflight.set(index, this.#now())
     p.inflightBytes += this.#sizes[index] ?? 0
@@ -405,13 +363,6 @@ export class Picker {
       this.#askedAt.set(index, this.#now())
     }
     askers.add(id)
-  }
-
-  /** A first request's wait counts from when the peer claimed a chunk we lack and unchoked us, if that was earlier. */
-  #askableSince (p: PeerEntry): number {
-    const now = this.#now()
-    if (p.claimedAtMs === undefined || p.unchokedAtMs === undefined) return now
-    return Math.min(now, Math.max(p.claimedAtMs, p.unchokedAtMs))
   }
 
   #dropInflight (id: string, index: number): void {
