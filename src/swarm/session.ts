@@ -13,7 +13,7 @@
  *
  * Peers arrive as byte duplexes (addPeer), so tests use in-memory pairs and the
  * ChunkProtocol hands in libp2p streams; a peer's wire and uploader are built in
- * swarm-peer.ts.
+ * swarm-peer.ts, and what each of its messages changes is peer-events.ts.
  */
 import { EventEmitter } from 'node:events'
 import { blake3Hex } from '../bundle/hash.js'
@@ -32,6 +32,7 @@ import type { AcquireBytes } from './uploader.js'
 import { LENIENT_VIOLATIONS, violationOf } from './violations.js'
 import type { PeerWire } from './wire.js'
 import { createSwarmPeer, newWireWins, type SwarmPeer } from './swarm-peer.js'
+import { bindPeerEvents, type PeerEventTarget } from './peer-events.js'
 
 export type { BadChunkEvent, BundleSwarmEvents, BundleSwarmInit, ChunkEvent, LinkBytes, PeerConnection, SwarmProgress, ViolationSwarmEvent } from './swarm-types.js'
 
@@ -54,6 +55,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   readonly #storing = new Set<number>()
   readonly #hoarders: HoarderWatch
   readonly #trace: PeerTrace
+  readonly #peerEvents: PeerEventTarget
   readonly #indexOf = new Map<string, number>()
   readonly #abort = lifetimeAbortController()
   readonly #bytes: Record<Link, LinkBytes> = { lan: { up: 0, down: 0 }, wan: { up: 0, down: 0 } }
@@ -106,6 +108,23 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
       ...(init.spareHoarder !== undefined ? { spare: init.spareHoarder } : {})
     })
     this.#trace = new PeerTrace({ log: init.log, bundleId: init.bundle.id, now: this.#now })
+    this.#peerEvents = {
+      picker: this.#picker,
+      trace: this.#trace,
+      hoarders: this.#hoarders,
+      unchoking: this.#unchoking,
+      pieceCount: init.bundle.pieces.length,
+      superseed: this.superseed,
+      stopped: () => this.#stopped,
+      peerAdded: id => { this.emit('peer:add', id) },
+      peerRemoved: (id, err) => { this.emit('peer:remove', id, err) },
+      updateInterest: peer => { this.#updateInterest(peer) },
+      fill: peer => { this.#fill(peer) },
+      scheduleFill: () => { this.#scheduleFill() },
+      onPiece: (peer, index, data) => { void this.#onPiece(peer, index, data) },
+      removePeer: peer => this.#removePeer(peer),
+      onViolation: (peer, violation, err) => { this.#onViolation(peer, violation, err) }
+    }
     this.done = new Promise<void>((resolve, reject) => { this.#resolveDone = resolve; this.#rejectDone = reject })
     // nobody awaiting done must not become an unhandled rejection at stop
     this.done.catch(() => {})
@@ -223,7 +242,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
       onError: err => { this.emit('warning', err) }
     })
     this.#peers.set(id, peer)
-    this.#bindPeer(peer)
+    bindPeerEvents(peer, this.#peerEvents)
     return peer.wire
   }
 
@@ -240,54 +259,6 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     const index = this.#indexOf.get(hash)
     if (index === undefined || this.#stopped || this.#picker.has(index) || this.#storing.has(index)) return
     this.#markHeld(index)
-  }
-
-  #bindPeer (peer: SwarmPeer): void {
-    const { wire, id } = peer
-    wire.on('ready', () => {
-      this.#picker.addPeer(id)
-      this.#trace.ready(id)
-      this.#hoarders.peerReady(id)
-      // a super-seeder shows nothing up front: chunks are offered one by one
-      wire.sendBitfield(this.superseed ? new Bits(this.bundle.pieces.length) : this.#picker.held)
-      this.#unchoking.addPeer(id)
-      this.emit('peer:add', id)
-    })
-    wire.on('bitfield', bits => {
-      this.#picker.peerBitfield(id, bits)
-      this.#trace.claim(id, bits.count, this.bundle.pieces.length)
-      this.#updateInterest(peer)
-      this.#fill(peer)
-      this.#unchoking.peerBitfield(peer)
-    })
-    wire.on('have', index => {
-      if (!this.#picker.peerHave(id, index)) return
-      if (this.#trace.enabled) this.#trace.claim(id, this.#picker.peerBits(id)?.count ?? 0, this.bundle.pieces.length)
-      this.#unchoking.peerHave(id, index)
-      this.#updateInterest(peer)
-      this.#fill(peer)
-    })
-    wire.on('unchoke', () => {
-      this.#picker.peerUnchoked(id)
-      this.#trace.unchoked(id)
-      this.#fill(peer)
-    })
-    wire.on('choke', () => { this.#picker.peerUnchoked(id, false) })
-    wire.on('interested', () => { this.#unchoking.schedule() })
-    wire.on('uninterested', () => { this.#unchoking.schedule() })
-    wire.on('request', req => { peer.uploader.enqueue(req) })
-    wire.on('piece', (index, data) => { void this.#onPiece(peer, index, data) })
-    wire.on('request-failed', index => {
-      this.#picker.onFailed(index, id)
-      this.#scheduleFill()
-    })
-    wire.on('late-piece', (index, data) => { void this.#onPiece(peer, index, data) })
-    wire.on('close', err => {
-      // a wire replaced by another to the same peer, or one that never got past the handshake, leaves quietly
-      if (this.#removePeer(peer) && wire.ready) this.emit('peer:remove', id, err)
-      const violation = violationOf(err)
-      if (violation !== undefined && err !== undefined && !this.#stopped) this.#onViolation(peer, violation, err)
-    })
   }
 
   #removePeer (peer: SwarmPeer): boolean {
