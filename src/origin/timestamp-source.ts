@@ -34,4 +34,8 @@ export class OriginTimestampSource implements TimestampSource {
     this.#last = key
     return [{ from: new URL(ORIGIN_TIMESTAMP_KEY, this.#fetcher.base).toString(), bytes }]
   }
+
+  forget (): void {
+    this.#last = undefined
+  }
 }

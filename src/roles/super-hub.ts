@@ -234,13 +234,16 @@ export async function startSuperHub (init: SuperHubInit): Promise<SuperHub> {
     identity?.identities.on('revocations', () => { changes.changed() })
     const watch = watchOrders(l, () => { changes.changed() }, init.log !== undefined ? { log: init.log.child({ component: 'fleet' }) } : {})
     const o = origin
-    // roots first: a statement may be signed by a timestamp key only the new root names
+    // roots first: a statement may be signed by a timestamp key only the new root names; one
+    // that came before its root is read again once the root is adopted
+    let timestampFeed: { retry: () => void } | undefined
     const roots = await startSuperHubRoots({
-      root, dir: init.rootDir, origin: o?.fetcher, rescanMs: init.rootRescanMs, onAdopted: () => { changes.changed() }, log: init.log?.child({ component: 'trust' })
+      root, dir: init.rootDir, origin: o?.fetcher, rescanMs: init.rootRescanMs, onAdopted: () => { changes.changed(); timestampFeed?.retry() }, log: init.log?.child({ component: 'trust' })
     }).catch(async (err: unknown) => { watch.stop(); await node.stop(); throw err })
     const timestamps = await startSuperHubTimestamps({
       dataDir: init.dataDir, root, dir: init.timestampDir, origin: o?.fetcher, rescanMs: init.timestampRescanMs, onAdopted: () => { changes.changed() }, log: init.log?.child({ component: 'trust' })
     }).catch(async (err: unknown) => { roots?.stop(); watch.stop(); await node.stop(); throw err })
+    timestampFeed = timestamps
     const waves = startSuperHubWaves({
       ledger: l, via: init.name ?? hostname(), onMoved: () => { changes.changed() }, flags: { haltOnRollbackRatio: init.haltOnRollbackRatio, minOutcomesForHalt: init.minOutcomesForHalt },
       ...(init.startWaves !== undefined ? { start: startPolicies(rollout.verified(), init.startWaves) } : {}),

@@ -60,6 +60,10 @@ export class FeedDirSource implements TimestampSource {
     return out
   }
 
+  forget (): void {
+    this.#seen.clear()
+  }
+
   watch (wake: () => void): () => void {
     let w: FSWatcher | undefined
     try {

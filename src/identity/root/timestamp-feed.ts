@@ -43,6 +43,8 @@ export interface TimestampSource {
   poll(options?: { signal?: AbortSignal }): Promise<TimestampCandidate[]>
   /** calls `wake` when the source may hold something new; returns the unwatch */
   watch?(wake: () => void): () => void
+  /** the next poll gives everything again, also what it gave before (the trust changed: see TimestampFeed.retry) */
+  forget?(): void
 }
 
 export interface TimestampFeedInit {
@@ -116,6 +118,17 @@ export class TimestampFeed {
     clearTimeout(this.#wakeTimer)
     this.#wakeTimer = setTimeout(() => { void this.scan() }, TIMESTAMP_WAKE_DEBOUNCE_MS)
     this.#wakeTimer.unref()
+  }
+
+  /**
+   * The trust changed (a new root was adopted): what was refused may verify now, e.g. a
+   * statement signed by a timestamp key only the new root names, which reached the
+   * feed before its root. Sources give everything again and one pass runs; a statement
+   * already held is `same`, a bad one is refused (and logged) once more.
+   */
+  retry (): void {
+    for (const source of this.#init.sources) source.forget?.()
+    void this.scan()
   }
 
   /** One pass over the sources; a pass asked for while one runs runs after it (events are not lost). */

@@ -92,6 +92,35 @@ t.test('a folder feed: newer replaces, older/forged/torn/special files are refus
   t.equal(feed.counters().adopted, 2)
 })
 
+t.test('a statement that came before the root naming its key is taken once the trust changes (retry), not only when its file changes', async t => {
+  const data = await tempDir(t)
+  const feedDir = join(await tempDir(t), 'feed')
+  await mkdir(feedDir)
+  const rootKey = generateSigningKey()
+  const oldTsKey = generateSigningKey()
+  const newTsKey = generateSigningKey()
+  const one = (k: PrivateSigningKey): { keys: TrustedKey[], threshold: number } => ({ keys: [pub(k)], threshold: 1 })
+  const rt = await RootTrust.open(data, { keys: [] })
+  await rt.enrol(signRoot(buildRootBody({ version: 1, expiresAt: new Date(Date.now() + 30 * 24 * HOUR_MS), roles: { root: one(rootKey), release: one(rootKey), policy: one(rootKey), enrolment: one(rootKey), timestamp: one(oldTsKey) } }), [rootKey]))
+  // stands for the root feed adopting a root whose timestamp role names the new key
+  let trust = rt.trust('timestamp')
+  const adopted: string[] = []
+  const feed = new TimestampFeed({ dataDir: data, trust: () => trust, sources: [new TimestampDirSource(feedDir)], onAdopted: ts => { adopted.push(ts.signed.issuedAt) } })
+  t.teardown(() => { feed.stop() })
+  await feed.start()
+  const early = statement(newTsKey, Date.now() - HOUR_MS)
+  await drop(feedDir, 'early.json', early)
+  await feed.scan()
+  t.same(feed.counters().refusedByCode, { E_SIGNATURE_UNTRUSTED: 1 }, 'judged before its root: refused')
+  trust = { ...trust, keys: [pub(newTsKey)] }
+  await feed.scan()
+  t.same(adopted, [], 'a rescan alone does not read the unchanged file again')
+  feed.retry()
+  await feed.scan()
+  t.same(adopted, [early.signed.issuedAt], 'after retry() the same file is read again and taken')
+  t.equal((await readTimestampFile(data, trust))?.signed.issuedAt, early.signed.issuedAt)
+})
+
 t.test('a folder that is missing is a source error, logged and counted; the feed goes on', async t => {
   const data = await tempDir(t)
   const key = generateSigningKey()
