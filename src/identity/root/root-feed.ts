@@ -23,6 +23,7 @@ import { verifyNextRoot, type TrustState } from './chain.js'
 import { MAX_ROOT_CHAIN } from './constants.js'
 import { encodeRoot, type RootDocument } from './document.js'
 import { decodeRootOrChain, type RootTrust } from './root-trust.js'
+import { FeedLoop } from './feed-loop.js'
 import type { TimestampCandidate } from './timestamp-feed.js'
 
 /** How often the feed reads its sources without being woken. @default 30 s */
@@ -78,36 +79,25 @@ export class RootFeed {
   readonly #init: RootFeedInit
   readonly #log: Log
   readonly #counters = { adopted: 0, refusedByCode: {} as Record<string, number>, sourceErrors: {} as Record<string, number> }
-  readonly #abort = new AbortController()
+  readonly #loop: FeedLoop
   /** digest → a root above the next version */
   readonly #pending = new Map<string, Pending>()
   /** digests of expired roots already refused (they stay in the pool: a newer root chains through them) */
   readonly #toldExpired = new Set<string>()
-  #timer: NodeJS.Timeout | undefined
-  #wakeTimer: NodeJS.Timeout | undefined
-  #unwatch: Array<() => void> = []
-  #scanning: Promise<void> | undefined
-  #again = false
 
   constructor (init: RootFeedInit) {
     this.#init = init
     this.#log = init.log ?? silentLog
+    this.#loop = new FeedLoop({ sources: init.sources, rescanMs: init.rescanMs ?? DEFAULT_ROOT_RESCAN_MS, wakeDebounceMs: ROOT_WAKE_DEBOUNCE_MS, scanOnce: async () => { await this.#scanOnce() } })
   }
 
   /** Reads every source once, then watches them and rescans every `rescanMs`. */
   async start (): Promise<void> {
-    await this.scan()
-    for (const s of this.#init.sources) if (s.watch !== undefined) this.#unwatch.push(s.watch(() => { this.#wake() }))
-    this.#timer = setInterval(() => { void this.scan() }, this.#init.rescanMs ?? DEFAULT_ROOT_RESCAN_MS)
-    this.#timer.unref()
+    await this.#loop.start()
   }
 
   stop (): void {
-    this.#abort.abort()
-    clearInterval(this.#timer)
-    clearTimeout(this.#wakeTimer)
-    for (const u of this.#unwatch) u()
-    this.#unwatch = []
+    this.#loop.stop()
   }
 
   counters (): RootFeedCounters {
@@ -115,25 +105,9 @@ export class RootFeed {
     return { adopted: c.adopted, refusedByCode: { ...c.refusedByCode }, sourceErrors: { ...c.sourceErrors }, version: this.#init.root.version, pending: this.#pending.size }
   }
 
-  #wake (): void {
-    clearTimeout(this.#wakeTimer)
-    this.#wakeTimer = setTimeout(() => { void this.scan() }, ROOT_WAKE_DEBOUNCE_MS)
-    this.#wakeTimer.unref()
-  }
-
   /** One pass over the sources; a pass asked for while one runs runs after it. */
   async scan (): Promise<void> {
-    if (this.#scanning !== undefined) {
-      this.#again = true
-      return await this.#scanning
-    }
-    this.#scanning = (async () => {
-      do {
-        this.#again = false
-        await this.#scanOnce()
-      } while (this.#again && !this.#abort.signal.aborted)
-    })().finally(() => { this.#scanning = undefined })
-    return await this.#scanning
+    await this.#loop.scan()
   }
 
   async #scanOnce (): Promise<void> {
@@ -141,12 +115,12 @@ export class RootFeed {
     // `root install` beside the running super hub moves the chain too
     await root.refresh().catch((err: unknown) => { this.#log.warn({ code: toStoremeshError(err).code }, `root chain unreadable: ${toStoremeshError(err).toLine()}`) })
     for (const source of this.#init.sources) {
-      if (this.#abort.signal.aborted) return
+      if (this.#loop.signal.aborted) return
       let candidates: RootCandidate[]
       try {
-        candidates = await source.poll({ heldVersion: root.version, signal: this.#abort.signal })
+        candidates = await source.poll({ heldVersion: root.version, signal: this.#loop.signal })
       } catch (err) {
-        if (this.#abort.signal.aborted) return
+        if (this.#loop.signal.aborted) return
         const e = toStoremeshError(err)
         this.#counters.sourceErrors[source.name] = (this.#counters.sourceErrors[source.name] ?? 0) + 1
         this.#log.warn({ source: source.name, code: e.code }, `root source ${source.name} unreadable: ${e.toLine()}`)

@@ -20,6 +20,7 @@ import { silentLog, type Log } from '../../interface/log.js'
 import type { TrustOptions } from '../../interface/types.js'
 import { timeMs } from '../signed.js'
 import { decodeTimestamp, installTimestamp, readTimestampFile, verifyTimestamp, type Timestamp } from './timestamp.js'
+import { FeedLoop } from './feed-loop.js'
 
 /** How often the feed reads its sources without being woken: fs.watch misses events on some file systems. @default 30 s */
 export const DEFAULT_TIMESTAMP_RESCAN_MS = 30_000
@@ -78,46 +79,28 @@ export class TimestampFeed {
   readonly #init: TimestampFeedInit
   readonly #log: Log
   readonly #counters: TimestampFeedCounters = { adopted: 0, refusedByCode: {}, sourceErrors: {} }
-  readonly #abort = new AbortController()
-  #timer: NodeJS.Timeout | undefined
-  #wakeTimer: NodeJS.Timeout | undefined
-  #unwatch: Array<() => void> = []
-  /** the scan running, and whether another was asked for meanwhile */
-  #scanning: Promise<void> | undefined
-  #again = false
+  readonly #loop: FeedLoop
 
   constructor (init: TimestampFeedInit) {
     this.#init = init
     this.#log = (init.log ?? silentLog)
+    this.#loop = new FeedLoop({ sources: init.sources, rescanMs: init.rescanMs ?? DEFAULT_TIMESTAMP_RESCAN_MS, wakeDebounceMs: TIMESTAMP_WAKE_DEBOUNCE_MS, scanOnce: async () => { await this.#scanOnce() } })
   }
 
   /** Reads every source once, then watches them and rescans every `rescanMs`. */
   async start (): Promise<void> {
     const held = await readTimestampFile(this.#init.dataDir, this.#init.trust()).catch(() => undefined)
     if (held !== undefined) this.#counters.current = { issuedAt: held.signed.issuedAt, expiresAt: held.signed.expiresAt }
-    await this.scan()
-    for (const s of this.#init.sources) if (s.watch !== undefined) this.#unwatch.push(s.watch(() => { this.#wake() }))
-    this.#timer = setInterval(() => { void this.scan() }, this.#init.rescanMs ?? DEFAULT_TIMESTAMP_RESCAN_MS)
-    this.#timer.unref()
+    await this.#loop.start()
   }
 
   stop (): void {
-    this.#abort.abort()
-    clearInterval(this.#timer)
-    clearTimeout(this.#wakeTimer)
-    for (const u of this.#unwatch) u()
-    this.#unwatch = []
+    this.#loop.stop()
   }
 
   counters (): TimestampFeedCounters {
     const c = this.#counters
     return { adopted: c.adopted, refusedByCode: { ...c.refusedByCode }, sourceErrors: { ...c.sourceErrors }, ...(c.current !== undefined ? { current: { ...c.current } } : {}) }
-  }
-
-  #wake (): void {
-    clearTimeout(this.#wakeTimer)
-    this.#wakeTimer = setTimeout(() => { void this.scan() }, TIMESTAMP_WAKE_DEBOUNCE_MS)
-    this.#wakeTimer.unref()
   }
 
   /**
@@ -133,27 +116,17 @@ export class TimestampFeed {
 
   /** One pass over the sources; a pass asked for while one runs runs after it (events are not lost). */
   async scan (): Promise<void> {
-    if (this.#scanning !== undefined) {
-      this.#again = true
-      return await this.#scanning
-    }
-    this.#scanning = (async () => {
-      do {
-        this.#again = false
-        await this.#scanOnce()
-      } while (this.#again && !this.#abort.signal.aborted)
-    })().finally(() => { this.#scanning = undefined })
-    return await this.#scanning
+    await this.#loop.scan()
   }
 
   async #scanOnce (): Promise<void> {
     const candidates: TimestampCandidate[] = []
     for (const source of this.#init.sources) {
-      if (this.#abort.signal.aborted) return
+      if (this.#loop.signal.aborted) return
       try {
-        candidates.push(...await source.poll({ signal: this.#abort.signal }))
+        candidates.push(...await source.poll({ signal: this.#loop.signal }))
       } catch (err) {
-        if (this.#abort.signal.aborted) return
+        if (this.#loop.signal.aborted) return
         const e = toStoremeshError(err)
         this.#counters.sourceErrors[source.name] = (this.#counters.sourceErrors[source.name] ?? 0) + 1
         this.#log.warn({ source: source.name, code: e.code }, `timestamp source ${source.name} unreadable: ${e.toLine()}`)
