@@ -7,11 +7,21 @@
 import t, { type Test } from 'tap'
 import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises'
 import { tmpdir } from 'node:os'
-import { join } from 'node:path'
-// @ts-expect-error a plain ES module of the build, without types
-import { asciiOnly } from '../../../scripts/ascii-chunks.mjs'
+import { existsSync } from 'node:fs'
+import { dirname, join } from 'node:path'
+import { fileURLToPath, pathToFileURL } from 'node:url'
 
-const rewrite = asciiOnly as (path: string) => Promise<number>
+/** scripts/ is not compiled: from test/unit/deploy/ (or .test-build/test/unit/deploy/ in CI), the first parent that holds it */
+function scriptPath (): string {
+  let dir = dirname(fileURLToPath(import.meta.url))
+  for (let i = 0; i < 8; i++, dir = dirname(dir)) {
+    const p = join(dir, 'scripts', 'ascii-chunks.mjs')
+    if (existsSync(p)) return p
+  }
+  throw new Error('scripts/ascii-chunks.mjs not found above ' + fileURLToPath(import.meta.url))
+}
+const { asciiOnly } = await import(pathToFileURL(scriptPath()).href) as { asciiOnly: (path: string) => Promise<number> }
+const rewrite = asciiOnly
 
 async function withFile (t: Test, text: string): Promise<string> {
   const dir = await mkdtemp(join(tmpdir(), 'storemesh-ascii-'))
