@@ -36,13 +36,11 @@
 import '../src/polyfill.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { appendFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { generateSigningKey, writeKeyFiles } from '../src/bundle/keys.js'
 import { FLEET_ATTACKS } from '../test/support/hostile-fleet-peer.js'
-import { sleep } from '../src/interface/abort.js'
 import { writeSwarmKeyFile } from '../src/net/swarm-key.js'
 import { readStatusFile, type PeerStatus } from '../src/roles/peer-status.js'
 import { openStore } from '../src/store/index.js'
@@ -54,6 +52,7 @@ import { cpuSecOf, peakRssOf, stopChild, withDeadline } from './support/proc.js'
 import { mark, mib, sec, spread } from './support/format.js'
 import { hoarderTimesOf, storeLine, type Run } from './support/hostile-run.js'
 import { enrol, type Env } from './support/hostile-env.js'
+import { live, track, until, type Proc } from './support/hostile-procs.js'
 
 const MiB = 1024 * 1024
 const args = process.argv.slice(2)
@@ -83,7 +82,6 @@ const ATTACKER_ADDR = opt('attacker-addr', '127.0.0.2')
 const STATUS_INTERVAL_MS = 300
 /** the device asks for its class's newest bundle this often: short, so its first ask does not add up to 10 s (the default) of noise to the completion time */
 const DEVICE_POLL_MS = 1000
-const POLL_MS = 100
 const STARTUP_DEADLINE_MS = 120_000
 const STOP_GRACE_MS = 10_000
 /** after the attack starts: how long to wait for a ban once the device completed */
@@ -96,13 +94,6 @@ const TARGET_BAN_MS = 10_000
 for (const a of ATTACKS) if (!ALL_ATTACKS.includes(a) && !a.startsWith('hoarders:')) throw new Error(`unknown attack ${a}; one of ${ALL_ATTACKS.join(', ')}`)
 if (VICTIM !== 'device' && VICTIM !== 'hub') throw new Error('--victim is device or hub')
 
-interface Proc {
-  child: ChildProcess, name: string, ready: Promise<void>, exited: Promise<void>, stderr: () => string, lines: string[], verifiedAt: Map<string, number>
-  /** a device at --log-level debug (the hoarders' runs): when its log says each peer claimed every chunk, and when it named each a hoarder (swarm/peer-trace.ts) */
-  claimedAt: Map<string, number>, hoardingAt: Map<string, number>
-}
-
-const live = new Set<ChildProcess>()
 let root: string | undefined
 
 async function cleanup (): Promise<void> {
@@ -114,56 +105,6 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.stderr.write(`\nbench:hostile: ${sig}, killing ${live.size} children\n`)
     void cleanup().finally(() => process.exit(130))
   })
-}
-
-/** `readyOn`: what on stdout says the process is up (the CLI's ` ready: `, the attacker's JSON ready event). */
-function track (child: ChildProcess, name: string, readyOn: RegExp): Proc {
-  live.add(child)
-  let out = ''
-  let err = ''
-  let partial = ''
-  const lines: string[] = []
-  const verifiedAt = new Map<string, number>()
-  const claimedAt = new Map<string, number>()
-  const hoardingAt = new Map<string, number>()
-  const logFile = LOGS_DIR !== '' ? join(LOGS_DIR, name + '.log') : undefined
-  const exited = new Promise<void>(resolve => { child.once('exit', () => { live.delete(child); resolve() }) })
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => {
-      out += d.toString()
-      const ls = out.split('\n')
-      out = ls.pop() ?? ''
-      lines.push(...ls)
-      if (logFile !== undefined && ls.length > 0) appendFileSync(logFile, ls.map(l => 'stdout ' + l + '\n').join(''))
-      if (lines.some(l => readyOn.test(l))) resolve()
-    })
-    void exited.then(() => { reject(new Error(`${name}: exited before ready (${String(child.exitCode)}): ${err.slice(-1500)}`)) })
-  })
-  ready.catch(() => {})
-  child.stderr?.on('data', (d: Buffer) => {
-    if (logFile !== undefined) appendFileSync(logFile, d)
-    err = (err + d.toString()).slice(-4000)
-    const ls = (partial + d.toString()).split('\n')
-    partial = ls.pop() ?? ''
-    for (const line of ls) {
-      const m = /^(\S+) bundle (b3:[0-9a-f]{64}) complete and verified/.exec(line)
-      if (m?.[1] !== undefined && m[2] !== undefined && !verifiedAt.has(m[2])) verifiedAt.set(m[2], Date.parse(m[1]))
-      const c = /^(\S+) DEBUG peer (\S+) claims every chunk/.exec(line)
-      if (c?.[1] !== undefined && c[2] !== undefined && !claimedAt.has(c[2])) claimedAt.set(c[2], Date.parse(c[1]))
-      const h = /^(\S+) WARN protocol violation hoarding by (\S+):/.exec(line)
-      if (h?.[1] !== undefined && h[2] !== undefined && !hoardingAt.has(h[2])) hoardingAt.set(h[2], Date.parse(h[1]))
-    }
-  })
-  return { child, name, ready, exited, stderr: () => err, lines, verifiedAt, claimedAt, hoardingAt }
-}
-
-async function until (what: string, cond: () => Promise<boolean>, ms: number, procs: Proc[]): Promise<void> {
-  const end = Date.now() + ms
-  while (!await cond()) {
-    for (const p of procs) if (p.child.exitCode !== null) throw new Error(`${what}: ${p.name} exited (${p.child.exitCode}): ${p.stderr().slice(-1500)}`)
-    if (Date.now() > end) throw new Error(`timed out after ${ms} ms: ${what}`)
-    await sleep(POLL_MS)
-  }
 }
 
 const status = async (dataDir: string): Promise<PeerStatus | undefined> => await readStatusFile(dataDir).catch(() => undefined)
@@ -197,7 +138,7 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
   try {
     // the hoarders' runs: the device's debug lines time each claim on the device's own clock
     const debug = attack?.startsWith('hoarders') === true ? ['--log-level', 'debug', '--log-format', 'pretty'] : []
-    const device = track(cli(['device', ...common(devDir), '--device-class', DEVICE_CLASS, '--poll-interval-ms', String(DEVICE_POLL_MS), ...debug], true), `${label}-dev`, / ready: /)
+    const device = track(cli(['device', ...common(devDir), '--device-class', DEVICE_CLASS, '--poll-interval-ms', String(DEVICE_POLL_MS), ...debug], true), `${label}-dev`, / ready: /, LOGS_DIR)
     procs.push(device)
     await withDeadline('device ready', device.ready, STARTUP_DEADLINE_MS)
     let attacker: Proc | undefined
@@ -220,7 +161,7 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
       const child = spawn(process.execPath, [...scriptArgs('test/support/hostile-chunk-peer-main.ts', { polyfill: true }),
         attack, attackerDir, attack === 'older-bundle' ? env.olderBundleDir : env.bundleDir, env.swarmKeyPath, env.trustPath, target, tag, env.enrolPubPath],
       { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, HOSTILE_DIAL_FROM: ATTACKER_ADDR } })
-      attacker = track(child, `${label}-attacker`, /"event":"ready"/)
+      attacker = track(child, `${label}-attacker`, /"event":"ready"/, LOGS_DIR)
       procs.push(attacker)
       // 20 hoarders start 20 libp2p nodes one after another: niced at load 17-48 that took over 120 s
       await withDeadline('attacker ready', attacker.ready, attack.startsWith('hoarders') ? 3 * STARTUP_DEADLINE_MS : STARTUP_DEADLINE_MS)
@@ -233,7 +174,7 @@ async function runOnce (attack: string | undefined, env: Env): Promise<Run> {
     // spawned only now: 20 hoarders take a while to start, and a hub spawned before
     // them served the device meanwhile (the hoarders run measured negative times)
     const hubSpawnAt = Date.now()
-    const hub = track(cli(['hub', ...common(hubDir), '--bundle', env.bundleDir, '--upload-limit', `${RATE_BPS}B/s`]), `${label}-hub`, / ready: /)
+    const hub = track(cli(['hub', ...common(hubDir), '--bundle', env.bundleDir, '--upload-limit', `${RATE_BPS}B/s`]), `${label}-hub`, / ready: /, LOGS_DIR)
     procs.push(hub)
     await withDeadline('hub ready', hub.ready, STARTUP_DEADLINE_MS)
     const seedAt = Date.now()
