@@ -192,7 +192,12 @@ export interface DeviceFacts {
   bundle: { complete: boolean, verified: boolean, missingChunks?: number, totalChunks?: number }
   manifestSignature: { ok: boolean, detail: string }
   probes: Record<string, ProbeResult>
-  lease: { state: LeaseStateName, expiresAtMs?: number, retryAtMs?: number, detail?: string }
+  /**
+   * `hold`: when the hub denied the lease because it holds the wave at this store, the
+   * hold's stable code (`wave.store-pending`, `wave.paused`, `fleet.halt`), so the ledger
+   * can count the device as blocked by that gate rather than waiting for a slot
+   */
+  lease: { state: LeaseStateName, expiresAtMs?: number, retryAtMs?: number, detail?: string, hold?: string }
   hubReachable?: boolean
   /** orders and figures from the hub's wave ledger */
   fleet: { paused?: boolean, halted?: boolean, rollbackRatio?: number, reason?: string }

@@ -246,7 +246,8 @@ export class LeaseKeeper {
     this.#held = undefined
     // the hub's detail says why (a hold's order, a wave gate): the device's `hub.lease` gate shows it
     const why = res.detail !== undefined && res.detail !== '' ? res.detail : `${res.active}/${res.limit} slots in use`
-    this.#set({ state: 'denied', retryAtMs: this.#now() + jittered, detail: `${lost}${res.reason}: ${why}` })
+    const hold = res.reason === 'wave-held' ? waveHoldCode(res.detail) : undefined
+    this.#set({ state: 'denied', retryAtMs: this.#now() + jittered, detail: `${lost}${res.reason}: ${why}`, ...(hold !== undefined ? { hold } : {}) })
     // while installing, keep asking: a slot that frees up lets the device hold one again
     if (this.#keep) this.#schedule(jittered)
   }
@@ -299,4 +300,11 @@ export class LeaseKeeper {
     this.#facts = facts
     this.#init.onChange?.({ ...facts })
   }
+}
+
+/** A hold's code is the first word of a `wave-held` answer's detail (lease/wave-gated.ts: `<code>: <detail>`). */
+const HOLD_CODE_RE = /^([a-z][a-z0-9-]*\.[a-z0-9.-]{1,48}):/
+
+export function waveHoldCode (detail: string | undefined): string | undefined {
+  return detail === undefined ? undefined : HOLD_CODE_RE.exec(detail)?.[1]
 }

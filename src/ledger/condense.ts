@@ -61,6 +61,9 @@ export const UNKNOWN_GATE = 'unknown'
  */
 const WAITING_GATES: ReadonlySet<string> = new Set(['bundle.complete', 'bundle.verified', 'hub.lease'])
 
+/** The store hub's hold for a wave whose gate it has not heard yet (lease/wave-gated.ts): a wait, not a block. */
+const STORE_PENDING_HOLD = 'wave.store-pending'
+
 function gateName (...candidates: unknown[]): string {
   for (const c of candidates) if (typeof c === 'string' && GATE_RE.test(c)) return c
   return UNKNOWN_GATE
@@ -88,7 +91,13 @@ export function classify (entry: JournalEntry): Contribution | undefined {
       // waiting only for its chunks or a lease is pending; any other deciding gate blocks, and names the block
       const gates = typeof entry.data?.gates === 'string' ? entry.data.gates.split(',').filter(g => g !== '') : []
       const blocking = gates.filter(g => !WAITING_GATES.has(g))
-      if (gates.length > 0 && blocking.length === 0) return { kind: 'decision', seq, state: 'pending' }
+      if (gates.length > 0 && blocking.length === 0) {
+        // a lease refused because the hub holds the wave (paused, halted) blocks; a store
+        // still waiting for its gate to be heard (`wave.store-pending`) only waits
+        const hold = entry.data?.hold
+        if (typeof hold === 'string' && hold !== STORE_PENDING_HOLD && GATE_RE.test(hold)) return { kind: 'decision', seq, state: 'blocked', gate: hold }
+        return { kind: 'decision', seq, state: 'pending' }
+      }
       return { kind: 'decision', seq, state: 'blocked', gate: gateName(blocking[0], entry.data?.gate, entry.reason) }
     }
     case 'install':

@@ -277,7 +277,10 @@ async function decideAndInstall (dev: DeviceHandle, opts: Omit<DeviceInstallOpti
   const deciding = decidingGates(decision).map(g => g.gate)
   // The agent decides every round; the journal (and the ledger above it) hears of a
   // decision when its verdict or deciding gates change, not once per round.
-  const key = [waveId, bundle?.id, decision.verdict, ...deciding].join('|')
+  // a lease the hub denies because it holds the wave here names the hold, so the ledger
+  // counts the device blocked by it (ledger/condense.ts), not waiting for a slot
+  const leaseHold = deciding.includes('hub.lease') ? lease.facts().hold : undefined
+  const key = [waveId, bundle?.id, decision.verdict, leaseHold, ...deciding].join('|')
   if (lastDecisionKey.get(dev) !== key) {
     await appendJournal(dev.journal, {
       kind: 'decision',
@@ -289,6 +292,7 @@ async function decideAndInstall (dev: DeviceHandle, opts: Omit<DeviceInstallOpti
         verdict: decision.verdict,
         ...(deciding[0] !== undefined ? { gate: deciding[0] } : {}),
         gates: deciding.join(',').slice(0, 1024),
+        ...(leaseHold !== undefined ? { hold: leaseHold } : {}),
         policyId: verified?.policyId ?? null,
         nextCheckAt: decision.nextCheckAt
       }

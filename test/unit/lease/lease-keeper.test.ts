@@ -1,6 +1,7 @@
 import t from 'tap'
 import { StoremeshError } from '../../../src/interface/errors.js'
-import { LeaseKeeper, type LeaseFacts } from '../../../src/lease/lease-keeper.js'
+import { LeaseKeeper, waveHoldCode, type LeaseFacts } from '../../../src/lease/lease-keeper.js'
+import { waveGatedLeaseAuthority } from '../../../src/lease/wave-gated.js'
 import type { LeaseClient } from '../../../src/lease/protocol/index.js'
 import { LeaseTable } from '../../../src/lease/lease-table.js'
 import type { LeaseRequest, LeaseResponse } from '../../../src/lease/protocol/index.js'
@@ -146,4 +147,23 @@ t.test('no hub known yet is unreachable, not a crash', async t => {
   const k = new LeaseKeeper({ deviceId: 'pos-1', client: hub, hub: () => undefined })
   t.match(await k.acquire(REF), { state: 'unreachable', detail: /no store hub/ })
   t.equal(k.hubReachable(), false)
+})
+
+t.test('a lease denied because the hub holds the wave names the hold; a plain denial names none', async t => {
+  let hold: { code: string, detail: string, retryAfterMs: number } | undefined = { code: 'wave.paused', detail: 'wave 142 paused by ops', retryAfterMs: 100 }
+  const gated = waveGatedLeaseAuthority(table(), () => hold)
+  const client: LeaseClient = { request: async (_hub, req) => await gated.respond(req, { peer: req.deviceId }) }
+  const k = keeper(new FakeHub(table()), 'pos-1', { client })
+  t.match(await k.acquire(REF), { state: 'denied', hold: 'wave.paused', detail: /wave-held: wave\.paused/ })
+  hold = { code: 'fleet.halt', detail: 'halted: rollback ratio 0.4', retryAfterMs: 100 }
+  t.match(await k.acquire(REF), { state: 'denied', hold: 'fleet.halt' })
+  hold = undefined
+  t.equal((await k.acquire(REF)).state, 'held')
+  t.equal(k.facts().hold, undefined, 'a granted lease carries no hold')
+  await k.release()
+  const a = keeper(new FakeHub(table()), 'pos-2')
+  t.equal(waveHoldCode('cap-reached'), undefined)
+  t.equal(waveHoldCode('wave.store-pending: wave 9: not heard'), 'wave.store-pending')
+  t.equal(waveHoldCode('Wave.paused: x'), undefined, 'codes are lower case')
+  t.equal(a.facts().hold, undefined)
 })

@@ -44,6 +44,17 @@ t.test('a device deferred only while its chunks arrive or a lease is taken is pe
   t.equal(classify(tr('idle')), undefined)
 })
 
+t.test('a lease the hub holds for a paused or halted wave blocks the device by that hold; a store-pending hold only waits', async t => {
+  const held = (hold: string): JournalEntry =>
+    ({ seq: ++seq, at, kind: 'decision', waveId: '142', reason: 'hub.lease', data: { verdict: 'defer', gate: 'hub.lease', gates: 'hub.lease', hold } })
+  t.same(classify(held('wave.paused')), { kind: 'decision', seq, state: 'blocked', gate: 'wave.paused' })
+  t.same(classify(held('fleet.halt')), { kind: 'decision', seq, state: 'blocked', gate: 'fleet.halt' })
+  t.same(classify(held('wave.store-pending')), { kind: 'decision', seq, state: 'pending' })
+  t.same(classify(held('not a gate!')), { kind: 'decision', seq, state: 'pending' }, 'a malformed hold is ignored')
+  const withDisk: JournalEntry = { seq: ++seq, at, kind: 'decision', waveId: '142', reason: 'device.disk', data: { verdict: 'defer', gate: 'device.disk', gates: 'hub.lease,device.disk', hold: 'wave.paused' } }
+  t.same(classify(withDisk), { kind: 'decision', seq, state: 'blocked', gate: 'device.disk' }, 'a device gate still names itself first')
+})
+
 function fold (entries: JournalEntry[]): DeviceWaveRecord | undefined {
   let r: DeviceWaveRecord | undefined
   for (const e of entries) {
