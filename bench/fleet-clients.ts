@@ -28,7 +28,8 @@ import { join } from 'node:path'
 
 export interface IngestJob { job: 'ingest', addr: string, swarmKey: string, stores: number, devices: number, clients: number, inFlightPerClient: number, wave: string, epoch: string, maxStreams: number, cpuProf?: boolean, reportEntries?: number }
 export interface HaltJob { job: 'halt', addr: string, swarmKey: string, hubs: number, conns: number, waitMs: number, pollMs: number, wave: string, epoch: string, maxStreams: number }
-export type ClientMessage = { done: 'ingest', seconds: number, cpuSeconds: number, reports: number, retries: number, profile?: string } | { polling: number } | { done: 'halt', seenAtMs: number[], cpuSeconds: number } | { error: string }
+/** latencyMs: each report's exchange as its hub saw it (stream open to answer), mean and percentiles */
+export type ClientMessage = { done: 'ingest', seconds: number, cpuSeconds: number, reports: number, retries: number, latencyMs: { mean: number, p50: number, p99: number }, profile?: string } | { polling: number } | { done: 'halt', seenAtMs: number[], cpuSeconds: number } | { error: string }
 
 type Client = StoremeshNode<{ report: ReportProtocol }>
 
@@ -102,6 +103,7 @@ async function ingest (j: IngestJob): Promise<void> {
   const reports = stores.reduce((n, r) => n + r.length, 0)
   let next = 0
   let retries = 0
+  const latencies: number[] = []
   const stopProf = j.cpuProf === true ? await profileSelf(join(tmpdir(), `storemesh-bench-fleet-hubs-${process.pid}.cpuprofile`)) : undefined
   const [t0, cpu0] = [performance.now(), cpuSeconds()]
   await Promise.all(cs.flatMap(c => Array.from({ length: j.inFlightPerClient }, async () => {
@@ -114,7 +116,9 @@ async function ingest (j: IngestJob): Promise<void> {
         let ack
         for (let attempt = 1; ; attempt++) {
           try {
+            const sentAt = performance.now()
             ack = await c.services.report.send(addr, req, { timeoutMs: 120_000 })
+            latencies.push(performance.now() - sentAt)
             break
           } catch (err) {
             if (attempt >= 5) throw err
@@ -129,7 +133,9 @@ async function ingest (j: IngestJob): Promise<void> {
   })))
   const [seconds, cpu] = [(performance.now() - t0) / 1000, cpuSeconds() - cpu0]
   const profile = stopProf !== undefined ? formatCpuTop('the hubs\' process (ingest)', cpuTop(await stopProf(), 20)) : undefined
-  send({ done: 'ingest', seconds, cpuSeconds: cpu, reports, retries, ...(profile !== undefined ? { profile } : {}) })
+  latencies.sort((a, b) => a - b)
+  const latencyMs = { mean: latencies.reduce((a, b) => a + b, 0) / Math.max(1, latencies.length), p50: latencies[Math.floor(latencies.length / 2)] ?? NaN, p99: latencies[Math.floor(latencies.length * 0.99)] ?? NaN }
+  send({ done: 'ingest', seconds, cpuSeconds: cpu, reports, retries, latencyMs, ...(profile !== undefined ? { profile } : {}) })
   await Promise.all(cs.map(async c => { await c.stop() }))
 }
 

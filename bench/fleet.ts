@@ -1,5 +1,5 @@
 /**
- * `npm run bench:fleet [-- --stores 10000 --devices 50 --clients 16 --halt-hubs 1000 --halt-conns 50 --wait-ms 25000 --poll-ms 5000 --drivers pglite,postgres --db postgres://… --report-entries N --cpu-prof]`
+ * `npm run bench:fleet [-- --stores 10000 --devices 50 --clients 16 --in-flight 12 --halt-hubs 1000 --halt-conns 50 --wait-ms 25000 --poll-ms 5000 --drivers pglite,postgres --db postgres://… --report-entries N --cpu-prof]`
  *
  * The control plane's capacity, over the real `/storemesh/report/1.2.0` on 127.0.0.1. The
  * synthetic store hubs run in a child process (bench/fleet-clients.ts), so this process
@@ -11,7 +11,8 @@
  *     one per device, in the reports the store hub's uplink packs them into (its
  *     batchEntries and maxBatchBytes; `--report-entries N`: N per report, as a hub whose
  *     devices finish in bursts sends them), each with the last answer's order cursor, from
- *     `--clients` libp2p nodes sending side by side; device outcomes applied per
+ *     `--clients` libp2p nodes sending side by side (`--in-flight` hubs' reports at once
+ *     on each); device outcomes applied per
  *     second, on PGlite (embedded, the default) and on PostgreSQL (a server this bench
  *     starts in a temp dir, or `--db`), printed side by side with their ratio.
  * (b) Halt: `--halt-hubs` store hubs, spread over `--halt-conns` libp2p connections,
@@ -64,8 +65,15 @@ const DB_URL = args.includes('--db') ? opt('db', '') : undefined
 const CPU_PROF = args.includes('--cpu-prof')
 /** entries per report, at most the hub uplink's batchEntries (its default: a store's whole outbox in one report) */
 const REPORT_ENTRIES = args.includes('--report-entries') ? Number(opt('report-entries', '0')) : undefined
-/** a report's streams per connection are capped (DEFAULT_MAX_REPORT_STREAMS): stay under it */
-const IN_FLIGHT_PER_CLIENT = 3
+/**
+ * reports in flight per client connection, each the one report of a different hub (a hub
+ * sends its next report after the answer; different hubs do not wait for each other). The
+ * rate is at most (clients x in-flight) / one report's time (printed), whatever the server
+ * could take. 12 (192 hubs at once over 16 connections, of a fleet's 10,000): with 3 (48,
+ * until session 13) a report's 0.6-2.8 s on a loaded machine capped the rate and groups
+ * stayed at 6 reports. Under REPORT_BOUNDS.maxStreams.
+ */
+const IN_FLIGHT_PER_CLIENT = Number(opt('in-flight', '12'))
 const HALT_WAIT_MS = 120_000
 const EPOCH = 'b'.repeat(32)
 const WAVE = 'bench-1'
@@ -112,10 +120,17 @@ const swarmKeyText = new TextDecoder().decode(swarmKey.file)
 const addrOf = (sup: SuperHub): string => sup.node.getMultiaddrs()[0]!.toString()
 
 async function ingest (sup: SuperHub, hubs: Hubs): Promise<{ outcomes: number, seconds: number, clientCpuSeconds: number, reports: number, retries: number }> {
+  const q0 = sup.ledger.ingestStats()
   const stopProf = CPU_PROF ? await profileSelf(join(tmpdir(), `storemesh-bench-fleet-super-${process.pid}.cpuprofile`)) : undefined
   hubs.send({ job: 'ingest', addr: addrOf(sup), swarmKey: swarmKeyText, stores: STORES, devices: DEVICES, clients: CLIENTS, inFlightPerClient: IN_FLIGHT_PER_CLIENT, wave: WAVE, epoch: EPOCH, maxStreams: REPORT_BOUNDS.maxStreams, cpuProf: CPU_PROF, ...(REPORT_ENTRIES !== undefined ? { reportEntries: REPORT_ENTRIES } : {}) })
   const done = await hubs.next(Date.now() + 3_600_000)
   if (done === undefined || !('done' in done) || done.done !== 'ingest') throw new Error(`the hubs' process answered ${JSON.stringify(done)}`)
+  const q1 = sup.ledger.ingestStats()
+  const [groups, reports] = [q1.groups - q0.groups, q1.reports - q0.reports]
+  // Little's law: reports in flight / one report's time = reports per second; the time is what the clock loses
+  process.stdout.write(`per report (${CLIENTS * IN_FLIGHT_PER_CLIENT} in flight): ${done.latencyMs.mean.toFixed(0)} ms at the hub (p50 ${done.latencyMs.p50.toFixed(0)}, p99 ${done.latencyMs.p99.toFixed(0)}),` +
+    ` of which ${((q1.waitMs - q0.waitMs) / Math.max(1, reports)).toFixed(0)} ms waiting for a group and ${((q1.runMs - q0.runMs) / Math.max(1, groups)).toFixed(0)} ms its group's run` +
+    ` (${groups} groups of ${(reports / Math.max(1, groups)).toFixed(1)} reports, ${((q1.waitingAtStart - q0.waitingAtStart) / Math.max(1, groups)).toFixed(1)} waiting at a group's start); load ${loadavg()[0]!.toFixed(1)}\n`)
   if (stopProf !== undefined) process.stdout.write(formatCpuTop('super hub (ingest)', cpuTop(await stopProf(), 25)) + '\n')
   if (done.profile !== undefined) process.stdout.write(done.profile + '\n')
   const totals = await sup.ledger.waveTotals(WAVE)
@@ -235,7 +250,7 @@ const dir = await mkdtemp(join(tmpdir(), 'storemesh-bench-fleet-'))
 let pg: TestPostgres | undefined
 const hubs = new Hubs()
 try {
-  process.stdout.write(`bench:fleet  ${STORES} stores x ${DEVICES} devices = ${STORES * DEVICES} outcomes, ${CLIENTS} clients; halt at ${HALT_HUBS} hubs over ${HALT_CONNS} connections, poll ${POLL_MS} ms; the hubs in child process ${hubs.child.pid ?? '?'}; load ${loadavg().map(x => x.toFixed(1)).join(' ')}\n`)
+  process.stdout.write(`bench:fleet  ${STORES} stores x ${DEVICES} devices = ${STORES * DEVICES} outcomes, ${CLIENTS} clients x ${IN_FLIGHT_PER_CLIENT} reports in flight; halt at ${HALT_HUBS} hubs over ${HALT_CONNS} connections, poll ${POLL_MS} ms; the hubs in child process ${hubs.child.pid ?? '?'}; load ${loadavg().map(x => x.toFixed(1)).join(' ')}\n`)
   const runs: Run[] = []
   for (const driver of DRIVERS) {
     if (driver === 'postgres' && DB_URL === undefined) {

@@ -7,38 +7,44 @@
  * group that carried a rollback wait for the one before it to commit: the groups of a
  * wave ran one at a time (73% of PostgreSQL's statement time in bench:fleet was that
  * wait). Now the check runs once the group committed (haltsAfterCommit): each wave
- * that a rolled-back entry of the group names, applied or resent, is summed without a
+ * that an entry of the group names, applied or resent, is summed without a
  * lock, seeing every group that committed before. Of two groups that committed side by
  * side, each under the limit alone, the one that checks last sees both. Only a wave
  * over its limit is locked, summed again and halted (haltsFor), when no halt is in
  * force, so two groups or two super hubs never both halt it. The halt is added to the
  * group's answers before they are sent. A crash between the commit and the check is
- * covered by the hubs' resend: a replayed report still names its rolled-back entries,
- * and the check runs for them.
+ * covered by the hubs' resend: a replayed report still names its entries' waves, and
+ * the check runs for them. Any entry, not only a rollback: a wave already over its ratio
+ * but under its minimum outcomes reaches the minimum through an `updated` entry, and is
+ * halted by that group's check rather than by the wave runner's next tick.
  */
 import { emptyCounts, rollbackRatio } from '../ledger/condense.js'
 import { num, type SqlDb, type SqlQueryable } from './db/sql.js'
 import type { IngestContext, IngestInput, IngestOutcome } from './fleet-ingest.js'
-import { newOrderId, ordersInForce, toWaveOrder, type FleetOrder } from './fleet-orders.js'
+import { inForceForWaveSql, newOrderId, orderOfRow, toWaveOrder, type FleetOrder } from './fleet-orders.js'
 
 const waveLockKey = (waveId: string): string => `storemesh-wave:${waveId}`
 
 interface WaveState { waveId: string, updated: number, rolledBack: number, limit: number, minOutcomes: number, current?: FleetOrder }
 
-/** Per wave: its sums, its limit and its order in force, in one read each. */
+/**
+ * Per wave: its sums, its limit and its order in force, in one statement: the check runs
+ * after every group that carries entries, and on a loaded machine each round trip
+ * costs more than the statement.
+ */
 async function readWaves (q: SqlQueryable, waves: readonly string[], ctx: Pick<IngestContext, 'haltOnRollbackRatio' | 'minOutcomesForHalt'>): Promise<WaveState[]> {
-  const rows = await q.query<{ wave_id: string, updated: unknown, rolled_back: unknown, halt_on_rollback_ratio: unknown, min_outcomes_for_halt: unknown }>(
-    `SELECT k.wave_id, s.updated, s.rolled_back, w.halt_on_rollback_ratio, w.min_outcomes_for_halt FROM unnest($1::text[]) AS k (wave_id)
+  const rows = await q.query<{ wave_id: string, updated: unknown, rolled_back: unknown, halt_on_rollback_ratio: unknown, min_outcomes_for_halt: unknown, current_order: Record<string, unknown> | null }>(
+    `SELECT k.wave_id, s.updated, s.rolled_back, w.halt_on_rollback_ratio, w.min_outcomes_for_halt, to_jsonb(o) AS current_order FROM unnest($1::text[]) AS k (wave_id)
       LEFT JOIN waves w ON w.wave_id = k.wave_id
-      LEFT JOIN LATERAL (SELECT sum(updated) AS updated, sum(rolled_back) AS rolled_back FROM wave_hub_counts c WHERE c.wave_id = k.wave_id) s ON true`, [[...waves]])
-  const current = new Map((await ordersInForce(q, waves)).map(o => [o.waveId!, o]))
+      LEFT JOIN LATERAL (SELECT sum(updated) AS updated, sum(rolled_back) AS rolled_back FROM wave_hub_counts c WHERE c.wave_id = k.wave_id) s ON true
+      LEFT JOIN LATERAL (${inForceForWaveSql('k.wave_id')}) o ON true`, [[...waves]])
   return rows.map(r => ({
     waveId: r.wave_id,
     updated: num(r.updated ?? 0),
     rolledBack: num(r.rolled_back ?? 0),
     limit: r.halt_on_rollback_ratio != null ? num(r.halt_on_rollback_ratio) : ctx.haltOnRollbackRatio(r.wave_id),
     minOutcomes: r.min_outcomes_for_halt != null ? num(r.min_outcomes_for_halt) : ctx.minOutcomesForHalt(r.wave_id),
-    ...(current.has(r.wave_id) ? { current: current.get(r.wave_id)! } : {})
+    ...(r.current_order !== null ? { current: orderOfRow(r.current_order) } : {})
   }))
 }
 
@@ -81,7 +87,7 @@ export async function haltsFor (tx: SqlQueryable, waves: readonly string[], ctx:
 }
 
 /**
- * Once the group committed: the waves its reports name in a rolled-back entry. A halt
+ * Once the group committed: the waves its reports' entries name (polls name none). A halt
  * written here is added to every committed report's result and answer (the ledger
  * logs it and wakes held polls with it).
  */
@@ -91,7 +97,7 @@ export async function haltsAfterCommit (db: SqlDb, inputs: readonly IngestInput[
   const waves = new Set<string>()
   inputs.forEach((input, i) => {
     if (outcomes[i]?.ok !== true) return
-    for (const d of input.batch.entries) if (d.state === 'rolled-back' && !halted.has(d.waveId)) waves.add(d.waveId)
+    for (const d of input.batch.entries) if (!halted.has(d.waveId)) waves.add(d.waveId)
   })
   if (waves.size === 0) return
   // an unlocked read outside any transaction first: nearly always under the limit, and then nothing is locked

@@ -102,10 +102,14 @@ async function lockHubs (tx: SqlQueryable, inputs: readonly IngestInput[], ctx: 
   }
   const isNew = new Set(admit.map(i => i.batch.hubId))
   if (admit.length > 0) {
-    await tx.query(`INSERT INTO hubs (hub_id, admitted_by, created_ms) SELECT h, a, $3 FROM unnest($1::text[], $2::text[]) AS k (h, a) ON CONFLICT (hub_id) DO NOTHING`,
-      [admit.map(i => i.batch.hubId), admit.map(i => i.certified ? 'certificate' : 'first-report'), ctx.now])
-    const ids = admit.map(i => i.batch.hubId)
-    for (const r of [...await read(ids.filter(id => locked.includes(id)), true), ...await read(ids.filter(id => polls.includes(id)), false)]) rows.set(r.hub_id, r)
+    // the rows this statement inserted come back with it (ours until commit: no one else can lock them), so a
+    // fleet's first reports cost one round trip here, not two; a hub another transaction admitted meanwhile is read again
+    const inserted = await tx.query<HubRow>(`INSERT INTO hubs (hub_id, admitted_by, created_ms) SELECT h, a, $3 FROM unnest($1::text[], $2::text[]) AS k (h, a)
+      ON CONFLICT (hub_id) DO NOTHING RETURNING hub_id, epoch, acked_seq, last_report_ms, peer`,
+    [admit.map(i => i.batch.hubId), admit.map(i => i.certified ? 'certificate' : 'first-report'), ctx.now])
+    for (const r of inserted) rows.set(r.hub_id, r)
+    const raced = admit.map(i => i.batch.hubId).filter(id => !rows.has(id))
+    if (raced.length > 0) for (const r of [...await read(raced.filter(id => locked.includes(id)), true), ...await read(raced.filter(id => polls.includes(id)), false)]) rows.set(r.hub_id, r)
   }
   const hubs = new Map<string, HubState>()
   for (const i of sorted) {

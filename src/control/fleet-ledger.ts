@@ -27,7 +27,7 @@ import { isConnectionError, type SqlDb, type SqlDriverKind, type SqlQueryable } 
 import { ingestHubBatches } from './fleet-ingest.js'
 import { haltsAfterCommit } from './fleet-halt-check.js'
 import { holdingsOf, hubsReportingHoldings, storesHoldingComplete, type StoreHolding } from './fleet-holdings.js'
-import { IngestQueue } from './ingest-queue.js'
+import { IngestQueue, type IngestQueueStats } from './ingest-queue.js'
 import { fleetOrderDeliveries, fleetStores, type FleetStore, type OrderDelivery } from './fleet-api-views.js'
 import { issueFleetOrder, ordersInForce, toWaveOrder, type FleetOrder, type IssueResult, type OrderRequest } from './fleet-orders.js'
 import { fleetHubs, fleetWaves, heldBundles, pendingOrders, waveDevices, type DeviceOutcome, type FleetHub, type FleetWaveStatus } from './fleet-status.js'
@@ -214,6 +214,11 @@ export class FleetLedger {
 
   health (): FleetDbHealth {
     return { ...this.#health }
+  }
+
+  /** where reports' time at the ledger went: waiting for a group, and the groups' runs (ingest-queue.ts) */
+  ingestStats (): IngestQueueStats {
+    return { ...this.#ingest.stats }
   }
 
   // --- the report sink -----------------------------------------------------------------------

@@ -88,6 +88,10 @@ export function orderOfRow (r: Record<string, unknown>): FleetOrder {
 /** Per wave, its newest wave order (the one in force). */
 export const IN_FORCE_SQL = `SELECT DISTINCT ON (wave_id) ${ORDER_COLUMNS} FROM orders WHERE kind = 'wave' ORDER BY wave_id, issued_ms DESC, ${RANK_SQL} DESC`
 
+/** The wave order in force for the wave named by `waveSql` (a column of the outer query): for a LATERAL join, so a caller reads it in its own statement. */
+export const inForceForWaveSql = (waveSql: string): string =>
+  `SELECT ${ORDER_COLUMNS} FROM orders WHERE kind = 'wave' AND wave_id = ${waveSql} ORDER BY issued_ms DESC, ${RANK_SQL} DESC LIMIT 1`
+
 /** The wave order in force per wave (all waves, or those named), newest first. */
 export async function ordersInForce (q: SqlQueryable, waves?: readonly string[]): Promise<FleetOrder[]> {
   const rows = await q.query(`SELECT DISTINCT ON (wave_id) ${ORDER_COLUMNS} FROM orders

@@ -41,8 +41,26 @@ export const DEFAULT_GROUP_POLLS = 1_024
 
 interface Waiting {
   input: IngestInput
+  /** performance.now() at submit: the time it waited for its group goes into stats */
+  sinceMs: number
   resolve: (r: IngestResult) => void
   reject: (err: unknown) => void
+}
+
+/**
+ * Where a report's time at the ledger goes (bench:fleet prints it): a report waits for
+ * a runner, then for its group's statements and commit. Sums, so a reader takes means
+ * over an interval by subtracting two readings.
+ */
+export interface IngestQueueStats {
+  groups: number
+  reports: number
+  /** summed over reports: submit to its group's start */
+  waitMs: number
+  /** summed over groups: start to settled (transaction, commit, halt check) */
+  runMs: number
+  /** summed over groups: reports still waiting when the group started (queue depth) */
+  waitingAtStart: number
 }
 
 /** Runs one group in one transaction; throws when the whole group failed. */
@@ -60,6 +78,7 @@ export class IngestQueue {
   readonly #busyHubs = new Set<string>()
   /** groups run, for the bench and tests */
   groups = 0
+  readonly stats: IngestQueueStats = { groups: 0, reports: 0, waitMs: 0, runMs: 0, waitingAtStart: 0 }
 
   constructor (run: GroupRunner, options: IngestQueueOptions = {}) {
     this.#run = run
@@ -72,7 +91,7 @@ export class IngestQueue {
   /** Resolves when the report's group committed; rejects with its own error (or the group's). */
   async submit (input: IngestInput): Promise<IngestResult> {
     return await new Promise<IngestResult>((resolve, reject) => {
-      this.#waiting.push({ input, resolve, reject })
+      this.#waiting.push({ input, resolve, reject, sinceMs: performance.now() })
       this.#pump()
     })
   }
@@ -128,6 +147,20 @@ export class IngestQueue {
   }
 
   async #runGroup (group: Waiting[]): Promise<void> {
+    const startMs = performance.now()
+    const st = this.stats
+    st.groups++
+    st.reports += group.length
+    st.waitingAtStart += this.#waiting.length
+    for (const w of group) st.waitMs += startMs - w.sinceMs
+    try {
+      await this.#settleGroup(group)
+    } finally {
+      st.runMs += performance.now() - startMs
+    }
+  }
+
+  async #settleGroup (group: Waiting[]): Promise<void> {
     let outcomes: IngestOutcome[]
     try {
       outcomes = await this.#run(group.map(w => w.input))

@@ -51,4 +51,22 @@ export function fleetHaltCheckCases (t: Test, getDb: () => SqlDb, concurrent: bo
     t.ok(again[0]?.ok === true && again[0].result.replayed, 'the resend is a replay')
     t.equal((await db.query("SELECT 1 FROM orders WHERE wave_id = 'hc1' AND action = 'halt'")).length, 1, 'still one halt')
   })
+
+  t.test('a wave over its ratio that reaches its minimum through updated entries is halted by that group\'s check', async t => {
+    const db = getDb()
+    const ctx: IngestContext = { now: 6_000, via: 'super-a', admission: 'open', haltOnRollbackRatio: () => 0.3, minOutcomesForHalt: () => 4 }
+    const group = async (inputs: IngestInput[]): Promise<Awaited<ReturnType<typeof ingestHubBatches>>> => {
+      const out = await db.transaction(async tx => await ingestHubBatches(tx, inputs, ctx))
+      await haltsAfterCommit(db, inputs, out, ctx)
+      return out
+    }
+    // 2 of 2 rolled back: over the ratio, under the minimum
+    await group([input('hu-a', [d(1, 'hu1', 'a-1', 'rolled-back'), d(2, 'hu1', 'a-2', 'rolled-back')])])
+    t.equal((await db.query("SELECT 1 FROM orders WHERE wave_id = 'hu1' AND action = 'halt'")).length, 0, 'no halt under the minimum')
+    // two updated devices: 2 of 4 = 0.5 > 0.3 at the minimum; no rollback in this group
+    const out = await group([input('hu-b', [d(1, 'hu1', 'b-1', 'updated'), d(2, 'hu1', 'b-2', 'updated')])])
+    t.equal((await db.query("SELECT 1 FROM orders WHERE wave_id = 'hu1' AND action = 'halt'")).length, 1, 'halted at the ingest, not at the runner\'s tick')
+    t.ok(out[0]?.ok === true && out[0].result.answer.some(w => w.waveId === 'hu1' && w.action === 'halt'), 'the group\'s answer carries the halt')
+    t.equal((await db.query("SELECT state FROM waves WHERE wave_id = 'hu1'"))[0]?.state, 'halted')
+  })
 }
