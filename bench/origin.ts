@@ -74,6 +74,8 @@ const CLIENTS = Number(opt('clients', '50'))
 const PIPELINE = Number(opt('pipeline', '2'))
 /** extra NODE_OPTIONS of the super hub process, on top of its unit's (V8 flags to try) */
 const SUPER_NODE_OPTIONS = opt('super-node-options', '')
+/** extra environment of the super hub process only, `K=V` (repeatable; e.g. malloc settings to try before they go in its unit) */
+const SUPER_ENV: Record<string, string> = Object.fromEntries(args.flatMap((a, i) => a === '--super-env' && args[i + 1]?.includes('=') === true ? [args[i + 1]!.split(/=(.*)/s).slice(0, 2) as [string, string]] : []))
 /** stop the super hub's clients after this long and report what they got (a 1 GiB x 50 run takes hours on a loaded box); 0: run to the end */
 const MAX_SECONDS = Number(opt('max-seconds', '0'))
 /** skip the straight-from-nginx comparison (an RSS-only run) */
@@ -148,6 +150,8 @@ async function superClient (node: StoremeshNode, addr: string, pieces: BundleInf
       bytes += await pullOnce(node, multiaddr(addr), todo, got)
     } catch (err) {
       bytes += (err as { deliveredBytes?: number }).deliveredBytes ?? 0
+      // past --max-seconds a stream cut under load is not retried: the run is over (one such cut failed a whole 512 MiB x 50 run)
+      if (timeUp()) break
       if (attempt >= MAX_STREAM_ATTEMPTS) throw err
       streamRetries++
       await new Promise(resolve => setTimeout(resolve, 250))
@@ -242,8 +246,9 @@ async function main (): Promise<void> {
     process.stdout.write(`super hub: ${existsSync(dist) ? 'dist/storemesh.mjs' : 'src through tsx (npm run build first for the bundled CLI)'}\n`)
     // the unit a super hub runs under: its memory settings apply to the process measured here too
     const unit = await unitEnv('storemesh-super-hub')
-    const env = withUnitEnv(unit, SUPER_NODE_OPTIONS)
-    process.stdout.write(`super hub environment (from systemd/storemesh-super-hub.service): ${Object.entries(unit).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}${SUPER_NODE_OPTIONS !== '' ? ` + ${SUPER_NODE_OPTIONS}` : ''}\n`)
+    const env = { ...withUnitEnv(unit, SUPER_NODE_OPTIONS), ...SUPER_ENV }
+    process.stdout.write(`super hub environment (from systemd/storemesh-super-hub.service): ${Object.entries(unit).map(([k, v]) => `${k}=${v}`).join(' ') || 'none'}${SUPER_NODE_OPTIONS !== '' ? ` + ${SUPER_NODE_OPTIONS}` : ''}` +
+      `${Object.keys(SUPER_ENV).length > 0 ? ` + ${Object.entries(SUPER_ENV).map(([k, v]) => `${k}=${v}`).join(' ')} (--super-env)` : ''}\n`)
     const child = spawn(cmd, argv, { stdio: ['ignore', 'pipe', 'pipe'], env })
     const exited = once(child, 'exit').then(() => {})
     teardowns.unshift(async () => { await stopChild(child, exited, 15_000) })
