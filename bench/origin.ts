@@ -53,7 +53,7 @@ import { unitEnv, withUnitEnv } from './support/unit-env.js'
 import { cliCommand } from '../test/support/cli.js'
 import { FIXTURE_KEY } from '../test/support/bundles.js'
 import { startNginx } from '../test/support/nginx.js'
-import { cpuSecOf, loadAvg, peakRssOf, stopChild, treeCpuSecOf, withDeadline } from './support/proc.js'
+import { cpuSecOf, loadAvg, peakRssOf, rssSplitOf, stopChild, treeCpuSecOf, withDeadline } from './support/proc.js'
 import { cpuTop, formatCpuTop, readCpuProfile, type CpuProfile } from './support/cpu-top.js'
 import { Session } from 'node:inspector/promises'
 import { readdir } from 'node:fs/promises'
@@ -294,6 +294,7 @@ async function main (): Promise<void> {
     const clientProfile = session !== undefined ? (await session.post('Profiler.stop')).profile as unknown as CpuProfile : undefined
     session?.disconnect()
     const peakRss = await peakRssOf(child.pid)
+    const split = await rssSplitOf(child.pid)
     const problems = out.split('\n').filter(l => /"level":(40|50)|E_[A-Z_]+/.test(l))
     if (problems.length > 0) process.stdout.write(`super hub logged ${problems.length} warnings; the first: ${problems.slice(0, 3).join('\n')}\n`)
     const doneMs = Date.now()
@@ -321,6 +322,7 @@ async function main (): Promise<void> {
         `(target 1.0 per super hub)${partial ? `, ${(status.chunkBytesFetched / Math.max(1, ...via)).toFixed(3)} copies of the part the furthest client got (a PARTIAL run)` : ''}; ` +
         `${(status.originBytes / MiB).toFixed(1)} MiB with manifest and retries; direct clients read ${(directBytes / info.totalBytes).toFixed(0)} copies`,
       `super hub peak RSS: ${(peakRss / MiB).toFixed(0)} MiB, ${(idleRss / MiB).toFixed(0)} MiB of it before the first client (target <= 200 MiB on a 1 GiB bundle; this bundle ${(info.totalBytes / MiB).toFixed(0)} MiB); ` +
+        `resident at the end ${((split.brk + split.anon + split.file + split.other) / MiB).toFixed(0)} MiB: glibc brk heap ${(split.brk / MiB).toFixed(0)}, anonymous ${(split.anon / MiB).toFixed(0)}, file-backed ${(split.file / MiB).toFixed(0)}; ` +
         `cache ${(status.cacheUsedBytes / MiB).toFixed(0)} MiB on disk, ${status.coalesced} coalesced requests, ${status.cacheHits} cache hits (${status.sharedReads ?? 0} of them shared with another reader)`,
       NO_DIRECT ? 'CPU, direct       : skipped' : `CPU, direct       : nginx ${directNginxCpuSec.toFixed(1)} s (${perGiB(directNginxCpuSec, directBytes)}), clients ${directClientCpuSec.toFixed(1)} s (${perGiB(directClientCpuSec, directBytes)})`,
       `CPU, super hub    : super hub ${superCpuSec.toFixed(1)} s = ${perGiB(superCpuSec, viaBytes)} served, nginx ${viaNginxCpuSec.toFixed(1)} s, clients ${viaClientCpuSec.toFixed(1)} s (${perGiB(viaClientCpuSec, viaBytes)}; ${CLIENTS} libp2p nodes in this process)`,
