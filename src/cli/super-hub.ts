@@ -9,6 +9,7 @@ import { readTrustedKeyFiles } from '../bundle/keys.js'
 import { StoremeshError } from '../interface/errors.js'
 import { readSwarmKeyFile } from '../net/swarm-key.js'
 import { startSuperHub } from '../roles/super-hub.js'
+import { RECLAIM_SLACK_BYTES, startBufferReclaim } from '../roles/buffer-reclaim.js'
 import { checkDbUrl } from '../control/db/open.js'
 import { DEFAULT_CHUNK_BYTES_IN_FLIGHT, formatRate, MAX_TIMER_DELAY_MS, parseRate, readScheduleFile } from '../wan/index.js'
 import { DEFAULT_SERVE_STALL_MS } from '../wan/pull/index.js'
@@ -158,7 +159,9 @@ export const register: Register = (program, ctx) => {
       logger.child({ component: 'super-hub' }).info(`super hub ${hub.node.peerId.toString()} seeding ${hub.imported.length} bundles${hub.origin !== undefined ? ` and ${hub.origin.status().origin}` : ''} at ${formatRate(hub.global.rateBytesPerSec, 'bits')}` +
         ` on ${hub.node.getMultiaddrs().map(m => m.toString()).join(' ')}`)
       if (hub.api !== undefined) logger.child({ component: 'api' }).info(`fleet API on ${hub.api.url} (token in ${opts.data}/api-token)`)
-      await runUntilSignal(async () => { await hub.stop() })
+      // dead chunk buffers freed before V8's external-memory trigger would (buffer-reclaim.ts)
+      const reclaim = startBufferReclaim({ limitBytes: (chunkBytesInFlight ?? DEFAULT_CHUNK_BYTES_IN_FLIGHT) + RECLAIM_SLACK_BYTES })
+      await runUntilSignal(async () => { reclaim.stop(); await hub.stop() })
     }))
 }
 
