@@ -57,14 +57,13 @@ function duplexOf (stream: Stream): StreamDuplex {
  * honouring the duplex's back-pressure. `stallMs` bounds each wait for a drain (time
  * in the limiter is our own pacing and never counts).
  */
-async function writePaced (out: StreamDuplex, bytes: Uint8Array, limiter: Acquirer, signal: AbortSignal, stall?: { ms: number, onWait: () => void }, onLastWritten?: () => void): Promise<void> {
+async function writePaced (out: StreamDuplex, bytes: Uint8Array, limiter: Acquirer, signal: AbortSignal, stall?: { ms: number, onWait: () => void }): Promise<void> {
   let off = 0
   while (off < bytes.byteLength) {
     const slice = Math.max(1, Math.min(bytes.byteLength - off, Math.floor(Math.min(limiter.sliceBytes, MAX_PULL_WRITE_BYTES))))
     await limiter.acquire(slice, signal)
     if (out.destroyed) throw new StoremeshError('E_NOT_CONNECTED', 'wan-pull stream closed while sending')
-    const last = off + slice >= bytes.byteLength
-    if (!out.write(bytes.subarray(off, off + slice), last && onLastWritten !== undefined ? () => { onLastWritten() } : undefined)) {
+    if (!out.write(bytes.subarray(off, off + slice))) {
       stall?.onWait()
       await waitDrain(out, signal, stall?.ms)
     }
@@ -102,8 +101,6 @@ export class PullServer {
   #stalledAborts = 0
   #drainWaits = 0
   readonly #stall = { ms: 0, onWait: () => { this.#drainWaits++ } }
-  /** per stream, grants of answers handed to it and not yet passed on (#untilPassedOn) */
-  readonly #unflushed = new WeakMap<StreamDuplex, Set<ByteGrant>>()
 
   constructor (private readonly components: PullServerComponents, private readonly init: PullServerInit) {
     this.#stallMs = init.stallMs ?? DEFAULT_SERVE_STALL_MS
@@ -185,46 +182,18 @@ export class PullServer {
       for (let i = 0; i < hashes.length; i++) {
         const r = await reads[0]!
         reads.shift()
-        // the grant is given back once the duplex has passed the answer's last slice on (its
-        // write callback; also called, with an error, when the stream is destroyed), not when
-        // the slices are queued: queued slices pin the chunk's whole buffer, and 50 store hubs'
-        // write queues held more chunk bytes than the budget allows (bench:origin: 63 MiB of
-        // live ArrayBuffers under a 32 MiB budget)
-        let handed = false
         try {
           fill()
-          const parts = encodePullAnswer(r.bytes)
-          const passedOn = this.#untilPassedOn(duplex, r.grant)
-          for (let p = 0; p < parts.length; p++) await writePaced(duplex, parts[p]!, limiter, signal, this.#stall, p === parts.length - 1 ? passedOn : undefined)
-          handed = true
+          for (const part of encodePullAnswer(r.bytes)) await writePaced(duplex, part, limiter, signal, this.#stall)
           if (r.bytes !== undefined) this.init.onServed?.({ peerId, hash: r.hash, bytes: r.bytes.byteLength })
         } finally {
-          if (!handed) r.grant?.release()
+          r.grant?.release()
         }
       }
     } finally {
       // a failed stream gives back what its reads ahead hold (once each read settles)
       for (const read of reads) void read.then(r => { r.grant?.release() }, () => {})
     }
-  }
-
-  /**
-   * The release of `grant` once the duplex has passed its answer on; a stream closed first
-   * (destroyed with writes still queued, whose callbacks may never run) releases it then.
-   */
-  #untilPassedOn (duplex: StreamDuplex, grant: ByteGrant | undefined): (() => void) | undefined {
-    if (grant === undefined) return undefined
-    let held = this.#unflushed.get(duplex)
-    if (held === undefined) {
-      const set = new Set<ByteGrant>()
-      held = set
-      this.#unflushed.set(duplex, set)
-      duplex.once('close', () => { for (const g of set) g.release(); set.clear() })
-    }
-    if (duplex.closed) { grant.release(); return undefined }
-    held.add(grant)
-    const set = held
-    return () => { grant.release(); set.delete(grant) }
   }
 
   /** The chunk's bytes under a grant of the server-wide budget (held until the caller releases it). */
