@@ -67,3 +67,26 @@ export async function treeCpuSecOf (pid: number | undefined): Promise<number> {
 export async function loadAvg (): Promise<string> {
   return (await readFile('/proc/loadavg', 'utf8')).split(' ').slice(0, 3).join(' ')
 }
+
+/**
+ * A process's resident bytes now, by kind of mapping (/proc/PID/smaps): glibc's brk heap
+ * (`[heap]`: what malloc keeps, freed or not), anonymous mappings (V8's heap, mmapped
+ * buffers, other arenas), file-backed pages (the node binary, libraries) and the rest.
+ */
+export async function rssSplitOf (pid: number | undefined): Promise<{ brk: number, anon: number, file: number, other: number }> {
+  const out = { brk: 0, anon: 0, file: 0, other: 0 }
+  if (pid === undefined) return out
+  const text = await readFile(`/proc/${pid}/smaps`, 'utf8').catch(() => '')
+  let kind: keyof typeof out = 'other'
+  for (const line of text.split('\n')) {
+    const head = /^[0-9a-f]+-[0-9a-f]+ \S+ \S+ \S+ \d+\s*(.*)$/.exec(line)
+    if (head !== null) {
+      const name = head[1] ?? ''
+      kind = name === '[heap]' ? 'brk' : name === '' ? 'anon' : name.startsWith('/') ? 'file' : 'other'
+      continue
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line)
+    if (rss !== null) out[kind] += Number(rss[1]) * 1024
+  }
+  return out
+}

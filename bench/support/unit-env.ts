@@ -1,6 +1,6 @@
 /**
  * The memory settings a daemon's systemd unit gives it (`Environment=NODE_OPTIONS=…`,
- * `Environment=MALLOC_ARENA_MAX=…`), so a bench runs the process as deployed and its
+ * `Environment=MALLOC_ARENA_MAX=…` and any other glibc `MALLOC_*`), so a bench runs the process as deployed and its
  * RSS figure is the deployed one (bench:origin for the super hub, bench:lan for the
  * store hub and the devices).
  */
@@ -19,12 +19,12 @@ export function unitPath (unit: DaemonUnit): string {
   return candidates.find(p => existsSync(p)) ?? candidates[0]!
 }
 
-/** NODE_OPTIONS and MALLOC_ARENA_MAX as the unit sets them (absent when it does not). */
+/** NODE_OPTIONS and the glibc MALLOC_* settings as the unit sets them (absent when it does not). */
 export async function unitEnv (unit: DaemonUnit): Promise<Record<string, string>> {
   const out: Record<string, string> = {}
   for (const line of (await readFile(unitPath(unit), 'utf8')).split('\n')) {
     // `Environment=K=V` or, when V has spaces, `Environment="K=V"`
-    const m = /^Environment="?(NODE_OPTIONS|MALLOC_ARENA_MAX)=(.*?)"?$/.exec(line.trim())
+    const m = /^Environment="?(NODE_OPTIONS|MALLOC_[A-Z_]+)=(.*?)"?$/.exec(line.trim())
     if (m?.[1] !== undefined && m[2] !== undefined) out[m[1]] = m[2]
   }
   return out

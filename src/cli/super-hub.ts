@@ -9,8 +9,10 @@ import { readTrustedKeyFiles } from '../bundle/keys.js'
 import { StoremeshError } from '../interface/errors.js'
 import { readSwarmKeyFile } from '../net/swarm-key.js'
 import { startSuperHub } from '../roles/super-hub.js'
+import { RECLAIM_SLACK_BYTES, startBufferReclaim } from '../roles/buffer-reclaim.js'
 import { checkDbUrl } from '../control/db/open.js'
-import { DEFAULT_CHUNK_BYTES_IN_FLIGHT, formatRate, parseRate, readScheduleFile } from '../wan/index.js'
+import { DEFAULT_CHUNK_BYTES_IN_FLIGHT, formatRate, MAX_TIMER_DELAY_MS, parseRate, readScheduleFile } from '../wan/index.js'
+import { DEFAULT_SERVE_STALL_MS } from '../wan/pull/index.js'
 import type { Register } from './commands.js'
 import { action } from './context.js'
 import { readPolicyFiles } from './policy-file.js'
@@ -28,6 +30,7 @@ interface SuperHubOpts {
   origin?: string
   cacheQuota?: string
   chunkBytesInFlight?: string
+  serveStallMs?: string
   swarmKey: string
   trust: string[]
   threshold: string
@@ -65,6 +68,7 @@ export const register: Register = (program, ctx) => {
     .option('--bundles <dir>', 'folder of built bundle folders to import and seed')
     .option('--origin <url>', 'pull bundles through from an origin (`bundle publish` layout): http(s)://… or file://…')
     .option('--chunk-bytes-in-flight <size>', `chunk bytes held for all store hubs together (read, not yet sent); bounds the super hub's memory (default ${humanBytes(DEFAULT_CHUNK_BYTES_IN_FLIGHT)})`)
+    .option('--serve-stall-ms <ms>', `reset a store hub's wan-pull stream that takes nothing for this long mid-answer, giving its chunk bytes in flight back (E_SERVE_STALLED; default ${DEFAULT_SERVE_STALL_MS}: a 1 MiB chunk at 64 kbit/s)`)
     .option('--cache-quota <size>', `byte quota of the --origin cache, least recently used chunks evicted (default ${humanBytes(DEFAULT_ORIGIN_CACHE_QUOTA_BYTES)})`)
     .requiredOption('--swarm-key <file>', 'fleet pre-shared key')
     .requiredOption('--trust <key...>', 'trusted public key file(s) for manifests')
@@ -104,6 +108,7 @@ export const register: Register = (program, ctx) => {
       if (cacheQuotaBytes !== undefined) assertCacheQuota(cacheQuotaBytes)
       const chunkBytesInFlight = opts.chunkBytesInFlight !== undefined ? parseByteSize(opts.chunkBytesInFlight, '--chunk-bytes-in-flight') : undefined
       if (chunkBytesInFlight !== undefined && chunkBytesInFlight < 1) throw new StoremeshError('E_USAGE', '--chunk-bytes-in-flight must be at least 1 byte')
+      const serveStallMs = opts.serveStallMs !== undefined ? parseServeStallMs(opts.serveStallMs) : undefined
       const threshold = Number(opts.threshold)
       const ratio = opts.haltOnRollbackRatio !== undefined ? Number(opts.haltOnRollbackRatio) : undefined
       if (ratio !== undefined && !(ratio >= 0 && ratio <= 1)) throw new StoremeshError('E_USAGE', `--halt-on-rollback-ratio must be in [0, 1], got ${opts.haltOnRollbackRatio ?? ''}`)
@@ -125,6 +130,7 @@ export const register: Register = (program, ctx) => {
         ...(opts.bundles !== undefined ? { bundlesDir: opts.bundles } : {}),
         ...(opts.origin !== undefined ? { origin: { url: opts.origin, ...(cacheQuotaBytes !== undefined ? { cacheQuotaBytes } : {}) } } : {}),
         ...(chunkBytesInFlight !== undefined ? { chunkBytesInFlight } : {}),
+        ...(serveStallMs !== undefined ? { serveStallMs } : {}),
         swarmKey: await readSwarmKeyFile(opts.swarmKey),
         trust: { keys: await readTrustedKeyFiles(opts.trust), threshold },
         ...(opts.listen !== undefined ? { listen: opts.listen } : {}),
@@ -153,6 +159,17 @@ export const register: Register = (program, ctx) => {
       logger.child({ component: 'super-hub' }).info(`super hub ${hub.node.peerId.toString()} seeding ${hub.imported.length} bundles${hub.origin !== undefined ? ` and ${hub.origin.status().origin}` : ''} at ${formatRate(hub.global.rateBytesPerSec, 'bits')}` +
         ` on ${hub.node.getMultiaddrs().map(m => m.toString()).join(' ')}`)
       if (hub.api !== undefined) logger.child({ component: 'api' }).info(`fleet API on ${hub.api.url} (token in ${opts.data}/api-token)`)
-      await runUntilSignal(async () => { await hub.stop() })
+      // dead chunk buffers freed before V8's external-memory trigger would (buffer-reclaim.ts)
+      const reclaim = startBufferReclaim({ limitBytes: (chunkBytesInFlight ?? DEFAULT_CHUNK_BYTES_IN_FLIGHT) + RECLAIM_SLACK_BYTES })
+      await runUntilSignal(async () => { reclaim.stop(); await hub.stop() })
     }))
+}
+
+/** --serve-stall-ms: whole milliseconds a timer can wait (Node caps a timer at 2^31-1 ms and fires a longer one at once) */
+export function parseServeStallMs (text: string): number {
+  const ms = /^\d+$/.test(text.trim()) ? Number(text.trim()) : NaN
+  if (!(Number.isSafeInteger(ms) && ms >= 1 && ms <= MAX_TIMER_DELAY_MS)) {
+    throw new StoremeshError('E_USAGE', `--serve-stall-ms must be a whole number of milliseconds in [1, ${MAX_TIMER_DELAY_MS}], got ${text}`, { serveStallMs: text })
+  }
+  return ms
 }

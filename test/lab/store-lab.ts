@@ -194,9 +194,9 @@ export class StoreLab {
       '--listen', ...listen, '--mdns-interval-ms', String(MDNS_INTERVAL_MS), '--status-interval-ms', String(STATUS_INTERVAL_MS)]
   }
 
-  async startSuper (): Promise<Proc> {
+  async startSuper (extra: string[] = []): Promise<Proc> {
     const p = this.#spawn(this.net.superNs, ['super-hub', '--data', this.superDir, '--bundles', this.bundlesDir, '--swarm-key', this.f.swarmKeyPath,
-      '--trust', this.f.trustPath, '--listen', `/ip4/${SUPER_WAN_ADDR}/tcp/${SUPER_PORT}`, '--json'], this.superDir)
+      '--trust', this.f.trustPath, '--listen', `/ip4/${SUPER_WAN_ADDR}/tcp/${SUPER_PORT}`, '--json', ...extra], this.superDir)
     this.superProc = p
     await waitUntil('super hub listening', async () => {
       const m = /super hub (\S+) seeding /.exec(p.stdout())
@@ -240,9 +240,14 @@ export class StoreLab {
 
   /** GET on the hub's API, from inside the hub's namespace. */
   async hubGet (path: string): Promise<string> {
-    const script = `fetch(${JSON.stringify(`http://127.0.0.1:${HUB_API_PORT}${path}`)},{signal:AbortSignal.timeout(10000)})` +
+    return await this.getIn(this.net.hubNs, HUB_API_PORT, path)
+  }
+
+  /** GET on 127.0.0.1:`port` inside namespace `ns` (a role's API or /metrics). */
+  async getIn (ns: string, port: number, path: string): Promise<string> {
+    const script = `fetch(${JSON.stringify(`http://127.0.0.1:${port}${path}`)},{signal:AbortSignal.timeout(10000)})` +
       '.then(async r=>{process.stdout.write(await r.text());process.exitCode=r.ok?0:1})'
-    const r = await run('ip', ['netns', 'exec', this.net.hubNs, process.execPath, '-e', script], { timeout: 30_000 })
+    const r = await run('ip', ['netns', 'exec', ns, process.execPath, '-e', script], { timeout: 30_000 })
     return r.stdout
   }
 
