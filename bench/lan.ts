@@ -1,6 +1,6 @@
 /**
  * `npm run bench:lan [-- --n 4,8,16] [--bundle-mib 8] [--rate 256KiB/s] [--avg-chunk-kib 256] [--wire-mib 64] [--skip-http] [--skip-wire] [--cpu-prof <dir>] [--node-args "<flags>"] [--logs <dir>] [--cli-dist <dir>] [--no-unit-env] [--burn-core]
- *   [--mdns-interval-ms 10000] [--poll-interval-ms 10000] [--report-interval-ms <ms>] [--idle-ms 5000] [--idle-settle-ms 0]`
+ *   [--netns] [--mdns-interval-ms 10000] [--poll-interval-ms 10000] [--report-interval-ms <ms>] [--idle-ms 5000] [--idle-settle-ms 0]`
  *
  * `--idle-ms 60000` measures the issue's idle target (0.2% of a core per process over 60 s)
  * once every device is complete; `--n 1 --bundle-mib 1 --skip-http --skip-wire --idle-ms 60000`
@@ -49,6 +49,7 @@ import { cpuSecOf, mainThreadCpuSecOf, peakRssOf, stopChild, withDeadline } from
 import { unitEnv, withUnitEnv } from './support/unit-env.js'
 import { startBurner, type Burner } from './support/burn-core.js'
 import { mark, sec } from './support/format.js'
+import { countMdnsPackets, inIsolatedNetns, rerunInIsolatedNetns } from './support/netns.js'
 import type { P2pRun } from './support/lan-run.js'
 
 const MiB = 1024 * 1024
@@ -265,7 +266,9 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     await sleep(IDLE_SETTLE_MS)
     censusDump(procs)
     const idleFrom = await Promise.all(procs.map(async p => await cpuSecOf(p.child.pid)))
+    const mdnsCount = await countMdnsPackets()
     await sleep(IDLE_SAMPLE_MS)
+    const mdns = mdnsCount.stop()
     const idleTo = await Promise.all(procs.map(async p => await cpuSecOf(p.child.pid)))
     censusDump(procs)
     const idleEach = idleTo.map((c, i) => c - (idleFrom[i] ?? 0))
@@ -297,6 +300,7 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
       idleCpuSec,
       hubIdleCpuSec,
       worstDeviceIdleCpuSec,
+      idleMdnsPerSec: mdns.packets / mdns.seconds,
       wastedBytes: wasted.reduce((a, b) => a + b, 0),
       worstWastedBytes: Math.max(0, ...wasted)
     }
@@ -364,7 +368,8 @@ async function main (): Promise<void> {
       `idle after completion ${idlePct(p.idleCpuSec / (n + 1))} of a core per process`)
     const idleWorst = Math.max(p.hubIdleCpuSec, p.worstDeviceIdleCpuSec)
     console.log(`      idle over ${sec(IDLE_SAMPLE_MS)}${IDLE_SETTLE_MS > 0 ? ` from ${sec(IDLE_SETTLE_MS)} after completion` : ''}: hub ${idlePct(p.hubIdleCpuSec)}, busiest device ${idlePct(p.worstDeviceIdleCpuSec)} of a core ` +
-      `(target <= ${TARGET_IDLE_CORE_PCT}% per process: ${mark(100 * idleWorst / (IDLE_SAMPLE_MS / 1000) <= TARGET_IDLE_CORE_PCT)})`)
+      `(target <= ${TARGET_IDLE_CORE_PCT}% per process: ${mark(100 * idleWorst / (IDLE_SAMPLE_MS / 1000) <= TARGET_IDLE_CORE_PCT)}); ` +
+      `mDNS packets on the host meanwhile ${p.idleMdnsPerSec.toFixed(1)}/s${inIsolatedNetns() ? ' (--netns: our nodes only)' : ' (--netns: without the LAN\'s)'}`)
     const hubRssMiB = p.hubPeakRssBytes / MiB
     const devRssMiB = p.devicePeakRssBytes / MiB
     console.log(`      peak RSS: hub ${hubRssMiB.toFixed(0)} MiB (target <= ${TARGET_HUB_RSS_MIB} serving 16 devices 1 GiB: ${mark(hubRssMiB <= TARGET_HUB_RSS_MIB)}), ` +
@@ -395,7 +400,9 @@ async function main (): Promise<void> {
 }
 
 try {
-  await main()
+  // `--netns`: the whole run in a network namespace of its own (bench/support/netns.ts)
+  if (args.includes('--netns') && !inIsolatedNetns()) process.exitCode = await rerunInIsolatedNetns()
+  else await main()
 } catch (err) {
   process.stderr.write(`bench:lan failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
   process.exitCode = 1

@@ -15,5 +15,7 @@ export interface P2pRun { makespanMs: number, startSpreadMs: number
   idleCpuSec: number
   /** the same for the hub alone, and for the busiest device */
   hubIdleCpuSec: number, worstDeviceIdleCpuSec: number
+  /** packets to the mDNS group on the host during that sample, per second (bench/support/netns.ts) */
+  idleMdnsPerSec: number
   /** devices' status.json wastedBytes, summed and the largest */
   wastedBytes: number, worstWastedBytes: number }
