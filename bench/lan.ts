@@ -49,6 +49,7 @@ import { cpuSecOf, mainThreadCpuSecOf, peakRssOf, stopChild, withDeadline } from
 import { unitEnv, withUnitEnv } from './support/unit-env.js'
 import { startBurner, type Burner } from './support/burn-core.js'
 import { mark, sec } from './support/format.js'
+import { formatSmapsPeaks, largestDevice, sampleSmapsPeaks } from './support/smaps.js'
 import { countMdnsPackets, inIsolatedNetns, rerunInIsolatedNetns } from './support/netns.js'
 import type { P2pRun } from './support/lan-run.js'
 
@@ -229,6 +230,7 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     const hub = track(cli(['hub', ...common(hubDir), '--bundle', env.bundleDir], 'hub'), hubDir)
     procs.push(hub)
     await withDeadline('hub ready', hub.ready, STARTUP_DEADLINE_MS)
+    const smaps = sampleSmapsPeaks(new Map(procs.map(p => [p === hub ? 'hub' : `dev${devices.indexOf(p)}`, p.child.pid])))
     // t = 0: the hub listens with the bundle in its store
     const seedAt = Date.now()
     const cpuReady = await cpuSecOfAll(procs)
@@ -269,6 +271,7 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     const mdnsCount = await countMdnsPackets()
     await sleep(IDLE_SAMPLE_MS)
     const mdns = mdnsCount.stop()
+    const smapsPeaks = smaps.stop()
     const idleTo = await Promise.all(procs.map(async p => await cpuSecOf(p.child.pid)))
     censusDump(procs)
     const idleEach = idleTo.map((c, i) => c - (idleFrom[i] ?? 0))
@@ -301,6 +304,7 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
       hubIdleCpuSec,
       worstDeviceIdleCpuSec,
       idleMdnsPerSec: mdns.packets / mdns.seconds,
+      smapsPeaks,
       wastedBytes: wasted.reduce((a, b) => a + b, 0),
       worstWastedBytes: Math.max(0, ...wasted)
     }
@@ -375,6 +379,7 @@ async function main (): Promise<void> {
     console.log(`      peak RSS: hub ${hubRssMiB.toFixed(0)} MiB (target <= ${TARGET_HUB_RSS_MIB} serving 16 devices 1 GiB: ${mark(hubRssMiB <= TARGET_HUB_RSS_MIB)}), ` +
       `largest device ${devRssMiB.toFixed(0)} MiB (target <= ${TARGET_DEVICE_RSS_MIB} receiving 1 GiB: ${mark(devRssMiB <= TARGET_DEVICE_RSS_MIB)}); ` +
       `the targets are stated for --bundle-mib 1024 --n 16`)
+    console.log(`      at each one's largest RSS sampled (smaps_rollup, every 1 s): ${formatSmapsPeaks(largestDevice(p.smapsPeaks))}`)
     console.log(`      duplicates: devices received ${(p.wastedBytes / MiB).toFixed(1)} MiB twice or refused in all ` +
       `(${(100 * p.wastedBytes / (n * F)).toFixed(1)}% of ${deliveredMiB.toFixed(0)} MiB), worst device ${(100 * p.worstWastedBytes / F).toFixed(1)}% of the bundle` +
       (burner !== undefined ? ` (target under ${TARGET_BURN_DUPLICATE_PCT}% beside the CPU burner: ${mark(100 * p.wastedBytes / (n * F) < TARGET_BURN_DUPLICATE_PCT)})` : ''))
