@@ -1,6 +1,6 @@
 /**
  * `npm run bench:lan [-- --n 4,8,16] [--bundle-mib 8] [--rate 256KiB/s] [--avg-chunk-kib 256] [--wire-mib 64] [--skip-http] [--skip-wire] [--cpu-prof <dir>] [--node-args "<flags>"] [--logs <dir>] [--cli-dist <dir>] [--no-unit-env] [--burn-core]
- *   [--netns] [--mdns-interval-ms 10000] [--poll-interval-ms 10000] [--report-interval-ms <ms>] [--idle-ms 5000] [--idle-settle-ms 0]`
+ *   [--netns] [--mdns-noise <packets/s>] [--mdns-interval-ms 10000] [--poll-interval-ms 10000] [--report-interval-ms <ms>] [--idle-ms 5000] [--idle-settle-ms 0]`
  *
  * `--idle-ms 60000` measures the issue's idle target (0.2% of a core per process over 60 s)
  * once every device is complete; `--n 1 --bundle-mib 1 --skip-http --skip-wire --idle-ms 60000`
@@ -50,7 +50,7 @@ import { unitEnv, withUnitEnv } from './support/unit-env.js'
 import { startBurner, type Burner } from './support/burn-core.js'
 import { mark, sec } from './support/format.js'
 import { formatSmapsPeaks, largestDevice, sampleSmapsPeaks } from './support/smaps.js'
-import { countMdnsPackets, inIsolatedNetns, rerunInIsolatedNetns } from './support/netns.js'
+import { countMdnsPackets, inIsolatedNetns, rerunInIsolatedNetns, startMdnsNoise } from './support/netns.js'
 import type { P2pRun } from './support/lan-run.js'
 
 const MiB = 1024 * 1024
@@ -105,6 +105,8 @@ const BURN_CORE = args.includes('--burn-core')
 const NO_UNIT_ENV = args.includes('--no-unit-env')
 /** `--logs <dir>`: every process's log lines (stderr) kept in <dir>/<run>-<node>.log */
 const LOGS_DIR = args.includes('--logs') ? opt('logs', '') : ''
+/** `--mdns-noise <packets/s>`: other services' mDNS traffic during the idle sample (bench/support/netns.ts) */
+const MDNS_NOISE_PER_SEC = Number(opt('mdns-noise', '0'))
 /** status.json only feeds the progress shown on failure and the hub's upload counter */
 const STATUS_INTERVAL_MS = 1000
 const POLL_MS = 150
@@ -269,7 +271,9 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     censusDump(procs)
     const idleFrom = await Promise.all(procs.map(async p => await cpuSecOf(p.child.pid)))
     const mdnsCount = await countMdnsPackets()
+    const noise = MDNS_NOISE_PER_SEC > 0 ? await startMdnsNoise(MDNS_NOISE_PER_SEC) : undefined
     await sleep(IDLE_SAMPLE_MS)
+    noise?.stop()
     const mdns = mdnsCount.stop()
     const smapsPeaks = smaps.stop()
     const idleTo = await Promise.all(procs.map(async p => await cpuSecOf(p.child.pid)))
@@ -373,7 +377,7 @@ async function main (): Promise<void> {
     const idleWorst = Math.max(p.hubIdleCpuSec, p.worstDeviceIdleCpuSec)
     console.log(`      idle over ${sec(IDLE_SAMPLE_MS)}${IDLE_SETTLE_MS > 0 ? ` from ${sec(IDLE_SETTLE_MS)} after completion` : ''}: hub ${idlePct(p.hubIdleCpuSec)}, busiest device ${idlePct(p.worstDeviceIdleCpuSec)} of a core ` +
       `(target <= ${TARGET_IDLE_CORE_PCT}% per process: ${mark(100 * idleWorst / (IDLE_SAMPLE_MS / 1000) <= TARGET_IDLE_CORE_PCT)}); ` +
-      `mDNS packets on the host meanwhile ${p.idleMdnsPerSec.toFixed(1)}/s${inIsolatedNetns() ? ' (--netns: our nodes only)' : ' (--netns: without the LAN\'s)'}`)
+      `mDNS packets on the host meanwhile ${p.idleMdnsPerSec.toFixed(1)}/s${inIsolatedNetns() ? ' (--netns: our nodes only' : ' (--netns: without the LAN\'s'}${MDNS_NOISE_PER_SEC > 0 ? `; --mdns-noise ${MDNS_NOISE_PER_SEC}/s included)` : ')'}`)
     const hubRssMiB = p.hubPeakRssBytes / MiB
     const devRssMiB = p.devicePeakRssBytes / MiB
     console.log(`      peak RSS: hub ${hubRssMiB.toFixed(0)} MiB (target <= ${TARGET_HUB_RSS_MIB} serving 16 devices 1 GiB: ${mark(hubRssMiB <= TARGET_HUB_RSS_MIB)}), ` +

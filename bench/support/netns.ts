@@ -64,3 +64,36 @@ export async function countMdnsPackets (): Promise<MdnsCount> {
     }
   }
 }
+
+export interface MdnsNoise { stop: () => { packets: number } }
+
+/**
+ * `--mdns-noise <packets/s>`: other services' mDNS traffic, as a busy store LAN carries
+ * (printers, phones, other fleets): alternately a PTR query and a response with a few
+ * records, none naming our tag, multicast at a fixed rate. Run inside `--netns`, the idle
+ * figure with and without it gives the agent's cost per foreign packet.
+ */
+export async function startMdnsNoise (perSec: number): Promise<MdnsNoise> {
+  const dnsPacket = (await import('dns-packet')).default
+  const socket = createSocket({ type: 'udp4', reuseAddr: true })
+  socket.on('error', () => {})
+  await new Promise<void>(resolve => { socket.bind(0, resolve) })
+  const query = dnsPacket.encode({ type: 'query', id: 0, questions: [{ type: 'PTR', name: '_ipp._tcp.local' }] })
+  const response = dnsPacket.encode({
+    type: 'response',
+    id: 0,
+    flags: dnsPacket.AUTHORITATIVE_ANSWER,
+    answers: [
+      { type: 'PTR', name: '_ipp._tcp.local', ttl: 120, data: 'Back office printer._ipp._tcp.local' },
+      { type: 'SRV', name: 'Back office printer._ipp._tcp.local', ttl: 120, data: { port: 631, target: 'printer-3.local' } },
+      { type: 'TXT', name: 'Back office printer._ipp._tcp.local', ttl: 120, data: ['txtvers=1', 'rp=ipp/print', 'ty=Office Printer 9000', 'pdl=application/pdf,image/urf'] },
+      { type: 'A', name: 'printer-3.local', ttl: 120, data: '10.0.0.42' }
+    ]
+  })
+  let packets = 0
+  const timer = setInterval(() => {
+    socket.send(packets % 2 === 0 ? query : response, MDNS_PORT, MDNS_GROUP)
+    packets++
+  }, 1000 / perSec)
+  return { stop: () => { clearInterval(timer); socket.close(); return { packets } } }
+}
