@@ -1,6 +1,6 @@
 /**
  * `npm run bench:lan [-- --n 4,8,16] [--bundle-mib 8] [--rate 256KiB/s] [--avg-chunk-kib 256] [--wire-mib 64] [--skip-http] [--skip-wire] [--cpu-prof <dir>] [--node-args "<flags>"] [--logs <dir>] [--cli-dist <dir>] [--no-unit-env] [--burn-core]
- *   [--mdns-interval-ms 10000] [--poll-interval-ms 10000] [--report-interval-ms <ms>] [--idle-ms 5000] [--idle-settle-ms 0]`
+ *   [--netns] [--mdns-noise <packets/s>] [--mdns-interval-ms 10000] [--poll-interval-ms 10000] [--report-interval-ms <ms>] [--idle-ms 5000] [--idle-settle-ms 0]`
  *
  * `--idle-ms 60000` measures the issue's idle target (0.2% of a core per process over 60 s)
  * once every device is complete; `--n 1 --bundle-mib 1 --skip-http --skip-wire --idle-ms 60000`
@@ -49,6 +49,8 @@ import { cpuSecOf, mainThreadCpuSecOf, peakRssOf, stopChild, withDeadline } from
 import { unitEnv, withUnitEnv } from './support/unit-env.js'
 import { startBurner, type Burner } from './support/burn-core.js'
 import { mark, sec } from './support/format.js'
+import { formatSmapsPeaks, largestDevice, sampleSmapsPeaks } from './support/smaps.js'
+import { countMdnsPackets, inIsolatedNetns, rerunInIsolatedNetns, startMdnsNoise } from './support/netns.js'
 import type { P2pRun } from './support/lan-run.js'
 
 const MiB = 1024 * 1024
@@ -103,6 +105,8 @@ const BURN_CORE = args.includes('--burn-core')
 const NO_UNIT_ENV = args.includes('--no-unit-env')
 /** `--logs <dir>`: every process's log lines (stderr) kept in <dir>/<run>-<node>.log */
 const LOGS_DIR = args.includes('--logs') ? opt('logs', '') : ''
+/** `--mdns-noise <packets/s>`: other services' mDNS traffic during the idle sample (bench/support/netns.ts) */
+const MDNS_NOISE_PER_SEC = Number(opt('mdns-noise', '0'))
 /** status.json only feeds the progress shown on failure and the hub's upload counter */
 const STATUS_INTERVAL_MS = 1000
 const POLL_MS = 150
@@ -228,6 +232,7 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     const hub = track(cli(['hub', ...common(hubDir), '--bundle', env.bundleDir], 'hub'), hubDir)
     procs.push(hub)
     await withDeadline('hub ready', hub.ready, STARTUP_DEADLINE_MS)
+    const smaps = sampleSmapsPeaks(new Map(procs.map(p => [p === hub ? 'hub' : `dev${devices.indexOf(p)}`, p.child.pid])))
     // t = 0: the hub listens with the bundle in its store
     const seedAt = Date.now()
     const cpuReady = await cpuSecOfAll(procs)
@@ -265,7 +270,12 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     await sleep(IDLE_SETTLE_MS)
     censusDump(procs)
     const idleFrom = await Promise.all(procs.map(async p => await cpuSecOf(p.child.pid)))
+    const mdnsCount = await countMdnsPackets()
+    const noise = MDNS_NOISE_PER_SEC > 0 ? await startMdnsNoise(MDNS_NOISE_PER_SEC) : undefined
     await sleep(IDLE_SAMPLE_MS)
+    noise?.stop()
+    const mdns = mdnsCount.stop()
+    const smapsPeaks = smaps.stop()
     const idleTo = await Promise.all(procs.map(async p => await cpuSecOf(p.child.pid)))
     censusDump(procs)
     const idleEach = idleTo.map((c, i) => c - (idleFrom[i] ?? 0))
@@ -297,6 +307,8 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
       idleCpuSec,
       hubIdleCpuSec,
       worstDeviceIdleCpuSec,
+      idleMdnsPerSec: mdns.packets / mdns.seconds,
+      smapsPeaks,
       wastedBytes: wasted.reduce((a, b) => a + b, 0),
       worstWastedBytes: Math.max(0, ...wasted)
     }
@@ -364,12 +376,14 @@ async function main (): Promise<void> {
       `idle after completion ${idlePct(p.idleCpuSec / (n + 1))} of a core per process`)
     const idleWorst = Math.max(p.hubIdleCpuSec, p.worstDeviceIdleCpuSec)
     console.log(`      idle over ${sec(IDLE_SAMPLE_MS)}${IDLE_SETTLE_MS > 0 ? ` from ${sec(IDLE_SETTLE_MS)} after completion` : ''}: hub ${idlePct(p.hubIdleCpuSec)}, busiest device ${idlePct(p.worstDeviceIdleCpuSec)} of a core ` +
-      `(target <= ${TARGET_IDLE_CORE_PCT}% per process: ${mark(100 * idleWorst / (IDLE_SAMPLE_MS / 1000) <= TARGET_IDLE_CORE_PCT)})`)
+      `(target <= ${TARGET_IDLE_CORE_PCT}% per process: ${mark(100 * idleWorst / (IDLE_SAMPLE_MS / 1000) <= TARGET_IDLE_CORE_PCT)}); ` +
+      `mDNS packets on the host meanwhile ${p.idleMdnsPerSec.toFixed(1)}/s${inIsolatedNetns() ? ' (--netns: our nodes only' : ' (--netns: without the LAN\'s'}${MDNS_NOISE_PER_SEC > 0 ? `; --mdns-noise ${MDNS_NOISE_PER_SEC}/s included)` : ')'}`)
     const hubRssMiB = p.hubPeakRssBytes / MiB
     const devRssMiB = p.devicePeakRssBytes / MiB
     console.log(`      peak RSS: hub ${hubRssMiB.toFixed(0)} MiB (target <= ${TARGET_HUB_RSS_MIB} serving 16 devices 1 GiB: ${mark(hubRssMiB <= TARGET_HUB_RSS_MIB)}), ` +
       `largest device ${devRssMiB.toFixed(0)} MiB (target <= ${TARGET_DEVICE_RSS_MIB} receiving 1 GiB: ${mark(devRssMiB <= TARGET_DEVICE_RSS_MIB)}); ` +
       `the targets are stated for --bundle-mib 1024 --n 16`)
+    console.log(`      at each one's largest RSS sampled (smaps_rollup, every 1 s): ${formatSmapsPeaks(largestDevice(p.smapsPeaks))}`)
     console.log(`      duplicates: devices received ${(p.wastedBytes / MiB).toFixed(1)} MiB twice or refused in all ` +
       `(${(100 * p.wastedBytes / (n * F)).toFixed(1)}% of ${deliveredMiB.toFixed(0)} MiB), worst device ${(100 * p.worstWastedBytes / F).toFixed(1)}% of the bundle` +
       (burner !== undefined ? ` (target under ${TARGET_BURN_DUPLICATE_PCT}% beside the CPU burner: ${mark(100 * p.wastedBytes / (n * F) < TARGET_BURN_DUPLICATE_PCT)})` : ''))
@@ -395,7 +409,9 @@ async function main (): Promise<void> {
 }
 
 try {
-  await main()
+  // `--netns`: the whole run in a network namespace of its own (bench/support/netns.ts)
+  if (args.includes('--netns') && !inIsolatedNetns()) process.exitCode = await rerunInIsolatedNetns()
+  else await main()
 } catch (err) {
   process.stderr.write(`bench:lan failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`)
   process.exitCode = 1

@@ -2,6 +2,7 @@
  * What one bench:lan peer-to-peer run at N devices measured (bench/lan.ts runP2p): the
  * figures its table and targets are computed from.
  */
+import type { SmapsSample } from './smaps.js'
 
 export interface P2pRun { makespanMs: number, startSpreadMs: number
   /** from the hub's ready until it had uploaded one copy of the bundle (undefined: it never did) */
@@ -15,5 +16,9 @@ export interface P2pRun { makespanMs: number, startSpreadMs: number
   idleCpuSec: number
   /** the same for the hub alone, and for the busiest device */
   hubIdleCpuSec: number, worstDeviceIdleCpuSec: number
+  /** packets to the mDNS group on the host during that sample, per second (bench/support/netns.ts) */
+  idleMdnsPerSec: number
+  /** each process's largest smaps_rollup sample, by 'hub' / 'dev<i>' (bench/support/smaps.ts) */
+  smapsPeaks: Map<string, SmapsSample>
   /** devices' status.json wastedBytes, summed and the largest */
   wastedBytes: number, worstWastedBytes: number }

@@ -33,6 +33,13 @@ export interface MdnsOptions {
   intervalMs?: number
   /** mDNS only reports peers; dial them. @default true */
   dialOnDiscovery?: boolean
+  /**
+   * Between its backed-off queries, a node with peers closes its mDNS socket
+   * (MDNS_SLEEP_AFTER_MS): devices, not the hub every device must find. @default false
+   */
+  sleepWhenConnected?: boolean
+  /** queries of a node with peers back off up to this. @default MDNS_MAX_BACKOFF_INTERVAL_MS */
+  maxIntervalMs?: number
 }
 
 export interface ConnectionLimits {
@@ -129,6 +136,21 @@ class DiscoveryDialer {
  * and a node that lost every connection goes back to the base interval.
  */
 export const MDNS_MAX_BACKOFF_INTERVAL_MS = 120_000
+/**
+ * A sleeping node (MdnsOptions.sleepWhenConnected) listens this long after each of its
+ * queries once they are MDNS_MAX_BACKOFF_INTERVAL_MS apart, then closes the socket
+ * until the next one. Every mDNS packet on the LAN wakes a listening node (bench:mdns-
+ * packet: 60-90 us of CPU each, 10-40 a second on the bench machine, issue #19); asleep
+ * it wakes for none. Whoever appears meanwhile is found at our next query (its answer),
+ * and losing the last connection wakes the node at once, at the base interval.
+ */
+export const MDNS_AWAKE_AFTER_QUERY_MS = 5_000
+
+let mdnsAsleep = 0
+/** Nodes of this process whose mDNS socket is closed now (tests, diagnostics). */
+export function mdnsSocketsAsleep (): number {
+  return mdnsAsleep
+}
 
 /** The fields of @libp2p/mdns's MulticastDNS we drive (public in its JS, private in its types). */
 interface MdnsInternals {
@@ -151,7 +173,7 @@ interface MdnsInternals {
  * made printers' and phones' queries (and other fleets' tags) most of an idle agent's
  * CPU. The module answers only when the first question names our tag; so do we.
  */
-function tameMdns (discovery: PeerDiscovery, node: () => Libp2p | undefined, baseIntervalMs: number): void {
+function tameMdns (discovery: PeerDiscovery, node: () => Libp2p | undefined, baseIntervalMs: number, maxIntervalMs: number, sleepWhenConnected: boolean): void {
   const m = discovery as unknown as MdnsInternals
   const onQuery = m._onMdnsQuery
   m._onMdnsQuery = query => { if (query.questions?.[0]?.name === m.serviceTag) onQuery(query) }
@@ -165,32 +187,65 @@ function tameMdns (discovery: PeerDiscovery, node: () => Libp2p | undefined, bas
 
   let delayMs = baseIntervalMs
   let timer: NodeJS.Timeout | undefined
+  let sleepTimer: NodeJS.Timeout | undefined
+  let running = false
+  let asleep = false
+  const start = m.start.bind(m)
+  const stop = m.stop.bind(m)
+  const hasPeers = (): boolean => (node()?.getConnections().length ?? 0) > 0
+  /** opens the socket again; the module's start() queries once itself */
+  const setAsleep = (v: boolean): void => { if (v !== asleep) mdnsAsleep += v ? 1 : -1; asleep = v }
+  const wake = async (): Promise<void> => {
+    setAsleep(false)
+    await start()
+    if (m._queryInterval !== null) clearInterval(m._queryInterval)
+    m._queryInterval = null
+    if (!running) await stop()
+  }
   const tick = (): void => {
     timer = undefined
-    if (m.mdns === undefined) return
-    const hasPeers = (node()?.getConnections().length ?? 0) > 0
-    if (hasPeers) delayMs = Math.min(MDNS_MAX_BACKOFF_INTERVAL_MS, Math.max(baseIntervalMs, delayMs * 2))
+    if (!running) return
+    if (hasPeers()) delayMs = Math.min(maxIntervalMs, Math.max(baseIntervalMs, delayMs * 2))
     else delayMs = baseIntervalMs
-    m.mdns.query({ questions: [{ name: m.serviceTag, type: 'PTR' }] })
+    if (asleep) void wake().catch(() => {})
+    else m.mdns?.query({ questions: [{ name: m.serviceTag, type: 'PTR' }] })
+    if (sleepWhenConnected && delayMs >= maxIntervalMs) {
+      clearTimeout(sleepTimer)
+      sleepTimer = setTimeout(() => { if (running && !asleep && hasPeers()) { setAsleep(true); void stop().catch(() => {}) } }, Math.min(MDNS_AWAKE_AFTER_QUERY_MS, maxIntervalMs / 2))
+      sleepTimer.unref()
+    }
     timer = setTimeout(tick, delayMs)
     timer.unref()
   }
-  const start = m.start.bind(m)
-  const stop = m.stop.bind(m)
+  // the last connection gone: listen and ask again now, at the base interval
+  const onClose = (): void => { setImmediate(wakeIfAlone) }
+  const wakeIfAlone = (): void => {
+    if (!running || hasPeers() || (!asleep && delayMs === baseIntervalMs)) return
+    clearTimeout(timer)
+    delayMs = baseIntervalMs
+    tick()
+  }
   let unfilter: (() => void) | undefined
   m.start = async () => {
     // other services' packets are skipped undecoded while we listen (mdns-filter.ts)
     unfilter ??= filterMdnsFor(m.serviceTag)
+    running = true
+    setAsleep(false)
     await start()
     // the module queried once already and set a fixed interval: ours replaces it
     if (m._queryInterval !== null) clearInterval(m._queryInterval)
     m._queryInterval = null
     delayMs = baseIntervalMs
+    if (sleepWhenConnected) node()?.addEventListener('connection:close', onClose)
     if (timer === undefined) { timer = setTimeout(tick, delayMs); timer.unref() }
   }
   m.stop = async () => {
+    running = false
+    setAsleep(false)
     clearTimeout(timer)
+    clearTimeout(sleepTimer)
     timer = undefined
+    node()?.removeEventListener('connection:close', onClose)
     unfilter?.()
     unfilter = undefined
     await stop()
@@ -216,7 +271,7 @@ export async function createStoremeshNode<T extends ServiceMap = ServiceMap> (in
     const create = mdns({ serviceTag: m.serviceTag ?? DEFAULT_MDNS_SERVICE_TAG, interval: intervalMs })
     peerDiscovery.push((components: Parameters<typeof create>[0]): PeerDiscovery => {
       const discovery = create(components)
-      tameMdns(discovery, () => dialer.node, intervalMs)
+      tameMdns(discovery, () => dialer.node, intervalMs, m.maxIntervalMs ?? MDNS_MAX_BACKOFF_INTERVAL_MS, m.sleepWhenConnected === true)
       // the raw 'peer' event fires on every answer; libp2p's 'peer:discovery' only
       // the first time it ever sees a peer, so a restarted peer would never be redialled
       if (m.dialOnDiscovery !== false) discovery.addEventListener('peer', dialer.onPeer)

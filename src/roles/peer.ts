@@ -115,7 +115,9 @@ export class LanPeer {
         mdns: {
           ...(init.serviceTag !== undefined ? { serviceTag: init.serviceTag } : {}),
           ...(init.mdnsIntervalMs !== undefined ? { intervalMs: init.mdnsIntervalMs } : {}),
-          dialOnDiscovery: true
+          dialOnDiscovery: true,
+          // a device stops hearing the LAN's mDNS between its backed-off queries; the hub every device must find listens
+          sleepWhenConnected: init.role === 'device'
         },
         gater: identity !== undefined ? mergePeerGaters(addressBanGater(addressBans, bans.isBanned), identity.gater) : addressBanGater(addressBans, bans.isBanned),
         ...(init.metrics !== undefined ? { metrics: init.metrics } : {}),

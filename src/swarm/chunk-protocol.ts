@@ -14,7 +14,7 @@ import { isStoremeshError, StoremeshError } from '../interface/errors.js'
 import type { BundleInfo, Link } from '../interface/types.js'
 import { lifetimeAbortController } from '../interface/startable.js'
 import {
-  CHUNK_PROTOCOL, DEFAULT_MAX_PENDING_STREAMS, DEFAULT_MAX_PENDING_STREAMS_PER_PEER, DEFAULT_MAX_STREAMS_PER_CONNECTION, DEFAULT_REOPEN_MAX_MS, DEFAULT_REOPEN_MIN_MS, DEFAULT_REOPEN_TICK_MS,
+  CHUNK_PROTOCOL, DEFAULT_MAX_PENDING_STREAMS, DEFAULT_MAX_PENDING_STREAMS_PER_PEER, DEFAULT_MAX_STREAMS_PER_CONNECTION, DEFAULT_REOPEN_MAX_MS, DEFAULT_REOPEN_MIN_MS, DEFAULT_REOPEN_TICK_MS, DEFAULT_REOPEN_IDLE_MS,
   defaultSwarmOptions, type SwarmOptions
 } from './constants.js'
 import { readHandshake } from './handshake.js'
@@ -44,6 +44,10 @@ export class ChunkProtocolService implements ChunkProtocol {
   readonly #opening = new Set<string>()
   readonly #reopen = new ReopenBackoff({ minMs: DEFAULT_REOPEN_MIN_MS, maxMs: DEFAULT_REOPEN_MAX_MS })
   #reopenTimer: NodeJS.Timeout | undefined
+  /** when #reopenTimer fires (Infinity: not armed) */
+  #reopenAtMs = Infinity
+  /** sweeps run (tests: an idle, fully wired node sweeps once per DEFAULT_REOPEN_IDLE_MS) */
+  sweeps = 0
   #abort = lifetimeAbortController()
   #topologyId: string | undefined
   #started = false
@@ -89,17 +93,21 @@ export class ChunkProtocolService implements ChunkProtocol {
       maxOutboundStreams: DEFAULT_MAX_STREAMS_PER_CONNECTION
     })
     this.#topologyId = await this.#components.registrar.register(this.protocol, {
-      onConnect: (_peerId, connection) => { for (const s of this.#byId.values()) this.#openUnlessHeld(connection, s) }
+      onConnect: (_peerId, connection) => {
+        for (const s of this.#byId.values()) this.#openUnlessHeld(connection, s)
+        this.#sweepIn(DEFAULT_REOPEN_TICK_MS)
+      }
     })
-    this.#reopenTimer = setInterval(() => { this.#sweep() }, DEFAULT_REOPEN_TICK_MS)
-    this.#reopenTimer.unref()
     this.#started = true
+    this.#sweepIn(DEFAULT_REOPEN_TICK_MS)
   }
 
   async stop (): Promise<void> {
     if (!this.#started) return
     this.#started = false
-    clearInterval(this.#reopenTimer)
+    clearTimeout(this.#reopenTimer)
+    this.#reopenTimer = undefined
+    this.#reopenAtMs = Infinity
     this.#abort.abort()
     if (this.#topologyId !== undefined) this.#components.registrar.unregister(this.#topologyId)
     await this.#components.registrar.unhandle(this.protocol)
@@ -163,9 +171,11 @@ export class ChunkProtocolService implements ChunkProtocol {
     // a chunk stored for one bundle is announced in every other bundle that lists it
     swarm.on('chunk', e => { for (const s of this.#byId.values()) if (s !== swarm) s.noteChunkStored(e.hash) })
     swarm.on('peer:add', peerId => { this.#reopen.succeeded(`${bundle.id} ${peerId}`, Date.now()) })
+    swarm.on('peer:remove', () => { this.#sweepIn(DEFAULT_REOPEN_TICK_MS) })
     // a violating peer's re-opens climb one back-off until it has been quiet (reopen.ts)
     swarm.on('violation', e => { this.#reopen.violated(`${bundle.id} ${e.peerId}`, Date.now()) })
     for (const c of this.#components.connectionManager.getConnections()) this.#openUnlessHeld(c, swarm)
+    this.#sweepIn(DEFAULT_REOPEN_TICK_MS)
     return swarm
   }
 
@@ -202,10 +212,31 @@ export class ChunkProtocolService implements ChunkProtocol {
     void this.#open(connection, swarm)
   }
 
-  /** Re-opens the wires that died while their connection stayed up (reopen.ts). */
+  /** The next sweep in `delayMs` at the latest (an earlier one armed stays). */
+  #sweepIn (delayMs: number): void {
+    if (!this.#started) return
+    const atMs = Date.now() + delayMs
+    if (this.#reopenTimer !== undefined && this.#reopenAtMs <= atMs) return
+    clearTimeout(this.#reopenTimer)
+    this.#reopenAtMs = atMs
+    this.#reopenTimer = setTimeout(() => {
+      this.#reopenTimer = undefined
+      this.#reopenAtMs = Infinity
+      this.#sweep()
+    }, delayMs)
+    this.#reopenTimer.unref()
+  }
+
+  /**
+   * Re-opens the wires that died while their connection stayed up (reopen.ts), then
+   * sleeps until the first peer still without a wire may be tried again, or
+   * DEFAULT_REOPEN_IDLE_MS when every peer has one.
+   */
   #sweep (): void {
     if (!this.#started) return
+    this.sweeps++
     const now = Date.now()
+    let nextMs = now + DEFAULT_REOPEN_IDLE_MS
     const connections = this.#components.connectionManager.getConnections()
     for (const swarm of this.#byId.values()) {
       if (swarm.stopped) continue
@@ -213,14 +244,17 @@ export class ChunkProtocolService implements ChunkProtocol {
       for (const c of connections) {
         const peerId = c.remotePeer.toString()
         const key = `${swarm.bundle.id} ${peerId}`
-        if (c.status !== 'open' || joined.has(peerId) || this.#opening.has(key)) continue
+        if (c.status !== 'open' || joined.has(peerId)) continue
         // a young connection's first stream is join()'s and onConnect()'s to open
-        if (now - c.timeline.open < DEFAULT_REOPEN_MIN_MS || !this.#reopen.due(key, now)) continue
+        const dueMs = Math.max(c.timeline.open + DEFAULT_REOPEN_MIN_MS, this.#reopen.nextMs(key, now))
+        if (this.#opening.has(key) || dueMs > now) { nextMs = Math.min(nextMs, Math.max(dueMs, now + DEFAULT_REOPEN_TICK_MS)); continue }
         this.#reopen.attempted(key, now)
+        nextMs = Math.min(nextMs, this.#reopen.nextMs(key, now))
         joined.add(peerId)
         void this.#open(c, swarm)
       }
     }
+    this.#sweepIn(Math.max(DEFAULT_REOPEN_TICK_MS, nextMs - now))
   }
 
   /**

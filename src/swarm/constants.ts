@@ -298,6 +298,13 @@ export const DEFAULT_UNKNOWN_BUNDLE_EVERY_MS = 30 * SECOND_MS
  * its stream re-opened (src/swarm/reopen.ts explains why). @default 1 s
  */
 export const DEFAULT_REOPEN_TICK_MS = 1 * SECOND_MS
+/**
+ * A sweep that found every connected peer wired sleeps this long (issue #19: an idle
+ * agent swept 60 times a minute for nothing). A connection, a lost wire, a join or an
+ * open that failed wakes it at DEFAULT_REOPEN_TICK_MS; this is the backstop for a wire
+ * lost before its handshake, which emits no event. @default 30 s
+ */
+export const DEFAULT_REOPEN_IDLE_MS = 30 * SECOND_MS
 /** First re-open of a lost wire after this long, doubling per attempt. @default 1 s */
 export const DEFAULT_REOPEN_MIN_MS = 1 * SECOND_MS
 /** ... up to this (a peer that does not serve the bundle costs one stream per period). @default 30 s */

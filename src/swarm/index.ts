@@ -107,6 +107,8 @@ export interface ChunkProtocol extends Startable {
   /** Joins (or returns) the swarm of a bundle and opens streams to connected peers. */
   join(bundle: BundleInfo, options?: JoinOptions): Promise<BundleSwarm>
   leave(bundleId: string): Promise<void>
+  /** re-open sweeps run so far (an idle node whose peers all have their wires sweeps once per DEFAULT_REOPEN_IDLE_MS) */
+  readonly sweeps: number
   swarm(bundleId: string): BundleSwarm | undefined
   swarms(): BundleSwarm[]
   /** A chunk was stored by another path (WAN): announce it in every swarm that lists it. */

@@ -79,6 +79,11 @@ export class ReopenBackoff {
     this.#entries.delete(key)
   }
 
+  /** When `key` may be tried next (now when it has no entry). */
+  nextMs (key: string, nowMs: number): number {
+    return this.#entries.get(key)?.nextMs ?? nowMs
+  }
+
   /** Forgets every key with this prefix (a bundle left, a peer gone). */
   forget (prefix: string): void {
     for (const k of [...this.#entries.keys()]) if (k.startsWith(prefix)) this.#entries.delete(k)

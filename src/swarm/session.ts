@@ -67,7 +67,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   #started = false
   #stopped = false
   #pausedUntilMs = 0
-  #timers: NodeJS.Timeout[] = []
+  readonly #timers: Record<'choke' | 'fill' | 'offer', NodeJS.Timeout | undefined> = { choke: undefined, fill: undefined, offer: undefined }
   #fillQueued = false
 
   constructor (init: BundleSwarmInit) {
@@ -116,7 +116,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
       pieceCount: init.bundle.pieces.length,
       superseed: this.superseed,
       stopped: () => this.#stopped,
-      peerAdded: id => { this.emit('peer:add', id) },
+      peerAdded: id => { this.#armOffers(); this.emit('peer:add', id) },
       peerRemoved: (id, err) => { this.emit('peer:remove', id, err) },
       updateInterest: peer => { this.#updateInterest(peer) },
       fill: peer => { this.#fill(peer) },
@@ -141,23 +141,30 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     }
     this.#started = true
     const o = this.options
-    this.#timers.push(setInterval(() => { this.#unchoking.tick() }, o.chokeIntervalMs))
-    // requests that waited past reaskAfterMs become askable of idle holders (picker.ts)
-    this.#timers.push(setInterval(() => {
+    this.#timers.choke = setInterval(() => { this.#unchoking.tick() }, o.chokeIntervalMs).unref()
+    // requests that waited past reaskAfterMs become askable of idle holders (picker.ts); cleared once complete (#finish)
+    this.#timers.fill = setInterval(() => {
       if (this.#picker.complete) return
       this.#hoarders.check()
       this.#scheduleFill()
-    }, Math.max(100, o.reaskAfterMs / 2)))
-    if (this.superseed) this.#timers.push(setInterval(() => { this.#unchoking.offerAll() }, o.superseedTickMs))
-    for (const t of this.#timers) t.unref()
+    }, Math.max(100, o.reaskAfterMs / 2)).unref()
+    this.#armOffers()
     if (this.#picker.complete) this.#finish()
+  }
+
+  /** The super-seeder's offer tick, while a peer lacks chunks (issue #19: an idle hub woke every second); a peer joining starts it again. */
+  #armOffers (): void {
+    if (!this.superseed || !this.#started || this.#stopped || this.#timers.offer !== undefined) return
+    this.#timers.offer = setInterval(() => {
+      if (!this.#unchoking.offerAll()) { clearInterval(this.#timers.offer); this.#timers.offer = undefined }
+    }, this.options.superseedTickMs).unref()
   }
 
   /** Closes every wire and stops; `done` rejects with E_ABORTED if not complete. */
   async stop (): Promise<void> {
     if (this.#stopped) return
     this.#stopped = true
-    for (const t of this.#timers) clearInterval(t)
+    for (const t of Object.values(this.#timers)) clearInterval(t)
     this.#hoarders.stop()
     this.#abort.abort()
     for (const p of [...this.#peers.values()]) p.wire.close()
@@ -166,6 +173,8 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   }
 
   get complete (): boolean { return this.#picker.complete }
+  /** the periodic timers armed now (once complete with every peer complete: the choke tick alone) */
+  get timersArmed (): string[] { return Object.entries(this.#timers).filter(([, t]) => t !== undefined).map(([k]) => k) }
   get stopped (): boolean { return this.#stopped }
   /** our chunks as a bitfield (do not mutate) */
   get held (): Bits { return this.#picker.held }
@@ -371,6 +380,8 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   }
 
   #finish (): void {
+    clearInterval(this.#timers.fill)
+    this.#timers.fill = undefined
     this.#resolveDone()
     this.emit('done')
   }

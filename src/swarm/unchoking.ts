@@ -110,8 +110,15 @@ export class Unchoking {
     for (const index of this.seeder.offers(peer.id, this.#init.picker.held, peer.uploader.pending)) peer.wire.have(index)
   }
 
-  offerAll (): void {
-    for (const p of this.#init.peers()) this.sendOffers(p)
+  /** The super-seeder's tick; false when every peer holds every chunk (nothing left to offer until a peer joins). */
+  offerAll (): boolean {
+    const { picker } = this.#init
+    let lacking = false
+    for (const p of this.#init.peers()) {
+      this.sendOffers(p)
+      if ((picker.peerBits(p.id)?.count ?? 0) < picker.numPieces) lacking = true
+    }
+    return lacking
   }
 
   /** Re-decides the slots once this turn of the event loop is over. */

@@ -151,3 +151,31 @@ t.test('a wire lost while its connection stays up is opened again (the N=16 benc
   t.ok(cuts >= 2, 'a second wire came up')
   t.equal(hubSwarm.peerIds().length, 1, 'the hub holds one wire to the device')
 })
+
+t.test('idle once complete: no re-open sweep each second, no fill tick, no super-seeding offer tick (issue #19)', async t => {
+  // before: the sweep ran every second for ever, the fill tick every 0.75 s and the
+  // hub's offer tick every second, each finding nothing to do
+  const hub = await mkNode(new MemoryStore(bundle.chunks))
+  const dev = await mkNode(new MemoryStore())
+  t.teardown(async () => { await Promise.all([hub, dev].map(async n => { await n.stop() })) })
+  const hubSwarm = await hub.services.chunks.join(bundle.info, { superseed: true })
+  const devSwarm = await dev.services.chunks.join(bundle.info)
+  await dev.dial(hub.getMultiaddrs())
+  await within(devSwarm.done, 30_000, 'device done')
+  t.same(devSwarm.timersArmed, ['choke'], 'the complete device keeps only its choke tick')
+  await waitFor(() => hubSwarm.timersArmed.length === 1, 10_000, 'the hub stops offering once the device holds every chunk')
+  t.same(hubSwarm.timersArmed, ['choke'], 'the hub keeps only its choke tick')
+  // one sweep may be due from the connection's and the wires' events; then none for DEFAULT_REOPEN_IDLE_MS
+  await new Promise(resolve => setTimeout(resolve, 1500))
+  const before = [hub.services.chunks.sweeps, dev.services.chunks.sweeps]
+  await new Promise(resolve => setTimeout(resolve, 3500))
+  t.same([hub.services.chunks.sweeps, dev.services.chunks.sweeps], before, 'no sweep while every peer has its wire')
+
+  // a new peer that lacks chunks starts the hub's offers again and is served
+  const dev2 = await mkNode(new MemoryStore())
+  t.teardown(async () => { await dev2.stop() })
+  const dev2Swarm = await dev2.services.chunks.join(bundle.info)
+  await dev2.dial(hub.getMultiaddrs())
+  await waitFor(() => hubSwarm.peerIds().length === 2, 30_000, 'the hub wired to the second device')
+  t.ok(hubSwarm.timersArmed.includes('offer') || dev2Swarm.complete, 'the hub offers again while a peer lacks chunks')
+})
