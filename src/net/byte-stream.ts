@@ -22,17 +22,12 @@
  * - EOF is the stream's `end` event, emitted as `'end'` after any held data.
  * - `end()` half-closes; `destroy(err)` aborts (the remote sees a reset) and emits
  *   `'error'` (when listened to) and `'close'` on the next tick.
- * - The yamux receive window is widened to DEFAULT_BULK_STREAM_WINDOW_BYTES and its
- *   updates batched (net/yamux-window.ts): a chunk is one frame, not several, and a
- *   small message no longer draws a window update back.
  * Inbound back-pressure: the wire consumes every message synchronously, and only
  * pieces it asked for are accepted (swarm/wire.ts), so nothing piles up here.
  */
 import { EventEmitter } from 'node:events'
 import { StreamResetError, type Stream, type StreamCloseEvent, type StreamMessageEvent } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
-import { DEFAULT_BULK_STREAM_WINDOW_BYTES } from './constants.js'
-import { widenYamuxWindow } from './yamux-window.js'
 
 export class LibP2PByteDuplex extends EventEmitter {
   readonly libp2pStream: Stream
@@ -50,14 +45,9 @@ export class LibP2PByteDuplex extends EventEmitter {
   sends = 0
   bytesSent = 0
 
-  /** whether the yamux window was widened (net/yamux-window.ts); false on other muxers */
-  readonly widened: boolean
-
-  constructor (stream: Stream, options: ByteDuplexOptions = {}) {
+  constructor (stream: Stream) {
     super()
     this.libp2pStream = stream
-    const windowBytes = options.windowBytes ?? DEFAULT_BULK_STREAM_WINDOW_BYTES
-    this.widened = windowBytes > 0 && widenYamuxWindow(stream, windowBytes)
     stream.addEventListener('message', this.#onMessage)
     stream.addEventListener('end', this.#onEnd)
     stream.addEventListener('close', this.#onClose)
@@ -205,12 +195,7 @@ export class LibP2PByteDuplex extends EventEmitter {
   }
 }
 
-export interface ByteDuplexOptions {
-  /** the stream's yamux receive window (net/yamux-window.ts); 0 leaves yamux's own @default DEFAULT_BULK_STREAM_WINDOW_BYTES */
-  windowBytes?: number
-}
-
 /** Wraps a libp2p v3 stream for the chunk wire; see the file comment for the contract. */
-export function toByteDuplex (stream: Stream, options: ByteDuplexOptions = {}): LibP2PByteDuplex {
-  return new LibP2PByteDuplex(stream, options)
+export function toByteDuplex (stream: Stream): LibP2PByteDuplex {
+  return new LibP2PByteDuplex(stream)
 }

@@ -36,14 +36,6 @@ export const PEER_KEY_FILE = 'peer-key.json'
  */
 export const DEFAULT_MAX_STREAM_WINDOW_BYTES = 256 * KiB
 /**
- * Receive window of a bulk stream (the chunk wire, net/yamux-window.ts): a whole
- * chunk (1 MiB at most, 256 KiB on average) fits in one frame, and updates go out
- * once half of it is used. pnet sees it in PNET_MAX_WRITE_BYTES pieces whatever its
- * size; a paused reader holds at most this (below DEFAULT_MAX_READ_BUFFER_BYTES).
- * @default 1 MiB
- */
-export const DEFAULT_BULK_STREAM_WINDOW_BYTES = 1 * MiB
-/**
  * Streams the remote may open on a new connection before our side has finished the
  * upgrade. Past this yamux aborts the WHOLE connection (MaxEarlyStreamsError; its
  * default of 10 killed a connection when 32 streams were opened at once on a fresh
