@@ -70,16 +70,6 @@ export const DEFAULT_PIPELINE_MAX_REQUESTS = 64
 /** In endgame a missing chunk is requested from at most this many peers at once. */
 export const DEFAULT_ENDGAME_MAX_PEERS_PER_PIECE = 3
 /**
- * Endgame (copies of chunks in flight to idle links, at once) starts only when this
- * few chunks are missing, besides all of them being asked. With pipelines of about
- * eight chunks at each holder, "all asked" held halfway through a 224-chunk bundle at
- * N = 16 (15 holders x 8 in flight), and from there every idle link took a copy:
- * bench:lan N = 16 at 64 MiB, 2 MiB/s had 11.0% duplicates on main. Before it, a
- * request that waited DEFAULT_REASK_AFTER_MS is still re-asked of an idle holder.
- * @default 8 (about one pipeline of average chunks)
- */
-export const DEFAULT_ENDGAME_MAX_MISSING = 8
-/**
  * A chunk asked of one peer and not here after this long may be asked of an idle
  * holder too (picker.ts); twice as often the swarm looks for such idle links.
  * About a chunk and a half at 256 KiB/s: on an uncapped LAN it never fires.
@@ -327,7 +317,6 @@ export interface SwarmOptions {
   pipelineMinRequests: number
   pipelineMaxRequests: number
   endgameMaxPeersPerPiece: number
-  endgameMaxMissing: number
   reaskAfterMs: number
   unprovenPipelineRequests: number
   probeRequests: number
@@ -357,7 +346,6 @@ export const defaultSwarmOptions: Readonly<SwarmOptions> = Object.freeze({
   pipelineMinRequests: DEFAULT_PIPELINE_MIN_REQUESTS,
   pipelineMaxRequests: DEFAULT_PIPELINE_MAX_REQUESTS,
   endgameMaxPeersPerPiece: DEFAULT_ENDGAME_MAX_PEERS_PER_PIECE,
-  endgameMaxMissing: DEFAULT_ENDGAME_MAX_MISSING,
   reaskAfterMs: DEFAULT_REASK_AFTER_MS,
   unprovenPipelineRequests: DEFAULT_UNPROVEN_PIPELINE_REQUESTS,
   probeRequests: DEFAULT_PROBE_REQUESTS,

@@ -10,8 +10,6 @@ export interface PickerInit {
   pipelineMinRequests: number
   pipelineMaxRequests: number
   endgameMaxPeersPerPiece: number
-  /** endgame needs this few chunks missing, besides all of them asked (constants.ts) @default no limit */
-  endgameMaxMissing?: number
   /** a chunk in flight this long may be asked of an idle holder too */
   reaskAfterMs: number
   /** requests in flight at a peer that has not delivered a chunk yet @default no limit */

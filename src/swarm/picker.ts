@@ -7,10 +7,9 @@
  * - Pipelining: each peer has requests in flight up to `pipelineBytes` (at least
  *   `pipelineMinRequests`, at most `pipelineMaxRequests`), so a link never idles for
  *   a round trip between chunks.
- * - Endgame: once every missing chunk is in flight and at most `endgameMaxMissing`
- *   are missing (big pipelines put every chunk in flight long before the end), a
- *   chunk may be asked of up to `endgameMaxPeersPerPiece` peers, fewest-asked
- *   first, and only of a peer with nothing else in flight (an idle link: one copy per peer at a time); when it arrives,
+ * - Endgame: once every missing chunk is in flight, a chunk may be asked of up to
+ *   `endgameMaxPeersPerPiece` peers, fewest-asked first, and only of a peer with
+ *   nothing else in flight (an idle link: one copy per peer at a time); when it arrives,
  *   setHave() returns the other peers so the swarm can cancel them. Every missing
  *   chunk, not only those someone announced: a super-seeding hub announces chunks
  *   one by one, so "every announced chunk is asked" held nearly all the time and each
@@ -263,13 +262,11 @@ export class Picker {
     return false
   }
 
-  /** Every missing chunk is already asked of someone, and few are missing (endgameMaxMissing). */
+  /** Every missing chunk is already asked of someone. */
   get endgame (): boolean {
     if (this.#have.complete) return false
-    const missing = this.numPieces - this.#have.count
-    if (missing > (this.#init.endgameMaxMissing ?? Infinity)) return false
     // in flight and held are disjoint (setHave drops the requests), so counting suffices
-    return this.#inflight.size >= missing
+    return this.#have.count + this.#inflight.size >= this.numPieces
   }
 
   /**

@@ -104,21 +104,6 @@ t.test('endgame: when every missing chunk is requested, idle peers ask for copie
   t.same(p.next('D'), [b2], 'a failed request frees a slot for another peer')
 })
 
-t.test('no endgame while more than endgameMaxMissing chunks are missing, even with all of them asked', async t => {
-  // twelve chunks, each of four holders has a pipeline of three: all twelve in flight at once
-  const p = base(new Array<number>(12).fill(10), { pipelineMaxRequests: 3, endgameMaxMissing: 4 })
-  const all = [...Array(12).keys()]
-  for (const id of ['A', 'B', 'C', 'D', 'E']) { p.addPeer(id); p.peerBitfield(id, bits(12, all)) }
-  const asked = ['A', 'B', 'C', 'D'].flatMap(id => p.next(id))
-  t.equal(asked.length, 12, 'every missing chunk is in flight')
-  t.notOk(p.endgame, '12 missing, over the bound of 4: not endgame (before the bound, this was endgame)')
-  t.same(p.next('E'), [], 'so the idle peer E gets no copy')
-  // chunks arrive: 4 missing, all still in flight
-  for (const i of asked.slice(0, 8)) p.setHave(i)
-  t.ok(p.endgame, '4 missing, all in flight: endgame')
-  t.equal(p.next('E').length, 1, 'now the idle peer takes one copy')
-})
-
 t.test('no endgame while a missing chunk is not requested, whether or not anyone holds it', async t => {
   const p = base([10, 10, 10], { pipelineMaxRequests: 1 })
   p.addPeer('A'); p.peerBitfield('A', bits(3, [0, 1, 2]))
