@@ -1,3 +1,5 @@
+import type { LanVerdicts } from './lan-verdicts.js'
+
 /**
  * What one bench:lan peer-to-peer run at N devices measured (bench/lan.ts runP2p): the
  * figures its table and targets are computed from.
@@ -16,4 +18,6 @@ export interface P2pRun { makespanMs: number, startSpreadMs: number
   /** the same for the hub alone, and for the busiest device */
   hubIdleCpuSec: number, worstDeviceIdleCpuSec: number
   /** devices' status.json wastedBytes, summed and the largest */
-  wastedBytes: number, worstWastedBytes: number }
+  wastedBytes: number, worstWastedBytes: number
+  /** bans and hoarder verdicts the (all honest) nodes passed on each other */
+  verdicts: LanVerdicts }
