@@ -9,13 +9,16 @@
  *   keeps a single request, until it delivers a chunk and is trusted like any other.
  *   A slow honest peer (a hub capped at 256 KiB/s serving many devices) is still
  *   asked, one chunk at a time, and its first chunk ends the suspicion.
- * - Hoarders: a peer that never delivered while our requests waited at it for
- *   `hoarderAfterMs` in all (time with at least one request in flight there, so a
- *   request cancelled at once costs it nothing) is named once; the swarm disconnects
- *   and scores it (session.ts). Its clock starts at its claim: the first request is
- *   counted from when it both claimed a chunk we lack and unchoked us, if that was
- *   earlier. Time it keeps us choked does not count: honest peers choke too (upload
- *   slots), and a choking claimant holds none of our requests.
+ * - Hoarders: a peer that never delivered while it held us for `hoarderAfterMs` in
+ *   all is named once; the swarm disconnects and scores it (session.ts). It holds us
+ *   (holdsUs) while one of our requests is in flight there, or while it keeps us choked
+ *   though it claims a chunk we lack. So its clock starts at its claim, however long
+ *   it chokes first (issue #20: hoarders that choked 2-6 s before they took a request
+ *   were out 10-14 s after their claim). An honest node never keeps an interested peer
+ *   it has not served choked (choker.ts: newcomers are unchoked at once, beside the
+ *   slots), so its choke costs it a turn of its event loop, not slot time. A request
+ *   cancelled at once costs a peer nothing, and a first request is counted from when
+ *   the peer both claimed a chunk we lack and unchoked us, if that was earlier.
  */
 import type { PeerEntry, PickerInit } from './picker-types.js'
 
@@ -58,6 +61,21 @@ export function hoarderDueInMs (peers: ReadonlyMap<string, PeerEntry>, nowMs: nu
     if (due === undefined || left < due) due = left
   }
   return due
+}
+
+/** It keeps us waiting: a request of ours is in flight there, or it claims a chunk we lack and chokes us. */
+export function holdsUs (p: PeerEntry): boolean {
+  return p.inflight.size > 0 || (p.wanted > 0 && p.unchokedAtMs === undefined)
+}
+
+/** Starts or stops an unproven peer's hoarder clock as it now holds us or not. */
+export function reclock (p: PeerEntry, nowMs: number): void {
+  const holding = holdsUs(p)
+  if (holding && p.waitingSinceMs === undefined) p.waitingSinceMs = nowMs
+  else if (!holding && p.waitingSinceMs !== undefined) {
+    p.waitedMs += nowMs - p.waitingSinceMs
+    p.waitingSinceMs = undefined
+  }
 }
 
 /** A first request's wait counts from when the peer claimed a chunk we lack and unchoked us, if that was earlier. */

@@ -34,7 +34,7 @@ import { Bits } from './bits.js'
 import { pickAmong } from './pick-among.js'
 import { RarityMap } from './rarity-map.js'
 import type { PickerInit, PeerEntry } from './picker-types.js'
-import { askableSince, hoarderDueInMs, isSuspect, takeHoarders } from './picker-trust.js'
+import { askableSince, hoarderDueInMs, isSuspect, reclock, takeHoarders } from './picker-trust.js'
 
 export class Picker {
   readonly rarity: RarityMap
@@ -90,6 +90,8 @@ export class Picker {
       for (const p of this.#peers.values()) {
         if (!p.bits.get(index)) continue
         p.wanted--
+        // nothing left to want of a choking claimant: its choke no longer holds us
+        if (p.wanted === 0 && p.waitingSinceMs !== undefined) this.#reclock(p)
         if (--holders === 0) break
       }
     }
@@ -147,6 +149,7 @@ export class Picker {
     p.wanted = 0
     for (const i of p.bits.indices()) if (!this.#have.get(i)) p.wanted++
     if (p.wanted > 0) p.claimedAtMs ??= this.#now()
+    this.#reclock(p)
   }
 
   /** Returns true when the peer did not have it before. */
@@ -157,6 +160,7 @@ export class Picker {
     if (!this.#have.get(index)) {
       p.wanted++
       p.claimedAtMs ??= this.#now()
+      if (p.wanted === 1) this.#reclock(p)
     }
     return true
   }
@@ -164,7 +168,19 @@ export class Picker {
   /** The peer unchoked us (false: choked us again): with its claim, when it could first be asked. */
   peerUnchoked (id: string, unchoked = true): void {
     const p = this.#peers.get(id)
-    if (p !== undefined) p.unchokedAtMs = unchoked ? (p.unchokedAtMs ?? this.#now()) : undefined
+    if (p === undefined) return
+    p.unchokedAtMs = unchoked ? (p.unchokedAtMs ?? this.#now()) : undefined
+    this.#reclock(p)
+  }
+
+  /** The peer has not delivered a chunk yet (its hoarder clock may run). */
+  unproven (id: string): boolean {
+    return (this.#lookup(id)?.served ?? 1) === 0
+  }
+
+  /** A good copy of a chunk we held already came from `id`: it serves, as with a delivery. */
+  delivered (id: string): void {
+    this.#served(id)
   }
 
   peerHas (id: string, index: number): boolean {
@@ -353,7 +369,7 @@ export class Picker {
   }
 
   #addInflight (id: string, p: PeerEntry, index: number): void {
-    if (p.inflight.size === 0 && p.served === 0) p.waitingSinceMs = p.asked ? this.#now() : askableSince(p, this.#now())
+    if (p.waitingSinceMs === undefined && p.served === 0) p.waitingSinceMs = p.asked ? this.#now() : askableSince(p, this.#now())
     p.asked = true
     p.inflight.set(index, this.#now())
     p.inflightBytes += this.#sizes[index] ?? 0
@@ -369,12 +385,13 @@ export class Picker {
     const p = this.#peers.get(id)
     if (p === undefined || !p.inflight.delete(index)) return
     p.inflightBytes -= this.#sizes[index] ?? 0
-    if (p.inflight.size === 0 && p.waitingSinceMs !== undefined) {
-      p.waitedMs += this.#now() - p.waitingSinceMs
-      p.waitingSinceMs = undefined
-    }
+    if (p.inflight.size === 0) this.#reclock(p)
     const askers = this.#inflight.get(index)
     if (askers?.delete(id) === true && askers.size === 0) this.#forget(index)
+  }
+
+  #reclock (p: PeerEntry): void {
+    if (p.served === 0) reclock(p, this.#now())
   }
 
   #forget (index: number): void {

@@ -27,8 +27,8 @@ const HUB_RATE_BYTES_PER_SEC = 1024 * 1024
 // ~3 MiB: about 3 s from the capped hub, long enough for every attack to land mid-download
 const bundle = makeBundle(chunkSizes(16, 128 * 1024, 256 * 1024, 20))
 
-// the slow peer commits no violation: it is demoted (its own test below)
-const EXPECTED: Record<Exclude<HostileMode, 'slow'>, string> = {
+// the slow peer commits no violation: it is demoted (its own test below); a choking hoarder is disconnected first (lan-choking-hoarder.test.ts)
+const EXPECTED: Record<Exclude<HostileMode, 'slow' | 'choking-hoarder'>, string> = {
   keepalive: 'keepalive-flood',
   have: 'have-flood',
   extended: 'extended-flood',
