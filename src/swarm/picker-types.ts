@@ -56,4 +56,10 @@ export interface PeerEntry {
   claimedAtMs: number | undefined
   /** since when it unchokes us (ms), or undefined while it chokes us */
   unchokedAtMs: number | undefined
+  /** what its bitfield claimed (the chunks it says it held when its wire came up): what its hoarder clock judges */
+  firstClaims: Bits | undefined
+  /** of those, chunks we lack */
+  firstWanted: number
+  /** our requests in flight there for those */
+  firstInflight: number
 }

@@ -90,8 +90,8 @@ export class Picker {
       for (const p of this.#peers.values()) {
         if (!p.bits.get(index)) continue
         p.wanted--
-        // nothing left to want of a choking claimant: its choke no longer holds us
-        if (p.wanted === 0 && p.waitingSinceMs !== undefined) this.#reclock(p)
+        // nothing left to want of a choking claimant's first claims: its choke no longer holds us
+        if (p.firstClaims?.get(index) === true && --p.firstWanted === 0 && p.waitingSinceMs !== undefined) this.#reclock(p)
         if (--holders === 0) break
       }
     }
@@ -137,7 +137,7 @@ export class Picker {
 
   addPeer (id: string): void {
     if (this.#peers.has(id)) return
-    this.#peers.set(id, { bits: new Bits(this.numPieces), inflight: new Map(), inflightBytes: 0, excluded: new Set(), wanted: 0, served: 0, timeouts: 0, suspect: false, waitedMs: 0, waitingSinceMs: undefined, hoarder: false, probes: 0, asked: false, claimedAtMs: undefined, unchokedAtMs: undefined })
+    this.#peers.set(id, { bits: new Bits(this.numPieces), inflight: new Map(), inflightBytes: 0, excluded: new Set(), wanted: 0, served: 0, timeouts: 0, suspect: false, waitedMs: 0, waitingSinceMs: undefined, hoarder: false, probes: 0, asked: false, claimedAtMs: undefined, unchokedAtMs: undefined, firstClaims: undefined, firstWanted: 0, firstInflight: 0 })
   }
 
   /** A peer's bitfield replaces what we knew of it. */
@@ -149,6 +149,11 @@ export class Picker {
     p.wanted = 0
     for (const i of p.bits.indices()) if (!this.#have.get(i)) p.wanted++
     if (p.wanted > 0) p.claimedAtMs ??= this.#now()
+    if (p.firstClaims === undefined) {
+      // a copy: haves set bits in p.bits later, and claims made by have are not judged
+      p.firstClaims = Bits.from(p.bits.bytes, this.numPieces)
+      p.firstWanted = p.wanted
+    }
     this.#reclock(p)
   }
 
@@ -160,7 +165,6 @@ export class Picker {
     if (!this.#have.get(index)) {
       p.wanted++
       p.claimedAtMs ??= this.#now()
-      if (p.wanted === 1) this.#reclock(p)
     }
     return true
   }
@@ -369,7 +373,9 @@ export class Picker {
   }
 
   #addInflight (id: string, p: PeerEntry, index: number): void {
-    if (p.waitingSinceMs === undefined && p.served === 0) p.waitingSinceMs = p.asked ? this.#now() : askableSince(p, this.#now())
+    if (p.served === 0 && p.firstClaims?.get(index) === true && p.firstInflight++ === 0 && p.waitingSinceMs === undefined) {
+      p.waitingSinceMs = p.asked ? this.#now() : askableSince(p, this.#now())
+    }
     p.asked = true
     p.inflight.set(index, this.#now())
     p.inflightBytes += this.#sizes[index] ?? 0
@@ -385,7 +391,7 @@ export class Picker {
     const p = this.#peers.get(id)
     if (p === undefined || !p.inflight.delete(index)) return
     p.inflightBytes -= this.#sizes[index] ?? 0
-    if (p.inflight.size === 0) this.#reclock(p)
+    if (p.served === 0 && p.firstClaims?.get(index) === true && --p.firstInflight === 0) this.#reclock(p)
     const askers = this.#inflight.get(index)
     if (askers?.delete(id) === true && askers.size === 0) this.#forget(index)
   }
