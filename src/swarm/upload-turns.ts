@@ -13,8 +13,8 @@
  *
  * A requester we never sent a chunk goes before the rarest (after an overdue one), the
  * one that first asked us earliest first, even if those requests were cancelled: until
- * its first chunk its hoarder clock runs at us (picker-trust.ts). Before, bench:lan at
- * a 256 KiB/s cap (16 MiB, N = 8 / 16) saw 11 / 146 honest devices dropped as hoarders.
+ * its first chunk its hoarder clock may run at us (picker-trust.ts), and at a 256 KiB/s
+ * cap honest devices were dropped as hoarders (bench:lan, docs/hostile.md).
  * Only the wait for tokens is turn-based: the store read and the write of a chunk
  * overlap the next chunk's wait, so the cap stays busy. A request its requester
  * cancelled while it waited (AcquireOptions.live) leaves the line without a turn;
