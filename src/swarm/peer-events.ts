@@ -60,7 +60,6 @@ export function bindPeerEvents (peer: SwarmPeer, t: PeerEventTarget): void {
     unchoking.peerHave(id, index)
     t.updateInterest(peer)
     t.fill(peer)
-    if (picker.unproven(id)) t.hoarders.arm()
   })
   wire.on('unchoke', () => {
     picker.peerUnchoked(id)
