@@ -25,7 +25,13 @@
  *   cancelled at once costs a peer nothing, and a first request is counted from when
  *   the peer both claimed a chunk we lack and unchoked us, if that was earlier.
  */
+import { PARTIAL_CLAIM_HOARDER_FACTOR } from './constants.js'
 import type { PeerEntry, PickerInit } from './picker-types.js'
+
+/** How long a peer may hold us: a whole-bundle claim (a seed's, or a hoarder's) less than a partial one. */
+function hoarderAfterFor (p: PeerEntry, hoarderAfterMs: number): number {
+  return p.firstClaims?.complete === true ? hoarderAfterMs : PARTIAL_CLAIM_HOARDER_FACTOR * hoarderAfterMs
+}
 
 /** Never delivered, and one of its requests waited suspectAfterMs (sticky until it delivers). */
 export function isSuspect (p: PeerEntry, nowMs: number, init: PickerInit): boolean {
@@ -50,7 +56,7 @@ export function takeHoarders (peers: ReadonlyMap<string, PeerEntry>, nowMs: numb
   const out: string[] = []
   for (const [id, p] of peers) {
     if (p.served > 0 || p.hoarder) continue
-    if (p.waitedMs + (p.waitingSinceMs !== undefined ? nowMs - p.waitingSinceMs : 0) < hoarderAfterMs) continue
+    if (p.waitedMs + (p.waitingSinceMs !== undefined ? nowMs - p.waitingSinceMs : 0) < hoarderAfterFor(p, hoarderAfterMs)) continue
     p.hoarder = true
     out.push(id)
   }
@@ -62,7 +68,7 @@ export function hoarderDueInMs (peers: ReadonlyMap<string, PeerEntry>, nowMs: nu
   let due: number | undefined
   for (const p of peers.values()) {
     if (p.served > 0 || p.hoarder || p.waitingSinceMs === undefined) continue
-    const left = Math.max(0, hoarderAfterMs - p.waitedMs - (nowMs - p.waitingSinceMs))
+    const left = Math.max(0, hoarderAfterFor(p, hoarderAfterMs) - p.waitedMs - (nowMs - p.waitingSinceMs))
     if (due === undefined || left < due) due = left
   }
   return due

@@ -388,3 +388,17 @@ t.test('hoarders: the clock starts at the claim, not at our first request; time 
   t.same(c.next('C'), [1], 'asked for it')
   t.equal(c.hoarderDueInMs(), undefined, 'and a request for it runs no clock')
 })
+
+t.test('hoarders: a whole-bundle claim is judged after hoarderAfterMs, a partial claim (a peer still downloading) after twice that', async t => {
+  const clock = { ms: 0 }
+  const p = base([10, 10, 10], { unprovenPipelineRequests: 1, suspectAfterMs: 60_000, hoarderAfterMs: 8000, now: () => clock.ms })
+  for (const id of ['all', 'part']) p.addPeer(id)
+  p.peerBitfield('all', bits(3, [0, 1, 2]))
+  p.peerBitfield('part', bits(3, [0, 1]))
+  clock.ms = 8000
+  // before, both were named at 8 s: at N = 16 and 256 KiB/s the partial ones were honest devices
+  t.same(p.takeHoarders(), ['all'], 'the whole-bundle claimant that kept us choked 8 s')
+  t.equal(p.hoarderDueInMs(), 8000, 'the partial claimant has 8 s more')
+  clock.ms = 16_000
+  t.same(p.takeHoarders(), ['part'], 'and is named at 16 s')
+})
