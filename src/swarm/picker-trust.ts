@@ -21,7 +21,9 @@
  *   Chunks it announced later by `have` are not judged: an honest device that just got
  *   a chunk is asked for it by every neighbour at once and, at a 256 KiB/s cap, serves
  *   them one whole chunk a second (bench:lan, 16 MiB, N = 16: 146-204 honest devices
- *   dropped, most in the first 15 s, when each held one chunk from the hub). A request
+ *   dropped, most in the first 15 s, when each held one chunk from the hub). A peer
+ *   whose bitfield claimed part of the bundle is downloading too and gets twice the
+ *   time (PARTIAL_CLAIM_HOARDER_FACTOR); a whole-bundle claim gets hoarderAfterMs. A request
  *   cancelled at once costs a peer nothing, and a first request is counted from when
  *   the peer both claimed a chunk we lack and unchoked us, if that was earlier.
  */
