@@ -52,6 +52,7 @@ import { mark, sec } from './support/format.js'
 import { formatSmapsPeaks, largestDevice, sampleSmapsPeaks } from './support/smaps.js'
 import { countMdnsPackets, inIsolatedNetns, rerunInIsolatedNetns, startMdnsNoise } from './support/netns.js'
 import type { P2pRun } from './support/lan-run.js'
+import { lanVerdictsLine, lanVerdictsOf } from './support/lan-verdicts.js'
 
 const MiB = 1024 * 1024
 const args = process.argv.slice(2)
@@ -292,6 +293,7 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     const hubUpBytes = Math.max((await bundleStatus(hubDir, env.id))?.bytes.lan.up ?? 0, hubUpSeen)
     // bytes devices received twice or refused (late copies after a cancel): upload capacity lost to the swarm
     const wasted = await Promise.all(devices.map(async d => (await bundleStatus(d.dataDir, env.id))?.wastedBytes ?? 0))
+    const verdicts = await lanVerdictsOf([hubDir, ...devices.map(d => d.dataDir)], env.id)
     return {
       makespanMs,
       startSpreadMs,
@@ -310,7 +312,8 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
       idleMdnsPerSec: mdns.packets / mdns.seconds,
       smapsPeaks,
       wastedBytes: wasted.reduce((a, b) => a + b, 0),
-      worstWastedBytes: Math.max(0, ...wasted)
+      worstWastedBytes: Math.max(0, ...wasted),
+      verdicts
     }
   } finally {
     await stopAll(procs)
@@ -387,6 +390,7 @@ async function main (): Promise<void> {
     console.log(`      duplicates: devices received ${(p.wastedBytes / MiB).toFixed(1)} MiB twice or refused in all ` +
       `(${(100 * p.wastedBytes / (n * F)).toFixed(1)}% of ${deliveredMiB.toFixed(0)} MiB), worst device ${(100 * p.worstWastedBytes / F).toFixed(1)}% of the bundle` +
       (burner !== undefined ? ` (target under ${TARGET_BURN_DUPLICATE_PCT}% beside the CPU burner: ${mark(100 * p.wastedBytes / (n * F) < TARGET_BURN_DUPLICATE_PCT)})` : ''))
+    console.log(`      ${lanVerdictsLine(p.verdicts)}`)
     if (burner !== undefined) {
       const burnWallSec = (Date.now() - burner.startedAt) / 1000
       console.log(`      CPU burner so far: ${(await burner.cpuSec()).toFixed(1)} CPU-s over ${burnWallSec.toFixed(1)} s (${(100 * (await burner.cpuSec()) / burnWallSec).toFixed(0)}% of a core)`)

@@ -1,3 +1,5 @@
+import type { LanVerdicts } from './lan-verdicts.js'
+
 /**
  * What one bench:lan peer-to-peer run at N devices measured (bench/lan.ts runP2p): the
  * figures its table and targets are computed from.
@@ -21,4 +23,6 @@ export interface P2pRun { makespanMs: number, startSpreadMs: number
   /** each process's largest smaps_rollup sample, by 'hub' / 'dev<i>' (bench/support/smaps.ts) */
   smapsPeaks: Map<string, SmapsSample>
   /** devices' status.json wastedBytes, summed and the largest */
-  wastedBytes: number, worstWastedBytes: number }
+  wastedBytes: number, worstWastedBytes: number
+  /** bans and hoarder verdicts the (all honest) nodes passed on each other */
+  verdicts: LanVerdicts }

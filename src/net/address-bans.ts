@@ -31,6 +31,16 @@ import type { ConnectionGater, MultiaddrConnection, PeerId } from '@libp2p/inter
 export const DEFAULT_ADDRESS_BAN_MS = 10 * 60_000
 /** Addresses banned at once: far more than a store's devices; the oldest go first. @default 1024 */
 export const DEFAULT_MAX_ADDRESS_BANS = 1024
+/**
+ * A connection refused by address is held this long before it is closed. An attacker
+ * that redials the moment it is refused (bench:hostile's, 100 ms later) made the device
+ * accept ~7 connections a second, each a socket, a libp2p upgrade attempt and its
+ * error path; held, it waits on us. Under libp2p's inbound upgrade timeout (10 s), so
+ * the hold ends the connection, not the timeout. @default 2 s
+ */
+export const DEFAULT_REFUSAL_HOLD_MS = 2_000
+/** Refused connections held at once; past it they are closed at once, so pending slots stay free for honest peers. @default 16 */
+export const DEFAULT_MAX_HELD_REFUSALS = 16
 
 /** The stages a banned peer's connection can be refused at (the `stage` label). */
 export const REFUSAL_STAGES = ['address', 'encrypted', 'dial'] as const
@@ -41,6 +51,10 @@ export interface AddressBansInit {
   ttlMs?: number
   /** @default DEFAULT_MAX_ADDRESS_BANS */
   maxEntries?: number
+  /** 0 closes refused connections at once @default DEFAULT_REFUSAL_HOLD_MS */
+  refusalHoldMs?: number
+  /** @default DEFAULT_MAX_HELD_REFUSALS */
+  maxHeldRefusals?: number
   now?: () => number
 }
 
@@ -77,6 +91,10 @@ export function addressBanKeyOf (remoteAddr: string): string | undefined {
 export class AddressBans {
   readonly ttlMs: number
   readonly maxEntries: number
+  readonly refusalHoldMs: number
+  readonly maxHeldRefusals: number
+  /** refused connections held now (see DEFAULT_REFUSAL_HOLD_MS) */
+  heldRefusals = 0
   readonly #now: () => number
   /** key -> until (ms); insertion order is age order (note() re-inserts) */
   readonly #until = new Map<string, number>()
@@ -85,6 +103,8 @@ export class AddressBans {
   constructor (init: AddressBansInit = {}) {
     this.ttlMs = init.ttlMs ?? DEFAULT_ADDRESS_BAN_MS
     this.maxEntries = init.maxEntries ?? DEFAULT_MAX_ADDRESS_BANS
+    this.refusalHoldMs = init.refusalHoldMs ?? DEFAULT_REFUSAL_HOLD_MS
+    this.maxHeldRefusals = init.maxHeldRefusals ?? DEFAULT_MAX_HELD_REFUSALS
     this.#now = init.now ?? Date.now
   }
 
@@ -133,7 +153,8 @@ export class AddressBans {
 
 /**
  * The gater hooks that refuse banned peers and count each refusal by stage: an inbound
- * connection from a banned address before Noise (`address`), a banned peer id after
+ * connection from a banned address before Noise (`address`; held refusalHoldMs first,
+ * up to maxHeldRefusals at once), a banned peer id after
  * Noise in either direction (`encrypted`; an inbound one bans its address for the next
  * redial), and our own dial to a banned peer (`dial`). Replaces banGater(bans) in a
  * role's gater (mergePeerGaters).
@@ -147,10 +168,17 @@ export function addressBanGater (addressBans: AddressBans, isBanned: (peerId: st
     return true
   }
   return {
-    denyInboundConnection: (maConn: MultiaddrConnection): boolean => {
+    denyInboundConnection: (maConn: MultiaddrConnection): boolean | Promise<boolean> => {
       if (!addressBans.denies(maConn.remoteAddr.toString())) return false
       addressBans.countRefusal('address')
-      return true
+      if (addressBans.refusalHoldMs <= 0 || addressBans.heldRefusals >= addressBans.maxHeldRefusals) return true
+      addressBans.heldRefusals++
+      return new Promise<boolean>(resolve => {
+        setTimeout(() => {
+          addressBans.heldRefusals--
+          resolve(true)
+        }, addressBans.refusalHoldMs)
+      })
     },
     denyDialPeer: (peer: PeerId): boolean => {
       if (!isBanned(peer.toString())) return false

@@ -6,6 +6,15 @@
  * to another choked candidate, so newcomers with nothing to offer yet get a start.
  * Between rotations, decide() only fills free slots: a slot is never taken away early.
  *
+ * Newcomers are unchoked at once, on top of the slots: a candidate flagged `newcomer`
+ * (a LAN peer we have not sent a chunk yet, unchoking.ts) stays unchoked until it got
+ * one. That bounds how long an honest node keeps an interested peer choked before its
+ * first chunk to the time the choke decision takes (a turn of the event loop), however
+ * full its slots are; the optimistic slot alone bounded it by nothing (a random pick
+ * every intervalMs). The requester's hoarder clock counts on it (picker-trust.ts): a
+ * claimant that keeps us choked is not an honest node. A newcomer costs a queued
+ * request, not bandwidth: the upload goes one whole chunk at a time (upload-turns.ts).
+ *
  * No timers and no I/O: the caller passes the clock and applies the result.
  */
 
@@ -16,6 +25,8 @@ export interface ChokerPeer {
   link: 'lan' | 'wan'
   /** higher is better; ties broken at random */
   score: number
+  /** a candidate we never sent a chunk to: unchoked at once, beside the slots @default false */
+  newcomer?: boolean
 }
 
 export interface ChokerInit {
@@ -72,7 +83,9 @@ export class Choker {
         this.#fillOptimistic(ranked.filter(p => !this.#regular.has(p.id) && !this.#optimistic.has(p.id)))
       }
     }
-    return new Set([...this.#regular, ...this.#optimistic])
+    const out = new Set([...this.#regular, ...this.#optimistic])
+    for (const p of peers) if (p.newcomer === true && p.candidate) out.add(p.id)
+    return out
   }
 
   /** The peers holding the optimistic slots now (for tests and status). */

@@ -51,6 +51,8 @@ export function bindPeerEvents (peer: SwarmPeer, t: PeerEventTarget): void {
     t.updateInterest(peer)
     t.fill(peer)
     unchoking.peerBitfield(peer)
+    // a claimant that chokes us holds us from its claim (picker-trust.ts holdsUs)
+    t.hoarders.arm()
   })
   wire.on('have', index => {
     if (!picker.peerHave(id, index)) return
@@ -64,7 +66,10 @@ export function bindPeerEvents (peer: SwarmPeer, t: PeerEventTarget): void {
     trace.unchoked(id)
     t.fill(peer)
   })
-  wire.on('choke', () => { picker.peerUnchoked(id, false) })
+  wire.on('choke', () => {
+    picker.peerUnchoked(id, false)
+    if (picker.unproven(id)) t.hoarders.arm()
+  })
   wire.on('interested', () => { unchoking.schedule() })
   wire.on('uninterested', () => { unchoking.schedule() })
   wire.on('request', req => { peer.uploader.enqueue(req) })

@@ -9,15 +9,31 @@
  *   keeps a single request, until it delivers a chunk and is trusted like any other.
  *   A slow honest peer (a hub capped at 256 KiB/s serving many devices) is still
  *   asked, one chunk at a time, and its first chunk ends the suspicion.
- * - Hoarders: a peer that never delivered while our requests waited at it for
- *   `hoarderAfterMs` in all (time with at least one request in flight there, so a
- *   request cancelled at once costs it nothing) is named once; the swarm disconnects
- *   and scores it (session.ts). Its clock starts at its claim: the first request is
- *   counted from when it both claimed a chunk we lack and unchoked us, if that was
- *   earlier. Time it keeps us choked does not count: honest peers choke too (upload
- *   slots), and a choking claimant holds none of our requests.
+ * - Hoarders: a peer that never delivered while it held us for `hoarderAfterMs` in
+ *   all is named once; the swarm disconnects and scores it (session.ts). Only what its
+ *   bitfield claimed is judged (the chunks it said it held when its wire came up). It
+ *   holds us (holdsUs) while a request of ours for one of those is in flight there, or
+ *   while it keeps us choked though it claims one we lack. So its clock starts at its
+ *   claim, however long it chokes first (issue #20: hoarders that choked 2-6 s before
+ *   they took a request were out 10-14 s after their claim). An honest node never
+ *   keeps an interested peer it has not served choked (choker.ts: newcomers are
+ *   unchoked at once, beside the slots), so its choke costs a turn of its event loop.
+ *   Chunks it announced later by `have` are not judged: an honest device that just got
+ *   a chunk is asked for it by every neighbour at once and, at a 256 KiB/s cap, serves
+ *   them one whole chunk a second (bench:lan, 16 MiB, N = 16: 146-204 honest devices
+ *   dropped, most in the first 15 s, when each held one chunk from the hub). A peer
+ *   whose bitfield claimed part of the bundle is downloading too and gets twice the
+ *   time (PARTIAL_CLAIM_HOARDER_FACTOR); a whole-bundle claim gets hoarderAfterMs. A request
+ *   cancelled at once costs a peer nothing, and a first request is counted from when
+ *   the peer both claimed a chunk we lack and unchoked us, if that was earlier.
  */
+import { PARTIAL_CLAIM_HOARDER_FACTOR } from './constants.js'
 import type { PeerEntry, PickerInit } from './picker-types.js'
+
+/** How long a peer may hold us: a whole-bundle claim (a seed's, or a hoarder's) less than a partial one. */
+function hoarderAfterFor (p: PeerEntry, hoarderAfterMs: number): number {
+  return p.firstClaims?.complete === true ? hoarderAfterMs : PARTIAL_CLAIM_HOARDER_FACTOR * hoarderAfterMs
+}
 
 /** Never delivered, and one of its requests waited suspectAfterMs (sticky until it delivers). */
 export function isSuspect (p: PeerEntry, nowMs: number, init: PickerInit): boolean {
@@ -42,7 +58,7 @@ export function takeHoarders (peers: ReadonlyMap<string, PeerEntry>, nowMs: numb
   const out: string[] = []
   for (const [id, p] of peers) {
     if (p.served > 0 || p.hoarder) continue
-    if (p.waitedMs + (p.waitingSinceMs !== undefined ? nowMs - p.waitingSinceMs : 0) < hoarderAfterMs) continue
+    if (p.waitedMs + (p.waitingSinceMs !== undefined ? nowMs - p.waitingSinceMs : 0) < hoarderAfterFor(p, hoarderAfterMs)) continue
     p.hoarder = true
     out.push(id)
   }
@@ -54,10 +70,25 @@ export function hoarderDueInMs (peers: ReadonlyMap<string, PeerEntry>, nowMs: nu
   let due: number | undefined
   for (const p of peers.values()) {
     if (p.served > 0 || p.hoarder || p.waitingSinceMs === undefined) continue
-    const left = Math.max(0, hoarderAfterMs - p.waitedMs - (nowMs - p.waitingSinceMs))
+    const left = Math.max(0, hoarderAfterFor(p, hoarderAfterMs) - p.waitedMs - (nowMs - p.waitingSinceMs))
     if (due === undefined || left < due) due = left
   }
   return due
+}
+
+/** It keeps us waiting on its bitfield's claims: a request for one is in flight there, or it claims one we lack and chokes us. */
+export function holdsUs (p: PeerEntry): boolean {
+  return p.firstInflight > 0 || (p.firstWanted > 0 && p.unchokedAtMs === undefined)
+}
+
+/** Starts or stops an unproven peer's hoarder clock as it now holds us or not. */
+export function reclock (p: PeerEntry, nowMs: number): void {
+  const holding = holdsUs(p)
+  if (holding && p.waitingSinceMs === undefined) p.waitingSinceMs = nowMs
+  else if (!holding && p.waitingSinceMs !== undefined) {
+    p.waitedMs += nowMs - p.waitingSinceMs
+    p.waitingSinceMs = undefined
+  }
 }
 
 /** A first request's wait counts from when the peer claimed a chunk we lack and unchoked us, if that was earlier. */

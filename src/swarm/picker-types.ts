@@ -42,9 +42,9 @@ export interface PeerEntry {
   timeouts: number
   /** it let a request wait suspectAfterMs before it ever delivered a chunk */
   suspect: boolean
-  /** time our requests waited at it before its first delivery (ms), not counting the current wait */
+  /** time it held us (picker-trust.ts holdsUs) before its first delivery (ms), not counting the current hold */
   waitedMs: number
-  /** since when it has had a request in flight while it never delivered (ms), or undefined */
+  /** since when it holds us while it never delivered (ms), or undefined */
   waitingSinceMs: number | undefined
   /** takeHoarders() returned it */
   hoarder: boolean
@@ -56,4 +56,10 @@ export interface PeerEntry {
   claimedAtMs: number | undefined
   /** since when it unchokes us (ms), or undefined while it chokes us */
   unchokedAtMs: number | undefined
+  /** what its bitfield claimed (the chunks it says it held when its wire came up): what its hoarder clock judges */
+  firstClaims: Bits | undefined
+  /** of those, chunks we lack */
+  firstWanted: number
+  /** our requests in flight there for those */
+  firstInflight: number
 }

@@ -34,7 +34,7 @@ import { Bits } from './bits.js'
 import { pickAmong } from './pick-among.js'
 import { RarityMap } from './rarity-map.js'
 import type { PickerInit, PeerEntry } from './picker-types.js'
-import { askableSince, hoarderDueInMs, isSuspect, takeHoarders } from './picker-trust.js'
+import { askableSince, hoarderDueInMs, isSuspect, reclock, takeHoarders } from './picker-trust.js'
 
 export class Picker {
   readonly rarity: RarityMap
@@ -90,6 +90,8 @@ export class Picker {
       for (const p of this.#peers.values()) {
         if (!p.bits.get(index)) continue
         p.wanted--
+        // nothing left to want of a choking claimant's first claims: its choke no longer holds us
+        if (p.firstClaims?.get(index) === true && --p.firstWanted === 0 && p.waitingSinceMs !== undefined) this.#reclock(p)
         if (--holders === 0) break
       }
     }
@@ -135,7 +137,7 @@ export class Picker {
 
   addPeer (id: string): void {
     if (this.#peers.has(id)) return
-    this.#peers.set(id, { bits: new Bits(this.numPieces), inflight: new Map(), inflightBytes: 0, excluded: new Set(), wanted: 0, served: 0, timeouts: 0, suspect: false, waitedMs: 0, waitingSinceMs: undefined, hoarder: false, probes: 0, asked: false, claimedAtMs: undefined, unchokedAtMs: undefined })
+    this.#peers.set(id, { bits: new Bits(this.numPieces), inflight: new Map(), inflightBytes: 0, excluded: new Set(), wanted: 0, served: 0, timeouts: 0, suspect: false, waitedMs: 0, waitingSinceMs: undefined, hoarder: false, probes: 0, asked: false, claimedAtMs: undefined, unchokedAtMs: undefined, firstClaims: undefined, firstWanted: 0, firstInflight: 0 })
   }
 
   /** A peer's bitfield replaces what we knew of it. */
@@ -147,6 +149,12 @@ export class Picker {
     p.wanted = 0
     for (const i of p.bits.indices()) if (!this.#have.get(i)) p.wanted++
     if (p.wanted > 0) p.claimedAtMs ??= this.#now()
+    if (p.firstClaims === undefined) {
+      // a copy: haves set bits in p.bits later, and claims made by have are not judged
+      p.firstClaims = Bits.from(p.bits.bytes, this.numPieces)
+      p.firstWanted = p.wanted
+    }
+    this.#reclock(p)
   }
 
   /** Returns true when the peer did not have it before. */
@@ -164,7 +172,19 @@ export class Picker {
   /** The peer unchoked us (false: choked us again): with its claim, when it could first be asked. */
   peerUnchoked (id: string, unchoked = true): void {
     const p = this.#peers.get(id)
-    if (p !== undefined) p.unchokedAtMs = unchoked ? (p.unchokedAtMs ?? this.#now()) : undefined
+    if (p === undefined) return
+    p.unchokedAtMs = unchoked ? (p.unchokedAtMs ?? this.#now()) : undefined
+    this.#reclock(p)
+  }
+
+  /** The peer has not delivered a chunk yet (its hoarder clock may run). */
+  unproven (id: string): boolean {
+    return (this.#lookup(id)?.served ?? 1) === 0
+  }
+
+  /** A good copy of a chunk we held already came from `id`: it serves, as with a delivery. */
+  delivered (id: string): void {
+    this.#served(id)
   }
 
   peerHas (id: string, index: number): boolean {
@@ -353,7 +373,9 @@ export class Picker {
   }
 
   #addInflight (id: string, p: PeerEntry, index: number): void {
-    if (p.inflight.size === 0 && p.served === 0) p.waitingSinceMs = p.asked ? this.#now() : askableSince(p, this.#now())
+    if (p.served === 0 && p.firstClaims?.get(index) === true && p.firstInflight++ === 0 && p.waitingSinceMs === undefined) {
+      p.waitingSinceMs = p.asked ? this.#now() : askableSince(p, this.#now())
+    }
     p.asked = true
     p.inflight.set(index, this.#now())
     p.inflightBytes += this.#sizes[index] ?? 0
@@ -369,12 +391,13 @@ export class Picker {
     const p = this.#peers.get(id)
     if (p === undefined || !p.inflight.delete(index)) return
     p.inflightBytes -= this.#sizes[index] ?? 0
-    if (p.inflight.size === 0 && p.waitingSinceMs !== undefined) {
-      p.waitedMs += this.#now() - p.waitingSinceMs
-      p.waitingSinceMs = undefined
-    }
+    if (p.served === 0 && p.firstClaims?.get(index) === true && --p.firstInflight === 0) this.#reclock(p)
     const askers = this.#inflight.get(index)
     if (askers?.delete(id) === true && askers.size === 0) this.#forget(index)
+  }
+
+  #reclock (p: PeerEntry): void {
+    if (p.served === 0) reclock(p, this.#now())
   }
 
   #forget (index: number): void {

@@ -246,6 +246,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
       onSent: (p, index, bytes) => {
         this.#bytes[p.link].up += bytes
         p.recentUp += bytes
+        p.sentChunks++
         this.#unchoking.peerSent(p.id, index)
       },
       onError: err => { this.emit('warning', err) }
@@ -289,6 +290,8 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
       // an endgame copy that crossed our cancel, or a late answer to a request we withdrew
       this.#picker.onFailed(index, peer.id)
       this.#wastedBytes += data.length
+      // its choker counts it as sent and may choke us now: a good copy proves it serves (hoarders.ts)
+      if (this.#picker.unproven(peer.id) && blake3Hex(data) === ref.hash) this.#picker.delivered(peer.id)
       return
     }
     if (blake3Hex(data) !== ref.hash) {

@@ -19,6 +19,8 @@ export interface SwarmPeer {
   /** piece bytes in the current choke interval, for the choker's ranking */
   recentDown: number
   recentUp: number
+  /** chunks we uploaded to it over this wire: none makes it a newcomer to our choker (choker.ts) */
+  sentChunks: number
 }
 
 /**
@@ -65,6 +67,7 @@ export function createSwarmPeer (conn: PeerConnection, deps: SwarmPeerDeps): Swa
     disconnect: conn.disconnect,
     recentDown: 0,
     recentUp: 0,
+    sentChunks: 0,
     uploader: new Uploader({
       wire,
       read: deps.read,

@@ -24,6 +24,8 @@ export interface UnchokePeer {
   /** piece bytes in the current choke interval, for the choker's ranking */
   recentDown: number
   recentUp: number
+  /** chunks we uploaded to it (none: a newcomer to the choker) */
+  sentChunks: number
 }
 
 export interface UnchokingInit {
@@ -148,7 +150,9 @@ export class Unchoking {
       // a super-seeder unchokes peers that lack chunks even before they know it has any
       candidate: p.wire.peerInterested || (this.seeder !== undefined && (picker.peerBits(p.id)?.count ?? 0) < n),
       link: p.link,
-      score: seeding ? p.recentUp : p.recentDown
+      score: seeding ? p.recentUp : p.recentDown,
+      // LAN only: that is where requesters judge hoarders (hoarders.ts), and a WAN peer waits for a slot as before
+      newcomer: p.link === 'lan' && p.sentChunks === 0
     })), this.#init.now())
     for (const p of ready) {
       const on = unchoke.has(p.id)

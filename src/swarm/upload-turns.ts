@@ -11,6 +11,10 @@
  * Why rarest first: a chunk only one neighbour holds is the swarm's bottleneck; a
  * request for it must not wait behind requests for chunks half the store can serve.
  *
+ * A requester we never sent a chunk goes before the rarest (after an overdue one), the
+ * one that first asked us earliest first, even if those requests were cancelled: until
+ * its first chunk its hoarder clock may run at us (picker-trust.ts), and at a 256 KiB/s
+ * cap honest devices were dropped as hoarders (bench:lan, docs/hostile.md).
  * Only the wait for tokens is turn-based: the store read and the write of a chunk
  * overlap the next chunk's wait, so the cap stays busy. A request its requester
  * cancelled while it waited (AcquireOptions.live) leaves the line without a turn;
@@ -31,11 +35,13 @@ export interface TurnCandidate {
   passed: number
   /** how many of our peers hold its chunk, read now */
   holders: () => number
+  /** while its requester was never sent a chunk by us: when it first asked (ms), read now @default undefined */
+  first?: () => number | undefined
 }
 
 /**
  * Which waiter (index into `waiting`, in arrival order, non-empty) takes the next turn:
- * the fewest holders, first come among equals, an overdue one first. Pure, so the fleet
+ * the fewest holders, first come among equals, an overdue one first, then a first chunk. Pure, so the fleet
  * simulator (src/sim/) takes its turns by the same rule. The caller bumps `passed` of
  * the others.
  */
@@ -46,11 +52,13 @@ export function nextTurn (waiting: readonly TurnCandidate[]): number {
   for (let i = 0; i < waiting.length; i++) {
     const w = waiting[i] as TurnCandidate
     // the queue is in arrival order, so the first overdue waiter is the oldest one
-    const key = w.passed >= Math.max(MIN_TURNS_PASSED, waiting.length) ? -1 : w.holders()
+    if (w.passed >= Math.max(MIN_TURNS_PASSED, waiting.length)) return i
+    // first chunks go first, the earliest first asker first: keys below every holders count
+    const askedAtMs = w.first?.()
+    const key = askedAtMs !== undefined ? askedAtMs - Number.MAX_SAFE_INTEGER : w.holders()
     if (key < bestKey) {
       best = i
       bestKey = key
-      if (key < 0) break
     }
   }
   return best
@@ -59,6 +67,7 @@ export function nextTurn (waiting: readonly TurnCandidate[]): number {
 interface Waiter {
   passed: number
   holders: () => number
+  first: () => number | undefined
   live: () => boolean
   /** true: its turn; false: it left the queue (cancelled) without one */
   grant: (turn: boolean) => void
@@ -93,7 +102,7 @@ export class UploadTurns {
     const { signal } = options
     const live = options.live ?? (() => true)
     signal?.throwIfAborted()
-    if (!await this.#turn(options.holders ?? (() => 0), live, signal)) return false
+    if (!await this.#turn(options.holders ?? (() => 0), options.first ?? (() => undefined), live, signal)) return false
     try {
       const prepaid = Math.min(this.#prepaidBytes, bytes)
       this.#prepaidBytes -= prepaid
@@ -112,7 +121,7 @@ export class UploadTurns {
     return true
   }
 
-  async #turn (holders: () => number, live: () => boolean, signal: AbortSignal | undefined): Promise<boolean> {
+  async #turn (holders: () => number, first: () => number | undefined, live: () => boolean, signal: AbortSignal | undefined): Promise<boolean> {
     if (!this.#busy && this.#waiting.length === 0) {
       this.#busy = true
       return true
@@ -121,6 +130,7 @@ export class UploadTurns {
       const waiter: Waiter = {
         passed: 0,
         holders,
+        first,
         live,
         grant: (turn: boolean) => {
           signal?.removeEventListener('abort', onAbort)

@@ -23,6 +23,12 @@ export interface AcquireOptions {
    * queue and resolves to false without taking any bytes.
    */
   live?: () => boolean
+  /**
+   * While the requester has not been sent a chunk by us: when it first asked us (ms).
+   * upload-turns.ts serves first chunks before others, in that order, as the
+   * requester's hoarder clock runs at us (picker-trust.ts); undefined once served.
+   */
+  first?: () => number | undefined
 }
 
 /**
@@ -47,6 +53,10 @@ export class Uploader {
   readonly #init: UploaderInit
   #queue: IncomingRequest[] = []
   #busy = false
+  #sentChunks = 0
+  #firstAskedAtMs: number | undefined
+  /** a request cancelled (its requester got the chunk elsewhere) keeps the requester's place among first chunks */
+  readonly #first = (): number | undefined => this.#sentChunks === 0 ? this.#firstAskedAtMs : undefined
   /**
    * Bytes each limiter metered for a request that was then not sent (cancelled or
    * choked while it waited, or no longer held): the next request spends them at that
@@ -68,6 +78,7 @@ export class Uploader {
   }
 
   enqueue (request: IncomingRequest): void {
+    this.#firstAskedAtMs ??= Date.now()
     this.#queue.push(request)
     if (!this.#busy) void this.#run()
   }
@@ -89,8 +100,10 @@ export class Uploader {
           // not held (evicted, or asked for what we never announced): the remote times out and asks elsewhere
           if (data === undefined) { this.#refund(paid); continue }
           await this.#init.wire.writable(signal)
-          if (req.respond(data)) this.#init.onSent(req.index, data.length)
-          else this.#refund(paid)
+          if (req.respond(data)) {
+            this.#sentChunks++
+            this.#init.onSent(req.index, data.length)
+          } else this.#refund(paid)
         } catch (err) {
           if (signal.aborted || this.#init.wire.closed) break
           if (isStoremeshError(err, 'E_NOT_CONNECTED')) break
@@ -110,7 +123,7 @@ export class Uploader {
    */
   async #pay (req: IncomingRequest): Promise<number[] | undefined> {
     const { limiters, signal, holders } = this.#init
-    const options: AcquireOptions = { signal, live: () => req.live }
+    const options: AcquireOptions = { signal, live: () => req.live, first: this.#first }
     if (holders !== undefined) options.holders = () => holders(req.index)
     const paid = limiters.map(() => 0)
     for (const [i, acquire] of limiters.entries()) {

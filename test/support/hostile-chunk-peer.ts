@@ -17,6 +17,9 @@
  *                 SLOW_TRICKLE_MS: a piece that stalls mid-frame and never completes
  * - `random-infohash`: each stream's handshake names a random info-hash (an unknown
  *                 bundle), RANDOM_INFOHASH_PARALLEL streams at a time
+ * - `choking-hoarder`: claims every chunk and never unchokes: it holds none of the
+ *                 victim's requests, only its interest (our own choker unchokes an
+ *                 interested peer it never served at once: choker.ts)
  *
  * Like the attacks measured in issue #20, it reopens a stream as soon as one is
  * closed and redials a closed connection, until the victim refuses it; `refusedAt`
@@ -35,9 +38,9 @@ import { wirePeerId } from '../../src/swarm/handshake.js'
 import { MSG } from '../../src/swarm/messages.js'
 import { Bits } from '../../src/swarm/bits.js'
 
-export type HostileMode = 'keepalive' | 'have' | 'extended' | 'unsolicited' | 'wrong-length' | 'truncated' | 'huge-length' | 'random-infohash' | 'slow'
+export type HostileMode = 'keepalive' | 'have' | 'extended' | 'unsolicited' | 'wrong-length' | 'truncated' | 'huge-length' | 'random-infohash' | 'slow' | 'choking-hoarder'
 
-export const HOSTILE_MODES: readonly HostileMode[] = ['keepalive', 'have', 'extended', 'unsolicited', 'wrong-length', 'truncated', 'huge-length', 'random-infohash', 'slow']
+export const HOSTILE_MODES: readonly HostileMode[] = ['keepalive', 'have', 'extended', 'unsolicited', 'wrong-length', 'truncated', 'huge-length', 'random-infohash', 'slow', 'choking-hoarder']
 
 /** The slow attacker sends this much of its piece at a time... */
 export const SLOW_TRICKLE_BYTES = 16
@@ -241,6 +244,11 @@ export class HostileChunkPeer {
           }
           break
         }
+        case 'choking-hoarder':
+          if (i++ === 0) await write(btFrame(MSG.BITFIELD, all.bytes))
+          // nothing more to say: the victim's requests cannot come while it is choked
+          await Promise.race([done, new Promise(resolve => setTimeout(resolve, 1000))])
+          break
         case 'random-infohash':
           // nothing more to say: wait for the victim to refuse the unknown bundle (or give up on it)
           await Promise.race([done, new Promise(resolve => setTimeout(resolve, 5000))])

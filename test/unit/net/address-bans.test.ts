@@ -46,7 +46,8 @@ t.test('an address ban lasts ttlMs, is bounded, and is off at ttlMs 0', async t 
 
 t.test('the gater refuses a banned peer by address before Noise, by id after it, and counts each stage', async t => {
   const banned = new Set<string>([PEER])
-  const ab = new AddressBans()
+  // refused at once, as before the hold (its own test below)
+  const ab = new AddressBans({ refusalHoldMs: 0 })
   const g = addressBanGater(ab, id => banned.has(id))
   const id = peerIdFromString(PEER)
   const from = maConn('/ip4/192.168.1.7/tcp/40001')
@@ -61,4 +62,21 @@ t.test('the gater refuses a banned peer by address before Noise, by id after it,
   banned.clear()
   t.notOk(await g.denyInboundEncryptedConnection(id, from), 'an unbanned peer passes')
   t.same(ab.refusals(), { address: 1, encrypted: 2, dial: 1 })
+})
+
+t.test('a connection refused by address is held before it is closed, at most maxHeldRefusals at once; the rest are closed at once', async t => {
+  const ab = new AddressBans({ refusalHoldMs: 50, maxHeldRefusals: 1 })
+  const g = addressBanGater(ab, () => false)
+  ab.note('/ip4/192.168.1.7/tcp/40001')
+  let firstDone = false
+  const first = Promise.resolve(g.denyInboundConnection(maConn('/ip4/192.168.1.7/tcp/40002'))).then(v => { firstDone = true; return v })
+  t.equal(ab.heldRefusals, 1, 'the first redial is held (the attacker waits on us instead of redialling)')
+  // before, every refusal was answered at once and the attacker was back ~100 ms later
+  t.equal(await g.denyInboundConnection(maConn('/ip4/192.168.1.7/tcp/40003')), true, 'past the cap: refused at once')
+  t.notOk(firstDone, 'while the first is still held')
+  t.equal(await first, true, 'the held one is refused at the end of its hold')
+  t.equal(ab.heldRefusals, 0)
+  t.same(ab.refusals(), { address: 2, encrypted: 0, dial: 0 }, 'both counted')
+  t.equal(await g.denyInboundConnection(maConn('/ip4/192.168.1.8/tcp/40004')), false, 'an address not banned is never held')
+  t.equal(new AddressBans().refusalHoldMs, 2000, 'the default hold')
 })

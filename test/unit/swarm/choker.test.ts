@@ -60,3 +60,14 @@ t.test('the optimistic slot rotates every interval (injectable clock)', async t 
   }
   t.same([...seen].sort(), ['p1', 'p2', 'p3'], 'every choked peer got a turn')
 })
+
+t.test('newcomers (candidates we never sent a chunk) are unchoked at once beside full slots, until they got one', async t => {
+  const c = new Choker({ ...init, optimisticSlots: 0 })
+  const peers = ['a', 'b', 'c', 'd', 'e'].map((id, i) => peer(id, 100 - i))
+  t.same([...c.decide(peers, 0)].sort(), ['a', 'b', 'c', 'd'], 'slots full: e waits')
+  // before, n waited for a rotation and a random optimistic pick: its requester's hoarder clock ran meanwhile
+  const n = { ...peer('n', 0), newcomer: true }
+  t.same([...c.decide([...peers, n], 1000)].sort(), ['a', 'b', 'c', 'd', 'n'], 'the newcomer at once, between rotations')
+  t.same([...c.decide([...peers, { ...n, candidate: false }], 2000)].sort(), ['a', 'b', 'c', 'd'], 'not interested: not unchoked')
+  t.same([...c.decide([...peers, { ...n, newcomer: false }], 3000)].sort(), ['a', 'b', 'c', 'd'], 'served once: it waits for a slot like e')
+})

@@ -234,7 +234,8 @@ t.test('requests beaten after waiting reaskAfterMs count against a peer that nev
 t.test('hoarders: a peer that never delivered while our requests waited at it hoarderAfterMs in all is named once', async t => {
   const clock = { ms: 0 }
   const p = base([10, 10, 10, 10], { unprovenPipelineRequests: 1, suspectAfterMs: 60_000, hoarderAfterMs: 8000, now: () => clock.ms })
-  for (const id of ['H', 'D', 'hub']) p.addPeer(id)
+  // each unchokes us as it claims: a choking claimant's clock runs too (the last tests)
+  for (const id of ['H', 'D', 'hub']) { p.addPeer(id); p.peerUnchoked(id) }
   p.peerBitfield('H', bits(4, [0, 1, 2, 3]))
   p.peerBitfield('D', bits(4, [0, 1, 2, 3]))
   p.peerBitfield('hub', bits(4, [0, 1, 2, 3]))
@@ -263,11 +264,11 @@ t.test('hoarders: a peer that never delivered while our requests waited at it ho
 t.test('hoarders: time without a request at the peer does not count', async t => {
   const clock = { ms: 0 }
   const p = base([10, 10], { unprovenPipelineRequests: 1, hoarderAfterMs: 8000, now: () => clock.ms })
-  for (const id of ['S', 'hub']) p.addPeer(id)
+  for (const id of ['S', 'hub']) { p.addPeer(id); p.peerUnchoked(id) }
   p.peerBitfield('S', bits(2, [0, 1]))
   const [i] = p.next('S')
   clock.ms = 1000
-  p.onFailed(i as number, 'S') // e.g. it choked us: nothing in flight there any more
+  p.onFailed(i as number, 'S') // e.g. the request timed out: nothing in flight there any more, and it still unchokes us
   clock.ms = 60_000
   t.same(p.takeHoarders(), [], 'one second of requests in a minute: not a hoarder')
   const q = base([10], { unprovenPipelineRequests: 1, now: () => clock.ms })
@@ -346,18 +347,19 @@ t.test('prompt probe: a claimant that never delivered is asked at once, even for
   t.match(r.notAskedWhy('H'), /2 are in flight at a trusted peer/)
 })
 
-t.test('hoarders: the clock starts at the claim once the peer unchokes us, not at our first request; choked time does not count', async t => {
+t.test('hoarders: the clock starts at the claim, not at our first request; time it keeps us choked while it claims what we lack counts', async t => {
   const clock = { ms: 0 }
   const p = base([10, 10], { unprovenPipelineRequests: 1, suspectAfterMs: 60_000, hoarderAfterMs: 8000, now: () => clock.ms })
   p.addPeer('H')
   p.peerBitfield('H', bits(2, [0, 1]))
+  t.equal(p.hoarderDueInMs(), 8000, 'a claimant that chokes us holds us from its claim')
   clock.ms = 5000
   p.peerUnchoked('H')
   clock.ms = 7000
   t.equal(p.next('H').length, 1, 'first asked 2 s after it claimed and unchoked us')
-  t.equal(p.hoarderDueInMs(), 6000, 'counted from its unchoke (5 s): the 5 s it kept us choked do not count, the 2 s before our ask do')
-  clock.ms = 13_000
-  t.same(p.takeHoarders(), ['H'], 'named 8 s after it could first be asked')
+  t.equal(p.hoarderDueInMs(), 1000, 'counted from its claim: the 5 s it kept us choked and the 2 s before our ask')
+  clock.ms = 8000
+  t.same(p.takeHoarders(), ['H'], 'named 8 s after its claim (before: 13 s, 8 s after its unchoke)')
   const q = base([10], { unprovenPipelineRequests: 1, suspectAfterMs: 60_000, hoarderAfterMs: 8000, now: () => clock.ms })
   q.addPeer('D')
   q.peerUnchoked('D')
@@ -370,4 +372,33 @@ t.test('hoarders: the clock starts at the claim once the peer unchokes us, not a
   q.setHave(0, 'D')
   clock.ms = 60_000
   t.same(q.takeHoarders(), [], 'it delivered after 7 s: never named')
+  const c = base([10, 10], { unprovenPipelineRequests: 1, suspectAfterMs: 60_000, hoarderAfterMs: 8000, now: () => clock.ms })
+  for (const id of ['C', 'hub']) c.addPeer(id)
+  c.peerUnchoked('hub')
+  c.peerBitfield('C', bits(2, [0]))
+  c.peerBitfield('hub', bits(2, [0, 1]))
+  clock.ms = 63_000
+  c.setHave(0, 'hub')
+  clock.ms = 120_000
+  t.same(c.takeHoarders(), [], 'its choke stops counting once it claims nothing we lack (3 s)')
+  t.equal(c.hoarderDueInMs(), undefined, 'and it holds us no more')
+  c.peerHave('C', 1)
+  t.equal(c.hoarderDueInMs(), undefined, 'a claim made later by have is not judged (an honest device that just got a chunk is asked by every neighbour at once)')
+  c.peerUnchoked('C')
+  t.same(c.next('C'), [1], 'asked for it')
+  t.equal(c.hoarderDueInMs(), undefined, 'and a request for it runs no clock')
+})
+
+t.test('hoarders: a whole-bundle claim is judged after hoarderAfterMs, a partial claim (a peer still downloading) after twice that', async t => {
+  const clock = { ms: 0 }
+  const p = base([10, 10, 10], { unprovenPipelineRequests: 1, suspectAfterMs: 60_000, hoarderAfterMs: 8000, now: () => clock.ms })
+  for (const id of ['all', 'part']) p.addPeer(id)
+  p.peerBitfield('all', bits(3, [0, 1, 2]))
+  p.peerBitfield('part', bits(3, [0, 1]))
+  clock.ms = 8000
+  // before, both were named at 8 s: at N = 16 and 256 KiB/s the partial ones were honest devices
+  t.same(p.takeHoarders(), ['all'], 'the whole-bundle claimant that kept us choked 8 s')
+  t.equal(p.hoarderDueInMs(), 8000, 'the partial claimant has 8 s more')
+  clock.ms = 16_000
+  t.same(p.takeHoarders(), ['part'], 'and is named at 16 s')
 })

@@ -141,3 +141,22 @@ t.test('a request cancelled during its turn hands the bytes the cap granted to t
   t.equal(await c, true)
   t.equal(turns.prepaidBytes, 0)
 })
+
+t.test("first chunks go before rarer chunks of requesters already served, the earliest first asker first", async t => {
+  const cap = manualCap()
+  const turns = new UploadTurns(cap.acquire)
+  const order: string[] = []
+  const first = turns.acquire(10, { holders: () => 9 })
+  const wait = (name: string, holders: number, firstAskedAtMs?: number): Promise<void> =>
+    turns.acquire(1, { holders: () => holders, first: () => firstAskedAtMs }).then(() => { order.push(name) })
+  // served already, rarest; a newcomer's common chunk; one that first asked earlier (that request was cancelled); served ones
+  const rest = [wait('served-rare', 0), wait('newcomer', 7, 2000), wait('asked-before', 7, 1000), wait('served-a', 1), wait('served-b', 1)]
+  await tick()
+  cap.release()
+  await first
+  for (let i = 0; i < 5; i++) { await tick(); cap.release() }
+  await Promise.all(rest)
+  // before, both newcomers (7 holders) went last: their hoarder clocks ran at us for five chunk-times
+  t.same(order.slice(0, 2), ['asked-before', 'newcomer'], 'first chunks first, by when their requester first asked')
+  t.same(order.slice(2), ['served-rare', 'served-a', 'served-b'], 'then rarest first as before')
+})
