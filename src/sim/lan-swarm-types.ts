@@ -6,6 +6,7 @@ import type { Choker } from '../swarm/choker.js'
 import type { SwarmOptions } from '../swarm/constants.js'
 import type { Picker } from '../swarm/picker.js'
 import type { PeerScorer } from '../swarm/scoring.js'
+import type { NodeSet } from './lan-swarm-nodes.js'
 import type { Rng } from './rng.js'
 
 export interface LanSwarmInit {
@@ -53,9 +54,9 @@ export interface Node {
   prepaidBytes: number
   upBytes: number
   /** peers that unchoke this node (it may request from them) */
-  unchokedBy: Set<number>
+  unchokedBy: NodeSet
   /** peers this node unchokes */
-  unchoking: Set<number>
+  unchoking: NodeSet
   choker: Choker | undefined
   recentDown: Map<number, number>
   recentUp: Map<number, number>
