@@ -61,6 +61,7 @@ export function newNode (i: number, init: LanSwarmInit, o: SwarmOptions, now: ()
     serving: undefined,
     prepaidBytes: 0,
     upBytes: 0,
+    unread: new Int32Array(total),
     unchokedBy: new NodeSet(total),
     unchoking: new NodeSet(total),
     choker: device ? new Choker({ uploadSlots: o.uploadSlots, optimisticSlots: o.optimisticSlots, intervalMs: o.chokeIntervalMs, random }) : undefined,

@@ -53,6 +53,8 @@ export interface Node {
   serving: Req | undefined
   prepaidBytes: number
   upBytes: number
+  /** chunks this node sent to each node that it has not read yet (the wire not drained) */
+  unread: Int32Array
   /** peers that unchoke this node (it may request from them) */
   unchokedBy: NodeSet
   /** peers this node unchokes */

@@ -21,10 +21,10 @@ import { Bits } from '../swarm/bits.js'
 import { Choker, type ChokerPeer } from '../swarm/choker.js'
 import { defaultSwarmOptions, type SwarmOptions } from '../swarm/constants.js'
 import { SuperSeeder } from '../swarm/superseed.js'
-import { nextTurn } from '../swarm/upload-turns.js'
 import { EventQueue } from './event-queue.js'
 import type { LanSwarmInit, LanSwarmResult, Node, Req } from './lan-swarm-types.js'
 import { HUB, newNode } from './lan-swarm-nodes.js'
+import { holdersOf, takeTurn } from './lan-swarm-turns.js'
 
 export type { LanSwarmInit, LanSwarmResult } from './lan-swarm-types.js'
 
@@ -56,6 +56,9 @@ class LanSwarm {
   hubQueued = false
   /** live requests each device has waiting in the hub's queue (not the one being served): the seeder's pendingRequests without a pass over the queue */
   readonly hubLiveQueued: Int32Array
+  /** scratch of takeTurn: the requests offered to a turn, and which peers offered one */
+  readonly offered: Req[] = []
+  readonly seen: Uint8Array
   wastedBytes = 0
   badChunks = 0
   bans = 0
@@ -68,6 +71,7 @@ class LanSwarm {
     this.slots = this.o.uploadSlots + this.o.optimisticSlots
     this.remaining = this.n
     this.hubLiveQueued = new Int32Array(1 + this.n + init.corruptPeers)
+    this.seen = new Uint8Array(1 + this.n + init.corruptPeers)
     const random = init.rng.random
     const now = this.q.now
     const total = 1 + this.n + init.corruptPeers
@@ -204,11 +208,9 @@ class LanSwarm {
 
   serveNext (up: Node): void {
     if (up.serving !== undefined) return
-    for (let i = up.queue.length - 1; i >= 0; i--) if (!(up.queue[i] as Req).live) up.queue.splice(i, 1)
-    if (up.queue.length === 0) return
-    const [req] = up.queue.splice(nextTurn(up.queue), 1) as [Req]
+    const req = takeTurn(up, this.offered, this.seen)
+    if (req === undefined) return
     if (up.idx === HUB) this.hubLiveQueued[req.from]--
-    for (const other of up.queue) other.passed++
     up.serving = req
     const bytes = this.sizes[req.index] as number
     const prepaid = Math.min(up.prepaidBytes, bytes)
@@ -224,6 +226,7 @@ class LanSwarm {
       up.upBytes += bytes
       up.recentUp.set(req.from, (up.recentUp.get(req.from) ?? 0) + bytes)
       const to = this.nodes[req.from] as Node
+      up.unread[to.idx]++
       if (up.idx === HUB) this.seeder.peerSent(to.id, req.index)
       this.send(() => { this.arrive(to, up, req.index, bytes) })
     }
@@ -240,6 +243,9 @@ class LanSwarm {
   }
 
   received (d: Node, from: Node, index: number, bytes: number): void {
+    // read: the sender's loop for `d` may offer its next request (lan-swarm-turns.ts)
+    from.unread[d.idx]--
+    this.serveNext(from)
     // a banned peer's wire is closed: what it still had on the way never arrives
     if (d.banned.has(from.idx)) return
     d.recentDown.set(from.idx, (d.recentDown.get(from.idx) ?? 0) + bytes)
@@ -391,9 +397,4 @@ class LanSwarm {
   offerAll (): void {
     for (const e of this.devices) this.sendOffersTo(e)
   }
-}
-
-/** A request's holder count, read when the uploader picks its next turn (a returned arrow: tsx names a property's arrow, at a cost per request). */
-function holdersOf (up: Node, index: number): () => number {
-  return () => up.picker.rarity.count(index)
 }
