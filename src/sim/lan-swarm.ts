@@ -4,7 +4,8 @@
  * - each node's Picker (rarest first, pipelining, endgame, re-asking; src/swarm/picker.ts),
  * - the hub's SuperSeeder offers (superseed.ts) and each device's Choker (choker.ts),
  * - each node's upload turns (upload-turns.ts nextTurn: one whole chunk at a time at
- *   the node's cap, the chunk fewest of its peers hold first),
+ *   the node's cap, the chunk fewest of its peers hold first, among one request per
+ *   peer whose last chunk was read: lan-swarm-turns.ts),
  * - bad chunks scored and banned by the PeerScorer (scoring.ts).
  *
  * What is modelled, not run: the wire (a message arrives `latencyMs` after it is sent),
@@ -25,7 +26,6 @@ import { EventQueue } from './event-queue.js'
 import type { LanSwarmInit, LanSwarmResult, Node, Req } from './lan-swarm-types.js'
 import { HUB, newNode } from './lan-swarm-nodes.js'
 import { holdersOf, takeTurn } from './lan-swarm-turns.js'
-
 export type { LanSwarmInit, LanSwarmResult } from './lan-swarm-types.js'
 
 /**
