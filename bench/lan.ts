@@ -244,6 +244,8 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     const held = new Map<string, string>()
     let hubUpSeen = 0
     let hubCopyAt = 0
+    // the hub connected to every device (discovery, dials, handshakes): sim:validate gives the model this as its connect time
+    let hubAllPeersAt = 0
     await withDeadline(`${n} devices complete`, (async () => {
       while (doneAt.size < n) {
         for (const d of devices) {
@@ -254,7 +256,9 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
           const b = await bundleStatus(d.dataDir, env.id)
           if (b !== undefined) held.set(d.dataDir, `${b.heldChunks}/${b.totalChunks}(${b.peers}p)`)
         }
-        hubUpSeen = Math.max(hubUpSeen, (await bundleStatus(hubDir, env.id))?.bytes.lan.up ?? 0)
+        const hs = await bundleStatus(hubDir, env.id)
+        hubUpSeen = Math.max(hubUpSeen, hs?.bytes.lan.up ?? 0)
+        if (hubAllPeersAt === 0 && (hs?.peers ?? 0) >= n) hubAllPeersAt = Date.now()
         if (hubCopyAt === 0 && hubUpSeen >= env.totalBytes) hubCopyAt = Date.now()
         await sleep(POLL_MS)
       }
@@ -298,6 +302,7 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
       makespanMs,
       startSpreadMs,
       hubCopyMs: hubCopyAt === 0 ? undefined : hubCopyAt - seedAt,
+      hubAllPeersMs: hubAllPeersAt === 0 ? undefined : hubAllPeersAt - seedAt,
       hubUpBytes,
       hubPeakRssBytes,
       devicePeakRssBytes,
@@ -369,7 +374,7 @@ async function main (): Promise<void> {
     console.log(`N=${n}  P2P makespan ${sec(p.makespanMs)}  bound ${sec(boundMs)}  ratio ${ratio.toFixed(2)}x (target <= ${TARGET_RATIO}: ${mark(ratio <= TARGET_RATIO)})  ` +
       `hub upload ${copies.toFixed(2)} copies (target <= ${TARGET_HUB_COPIES}: ${mark(copies <= TARGET_HUB_COPIES)})`)
     console.log(`      hub's first full copy uploaded at ${p.hubCopyMs === undefined ? 'never' : sec(p.hubCopyMs)} (F/u_hub ${sec(1000 * F / u)}); ` +
-      `devices took ${sec(p.startSpreadMs)} to start, before the hub; CPU of ${n + 1} processes ${p.cpuSec.toFixed(1)} s total, ${p.cpuTransferSec.toFixed(1)} s after all were ready, ` +
+      `devices took ${sec(p.startSpreadMs)} to start, before the hub; hub connected to all ${n} at ${p.hubAllPeersMs === undefined ? 'never seen' : sec(p.hubAllPeersMs)} (its status, every ${sec(STATUS_INTERVAL_MS)}); CPU of ${n + 1} processes ${p.cpuSec.toFixed(1)} s total, ${p.cpuTransferSec.toFixed(1)} s after all were ready, ` +
       `wall ${p.wallSec.toFixed(1)} s since the hub was spawned (${(p.cpuSec / p.wallSec / cpus().length * 100).toFixed(0)}% of ${cpus().length} cores), load ${loadavg()[0]?.toFixed(1)}`)
     const deliveredMiB = n * F / MiB
     // the floor to compare with: `npm run bench:net -- 64 1 --paced 2` (raw noise+yamux+pnet stream, both ends)

@@ -9,6 +9,8 @@ import type { SmapsSample } from './smaps.js'
 export interface P2pRun { makespanMs: number, startSpreadMs: number
   /** from the hub's ready until it had uploaded one copy of the bundle (undefined: it never did) */
   hubCopyMs: number | undefined
+  /** from the hub's ready until its status first counted all N devices as peers (undefined: never seen; the status is written every second) */
+  hubAllPeersMs: number | undefined
   hubUpBytes: number, cpuSec: number,
   /** peak RSS (VmHWM) of the hub and of the largest device, read before the stop, bytes */
   hubPeakRssBytes: number, devicePeakRssBytes: number, cpuTransferSec: number, hubCpuTransferSec: number, wallSec: number

@@ -39,6 +39,19 @@ export class EventQueue implements Clock {
     return () => { e.live = false }
   }
 
+  /**
+   * Runs `fn` at `atMs` (not before now), with no way to cancel it: no cancel closure is
+   * made (a full-fidelity store schedules 1.4 M events and cancels none).
+   */
+  runAt (atMs: number, fn: () => void): void {
+    this.#push({ atMs: atMs > this.#nowMs ? atMs : this.#nowMs, seq: this.#seq++, fn, live: true })
+  }
+
+  /** runAt, `delayMs` from now. */
+  runIn (fn: () => void, delayMs: number): void {
+    this.#push({ atMs: delayMs > 0 ? this.#nowMs + delayMs : this.#nowMs, seq: this.#seq++, fn, live: true })
+  }
+
   /** Clock: runs `fn` after `delayMs`. */
   setTimer (fn: () => void, delayMs: number): CancelTimer {
     return this.at(this.#nowMs + Math.max(0, delayMs), fn)

@@ -12,6 +12,7 @@
 import { availableParallelism } from 'node:os'
 import { Worker } from 'node:worker_threads'
 import { StoremeshError } from '../interface/errors.js'
+import type { SwarmOptions } from '../swarm/constants.js'
 import type { SimStore } from './fleet-setup.js'
 import { simulateLanSwarm } from './lan-swarm.js'
 import type { LanSwarmResult } from './lan-swarm-types.js'
@@ -49,8 +50,8 @@ export function lanJobOf (store: SimStore): LanJob {
   }
 }
 
-/** One store at full fidelity, in this thread. */
-export function runLanJob (job: LanJob, p: LanParams): LanOutcome {
+/** One store at full fidelity, in this thread (`options`: swarm options other than the product's defaults, for experiments: bench/sim-store.ts). */
+export function runLanJob (job: LanJob, p: LanParams, options?: Partial<SwarmOptions>): LanOutcome {
   const rates = [...job.upBps, ...job.downBps]
   // a rate of zero or NaN would never finish: refused, not run to the horizon
   if (job.upBps.length !== job.downBps.length || rates.some(r => !(r > 0))) {
@@ -68,7 +69,8 @@ export function runLanJob (job: LanJob, p: LanParams): LanOutcome {
     latencyMs: p.lanLatencyMs,
     connectMs: p.lanConnectMs,
     corruptPeers: job.corrupt ? 1 : 0,
-    rng: new Rng(job.seed).fork(0x1a2)
+    rng: new Rng(job.seed).fork(0x1a2),
+    ...(options !== undefined ? { options } : {})
   })
   return { ...r, fidelity: true }
 }

@@ -6,6 +6,7 @@ import type { Choker } from '../swarm/choker.js'
 import type { SwarmOptions } from '../swarm/constants.js'
 import type { Picker } from '../swarm/picker.js'
 import type { PeerScorer } from '../swarm/scoring.js'
+import type { NodeSet } from './lan-swarm-nodes.js'
 import type { Rng } from './rng.js'
 
 export interface LanSwarmInit {
@@ -52,10 +53,12 @@ export interface Node {
   serving: Req | undefined
   prepaidBytes: number
   upBytes: number
+  /** chunks this node sent to each node that it has not read yet (the wire not drained) */
+  unread: Int32Array
   /** peers that unchoke this node (it may request from them) */
-  unchokedBy: Set<number>
+  unchokedBy: NodeSet
   /** peers this node unchokes */
-  unchoking: Set<number>
+  unchoking: NodeSet
   choker: Choker | undefined
   recentDown: Map<number, number>
   recentUp: Map<number, number>

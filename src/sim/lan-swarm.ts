@@ -4,7 +4,8 @@
  * - each node's Picker (rarest first, pipelining, endgame, re-asking; src/swarm/picker.ts),
  * - the hub's SuperSeeder offers (superseed.ts) and each device's Choker (choker.ts),
  * - each node's upload turns (upload-turns.ts nextTurn: one whole chunk at a time at
- *   the node's cap, the chunk fewest of its peers hold first),
+ *   the node's cap, the chunk fewest of its peers hold first, among one request per
+ *   peer whose last chunk was read: lan-swarm-turns.ts),
  * - bad chunks scored and banned by the PeerScorer (scoring.ts).
  *
  * What is modelled, not run: the wire (a message arrives `latencyMs` after it is sent),
@@ -18,14 +19,13 @@
  * A corrupt peer claims every chunk and serves bad copies; it is not one of the N.
  */
 import { Bits } from '../swarm/bits.js'
-import { Choker } from '../swarm/choker.js'
+import { Choker, type ChokerPeer } from '../swarm/choker.js'
 import { defaultSwarmOptions, type SwarmOptions } from '../swarm/constants.js'
 import { SuperSeeder } from '../swarm/superseed.js'
-import { nextTurn } from '../swarm/upload-turns.js'
 import { EventQueue } from './event-queue.js'
 import type { LanSwarmInit, LanSwarmResult, Node, Req } from './lan-swarm-types.js'
 import { HUB, newNode } from './lan-swarm-nodes.js'
-
+import { holdersOf, takeTurn } from './lan-swarm-turns.js'
 export type { LanSwarmInit, LanSwarmResult } from './lan-swarm-types.js'
 
 /**
@@ -49,11 +49,16 @@ class LanSwarm {
   readonly hubChoker: Choker
   readonly n: number
   readonly sizes: readonly number[]
+  /** a device's choker slots, regular and optimistic */
+  readonly slots: number
   fillQueued = new Set<number>()
   chokeQueued = new Set<number>()
   hubQueued = false
   /** live requests each device has waiting in the hub's queue (not the one being served): the seeder's pendingRequests without a pass over the queue */
   readonly hubLiveQueued: Int32Array
+  /** scratch of takeTurn: the requests offered to a turn, and which peers offered one */
+  readonly offered: Req[] = []
+  readonly seen: Uint8Array
   wastedBytes = 0
   badChunks = 0
   bans = 0
@@ -63,8 +68,10 @@ class LanSwarm {
     this.o = { ...defaultSwarmOptions, ...init.options }
     this.sizes = init.pieceSizes
     this.n = init.deviceUpBytesPerSec.length
+    this.slots = this.o.uploadSlots + this.o.optimisticSlots
     this.remaining = this.n
     this.hubLiveQueued = new Int32Array(1 + this.n + init.corruptPeers)
+    this.seen = new Uint8Array(1 + this.n + init.corruptPeers)
     const random = init.rng.random
     const now = this.q.now
     const total = 1 + this.n + init.corruptPeers
@@ -90,7 +97,7 @@ class LanSwarm {
 
   run (): LanSwarmResult {
     const horizon = this.init.horizonMs ?? HORIZON_DEFAULT_MS
-    this.q.at(this.init.connectMs, () => { this.connect() })
+    this.q.runAt(this.init.connectMs, () => { this.connect() })
     this.q.run(horizon, () => this.remaining === 0)
     const doneMs = this.devices.map(d => d.doneMs)
     return {
@@ -125,26 +132,26 @@ class LanSwarm {
     for (const d of this.devices) this.queueChoke(d)
     const tick = (): void => {
       this.offerAll()
-      this.q.setTimer(tick, this.o.superseedTickMs)
+      this.q.runIn(tick, this.o.superseedTickMs)
     }
-    this.q.setTimer(tick, this.o.superseedTickMs)
+    this.q.runIn(tick, this.o.superseedTickMs)
     const chokeTick = (): void => {
       for (const d of this.devices) { this.runChoker(d); d.recentDown.clear(); d.recentUp.clear() }
       this.runHubChoker()
-      this.q.setTimer(chokeTick, this.o.chokeIntervalMs)
+      this.q.runIn(chokeTick, this.o.chokeIntervalMs)
     }
-    this.q.setTimer(chokeTick, this.o.chokeIntervalMs)
+    this.q.runIn(chokeTick, this.o.chokeIntervalMs)
     const fillTick = (): void => {
       for (const d of this.devices) if (!d.picker.complete) this.queueFill(d)
-      this.q.setTimer(fillTick, Math.max(100, this.o.reaskAfterMs / 2))
+      this.q.runIn(fillTick, Math.max(100, this.o.reaskAfterMs / 2))
     }
-    this.q.setTimer(fillTick, Math.max(100, this.o.reaskAfterMs / 2))
+    this.q.runIn(fillTick, Math.max(100, this.o.reaskAfterMs / 2))
   }
 
   // ---- messages --------------------------------------------------------------
 
   send (fn: () => void): void {
-    this.q.setTimer(fn, this.init.latencyMs)
+    this.q.runIn(fn, this.init.latencyMs)
   }
 
   /** `to` learns that `from` holds `index`. */
@@ -186,7 +193,7 @@ class LanSwarm {
   queueFill (d: Node): void {
     if (this.fillQueued.has(d.idx)) return
     this.fillQueued.add(d.idx)
-    this.q.setTimer(() => {
+    this.q.runIn(() => {
       this.fillQueued.delete(d.idx)
       for (const p of d.unchokedBy) this.fill(d, this.nodes[p] as Node)
     }, 0)
@@ -201,16 +208,14 @@ class LanSwarm {
 
   serveNext (up: Node): void {
     if (up.serving !== undefined) return
-    for (let i = up.queue.length - 1; i >= 0; i--) if (!(up.queue[i] as Req).live) up.queue.splice(i, 1)
-    if (up.queue.length === 0) return
-    const [req] = up.queue.splice(nextTurn(up.queue), 1) as [Req]
+    const req = takeTurn(up, this.offered, this.seen)
+    if (req === undefined) return
     if (up.idx === HUB) this.hubLiveQueued[req.from]--
-    for (const other of up.queue) other.passed++
     up.serving = req
     const bytes = this.sizes[req.index] as number
     const prepaid = Math.min(up.prepaidBytes, bytes)
     up.prepaidBytes -= prepaid
-    this.q.setTimer(() => { this.served(up, req, bytes) }, 1000 * (bytes - prepaid) / up.upBps)
+    this.q.runIn(() => { this.served(up, req, bytes) }, 1000 * (bytes - prepaid) / up.upBps)
   }
 
   served (up: Node, req: Req, bytes: number): void {
@@ -221,6 +226,7 @@ class LanSwarm {
       up.upBytes += bytes
       up.recentUp.set(req.from, (up.recentUp.get(req.from) ?? 0) + bytes)
       const to = this.nodes[req.from] as Node
+      up.unread[to.idx]++
       if (up.idx === HUB) this.seeder.peerSent(to.id, req.index)
       this.send(() => { this.arrive(to, up, req.index, bytes) })
     }
@@ -233,10 +239,13 @@ class LanSwarm {
     const start = Math.max(this.q.nowMs(), d.downFreeAtMs)
     d.downFreeAtMs = start + (Number.isFinite(d.downBps) ? 1000 * bytes / d.downBps : 0)
     if (d.downFreeAtMs <= this.q.nowMs()) this.received(d, from, index, bytes)
-    else this.q.at(d.downFreeAtMs, () => { this.received(d, from, index, bytes) })
+    else this.q.runAt(d.downFreeAtMs, () => { this.received(d, from, index, bytes) })
   }
 
   received (d: Node, from: Node, index: number, bytes: number): void {
+    // read: the sender's loop for `d` may offer its next request (lan-swarm-turns.ts)
+    from.unread[d.idx]--
+    this.serveNext(from)
     // a banned peer's wire is closed: what it still had on the way never arrives
     if (d.banned.has(from.idx)) return
     d.recentDown.set(from.idx, (d.recentDown.get(from.idx) ?? 0) + bytes)
@@ -297,25 +306,45 @@ class LanSwarm {
   queueChoke (d: Node): void {
     if (d.idx === HUB || d.corrupt || this.chokeQueued.has(d.idx)) return
     this.chokeQueued.add(d.idx)
-    this.q.setTimer(() => { this.chokeQueued.delete(d.idx); this.runChoker(d) }, CHOKER_BATCH_MS)
+    this.q.runIn(() => { this.chokeQueued.delete(d.idx); this.runChoker(d) }, CHOKER_BATCH_MS)
   }
 
   runChoker (d: Node): void {
+    const choker = d.choker as Choker
+    const now = this.q.nowMs()
+    // Between rotations, with every slot held by a peer that still wants to download,
+    // decide() returns the same peers and draws no random number (choker.ts), and
+    // applying it changes nothing: skipped, it costs the held peers' interest, not a
+    // pass over all of them. Most runs are such (an `interested` elsewhere re-runs it).
+    if (!choker.rotationDue(now) && d.unchoking.size === this.slots && this.allStillCandidates(d)) return
     const seeding = d.picker.complete
-    const peers = this.devices.filter(e => e !== d).map(e => ({
-      id: e.id,
-      candidate: !e.banned.has(d.idx) && e.picker.isInteresting(d.id),
-      link: 'lan' as const,
-      score: seeding ? (d.recentUp.get(e.idx) ?? 0) : (d.recentDown.get(e.idx) ?? 0)
-    }))
-    const on = (d.choker as Choker).decide(peers, this.q.nowMs())
+    const peers: ChokerPeer[] = []
+    for (const e of this.devices) {
+      if (e === d) continue
+      peers.push({
+        id: e.id,
+        candidate: !e.banned.has(d.idx) && e.picker.isInteresting(d.id),
+        link: 'lan',
+        score: seeding ? (d.recentUp.get(e.idx) ?? 0) : (d.recentDown.get(e.idx) ?? 0)
+      })
+    }
+    const on = choker.decide(peers, now)
     for (const e of this.devices) if (e !== d) this.setUnchoke(d, e, on.has(e.id))
+  }
+
+  /** Every peer `d` unchokes is still a candidate of its choker (runChoker's test). */
+  allStillCandidates (d: Node): boolean {
+    for (const i of d.unchoking) {
+      const e = this.nodes[i] as Node
+      if (e.banned.has(d.idx) || !e.picker.isInteresting(d.id)) return false
+    }
+    return true
   }
 
   queueHubChoker (): void {
     if (this.hubQueued) return
     this.hubQueued = true
-    this.q.setTimer(() => { this.hubQueued = false; this.runHubChoker() }, CHOKER_BATCH_MS)
+    this.q.runIn(() => { this.hubQueued = false; this.runHubChoker() }, CHOKER_BATCH_MS)
   }
 
   runHubChoker (): void {
@@ -368,9 +397,4 @@ class LanSwarm {
   offerAll (): void {
     for (const e of this.devices) this.sendOffersTo(e)
   }
-}
-
-/** A request's holder count, read when the uploader picks its next turn (a returned arrow: tsx names a property's arrow, at a cost per request). */
-function holdersOf (up: Node, index: number): () => number {
-  return () => up.picker.rarity.count(index)
 }

@@ -16,7 +16,13 @@ export interface BenchStore {
   seeds: number
 }
 
-export interface BenchStoreResult { makespanMs: number, hubCopies: number, perSeedMs: number[] }
+export interface BenchStoreResult {
+  makespanMs: number
+  hubCopies: number
+  perSeedMs: number[]
+  /** bytes received twice or refused, share of the N copies delivered (bench:lan's duplicates line) */
+  duplicateShare: number
+}
 
 export function simulateBenchStore (s: BenchStore): BenchStoreResult {
   const F = s.pieceSizes.reduce((a, b) => a + b, 0)
@@ -34,16 +40,40 @@ export function simulateBenchStore (s: BenchStore): BenchStoreResult {
   return {
     makespanMs: mean(runs.map(r => r.makespanMs)),
     hubCopies: mean(runs.map(r => r.hubUpBytes / F)),
+    duplicateShare: mean(runs.map(r => r.wastedBytes / (s.n * F))),
     perSeedMs: runs.map(r => r.makespanMs)
   }
 }
 
-/** `N=4  P2P makespan 34.5 s ... hub upload 1.02 copies` lines of bench:lan's output. */
-export function parseBenchLan (out: string): Map<number, { makespanMs: number, hubCopies: number }> {
-  const m = new Map<number, { makespanMs: number, hubCopies: number }>()
+export interface BenchLanRun {
+  makespanMs: number
+  hubCopies: number
+  /** hub ready -> its status counted all N devices (undefined when the line lacks it) */
+  connectMs?: number
+  /** duplicates, share of the N copies delivered */
+  duplicateShare?: number
+}
+
+/**
+ * bench:lan's output per N: the `N=4  P2P makespan 34.5 s ... hub upload 1.02 copies`
+ * line, then, on its continuation lines, `hub connected to all 4 at 1.2 s` and
+ * `duplicates: ... (3.1% of 32 MiB)`.
+ */
+export function parseBenchLan (out: string): Map<number, BenchLanRun> {
+  const m = new Map<number, BenchLanRun>()
+  let cur: BenchLanRun | undefined
   for (const line of out.split('\n')) {
     const x = /^N=(\d+)\s+P2P makespan ([\d.]+) s.*hub upload ([\d.]+) copies/.exec(line)
-    if (x !== null) m.set(Number(x[1]), { makespanMs: 1000 * Number(x[2]), hubCopies: Number(x[3]) })
+    if (x !== null) {
+      cur = { makespanMs: 1000 * Number(x[2]), hubCopies: Number(x[3]) }
+      m.set(Number(x[1]), cur)
+      continue
+    }
+    if (cur === undefined) continue
+    const c = /hub connected to all \d+ at ([\d.]+) s/.exec(line)
+    if (c !== null) cur.connectMs = 1000 * Number(c[1])
+    const d = /^\s+duplicates: .*\(([\d.]+)% of /.exec(line)
+    if (d !== null) cur.duplicateShare = Number(d[1]) / 100
   }
   return m
 }

@@ -50,7 +50,7 @@ export class Choker {
 
   /** The peers to unchoke now; everyone else is choked. */
   decide (peers: readonly ChokerPeer[], nowMs: number): Set<string> {
-    const rotate = this.#lastRotationMs === undefined || nowMs - this.#lastRotationMs >= this.#init.intervalMs
+    const rotate = this.rotationDue(nowMs)
     // ranked only when a slot is to be filled: between rotations with every slot held
     // (the usual case) a call costs a pass over the peers, not a sort (the hub re-runs
     // its choker on every batch of haves). keep and rank are methods, not closures made
@@ -86,6 +86,15 @@ export class Choker {
     const out = new Set([...this.#regular, ...this.#optimistic])
     for (const p of peers) if (p.newcomer === true && p.candidate) out.add(p.id)
     return out
+  }
+
+  /**
+   * decide() at `nowMs` re-ranks every slot. Until then, with every slot held by a
+   * candidate, decide() returns the same peers and draws no random number (the fleet
+   * simulator skips such calls; they were most of its choker time).
+   */
+  rotationDue (nowMs: number): boolean {
+    return this.#lastRotationMs === undefined || nowMs - this.#lastRotationMs >= this.#init.intervalMs
   }
 
   /** The peers holding the optimistic slots now (for tests and status). */
