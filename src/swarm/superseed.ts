@@ -163,6 +163,16 @@ export class SuperSeeder {
     return this.#peers.get(id)?.proven ?? false
   }
 
+  /**
+   * Whether a peer's claims wait to be judged: unproven, not yet found hoarding. The
+   * judgement runs in offers(), so the offer tick must keep running for it even when
+   * every peer claims every chunk (a hoarder's full bitfield says just that).
+   */
+  judging (id: string): boolean {
+    const p = this.#peers.get(id)
+    return p !== undefined && !p.proven && !p.hoarder && p.unprovenSinceMs !== undefined
+  }
+
   /** Whether the peer was found hoarding (for tests and status). */
   isHoarder (id: string): boolean {
     return this.#peers.get(id)?.hoarder ?? false

@@ -112,15 +112,18 @@ export class Unchoking {
     for (const index of this.seeder.offers(peer.id, this.#init.picker.held, peer.uploader.pending)) peer.wire.have(index)
   }
 
-  /** The super-seeder's tick; false when every peer holds every chunk (nothing left to offer until a peer joins). */
+  /**
+   * The super-seeder's tick; false when every peer holds every chunk and none waits to be
+   * judged a hoarder (nothing left to do until a peer joins or announces).
+   */
   offerAll (): boolean {
     const { picker } = this.#init
-    let lacking = false
+    let busy = false
     for (const p of this.#init.peers()) {
       this.sendOffers(p)
-      if ((picker.peerBits(p.id)?.count ?? 0) < picker.numPieces) lacking = true
+      if ((picker.peerBits(p.id)?.count ?? 0) < picker.numPieces || this.seeder?.judging(p.id) === true) busy = true
     }
-    return lacking
+    return busy
   }
 
   /** Re-decides the slots once this turn of the event loop is over. */

@@ -1,6 +1,7 @@
 import t from 'tap'
 import { BundleSwarm } from '../../../src/swarm/session.js'
 import { MemoryStore } from '../../support/memory-store.js'
+import { until } from '../../support/poll.js'
 import { chunkSizes, connect, makeBundle, within, type TestBundle, type TestNode } from './helpers.js'
 
 /** every swarm a test starts is stopped after it, pass or fail */
@@ -83,4 +84,30 @@ t.test('super-seeding: a hoarder with a full bitfield that never serves does not
   t.ok(dev.store.verifyAll(), 'its chunks verify')
   t.equal(hub.swarm.superseedFallbackReveals, 0, 'the hub never needed its stall fallback: offers went on despite the hoarder')
   t.equal(hub.swarm.progress().bytes.lan.up, bundle.info.totalBytes, 'the hub sent exactly one copy')
+})
+
+t.test('super-seeding: a hoarder is still judged after every peer claims every chunk (the idle hub stops offering only then)', async t => {
+  const bundle = makeBundle(chunkSizes(12, 1000, 40_000, 6))
+  // proveWithinMs = 2 x superseedStallMs: the hoarder is judged 2 s after its claim
+  const hubSwarm = new BundleSwarm({ bundle: bundle.info, store: new MemoryStore(bundle.chunks), localPeerId: 'hub', superseed: true, options: { superseedStallMs: 1000 } })
+  const mk = async (id: string, store: MemoryStore): Promise<TestNode> => {
+    const swarm = new BundleSwarm({ bundle: bundle.info, store, localPeerId: id })
+    await swarm.start()
+    live.push(swarm)
+    return { id, store, swarm }
+  }
+  await hubSwarm.start()
+  live.push(hubSwarm)
+  const hub: TestNode = { id: 'hub', store: new MemoryStore(), swarm: hubSwarm }
+  const hoarder = await mk('hoarder', new HoardingStore(bundle.chunks))
+  const dev = await mk('dev', new MemoryStore())
+  connect(hub, hoarder)
+  connect(hub, dev)
+  await within(dev.swarm.done, 60_000, 'the honest device completes')
+  // now every peer claims every chunk: before, the offer tick stopped here and the
+  // judgement it runs never came, so the hoarder was never counted
+  t.ok(await until(() => hubSwarm.superseedHoarders >= 1, 20_000, 100), 'the hub counts the hoarder')
+  t.equal(hubSwarm.superseedHoarders, 1, 'once')
+  t.ok(await until(() => !hubSwarm.timersArmed.includes('offer'), 20_000, 100), 'the offer tick stops once it is judged')
+  t.notOk(hubSwarm.timersArmed.includes('offer'), 'and then the idle hub stops its offer tick')
 })
