@@ -32,20 +32,18 @@
 import '../src/polyfill.js'
 import { spawn, type ChildProcess } from 'node:child_process'
 import { randomBytes } from 'node:crypto'
-import { appendFileSync } from 'node:fs'
 import { mkdir, mkdtemp, rm } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { writeKeyFiles } from '../src/bundle/keys.js'
 import { writeSwarmKeyFile } from '../src/net/swarm-key.js'
-import { readStatusFile, type BundleStatus } from '../src/roles/peer-status.js'
 import { parseRate } from '../src/wan/rate.js'
 import { cliCommand, REPO_ROOT } from '../test/support/cli.js'
 import { DEVICE_CLASS, makeBundleDir } from '../test/support/lan-fixture.js'
 import { FIXTURE_KEY } from '../test/support/store-fixture.js'
 import { runHttpClientServer } from './lan-http.js'
 import { sleep } from '../src/interface/abort.js'
-import { cpuSecOf, mainThreadCpuSecOf, peakRssOf, stopChild, withDeadline } from './support/proc.js'
+import { cpuSecOf, mainThreadCpuSecOf, peakRssOf, withDeadline } from './support/proc.js'
 import { unitEnv, withUnitEnv } from './support/unit-env.js'
 import { startBurner, type Burner } from './support/burn-core.js'
 import { mark, sec } from './support/format.js'
@@ -53,6 +51,7 @@ import { formatSmapsPeaks, largestDevice, sampleSmapsPeaks } from './support/sma
 import { countMdnsPackets, inIsolatedNetns, rerunInIsolatedNetns, startMdnsNoise } from './support/netns.js'
 import type { P2pRun } from './support/lan-run.js'
 import { lanVerdictsLine, lanVerdictsOf } from './support/lan-verdicts.js'
+import { bundleStatus, censusDump, cpuSecOfAll, killAll, live, stopAll, track, type Proc } from './support/lan-procs.js'
 
 const MiB = 1024 * 1024
 const args = process.argv.slice(2)
@@ -128,16 +127,8 @@ const TARGET_HUB_RSS_MIB = 150
 /** issue #19: duplicates at N = 16 beside a CPU burner taking one core (`--burn-core`), % of the bytes delivered */
 const TARGET_BURN_DUPLICATE_PCT = 10
 
-interface Proc { child: ChildProcess, dataDir: string, ready: Promise<void>, exited: Promise<void>, stderr: () => string
-  /** when this process printed that a bundle was complete and verified (ms since epoch, by bundle id) */
-  verifiedAt: Map<string, number> }
-
-const live = new Set<ChildProcess>()
 let root: string | undefined
 
-function killAll (): void {
-  for (const c of live) if (c.exitCode === null && c.signalCode === null) c.kill('SIGKILL')
-}
 async function cleanup (): Promise<void> {
   killAll()
   if (root !== undefined) await rm(root, { recursive: true, force: true }).catch(() => {})
@@ -147,56 +138,6 @@ for (const sig of ['SIGINT', 'SIGTERM'] as const) {
     process.stderr.write(`\nbench:lan: ${sig}, killing ${live.size} children\n`)
     void cleanup().finally(() => process.exit(130))
   })
-}
-
-function track (child: ChildProcess, dataDir: string): Proc {
-  live.add(child)
-  let out = ''
-  let err = ''
-  const verifiedAt = new Map<string, number>()
-  const exited = new Promise<void>(resolve => { child.once('exit', () => { live.delete(child); resolve() }) })
-  const logFile = LOGS_DIR !== '' ? join(LOGS_DIR, dataDir.split('/').slice(-2).join('-') + '.log') : undefined
-  const ready = new Promise<void>((resolve, reject) => {
-    child.stdout?.on('data', (d: Buffer) => {
-      if (logFile !== undefined) appendFileSync(logFile, d)
-      out += d.toString()
-      if (/ ready: /.test(out)) resolve()
-    })
-    let partial = ''
-    child.stderr?.on('data', (d: Buffer) => {
-      if (logFile !== undefined) appendFileSync(logFile, d)
-      err = (err + d.toString()).slice(-4000)
-      // log lines: `<ISO time> <text>`
-      const lines = (partial + d.toString()).split('\n')
-      partial = lines.pop() ?? ''
-      for (const line of lines) {
-        const m = /^(\S+) bundle (b3:[0-9a-f]{64}) complete and verified/.exec(line)
-        if (m?.[1] !== undefined && m[2] !== undefined && !verifiedAt.has(m[2])) verifiedAt.set(m[2], Date.parse(m[1]))
-      }
-    })
-    void exited.then(() => { reject(new Error(`${dataDir}: exited before ready (${String(child.exitCode)}): ${err.slice(-1500)}`)) })
-  })
-  ready.catch(() => {})
-  return { child, dataDir, ready, exited, stderr: () => err, verifiedAt }
-}
-
-/** with TIMER_CENSUS_DIR and `--node-args "--require bench/support/timer-census.cjs"`: each child writes its wake-ups since the last dump */
-function censusDump (procs: Proc[]): void {
-  if ((process.env.TIMER_CENSUS_DIR ?? '') !== '') for (const p of procs) p.child.kill('SIGUSR2')
-}
-
-async function cpuSecOfAll (procs: Proc[], of = cpuSecOf): Promise<number> {
-  return (await Promise.all(procs.map(async p => await of(p.child.pid)))).reduce((a, b) => a + b, 0)
-}
-
-async function bundleStatus (dataDir: string, id: string): Promise<BundleStatus | undefined> {
-  const s = await readStatusFile(dataDir).catch(() => undefined)
-  return s?.bundles.find(x => x.id === id)
-}
-
-async function stopAll (procs: Proc[]): Promise<void> {
-  for (const p of procs) if (p.child.exitCode === null && p.child.signalCode === null) p.child.kill('SIGTERM')
-  await Promise.all(procs.map(async p => { await stopChild(p.child, p.exited, STOP_GRACE_MS) }))
 }
 
 async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trustPath: string, bundleDir: string, id: string, totalBytes: number, boundMs: number,
@@ -225,12 +166,12 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     for (let i = 0; i < n; i++) {
       const d = join(runDir, `dev${i}`)
       devices.push(track(cli(['device', ...common(d), '--device-class', DEVICE_CLASS, '--poll-interval-ms', POLL_INTERVAL_MS,
-        ...(REPORT_INTERVAL_MS !== '' ? ['--report-interval-ms', REPORT_INTERVAL_MS] : [])], i === 0 ? 'dev0' : undefined), d))
+        ...(REPORT_INTERVAL_MS !== '' ? ['--report-interval-ms', REPORT_INTERVAL_MS] : [])], i === 0 ? 'dev0' : undefined), d, LOGS_DIR))
     }
     procs.push(...devices)
     await withDeadline('every device ready', Promise.all(devices.map(async d => { await d.ready })), STARTUP_DEADLINE_MS)
     const startSpreadMs = Date.now() - t0
-    const hub = track(cli(['hub', ...common(hubDir), '--bundle', env.bundleDir], 'hub'), hubDir)
+    const hub = track(cli(['hub', ...common(hubDir), '--bundle', env.bundleDir], 'hub'), hubDir, LOGS_DIR)
     procs.push(hub)
     await withDeadline('hub ready', hub.ready, STARTUP_DEADLINE_MS)
     const smaps = sampleSmapsPeaks(new Map(procs.map(p => [p === hub ? 'hub' : `dev${devices.indexOf(p)}`, p.child.pid])))
@@ -291,7 +232,7 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     const rss = await Promise.all(procs.map(async p => await peakRssOf(p.child.pid)))
     const hubPeakRssBytes = rss[procs.indexOf(hub)] ?? 0
     const devicePeakRssBytes = Math.max(0, ...rss.filter((_r, i) => procs[i] !== hub))
-    await stopAll(procs)
+    await stopAll(procs, STOP_GRACE_MS)
     // the hub's last snapshot (written at stop) has its final byte counters
     // (or, should its last snapshot be missing, the largest counter seen while it ran)
     const hubUpBytes = Math.max((await bundleStatus(hubDir, env.id))?.bytes.lan.up ?? 0, hubUpSeen)
@@ -321,14 +262,14 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
       verdicts
     }
   } finally {
-    await stopAll(procs)
+    await stopAll(procs, STOP_GRACE_MS)
   }
 }
 
 async function runWire (): Promise<string> {
   const child = spawn(process.execPath, ['--import', 'tsx', join(REPO_ROOT, 'bench', 'wire-throughput.ts')],
     { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, MIB: String(WIRE_MIB), DEADLINE_MS: String(WIRE_DEADLINE_MS) } })
-  const p = track(child, 'wire-throughput')
+  const p = track(child, 'wire-throughput', LOGS_DIR)
   let out = ''
   child.stdout?.on('data', (d: Buffer) => { out += d.toString() })
   await withDeadline('wire-throughput', p.exited, WIRE_DEADLINE_MS + 30_000).catch(async err => { child.kill('SIGKILL'); await p.exited; throw err })
