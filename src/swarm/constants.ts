@@ -72,8 +72,9 @@ export const DEFAULT_ENDGAME_MAX_PEERS_PER_PIECE = 3
 /**
  * A chunk asked of one peer and not here after this long may be asked of an idle
  * holder too (picker.ts); twice as often the swarm looks for such idle links.
- * About a chunk and a half at 256 KiB/s: on an uncapped LAN it never fires.
- * @default 1.5 s
+ * About a chunk and a half at 256 KiB/s: on an uncapped LAN it never fires. Counted
+ * beyond the drain time of the reader's own download queue ahead of the request
+ * (reask-clock.ts), as DEFAULT_SUSPECT_AFTER_MS is. @default 1.5 s
  */
 export const DEFAULT_REASK_AFTER_MS = 1500
 /**

@@ -35,8 +35,11 @@ function hoarderAfterFor (p: PeerEntry, hoarderAfterMs: number): number {
   return p.firstClaims?.complete === true ? hoarderAfterMs : PARTIAL_CLAIM_HOARDER_FACTOR * hoarderAfterMs
 }
 
-/** Never delivered, and one of its requests waited suspectAfterMs (sticky until it delivers). */
-export function isSuspect (p: PeerEntry, nowMs: number, init: PickerInit): boolean {
+/**
+ * Never delivered, and one of its requests waited suspectAfterMs beyond `queueMs`, the
+ * wait the reader's own download queue explains (reask-clock.ts), sticky until it delivers.
+ */
+export function isSuspect (p: PeerEntry, nowMs: number, init: PickerInit, queueMs: (p: PeerEntry, index: number) => number = () => 0): boolean {
   if (p.served > 0) return false
   if (p.suspect) return true
   if (p.timeouts >= (init.suspectAfterTimeouts ?? 1)) {
@@ -44,8 +47,8 @@ export function isSuspect (p: PeerEntry, nowMs: number, init: PickerInit): boole
     return true
   }
   const staleBefore = nowMs - (init.suspectAfterMs ?? init.reaskAfterMs)
-  for (const at of p.inflight.values()) {
-    if (at <= staleBefore) {
+  for (const [index, at] of p.inflight) {
+    if (at <= staleBefore && at + queueMs(p, index) <= staleBefore) {
       p.suspect = true
       return true
     }

@@ -31,6 +31,8 @@ export interface PeerEntry {
   bits: Bits
   /** chunk -> when it was asked of this peer (ms) */
   inflight: Map<number, number>
+  /** chunk -> bytes the reader had outstanding across all peers when it was asked here (reask-clock.ts) */
+  inflightAhead: Map<number, number>
   inflightBytes: number
   /** chunks this peer sent bad copies of */
   excluded: Set<number>

@@ -14,9 +14,11 @@
  *   chunk, not only those someone announced: a super-seeding hub announces chunks
  *   one by one, so "every announced chunk is asked" held nearly all the time and each
  *   chunk went to three peers (40–47% of the LAN bytes were duplicates in the demo).
- * - Re-asking: a chunk asked of one peer and still not here after `reaskAfterMs` may
- *   also be asked of an idle peer that holds it (at most `endgameMaxPeersPerPiece`
- *   askers, the first copy cancels the rest, as in endgame). When a fresh chunk appears
+ * - Re-asking: a chunk asked of one peer and still not here after `reaskAfterMs`, beyond
+ *   the wait the reader's own download queue ahead of it explains (reask-clock.ts; the
+ *   suspect times are judged the same way), may also be asked of an idle peer that
+ *   holds it (at most `endgameMaxPeersPerPiece` askers, the first copy cancels the
+ *   rest, as in endgame). When a fresh chunk appears
  *   at one peer every neighbour asks that peer for it; at a tight cap they wait in its
  *   queue while the neighbours it already served hold the chunk too and sit idle.
  * - A peer that sent a bad copy of a chunk is never asked for that chunk again.
@@ -35,6 +37,7 @@ import { pickAmong } from './pick-among.js'
 import { RarityMap } from './rarity-map.js'
 import type { PickerInit, PeerEntry } from './picker-types.js'
 import { askableSince, hoarderDueInMs, isSuspect, reclock, takeHoarders } from './picker-trust.js'
+import { ReaskClock } from './reask-clock.js'
 
 export class Picker {
   readonly rarity: RarityMap
@@ -53,6 +56,11 @@ export class Picker {
   readonly #inflight = new Map<number, Set<string>>()
   /** chunk -> when it was first asked of anyone (ms) */
   readonly #askedAt = new Map<number, number>()
+  /** chunk -> bytes the reader had outstanding when it was first asked: re-asks wait for that queue (reask-clock.ts) */
+  readonly #askedAhead = new Map<number, number>()
+  readonly #clock = new ReaskClock()
+  /** made once: #busy runs it per candidate chunk on the hot path */
+  readonly #queueMsOf = (p: PeerEntry, index: number): number => this.#clock.queueMs(p.inflightAhead.get(index) ?? 0, this.#now())
   /** verified copies being stored (arrived()): asked of no one until stored or failed */
   readonly #arriving = new Set<number>()
   readonly #now: () => number
@@ -80,7 +88,8 @@ export class Picker {
   /** We hold `index` now (from `source`, when a peer sent it). Returns the peers it was still asked of (cancel them). */
   setHave (index: number, source?: string): string[] {
     if (source !== undefined) this.#served(source)
-    this.#arriving.delete(index)
+    // a copy from the wire not counted by arrived(): the reader's rate (reask-clock.ts)
+    if (!this.#arriving.delete(index) && this.#inflight.has(index) && !this.#have.get(index)) this.#clock.received(this.#sizes[index] ?? 0, this.#now())
     if (!this.#have.set(index)) return []
     this.rarity.setHeld(index)
     // the rarity count is how many peers hold it: stop once each has been seen (often
@@ -97,13 +106,11 @@ export class Picker {
     }
     const askers = this.#inflight.get(index)
     if (askers === undefined) return []
-    this.#inflight.delete(index)
-    this.#askedAt.delete(index)
-    const timedOutBefore = this.#now() - this.#init.reaskAfterMs
+    this.#forget(index)
     for (const id of askers) {
       const p = this.#peers.get(id)
       // a request that waited and was beaten counts against a peer that never delivered
-      if (p !== undefined && id !== source && p.served === 0 && (p.inflight.get(index) ?? Infinity) <= timedOutBefore) p.timeouts++
+      if (p !== undefined && id !== source && p.served === 0 && this.#late(p, index, this.#init.reaskAfterMs)) p.timeouts++
       this.#dropInflight(id, index)
     }
     return [...askers]
@@ -118,13 +125,13 @@ export class Picker {
    */
   arrived (index: number, source: string): string[] {
     if (this.#have.get(index)) return []
+    if (!this.#arriving.has(index)) this.#clock.received(this.#sizes[index] ?? 0, this.#now())
     this.#arriving.add(index)
     const others = [...(this.#inflight.get(index) ?? [])].filter(id => id !== source)
-    const timedOutBefore = this.#now() - this.#init.reaskAfterMs
     for (const id of others) {
       const p = this.#peers.get(id)
       // as in setHave: a request that waited and was beaten counts against a peer that never delivered
-      if (p !== undefined && p.served === 0 && (p.inflight.get(index) ?? Infinity) <= timedOutBefore) p.timeouts++
+      if (p !== undefined && p.served === 0 && this.#late(p, index, this.#init.reaskAfterMs)) p.timeouts++
       this.#dropInflight(id, index)
     }
     return others
@@ -137,7 +144,7 @@ export class Picker {
 
   addPeer (id: string): void {
     if (this.#peers.has(id)) return
-    this.#peers.set(id, { bits: new Bits(this.numPieces), inflight: new Map(), inflightBytes: 0, excluded: new Set(), wanted: 0, served: 0, timeouts: 0, suspect: false, waitedMs: 0, waitingSinceMs: undefined, hoarder: false, probes: 0, asked: false, claimedAtMs: undefined, unchokedAtMs: undefined, firstClaims: undefined, firstWanted: 0, firstInflight: 0 })
+    this.#peers.set(id, { bits: new Bits(this.numPieces), inflight: new Map(), inflightAhead: new Map(), inflightBytes: 0, excluded: new Set(), wanted: 0, served: 0, timeouts: 0, suspect: false, waitedMs: 0, waitingSinceMs: undefined, hoarder: false, probes: 0, asked: false, claimedAtMs: undefined, unchokedAtMs: undefined, firstClaims: undefined, firstWanted: 0, firstInflight: 0 })
   }
 
   /** A peer's bitfield replaces what we knew of it. */
@@ -268,7 +275,12 @@ export class Picker {
   /** Never delivered, and one of its requests waited suspectAfterMs (sticky until it delivers). */
   #isSuspect (p: PeerEntry): boolean {
     // a peer that delivered is the common case on the hot path (#busy): no clock read for it
-    return p.served > 0 ? false : isSuspect(p, this.#now(), this.#init)
+    return p.served > 0 ? false : isSuspect(p, this.#now(), this.#init, this.#queueMsOf)
+  }
+
+  /** The request for `index` at `p` waited `floorMs` beyond what the reader's queue ahead of it explains (reask-clock.ts). */
+  #late (p: PeerEntry, index: number, floorMs: number): boolean {
+    return this.#clock.late(p.inflight.get(index), p.inflightAhead.get(index) ?? 0, floorMs, this.#now())
   }
 
   /** Some asker of `index` may still deliver it: a request at a suspect does not count. */
@@ -315,11 +327,11 @@ export class Picker {
         if (p.inflight.size > 0) break
         endgame ??= this.endgame
         const max = this.#init.endgameMaxPeersPerPiece
-        const staleBefore = endgame ? Infinity : this.#now() - this.#init.reaskAfterMs
+        const now = this.#now()
         // a second copy: only chunks in flight qualify (a re-ask needs askedAt; in
         // endgame every missing chunk is in flight), so scan those, not the bundle
         pick = pickAmong(this.#inflight.keys(),
-          i => this.#askable(p, i) && this.#askers(i) < max && (this.#askedAt.get(i) ?? Infinity) <= staleBefore,
+          i => this.#askable(p, i) && this.#askers(i) < max && (endgame || this.#clock.late(this.#askedAt.get(i), this.#askedAhead.get(i) ?? 0, this.#init.reaskAfterMs, now)),
           i => this.#askers(i) * 65536 + this.rarity.count(i), this.#random)
         if (pick === undefined) break
       }
@@ -377,12 +389,17 @@ export class Picker {
       p.waitingSinceMs = p.asked ? this.#now() : askableSince(p, this.#now())
     }
     p.asked = true
-    p.inflight.set(index, this.#now())
-    p.inflightBytes += this.#sizes[index] ?? 0
+    const now = this.#now()
+    const bytes = this.#sizes[index] ?? 0
+    const ahead = this.#clock.asked(bytes, now)
+    p.inflight.set(index, now)
+    p.inflightAhead.set(index, ahead)
+    p.inflightBytes += bytes
     let askers = this.#inflight.get(index)
     if (askers === undefined) {
       this.#inflight.set(index, askers = new Set())
-      this.#askedAt.set(index, this.#now())
+      this.#askedAt.set(index, now)
+      this.#askedAhead.set(index, ahead)
     }
     askers.add(id)
   }
@@ -390,7 +407,9 @@ export class Picker {
   #dropInflight (id: string, index: number): void {
     const p = this.#peers.get(id)
     if (p === undefined || !p.inflight.delete(index)) return
+    p.inflightAhead.delete(index)
     p.inflightBytes -= this.#sizes[index] ?? 0
+    this.#clock.ended(this.#sizes[index] ?? 0, this.#now())
     if (p.served === 0 && p.firstClaims?.get(index) === true && --p.firstInflight === 0) this.#reclock(p)
     const askers = this.#inflight.get(index)
     if (askers?.delete(id) === true && askers.size === 0) this.#forget(index)
@@ -403,6 +422,7 @@ export class Picker {
   #forget (index: number): void {
     this.#inflight.delete(index)
     this.#askedAt.delete(index)
+    this.#askedAhead.delete(index)
   }
 
   #peer (id: string): PeerEntry {
