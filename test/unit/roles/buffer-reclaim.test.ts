@@ -6,15 +6,27 @@
 import t from 'tap'
 import { startBufferReclaim } from '../../../src/roles/buffer-reclaim.js'
 import { waitFor } from '../../support/poll.js'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 
 const MiB = 1024 * 1024
 const DEAD_BUFFERS = 48
 const INTERVAL_MS = 20
 
-/** Allocates and drops buffers in an old-generation-like way: kept across a few ticks first, so they are not simply scavenged young. */
+/**
+ * Allocates buffers, moves them to the old generation (two full collections while they
+ * are held: objects that survive them are promoted) and drops them. A scavenge can no
+ * longer free them then, only a full collection, which V8 starts on its own only after
+ * ~64 MiB of external growth: what the reclaim is for. (Dropped while young, a scavenge
+ * under load could free them before the reclaim's first look, and it would never run.)
+ */
 async function makeDeadBuffers (): Promise<void> {
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
   let held: Uint8Array[] | undefined = Array.from({ length: DEAD_BUFFERS }, (_, i) => new Uint8Array(MiB).fill(i))
-  for (let i = 0; i < 3; i++) await new Promise(resolve => setTimeout(resolve, 5))
+  gc()
+  gc()
+  await new Promise(resolve => setTimeout(resolve, 5))
   if (held.length !== DEAD_BUFFERS) throw new Error('buffers lost')
   held = undefined
 }
@@ -25,7 +37,10 @@ t.test('a process past the limit has its dead buffers collected', async t => {
   await makeDeadBuffers()
   const reclaim = startBufferReclaim({ limitBytes, intervalMs: INTERVAL_MS })
   t.teardown(() => { reclaim.stop() })
-  await waitFor(() => reclaim.collections >= 1 && process.memoryUsage().arrayBuffers <= limitBytes, 30_000, 'dead buffers collected')
+  t.ok(process.memoryUsage().arrayBuffers > limitBytes, 'the dead buffers are still counted before the reclaim starts')
+  await waitFor(() => reclaim.collections >= 1 && process.memoryUsage().arrayBuffers <= limitBytes, 30_000, 'dead buffers collected', {
+    detail: () => `${reclaim.collections} collections, ${(process.memoryUsage().arrayBuffers / MiB).toFixed(1)} MiB of ArrayBuffers, limit ${(limitBytes / MiB).toFixed(1)}`
+  })
   t.ok(reclaim.collections >= 1, `${reclaim.collections} full collections`)
   t.ok(process.memoryUsage().arrayBuffers <= limitBytes, `${(process.memoryUsage().arrayBuffers / MiB).toFixed(1)} MiB of ArrayBuffers left, limit ${(limitBytes / MiB).toFixed(1)}`)
 })
