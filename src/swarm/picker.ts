@@ -1,36 +1,10 @@
 /**
  * Which chunk to ask which peer for. No I/O: the swarm tells it what peers hold and
- * what arrived, and asks for the next requests of one peer.
- *
- * - Rarest first, random tie-break (RarityMap): rare chunks spread before they vanish
- *   with the peer that holds them, and peers that start together fetch different ones.
- * - Pipelining: each peer has requests in flight up to `pipelineBytes` (at least
- *   `pipelineMinRequests`, at most `pipelineMaxRequests`), so a link never idles for
- *   a round trip between chunks.
- * - Endgame: once every missing chunk is in flight, a chunk may be asked of up to
- *   `endgameMaxPeersPerPiece` peers, fewest-asked first, and only of a peer with
- *   nothing else in flight (an idle link: one copy per peer at a time); when it arrives,
- *   setHave() returns the other peers so the swarm can cancel them. Every missing
- *   chunk, not only those someone announced: a super-seeding hub announces chunks
- *   one by one, so "every announced chunk is asked" held nearly all the time and each
- *   chunk went to three peers (40–47% of the LAN bytes were duplicates in the demo).
- * - Re-asking: a chunk asked of one peer and still not here after `reaskAfterMs`, beyond
- *   the wait the reader's own download queue ahead of it explains (reask-clock.ts; the
- *   suspect times are judged the same way), may also be asked of an idle peer that
- *   holds it (at most `endgameMaxPeersPerPiece` askers, the first copy cancels the
- *   rest, as in endgame). When a fresh chunk appears
- *   at one peer every neighbour asks that peer for it; at a tight cap they wait in its
- *   queue while the neighbours it already served hold the chunk too and sit idle.
- * - A peer that sent a bad copy of a chunk is never asked for that chunk again.
- * - Unproven peers are probed, not trusted (issue #20: 20 hoarders, peers that claim
- *   every chunk and never send one, held the device's requests and made it 5x
- *   slower). A peer that has not yet delivered a chunk gets `unprovenPipelineRequests`
- *   (one) at a time; suspects and hoarders are judged in picker-trust.ts.
- * - The probe is prompt: a peer that never delivered and has nothing in flight gets one
- *   request (`probeRequests` per peer while it is unproven) even when every chunk it
- *   claims is in flight at a trusted peer. Before, a claimant waited until some chunk was
- *   free, and a liar held nothing, so its hoarder clock did not run. The copy costs an
- *   honest peer at most one chunk: whichever arrives first cancels the other.
+ * what arrived, and asks for the next requests of one peer. Rarest first with a random
+ * tie-break, pipelined up to `pipelineBytes`, endgame over every missing chunk, re-asks
+ * and suspect times judged beyond the reader's own queue (reask-clock.ts), a chunk never
+ * asked again of a peer that sent a bad copy, and unproven peers probed, not trusted
+ * (picker-trust.ts). The rules and why each is so: docs/picker.md.
  */
 import { Bits } from './bits.js'
 import { pickAmong } from './pick-among.js'
