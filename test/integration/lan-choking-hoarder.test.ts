@@ -15,10 +15,10 @@ import t from 'tap'
 import { blake3Hex } from '../../src/bundle/hash.js'
 import { createStoremeshNode, type StoremeshNode } from '../../src/net/node.js'
 import { generateSwarmKey } from '../../src/net/swarm-key.js'
-import { BanList, chunkProtocol, UploadTurns, type ChunkProtocol } from '../../src/swarm/index.js'
-import { Limiter } from '../../src/wan/limiter.js'
+import { BanList, chunkProtocol, type ChunkProtocol } from '../../src/swarm/index.js'
 import { HostileChunkPeer } from '../support/hostile-chunk-peer.js'
 import { MemoryStore } from '../support/memory-store.js'
+import { startCappedHub } from '../support/capped-hub.js'
 import { waitFor } from '../support/poll.js'
 import { chunkSizes, makeBundle, within } from '../unit/swarm/helpers.js'
 
@@ -33,16 +33,7 @@ const CLAIM_BYTES = 68 + 4 + 1 + Math.ceil(bundle.info.pieces.length / 8)
 
 t.test('a claimant that never unchokes us is disconnected as a hoarder, banned when it comes back and does it again; the hub is spared', async t => {
   const swarmKey = generateSwarmKey()
-  const limiter = new Limiter({ rateBytesPerSec: HUB_RATE_BYTES_PER_SEC, name: 'hub-upload' })
-  const hub: Node = await createStoremeshNode({
-    swarmKey,
-    services: {
-      chunks: chunkProtocol({
-        store: new MemoryStore(bundle.chunks),
-        uploadLimiter: new UploadTurns(async (bytes, options) => { await limiter.acquire(bytes, options?.signal) }).acquire
-      })
-    }
-  })
+  const hub: Node = await startCappedHub(swarmKey, new MemoryStore(bundle.chunks), HUB_RATE_BYTES_PER_SEC)
   const bans = new BanList()
   const store = new MemoryStore()
   const hubId = hub.peerId.toString()

@@ -14,10 +14,10 @@ import t from 'tap'
 import { blake3Hex } from '../../src/bundle/hash.js'
 import { createStoremeshNode, type StoremeshNode } from '../../src/net/node.js'
 import { generateSwarmKey } from '../../src/net/swarm-key.js'
-import { BanList, banGater, chunkProtocol, UploadTurns, type ChunkProtocol } from '../../src/swarm/index.js'
-import { Limiter } from '../../src/wan/limiter.js'
+import { BanList, banGater, chunkProtocol, type ChunkProtocol } from '../../src/swarm/index.js'
 import { hoardingSink } from '../support/hoarder-node.js'
 import { MemoryStore } from '../support/memory-store.js'
+import { startCappedHub } from '../support/capped-hub.js'
 import { waitFor } from '../support/poll.js'
 import { chunkSizes, makeBundle, within } from '../unit/swarm/helpers.js'
 
@@ -37,16 +37,7 @@ const bundle = makeBundle(chunkSizes(16, 128 * 1024, 256 * 1024, 21))
 
 t.test('hoarders are disconnected, banned when they come back and hoard again; the hub is spared; no corrupt chunk', async t => {
   const swarmKey = generateSwarmKey()
-  const limiter = new Limiter({ rateBytesPerSec: HUB_RATE_BYTES_PER_SEC, name: 'hub-upload' })
-  const hub: Node = await createStoremeshNode({
-    swarmKey,
-    services: {
-      chunks: chunkProtocol({
-        store: new MemoryStore(bundle.chunks),
-        uploadLimiter: new UploadTurns(async (bytes, options) => { await limiter.acquire(bytes, options?.signal) }).acquire
-      })
-    }
-  })
+  const hub: Node = await startCappedHub(swarmKey, new MemoryStore(bundle.chunks), HUB_RATE_BYTES_PER_SEC)
   const keys = await Promise.all(Array.from({ length: HOARDERS }, async () => await generateKeyPair('Ed25519')))
   // a hoarder process under its peer key (the second round restarts them: an attacker's
   // reconnect, with none of the first process's back-off memory)

@@ -13,10 +13,10 @@ import { blake3Hex } from '../../src/bundle/hash.js'
 import { createStoremeshNode, type StoremeshNode } from '../../src/net/node.js'
 import { generateSwarmKey } from '../../src/net/swarm-key.js'
 import { AddressBans, addressBanGater, noteAddressesOnBan } from '../../src/net/address-bans.js'
-import { BanList, chunkProtocol, UploadTurns, type ChunkProtocol } from '../../src/swarm/index.js'
-import { Limiter } from '../../src/wan/limiter.js'
+import { BanList, chunkProtocol, type ChunkProtocol } from '../../src/swarm/index.js'
 import { HostileChunkPeer, type HostileMode } from '../support/hostile-chunk-peer.js'
 import { MemoryStore } from '../support/memory-store.js'
+import { startCappedHub } from '../support/capped-hub.js'
 import { waitFor } from '../support/poll.js'
 import { chunkSizes, makeBundle, within } from '../unit/swarm/helpers.js'
 
@@ -43,16 +43,7 @@ const EXPECTED: Record<Exclude<HostileMode, 'slow' | 'choking-hoarder'>, string>
 /** A capped hub, a device, and the attacker (not started yet), torn down with the test. */
 async function setup (t: Test, mode: HostileMode, hubRateBytesPerSec = HUB_RATE_BYTES_PER_SEC, attackerAddress?: string) {
   const swarmKey = generateSwarmKey()
-  const limiter = new Limiter({ rateBytesPerSec: hubRateBytesPerSec, name: 'hub-upload' })
-  const hub: Node = await createStoremeshNode({
-    swarmKey,
-    services: {
-      chunks: chunkProtocol({
-        store: new MemoryStore(bundle.chunks),
-        uploadLimiter: new UploadTurns(async (bytes, options) => { await limiter.acquire(bytes, options?.signal) }).acquire
-      })
-    }
-  })
+  const hub: Node = await startCappedHub(swarmKey, new MemoryStore(bundle.chunks), hubRateBytesPerSec)
   const bans = new BanList()
   const store = new MemoryStore()
   // as the roles wire it (roles/peer.ts): bans by peer id, and by address before Noise
