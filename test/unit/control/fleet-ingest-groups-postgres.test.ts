@@ -5,10 +5,10 @@
  * before its group's commit.
  */
 import t from 'tap'
-import { FleetLedger, openFleetDb, type SqlDb } from '../../../src/control/index.js'
+import { FleetLedger, type SqlDb } from '../../../src/control/index.js'
 import { ingestHubBatches, type IngestContext } from '../../../src/control/fleet-ingest.js'
 import type { HubBatch, LedgerDelta } from '../../../src/ledger/report/index.js'
-import { postgresSkipReason, startPostgres, type TestPostgres } from '../../support/postgres.js'
+import { fleetPostgres } from './fleet-pg.js'
 
 const EPOCH = '3'.repeat(32)
 const HUBS = 24
@@ -20,20 +20,9 @@ const report = (hub: number, wave: string): HubBatch => ({
   entries: Array.from({ length: DEVICES }, (_, d): LedgerDelta => ({ seq: d + 1, waveId: wave, deviceId: `${wave}-${hub}-${d}`, state: d === 0 ? 'rolled-back' : 'updated', version: d + 1, atMs: 1 }))
 })
 
-const skip = postgresSkipReason()
-if (skip !== undefined) {
-  t.plan(0, skip)
-} else {
-  let pg: TestPostgres | undefined
-  let db: SqlDb | undefined
-  t.teardown(async () => {
-    await db?.close()
-    await pg?.close()
-  })
-  pg = await startPostgres()
-  const url = await pg.createDatabase('groups')
-  db = await openFleetDb({ url })
-  const shared = db
+const fixture = await fleetPostgres(t, 'groups')
+if (fixture !== undefined) {
+  const { url, db: shared } = fixture
 
   t.test('first reports of new hubs at two super hubs at once, each sent twice: every outcome counts once', async t => {
     const a = await FleetLedger.over(shared, { haltOnRollbackRatio: 1, via: 'super-a', ingest: { maxInFlight: 4, maxReports: 8 } })

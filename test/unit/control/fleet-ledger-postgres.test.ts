@@ -1,24 +1,13 @@
 import t from 'tap'
-import { FleetLedger, openFleetDb, type SqlDb } from '../../../src/control/index.js'
-import { postgresSkipReason, startPostgres, type TestPostgres } from '../../support/postgres.js'
+import { FleetLedger } from '../../../src/control/index.js'
+import { fleetPostgres } from './fleet-pg.js'
 import { fleetLedgerCases, rejectsWith } from './fleet-ledger-cases.js'
 import { fleetHaltCheckCases } from './fleet-halt-check-cases.js'
 import { fleetHoldingsCases, fleetPrestageOrderCases } from './fleet-holdings-cases.js'
 
-const skip = postgresSkipReason()
-if (skip !== undefined) {
-  t.plan(0, skip)
-} else {
-  let pg: TestPostgres | undefined
-  let db: SqlDb | undefined
-  t.teardown(async () => {
-    await db?.close()
-    await pg?.close()
-  })
-  pg = await startPostgres()
-  const url = await pg.createDatabase('fleet')
-  db = await openFleetDb({ url })
-  const shared = db
+const fixture = await fleetPostgres(t, 'fleet')
+if (fixture !== undefined) {
+  const { pg, url, db: shared } = fixture
   // the other super hub: its own process's pool on the same database
   fleetLedgerCases(t, () => ({ db: shared, other: async () => await FleetLedger.open({ dbUrl: url, haltOnRollbackRatio: 1, via: 'super-b' }, { waitForDb: true }) }))
   fleetHoldingsCases(t, () => shared)
@@ -26,7 +15,7 @@ if (skip !== undefined) {
   fleetHaltCheckCases(t, () => shared, true)
 
   t.test('database down: reports are refused (the hub resends), health says so, nothing is lost', async t => {
-    const server = pg!
+    const server = pg
     const l = await FleetLedger.open({ dbUrl: url, haltOnRollbackRatio: 1 })
     t.teardown(async () => { await l.close() })
     const entries = [{ seq: 1, waveId: 'dd1', deviceId: 'pos-1', state: 'updated' as const, version: 1, atMs: 1 }]
@@ -41,7 +30,7 @@ if (skip !== undefined) {
   })
 
   t.test('a super hub started while the server is down comes up when it returns', async t => {
-    const server = pg!
+    const server = pg
     await server.stopServer()
     const l = await FleetLedger.open({ dbUrl: url, haltOnRollbackRatio: 1 })
     t.teardown(async () => { await l.close() })
