@@ -25,6 +25,7 @@ import { ReopenBackoff } from './reopen.js'
 import { BanList, PeerScorer } from './scoring.js'
 import { BundleSwarm } from './session.js'
 import type { ByteDuplex } from './transport.js'
+import { EarliestTimer } from './earliest-timer.js'
 
 const hex = (b: Uint8Array): string => Buffer.from(b).toString('hex')
 
@@ -43,9 +44,7 @@ export class ChunkProtocolService implements ChunkProtocol {
   /** `${bundleId} ${peerId}` of streams being opened: identify may report a peer many times */
   readonly #opening = new Set<string>()
   readonly #reopen = new ReopenBackoff({ minMs: DEFAULT_REOPEN_MIN_MS, maxMs: DEFAULT_REOPEN_MAX_MS })
-  #reopenTimer: NodeJS.Timeout | undefined
-  /** when #reopenTimer fires (Infinity: not armed) */
-  #reopenAtMs = Infinity
+  readonly #reopenTimer = new EarliestTimer(() => { this.#sweep() })
   /** sweeps run (tests: an idle, fully wired node sweeps once per DEFAULT_REOPEN_IDLE_MS) */
   sweeps = 0
   #abort = lifetimeAbortController()
@@ -105,9 +104,7 @@ export class ChunkProtocolService implements ChunkProtocol {
   async stop (): Promise<void> {
     if (!this.#started) return
     this.#started = false
-    clearTimeout(this.#reopenTimer)
-    this.#reopenTimer = undefined
-    this.#reopenAtMs = Infinity
+    this.#reopenTimer.clear()
     this.#abort.abort()
     if (this.#topologyId !== undefined) this.#components.registrar.unregister(this.#topologyId)
     await this.#components.registrar.unhandle(this.protocol)
@@ -215,16 +212,7 @@ export class ChunkProtocolService implements ChunkProtocol {
   /** The next sweep in `delayMs` at the latest (an earlier one armed stays). */
   #sweepIn (delayMs: number): void {
     if (!this.#started) return
-    const atMs = Date.now() + delayMs
-    if (this.#reopenTimer !== undefined && this.#reopenAtMs <= atMs) return
-    clearTimeout(this.#reopenTimer)
-    this.#reopenAtMs = atMs
-    this.#reopenTimer = setTimeout(() => {
-      this.#reopenTimer = undefined
-      this.#reopenAtMs = Infinity
-      this.#sweep()
-    }, delayMs)
-    this.#reopenTimer.unref()
+    this.#reopenTimer.arm(Date.now() + delayMs, delayMs)
   }
 
   /**

@@ -12,6 +12,7 @@
 import { StoremeshError } from '../interface/errors.js'
 import type { Link } from '../interface/types.js'
 import type { Picker } from './picker.js'
+import { EarliestTimer } from './earliest-timer.js'
 
 /** Hoarders one swarm remembers (a peer id each): far more than a store's peers. */
 export const MAX_REMEMBERED_HOARDERS = 1024
@@ -35,8 +36,8 @@ export interface HoarderWatchInit {
 export class HoarderWatch {
   readonly #init: HoarderWatchInit
   readonly #known = new Set<string>()
-  #timer: NodeJS.Timeout | undefined
-  #timerAtMs = Infinity
+  /** the next waiting peer's time up: check, then arm for the one after */
+  readonly #timer = new EarliestTimer(() => { this.check(); this.arm() })
 
   constructor (init: HoarderWatchInit) {
     this.#init = init
@@ -58,22 +59,11 @@ export class HoarderWatch {
   arm (): void {
     const due = this.#init.picker.hoarderDueInMs()
     if (due === undefined) return
-    const at = (this.#init.now ?? Date.now)() + due
-    if (this.#timer !== undefined && this.#timerAtMs <= at) return
-    clearTimeout(this.#timer)
-    this.#timerAtMs = at
-    this.#timer = setTimeout(() => {
-      this.#timer = undefined
-      this.#timerAtMs = Infinity
-      this.check()
-      this.arm()
-    }, due + 1)
-    this.#timer.unref()
+    this.#timer.arm((this.#init.now ?? Date.now)() + due, due + 1)
   }
 
   stop (): void {
-    clearTimeout(this.#timer)
-    this.#timer = undefined
+    this.#timer.clear()
   }
 
   /** Drops the hoarders the picker names now (the swarm calls it on its fill tick and from arm()'s timer). */
