@@ -352,4 +352,10 @@ async function main (): Promise<void> {
   }
 }
 
-await main()
+// caught here, not by the uncaughtException counter above: a run that fails says why
+try {
+  await main()
+} catch (err) {
+  process.stderr.write(`bench:origin failed: ${(err as Error)?.stack ?? String(err)}\n`)
+  process.exitCode = 1
+}
