@@ -159,12 +159,16 @@ async function superClient (node: StoremeshNode, addr: string, pieces: BundleInf
     try {
       bytes += await pullOnce(node, multiaddr(addr), todo, got)
     } catch (err) {
-      bytes += (err as { deliveredBytes?: number }).deliveredBytes ?? 0
+      const delivered = (err as { deliveredBytes?: number }).deliveredBytes ?? 0
+      bytes += delivered
       // past --max-seconds a stream cut under load is not retried: the run is over (one such cut failed a whole 512 MiB x 50 run)
       if (timeUp()) break
+      // only tries in a row that got nothing count: at load ~100 dials time out now and then
+      // through a long run, and 20 such over an hour ended three runs of session 14
+      if (delivered > 0) attempt = 1
       if (attempt >= MAX_STREAM_ATTEMPTS) throw err
       streamRetries++
-      await new Promise(resolve => setTimeout(resolve, 250))
+      await new Promise(resolve => setTimeout(resolve, 250 * attempt))
     }
   }
   return bytes
