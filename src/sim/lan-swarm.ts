@@ -41,7 +41,8 @@ export function simulateLanSwarm (init: LanSwarmInit): LanSwarmResult {
   return new LanSwarm(init).run()
 }
 
-class LanSwarm {
+/** Exported for tests that look at the nodes' pickers after a run; simulateLanSwarm is the API. */
+export class LanSwarm {
   readonly q = new EventQueue(0)
   readonly o: SwarmOptions
   readonly nodes: Node[] = []
@@ -252,6 +253,8 @@ class LanSwarm {
     if (d.picker.has(index)) {
       d.picker.onFailed(index, from.id)
       this.wastedBytes += bytes
+      // a good copy proves its sender serves (session.ts #onPiece); a corrupt peer's is bad
+      if (!from.corrupt && d.picker.unproven(from.id)) d.picker.delivered(from.id)
       return
     }
     if (from.corrupt) {
@@ -263,7 +266,9 @@ class LanSwarm {
       return
     }
     if (from.idx !== HUB) this.seeder.peerServed(from.id)
-    const askers = d.picker.setHave(index)
+    // the sender delivered: the picker trusts it from now on (its suspect and hoarder
+    // rules judge only peers that never delivered), as session.ts #markHeld passes it
+    const askers = d.picker.setHave(index, from.id)
     for (const a of askers) {
       if (a === from.id) continue
       const up = this.byId(a)

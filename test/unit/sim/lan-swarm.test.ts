@@ -1,5 +1,5 @@
 import t from 'tap'
-import { simulateLanSwarm, type LanSwarmInit } from '../../../src/sim/lan-swarm.js'
+import { LanSwarm, simulateLanSwarm, type LanSwarmInit } from '../../../src/sim/lan-swarm.js'
 import { Rng } from '../../../src/sim/rng.js'
 
 const KiB = 1024
@@ -37,4 +37,18 @@ t.test('a peer serving bad chunks is banned and everyone still completes', async
 
 t.test('the same seed gives the same run', async t => {
   t.same(simulateLanSwarm(store(8)), simulateLanSwarm(store(8)))
+})
+
+t.test('a device trusts the peers that delivered to it, as the product picker is told (setHave with its source)', async t => {
+  // Before, the model called setHave(index) without the sender, so no peer ever counted
+  // as having delivered: the picker's suspect and hoarder rules judged them all.
+  const s = new LanSwarm(store(6))
+  const r = s.run()
+  t.equal(r.doneMs.filter(Number.isFinite).length, 6)
+  for (const d of s.devices) {
+    const proven = s.nodes.filter(p => p !== d && !d.picker.unproven(p.id)).map(p => p.id)
+    t.ok(proven.length > 0, `${d.id} trusts ${proven.join(', ')}`)
+  }
+  // the hub seeds every chunk to someone first: someone has it proven
+  t.ok(s.devices.some(d => !d.picker.unproven('hub')), 'the hub is proven to a device it served')
 })
