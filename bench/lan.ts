@@ -51,6 +51,7 @@ import { formatSmapsPeaks, largestDevice, sampleSmapsPeaks } from './support/sma
 import { countMdnsPackets, inIsolatedNetns, rerunInIsolatedNetns, startMdnsNoise } from './support/netns.js'
 import type { P2pRun } from './support/lan-run.js'
 import { lanVerdictsLine, lanVerdictsOf } from './support/lan-verdicts.js'
+import { hostCpuInputs, hostCpuLine, schedOfAll } from './support/lan-host-cpu.js'
 import { bundleStatus, censusDump, cpuSecOfAll, killAll, live, stopAll, track, type Proc } from './support/lan-procs.js'
 
 const MiB = 1024 * 1024
@@ -180,6 +181,7 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     const cpuReady = await cpuSecOfAll(procs)
     const mainReady = await cpuSecOfAll(procs, mainThreadCpuSecOf)
     const hubCpuReady = await cpuSecOf(hub.child.pid)
+    const schedReady = await schedOfAll([hub, ...devices].map(p => p.child.pid))
     // completion time: when the device printed that it holds the bundle, complete and re-verified
     const doneAt = new Map<string, number>()
     const held = new Map<string, string>()
@@ -212,6 +214,7 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     const cpuSec = await cpuSecOfAll(procs)
     const mainThreadTransferSec = await cpuSecOfAll(procs, mainThreadCpuSecOf) - mainReady
     const hubCpuTransferSec = await cpuSecOf(hub.child.pid) - hubCpuReady
+    const schedDone = await schedOfAll([hub, ...devices].map(p => p.child.pid))
     const wallSec = (Date.now() - t0) / 1000
     await sleep(IDLE_SETTLE_MS)
     censusDump(procs)
@@ -238,6 +241,8 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     const hubUpBytes = Math.max((await bundleStatus(hubDir, env.id))?.bytes.lan.up ?? 0, hubUpSeen)
     // bytes devices received twice or refused (late copies after a cancel): upload capacity lost to the swarm
     const wasted = await Promise.all(devices.map(async d => (await bundleStatus(d.dataDir, env.id))?.wastedBytes ?? 0))
+    const devLan = await Promise.all(devices.map(async d => (await bundleStatus(d.dataDir, env.id))?.bytes.lan ?? { up: 0, down: 0 }))
+    const hostCpu = hostCpuInputs(schedReady, schedDone, hubUpBytes, devLan.reduce((a, x) => a + x.up, 0), devLan.reduce((a, x) => a + x.down, 0))
     const verdicts = await lanVerdictsOf([hubDir, ...devices.map(d => d.dataDir)], env.id)
     return {
       makespanMs,
@@ -259,6 +264,7 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
       smapsPeaks,
       wastedBytes: wasted.reduce((a, b) => a + b, 0),
       worstWastedBytes: Math.max(0, ...wasted),
+      hostCpu,
       verdicts
     }
   } finally {
@@ -337,6 +343,7 @@ async function main (): Promise<void> {
       `(${(100 * p.wastedBytes / (n * F)).toFixed(1)}% of ${deliveredMiB.toFixed(0)} MiB), worst device ${(100 * p.worstWastedBytes / F).toFixed(1)}% of the bundle` +
       (burner !== undefined ? ` (target under ${TARGET_BURN_DUPLICATE_PCT}% beside the CPU burner: ${mark(100 * p.wastedBytes / (n * F) < TARGET_BURN_DUPLICATE_PCT)})` : ''))
     console.log(`      ${lanVerdictsLine(p.verdicts)}`)
+    console.log(`      ${hostCpuLine(p.hostCpu)}`)
     if (burner !== undefined) {
       const burnWallSec = (Date.now() - burner.startedAt) / 1000
       console.log(`      CPU burner so far: ${(await burner.cpuSec()).toFixed(1)} CPU-s over ${burnWallSec.toFixed(1)} s (${(100 * (await burner.cpuSec()) / burnWallSec).toFixed(0)}% of a core)`)

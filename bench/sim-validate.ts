@@ -22,7 +22,7 @@
  */
 import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
-import { loadavg, tmpdir } from 'node:os'
+import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseRate } from '../src/wan/rate.js'
 import { parseBenchLan, simulateBenchStore } from '../src/sim/validate.js'
@@ -74,24 +74,41 @@ async function runBenchLan (n: number): Promise<string> {
 const sizes = await chunkSizes()
 const rate = parseRate(RATE)
 const pct = (x: number): string => `${(100 * x).toFixed(1)}%`
+const signed = (x: number): string => `${x >= 0 ? '+' : ''}${pct(x)}`
+const sec = (ms: number): string => `${(ms / 1000).toFixed(1)} s`
+const cores = cpus().length
 console.log(`sim:validate  ${BUNDLE_MIB} MiB in ${sizes.length} chunks, every upload capped at ${RATE}, N = ${NS.join(', ')}; simulator: mean of ${SEEDS} seeds, ` +
   `connect ${CONNECT === 'measured' ? 'as measured in each real run' : `${CONNECT} ms`}; load ${loadavg().map(x => x.toFixed(1)).join(' ')}`)
 let ok = true
+const rows: string[] = []
 for (const n of NS) {
   console.log(`real processes (bench:lan --n ${n}):`)
   const r = parseBenchLan(await runBenchLan(n)).get(n)
+  const load = loadavg()[0]?.toFixed(1) ?? '?'
   const connectMs = CONNECT === 'measured' ? (r?.connectMs ?? CONNECT_DEFAULT_MS) : Number(CONNECT)
   if (r !== undefined) console.log(`  measured: the hub's status counted all ${n} peers at ${r.connectMs === undefined ? '?' : (r.connectMs / 1000).toFixed(1)} s`)
-  const s = simulateBenchStore({ n, pieceSizes: sizes, rateBytesPerSec: rate, connectMs, latencyMs: 1, seeds: SEEDS })
-  console.log(`  sim N=${n}: makespan ${(s.makespanMs / 1000).toFixed(1)} s (seeds ${s.perSeedMs.map(x => (x / 1000).toFixed(1)).join(' ')}; connect ${(connectMs / 1000).toFixed(1)} s), ` +
-    `hub ${s.hubCopies.toFixed(2)} copies, duplicates ${pct(s.duplicateShare)}`)
-  if (r === undefined) { console.log(`N=${n}: no measurement (load ${loadavg()[0]?.toFixed(1)})`); ok = false; continue }
+  const store = { n, pieceSizes: sizes, rateBytesPerSec: rate, connectMs, latencyMs: 1, seeds: SEEDS }
+  const own = simulateBenchStore(store)
+  console.log(`  sim N=${n}, a CPU per node: makespan ${sec(own.makespanMs)} (seeds ${own.perSeedMs.map(sec).join(' ')}; connect ${sec(connectMs)}), ` +
+    `hub ${own.hubCopies.toFixed(2)} copies, duplicates ${pct(own.duplicateShare)}`)
+  if (r === undefined) { console.log(`N=${n}: no measurement (load ${load})`); rows.push(`N=${n}  no measurement (load ${load})`); ok = false; continue }
+  const cpuLoad = r.cpuTransferSec === undefined ? '?' : `${pct(r.cpuTransferSec / (r.makespanMs / 1000) / cores)} of ${cores} cores (${r.cpuTransferSec.toFixed(1)} CPU-s)`
+  if (r.hostCpu === undefined) { console.log(`N=${n}: bench:lan printed no host CPU line`); rows.push(`N=${n}  no host CPU measurement (load ${load})`); ok = false; continue }
+  const h = r.hostCpu
+  // the model of what bench:lan runs on: N + 1 processes on this one host (src/sim/host-cpu.ts)
+  const s = simulateBenchStore({ ...store, hostCpu: h })
+  console.log(`  sim N=${n}, host CPU as measured (send ${h.sendSecPerMiB.toFixed(4)} CPU-s/MiB, receive ${h.receiveSecPerMiB.toFixed(4)} CPU-s/MiB, core share ${h.coreShare.toFixed(3)}): ` +
+    `makespan ${sec(s.makespanMs)} (seeds ${s.perSeedMs.map(sec).join(' ')}), hub ${s.hubCopies.toFixed(2)} copies, duplicates ${pct(s.duplicateShare)}`)
   const dm = s.makespanMs / r.makespanMs - 1
   const dc = s.hubCopies / r.hubCopies - 1
   const good = Math.abs(dm) <= TARGET && Math.abs(dc) <= TARGET
   ok &&= good
-  console.log(`N=${n}  makespan sim ${(s.makespanMs / 1000).toFixed(1)} s vs measured ${(r.makespanMs / 1000).toFixed(1)} s (${pct(dm)})  ` +
-    `hub copies sim ${s.hubCopies.toFixed(2)} vs measured ${r.hubCopies.toFixed(2)} (${pct(dc)})  target within ${100 * TARGET}%: ${good ? 'ok' : 'MISSED'}; ` +
-    `duplicates sim ${pct(s.duplicateShare)} vs measured ${r.duplicateShare === undefined ? '?' : pct(r.duplicateShare)}; load ${loadavg()[0]?.toFixed(1)}`)
+  const row = `N=${n}  makespan sim ${sec(s.makespanMs)} vs measured ${sec(r.makespanMs)} (${signed(dm)}; a CPU per node ${sec(own.makespanMs)}, ${signed(own.makespanMs / r.makespanMs - 1)})  ` +
+    `hub copies sim ${s.hubCopies.toFixed(2)} vs measured ${r.hubCopies.toFixed(2)} (${signed(dc)})  ` +
+    `duplicates sim ${pct(s.duplicateShare)} vs measured ${r.duplicateShare === undefined ? '?' : pct(r.duplicateShare)}  ` +
+    `real run's CPU ${cpuLoad}, main threads' core share ${h.coreShare.toFixed(3)}; load ${load}  target within ${100 * TARGET}%: ${good ? 'ok' : 'MISSED'}`
+  console.log(row)
+  rows.push(row)
 }
+console.log(`\nsim:validate summary (host CPU model: src/sim/host-cpu.ts, inputs measured in each run):\n${rows.join('\n')}`)
 if (!ok) process.exitCode = 1

@@ -5,6 +5,7 @@ import type { LanVerdicts } from './lan-verdicts.js'
  * figures its table and targets are computed from.
  */
 import type { SmapsSample } from './smaps.js'
+import type { HostCpuInputs } from './lan-host-cpu.js'
 
 export interface P2pRun { makespanMs: number, startSpreadMs: number
   /** from the hub's ready until it had uploaded one copy of the bundle (undefined: it never did) */
@@ -27,4 +28,6 @@ export interface P2pRun { makespanMs: number, startSpreadMs: number
   /** devices' status.json wastedBytes, summed and the largest */
   wastedBytes: number, worstWastedBytes: number
   /** bans and hoarder verdicts the (all honest) nodes passed on each other */
-  verdicts: LanVerdicts }
+  verdicts: LanVerdicts
+  /** main threads' CPU and run-queue wait, and the bytes they moved (sim:validate's host CPU model) */
+  hostCpu: HostCpuInputs }

@@ -23,6 +23,7 @@ import { Choker, type ChokerPeer } from '../swarm/choker.js'
 import { defaultSwarmOptions, type SwarmOptions } from '../swarm/constants.js'
 import { SuperSeeder } from '../swarm/superseed.js'
 import { EventQueue } from './event-queue.js'
+import { HostCpu } from './host-cpu.js'
 import type { LanSwarmInit, LanSwarmResult, Node, Req } from './lan-swarm-types.js'
 import { HUB, newNode } from './lan-swarm-nodes.js'
 import { holdersOf, takeTurn } from './lan-swarm-turns.js'
@@ -63,6 +64,8 @@ class LanSwarm {
   badChunks = 0
   bans = 0
   remaining: number
+  /** single-machine validation only (host-cpu.ts) */
+  readonly cpu: HostCpu | undefined
 
   constructor (readonly init: LanSwarmInit) {
     this.o = { ...defaultSwarmOptions, ...init.options }
@@ -72,6 +75,7 @@ class LanSwarm {
     this.remaining = this.n
     this.hubLiveQueued = new Int32Array(1 + this.n + init.corruptPeers)
     this.seen = new Uint8Array(1 + this.n + init.corruptPeers)
+    this.cpu = init.hostCpu === undefined ? undefined : new HostCpu(init.hostCpu, 1 + this.n + init.corruptPeers)
     const random = init.rng.random
     const now = this.q.now
     const total = 1 + this.n + init.corruptPeers
@@ -215,7 +219,9 @@ class LanSwarm {
     const bytes = this.sizes[req.index] as number
     const prepaid = Math.min(up.prepaidBytes, bytes)
     up.prepaidBytes -= prepaid
-    this.q.runIn(() => { this.served(up, req, bytes) }, 1000 * (bytes - prepaid) / up.upBps)
+    const wireMs = 1000 * (bytes - prepaid) / up.upBps
+    const now = this.q.nowMs()
+    this.q.runIn(() => { this.served(up, req, bytes) }, this.cpu === undefined ? wireMs : Math.max(wireMs, this.cpu.send(up.idx, bytes, now) - now))
   }
 
   served (up: Node, req: Req, bytes: number): void {
@@ -236,10 +242,12 @@ class LanSwarm {
 
   /** A piece reaches `d`'s socket; it is read at d's download rate, one at a time. */
   arrive (d: Node, from: Node, index: number, bytes: number): void {
-    const start = Math.max(this.q.nowMs(), d.downFreeAtMs)
-    d.downFreeAtMs = start + (Number.isFinite(d.downBps) ? 1000 * bytes / d.downBps : 0)
-    if (d.downFreeAtMs <= this.q.nowMs()) this.received(d, from, index, bytes)
-    else this.q.runAt(d.downFreeAtMs, () => { this.received(d, from, index, bytes) })
+    const now = this.q.nowMs()
+    d.downFreeAtMs = Math.max(now, d.downFreeAtMs) + (Number.isFinite(d.downBps) ? 1000 * bytes / d.downBps : 0)
+    // the receiver's CPU work began with the chunk's first byte, a wire time ago
+    const readyMs = this.cpu === undefined ? d.downFreeAtMs : Math.max(d.downFreeAtMs, this.cpu.receive(d.idx, bytes, now - 1000 * bytes / from.upBps))
+    if (readyMs <= now) this.received(d, from, index, bytes)
+    else this.q.runAt(readyMs, () => { this.received(d, from, index, bytes) })
   }
 
   received (d: Node, from: Node, index: number, bytes: number): void {
