@@ -189,6 +189,8 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     let hubCopyAt = 0
     // the hub connected to every device (discovery, dials, handshakes): sim:validate gives the model this as its connect time
     let hubAllPeersAt = 0
+    // when its status first counted 1, 2, ... N peers: how the hub's connections spread out
+    const hubPeersAtMs: number[] = []
     await withDeadline(`${n} devices complete`, (async () => {
       while (doneAt.size < n) {
         for (const d of devices) {
@@ -202,6 +204,7 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
         const hs = await bundleStatus(hubDir, env.id)
         hubUpSeen = Math.max(hubUpSeen, hs?.bytes.lan.up ?? 0)
         if (hubAllPeersAt === 0 && (hs?.peers ?? 0) >= n) hubAllPeersAt = Date.now()
+        while (hubPeersAtMs.length < Math.min(n, hs?.peers ?? 0)) hubPeersAtMs.push(Date.now() - seedAt)
         if (hubCopyAt === 0 && hubUpSeen >= env.totalBytes) hubCopyAt = Date.now()
         await sleep(POLL_MS)
       }
@@ -249,6 +252,7 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
       startSpreadMs,
       hubCopyMs: hubCopyAt === 0 ? undefined : hubCopyAt - seedAt,
       hubAllPeersMs: hubAllPeersAt === 0 ? undefined : hubAllPeersAt - seedAt,
+      hubPeersAtMs,
       hubUpBytes,
       hubPeakRssBytes,
       devicePeakRssBytes,
@@ -344,6 +348,7 @@ async function main (): Promise<void> {
       (burner !== undefined ? ` (target under ${TARGET_BURN_DUPLICATE_PCT}% beside the CPU burner: ${mark(100 * p.wastedBytes / (n * F) < TARGET_BURN_DUPLICATE_PCT)})` : ''))
     console.log(`      ${lanVerdictsLine(p.verdicts)}`)
     console.log(`      ${hostCpuLine(p.hostCpu)}`)
+    console.log(`      hub's status counted 1..${n} peers at ${p.hubPeersAtMs.map(ms => (ms / 1000).toFixed(1)).join(' ')} s`)
     if (burner !== undefined) {
       const burnWallSec = (Date.now() - burner.startedAt) / 1000
       console.log(`      CPU burner so far: ${(await burner.cpuSec()).toFixed(1)} CPU-s over ${burnWallSec.toFixed(1)} s (${(100 * (await burner.cpuSec()) / burnWallSec).toFixed(0)}% of a core)`)

@@ -12,6 +12,8 @@ export interface P2pRun { makespanMs: number, startSpreadMs: number
   hubCopyMs: number | undefined
   /** from the hub's ready until its status first counted all N devices as peers (undefined: never seen; the status is written every second) */
   hubAllPeersMs: number | undefined
+  /** from the hub's ready until its status first counted 1, 2, ... N peers (as many as it was seen to reach) */
+  hubPeersAtMs: number[]
   hubUpBytes: number, cpuSec: number,
   /** peak RSS (VmHWM) of the hub and of the largest device, read before the stop, bytes */
   hubPeakRssBytes: number, devicePeakRssBytes: number, cpuTransferSec: number, hubCpuTransferSec: number, wallSec: number
