@@ -20,6 +20,12 @@ export interface LanSwarmInit {
   latencyMs: number
   /** from the hub holding the bundle until it is connected to every device (discovery, dial, handshake) */
   connectMs: number
+  /**
+   * Device i's connection to the hub opens at hubConnectMs[i - 1] instead (no earlier than
+   * connectMs): the devices are connected among themselves at connectMs. For checking
+   * against processes on one loaded host, whose hub dialled its devices over a minute.
+   */
+  hubConnectMs?: readonly number[]
   corruptPeers: number
   rng: Rng
   options?: Partial<SwarmOptions>

@@ -17,6 +17,8 @@ export interface BenchStore {
   seeds: number
   /** bench:lan's processes sharing one host (measured in the run; host-cpu.ts); none: each node has a CPU of its own */
   hostCpu?: HostCpuModel
+  /** when the hub's connection to each device opened (measured in the run); none: all at connectMs */
+  hubConnectMs?: readonly number[]
 }
 
 export interface BenchStoreResult {
@@ -38,7 +40,8 @@ export function simulateBenchStore (s: BenchStore): BenchStoreResult {
     connectMs: s.connectMs,
     corruptPeers: 0,
     rng: new Rng(seed + 1),
-    ...(s.hostCpu !== undefined ? { hostCpu: s.hostCpu } : {})
+    ...(s.hostCpu !== undefined ? { hostCpu: s.hostCpu } : {}),
+    ...(s.hubConnectMs !== undefined ? { hubConnectMs: s.hubConnectMs } : {})
   }))
   const mean = (xs: number[]): number => xs.reduce((a, b) => a + b, 0) / xs.length
   return {
@@ -60,6 +63,18 @@ export interface BenchLanRun {
   cpuTransferSec?: number
   /** the host CPU model's inputs, measured in the run (bench/support/lan-host-cpu.ts) */
   hostCpu?: HostCpuModel
+  /** hub ready -> its status first counted 1, 2, ... peers (status written every second) */
+  hubPeersAtMs?: number[]
+}
+
+/**
+ * The hub's connection time to each of `n` devices, from when its status first counted
+ * 1, 2, ... peers; devices it was never seen to count take the last time seen (or
+ * `fallbackMs` when none was).
+ */
+export function hubConnectSchedule (run: BenchLanRun, n: number, fallbackMs: number): number[] {
+  const seen = run.hubPeersAtMs ?? []
+  return Array.from({ length: n }, (_, i) => seen[Math.min(i, seen.length - 1)] ?? fallbackMs)
 }
 
 /**
@@ -87,6 +102,8 @@ export function parseBenchLan (out: string): Map<number, BenchLanRun> {
     if (cpu !== null) cur.cpuTransferSec = Number(cpu[1])
     const h = /model inputs send ([\d.]+) CPU-s\/MiB, receive ([\d.]+) CPU-s\/MiB, core share while runnable ([\d.]+)/.exec(line)
     if (h !== null) cur.hostCpu = { sendSecPerMiB: Number(h[1]), receiveSecPerMiB: Number(h[2]), coreShare: Number(h[3]) }
+    const peers = /hub's status counted 1\.\.\d+ peers at ([\d. ]*) s/.exec(line)
+    if (peers !== null) cur.hubPeersAtMs = (peers[1] ?? '').trim().split(/\s+/).filter(x => x !== '').map(x => 1000 * Number(x))
   }
   return m
 }
