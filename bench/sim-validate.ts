@@ -21,7 +21,7 @@
  * at 54.8 s: it measures the last dial, not the swarm's start.
  */
 import { spawn } from 'node:child_process'
-import { mkdtemp, rm } from 'node:fs/promises'
+import { mkdtemp, readFile, rm } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
 import { parseRate } from '../src/wan/rate.js'
@@ -44,6 +44,8 @@ const CONNECT = opt('connect-ms', '500')
 const CONNECT_DEFAULT_MS = 500
 const STARTUP_DEADLINE_MS = opt('startup-deadline-ms', '900000')
 const CLI_DIST = opt('cli-dist', '')
+/** `--replay <file>`: no processes; the bench:lan output saved in <file> (a sim:validate log) is compared again */
+const REPLAY = opt('replay', '')
 const TARGET = 0.15
 /** bench:lan's chunking: its --avg-chunk-kib default, min a quarter, max four times */
 const AVG_CHUNK_BYTES = 256 * 1024
@@ -60,6 +62,13 @@ async function chunkSizes (): Promise<number[]> {
 }
 
 async function runBenchLan (n: number): Promise<string> {
+  if (REPLAY !== '') {
+    const log = (await readFile(REPLAY, 'utf8')).split('\n').map(l => l.replace(/^ {2}\| /, ''))
+    // the lines of this N's own bench:lan run: from its N= line to the next one
+    const from = log.findIndex(l => l.startsWith(`N=${n} `))
+    const to = log.findIndex((l, i) => i > from && /^N=\d+ /.test(l))
+    return from < 0 ? '' : log.slice(from, to < 0 ? undefined : to).join('\n')
+  }
   const argv = ['--import', 'tsx', join(REPO_ROOT, 'bench', 'lan.ts'), '--n', String(n), '--bundle-mib', String(BUNDLE_MIB), '--rate', RATE,
     '--skip-http', '--skip-wire', '--idle-ms', '0', '--startup-deadline-ms', STARTUP_DEADLINE_MS, ...(CLI_DIST !== '' ? ['--cli-dist', CLI_DIST] : [])]
   const child = spawn(process.execPath, argv, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] })
@@ -84,7 +93,7 @@ const rows: string[] = []
 for (const n of NS) {
   console.log(`real processes (bench:lan --n ${n}):`)
   const r = parseBenchLan(await runBenchLan(n)).get(n)
-  const load = loadavg()[0]?.toFixed(1) ?? '?'
+  const load = REPLAY !== '' ? 'as in the replayed run' : loadavg()[0]?.toFixed(1) ?? '?'
   const connectMs = CONNECT === 'measured' ? (r?.connectMs ?? CONNECT_DEFAULT_MS) : Number(CONNECT)
   if (r !== undefined) console.log(`  measured: the hub's status counted all ${n} peers at ${r.connectMs === undefined ? '?' : (r.connectMs / 1000).toFixed(1)} s`)
   const store = { n, pieceSizes: sizes, rateBytesPerSec: rate, connectMs, latencyMs: 1, seeds: SEEDS }
