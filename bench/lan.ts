@@ -51,7 +51,7 @@ import { formatSmapsPeaks, largestDevice, sampleSmapsPeaks } from './support/sma
 import { countMdnsPackets, inIsolatedNetns, rerunInIsolatedNetns, startMdnsNoise } from './support/netns.js'
 import type { P2pRun } from './support/lan-run.js'
 import { lanVerdictsLine, lanVerdictsOf } from './support/lan-verdicts.js'
-import { hostCpuInputs, hostCpuLine, schedOfAll } from './support/lan-host-cpu.js'
+import { hostCpuInputs, hostCpuLine, OwnTransfers, schedOfAll } from './support/lan-host-cpu.js'
 import { bundleStatus, censusDump, cpuSecOfAll, killAll, live, stopAll, track, type Proc } from './support/lan-procs.js'
 
 const MiB = 1024 * 1024
@@ -182,6 +182,8 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     const mainReady = await cpuSecOfAll(procs, mainThreadCpuSecOf)
     const hubCpuReady = await cpuSecOf(hub.child.pid)
     const schedReady = await schedOfAll([hub, ...devices].map(p => p.child.pid))
+    // each node's own transfer: the hub's until its first full copy, a device's until it completed
+    const own = new OwnTransfers(n)
     // completion time: when the device printed that it holds the bundle, complete and re-verified
     const doneAt = new Map<string, number>()
     const held = new Map<string, string>()
@@ -197,7 +199,11 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
           if (d.child.exitCode !== null) throw new Error(`${d.dataDir} exited (${d.child.exitCode}): ${d.stderr().slice(-1500)}`)
           if (doneAt.has(d.dataDir)) continue
           const verified = d.verifiedAt.get(env.id)
-          if (verified !== undefined) { doneAt.set(d.dataDir, verified); continue }
+          if (verified !== undefined) {
+            doneAt.set(d.dataDir, verified)
+            await own.end(1 + devices.indexOf(d), d.child.pid, (await bundleStatus(d.dataDir, env.id))?.bytes.lan ?? { up: 0, down: 0 }, env.totalBytes)
+            continue
+          }
           const b = await bundleStatus(d.dataDir, env.id)
           if (b !== undefined) held.set(d.dataDir, `${b.heldChunks}/${b.totalChunks}(${b.peers}p)`)
         }
@@ -205,7 +211,10 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
         hubUpSeen = Math.max(hubUpSeen, hs?.bytes.lan.up ?? 0)
         if (hubAllPeersAt === 0 && (hs?.peers ?? 0) >= n) hubAllPeersAt = Date.now()
         while (hubPeersAtMs.length < Math.min(n, hs?.peers ?? 0)) hubPeersAtMs.push(Date.now() - seedAt)
-        if (hubCopyAt === 0 && hubUpSeen >= env.totalBytes) hubCopyAt = Date.now()
+        if (hubCopyAt === 0 && hubUpSeen >= env.totalBytes) {
+          hubCopyAt = Date.now()
+          await own.end(0, hub.child.pid, { up: hubUpSeen, down: 0 }, 0)
+        }
         await sleep(POLL_MS)
       }
     })(), STARTUP_DEADLINE_MS + 6 * env.boundMs).catch(async (err: Error) => {
@@ -245,7 +254,7 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     // bytes devices received twice or refused (late copies after a cancel): upload capacity lost to the swarm
     const wasted = await Promise.all(devices.map(async d => (await bundleStatus(d.dataDir, env.id))?.wastedBytes ?? 0))
     const devLan = await Promise.all(devices.map(async d => (await bundleStatus(d.dataDir, env.id))?.bytes.lan ?? { up: 0, down: 0 }))
-    const hostCpu = hostCpuInputs(schedReady, schedDone, hubUpBytes, devLan.reduce((a, x) => a + x.up, 0), devLan.reduce((a, x) => a + x.down, 0))
+    const hostCpu = hostCpuInputs(schedReady, own.snaps(schedDone), ...own.bytes([{ up: hubUpBytes, down: 0 }, ...devLan]))
     const verdicts = await lanVerdictsOf([hubDir, ...devices.map(d => d.dataDir)], env.id)
     return {
       makespanMs,
