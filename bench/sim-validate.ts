@@ -1,6 +1,13 @@
 /**
  * `npm run sim:validate [-- --n 4,8,16] [--bundle-mib 8] [--rate 256KiB/s] [--seeds 5] [--connect-ms measured|<ms>]
- *   [--startup-deadline-ms 900000] [--cli-dist <dir>]`
+ *   [--startup-deadline-ms 900000] [--cli-dist <dir>] [--replay <log>]`
+ *
+ * The model judged is the LAN model with a host CPU (src/sim/host-cpu.ts: bench:lan's
+ * N + 1 processes share one machine; each main thread's CPU per MiB sent and received
+ * and its share of a core while runnable, measured in the same run) and the hub's
+ * connection to each device opening when the run's hub status first counted it. Beside
+ * it: the host CPU alone, and the model as the fleet simulator runs it (a CPU per node).
+ * docs/sim-validate.md has the runs.
  *
  * The simulator against the real swarm in one run: for each N, the store as real
  * processes through bench:lan (bench/lan.ts, its machinery and parameters: 8 MiB at
