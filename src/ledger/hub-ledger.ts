@@ -34,6 +34,7 @@ export class HubLedger {
   readonly #maxEvents: number
   readonly #onOrder: HubLedgerOptions['onOrder']
   readonly #onOutbox: HubLedgerOptions['onOutbox']
+  readonly #onEntries: HubLedgerOptions['onEntries']
   readonly #orders = new Map<string, StoredOrder>()
   /** last-seen times newer than the stored ones (DEVICE_LAST_SEEN_WRITE_MS) */
   readonly #lastSeen = new Map<string, number>()
@@ -49,6 +50,7 @@ export class HubLedger {
     this.#maxEvents = Math.max(1, options.maxEventsPerDevice ?? DEFAULT_MAX_EVENTS_PER_DEVICE)
     this.#onOrder = options.onOrder
     this.#onOutbox = options.onOutbox
+    this.#onEntries = options.onEntries
   }
 
   /** Opens `<dataDir>/ledger`; a second process gets E_DATA_DIR_IN_USE. */
@@ -147,6 +149,7 @@ export class HubLedger {
       const queued = next !== this.#outboxNext
       this.#outboxNext = next
       if (queued) this.#onOutbox?.()
+      if (events.length > 0) this.#onEntries?.()
       const deviceOrders = openOrders(await deviceOrderRecords(this.#db, deviceId))
       return { status: 'ok', ackedSeq, orders: this.#orderList(), ...(deviceOrders.length > 0 ? { deviceOrders } : {}) }
     })
