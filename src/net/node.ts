@@ -6,7 +6,6 @@
  *
  * The polyfill (src/polyfill.ts) must have run before this module is imported.
  */
-import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, type Identify } from '@libp2p/identify'
 import { mdns } from '@libp2p/mdns'
@@ -22,6 +21,7 @@ import { StoremeshError } from '../interface/errors.js'
 import { capConnectionsPerPeer } from './connection-cap.js'
 import { allowlistGater, mergePeerGaters } from './gater.js'
 import { loadOrCreatePeerKey } from './identity.js'
+import { noiseQuietLength } from './noise-length.js'
 import { swarmKeyProtector } from './protector.js'
 import type { SwarmKey } from './swarm-key.js'
 import { filterMdnsFor } from './mdns-filter.js'
@@ -313,7 +313,7 @@ export async function createStoremeshNode<T extends ServiceMap = ServiceMap> (in
     },
     // localAddress is net.connect's; @libp2p/tcp spreads dialOpts into it but types only a few fields
     transports: [tcp(init.dialFromAddress !== undefined ? { dialOpts: { localAddress: init.dialFromAddress } as TCPSocketOptions } : {})],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noiseQuietLength()],
     streamMuxers: [yamux({
       maxEarlyStreams: DEFAULT_MAX_EARLY_STREAMS,
       streamOptions: {
