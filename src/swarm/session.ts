@@ -97,7 +97,8 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
       peer: id => this.#peers.get(id),
       stopped: () => this.#stopped,
       now: this.#now,
-      random: init.random
+      random: init.random,
+      log: init.log
     })
     this.#hoarders = new HoarderWatch({
       picker: this.#picker,
