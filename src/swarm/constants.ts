@@ -116,14 +116,6 @@ export const DEFAULT_SUSPECT_AFTER_TIMEOUTS = 2
  * caller spares it) nor to WAN links, where a chunk may take longer. @default 8 s
  */
 export const DEFAULT_HOARDER_AFTER_MS = 2 * DEFAULT_SUSPECT_AFTER_MS
-/**
- * A peer whose bitfield claimed only part of the bundle is judged after this many
- * times hoarderAfterMs: it is downloading too, and a device that got chunks early is
- * asked by every neighbour at once (bench:lan N = 16 at 256 KiB/s: all 20 honest
- * devices still dropped had partial bitfields). A hoarder that claims all but one chunk
- * is thus out after 16 s, not 8.
- */
-export const PARTIAL_CLAIM_HOARDER_FACTOR = 2
 
 // --- choking -----------------------------------------------------------------------
 

@@ -21,19 +21,16 @@
  *   Chunks it announced later by `have` are not judged: an honest device that just got
  *   a chunk is asked for it by every neighbour at once and, at a 256 KiB/s cap, serves
  *   them one whole chunk a second (bench:lan, 16 MiB, N = 16: 146-204 honest devices
- *   dropped, most in the first 15 s, when each held one chunk from the hub). A peer
- *   whose bitfield claimed part of the bundle is downloading too and gets twice the
- *   time (PARTIAL_CLAIM_HOARDER_FACTOR); a whole-bundle claim gets hoarderAfterMs. A request
+ *   dropped, most in the first 15 s, when each held one chunk from the hub). A
+ *   bitfield on a later wire of the peer's is judged only where its first bitfield
+ *   claimed too, and its clock carries on (claim-memory.ts): a device that re-opens its
+ *   wire mid-download brings chunks it downloaded since, which are no hoarder's claim.
+ *   So a partial claim gets hoarderAfterMs like a whole one (it had twice that, and a
+ *   hoarder claiming all but one chunk was out 16 s after its claim). A request
  *   cancelled at once costs a peer nothing, and a first request is counted from when
  *   the peer both claimed a chunk we lack and unchoked us, if that was earlier.
  */
-import { PARTIAL_CLAIM_HOARDER_FACTOR } from './constants.js'
 import type { PeerEntry, PickerInit } from './picker-types.js'
-
-/** How long a peer may hold us: a whole-bundle claim (a seed's, or a hoarder's) less than a partial one. */
-function hoarderAfterFor (p: PeerEntry, hoarderAfterMs: number): number {
-  return p.firstClaims?.complete === true ? hoarderAfterMs : PARTIAL_CLAIM_HOARDER_FACTOR * hoarderAfterMs
-}
 
 /**
  * Never delivered, and one of its requests waited suspectAfterMs beyond `queueMs`, the
@@ -61,7 +58,7 @@ export function takeHoarders (peers: ReadonlyMap<string, PeerEntry>, nowMs: numb
   const out: string[] = []
   for (const [id, p] of peers) {
     if (p.served > 0 || p.hoarder) continue
-    if (p.waitedMs + (p.waitingSinceMs !== undefined ? nowMs - p.waitingSinceMs : 0) < hoarderAfterFor(p, hoarderAfterMs)) continue
+    if (p.waitedMs + (p.waitingSinceMs !== undefined ? nowMs - p.waitingSinceMs : 0) < hoarderAfterMs) continue
     p.hoarder = true
     out.push(id)
   }
@@ -73,7 +70,7 @@ export function hoarderDueInMs (peers: ReadonlyMap<string, PeerEntry>, nowMs: nu
   let due: number | undefined
   for (const p of peers.values()) {
     if (p.served > 0 || p.hoarder || p.waitingSinceMs === undefined) continue
-    const left = Math.max(0, hoarderAfterFor(p, hoarderAfterMs) - p.waitedMs - (nowMs - p.waitingSinceMs))
+    const left = Math.max(0, hoarderAfterMs - p.waitedMs - (nowMs - p.waitingSinceMs))
     if (due === undefined || left < due) due = left
   }
   return due

@@ -7,6 +7,7 @@
  * (picker-trust.ts). The rules and why each is so: docs/picker.md.
  */
 import { Bits } from './bits.js'
+import { ClaimMemory, firstClaimsOf } from './claim-memory.js'
 import { pickAmong } from './pick-among.js'
 import { RarityMap } from './rarity-map.js'
 import type { PickerInit, PeerEntry } from './picker-types.js'
@@ -33,6 +34,8 @@ export class Picker {
   /** chunk -> bytes the reader had outstanding when it was first asked: re-asks wait for that queue (reask-clock.ts) */
   readonly #askedAhead = new Map<number, number>()
   readonly #clock = new ReaskClock()
+  /** what judging found of peers whose wire closed: their next wire carries on from it */
+  readonly #memory = new ClaimMemory()
   /** made once: #busy runs it per candidate chunk on the hot path */
   readonly #queueMsOf = (p: PeerEntry, index: number): number => this.#clock.queueMs(p.inflightAhead.get(index) ?? 0, this.#now())
   /** verified copies being stored (arrived()): asked of no one until stored or failed */
@@ -119,6 +122,7 @@ export class Picker {
   addPeer (id: string): void {
     if (this.#peers.has(id)) return
     this.#peers.set(id, { bits: new Bits(this.numPieces), inflight: new Map(), inflightAhead: new Map(), inflightBytes: 0, excluded: new Set(), wanted: 0, served: 0, timeouts: 0, suspect: false, waitedMs: 0, waitingSinceMs: undefined, hoarder: false, probes: 0, asked: false, claimedAtMs: undefined, unchokedAtMs: undefined, firstClaims: undefined, firstWanted: 0, firstInflight: 0 })
+    this.#memory.restore(id, this.#peers.get(id) as PeerEntry)
   }
 
   /** A peer's bitfield replaces what we knew of it. */
@@ -132,8 +136,9 @@ export class Picker {
     if (p.wanted > 0) p.claimedAtMs ??= this.#now()
     if (p.firstClaims === undefined) {
       // a copy: haves set bits in p.bits later, and claims made by have are not judged
-      p.firstClaims = Bits.from(p.bits.bytes, this.numPieces)
-      p.firstWanted = p.wanted
+      const first = firstClaimsOf(p.bits, p.priorClaims, this.#have, this.numPieces)
+      p.firstClaims = first.claims
+      p.firstWanted = first.wanted
     }
     this.#reclock(p)
   }
@@ -188,6 +193,7 @@ export class Picker {
     this.rarity.removeBits(p.bits)
     const freed = [...p.inflight.keys()]
     for (const i of freed) this.#dropInflight(id, i)
+    this.#memory.keep(id, p, this.#now())
     this.#peers.delete(id)
     if (id === this.#lastId) { this.#lastId = undefined; this.#lastPeer = undefined }
     return freed
