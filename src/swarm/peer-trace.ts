@@ -41,12 +41,12 @@ export class PeerTrace {
     this.#line(id, 'wire ready')
   }
 
-  /** The peer's bitfield or a have: `held` of `total` chunks announced. */
-  claim (id: string, held: number, total: number): void {
+  /** The peer's bitfield or a have: `held` of `total` chunks announced (a partial bitfield's claim is judged too). */
+  claim (id: string, held: number, total: number, bitfield = false): void {
     const s = this.#seen.get(id)
-    if (s === undefined || s.claimed || held < total) return
+    if (s === undefined || s.claimed || held < total && !(bitfield && held > 0)) return
     s.claimed = true
-    this.#line(id, `claims every chunk (${held}/${total})`)
+    this.#line(id, held < total ? `claims ${held}/${total} chunks` : `claims every chunk (${held}/${total})`)
   }
 
   unchoked (id: string): void {
