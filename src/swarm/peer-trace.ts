@@ -53,8 +53,13 @@ export class PeerTrace {
     this.#line(id, 'unchoked us')
   }
 
-  /** fill() considered the peer: `asked` requests went out, else `why` not. */
-  considered (id: string, asked: number, why: () => string): void {
+  /**
+   * fill() considered the peer: `asked` requests went out, else `kind` says why not,
+   * and `why` in full (with counts) is logged when the kind changes. Logged at each
+   * change of the counts, 20 hoarders wrote a line per hoarder per chunk the device got,
+   * and each line cost a pass over the hoarder's chunks (bench:hostile, issue #20).
+   */
+  considered (id: string, asked: number, kind: () => string, why: () => string = kind): void {
     const s = this.#seen.get(id)
     if (s === undefined) return
     if (asked > 0) {
@@ -63,10 +68,10 @@ export class PeerTrace {
       s.reason = undefined
       return
     }
-    const reason = why()
+    const reason = kind()
     if (reason === s.reason) return
     s.reason = reason
-    this.#line(id, `not asked: ${reason}`)
+    this.#line(id, `not asked: ${why()}`)
   }
 
   forget (id: string): void {

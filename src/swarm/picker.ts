@@ -322,12 +322,14 @@ export class Picker {
   }
 
   /** Why next(id) asks nothing now (debug lines: peer-trace.ts); cheap enough for a reason that changed. */
-  notAskedWhy (id: string): string {
+  notAskedWhy (id: string, counts = true): string {
     const p = this.#peers.get(id)
     if (p === undefined) return 'no bitfield yet'
     if (this.#have.complete) return 'we are complete'
     if (p.wanted === 0) return 'holds nothing we lack'
-    if (!this.#hasRoom(p)) return p.served === 0 ? `unproven, its probe is in flight (${p.inflight.size})` : `pipeline full (${p.inflight.size})`
+    if (!this.#hasRoom(p)) return (p.served === 0 ? 'unproven, its probe is in flight' : 'pipeline full') + (counts ? ` (${p.inflight.size})` : '')
+    // the kind of reason, without a pass over its chunks (peer-trace.ts logs the counts when the kind changes)
+    if (!counts) return 'busy elsewhere, asked or refused'
     let busy = 0
     let other = 0
     for (const i of p.bits.indices()) {

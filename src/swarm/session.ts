@@ -404,7 +404,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     }
     if (this.#now() < this.#pausedUntilMs) return
     const asked = this.#picker.next(peer.id)
-    if (this.#trace.enabled) this.#trace.considered(peer.id, asked.length, () => this.#picker.notAskedWhy(peer.id))
+    if (this.#trace.enabled) this.#trace.considered(peer.id, asked.length, () => this.#picker.notAskedWhy(peer.id, false), () => this.#picker.notAskedWhy(peer.id))
     for (const index of asked) {
       if (!w.request(index)) this.#picker.onFailed(index, peer.id)
     }
