@@ -25,12 +25,24 @@
  *   bitfield on a later wire of the peer's is judged only where its first bitfield
  *   claimed too, and its clock carries on (claim-memory.ts): a device that re-opens its
  *   wire mid-download brings chunks it downloaded since, which are no hoarder's claim.
- *   So a partial claim gets hoarderAfterMs like a whole one (it had twice that, and a
- *   hoarder claiming all but one chunk was out 16 s after its claim). A request
+ *   A partial claimant gets hoarderAfterMs like a whole one, and twice that
+ *   (PARTIAL_CLAIM_HOARDER_FACTOR) once it shows it is downloading: a have after its
+ *   bitfield that leaves it still lacking chunks. An honest device whose first wire to
+ *   us comes up mid-download (a mesh that forms late) is asked at once by every new
+ *   neighbour and at a 256 KiB/s cap serves them one chunk a second (bench:lan N = 16
+ *   at load 70: 22 such devices dropped at 8 s); it gets chunks meanwhile and says so.
+ *   A hoarder claiming all but one chunk cannot: its one have completes it. It is out
+ *   at 8 s (it had 16 s); one withholding more can buy 16 s with a made-up have. A request
  *   cancelled at once costs a peer nothing, and a first request is counted from when
  *   the peer both claimed a chunk we lack and unchoked us, if that was earlier.
  */
+import { PARTIAL_CLAIM_HOARDER_FACTOR } from './constants.js'
 import type { PeerEntry, PickerInit } from './picker-types.js'
+
+/** How long a peer may hold us: twice as long once it shows it is downloading (see the header). */
+function hoarderAfterFor (p: PeerEntry, hoarderAfterMs: number): number {
+  return p.downloading === true ? PARTIAL_CLAIM_HOARDER_FACTOR * hoarderAfterMs : hoarderAfterMs
+}
 
 /**
  * Never delivered, and one of its requests waited suspectAfterMs beyond `queueMs`, the
@@ -58,7 +70,7 @@ export function takeHoarders (peers: ReadonlyMap<string, PeerEntry>, nowMs: numb
   const out: string[] = []
   for (const [id, p] of peers) {
     if (p.served > 0 || p.hoarder) continue
-    if (p.waitedMs + (p.waitingSinceMs !== undefined ? nowMs - p.waitingSinceMs : 0) < hoarderAfterMs) continue
+    if (p.waitedMs + (p.waitingSinceMs !== undefined ? nowMs - p.waitingSinceMs : 0) < hoarderAfterFor(p, hoarderAfterMs)) continue
     p.hoarder = true
     out.push(id)
   }
@@ -70,7 +82,7 @@ export function hoarderDueInMs (peers: ReadonlyMap<string, PeerEntry>, nowMs: nu
   let due: number | undefined
   for (const p of peers.values()) {
     if (p.served > 0 || p.hoarder || p.waitingSinceMs === undefined) continue
-    const left = Math.max(0, hoarderAfterMs - p.waitedMs - (nowMs - p.waitingSinceMs))
+    const left = Math.max(0, hoarderAfterFor(p, hoarderAfterMs) - p.waitedMs - (nowMs - p.waitingSinceMs))
     if (due === undefined || left < due) due = left
   }
   return due

@@ -148,6 +148,7 @@ export class Picker {
     const p = this.#peer(id)
     if (!p.bits.set(index)) return false
     this.rarity.add(index)
+    if (p.firstClaims !== undefined && !p.bits.complete) p.downloading = true
     if (!this.#have.get(index)) {
       p.wanted++
       p.claimedAtMs ??= this.#now()

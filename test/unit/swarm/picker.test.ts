@@ -401,6 +401,23 @@ t.test('hoarders: a partial claim is judged after hoarderAfterMs like a whole on
   t.same(p.takeHoarders().sort(), ['all', 'part'], 'both kept us choked 8 s: named')
 })
 
+t.test('hoarders: a partial claimant that shows it is downloading (a have leaving it still lacking chunks) gets twice the time; an all-but-one claimer cannot show it', async t => {
+  const clock = { ms: 0 }
+  const p = base([10, 10, 10, 10], { unprovenPipelineRequests: 1, suspectAfterMs: 60_000, hoarderAfterMs: 8000, now: () => clock.ms })
+  for (const id of ['D', 'H']) p.addPeer(id)
+  p.peerBitfield('D', bits(4, [0, 1]))
+  p.peerBitfield('H', bits(4, [0, 1, 2]))
+  clock.ms = 3000
+  p.peerHave('D', 2)
+  p.peerHave('H', 3)
+  t.equal(p.hoarderDueInMs(), 5000, 'H, whose have completed it, is due at 8 s')
+  clock.ms = 8000
+  t.same(p.takeHoarders(), ['H'], 'the all-but-one claimer is out at 8 s, its have notwithstanding')
+  t.equal(p.hoarderDueInMs(), 8000, 'D, downloading, has 16 s')
+  clock.ms = 16_000
+  t.same(p.takeHoarders(), ['D'], 'and is named then if it never delivered')
+})
+
 t.test('hoarders: a later wire of a peer is judged on what its first bitfield claimed, and its clock carries on', async t => {
   const clock = { ms: 0 }
   const p = base([10, 10, 10, 10], { unprovenPipelineRequests: 1, suspectAfterMs: 60_000, hoarderAfterMs: 8000, now: () => clock.ms })
