@@ -97,7 +97,8 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
       peer: id => this.#peers.get(id),
       stopped: () => this.#stopped,
       now: this.#now,
-      random: init.random
+      random: init.random,
+      log: init.log
     })
     this.#hoarders = new HoarderWatch({
       picker: this.#picker,
@@ -403,7 +404,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     }
     if (this.#now() < this.#pausedUntilMs) return
     const asked = this.#picker.next(peer.id)
-    if (this.#trace.enabled) this.#trace.considered(peer.id, asked.length, () => this.#picker.notAskedWhy(peer.id))
+    if (this.#trace.enabled) this.#trace.considered(peer.id, asked.length, () => this.#picker.notAskedWhy(peer.id, false), () => this.#picker.notAskedWhy(peer.id))
     for (const index of asked) {
       if (!w.request(index)) this.#picker.onFailed(index, peer.id)
     }

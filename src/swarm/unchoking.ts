@@ -7,6 +7,7 @@
  * each sent once) already ration its upload, and rotating slots would take back
  * offers a peer has asked for and hand them to another, so the chunk went out twice.
  */
+import type { Log } from '../interface/log.js'
 import type { Link } from '../interface/types.js'
 import { Choker } from './choker.js'
 import type { SwarmOptions } from './constants.js'
@@ -37,6 +38,8 @@ export interface UnchokingInit {
   stopped: () => boolean
   now: () => number
   random?: () => number
+  /** a super-seeder's hoarder verdicts are logged here (info: a verdict on a peer) */
+  log?: Log | undefined
 }
 
 export class Unchoking {
@@ -109,7 +112,13 @@ export class Unchoking {
 
   sendOffers (peer: UnchokePeer): void {
     if (this.seeder === undefined || !peer.wire.ready) return
+    const judged = this.seeder.hoarders
     for (const index of this.seeder.offers(peer.id, this.#init.picker.held, peer.uploader.pending)) peer.wire.have(index)
+    if (this.seeder.hoarders > judged) {
+      const { claimed, sent } = this.seeder.claimsOf(peer.id)
+      this.#init.log?.info({ peer: peer.id, claimed, sent },
+        `super-seeding: peer ${peer.id} named a hoarder (claims ${claimed} chunks, ${sent} of them from us, an unexplained claim and never proven)`)
+    }
   }
 
   /**
