@@ -51,6 +51,7 @@ import { formatSmapsPeaks, largestDevice, sampleSmapsPeaks } from './support/sma
 import { countMdnsPackets, inIsolatedNetns, rerunInIsolatedNetns, startMdnsNoise } from './support/netns.js'
 import type { P2pRun } from './support/lan-run.js'
 import { lanVerdictsLine, lanVerdictsOf } from './support/lan-verdicts.js'
+import { lanTimelineLines } from './support/lan-timeline.js'
 import { bundleStatus, censusDump, cpuSecOfAll, killAll, live, stopAll, track, type Proc } from './support/lan-procs.js'
 
 const MiB = 1024 * 1024
@@ -259,6 +260,8 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
       smapsPeaks,
       wastedBytes: wasted.reduce((a, b) => a + b, 0),
       worstWastedBytes: Math.max(0, ...wasted),
+      doneMsEach: devices.map(d => (doneAt.get(d.dataDir) ?? seedAt) - seedAt),
+      wastedEach: wasted,
       verdicts
     }
   } finally {
@@ -304,6 +307,7 @@ async function main (): Promise<void> {
   const deviceUnit = NO_UNIT_ENV ? {} : await unitEnv('storemesh-device')
   const envLine = (u: Record<string, string>): string => Object.entries(u).map(([k, v]) => `${k}="${v}"`).join(' ') || 'none'
   console.log(`memory settings from the systemd units${NO_UNIT_ENV ? ' (off: --no-unit-env)' : ''}: hub ${envLine(hubUnit)}; devices ${envLine(deviceUnit)}`)
+  if (process.env.STOREMESH_BENCH_NO_NEWCOMER_UNCHOKE === '1') console.log('newcomer unchoke OFF in every daemon (STOREMESH_BENCH_NO_NEWCOMER_UNCHOKE=1, src/swarm/unchoking.ts)')
   console.log('targets: makespan <= 1.3x bound, hub upload <= 1.3 copies, >= 3x faster than client-server at N = 16, wire >= 0.7x raw\n')
 
   for (const n of NS) {
@@ -337,6 +341,7 @@ async function main (): Promise<void> {
       `(${(100 * p.wastedBytes / (n * F)).toFixed(1)}% of ${deliveredMiB.toFixed(0)} MiB), worst device ${(100 * p.worstWastedBytes / F).toFixed(1)}% of the bundle` +
       (burner !== undefined ? ` (target under ${TARGET_BURN_DUPLICATE_PCT}% beside the CPU burner: ${mark(100 * p.wastedBytes / (n * F) < TARGET_BURN_DUPLICATE_PCT)})` : ''))
     console.log(`      ${lanVerdictsLine(p.verdicts)}`)
+    for (const line of lanTimelineLines({ doneMs: p.doneMsEach, wastedBytes: p.wastedEach, hubAllPeersMs: p.hubAllPeersMs, hubCopyMs: p.hubCopyMs }, F, boundMs)) console.log(`      ${line}`)
     if (burner !== undefined) {
       const burnWallSec = (Date.now() - burner.startedAt) / 1000
       console.log(`      CPU burner so far: ${(await burner.cpuSec()).toFixed(1)} CPU-s over ${burnWallSec.toFixed(1)} s (${(100 * (await burner.cpuSec()) / burnWallSec).toFixed(0)}% of a core)`)

@@ -26,5 +26,7 @@ export interface P2pRun { makespanMs: number, startSpreadMs: number
   smapsPeaks: Map<string, SmapsSample>
   /** devices' status.json wastedBytes, summed and the largest */
   wastedBytes: number, worstWastedBytes: number
+  /** per device, by index: ms from the hub's ready to its completion, and its wastedBytes (bench/support/lan-timeline.ts) */
+  doneMsEach: number[], wastedEach: number[]
   /** bans and hoarder verdicts the (all honest) nodes passed on each other */
   verdicts: LanVerdicts }
