@@ -51,7 +51,7 @@ import { formatSmapsPeaks, largestDevice, sampleSmapsPeaks } from './support/sma
 import { countMdnsPackets, inIsolatedNetns, rerunInIsolatedNetns, startMdnsNoise } from './support/netns.js'
 import type { P2pRun } from './support/lan-run.js'
 import { lanVerdictsLine, lanVerdictsOf } from './support/lan-verdicts.js'
-import { lanTimelineLines } from './support/lan-timeline.js'
+import { copiesAskedOf, lanTimelineLines } from './support/lan-timeline.js'
 import { bundleStatus, censusDump, cpuSecOfAll, killAll, live, stopAll, track, type Proc } from './support/lan-procs.js'
 
 const MiB = 1024 * 1024
@@ -262,6 +262,7 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
       worstWastedBytes: Math.max(0, ...wasted),
       doneMsEach: devices.map(d => (doneAt.get(d.dataDir) ?? seedAt) - seedAt),
       wastedEach: wasted,
+      copiesAsked: await copiesAskedOf(devices.map(d => d.dataDir), env.id),
       verdicts
     }
   } finally {
@@ -341,7 +342,7 @@ async function main (): Promise<void> {
       `(${(100 * p.wastedBytes / (n * F)).toFixed(1)}% of ${deliveredMiB.toFixed(0)} MiB), worst device ${(100 * p.worstWastedBytes / F).toFixed(1)}% of the bundle` +
       (burner !== undefined ? ` (target under ${TARGET_BURN_DUPLICATE_PCT}% beside the CPU burner: ${mark(100 * p.wastedBytes / (n * F) < TARGET_BURN_DUPLICATE_PCT)})` : ''))
     console.log(`      ${lanVerdictsLine(p.verdicts)}`)
-    for (const line of lanTimelineLines({ doneMs: p.doneMsEach, wastedBytes: p.wastedEach, hubAllPeersMs: p.hubAllPeersMs, hubCopyMs: p.hubCopyMs }, F, boundMs)) console.log(`      ${line}`)
+    for (const line of lanTimelineLines({ doneMs: p.doneMsEach, wastedBytes: p.wastedEach, hubAllPeersMs: p.hubAllPeersMs, hubCopyMs: p.hubCopyMs, copiesAsked: p.copiesAsked, chunks: info.pieces.length }, F, boundMs)) console.log(`      ${line}`)
     if (burner !== undefined) {
       const burnWallSec = (Date.now() - burner.startedAt) / 1000
       console.log(`      CPU burner so far: ${(await burner.cpuSec()).toFixed(1)} CPU-s over ${burnWallSec.toFixed(1)} s (${(100 * (await burner.cpuSec()) / burnWallSec).toFixed(0)}% of a core)`)

@@ -7,6 +7,24 @@
  * are seen to come from a few devices or from all of them.
  */
 import { sec } from './format.js'
+import { bundleStatus } from './lan-procs.js'
+
+export interface CopiesAsked { probe: number, endgame: number, reask: number }
+
+/** The devices' copies asked of chunks already in flight (status.json `copiesAsked`), summed, read after their stop. */
+export async function copiesAskedOf (dataDirs: string[], id: string): Promise<CopiesAsked | undefined> {
+  const sum: CopiesAsked = { probe: 0, endgame: 0, reask: 0 }
+  let seen = false
+  for (const d of dataDirs) {
+    const c = (await bundleStatus(d, id))?.copiesAsked
+    if (c === undefined) continue
+    seen = true
+    sum.probe += c.probe
+    sum.endgame += c.endgame
+    sum.reask += c.reask
+  }
+  return seen ? sum : undefined
+}
 
 export interface LanTimeline {
   /** ms from the hub's ready to each device's completion, by device index */
@@ -15,6 +33,10 @@ export interface LanTimeline {
   wastedBytes: number[]
   hubAllPeersMs: number | undefined
   hubCopyMs: number | undefined
+  /** undefined: the daemons do not report it (an older build) */
+  copiesAsked: CopiesAsked | undefined
+  /** the bundle's chunk count */
+  chunks?: number
 }
 
 /** the value at fraction q of the sorted `xs` (nearest rank) */
@@ -34,5 +56,10 @@ export function lanTimelineLines (t: LanTimeline, bundleBytes: number, boundMs: 
   const order = t.doneMs.map((ms, i) => ({ ms, i })).sort((a, b) => a.ms - b.ms)
   const each = 'by finish: ' + order.map(({ ms, i }) => `dev${i} ${(ms / 1000).toFixed(1)}s/${(100 * (t.wastedBytes[i] ?? 0) / bundleBytes).toFixed(0)}%`).join(' ') +
     ' (completion / duplicates as % of the bundle)'
-  return [head, each]
+  const c = t.copiesAsked
+  const copies = c === undefined
+    ? 'copies asked of chunks in flight: not reported by this build'
+    : `copies asked of chunks already in flight, all devices: ${c.probe} probes, ${c.endgame} endgame, ${c.reask} re-asks ` +
+      `(${(100 * (c.probe + c.endgame + c.reask) / Math.max(1, t.doneMs.length * (t.chunks ?? 1))).toFixed(1)}% of the chunks delivered)`
+  return [head, each, copies]
 }
