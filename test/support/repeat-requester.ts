@@ -20,6 +20,9 @@ import { wirePeerId } from '../../src/swarm/handshake.js'
 import { MSG } from '../../src/swarm/messages.js'
 import { btFrame } from './bt-frame.js'
 
+/** dial and stream open: generous, the Noise handshake of a process niced on a loaded machine takes seconds */
+const DIAL_TIMEOUT_MS = 60_000
+
 /** It stops asking after this many copies (the test's bound: an unbanned repeater is caught by the count, not by a hang). */
 export const REPEAT_MAX_COPIES = 40
 
@@ -59,8 +62,8 @@ export class RepeatRequester {
 
   /** Runs the abuse on one stream; resolves when the victim closed it or after REPEAT_MAX_COPIES copies. */
   async run (victim: Multiaddr[]): Promise<void> {
-    const conn = await this.node.dial(victim, { signal: AbortSignal.timeout(10_000) })
-    const stream: Stream = await conn.newStream(CHUNK_PROTOCOL, { signal: AbortSignal.timeout(10_000) })
+    const conn = await this.node.dial(victim, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
+    const stream: Stream = await conn.newStream(CHUNK_PROTOCOL, { signal: AbortSignal.timeout(DIAL_TIMEOUT_MS) })
     const duplex = toNodeDuplex(stream)
     const sizes = this.#bundle.pieces.map(p => p.size)
     let ask: (() => void) | undefined
