@@ -52,6 +52,7 @@ import { countMdnsPackets, inIsolatedNetns, rerunInIsolatedNetns, startMdnsNoise
 import type { P2pRun } from './support/lan-run.js'
 import { lanVerdictsLine, lanVerdictsOf } from './support/lan-verdicts.js'
 import { hostCpuInputs, hostCpuLine, OwnTransfers, schedOfAll } from './support/lan-host-cpu.js'
+import { copiesAskedOf, lanTimelineLines } from './support/lan-timeline.js'
 import { bundleStatus, censusDump, cpuSecOfAll, killAll, live, stopAll, track, type Proc } from './support/lan-procs.js'
 
 const MiB = 1024 * 1024
@@ -278,6 +279,9 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
       wastedBytes: wasted.reduce((a, b) => a + b, 0),
       worstWastedBytes: Math.max(0, ...wasted),
       hostCpu,
+      doneMsEach: devices.map(d => (doneAt.get(d.dataDir) ?? seedAt) - seedAt),
+      wastedEach: wasted,
+      copiesAsked: await copiesAskedOf(devices.map(d => d.dataDir), env.id),
       verdicts
     }
   } finally {
@@ -323,6 +327,7 @@ async function main (): Promise<void> {
   const deviceUnit = NO_UNIT_ENV ? {} : await unitEnv('storemesh-device')
   const envLine = (u: Record<string, string>): string => Object.entries(u).map(([k, v]) => `${k}="${v}"`).join(' ') || 'none'
   console.log(`memory settings from the systemd units${NO_UNIT_ENV ? ' (off: --no-unit-env)' : ''}: hub ${envLine(hubUnit)}; devices ${envLine(deviceUnit)}`)
+  if (process.env.STOREMESH_BENCH_NO_NEWCOMER_UNCHOKE === '1') console.log('newcomer unchoke OFF in every daemon (STOREMESH_BENCH_NO_NEWCOMER_UNCHOKE=1, src/swarm/unchoking.ts)')
   console.log('targets: makespan <= 1.3x bound, hub upload <= 1.3 copies, >= 3x faster than client-server at N = 16, wire >= 0.7x raw\n')
 
   for (const n of NS) {
@@ -358,6 +363,7 @@ async function main (): Promise<void> {
     console.log(`      ${lanVerdictsLine(p.verdicts)}`)
     console.log(`      ${hostCpuLine(p.hostCpu)}`)
     console.log(`      hub's status counted 1..${n} peers at ${p.hubPeersAtMs.map(ms => (ms / 1000).toFixed(1)).join(' ')} s`)
+    for (const line of lanTimelineLines({ doneMs: p.doneMsEach, wastedBytes: p.wastedEach, hubAllPeersMs: p.hubAllPeersMs, hubCopyMs: p.hubCopyMs, copiesAsked: p.copiesAsked, chunks: info.pieces.length }, F, boundMs)) console.log(`      ${line}`)
     if (burner !== undefined) {
       const burnWallSec = (Date.now() - burner.startedAt) / 1000
       console.log(`      CPU burner so far: ${(await burner.cpuSec()).toFixed(1)} CPU-s over ${burnWallSec.toFixed(1)} s (${(100 * (await burner.cpuSec()) / burnWallSec).toFixed(0)}% of a core)`)

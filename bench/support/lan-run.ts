@@ -1,4 +1,5 @@
 import type { LanVerdicts } from './lan-verdicts.js'
+import type { CopiesAsked } from './lan-timeline.js'
 
 /**
  * What one bench:lan peer-to-peer run at N devices measured (bench/lan.ts runP2p): the
@@ -29,6 +30,10 @@ export interface P2pRun { makespanMs: number, startSpreadMs: number
   smapsPeaks: Map<string, SmapsSample>
   /** devices' status.json wastedBytes, summed and the largest */
   wastedBytes: number, worstWastedBytes: number
+  /** per device, by index: ms from the hub's ready to its completion, and its wastedBytes (bench/support/lan-timeline.ts) */
+  doneMsEach: number[], wastedEach: number[]
+  /** the devices' copies asked of chunks in flight, summed (bench/support/lan-timeline.ts) */
+  copiesAsked: CopiesAsked | undefined
   /** bans and hoarder verdicts the (all honest) nodes passed on each other */
   verdicts: LanVerdicts
   /** main threads' CPU and run-queue wait, and the bytes they moved (sim:validate's host CPU model) */

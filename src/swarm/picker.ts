@@ -42,6 +42,8 @@ export class Picker {
   readonly #arriving = new Set<number>()
   readonly #now: () => number
   readonly #random: () => number
+  /** second (and later) asks of a chunk already in flight, by the rule that sent them (docs/picker.md): where duplicates can come from */
+  readonly copies = { probe: 0, endgame: 0, reask: 0 }
 
   constructor (init: PickerInit) {
     this.#init = init
@@ -300,7 +302,7 @@ export class Picker {
       // the prompt probe (see the header): a copy of a chunk a trusted peer is fetching
       if (pick === undefined && p.served === 0 && p.inflight.size === 0 && p.probes < (this.#init.probeRequests ?? 0)) {
         pick = this.rarity.pickWanted(i => this.#askable(p, i))
-        if (pick !== undefined) p.probes++
+        if (pick !== undefined) { p.probes++; if (this.#inflight.has(pick)) this.copies.probe++ }
       }
       if (pick === undefined) {
         // a copy only to an idle link: the rest of a pipeline of copies would queue
@@ -315,6 +317,7 @@ export class Picker {
           i => this.#askable(p, i) && this.#askers(i) < max && (endgame || this.#clock.late(this.#askedAt.get(i), this.#askedAhead.get(i) ?? 0, this.#init.reaskAfterMs, now)),
           i => this.#askers(i) * 65536 + this.rarity.count(i), this.#random)
         if (pick === undefined) break
+        this.copies[endgame ? 'endgame' : 'reask']++
       }
       this.#addInflight(id, p, pick)
       out.push(pick)

@@ -190,6 +190,8 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   get droppedHoarders (): number { return this.#hoarders.dropped }
   /** peers we asked that never delivered a chunk and let a request wait: asked one chunk at a time (picker.ts) */
   get suspectPeers (): number { return this.#picker.suspects }
+  /** copies of chunks in flight asked, by rule (picker.ts `copies`) */
+  get copiesAsked (): Readonly<Picker['copies']> { return this.#picker.copies }
 
   peerIds (): string[] { return [...this.#peers.keys()] }
 

@@ -16,6 +16,12 @@ import { SuperSeeder } from './superseed.js'
 import type { Uploader } from './uploader.js'
 import type { PeerWire } from './wire.js'
 
+/**
+ * Bench only, for issue #19's A/B of the newcomer unchoke (choker.ts) at N = 16:
+ * STOREMESH_BENCH_NO_NEWCOMER_UNCHOKE=1 in a daemon's environment turns it off.
+ */
+const NEWCOMER_UNCHOKE = process.env.STOREMESH_BENCH_NO_NEWCOMER_UNCHOKE !== '1'
+
 /** What the swarm knows of a peer that this needs. */
 export interface UnchokePeer {
   id: string
@@ -164,7 +170,7 @@ export class Unchoking {
       link: p.link,
       score: seeding ? p.recentUp : p.recentDown,
       // LAN only: that is where requesters judge hoarders (hoarders.ts), and a WAN peer waits for a slot as before
-      newcomer: p.link === 'lan' && p.sentChunks === 0
+      newcomer: NEWCOMER_UNCHOKE && p.link === 'lan' && p.sentChunks === 0
     })), this.#init.now())
     for (const p of ready) {
       const on = unchoke.has(p.id)
