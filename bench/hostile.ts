@@ -2,6 +2,8 @@
  * `npm run bench:hostile [-- --attacks keepalive,have,...] [--bundle-mib 6] [--rate 256KiB/s] [--victim device|hub] [--logs <dir>] [--skip-baseline] [--attacker-addr 127.0.0.2]`
  *
  * `--skip-baseline` (while iterating on one attack): no no-attack run, so no ratios.
+ * `hoarders[:N]`: N peers claiming every chunk; `hoarders-partial[:N]`: every chunk but
+ * the last (a partial bitfield claim, judged like a whole one since session 14).
  * `--cpu-prof <dir>`: the device runs with `--cpu-prof` and writes one .cpuprofile per
  * run into <dir> when it stops (open it in Chrome's DevTools, or read its top frames).
  *
@@ -60,7 +62,7 @@ const opt = (name: string, def: string): string => {
   const i = args.indexOf(`--${name}`)
   return i >= 0 ? (args[i + 1] ?? def) : def
 }
-const ALL_ATTACKS = ['keepalive', 'have', 'extended', 'unsolicited', 'wrong-length', 'truncated', 'huge-length', 'hoarders', 'random-infohash', 'slow', ...FLEET_ATTACKS]
+const ALL_ATTACKS = ['keepalive', 'have', 'extended', 'unsolicited', 'wrong-length', 'truncated', 'huge-length', 'hoarders', 'hoarders-partial', 'random-infohash', 'slow', ...FLEET_ATTACKS]
 const isFleetAttack = (a: string | undefined): boolean => (FLEET_ATTACKS as readonly string[]).includes(a ?? '')
 /** older-bundle: how long after the attack starts the device's manifest rounds are watched (several rounds at DEVICE_POLL_MS) */
 const OLDER_BUNDLE_WATCH_MS = 10_000
@@ -91,7 +93,7 @@ const TARGET_TIME_RATIO = 1.5
 const TARGET_RSS_RATIO = 1.3
 const TARGET_BAN_MS = 10_000
 
-for (const a of ATTACKS) if (!ALL_ATTACKS.includes(a) && !a.startsWith('hoarders:')) throw new Error(`unknown attack ${a}; one of ${ALL_ATTACKS.join(', ')}`)
+for (const a of ATTACKS) if (!ALL_ATTACKS.includes(a) && !/^hoarders(-partial)?:\d+$/.test(a)) throw new Error(`unknown attack ${a}; one of ${ALL_ATTACKS.join(', ')}`)
 if (VICTIM !== 'device' && VICTIM !== 'hub') throw new Error('--victim is device or hub')
 
 let root: string | undefined

@@ -51,6 +51,8 @@ import { formatSmapsPeaks, largestDevice, sampleSmapsPeaks } from './support/sma
 import { countMdnsPackets, inIsolatedNetns, rerunInIsolatedNetns, startMdnsNoise } from './support/netns.js'
 import type { P2pRun } from './support/lan-run.js'
 import { lanVerdictsLine, lanVerdictsOf } from './support/lan-verdicts.js'
+import { hostCpuInputs, hostCpuLine, OwnTransfers, schedOfAll } from './support/lan-host-cpu.js'
+import { copiesAskedOf, lanTimelineLines } from './support/lan-timeline.js'
 import { bundleStatus, censusDump, cpuSecOfAll, killAll, live, stopAll, track, type Proc } from './support/lan-procs.js'
 
 const MiB = 1024 * 1024
@@ -180,6 +182,9 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     const cpuReady = await cpuSecOfAll(procs)
     const mainReady = await cpuSecOfAll(procs, mainThreadCpuSecOf)
     const hubCpuReady = await cpuSecOf(hub.child.pid)
+    const schedReady = await schedOfAll([hub, ...devices].map(p => p.child.pid))
+    // each node's own transfer: the hub's until its first full copy, a device's until it completed
+    const own = new OwnTransfers(n)
     // completion time: when the device printed that it holds the bundle, complete and re-verified
     const doneAt = new Map<string, number>()
     const held = new Map<string, string>()
@@ -187,20 +192,30 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     let hubCopyAt = 0
     // the hub connected to every device (discovery, dials, handshakes): sim:validate gives the model this as its connect time
     let hubAllPeersAt = 0
+    // when its status first counted 1, 2, ... N peers: how the hub's connections spread out
+    const hubPeersAtMs: number[] = []
     await withDeadline(`${n} devices complete`, (async () => {
       while (doneAt.size < n) {
         for (const d of devices) {
           if (d.child.exitCode !== null) throw new Error(`${d.dataDir} exited (${d.child.exitCode}): ${d.stderr().slice(-1500)}`)
           if (doneAt.has(d.dataDir)) continue
           const verified = d.verifiedAt.get(env.id)
-          if (verified !== undefined) { doneAt.set(d.dataDir, verified); continue }
+          if (verified !== undefined) {
+            doneAt.set(d.dataDir, verified)
+            await own.end(1 + devices.indexOf(d), d.child.pid, (await bundleStatus(d.dataDir, env.id))?.bytes.lan ?? { up: 0, down: 0 }, env.totalBytes)
+            continue
+          }
           const b = await bundleStatus(d.dataDir, env.id)
           if (b !== undefined) held.set(d.dataDir, `${b.heldChunks}/${b.totalChunks}(${b.peers}p)`)
         }
         const hs = await bundleStatus(hubDir, env.id)
         hubUpSeen = Math.max(hubUpSeen, hs?.bytes.lan.up ?? 0)
         if (hubAllPeersAt === 0 && (hs?.peers ?? 0) >= n) hubAllPeersAt = Date.now()
-        if (hubCopyAt === 0 && hubUpSeen >= env.totalBytes) hubCopyAt = Date.now()
+        while (hubPeersAtMs.length < Math.min(n, hs?.peers ?? 0)) hubPeersAtMs.push(Date.now() - seedAt)
+        if (hubCopyAt === 0 && hubUpSeen >= env.totalBytes) {
+          hubCopyAt = Date.now()
+          await own.end(0, hub.child.pid, { up: hubUpSeen, down: 0 }, 0)
+        }
         await sleep(POLL_MS)
       }
     })(), STARTUP_DEADLINE_MS + 6 * env.boundMs).catch(async (err: Error) => {
@@ -212,6 +227,7 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     const cpuSec = await cpuSecOfAll(procs)
     const mainThreadTransferSec = await cpuSecOfAll(procs, mainThreadCpuSecOf) - mainReady
     const hubCpuTransferSec = await cpuSecOf(hub.child.pid) - hubCpuReady
+    const schedDone = await schedOfAll([hub, ...devices].map(p => p.child.pid))
     const wallSec = (Date.now() - t0) / 1000
     await sleep(IDLE_SETTLE_MS)
     censusDump(procs)
@@ -238,12 +254,15 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
     const hubUpBytes = Math.max((await bundleStatus(hubDir, env.id))?.bytes.lan.up ?? 0, hubUpSeen)
     // bytes devices received twice or refused (late copies after a cancel): upload capacity lost to the swarm
     const wasted = await Promise.all(devices.map(async d => (await bundleStatus(d.dataDir, env.id))?.wastedBytes ?? 0))
+    const devLan = await Promise.all(devices.map(async d => (await bundleStatus(d.dataDir, env.id))?.bytes.lan ?? { up: 0, down: 0 }))
+    const hostCpu = hostCpuInputs(schedReady, own.snaps(schedDone), ...own.bytes([{ up: hubUpBytes, down: 0 }, ...devLan]))
     const verdicts = await lanVerdictsOf([hubDir, ...devices.map(d => d.dataDir)], env.id)
     return {
       makespanMs,
       startSpreadMs,
       hubCopyMs: hubCopyAt === 0 ? undefined : hubCopyAt - seedAt,
       hubAllPeersMs: hubAllPeersAt === 0 ? undefined : hubAllPeersAt - seedAt,
+      hubPeersAtMs,
       hubUpBytes,
       hubPeakRssBytes,
       devicePeakRssBytes,
@@ -259,6 +278,10 @@ async function runP2p (n: number, env: { dir: string, swarmKeyPath: string, trus
       smapsPeaks,
       wastedBytes: wasted.reduce((a, b) => a + b, 0),
       worstWastedBytes: Math.max(0, ...wasted),
+      hostCpu,
+      doneMsEach: devices.map(d => (doneAt.get(d.dataDir) ?? seedAt) - seedAt),
+      wastedEach: wasted,
+      copiesAsked: await copiesAskedOf(devices.map(d => d.dataDir), env.id),
       verdicts
     }
   } finally {
@@ -304,6 +327,7 @@ async function main (): Promise<void> {
   const deviceUnit = NO_UNIT_ENV ? {} : await unitEnv('storemesh-device')
   const envLine = (u: Record<string, string>): string => Object.entries(u).map(([k, v]) => `${k}="${v}"`).join(' ') || 'none'
   console.log(`memory settings from the systemd units${NO_UNIT_ENV ? ' (off: --no-unit-env)' : ''}: hub ${envLine(hubUnit)}; devices ${envLine(deviceUnit)}`)
+  if (process.env.STOREMESH_BENCH_NO_NEWCOMER_UNCHOKE === '1') console.log('newcomer unchoke OFF in every daemon (STOREMESH_BENCH_NO_NEWCOMER_UNCHOKE=1, src/swarm/unchoking.ts)')
   console.log('targets: makespan <= 1.3x bound, hub upload <= 1.3 copies, >= 3x faster than client-server at N = 16, wire >= 0.7x raw\n')
 
   for (const n of NS) {
@@ -337,6 +361,9 @@ async function main (): Promise<void> {
       `(${(100 * p.wastedBytes / (n * F)).toFixed(1)}% of ${deliveredMiB.toFixed(0)} MiB), worst device ${(100 * p.worstWastedBytes / F).toFixed(1)}% of the bundle` +
       (burner !== undefined ? ` (target under ${TARGET_BURN_DUPLICATE_PCT}% beside the CPU burner: ${mark(100 * p.wastedBytes / (n * F) < TARGET_BURN_DUPLICATE_PCT)})` : ''))
     console.log(`      ${lanVerdictsLine(p.verdicts)}`)
+    console.log(`      ${hostCpuLine(p.hostCpu)}`)
+    console.log(`      hub's status counted 1..${n} peers at ${p.hubPeersAtMs.map(ms => (ms / 1000).toFixed(1)).join(' ')} s`)
+    for (const line of lanTimelineLines({ doneMs: p.doneMsEach, wastedBytes: p.wastedEach, hubAllPeersMs: p.hubAllPeersMs, hubCopyMs: p.hubCopyMs, copiesAsked: p.copiesAsked, chunks: info.pieces.length }, F, boundMs)) console.log(`      ${line}`)
     if (burner !== undefined) {
       const burnWallSec = (Date.now() - burner.startedAt) / 1000
       console.log(`      CPU burner so far: ${(await burner.cpuSec()).toFixed(1)} CPU-s over ${burnWallSec.toFixed(1)} s (${(100 * (await burner.cpuSec()) / burnWallSec).toFixed(0)}% of a core)`)

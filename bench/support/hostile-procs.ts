@@ -12,7 +12,7 @@ const POLL_MS = 100
 
 export interface Proc {
   child: ChildProcess, name: string, ready: Promise<void>, exited: Promise<void>, stderr: () => string, lines: string[], verifiedAt: Map<string, number>
-  /** a device at --log-level debug (the hoarders' runs): when its log says each peer claimed every chunk, and when it named each a hoarder (swarm/peer-trace.ts) */
+  /** a device at --log-level debug (the hoarders' runs): when its log says each peer claimed every chunk or a partial bitfield, and when it named each a hoarder (swarm/peer-trace.ts) */
   claimedAt: Map<string, number>, hoardingAt: Map<string, number>
 }
 
@@ -51,7 +51,7 @@ export function track (child: ChildProcess, name: string, readyOn: RegExp, logsD
     for (const line of ls) {
       const m = /^(\S+) bundle (b3:[0-9a-f]{64}) complete and verified/.exec(line)
       if (m?.[1] !== undefined && m[2] !== undefined && !verifiedAt.has(m[2])) verifiedAt.set(m[2], Date.parse(m[1]))
-      const c = /^(\S+) DEBUG peer (\S+) claims every chunk/.exec(line)
+      const c = /^(\S+) DEBUG peer (\S+) claims (?:every chunk|\d+\/\d+ chunks)/.exec(line)
       if (c?.[1] !== undefined && c[2] !== undefined && !claimedAt.has(c[2])) claimedAt.set(c[2], Date.parse(c[1]))
       const h = /^(\S+) WARN protocol violation hoarding by (\S+):/.exec(line)
       if (h?.[1] !== undefined && h[2] !== undefined && !hoardingAt.has(h[2])) hoardingAt.set(h[2], Date.parse(h[1]))

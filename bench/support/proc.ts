@@ -90,3 +90,16 @@ export async function rssSplitOf (pid: number | undefined): Promise<{ brk: numbe
   }
   return out
 }
+
+/**
+ * A process's main thread as the scheduler counted it (/proc/<pid>/task/<pid>/schedstat,
+ * nanoseconds): time on a CPU and time runnable but waiting on a run queue. Their ratio
+ * is the share of a core the thread got whenever it wanted one: how starved it was on a
+ * loaded host, which /proc/<pid>/stat's CPU ticks alone do not say. Zeros once it is gone.
+ */
+export async function schedOf (pid: number | undefined): Promise<{ cpuSec: number, waitSec: number }> {
+  if (pid === undefined) return { cpuSec: 0, waitSec: 0 }
+  const s = await readFile(`/proc/${pid}/task/${pid}/schedstat`, 'utf8').catch(() => '')
+  const [cpuNs, waitNs] = s.split(' ').map(Number)
+  return { cpuSec: (cpuNs ?? 0) / 1e9 || 0, waitSec: (waitNs ?? 0) / 1e9 || 0 }
+}

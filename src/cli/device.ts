@@ -21,7 +21,7 @@ import { action, type CommandContext } from './context.js'
 import { printJson, printTable } from './output.js'
 import { DeviceAgent } from '../roles/device-agent.js'
 import { DEFAULT_INSTALL_INTERVAL_MS, DEFAULT_MANIFEST_POLL_MS } from '../roles/lan-constants.js'
-import { addLanOptions, peerInitOf, printReady, type LanOpts } from './lan-options.js'
+import { addLanOptions, applyHeapGrowth, peerInitOf, printReady, type LanOpts } from './lan-options.js'
 import { runUntilSignal, withShutdownSignal } from './lifecycle.js'
 import { loggerOf } from './log-options.js'
 import { parseAt } from './policy.js'
@@ -132,6 +132,7 @@ function registerRun (device: Command, ctx: CommandContext): void {
     .option('--report-interval-ms <ms>', 'how often the hub is asked for orders with nothing to report', String(DEFAULT_DEVICE_POLL_INTERVAL_MS))
     .action(action(ctx, async (opts: RunOpts) => {
       const logger = await loggerOf(opts, 'device')
+      applyHeapGrowth(opts)
       const num = (v: string | undefined, flag: string): number | undefined => {
         if (v === undefined) return undefined
         const n = Number(v)

@@ -27,7 +27,7 @@ import type { Register } from './commands.js'
 import { action, type CommandContext } from './context.js'
 import { registerPrefetch } from './hub-prefetch.js'
 import { readPolicyFiles } from './policy-file.js'
-import { addLanOptions, peerInitOf, printReady, type LanOpts } from './lan-options.js'
+import { addLanOptions, applyHeapGrowth, peerInitOf, printReady, type LanOpts } from './lan-options.js'
 import { runUntilSignal } from './lifecycle.js'
 import { loggerOf } from './log-options.js'
 
@@ -90,6 +90,7 @@ function registerRun (hub: Command, ctx: CommandContext): void {
     .option('--no-api', 'run without the HTTP API')
     .action(action(ctx, async (opts: HubOpts) => {
       const logger = await loggerOf(opts, 'hub')
+      applyHeapGrowth(opts)
       const log = logger.child({ component: 'hub' })
       const max = intOption(opts.maxConcurrentInstalls, '--max-concurrent-installs', 0)
       const apiPort = intOption(opts.apiPort, '--api-port', 0, 65535)

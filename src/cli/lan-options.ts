@@ -14,6 +14,7 @@ import { readSwarmKeyFile } from '../net/swarm-key.js'
 import { DEFAULT_PEER_LISTEN_ADDRS, DEFAULT_STATUS_INTERVAL_MS } from '../roles/lan-constants.js'
 import type { PeerInit } from '../roles/peer-init.js'
 import { parseRate } from '../wan/rate.js'
+import { DEFAULT_HEAP_GROWING_PERCENT, setHeapGrowingPercent } from '../roles/heap-growth.js'
 import { DEFAULT_STORE_QUOTA, parseQuotaSpec } from '../store/index.js'
 import { addLogOptions, type LogOpts } from './log-options.js'
 
@@ -30,6 +31,7 @@ export interface LanOpts extends LogOpts {
   enrolmentTrust?: string[]
   requireCertificates?: boolean
   storeQuota: string
+  heapGrowingPercent: string
   json: boolean
 }
 
@@ -47,7 +49,16 @@ export function addLanOptions (cmd: Command): Command {
     .option('--enrolment-trust <key...>', 'enrolment public key file(s): present <data>/node-certificate.json and verify peers\' (protocols/identity/SPEC.md)')
     .option('--require-certificates', 'refuse peers without a valid certificate (needs --enrolment-trust)')
     .option('--store-quota <bytes|N%>', 'disk quota of the chunk store: a size (20GiB, 500MB, bytes) or a share of its filesystem (80%); refused at start when smaller than a bundle', DEFAULT_STORE_QUOTA)
+    .option('--heap-growing-percent <n>', `V8's old-generation growth between full collections, in % (0: V8's own choice; roles/heap-growth.ts)`, String(DEFAULT_HEAP_GROWING_PERCENT))
     .option('--json', 'print events (stdout) and logs (stderr) as JSON lines', false))
+}
+
+/** The process-wide V8 setting of a LAN daemon (roles/heap-growth.ts); call before the node starts. */
+export function applyHeapGrowth (opts: Pick<LanOpts, 'heapGrowingPercent'>): void {
+  const v = opts.heapGrowingPercent
+  const n = Number(v)
+  if (v.trim() === '' || !Number.isSafeInteger(n)) throw new StoremeshError('E_USAGE', `--heap-growing-percent must be an integer, got ${v}`)
+  setHeapGrowingPercent(n)
 }
 
 function positiveInt (value: string | undefined, flag: string): number | undefined {

@@ -160,7 +160,7 @@ export const register: Register = (program, ctx) => {
         ` on ${hub.node.getMultiaddrs().map(m => m.toString()).join(' ')}`)
       if (hub.api !== undefined) logger.child({ component: 'api' }).info(`fleet API on ${hub.api.url} (token in ${opts.data}/api-token)`)
       // dead chunk buffers freed before V8's external-memory trigger would (buffer-reclaim.ts)
-      const reclaim = startBufferReclaim({ limitBytes: (chunkBytesInFlight ?? DEFAULT_CHUNK_BYTES_IN_FLIGHT) + RECLAIM_SLACK_BYTES })
+      const reclaim = startBufferReclaim({ limitBytes: (chunkBytesInFlight ?? DEFAULT_CHUNK_BYTES_IN_FLIGHT) + RECLAIM_SLACK_BYTES, growthBytes: RECLAIM_SLACK_BYTES })
       await runUntilSignal(async () => { reclaim.stop(); await hub.stop() })
     }))
 }

@@ -8,10 +8,9 @@
  * answers every report with E_DB_UNAVAILABLE, so the report protocol answers
  * `ledger-error`, the hub keeps its outbox and sends again; nothing is lost, and
  * health() says so for the status file and `storemesh_fleet_db_up`. A server that is
- * not there at start is retried in the background with back-off.
+ * not there at start is retried in the background with back-off (fleet-db-link.ts).
  */
-import { StoremeshError, isStoremeshError, toStoremeshError } from '../interface/errors.js'
-import { backoffDelayMs } from '../interface/backoff.js'
+import { StoremeshError, toStoremeshError } from '../interface/errors.js'
 import { silentLog, type Log } from '../interface/log.js'
 import { emptyCounts, type WaveCounts } from '../ledger/condense.js'
 import { checkRatio, haltRuleOf } from '../ledger/halt-rule.js'
@@ -20,10 +19,10 @@ import { newestOrders, type HubBatch, type WaveOrder } from '../ledger/report/me
 import type { ReportAckV12 } from '../ledger/report/messages-v12.js'
 import type { SinkContext } from '../ledger/report/index.js'
 import { ordersStamp, toFleetOrderWire } from './fleet-delivery.js'
-import { openFleetDb } from './db/open.js'
+import { FleetDbLink } from './fleet-db-link.js'
 import type { FleetCounters, FleetDbHealth, FleetLedgerOptions, FleetStatus } from './fleet-ledger-types.js'
-import { DB_PROBE_INTERVAL_MS, DB_RETRY, PG_GROUPS_IN_FLIGHT } from './fleet-ledger-constants.js'
-import { isConnectionError, type SqlDb, type SqlDriverKind, type SqlQueryable } from './db/sql.js'
+import { PG_GROUPS_IN_FLIGHT } from './fleet-ledger-constants.js'
+import type { SqlDb, SqlQueryable } from './db/sql.js'
 import { ingestHubBatches } from './fleet-ingest.js'
 import { haltsAfterCommit } from './fleet-halt-check.js'
 import { holdingsOf, hubsReportingHoldings, storesHoldingComplete, type StoreHolding } from './fleet-holdings.js'
@@ -38,16 +37,7 @@ export class FleetLedger {
   readonly #now: () => number
   readonly #threshold: (waveId: string) => number
   readonly #minOutcomes: (waveId: string) => number
-  readonly #kind: SqlDriverKind
-  readonly #closing = new AbortController()
-  #db: SqlDb | undefined
-  /** false for a ledger over() a database its caller owns */
-  #ownsDb = true
-  #opening: Promise<void> | undefined
-  /** open({ lazy }): nothing opened until the first report, order or ready() */
-  #lazy = false
-  #health: FleetDbHealth
-  #probe: NodeJS.Timeout | undefined
+  readonly #link: FleetDbLink
   /** the wave orders last read, for the synchronous order() / isWaveHalted() */
   #orders = new Map<string, FleetOrder>()
   /** hub reports wait here and are applied in groups (ingest-queue.ts) */
@@ -65,8 +55,13 @@ export class FleetLedger {
     const rule = haltRuleOf(options)
     this.#threshold = rule.threshold
     this.#minOutcomes = rule.minOutcomes
-    this.#kind = db?.kind ?? (options.dbUrl !== undefined ? 'postgres' : 'pglite')
-    this.#db = db
+    this.#link = new FleetDbLink({
+      ...(options.dbUrl !== undefined ? { dbUrl: options.dbUrl } : {}),
+      ...(options.dataDir !== undefined ? { dataDir: options.dataDir } : {}),
+      log: this.#log,
+      now: this.#now,
+      onOpen: async db => await this.#refreshOrders(db)
+    }, db)
     this.#ingest = new IngestQueue(async inputs => {
       this.counters.reportTransactions++
       const ctx = { now: this.#now(), via: this.#o.via ?? 'control', admission: this.#o.admission ?? 'open', haltOnRollbackRatio: this.#threshold, minOutcomesForHalt: this.#minOutcomes }
@@ -76,8 +71,7 @@ export class FleetLedger {
         await haltsAfterCommit(db, inputs, out, ctx)
         return out
       })
-    }, { maxInFlight: this.#kind === 'postgres' ? PG_GROUPS_IN_FLIGHT : 1, ...options.ingest })
-    this.#health = { kind: this.#kind, where: db?.where ?? (options.dbUrl !== undefined ? 'postgres' : `${options.dataDir ?? '.'}/fleet-db`), up: db !== undefined, sinceMs: this.#now() }
+    }, { maxInFlight: this.#link.kind === 'postgres' ? PG_GROUPS_IN_FLIGHT : 1, ...options.ingest })
   }
 
   /**
@@ -90,115 +84,25 @@ export class FleetLedger {
   static async open (options: FleetLedgerOptions, open: { waitForDb?: boolean, background?: boolean, lazy?: boolean } = {}): Promise<FleetLedger> {
     if (typeof options.haltOnRollbackRatio === 'number') checkRatio(options.haltOnRollbackRatio, 'haltOnRollbackRatio')
     const ledger = new FleetLedger(options)
-    if (open.background === true || open.lazy === true) {
-      ledger.#health = { ...ledger.#health, up: false, error: open.lazy === true ? 'not opened yet (opens at the first report or order)' : 'opening', sinceMs: ledger.#now() }
-      if (open.lazy === true) ledger.#lazy = true
-      else ledger.#openBehind()
-    } else {
-      try {
-        await ledger.#connect()
-      } catch (err) {
-        if (open.waitForDb === true || !isStoremeshError(err, 'E_DB_UNAVAILABLE')) throw err
-        ledger.#down(err)
-        ledger.#opening = ledger.#reconnectLoop()
-      }
-    }
-    ledger.#startProbe()
+    await ledger.#link.open(open)
     return ledger
-  }
-
-  #openBehind (): void {
-    this.#lazy = false
-    this.#health = { ...this.#health, error: 'opening' }
-    this.#opening = this.#connect().catch(async (err: unknown) => {
-      this.#down(err)
-      await this.#reconnectLoop()
-    })
   }
 
   /** Resolves once the database is open (at once when it is), or when the ledger closes; opens a lazy one. */
   async ready (): Promise<boolean> {
-    if (this.#lazy) this.#openBehind()
-    await this.#opening
-    return this.#db !== undefined
+    return await this.#link.ready()
   }
 
   /** Over a database already open and migrated (tests share one PGlite per file). */
   static async over (db: SqlDb, options: FleetLedgerOptions = {}): Promise<FleetLedger> {
     const ledger = new FleetLedger(options, db)
-    ledger.#ownsDb = false
     await ledger.#refreshOrders(db)
     return ledger
   }
 
-  async #connect (): Promise<void> {
-    const db = await openFleetDb({
-      ...(this.#o.dbUrl !== undefined ? { url: this.#o.dbUrl } : {}),
-      ...(this.#o.dataDir !== undefined ? { dataDir: this.#o.dataDir } : {}),
-      log: (msg) => { this.#log.warn(msg) }
-    })
-    if (this.#closing.signal.aborted) {
-      await db.close()
-      return
-    }
-    this.#db = db
-    this.#health = { kind: db.kind, where: db.where, up: true, sinceMs: this.#now() }
-    await this.#refreshOrders(db)
-  }
-
-  async #reconnectLoop (): Promise<void> {
-    for (let failures = 1; this.#db === undefined && !this.#closing.signal.aborted; failures++) {
-      await new Promise(resolve => setTimeout(resolve, backoffDelayMs(failures, DB_RETRY)).unref())
-      if (this.#closing.signal.aborted) return
-      try {
-        await this.#connect()
-        this.#log.info(`fleet database ${this.#health.where} is up`)
-      } catch (err) {
-        if (!isStoremeshError(err, 'E_DB_UNAVAILABLE')) this.#log.error(`opening the fleet database: ${toStoremeshError(err).toLine()}`)
-        this.#down(err)
-      }
-    }
-  }
-
-  #startProbe (): void {
-    if (this.#kind !== 'postgres') return
-    this.#probe = setInterval(() => {
-      const db = this.#db
-      if (db === undefined) return
-      db.query('SELECT 1').then(() => { this.#up() }, (err: unknown) => { if (isConnectionError(err)) this.#down(err) })
-    }, DB_PROBE_INTERVAL_MS)
-    this.#probe.unref()
-  }
-
-  #up (): void {
-    if (this.#health.up) return
-    this.#health = { kind: this.#health.kind, where: this.#health.where, up: true, sinceMs: this.#now() }
-    this.#log.info(`fleet database ${this.#health.where} is back`)
-  }
-
-  #down (err: unknown): void {
-    const error = (err as Error).message ?? String(err)
-    if (this.#health.up || this.#health.error === 'opening') this.#log.warn(`fleet database ${this.#health.where} is down: ${error}; hub reports stay unacknowledged until it is back`)
-    this.#health = { kind: this.#health.kind, where: this.#health.where, up: false, error, sinceMs: this.#health.up ? this.#now() : this.#health.sinceMs }
-  }
-
-  /** Runs fn on the database; a lost server becomes E_DB_UNAVAILABLE and marks it down. */
+  /** Runs fn on the database (fleet-db-link.ts): a lost server becomes E_DB_UNAVAILABLE. */
   async #run<T> (what: string, fn: (db: SqlDb) => Promise<T>, options: { opens?: boolean } = {}): Promise<T> {
-    if (this.#lazy && options.opens === true) this.#openBehind()
-    const db = this.#db
-    if (db === undefined) throw new StoremeshError('E_DB_UNAVAILABLE', `the fleet database ${this.#health.where} is not reachable (${this.#health.error ?? 'not open'})`)
-    try {
-      const out = await fn(db)
-      this.#up()
-      return out
-    } catch (err) {
-      if (isStoremeshError(err)) throw err
-      if (isConnectionError(err)) {
-        this.#down(err)
-        throw new StoremeshError('E_DB_UNAVAILABLE', `${what}: the fleet database ${db.where} is not reachable: ${(err as Error).message}`, {}, { cause: err })
-      }
-      throw new StoremeshError('E_LEDGER', `${what}: ${(err as Error).message}`, {}, { cause: err })
-    }
+    return await this.#link.run(what, fn, options)
   }
 
   async #refreshOrders (q: SqlQueryable): Promise<FleetOrder[]> {
@@ -209,11 +113,11 @@ export class FleetLedger {
 
   /** Not open yet and not failed: lazy (opens at the first report, order or ready()) or its first open under way. */
   get opening (): boolean {
-    return this.#db === undefined && (this.#lazy || this.#health.error === 'opening')
+    return this.#link.opening
   }
 
   health (): FleetDbHealth {
-    return { ...this.#health }
+    return this.#link.health()
   }
 
   /** where reports' time at the ledger went: waiting for a group, and the groups' runs (ingest-queue.ts) */
@@ -232,7 +136,7 @@ export class FleetLedger {
     const certifiedIds = ctx.peer !== undefined ? this.#o.hubIdsOf?.(ctx.peer) : undefined
     // 1.2.0 (ctx.poll present): acks of fleet orders recorded, pending ones in the answer
     const v12 = ctx.poll !== undefined
-    if (this.#lazy) this.#openBehind()
+    this.#link.wake()
     let result
     try {
       // 1.2.0: the acks of fleet orders and the store's holdings are recorded, and the
@@ -288,7 +192,7 @@ export class FleetLedger {
    * ledger is not opened by it).
    */
   async ordersStamp (): Promise<string | undefined> {
-    if (this.#db === undefined || !this.#health.up) return undefined
+    if (this.#link.db === undefined || !this.#link.health().up) return undefined
     return await this.#run('reading the orders stamp', async db => await ordersStamp(db))
   }
 
@@ -387,15 +291,10 @@ export class FleetLedger {
 
   /** The database itself, for the wave logic's WaveStore (wave-store.ts); undefined while down. */
   get db (): SqlDb | undefined {
-    return this.#db
+    return this.#link.db
   }
 
   async close (): Promise<void> {
-    this.#closing.abort()
-    if (this.#probe !== undefined) clearInterval(this.#probe)
-    await this.#opening?.catch(() => {})
-    const db = this.#db
-    this.#db = undefined
-    if (this.#ownsDb) await db?.close().catch((err: unknown) => { this.#log.warn(`closing the fleet database: ${toStoremeshError(err).toLine()}`) })
+    await this.#link.close()
   }
 }

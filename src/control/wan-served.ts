@@ -30,13 +30,22 @@ export interface WanServedTallyInit {
   bundles: () => Promise<BundleChunks[]>
   /** at most one re-read per this. @default REINDEX_MIN_INTERVAL_MS */
   reindexMinIntervalMs?: number
+  /** served chunks no known bundle lists, kept (all peers together) until a re-read places them. @default MAX_UNPLACED_CHUNKS */
+  maxUnplacedChunks?: number
   now?: () => number
 }
 
 /** A served chunk no known bundle lists waits this long at most for the bundle to be read. @default 2 s */
 export const REINDEX_MIN_INTERVAL_MS = 2_000
-/** Unknown chunks kept per peer until a re-read places them (a pull-through store adds its bundle first). */
-export const MAX_UNPLACED_PER_PEER = 65_536
+/**
+ * Unknown chunks kept, all peers together, until a re-read places them (a pull-through
+ * store adds its bundle first, so they are few and placed within a re-read). A cap per
+ * peer did not bound them: store hubs that read their manifest elsewhere (bench:origin's
+ * clients) left every chunk served unplaced, ~3,566 per store hub of a 1 GiB bundle, and
+ * the super hub's heap grew by them through a whole run (issue 17). Past it a chunk counts
+ * bytes only. 16,384 hashes are ~2 MiB.
+ */
+export const MAX_UNPLACED_CHUNKS = 16_384
 /** Peers tracked: far above a fleet's store count; past it new peers count bytes only. */
 export const MAX_TRACKED_PEERS = 100_000
 
@@ -50,6 +59,8 @@ export class WanServedTally {
   #bundles: Array<{ bundleId: string, pieceCount: number }> = []
   readonly #held = new Map<string, Map<string, Held>>()
   readonly #unplaced = new Map<string, Set<string>>()
+  #unplacedCount = 0
+  readonly #maxUnplaced: number
   #lastIndexMs = -Infinity
   #reindexing: Promise<void> | undefined
   #bytes = 0
@@ -58,12 +69,15 @@ export class WanServedTally {
   constructor (init: WanServedTallyInit) {
     this.#init = init
     this.#now = init.now ?? Date.now
+    this.#maxUnplaced = init.maxUnplacedChunks ?? MAX_UNPLACED_CHUNKS
   }
 
   /** Bytes served over the WAN since start (every peer). */
   get bytesServed (): number { return this.#bytes }
   /** Chunks served since start. */
   get chunksServed (): number { return this.#chunks }
+  /** Served chunks no known bundle lists, waiting for a re-read (every peer). */
+  get unplacedChunks (): number { return this.#unplacedCount }
 
   /** One chunk served to a peer (the pull server's onServed). */
   record (peerId: string, hash: string, bytes: number): void {
@@ -72,11 +86,14 @@ export class WanServedTally {
     if (!this.#place(peerId, hash)) {
       let set = this.#unplaced.get(peerId)
       if (set === undefined) {
-        if (this.#unplaced.size >= MAX_TRACKED_PEERS) return
+        if (this.#unplacedCount >= this.#maxUnplaced) return
         set = new Set()
         this.#unplaced.set(peerId, set)
       }
-      if (set.size < MAX_UNPLACED_PER_PEER) set.add(hash)
+      if (!set.has(hash) && this.#unplacedCount < this.#maxUnplaced) {
+        set.add(hash)
+        this.#unplacedCount++
+      }
       this.#maybeReindex()
     }
   }
@@ -164,7 +181,9 @@ export class WanServedTally {
     this.#bundles = bundles
     if (fresh.size > 0) this.#backfill(fresh)
     for (const [peerId, set] of this.#unplaced) {
-      for (const hash of set) if (this.#place(peerId, hash)) set.delete(hash)
+      for (const hash of set) {
+        if (this.#place(peerId, hash)) { set.delete(hash); this.#unplacedCount-- }
+      }
       if (set.size === 0) this.#unplaced.delete(peerId)
     }
   }

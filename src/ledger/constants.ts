@@ -15,6 +15,13 @@ const MINUTE_MS = 60 * SECOND_MS
 
 /** Folder of the store hub's ledger inside its data dir. */
 export const HUB_LEDGER_DIR_NAME = 'ledger'
+/**
+ * A device's report poll that brings nothing new (no entries, same peer) only moves its
+ * last-seen time: that is kept in memory and written, unsynced, when the stored one is
+ * this old (issue #19: every held poll was an fsynced write, two per poll).
+ * @default 5 min
+ */
+export const DEVICE_LAST_SEEN_WRITE_MS = 5 * 60_000
 /** Folder of the super hub's aggregate inside its data dir. */
 export const SUPER_LEDGER_DIR_NAME = 'super-ledger'
 /**

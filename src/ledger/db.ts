@@ -66,6 +66,16 @@ export async function commit (db: LedgerDb, ops: Op[]): Promise<void> {
   await db.batch(ops, { sync: true })
 }
 
+/**
+ * A batch that needs no fsync: only for what may be lost to a crash without breaking
+ * an ack (a device's last-seen time), so that an idle store's report polls do not
+ * fdatasync the flash every few seconds.
+ */
+export async function writeUnsynced (db: LedgerDb, ops: Op[]): Promise<void> {
+  if (ops.length === 0) return
+  await db.batch(ops)
+}
+
 /** Every [key, record] under `prefix`, in key order. */
 export async function * scan<T> (db: LedgerDb, prefix: string, options: { gt?: string, limit?: number } = {}): AsyncGenerator<[string, T]> {
   const lower = options.gt !== undefined && options.gt >= prefix ? { gt: options.gt } : { gte: prefix }

@@ -63,6 +63,8 @@ export interface HubLedgerOptions {
   onOrder?: (order: WaveOrder, source: StoredOrder['source']) => void
   /** called after a change for the super hub was queued in the outbox (already persisted): the uplink pushes it at once */
   onOutbox?: () => void
+  /** a device's batch brought journal entries (after they are stored) */
+  onEntries?: () => void
 }
 
 export interface ReadOutboxOptions {

@@ -17,9 +17,9 @@ import type { DeviceFacts, JournalEntry } from '../interface/types.js'
 import { isBundleId } from '../interface/ids.js'
 import { Mutex } from '../store/mutex.js'
 import { classify, emptyCounts, mergeContribution, moveDevice, rollbackRatio, type DeviceWaveRecord, type WaveCounts } from './condense.js'
-import { DEFAULT_BATCH_ENTRIES, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_EVENTS_PER_DEVICE, HUB_LEDGER_DIR_NAME } from './constants.js'
+import { DEVICE_LAST_SEEN_WRITE_MS, DEFAULT_BATCH_ENTRIES, DEFAULT_MAX_BATCH_BYTES, DEFAULT_MAX_EVENTS_PER_DEVICE, HUB_LEDGER_DIR_NAME } from './constants.js'
 import { MAX_ORDERS } from './report/constants.js'
-import { commit, del, getCounter, getRecord, openLedgerDb, put, scan, type LedgerDb, type Op } from './db.js'
+import { commit, del, getCounter, getRecord, openLedgerDb, put, scan, writeUnsynced, type LedgerDb, type Op } from './db.js'
 import { closeOrderOps, deviceOrderRecords, isCommitEntry, openOrders, planIssue, type DeviceOrderRecord, type IssueResult } from './device-orders.js'
 import { entryBytes, newestOrders, type DeviceAction, type DeviceBatch, type LedgerDelta, type ReportAck, type WaveOrder } from './report/messages.js'
 import { eventPrefix, eventKey, deviceKey, statePrefix, stateKey, countsKey, outboxKey, orderKey, parseWaveBundleKey, waveBundleKey, WAVE_BUNDLE_PREFIX, KEY_EPOCH, KEY_OUTBOX_NEXT, KEY_OUTBOX_ACKED } from './hub-ledger-keys.js'
@@ -34,7 +34,10 @@ export class HubLedger {
   readonly #maxEvents: number
   readonly #onOrder: HubLedgerOptions['onOrder']
   readonly #onOutbox: HubLedgerOptions['onOutbox']
+  readonly #onEntries: HubLedgerOptions['onEntries']
   readonly #orders = new Map<string, StoredOrder>()
+  /** last-seen times newer than the stored ones (DEVICE_LAST_SEEN_WRITE_MS) */
+  readonly #lastSeen = new Map<string, number>()
   #outboxNext = 1
   #outboxAcked = 0
   /** new with the database: lets the super hub tell a rebuilt hub from a replay */
@@ -47,6 +50,7 @@ export class HubLedger {
     this.#maxEvents = Math.max(1, options.maxEventsPerDevice ?? DEFAULT_MAX_EVENTS_PER_DEVICE)
     this.#onOrder = options.onOrder
     this.#onOutbox = options.onOutbox
+    this.#onEntries = options.onEntries
   }
 
   /** Opens `<dataDir>/ledger`; a second process gets E_DATA_DIR_IN_USE. */
@@ -82,7 +86,8 @@ export class HubLedger {
     return await this.#mutex.run(async () => {
       const now = this.#now()
       const { deviceId } = batch
-      const dev: DeviceRecord = (await getRecord<DeviceRecord>(this.#db, deviceKey(deviceId))) ?? { maxSeq: 0, prunedThrough: 0, lastReportMs: now }
+      const stored = await getRecord<DeviceRecord>(this.#db, deviceKey(deviceId))
+      const dev: DeviceRecord = stored !== undefined ? { ...stored } : { maxSeq: 0, prunedThrough: 0, lastReportMs: now }
       const ops: Op[] = []
       const records = new Map<string, DeviceWaveRecord | undefined>()
       const counts = new Map<string, WaveCounts>()
@@ -131,12 +136,20 @@ export class HubLedger {
       for (const e of events) if (e.seq > dev.prunedThrough) ops.push(put(eventKey(deviceId, e.seq), e))
       dev.lastReportMs = now
       if (ctx.peer !== undefined) dev.peer = ctx.peer
-      ops.push(put(deviceKey(deviceId), dev))
-      if (next !== this.#outboxNext) ops.push(put(KEY_OUTBOX_NEXT, String(next)))
-      await commit(this.#db, ops)
+      if (stored !== undefined && ops.length === 0 && events.length === 0 && dev.peer === stored.peer) {
+        // a plain poll: nothing an ack promises, only the last-seen time moves
+        this.#lastSeen.set(deviceId, now)
+        if (now - stored.lastReportMs >= DEVICE_LAST_SEEN_WRITE_MS) await writeUnsynced(this.#db, [put(deviceKey(deviceId), dev)])
+      } else {
+        ops.push(put(deviceKey(deviceId), dev))
+        if (next !== this.#outboxNext) ops.push(put(KEY_OUTBOX_NEXT, String(next)))
+        await commit(this.#db, ops)
+        this.#lastSeen.delete(deviceId)
+      }
       const queued = next !== this.#outboxNext
       this.#outboxNext = next
       if (queued) this.#onOutbox?.()
+      if (events.length > 0) this.#onEntries?.()
       const deviceOrders = openOrders(await deviceOrderRecords(this.#db, deviceId))
       return { status: 'ok', ackedSeq, orders: this.#orderList(), ...(deviceOrders.length > 0 ? { deviceOrders } : {}) }
     })
@@ -346,7 +359,9 @@ export class HubLedger {
   }
 
   async device (deviceId: string): Promise<DeviceRecord | undefined> {
-    return await getRecord<DeviceRecord>(this.#db, deviceKey(deviceId))
+    const rec = await getRecord<DeviceRecord>(this.#db, deviceKey(deviceId))
+    const seen = this.#lastSeen.get(deviceId)
+    return rec !== undefined && seen !== undefined && seen > rec.lastReportMs ? { ...rec, lastReportMs: seen } : rec
   }
 
   /** The device's newest stored journal entries after `afterSeq`, oldest first. */

@@ -156,11 +156,23 @@ export class AddressBans {
  * connection from a banned address before Noise (`address`; held refusalHoldMs first,
  * up to maxHeldRefusals at once), a banned peer id after
  * Noise in either direction (`encrypted`; an inbound one bans its address for the next
- * redial), and our own dial to a banned peer (`dial`). Replaces banGater(bans) in a
+ * redial, or is held like an `address` refusal when its address cannot be banned), and
+ * our own dial to a banned peer (`dial`). Replaces banGater(bans) in a
  * role's gater (mergePeerGaters).
  */
 export function addressBanGater (addressBans: AddressBans, isBanned: (peerId: string) => boolean): Required<Pick<ConnectionGater,
 'denyInboundConnection' | 'denyDialPeer' | 'denyInboundEncryptedConnection' | 'denyOutboundEncryptedConnection'>> {
+  /** Refuses after refusalHoldMs (see DEFAULT_REFUSAL_HOLD_MS), or at once past maxHeldRefusals. */
+  const held = (): boolean | Promise<boolean> => {
+    if (addressBans.refusalHoldMs <= 0 || addressBans.heldRefusals >= addressBans.maxHeldRefusals) return true
+    addressBans.heldRefusals++
+    return new Promise<boolean>(resolve => {
+      setTimeout(() => {
+        addressBans.heldRefusals--
+        resolve(true)
+      }, addressBans.refusalHoldMs)
+    })
+  }
   const encrypted = (peer: PeerId, maConn?: MultiaddrConnection): boolean => {
     if (!isBanned(peer.toString())) return false
     addressBans.countRefusal('encrypted')
@@ -171,21 +183,20 @@ export function addressBanGater (addressBans: AddressBans, isBanned: (peerId: st
     denyInboundConnection: (maConn: MultiaddrConnection): boolean | Promise<boolean> => {
       if (!addressBans.denies(maConn.remoteAddr.toString())) return false
       addressBans.countRefusal('address')
-      if (addressBans.refusalHoldMs <= 0 || addressBans.heldRefusals >= addressBans.maxHeldRefusals) return true
-      addressBans.heldRefusals++
-      return new Promise<boolean>(resolve => {
-        setTimeout(() => {
-          addressBans.heldRefusals--
-          resolve(true)
-        }, addressBans.refusalHoldMs)
-      })
+      return held()
     },
     denyDialPeer: (peer: PeerId): boolean => {
       if (!isBanned(peer.toString())) return false
       addressBans.countRefusal('dial')
       return true
     },
-    denyInboundEncryptedConnection: encrypted,
+    // an address that cannot be banned (127.0.0.1, a public one that may be a NAT) is
+    // shared with honest peers: its banned peer's redial is held like one refused by
+    // address, so it pays a redial per hold, not per ~100 ms (its Noise still costs us)
+    denyInboundEncryptedConnection: (peer: PeerId, maConn: MultiaddrConnection): boolean | Promise<boolean> => {
+      if (!encrypted(peer, maConn)) return false
+      return addressBanKeyOf(maConn.remoteAddr.toString()) === undefined ? held() : true
+    },
     // an outbound connection's remote address is the peer's listening one: the same IP
     denyOutboundEncryptedConnection: encrypted
   }

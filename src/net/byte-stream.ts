@@ -22,12 +22,15 @@
  * - EOF is the stream's `end` event, emitted as `'end'` after any held data.
  * - `end()` half-closes; `destroy(err)` aborts (the remote sees a reset) and emits
  *   `'error'` (when listened to) and `'close'` on the next tick.
+ * - The yamux stream sends a window update only once half its window is used
+ *   (net/yamux-window.ts): a small message no longer draws an update back.
  * Inbound back-pressure: the wire consumes every message synchronously, and only
  * pieces it asked for are accepted (swarm/wire.ts), so nothing piles up here.
  */
 import { EventEmitter } from 'node:events'
 import { StreamResetError, type Stream, type StreamCloseEvent, type StreamMessageEvent } from '@libp2p/interface'
 import { Uint8ArrayList } from 'uint8arraylist'
+import { quietWindowUpdates } from './yamux-window.js'
 
 export class LibP2PByteDuplex extends EventEmitter {
   readonly libp2pStream: Stream
@@ -44,10 +47,13 @@ export class LibP2PByteDuplex extends EventEmitter {
   /** send() calls and bytes handed to the stream, for tests and benches */
   sends = 0
   bytesSent = 0
+  /** whether the stream's window updates were batched (net/yamux-window.ts); false on other muxers */
+  readonly quietUpdates: boolean
 
   constructor (stream: Stream) {
     super()
     this.libp2pStream = stream
+    this.quietUpdates = quietWindowUpdates(stream)
     stream.addEventListener('message', this.#onMessage)
     stream.addEventListener('end', this.#onEnd)
     stream.addEventListener('close', this.#onClose)

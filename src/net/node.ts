@@ -6,7 +6,6 @@
  *
  * The polyfill (src/polyfill.ts) must have run before this module is imported.
  */
-import { noise } from '@chainsafe/libp2p-noise'
 import { yamux } from '@chainsafe/libp2p-yamux'
 import { identify, type Identify } from '@libp2p/identify'
 import { mdns } from '@libp2p/mdns'
@@ -22,9 +21,11 @@ import { StoremeshError } from '../interface/errors.js'
 import { capConnectionsPerPeer } from './connection-cap.js'
 import { allowlistGater, mergePeerGaters } from './gater.js'
 import { loadOrCreatePeerKey } from './identity.js'
+import { noiseQuietLength } from './noise-length.js'
 import { swarmKeyProtector } from './protector.js'
 import type { SwarmKey } from './swarm-key.js'
 import { filterMdnsFor } from './mdns-filter.js'
+import { closeCrossedDuplicates, DIAL_DEFER_MS, dialsFirst } from './dial-order.js'
 
 export interface MdnsOptions {
   /** one tag per fleet or test isolates groups. @default DEFAULT_MDNS_SERVICE_TAG */
@@ -40,6 +41,8 @@ export interface MdnsOptions {
   sleepWhenConnected?: boolean
   /** queries of a node with peers back off up to this. @default MDNS_MAX_BACKOFF_INTERVAL_MS */
   maxIntervalMs?: number
+  /** the higher id of a pair waits this long for the lower id's dial (dial-order.ts). @default DIAL_DEFER_MS */
+  dialDeferMs?: number
 }
 
 export interface ConnectionLimits {
@@ -103,12 +106,17 @@ export interface NodeInit<T extends ServiceMap = ServiceMap> {
 
 export type StoremeshNode<T extends ServiceMap = ServiceMap> = Libp2p<T & { identify: Identify }>
 
-/** Dials what mDNS reports, once at a time per peer, unless already connected. */
+/**
+ * Dials what mDNS reports, once at a time per peer, unless already connected. Of two
+ * peers that find each other the lower id dials; the other dials only if no connection
+ * came within DIAL_DEFER_MS (dial-order.ts).
+ */
 class DiscoveryDialer {
   node: Libp2p | undefined
   readonly #inflight = new Set<string>()
+  readonly #deferred = new Map<string, NodeJS.Timeout>()
 
-  constructor (private readonly allow: ReadonlySet<string> | undefined, private readonly dialTimeoutMs: number) {}
+  constructor (private readonly allow: ReadonlySet<string> | undefined, private readonly dialTimeoutMs: number, private readonly deferMs: number) {}
 
   readonly onPeer = (evt: CustomEvent<PeerInfo>): void => {
     const node = this.node
@@ -116,7 +124,19 @@ class DiscoveryDialer {
     const key = id.toString()
     if (node === undefined || node.status !== 'started' || id.equals(node.peerId)) return
     if (this.allow !== undefined && !this.allow.has(key)) return
-    if (this.#inflight.has(key) || node.getConnections(id).length > 0 || multiaddrs.length === 0) return
+    if (this.#inflight.has(key) || this.#deferred.has(key) || node.getConnections(id).length > 0 || multiaddrs.length === 0) return
+    if (!dialsFirst(node.peerId, id) && this.deferMs > 0) {
+      const timer = setTimeout(() => { this.#deferred.delete(key); this.#dial(node, evt.detail) }, this.deferMs)
+      timer.unref()
+      this.#deferred.set(key, timer)
+      return
+    }
+    this.#dial(node, evt.detail)
+  }
+
+  #dial (node: Libp2p, { id, multiaddrs }: PeerInfo): void {
+    const key = id.toString()
+    if (node.status !== 'started' || this.#inflight.has(key) || node.getConnections(id).length > 0) return
     this.#inflight.add(key)
     const log = node.logger.forComponent('storemesh:net:mdns')
     const addrs = multiaddrs.map(ma => ma.encapsulate(`/p2p/${key}`))
@@ -124,6 +144,11 @@ class DiscoveryDialer {
       .then(() => { log('dialled discovered peer %p', id) })
       .catch((err: unknown) => { log('dial to discovered peer %p failed: %e', id, err) })
       .finally(() => { this.#inflight.delete(key) })
+  }
+
+  stop (): void {
+    for (const t of this.#deferred.values()) clearTimeout(t)
+    this.#deferred.clear()
   }
 }
 
@@ -263,7 +288,7 @@ export async function createStoremeshNode<T extends ServiceMap = ServiceMap> (in
     throw new StoremeshError('E_INVALID_ARGUMENT', 'a swarm key is required (pass null only to run an open node on purpose)')
   }
   const limits: ConnectionLimits = { ...defaultConnectionLimits, ...init.limits }
-  const dialer = new DiscoveryDialer(init.allowPeers, limits.dialTimeoutMs)
+  const dialer = new DiscoveryDialer(init.allowPeers, limits.dialTimeoutMs, init.mdns !== undefined && init.mdns !== false ? init.mdns.dialDeferMs ?? DIAL_DEFER_MS : DIAL_DEFER_MS)
   const peerDiscovery = []
   if (init.mdns !== undefined && init.mdns !== false) {
     const m = init.mdns
@@ -288,7 +313,7 @@ export async function createStoremeshNode<T extends ServiceMap = ServiceMap> (in
     },
     // localAddress is net.connect's; @libp2p/tcp spreads dialOpts into it but types only a few fields
     transports: [tcp(init.dialFromAddress !== undefined ? { dialOpts: { localAddress: init.dialFromAddress } as TCPSocketOptions } : {})],
-    connectionEncrypters: [noise()],
+    connectionEncrypters: [noiseQuietLength()],
     streamMuxers: [yamux({
       maxEarlyStreams: DEFAULT_MAX_EARLY_STREAMS,
       streamOptions: {
@@ -314,6 +339,8 @@ export async function createStoremeshNode<T extends ServiceMap = ServiceMap> (in
   })
   dialer.node = node as unknown as Libp2p
   capConnectionsPerPeer(node, limits.maxConnectionsPerPeer)
+  closeCrossedDuplicates(node)
+  node.addEventListener('stop', () => { dialer.stop() })
   if (init.start !== false) await node.start()
   return node
 }

@@ -114,7 +114,13 @@ export class HubOperator {
     // lagged the store by up to a poll. Kicks while an exchange runs fold into one more.
     // a changed order wakes the devices' held report polls (report 1.2.0 long-poll)
     const changes = new ChangeFeed()
-    const ledger = await HubLedger.open(init.dataDir, { onOutbox: () => { uplink?.kick() }, onOrder: () => { changes.changed() } })
+    // the store lifecycle's pins and evictions follow devices' reports and wave orders: it checks again at its base pace
+    let pokeLifecycle = (): void => {}
+    const ledger = await HubLedger.open(init.dataDir, {
+      onOutbox: () => { uplink?.kick(); pokeLifecycle() },
+      onOrder: () => { changes.changed(); pokeLifecycle() },
+      onEntries: () => { pokeLifecycle() }
+    })
     // the hub's node is built by LanPeer with its fixed services: the report handler is
     // mounted on it afterwards, the way libp2p would (registrar + connection manager)
     const identities = init.hub.peer.identities
@@ -143,7 +149,9 @@ export class HubOperator {
         init.wan?.()?.on('prestaged', () => { uplink?.kick() })
       }
       op = new HubOperator(init, ledger, report, uplink)
-      op.lifecycle.start()
+      const lifecycle = op.lifecycle
+      pokeLifecycle = () => { lifecycle.poke() }
+      lifecycle.start()
       if (init.api !== undefined) {
         const api = new ApiServer({
           token: await loadOrCreateApiToken(init.dataDir),

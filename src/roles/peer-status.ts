@@ -45,6 +45,8 @@ export interface BundleStatus {
   suspectPeers?: number
   /** a downloading swarm: peers disconnected as hoarders (swarm/hoarders.ts) */
   droppedHoarders?: number
+  /** a downloading swarm: copies asked of chunks already in flight, by the picker's rule (swarm/picker.ts `copies`) */
+  copiesAsked?: { probe: number, endgame: number, reask: number }
 }
 
 /** The chunk store as a whole: its quota and whether downloads are paused for space. */

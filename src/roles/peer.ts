@@ -272,7 +272,7 @@ export class LanPeer {
           peers: p.peers,
           joined: true,
           superseed: p.superseed,
-          ...(p.superseed ? { superseedFallbackReveals: swarm.superseedFallbackReveals, hoarders: swarm.superseedHoarders } : { suspectPeers: swarm.suspectPeers, droppedHoarders: swarm.droppedHoarders })
+          ...(p.superseed ? { superseedFallbackReveals: swarm.superseedFallbackReveals, hoarders: swarm.superseedHoarders } : { suspectPeers: swarm.suspectPeers, droppedHoarders: swarm.droppedHoarders, copiesAsked: { ...swarm.copiesAsked } })
         })
         continue
       }

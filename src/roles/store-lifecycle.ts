@@ -16,8 +16,16 @@ import type { HubLedger } from '../ledger/index.js'
 import { storeFigures } from '../ledger/device-store.js'
 import { deviceGcPlan, hubEvictionPlan, hubPinPlan, hubStalePins, type BundleEviction, type BundleRecord, type ChunkStore, type RetentionPlan } from '../store/index.js'
 
-/** How often a hub re-checks its pins and the ledger. @default 5_000 */
+/** How often a hub re-checks its pins and the ledger while things change. @default 5_000 */
 export const DEFAULT_LIFECYCLE_INTERVAL_MS = 5_000
+/**
+ * A check that changed nothing doubles the wait up to this; a poke (a device's report,
+ * a wave order or outcome) or a change in the store's bundles brings the base interval
+ * back. An idle hub checked every 5 s for ever (issue #19); a change the hub is not
+ * poked about (a bundle arriving over the WAN) is picked up within this.
+ * @default 30_000
+ */
+export const DEFAULT_LIFECYCLE_MAX_INTERVAL_MS = 30_000
 
 export interface LifecycleRun {
   evicted: BundleEviction[]
@@ -60,6 +68,8 @@ export interface HubLifecycleInit {
   beforeEvict?: BeforeEvict
   /** @default DEFAULT_LIFECYCLE_INTERVAL_MS */
   intervalMs?: number
+  /** @default DEFAULT_LIFECYCLE_MAX_INTERVAL_MS (never below intervalMs) */
+  maxIntervalMs?: number
   log?: Log
 }
 
@@ -69,23 +79,64 @@ export class HubLifecycle {
   #timer: NodeJS.Timeout | undefined
   #running: Promise<unknown> = Promise.resolve()
   #stopped = false
+  #started = false
+  #waitMs = 0
+  /** what the last check saw of the store's bundles: a change resets the back-off */
+  #seen = ''
+  /** the last syncPins() pinned or unpinned something */
+  #pinsMoved = false
 
   constructor (init: HubLifecycleInit) {
     this.#init = init
     this.#log = (init.log ?? silentLog).child({ component: 'store' })
   }
 
+  get #baseMs (): number { return this.#init.intervalMs ?? DEFAULT_LIFECYCLE_INTERVAL_MS }
+  get #maxMs (): number { return Math.max(this.#baseMs, this.#init.maxIntervalMs ?? DEFAULT_LIFECYCLE_MAX_INTERVAL_MS) }
+
+  /** The wait before the next check (tests, status). */
+  get nextWaitMs (): number { return this.#waitMs }
+
   start (): void {
-    const every = this.#init.intervalMs ?? DEFAULT_LIFECYCLE_INTERVAL_MS
-    this.#timer = setInterval(() => { void this.#serial(async () => await this.tick()).catch(() => {}) }, every)
-    this.#timer.unref()
-    void this.#serial(async () => await this.tick()).catch(() => {})
+    this.#started = true
+    this.#waitMs = this.#baseMs
+    this.#check()
+  }
+
+  /** Something the pins or evictions depend on may have changed: check at the base pace. */
+  poke (): void {
+    if (!this.#started || this.#stopped || this.#waitMs <= this.#baseMs) return
+    this.#waitMs = this.#baseMs
+    this.#arm()
   }
 
   async stop (): Promise<void> {
     this.#stopped = true
-    clearInterval(this.#timer)
+    clearTimeout(this.#timer)
     await this.#running.catch(() => {})
+  }
+
+  #arm (): void {
+    clearTimeout(this.#timer)
+    if (this.#stopped) return
+    this.#timer = setTimeout(() => { this.#check() }, this.#waitMs)
+    this.#timer.unref()
+  }
+
+  #check (): void {
+    clearTimeout(this.#timer)
+    void this.#serial(async () => await this.tick()).then(run => {
+      const seen = this.#bundlesSeen()
+      const idle = run !== undefined && run.evicted.length === 0 && seen === this.#seen && !this.#pinsMoved
+      this.#seen = seen
+      this.#pinsMoved = false
+      this.#waitMs = idle ? Math.min(this.#maxMs, this.#waitMs * 2) : this.#baseMs
+      this.#arm()
+    }, () => { this.#arm() })
+  }
+
+  #bundlesSeen (): string {
+    return this.#init.store.listBundles().map(r => `${r.id}:${r.state}:${r.pins.join(',')}`).join(';')
   }
 
   /** One at a time: a tick and an operator's evict never interleave. */
@@ -121,9 +172,9 @@ export class HubLifecycle {
     const held = storeFigures((await this.#init.ledger.deviceStores()).map(d => d.store)).heldByDevices
     const plan = hubPinPlan(store.listBundles(), held)
     for (const { record, reason } of plan) {
-      if (!record.pins.includes(reason)) await store.pin(record.id, reason)
+      if (!record.pins.includes(reason)) { await store.pin(record.id, reason); this.#pinsMoved = true }
     }
-    for (const { record, reason } of hubStalePins(store.listBundles(), plan)) await store.unpin(record.id, reason)
+    for (const { record, reason } of hubStalePins(store.listBundles(), plan)) { await store.unpin(record.id, reason); this.#pinsMoved = true }
   }
 
   /** Bundles whose waves have at least one device and none pending. */

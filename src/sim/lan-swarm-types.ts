@@ -2,6 +2,7 @@
  * The data of one store's simulated LAN swarm (lan-swarm.ts): what a run is given, what
  * it returns, and each node's state (its Picker, Choker, scorer, upload queue).
  */
+import type { HostCpuModel } from './host-cpu.js'
 import type { Choker } from '../swarm/choker.js'
 import type { SwarmOptions } from '../swarm/constants.js'
 import type { Picker } from '../swarm/picker.js'
@@ -19,9 +20,17 @@ export interface LanSwarmInit {
   latencyMs: number
   /** from the hub holding the bundle until it is connected to every device (discovery, dial, handshake) */
   connectMs: number
+  /**
+   * Device i's connection to the hub opens at hubConnectMs[i - 1] instead (no earlier than
+   * connectMs): the devices are connected among themselves at connectMs. For checking
+   * against processes on one loaded host, whose hub dialled its devices over a minute.
+   */
+  hubConnectMs?: readonly number[]
   corruptPeers: number
   rng: Rng
   options?: Partial<SwarmOptions>
+  /** each node's main thread on one shared host: for checking against processes on one machine only (host-cpu.ts) */
+  hostCpu?: HostCpuModel
   /** give up (a bug or a stuck swarm): the result says incomplete */
   horizonMs?: number
 }

@@ -23,6 +23,7 @@ import { Choker, type ChokerPeer } from '../swarm/choker.js'
 import { defaultSwarmOptions, type SwarmOptions } from '../swarm/constants.js'
 import { SuperSeeder } from '../swarm/superseed.js'
 import { EventQueue } from './event-queue.js'
+import { HostCpu } from './host-cpu.js'
 import type { LanSwarmInit, LanSwarmResult, Node, Req } from './lan-swarm-types.js'
 import { HUB, newNode } from './lan-swarm-nodes.js'
 import { holdersOf, takeTurn } from './lan-swarm-turns.js'
@@ -60,10 +61,14 @@ export class LanSwarm {
   /** scratch of takeTurn: the requests offered to a turn, and which peers offered one */
   readonly offered: Req[] = []
   readonly seen: Uint8Array
+  /** 1 once the hub is connected to that device (init.hubConnectMs) */
+  readonly hubLinked: Uint8Array
   wastedBytes = 0
   badChunks = 0
   bans = 0
   remaining: number
+  /** single-machine validation only (host-cpu.ts) */
+  readonly cpu: HostCpu | undefined
 
   constructor (readonly init: LanSwarmInit) {
     this.o = { ...defaultSwarmOptions, ...init.options }
@@ -73,6 +78,8 @@ export class LanSwarm {
     this.remaining = this.n
     this.hubLiveQueued = new Int32Array(1 + this.n + init.corruptPeers)
     this.seen = new Uint8Array(1 + this.n + init.corruptPeers)
+    this.hubLinked = new Uint8Array(1 + this.n + init.corruptPeers)
+    this.cpu = init.hostCpu === undefined ? undefined : new HostCpu(init.hostCpu, 1 + this.n + init.corruptPeers)
     const random = init.rng.random
     const now = this.q.now
     const total = 1 + this.n + init.corruptPeers
@@ -116,15 +123,19 @@ export class LanSwarm {
   connect (): void {
     const full = new Bits(this.sizes.length)
     for (let c = 0; c < this.sizes.length; c++) full.set(c)
+    const later = this.init.hubConnectMs
+    for (const d of this.devices) if ((later?.[d.idx - 1] ?? 0) <= this.init.connectMs) this.hubLinked[d.idx] = 1
     for (const a of this.nodes) {
       for (const b of this.nodes) {
         if (a === b || (a.idx === HUB && b.corrupt) || (a.corrupt && b.idx === HUB)) continue
+        if ((a.idx === HUB && this.hubLinked[b.idx] === 0) || (b.idx === HUB && this.hubLinked[a.idx] === 0)) continue
         a.picker.addPeer(b.id)
         // a corrupt peer claims everything; the super-seeding hub shows nothing up front
         if (b.corrupt) a.picker.peerBitfield(b.id, full)
       }
-      if (a.idx !== HUB && !a.corrupt) this.seeder.addPeer(a.id)
+      if (a.idx !== HUB && !a.corrupt && this.hubLinked[a.idx] === 1) this.seeder.addPeer(a.id)
     }
+    for (const d of this.devices) if (this.hubLinked[d.idx] === 0) this.q.runAt(later?.[d.idx - 1] ?? 0, () => { this.linkHub(d) })
     for (const c of this.nodes.filter(x => x.corrupt)) {
       // it unchokes everyone: a liar wants to be asked
       for (const d of this.devices) { c.unchoking.add(d.idx); d.unchokedBy.add(c.idx) }
@@ -149,6 +160,18 @@ export class LanSwarm {
     this.q.runIn(fillTick, Math.max(100, this.o.reaskAfterMs / 2))
   }
 
+  /** The hub's connection to `d` opens late (a loaded host's dials): each learns the other's bitfield. */
+  linkHub (d: Node): void {
+    const hub = this.nodes[HUB] as Node
+    this.hubLinked[d.idx] = 1
+    hub.picker.addPeer(d.id)
+    hub.picker.peerBitfield(d.id, d.picker.held)
+    d.picker.addPeer(hub.id)
+    this.seeder.addPeer(d.id)
+    this.seeder.peerBitfield(d.id, d.picker.held)
+    this.queueHubChoker()
+  }
+
   // ---- messages --------------------------------------------------------------
 
   send (fn: () => void): void {
@@ -158,7 +181,7 @@ export class LanSwarm {
   /** `to` learns that `from` holds `index`. */
   onHave (to: Node, from: Node, index: number): void {
     if (to.idx === HUB) {
-      if (!to.picker.peerHave(from.id, index)) return
+      if (this.hubLinked[from.idx] === 0 || !to.picker.peerHave(from.id, index)) return
       for (const id of this.seeder.peerHave(from.id, index)) this.sendOffersTo(this.byId(id))
       // The product re-runs the hub's unchoking on every have. With unlimited slots its
       // choice is "every device that lacks a chunk", which changes only when the hub
@@ -216,7 +239,9 @@ export class LanSwarm {
     const bytes = this.sizes[req.index] as number
     const prepaid = Math.min(up.prepaidBytes, bytes)
     up.prepaidBytes -= prepaid
-    this.q.runIn(() => { this.served(up, req, bytes) }, 1000 * (bytes - prepaid) / up.upBps)
+    const wireMs = 1000 * (bytes - prepaid) / up.upBps
+    const now = this.q.nowMs()
+    this.q.runIn(() => { this.served(up, req, bytes) }, this.cpu === undefined ? wireMs : Math.max(wireMs, this.cpu.send(up.idx, bytes, now) - now))
   }
 
   served (up: Node, req: Req, bytes: number): void {
@@ -237,10 +262,12 @@ export class LanSwarm {
 
   /** A piece reaches `d`'s socket; it is read at d's download rate, one at a time. */
   arrive (d: Node, from: Node, index: number, bytes: number): void {
-    const start = Math.max(this.q.nowMs(), d.downFreeAtMs)
-    d.downFreeAtMs = start + (Number.isFinite(d.downBps) ? 1000 * bytes / d.downBps : 0)
-    if (d.downFreeAtMs <= this.q.nowMs()) this.received(d, from, index, bytes)
-    else this.q.runAt(d.downFreeAtMs, () => { this.received(d, from, index, bytes) })
+    const now = this.q.nowMs()
+    d.downFreeAtMs = Math.max(now, d.downFreeAtMs) + (Number.isFinite(d.downBps) ? 1000 * bytes / d.downBps : 0)
+    // the receiver's CPU work began with the chunk's first byte, a wire time ago
+    const readyMs = this.cpu === undefined ? d.downFreeAtMs : Math.max(d.downFreeAtMs, this.cpu.receive(d.idx, bytes, now - 1000 * bytes / from.upBps))
+    if (readyMs <= now) this.received(d, from, index, bytes)
+    else this.q.runAt(readyMs, () => { this.received(d, from, index, bytes) })
   }
 
   received (d: Node, from: Node, index: number, bytes: number): void {
@@ -357,7 +384,7 @@ export class LanSwarm {
     const n = this.sizes.length
     const on = this.hubChoker.decide(this.devices.map(e => ({
       id: e.id,
-      candidate: e.picker.isInteresting(hub.id) || (hub.picker.peerBits(e.id)?.count ?? 0) < n,
+      candidate: this.hubLinked[e.idx] === 1 && (e.picker.isInteresting(hub.id) || (hub.picker.peerBits(e.id)?.count ?? 0) < n),
       link: 'lan' as const,
       score: hub.recentUp.get(e.idx) ?? 0
     })), this.q.nowMs())

@@ -47,7 +47,7 @@ export function bindPeerEvents (peer: SwarmPeer, t: PeerEventTarget): void {
   })
   wire.on('bitfield', bits => {
     picker.peerBitfield(id, bits)
-    trace.claim(id, bits.count, t.pieceCount)
+    trace.claim(id, bits.count, t.pieceCount, true)
     t.updateInterest(peer)
     t.fill(peer)
     unchoking.peerBitfield(peer)

@@ -41,20 +41,25 @@ export class PeerTrace {
     this.#line(id, 'wire ready')
   }
 
-  /** The peer's bitfield or a have: `held` of `total` chunks announced. */
-  claim (id: string, held: number, total: number): void {
+  /** The peer's bitfield or a have: `held` of `total` chunks announced (a partial bitfield's claim is judged too). */
+  claim (id: string, held: number, total: number, bitfield = false): void {
     const s = this.#seen.get(id)
-    if (s === undefined || s.claimed || held < total) return
+    if (s === undefined || s.claimed || held < total && !(bitfield && held > 0)) return
     s.claimed = true
-    this.#line(id, `claims every chunk (${held}/${total})`)
+    this.#line(id, held < total ? `claims ${held}/${total} chunks` : `claims every chunk (${held}/${total})`)
   }
 
   unchoked (id: string): void {
     this.#line(id, 'unchoked us')
   }
 
-  /** fill() considered the peer: `asked` requests went out, else `why` not. */
-  considered (id: string, asked: number, why: () => string): void {
+  /**
+   * fill() considered the peer: `asked` requests went out, else `kind` says why not,
+   * and `why` in full (with counts) is logged when the kind changes. Logged at each
+   * change of the counts, 20 hoarders wrote a line per hoarder per chunk the device got,
+   * and each line cost a pass over the hoarder's chunks (bench:hostile, issue #20).
+   */
+  considered (id: string, asked: number, kind: () => string, why: () => string = kind): void {
     const s = this.#seen.get(id)
     if (s === undefined) return
     if (asked > 0) {
@@ -63,10 +68,10 @@ export class PeerTrace {
       s.reason = undefined
       return
     }
-    const reason = why()
+    const reason = kind()
     if (reason === s.reason) return
     s.reason = reason
-    this.#line(id, `not asked: ${reason}`)
+    this.#line(id, `not asked: ${why()}`)
   }
 
   forget (id: string): void {

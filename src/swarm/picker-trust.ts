@@ -21,18 +21,27 @@
  *   Chunks it announced later by `have` are not judged: an honest device that just got
  *   a chunk is asked for it by every neighbour at once and, at a 256 KiB/s cap, serves
  *   them one whole chunk a second (bench:lan, 16 MiB, N = 16: 146-204 honest devices
- *   dropped, most in the first 15 s, when each held one chunk from the hub). A peer
- *   whose bitfield claimed part of the bundle is downloading too and gets twice the
- *   time (PARTIAL_CLAIM_HOARDER_FACTOR); a whole-bundle claim gets hoarderAfterMs. A request
+ *   dropped, most in the first 15 s, when each held one chunk from the hub). A
+ *   bitfield on a later wire of the peer's is judged only where its first bitfield
+ *   claimed too, and its clock carries on (claim-memory.ts): a device that re-opens its
+ *   wire mid-download brings chunks it downloaded since, which are no hoarder's claim.
+ *   A partial claimant gets hoarderAfterMs like a whole one, and twice that
+ *   (PARTIAL_CLAIM_HOARDER_FACTOR) once it shows it is downloading: a have after its
+ *   bitfield that leaves it still lacking chunks. An honest device whose first wire to
+ *   us comes up mid-download (a mesh that forms late) is asked at once by every new
+ *   neighbour and at a 256 KiB/s cap serves them one chunk a second (bench:lan N = 16
+ *   at load 70: 22 such devices dropped at 8 s); it gets chunks meanwhile and says so.
+ *   A hoarder claiming all but one chunk cannot: its one have completes it. It is out
+ *   at 8 s (it had 16 s); one withholding more can buy 16 s with a made-up have. A request
  *   cancelled at once costs a peer nothing, and a first request is counted from when
  *   the peer both claimed a chunk we lack and unchoked us, if that was earlier.
  */
 import { PARTIAL_CLAIM_HOARDER_FACTOR } from './constants.js'
 import type { PeerEntry, PickerInit } from './picker-types.js'
 
-/** How long a peer may hold us: a whole-bundle claim (a seed's, or a hoarder's) less than a partial one. */
+/** How long a peer may hold us: twice as long once it shows it is downloading (see the header). */
 function hoarderAfterFor (p: PeerEntry, hoarderAfterMs: number): number {
-  return p.firstClaims?.complete === true ? hoarderAfterMs : PARTIAL_CLAIM_HOARDER_FACTOR * hoarderAfterMs
+  return p.downloading === true ? PARTIAL_CLAIM_HOARDER_FACTOR * hoarderAfterMs : hoarderAfterMs
 }
 
 /**

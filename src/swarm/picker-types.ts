@@ -60,6 +60,10 @@ export interface PeerEntry {
   unchokedAtMs: number | undefined
   /** what its bitfield claimed (the chunks it says it held when its wire came up): what its hoarder clock judges */
   firstClaims: Bits | undefined
+  /** what its first bitfield in this swarm claimed, from an earlier wire (claim-memory.ts): firstClaims is within it */
+  priorClaims?: Bits | undefined
+  /** it announced a chunk by have after its bitfield and still lacks some: it is downloading (picker-trust.ts) */
+  downloading?: boolean
   /** of those, chunks we lack */
   firstWanted: number
   /** our requests in flight there for those */

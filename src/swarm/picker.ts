@@ -7,6 +7,7 @@
  * (picker-trust.ts). The rules and why each is so: docs/picker.md.
  */
 import { Bits } from './bits.js'
+import { ClaimMemory, firstClaimsOf } from './claim-memory.js'
 import { pickAmong } from './pick-among.js'
 import { RarityMap } from './rarity-map.js'
 import type { PickerInit, PeerEntry } from './picker-types.js'
@@ -33,12 +34,16 @@ export class Picker {
   /** chunk -> bytes the reader had outstanding when it was first asked: re-asks wait for that queue (reask-clock.ts) */
   readonly #askedAhead = new Map<number, number>()
   readonly #clock = new ReaskClock()
+  /** what judging found of peers whose wire closed: their next wire carries on from it */
+  readonly #memory = new ClaimMemory()
   /** made once: #busy runs it per candidate chunk on the hot path */
   readonly #queueMsOf = (p: PeerEntry, index: number): number => this.#clock.queueMs(p.inflightAhead.get(index) ?? 0, this.#now())
   /** verified copies being stored (arrived()): asked of no one until stored or failed */
   readonly #arriving = new Set<number>()
   readonly #now: () => number
   readonly #random: () => number
+  /** second (and later) asks of a chunk already in flight, by the rule that sent them (docs/picker.md): where duplicates can come from */
+  readonly copies = { probe: 0, endgame: 0, reask: 0 }
 
   constructor (init: PickerInit) {
     this.#init = init
@@ -119,6 +124,7 @@ export class Picker {
   addPeer (id: string): void {
     if (this.#peers.has(id)) return
     this.#peers.set(id, { bits: new Bits(this.numPieces), inflight: new Map(), inflightAhead: new Map(), inflightBytes: 0, excluded: new Set(), wanted: 0, served: 0, timeouts: 0, suspect: false, waitedMs: 0, waitingSinceMs: undefined, hoarder: false, probes: 0, asked: false, claimedAtMs: undefined, unchokedAtMs: undefined, firstClaims: undefined, firstWanted: 0, firstInflight: 0 })
+    this.#memory.restore(id, this.#peers.get(id) as PeerEntry)
   }
 
   /** A peer's bitfield replaces what we knew of it. */
@@ -132,8 +138,9 @@ export class Picker {
     if (p.wanted > 0) p.claimedAtMs ??= this.#now()
     if (p.firstClaims === undefined) {
       // a copy: haves set bits in p.bits later, and claims made by have are not judged
-      p.firstClaims = Bits.from(p.bits.bytes, this.numPieces)
-      p.firstWanted = p.wanted
+      const first = firstClaimsOf(p.bits, p.priorClaims, this.#have, this.numPieces)
+      p.firstClaims = first.claims
+      p.firstWanted = first.wanted
     }
     this.#reclock(p)
   }
@@ -143,6 +150,7 @@ export class Picker {
     const p = this.#peer(id)
     if (!p.bits.set(index)) return false
     this.rarity.add(index)
+    if (p.firstClaims !== undefined && !p.bits.complete) p.downloading = true
     if (!this.#have.get(index)) {
       p.wanted++
       p.claimedAtMs ??= this.#now()
@@ -188,6 +196,7 @@ export class Picker {
     this.rarity.removeBits(p.bits)
     const freed = [...p.inflight.keys()]
     for (const i of freed) this.#dropInflight(id, i)
+    this.#memory.keep(id, p, this.#now())
     this.#peers.delete(id)
     if (id === this.#lastId) { this.#lastId = undefined; this.#lastPeer = undefined }
     return freed
@@ -293,7 +302,7 @@ export class Picker {
       // the prompt probe (see the header): a copy of a chunk a trusted peer is fetching
       if (pick === undefined && p.served === 0 && p.inflight.size === 0 && p.probes < (this.#init.probeRequests ?? 0)) {
         pick = this.rarity.pickWanted(i => this.#askable(p, i))
-        if (pick !== undefined) p.probes++
+        if (pick !== undefined) { p.probes++; if (this.#inflight.has(pick)) this.copies.probe++ }
       }
       if (pick === undefined) {
         // a copy only to an idle link: the rest of a pipeline of copies would queue
@@ -308,6 +317,7 @@ export class Picker {
           i => this.#askable(p, i) && this.#askers(i) < max && (endgame || this.#clock.late(this.#askedAt.get(i), this.#askedAhead.get(i) ?? 0, this.#init.reaskAfterMs, now)),
           i => this.#askers(i) * 65536 + this.rarity.count(i), this.#random)
         if (pick === undefined) break
+        this.copies[endgame ? 'endgame' : 'reask']++
       }
       this.#addInflight(id, p, pick)
       out.push(pick)
@@ -316,12 +326,14 @@ export class Picker {
   }
 
   /** Why next(id) asks nothing now (debug lines: peer-trace.ts); cheap enough for a reason that changed. */
-  notAskedWhy (id: string): string {
+  notAskedWhy (id: string, counts = true): string {
     const p = this.#peers.get(id)
     if (p === undefined) return 'no bitfield yet'
     if (this.#have.complete) return 'we are complete'
     if (p.wanted === 0) return 'holds nothing we lack'
-    if (!this.#hasRoom(p)) return p.served === 0 ? `unproven, its probe is in flight (${p.inflight.size})` : `pipeline full (${p.inflight.size})`
+    if (!this.#hasRoom(p)) return (p.served === 0 ? 'unproven, its probe is in flight' : 'pipeline full') + (counts ? ` (${p.inflight.size})` : '')
+    // the kind of reason, without a pass over its chunks (peer-trace.ts logs the counts when the kind changes)
+    if (!counts) return 'busy elsewhere, asked or refused'
     let busy = 0
     let other = 0
     for (const i of p.bits.indices()) {

@@ -97,7 +97,8 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
       peer: id => this.#peers.get(id),
       stopped: () => this.#stopped,
       now: this.#now,
-      random: init.random
+      random: init.random,
+      log: init.log
     })
     this.#hoarders = new HoarderWatch({
       picker: this.#picker,
@@ -189,6 +190,8 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
   get droppedHoarders (): number { return this.#hoarders.dropped }
   /** peers we asked that never delivered a chunk and let a request wait: asked one chunk at a time (picker.ts) */
   get suspectPeers (): number { return this.#picker.suspects }
+  /** copies of chunks in flight asked, by rule (picker.ts `copies`) */
+  get copiesAsked (): Readonly<Picker['copies']> { return this.#picker.copies }
 
   peerIds (): string[] { return [...this.#peers.keys()] }
 
@@ -403,7 +406,7 @@ export class BundleSwarm extends EventEmitter<BundleSwarmEvents> {
     }
     if (this.#now() < this.#pausedUntilMs) return
     const asked = this.#picker.next(peer.id)
-    if (this.#trace.enabled) this.#trace.considered(peer.id, asked.length, () => this.#picker.notAskedWhy(peer.id))
+    if (this.#trace.enabled) this.#trace.considered(peer.id, asked.length, () => this.#picker.notAskedWhy(peer.id, false), () => this.#picker.notAskedWhy(peer.id))
     for (const index of asked) {
       if (!w.request(index)) this.#picker.onFailed(index, peer.id)
     }

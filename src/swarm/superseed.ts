@@ -23,10 +23,20 @@
  * proven peer — one that served us a verified chunk, or whose chunk turned up at
  * another peer that never got it from us and could only have got it from it (the one
  * peer we sent it to, or its only other claimer). Everything a peer claims still
- * counts as "nobody lacks it" and for the stall fallback. A peer that claims chunks we
- * never sent it and is not proven within `proveWithinMs` is a hoarder: its claims stay
- * ignored and `hoarders` counts it (a metric). A pair of colluding liars, one vouching
- * for the other, can still get one of them proven; the stall fallback bounds that.
+ * counts as "nobody lacks it" and for the stall fallback.
+ *
+ * An unproven peer's claims are ignored (demoted) whatever it does; it is also named a
+ * hoarder (`hoarders`, a metric and status) when it made an unexplained claim and is
+ * not proven within `proveWithinMs`. A claim is unexplained when, as it is made, nobody
+ * could have given the peer that chunk: we never sent it to anyone and no proven peer
+ * claims it. An honest device only announces chunks it downloaded, so every claim of
+ * its is explained, however long its upload cap keeps it from being proven (it then
+ * serves the other newcomers first, and credit goes to the peer we sent a chunk to: at
+ * N = 16 and 256 KiB/s the old rule, "claims a chunk we never sent it", named 1-3
+ * honest devices per run). A liar that claims a whole bundle before it circulates is
+ * named; one that waits until every chunk circulated is not named but stays demoted
+ * (the requesters' hoarder clock drops it). A pair of colluding liars, one vouching for
+ * the other, can still get one of them proven; the stall fallback bounds that.
  *
  * No I/O and no timers: the swarm feeds it events and a clock and sends the haves.
  */
@@ -46,8 +56,8 @@ export interface SuperSeederInit {
   stallMs: number
   offerTimeoutMs: number
   /**
-   * A peer claiming chunks we never sent it that is not proven (see above) within this
-   * is counted as a hoarder. @default 2 * stallMs
+   * A peer not proven (see above) within this of an unexplained claim is counted as a
+   * hoarder. @default 2 * stallMs
    */
   proveWithinMs?: number
   now: () => number
@@ -63,7 +73,7 @@ interface SeedPeer {
   sent: Bits
   proven: boolean
   hoarder: boolean
-  /** since when it has claimed a chunk we never sent it while unproven (ms), or undefined */
+  /** since when it has made an unexplained claim while unproven (ms), or undefined */
   unprovenSinceMs: number | undefined
   /** every chunk we ever showed it */
   revealed: Bits
@@ -82,6 +92,8 @@ export class SuperSeeder {
   /** how many connected peers claim each chunk */
   readonly #claims: RarityMap
   readonly #peers = new Map<string, SeedPeer>()
+  /** chunks someone could have passed on: we sent it to a peer, or a proven peer claims it */
+  readonly #circulating: Bits
   /** peers not proven yet */
   #unproven = 0
   /** the sum of every peer's transit */
@@ -100,6 +112,7 @@ export class SuperSeeder {
     // the fleet simulator's time and the hub's CPU on every have
     this.#holders = new RarityMap(init.numPieces, init.random, { trackWanted: true })
     this.#claims = new RarityMap(init.numPieces)
+    this.#circulating = new Bits(init.numPieces)
   }
 
   addPeer (id: string): void {
@@ -148,6 +161,7 @@ export class SuperSeeder {
   /** We uploaded chunk `index` to the peer: its claim of it is credible. */
   peerSent (id: string, index: number): void {
     const p = this.#peers.get(id)
+    this.#circulating.set(index)
     if (p === undefined || !p.sent.set(index)) return
     if (p.bits.get(index) && p.counted.set(index)) this.#holders.add(index)
   }
@@ -173,6 +187,12 @@ export class SuperSeeder {
     return p !== undefined && !p.proven && !p.hoarder && p.unprovenSinceMs !== undefined
   }
 
+  /** What a peer claims and what we sent it (for the log line of a verdict). */
+  claimsOf (id: string): { claimed: number, sent: number } {
+    const p = this.#peers.get(id)
+    return { claimed: p?.bits.count ?? 0, sent: p?.sent.count ?? 0 }
+  }
+
   /** Whether the peer was found hoarding (for tests and status). */
   isHoarder (id: string): boolean {
     return this.#peers.get(id)?.hoarder ?? false
@@ -187,8 +207,9 @@ export class SuperSeeder {
     if (p === undefined || !p.bits.set(index)) return []
     if (p.offers.has(index)) { p.transit--; this.#inTransit-- }
     this.#claims.add(index)
+    if (p.proven) this.#circulating.set(index)
     if ((p.proven || p.sent.get(index)) && p.counted.set(index)) this.#holders.add(index)
-    else this.#noteUnproven(p)
+    else if (!p.proven && !this.#circulating.get(index)) this.#noteUnproven(p)
     // it did not get this chunk from us: whoever it could only have got it from served
     // it (worth a look only while some other peer is unproven)
     if (!p.sent.get(index) && this.#unproven - (p.proven ? 0 : 1) > 0) this.#creditSource(id, index)
@@ -285,11 +306,16 @@ export class SuperSeeder {
   #recount (p: SeedPeer): void {
     this.#holders.removeBits(p.counted)
     p.counted = Bits.from(p.bits.bytes, this.#init.numPieces)
-    if (!p.proven) {
-      for (const i of p.bits.indices()) if (!p.sent.get(i)) p.counted.clear(i)
+    let unexplained = false
+    for (const i of p.bits.indices()) {
+      if (p.proven) this.#circulating.set(i)
+      else if (!p.sent.get(i)) {
+        p.counted.clear(i)
+        if (!this.#circulating.get(i)) unexplained = true
+      }
     }
     this.#holders.addBits(p.counted)
-    if (!p.proven && p.counted.count < p.bits.count) this.#noteUnproven(p)
+    if (unexplained) this.#noteUnproven(p)
   }
 
   #prove (p: SeedPeer): void {
@@ -317,7 +343,7 @@ export class SuperSeeder {
     if (source !== undefined) this.#prove(source[1])
   }
 
-  /** An unproven peer claiming chunks we never sent it for proveWithinMs is a hoarder. */
+  /** An unproven peer whose unexplained claim is proveWithinMs old is a hoarder. */
   #checkHoarding (p: SeedPeer, now: number): void {
     if (p.proven || p.hoarder || p.unprovenSinceMs === undefined) return
     if (now - p.unprovenSinceMs < (this.#init.proveWithinMs ?? 2 * this.#init.stallMs)) return

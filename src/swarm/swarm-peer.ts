@@ -6,7 +6,8 @@ import type { BundleInfo, Link } from '../interface/types.js'
 import type { SwarmOptions } from './constants.js'
 import { wirePeerId } from './handshake.js'
 import type { PeerConnection } from './swarm-types.js'
-import { Uploader, type AcquireBytes, type UploaderInit } from './uploader.js'
+import { StoremeshError } from '../interface/errors.js'
+import { MAX_SENDS_PER_CHUNK, Uploader, type AcquireBytes, type UploaderInit } from './uploader.js'
 import { PeerWire } from './wire.js'
 
 export interface SwarmPeer {
@@ -75,7 +76,12 @@ export function createSwarmPeer (conn: PeerConnection, deps: SwarmPeerDeps): Swa
       holders: deps.holders,
       signal: deps.signal,
       onSent: (index, bytes) => { deps.onSent(peer, index, bytes) },
-      onError: deps.onError
+      onError: deps.onError,
+      // the wire's close names the violation: the swarm scores the peer and bans it (peer-events.ts)
+      onRepeat: index => {
+        wire.close(new StoremeshError('E_PEER_OVER_BUDGET', `chunk ${index} asked again after ${MAX_SENDS_PER_CHUNK} copies over this wire`,
+          { bundle: deps.bundle.id, index, violation: 'repeat-request' }))
+      }
     })
   }
   return peer

@@ -7,6 +7,7 @@
  * each sent once) already ration its upload, and rotating slots would take back
  * offers a peer has asked for and hand them to another, so the chunk went out twice.
  */
+import type { Log } from '../interface/log.js'
 import type { Link } from '../interface/types.js'
 import { Choker } from './choker.js'
 import type { SwarmOptions } from './constants.js'
@@ -14,6 +15,12 @@ import type { Picker } from './picker.js'
 import { SuperSeeder } from './superseed.js'
 import type { Uploader } from './uploader.js'
 import type { PeerWire } from './wire.js'
+
+/**
+ * Bench only, for issue #19's A/B of the newcomer unchoke (choker.ts) at N = 16:
+ * STOREMESH_BENCH_NO_NEWCOMER_UNCHOKE=1 in a daemon's environment turns it off.
+ */
+const NEWCOMER_UNCHOKE = process.env.STOREMESH_BENCH_NO_NEWCOMER_UNCHOKE !== '1'
 
 /** What the swarm knows of a peer that this needs. */
 export interface UnchokePeer {
@@ -37,6 +44,8 @@ export interface UnchokingInit {
   stopped: () => boolean
   now: () => number
   random?: () => number
+  /** a super-seeder's hoarder verdicts are logged here (info: a verdict on a peer) */
+  log?: Log | undefined
 }
 
 export class Unchoking {
@@ -109,7 +118,13 @@ export class Unchoking {
 
   sendOffers (peer: UnchokePeer): void {
     if (this.seeder === undefined || !peer.wire.ready) return
+    const judged = this.seeder.hoarders
     for (const index of this.seeder.offers(peer.id, this.#init.picker.held, peer.uploader.pending)) peer.wire.have(index)
+    if (this.seeder.hoarders > judged) {
+      const { claimed, sent } = this.seeder.claimsOf(peer.id)
+      this.#init.log?.info({ peer: peer.id, claimed, sent },
+        `super-seeding: peer ${peer.id} named a hoarder (claims ${claimed} chunks, ${sent} of them from us, an unexplained claim and never proven)`)
+    }
   }
 
   /**
@@ -155,7 +170,7 @@ export class Unchoking {
       link: p.link,
       score: seeding ? p.recentUp : p.recentDown,
       // LAN only: that is where requesters judge hoarders (hoarders.ts), and a WAN peer waits for a slot as before
-      newcomer: p.link === 'lan' && p.sentChunks === 0
+      newcomer: NEWCOMER_UNCHOKE && p.link === 'lan' && p.sentChunks === 0
     })), this.#init.now())
     for (const p of ready) {
       const on = unchoke.has(p.id)

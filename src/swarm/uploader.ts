@@ -9,6 +9,14 @@
 import { isStoremeshError, toStoremeshError, type StoremeshError } from '../interface/errors.js'
 import type { IncomingRequest, PeerWire } from './wire.js'
 
+/**
+ * The most copies of one chunk a peer is sent over one wire: the first, and one re-ask
+ * after a copy it could not store. A request past it closes the wire with a
+ * `repeat-request` violation (violations.ts): a peer asking for the same chunk again and
+ * again is metered by the cap for those copies, then banned, never served on.
+ */
+export const MAX_SENDS_PER_CHUNK = 2
+
 export interface AcquireOptions {
   signal?: AbortSignal
   /**
@@ -47,6 +55,8 @@ export interface UploaderInit {
   signal: AbortSignal
   onSent: (index: number, bytes: number) => void
   onError: (err: StoremeshError) => void
+  /** a request for a chunk this peer was sent MAX_SENDS_PER_CHUNK times already: it is not served (the caller closes the wire) */
+  onRepeat?: (index: number) => void
 }
 
 export class Uploader {
@@ -54,6 +64,8 @@ export class Uploader {
   #queue: IncomingRequest[] = []
   #busy = false
   #sentChunks = 0
+  /** copies sent of each chunk (MAX_SENDS_PER_CHUNK); bounded by the bundle's chunk count, which the frame guard enforces */
+  readonly #sendsOf = new Map<number, number>()
   #firstAskedAtMs: number | undefined
   /** a request cancelled (its requester got the chunk elsewhere) keeps the requester's place among first chunks */
   readonly #first = (): number | undefined => this.#sentChunks === 0 ? this.#firstAskedAtMs : undefined
@@ -78,6 +90,10 @@ export class Uploader {
   }
 
   enqueue (request: IncomingRequest): void {
+    if ((this.#sendsOf.get(request.index) ?? 0) >= MAX_SENDS_PER_CHUNK) {
+      this.#init.onRepeat?.(request.index)
+      return
+    }
     this.#firstAskedAtMs ??= Date.now()
     this.#queue.push(request)
     if (!this.#busy) void this.#run()
@@ -102,6 +118,7 @@ export class Uploader {
           await this.#init.wire.writable(signal)
           if (req.respond(data)) {
             this.#sentChunks++
+            this.#sendsOf.set(req.index, (this.#sendsOf.get(req.index) ?? 0) + 1)
             this.#init.onSent(req.index, data.length)
           } else this.#refund(paid)
         } catch (err) {

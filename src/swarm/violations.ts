@@ -37,6 +37,11 @@ export const VIOLATION_WEIGHTS = {
   'truncated-piece': 2,
   /** a request of another length than its chunk, or for a chunk it already asked */
   'bad-request': 5,
+  /**
+   * a request for a chunk already sent it MAX_SENDS_PER_CHUNK times over this wire
+   * (uploader.ts): an honest peer re-asks a chunk only after a copy it could not store
+   */
+  'repeat-request': 10,
   /** a second bitfield */
   'bitfield-repeat': 5,
   /** a handshake for another bundle, another peer id, or a second one */

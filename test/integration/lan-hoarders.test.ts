@@ -1,7 +1,8 @@
 /**
  * Hoarders on the chunk wire (issue #20, item 1): fleet members that claim every chunk
  * of the bundle and never send one, real libp2p nodes on loopback under one fleet key,
- * beside a capped super-seeding hub and one honest device.
+ * beside a capped super-seeding hub and one honest device. One of them claims every
+ * chunk but the last (a partial claim, judged like a whole one).
  *
  * The device disconnects each hoarder once its requests waited hoarderAfterMs there in
  * all (shortened here so that two rounds fit in the download), scoring it `hoarding`;
@@ -43,8 +44,18 @@ t.test('hoarders are disconnected, banned when they come back and hoard again; t
   // reconnect, with none of the first process's back-off memory)
   // chunk reads each hoarder held, by key (a read starts when the device's request reaches its uploader)
   const asked = new Map<PrivateKey, number>()
+  // the last key's hoarder claims all but the last chunk
+  const withheld = new Set([bundle.info.pieces[bundle.info.pieces.length - 1]!.hash])
   const hoarderNode = async (privateKey: PrivateKey): Promise<Node> =>
-    await createStoremeshNode({ swarmKey, privateKey, services: { chunks: chunkProtocol({ store: hoardingSink(new MemoryStore(bundle.chunks), () => { asked.set(privateKey, (asked.get(privateKey) ?? 0) + 1) }) }) } })
+    await createStoremeshNode({
+      swarmKey,
+      privateKey,
+      services: {
+        chunks: chunkProtocol({
+          store: hoardingSink(new MemoryStore(bundle.chunks), () => { asked.set(privateKey, (asked.get(privateKey) ?? 0) + 1) }, privateKey === keys[HOARDERS - 1] ? withheld : undefined)
+        })
+      }
+    })
   const hoarders: Node[] = []
   for (const k of keys) hoarders.push(await hoarderNode(k))
   const bans = new BanList()
@@ -60,6 +71,7 @@ t.test('hoarders are disconnected, banned when they come back and hoard again; t
   for (const h of hoarders) await h.services.chunks.join(bundle.info)
   const swarm = await device.services.chunks.join(bundle.info)
   const ids = hoarders.map(h => h.peerId.toString())
+  t.equal(hoarders[HOARDERS - 1]!.services.chunks.swarm(bundle.info.id)?.held.count, bundle.info.pieces.length - 1, 'one hoarder claims all but one chunk')
   const hoarding = new Map<string, number>()
   device.services.chunks.scorer.on('violation', e => {
     if (e.violation !== 'hoarding') t.fail(`unexpected violation ${e.violation} by ${e.peerId}`)

@@ -21,7 +21,7 @@ import { spawn } from 'node:child_process'
 import { mkdtemp, rm } from 'node:fs/promises'
 import { cpus, loadavg, tmpdir } from 'node:os'
 import { join } from 'node:path'
-import { parseBenchLan, simulateBenchStore } from '../../src/sim/validate.js'
+import { hubConnectSchedule, parseBenchLan, simulateBenchStore } from '../../src/sim/validate.js'
 import { REPO_ROOT, scriptArgs } from '../support/cli.js'
 import { makeBundleDir } from '../support/lan-fixture.js'
 
@@ -44,7 +44,7 @@ t.test('the simulator agrees with the real swarm (N = 4, 2 MiB)', {
   t.teardown(async () => { await rm(dir, { recursive: true, force: true }) })
   // the bundle bench/lan.ts builds for these arguments (name, size, seed, chunking)
   const { info } = await makeBundleDir(dir, 'bench-os', BUNDLE_MIB * 1024 * KiB, 23, '1.0.0', { minBytes: 64 * KiB, avgBytes: 256 * KiB, maxBytes: 1024 * KiB })
-  const sim = simulateBenchStore({ n: 4, pieceSizes: info.pieces.map(p => p.size), rateBytesPerSec: RATE_BPS, connectMs: 500, latencyMs: 1, seeds: 5 })
+  const store = { n: 4, pieceSizes: info.pieces.map(p => p.size), rateBytesPerSec: RATE_BPS, connectMs: 500, latencyMs: 1, seeds: 5 }
 
   const child = spawn(process.execPath, [...scriptArgs('bench/lan.ts'), '--n', '4', '--bundle-mib', String(BUNDLE_MIB), '--rate', `${RATE_BPS}B/s`,
     '--skip-http', '--skip-wire', '--idle-ms', '0'], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] })
@@ -58,6 +58,11 @@ t.test('the simulator agrees with the real swarm (N = 4, 2 MiB)', {
   t.equal(code, 0, `bench:lan ran: ${err.slice(-1500)}`)
   const real = parseBenchLan(out).get(4)
   if (real === undefined) { t.fail(`no N=4 line in bench:lan's output: ${out.slice(-1500)}`); return }
+  t.ok(real.hostCpu !== undefined, 'bench:lan measured the host CPU model\'s inputs')
+  // the five processes share this host: the model gets their CPU per MiB, their share of a
+  // core and the hub's connection times, as measured in this run (src/sim/host-cpu.ts)
+  const sim = simulateBenchStore({ ...store, ...(real.hostCpu !== undefined ? { hostCpu: real.hostCpu } : {}), hubConnectMs: hubConnectSchedule(real, 4, store.connectMs) })
+  t.comment(`host CPU ${JSON.stringify(real.hostCpu)}, hub connections at ${JSON.stringify(real.hubPeersAtMs)} ms, load ${loadavg()[0]?.toFixed(1)}`)
   const dm = sim.makespanMs / real.makespanMs - 1
   t.ok(Math.abs(dm) <= MAKESPAN_TOLERANCE,
     `makespan: sim ${(sim.makespanMs / 1000).toFixed(1)} s vs real ${(real.makespanMs / 1000).toFixed(1)} s (${(100 * dm).toFixed(1)}%, tolerance ${100 * MAKESPAN_TOLERANCE}%)`)

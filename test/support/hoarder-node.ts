@@ -10,9 +10,10 @@ import type { SwarmKey } from '../../src/net/swarm-key.js'
 import type { ChunkStore } from '../../src/store/index.js'
 import { chunkProtocol, type ChunkProtocol } from '../../src/swarm/index.js'
 
-export function hoardingSink (store: Pick<ChunkSink, 'has' | 'put'>, onRequest?: () => void): ChunkSink {
+export function hoardingSink (store: Pick<ChunkSink, 'has' | 'put'>, onRequest?: () => void, withhold?: ReadonlySet<string>): ChunkSink {
   return {
-    has: async hash => await store.has(hash),
+    // a withheld chunk is not claimed: a partial claim (all but one chunk, say)
+    has: async hash => withhold?.has(hash) !== true && await store.has(hash),
     get: async (_hash, options) => await new Promise<Uint8Array | undefined>((_resolve, reject) => {
       onRequest?.()
       options?.signal?.addEventListener('abort', () => { reject(options.signal?.reason) }, { once: true })
@@ -39,6 +40,8 @@ export interface HoarderInit {
   allowPeers?: ReadonlySet<string>
   /** a peer asked it for a chunk (it holds every such read: the bench times detection from the first) */
   onRequest?: () => void
+  /** chunk hashes it does not claim @default none: it claims every chunk */
+  withhold?: ReadonlySet<string>
 }
 
 /** Starts a hoarding node that has joined `info`'s swarm. */
@@ -49,7 +52,7 @@ export async function startHoarder (init: HoarderInit): Promise<StoremeshNode<{ 
     mdns: { serviceTag: init.serviceTag, intervalMs: init.mdnsIntervalMs ?? 500 },
     ...(init.allowPeers !== undefined ? { allowPeers: init.allowPeers } : {}),
     // it unchokes everyone at once, as an attacker out to hold the most requests would
-    services: { chunks: chunkProtocol({ store: hoardingSink(init.store, init.onRequest), options: { uploadSlots: HOARDER_UPLOAD_SLOTS } }) }
+    services: { chunks: chunkProtocol({ store: hoardingSink(init.store, init.onRequest, init.withhold), options: { uploadSlots: HOARDER_UPLOAD_SLOTS } }) }
   })
   await node.services.chunks.join(init.info)
   return node

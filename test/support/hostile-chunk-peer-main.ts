@@ -6,7 +6,8 @@
  *     <attack> <dataDir> <bundleDir> <swarmKeyFile> <trustFile> <victimMultiaddr> <serviceTag> [enrolmentPubFile]
  *
  * <attack> is a HostileMode, or `hoarders[:N]` (N hoarding peers, 20 by default, that
- * join the bundle's swarm over mDNS at once), or a FleetAttack (hostile-fleet-peer.ts:
+ * join the bundle's swarm over mDNS at once; `hoarders-partial[:N]`: each claims every
+ * chunk but the last, a partial claim), or a FleetAttack (hostile-fleet-peer.ts:
  * lease-theft and report-forgery against the hub at <victimMultiaddr>, certified by the
  * certificate `identity enrol` wrote into <dataDir>; older-bundle against the device,
  * offering the bundle of <bundleDir>). The bundle directory gives the info and the
@@ -45,6 +46,8 @@ let stats: () => Record<string, unknown> = () => ({})
 
 if (attack.startsWith('hoarders')) {
   const n = Number(attack.split(':')[1] ?? 20)
+  const last = info.pieces[info.pieces.length - 1]?.hash
+  const withhold = attack.startsWith('hoarders-partial') && last !== undefined ? new Set([last]) : undefined
   const device = multiaddr(victim).getComponents().find(c => c.name === 'p2p')?.value
   const nodes = []
   for (let i = 0; i < n; i++) {
@@ -52,6 +55,7 @@ if (attack.startsWith('hoarders')) {
     let id = ''
     const node = await startHoarder({
       store, info, swarmKey, serviceTag,
+      ...(withhold !== undefined ? { withhold } : {}),
       ...(device !== undefined ? { allowPeers: new Set([device]) } : {}),
       onRequest: () => {
         if (!requested) say({ event: 'hoarder', what: 'request', peerId: id, atMs: Date.now() })

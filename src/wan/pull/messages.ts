@@ -132,7 +132,15 @@ export function decodePullRequest (body: Uint8Array): string[] {
   }
   const parsed = pullRequestSchema.safeParse(x)
   if (!parsed.success) throw new StoremeshError('E_WIRE_MALFORMED', `bad wan-pull request: ${firstIssue(parsed.error)}`)
-  return parsed.data.hashes
+  // JSON.parse gives slices of the request's text (V8 sliced strings): a hash kept in a
+  // map (what a peer was served, an origin's 404) would keep the whole ~4 KiB request
+  // alive. A copy of 64 hex digits holds only itself (issue 17: super hub heap growth).
+  return parsed.data.hashes.map(flatCopy)
+}
+
+/** A string of its own (hex, so latin1 round-trips it exactly). */
+function flatCopy (hex: string): string {
+  return Buffer.from(hex, 'latin1').toString('latin1')
 }
 
 // ---- answer -------------------------------------------------------------------------

@@ -32,3 +32,22 @@ t.test('chunks served to a peer count for every bundle that lists them; complete
   t.same([...tally.peersHolding()], [['b3:v1', 1], ['b3:v2', 1]])
   t.same(tally.availability('nobody'), [])
 })
+
+t.test('chunks of bundles it does not know are kept up to a cap over all peers, then placed by a re-read', async t => {
+  // store hubs that read their manifest from another super hub (bench:origin's clients):
+  // a cap per peer let 50 of them keep every chunk of a 1 GiB bundle each (issue 17)
+  const known: BundleChunks[] = []
+  const tally = new WanServedTally({ bundles: async () => known, reindexMinIntervalMs: 0, maxUnplacedChunks: 5 })
+  for (const peer of ['peer-a', 'peer-b', 'peer-c']) for (const x of v2.hashes) tally.record(peer, x, 100)
+  tally.record('peer-a', h(0), 100) // a repeat takes no second place
+  t.equal(tally.unplacedChunks, 5, 'at most the cap, whatever the number of peers')
+  t.equal(tally.bytesServed, 1900, 'every byte counts')
+  known.push(v2)
+  await tally.reindex()
+  t.equal(tally.unplacedChunks, 0, 'placed once the bundle is read')
+  t.same(tally.availability('peer-a'), [{ bundleId: 'b3:v2', heldChunks: 5, pieceCount: 6 }])
+  tally.record('peer-c', h(12), 100)
+  t.same(tally.availability('peer-c'), [{ bundleId: 'b3:v2', heldChunks: 1, pieceCount: 6 }], 'what did not fit is not counted; what is served later is')
+  tally.record('peer-c', h(99), 100)
+  t.equal(tally.unplacedChunks, 1, 'room again for the next unknown chunk')
+})

@@ -163,3 +163,36 @@ t.test('a second opener of the data dir is refused', async t => {
   t.teardown(async () => { await ledger.close() })
   await t.rejects(HubLedger.open(dir), { code: 'E_DATA_DIR_IN_USE' })
 })
+
+t.test('a report poll that brings nothing writes nothing: the last-seen time moves in memory (issue #19)', async t => {
+  const dir = t.testdir()
+  let nowMs = Date.parse(at)
+  const ledger = await HubLedger.open(dir, { now: () => nowMs })
+  t.teardown(async () => { await ledger.close() })
+  const { readdir, stat } = await import('node:fs/promises')
+  const { join } = await import('node:path')
+  const { DEVICE_LAST_SEEN_WRITE_MS } = await import('../../../src/ledger/constants.js')
+  // LevelDB appends every batch to its write-ahead log (<n>.log): its size is what was written
+  const logBytes = async (): Promise<number> => {
+    const ledgerDir = join(dir, 'ledger')
+    let n = 0
+    for (const f of await readdir(ledgerDir)) if (/^\d+\.log$/.test(f)) n += (await stat(join(ledgerDir, f))).size
+    return n
+  }
+  await ledger.acceptDeviceBatch(batch('pos-1', numbered(history('committed')).slice(0, 2)), { peer: 'p1' })
+  const before = await logBytes()
+  for (let i = 0; i < 5; i++) {
+    nowMs += 30_000
+    t.equal((await ledger.acceptDeviceBatch(batch('pos-1', []), { peer: 'p1' })).status, 'ok')
+  }
+  t.equal(await logBytes(), before, 'five plain polls wrote nothing (before: one fsynced write each)')
+  t.equal((await ledger.device('pos-1'))?.lastReportMs, nowMs, 'the last-seen time is the last poll\'s')
+  nowMs += DEVICE_LAST_SEEN_WRITE_MS
+  await ledger.acceptDeviceBatch(batch('pos-1', []), { peer: 'p1' })
+  t.ok(await logBytes() > before, 'a last-seen time this old is written')
+  const grown = await logBytes()
+  await ledger.acceptDeviceBatch(batch('pos-1', []), { peer: 'p2' })
+  t.ok(await logBytes() > grown, 'a poll from another peer is written')
+  t.equal((await ledger.device('pos-1'))?.peer, 'p2')
+  t.equal((await ledger.device('pos-1'))?.maxSeq, 2, 'the device\'s record is otherwise unchanged')
+})

@@ -80,3 +80,18 @@ t.test('a connection refused by address is held before it is closed, at most max
   t.equal(await g.denyInboundConnection(maConn('/ip4/192.168.1.8/tcp/40004')), false, 'an address not banned is never held')
   t.equal(new AddressBans().refusalHoldMs, 2000, 'the default hold')
 })
+
+t.test('a banned peer refused after Noise from an address that cannot be banned (127.0.0.1, a public one) is held too; from a bannable one it is refused at once', async t => {
+  const ab = new AddressBans({ refusalHoldMs: 50, maxHeldRefusals: 1 })
+  const g = addressBanGater(ab, id => id === PEER)
+  const id = peerIdFromString(PEER)
+  const first = g.denyInboundEncryptedConnection(id, maConn('/ip4/127.0.0.1/tcp/40010'))
+  t.ok(first instanceof Promise, 'held: the redialling attacker waits on us (before, refused at once and it redialled ~100 ms later)')
+  t.equal(ab.heldRefusals, 1)
+  t.equal(await g.denyInboundEncryptedConnection(id, maConn('/ip4/8.8.8.8/tcp/40011')), true, 'past maxHeldRefusals: refused at once')
+  t.equal(await first, true, 'refused at the end of its hold')
+  t.equal(ab.heldRefusals, 0)
+  t.equal(g.denyInboundEncryptedConnection(id, maConn('/ip4/192.168.1.9/tcp/40012')), true, 'a bannable address: refused at once, its redials are refused before Noise')
+  t.equal(g.denyInboundEncryptedConnection(peerIdFromString('12D3KooWEX454d7k3ew2R56TjfcY8Qn4fzLEcJ7m4K4tXd5FUf8c'), maConn('/ip4/127.0.0.1/tcp/40013')), false, 'a peer not banned passes at once')
+  t.same(ab.refusals(), { address: 0, encrypted: 3, dial: 0 })
+})

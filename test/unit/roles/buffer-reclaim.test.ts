@@ -52,3 +52,18 @@ t.test('a process under the limit is left alone', async t => {
   for (let i = 0; i < 10; i++) await new Promise(resolve => setTimeout(resolve, INTERVAL_MS))
   t.equal(reclaim.collections, 0)
 })
+
+t.test('dead buffers gathered since the last collection are collected under the limit too', async t => {
+  // the limit alone let ~30 MiB of dead buffers gather above the few MiB a collection leaves (issue 17)
+  const baselineBytes = process.memoryUsage().arrayBuffers
+  const limitBytes = baselineBytes + 1024 * MiB
+  const growthBytes = 16 * MiB
+  await makeDeadBuffers()
+  const reclaim = startBufferReclaim({ limitBytes, growthBytes, baselineBytes, intervalMs: INTERVAL_MS })
+  t.teardown(() => { reclaim.stop() })
+  t.ok(process.memoryUsage().arrayBuffers > baselineBytes + growthBytes, 'the dead buffers are still counted before the reclaim starts')
+  await waitFor(() => reclaim.collections >= 1 && process.memoryUsage().arrayBuffers <= baselineBytes + growthBytes, 30_000, 'dead buffers collected', {
+    detail: () => `${reclaim.collections} collections, ${(process.memoryUsage().arrayBuffers / MiB).toFixed(1)} MiB of ArrayBuffers`
+  })
+  t.ok(reclaim.collections >= 1, `${reclaim.collections} full collections, the limit ${(limitBytes / MiB).toFixed(0)} MiB never reached`)
+})

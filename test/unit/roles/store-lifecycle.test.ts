@@ -12,6 +12,7 @@ import { storeReportEvent, type DeviceStoreReport } from '../../../src/ledger/de
 import { HubLifecycle } from '../../../src/roles/store-lifecycle.js'
 import { openStore, type ChunkStore } from '../../../src/store/index.js'
 import { simpleBundle, tempDir, type FixtureBundle } from '../../support/store-fixture.js'
+import { waitFor } from '../../support/poll.js'
 
 const CHUNK = 1000
 const at = '2026-01-01T00:00:00.000Z'
@@ -101,4 +102,30 @@ t.test('hub: pins, eviction after a settled wave, manual pins, refusals', async 
   await store.unpin(v2.info.id, 'manual')
   const byHand = await life.evict({ bundle: v2.info.id })
   t.same(byHand.evicted.map(e => e.bundle.version), ['2.0.0'], 'unpinned, it goes by hand')
+})
+
+t.test('hub: an idle lifecycle backs off its checks; a poke or a new bundle brings the base pace back (issue #19)', async t => {
+  const dir = await tempDir(t)
+  const store = await openStore({ dataDir: dir })
+  const ledger = await HubLedger.open(dir)
+  const life = new HubLifecycle({ store, ledger, intervalMs: 20, maxIntervalMs: 160 })
+  t.teardown(async () => {
+    await life.stop()
+    await ledger.close()
+    await store.close()
+  })
+  const v1 = simpleBundle(50, 2, CHUNK, { version: '1.0.0' })
+  await fill(store, v1)
+  life.start()
+  // before: a fixed 5 s interval for ever
+  await waitFor(() => life.nextWaitMs === 160, 30_000, 'checks that change nothing back off to the longest wait')
+  t.same(store.listBundles().map(b => b.pins), [['active']], 'the first check pinned the bundle')
+  life.poke()
+  t.equal(life.nextWaitMs, 20, 'a poke (a device\'s report, a wave order) brings the base pace back')
+  await waitFor(() => life.nextWaitMs === 160, 30_000, 'idle again')
+  const v2 = simpleBundle(51, 2, CHUNK, { version: '2.0.0' })
+  await fill(store, v2)
+  // within the longest wait: a change in the store's bundles needs no poke
+  await waitFor(() => store.getBundle(v2.info.id)?.pins.includes('active') === true, 30_000, 'a new bundle is pinned without a poke')
+  t.pass('the new bundle took the active pin')
 })

@@ -52,3 +52,15 @@ t.test('a device trusts the peers that delivered to it, as the product picker is
   // the hub seeds every chunk to someone first: someone has it proven
   t.ok(s.devices.some(d => !d.picker.unproven('hub')), 'the hub is proven to a device it served')
 })
+
+t.test('the hub\'s connections may open late, one device at a time (a loaded host\'s dials)', async t => {
+  t.same(simulateLanSwarm(store(6, { hubConnectMs: Array(6).fill(0) })), simulateLanSwarm(store(6)), 'all at connect time: the same run')
+  const F = 24 * 256 * KiB
+  const never = simulateLanSwarm(store(4, { hubConnectMs: [0, 0, 0, 1e12] }))
+  t.equal(never.doneMs.filter(Number.isFinite).length, 4, 'a device the hub never reaches completes from its peers')
+  t.ok(never.hubUpBytes / F <= 1.3, `the hub still uploads about one copy (${never.hubUpBytes / F})`)
+  const late = simulateLanSwarm(store(4, { hubConnectMs: [0, 20_000, 40_000, 60_000] }))
+  const early = simulateLanSwarm(store(4))
+  t.equal(late.doneMs.filter(Number.isFinite).length, 4, 'all complete')
+  t.ok(late.makespanMs > early.makespanMs, `the first device alone with the hub for 20 s: ${late.makespanMs} against ${early.makespanMs} ms`)
+})

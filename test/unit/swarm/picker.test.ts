@@ -389,16 +389,66 @@ t.test('hoarders: the clock starts at the claim, not at our first request; time 
   t.equal(c.hoarderDueInMs(), undefined, 'and a request for it runs no clock')
 })
 
-t.test('hoarders: a whole-bundle claim is judged after hoarderAfterMs, a partial claim (a peer still downloading) after twice that', async t => {
+t.test('hoarders: a partial claim is judged after hoarderAfterMs like a whole one (a hoarder claiming all but one chunk is out at 8 s, not 16)', async t => {
   const clock = { ms: 0 }
   const p = base([10, 10, 10], { unprovenPipelineRequests: 1, suspectAfterMs: 60_000, hoarderAfterMs: 8000, now: () => clock.ms })
   for (const id of ['all', 'part']) p.addPeer(id)
   p.peerBitfield('all', bits(3, [0, 1, 2]))
   p.peerBitfield('part', bits(3, [0, 1]))
+  clock.ms = 7999
+  t.same(p.takeHoarders(), [], 'neither before 8 s')
   clock.ms = 8000
-  // before, both were named at 8 s: at N = 16 and 256 KiB/s the partial ones were honest devices
-  t.same(p.takeHoarders(), ['all'], 'the whole-bundle claimant that kept us choked 8 s')
-  t.equal(p.hoarderDueInMs(), 8000, 'the partial claimant has 8 s more')
+  t.same(p.takeHoarders().sort(), ['all', 'part'], 'both kept us choked 8 s: named')
+})
+
+t.test('hoarders: a partial claimant that shows it is downloading (a have leaving it still lacking chunks) gets twice the time; an all-but-one claimer cannot show it', async t => {
+  const clock = { ms: 0 }
+  const p = base([10, 10, 10, 10], { unprovenPipelineRequests: 1, suspectAfterMs: 60_000, hoarderAfterMs: 8000, now: () => clock.ms })
+  for (const id of ['D', 'H']) p.addPeer(id)
+  p.peerBitfield('D', bits(4, [0, 1]))
+  p.peerBitfield('H', bits(4, [0, 1, 2]))
+  clock.ms = 3000
+  p.peerHave('D', 2)
+  p.peerHave('H', 3)
+  t.equal(p.hoarderDueInMs(), 5000, 'H, whose have completed it, is due at 8 s')
+  clock.ms = 8000
+  t.same(p.takeHoarders(), ['H'], 'the all-but-one claimer is out at 8 s, its have notwithstanding')
+  t.equal(p.hoarderDueInMs(), 8000, 'D, downloading, has 16 s')
   clock.ms = 16_000
-  t.same(p.takeHoarders(), ['part'], 'and is named at 16 s')
+  t.same(p.takeHoarders(), ['D'], 'and is named then if it never delivered')
+})
+
+t.test('hoarders: a later wire of a peer is judged on what its first bitfield claimed, and its clock carries on', async t => {
+  const clock = { ms: 0 }
+  const p = base([10, 10, 10, 10], { unprovenPipelineRequests: 1, suspectAfterMs: 60_000, hoarderAfterMs: 8000, now: () => clock.ms })
+  // D came up empty and downloaded 0-2 since (announced by have); its wire re-opens with them in its bitfield
+  p.addPeer('D')
+  p.peerBitfield('D', bits(4, []))
+  for (const i of [0, 1, 2]) p.peerHave('D', i)
+  p.removePeer('D')
+  p.addPeer('D')
+  p.peerBitfield('D', bits(4, [0, 1, 2]))
+  t.equal(p.hoarderDueInMs(), undefined, 'its new bitfield holds only chunks it got since its first: no clock (before: judged whole, 16 s)')
+  // H claimed 0-1 on its first wire and kept us choked 5 s; it re-opens its wire
+  p.addPeer('H')
+  p.peerBitfield('H', bits(4, [0, 1]))
+  clock.ms = 5000
+  p.removePeer('H')
+  clock.ms = 6000
+  p.addPeer('H')
+  p.peerBitfield('H', bits(4, [0, 1, 3]))
+  t.equal(p.hoarderDueInMs(), 3000, 'its first claims are judged again, from the 5 s it already held us')
+  clock.ms = 9000
+  t.same(p.takeHoarders(), ['H'], 'named 8 s of holding us in all, across its wires')
+  // a peer that delivered on an earlier wire is trusted on the next
+  p.addPeer('G')
+  p.peerBitfield('G', bits(4, [3]))
+  p.peerUnchoked('G')
+  t.same(p.next('G'), [3])
+  p.setHave(3, 'G')
+  p.removePeer('G')
+  p.addPeer('G')
+  p.peerBitfield('G', bits(4, [0, 1, 2, 3]))
+  t.notOk(p.unproven('G'), 'it delivered before: proven on its new wire')
+  t.equal(p.hoarderDueInMs(), undefined, 'no clock for it')
 })

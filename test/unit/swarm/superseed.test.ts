@@ -185,6 +185,59 @@ t.test('a peer is proven when its chunk turns up at a peer we never sent it to',
   t.notOk(s4.isProven('b'))
 })
 
+t.test('an honest device never proven is not named a hoarder: every chunk it claims was in circulation', async t => {
+  // a at the sole holder's cap: c, d and e each got chunks only through it and peers
+  // that got them from it, and none is ever the one provable source (credit goes to a,
+  // whom we sent them). Before, "claims a chunk we never sent it" named c, d and e.
+  const clock = { now: 0 }
+  const n = 8
+  const s = new SuperSeeder({ numPieces: n, offersPerPeer: 1, stallMs: 5000, offerTimeoutMs: 30_000, proveWithinMs: 10_000, now: () => clock.now })
+  const peers = ['a', 'b', 'c', 'd', 'e']
+  for (const p of peers) { s.addPeer(p); s.peerBitfield(p, new Bits(n)); s.setUnchoked(p, true) }
+  s.peerSent('a', 0)
+  s.peerHave('a', 0)
+  s.peerSent('b', 1)
+  s.peerHave('b', 1)
+  for (const p of ['c', 'd', 'e']) { s.peerHave(p, 0); clock.now += 1000 }
+  // chunk 1 reaches c and d through b and each other: credit goes to b, whom we sent it
+  s.peerHave('c', 1)
+  s.peerHave('d', 1)
+  clock.now += 60_000
+  for (const p of peers) s.offers(p, all(n), 0)
+  for (const p of ['c', 'd', 'e']) t.notOk(s.isProven(p), `${p} is not proven (its claims stay demoted)`)
+  t.equal(s.hoarders, 0, 'and none is named a hoarder')
+  // a late bitfield of circulating chunks, an honest device that got them elsewhere in the store
+  s.addPeer('f')
+  s.peerBitfield('f', Bits.from(new Uint8Array([0b1100_0000]), n))
+  clock.now += 60_000
+  s.offers('f', all(n), 0)
+  t.notOk(s.isHoarder('f'), 'a bitfield of circulating chunks is explained too')
+})
+
+t.test('a claim made before the chunk circulates is unexplained: named after proveWithinMs', async t => {
+  const clock = { now: 0 }
+  const n = 8
+  const s = new SuperSeeder({ numPieces: n, offersPerPeer: 1, stallMs: 5000, offerTimeoutMs: 30_000, proveWithinMs: 10_000, now: () => clock.now })
+  for (const p of ['a', 'h', 'k']) { s.addPeer(p); s.peerBitfield(p, new Bits(n)); s.setUnchoked(p, true) }
+  s.peerSent('a', 0)
+  s.peerHave('a', 0)
+  // h claims a circulating chunk, then one nobody was given: a lie (or a chunk from elsewhere, which it can prove by serving)
+  s.peerHave('h', 0)
+  clock.now += 5000
+  s.peerHave('h', 5)
+  // k claims only what circulates, from a bitfield
+  s.peerBitfield('k', Bits.from(new Uint8Array([0b1000_0000]), n))
+  clock.now += 9999
+  s.offers('h', all(n), 0)
+  t.notOk(s.isHoarder('h'), 'not before proveWithinMs of the unexplained claim')
+  clock.now += 1
+  s.offers('h', all(n), 0)
+  s.offers('k', all(n), 0)
+  t.ok(s.isHoarder('h'), 'named proveWithinMs after its unexplained claim')
+  t.notOk(s.isHoarder('k'), 'k claims only circulating chunks')
+  t.equal(s.hoarders, 1)
+})
+
 t.test('inTransit, kept as offers and haves change, equals a recount of undownloaded offers', async t => {
   const n = 32
   const peers = ['a', 'b', 'c', 'd']

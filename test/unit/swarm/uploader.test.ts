@@ -1,6 +1,6 @@
 import t from 'tap'
 import { UploadTurns } from '../../../src/swarm/upload-turns.js'
-import { Uploader } from '../../../src/swarm/uploader.js'
+import { MAX_SENDS_PER_CHUNK, Uploader } from '../../../src/swarm/uploader.js'
 import type { IncomingRequest } from '../../../src/swarm/wire.js'
 import { manualCap, ticks } from './helpers.js'
 
@@ -148,4 +148,33 @@ t.test('a request dropped at the node\'s turns is credit at the limiters that me
   cap.release()
   await tick()
   t.same(sent, [2, 3, 5])
+})
+
+t.test('a chunk asked again after MAX_SENDS_PER_CHUNK copies is not served: onRepeat names it (the swarm closes the wire with repeat-request)', async t => {
+  const sent: number[] = []
+  const repeats: number[] = []
+  const asked: number[] = []
+  const u = new Uploader({
+    wire: { writable: async () => {}, closed: false },
+    read: async () => new Uint8Array(100),
+    limiters: [async (bytes: number) => { asked.push(bytes) }],
+    signal: new AbortController().signal,
+    onSent: () => {},
+    onError: err => { throw err },
+    onRepeat: index => { repeats.push(index) }
+  })
+  for (let i = 0; i < MAX_SENDS_PER_CHUNK; i++) {
+    u.enqueue(request(4, 100, sent))
+    await tick()
+  }
+  u.enqueue(request(5, 100, sent))
+  await tick()
+  t.same(sent, [...Array.from({ length: MAX_SENDS_PER_CHUNK }, () => 4), 5], 'each copy up to the limit is served, another chunk too')
+  t.same(asked.length, MAX_SENDS_PER_CHUNK + 1, 'and each one was metered by the cap')
+  t.same(repeats, [], 'no repeat yet')
+  u.enqueue(request(4, 100, sent))
+  await tick()
+  t.same(repeats, [4], 'one more ask of that chunk is a repeat')
+  t.equal(sent.length, MAX_SENDS_PER_CHUNK + 1, 'and is not served')
+  t.equal(asked.length, MAX_SENDS_PER_CHUNK + 1, 'nor metered')
 })

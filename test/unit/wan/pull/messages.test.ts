@@ -5,6 +5,8 @@
  */
 import t, { type Test } from 'tap'
 import * as lp from 'it-length-prefixed'
+import { setFlagsFromString } from 'node:v8'
+import { runInNewContext } from 'node:vm'
 import { isStoremeshError } from '../../../../src/interface/errors.js'
 import { MAX_PULL_BATCH_CHUNKS, MAX_PULL_REQUEST_BYTES } from '../../../../src/wan/pull/constants.js'
 import {
@@ -142,4 +144,23 @@ t.test('a failing source is passed on unchanged', async t => {
   const boom = new Error('reset')
   async function * failing (): AsyncGenerator<Uint8Array> { yield new Uint8Array([3, 1]); throw boom }
   await t.rejects(collect(decodeFrames(failing(), { maxDataLength: 10 })), boom)
+})
+
+t.test('a decoded hash keeps nothing of its request alive', async t => {
+  // V8's JSON.parse hands out slices of the request's text: a super hub keeping one
+  // hash of each request (what it served a peer, an origin 404) kept every request whole
+  // (issue 17: ~4.3 KiB per hash, the heap growing through a bench:origin run)
+  setFlagsFromString('--expose-gc')
+  const gc = runInNewContext('gc') as () => void
+  const REQUESTS = 2000
+  const bodies = Array.from({ length: REQUESTS }, (_, r) => encodePullRequest(Array.from({ length: MAX_PULL_BATCH_CHUNKS }, (_, i) => (r * MAX_PULL_BATCH_CHUNKS + i).toString(16).padStart(64, '0'))).subarray(2))
+  gc()
+  const before = process.memoryUsage().heapUsed
+  const kept = bodies.map(b => decodePullRequest(b)[0]!)
+  gc()
+  const retainedBytes = process.memoryUsage().heapUsed - before
+  const requestBytes = bodies.reduce((n, b) => n + b.byteLength, 0)
+  t.equal(new Set(kept).size, REQUESTS)
+  // a copy is ~80 bytes and a slot in `kept`; a slice pins its ~4.3 KiB request text
+  t.ok(retainedBytes < requestBytes / 8, `${REQUESTS} hashes kept hold ${retainedBytes} bytes of heap; their requests were ${requestBytes}`)
 })
