@@ -77,11 +77,17 @@ export function createSwarmPeer (conn: PeerConnection, deps: SwarmPeerDeps): Swa
       signal: deps.signal,
       onSent: (index, bytes) => { deps.onSent(peer, index, bytes) },
       onError: deps.onError,
-      // the wire's close names the violation: the swarm scores the peer and bans it (peer-events.ts)
-      onRepeat: index => {
-        wire.close(new StoremeshError('E_PEER_OVER_BUDGET', `chunk ${index} asked again after ${MAX_SENDS_PER_CHUNK} copies over this wire`,
-          { bundle: deps.bundle.id, index, violation: 'repeat-request' }))
-      }
+      // the wire's close names the violation: the swarm scores the peer and bans it (peer-events.ts).
+      // LAN only: over a WAN link slower than a chunk per request timeout (60 s) an honest
+      // store hub may time out twice on one chunk and ask a third time
+      ...(conn.link === 'lan'
+        ? {
+            onRepeat: (index: number) => {
+              wire.close(new StoremeshError('E_PEER_OVER_BUDGET', `chunk ${index} asked again after ${MAX_SENDS_PER_CHUNK} copies over this wire`,
+                { bundle: deps.bundle.id, index, violation: 'repeat-request' }))
+            }
+          }
+        : {})
     })
   }
   return peer

@@ -13,7 +13,8 @@ import type { IncomingRequest, PeerWire } from './wire.js'
  * The most copies of one chunk a peer is sent over one wire: the first, and one re-ask
  * after a copy it could not store. A request past it closes the wire with a
  * `repeat-request` violation (violations.ts): a peer asking for the same chunk again and
- * again is metered by the cap for those copies, then banned, never served on.
+ * again is metered by the cap for those copies, then banned, never served on (LAN
+ * links only: swarm-peer.ts).
  */
 export const MAX_SENDS_PER_CHUNK = 2
 
@@ -55,7 +56,10 @@ export interface UploaderInit {
   signal: AbortSignal
   onSent: (index: number, bytes: number) => void
   onError: (err: StoremeshError) => void
-  /** a request for a chunk this peer was sent MAX_SENDS_PER_CHUNK times already: it is not served (the caller closes the wire) */
+  /**
+   * a request for a chunk this peer was sent MAX_SENDS_PER_CHUNK times already: it is not
+   * served (the caller closes the wire). Undefined: no limit (served, metered, as any request)
+   */
   onRepeat?: (index: number) => void
 }
 
@@ -90,8 +94,9 @@ export class Uploader {
   }
 
   enqueue (request: IncomingRequest): void {
-    if ((this.#sendsOf.get(request.index) ?? 0) >= MAX_SENDS_PER_CHUNK) {
-      this.#init.onRepeat?.(request.index)
+    const onRepeat = this.#init.onRepeat
+    if (onRepeat !== undefined && (this.#sendsOf.get(request.index) ?? 0) >= MAX_SENDS_PER_CHUNK) {
+      onRepeat(request.index)
       return
     }
     this.#firstAskedAtMs ??= Date.now()
