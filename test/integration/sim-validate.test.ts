@@ -11,10 +11,12 @@
  * error moves the figures by more: without super-seeding the hub uploads several
  * copies; without the swarm the makespan is N·F/u = 32 s, +190%.
  *
- * On a machine whose run queue is far past its cores (1-minute load above
- * MAX_LOAD_PER_CORE per core) the real processes wait for CPU and their makespan
- * measures the queue, not the swarm (measured: real 15.7 s vs sim 11.1 s at load 25
- * on 2 cores); the test then skips and says so rather than pass or fail on noise.
+ * On a loaded machine the real processes wait for CPU and their makespan measures the
+ * run queue too (measured without a host model: real 15.7 s vs sim 11.1 s at load 25 on
+ * 2 cores). So the model is given the host as this run measured it (src/sim/host-cpu.ts:
+ * each main thread's CPU per MiB and share of a core, and the hub's connection times):
+ * sim 11.6 s vs real 10.6 s at load 83, 12.1 s vs 11.9 s at load 110. It skips only
+ * past MAX_LOAD_PER_CORE per core, where bench:lan's own start-up waits are at risk.
  */
 import t from 'tap'
 import { spawn } from 'node:child_process'
@@ -29,8 +31,8 @@ const KiB = 1024
 const BUNDLE_MIB = 2
 const RATE_BPS = 256 * KiB
 const MAKESPAN_TOLERANCE = 0.35
-/** 1-minute load per core above which a timed comparison with real processes is meaningless */
-const MAX_LOAD_PER_CORE = 4
+/** 1-minute load per core above which bench:lan's processes may not start within its deadlines (the host model covers the rest) */
+const MAX_LOAD_PER_CORE = 100
 const HUB_COPIES_TOLERANCE = 0.3
 const DEADLINE_MS = 600_000
 
