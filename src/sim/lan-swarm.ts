@@ -27,6 +27,7 @@ import { HostCpu } from './host-cpu.js'
 import type { LanSwarmInit, LanSwarmResult, Node, Req } from './lan-swarm-types.js'
 import { HUB, newNode } from './lan-swarm-nodes.js'
 import { holdersOf, takeTurn } from './lan-swarm-turns.js'
+import { runDeviceChoker, runHubChoker } from './lan-swarm-chokers.js'
 export type { LanSwarmInit, LanSwarmResult } from './lan-swarm-types.js'
 
 /**
@@ -140,7 +141,7 @@ export class LanSwarm {
       // it unchokes everyone: a liar wants to be asked
       for (const d of this.devices) { c.unchoking.add(d.idx); d.unchokedBy.add(c.idx) }
     }
-    this.runHubChoker()
+    runHubChoker(this)
     for (const d of this.devices) this.queueChoke(d)
     const tick = (): void => {
       this.offerAll()
@@ -148,8 +149,8 @@ export class LanSwarm {
     }
     this.q.runIn(tick, this.o.superseedTickMs)
     const chokeTick = (): void => {
-      for (const d of this.devices) { this.runChoker(d); d.recentDown.clear(); d.recentUp.clear() }
-      this.runHubChoker()
+      for (const d of this.devices) { runDeviceChoker(this, d); d.recentDown.clear(); d.recentUp.clear() }
+      runHubChoker(this)
       this.q.runIn(chokeTick, this.o.chokeIntervalMs)
     }
     this.q.runIn(chokeTick, this.o.chokeIntervalMs)
@@ -338,62 +339,13 @@ export class LanSwarm {
   queueChoke (d: Node): void {
     if (d.idx === HUB || d.corrupt || this.chokeQueued.has(d.idx)) return
     this.chokeQueued.add(d.idx)
-    this.q.runIn(() => { this.chokeQueued.delete(d.idx); this.runChoker(d) }, CHOKER_BATCH_MS)
-  }
-
-  runChoker (d: Node): void {
-    const choker = d.choker as Choker
-    const now = this.q.nowMs()
-    // Between rotations, with every slot held by a peer that still wants to download,
-    // decide() returns the same peers and draws no random number (choker.ts), and
-    // applying it changes nothing: skipped, it costs the held peers' interest, not a
-    // pass over all of them. Most runs are such (an `interested` elsewhere re-runs it).
-    if (!choker.rotationDue(now) && d.unchoking.size === this.slots && this.allStillCandidates(d)) return
-    const seeding = d.picker.complete
-    const peers: ChokerPeer[] = []
-    for (const e of this.devices) {
-      if (e === d) continue
-      peers.push({
-        id: e.id,
-        candidate: !e.banned.has(d.idx) && e.picker.isInteresting(d.id),
-        link: 'lan',
-        score: seeding ? (d.recentUp.get(e.idx) ?? 0) : (d.recentDown.get(e.idx) ?? 0)
-      })
-    }
-    const on = choker.decide(peers, now)
-    for (const e of this.devices) if (e !== d) this.setUnchoke(d, e, on.has(e.id))
-  }
-
-  /** Every peer `d` unchokes is still a candidate of its choker (runChoker's test). */
-  allStillCandidates (d: Node): boolean {
-    for (const i of d.unchoking) {
-      const e = this.nodes[i] as Node
-      if (e.banned.has(d.idx) || !e.picker.isInteresting(d.id)) return false
-    }
-    return true
+    this.q.runIn(() => { this.chokeQueued.delete(d.idx); runDeviceChoker(this, d) }, CHOKER_BATCH_MS)
   }
 
   queueHubChoker (): void {
     if (this.hubQueued) return
     this.hubQueued = true
-    this.q.runIn(() => { this.hubQueued = false; this.runHubChoker() }, CHOKER_BATCH_MS)
-  }
-
-  runHubChoker (): void {
-    const hub = this.nodes[HUB] as Node
-    const n = this.sizes.length
-    const on = this.hubChoker.decide(this.devices.map(e => ({
-      id: e.id,
-      candidate: this.hubLinked[e.idx] === 1 && (e.picker.isInteresting(hub.id) || (hub.picker.peerBits(e.id)?.count ?? 0) < n),
-      link: 'lan' as const,
-      score: hub.recentUp.get(e.idx) ?? 0
-    })), this.q.nowMs())
-    for (const e of this.devices) {
-      const u = on.has(e.id)
-      this.setUnchoke(hub, e, u)
-      this.seeder.setUnchoked(e.id, u)
-      if (u) this.sendOffersTo(e)
-    }
+    this.q.runIn(() => { this.hubQueued = false; runHubChoker(this) }, CHOKER_BATCH_MS)
   }
 
   setUnchoke (up: Node, e: Node, on: boolean): void {
