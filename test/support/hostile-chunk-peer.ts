@@ -25,7 +25,7 @@
  * closed and redials a closed connection, until the victim refuses it; `refusedAt`
  * is when that first happened.
  */
-import { btFrame } from './bt-frame.js'
+import { btFrame, readBtFrames } from './bt-frame.js'
 import { randomBytes } from 'node:crypto'
 import type { Connection, Stream } from '@libp2p/interface'
 import type { Multiaddr } from '@multiformats/multiaddr'
@@ -166,22 +166,9 @@ export class HostileChunkPeer {
     hs.set(wirePeerId(this.peerId), 1 + PSTR.length + 28)
 
     // the victim's requests, for the wrong-length attack: a minimal frame reader
-    let inbound = Buffer.alloc(0)
-    let seenHandshake = false
     const requests: number[] = []
-    duplex.on('data', (chunk: Uint8Array) => {
-      inbound = Buffer.concat([inbound, chunk])
-      if (!seenHandshake) {
-        if (inbound.length < HANDSHAKE_BYTES) return
-        inbound = inbound.subarray(HANDSHAKE_BYTES)
-        seenHandshake = true
-      }
-      while (inbound.length >= 4) {
-        const len = inbound.readUInt32BE(0)
-        if (inbound.length < 4 + len) break
-        if (len === 13 && inbound[4] === MSG.REQUEST) requests.push(inbound.readUInt32BE(5))
-        inbound = inbound.subarray(4 + len)
-      }
+    readBtFrames(duplex, HANDSHAKE_BYTES, frame => {
+      if (frame.length === 13 && frame[0] === MSG.REQUEST) requests.push(frame.readUInt32BE(1))
     })
 
     await write(hs)

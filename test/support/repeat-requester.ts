@@ -18,7 +18,7 @@ import { Bits } from '../../src/swarm/bits.js'
 import { CHUNK_PROTOCOL, HANDSHAKE_BYTES, PSTR } from '../../src/swarm/constants.js'
 import { wirePeerId } from '../../src/swarm/handshake.js'
 import { MSG } from '../../src/swarm/messages.js'
-import { btFrame } from './bt-frame.js'
+import { btFrame, readBtFrames } from './bt-frame.js'
 
 /** dial and stream open: generous, the Noise handshake of a process niced on a loaded machine takes seconds */
 const DIAL_TIMEOUT_MS = 60_000
@@ -74,36 +74,22 @@ export class RepeatRequester {
       duplex.on('error', end)
       duplex.on('end', end)
     })
-    let inbound = Buffer.alloc(0)
-    let seenHandshake = false
     let unchoked = false
     const step = (): void => {
       if (unchoked && this.index !== undefined && ask !== undefined) { const a = ask; ask = undefined; a() }
     }
-    duplex.on('data', (chunk: Uint8Array) => {
-      inbound = Buffer.concat([inbound, chunk])
-      if (!seenHandshake) {
-        if (inbound.length < HANDSHAKE_BYTES) return
-        inbound = inbound.subarray(HANDSHAKE_BYTES)
-        seenHandshake = true
+    readBtFrames(duplex, HANDSHAKE_BYTES, frame => {
+      const id = frame.length > 0 ? frame[0] : undefined
+      if (id === MSG.UNCHOKE) unchoked = true
+      if (id === MSG.CHOKE) unchoked = false
+      if (id === MSG.HAVE && frame.length === 5) this.index ??= frame.readUInt32BE(1)
+      if (id === MSG.BITFIELD && this.index === undefined) {
+        const bits = Bits.from(Uint8Array.from(frame.subarray(1)), sizes.length)
+        const first = bits.indices().next()
+        if (first.done !== true) this.index = first.value
       }
-      while (inbound.length >= 4) {
-        const len = inbound.readUInt32BE(0)
-        if (inbound.length < 4 + len) break
-        const id = len > 0 ? inbound[4] : undefined
-        if (id === MSG.UNCHOKE) unchoked = true
-        if (id === MSG.CHOKE) unchoked = false
-        if (id === MSG.HAVE && len === 5) this.index ??= inbound.readUInt32BE(5)
-        if (id === MSG.BITFIELD && this.index === undefined) {
-          const bits = Bits.from(Uint8Array.from(inbound.subarray(5, 4 + len)), sizes.length)
-          const first = bits.indices().next()
-          if (first.done !== true) this.index = first.value
-        }
-        if (id === MSG.PIECE && inbound.readUInt32BE(5) === this.index && len === 9 + (sizes[this.index] ?? -1)) this.copiesAt.push(Date.now())
-        inbound = inbound.subarray(4 + len)
-      }
-      step()
-    })
+      if (id === MSG.PIECE && frame.readUInt32BE(1) === this.index && frame.length === 9 + (sizes[this.index] ?? -1)) this.copiesAt.push(Date.now())
+    }, step)
     const hs = new Uint8Array(HANDSHAKE_BYTES)
     hs[0] = PSTR.length
     hs.set(new TextEncoder().encode(PSTR), 1)

@@ -1,22 +1,9 @@
 import t from 'tap'
 import { HostCpu } from '../../../src/sim/host-cpu.js'
-import { simulateLanSwarm, type LanSwarmInit } from '../../../src/sim/lan-swarm.js'
-import { Rng } from '../../../src/sim/rng.js'
+import { simulateLanSwarm } from '../../../src/sim/lan-swarm.js'
+import { KiB, STORE_CHUNKS as CHUNKS, store } from './lan-store.js'
 
-const KiB = 1024
 const MiB = 1024 * KiB
-const CHUNKS = 24
-const store = (n: number, extra: Partial<LanSwarmInit> = {}): LanSwarmInit => ({
-  pieceSizes: Array.from({ length: CHUNKS }, () => 256 * KiB),
-  hubUpBytesPerSec: 256 * KiB,
-  deviceUpBytesPerSec: Array(n).fill(256 * KiB),
-  deviceDownBytesPerSec: Array(n).fill(Infinity),
-  latencyMs: 1,
-  connectMs: 0,
-  corruptPeers: 0,
-  rng: new Rng(3),
-  ...extra
-})
 
 t.test('a node\'s main thread works through its CPU work in order, at its share of a core', async t => {
   const cpu = new HostCpu({ sendSecPerMiB: 1, receiveSecPerMiB: 0.5, coreShare: 0.5 }, 2)

@@ -1,19 +1,6 @@
 import t from 'tap'
-import { LanSwarm, simulateLanSwarm, type LanSwarmInit } from '../../../src/sim/lan-swarm.js'
-import { Rng } from '../../../src/sim/rng.js'
-
-const KiB = 1024
-const store = (n: number, extra: Partial<LanSwarmInit> = {}): LanSwarmInit => ({
-  pieceSizes: Array.from({ length: 24 }, () => 256 * KiB),
-  hubUpBytesPerSec: 256 * KiB,
-  deviceUpBytesPerSec: Array(n).fill(256 * KiB),
-  deviceDownBytesPerSec: Array(n).fill(Infinity),
-  latencyMs: 1,
-  connectMs: 0,
-  corruptPeers: 0,
-  rng: new Rng(3),
-  ...extra
-})
+import { LanSwarm, simulateLanSwarm } from '../../../src/sim/lan-swarm.js'
+import { KiB, store } from './lan-store.js'
 
 t.test('every device completes near the P2P bound and the super-seeding hub uploads about one copy', async t => {
   for (const n of [1, 4, 12]) {

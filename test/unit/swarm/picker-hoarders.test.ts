@@ -1,31 +1,6 @@
 /** The picker's hoarder clock and suspects (docs/picker.md "Hoarders"); the picking rules are picker.test.ts. */
 import t from 'tap'
-import { Bits } from '../../../src/swarm/bits.js'
-import { Picker } from '../../../src/swarm/picker.js'
-import type { PickerInit } from '../../../src/swarm/picker-types.js'
-
-function bits (n: number, set: number[]): Bits {
-  const b = new Bits(n)
-  for (const i of set) b.set(i)
-  return b
-}
-
-/** A deterministic random source (LCG) so tie-breaks are reproducible. */
-function seeded (seed: number): () => number {
-  let x = seed
-  return () => { x = (x * 1103515245 + 12345) % 2147483648; return x / 2147483648 }
-}
-
-const base = (sizes: number[], over: Partial<PickerInit> = {}): Picker => new Picker({
-  pieceSizes: sizes,
-  pipelineBytes: Number.MAX_SAFE_INTEGER,
-  pipelineMinRequests: 1,
-  pipelineMaxRequests: 64,
-  endgameMaxPeersPerPiece: 3,
-  reaskAfterMs: 1000,
-  random: seeded(1),
-  ...over
-})
+import { base, bits } from './picker-fixture.js'
 
 t.test('hoarders: a peer that never delivered while our requests waited at it hoarderAfterMs in all is named once', async t => {
   const clock = { ms: 0 }

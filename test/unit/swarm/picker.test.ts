@@ -1,31 +1,6 @@
 import t from 'tap'
-import { Bits } from '../../../src/swarm/bits.js'
-import { Picker } from '../../../src/swarm/picker.js'
-import type { PickerInit } from '../../../src/swarm/picker-types.js'
 import { RarityMap } from '../../../src/swarm/rarity-map.js'
-
-function bits (n: number, set: number[]): Bits {
-  const b = new Bits(n)
-  for (const i of set) b.set(i)
-  return b
-}
-
-/** A deterministic random source (LCG) so tie-breaks are reproducible. */
-function seeded (seed: number): () => number {
-  let x = seed
-  return () => { x = (x * 1103515245 + 12345) % 2147483648; return x / 2147483648 }
-}
-
-const base = (sizes: number[], over: Partial<PickerInit> = {}): Picker => new Picker({
-  pieceSizes: sizes,
-  pipelineBytes: Number.MAX_SAFE_INTEGER,
-  pipelineMinRequests: 1,
-  pipelineMaxRequests: 64,
-  endgameMaxPeersPerPiece: 3,
-  reaskAfterMs: 1000,
-  random: seeded(1),
-  ...over
-})
+import { base, bits, seeded } from './picker-fixture.js'
 
 t.test('rarest first: the chunk fewest peers hold comes first', async t => {
   const p = base([10, 10, 10, 10])
